@@ -24,11 +24,15 @@ namespace lwm2m::coap {
 
 /// Exact encoded size of a message.
 [[nodiscard]] std::size_t encoded_size(const Message& m) noexcept;
-/// Encodes into `out`; returns the number of bytes written. Errors: Errc::buffer_too_small
-/// (base), Errc::bad_token_length never (Token cannot hold > 8).
+/// Encodes into `out`; returns the number of bytes written (== encoded_size). Never allocates.
+/// Errors (lwm2m::Errc, base layer): buffer_too_small when `out` is shorter than the message;
+/// invalid_argument when options are not in non-decreasing number order (only possible for a
+/// hand-built MessageView) or an option value is longer than 65804 bytes (RFC 7252 §3.1).
+/// A token can never be too long (Token holds at most 8 bytes).
 [[nodiscard]] Result<std::size_t> encode(const Message& m, MutableBytesView out) noexcept;
 [[nodiscard]] Result<std::size_t> encode(const MessageView& m, MutableBytesView out) noexcept;
-/// Encodes into a new buffer.
+/// Encodes into a new buffer of exactly encoded_size(m) bytes (empty on the invalid_argument
+/// case above).
 [[nodiscard]] Bytes encode(const Message& m);
 
 } // namespace lwm2m::coap
