@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <variant>
 #include <vector>
 
+#include <lwm2m/base/result.hpp>
 #include <lwm2m/dm/path.hpp>
 #include <lwm2m/dm/value.hpp>
 
@@ -58,7 +60,22 @@ struct Content {
     friend bool operator==(const Content&, const Content&) = default;
 };
 
-/// Flattens content into leaf records in path order; rebuilds content from records below `path`.
+class ObjectRegistry;
+
+/// Flattens content into leaf records in path order (one record per single resource and per
+/// resource instance; `time` is empty). Empty instances and empty multiple resources produce no
+/// record: the flat form cannot carry them.
 [[nodiscard]] std::vector<Record> flatten(const Content& c);
+
+/// Rebuilds content at `base` (an object, instance, resource or resource-instance path; not the
+/// root) from leaf records, in any order. A resource is multiple when its definition in `reg`
+/// says so (when `reg` is given and knows it), otherwise when its records carry a resource
+/// instance id. Record times are dropped; values are not checked against definitions (use
+/// check_value). Errors (dm::Errc): bad_path (base is the root, a record is not a leaf below
+/// `base`), bad_structure (duplicate path; single and instance records for one resource; a
+/// record shape that contradicts the definition; no record for a resource-instance or unknown
+/// single-resource base).
+[[nodiscard]] Result<Content> unflatten(const Path& base, std::span<const Record> records,
+                                        const ObjectRegistry* reg = nullptr);
 
 } // namespace lwm2m::dm

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include <lwm2m/dm/object_def.hpp>
 
@@ -13,9 +15,19 @@ namespace lwm2m::dm {
 /// LwM2M enabler versions whose core object definitions are built in.
 enum class Lwm2mVersion : std::uint8_t { v1_0, v1_1, v1_2 };
 
+/// "1.0", "1.1", "1.2".
+[[nodiscard]] std::string_view to_string(Lwm2mVersion v);
+
 class ObjectRegistry {
 public:
-    /// The built-in core objects (0-7) in the definitions of the given enabler version.
+    /// The built-in core objects (0-7) in the definitions of the given enabler version:
+    ///  - v1_0: every object in version 1.0 (LwM2M 1.0.x).
+    ///  - v1_1: the versions published with LwM2M 1.1/1.1.1: Security 1.1, Server 1.1,
+    ///    Access Control 1.0, Device 1.1, Connectivity Monitoring 1.2, Firmware Update 1.0,
+    ///    Location 1.0, Connectivity Statistics 1.0.
+    ///  - v1_2: the latest published (LwM2M 1.2.x): Security 1.2, Server 1.2, Access Control 1.1,
+    ///    Device 1.2, Connectivity Monitoring 1.3, Firmware Update 1.2, Location 1.0,
+    ///    Connectivity Statistics 1.0.
     static ObjectRegistry builtin(Lwm2mVersion version = Lwm2mVersion::v1_1);
 
     /// Adds or replaces the definition with the same object id.
@@ -27,5 +39,11 @@ public:
 private:
     std::map<std::uint16_t, ObjectDef> defs_;
 };
+
+/// One built-in definition by object id and object version ("1.0", "1.1", ...), or nullopt.
+[[nodiscard]] std::optional<ObjectDef> builtin_object(std::uint16_t oid, std::string_view object_version);
+
+/// Every built-in definition: each published version of Objects 0-7, ordered by (id, version).
+[[nodiscard]] std::vector<ObjectDef> builtin_objects();
 
 } // namespace lwm2m::dm

@@ -1,0 +1,79 @@
+#include <lwm2m/dm/registry.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace lwm2m::dm;
+
+TEST(Registry, BuiltinPicksTheEnablerVersions) {
+    struct Want {
+        Lwm2mVersion v;
+        const char* versions[8];
+    };
+    const Want wants[] = {
+        {Lwm2mVersion::v1_0, {"1.0", "1.0", "1.0", "1.0", "1.0", "1.0", "1.0", "1.0"}},
+        {Lwm2mVersion::v1_1, {"1.1", "1.1", "1.0", "1.1", "1.2", "1.0", "1.0", "1.0"}},
+        {Lwm2mVersion::v1_2, {"1.2", "1.2", "1.1", "1.2", "1.3", "1.2", "1.0", "1.0"}},
+    };
+    for (const auto& w : wants) {
+        const auto reg = ObjectRegistry::builtin(w.v);
+        ASSERT_EQ(reg.all().size(), 8u);
+        for (std::uint16_t oid = 0; oid < 8; ++oid) {
+            const ObjectDef* d = reg.find(oid);
+            ASSERT_NE(d, nullptr);
+            EXPECT_EQ(d->object_version, w.versions[oid]) << "object " << oid << " enabler " << to_string(w.v);
+        }
+    }
+}
+
+TEST(Registry, CoreFactsOfSecurityAndServer) {
+    const auto reg = ObjectRegistry::builtin(Lwm2mVersion::v1_1);
+    const ObjectDef* sec = reg.find(0);
+    ASSERT_NE(sec, nullptr);
+    EXPECT_EQ(sec->urn, "urn:oma:lwm2m:oma:0:1.1");
+    EXPECT_TRUE(sec->multiple);
+    EXPECT_TRUE(sec->mandatory);
+    const ResourceDef* key = reg.find(0, 5);
+    ASSERT_NE(key, nullptr);
+    EXPECT_EQ(key->name, "Secret Key");
+    EXPECT_EQ(key->type, DataType::opaque);
+    EXPECT_EQ(key->operations, Operations::none);
+    EXPECT_EQ(reg.find(0, 10)->range_enumeration, "1..65534");
+    EXPECT_EQ(ObjectRegistry::builtin(Lwm2mVersion::v1_0).find(0, 10)->range_enumeration, "1-65534");
+    const ResourceDef* lifetime = reg.find(1, 1);
+    ASSERT_NE(lifetime, nullptr);
+    EXPECT_EQ(lifetime->name, "Lifetime");
+    EXPECT_EQ(lifetime->units, "s");
+    EXPECT_TRUE(lifetime->writable());
+    EXPECT_TRUE(lifetime->readable());
+    EXPECT_TRUE(reg.find(1, 8)->executable()); // Registration Update Trigger
+    EXPECT_EQ(reg.find(1, 9999), nullptr);
+    EXPECT_EQ(reg.find(9999), nullptr);
+    EXPECT_EQ(reg.find(9999, 0), nullptr);
+    EXPECT_TRUE(reg.find(3, 7)->multiple);
+}
+
+TEST(Registry, AddReplacesAndSorts) {
+    ObjectRegistry reg;
+    ObjectDef d;
+    d.id = 3300;
+    d.name = "Generic Sensor";
+    d.resources.push_back(ResourceDef{5700, "Sensor Value", Operations::r, false, true, DataType::float_, "", "", ""});
+    d.resources.push_back(ResourceDef{5601, "Min", Operations::r, false, false, DataType::float_, "", "", ""});
+    reg.add(d);
+    ASSERT_NE(reg.find(3300, 5601), nullptr);
+    EXPECT_EQ(reg.find(3300)->resources.front().id, 5601);
+    d.name = "Replaced";
+    reg.add(d);
+    EXPECT_EQ(reg.find(3300)->name, "Replaced");
+    EXPECT_EQ(reg.all().size(), 1u);
+}
+
+TEST(Registry, EveryPublishedVersionIsBuiltIn) {
+    const auto all = builtin_objects();
+    EXPECT_EQ(all.size(), 20u);
+    EXPECT_TRUE(builtin_object(4, "1.3").has_value());
+    EXPECT_FALSE(builtin_object(6, "1.1").has_value());
+    for (const auto& d : all)
+        for (std::size_t k = 1; k < d.resources.size(); ++k)
+            EXPECT_LT(d.resources[k - 1].id, d.resources[k].id) << d.id << " " << d.object_version;
+}
