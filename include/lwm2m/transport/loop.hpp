@@ -1,0 +1,210 @@
+// The driver that runs a sans-I/O core on real UDP sockets (ARCHITECTURE.md §2).
+//
+//   transport::Loop loop(endpoint, socket);
+//   loop.set_hook([&](TimePoint now) { while (auto ev = endpoint.poll_event()) handle(*ev); });
+//   loop.run_for(std::chrono::seconds(5));
+//
+// One iteration: flush queued output; wait (ppoll) until the core's next_deadline(), a readable
+// socket, a writable socket with queued output, or stop(); read every readable socket in batches
+// (recvmmsg) and feed on_datagram(); call on_timeout() when the deadline has passed; call the
+// application hook; drain poll_transmit() into per-socket outboxes and send them with sendmmsg.
+//
+// The loop and its core belong to one thread. stop() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include <lwm2m/base/bytes.hpp>
+#include <lwm2m/base/datagram.hpp>
+#include <lwm2m/base/peer.hpp>
+#include <lwm2m/base/result.hpp>
+#include <lwm2m/base/time.hpp>
+#include <lwm2m/transport/time_source.hpp>
+#include <lwm2m/transport/udp_socket.hpp>
+
+namespace lwm2m::transport {
+
+/// The sans-I/O contract every protocol core satisfies (ARCHITECTURE.md §2).
+template <class C>
+concept SansIoCore = requires(C& c, const C& cc, TimePoint t, const PeerAddr& p, BytesView b) {
+    c.on_datagram(t, p, b);
+    c.on_timeout(t);
+    { c.poll_transmit() } -> std::convertible_to<std::optional<Datagram>>;
+    { cc.next_deadline() } -> std::convertible_to<std::optional<TimePoint>>;
+};
+
+struct LoopOptions {
+    /// Datagrams per recvmmsg()/sendmmsg() call. 1 gives one syscall per datagram.
+    std::size_t batch_size = 32;
+    /// Largest datagram accepted; longer ones are dropped (counted as truncated).
+    std::size_t max_datagram = 4096;
+    /// Per-socket cap on queued outgoing datagrams when the kernel buffer is full; beyond it new
+    /// datagrams are dropped (UDP semantics; the core's retransmission recovers).
+    std::size_t max_outbox = 4096;
+    /// Receive batches per socket per iteration, so one busy socket cannot starve timers.
+    std::size_t max_batches_per_wakeup = 8;
+};
+
+struct LoopStats {
+    std::uint64_t iterations = 0;
+    std::uint64_t datagrams_received = 0;
+    std::uint64_t datagrams_sent = 0;
+    std::uint64_t truncated_dropped = 0;   ///< longer than max_datagram
+    std::uint64_t send_dropped = 0;        ///< refused by the kernel (EMSGSIZE, unreachable, ...)
+    std::uint64_t outbox_dropped = 0;      ///< outbox full
+    std::uint64_t unroutable_dropped = 0;  ///< no socket of the peer's family
+    std::uint64_t receive_errors = 0;      ///< recvmmsg failures other than ICMP reports
+    std::uint64_t timeouts = 0;            ///< on_timeout() calls
+};
+
+/// The non-template half of Loop: sockets, waiting, outboxes, counters.
+class LoopBase {
+public:
+    LoopBase(const LoopBase&) = delete;
+    LoopBase& operator=(const LoopBase&) = delete;
+    ~LoopBase();
+
+    /// Makes the current run_*() return after its iteration. Thread-safe (wakes the wait).
+    void stop() noexcept;
+    [[nodiscard]] const LoopStats& stats() const noexcept { return stats_; }
+    [[nodiscard]] std::span<UdpSocket* const> sockets() const noexcept { return sockets_; }
+    [[nodiscard]] static TimePoint now() noexcept { return SteadyTimeSource::now(); }
+
+protected:
+    LoopBase(std::vector<UdpSocket*> sockets, const LoopOptions& options);
+
+    /// Waits until `wake_at`, a readable socket (see readable()), a writable socket with queued
+    /// output, or stop(). EINTR is a normal return.
+    [[nodiscard]] Result<void> wait(TimePoint wake_at);
+    [[nodiscard]] bool readable(std::size_t socket_index) const noexcept { return readable_[socket_index]; }
+    /// Reads one batch from socket i into batch_; returns the number of slots filled.
+    std::size_t receive(std::size_t socket_index);
+    /// Queues a datagram on the first socket that can reach its peer.
+    void enqueue(Datagram&& d);
+    /// Sends queued datagrams until done or the kernel buffer is full.
+    void flush();
+    /// Consumes a pending stop() request.
+    bool take_stop() noexcept;
+    [[nodiscard]] bool stop_requested() const noexcept {
+        return stop_.load(std::memory_order_acquire);
+    }
+
+    LoopOptions options_;
+    LoopStats stats_;
+    RecvBatch batch_;
+
+private:
+    struct Outbox {
+        std::vector<Datagram> queue;
+        std::size_t head = 0;
+        bool want_write = false;
+    };
+    std::vector<UdpSocket*> sockets_;
+    std::vector<Outbox> outboxes_;
+    std::vector<bool> readable_;
+    int wake_fd_ = -1;
+    std::atomic<bool> stop_{false};
+};
+
+template <SansIoCore Core>
+class Loop final : public LoopBase {
+public:
+    /// Called after each iteration with the iteration's time; the application polls its core's
+    /// events here and may issue commands (their datagrams are sent before the next wait).
+    using Hook = std::function<void(TimePoint now)>;
+
+    /// `sockets` must outlive the loop; at least one. Throws std::system_error if the wake-up
+    /// eventfd cannot be created (out of descriptors).
+    Loop(Core& core, std::span<UdpSocket* const> sockets, const LoopOptions& options = {})
+        : LoopBase(std::vector<UdpSocket*>(sockets.begin(), sockets.end()), options), core_(core) {}
+    Loop(Core& core, UdpSocket& socket, const LoopOptions& options = {})
+        : LoopBase(std::vector<UdpSocket*>{&socket}, options), core_(core) {}
+
+    void set_hook(Hook hook) { hook_ = std::move(hook); }
+    [[nodiscard]] Core& core() noexcept { return core_; }
+
+    /// One iteration, waiting at most `max_wait`. Errors: errno codes of ppoll().
+    Result<void> run_once(Duration max_wait) {
+        drain_and_flush();
+        TimePoint t = now();
+        TimePoint wake_at = t + max_wait;
+        if (auto dl = core_.next_deadline(); dl && *dl < wake_at) wake_at = *dl;
+        if (stop_requested()) wake_at = t;
+        LWM2M_TRY_VOID(wait(wake_at));
+        t = now();
+        for (std::size_t s = 0; s < sockets().size(); ++s) {
+            if (!readable(s)) continue;
+            for (std::size_t k = 0; k < options_.max_batches_per_wakeup; ++k) {
+                std::size_t n = receive(s);
+                for (std::size_t i = 0; i < n; ++i) {
+                    if (batch_.truncated(i)) {
+                        ++stats_.truncated_dropped;
+                        continue;
+                    }
+                    const auto& from = batch_.peer(i);
+                    if (!from) continue;
+                    ++stats_.datagrams_received;
+                    core_.on_datagram(t, *from, batch_.bytes(i));
+                }
+                drain();
+                if (n < batch_.capacity()) break;
+            }
+        }
+        if (auto dl = core_.next_deadline(); dl && *dl <= t) {
+            ++stats_.timeouts;
+            core_.on_timeout(t);
+        }
+        if (hook_) hook_(t);
+        drain_and_flush();
+        ++stats_.iterations;
+        return ok();
+    }
+
+    /// Runs until `duration` has passed or stop(). Errors: as run_once().
+    Result<void> run_for(Duration duration) {
+        const TimePoint end = now() + duration;
+        for (TimePoint t = now(); t < end; t = now()) {
+            LWM2M_TRY_VOID(run_once(end - t));
+            if (take_stop()) break;
+        }
+        return ok();
+    }
+
+    /// Runs until `done()` holds (checked before waiting and after every iteration), `timeout`
+    /// passes or stop(). Returns whether done() held. Errors: as run_once().
+    Result<bool> run_until(const std::function<bool()>& done, Duration timeout) {
+        const TimePoint end = now() + timeout;
+        if (done()) return true;
+        for (TimePoint t = now(); t < end; t = now()) {
+            LWM2M_TRY_VOID(run_once(end - t));
+            if (done()) {
+                drain_and_flush();
+                return true;
+            }
+            if (take_stop()) break;
+        }
+        return false;
+    }
+
+private:
+    void drain() {
+        while (auto d = core_.poll_transmit()) enqueue(std::move(*d));
+    }
+    void drain_and_flush() {
+        drain();
+        flush();
+    }
+
+    Core& core_;
+    Hook hook_;
+};
+
+} // namespace lwm2m::transport

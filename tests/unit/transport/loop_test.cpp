@@ -1,0 +1,207 @@
+// The driver with tiny cores over real loopback sockets. Bounded: every run has a timeout of a
+// few seconds and normally finishes in milliseconds.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include <lwm2m/transport/loop.hpp>
+
+#include "test_cores.hpp"
+
+namespace lwm2m::transport {
+namespace {
+
+using namespace std::chrono_literals;
+using test::ClientCore;
+using test::EchoCore;
+
+static_assert(SansIoCore<EchoCore>);
+static_assert(SansIoCore<ClientCore>);
+static_assert(!SansIoCore<int>);
+
+struct Case {
+    const char* addr;
+    std::size_t batch;
+};
+
+class LoopEcho : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LoopEcho, EchoesABurstThroughAServerLoopOnAnotherThread) {
+    auto ss = UdpSocket::bind(*PeerAddr::parse(GetParam().addr));
+    auto cs = UdpSocket::bind(*PeerAddr::parse(GetParam().addr));
+    ASSERT_TRUE(ss && cs);
+    LoopOptions opt;
+    opt.batch_size = GetParam().batch;
+    EchoCore echo;
+    Loop server(echo, *ss, opt);
+    std::thread t([&] { (void)server.run_for(10s); });
+
+    ClientCore cc;
+    Loop client(cc, *cs, opt);
+    constexpr int n = 200;
+    for (int i = 0; i < n; ++i) cc.send(ss->local_addr(), "ping " + std::to_string(i));
+    auto done = client.run_until([&] { return cc.replies.size() == n; }, 5s);
+    server.stop(); // from another thread: wakes the server's ppoll
+    t.join();
+    ASSERT_TRUE(done);
+    EXPECT_TRUE(*done) << "got " << cc.replies.size();
+    // Loopback keeps order; every reply comes from the server's address.
+    for (int i = 0; i < n && static_cast<std::size_t>(i) < cc.replies.size(); ++i) {
+        EXPECT_EQ(cc.replies[static_cast<std::size_t>(i)], "ping " + std::to_string(i));
+        EXPECT_EQ(cc.reply_peers[static_cast<std::size_t>(i)], ss->local_addr());
+    }
+    EXPECT_EQ(echo.received, static_cast<std::size_t>(n));
+    EXPECT_EQ(server.stats().datagrams_received, static_cast<std::uint64_t>(n));
+    EXPECT_EQ(server.stats().datagrams_sent, static_cast<std::uint64_t>(n));
+    EXPECT_EQ(client.stats().datagrams_sent, static_cast<std::uint64_t>(n));
+    ASSERT_TRUE(echo.last_peer);
+    EXPECT_EQ(*echo.last_peer, cs->local_addr());
+}
+
+INSTANTIATE_TEST_SUITE_P(Loopback, LoopEcho,
+                         ::testing::Values(Case{"127.0.0.1:0", 32}, Case{"[::1]:0", 32},
+                                           Case{"127.0.0.1:0", 1}, Case{"[::1]:0", 1}),
+                         [](const auto& param_info) {
+                             return std::string(param_info.param.addr[0] == '[' ? "v6" : "v4") +
+                                    "_batch" + std::to_string(param_info.param.batch);
+                         });
+
+TEST(Loop, CallsOnTimeoutAtTheCoresDeadline) {
+    auto s = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(s);
+    ClientCore cc;
+    Loop loop(cc, *s);
+    const TimePoint start = LoopBase::now();
+    cc.deadline = start + 30ms;
+    auto done = loop.run_until([&] { return cc.fired_at.has_value(); }, 2s);
+    ASSERT_TRUE(done);
+    ASSERT_TRUE(*done);
+    EXPECT_GE(*cc.fired_at, start + 30ms); // never early
+    EXPECT_LT(*cc.fired_at, start + 1s);   // and not stuck until the run's timeout
+    EXPECT_EQ(loop.stats().timeouts, 1U);
+}
+
+TEST(Loop, RunForReturnsAfterItsDurationWithoutTraffic) {
+    auto s = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(s);
+    EchoCore echo;
+    Loop loop(echo, *s);
+    const TimePoint start = LoopBase::now();
+    ASSERT_TRUE(loop.run_for(50ms));
+    const Duration took = LoopBase::now() - start;
+    EXPECT_GE(took, 50ms);
+    EXPECT_LT(took, 2s);
+}
+
+TEST(Loop, StopFromTheHookEndsRunFor) {
+    auto s = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(s);
+    ClientCore cc;
+    Loop loop(cc, *s);
+    int calls = 0;
+    loop.set_hook([&](TimePoint now) {
+        cc.deadline = now; // keeps every iteration short
+        if (++calls == 3) loop.stop();
+    });
+    cc.deadline = LoopBase::now();
+    const TimePoint start = LoopBase::now();
+    ASSERT_TRUE(loop.run_for(10s));
+    EXPECT_EQ(calls, 3);
+    EXPECT_LT(LoopBase::now() - start, 5s);
+    // The stop was consumed: a later run runs again.
+    ASSERT_TRUE(loop.run_for(1ms));
+    EXPECT_GE(calls, 4);
+}
+
+TEST(Loop, HookCanSendAndItGoesOutBeforeTheNextWait) {
+    auto ss = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto cs = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(ss && cs);
+    EchoCore echo;
+    Loop server(echo, *ss);
+    ClientCore cc;
+    Loop client(cc, *cs);
+    bool sent = false;
+    client.set_hook([&](TimePoint) {
+        if (!sent) {
+            cc.send(ss->local_addr(), "from hook");
+            sent = true;
+        }
+    });
+    // Drive both loops from this thread, alternating short iterations.
+    bool got = false;
+    for (int i = 0; i < 400 && !got; ++i) {
+        ASSERT_TRUE(client.run_once(5ms));
+        ASSERT_TRUE(server.run_once(5ms));
+        got = !cc.replies.empty();
+    }
+    ASSERT_TRUE(got);
+    EXPECT_EQ(cc.replies[0], "from hook");
+}
+
+TEST(Loop, SurvivesIcmpUnreachableAndUnroutableAndOversizedDatagrams) {
+    auto ss = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto cs = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(ss && cs);
+    // A port that nobody listens on: the kernel answers ICMP port unreachable.
+    PeerAddr closed;
+    {
+        auto tmp = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+        ASSERT_TRUE(tmp);
+        closed = tmp->local_addr();
+    }
+    LoopOptions sopt;
+    sopt.max_datagram = 256;
+    EchoCore echo;
+    Loop server(echo, *ss, sopt);
+    ClientCore cc;
+    Loop client(cc, *cs);
+    for (int i = 0; i < 5; ++i) cc.send(closed, "nobody home");
+    cc.send(*PeerAddr::parse("[::1]:5683"), "wrong family for a v4 socket");
+    cc.send(ss->local_addr(), std::string(1000, 'x')); // longer than the server's max_datagram
+    cc.send(ss->local_addr(), "still alive");
+    bool got = false;
+    for (int i = 0; i < 400 && !got; ++i) {
+        ASSERT_TRUE(client.run_once(5ms));
+        ASSERT_TRUE(server.run_once(5ms));
+        got = !cc.replies.empty();
+    }
+    ASSERT_TRUE(got);
+    EXPECT_EQ(cc.replies[0], "still alive");
+    EXPECT_EQ(cc.replies.size(), 1U);
+    EXPECT_EQ(client.stats().unroutable_dropped, 1U);
+    EXPECT_EQ(server.stats().truncated_dropped, 1U);
+    EXPECT_EQ(server.stats().datagrams_received, 1U);
+    EXPECT_EQ(client.stats().receive_errors, 0U);
+}
+
+TEST(Loop, TwoSocketsRouteRepliesByFamily) {
+    auto s4 = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto s6 = UdpSocket::bind(*PeerAddr::parse("[::1]:0"));
+    auto c4 = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto c6 = UdpSocket::bind(*PeerAddr::parse("[::1]:0"));
+    ASSERT_TRUE(s4 && s6 && c4 && c6);
+    EchoCore echo;
+    UdpSocket* both[] = {&*s4, &*s6};
+    Loop server(echo, std::span<UdpSocket* const>(both));
+    ClientCore k4;
+    ClientCore k6;
+    Loop l4(k4, *c4);
+    Loop l6(k6, *c6);
+    k4.send(s4->local_addr(), "four");
+    k6.send(s6->local_addr(), "six");
+    for (int i = 0; i < 400 && (k4.replies.empty() || k6.replies.empty()); ++i) {
+        ASSERT_TRUE(l4.run_once(2ms));
+        ASSERT_TRUE(l6.run_once(2ms));
+        ASSERT_TRUE(server.run_once(2ms));
+    }
+    ASSERT_EQ(k4.replies.size(), 1U);
+    ASSERT_EQ(k6.replies.size(), 1U);
+    EXPECT_EQ(k4.replies[0], "four");
+    EXPECT_EQ(k6.replies[0], "six");
+    EXPECT_EQ(k4.reply_peers[0], s4->local_addr());
+    EXPECT_EQ(k6.reply_peers[0], s6->local_addr());
+}
+
+} // namespace
+} // namespace lwm2m::transport

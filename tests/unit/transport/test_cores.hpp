@@ -1,0 +1,68 @@
+// Tiny sans-I/O cores for driver tests: an echo server and a client that sends a burst.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <lwm2m/base/bytes.hpp>
+#include <lwm2m/base/datagram.hpp>
+#include <lwm2m/base/time.hpp>
+
+namespace lwm2m::transport::test {
+
+/// Echoes every datagram back to its sender; remembers who sent.
+class EchoCore {
+public:
+    void on_datagram(TimePoint, const PeerAddr& from, BytesView b) {
+        ++received;
+        last_peer = from;
+        out_.push_back({from, Bytes(b.begin(), b.end())});
+    }
+    void on_timeout(TimePoint) {}
+    std::optional<Datagram> poll_transmit() {
+        if (out_.empty()) return std::nullopt;
+        Datagram d = std::move(out_.front());
+        out_.pop_front();
+        return d;
+    }
+    [[nodiscard]] std::optional<TimePoint> next_deadline() const { return std::nullopt; }
+
+    std::size_t received = 0;
+    std::optional<PeerAddr> last_peer;
+
+private:
+    std::deque<Datagram> out_;
+};
+
+/// Queues datagrams on demand and records what comes back; optionally one timer.
+class ClientCore {
+public:
+    void send(const PeerAddr& to, std::string_view text) { out_.push_back({to, to_bytes(text)}); }
+    void on_datagram(TimePoint, const PeerAddr& from, BytesView b) {
+        replies.emplace_back(as_string_view(b));
+        reply_peers.push_back(from);
+    }
+    void on_timeout(TimePoint now) {
+        fired_at = now;
+        deadline.reset();
+    }
+    std::optional<Datagram> poll_transmit() {
+        if (out_.empty()) return std::nullopt;
+        Datagram d = std::move(out_.front());
+        out_.pop_front();
+        return d;
+    }
+    [[nodiscard]] std::optional<TimePoint> next_deadline() const { return deadline; }
+
+    std::vector<std::string> replies;
+    std::vector<PeerAddr> reply_peers;
+    std::optional<TimePoint> deadline;
+    std::optional<TimePoint> fired_at;
+
+private:
+    std::deque<Datagram> out_;
+};
+
+} // namespace lwm2m::transport::test
