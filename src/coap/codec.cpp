@@ -124,7 +124,8 @@ Result<void> decode_into(BytesView datagram, MessageView& out) noexcept {
     const unsigned tkl = b0 & 0x0fU;
     if (tkl > 8) return fail(Errc::bad_token_length); // §3: 9-15 reserved, format error
     const std::uint8_t code = at(p + 1);
-    if (code == 0 && n != header_size) return fail(Errc::empty_message_not_empty); // §4.1
+    // §4.1: an Empty message has TKL 0 and nothing after the Message ID.
+    if (code == 0 && (tkl != 0 || n != header_size)) return fail(Errc::empty_message_not_empty);
     if (n < header_size + tkl) return fail(Errc::truncated_header);
 
     out.type = static_cast<Type>((b0 >> 4) & 0x3U);
