@@ -1,0 +1,200 @@
+// `lwm2m coap get|put|post|delete URI`: one request (or one observation) with the CoAP Endpoint.
+#include <cstdio>
+#include <fstream>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include <lwm2m/coap/endpoint.hpp>
+#include <lwm2m/transport/coap_uri.hpp>
+#include <lwm2m/transport/loop.hpp>
+#include <lwm2m/transport/resolve.hpp>
+#include <lwm2m/transport/system_random.hpp>
+
+#include "commands.hpp"
+#include "signals.hpp"
+
+namespace lwm2m::app {
+namespace {
+
+namespace option = coap::option;
+
+std::string_view reason(coap::Code c) {
+    switch (c.value) {
+    case coap::code::created.value: return "Created";
+    case coap::code::deleted.value: return "Deleted";
+    case coap::code::valid.value: return "Valid";
+    case coap::code::changed.value: return "Changed";
+    case coap::code::content.value: return "Content";
+    case coap::code::continue_.value: return "Continue";
+    case coap::code::bad_request.value: return "Bad Request";
+    case coap::code::unauthorized.value: return "Unauthorized";
+    case coap::code::bad_option.value: return "Bad Option";
+    case coap::code::forbidden.value: return "Forbidden";
+    case coap::code::not_found.value: return "Not Found";
+    case coap::code::method_not_allowed.value: return "Method Not Allowed";
+    case coap::code::not_acceptable.value: return "Not Acceptable";
+    case coap::code::request_entity_incomplete.value: return "Request Entity Incomplete";
+    case coap::code::precondition_failed.value: return "Precondition Failed";
+    case coap::code::request_entity_too_large.value: return "Request Entity Too Large";
+    case coap::code::unsupported_content_format.value: return "Unsupported Content-Format";
+    case coap::code::internal_server_error.value: return "Internal Server Error";
+    case coap::code::not_implemented.value: return "Not Implemented";
+    case coap::code::bad_gateway.value: return "Bad Gateway";
+    case coap::code::service_unavailable.value: return "Service Unavailable";
+    case coap::code::gateway_timeout.value: return "Gateway Timeout";
+    case coap::code::proxying_not_supported.value: return "Proxying Not Supported";
+    default: return "";
+    }
+}
+
+/// Prints "<code> <reason>[ observe=<n>]" then the payload; with --output the payload goes to the
+/// file instead (byte-exact, the last one wins for observations).
+void print_response(const coap::Message& m, std::optional<std::uint32_t> seq,
+                    const std::optional<std::string>& output_file) {
+    std::string head = m.code.to_string();
+    if (auto r = reason(m.code); !r.empty()) head += fmt::format(" {}", r);
+    if (seq) head += fmt::format(" observe={}", *seq);
+    fmt::print("{}\n", head);
+    if (output_file) {
+        std::ofstream f(*output_file, std::ios::binary | std::ios::trunc);
+        f.write(reinterpret_cast<const char*>(m.payload.data()), static_cast<std::streamsize>(m.payload.size()));
+    } else if (!m.payload.empty()) {
+        std::fwrite(m.payload.data(), 1, m.payload.size(), stdout);
+        if (m.payload.back() != std::byte{'\n'}) std::fputc('\n', stdout);
+    }
+    std::fflush(stdout);
+}
+
+std::optional<Bytes> read_file(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return std::nullopt;
+    Bytes out;
+    std::byte buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    if (failed) return std::nullopt;
+    return out;
+}
+
+} // namespace
+
+int run_coap_request(const RequestOptions& o, Logger& log) {
+    auto uri = transport::parse_coap_uri(o.uri);
+    if (!uri) {
+        fmt::print(stderr,
+                   "error: '{}' is not a valid coap URI (coap://IPv4[:port]/path?query, "
+                   "coap://[IPv6][:port]/..., or coap://hostname/...; RFC 7252 §6)\n",
+                   o.uri);
+        return exit_failure;
+    }
+    auto peers = transport::resolve_udp(uri->host, uri->port);
+    if (!peers) {
+        fmt::print(stderr, "error: cannot resolve '{}': {}\n", uri->host, peers.error().message());
+        return exit_failure;
+    }
+    const PeerAddr peer = peers->front();
+
+    coap::Message req;
+    req.type = o.non ? coap::Type::non : coap::Type::con;
+    if (o.method == "get") req.code = coap::code::get;
+    else if (o.method == "put") req.code = coap::code::put;
+    else if (o.method == "post") req.code = coap::code::post;
+    else req.code = coap::code::delete_;
+    // RFC 7252 §6.4 step 5: Uri-Host only when the host is not an IP literal.
+    if (!uri->host_is_ip_literal) req.add_option(option::uri_host, std::string_view(uri->host));
+    for (const auto& seg : uri->path) req.add_option(option::uri_path, std::string_view(seg));
+    for (const auto& q : uri->query) req.add_option(option::uri_query, std::string_view(q));
+    if (o.content_format) req.add_uint_option(option::content_format, static_cast<std::uint64_t>(*o.content_format));
+    if (o.observe) req.add_uint_option(option::observe, 0); // RFC 7641 §3.1 register
+    if (o.payload) {
+        req.payload = to_bytes(*o.payload);
+    } else if (o.payload_file) {
+        auto data = read_file(*o.payload_file);
+        if (!data) {
+            fmt::print(stderr, "error: cannot read --payload-file '{}'\n", *o.payload_file);
+            return exit_failure;
+        }
+        req.payload = std::move(*data);
+    }
+
+    PeerAddr local = peer.family == PeerAddr::Family::ipv4 ? *PeerAddr::parse("0.0.0.0:0")
+                                                            : *PeerAddr::parse("[::]:0");
+    auto sock = transport::UdpSocket::bind(local);
+    if (!sock) {
+        fmt::print(stderr, "error: cannot open a UDP socket: {}\n", sock.error().message());
+        return exit_failure;
+    }
+    transport::SystemRandom rng;
+    coap::Config cfg;
+    cfg.block_size = static_cast<std::size_t>(o.block_size);
+    coap::Endpoint ep(cfg, rng, log);
+    transport::Loop loop(ep, *sock);
+    StopOnSignal guard(loop);
+
+    const TimePoint start = transport::LoopBase::now();
+    auto id = ep.send_request(start, peer, std::move(req));
+    if (!id) {
+        fmt::print(stderr, "error: request not sent: {}\n", id.error().message());
+        return exit_failure;
+    }
+    log.write(LogLevel::debug, "client", fmt::format("{} {}{} to {}", o.method, uri->path_string(),
+                                                     o.observe ? " (observe)" : "", peer.to_string()));
+
+    const int wanted = o.observe ? *o.observe : 1;
+    int received = 0;
+    bool finished = false;
+    int exit_code = exit_failure;
+    loop.set_hook([&](TimePoint) {
+        while (auto ev = ep.poll_event()) {
+            if (auto* r = std::get_if<coap::Response>(&*ev); r && r->id == *id) {
+                ++received;
+                std::optional<std::uint32_t> seq;
+                if (auto obs = r->response.uint_option(option::observe)) seq = static_cast<std::uint32_t>(*obs);
+                print_response(r->response, seq, o.output_file);
+                exit_code = r->response.code.is_success() ? exit_success : exit_error_response;
+                if (!o.observe || received >= wanted) {
+                    finished = true;
+                } else if (!seq) {
+                    // RFC 7641 §3.1: no Observe option in the response: not added to the list.
+                    fmt::print(stderr, "error: the server did not accept the observation\n");
+                    if (exit_code == exit_success) exit_code = exit_failure;
+                    finished = true;
+                }
+            } else if (auto* n = std::get_if<coap::Notification>(&*ev); n && n->id == *id) {
+                ++received;
+                print_response(n->notification, n->seq, o.output_file);
+                exit_code = n->notification.code.is_success() ? exit_success : exit_error_response;
+                if (received >= wanted || !n->notification.code.is_success()) finished = true;
+            } else if (auto* f = std::get_if<coap::RequestFailed>(&*ev); f && f->id == *id) {
+                fmt::print(stderr, "error: {} {}: {}\n", o.method, o.uri, f->error.message());
+                exit_code = exit_failure;
+                finished = true;
+            }
+        }
+    });
+    const auto timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.timeout_s));
+    auto done = loop.run_until([&] { return finished || StopOnSignal::requested(); }, timeout);
+    if (!done) {
+        fmt::print(stderr, "error: event loop: {}\n", done.error().message());
+        return exit_failure;
+    }
+    if (!finished) {
+        if (o.observe && received > 0) {
+            fmt::print(stderr, "error: timeout after {} of {} notifications\n", received, wanted);
+        } else {
+            fmt::print(stderr, "error: timeout: no response within {} s\n", o.timeout_s);
+        }
+        exit_code = exit_failure;
+    }
+    if (o.observe) {
+        // RFC 7641 §3.6: forget the observation. The server learns it when its next
+        // notification is refused (by our RST, or by ICMP once this process has exited).
+        (void)ep.cancel_request(transport::LoopBase::now(), *id);
+    }
+    return exit_code;
+}
+
+} // namespace lwm2m::app

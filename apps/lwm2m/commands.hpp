@@ -1,0 +1,38 @@
+// Subcommands of the `lwm2m` CLI. Each returns the process exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <lwm2m/base/log.hpp>
+
+namespace lwm2m::app {
+
+/// Exit codes of `lwm2m coap get|put|post|delete` (and of usage errors everywhere).
+inline constexpr int exit_success = 0;      ///< 2.xx response
+inline constexpr int exit_error_response = 1; ///< 4.xx / 5.xx response
+inline constexpr int exit_failure = 2;      ///< bad input, timeout, network error
+
+struct ServeOptions {
+    std::string listen = "127.0.0.1:5683";
+    std::string resources = "demo";
+    double duration_s = 0; ///< 0: until SIGINT/SIGTERM
+};
+
+struct RequestOptions {
+    std::string method; ///< "get", "put", "post", "delete"
+    std::string uri;
+    std::optional<std::string> payload;
+    std::optional<std::string> payload_file;
+    std::optional<int> content_format;
+    std::optional<int> observe; ///< number of responses to wait for (the first counts)
+    double timeout_s = 30;
+    bool non = false;
+    int block_size = 1024;
+    std::optional<std::string> output_file;
+};
+
+int run_coap_serve(const ServeOptions& o, Logger& log);
+int run_coap_request(const RequestOptions& o, Logger& log);
+
+} // namespace lwm2m::app

@@ -1,0 +1,122 @@
+// `lwm2m`: the admin CLI. Exceptions stop here (ARCHITECTURE.md §5: only at the edges).
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "spdlog_logger.hpp"
+
+namespace {
+
+using lwm2m::app::exit_failure;
+
+void add_request_command(CLI::App& coap, const char* name, const char* what,
+                         lwm2m::app::RequestOptions& o, bool with_payload, bool with_observe,
+                         CLI::App*& out) {
+    auto* c = coap.add_subcommand(name, what);
+    c->add_option("uri", o.uri,
+                  "coap://HOST[:PORT]/PATH[?QUERY], HOST an IPv4 literal, [IPv6] literal or a host "
+                  "name (resolved with getaddrinfo); PORT defaults to 5683 (RFC 7252 §6.1). "
+                  "Percent-encoding is decoded into Uri-Path/Uri-Query options (§6.4)")
+        ->required();
+    if (with_payload) {
+        auto* p = c->add_option("--payload", o.payload, "request body as text");
+        auto* f = c->add_option("--payload-file", o.payload_file, "request body read from a file (binary)")
+                      ->check(CLI::ExistingFile);
+        p->excludes(f);
+        c->add_option("--content-format", o.content_format,
+                      "Content-Format option of the body (0 text/plain, 40 link-format, "
+                      "42 octet-stream, 60 cbor, 110 senml+json, 112 senml+cbor, 11542 lwm2m+tlv, ...)")
+            ->check(CLI::Range(0, 65535));
+    }
+    if (with_observe) {
+        c->add_option("--observe", o.observe,
+                      "register as observer (RFC 7641) and wait for N responses: the first response "
+                      "counts as one, then N-1 notifications; exits 2 if the server does not accept "
+                      "the observation or fewer arrive before --timeout")
+            ->check(CLI::Range(1, 1000000));
+    }
+    c->add_option("--timeout", o.timeout_s,
+                  "seconds to wait for the response (for --observe: for all N), default 30")
+        ->check(CLI::Range(0.001, 86400.0));
+    c->add_flag("--non", o.non, "send a NON request (default CON, retransmitted per RFC 7252 §4.2)");
+    c->add_option("--block-size", o.block_size,
+                  "block size for Block1/Block2 transfers (RFC 7959), 16..1024, power of two; "
+                  "default 1024")
+        ->check(CLI::IsMember({16, 32, 64, 128, 256, 512, 1024}));
+    c->add_option("--output", o.output_file,
+                  "write the response payload to this file (byte-exact) instead of stdout");
+    c->footer("Prints '<code> <reason>' (and 'observe=<n>' for notifications) then the payload.\n"
+              "Exit status: 0 on a 2.xx response, 1 on 4.xx/5.xx, 2 on timeout, network or usage "
+              "errors.");
+    out = c;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"lwm2m: administration CLI of lwm2m-cpp (CoAP client and demo server)", "lwm2m"};
+    app.require_subcommand(1);
+    std::string log_level = "warn";
+    app.add_option("--log-level", log_level, "stderr log level: trace, debug, info, warn, error, off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+    auto* coap = app.add_subcommand("coap", "CoAP over UDP (RFC 7252, 7959, 7641)");
+    coap->require_subcommand(1);
+
+    lwm2m::app::ServeOptions serve;
+    auto* s = coap->add_subcommand(
+        "serve",
+        "run a CoAP server with the demo resources until SIGINT/SIGTERM: /hello (GET), /echo "
+        "(PUT/POST store, GET returns, DELETE clears; Block1/Block2), /large (GET 4096 bytes, Block2), "
+        "/counter (GET, observable: +1 every second, every 5th notification CON), /.well-known/core; "
+        "4.04 for unknown paths, 4.05 for other methods. Prints 'listening on <addr>' once bound");
+    s->add_option("--listen", serve.listen,
+                  "local address IPv4:PORT or [IPv6]:PORT; port 0 picks a free port; [::]:PORT "
+                  "also serves IPv4. Default 127.0.0.1:5683");
+    s->add_option("--resources", serve.resources, "resource set to serve (only: demo)")
+        ->check(CLI::IsMember({"demo"}));
+    s->add_option("--duration", serve.duration_s, "stop after this many seconds (default: run until signalled)")
+        ->check(CLI::Range(0.0, 1e9));
+
+    lwm2m::app::RequestOptions req;
+    CLI::App* get = nullptr;
+    CLI::App* put = nullptr;
+    CLI::App* post = nullptr;
+    CLI::App* del = nullptr;
+    add_request_command(*coap, "get", "send a GET request", req, false, true, get);
+    add_request_command(*coap, "put", "send a PUT request", req, true, false, put);
+    add_request_command(*coap, "post", "send a POST request", req, true, false, post);
+    add_request_command(*coap, "delete", "send a DELETE request", req, false, false, del);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e); // prints the message and a hint to --help on stderr
+        return exit_failure;
+    }
+
+    try {
+        auto raw = lwm2m::app::make_stderr_logger(log_level);
+        lwm2m::app::SpdlogLogger log(raw);
+        if (s->parsed()) return lwm2m::app::run_coap_serve(serve, log);
+        for (auto [cmd, name] : {std::pair{get, "get"}, {put, "put"}, {post, "post"}, {del, "delete"}}) {
+            if (cmd->parsed()) {
+                req.method = name;
+                return lwm2m::app::run_coap_request(req, log);
+            }
+        }
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return exit_failure;
+    }
+    return exit_failure;
+}
