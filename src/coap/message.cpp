@@ -119,7 +119,7 @@ std::string join_path(const OptionRange& opts, std::uint16_t number) {
         out.push_back('/');
         out.append(as_string_view(o.value));
     }
-    if (out.empty()) out = "/";
+    if (out.empty()) out.push_back('/'); // the root path (push_back: avoids a GCC 12 -Wrestrict false positive)
     return out;
 }
 
