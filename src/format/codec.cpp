@@ -1,0 +1,110 @@
+// Dispatch of encode / decode / encode_records / decode_records to the individual codecs.
+#include <lwm2m/format/codec.hpp>
+
+#include "common.hpp"
+#include "formats.hpp"
+
+namespace lwm2m::format {
+
+Result<Bytes> encode(ContentFormat f, const dm::Content& content, const EncodeOptions& options) {
+    Bytes out;
+    if (!detail::node_matches_path(content)) return fail(Errc::invalid_content);
+    switch (f) {
+    case ContentFormat::text_plain: LWM2M_TRY_VOID(detail::text_encode(content, out)); return out;
+    case ContentFormat::octet_stream: LWM2M_TRY_VOID(detail::opaque_encode(content, out)); return out;
+    case ContentFormat::lwm2m_tlv:
+        out.reserve(128);
+        LWM2M_TRY_VOID(detail::tlv_encode(content, out));
+        return out;
+    case ContentFormat::senml_json:
+    case ContentFormat::senml_cbor:
+    case ContentFormat::lwm2m_json:
+    case ContentFormat::lwm2m_cbor: {
+        const auto recs = to_records(content);
+        for (const auto& r : recs)
+            if (r.value.is_none()) return fail(Errc::invalid_content);
+        if (f == ContentFormat::senml_json)
+            LWM2M_TRY_VOID(detail::senml_json_encode(recs, &content.path, options, out));
+        else if (f == ContentFormat::senml_cbor)
+            LWM2M_TRY_VOID(detail::senml_cbor_encode(recs, &content.path, options, out));
+        else if (f == ContentFormat::lwm2m_json)
+            LWM2M_TRY_VOID(detail::lwm2m_json_encode(recs, &content.path, options, out));
+        else
+            LWM2M_TRY_VOID(detail::lwm2m_cbor_encode(recs, out));
+        return out;
+    }
+    case ContentFormat::link_format: break;
+    }
+    return fail(Errc::unsupported_format);
+}
+
+namespace {
+Result<std::vector<dm::Record>> decode_raw(ContentFormat f, BytesView payload, const DecodeOptions& o) {
+    switch (f) {
+    case ContentFormat::senml_json: return detail::senml_json_decode(payload, o);
+    case ContentFormat::senml_cbor: return detail::senml_cbor_decode(payload, o);
+    case ContentFormat::lwm2m_json: return detail::lwm2m_json_decode(payload, o);
+    case ContentFormat::lwm2m_cbor: return detail::lwm2m_cbor_decode(payload, o);
+    default: return fail(Errc::unsupported_format);
+    }
+}
+} // namespace
+
+Result<dm::Content> decode(ContentFormat f, BytesView payload, const dm::Path& target,
+                           const dm::ObjectRegistry& registry, const DecodeOptions& options) {
+    if (target.depth() == 0) return fail(Errc::path_mismatch);
+    switch (f) {
+    case ContentFormat::text_plain: return detail::text_decode(payload, target, registry);
+    case ContentFormat::octet_stream: return detail::opaque_decode(payload, target, registry);
+    case ContentFormat::lwm2m_tlv: return detail::tlv_decode(payload, target, registry, options);
+    case ContentFormat::senml_json:
+    case ContentFormat::senml_cbor:
+    case ContentFormat::lwm2m_cbor: {
+        LWM2M_TRY(recs, decode_raw(f, payload, options));
+        return from_records(std::move(recs), target, registry);
+    }
+    case ContentFormat::lwm2m_json: {
+        LWM2M_TRY(recs, decode_raw(f, payload, options));
+        DecodeOptions strict = options;
+        strict.allow_unknown = false;
+        for (const auto& r : recs)
+            if (r.value.is_none()) return fail(Errc::malformed);
+        LWM2M_TRY_VOID(detail::check_records(recs, registry, strict, detail::CoerceFlags{true}));
+        return from_records(std::move(recs), target, registry);
+    }
+    case ContentFormat::link_format: break;
+    }
+    return fail(Errc::unsupported_format);
+}
+
+Result<Bytes> encode_records(ContentFormat f, const std::vector<dm::Record>& records,
+                             const EncodeOptions& options) {
+    Bytes out;
+    switch (f) {
+    case ContentFormat::senml_json:
+        LWM2M_TRY_VOID(detail::senml_json_encode(records, nullptr, options, out));
+        return out;
+    case ContentFormat::senml_cbor:
+        LWM2M_TRY_VOID(detail::senml_cbor_encode(records, nullptr, options, out));
+        return out;
+    case ContentFormat::lwm2m_json:
+        LWM2M_TRY_VOID(detail::lwm2m_json_encode(records, nullptr, options, out));
+        return out;
+    case ContentFormat::lwm2m_cbor:
+        LWM2M_TRY_VOID(detail::lwm2m_cbor_encode(records, out));
+        return out;
+    default: return fail(Errc::unsupported_format);
+    }
+}
+
+Result<std::vector<dm::Record>> decode_records(ContentFormat f, BytesView payload,
+                                               const dm::ObjectRegistry& registry,
+                                               const DecodeOptions& options) {
+    LWM2M_TRY(recs, decode_raw(f, payload, options));
+    detail::CoerceFlags flags;
+    flags.string_is_base64 = f == ContentFormat::lwm2m_json;
+    LWM2M_TRY_VOID(detail::check_records(recs, registry, options, flags));
+    return recs;
+}
+
+} // namespace lwm2m::format

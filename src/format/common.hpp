@@ -1,0 +1,75 @@
+// Private helpers shared by the codecs of src/format.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <lwm2m/base/bytes.hpp>
+#include <lwm2m/base/result.hpp>
+#include <lwm2m/dm/node.hpp>
+#include <lwm2m/dm/object_def.hpp>
+#include <lwm2m/dm/registry.hpp>
+#include <lwm2m/format/codec.hpp>
+#include <lwm2m/format/errc.hpp>
+
+namespace lwm2m::format::detail {
+
+/// True when `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+[[nodiscard]] bool valid_utf8(std::string_view s) noexcept;
+
+/// RFC 4648 §4 (standard, padded) and §5 (URL-safe, unpadded) base64.
+void base64_encode(BytesView in, std::string& out, bool url);
+/// Decodes base64; `url` selects the alphabet. Padding is optional; bad characters, a bad
+/// final quantum or non-zero trailing bits fail.
+[[nodiscard]] bool base64_decode(std::string_view in, Bytes& out, bool url);
+
+/// Appends a decimal integer.
+void append_int(std::string& out, std::int64_t v);
+void append_uint(std::string& out, std::uint64_t v);
+/// Appends the shortest decimal form that reads back to the same double (std::to_chars).
+/// Precondition: finite.
+void append_double(std::string& out, double v);
+
+/// Parses a JSON / text number: returns an Integer (int64), Unsigned (uint64 above int64) or
+/// Float value. Strict RFC 8259 number grammar when `json`; text/plain accepts the same grammar.
+[[nodiscard]] bool parse_number(std::string_view s, dm::Value& out);
+[[nodiscard]] bool parse_int64(std::string_view s, std::int64_t& out);
+[[nodiscard]] bool parse_uint64(std::string_view s, std::uint64_t& out);
+/// "oid:iid" with both parts 0..65535 decimal.
+[[nodiscard]] bool parse_objlnk(std::string_view s, dm::Objlnk& out);
+void append_objlnk(std::string& out, dm::Objlnk l);
+
+/// Parses an LwM2M path name of a record ("/3/0/1", 1..4 ids). No dependency on dm's parser.
+[[nodiscard]] bool parse_path(std::string_view s, dm::Path& out);
+void append_path(std::string& out, const dm::Path& p);
+
+/// Definition lookup with the format layer's errors.
+[[nodiscard]] Result<const dm::ResourceDef*> lookup(const dm::ObjectRegistry& reg, std::uint16_t oid,
+                                                   std::uint16_t rid);
+
+/// How a decoder saw a value before it knows the resource type.
+struct CoerceFlags {
+    bool string_is_base64 = false; ///< LwM2M JSON "sv" carries Opaque as base64 (TS 1.0 §6.4.4)
+};
+/// Converts a decoded value to the resource's data type (LwM2M TS 1.1 Appendix C), or fails with
+/// type_mismatch / out_of_range.
+[[nodiscard]] Result<dm::Value> coerce(const dm::ResourceDef& def, dm::Value raw,
+                                       CoerceFlags flags = {});
+
+/// Checks the leaf path of a record against the definition's multiplicity.
+[[nodiscard]] Result<void> check_multiplicity(const dm::ResourceDef& def, const dm::Path& leaf);
+
+/// The level of the node alternative must agree with the path's level.
+[[nodiscard]] bool node_matches_path(const dm::Content& c);
+
+/// Resolves SenML time (RFC 8428 §4.5.3).
+[[nodiscard]] double resolve_time(double t, const DecodeOptions& o);
+
+/// Checks decoded records (values against the registry) in place.
+[[nodiscard]] Result<void> check_records(std::vector<dm::Record>& recs,
+                                         const dm::ObjectRegistry& reg, const DecodeOptions& o,
+                                         CoerceFlags flags = {});
+
+} // namespace lwm2m::format::detail

@@ -1,0 +1,126 @@
+// Content <-> leaf records (the flat form of SenML, LwM2M JSON/CBOR and the composite operations).
+#include <lwm2m/format/codec.hpp>
+
+#include "common.hpp"
+
+namespace lwm2m::format {
+namespace {
+
+void flatten_resource(const dm::Path& ipath, const dm::Resource& r, std::vector<dm::Record>& out) {
+    const dm::Path rp(ipath.oid(), ipath.iid(), Rid{r.id});
+    if (!r.multiple) {
+        out.push_back(dm::Record{rp, r.value, std::nullopt});
+        return;
+    }
+    for (const auto& [riid, v] : r.instances)
+        out.push_back(dm::Record{dm::Path(rp.oid(), rp.iid(), rp.rid(), Riid{riid}), v, std::nullopt});
+}
+
+void flatten_instance(Oid oid, const dm::Instance& i, std::vector<dm::Record>& out) {
+    const dm::Path ip(oid, Iid{i.id});
+    for (const auto& [rid, r] : i.resources) flatten_resource(ip, r, out);
+}
+
+bool is_prefix(const dm::Path& a, const dm::Path& b) {
+    if (a.depth() > b.depth()) return false;
+    if (a.depth() >= 1 && a.oid() != b.oid()) return false;
+    if (a.depth() >= 2 && a.iid() != b.iid()) return false;
+    if (a.depth() >= 3 && a.rid() != b.rid()) return false;
+    if (a.depth() >= 4 && a.riid() != b.riid()) return false;
+    return true;
+}
+
+} // namespace
+
+std::vector<dm::Record> to_records(const dm::Content& c) {
+    std::vector<dm::Record> out;
+    const dm::Path& p = c.path;
+    if (const auto* o = std::get_if<dm::Object>(&c.node)) {
+        for (const auto& [iid, i] : o->instances) flatten_instance(p.oid(), i, out);
+    } else if (const auto* i = std::get_if<dm::Instance>(&c.node)) {
+        if (p.depth() >= 1) flatten_instance(p.oid(), *i, out);
+    } else if (const auto* r = std::get_if<dm::Resource>(&c.node)) {
+        if (p.depth() >= 2) flatten_resource(dm::Path(p.oid(), p.iid()), *r, out);
+    } else if (const auto* v = std::get_if<dm::Value>(&c.node)) {
+        out.push_back(dm::Record{p, *v, std::nullopt});
+    }
+    return out;
+}
+
+Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path& target,
+                                 const dm::ObjectRegistry& registry) {
+    using detail::lookup;
+    if (target.depth() == 0) return fail(Errc::path_mismatch);
+    dm::Content c;
+    c.path = target;
+    dm::Object obj{target.oid().v, {}};
+    dm::Instance single_inst{target.depth() >= 2 ? target.iid().v : std::uint16_t{0}, {}};
+    dm::Resource single_res;
+    bool leaf_set = false;
+    dm::Value leaf;
+    if (target.depth() >= 3) {
+        LWM2M_TRY(def, lookup(registry, target.oid().v, target.rid().v));
+        if (target.depth() == 4 && !def->multiple) return fail(Errc::structure_mismatch);
+        single_res.id = target.rid().v;
+        single_res.multiple = def->multiple;
+    } else if (registry.find(target.oid().v) == nullptr) {
+        return fail(Errc::unknown_object);
+    }
+    for (auto& rec : records) {
+        if (!is_prefix(target, rec.path)) return fail(Errc::path_mismatch);
+        if (rec.path.depth() < 3 || rec.value.is_none()) return fail(Errc::malformed);
+        LWM2M_TRY(def, lookup(registry, rec.path.oid().v, rec.path.rid().v));
+        LWM2M_TRY_VOID(detail::check_multiplicity(*def, rec.path));
+        LWM2M_TRY(v, detail::coerce(*def, std::move(rec.value)));
+        if (target.depth() == 4) {
+            if (leaf_set) return fail(Errc::duplicate);
+            leaf = std::move(v);
+            leaf_set = true;
+            continue;
+        }
+        dm::Resource* res = nullptr;
+        if (target.depth() == 3) {
+            res = &single_res;
+        } else {
+            dm::Instance* inst = &single_inst;
+            if (target.depth() == 1) {
+                auto [it, fresh] = obj.instances.try_emplace(rec.path.iid().v);
+                if (fresh) it->second.id = rec.path.iid().v;
+                inst = &it->second;
+            }
+            auto [rit, rfresh] = inst->resources.try_emplace(rec.path.rid().v);
+            res = &rit->second;
+            if (rfresh) {
+                res->id = rec.path.rid().v;
+                res->multiple = def->multiple;
+            } else if (!res->multiple) {
+                return fail(Errc::duplicate);
+            }
+        }
+        if (res->multiple) {
+            auto [it, fresh] = res->instances.try_emplace(rec.path.riid().v, std::move(v));
+            if (!fresh) return fail(Errc::duplicate);
+        } else {
+            if (target.depth() == 3) {
+                if (leaf_set) return fail(Errc::duplicate);
+                leaf_set = true;
+            }
+            res->value = std::move(v);
+        }
+    }
+    switch (target.depth()) {
+    case 1: c.node = std::move(obj); break;
+    case 2: c.node = std::move(single_inst); break;
+    case 3:
+        if (!single_res.multiple && !leaf_set) return fail(Errc::malformed);
+        c.node = std::move(single_res);
+        break;
+    default:
+        if (!leaf_set) return fail(Errc::malformed);
+        c.node = std::move(leaf);
+        break;
+    }
+    return c;
+}
+
+} // namespace lwm2m::format
