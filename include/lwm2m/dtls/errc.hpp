@@ -1,0 +1,38 @@
+// Errors of the DTLS layer (ARCHITECTURE.md §5).
+//
+// Every handshake or session failure surfaces as one of these codes, in a HandshakeFailed or
+// Closed event or as the error of a call. Messages never contain key material.
+#pragma once
+
+#include <system_error>
+
+namespace lwm2m::dtls {
+
+enum class Errc {
+    handshake_failed = 1,     ///< the handshake failed for a reason not listed below
+    handshake_timeout,        ///< no handshake completion within the configured time
+    bad_credentials,          ///< key mismatch: Finished/record verification failed (wrong PSK key)
+    unknown_identity,         ///< the server does not know the PSK identity or public key
+    peer_verification_failed, ///< the peer's public key / certificate does not match the pin
+    certificate_expired,      ///< the peer's certificate (chain) is expired or not yet valid
+    certificate_untrusted,    ///< the peer's chain does not lead to a configured trust anchor
+    peer_rejected,            ///< the peer rejected our credentials (fatal alert received)
+    no_common_cipher_suite,   ///< no cipher suite / certificate type in common with the peer
+    session_limit,            ///< the session was evicted (LRU) because the table was full
+    idle_timeout,             ///< the session was idle for longer than the idle timeout
+    closed,                   ///< the peer sent close_notify
+    peer_alert,               ///< the peer sent a fatal alert on an established session
+    replaced,                 ///< a new handshake from the same address replaced the session
+    not_connected,            ///< send() before the handshake completed or after close
+    message_too_large,        ///< the plaintext does not fit one record under the MTU
+    invalid_config,           ///< configuration error (bad key, unsupported suite, empty identity)
+    internal_error,           ///< a GnuTLS call failed unexpectedly (e.g. out of memory)
+};
+
+const std::error_category& dtls_category() noexcept;
+std::error_code make_error_code(Errc e) noexcept;
+
+} // namespace lwm2m::dtls
+
+template <>
+struct std::is_error_code_enum<lwm2m::dtls::Errc> : std::true_type {};

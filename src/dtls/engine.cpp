@@ -1,0 +1,559 @@
+#include "dtls/engine.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace lwm2m::dtls::detail {
+
+GlobalInit::GlobalInit() { ok_ = gnutls_global_init() >= 0; }
+GlobalInit::~GlobalInit() {
+    if (ok_) gnutls_global_deinit();
+}
+
+Shared::~Shared() {
+    if (priority) gnutls_priority_deinit(priority);
+    if (cert) gnutls_certificate_free_credentials(cert);
+    if (psk_client) gnutls_psk_free_client_credentials(psk_client);
+    if (psk_server) gnutls_psk_free_server_credentials(psk_server);
+}
+
+void log(const Shared& sh, LogLevel level, const std::string& msg) {
+    if (sh.logger != nullptr && sh.logger->enabled(level)) sh.logger->write(level, "dtls", msg);
+}
+
+PeerBytes peer_bytes(const PeerAddr& p) noexcept {
+    PeerBytes out;
+    out.b[0] = static_cast<std::uint8_t>(p.family);
+    std::memcpy(&out.b[1], p.addr.data(), 16);
+    out.b[17] = static_cast<std::uint8_t>(p.port >> 8);
+    out.b[18] = static_cast<std::uint8_t>(p.port & 0xFF);
+    out.b[19] = static_cast<std::uint8_t>(p.scope_id >> 24);
+    out.b[20] = static_cast<std::uint8_t>(p.scope_id >> 16);
+    out.b[21] = static_cast<std::uint8_t>(p.scope_id >> 8);
+    out.b[22] = static_cast<std::uint8_t>(p.scope_id);
+    out.n = 23;
+    return out;
+}
+
+// ---- GnuTLS callbacks -------------------------------------------------------------------------
+
+struct Callbacks {
+    static ssize_t vec_push(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) {
+        auto* c = static_cast<Conn*>(ptr);
+        std::size_t total = 0;
+        for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+        Bytes b(total);
+        std::size_t off = 0;
+        for (int i = 0; i < iovcnt; ++i) {
+            if (iov[i].iov_len != 0) std::memcpy(b.data() + off, iov[i].iov_base, iov[i].iov_len);
+            off += iov[i].iov_len;
+        }
+        c->out_->tx.push_back(Datagram{c->peer_, std::move(b)});
+        return static_cast<ssize_t>(total);
+    }
+    static ssize_t pull(gnutls_transport_ptr_t ptr, void* buf, size_t len) {
+        auto* c = static_cast<Conn*>(ptr);
+        if (!c->has_in_) {
+            gnutls_transport_set_errno(c->s_, EAGAIN);
+            return -1;
+        }
+        const std::size_t n = std::min(len, c->in_.size());
+        if (n != 0) std::memcpy(buf, c->in_.data(), n);
+        c->has_in_ = false;
+        return static_cast<ssize_t>(n);
+    }
+    static int pull_timeout(gnutls_transport_ptr_t ptr, unsigned int /*ms*/) {
+        auto* c = static_cast<Conn*>(ptr);
+        return c->has_in_ ? 1 : 0;
+    }
+    // RFC 4279 §5.1 / §2: the server looks the key up by identity (binary-safe datum).
+    static int psk_server(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key) {
+        auto* c = static_cast<Conn*>(gnutls_session_get_ptr(s));
+        if (c == nullptr || c->shared_->policy == nullptr) return -1;
+        c->identity.kind = PeerIdentity::Kind::psk;
+        c->identity.psk_identity.assign(view_of(*username).begin(), view_of(*username).end());
+        auto k = c->shared_->policy->psk_key(view_of(*username));
+        if (!k || k->empty()) {
+            c->fail_reason = Errc::unknown_identity;
+            return -1;
+        }
+        key->data = static_cast<unsigned char*>(gnutls_malloc(k->size()));
+        if (key->data == nullptr) return -1;
+        std::memcpy(key->data, k->view().data(), k->size());
+        key->size = static_cast<unsigned>(k->size());
+        return 0; // GnuTLS wipes and frees key->data; `k` wipes itself.
+    }
+    static int verify(gnutls_session_t s) {
+        auto* c = static_cast<Conn*>(gnutls_session_get_ptr(s));
+        if (c == nullptr || c->shared_->policy == nullptr) return -1;
+        const Errc e = c->shared_->policy->verify_peer(*c);
+        if (e != Errc{}) {
+            c->fail_reason = e;
+            return -1;
+        }
+        return 0;
+    }
+};
+
+int verify_callback(gnutls_session_t s) { return Callbacks::verify(s); }
+int psk_server_callback(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key) {
+    return Callbacks::psk_server(s, username, key);
+}
+
+// ---- Conn -------------------------------------------------------------------------------------
+
+Conn::~Conn() {
+    if (s_ != nullptr) gnutls_deinit(s_);
+}
+
+Result<void> Conn::init(bool server, const gnutls_dtls_prestate_st* prestate) {
+    server_ = server;
+    unsigned flags = (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK;
+    if (shared_->rawpk) flags |= GNUTLS_ENABLE_RAWPK;
+    if (gnutls_init(&s_, flags) < 0) {
+        s_ = nullptr;
+        return fail(Errc::internal_error);
+    }
+    if (gnutls_priority_set(s_, shared_->priority) < 0) return fail(Errc::internal_error);
+    if (shared_->cert != nullptr &&
+        gnutls_credentials_set(s_, GNUTLS_CRD_CERTIFICATE, shared_->cert) < 0)
+        return fail(Errc::internal_error);
+    if (shared_->psk_client != nullptr &&
+        gnutls_credentials_set(s_, GNUTLS_CRD_PSK, shared_->psk_client) < 0)
+        return fail(Errc::internal_error);
+    if (shared_->psk_server != nullptr &&
+        gnutls_credentials_set(s_, GNUTLS_CRD_PSK, shared_->psk_server) < 0)
+        return fail(Errc::internal_error);
+    if (server && shared_->cert != nullptr)
+        gnutls_certificate_server_set_request(s_, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_ptr(s_, this);
+    gnutls_transport_set_ptr(s_, this);
+    gnutls_transport_set_vec_push_function(s_, &Callbacks::vec_push);
+    gnutls_transport_set_pull_function(s_, &Callbacks::pull);
+    gnutls_transport_set_pull_timeout_function(s_, &Callbacks::pull_timeout);
+    gnutls_dtls_set_mtu(s_, static_cast<unsigned>(shared_->mtu));
+    gnutls_dtls_set_timeouts(s_, shared_->retransmit_ms, shared_->total_ms);
+    if (prestate != nullptr)
+        gnutls_dtls_prestate_set(s_, const_cast<gnutls_dtls_prestate_st*>(prestate));
+    state_ = State::handshaking;
+    return ok();
+}
+
+void Conn::start(TimePoint now) {
+    started = now;
+    last_activity = now;
+    drive(now);
+}
+
+void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
+    if (state_ != State::handshaking && state_ != State::established) return;
+    in_ = ciphertext;
+    has_in_ = true;
+    last_activity = now;
+    drive(now);
+    has_in_ = false;
+    in_ = {};
+}
+
+void Conn::on_timeout(TimePoint now) {
+    if (state_ != State::handshaking) return;
+    if (now >= started + std::chrono::milliseconds(shared_->total_ms)) {
+        fail_reason = Errc::handshake_timeout;
+        fail_handshake(now, GNUTLS_E_TIMEDOUT, false);
+        return;
+    }
+    if (retransmit_at_ && now >= *retransmit_at_) drive(now);
+}
+
+std::optional<TimePoint> Conn::deadline() const noexcept {
+    if (state_ != State::handshaking) return std::nullopt;
+    const TimePoint limit = started + std::chrono::milliseconds(shared_->total_ms);
+    if (!retransmit_at_) return limit;
+    return std::min(*retransmit_at_, limit);
+}
+
+void Conn::update_deadline(TimePoint now) {
+    if (state_ != State::handshaking) {
+        retransmit_at_.reset();
+        return;
+    }
+    const unsigned ms = gnutls_dtls_get_timeout(s_);
+    retransmit_at_ = now + std::chrono::milliseconds(std::max(ms, 1U));
+}
+
+namespace {
+unsigned alert_for(Errc e) {
+    switch (e) {
+    case Errc::unknown_identity: return GNUTLS_A_UNKNOWN_PSK_IDENTITY;
+    case Errc::certificate_expired: return GNUTLS_A_CERTIFICATE_EXPIRED;
+    case Errc::certificate_untrusted: return GNUTLS_A_UNKNOWN_CA;
+    case Errc::peer_verification_failed: return GNUTLS_A_BAD_CERTIFICATE;
+    case Errc::no_common_cipher_suite: return GNUTLS_A_HANDSHAKE_FAILURE;
+    default: return GNUTLS_A_HANDSHAKE_FAILURE;
+    }
+}
+} // namespace
+
+void Conn::drive(TimePoint now) {
+    if (state_ == State::handshaking) {
+        for (int i = 0; i < 16 && state_ == State::handshaking; ++i) {
+            const int r = gnutls_handshake(s_);
+            if (r == 0) {
+                handshake_done(now);
+                break;
+            }
+            if (fail_reason != Errc{}) {
+                fail_handshake(now, r, r != GNUTLS_E_FATAL_ALERT_RECEIVED);
+                return;
+            }
+            if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+                update_deadline(now);
+                return;
+            }
+            if (gnutls_error_is_fatal(r) != 0) {
+                fail_handshake(now, r, r != GNUTLS_E_FATAL_ALERT_RECEIVED);
+                return;
+            }
+            // Non-fatal (warning alert, ignored record): keep going.
+        }
+        if (state_ == State::handshaking) {
+            update_deadline(now);
+            return;
+        }
+    }
+    if (state_ == State::established) drain_records(now);
+}
+
+void Conn::handshake_done(TimePoint now) {
+    const auto suite = negotiated_suite(s_);
+    const bool allowed = suite && std::find(shared_->suites.begin(), shared_->suites.end(),
+                                            *suite) != shared_->suites.end();
+    if (!allowed) {
+        // The priority string is a product of kx x cipher x MAC; refuse a combination the
+        // configuration did not list (LwM2M Security Object resource 16).
+        fail_reason = Errc::no_common_cipher_suite;
+        gnutls_alert_send(s_, GNUTLS_AL_FATAL, GNUTLS_A_HANDSHAKE_FAILURE);
+        state_ = State::closed;
+        retransmit_at_.reset();
+        log(*shared_, LogLevel::info, "handshake with " + peer_.to_string() +
+                                          " refused: negotiated suite not configured");
+        if (!quiet) emit(HandshakeFailed{peer_, make_error_code(fail_reason)});
+        return;
+    }
+    if (identity.kind == PeerIdentity::Kind::none && server_ &&
+        gnutls_kx_get(s_) == GNUTLS_KX_PSK) {
+        gnutls_datum_t u{};
+        if (gnutls_psk_server_get_username2(s_, &u) == 0) {
+            identity.kind = PeerIdentity::Kind::psk;
+            identity.psk_identity.assign(view_of(u).begin(), view_of(u).end());
+        }
+    }
+    state_ = State::established;
+    retransmit_at_.reset();
+    established_once = true;
+    last_activity = now;
+    log(*shared_, LogLevel::debug, "handshake with " + peer_.to_string() + " done");
+    if (shared_->policy != nullptr) shared_->policy->on_established(*this);
+    emit(HandshakeDone{peer_, identity, *suite});
+}
+
+void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) {
+    const Errc e = fail_reason != Errc{} ? fail_reason : map_error(s_, gnutls_error);
+    fail_reason = e;
+    if (send_alert && s_ != nullptr) {
+        if (e == Errc::unknown_identity || e == Errc::certificate_expired ||
+            e == Errc::certificate_untrusted || e == Errc::peer_verification_failed) {
+            const unsigned a = (e == Errc::unknown_identity &&
+                                identity.kind != PeerIdentity::Kind::psk)
+                                   ? static_cast<unsigned>(GNUTLS_A_ACCESS_DENIED)
+                                   : alert_for(e);
+            gnutls_alert_send(s_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(a));
+        } else if (e != Errc::handshake_timeout) {
+            gnutls_alert_send_appropriate(s_, gnutls_error);
+        }
+    }
+    state_ = State::closed;
+    retransmit_at_.reset();
+    log(*shared_, LogLevel::info,
+        "handshake with " + peer_.to_string() + " failed: " + make_error_code(e).message() +
+            " (" + gnutls_strerror(gnutls_error) + ")");
+    if (!quiet) emit(HandshakeFailed{peer_, make_error_code(e)});
+}
+
+void Conn::drain_records(TimePoint now) {
+    auto& buf = shared_->rx_buf;
+    for (int i = 0; i < 64 && state_ == State::established; ++i) {
+        const ssize_t n = gnutls_record_recv(s_, buf.data(), buf.size());
+        if (n > 0) {
+            last_activity = now;
+            emit(Plaintext{peer_, Bytes(buf.begin(), buf.begin() + n)});
+            continue;
+        }
+        if (n == 0) { // close_notify (RFC 5246 §7.2.1)
+            state_ = State::closed;
+            log(*shared_, LogLevel::debug, "close_notify from " + peer_.to_string());
+            emit(Closed{peer_, make_error_code(Errc::closed)});
+            return;
+        }
+        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) return;
+        if (n == GNUTLS_E_REHANDSHAKE) {
+            // We do not renegotiate (RFC 5746 is not needed for LwM2M); refuse politely.
+            gnutls_alert_send(s_, GNUTLS_AL_WARNING, GNUTLS_A_NO_RENEGOTIATION);
+            continue;
+        }
+        if (gnutls_error_is_fatal(static_cast<int>(n)) == 0) continue;
+        state_ = State::closed;
+        const Errc e = Errc::peer_alert;
+        log(*shared_, LogLevel::info,
+            "session with " + peer_.to_string() + " closed: " +
+                gnutls_strerror(static_cast<int>(n)));
+        emit(Closed{peer_, make_error_code(e)});
+        return;
+    }
+}
+
+Result<void> Conn::send(TimePoint now, BytesView plaintext) {
+    if (state_ != State::established) return fail(Errc::not_connected);
+    if (plaintext.size() > max_plaintext()) return fail(Errc::message_too_large);
+    const ssize_t r = gnutls_record_send(s_, plaintext.data(), plaintext.size());
+    if (r == GNUTLS_E_LARGE_PACKET) return fail(Errc::message_too_large);
+    if (r < 0) return fail(Errc::internal_error);
+    last_activity = now;
+    return ok();
+}
+
+void Conn::close_notify() {
+    if (state_ == State::established) gnutls_bye(s_, GNUTLS_SHUT_WR);
+    state_ = State::closed;
+    retransmit_at_.reset();
+}
+
+std::size_t Conn::max_plaintext() const noexcept {
+    if (state_ != State::established) return 0;
+    return gnutls_dtls_get_data_mtu(s_);
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+namespace {
+bool is_psk(CipherSuite s) {
+    return s == CipherSuite::psk_aes_128_ccm_8 || s == CipherSuite::psk_aes_128_cbc_sha256;
+}
+bool is_ccm8(CipherSuite s) {
+    return s == CipherSuite::psk_aes_128_ccm_8 || s == CipherSuite::ecdhe_ecdsa_aes_128_ccm_8;
+}
+} // namespace
+
+std::string priority_string(const std::vector<CipherSuite>& suites, bool want_psk, bool want_cert,
+                            bool x509_ctype, bool rawpk_ctype) {
+    bool psk = false, ecdhe = false, ccm8 = false, cbc = false;
+    for (auto s : suites) {
+        const bool p = is_psk(s);
+        if (p && !want_psk) continue;
+        if (!p && !want_cert) continue;
+        (p ? psk : ecdhe) = true;
+        (is_ccm8(s) ? ccm8 : cbc) = true;
+    }
+    if (!psk && !ecdhe) return {};
+    // GnuTLS needs a signature algorithm even for plain PSK; P-256/SHA-256 only (RFC 7251 §2).
+    std::string r = "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SECP256R1-SHA256";
+    if (psk) r += ":+PSK";
+    if (ecdhe) r += ":+ECDHE-ECDSA";
+    if (ccm8) r += ":+AES-128-CCM-8:+AEAD";
+    if (cbc) r += ":+AES-128-CBC:+SHA256";
+    if (x509_ctype || !rawpk_ctype) r += ":+CTYPE-CLI-X509:+CTYPE-SRV-X509";
+    if (rawpk_ctype) r += ":+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK";
+    return r;
+}
+
+std::optional<CipherSuite> negotiated_suite(gnutls_session_t s) {
+    const auto kx = gnutls_kx_get(s);
+    const auto cipher = gnutls_cipher_get(s);
+    const auto mac = gnutls_mac_get(s);
+    if (kx == GNUTLS_KX_PSK) {
+        if (cipher == GNUTLS_CIPHER_AES_128_CCM_8) return CipherSuite::psk_aes_128_ccm_8;
+        if (cipher == GNUTLS_CIPHER_AES_128_CBC && mac == GNUTLS_MAC_SHA256)
+            return CipherSuite::psk_aes_128_cbc_sha256;
+    } else if (kx == GNUTLS_KX_ECDHE_ECDSA) {
+        if (cipher == GNUTLS_CIPHER_AES_128_CCM_8) return CipherSuite::ecdhe_ecdsa_aes_128_ccm_8;
+        if (cipher == GNUTLS_CIPHER_AES_128_CBC && mac == GNUTLS_MAC_SHA256)
+            return CipherSuite::ecdhe_ecdsa_aes_128_cbc_sha256;
+    }
+    return std::nullopt;
+}
+
+Errc map_error(gnutls_session_t s, int e) {
+    switch (e) {
+    case GNUTLS_E_FATAL_ALERT_RECEIVED:
+        switch (gnutls_alert_get(s)) {
+        case GNUTLS_A_UNKNOWN_PSK_IDENTITY: return Errc::unknown_identity;
+        case GNUTLS_A_DECRYPT_ERROR:
+        case GNUTLS_A_BAD_RECORD_MAC: return Errc::bad_credentials;
+        case GNUTLS_A_BAD_CERTIFICATE:
+        case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
+        case GNUTLS_A_CERTIFICATE_REVOKED:
+        case GNUTLS_A_CERTIFICATE_EXPIRED:
+        case GNUTLS_A_CERTIFICATE_UNKNOWN:
+        case GNUTLS_A_UNKNOWN_CA:
+        case GNUTLS_A_ACCESS_DENIED: return Errc::peer_rejected;
+        case GNUTLS_A_HANDSHAKE_FAILURE:
+        case GNUTLS_A_INSUFFICIENT_SECURITY: return Errc::no_common_cipher_suite;
+        default: return Errc::handshake_failed;
+        }
+    case GNUTLS_E_TIMEDOUT: return Errc::handshake_timeout;
+    case GNUTLS_E_DECRYPTION_FAILED:
+    case GNUTLS_E_ERROR_IN_FINISHED_PACKET: return Errc::bad_credentials;
+    case GNUTLS_E_NO_CIPHER_SUITES:
+    case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
+    case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+    case GNUTLS_E_NO_COMMON_KEY_SHARE:
+    case GNUTLS_E_UNSUPPORTED_CERTIFICATE_TYPE: return Errc::no_common_cipher_suite;
+    case GNUTLS_E_NO_CERTIFICATE_FOUND:
+    case GNUTLS_E_CERTIFICATE_ERROR:
+    case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR: return Errc::peer_verification_failed;
+    case GNUTLS_E_MEMORY_ERROR: return Errc::internal_error;
+    default: return Errc::handshake_failed;
+    }
+}
+
+namespace {
+gnutls_datum_t datum(BytesView b) {
+    return gnutls_datum_t{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(b.data())),
+                          static_cast<unsigned>(b.size())};
+}
+} // namespace
+
+Result<void> add_rawpk(gnutls_certificate_credentials_t cred, const RpkCredentials& rpk) {
+    if (rpk.public_key_spki_der.empty() || rpk.private_key_der.empty())
+        return fail(Errc::invalid_config);
+    gnutls_datum_t spki = datum(rpk.public_key_spki_der);
+    gnutls_datum_t key = datum(rpk.private_key_der.view());
+    const int r = gnutls_certificate_set_rawpk_key_mem(cred, &spki, &key, GNUTLS_X509_FMT_DER,
+                                                       nullptr, 0, nullptr, 0, 0);
+    if (r < 0) return fail(Errc::invalid_config);
+    return ok();
+}
+
+Result<void> add_x509(gnutls_certificate_credentials_t cred, const X509Credentials& x509) {
+    if (x509.chain_der.empty() || x509.private_key_der.empty()) return fail(Errc::invalid_config);
+    std::vector<gnutls_pcert_st> pcerts(x509.chain_der.size());
+    std::size_t imported = 0;
+    auto cleanup = [&] {
+        for (std::size_t i = 0; i < imported; ++i) gnutls_pcert_deinit(&pcerts[i]);
+    };
+    for (const auto& der : x509.chain_der) {
+        gnutls_datum_t d = datum(der);
+        if (gnutls_pcert_import_x509_raw(&pcerts[imported], &d, GNUTLS_X509_FMT_DER, 0) < 0) {
+            cleanup();
+            return fail(Errc::invalid_config);
+        }
+        ++imported;
+    }
+    gnutls_privkey_t key = nullptr;
+    if (gnutls_privkey_init(&key) < 0) {
+        cleanup();
+        return fail(Errc::internal_error);
+    }
+    gnutls_datum_t kd = datum(x509.private_key_der.view());
+    if (gnutls_privkey_import_x509_raw(key, &kd, GNUTLS_X509_FMT_DER, nullptr, 0) < 0) {
+        gnutls_privkey_deinit(key);
+        cleanup();
+        return fail(Errc::invalid_config);
+    }
+    // Ownership of the pcerts' contents and the key moves into the credentials.
+    if (gnutls_certificate_set_key(cred, nullptr, 0, pcerts.data(),
+                                   static_cast<int>(pcerts.size()), key) < 0) {
+        gnutls_privkey_deinit(key);
+        cleanup();
+        return fail(Errc::invalid_config);
+    }
+    return ok();
+}
+
+PeerCerts peer_certs(gnutls_session_t s) {
+    PeerCerts p;
+    p.list = gnutls_certificate_get_peers(s, &p.count);
+    p.type = gnutls_certificate_type_get2(s, GNUTLS_CTYPE_PEERS);
+    if (p.list == nullptr) p.count = 0;
+    return p;
+}
+
+Bytes spki_of_cert(const gnutls_datum_t& der) {
+    Bytes out;
+    gnutls_x509_crt_t crt = nullptr;
+    gnutls_pubkey_t pub = nullptr;
+    if (gnutls_x509_crt_init(&crt) < 0) return out;
+    if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) >= 0 && gnutls_pubkey_init(&pub) >= 0) {
+        gnutls_datum_t spki{};
+        if (gnutls_pubkey_import_x509(pub, crt, 0) >= 0 &&
+            gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki) >= 0) {
+            out.assign(view_of(spki).begin(), view_of(spki).end());
+            gnutls_free(spki.data);
+        }
+        gnutls_pubkey_deinit(pub);
+    }
+    gnutls_x509_crt_deinit(crt);
+    return out;
+}
+
+std::string subject_dn_of_cert(const gnutls_datum_t& der) {
+    std::string out;
+    gnutls_x509_crt_t crt = nullptr;
+    if (gnutls_x509_crt_init(&crt) < 0) return out;
+    if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) >= 0) {
+        gnutls_datum_t dn{};
+        if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+            out.assign(reinterpret_cast<const char*>(dn.data), dn.size);
+            gnutls_free(dn.data);
+        }
+    }
+    gnutls_x509_crt_deinit(crt);
+    return out;
+}
+
+Errc verify_chain(const PeerCerts& certs, const std::vector<Bytes>& anchors) {
+    if (certs.count == 0 || certs.type != GNUTLS_CRT_X509) return Errc::peer_verification_failed;
+    gnutls_x509_trust_list_t tl = nullptr;
+    if (gnutls_x509_trust_list_init(&tl, 0) < 0) return Errc::internal_error;
+    for (const auto& a : anchors) {
+        gnutls_x509_crt_t ca = nullptr;
+        if (gnutls_x509_crt_init(&ca) < 0) continue;
+        gnutls_datum_t d = datum(a);
+        if (gnutls_x509_crt_import(ca, &d, GNUTLS_X509_FMT_DER) < 0 ||
+            gnutls_x509_trust_list_add_cas(tl, &ca, 1, 0) != 1) {
+            gnutls_x509_crt_deinit(ca);
+        }
+    }
+    std::vector<gnutls_x509_crt_t> crts;
+    Errc result = Errc{};
+    for (unsigned i = 0; i < certs.count; ++i) {
+        gnutls_x509_crt_t c = nullptr;
+        if (gnutls_x509_crt_init(&c) < 0) {
+            result = Errc::internal_error;
+            break;
+        }
+        crts.push_back(c);
+        if (gnutls_x509_crt_import(c, &certs.list[i], GNUTLS_X509_FMT_DER) < 0) {
+            result = Errc::peer_verification_failed;
+            break;
+        }
+    }
+    if (result == Errc{}) {
+        unsigned status = 0;
+        const int r = gnutls_x509_trust_list_verify_crt(tl, crts.data(),
+                                                        static_cast<unsigned>(crts.size()), 0,
+                                                        &status, nullptr);
+        if (r < 0)
+            result = Errc::certificate_untrusted;
+        else if ((status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) != 0)
+            result = Errc::certificate_expired;
+        else if (status != 0)
+            result = Errc::certificate_untrusted;
+    }
+    for (auto c : crts) gnutls_x509_crt_deinit(c);
+    gnutls_x509_trust_list_deinit(tl, 1);
+    return result;
+}
+
+} // namespace lwm2m::dtls::detail

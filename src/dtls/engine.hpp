@@ -1,0 +1,194 @@
+// The GnuTLS backend (private). One `Conn` wraps one non-blocking datagram gnutls_session_t fed
+// from our queues: pull/pull_timeout read the current datagram, vec_push turns each flight into
+// one Datagram, the deadline comes from gnutls_dtls_get_timeout(). ClientSession and ServerTable
+// are thin owners of Conns; nothing outside src/dtls sees a GnuTLS type.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gnutls/abstract.h>
+#include <gnutls/dtls.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+
+#include <lwm2m/base/datagram.hpp>
+#include <lwm2m/dtls/types.hpp>
+
+namespace lwm2m::dtls::detail {
+
+/// Reference-counted gnutls_global_init (GnuTLS counts too; this only keeps it balanced).
+class GlobalInit {
+public:
+    GlobalInit();
+    ~GlobalInit();
+    GlobalInit(const GlobalInit&) = delete;
+    GlobalInit& operator=(const GlobalInit&) = delete;
+    [[nodiscard]] bool ok() const noexcept { return ok_; }
+
+private:
+    bool ok_ = false;
+};
+
+/// Outputs shared by all Conns of one owner.
+struct Outbox {
+    std::deque<Datagram> tx;
+    std::deque<Event> events;
+};
+
+class Conn;
+
+/// The owner's policy for credentials and peer checks (client pin or server store).
+class Policy {
+public:
+    virtual ~Policy() = default;
+    /// Server: PSK key lookup. nullopt = unknown identity.
+    virtual std::optional<SecretBytes> psk_key(BytesView identity) = 0;
+    /// Checks the peer's certificate/raw key (GnuTLS verify callback). Fills conn.identity;
+    /// returns 0 or the Errc to fail the handshake with.
+    virtual Errc verify_peer(Conn& conn) = 0;
+    /// Called when `conn` completed its handshake, before HandshakeDone is emitted.
+    virtual void on_established(Conn& conn) { (void)conn; }
+};
+
+/// Emits a flight/record without a session (HelloVerifyRequest). ptr -> CookieSink.
+struct CookieSink {
+    Outbox* out;
+    const PeerAddr* peer;
+};
+
+/// Shared GnuTLS objects of one owner (priority cache, credentials).
+struct Shared {
+    Shared() = default;
+    Shared(const Shared&) = delete;
+    Shared& operator=(const Shared&) = delete;
+    ~Shared();
+
+    GlobalInit global;
+    gnutls_priority_t priority = nullptr;
+    gnutls_certificate_credentials_t cert = nullptr;
+    gnutls_psk_client_credentials_t psk_client = nullptr;
+    gnutls_psk_server_credentials_t psk_server = nullptr;
+    bool rawpk = false;
+    std::vector<CipherSuite> suites;
+    std::size_t mtu = 1232;
+    unsigned retransmit_ms = 1000;
+    unsigned total_ms = 60000;
+    Logger* logger = nullptr;
+    Policy* policy = nullptr;
+    /// One receive buffer for all Conns (records are copied out into Plaintext events).
+    std::vector<std::byte> rx_buf = std::vector<std::byte>(16384 + 256);
+};
+
+class Conn {
+public:
+    enum class State : std::uint8_t { idle, handshaking, established, closed };
+
+    Conn(Shared& shared, Outbox& out, const PeerAddr& peer) : shared_(&shared), out_(&out), peer_(peer) {}
+    ~Conn();
+    Conn(const Conn&) = delete;
+    Conn& operator=(const Conn&) = delete;
+
+    /// Creates the GnuTLS session. `server`: prestate from a verified cookie (may be null for
+    /// clients). Errors: Errc::internal_error / invalid_config.
+    Result<void> init(bool server, const gnutls_dtls_prestate_st* prestate);
+
+    /// Client: sends the first flight.
+    void start(TimePoint now);
+    /// A ciphertext datagram for this session.
+    void on_datagram(TimePoint now, BytesView ciphertext);
+    /// Retransmission / handshake timeout when now >= deadline().
+    void on_timeout(TimePoint now);
+    Result<void> send(TimePoint now, BytesView plaintext);
+    /// Sends close_notify (best effort) and closes.
+    void close_notify();
+    /// Closes without sending anything.
+    void abandon() noexcept { state_ = State::closed; retransmit_at_.reset(); }
+
+    [[nodiscard]] State state() const noexcept { return state_; }
+    [[nodiscard]] std::optional<TimePoint> deadline() const noexcept;
+    [[nodiscard]] const PeerAddr& peer() const noexcept { return peer_; }
+    [[nodiscard]] std::size_t max_plaintext() const noexcept;
+    [[nodiscard]] gnutls_session_t session() const noexcept { return s_; }
+
+    PeerIdentity identity;        ///< filled during/after the handshake
+    Errc fail_reason{};           ///< set by callbacks: the specific reason of a failure
+    bool quiet = false;           ///< no HandshakeFailed event (pending replacement handshakes)
+    bool established_once = false; ///< the handshake completed at some point
+    TimePoint started{};
+    TimePoint last_activity{};
+    std::array<std::byte, 32> client_random{}; ///< server: random of the creating ClientHello
+
+    // Owner bookkeeping (ServerTable).
+    std::uint64_t id = 0;
+    std::optional<TimePoint> timer_at;
+
+private:
+    friend struct Callbacks;
+    void drive(TimePoint now);
+    void drain_records(TimePoint now);
+    void fail_handshake(TimePoint now, int gnutls_error, bool send_alert);
+    void handshake_done(TimePoint now);
+    void update_deadline(TimePoint now);
+    void emit(Event e) { out_->events.push_back(std::move(e)); }
+
+    Shared* shared_;
+    Outbox* out_;
+    PeerAddr peer_;
+    gnutls_session_t s_ = nullptr;
+    BytesView in_{};
+    bool has_in_ = false;
+    bool server_ = false;
+    State state_ = State::idle;
+    std::optional<TimePoint> retransmit_at_;
+};
+
+/// GnuTLS priority string giving exactly the suites' key exchanges/ciphers/MACs.
+[[nodiscard]] std::string priority_string(const std::vector<CipherSuite>& suites, bool want_psk,
+                                          bool want_cert, bool x509_ctype, bool rawpk_ctype);
+/// Which LwM2M suite a session negotiated (nullopt: none of ours).
+[[nodiscard]] std::optional<CipherSuite> negotiated_suite(gnutls_session_t s);
+/// Maps a GnuTLS error (and the alert received, if any) to our code.
+[[nodiscard]] Errc map_error(gnutls_session_t s, int gnutls_error);
+
+/// Imports our own credentials into a certificate credential.
+Result<void> add_rawpk(gnutls_certificate_credentials_t cred, const RpkCredentials& rpk);
+Result<void> add_x509(gnutls_certificate_credentials_t cred, const X509Credentials& x509);
+
+/// Peer certificate helpers for verify callbacks.
+struct PeerCerts {
+    const gnutls_datum_t* list = nullptr;
+    unsigned count = 0;
+    gnutls_certificate_type_t type = GNUTLS_CRT_UNKNOWN;
+};
+[[nodiscard]] PeerCerts peer_certs(gnutls_session_t s);
+/// SPKI DER of an X.509 certificate (DER); empty on error.
+[[nodiscard]] Bytes spki_of_cert(const gnutls_datum_t& der);
+[[nodiscard]] std::string subject_dn_of_cert(const gnutls_datum_t& der);
+/// Verifies `certs` (EE first) against `anchors` (DER). Returns 0, certificate_expired or
+/// certificate_untrusted.
+[[nodiscard]] Errc verify_chain(const PeerCerts& certs, const std::vector<Bytes>& anchors);
+[[nodiscard]] inline BytesView view_of(const gnutls_datum_t& d) noexcept {
+    return {reinterpret_cast<const std::byte*>(d.data), d.size};
+}
+
+/// Serialized peer address (cookie client data).
+struct PeerBytes {
+    std::array<std::uint8_t, 24> b{};
+    std::size_t n = 0;
+};
+[[nodiscard]] PeerBytes peer_bytes(const PeerAddr& p) noexcept;
+
+/// GnuTLS callbacks (session ptr = Conn*), dispatching to Shared::policy.
+int verify_callback(gnutls_session_t s);
+int psk_server_callback(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key);
+
+void log(const Shared& sh, LogLevel level, const std::string& msg);
+
+} // namespace lwm2m::dtls::detail

@@ -1,0 +1,483 @@
+#include <lwm2m/dtls/server_table.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <list>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "dtls/engine.hpp"
+
+namespace lwm2m::dtls {
+
+using detail::Conn;
+
+namespace {
+
+// RFC 6347 §4.1 record header (13 bytes) + §4.2.2 handshake header (12 bytes).
+constexpr std::size_t kRecordHeader = 13;
+constexpr std::size_t kHandshakeHeader = 12;
+constexpr std::uint8_t kContentHandshake = 22;
+constexpr std::uint8_t kContentCcs = 20;
+constexpr std::uint8_t kContentAlert = 21;
+constexpr std::uint8_t kClientHello = 1;
+
+std::uint8_t u8(BytesView b, std::size_t i) { return std::to_integer<std::uint8_t>(b[i]); }
+std::uint16_t epoch_of(BytesView b) {
+    return static_cast<std::uint16_t>((u8(b, 3) << 8) | u8(b, 4));
+}
+
+/// An epoch-0 ClientHello starting the datagram (the only thing an unknown peer may send).
+bool is_client_hello(BytesView b) {
+    // record header + handshake header + client_version(2) + random(32)
+    if (b.size() < kRecordHeader + kHandshakeHeader + 2 + 32) return false;
+    if (u8(b, 0) != kContentHandshake || u8(b, 1) != 0xFE) return false;
+    if (epoch_of(b) != 0) return false;
+    return u8(b, kRecordHeader) == kClientHello;
+}
+
+void client_random(BytesView b, std::array<std::byte, 32>& out) {
+    std::memcpy(out.data(), b.data() + kRecordHeader + kHandshakeHeader + 2, 32);
+}
+
+ssize_t cookie_push(gnutls_transport_ptr_t ptr, const void* data, size_t size) {
+    auto* sink = static_cast<detail::CookieSink*>(ptr);
+    const auto* p = static_cast<const std::byte*>(data);
+    sink->out->tx.push_back(Datagram{*sink->peer, Bytes(p, p + size)});
+    return static_cast<ssize_t>(size);
+}
+
+} // namespace
+
+struct ServerTable::Impl final : detail::Policy {
+    struct Entry {
+        std::unique_ptr<Conn> cur;     ///< the session in use (handshaking or established)
+        std::unique_ptr<Conn> pending; ///< RFC 6347 §4.2.8 replacement handshake in progress
+        std::list<PeerAddr>::iterator lru;
+        TimePoint last_activity{};
+    };
+
+    ServerConfig cfg;
+    CredentialStore* store = nullptr;
+    detail::Shared shared;
+    detail::Outbox out;
+    std::unordered_map<PeerAddr, Entry, PeerAddrHash> entries;
+    std::list<PeerAddr> lru; // front: least recently active
+    std::set<std::tuple<TimePoint, std::uint64_t, Conn*>> timers;
+    std::size_t conn_count = 0;
+    std::uint64_t next_id = 1;
+    std::array<unsigned char, GNUTLS_COOKIE_KEY_SIZE> cookie_key{};
+    std::array<unsigned char, GNUTLS_COOKIE_KEY_SIZE> prev_cookie_key{};
+    bool has_prev_key = false;
+    std::optional<TimePoint> rotate_at;
+    ServerStats stats;
+
+    ~Impl() override {
+        secure_wipe(cookie_key.data(), cookie_key.size());
+        secure_wipe(prev_cookie_key.data(), prev_cookie_key.size());
+        // Conns must go before `shared` (they reference its credentials).
+        timers.clear();
+        entries.clear();
+    }
+
+    // ---- Policy ----
+    std::optional<SecretBytes> psk_key(BytesView identity) override {
+        return store->psk_key(identity);
+    }
+
+    Errc verify_peer(Conn& c) override {
+        const auto pc = detail::peer_certs(c.session());
+        if (pc.count == 0) return Errc::peer_verification_failed;
+        const BytesView ee = detail::view_of(pc.list[0]);
+        if (pc.type == GNUTLS_CRT_RAWPK) {
+            c.identity.kind = PeerIdentity::Kind::raw_public_key;
+            c.identity.public_key_spki.assign(ee.begin(), ee.end());
+            return store->rpk_allowed(ee) ? Errc{} : Errc::unknown_identity;
+        }
+        if (pc.type != GNUTLS_CRT_X509) return Errc::peer_verification_failed;
+        c.identity.kind = PeerIdentity::Kind::x509;
+        c.identity.certificate_der.assign(ee.begin(), ee.end());
+        c.identity.public_key_spki = detail::spki_of_cert(pc.list[0]);
+        c.identity.subject_dn = detail::subject_dn_of_cert(pc.list[0]);
+        const Errc e = detail::verify_chain(pc, cfg.client_ca_der);
+        if (e != Errc{}) return e;
+        return store->certificate_allowed(c.identity) ? Errc{} : Errc::unknown_identity;
+    }
+
+    void on_established(Conn& c) override {
+        ++stats.handshakes_completed;
+        auto it = entries.find(c.peer());
+        if (it == entries.end()) return;
+        Entry& e = it->second;
+        if (e.pending.get() != &c) return;
+        // RFC 6347 §4.2.8: the new handshake completed, only now drop the old session.
+        if (e.cur) {
+            unschedule(*e.cur);
+            e.cur.reset();
+            --conn_count;
+            out.events.push_back(Closed{c.peer(), make_error_code(Errc::replaced)});
+        }
+        ++stats.replacements;
+        c.quiet = false;
+        e.cur = std::move(e.pending);
+    }
+
+    // ---- timers / LRU ----
+    void unschedule(Conn& c) {
+        if (c.timer_at) {
+            timers.erase({*c.timer_at, c.id, &c});
+            c.timer_at.reset();
+        }
+    }
+    void reschedule(Conn& c) {
+        const auto d = c.deadline();
+        if (d == c.timer_at) return;
+        unschedule(c);
+        if (d) {
+            timers.emplace(*d, c.id, &c);
+            c.timer_at = d;
+        }
+    }
+    void touch(Entry& e, TimePoint now) {
+        e.last_activity = now;
+        lru.splice(lru.end(), lru, e.lru);
+    }
+    void erase_entry(std::unordered_map<PeerAddr, Entry, PeerAddrHash>::iterator it) {
+        Entry& e = it->second;
+        for (auto* c : {e.cur.get(), e.pending.get()}) {
+            if (c == nullptr) continue;
+            unschedule(*c);
+            --conn_count;
+        }
+        lru.erase(e.lru);
+        entries.erase(it);
+    }
+
+    /// After a Conn was driven: drop it if it closed, fix timers, drop empty entries.
+    void after(const PeerAddr& peer, Conn* c) {
+        auto it = entries.find(peer);
+        if (it == entries.end()) return;
+        Entry& e = it->second;
+        if (c != nullptr && (e.cur.get() == c || e.pending.get() == c)) {
+            if (c->state() == Conn::State::closed) {
+                if (!c->established_once) ++stats.handshakes_failed;
+                unschedule(*c);
+                --conn_count;
+                if (e.cur.get() == c) {
+                    e.cur = std::move(e.pending);
+                    if (e.cur) e.cur->quiet = false;
+                } else {
+                    e.pending.reset();
+                }
+            } else {
+                reschedule(*c);
+            }
+        }
+        if (!e.cur && !e.pending) erase_entry(it);
+    }
+
+    void maybe_rotate(TimePoint now) {
+        if (rotate_at && now < *rotate_at) return;
+        if (rotate_at) {
+            prev_cookie_key = cookie_key;
+            has_prev_key = true;
+            gnutls_rnd(GNUTLS_RND_KEY, cookie_key.data(), cookie_key.size());
+        }
+        rotate_at = now + cfg.cookie_rotation;
+    }
+
+    bool evict_lru(TimePoint now, const PeerAddr& except) {
+        for (auto it = lru.begin(); it != lru.end(); ++it) {
+            if (*it == except) continue;
+            auto eit = entries.find(*it);
+            if (eit == entries.end()) continue;
+            Entry& e = eit->second;
+            const PeerAddr peer = *it;
+            const bool est = e.cur && e.cur->state() == Conn::State::established;
+            if (est) e.cur->close_notify();
+            (void)now;
+            ++stats.evictions;
+            detail::log(shared, LogLevel::info, "evicting session " + peer.to_string() + " (table full)");
+            erase_entry(eit);
+            if (est)
+                out.events.push_back(Closed{peer, make_error_code(Errc::session_limit)});
+            else
+                out.events.push_back(HandshakeFailed{peer, make_error_code(Errc::session_limit)});
+            return true;
+        }
+        return false;
+    }
+
+    /// RFC 6347 §4.2.1: stateless cookie exchange. Nothing is allocated for `from` unless the
+    /// ClientHello carries a valid cookie.
+    void new_hello(TimePoint now, const PeerAddr& from, BytesView bytes) {
+        gnutls_dtls_prestate_st prestate;
+        std::memset(&prestate, 0, sizeof prestate);
+        const auto pb = detail::peer_bytes(from);
+        void* msg = const_cast<std::byte*>(bytes.data());
+        gnutls_datum_t key{cookie_key.data(), static_cast<unsigned>(cookie_key.size())};
+        int r = gnutls_dtls_cookie_verify(&key, const_cast<std::uint8_t*>(pb.b.data()), pb.n, msg,
+                                          bytes.size(), &prestate);
+        if (r < 0 && has_prev_key) {
+            gnutls_datum_t pk{prev_cookie_key.data(), static_cast<unsigned>(prev_cookie_key.size())};
+            std::memset(&prestate, 0, sizeof prestate);
+            r = gnutls_dtls_cookie_verify(&pk, const_cast<std::uint8_t*>(pb.b.data()), pb.n, msg,
+                                          bytes.size(), &prestate);
+        }
+        if (r < 0) {
+            std::memset(&prestate, 0, sizeof prestate);
+            detail::CookieSink sink{&out, &from};
+            if (gnutls_dtls_cookie_send(&key, const_cast<std::uint8_t*>(pb.b.data()), pb.n,
+                                        &prestate, &sink, &cookie_push) >= 0)
+                ++stats.hello_verify_sent;
+            return;
+        }
+        std::array<std::byte, 32> random{};
+        client_random(bytes, random);
+
+        auto it = entries.find(from);
+        const bool have_established = it != entries.end() && it->second.cur &&
+                                      it->second.cur->state() == Conn::State::established;
+        // Capacity: a replacement of a handshaking session reuses its slot.
+        const bool reuses_slot = it != entries.end() && !have_established;
+        if (!reuses_slot && conn_count >= cfg.max_sessions && !evict_lru(now, from)) {
+            ++stats.dropped_datagrams;
+            return;
+        }
+        auto c = std::make_unique<Conn>(shared, out, from);
+        c->id = next_id++;
+        c->client_random = random;
+        c->started = now;
+        c->last_activity = now;
+        if (!c->init(true, &prestate)) {
+            ++stats.dropped_datagrams;
+            return;
+        }
+        it = entries.find(from);
+        if (it == entries.end()) {
+            lru.push_back(from);
+            Entry e;
+            e.lru = std::prev(lru.end());
+            it = entries.emplace(from, std::move(e)).first;
+        }
+        Entry& e = it->second;
+        Conn* raw = c.get();
+        if (have_established) {
+            if (e.pending) {
+                unschedule(*e.pending);
+                --conn_count;
+            }
+            c->quiet = true; // a failed replacement leaves the working session alone
+            e.pending = std::move(c);
+        } else {
+            if (e.cur) {
+                unschedule(*e.cur);
+                --conn_count;
+            }
+            e.cur = std::move(c);
+        }
+        ++conn_count;
+        touch(e, now);
+        raw->on_datagram(now, bytes);
+        after(from, raw);
+    }
+};
+
+Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& store) {
+    auto impl = std::make_unique<Impl>();
+    impl->cfg = std::move(config);
+    impl->store = &store;
+    auto& cfg = impl->cfg;
+    auto& sh = impl->shared;
+    if (!sh.global.ok()) return fail(Errc::internal_error);
+    if (cfg.cipher_suites.empty() || cfg.mtu < 256 || cfg.mtu > 65507 || cfg.max_sessions == 0)
+        return fail(Errc::invalid_config);
+    sh.suites = cfg.cipher_suites;
+    sh.mtu = cfg.mtu;
+    sh.retransmit_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.retransmit_timeout)));
+    sh.total_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.handshake_timeout)));
+    sh.logger = cfg.logger;
+    sh.policy = impl.get();
+    const bool want_cert = cfg.rpk.has_value() || cfg.x509.has_value();
+    if (!cfg.psk && !want_cert) return fail(Errc::invalid_config);
+    if (cfg.psk) {
+        if (gnutls_psk_allocate_server_credentials(&sh.psk_server) < 0) {
+            sh.psk_server = nullptr;
+            return fail(Errc::internal_error);
+        }
+        gnutls_psk_set_server_credentials_function2(sh.psk_server, &detail::psk_server_callback);
+    }
+    if (want_cert) {
+        if (gnutls_certificate_allocate_credentials(&sh.cert) < 0) {
+            sh.cert = nullptr;
+            return fail(Errc::internal_error);
+        }
+        if (cfg.x509) LWM2M_TRY_VOID(detail::add_x509(sh.cert, *cfg.x509));
+        if (cfg.rpk) {
+            LWM2M_TRY_VOID(detail::add_rawpk(sh.cert, *cfg.rpk));
+            sh.rawpk = true;
+        }
+        for (const auto& der : cfg.client_ca_der) {
+            gnutls_x509_crt_t crt = nullptr;
+            if (gnutls_x509_crt_init(&crt) < 0) return fail(Errc::internal_error);
+            gnutls_datum_t d{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(der.data())),
+                             static_cast<unsigned>(der.size())};
+            const int r = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
+            gnutls_x509_crt_deinit(crt);
+            if (r < 0) return fail(Errc::invalid_config);
+        }
+        gnutls_certificate_set_verify_function(sh.cert, &detail::verify_callback);
+    }
+    const std::string prio = detail::priority_string(cfg.cipher_suites, cfg.psk, want_cert,
+                                                     cfg.x509.has_value(), cfg.rpk.has_value());
+    if (prio.empty()) return fail(Errc::invalid_config);
+    if (gnutls_priority_init(&sh.priority, prio.c_str(), nullptr) < 0) {
+        sh.priority = nullptr;
+        return fail(Errc::invalid_config);
+    }
+    if (gnutls_rnd(GNUTLS_RND_KEY, impl->cookie_key.data(), impl->cookie_key.size()) < 0)
+        return fail(Errc::internal_error);
+    return ServerTable(std::move(impl));
+}
+
+ServerTable::ServerTable(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ServerTable::ServerTable(ServerTable&&) noexcept = default;
+ServerTable& ServerTable::operator=(ServerTable&&) noexcept = default;
+ServerTable::~ServerTable() = default;
+
+void ServerTable::on_datagram(TimePoint now, const PeerAddr& from, BytesView b) {
+    auto& im = *impl_;
+    im.maybe_rotate(now);
+    if (b.size() < kRecordHeader) {
+        ++im.stats.dropped_datagrams;
+        return;
+    }
+    const bool hello = is_client_hello(b);
+    auto it = im.entries.find(from);
+    if (it == im.entries.end()) {
+        if (!hello) {
+            ++im.stats.dropped_datagrams;
+            return;
+        }
+        im.new_hello(now, from, b);
+        return;
+    }
+    auto& e = it->second;
+    Conn* target = nullptr;
+    if (hello) {
+        std::array<std::byte, 32> random{};
+        client_random(b, random);
+        if (e.pending && e.pending->client_random == random) {
+            target = e.pending.get(); // retransmitted ClientHello of the replacement
+        } else if (e.cur && e.cur->client_random == random) {
+            if (e.cur->state() != Conn::State::handshaking) {
+                ++im.stats.dropped_datagrams; // stale duplicate of the finished handshake
+                return;
+            }
+            target = e.cur.get();
+        } else {
+            im.new_hello(now, from, b); // RFC 6347 §4.2.8: a new handshake from this address
+            return;
+        }
+    } else if (e.pending) {
+        // Handshake traffic goes to the replacement; application data to the working session.
+        const std::uint8_t type = u8(b, 0);
+        if (type == kContentHandshake || type == kContentCcs ||
+            (type == kContentAlert && epoch_of(b) == 0))
+            target = e.pending.get();
+        else
+            target = e.cur ? e.cur.get() : e.pending.get();
+    } else {
+        target = e.cur.get();
+    }
+    im.touch(e, now);
+    target->on_datagram(now, b);
+    im.after(from, target);
+}
+
+void ServerTable::on_timeout(TimePoint now) {
+    auto& im = *impl_;
+    im.maybe_rotate(now);
+    while (!im.timers.empty() && std::get<0>(*im.timers.begin()) <= now) {
+        Conn* c = std::get<2>(*im.timers.begin());
+        im.timers.erase(im.timers.begin());
+        c->timer_at.reset();
+        const PeerAddr peer = c->peer();
+        c->on_timeout(now);
+        im.after(peer, c);
+    }
+    while (!im.lru.empty()) {
+        auto it = im.entries.find(im.lru.front());
+        if (it == im.entries.end() || it->second.last_activity + im.cfg.idle_timeout > now) break;
+        const PeerAddr peer = it->first;
+        auto& e = it->second;
+        const bool est = e.cur && e.cur->state() == Conn::State::established;
+        if (est) e.cur->close_notify();
+        ++im.stats.idle_closes;
+        im.erase_entry(it);
+        if (est)
+            im.out.events.push_back(Closed{peer, make_error_code(Errc::idle_timeout)});
+        else
+            im.out.events.push_back(HandshakeFailed{peer, make_error_code(Errc::handshake_timeout)});
+    }
+}
+
+std::optional<Datagram> ServerTable::poll_transmit() {
+    auto& q = impl_->out.tx;
+    if (q.empty()) return std::nullopt;
+    Datagram d = std::move(q.front());
+    q.pop_front();
+    return d;
+}
+
+std::optional<Event> ServerTable::poll_event() {
+    auto& q = impl_->out.events;
+    if (q.empty()) return std::nullopt;
+    Event e = std::move(q.front());
+    q.pop_front();
+    return e;
+}
+
+std::optional<TimePoint> ServerTable::next_deadline() const {
+    const auto& im = *impl_;
+    std::optional<TimePoint> d;
+    if (!im.timers.empty()) d = std::get<0>(*im.timers.begin());
+    if (!im.lru.empty()) {
+        const auto it = im.entries.find(im.lru.front());
+        if (it != im.entries.end()) {
+            const TimePoint idle = it->second.last_activity + im.cfg.idle_timeout;
+            if (!d || idle < *d) d = idle;
+        }
+    }
+    return d;
+}
+
+Result<void> ServerTable::send(TimePoint now, const PeerAddr& peer, BytesView plaintext) {
+    auto& im = *impl_;
+    auto it = im.entries.find(peer);
+    if (it == im.entries.end() || !it->second.cur ||
+        it->second.cur->state() != Conn::State::established)
+        return fail(Errc::not_connected);
+    LWM2M_TRY_VOID(it->second.cur->send(now, plaintext));
+    im.touch(it->second, now);
+    return ok();
+}
+
+void ServerTable::close(TimePoint /*now*/, const PeerAddr& peer) {
+    auto& im = *impl_;
+    auto it = im.entries.find(peer);
+    if (it == im.entries.end()) return;
+    if (it->second.cur) it->second.cur->close_notify();
+    im.erase_entry(it);
+}
+
+std::size_t ServerTable::size() const noexcept { return impl_->conn_count; }
+bool ServerTable::established(const PeerAddr& peer) const noexcept {
+    const auto it = impl_->entries.find(peer);
+    return it != impl_->entries.end() && it->second.cur &&
+           it->second.cur->state() == Conn::State::established;
+}
+const ServerStats& ServerTable::stats() const noexcept { return impl_->stats; }
+
+} // namespace lwm2m::dtls
