@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Integration tests of the `lwm2m` CLI on 127.0.0.1 / ::1 (our client against our server, and
+usage/edge behaviour): exit codes 0/1/2, strict input checks, timeouts, signals. Every child is
+killed on exit; every wait is bounded.
+
+  cli_test.py --lwm2m build/.../lwm2m [--case NAME] [--list]
+"""
+import argparse
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+CHILDREN = []
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, start_new_session=True, **kw)
+    CHILDREN.append(p)
+    return p
+
+
+def kill_children():
+    for p in CHILDREN:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=5)
+    CHILDREN.clear()
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+class Ctx:
+    def __init__(self, lwm2m, tmp):
+        self.lwm2m, self.tmp = lwm2m, tmp
+
+    def run(self, *args, timeout=20):
+        return subprocess.run([self.lwm2m, *args], capture_output=True, timeout=timeout)
+
+    def serve(self, listen="127.0.0.1:0", extra=()):
+        p = spawn([self.lwm2m, "coap", "serve", "--listen", listen, *extra], stdout=subprocess.PIPE,
+                  stderr=subprocess.DEVNULL, text=True)
+        r, _, _ = select.select([p.stdout], [], [], 5)
+        expect(r, "server printed nothing within 5 s")
+        m = re.match(r"listening on (\S+)$", p.stdout.readline().strip())
+        expect(m, "no 'listening on' line")
+        return p, "coap://" + m.group(1)
+
+
+def help_texts(c):
+    r = c.run("--help")
+    expect(r.returncode == 0 and b"coap" in r.stdout, r)
+    r = c.run("coap", "--help")
+    for word in (b"serve", b"get", b"put", b"post", b"delete"):
+        expect(word in r.stdout, f"coap --help lacks {word}")
+    r = c.run("coap", "get", "--help")
+    for word in (b"--observe", b"--timeout", b"--non", b"--block-size", b"--output", b"Exit status"):
+        expect(word in r.stdout, f"coap get --help lacks {word}")
+    r = c.run("coap", "put", "--help")
+    for word in (b"--payload", b"--payload-file", b"--content-format"):
+        expect(word in r.stdout, f"coap put --help lacks {word}")
+    r = c.run("coap", "serve", "--help")
+    for word in (b"--listen", b"--resources", b"/counter", b"listening on"):
+        expect(word in r.stdout, f"coap serve --help lacks {word}")
+
+
+def usage_errors_exit_2(c):
+    cases = [
+        [],
+        ["coap"],
+        ["bogus"],
+        ["coap", "get"],
+        ["coap", "get", "not-a-uri"],
+        ["coap", "get", "coaps://127.0.0.1/x"],
+        ["coap", "get", "coap://127.0.0.1:99999/x"],
+        ["coap", "get", "coap://127.0.0.1/a#frag"],
+        ["coap", "get", "coap://127.0.0.1/x", "--observe", "0"],
+        ["coap", "get", "coap://127.0.0.1/x", "--block-size", "100"],
+        ["coap", "get", "coap://127.0.0.1/x", "--timeout", "-1"],
+        ["coap", "get", "coap://127.0.0.1/x", "--payload", "a"],  # GET takes no body
+        ["coap", "put", "coap://127.0.0.1/x", "--payload", "a", "--payload-file", __file__],
+        ["coap", "put", "coap://127.0.0.1/x", "--payload-file", "/nonexistent/file"],
+        ["coap", "put", "coap://127.0.0.1/x", "--content-format", "70000"],
+        ["coap", "get", "coap://no-such-host.invalid/x"],
+        ["coap", "serve", "--listen", "nonsense"],
+        ["coap", "serve", "--resources", "other"],
+        ["--log-level", "loud", "coap", "get", "coap://127.0.0.1/x"],
+    ]
+    for args in cases:
+        r = c.run(*args)
+        expect(r.returncode == 2, f"{args}: exit {r.returncode}, stderr {r.stderr[-500:]!r}")
+        expect(r.stderr.strip(), f"{args}: no error message")
+
+
+def timeout_exit_2(c):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        t0 = time.monotonic()
+        r = c.run("coap", "get", f"coap://127.0.0.1:{port}/x", "--timeout", "0.5")
+        took = time.monotonic() - t0
+        expect(r.returncode == 2 and b"timeout" in r.stderr, r)
+        expect(took < 5, f"took {took:.1f} s")
+        data, _ = silent.recvfrom(2048)
+        expect(len(data) >= 4 and data[0] >> 6 == 1 and data[1] == 1, f"not a CoAP GET: {data!r}")
+
+
+def closed_port_is_a_timeout_not_a_crash(c):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # Nobody listens: the kernel answers ICMP port unreachable; the loop must carry on.
+    r = c.run("coap", "get", f"coap://127.0.0.1:{port}/x", "--timeout", "0.5")
+    expect(r.returncode == 2 and b"timeout" in r.stderr, r)
+
+
+def client_against_our_server(c):
+    _, u = c.serve()
+    r = c.run("coap", "get", u + "/hello")
+    expect(r.returncode == 0 and r.stdout == b"2.05 Content\nHello, world!\n", r)
+    r = c.run("coap", "get", u + "/hello", "--non")
+    expect(r.returncode == 0 and b"Hello, world!" in r.stdout, r)
+    r = c.run("coap", "get", u + "/nope")
+    expect(r.returncode == 1 and r.stdout.startswith(b"4.04"), r)
+    r = c.run("coap", "post", u + "/hello", "--payload", "x")
+    expect(r.returncode == 1 and r.stdout.startswith(b"4.05"), r)
+    r = c.run("coap", "get", u + "/echo")
+    expect(r.returncode == 1 and r.stdout.startswith(b"4.04"), "empty /echo must be 4.04")
+    body = os.urandom(3000)
+    src = os.path.join(c.tmp, "body")
+    open(src, "wb").write(body)
+    r = c.run("coap", "put", u + "/echo", "--payload-file", src, "--block-size", "64", "--content-format", "42")
+    expect(r.returncode == 0 and r.stdout.startswith(b"2.04"), r)
+    out = os.path.join(c.tmp, "out")
+    r = c.run("coap", "get", u + "/echo", "--block-size", "32", "--output", out)
+    expect(r.returncode == 0 and open(out, "rb").read() == body, "binary body not returned intact")
+    r = c.run("coap", "delete", u + "/echo")
+    expect(r.returncode == 0 and r.stdout.startswith(b"2.02"), r)
+    r = c.run("coap", "get", u + "/counter", "--observe", "3", "--timeout", "10")
+    expect(r.returncode == 0, r)
+    vals = re.findall(rb"^2\.05 Content observe=\d+\n(\d+)$", r.stdout, re.M)
+    expect(len(vals) == 3 and [int(v) for v in vals] == sorted(int(v) for v in vals), r.stdout)
+
+
+def ipv6_server(c):
+    _, u = c.serve("[::1]:0")
+    expect(u.startswith("coap://[::1]:"), u)
+    r = c.run("coap", "get", u + "/hello")
+    expect(r.returncode == 0 and b"Hello, world!" in r.stdout, r)
+
+
+def serve_duration_and_signal(c):
+    p, _ = c.serve(extra=["--duration", "0.5"])
+    expect(p.wait(timeout=5) == 0, "serve --duration did not end cleanly")
+    p, u = c.serve()
+    p.send_signal(signal.SIGTERM)
+    expect(p.wait(timeout=5) == 0, "serve did not exit 0 on SIGTERM")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        busy = s.getsockname()[1]
+        r = c.run("coap", "serve", "--listen", f"127.0.0.1:{busy}")
+        expect(r.returncode == 2 and b"cannot bind" in r.stderr, r)
+
+
+CASES = {f.__name__: f for f in [help_texts, usage_errors_exit_2, timeout_exit_2,
+                                   closed_port_is_a_timeout_not_a_crash, client_against_our_server,
+                                   ipv6_server, serve_duration_and_signal]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--lwm2m")
+    ap.add_argument("--case", action="append")
+    ap.add_argument("--list", action="store_true")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(CASES))
+        return 0
+    failed = 0
+    for name in a.case or list(CASES):
+        with tempfile.TemporaryDirectory(prefix="lwm2m-cli-") as tmp:
+            t0 = time.monotonic()
+            try:
+                CASES[name](Ctx(os.path.abspath(a.lwm2m), tmp))
+                print(f"PASS {name} ({time.monotonic() - t0:.2f} s)")
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                print(f"FAIL {name}: {e}")
+            finally:
+                kill_children()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
