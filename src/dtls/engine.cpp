@@ -148,12 +148,37 @@ void Conn::start(TimePoint now) {
 
 void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
     if (state_ != State::handshaking && state_ != State::established) return;
+    const bool encrypted_finished =
+        state_ == State::handshaking && has_encrypted_handshake(ciphertext);
     in_ = ciphertext;
     has_in_ = true;
     last_activity = now;
     drive(now);
     has_in_ = false;
     in_ = {};
+    // DTLS silently discards records that fail authentication (RFC 6347 §4.1.2.7), so a PSK
+    // key mismatch shows up as a Finished that never decrypts. After the second such flight
+    // (the peer's retransmission) we fail with a clear error and a decrypt_error alert
+    // (RFC 4279 §2) instead of waiting for the handshake timeout.
+    if (encrypted_finished && state_ == State::handshaking && ++undecryptable_finished_ >= 2) {
+        fail_reason = Errc::bad_credentials;
+        gnutls_alert_send(s_, GNUTLS_AL_FATAL, GNUTLS_A_DECRYPT_ERROR);
+        fail_handshake(now, GNUTLS_E_DECRYPTION_FAILED, false);
+    }
+}
+
+bool has_encrypted_handshake(BytesView d) noexcept {
+    std::size_t off = 0;
+    while (off + 13 <= d.size()) {
+        const auto type = std::to_integer<std::uint8_t>(d[off]);
+        const auto epoch = static_cast<unsigned>((std::to_integer<unsigned>(d[off + 3]) << 8) |
+                                                 std::to_integer<unsigned>(d[off + 4]));
+        const auto len = static_cast<std::size_t>((std::to_integer<unsigned>(d[off + 11]) << 8) |
+                                                  std::to_integer<unsigned>(d[off + 12]));
+        if (type == 22 && epoch >= 1) return true;
+        off += 13 + len;
+    }
+    return false;
 }
 
 void Conn::on_timeout(TimePoint now) {

@@ -147,7 +147,11 @@ private:
     bool server_ = false;
     State state_ = State::idle;
     std::optional<TimePoint> retransmit_at_;
+    std::uint8_t undecryptable_finished_ = 0;
 };
+
+/// Whether a datagram carries a handshake record of epoch >= 1 (an encrypted Finished).
+[[nodiscard]] bool has_encrypted_handshake(BytesView datagram) noexcept;
 
 /// GnuTLS priority string giving exactly the suites' key exchanges/ciphers/MACs.
 [[nodiscard]] std::string priority_string(const std::vector<CipherSuite>& suites, bool want_psk,
