@@ -111,7 +111,7 @@ struct Config {
     std::size_t max_exchanges_per_peer = 16; ///< client requests in flight + incoming requests
     std::size_t max_queued_requests = 16;    ///< per peer, waiting for an NSTART slot
     std::size_t max_dedup_entries = 1 << 20; ///< total (peer, MID) entries kept
-    std::size_t max_dedup_per_peer = 256;
+    std::size_t max_dedup_per_peer = 2048;  ///< ~ requests a peer may send per EXCHANGE_LIFETIME
     std::size_t max_block_transfers_per_peer = 4; ///< Block1 reassemblies + Block2 caches
     std::size_t max_observations_per_peer = 64;
     std::size_t max_buffered_bytes = 64u << 20; ///< total bytes held (bodies, cached replies)
