@@ -122,6 +122,11 @@ void append_double(std::string& out, double v) {
     out.append(buf, r.ptr);
 }
 
+void append_time(std::string& out, double t) {
+    if (std::trunc(t) == t && std::fabs(t) < 9.0e15) append_int(out, static_cast<std::int64_t>(t));
+    else append_double(out, t);
+}
+
 bool parse_int64(std::string_view s, std::int64_t& out) {
     if (s.empty() || s[0] == '+') return false;
     if (s.size() > 1 && s[0] == '0') return false;

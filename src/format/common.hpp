@@ -31,6 +31,8 @@ void append_uint(std::string& out, std::uint64_t v);
 /// Appends the shortest decimal form that reads back to the same double (std::to_chars).
 /// Precondition: finite.
 void append_double(std::string& out, double v);
+/// A time: integral values as integers, otherwise as append_double.
+void append_time(std::string& out, double t);
 
 /// Parses a JSON / text number: returns an Integer (int64), Unsigned (uint64 above int64) or
 /// Float value. Strict RFC 8259 number grammar when `json`; text/plain accepts the same grammar.

@@ -25,7 +25,7 @@ Result<void> lwm2m_json_encode(const std::vector<dm::Record>& recs, const dm::Pa
     if (plan.use_bt) {
         if (!std::isfinite(plan.bt)) return fail(Errc::invalid_content);
         s.append(",\"bt\":");
-        append_double(s, plan.bt);
+        append_time(s, plan.bt);
     }
     s.append(",\"e\":[");
     s.erase(open, 1);
@@ -79,7 +79,7 @@ Result<void> lwm2m_json_encode(const std::vector<dm::Record>& recs, const dm::Pa
             if (!std::isfinite(t)) return fail(Errc::invalid_content);
             if (!plan.use_bt || t != 0) {
                 s.append(",\"t\":");
-                append_double(s, t);
+                append_time(s, t);
             }
         }
         if (s.size() > open) s.erase(open, 1);

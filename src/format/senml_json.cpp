@@ -70,7 +70,7 @@ Result<void> senml_json_encode(const std::vector<dm::Record>& recs, const dm::Pa
         if (first && plan.use_bt) {
             if (!std::isfinite(plan.bt)) return fail(Errc::invalid_content);
             s.append(",\"bt\":");
-            append_double(s, plan.bt);
+            append_time(s, plan.bt);
         }
         LWM2M_TRY_VOID(senml_name(plan, r.path, name));
         if (!name.empty()) {
@@ -82,7 +82,7 @@ Result<void> senml_json_encode(const std::vector<dm::Record>& recs, const dm::Pa
             if (!std::isfinite(t)) return fail(Errc::invalid_content);
             if (!plan.use_bt || t != 0) {
                 s.append(",\"t\":");
-                append_double(s, t);
+                append_time(s, t);
             }
         }
         LWM2M_TRY_VOID(write_value(s, r.value));

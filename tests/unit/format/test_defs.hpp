@@ -79,6 +79,13 @@ inline dm::Instance ts_device_instance() {
     return i;
 }
 
+/// The error of a Result, or an empty error_code when it holds a value (so that a failing
+/// expectation prints instead of throwing bad_expected_access).
+template <class R>
+std::error_code err(const R& r) {
+    return r ? std::error_code{} : r.error();
+}
+
 inline Bytes hex(std::string_view h) {
     Bytes out;
     std::string clean;

@@ -108,16 +108,16 @@ TEST(Tlv, TypeRulesAreEnforced) {
     auto dec = [&](std::uint16_t rid, std::string_view h) {
         return decode(ContentFormat::lwm2m_tlv, hex(h), dm::Path(Oid{9999}, Iid{0}, Rid{rid}), reg);
     };
-    EXPECT_EQ(dec(1, "c3 01 00 00 01").error(), Errc::type_mismatch); // 3-byte integer
-    EXPECT_EQ(dec(4, "c1 04 02").error(), Errc::type_mismatch);       // boolean 2
-    EXPECT_EQ(dec(4, "c2 04 00 01").error(), Errc::type_mismatch);    // boolean of 2 bytes
-    EXPECT_EQ(dec(3, "c2 03 00 01").error(), Errc::type_mismatch);    // float of 2 bytes
-    EXPECT_EQ(dec(7, "c3 07 00 01 02").error(), Errc::type_mismatch); // objlnk of 3 bytes
-    EXPECT_EQ(dec(0, "c2 00 c3 28").error(), Errc::type_mismatch);    // bad UTF-8
-    EXPECT_EQ(dec(0, "c2 00 41").error(), Errc::malformed);           // truncated value
-    EXPECT_EQ(dec(0, "c8 00").error(), Errc::malformed);              // truncated length
-    EXPECT_EQ(dec(10, "c1 0a 01").error(), Errc::structure_mismatch); // single TLV for multiple
-    EXPECT_EQ(dec(1, "83 01 41 00 01").error(), Errc::structure_mismatch);
+    EXPECT_EQ(test::err(dec(1, "c3 01 00 00 01")), Errc::type_mismatch); // 3-byte integer
+    EXPECT_EQ(test::err(dec(4, "c1 04 02")), Errc::type_mismatch);       // boolean 2
+    EXPECT_EQ(test::err(dec(4, "c2 04 00 01")), Errc::type_mismatch);    // boolean of 2 bytes
+    EXPECT_EQ(test::err(dec(3, "c2 03 00 01")), Errc::type_mismatch);    // float of 2 bytes
+    EXPECT_EQ(test::err(dec(7, "c3 07 00 01 02")), Errc::type_mismatch); // objlnk of 3 bytes
+    EXPECT_EQ(test::err(dec(0, "c2 00 c3 28")), Errc::type_mismatch);    // bad UTF-8
+    EXPECT_EQ(test::err(dec(0, "c2 00 41")), Errc::malformed);           // truncated value
+    EXPECT_EQ(test::err(dec(0, "c8 00")), Errc::malformed);              // truncated length
+    EXPECT_EQ(test::err(dec(10, "c1 0a 01")), Errc::structure_mismatch); // single TLV for multiple
+    EXPECT_EQ(test::err(dec(1, "83 01 41 00 01")), Errc::structure_mismatch);
     auto ok1 = dec(4, "c1 04 01");
     ASSERT_TRUE(ok1);
     EXPECT_EQ(std::get<dm::Resource>(ok1->node).value, dm::Value::boolean(true));
@@ -133,27 +133,27 @@ TEST(Tlv, StructuralErrorsAndTheirCoapCodes) {
     const auto reg = test::registry();
     const dm::Path inst(Oid{3}, Iid{0});
     auto unknown_res = decode(ContentFormat::lwm2m_tlv, hex("c1 63 01"), inst, reg);
-    EXPECT_EQ(unknown_res.error(), Errc::unknown_resource);
-    EXPECT_EQ(coap_code_for(unknown_res.error()), 0x84); // 4.04
+    EXPECT_EQ(test::err(unknown_res), Errc::unknown_resource);
+    EXPECT_EQ(coap_code_for(test::err(unknown_res)), 0x84); // 4.04
     auto unknown_obj = decode(ContentFormat::lwm2m_tlv, hex("c1 00 01"), dm::Path(Oid{77}, Iid{0}), reg);
-    EXPECT_EQ(unknown_obj.error(), Errc::unknown_object);
+    EXPECT_EQ(test::err(unknown_obj), Errc::unknown_object);
     auto dup = decode(ContentFormat::lwm2m_tlv, hex("c1 09 01 c1 09 02"), inst, reg);
-    EXPECT_EQ(dup.error(), Errc::duplicate);
-    EXPECT_EQ(coap_code_for(dup.error()), 0x80); // 4.00
+    EXPECT_EQ(test::err(dup), Errc::duplicate);
+    EXPECT_EQ(coap_code_for(test::err(dup)), 0x80); // 4.00
     auto wrong_iid = decode(ContentFormat::lwm2m_tlv, hex("03 01 c1 09 01"), inst, reg);
-    EXPECT_EQ(wrong_iid.error(), Errc::path_mismatch);
+    EXPECT_EQ(test::err(wrong_iid), Errc::path_mismatch);
     auto wrong_rid = decode(ContentFormat::lwm2m_tlv, hex("c1 0a 01"), dm::Path(Oid{3}, Iid{0}, Rid{9}), reg);
-    EXPECT_EQ(wrong_rid.error(), Errc::path_mismatch);
+    EXPECT_EQ(test::err(wrong_rid), Errc::path_mismatch);
     auto nested_bad = decode(ContentFormat::lwm2m_tlv, hex("83 06 c1 00 01"), inst, reg);
-    EXPECT_EQ(nested_bad.error(), Errc::malformed);
+    EXPECT_EQ(test::err(nested_bad), Errc::malformed);
     auto obj_with_res = decode(ContentFormat::lwm2m_tlv, hex("c1 09 01"), dm::Path(Oid{3}), reg);
-    EXPECT_EQ(obj_with_res.error(), Errc::malformed);
+    EXPECT_EQ(test::err(obj_with_res), Errc::malformed);
     auto exec = decode(ContentFormat::lwm2m_tlv, hex("c0 04"), inst, reg);
-    EXPECT_EQ(exec.error(), Errc::type_mismatch);
+    EXPECT_EQ(test::err(exec), Errc::type_mismatch);
     DecodeOptions small;
     small.max_records = 3;
     auto many = decode(ContentFormat::lwm2m_tlv, hex("c1 09 01 c1 0a 01 c1 14 01 c1 15 01"), inst, reg, small);
-    EXPECT_EQ(many.error(), Errc::limit_exceeded);
+    EXPECT_EQ(test::err(many), Errc::limit_exceeded);
 }
 
 TEST(Tlv, SixteenBitIdsAndLongLengths) {
@@ -178,9 +178,9 @@ TEST(Tlv, SixteenBitIdsAndLongLengths) {
 
 TEST(Tlv, EncodeRejectsInconsistentContent) {
     dm::Content bad{dm::Path(Oid{3}, Iid{0}), dm::Object{3, {}}};
-    EXPECT_EQ(encode(ContentFormat::lwm2m_tlv, bad).error(), Errc::invalid_content);
+    EXPECT_EQ(test::err(encode(ContentFormat::lwm2m_tlv, bad)), Errc::invalid_content);
     dm::Content none{dm::Path(Oid{3}, Iid{0}, Rid{1}), dm::Resource::single(1, dm::Value{})};
-    EXPECT_EQ(encode(ContentFormat::lwm2m_tlv, none).error(), Errc::invalid_content);
+    EXPECT_EQ(test::err(encode(ContentFormat::lwm2m_tlv, none)), Errc::invalid_content);
     EXPECT_EQ(coap_code_for(make_error_code(Errc::invalid_content)), 0xA0); // 5.00
 }
 
