@@ -12,6 +12,7 @@
 
 #include <lwm2m/base/result.hpp>
 #include <lwm2m/dm/path.hpp>
+#include <lwm2m/format/errc.hpp>
 
 namespace lwm2m::format {
 

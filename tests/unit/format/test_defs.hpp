@@ -3,6 +3,10 @@
 // single and one multiple resource of every data type.
 #pragma once
 
+#include <system_error>
+
+#include <lwm2m/base/bytes.hpp>
+#include <lwm2m/dm/node.hpp>
 #include <lwm2m/dm/registry.hpp>
 
 namespace lwm2m::format::test {
