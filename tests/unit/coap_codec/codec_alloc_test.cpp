@@ -1,0 +1,78 @@
+// Guards the "no heap allocation" contract of decode/decode_into and of encode into a caller
+// buffer (codec.hpp). A separate executable: it replaces the global operator new to count.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include <lwm2m/coap/codec.hpp>
+
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete" // malloc/free pairing is correct
+
+namespace {
+std::size_t g_allocations = 0;
+} // namespace
+
+void* operator new(std::size_t n) {
+    ++g_allocations;
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace lwm2m::coap {
+namespace {
+
+Message register_request() {
+    Message m;
+    m.code = code::post;
+    m.message_id = 0x1234;
+    m.token = Token::from_u64(0xa1b2c3d4e5f60718ULL);
+    m.set_path("/rd");
+    m.add_queries("ep=urn:imei:490154203237518&lt=86400&lwm2m=1.1&b=U");
+    m.add_uint_option(option::content_format, content_format::link_format);
+    m.payload = to_bytes("</1/0>,</3/0>,</3303/0>,</3303/1>,</3304/0>,</3311/0>,</5/0>,</4/0>");
+    return m;
+}
+
+TEST(CoapCodecAlloc, DecodeAndEncodeIntoBufferDoNotAllocate) {
+    const Message m = register_request();
+    const Bytes wire = encode(m);
+    const Bytes bad = [] {
+        Bytes b = to_bytes("@\x01\x00\x01");
+        b.push_back(std::byte{0xff}); // payload marker without payload
+        return b;
+    }();
+    std::vector<std::byte> out(512);
+    MessageView view;
+
+    const std::size_t before = g_allocations;
+    bool ok = true;
+    for (int i = 0; i < 100; ++i) {
+        ok = ok && decode_into(wire, view).has_value();
+        auto by_value = decode(wire);
+        ok = ok && by_value.has_value();
+        ok = ok && !decode_into(bad, view).has_value(); // error path: error_code, no allocation
+        ok = ok && decode_into(wire, view).has_value();
+        ok = ok && encode(view, out).has_value();
+        ok = ok && encode(m, out).has_value();
+        ok = ok && encoded_size(m) == wire.size();
+    }
+    const std::size_t allocations = g_allocations - before;
+    EXPECT_TRUE(ok);
+    EXPECT_EQ(allocations, 0U);
+
+    // The counter works: an owning copy does allocate.
+    const std::size_t before_copy = g_allocations;
+    Message copy = Message::from_view(view);
+    EXPECT_GT(g_allocations, before_copy);
+    EXPECT_EQ(copy, m);
+}
+
+} // namespace
+} // namespace lwm2m::coap
