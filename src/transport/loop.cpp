@@ -43,14 +43,14 @@ bool LoopBase::take_stop() noexcept {
 Result<void> LoopBase::wait(TimePoint wake_at) {
     // Small fixed-size poll set: sockets + the wake-up eventfd. ppoll() takes nanoseconds, so
     // deadlines are met without the millisecond rounding of poll()/epoll_wait().
-    std::vector<pollfd> fds;
-    fds.reserve(sockets_.size() + 1);
+    auto& fds = pollfds_;
+    fds.resize(sockets_.size() + 1);
     for (std::size_t i = 0; i < sockets_.size(); ++i) {
         short ev = POLLIN;
         if (outboxes_[i].want_write) ev = static_cast<short>(ev | POLLOUT);
-        fds.push_back({sockets_[i]->fd(), ev, 0});
+        fds[i] = {sockets_[i]->fd(), ev, 0};
     }
-    fds.push_back({wake_fd_, POLLIN, 0});
+    fds[sockets_.size()] = {wake_fd_, POLLIN, 0};
     const TimePoint t = now();
     Duration left = wake_at > t ? wake_at - t : Duration::zero();
     timespec ts{};

@@ -22,6 +22,8 @@
 #include <span>
 #include <vector>
 
+#include <poll.h>
+
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/datagram.hpp>
 #include <lwm2m/base/peer.hpp>
@@ -110,6 +112,7 @@ private:
     std::vector<UdpSocket*> sockets_;
     std::vector<Outbox> outboxes_;
     std::vector<bool> readable_;
+    std::vector<::pollfd> pollfds_; ///< reused by wait(): no allocation per iteration
     int wake_fd_ = -1;
     std::atomic<bool> stop_{false};
 };

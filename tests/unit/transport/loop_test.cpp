@@ -4,7 +4,11 @@
 
 #include <thread>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <lwm2m/transport/loop.hpp>
+#include <lwm2m/transport/sockaddr.hpp>
 
 #include "test_cores.hpp"
 
@@ -173,6 +177,50 @@ TEST(Loop, SurvivesIcmpUnreachableAndUnroutableAndOversizedDatagrams) {
     EXPECT_EQ(server.stats().truncated_dropped, 1U);
     EXPECT_EQ(server.stats().datagrams_received, 1U);
     EXPECT_EQ(client.stats().receive_errors, 0U);
+}
+
+TEST(Loop, PendingEconnrefusedOnTheSocketDoesNotStopTheLoop) {
+    // Linux reports ICMP port unreachable as ECONNREFUSED on a connected UDP socket (udp(7)).
+    // Connect the client's socket to a closed port so the error really lands on the socket, let
+    // the loop hit it on recvmmsg/sendmmsg, then disconnect and check the loop still works.
+    auto ss = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto cs = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(ss && cs);
+    PeerAddr closed;
+    {
+        auto tmp = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+        ASSERT_TRUE(tmp);
+        closed = tmp->local_addr();
+    }
+    sockaddr_storage sa;
+    socklen_t len = to_sockaddr(closed, sa);
+    ASSERT_EQ(::connect(cs->fd(), reinterpret_cast<const sockaddr*>(&sa), len), 0);
+    EchoCore echo;
+    Loop server(echo, *ss);
+    ClientCore cc;
+    Loop client(cc, *cs);
+    ASSERT_TRUE(cs->send_to(closed, to_bytes("refused")));
+    // Wait for the ICMP error to be queued on the socket (bounded).
+    int err = 0;
+    for (int i = 0; i < 200 && err == 0; ++i) {
+        pollfd p{cs->fd(), 0, 0};
+        ::poll(&p, 1, 5);
+        if (p.revents & POLLERR) err = ECONNREFUSED;
+    }
+    ASSERT_EQ(err, ECONNREFUSED) << "the kernel did not report the ICMP error";
+    // The loop wakes on POLLERR, reads, swallows ECONNREFUSED and carries on.
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(client.run_once(1ms));
+    EXPECT_EQ(client.stats().receive_errors, 0U);
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    ASSERT_EQ(::connect(cs->fd(), &unspec, sizeof unspec), 0);
+    cc.send(ss->local_addr(), "after the error");
+    for (int i = 0; i < 400 && cc.replies.empty(); ++i) {
+        ASSERT_TRUE(client.run_once(2ms));
+        ASSERT_TRUE(server.run_once(2ms));
+    }
+    ASSERT_EQ(cc.replies.size(), 1U);
+    EXPECT_EQ(cc.replies[0], "after the error");
 }
 
 TEST(Loop, TwoSocketsRouteRepliesByFamily) {
