@@ -1,4 +1,5 @@
 // `lwm2m coap serve`: the CoAP Endpoint with the demo resources on one UDP socket.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 
@@ -20,6 +21,10 @@ int run_coap_serve(const ServeOptions& o, Logger& log) {
         return exit_failure;
     }
     auto addr = PeerAddr::parse(o.listen);
+    const bool has_port = o.listen.starts_with('[')
+                              ? o.listen.find("]:") != std::string::npos
+                              : std::count(o.listen.begin(), o.listen.end(), ':') == 1;
+    if (addr && !has_port) addr->port = 5683; // RFC 7252 §6.1 default port
     if (!addr) {
         fmt::print(stderr, "error: --listen '{}' is not IPv4:port or [IPv6]:port\n", o.listen);
         return exit_failure;

@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
         "/counter (GET, observable: +1 every second, every 5th notification CON), /.well-known/core; "
         "4.04 for unknown paths, 4.05 for other methods. Prints 'listening on <addr>' once bound");
     s->add_option("--listen", serve.listen,
-                  "local address IPv4:PORT or [IPv6]:PORT; port 0 picks a free port; [::]:PORT "
-                  "also serves IPv4. Default 127.0.0.1:5683");
+                  "local address IPv4[:PORT] or [IPv6][:PORT] (PORT defaults to 5683); port 0 picks "
+                  "a free port; [::]:PORT also serves IPv4. Default 127.0.0.1:5683");
     s->add_option("--resources", serve.resources, "resource set to serve (only: demo)")
         ->check(CLI::IsMember({"demo"}));
     s->add_option("--duration", serve.duration_s, "stop after this many seconds (default: run until signalled)")
