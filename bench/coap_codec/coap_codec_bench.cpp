@@ -22,11 +22,21 @@ void* operator new(std::size_t n) {
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t n) {
+    return operator new(n);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
 
 namespace {
 
@@ -56,7 +66,9 @@ Message make_content() {
     m.message_id = 0x7d34;
     m.token = Token::from_u64(0x1122334455667788ULL);
     m.add_uint_option(option::content_format, content_format::senml_cbor);
-    m.payload = to_bytes(std::string_view("\x81\xa2\x00\x67/3/0/0/\x03\x64" "ACME", 18)); // SenML CBOR
+    m.payload = to_bytes(std::string_view("\x81\xa2\x00\x67/3/0/0/\x03\x64"
+                                          "ACME",
+                                          18)); // SenML CBOR
     return m;
 }
 
@@ -64,7 +76,8 @@ Message make_content() {
 template <class F>
 void run(benchmark::State& state, std::size_t bytes, F&& body) {
     const std::size_t before = g_allocations;
-    for (auto _ : state) body();
+    for (auto _ : state)
+        body();
     state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(g_allocations - before),
                                                      benchmark::Counter::kAvgIterations);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
@@ -113,14 +126,30 @@ void encode_view_bench(benchmark::State& state, const Message& m) {
     });
 }
 
-void BM_DecodeInto_Register(benchmark::State& s) { decode_into_bench(s, make_register()); }
-void BM_DecodeByValue_Register(benchmark::State& s) { decode_by_value_bench(s, make_register()); }
-void BM_Encode_Register(benchmark::State& s) { encode_message_bench(s, make_register()); }
-void BM_EncodeView_Register(benchmark::State& s) { encode_view_bench(s, make_register()); }
-void BM_DecodeInto_Content(benchmark::State& s) { decode_into_bench(s, make_content()); }
-void BM_DecodeByValue_Content(benchmark::State& s) { decode_by_value_bench(s, make_content()); }
-void BM_Encode_Content(benchmark::State& s) { encode_message_bench(s, make_content()); }
-void BM_EncodeView_Content(benchmark::State& s) { encode_view_bench(s, make_content()); }
+void BM_DecodeInto_Register(benchmark::State& s) {
+    decode_into_bench(s, make_register());
+}
+void BM_DecodeByValue_Register(benchmark::State& s) {
+    decode_by_value_bench(s, make_register());
+}
+void BM_Encode_Register(benchmark::State& s) {
+    encode_message_bench(s, make_register());
+}
+void BM_EncodeView_Register(benchmark::State& s) {
+    encode_view_bench(s, make_register());
+}
+void BM_DecodeInto_Content(benchmark::State& s) {
+    decode_into_bench(s, make_content());
+}
+void BM_DecodeByValue_Content(benchmark::State& s) {
+    decode_by_value_bench(s, make_content());
+}
+void BM_Encode_Content(benchmark::State& s) {
+    encode_message_bench(s, make_content());
+}
+void BM_EncodeView_Content(benchmark::State& s) {
+    encode_view_bench(s, make_content());
+}
 
 // The full client-side cost of building a Register request and encoding it to a new buffer
 // (owning Message: one allocation per option value, the payload and the output).

@@ -18,7 +18,8 @@ std::optional<BlockOption> decode_block(std::uint64_t value) noexcept {
 std::optional<BlockOption> decode_block(BytesView option_value) noexcept {
     if (option_value.size() > 3) return std::nullopt;
     std::uint64_t v = 0;
-    for (std::byte b : option_value) v = (v << 8) | std::to_integer<std::uint64_t>(b);
+    for (std::byte b : option_value)
+        v = (v << 8) | std::to_integer<std::uint64_t>(b);
     return decode_block(v);
 }
 
@@ -28,7 +29,8 @@ std::uint32_t encode_block(const BlockOption& b) noexcept {
 
 std::uint8_t szx_for_size(std::size_t n) noexcept {
     std::uint8_t szx = 0;
-    while (szx < BlockOption::max_szx && (std::size_t{32} << szx) <= n) ++szx;
+    while (szx < BlockOption::max_szx && (std::size_t{32} << szx) <= n)
+        ++szx;
     return szx;
 }
 

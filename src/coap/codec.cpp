@@ -14,10 +14,14 @@ constexpr std::size_t header_size = 4;
 // RFC 7252 §3.1: largest option delta / length the extended forms can express (65535 + 269).
 constexpr std::size_t max_extended = 65535 + 269;
 
-inline std::uint8_t at(const std::byte* p) noexcept { return std::to_integer<std::uint8_t>(*p); }
+inline std::uint8_t at(const std::byte* p) noexcept {
+    return std::to_integer<std::uint8_t>(*p);
+}
 
 // Size of the extended field for a delta or length value (RFC 7252 §3.1).
-constexpr std::size_t ext_size(std::size_t v) noexcept { return v < 13 ? 0 : (v < 269 ? 1 : 2); }
+constexpr std::size_t ext_size(std::size_t v) noexcept {
+    return v < 13 ? 0 : (v < 269 ? 1 : 2);
+}
 
 constexpr std::size_t option_size(std::size_t delta, std::size_t len) noexcept {
     return 1 + ext_size(delta) + ext_size(len) + len;
@@ -66,7 +70,8 @@ inline std::byte* put_option(std::size_t delta, BytesView value, std::byte* p) n
 // Shared by both encode() overloads. Opts is a range of elements with .number and .value.
 template <class Opts>
 Result<std::size_t> encode_impl(Type type, Code code, MessageId mid, const Token& token,
-                                const Opts& opts, BytesView payload, MutableBytesView out) noexcept {
+                                const Opts& opts, BytesView payload,
+                                MutableBytesView out) noexcept {
     // Size pass: validates order and lengths, so the write pass needs no checks.
     std::size_t size = header_size + token.size();
     std::uint16_t prev = 0;
@@ -198,8 +203,10 @@ Result<std::size_t> encode(const MessageView& m, MutableBytesView out) noexcept 
 Bytes encode(const Message& m) {
     Bytes out(encoded_size(m));
     auto r = encode(m, out);
-    if (!r) out.clear(); // only an option value > 65804 bytes fails; documented in the header
-    else out.resize(*r);
+    if (!r)
+        out.clear(); // only an option value > 65804 bytes fails; documented in the header
+    else
+        out.resize(*r);
     return out;
 }
 

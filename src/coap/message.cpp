@@ -13,14 +13,22 @@ std::string Code::to_string() const {
     // RFC 7252 §12.1.1 method names, RFC 8132 §2-§3 for FETCH/PATCH/iPATCH.
     if (cls() == 0) {
         switch (detail()) {
-        case 1: return "GET";
-        case 2: return "POST";
-        case 3: return "PUT";
-        case 4: return "DELETE";
-        case 5: return "FETCH";
-        case 6: return "PATCH";
-        case 7: return "iPATCH";
-        default: break;
+        case 1:
+            return "GET";
+        case 2:
+            return "POST";
+        case 3:
+            return "PUT";
+        case 4:
+            return "DELETE";
+        case 5:
+            return "FETCH";
+        case 6:
+            return "PATCH";
+        case 7:
+            return "iPATCH";
+        default:
+            break;
         }
     }
     // RFC 7252 §3: "c.dd", class one digit, detail two digits.
@@ -52,7 +60,8 @@ Token Token::from_u64(std::uint64_t v, std::size_t len) noexcept {
 
 std::uint64_t Token::as_u64() const noexcept {
     std::uint64_t v = 0;
-    for (std::size_t i = 0; i < len_; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(bytes_[i]);
+    for (std::size_t i = 0; i < len_; ++i)
+        v = (v << 8) | std::to_integer<std::uint64_t>(bytes_[i]);
     return v;
 }
 
@@ -86,8 +95,10 @@ bool is_known(std::uint16_t n) {
     case proxy_uri:
     case proxy_scheme:
     case size1:
-    case no_response: return true;
-    default: return false;
+    case no_response:
+        return true;
+    default:
+        return false;
     }
 }
 } // namespace option
@@ -96,7 +107,8 @@ std::optional<std::uint64_t> decode_uint(BytesView v) noexcept {
     // RFC 7252 §3.2: non-negative integer in network byte order, leading zeros allowed.
     if (v.size() > 8) return std::nullopt;
     std::uint64_t x = 0;
-    for (std::byte b : v) x = (x << 8) | std::to_integer<std::uint64_t>(b);
+    for (std::byte b : v)
+        x = (x << 8) | std::to_integer<std::uint64_t>(b);
     return x;
 }
 
@@ -105,7 +117,8 @@ namespace {
 // Minimal big-endian form (RFC 7252 §3.2: the value 0 is the empty string).
 std::size_t uint_bytes(std::uint64_t value, std::array<std::byte, 8>& buf) noexcept {
     std::size_t n = 0;
-    for (std::uint64_t v = value; v != 0; v >>= 8) ++n;
+    for (std::uint64_t v = value; v != 0; v >>= 8)
+        ++n;
     for (std::size_t i = 0; i < n; ++i)
         buf[n - 1 - i] = static_cast<std::byte>((value >> (8 * i)) & 0xffU);
     return n;
@@ -119,7 +132,8 @@ std::string join_path(const OptionRange& opts, std::uint16_t number) {
         out.push_back('/');
         out.append(as_string_view(o.value));
     }
-    if (out.empty()) out.push_back('/'); // the root path (push_back: avoids a GCC 12 -Wrestrict false positive)
+    if (out.empty())
+        out.push_back('/'); // the root path (push_back: avoids a GCC 12 -Wrestrict false positive)
     return out;
 }
 
@@ -140,15 +154,18 @@ std::optional<std::uint64_t> MessageView::uint_option(std::uint16_t number) cons
     return decode_uint(o->value);
 }
 
-std::string MessageView::path(std::uint16_t number) const { return join_path(options(), number); }
+std::string MessageView::path(std::uint16_t number) const {
+    return join_path(options(), number);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Message
 
 void Message::add_option(std::uint16_t number, BytesView value) {
     // Sorted by number; a repeated option goes after the existing ones (RFC 7252 §5.4.5 order).
-    const auto pos = std::upper_bound(options_.begin(), options_.end(), number,
-                                      [](std::uint16_t n, const Option& o) { return n < o.number; });
+    const auto pos =
+        std::upper_bound(options_.begin(), options_.end(), number,
+                         [](std::uint16_t n, const Option& o) { return n < o.number; });
     options_.insert(pos, Option{number, Bytes(value.begin(), value.end())});
 }
 
@@ -198,7 +215,9 @@ void Message::set_path(std::string_view path, std::uint16_t number) {
     }
 }
 
-std::string Message::path(std::uint16_t number) const { return join_path(options_, number); }
+std::string Message::path(std::uint16_t number) const {
+    return join_path(options_, number);
+}
 
 void Message::add_queries(std::string_view query) {
     // One Uri-Query per '&'-separated item (RFC 7252 §6.4 step 9); empty items are skipped, a

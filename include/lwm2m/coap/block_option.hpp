@@ -20,9 +20,13 @@ struct BlockOption {
     std::uint8_t szx = 0;
 
     /// Block size in bytes: 2^(SZX+4).
-    [[nodiscard]] constexpr std::size_t size() const noexcept { return std::size_t{1} << (szx + 4U); }
+    [[nodiscard]] constexpr std::size_t size() const noexcept {
+        return std::size_t{1} << (szx + 4U);
+    }
     /// Byte offset of this block in the body: NUM * size (RFC 7959 §2.2).
-    [[nodiscard]] constexpr std::size_t offset() const noexcept { return std::size_t{num} * size(); }
+    [[nodiscard]] constexpr std::size_t offset() const noexcept {
+        return std::size_t{num} * size();
+    }
 
     friend constexpr bool operator==(const BlockOption&, const BlockOption&) = default;
 };

@@ -21,11 +21,11 @@ TEST(CoapBlockOption, Rfc7959ValueExamples) {
     };
     // §3.1 Figure 2 (simple block-wise GET, 128-byte blocks: 0/1/128, 1/1/128, 2/0/128), the
     // brief's NUM=1 M=0 SZX=2, Figure 3's 64-byte late negotiation, and the 20-bit maximum.
-    for (const Case c : {Case{0, true, 3, 0x0b, 128}, Case{1, true, 3, 0x1b, 128},
-                         Case{2, false, 3, 0x23, 128}, Case{1, false, 2, 0x12, 64},
-                         Case{0, false, 0, 0x00, 16}, Case{0, false, 6, 0x06, 1024},
-                         Case{4, true, 2, 0x4a, 64}, Case{21, false, 6, 0x156, 1024},
-                         Case{0xfffff, true, 6, 0xfffffe, 1024}}) {
+    for (const Case c :
+         {Case{0, true, 3, 0x0b, 128}, Case{1, true, 3, 0x1b, 128}, Case{2, false, 3, 0x23, 128},
+          Case{1, false, 2, 0x12, 64}, Case{0, false, 0, 0x00, 16}, Case{0, false, 6, 0x06, 1024},
+          Case{4, true, 2, 0x4a, 64}, Case{21, false, 6, 0x156, 1024},
+          Case{0xfffff, true, 6, 0xfffffe, 1024}}) {
         const BlockOption b{c.num, c.more, c.szx};
         EXPECT_EQ(encode_block(b), c.value) << c.num;
         EXPECT_EQ(b.size(), c.size);
@@ -37,8 +37,8 @@ TEST(CoapBlockOption, Rfc7959ValueExamples) {
 }
 
 TEST(CoapBlockOption, InvalidValues) {
-    EXPECT_FALSE(decode_block(std::uint64_t{0x07}));     // SZX 7 reserved
-    EXPECT_FALSE(decode_block(std::uint64_t{0x1f}));     // SZX 7 with NUM 1, M
+    EXPECT_FALSE(decode_block(std::uint64_t{0x07}));      // SZX 7 reserved
+    EXPECT_FALSE(decode_block(std::uint64_t{0x1f}));      // SZX 7 with NUM 1, M
     EXPECT_FALSE(decode_block(std::uint64_t{0x1000000})); // NUM >= 2^20 (4-byte value)
     EXPECT_FALSE(decode_block(~std::uint64_t{0}));
     EXPECT_FALSE(decode_block(hex("00000000"))); // 4-byte option value

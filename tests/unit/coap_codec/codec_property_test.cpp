@@ -21,22 +21,33 @@ Bytes random_bytes(SeededRandom& r, std::size_t n) {
 // Lengths concentrated around the encoding boundaries (12/13, 268/269).
 std::size_t random_length(SeededRandom& r) {
     switch (r.uniform(6)) {
-    case 0: return 0;
-    case 1: return r.uniform(13);
-    case 2: return 11 + r.uniform(5);
-    case 3: return 266 + r.uniform(6);
-    case 4: return r.uniform(40);
-    default: return r.uniform(600);
+    case 0:
+        return 0;
+    case 1:
+        return r.uniform(13);
+    case 2:
+        return 11 + r.uniform(5);
+    case 3:
+        return 266 + r.uniform(6);
+    case 4:
+        return r.uniform(40);
+    default:
+        return r.uniform(600);
     }
 }
 
 std::uint16_t random_delta(SeededRandom& r) {
     switch (r.uniform(5)) {
-    case 0: return 0;
-    case 1: return static_cast<std::uint16_t>(r.uniform(14));
-    case 2: return static_cast<std::uint16_t>(265 + r.uniform(8));
-    case 3: return static_cast<std::uint16_t>(r.uniform(300));
-    default: return static_cast<std::uint16_t>(r.uniform(3000));
+    case 0:
+        return 0;
+    case 1:
+        return static_cast<std::uint16_t>(r.uniform(14));
+    case 2:
+        return static_cast<std::uint16_t>(265 + r.uniform(8));
+    case 3:
+        return static_cast<std::uint16_t>(r.uniform(300));
+    default:
+        return static_cast<std::uint16_t>(r.uniform(3000));
     }
 }
 
@@ -103,7 +114,9 @@ TEST(CoapCodecProperty, RandomBytesNeverCrashAndAcceptedInputsReencodeIdenticall
     for (int i = 0; i < 60000; ++i) {
         Bytes b;
         switch (i % 3) {
-        case 0: b = random_bytes(r, r.uniform(64)); break;
+        case 0:
+            b = random_bytes(r, r.uniform(64));
+            break;
         case 1:
             b = random_bytes(r, 4 + r.uniform(80));
             b[0] = static_cast<std::byte>(0x40 | (r.uniform(4) << 4) | r.uniform(9));

@@ -274,9 +274,9 @@ struct ExtCase {
 
 TEST(CoapCodecBoundaries, OptionDeltaForms) {
     const std::vector<ExtCase> cases = {
-        {0, "00"},          {12, "c0"},          {13, "d0 00"},        {14, "d0 01"},
-        {268, "d0 ff"},     {269, "e0 00 00"},   {270, "e0 00 01"},    {524, "e0 00 ff"},
-        {525, "e0 01 00"},  {65535, "e0 fe f2"},
+        {0, "00"},         {12, "c0"},          {13, "d0 00"},     {14, "d0 01"},
+        {268, "d0 ff"},    {269, "e0 00 00"},   {270, "e0 00 01"}, {524, "e0 00 ff"},
+        {525, "e0 01 00"}, {65535, "e0 fe f2"},
     };
     for (const auto& c : cases) {
         Message m;
@@ -298,15 +298,15 @@ TEST(CoapCodecBoundaries, OptionLengthForms) {
         const char* header_hex; // for option number 1 (If-Match)
     };
     const std::vector<LenCase> cases = {
-        {0, "10"},        {1, "11"},          {12, "1c"},         {13, "1d 00"},
-        {14, "1d 01"},    {268, "1d ff"},     {269, "1e 00 00"},  {270, "1e 00 01"},
-        {1500, "1e 04 cf"},
+        {0, "10"},      {1, "11"},         {12, "1c"},        {13, "1d 00"},      {14, "1d 01"},
+        {268, "1d ff"}, {269, "1e 00 00"}, {270, "1e 00 01"}, {1500, "1e 04 cf"},
     };
     for (const auto& c : cases) {
         Message m;
         m.code = code::put;
         Bytes value(c.len);
-        for (std::size_t i = 0; i < c.len; ++i) value[i] = static_cast<std::byte>(i * 7 + 1);
+        for (std::size_t i = 0; i < c.len; ++i)
+            value[i] = static_cast<std::byte>(i * 7 + 1);
         m.add_option(option::if_match, value);
         const Bytes expected = cat(cat(hex("40 03 00 00"), hex(c.header_hex)), value);
         EXPECT_EQ(encode_ok(m), expected) << c.len;

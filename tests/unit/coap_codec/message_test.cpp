@@ -69,13 +69,13 @@ TEST(CoapOption, NumbersAndKnown) {
     EXPECT_FALSE(option::is_critical(option::content_format));
     EXPECT_TRUE(option::is_unsafe(option::uri_host));
     EXPECT_FALSE(option::is_unsafe(option::etag));
-    for (std::uint16_t n : {option::if_match, option::uri_host, option::etag, option::if_none_match,
-                            option::observe, option::uri_port, option::location_path,
-                            option::oscore, option::uri_path, option::content_format,
-                            option::max_age, option::uri_query, option::accept,
-                            option::location_query, option::block2, option::block1, option::size2,
-                            option::proxy_uri, option::proxy_scheme, option::size1,
-                            option::no_response})
+    for (std::uint16_t n :
+         {option::if_match,   option::uri_host,       option::etag,          option::if_none_match,
+          option::observe,    option::uri_port,       option::location_path, option::oscore,
+          option::uri_path,   option::content_format, option::max_age,       option::uri_query,
+          option::accept,     option::location_query, option::block2,        option::block1,
+          option::size2,      option::proxy_uri,      option::proxy_scheme,  option::size1,
+          option::no_response})
         EXPECT_TRUE(option::is_known(n)) << n;
     for (std::uint16_t n : {0, 2, 10, 13, 16, 19, 21, 22, 24, 29, 61, 259, 2048, 65535})
         EXPECT_FALSE(option::is_known(static_cast<std::uint16_t>(n))) << n;
@@ -121,7 +121,7 @@ TEST(CoapMessage, OptionsSortedStableForRepeats) {
     for (const auto& o : m.options())
         got.emplace_back(o.number, std::string(as_string_view(o.value)));
     const std::vector<std::pair<std::uint16_t, std::string>> want = {
-        {option::if_match, "\x01"}, {option::uri_path, "x"},   {option::uri_path, "y"},
+        {option::if_match, "\x01"}, {option::uri_path, "x"},       {option::uri_path, "y"},
         {option::uri_path, "z"},    {option::content_format, "*"}, {option::uri_query, "a=1"},
         {option::uri_query, "b=2"}};
     EXPECT_EQ(got, want);
