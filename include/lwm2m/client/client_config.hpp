@@ -1,0 +1,80 @@
+// ClientConfig: the value of Objects 0 and 1 together (the accounts), and AccountStore: the
+// Security and Server objects plus the last committed configuration, with Bootstrap-Delete and
+// the Bootstrap-Finish consistency check (TS 1.1 §5.2.7.5, §5.2.7.6; SECURITY-OBJECT.md).
+//
+// Snapshot / rollback: writes go to the objects (the working state). finish() checks the working
+// state; on success it becomes the committed configuration (generation() grows, the caller
+// persists it with config_codec + store::write_file_atomic); on failure the objects return to the
+// committed configuration and finish() answers 4.06 with the reasons. The client never registers
+// with a half-written configuration: the engine reads committed(), never the working state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <lwm2m/base/log.hpp>
+#include <lwm2m/client/object.hpp>
+#include <lwm2m/client/security_object.hpp>
+#include <lwm2m/client/server_object.hpp>
+
+namespace lwm2m::client {
+
+struct ClientConfig {
+    std::map<std::uint16_t, SecurityInstance> security; ///< Object 0 instances by iid
+    std::map<std::uint16_t, ServerInstance> servers;    ///< Object 1 instances by iid
+    friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
+
+    /// True when no LwM2M Server account (a non-bootstrap Security instance) exists.
+    [[nodiscard]] bool needs_bootstrap() const;
+};
+
+/// The Bootstrap-Finish consistency rules over a whole configuration (each instance alone, then:
+/// every non-bootstrap Security instance has an SSID and a Server instance with that SSID; every
+/// Server instance has a Security instance; no two Security (or Server) instances share an SSID;
+/// at most one Bootstrap-Server instance). Empty when consistent. Reasons never contain values.
+[[nodiscard]] std::vector<std::string> check_consistency(const ClientConfig& config);
+
+struct FinishResult {
+    Status status = Status::not_acceptable; ///< meaningful when !ok
+    bool ok = false;
+    std::vector<std::string> reasons;       ///< why 4.06 (empty on success)
+};
+
+class AccountStore {
+public:
+    /// `committed` is used as is when consistent; otherwise the store starts empty (needs
+    /// bootstrap). Load persisted state through load_config() first.
+    explicit AccountStore(ClientConfig committed = {}, Logger& log = NullLogger::instance());
+
+    SecurityObject& security() { return security_; }
+    ServerObject& server() { return server_; }
+    [[nodiscard]] const SecurityObject& security() const { return security_; }
+    [[nodiscard]] const ServerObject& server() const { return server_; }
+
+    [[nodiscard]] const ClientConfig& committed() const { return committed_; }
+    /// A copy of the working state (what the objects hold now).
+    [[nodiscard]] ClientConfig working() const;
+    /// Increments on every successful commit (persist when it changes).
+    [[nodiscard]] std::uint64_t generation() const { return generation_; }
+
+    /// Bootstrap-Delete (TS 1.1 §5.2.7.5) on "/", /0, /0/i, /1, /1/i: "/" deletes every instance of
+    /// Objects 0 and 1 except the Bootstrap-Server account (other objects are the engine's).
+    /// Errors: Status (access policy, 4.00 for the Bootstrap-Server account, 4.04).
+    Result<void> bootstrap_delete(const Actor& actor, const dm::Path& path);
+    /// Bootstrap-Finish (bootstrap server) or the end of a factory provisioning: check, then
+    /// commit or roll back. Only bootstrap_server and factory actors may finish (else 4.01).
+    FinishResult finish(const Actor& actor);
+    /// Discards the working state (e.g. bootstrap session timed out).
+    void rollback();
+
+private:
+    Logger* log_;
+    SecurityObject security_;
+    ServerObject server_;
+    ClientConfig committed_;
+    std::uint64_t generation_ = 0;
+};
+
+} // namespace lwm2m::client

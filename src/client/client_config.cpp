@@ -1,0 +1,115 @@
+#include <lwm2m/client/client_config.hpp>
+
+#include <set>
+
+#include <lwm2m/client/access.hpp>
+
+namespace lwm2m::client {
+
+bool ClientConfig::needs_bootstrap() const {
+    for (const auto& [iid, s] : security)
+        if (!s.is_bootstrap()) return false;
+    return true;
+}
+
+std::vector<std::string> check_consistency(const ClientConfig& c) {
+    std::vector<std::string> reasons;
+    if (c.security.size() > max_security_instances) reasons.push_back("too many Security instances");
+    if (c.servers.size() > max_server_instances) reasons.push_back("too many Server instances");
+    std::map<std::uint16_t, std::uint16_t> server_by_ssid; // ssid -> /1 iid
+    for (const auto& [iid, s] : c.servers) {
+        check_server_instance(iid, s, reasons);
+        if (const auto ssid = s.short_server_id()) {
+            const auto [it, inserted] = server_by_ssid.emplace(*ssid, iid);
+            if (!inserted)
+                reasons.push_back("/1/" + std::to_string(iid) + ": Short Server ID " + std::to_string(*ssid) +
+                                  " already used by /1/" + std::to_string(it->second));
+        }
+    }
+    int bootstrap_count = 0;
+    std::map<std::uint16_t, std::uint16_t> security_by_ssid; // ssid -> /0 iid
+    for (const auto& [iid, s] : c.security) {
+        check_security_instance(iid, s, reasons);
+        const std::string at = "/0/" + std::to_string(iid) + ": ";
+        if (s.is_bootstrap()) ++bootstrap_count;
+        if (s.short_server_id) {
+            const auto [it, inserted] = security_by_ssid.emplace(*s.short_server_id, iid);
+            if (!inserted)
+                reasons.push_back(at + "Short Server ID " + std::to_string(*s.short_server_id) +
+                                  " already used by /0/" + std::to_string(it->second));
+        }
+        if (s.is_bootstrap()) continue;
+        if (!s.short_server_id) {
+            reasons.push_back(at + "resource 10 (Short Server ID) is required for a non-bootstrap account");
+        } else if (server_by_ssid.count(*s.short_server_id) == 0) {
+            reasons.push_back(at + "no Server Object instance with Short Server ID " +
+                              std::to_string(*s.short_server_id));
+        }
+    }
+    if (bootstrap_count > 1)
+        reasons.push_back(std::to_string(bootstrap_count) + " Bootstrap-Server instances (at most one allowed)");
+    for (const auto& [ssid, iid] : server_by_ssid) {
+        bool found = false;
+        for (const auto& [siid, s] : c.security)
+            if (!s.is_bootstrap() && s.short_server_id == ssid) found = true;
+        if (!found)
+            reasons.push_back("/1/" + std::to_string(iid) + ": no Security instance with Short Server ID " +
+                              std::to_string(ssid));
+    }
+    return reasons;
+}
+
+AccountStore::AccountStore(ClientConfig committed, Logger& log) : log_(&log), security_(log), server_(log) {
+    if (check_consistency(committed).empty()) committed_ = std::move(committed);
+    rollback();
+}
+
+ClientConfig AccountStore::working() const { return ClientConfig{security_.all(), server_.all()}; }
+
+void AccountStore::rollback() {
+    security_.replace_all(committed_.security);
+    server_.replace_all(committed_.servers);
+}
+
+Result<void> AccountStore::bootstrap_delete(const Actor& actor, const dm::Path& path) {
+    LWM2M_TRY_VOID(check_access(actor, Operation::delete_, path));
+    if (path.is_root()) {
+        LWM2M_TRY_VOID(security_.delete_(actor, path));
+        LWM2M_TRY_VOID(server_.delete_(actor, path));
+        return ok();
+    }
+    if (path.oid().v == 0) return security_.delete_(actor, path);
+    if (path.oid().v == 1) return server_.delete_(actor, path);
+    return fail(Status::not_found);
+}
+
+FinishResult AccountStore::finish(const Actor& actor) {
+    FinishResult r;
+    if (actor.kind != Actor::Kind::bootstrap_server && actor.kind != Actor::Kind::factory) {
+        r.status = Status::unauthorized;
+        return r;
+    }
+    ClientConfig next = working();
+    r.reasons = check_consistency(next);
+    if (!r.reasons.empty()) {
+        // TS 1.1 §5.2.7.6: 4.06 Not Acceptable; keep the last consistent configuration.
+        r.status = Status::not_acceptable;
+        rollback();
+        if (log_->enabled(LogLevel::warn)) {
+            std::string m = "bootstrap-finish rejected (4.06), configuration rolled back:";
+            for (const auto& s : r.reasons) m += "\n  " + s;
+            log_->write(LogLevel::warn, "client.accounts", m);
+        }
+        return r;
+    }
+    committed_ = std::move(next);
+    ++generation_;
+    r.ok = true;
+    if (log_->enabled(LogLevel::info))
+        log_->write(LogLevel::info, "client.accounts",
+                    "configuration committed: " + std::to_string(committed_.security.size()) +
+                        " security, " + std::to_string(committed_.servers.size()) + " server instances");
+    return r;
+}
+
+} // namespace lwm2m::client
