@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <queue>
 #include <string>
@@ -36,6 +37,21 @@ constexpr std::uint64_t mix(std::uint64_t x) noexcept {
     return x;
 }
 
+/// A fast peer hash for the endpoint's tables (two 64-bit loads + a multiply-xorshift mix;
+/// the tables walk bucket chains by re-hashing, so this matters at 1e5 peers).
+inline std::uint64_t peer_hash(const PeerAddr& p) noexcept {
+    std::uint64_t a = 0;
+    std::uint64_t b = 0;
+    std::memcpy(&a, p.addr.data(), 8);
+    std::memcpy(&b, p.addr.data() + 8, 8);
+    const std::uint64_t c = (std::uint64_t{p.port} << 32) ^ (std::uint64_t{p.scope_id} << 8) ^
+                            static_cast<std::uint64_t>(p.family);
+    return mix(a * 0x9e3779b97f4a7c15ULL ^ mix(b ^ (c * 0xc2b2ae3d27d4eb4fULL)));
+}
+struct FastPeerHash {
+    std::size_t operator()(const PeerAddr& p) const noexcept { return static_cast<std::size_t>(peer_hash(p)); }
+};
+
 struct PeerMid {
     PeerAddr peer;
     MessageId mid = 0;
@@ -43,7 +59,7 @@ struct PeerMid {
 };
 struct PeerMidHash {
     std::size_t operator()(const PeerMid& k) const noexcept {
-        return static_cast<std::size_t>(mix(k.peer.hash() ^ (std::uint64_t{k.mid} << 48)));
+        return static_cast<std::size_t>(peer_hash(k.peer) ^ (std::uint64_t{k.mid} * 0xff51afd7ed558ccdULL));
     }
 };
 struct PeerToken {
@@ -56,23 +72,23 @@ struct PeerToken {
 struct PeerTokenHash {
     std::size_t operator()(const PeerToken& k) const noexcept {
         return static_cast<std::size_t>(
-            mix(k.peer.hash() ^ mix(k.token.as_u64() + (std::uint64_t{k.token.size()} << 56))));
+            peer_hash(k.peer) ^ mix(k.token.as_u64() + (std::uint64_t{k.token.size()} << 56)));
     }
 };
 struct PeerKey {
     PeerAddr peer;
-    std::string key;
+    std::uint64_t key = 0; ///< keyed hash of the request key (see request_key())
     bool rx = false; ///< Block1 reassembly (true) or Block2 body cache (false)
     friend bool operator==(const PeerKey&, const PeerKey&) = default;
 };
 struct PeerKeyHash {
     std::size_t operator()(const PeerKey& k) const noexcept {
         return static_cast<std::size_t>(
-            mix(k.peer.hash() ^ std::hash<std::string>{}(k.key) ^ (k.rx ? 1U : 0U)));
+            peer_hash(k.peer) ^ mix(k.key ^ (k.rx ? 1U : 0U)));
     }
 };
 
-enum class TimerKind : std::uint8_t { tx, client, incoming_ack, incoming_expire, block, peer };
+enum class TimerKind : std::uint8_t { tx, client, block, peer };
 
 struct Timer {
     TimePoint at;
@@ -105,6 +121,12 @@ struct DedupEntry {
     TimePoint expires;
     Bytes reply;                ///< cached ACK/RST/response to replay (§4.5); empty: none yet
     std::uint64_t incoming = 0; ///< IncomingId still waiting for the application
+};
+/// Timers with a fixed delay fire in insertion order: a FIFO instead of the heap (O(1)).
+struct FifoTimer {
+    TimePoint at;
+    std::uint64_t id = 0;
+    std::uint64_t gen = 0;
 };
 struct DedupFifo {
     TimePoint expires;
@@ -162,7 +184,7 @@ struct ClientEx {
 struct IncomingEx {
     PeerAddr peer;
     Token token;
-    std::string key;
+    std::uint64_t key = 0;
     MessageId mid = 0;
     bool con = false;
     bool acked = false;
@@ -179,7 +201,7 @@ struct IncomingEx {
 struct Observation {
     PeerAddr peer;
     Token token;
-    std::string key;
+    std::uint64_t key = 0;
     std::uint32_t seq = 0;
     TimePoint last_con;
     bool con_pending = false;
@@ -229,18 +251,26 @@ bool in_request_key(std::uint16_t n) {
     }
 }
 
-std::string request_key(const MessageView& v) {
-    std::string k;
-    k.push_back(static_cast<char>(v.code.value));
+/// A keyed 64-bit hash of the method and the options above (no allocation). Keyed with a
+/// per-endpoint random seed, and only compared within one peer's transfers, so a peer can at
+/// worst confuse its own transfers.
+std::uint64_t request_key(const MessageView& v, std::uint64_t seed) {
+    std::uint64_t h = seed ^ (0x9e3779b97f4a7c15ULL * (v.code.value + 1U));
+    auto add = [&h](std::uint64_t x) { h = mix(h ^ x) + 0x2545f4914f6cdd1dULL; };
     for (const auto& o : v.options()) {
         if (!in_request_key(o.number)) continue;
-        k.push_back(static_cast<char>(o.number & 0xffU));
-        k.push_back(static_cast<char>(o.number >> 8));
-        k.push_back(static_cast<char>(o.value.size() & 0xffU));
-        k.push_back(static_cast<char>(o.value.size() >> 8));
-        k.append(as_string_view(o.value));
+        add((std::uint64_t{o.number} << 32) | o.value.size());
+        std::size_t i = 0;
+        for (; i + 8 <= o.value.size(); i += 8) {
+            std::uint64_t w = 0;
+            for (std::size_t j = 0; j < 8; ++j) w = (w << 8) | std::to_integer<std::uint64_t>(o.value[i + j]);
+            add(w);
+        }
+        std::uint64_t w = 0;
+        for (; i < o.value.size(); ++i) w = (w << 8) | std::to_integer<std::uint64_t>(o.value[i]);
+        add(w);
     }
-    return k;
+    return mix(h);
 }
 
 std::optional<BlockOption> block_of(const MessageView& v, std::uint16_t n, bool& bad) {
@@ -302,6 +332,7 @@ struct Endpoint::Impl {
                                ? cfg.separate_response_timeout
                                : exchange_lifetime;
         block_lifetime = cfg.block_lifetime.count() > 0 ? cfg.block_lifetime : exchange_lifetime;
+        key_seed_ = (std::uint64_t{rng.next_u32()} << 32) | rng.next_u32();
     }
 
     Config cfg;
@@ -313,10 +344,12 @@ struct Endpoint::Impl {
     Duration separate_timeout{};
     Duration block_lifetime{};
 
-    std::unordered_map<PeerAddr, Peer, PeerAddrHash> peers_;
+    std::unordered_map<PeerAddr, Peer, FastPeerHash> peers_;
     std::unordered_map<PeerMid, Tx, PeerMidHash> txs_;
     std::unordered_map<PeerMid, DedupEntry, PeerMidHash> dedup_;
     mutable std::deque<DedupFifo> dedup_fifo_;
+    mutable std::deque<FifoTimer> ack_fifo_;    ///< auto empty ACK of incoming CONs
+    mutable std::deque<FifoTimer> expire_fifo_; ///< unanswered incoming requests
     std::unordered_map<std::uint64_t, ClientEx> clients_;
     std::unordered_map<PeerToken, std::uint64_t, PeerTokenHash> tokens_;
     std::unordered_map<std::uint64_t, IncomingEx> incoming_;
@@ -334,6 +367,7 @@ struct Endpoint::Impl {
     std::uint64_t next_gen_ = 1;
     std::uint64_t buffered_ = 0;
     std::uint32_t etag_counter_ = 0;
+    std::uint64_t key_seed_ = 0;
     TimePoint now_{};
     MessageView view_;
 
@@ -491,14 +525,6 @@ struct Endpoint::Impl {
             auto it = clients_.find(t.id);
             return it != clients_.end() && it->second.gen == t.gen;
         }
-        case TimerKind::incoming_ack: {
-            auto it = incoming_.find(t.id);
-            return it != incoming_.end() && it->second.gen == t.gen && !it->second.acked;
-        }
-        case TimerKind::incoming_expire: {
-            auto it = incoming_.find(t.id);
-            return it != incoming_.end() && it->second.gen == t.gen;
-        }
         case TimerKind::block: {
             auto it = blocks_.find(t.id);
             return it != blocks_.end() && it->second.gen == t.gen;
@@ -520,16 +546,41 @@ struct Endpoint::Impl {
             if (it != dedup_.end() && it->second.expires == f.expires) break;
             dedup_fifo_.pop_front();
         }
+        while (!ack_fifo_.empty() && !incoming_valid(ack_fifo_.front(), true)) ack_fifo_.pop_front();
+        while (!expire_fifo_.empty() && !incoming_valid(expire_fifo_.front(), false))
+            expire_fifo_.pop_front();
         std::optional<TimePoint> d;
         if (!heap_.empty()) d = heap_.top().at;
-        if (!dedup_fifo_.empty() && (!d || dedup_fifo_.front().expires < *d))
-            d = dedup_fifo_.front().expires;
+        auto consider = [&d](TimePoint t) {
+            if (!d || t < *d) d = t;
+        };
+        if (!dedup_fifo_.empty()) consider(dedup_fifo_.front().expires);
+        if (!ack_fifo_.empty()) consider(ack_fifo_.front().at);
+        if (!expire_fifo_.empty()) consider(expire_fifo_.front().at);
         return d;
+    }
+
+    bool incoming_valid(const FifoTimer& t, bool ack) const {
+        auto it = incoming_.find(t.id);
+        return it != incoming_.end() && it->second.gen == t.gen && !(ack && it->second.acked);
     }
 
     void on_timeout(TimePoint now) {
         now_ = std::max(now_, now);
         expire_dedup(now);
+        while (!ack_fifo_.empty() && ack_fifo_.front().at <= now) {
+            const FifoTimer t = ack_fifo_.front();
+            ack_fifo_.pop_front();
+            // §5.2.2: the application is slow; acknowledge now, respond separately later.
+            auto it = incoming_.find(t.id);
+            if (it != incoming_.end() && it->second.gen == t.gen) ack_incoming(now, it->second);
+        }
+        while (!expire_fifo_.empty() && expire_fifo_.front().at <= now) {
+            const FifoTimer t = expire_fifo_.front();
+            expire_fifo_.pop_front();
+            auto it = incoming_.find(t.id);
+            if (it != incoming_.end() && it->second.gen == t.gen) drop_incoming(it);
+        }
         while (!heap_.empty() && heap_.top().at <= now) {
             Timer t = heap_.top();
             heap_.pop();
@@ -537,17 +588,6 @@ struct Endpoint::Impl {
             switch (t.kind) {
             case TimerKind::tx: on_tx_timer(now, t); break;
             case TimerKind::client: on_client_timer(now, t); break;
-            case TimerKind::incoming_ack: {
-                // §5.2.2: the application is slow; acknowledge now, respond separately later.
-                auto it = incoming_.find(t.id);
-                ack_incoming(now, it->second);
-                break;
-            }
-            case TimerKind::incoming_expire: {
-                auto it = incoming_.find(t.id);
-                if (it->second.expires <= now) drop_incoming(it);
-                break;
-            }
             case TimerKind::block: {
                 auto it = blocks_.find(t.id);
                 if (it->second.expires <= now) erase_block(it);
@@ -1016,8 +1056,40 @@ struct Endpoint::Impl {
         send(to, std::move(b));
     }
 
+    /// RFC 7252 §4.5 with one hash lookup: sets `dup` and returns the live entry for a
+    /// duplicate; otherwise returns a new (or recycled expired) entry and the peer, or nullptr
+    /// when a limit refuses the message.
+    DedupEntry* claim_dedup(TimePoint now, const PeerAddr& from, MessageId mid, bool& dup, Peer*& peer) {
+        auto [it, inserted] = dedup_.try_emplace(PeerMid{from, mid});
+        if (!inserted) {
+            if (it->second.expires > now) {
+                dup = true;
+                return &it->second;
+            }
+            release(it->second.reply.size()); // expired, not yet collected: recycle
+            it->second = DedupEntry{};
+            peer = find_peer(from);
+        } else {
+            peer = ref_peer(from);
+            if (peer == nullptr || dedup_.size() > cfg.max_dedup_entries ||
+                peer->dedup >= cfg.max_dedup_per_peer) {
+                dedup_.erase(it);
+                if (peer != nullptr) unref_peer(from);
+                peer = nullptr;
+                return nullptr;
+            }
+            ++peer->dedup;
+        }
+        it->second.expires = now + exchange_lifetime;
+        dedup_fifo_.push_back(DedupFifo{it->second.expires, from, mid});
+        return &it->second;
+    }
+
     void handle_request(TimePoint now, const PeerAddr& from, const MessageView& v) {
-        if (DedupEntry* d = find_dedup(from, v.message_id, now)) {
+        bool dup = false;
+        Peer* p = nullptr;
+        DedupEntry* d = claim_dedup(now, from, v.message_id, dup, p);
+        if (dup) {
             ++stats_.duplicates;
             if (!d->reply.empty()) {
                 send(from, d->reply); // §4.5: replay, do not re-deliver
@@ -1027,29 +1099,30 @@ struct Endpoint::Impl {
             }
             return;
         }
+        if (d == nullptr || p == nullptr) {
+            ++stats_.refused; // flood protection: 5.03 without state, NON dropped
+            if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, nullptr);
+            return;
+        }
         // §5.4.1: unrecognized critical option.
         if (has_unknown_critical(v)) {
             ++stats_.bad_option;
-            if (v.type == Type::con) reply_direct(from, v, code::bad_option, add_dedup(now, from, v.message_id));
+            if (v.type == Type::con) reply_direct(from, v, code::bad_option, d);
             return;
         }
         bool bad = false;
         const auto b1 = block_of(v, option::block1, bad);
         const auto b2 = block_of(v, option::block2, bad);
         if (bad) { // RFC 7959 §2.2: SZX 7 / oversized block value
-            if (v.type == Type::con) reply_direct(from, v, code::bad_request, add_dedup(now, from, v.message_id));
+            if (v.type == Type::con) reply_direct(from, v, code::bad_request, d);
             return;
         }
-        Peer* existing = find_peer(from);
-        const bool room = (existing != nullptr || peers_.size() < cfg.max_peers) && dedup_room(from) &&
-                          (existing == nullptr || existing->exchanges < cfg.max_exchanges_per_peer);
-        if (!room) {
-            ++stats_.refused; // flood protection: 5.03 without state, NON dropped
-            if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, nullptr);
+        if (p->exchanges >= cfg.max_exchanges_per_peer) {
+            ++stats_.refused;
+            if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, d);
             return;
         }
-        std::string key = request_key(v);
-        DedupEntry* d = add_dedup(now, from, v.message_id);
+        const std::uint64_t key = request_key(v, key_seed_);
         // Block2 continuation served from the body cache (RFC 7959 §2.4).
         if (b2 && b2->num > 0) {
             auto bit = block_index_.find(PeerKey{from, key, false});
@@ -1072,8 +1145,7 @@ struct Endpoint::Impl {
             }
             if (b1->num == 0) {
                 if (bit == block_index_.end()) {
-                    Peer* p = find_peer(from);
-                    if ((p != nullptr && p->blocks >= cfg.max_block_transfers_per_peer) ||
+                    if (p->blocks >= cfg.max_block_transfers_per_peer ||
                         over_budget(v.payload.size())) {
                         ++stats_.refused;
                         reply_direct(from, v, code::service_unavailable, d);
@@ -1140,7 +1212,7 @@ struct Endpoint::Impl {
         IncomingEx in;
         in.peer = from;
         in.token = v.token;
-        in.key = std::move(key);
+        in.key = key;
         in.mid = v.message_id;
         in.con = v.type == Type::con;
         in.observe_register = reg;
@@ -1155,11 +1227,11 @@ struct Endpoint::Impl {
         }
         in.expires = now + exchange_lifetime;
         in.gen = new_gen();
-        Peer* p = ref_peer(from);
+        ++p->refs; // the dedup entry keeps the peer alive, so `p` is still valid
         ++p->exchanges;
         if (d) d->incoming = id;
-        if (in.con) push_timer(now + cfg.auto_ack_delay, in.gen, TimerKind::incoming_ack, from, id);
-        push_timer(in.expires, in.gen, TimerKind::incoming_expire, from, id);
+        if (in.con) ack_fifo_.push_back(FifoTimer{now + cfg.auto_ack_delay, id, in.gen});
+        expire_fifo_.push_back(FifoTimer{in.expires, id, in.gen});
         incoming_.emplace(id, std::move(in));
 
         IncomingRequest ev;
@@ -1248,11 +1320,14 @@ struct Endpoint::Impl {
         send(in.peer, std::move(b));
     }
 
-    void drop_incoming(std::unordered_map<std::uint64_t, IncomingEx>::iterator it) {
+    void drop_incoming(std::unordered_map<std::uint64_t, IncomingEx>::iterator it,
+                       bool unlink_dedup = true) {
         const PeerAddr peer = it->second.peer;
-        if (auto d = dedup_.find(PeerMid{peer, it->second.mid});
-            d != dedup_.end() && d->second.incoming == it->first)
-            d->second.incoming = 0;
+        if (unlink_dedup) {
+            if (auto d = dedup_.find(PeerMid{peer, it->second.mid});
+                d != dedup_.end() && d->second.incoming == it->first)
+                d->second.incoming = 0;
+        }
         incoming_.erase(it);
         if (Peer* p = find_peer(peer); p && p->exchanges > 0) --p->exchanges;
         unref_peer(peer);
@@ -1260,7 +1335,7 @@ struct Endpoint::Impl {
 
     /// Prepares a (possibly block-wise) response body: returns the message to send as the
     /// first (or requested) slice, storing the rest in the Block2 cache.
-    Result<Message> shape_body(TimePoint now, const PeerAddr& peer, const std::string& key,
+    Result<Message> shape_body(TimePoint now, const PeerAddr& peer, std::uint64_t key,
                                Message m, const std::optional<BlockOption>& requested) {
         if (m.payload.size() > cfg.max_body_size) return fail(Errc::entity_too_large);
         std::uint8_t s = szx;
@@ -1315,6 +1390,10 @@ struct Endpoint::Impl {
         auto it = incoming_.find(id.value);
         if (it == incoming_.end()) return fail(lwm2m::Errc::not_found);
         if (!resp.code.is_response()) return fail(lwm2m::Errc::invalid_argument);
+        if (it->second.expires <= now) { // EXCHANGE_LIFETIME passed: the peer gave up long ago
+            drop_incoming(it);
+            return fail(lwm2m::Errc::not_found);
+        }
         IncomingEx& in = it->second;
         const bool registering = in.observe_register && resp.code.is_success() &&
                                  resp.find(option::observe) != nullptr;
@@ -1389,7 +1468,7 @@ struct Endpoint::Impl {
             }
         }
         if (d) d->incoming = 0;
-        drop_incoming(it);
+        drop_incoming(it, false);
         return ok();
     }
 
@@ -1625,7 +1704,10 @@ struct Endpoint::Impl {
     }
 
     void on_response(TimePoint now, const PeerAddr& from, const MessageView& v) {
-        if (DedupEntry* d = find_dedup(from, v.message_id, now)) {
+        bool dup = false;
+        Peer* p = nullptr;
+        DedupEntry* d = claim_dedup(now, from, v.message_id, dup, p); // nullptr: over a limit
+        if (dup) {
             ++stats_.duplicates;
             if (!d->reply.empty()) send(from, d->reply);
             return;
@@ -1634,7 +1716,6 @@ struct Endpoint::Impl {
         if (tk == tokens_.end()) {
             // §4.2 / RFC 7641 §3.6: unknown exchange (or cancelled observation): reject.
             ++stats_.unmatched;
-            DedupEntry* d = add_dedup(now, from, v.message_id);
             Bytes rst = empty_message(Type::rst, v.message_id);
             ++stats_.resets_sent;
             set_dedup_reply(d, rst);
@@ -1643,7 +1724,6 @@ struct Endpoint::Impl {
         }
         const std::uint64_t id = tk->second;
         auto it = clients_.find(id);
-        DedupEntry* d = add_dedup(now, from, v.message_id);
         if (has_unknown_critical(v)) {
             // §5.4.1: reject the response with RST; the request fails.
             ++stats_.bad_option;

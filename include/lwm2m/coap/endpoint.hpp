@@ -19,9 +19,19 @@
 //  - Block2 continuation (client role) reuses the request's token for plain requests; for
 //    Observe exchanges a second, fresh token is used for the GETs of the later blocks so that the
 //    server never mistakes them for a re-registration (RFC 7959 §2.6, RFC 7641 §4.1).
-//  - The server role keyes Block1 reassembly and the Block2 body cache by (peer, request key);
-//    the request key is the method plus Uri-Host/Port/Path/Query, Accept, Content-Format and
-//    Proxy-* options (RFC 7959 §2.4: later blocks repeat the request's options).
+//  - The server role keys Block1 reassembly and the Block2 body cache by (peer, request key);
+//    the request key is a keyed 64-bit hash of the method plus Uri-Host/Port/Path/Query, Accept,
+//    Content-Format and Proxy-* options (RFC 7959 §2.4: later blocks repeat the request's
+//    options; the token may change between blocks). A peer has at most
+//    Config::max_block_transfers_per_peer such transfers; a Block2 request whose body is no
+//    longer cached goes to the application with the requested block (it answers with the whole
+//    body again and the endpoint slices it).
+//  - Timers: CON retransmissions, client response timeouts, block expiry and idle-peer
+//    reclamation sit in a binary heap with lazy deletion; the fixed-delay timers (dedup expiry,
+//    automatic empty ACK, unanswered-request expiry) are FIFOs (O(1)). next_deadline() is the
+//    exact minimum (stale heads are discarded first).
+//  - MIDs are per peer, starting at a random value; a peer's state (and so its MID counter) is
+//    kept until EXCHANGE_LIFETIME after the last MID we sent it (RFC 7252 §4.4).
 //  - cancel_request() on an Observe exchange sends nothing: the exchange is forgotten and the
 //    next notification (unknown token) is answered with RST (RFC 7641 §3.6).
 //  - NSTART (§4.7) counts outgoing requests only: a request holds its peer slot until its
