@@ -150,12 +150,23 @@ void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
     if (state_ != State::handshaking && state_ != State::established) return;
     const bool encrypted_finished =
         state_ == State::handshaking && has_encrypted_handshake(ciphertext);
+    // The client retransmits its final flight (epoch-0 handshake record first) when our
+    // CCS + Finished was lost.
+    const bool peer_retransmits = state_ == State::established && !final_flight_.empty() &&
+                                  ciphertext.size() > 13 &&
+                                  std::to_integer<std::uint8_t>(ciphertext[0]) == 22 &&
+                                  ciphertext[3] == std::byte{0} && ciphertext[4] == std::byte{0};
     in_ = ciphertext;
     has_in_ = true;
     last_activity = now;
     drive(now);
     has_in_ = false;
     in_ = {};
+    if (peer_retransmits && state_ == State::established && out_->tx.size() == tx_mark_) {
+        // GnuTLS rate-limits and time-limits its own resend; ours is bounded by the client's
+        // retransmission schedule.
+        for (const auto& d : final_flight_) out_->tx.push_back(Datagram{peer_, d});
+    }
     // DTLS silently discards records that fail authentication (RFC 6347 §4.1.2.7), so a PSK
     // key mismatch shows up as a Finished that never decrypts. After the second such flight
     // (the peer's retransmission) we fail with a clear error and a decrypt_error alert
@@ -221,6 +232,7 @@ unsigned alert_for(Errc e) {
 } // namespace
 
 void Conn::drive(TimePoint now) {
+    tx_mark_ = out_->tx.size();
     if (state_ == State::handshaking) {
         for (int i = 0; i < 16 && state_ == State::handshaking; ++i) {
             const int r = gnutls_handshake(s_);
@@ -233,6 +245,10 @@ void Conn::drive(TimePoint now) {
                 return;
             }
             if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+                // GnuTLS may return after processing a record it had buffered from an earlier
+                // datagram (e.g. a retransmitted flight) without reading the current one: call
+                // again until the datagram is consumed.
+                if (has_in_) continue;
                 update_deadline(now);
                 return;
             }
@@ -274,6 +290,10 @@ void Conn::handshake_done(TimePoint now) {
             identity.psk_identity.assign(view_of(u).begin(), view_of(u).end());
         }
     }
+    if (server_) {
+        for (std::size_t i = tx_mark_; i < out_->tx.size(); ++i)
+            final_flight_.push_back(out_->tx[i].bytes);
+    }
     state_ = State::established;
     retransmit_at_.reset();
     established_once = true;
@@ -312,6 +332,7 @@ void Conn::drain_records(TimePoint now) {
         const ssize_t n = gnutls_record_recv(s_, buf.data(), buf.size());
         if (n > 0) {
             last_activity = now;
+            if (!final_flight_.empty()) std::vector<Bytes>().swap(final_flight_); // peer is done
             emit(Plaintext{peer_, Bytes(buf.begin(), buf.begin() + n)});
             continue;
         }
@@ -321,7 +342,10 @@ void Conn::drain_records(TimePoint now) {
             emit(Closed{peer_, make_error_code(Errc::closed)});
             return;
         }
-        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) return;
+        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+            if (has_in_) continue; // see drive(): the datagram is not consumed yet
+            return;
+        }
         if (n == GNUTLS_E_REHANDSHAKE) {
             // We do not renegotiate (RFC 5746 is not needed for LwM2M); refuse politely.
             gnutls_alert_send(s_, GNUTLS_AL_WARNING, GNUTLS_A_NO_RENEGOTIATION);

@@ -148,6 +148,10 @@ private:
     State state_ = State::idle;
     std::optional<TimePoint> retransmit_at_;
     std::uint8_t undecryptable_finished_ = 0;
+    std::size_t tx_mark_ = 0;
+    /// Server: our last flight (CCS + Finished), resent when the client retransmits its final
+    /// flight because ours was lost (RFC 6347 §4.2.4); dropped once the client sends data.
+    std::vector<Bytes> final_flight_;
 };
 
 /// Whether a datagram carries a handshake record of epoch >= 1 (an encrypted Finished).
