@@ -120,6 +120,10 @@ void append_double(std::string& out, double v) {
     char buf[32];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, r.ptr);
+    // Keep floats recognisable without the model ("1.0", not "1"), so that a receiver without
+    // the object definition (DecodeOptions::allow_unknown) still sees a Float.
+    if (std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)).find_first_of(".eE") == std::string_view::npos)
+        out.append(".0");
 }
 
 void append_time(std::string& out, double t) {

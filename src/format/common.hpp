@@ -28,8 +28,8 @@ void base64_encode(BytesView in, std::string& out, bool url);
 /// Appends a decimal integer.
 void append_int(std::string& out, std::int64_t v);
 void append_uint(std::string& out, std::uint64_t v);
-/// Appends the shortest decimal form that reads back to the same double (std::to_chars).
-/// Precondition: finite.
+/// Appends the shortest decimal form that reads back to the same double (std::to_chars), with
+/// ".0" added to integral values. Precondition: finite.
 void append_double(std::string& out, double v);
 /// A time: integral values as integers, otherwise as append_double.
 void append_time(std::string& out, double t);
