@@ -57,20 +57,20 @@ bool Path::is_prefix_of(const Path& other) const {
 
 std::string Path::to_string() const {
     if (depth_ == 0) return "/";
-    std::string s;
-    s.reserve(static_cast<std::size_t>(depth_) * 6);
+    char buf[4 * 6]; // at most "/65535" four times
+    std::size_t n = 0;
     for (int k = 0; k < depth_; ++k) {
-        s.push_back('/');
-        char buf[6];
-        int n = 0;
+        buf[n++] = '/';
+        char digits[5];
+        int d = 0;
         std::uint32_t v = ids_[k];
         do {
-            buf[n++] = static_cast<char>('0' + v % 10);
+            digits[d++] = static_cast<char>('0' + v % 10);
             v /= 10;
         } while (v != 0);
-        while (n > 0) s.push_back(buf[--n]);
+        while (d > 0) buf[n++] = digits[--d];
     }
-    return s;
+    return std::string(buf, n);
 }
 
 std::strong_ordering operator<=>(const Path& a, const Path& b) {

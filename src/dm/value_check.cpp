@@ -65,39 +65,65 @@ bool take_number(std::string_view& s, long double& out) {
     return true;
 }
 
-// One comma-separated item: "A", "A..B", "A-B", or "A-B-C..." (a list of values).
-bool parse_item(std::string_view item, RangeSpec& spec) {
-    std::vector<long double> dash_values;
+// One comma-separated item: "A", "A..B", "A-B", or "A-B-C..." (a list of values, at most 16).
+// Calls sink(lo, hi) per interval; returns false on anything else.
+template <class Sink>
+bool parse_item(std::string_view item, Sink& sink) {
     long double lo = 0;
     if (!take_number(item, lo)) return false;
     item = trim(item);
     if (item.empty()) {
-        spec.intervals.emplace_back(lo, lo);
+        sink(lo, lo);
         return true;
     }
     if (item.substr(0, 2) == "..") {
         item.remove_prefix(2);
         long double hi = 0;
         if (!take_number(item, hi) || !trim(item).empty() || hi < lo) return false;
-        spec.intervals.emplace_back(lo, hi);
+        sink(lo, hi);
         return true;
     }
-    dash_values.push_back(lo);
+    long double values[16];
+    std::size_t n = 0;
+    values[n++] = lo;
     while (!item.empty()) {
-        if (item[0] != '-') return false;
+        if (item[0] != '-' || n == 16) return false;
         item.remove_prefix(1);
-        long double v = 0;
-        if (!take_number(item, v)) return false;
-        dash_values.push_back(v);
+        if (!take_number(item, values[n++])) return false;
         item = trim(item);
     }
-    if (dash_values.size() == 2) {
-        if (dash_values[1] < dash_values[0]) return false;
-        spec.intervals.emplace_back(dash_values[0], dash_values[1]);
+    if (n == 2) {
+        if (values[1] < values[0]) return false;
+        sink(values[0], values[1]);
     } else {
-        for (long double v : dash_values) spec.intervals.emplace_back(v, v); // "16-32-48 bytes"
+        for (std::size_t k = 0; k < n; ++k) sink(values[k], values[k]); // "16-32-48 bytes"
     }
     return true;
+}
+
+// The whole <RangeEnumeration>: optional unit word, comma-separated items. No allocation.
+template <class Sink>
+bool parse_range_impl(std::string_view text, bool& bytes, Sink& sink) {
+    text = trim(text);
+    bytes = false;
+    for (std::string_view unit : {std::string_view("bytes"), std::string_view("byte")}) {
+        if (text.size() > unit.size() && iequals(text.substr(text.size() - unit.size()), unit)) {
+            const char before = text[text.size() - unit.size() - 1];
+            if (is_space(before) || (before >= '0' && before <= '9')) {
+                bytes = true;
+                text = trim(text.substr(0, text.size() - unit.size()));
+                break;
+            }
+        }
+    }
+    if (text.empty() || text.size() > 256) return false;
+    while (true) {
+        const auto comma = text.find(',');
+        if (!parse_item(text.substr(0, comma), sink)) return false;
+        if (comma == std::string_view::npos) return true;
+        text.remove_prefix(comma + 1);
+        if (trim(text).empty()) return false; // trailing comma
+    }
 }
 
 std::optional<long double> numeric(const Value& v) {
@@ -128,45 +154,31 @@ bool RangeSpec::contains(long double x) const {
 }
 
 std::optional<RangeSpec> parse_range(std::string_view text) {
-    text = trim(text);
     RangeSpec spec;
-    // A trailing unit word "bytes" / "byte".
-    for (std::string_view unit : {std::string_view("bytes"), std::string_view("byte")}) {
-        if (text.size() > unit.size() && iequals(text.substr(text.size() - unit.size()), unit)) {
-            const char before = text[text.size() - unit.size() - 1];
-            if (is_space(before) || (before >= '0' && before <= '9')) {
-                spec.bytes = true;
-                text = trim(text.substr(0, text.size() - unit.size()));
-                break;
-            }
-        }
-    }
-    if (text.empty() || text.size() > 256) return std::nullopt;
-    while (!text.empty()) {
-        const auto comma = text.find(',');
-        if (!parse_item(text.substr(0, comma), spec)) return std::nullopt;
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-        if (trim(text).empty()) return std::nullopt; // trailing comma
-    }
-    if (spec.intervals.empty()) return std::nullopt;
+    auto sink = [&](long double lo, long double hi) { spec.intervals.emplace_back(lo, hi); };
+    if (!parse_range_impl(text, spec.bytes, sink) || spec.intervals.empty()) return std::nullopt;
     return spec;
 }
 
 Result<void> check_value(const ResourceDef& def, const Value& v) {
     if (v.type() != def.type) return fail(Errc::type_mismatch);
     if (def.range_enumeration.empty()) return ok();
-    const auto spec = parse_range(def.range_enumeration);
-    if (!spec) return ok();
+    // What is measured: the length for String/Opaque/Corelnk, the number for numeric types.
+    long double x = 0;
+    bool is_length = false;
     if (auto len = length(v)) {
-        if (!spec->contains(static_cast<long double>(*len))) return fail(Errc::out_of_range);
-        return ok();
+        x = static_cast<long double>(*len);
+        is_length = true;
+    } else if (auto num = numeric(v)) {
+        x = *num;
+    } else {
+        return ok(); // Boolean, Objlnk, none: ranges are not checked
     }
-    if (spec->bytes) return ok();
-    if (auto x = numeric(v)) {
-        if (!spec->contains(*x)) return fail(Errc::out_of_range);
-    }
-    return ok();
+    bool bytes = false, inside = false;
+    auto sink = [&](long double lo, long double hi) { inside = inside || (x >= lo && x <= hi); };
+    if (!parse_range_impl(def.range_enumeration, bytes, sink)) return ok(); // free text: no constraint
+    if (bytes && !is_length) return ok(); // "0-255 bytes" on a number: not checkable
+    return inside ? ok() : Result<void>(fail(Errc::out_of_range));
 }
 
 Result<Value> coerce(const Value& v, DataType target) {

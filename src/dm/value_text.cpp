@@ -75,19 +75,16 @@ Result<std::uint16_t> parse_u16(std::string_view s) {
 constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-int b64_index(char c, Base64Alphabet a) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (a == Base64Alphabet::standard) {
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-    } else {
-        if (c == '-') return 62;
-        if (c == '_') return 63;
+// 256-entry decode tables: -1 for characters outside the alphabet.
+struct B64Table {
+    signed char v[256];
+    constexpr explicit B64Table(const char* alphabet) : v{} {
+        for (int i = 0; i < 256; ++i) v[i] = -1;
+        for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
     }
-    return -1;
-}
+};
+constexpr B64Table kStdTable(kStd);
+constexpr B64Table kUrlTable(kUrl);
 
 } // namespace
 
@@ -129,31 +126,29 @@ bool is_valid_utf8(std::string_view s) noexcept {
 
 std::string base64_encode(BytesView data, Base64Alphabet alphabet, bool pad) {
     const char* tbl = alphabet == Base64Alphabet::standard ? kStd : kUrl;
-    std::string out;
-    out.reserve((data.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= data.size(); i += 3) {
-        const std::uint32_t v = (std::to_integer<std::uint32_t>(data[i]) << 16) |
-                                (std::to_integer<std::uint32_t>(data[i + 1]) << 8) |
-                                std::to_integer<std::uint32_t>(data[i + 2]);
-        out.push_back(tbl[(v >> 18) & 63]);
-        out.push_back(tbl[(v >> 12) & 63]);
-        out.push_back(tbl[(v >> 6) & 63]);
-        out.push_back(tbl[v & 63]);
+    const std::size_t full = data.size() / 3;
+    const std::size_t rest = data.size() - full * 3;
+    std::string out(full * 4 + (rest == 0 ? 0 : (pad ? 4 : rest + 1)), '\0');
+    char* o = out.data();
+    const std::byte* in = data.data();
+    for (std::size_t i = 0; i < full; ++i, in += 3) {
+        const std::uint32_t v = (std::to_integer<std::uint32_t>(in[0]) << 16) |
+                                (std::to_integer<std::uint32_t>(in[1]) << 8) | std::to_integer<std::uint32_t>(in[2]);
+        *o++ = tbl[(v >> 18) & 63];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = tbl[(v >> 6) & 63];
+        *o++ = tbl[v & 63];
     }
-    const std::size_t rest = data.size() - i;
-    if (rest == 1) {
-        const std::uint32_t v = std::to_integer<std::uint32_t>(data[i]) << 16;
-        out.push_back(tbl[(v >> 18) & 63]);
-        out.push_back(tbl[(v >> 12) & 63]);
-        if (pad) out.append("==");
-    } else if (rest == 2) {
-        const std::uint32_t v = (std::to_integer<std::uint32_t>(data[i]) << 16) |
-                                (std::to_integer<std::uint32_t>(data[i + 1]) << 8);
-        out.push_back(tbl[(v >> 18) & 63]);
-        out.push_back(tbl[(v >> 12) & 63]);
-        out.push_back(tbl[(v >> 6) & 63]);
-        if (pad) out.push_back('=');
+    if (rest != 0) {
+        std::uint32_t v = std::to_integer<std::uint32_t>(in[0]) << 16;
+        if (rest == 2) v |= std::to_integer<std::uint32_t>(in[1]) << 8;
+        *o++ = tbl[(v >> 18) & 63];
+        *o++ = tbl[(v >> 12) & 63];
+        if (rest == 2) *o++ = tbl[(v >> 6) & 63];
+        if (pad) {
+            *o++ = '=';
+            if (rest == 1) *o++ = '=';
+        }
     }
     return out;
 }
@@ -171,23 +166,32 @@ Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, bool
     } else if (text.size() % 4 == 1) {
         return fail(Errc::bad_value);
     }
-    Bytes out;
-    out.reserve(text.size() / 4 * 3 + 2);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        const int v = b64_index(c, alphabet);
-        if (v < 0) return fail(Errc::bad_value); // includes a '=' inside the data
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<std::byte>((acc >> bits) & 0xff));
-        }
+    const signed char* tbl = alphabet == Base64Alphabet::standard ? kStdTable.v : kUrlTable.v;
+    const std::size_t full = text.size() / 4;
+    const std::size_t rest = text.size() - full * 4; // 0, 2 or 3 (1 rejected above)
+    Bytes out(full * 3 + (rest == 0 ? 0 : rest - 1));
+    std::byte* o = out.data();
+    const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+    for (std::size_t i = 0; i < full; ++i, in += 4) {
+        const int a = tbl[in[0]], b = tbl[in[1]], c = tbl[in[2]], d = tbl[in[3]];
+        if ((a | b | c | d) < 0) return fail(Errc::bad_value); // includes a '=' inside the data
+        const auto v = (static_cast<std::uint32_t>(a) << 18) | (static_cast<std::uint32_t>(b) << 12) |
+                       (static_cast<std::uint32_t>(c) << 6) | static_cast<std::uint32_t>(d);
+        *o++ = static_cast<std::byte>(v >> 16);
+        *o++ = static_cast<std::byte>(v >> 8);
+        *o++ = static_cast<std::byte>(v);
     }
-    // Canonical: the bits left over (2 or 4) must be zero; 6 left over means 4n+1 chars.
-    if (bits >= 6) return fail(Errc::bad_value);
-    if ((acc & ((1u << bits) - 1)) != 0) return fail(Errc::bad_value);
+    if (rest != 0) {
+        const int a = tbl[in[0]], b = tbl[in[1]], c = rest == 3 ? tbl[in[2]] : 0;
+        if ((a | b | c) < 0) return fail(Errc::bad_value);
+        const auto v = (static_cast<std::uint32_t>(a) << 18) | (static_cast<std::uint32_t>(b) << 12) |
+                       (static_cast<std::uint32_t>(c) << 6);
+        // Canonical encoding: the unused trailing bits must be zero (RFC 4648 §3.5).
+        if (rest == 2 && (v & 0xffff) != 0) return fail(Errc::bad_value);
+        if (rest == 3 && (v & 0xff) != 0) return fail(Errc::bad_value);
+        *o++ = static_cast<std::byte>(v >> 16);
+        if (rest == 3) *o++ = static_cast<std::byte>(v >> 8);
+    }
     return out;
 }
 

@@ -26,8 +26,10 @@ public:
     ///    Access Control 1.0, Device 1.1, Connectivity Monitoring 1.2, Firmware Update 1.0,
     ///    Location 1.0, Connectivity Statistics 1.0.
     ///  - v1_2: the latest published (LwM2M 1.2.x): Security 1.2, Server 1.2, Access Control 1.1,
-    ///    Device 1.2, Connectivity Monitoring 1.3, Firmware Update 1.2, Location 1.0,
-    ///    Connectivity Statistics 1.0.
+    ///    Device 1.2, Connectivity Monitoring 1.3 (published with 1.2.1), Firmware Update 1.2,
+    ///    Location 1.0, Connectivity Statistics 1.0.
+    /// The split follows the TS release each version is listed with in the OMA registry (DDF.xml).
+    /// Every other published version is available through builtin_object().
     static ObjectRegistry builtin(Lwm2mVersion version = Lwm2mVersion::v1_1);
 
     /// Adds or replaces the definition with the same object id.

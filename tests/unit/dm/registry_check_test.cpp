@@ -116,7 +116,7 @@ void compare(const ObjectDef& built, const ObjectDef& file, const std::string& w
 } // namespace
 
 TEST(RegistryCheck, EveryBuiltinVersionMatchesItsPublishedFile) {
-    require_registry();
+    ASSERT_NO_FATAL_FAILURE(require_registry());
     const auto all = builtin_objects();
     ASSERT_EQ(all.size(), 20u);
     for (const ObjectDef& built : all) {
@@ -130,7 +130,7 @@ TEST(RegistryCheck, EveryBuiltinVersionMatchesItsPublishedFile) {
 }
 
 TEST(RegistryCheck, EveryPublishedVersionOfObjects0To7IsBuiltIn) {
-    require_registry();
+    ASSERT_NO_FATAL_FAILURE(require_registry());
     std::size_t files = 0;
     for (const auto& e : fs::directory_iterator(kRegistry / "version_history")) {
         const std::string n = e.path().filename().string();
@@ -145,7 +145,7 @@ TEST(RegistryCheck, EveryPublishedVersionOfObjects0To7IsBuiltIn) {
 }
 
 TEST(RegistryCheck, LatestBuiltinsMatchTheTopLevelFiles) {
-    require_registry();
+    ASSERT_NO_FATAL_FAILURE(require_registry());
     const auto reg = ObjectRegistry::builtin(Lwm2mVersion::v1_2);
     for (std::uint16_t oid = 0; oid < 8; ++oid) {
         const fs::path f = kRegistry / (std::to_string(oid) + ".xml");
@@ -157,7 +157,7 @@ TEST(RegistryCheck, LatestBuiltinsMatchTheTopLevelFiles) {
 }
 
 TEST(RegistryCheck, LoaderLoadsTheWholeRegistryFolder) {
-    require_registry();
+    ASSERT_NO_FATAL_FAILURE(require_registry());
     const auto top = load_ddf_dir(kRegistry);
     // Every N.xml is an object definition; Common.xml, DDF.xml and LWM2M_senml_units.xml are
     // not, and are reported (not fatal).
