@@ -898,7 +898,20 @@ struct Endpoint::Impl {
         deliver_final(now, it, std::move(resp), v.code.is_success() && v.find(option::observe));
     }
 
-    /// Appends one Block2 slice; false when the exchange failed (and was removed).
+    void abandon_fetch(ClientEx& ex) {
+        ++stats_.stale_notifications;
+        release(ex.b2_body.size());
+        ex.b2_body.clear();
+        ex.b2_active = false;
+        ex.b2_notification = false;
+        if (ex.tx_pending) {
+            erase_tx(ex.peer, ex.mid);
+            ex.tx_pending = false;
+        }
+    }
+
+    /// Appends one Block2 slice; false when the transfer stopped (the exchange failed and was
+    /// removed, or a notification fetch was abandoned).
     bool append_block2(TimePoint now, std::unordered_map<std::uint64_t, ClientEx>::iterator it,
                        const MessageView& v, const BlockOption& b2) {
         ClientEx& ex = it->second;
@@ -908,11 +921,21 @@ struct Endpoint::Impl {
         // RFC 7959 §2.4: blocks must line up; §2.4 ETag consistency across blocks.
         if (b2.offset() != ex.b2_body.size() || !etag_ok ||
             (b2.more && v.payload.size() != b2.size()) || !v.code.is_success()) {
+            if (ex.b2_notification) {
+                // A newer notification replaced the body being fetched: abandon this one, the
+                // observation goes on (RFC 7959 §2.6).
+                abandon_fetch(ex);
+                return false;
+            }
             fail_client(now, it, Errc::block_mismatch);
             return false;
         }
         if (ex.b2_body.size() + v.payload.size() > cfg.max_body_size ||
             over_budget(v.payload.size())) {
+            if (ex.b2_notification) {
+                abandon_fetch(ex);
+                return false;
+            }
             fail_client(now, it, Errc::entity_too_large);
             return false;
         }
@@ -952,6 +975,10 @@ struct Endpoint::Impl {
         if (ex.observe && observe_ok) {
             // RFC 7641 §3.1: the registration succeeded; keep the exchange for notifications.
             ex.observing = true;
+            if (ex.counted) { // an established observation is not an exchange in flight
+                ex.counted = false;
+                if (Peer* p = find_peer(ex.peer); p && p->exchanges > 0) --p->exchanges;
+            }
             ex.have_seq = true;
             ex.last_seq = static_cast<std::uint32_t>(resp.uint_option(option::observe).value_or(0));
             ex.last_time = now;
@@ -1027,7 +1054,7 @@ struct Endpoint::Impl {
         bool bad = false;
         const auto b2 = block_of(v, option::block2, bad);
         if (bad || !b2) {
-            fail_client(now, it, Errc::block_mismatch);
+            abandon_fetch(ex);
             return;
         }
         if (!append_block2(now, it, v, *b2)) return;

@@ -790,3 +790,69 @@ TEST(CoapEndpointLockstep, DeadlineNeverInPast) {
     EXPECT_FALSE(t.ep.next_deadline());
     EXPECT_EQ(t.ep.stats().peers, 0U);
 }
+
+// RFC 7959 §2.4: a Block2 request whose body is not cached reaches the application, and the
+// endpoint slices the full body at the requested block.
+TEST(CoapEndpointLockstep, Block2WithoutCacheSlicesAppBody) {
+    Lockstep t(det_config());
+    t.receive(kPeerA, con(code::get).mid(1).token("g").path("/big").block2(2, false, 0));
+    auto in = t.expect_event<IncomingRequest>();
+    EXPECT_FALSE(in.request.find(option::block2)); // transparent to the application
+    const Bytes body = test::pattern_body(100);
+    ASSERT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content).payload(body))));
+    Message r = t.expect_tx();
+    auto b = test::block2_of(r);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->num, 2U);
+    EXPECT_TRUE(b->more);
+    EXPECT_EQ(b->szx, 0);
+    EXPECT_EQ(r.payload, Bytes(body.begin() + 32, body.begin() + 48));
+    // The next block now comes from the cache, without the application.
+    t.receive(kPeerA, con(code::get).mid(2).token("h").path("/big").block2(6, false, 0));
+    r = t.expect_tx();
+    EXPECT_EQ(test::block2_of(r)->num, 6U);
+    EXPECT_FALSE(test::block2_of(r)->more);
+    EXPECT_EQ(r.payload, Bytes(body.begin() + 96, body.end()));
+    t.expect_no_event();
+    // Past the end: 4.02 (RFC 7959 §2.2).
+    t.receive(kPeerA, con(code::get).mid(3).token("i").path("/big").block2(9, false, 0));
+    EXPECT_EQ(t.expect_tx().code, code::bad_option);
+}
+
+// Established observations do not count as exchanges in flight (a LwM2M server observes many
+// resources of one client).
+TEST(CoapEndpointLockstep, ManyObservationsPerPeer) {
+    Config c = det_config();
+    c.max_exchanges_per_peer = 2;
+    Lockstep t(c);
+    for (int i = 0; i < 6; ++i) {
+        auto id = t.ep.send_request(t.now, kPeerA, con(code::get).path("/3/0/" + std::to_string(i)).observe(0));
+        ASSERT_TRUE(id) << i;
+        const Message req = t.expect_tx();
+        t.receive(kPeerA, ack(code::content).mid(req.message_id).token(req.token).observe(1));
+        EXPECT_EQ(t.expect_event<Response>().id, *id);
+    }
+}
+
+// A notification whose Block2 fetch sees a changed ETag is abandoned; the observation goes on.
+TEST(CoapEndpointLockstep, NotificationFetchAbandonedOnEtagChange) {
+    Lockstep t(det_config());
+    auto id = t.ep.send_request(t.now, kPeerA, con(code::get).path("/o").observe(0));
+    Message req = t.expect_tx();
+    const Token tok = req.token;
+    t.receive(kPeerA, ack(code::content).mid(req.message_id).token(tok).observe(1));
+    (void)t.expect_event<Response>();
+    t.receive(kPeerA, non(code::content).mid(100).token(tok).observe(2).opt(option::etag, "A")
+                          .block2(0, true, 0).payload(Bytes(16)));
+    Message get = t.expect_tx();
+    EXPECT_NE(get.token, tok); // fresh token for the continuation (RFC 7641 §4.1 safety)
+    EXPECT_FALSE(get.find(option::observe));
+    EXPECT_EQ(test::block2_of(get)->num, 1U);
+    t.receive(kPeerA, ack(code::content).mid(get.message_id).token(get.token).opt(option::etag, "B")
+                          .block2(1, false, 0).payload("zz"));
+    t.expect_no_event();
+    t.receive(kPeerA, non(code::content).mid(101).token(tok).observe(3).payload("fresh"));
+    auto n = t.expect_event<Notification>();
+    EXPECT_EQ(n.id, *id);
+    EXPECT_EQ(as_string_view(n.notification.payload), "fresh");
+}
