@@ -1,20 +1,24 @@
 // Fuzz target: the persisted client state decoder (client::decode_config). Whatever the input,
 // decoding must not crash; a decoded configuration must be consistent and re-encode to exactly the
 // input (the format is canonical), and decoding that again must give the same configuration.
+// Each input is tried twice: as a whole file, and as a payload wrapped in a valid header and
+// CRC-32, so that mutations reach the payload parser and the Object 0/1 value rules instead of
+// stopping at the CRC check.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 
 #include <lwm2m/client/config_codec.hpp>
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+namespace {
+
+void check(lwm2m::BytesView in) {
     using namespace lwm2m;
-    const BytesView in(reinterpret_cast<const std::byte*>(data), size);
     const auto c = client::decode_config(in);
     if (!c) {
         // Clear error from the client category, never anything else.
         if (c.error().category() != client::client_category()) std::abort();
-        return 0;
+        return;
     }
     if (!client::check_consistency(*c).empty()) std::abort();
     const SecretBytes again = client::encode_config(*c);
@@ -24,5 +28,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The AccountStore accepts it as the committed configuration.
     const client::AccountStore store(*c);
     if (!(store.committed() == *c)) std::abort();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace lwm2m;
+    const BytesView in(reinterpret_cast<const std::byte*>(data), size);
+    check(in);
+    if (size > client::max_config_file_size - 16) return 0;
+    Bytes wrapped = {std::byte{'L'}, std::byte{'w'}, std::byte{'C'}, std::byte{'S'}, std::byte{0}, std::byte{1},
+                     std::byte{0},   std::byte{0}};
+    for (int k = 0; k < 4; ++k) wrapped.push_back(static_cast<std::byte>(size >> (24 - 8 * k)));
+    wrapped.insert(wrapped.end(), in.begin(), in.end());
+    const std::uint32_t crc = client::crc32(wrapped);
+    for (int k = 0; k < 4; ++k) wrapped.push_back(static_cast<std::byte>(crc >> (24 - 8 * k)));
+    check(wrapped);
     return 0;
 }
