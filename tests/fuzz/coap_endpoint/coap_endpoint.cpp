@@ -41,6 +41,7 @@ struct Harness {
     static Config make_config() {
         Config c;
         c.block_size = 64;
+        c.token_length = 1; // lets the fuzzer hit client-side token matching
         c.max_body_size = 4096;
         c.max_peers = 3;
         c.max_exchanges_per_peer = 4;
