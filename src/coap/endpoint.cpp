@@ -374,6 +374,14 @@ struct Endpoint::Impl {
     // --- small helpers ---------------------------------------------------------------------
 
     std::uint64_t new_gen() { return next_gen_++; }
+    /// Debug log with the peer (never payloads: they may carry credentials).
+    void debug(std::string_view what, const PeerAddr& peer) {
+        if (!log.enabled(LogLevel::debug)) return;
+        std::string line(what);
+        line += " peer=";
+        line += peer.to_string();
+        log.write(LogLevel::debug, "coap", line);
+    }
     void hold(std::size_t n) { buffered_ += n; }
     void release(std::size_t n) { buffered_ -= std::min<std::uint64_t>(buffered_, n); }
     bool over_budget(std::size_t extra) const { return buffered_ + extra > cfg.max_buffered_bytes; }
@@ -618,6 +626,7 @@ struct Endpoint::Impl {
         }
         // §4.2: MAX_RETRANSMIT reached and the last timeout passed: give up.
         ++stats_.timeouts;
+        debug("CON not acknowledged after MAX_RETRANSMIT", t.peer);
         const TxOwner owner = tx.owner;
         const std::uint64_t owner_id = tx.owner_id;
         erase_tx(t.peer, t.mid);
@@ -1128,6 +1137,7 @@ struct Endpoint::Impl {
         }
         if (d == nullptr || p == nullptr) {
             ++stats_.refused; // flood protection: 5.03 without state, NON dropped
+            debug("request refused: peer/dedup limit", from);
             if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, nullptr);
             return;
         }
@@ -1604,8 +1614,9 @@ struct Endpoint::Impl {
         now_ = std::max(now_, now);
         ++stats_.datagrams_received;
         MessageView& v = view_;
-        if (!decode_into(bytes, v)) {
+        if (auto r = decode_into(bytes, v); !r) {
             ++stats_.malformed_dropped;
+            if (log.enabled(LogLevel::debug)) debug("malformed datagram dropped: " + r.error().message(), from);
             // §4.2: a CON with a readable header but a format error is rejected with RST.
             if (bytes.size() >= 4 && (std::to_integer<unsigned>(bytes[0]) >> 6) == 1 &&
                 ((std::to_integer<unsigned>(bytes[0]) >> 4) & 3U) == 0) {

@@ -7,6 +7,7 @@
 #include <lwm2m/base/errc.hpp>
 #include <lwm2m/coap/endpoint.hpp>
 
+#include "support/capture_logger.hpp"
 #include "support/coap_script.hpp"
 
 using namespace lwm2m;
@@ -855,4 +856,14 @@ TEST(CoapEndpointLockstep, NotificationFetchAbandonedOnEtagChange) {
     auto n = t.expect_event<Notification>();
     EXPECT_EQ(n.id, *id);
     EXPECT_EQ(as_string_view(n.notification.payload), "fresh");
+}
+
+TEST(CoapEndpointLockstep, MalformedDatagramIsLogged) {
+    test::CaptureLogger log;
+    SeededRandom rng(5);
+    Endpoint ep(det_config(), rng, log);
+    const Bytes bad{std::byte{0x40}, std::byte{0x01}, std::byte{0}, std::byte{1}, std::byte{0xf1}};
+    ep.on_datagram(TimePoint{}, kPeerA, bad);
+    EXPECT_NE(log.all().find("malformed"), std::string::npos) << log.all();
+    EXPECT_NE(log.all().find("10.0.0.1:5683"), std::string::npos) << log.all();
 }
