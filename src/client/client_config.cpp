@@ -12,6 +12,13 @@ bool ClientConfig::needs_bootstrap() const {
     return true;
 }
 
+bool ClientConfig::is_known_sms_sender(std::string_view msisdn) const {
+    if (msisdn.empty()) return false;
+    for (const auto& [iid, s] : security)
+        if (s.sms_number && *s.sms_number == msisdn) return true;
+    return false;
+}
+
 std::vector<std::string> check_consistency(const ClientConfig& c) {
     std::vector<std::string> reasons;
     if (c.security.size() > max_security_instances) reasons.push_back("too many Security instances");
@@ -83,7 +90,7 @@ Result<void> AccountStore::bootstrap_delete(const Actor& actor, const dm::Path& 
     return fail(Status::not_found);
 }
 
-FinishResult AccountStore::finish(const Actor& actor) {
+FinishResult AccountStore::finish(const Actor& actor, TimePoint now) {
     FinishResult r;
     if (actor.kind != Actor::Kind::bootstrap_server && actor.kind != Actor::Kind::factory) {
         r.status = Status::unauthorized;
@@ -105,11 +112,43 @@ FinishResult AccountStore::finish(const Actor& actor) {
     committed_ = std::move(next);
     ++generation_;
     r.ok = true;
+    // Object 0 Resource 12 (TS 1.1 E.1): purge the Bootstrap-Server account that many seconds
+    // after a successful bootstrap; 0 or absent means it lives forever.
+    purge_at_.reset();
+    for (const auto& [iid, s] : committed_.security)
+        if (s.is_bootstrap() && s.bs_account_timeout.value_or(0) > 0)
+            purge_at_ = now + std::chrono::seconds(*s.bs_account_timeout);
     if (log_->enabled(LogLevel::info))
         log_->write(LogLevel::info, "client.accounts",
                     "configuration committed: " + std::to_string(committed_.security.size()) +
                         " security, " + std::to_string(committed_.servers.size()) + " server instances");
     return r;
+}
+
+bool AccountStore::on_timeout(TimePoint now) {
+    if (!purge_at_ || now < *purge_at_) return false;
+    purge_at_.reset();
+    bool purged = false;
+    for (auto it = committed_.security.begin(); it != committed_.security.end();) {
+        if (it->second.is_bootstrap()) {
+            it = committed_.security.erase(it);
+            purged = true;
+        } else {
+            ++it;
+        }
+    }
+    auto working_security = security_.all();
+    for (auto it = working_security.begin(); it != working_security.end();) {
+        if (it->second.is_bootstrap()) it = working_security.erase(it);
+        else ++it;
+    }
+    security_.replace_all(std::move(working_security));
+    if (purged) {
+        ++generation_;
+        if (log_->enabled(LogLevel::info))
+            log_->write(LogLevel::info, "client.accounts", "Bootstrap-Server account purged (account timeout)");
+    }
+    return purged;
 }
 
 } // namespace lwm2m::client

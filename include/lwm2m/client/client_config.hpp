@@ -11,10 +11,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include <lwm2m/base/log.hpp>
+#include <lwm2m/base/time.hpp>
 #include <lwm2m/client/object.hpp>
 #include <lwm2m/client/security_object.hpp>
 #include <lwm2m/client/server_object.hpp>
@@ -28,6 +31,9 @@ struct ClientConfig {
 
     /// True when no LwM2M Server account (a non-bootstrap Security instance) exists.
     [[nodiscard]] bool needs_bootstrap() const;
+    /// Object 0 Resource 9: true when `msisdn` is the SMS number of a configured account (the
+    /// client silently ignores any SMS from another sender). Exact string match.
+    [[nodiscard]] bool is_known_sms_sender(std::string_view msisdn) const;
 };
 
 /// The Bootstrap-Finish consistency rules over a whole configuration (each instance alone, then:
@@ -65,9 +71,17 @@ public:
     Result<void> bootstrap_delete(const Actor& actor, const dm::Path& path);
     /// Bootstrap-Finish (bootstrap server) or the end of a factory provisioning: check, then
     /// commit or roll back. Only bootstrap_server and factory actors may finish (else 4.01).
-    FinishResult finish(const Actor& actor);
+    /// `now` starts the Bootstrap-Server Account Timeout (Object 0 Resource 12) when it is > 0.
+    FinishResult finish(const Actor& actor, TimePoint now = TimePoint{});
     /// Discards the working state (e.g. bootstrap session timed out).
     void rollback();
+
+    /// When the Bootstrap-Server account must be purged (Resource 12 seconds after the last
+    /// successful bootstrap; none when 0 or absent: "the account lifetime is infinite").
+    [[nodiscard]] std::optional<TimePoint> next_deadline() const { return purge_at_; }
+    /// Purges the Bootstrap-Server account (committed and working) once `now` reaches the
+    /// deadline. Returns true when it did (generation() grows: persist again).
+    bool on_timeout(TimePoint now);
 
 private:
     Logger* log_;
@@ -75,6 +89,7 @@ private:
     ServerObject server_;
     ClientConfig committed_;
     std::uint64_t generation_ = 0;
+    std::optional<TimePoint> purge_at_;
 };
 
 } // namespace lwm2m::client

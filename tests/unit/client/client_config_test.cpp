@@ -240,6 +240,46 @@ TEST_F(FinishTest, OnlyBootstrapServerOrFactoryMayFinish) {
     EXPECT_TRUE(store.finish(Actor::factory()).ok);
 }
 
+TEST_F(FinishTest, Resource12_BootstrapAccountPurgedAfterAccountTimeout) {
+    good_setup();
+    dm::Instance bsi = bootstrap_account(0);
+    bsi.resources[12] = res(12, dm::Value::integer(60));
+    write_security(bsi);
+    const TimePoint t0 = TimePoint{} + std::chrono::hours(5);
+    ASSERT_TRUE(store.finish(bs, t0).ok);
+    ASSERT_EQ(store.next_deadline(), t0 + std::chrono::seconds(60));
+    const auto gen = store.generation();
+    EXPECT_FALSE(store.on_timeout(t0 + std::chrono::seconds(59)));
+    EXPECT_NE(store.committed().security.count(0), 0u);
+    EXPECT_TRUE(store.on_timeout(t0 + std::chrono::seconds(60)));
+    EXPECT_EQ(store.committed().security.count(0), 0u);
+    EXPECT_EQ(store.security().find(Iid{0}), nullptr);
+    EXPECT_NE(store.security().find(Iid{1}), nullptr); // the DM account stays
+    EXPECT_EQ(store.generation(), gen + 1);
+    EXPECT_FALSE(store.next_deadline());
+    EXPECT_FALSE(store.on_timeout(t0 + std::chrono::hours(1)));
+}
+
+TEST_F(FinishTest, Resource12_ZeroAccountTimeoutMeansForever) {
+    good_setup();
+    dm::Instance bsi = bootstrap_account(0);
+    bsi.resources[12] = res(12, dm::Value::integer(0));
+    write_security(bsi);
+    ASSERT_TRUE(store.finish(bs, TimePoint{}).ok);
+    EXPECT_FALSE(store.next_deadline());
+    EXPECT_FALSE(store.on_timeout(TimePoint{} + std::chrono::hours(24 * 365)));
+    EXPECT_EQ(store.committed().security.count(0), 1u);
+}
+
+TEST(ClientConfig, Resource9_OnlySmsFromAConfiguredMsisdnIsKnown) {
+    ClientConfig c = test::make_config(2);
+    c.security.at(1).sms_number = "+33612345678";
+    EXPECT_TRUE(c.is_known_sms_sender("+33612345678"));
+    EXPECT_FALSE(c.is_known_sms_sender("+33612345679"));
+    EXPECT_FALSE(c.is_known_sms_sender("33612345678"));
+    EXPECT_FALSE(c.is_known_sms_sender(""));
+}
+
 TEST(AccountStore, InconsistentInitialConfigurationIsNotUsed) {
     ClientConfig c = test::make_config(2);
     c.servers.erase(0);
