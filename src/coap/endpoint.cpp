@@ -55,12 +55,14 @@ struct FastPeerHash {
 struct PeerMid {
     PeerAddr peer;
     MessageId mid = 0;
-    friend bool operator==(const PeerMid&, const PeerMid&) = default;
+    /// Cached hash: bucket chain walks re-hash every node they pass.
+    std::size_t h = static_cast<std::size_t>(peer_hash(peer) ^ (std::uint64_t{mid} * 0xff51afd7ed558ccdULL));
+    friend bool operator==(const PeerMid& a, const PeerMid& b) noexcept {
+        return a.h == b.h && a.mid == b.mid && a.peer == b.peer;
+    }
 };
 struct PeerMidHash {
-    std::size_t operator()(const PeerMid& k) const noexcept {
-        return static_cast<std::size_t>(peer_hash(k.peer) ^ (std::uint64_t{k.mid} * 0xff51afd7ed558ccdULL));
-    }
+    std::size_t operator()(const PeerMid& k) const noexcept { return k.h; }
 };
 struct PeerToken {
     PeerAddr peer;
@@ -183,6 +185,7 @@ struct ClientEx {
 
 struct IncomingEx {
     PeerAddr peer;
+    DedupEntry* dedup = nullptr; ///< valid while expires > now_ (same expiry as the entry)
     Token token;
     std::uint64_t key = 0;
     MessageId mid = 0;
@@ -1267,6 +1270,7 @@ struct Endpoint::Impl {
         ++p->refs; // the dedup entry keeps the peer alive, so `p` is still valid
         ++p->exchanges;
         if (d) d->incoming = id;
+        in.dedup = d;
         if (in.con) ack_fifo_.push_back(FifoTimer{now + cfg.auto_ack_delay, id, in.gen});
         expire_fifo_.push_back(FifoTimer{in.expires, id, in.gen});
         incoming_.emplace(id, std::move(in));
@@ -1353,17 +1357,23 @@ struct Endpoint::Impl {
         (void)now;
         in.acked = true;
         Bytes b = empty_message(Type::ack, in.mid);
-        set_dedup_reply(find_dedup(in.peer, in.mid, now), b);
+        set_dedup_reply(live_dedup(in), b);
         send(in.peer, std::move(b));
+    }
+
+    /// The dedup entry of an incoming request, without a lookup. Entries are erased only once
+    /// expired (expire_dedup) and recycled only once expired (claim_dedup); the request and its
+    /// entry share the expiry time, and now_ never decreases, so the pointer is valid exactly
+    /// while in.expires > now_.
+    DedupEntry* live_dedup(const IncomingEx& in) const {
+        return in.expires > now_ ? in.dedup : nullptr;
     }
 
     void drop_incoming(std::unordered_map<std::uint64_t, IncomingEx>::iterator it,
                        bool unlink_dedup = true) {
         const PeerAddr peer = it->second.peer;
         if (unlink_dedup) {
-            if (auto d = dedup_.find(PeerMid{peer, it->second.mid});
-                d != dedup_.end() && d->second.incoming == it->first)
-                d->second.incoming = 0;
+            if (DedupEntry* d = live_dedup(it->second); d && d->incoming == it->first) d->incoming = 0;
         }
         incoming_.erase(it);
         if (Peer* p = find_peer(peer); p && p->exchanges > 0) --p->exchanges;
@@ -1427,7 +1437,7 @@ struct Endpoint::Impl {
         auto it = incoming_.find(id.value);
         if (it == incoming_.end()) return fail(lwm2m::Errc::not_found);
         if (!resp.code.is_response()) return fail(lwm2m::Errc::invalid_argument);
-        if (it->second.expires <= now) { // EXCHANGE_LIFETIME passed: the peer gave up long ago
+        if (it->second.expires <= now_) { // EXCHANGE_LIFETIME passed: the peer gave up long ago
             drop_incoming(it);
             return fail(lwm2m::Errc::not_found);
         }
@@ -1477,7 +1487,7 @@ struct Endpoint::Impl {
             set_block(m, option::block1, in.block1.num, false, in.block1.szx);
         }
         m.token = in.token;
-        DedupEntry* d = find_dedup(in.peer, in.mid, now);
+        DedupEntry* d = live_dedup(in);
         if (in.con && !in.acked) {
             m.type = Type::ack; // §5.2.1 piggybacked
             m.message_id = in.mid;
