@@ -111,28 +111,45 @@ void CborWriter::bytes(BytesView b) {
 }
 
 Result<CborHead> CborReader::head() {
-    if (pos_ >= in_.size()) return fail(Errc::malformed);
-    const auto b = std::to_integer<std::uint8_t>(in_[pos_++]);
     CborHead h;
+    if (!read_head(h)) return fail(Errc::malformed);
+    return h;
+}
+
+bool CborReader::int64(std::int64_t& v) {
+    if (pos_ >= in_.size()) return false;
+    const std::size_t save = pos_;
+    CborHead h;
+    if (!read_head(h) || (h.major != cbor::uint_ && h.major != cbor::nint) ||
+        h.arg > static_cast<std::uint64_t>(INT64_MAX)) {
+        pos_ = save;
+        return false;
+    }
+    v = h.major == cbor::uint_ ? static_cast<std::int64_t>(h.arg) : -1 - static_cast<std::int64_t>(h.arg);
+    return true;
+}
+
+bool CborReader::read_head(CborHead& h) {
+    if (pos_ >= in_.size()) return false;
+    const auto b = std::to_integer<std::uint8_t>(in_[pos_++]);
     h.major = static_cast<std::uint8_t>(b >> 5);
     h.info = static_cast<std::uint8_t>(b & 0x1F);
     if (h.info < 24) {
         h.arg = h.info;
     } else if (h.info <= 27) {
         const std::size_t n = std::size_t{1} << (h.info - 24);
-        if (in_.size() - pos_ < n) return fail(Errc::malformed);
+        if (in_.size() - pos_ < n) return false;
         std::uint64_t v = 0;
         for (std::size_t k = 0; k < n; ++k) v = (v << 8) | std::to_integer<std::uint64_t>(in_[pos_ + k]);
         pos_ += n;
         h.arg = v;
     } else if (h.info == 31) {
-        if (h.major == cbor::uint_ || h.major == cbor::nint || h.major == cbor::tag)
-            return fail(Errc::malformed);
+        if (h.major == cbor::uint_ || h.major == cbor::nint || h.major == cbor::tag) return false;
         h.arg = cbor::indefinite; // for major 7 this is the "break" stop code
     } else {
-        return fail(Errc::malformed); // 28-30 reserved
+        return false; // 28-30 reserved
     }
-    return h;
+    return true;
 }
 
 Result<void> CborReader::skip_tags() {
@@ -190,6 +207,24 @@ Result<std::string> CborReader::text() {
     return s;
 }
 
+Result<std::string_view> CborReader::text_view(std::string& scratch) {
+    LWM2M_TRY_VOID(skip_tags());
+    LWM2M_TRY(h, head());
+    if (h.major != cbor::text) return fail(Errc::malformed);
+    std::string_view v;
+    if (h.arg != cbor::indefinite) {
+        if (h.arg > in_.size() - pos_) return fail(Errc::malformed);
+        v = std::string_view(reinterpret_cast<const char*>(in_.data() + pos_), static_cast<std::size_t>(h.arg));
+        pos_ += static_cast<std::size_t>(h.arg);
+    } else {
+        scratch.clear();
+        LWM2M_TRY_VOID(string_body(h, scratch));
+        v = scratch;
+    }
+    if (!valid_utf8(v)) return fail(Errc::malformed);
+    return v;
+}
+
 Result<Bytes> CborReader::bytes() {
     LWM2M_TRY_VOID(skip_tags());
     LWM2M_TRY(h, head());
@@ -204,7 +239,8 @@ Result<dm::Value> CborReader::scalar() {
     LWM2M_TRY_VOID(skip_tags());
     if (pos_ >= in_.size()) return fail(Errc::malformed);
     const std::size_t save = pos_;
-    LWM2M_TRY(h, head());
+    CborHead h;
+    if (!read_head(h)) return fail(Errc::malformed);
     switch (h.major) {
     case cbor::uint_:
         if (h.arg > static_cast<std::uint64_t>(INT64_MAX)) return dm::Value::unsigned_integer(h.arg);

@@ -53,6 +53,9 @@ public:
     void take_break() { ++pos_; }
     /// Reads an item head; lengths beyond the remaining input fail.
     [[nodiscard]] Result<CborHead> head();
+    /// An integer (major 0/1) within int64, e.g. a SenML label; false otherwise (nothing consumed
+    /// on a type mismatch).
+    [[nodiscard]] bool int64(std::int64_t& v);
     /// Reads a container head of the given major: count or cbor::indefinite.
     [[nodiscard]] Result<std::uint64_t> container(std::uint8_t major);
     /// Number (major 0/1 or float) into Integer / Unsigned / Float.
@@ -60,6 +63,9 @@ public:
     /// Any scalar LwM2M value: numbers, bool, text (as String), bytes (as Opaque), null (None).
     [[nodiscard]] Result<dm::Value> scalar();
     [[nodiscard]] Result<std::string> text();
+    /// A text string without copying when it has a definite length (a view into the input);
+    /// indefinite strings are joined into `scratch`. UTF-8 checked.
+    [[nodiscard]] Result<std::string_view> text_view(std::string& scratch);
     [[nodiscard]] Result<Bytes> bytes();
     [[nodiscard]] Result<double> real();
     /// Skips one item, nesting at most `depth` levels.
@@ -68,6 +74,7 @@ public:
     [[nodiscard]] Result<void> skip_tags();
 
 private:
+    [[nodiscard]] bool read_head(CborHead& h);
     [[nodiscard]] Result<void> string_body(const CborHead& h, std::string& out);
     BytesView in_;
     std::size_t pos_ = 0;

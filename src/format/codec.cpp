@@ -20,7 +20,8 @@ Result<Bytes> encode(ContentFormat f, const dm::Content& content, const EncodeOp
     case ContentFormat::senml_cbor:
     case ContentFormat::lwm2m_json:
     case ContentFormat::lwm2m_cbor: {
-        const auto recs = to_records(content);
+        detail::Leaves recs;
+        detail::leaves_of(content, recs);
         for (const auto& r : recs)
             if (r.value.is_none()) return fail(Errc::invalid_content);
         if (f == ContentFormat::senml_json)
@@ -77,9 +78,12 @@ Result<dm::Content> decode(ContentFormat f, BytesView payload, const dm::Path& t
     return fail(Errc::unsupported_format);
 }
 
-Result<Bytes> encode_records(ContentFormat f, const std::vector<dm::Record>& records,
+Result<Bytes> encode_records(ContentFormat f, const std::vector<dm::Record>& in,
                              const EncodeOptions& options) {
     Bytes out;
+    detail::Leaves records;
+    records.reserve(in.size());
+    for (const auto& r : in) records.push_back(detail::LeafRef{r.path, r.value, r.time});
     switch (f) {
     case ContentFormat::senml_json:
         LWM2M_TRY_VOID(detail::senml_json_encode(records, nullptr, options, out));

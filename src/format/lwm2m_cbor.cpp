@@ -54,7 +54,7 @@ void write_value(CborWriter& w, const dm::Value& v) {
     }
 }
 
-using It = std::vector<const dm::Record*>::const_iterator;
+using It = std::vector<const LeafRef*>::const_iterator;
 
 // Encodes the records [b, e), which share their first `d` ids, as one map.
 void write_map(CborWriter& w, It b, It e, int d) {
@@ -160,8 +160,8 @@ Result<void> read_map(DecodeCtx& c, std::uint16_t* ids, int d) {
 
 } // namespace
 
-Result<void> lwm2m_cbor_encode(const std::vector<dm::Record>& recs, Bytes& out) {
-    std::vector<const dm::Record*> sorted;
+Result<void> lwm2m_cbor_encode(const Leaves& recs, Bytes& out) {
+    std::vector<const LeafRef*> sorted;
     sorted.reserve(recs.size());
     for (const auto& r : recs) {
         if (r.time) return fail(Errc::invalid_content); // no timestamps in LwM2M CBOR
@@ -169,9 +169,9 @@ Result<void> lwm2m_cbor_encode(const std::vector<dm::Record>& recs, Bytes& out) 
         sorted.push_back(&r);
     }
     if (!std::is_sorted(sorted.begin(), sorted.end(),
-                        [](const dm::Record* a, const dm::Record* b) { return path_less(a->path, b->path); }))
+                        [](const LeafRef* a, const LeafRef* b) { return path_less(a->path, b->path); }))
         std::stable_sort(sorted.begin(), sorted.end(),
-                         [](const dm::Record* a, const dm::Record* b) { return path_less(a->path, b->path); });
+                         [](const LeafRef* a, const LeafRef* b) { return path_less(a->path, b->path); });
     // A path that is another's prefix (or a duplicate) cannot be both a value and a map.
     for (std::size_t i = 1; i < sorted.size(); ++i) {
         const dm::Path& a = sorted[i - 1]->path;

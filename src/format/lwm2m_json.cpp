@@ -11,7 +11,7 @@
 
 namespace lwm2m::format::detail {
 
-Result<void> lwm2m_json_encode(const std::vector<dm::Record>& recs, const dm::Path* base,
+Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base,
                                const EncodeOptions& o, Bytes& out) {
     SenmlPlan plan = plan_senml(recs, base, o);
     std::string s;

@@ -10,9 +10,12 @@
 #include <lwm2m/dm/node.hpp>
 #include <lwm2m/format/codec.hpp>
 
+#include "formats.hpp"
+
 namespace lwm2m::format::detail {
 
 struct SenmlPlan {
+    dm::Path base;             ///< the base path when bn is set
     std::string bn;            ///< base name written on the first record; empty: none
     bool names = true;         ///< false: the single record is named by bn alone
     bool use_bt = false;       ///< write "bt" on the first record and relative "t"
@@ -20,7 +23,7 @@ struct SenmlPlan {
 };
 
 /// `base` is the content path for Read/Notify results, nullptr for composite records.
-[[nodiscard]] SenmlPlan plan_senml(const std::vector<dm::Record>& recs, const dm::Path* base,
+[[nodiscard]] SenmlPlan plan_senml(const Leaves& recs, const dm::Path* base,
                                    const EncodeOptions& o);
 /// The record's name relative to plan.bn (into `out`, cleared first).
 /// Errors: invalid_content when the record is not below the base.
@@ -28,5 +31,19 @@ struct SenmlPlan {
 
 /// Resolves bn + n into a leaf or partial path. Errors: malformed.
 [[nodiscard]] Result<dm::Path> senml_resolve(std::string_view bn, std::string_view n);
+
+/// bn + n resolution with the base name parsed once (RFC 8428 §4.5.1: the name is the
+/// concatenation of bn and n).
+class NameResolver {
+public:
+    void set_base(std::string_view bn);
+    [[nodiscard]] Result<dm::Path> resolve(std::string_view n) const;
+
+private:
+    std::string bn_;
+    bool fast_ = true;   ///< bn_ is empty or a valid path prefix ending in '/'
+    std::uint16_t ids_[4] = {0, 0, 0, 0};
+    int depth_ = 0;
+};
 
 } // namespace lwm2m::format::detail

@@ -45,7 +45,7 @@ Result<void> write_value(CborWriter& w, const dm::Value& v) {
 
 } // namespace
 
-Result<void> senml_cbor_encode(const std::vector<dm::Record>& recs, const dm::Path* base,
+Result<void> senml_cbor_encode(const Leaves& recs, const dm::Path* base,
                                const EncodeOptions& o, Bytes& out) {
     const SenmlPlan plan = plan_senml(recs, base, o);
     CborWriter w(out);
@@ -92,7 +92,8 @@ Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in, const DecodeOpti
     LWM2M_TRY(count, rd.container(cbor::array));
     std::vector<dm::Record> out;
     if (count != cbor::indefinite) out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count, o.max_records)));
-    std::string bn;
+    NameResolver names;
+    std::string scratch_n, scratch_k;
     double bt = 0;
     bool any_bt = false;
     for (std::uint64_t i = 0;; ++i) {
@@ -106,7 +107,7 @@ Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in, const DecodeOpti
         }
         if (out.size() >= o.max_records) return fail(Errc::limit_exceeded);
         LWM2M_TRY(fields, rd.container(cbor::map));
-        std::string n;
+        std::string_view n;
         double t = 0;
         dm::Value v;
         int values = 0;
@@ -128,7 +129,7 @@ Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in, const DecodeOpti
             std::uint8_t major = 0;
             if (!rd.peek_major(major)) return fail(Errc::malformed);
             if (major == cbor::text) {
-                LWM2M_TRY(key, rd.text());
+                LWM2M_TRY(key, rd.text_view(scratch_k));
                 if (key == "vlo") {
                     LWM2M_TRY(s, rd.text());
                     dm::Objlnk l;
@@ -142,20 +143,19 @@ Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in, const DecodeOpti
                 }
                 continue;
             }
-            LWM2M_TRY(keyv, rd.number());
-            const auto* kp = std::get_if<std::int64_t>(&keyv.storage());
-            if (kp == nullptr) return fail(Errc::malformed);
-            switch (*kp) {
+            std::int64_t key = 0;
+            if (!rd.int64(key)) return fail(Errc::malformed);
+            switch (key) {
             case label::bn: {
                 if (!once(1)) return fail(Errc::malformed);
-                LWM2M_TRY(s, rd.text());
-                bn = std::move(s);
+                LWM2M_TRY(s, rd.text_view(scratch_k));
+                names.set_base(s);
                 break;
             }
             case label::n: {
                 if (!once(2)) return fail(Errc::malformed);
-                LWM2M_TRY(s, rd.text());
-                n = std::move(s);
+                LWM2M_TRY(s, rd.text_view(scratch_n));
+                n = s;
                 break;
             }
             case label::bt: {
@@ -217,10 +217,11 @@ Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in, const DecodeOpti
             }
         }
         if (values > 1) return fail(Errc::malformed);
-        LWM2M_TRY(path, senml_resolve(bn, n));
-        dm::Record r{path, std::move(v), std::nullopt};
+        LWM2M_TRY(path, names.resolve(n));
+        auto& r = out.emplace_back();
+        r.path = path;
+        r.value = std::move(v);
         if (any_bt || (seen & 8)) r.time = resolve_time(bt + t, o);
-        out.push_back(std::move(r));
     }
     if (!rd.at_end()) return fail(Errc::malformed);
     return out;

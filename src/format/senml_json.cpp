@@ -50,7 +50,7 @@ Result<void> write_value(std::string& s, const dm::Value& v) {
 
 } // namespace
 
-Result<void> senml_json_encode(const std::vector<dm::Record>& recs, const dm::Path* base,
+Result<void> senml_json_encode(const Leaves& recs, const dm::Path* base,
                                const EncodeOptions& o, Bytes& out) {
     const SenmlPlan plan = plan_senml(recs, base, o);
     std::string s;
@@ -100,6 +100,7 @@ Result<std::vector<dm::Record>> senml_json_decode(BytesView in, const DecodeOpti
     JsonReader j(as_string_view(in));
     std::vector<dm::Record> out;
     if (!j.eat('[')) return fail(Errc::malformed);
+    NameResolver names;
     std::string bn;
     double bt = 0;
     bool any_bt = false;
@@ -123,6 +124,7 @@ Result<std::vector<dm::Record>> senml_json_decode(BytesView in, const DecodeOpti
                     if (!j.string(key) || !j.eat(':')) return fail(Errc::malformed);
                     if (key == "bn") {
                         if (!once(1) || !j.string(bn)) return fail(Errc::malformed);
+                        names.set_base(bn);
                     } else if (key == "n") {
                         if (!once(2) || !j.string(n)) return fail(Errc::malformed);
                     } else if (key == "bt") {
@@ -172,10 +174,11 @@ Result<std::vector<dm::Record>> senml_json_decode(BytesView in, const DecodeOpti
                 if (!j.eat('}')) return fail(Errc::malformed);
             }
             if (values > 1) return fail(Errc::malformed);
-            LWM2M_TRY(path, senml_resolve(bn, n));
-            dm::Record r{path, std::move(v), std::nullopt};
+            LWM2M_TRY(path, names.resolve(n));
+            auto& r = out.emplace_back();
+            r.path = path;
+            r.value = std::move(v);
             if (any_bt || (seen & 8)) r.time = resolve_time(bt + t, o);
-            out.push_back(std::move(r));
         } while (j.eat(','));
         if (!j.eat(']')) return fail(Errc::malformed);
     }

@@ -2,6 +2,7 @@
 #include <lwm2m/format/codec.hpp>
 
 #include "common.hpp"
+#include "formats.hpp"
 
 namespace lwm2m::format {
 namespace {
@@ -31,6 +32,34 @@ bool is_prefix(const dm::Path& a, const dm::Path& b) {
 }
 
 } // namespace
+
+namespace detail {
+void leaves_of(const dm::Content& c, Leaves& out) {
+    const dm::Path& p = c.path;
+    auto resource = [&out](Oid o, Iid i, const dm::Resource& r) {
+        if (!r.multiple) {
+            out.push_back(LeafRef{dm::Path(o, i, Rid{r.id}), r.value, std::nullopt});
+            return;
+        }
+        for (const auto& [riid, v] : r.instances)
+            out.push_back(LeafRef{dm::Path(o, i, Rid{r.id}, Riid{riid}), v, std::nullopt});
+    };
+    auto instance = [&](Oid o, const dm::Instance& i) {
+        for (const auto& [rid, r] : i.resources) resource(o, Iid{i.id}, r);
+    };
+    if (const auto* o = std::get_if<dm::Object>(&c.node)) {
+        out.reserve(o->instances.size() * 16);
+        for (const auto& [iid, i] : o->instances) instance(p.oid(), i);
+    } else if (const auto* i = std::get_if<dm::Instance>(&c.node)) {
+        out.reserve(i->resources.size() + 8);
+        if (p.depth() >= 1) instance(p.oid(), *i);
+    } else if (const auto* r = std::get_if<dm::Resource>(&c.node)) {
+        if (p.depth() >= 2) resource(p.oid(), p.iid(), *r);
+    } else if (const auto* v = std::get_if<dm::Value>(&c.node)) {
+        out.push_back(LeafRef{p, *v, std::nullopt});
+    }
+}
+} // namespace detail
 
 std::vector<dm::Record> to_records(const dm::Content& c) {
     std::vector<dm::Record> out;
@@ -66,10 +95,13 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
     } else if (registry.find(target.oid().v) == nullptr) {
         return fail(Errc::unknown_object);
     }
+    const dm::ObjectDef* odef = registry.find(target.oid().v); // every record is below target
+    if (odef == nullptr) return fail(Errc::unknown_object);
     for (auto& rec : records) {
         if (!is_prefix(target, rec.path)) return fail(Errc::path_mismatch);
         if (rec.path.depth() < 3 || rec.value.is_none()) return fail(Errc::malformed);
-        LWM2M_TRY(def, lookup(registry, rec.path.oid().v, rec.path.rid().v));
+        const dm::ResourceDef* def = odef->resource(rec.path.rid().v);
+        if (def == nullptr) return fail(Errc::unknown_resource);
         LWM2M_TRY_VOID(detail::check_multiplicity(*def, rec.path));
         LWM2M_TRY(v, detail::coerce(*def, std::move(rec.value)));
         if (target.depth() == 4) {
