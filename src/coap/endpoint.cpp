@@ -146,6 +146,7 @@ struct Peer {
     std::uint32_t observations = 0;
     TimePoint mid_expires;  ///< our MIDs must not repeat before this (§4.4, EXCHANGE_LIFETIME)
     std::uint64_t gen = 0;  ///< reclamation timer generation
+    bool reclaim_pending = false; ///< one reclamation timer at most per peer
     std::vector<std::uint64_t> queue; ///< RequestIds waiting for a slot
 };
 
@@ -361,7 +362,7 @@ struct Endpoint::Impl {
     std::unordered_map<PeerMid, std::uint64_t, PeerMidHash> non_notifs_;
     std::unordered_map<std::uint64_t, BlockState> blocks_;
     std::unordered_map<PeerKey, std::uint64_t, PeerKeyHash> block_index_;
-    mutable std::priority_queue<Timer, std::vector<Timer>, TimerLater> heap_;
+    mutable std::vector<Timer> heap_; ///< binary min-heap (std::push_heap with TimerLater)
 
     std::deque<Datagram> out_;
     std::deque<Event> events_;
@@ -414,8 +415,13 @@ struct Endpoint::Impl {
             peers_.erase(it);
             return;
         }
-        it->second.gen = new_gen();
-        push_timer(it->second.mid_expires, it->second.gen, TimerKind::peer, p, 0);
+        schedule_reclaim(p, it->second);
+    }
+    void schedule_reclaim(const PeerAddr& addr, Peer& p) {
+        if (p.reclaim_pending) return;
+        p.reclaim_pending = true;
+        p.gen = new_gen();
+        push_timer(p.mid_expires, p.gen, TimerKind::peer, addr, 0);
     }
     MessageId new_mid(const PeerAddr& p) {
         Peer* peer = find_peer(p);
@@ -434,7 +440,15 @@ struct Endpoint::Impl {
     }
     void push_timer(TimePoint at, std::uint64_t gen, TimerKind k, const PeerAddr& peer,
                     std::uint64_t id, MessageId mid = 0) {
-        heap_.push(Timer{at, gen, k, mid, peer, id});
+        heap_.push_back(Timer{at, gen, k, mid, peer, id});
+        std::push_heap(heap_.begin(), heap_.end(), TimerLater{});
+        // Lazy deletion leaves dead entries behind (answered requests, refreshed blocks); keep
+        // the heap within a constant factor of the live timers.
+        const std::size_t live = txs_.size() + clients_.size() + blocks_.size() + peers_.size();
+        if (heap_.size() > 1024 && heap_.size() > 4 * live) {
+            std::erase_if(heap_, [this](const Timer& t) { return !timer_valid(t); });
+            std::make_heap(heap_.begin(), heap_.end(), TimerLater{});
+        }
     }
 
     Duration initial_timeout() {
@@ -526,6 +540,11 @@ struct Endpoint::Impl {
 
     // --- timers --------------------------------------------------------------------------------
 
+    void pop_heap_top() const {
+        std::pop_heap(heap_.begin(), heap_.end(), TimerLater{});
+        heap_.pop_back();
+    }
+
     bool timer_valid(const Timer& t) const {
         switch (t.kind) {
         case TimerKind::tx: {
@@ -541,16 +560,17 @@ struct Endpoint::Impl {
             return it != blocks_.end() && it->second.gen == t.gen;
         }
         case TimerKind::peer: {
+            // Stays valid while the peer is busy again (it then only clears the flag): at most
+            // one such entry per peer, and never popped unseen (the flag would stay set).
             auto it = peers_.find(t.peer);
-            return it != peers_.end() && it->second.gen == t.gen && it->second.refs == 0 &&
-                   it->second.queue.empty();
+            return it != peers_.end() && it->second.gen == t.gen;
         }
         }
         return false;
     }
 
     std::optional<TimePoint> next_deadline() const {
-        while (!heap_.empty() && !timer_valid(heap_.top())) heap_.pop();
+        while (!heap_.empty() && !timer_valid(heap_.front())) pop_heap_top();
         while (!dedup_fifo_.empty()) {
             const auto& f = dedup_fifo_.front();
             auto it = dedup_.find(PeerMid{f.peer, f.mid});
@@ -561,7 +581,7 @@ struct Endpoint::Impl {
         while (!expire_fifo_.empty() && !incoming_valid(expire_fifo_.front(), false))
             expire_fifo_.pop_front();
         std::optional<TimePoint> d;
-        if (!heap_.empty()) d = heap_.top().at;
+        if (!heap_.empty()) d = heap_.front().at;
         auto consider = [&d](TimePoint t) {
             if (!d || t < *d) d = t;
         };
@@ -592,9 +612,9 @@ struct Endpoint::Impl {
             auto it = incoming_.find(t.id);
             if (it != incoming_.end() && it->second.gen == t.gen) drop_incoming(it);
         }
-        while (!heap_.empty() && heap_.top().at <= now) {
-            Timer t = heap_.top();
-            heap_.pop();
+        while (!heap_.empty() && heap_.front().at <= now) {
+            const Timer t = heap_.front();
+            pop_heap_top();
             if (!timer_valid(t)) continue;
             switch (t.kind) {
             case TimerKind::tx: on_tx_timer(now, t); break;
@@ -606,7 +626,11 @@ struct Endpoint::Impl {
             }
             case TimerKind::peer: {
                 auto it = peers_.find(t.peer);
-                if (it->second.mid_expires <= now) peers_.erase(it);
+                Peer& p = it->second;
+                p.reclaim_pending = false;
+                if (p.refs != 0 || !p.queue.empty()) break; // busy again
+                if (p.mid_expires <= now) peers_.erase(it);
+                else schedule_reclaim(t.peer, p);
                 break;
             }
             }
@@ -1796,6 +1820,7 @@ struct Endpoint::Impl {
         Stats s = stats_;
         s.peers = peers_.size();
         s.buffered_bytes = buffered_;
+        s.timer_entries = heap_.size();
         return s;
     }
 };

@@ -205,6 +205,7 @@ struct Stats {
     std::uint64_t blocks_served = 0;      ///< Block2 slices served from the body cache
     std::uint64_t peers = 0;              ///< peers currently tracked
     std::uint64_t buffered_bytes = 0;     ///< bytes currently held
+    std::uint64_t timer_entries = 0;      ///< timer heap size (live + lazily deleted)
 };
 
 class Endpoint {

@@ -867,3 +867,21 @@ TEST(CoapEndpointLockstep, MalformedDatagramIsLogged) {
     EXPECT_NE(log.all().find("malformed"), std::string::npos) << log.all();
     EXPECT_NE(log.all().find("10.0.0.1:5683"), std::string::npos) << log.all();
 }
+
+// Lazily deleted timers do not pile up: 5000 quick exchanges leave a bounded heap, and the
+// idle peer keeps a single reclamation timer.
+TEST(CoapEndpointLockstep, TimerHeapStaysBounded) {
+    Lockstep t(det_config());
+    for (int i = 0; i < 5000; ++i) {
+        auto id = t.ep.send_request(t.now, kPeerA, con(code::get).path("/x"));
+        ASSERT_TRUE(id);
+        const Message req = t.expect_tx();
+        t.receive(kPeerA, ack(code::content).mid(req.message_id).token(req.token));
+        ASSERT_EQ(t.expect_event<Response>().id, *id);
+        t.now += 1ms;
+    }
+    EXPECT_LT(t.ep.stats().timer_entries, 1100U);
+    t.advance(t.ep.config().exchange_lifetime() + 1s);
+    EXPECT_EQ(t.ep.stats().peers, 0U);
+    EXPECT_FALSE(t.ep.next_deadline());
+}
