@@ -420,6 +420,8 @@ Result<void> SecurityObject::write_checked(const dm::Path& path, const dm::Conte
         }
         LWM2M_TRY_VOID(check_security_limits(s));
         next[iid] = std::move(s);
+        // Fail early on oversized Object-level writes instead of growing the copy first.
+        if (next.size() > max_security_instances) return fail(Status::request_entity_too_large);
         return ok();
     };
     switch (path.depth()) {

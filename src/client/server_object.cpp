@@ -268,6 +268,8 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
             LWM2M_TRY_VOID(apply_server_resource(s, r));
         }
         next[iid] = std::move(s);
+        // Fail early on oversized Object-level writes instead of growing the copy first.
+        if (next.size() > max_server_instances) return fail(Status::request_entity_too_large);
         return ok();
     };
     switch (path.depth()) {

@@ -355,3 +355,25 @@ TEST_F(SecurityObjectTest, Object0HasNoExecutableResource) {
 
 } // namespace
 } // namespace lwm2m::client
+
+namespace lwm2m::client {
+namespace {
+
+TEST(SecurityObjectLimits, InstanceCountIsBoundedAndAnOversizedWriteChangesNothing) {
+    SecurityObject obj;
+    dm::Object o;
+    o.id = 0;
+    for (std::uint16_t i = 0; i <= max_security_instances; ++i)
+        o.instances[i] = test::psk_account(i, static_cast<std::uint16_t>(i + 1), to_bytes("id"), test::bytes_of(16, 1));
+    const dm::Path p{Oid{0}};
+    const auto r = obj.write(Actor::bootstrap_server(), p, dm::Content{p, o}, WriteMode::replace);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(Status::request_entity_too_large));
+    EXPECT_TRUE(obj.instances().empty());
+    o.instances.erase(static_cast<std::uint16_t>(max_security_instances));
+    EXPECT_TRUE(obj.write(Actor::bootstrap_server(), p, dm::Content{p, o}, WriteMode::replace));
+    EXPECT_EQ(obj.instances().size(), max_security_instances);
+}
+
+} // namespace
+} // namespace lwm2m::client
