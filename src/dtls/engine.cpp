@@ -327,7 +327,9 @@ void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) 
 }
 
 void Conn::drain_records(TimePoint now) {
-    auto& buf = shared_->rx_buf;
+    // One receive buffer per thread for every Conn (a core object is owned by one thread and
+    // records are copied out into Plaintext events); max record plaintext 2^14 (RFC 6347 §4.1).
+    thread_local std::array<std::byte, 16384 + 256> buf;
     for (int i = 0; i < 64 && state_ == State::established; ++i) {
         const ssize_t n = gnutls_record_recv(s_, buf.data(), buf.size());
         if (n > 0) {

@@ -82,8 +82,6 @@ struct Shared {
     unsigned total_ms = 60000;
     Logger* logger = nullptr;
     Policy* policy = nullptr;
-    /// One receive buffer for all Conns (records are copied out into Plaintext events).
-    std::vector<std::byte> rx_buf = std::vector<std::byte>(16384 + 256);
 };
 
 class Conn {
