@@ -173,7 +173,26 @@ def serve_duration_and_signal(c):
         expect(r.returncode == 2 and b"cannot bind" in r.stderr, r)
 
 
-CASES = {f.__name__: f for f in [help_texts, usage_errors_exit_2, timeout_exit_2,
+def hostile_datagrams_do_not_stop_the_server(c):
+    import random
+    p, u = c.serve()
+    host, port = u[len("coap://"):].rsplit(":", 1)
+    rnd = random.Random(7252)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for i in range(2000):
+            n = rnd.randrange(0, 300)
+            data = bytes(rnd.randrange(256) for _ in range(n))
+            if i % 3 == 0 and n >= 4:  # plausible header, garbage after it
+                data = bytes([0x40 | (data[0] & 0x0F), 0x01]) + data[2:]
+            s.sendto(data, (host, int(port)))
+        s.sendto(b"\x40", (host, int(port)))  # 1 byte: shorter than the 4-byte header
+        s.sendto(b"\x40\x01\x00\x01" + b"\xff" + b"x" * 8000, (host, int(port)))  # > max datagram
+    r = c.run("coap", "get", u + "/hello", "--timeout", "5")
+    expect(r.returncode == 0 and b"Hello, world!" in r.stdout, r)
+    expect(p.poll() is None, "server exited")
+
+
+CASES = {f.__name__: f for f in [help_texts, hostile_datagrams_do_not_stop_the_server, usage_errors_exit_2, timeout_exit_2,
                                    closed_port_is_a_timeout_not_a_crash, client_against_our_server,
                                    ipv6_server, serve_duration_and_signal]}
 

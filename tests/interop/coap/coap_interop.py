@@ -9,7 +9,7 @@ child is killed on exit, also on failure. One side is always libcoap.
   coap_interop.py --lwm2m build/.../lwm2m --list          list the cases
 
 Cases (libcoap client -> `lwm2m coap serve`):
-  libcoap_get_hello         GET /hello: payload "Hello, world!"
+  libcoap_get_hello         GET /hello (CON, then NON): payload "Hello, world!", NON answered NON
   libcoap_codes             GET /nope -> 4.04, DELETE /hello -> 4.05 (coap-client prints the code)
   libcoap_put_post_echo     PUT then POST a text to /echo, GET returns the last body
   libcoap_block2_large      GET /large with -b 64: 64 Block2 slices (seen in coap-client's trace),
@@ -165,6 +165,10 @@ def libcoap_get_hello(c):
     r = c.coap_client("-m", "get", "-o", out, u + "/hello")
     expect(r.returncode == 0, r.stderr)
     expect(open(out, "rb").read() == b"Hello, world!", open(out, "rb").read())
+    # NON request (-N): RFC 7252 §5.2.3, the response comes back NON.
+    r = c.coap_client("-m", "get", "-N", "-v", "7", "-o", out, u + "/hello")
+    expect(open(out, "rb").read() == b"Hello, world!", "NON GET failed")
+    expect(re.search(rb"t:NON c:2\.05", r.stdout + r.stderr), "response to a NON request was not NON")
 
 
 def libcoap_codes(c):
