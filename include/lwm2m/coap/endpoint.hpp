@@ -34,6 +34,8 @@
 //    kept until EXCHANGE_LIFETIME after the last MID we sent it (RFC 7252 §4.4).
 //  - cancel_request() on an Observe exchange sends nothing: the exchange is forgotten and the
 //    next notification (unknown token) is answered with RST (RFC 7641 §3.6).
+//    For an explicit deregistration, cancel_request() and then send_request() a GET with the
+//    same token (Response::response.token) and Observe=1.
 //  - NSTART (§4.7) counts outgoing requests only: a request holds its peer slot until its
 //    (last) response or the empty ACK arrives, or it fails.
 #pragma once
@@ -134,7 +136,8 @@ struct Config {
 };
 
 /// A request for the application (server role). `request.payload` is the full body after Block1
-/// reassembly; Block1/Size1 options are removed.
+/// reassembly; Block1/Size1 (and a request Block2) options are removed: the endpoint echoes
+/// Block1 and slices the response itself. Duplicates are never delivered twice (§4.5).
 struct IncomingRequest {
     IncomingId id;
     PeerAddr peer;
@@ -229,6 +232,8 @@ public:
     /// The next event for the application, in order.
     [[nodiscard]] std::optional<Event> poll_event();
     /// Earliest timer; nullopt when nothing is pending. After on_timeout(now) it is > now.
+    /// Amortised O(1) (stale heads are dropped). A deadline may produce no output when it is
+    /// internal bookkeeping (idle-peer reclamation, expiries).
     [[nodiscard]] std::optional<TimePoint> next_deadline() const;
 
     /// Sends a request (client role). `req.type` must be con or non, `req.code` a method. An empty
