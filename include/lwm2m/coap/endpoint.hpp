@@ -16,6 +16,9 @@
 //    (§4.2, §5.2.2): the response then goes separately (Config::ack_duplicate_when_pending).
 //  - If the application has not answered a CON request after Config::auto_ack_delay, the empty
 //    ACK is sent automatically and the later response is separate (CON by default, §5.2.2).
+//  - Client role, RFC 7959: the first request proposes no Block2 size; any block size the
+//    server uses is accepted and later blocks are asked with min(server's, own) size. A Block1
+//    upload honours a smaller SZX in 2.31 (§2.3) and continues at the byte offset reached.
 //  - Block2 continuation (client role) reuses the request's token for plain requests; for
 //    Observe exchanges a second, fresh token is used for the GETs of the later blocks so that the
 //    server never mistakes them for a re-registration (RFC 7959 §2.6, RFC 7641 §4.1).
