@@ -33,6 +33,27 @@ void LoopBase::stop() noexcept {
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
+void LoopBase::post(std::function<void(TimePoint)> task) {
+    {
+        std::lock_guard<std::mutex> lock(posted_mutex_);
+        posted_.push_back(std::move(task));
+    }
+    has_posted_.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void LoopBase::run_posted(TimePoint now) {
+    if (!has_posted_.load(std::memory_order_acquire)) return;
+    {
+        std::lock_guard<std::mutex> lock(posted_mutex_);
+        running_.swap(posted_);
+        has_posted_.store(false, std::memory_order_relaxed);
+    }
+    for (auto& task : running_) task(now);
+    running_.clear();
+}
+
 bool LoopBase::take_stop() noexcept {
     if (!stop_.exchange(false, std::memory_order_acq_rel)) return false;
     std::uint64_t v;
@@ -61,6 +82,10 @@ Result<void> LoopBase::wait(TimePoint wake_at) {
     if (r < 0) {
         if (errno == EINTR) return ok();
         return tl::unexpected<Error>(Error(errno, std::system_category()));
+    }
+    if (fds[sockets_.size()].revents & POLLIN) {
+        std::uint64_t v;
+        [[maybe_unused]] auto n = ::read(wake_fd_, &v, sizeof v);
     }
     for (std::size_t i = 0; i < sockets_.size(); ++i) {
         // POLLERR on a UDP socket is a queued ICMP error: reading clears it (receive_batch

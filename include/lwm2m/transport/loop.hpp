@@ -7,7 +7,7 @@
 // One iteration: flush queued output; wait (ppoll) until the core's next_deadline(), a readable
 // socket, a writable socket with queued output, or stop(); read every readable socket in batches
 // (recvmmsg) and feed on_datagram(); call on_timeout() when the deadline has passed; call the
-// application hook; drain poll_transmit() into per-socket outboxes and send them with sendmmsg.
+// tasks post()ed by other threads; the application hook; drain poll_transmit() into per-socket outboxes and send them with sendmmsg.
 //
 // The loop and its core belong to one thread. stop() may be called from any thread.
 #pragma once
@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -76,6 +77,10 @@ public:
 
     /// Makes the current run_*() return after its iteration. Thread-safe (wakes the wait).
     void stop() noexcept;
+    /// Queues `task` to run on the loop's thread in its next iteration (before the hook), and
+    /// wakes the wait. Thread-safe: how other threads (REST handlers, admin commands) act on a
+    /// core that only the loop's thread may touch (ARCHITECTURE.md §2). Tasks run in order.
+    void post(std::function<void(TimePoint now)> task);
     [[nodiscard]] const LoopStats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::span<UdpSocket* const> sockets() const noexcept { return sockets_; }
     [[nodiscard]] static TimePoint now() noexcept { return SteadyTimeSource::now(); }
@@ -93,6 +98,8 @@ protected:
     void enqueue(Datagram&& d);
     /// Sends queued datagrams until done or the kernel buffer is full.
     void flush();
+    /// Runs the tasks posted so far (loop thread only).
+    void run_posted(TimePoint now);
     /// Consumes a pending stop() request.
     bool take_stop() noexcept;
     [[nodiscard]] bool stop_requested() const noexcept {
@@ -115,6 +122,10 @@ private:
     std::vector<::pollfd> pollfds_; ///< reused by wait(): no allocation per iteration
     int wake_fd_ = -1;
     std::atomic<bool> stop_{false};
+    std::mutex posted_mutex_;
+    std::vector<std::function<void(TimePoint)>> posted_;
+    std::vector<std::function<void(TimePoint)>> running_;
+    std::atomic<bool> has_posted_{false};
 };
 
 template <SansIoCore Core>
@@ -165,6 +176,7 @@ public:
             ++stats_.timeouts;
             core_.on_timeout(t);
         }
+        run_posted(t);
         if (hook_) hook_(t);
         drain_and_flush();
         ++stats_.iterations;

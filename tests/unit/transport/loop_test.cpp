@@ -223,6 +223,51 @@ TEST(Loop, PendingEconnrefusedOnTheSocketDoesNotStopTheLoop) {
     EXPECT_EQ(cc.replies[0], "after the error");
 }
 
+TEST(Loop, TasksPostedFromAnotherThreadRunOnTheLoopThreadInOrderAndWakeIt) {
+    auto s = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(s);
+    EchoCore echo; // no deadline: without a wake-up the loop would sleep for the whole timeout
+    Loop loop(echo, *s);
+    std::vector<int> order;
+    std::thread::id ran_on;
+    const TimePoint start = LoopBase::now();
+    std::thread poster([&] {
+        for (int i = 0; i < 100; ++i) {
+            loop.post([&order, &ran_on, i](TimePoint) {
+                order.push_back(i);
+                ran_on = std::this_thread::get_id();
+            });
+        }
+    });
+    auto done = loop.run_until([&] { return order.size() == 100; }, 10s);
+    poster.join();
+    ASSERT_TRUE(done);
+    EXPECT_TRUE(*done);
+    EXPECT_LT(LoopBase::now() - start, 5s);
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+    ASSERT_EQ(order.size(), 100U);
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
+}
+
+TEST(Loop, PostedTaskCanFeedTheCoreAndItsOutputIsSent) {
+    auto ss = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto cs = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(ss && cs);
+    EchoCore echo;
+    Loop server(echo, *ss);
+    std::thread t([&] { (void)server.run_for(10s); });
+    ClientCore cc;
+    Loop client(cc, *cs);
+    std::thread poster([&] { client.post([&](TimePoint) { cc.send(ss->local_addr(), "posted"); }); });
+    auto done = client.run_until([&] { return !cc.replies.empty(); }, 5s);
+    poster.join();
+    server.stop();
+    t.join();
+    ASSERT_TRUE(done);
+    ASSERT_TRUE(*done);
+    EXPECT_EQ(cc.replies[0], "posted");
+}
+
 TEST(Loop, TwoSocketsRouteRepliesByFamily) {
     auto s4 = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
     auto s6 = UdpSocket::bind(*PeerAddr::parse("[::1]:0"));
