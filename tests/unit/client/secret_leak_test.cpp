@@ -20,8 +20,8 @@ using test::res;
 
 std::string make_key() {
     std::string k = "K3y!";
-    const char* pattern = "-S3cr3t/Key+Material_0123456789abcdefghijklmnopqrstuvwxyz";
-    for (std::size_t i = 0; k.size() < 64; ++i) k += pattern[i];
+    const std::string_view pattern = "-S3cr3t/Key+Material_0123456789abcdefghijklmnopqrstuvwxyz";
+    for (std::size_t i = 0; k.size() < 64; ++i) k += pattern[i % pattern.size()];
     return k;
 }
 
