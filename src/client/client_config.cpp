@@ -125,6 +125,18 @@ FinishResult AccountStore::finish(const Actor& actor, TimePoint now) {
     return r;
 }
 
+bool AccountStore::commit_dm_changes() {
+    ClientConfig next = working();
+    if (next == committed_) return false;
+    if (!(next.security == committed_.security) || !check_consistency(next).empty()) {
+        rollback();
+        return false;
+    }
+    committed_ = std::move(next);
+    ++generation_;
+    return true;
+}
+
 bool AccountStore::on_timeout(TimePoint now) {
     if (!purge_at_ || now < *purge_at_) return false;
     purge_at_.reset();

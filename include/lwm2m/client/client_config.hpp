@@ -75,6 +75,10 @@ public:
     FinishResult finish(const Actor& actor, TimePoint now = TimePoint{});
     /// Discards the working state (e.g. bootstrap session timed out).
     void rollback();
+    /// After a successful DM-server Write/Execute on Object 1 (e.g. a new Lifetime): commit the
+    /// working state when it is consistent (generation() grows: persist), else roll back. DM
+    /// servers cannot change Object 0, so this never commits a half-written bootstrap.
+    bool commit_dm_changes();
 
     /// When the Bootstrap-Server account must be purged (Resource 12 seconds after the last
     /// successful bootstrap; none when 0 or absent: "the account lifetime is infinite").

@@ -271,6 +271,24 @@ TEST_F(FinishTest, Resource12_ZeroAccountTimeoutMeansForever) {
     EXPECT_EQ(store.committed().security.count(0), 1u);
 }
 
+TEST_F(FinishTest, DmServerChangesToObject1AreCommittedWhenConsistent) {
+    good_setup();
+    ASSERT_TRUE(store.finish(bs).ok);
+    const Actor dm = Actor::dm_server(ShortServerId{101});
+    const dm::Path lt{Oid{1}, Iid{0}, Rid{1}};
+    ASSERT_TRUE(store.server().write(dm, lt, test::content(lt, res(1, dm::Value::integer(77))), WriteMode::replace));
+    EXPECT_EQ(store.committed().servers.at(0).lifetime(), 300); // not yet
+    const auto gen = store.generation();
+    EXPECT_TRUE(store.commit_dm_changes());
+    EXPECT_EQ(store.committed().servers.at(0).lifetime(), 77);
+    EXPECT_EQ(store.generation(), gen + 1);
+    EXPECT_FALSE(store.commit_dm_changes()); // nothing new
+    // A working state that is not a pure DM change (Object 0 touched) is rolled back instead.
+    write_security(psk_account(1, 101, to_bytes("other"), bytes_of(16, 5)));
+    EXPECT_FALSE(store.commit_dm_changes());
+    EXPECT_EQ(store.security().find(Iid{1})->public_key_or_identity, to_bytes("dev"));
+}
+
 TEST(ClientConfig, Resource9_OnlySmsFromAConfiguredMsisdnIsKnown) {
     ClientConfig c = test::make_config(2);
     c.security.at(1).sms_number = "+33612345678";
