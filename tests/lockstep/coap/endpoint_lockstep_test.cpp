@@ -885,3 +885,51 @@ TEST(CoapEndpointLockstep, TimerHeapStaysBounded) {
     EXPECT_EQ(t.ep.stats().peers, 0U);
     EXPECT_FALSE(t.ep.next_deadline());
 }
+
+// Documented errors of the commands.
+TEST(CoapEndpointLockstep, CommandErrors) {
+    Config c = det_config();
+    c.max_body_size = 1000;
+    c.max_message_size = 200;
+    c.block_size = 64;
+    Lockstep t(c);
+    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, ack(code::get)).error(),
+              make_error_code(lwm2m::Errc::invalid_argument)); // not CON/NON
+    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::content)).error(),
+              make_error_code(lwm2m::Errc::invalid_argument)); // not a method
+    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::put).payload(test::pattern_body(1001))).error(),
+              make_error_code(coap::Errc::entity_too_large));
+    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::get).path("/" + std::string(250, 'a'))).error(),
+              make_error_code(coap::Errc::message_too_large));
+    ASSERT_TRUE(t.ep.send_request(t.now, kPeerA, con(code::get).token("dup")));
+    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::get).token("dup")).error(),
+              make_error_code(lwm2m::Errc::invalid_argument)); // token in use with that peer
+    EXPECT_EQ(t.ep.cancel_request(t.now, RequestId{999}).error(), make_error_code(lwm2m::Errc::not_found));
+    EXPECT_EQ(t.ep.accept_separately(t.now, IncomingId{999}).error(), make_error_code(lwm2m::Errc::not_found));
+    EXPECT_EQ(t.ep.cancel_observation(t.now, ObservationId{999}).error(), make_error_code(lwm2m::Errc::not_found));
+    t.receive(kPeerB, con(code::get).mid(1).token("a").path("/x"));
+    auto in = t.expect_event<IncomingRequest>();
+    EXPECT_EQ(t.ep.send_response(t.now, in.id, Message(ack(code::get))).error(),
+              make_error_code(lwm2m::Errc::invalid_argument));
+    EXPECT_EQ(t.ep.send_response(t.now, in.id, Message(ack(code::content).payload(test::pattern_body(1001)))).error(),
+              make_error_code(coap::Errc::entity_too_large));
+    ASSERT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content))));
+}
+
+// max_buffered_bytes: a large body that does not fit is refused, nothing crashes, and small
+// traffic still flows.
+TEST(CoapEndpointLockstep, BufferedBytesLimit) {
+    Config c = det_config();
+    c.max_buffered_bytes = 4096;
+    c.block_size = 64;
+    Lockstep t(c);
+    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::put).payload(test::pattern_body(5000))).error(),
+              make_error_code(coap::Errc::peer_limit));
+    t.receive(kPeerB, con(code::get).mid(1).token("a").path("/x"));
+    auto in = t.expect_event<IncomingRequest>();
+    EXPECT_EQ(t.ep.send_response(t.now, in.id, Message(ack(code::content).payload(test::pattern_body(5000)))).error(),
+              make_error_code(coap::Errc::peer_limit));
+    ASSERT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content).payload("ok"))));
+    EXPECT_EQ(as_string_view(t.expect_tx().payload), "ok");
+    EXPECT_LE(t.ep.stats().buffered_bytes, 4096U);
+}
