@@ -18,9 +18,6 @@ Shared::~Shared() {
     if (psk_server) gnutls_psk_free_server_credentials(psk_server);
 }
 
-void log(const Shared& sh, LogLevel level, const std::string& msg) {
-    if (sh.logger != nullptr && sh.logger->enabled(level)) sh.logger->write(level, "dtls", msg);
-}
 
 PeerBytes peer_bytes(const PeerAddr& p) noexcept {
     PeerBytes out;
@@ -277,8 +274,8 @@ void Conn::handshake_done(TimePoint now) {
         gnutls_alert_send(s_, GNUTLS_AL_FATAL, GNUTLS_A_HANDSHAKE_FAILURE);
         state_ = State::closed;
         retransmit_at_.reset();
-        log(*shared_, LogLevel::info, "handshake with " + peer_.to_string() +
-                                          " refused: negotiated suite not configured");
+        log(*shared_, LogLevel::info, [&] { return "handshake with " + peer_.to_string() +
+                                          " refused: negotiated suite not configured"; });
         if (!quiet) emit(HandshakeFailed{peer_, make_error_code(fail_reason)});
         return;
     }
@@ -298,7 +295,7 @@ void Conn::handshake_done(TimePoint now) {
     retransmit_at_.reset();
     established_once = true;
     last_activity = now;
-    log(*shared_, LogLevel::debug, "handshake with " + peer_.to_string() + " done");
+    log(*shared_, LogLevel::debug, [&] { return "handshake with " + peer_.to_string() + " done"; });
     if (shared_->policy != nullptr) shared_->policy->on_established(*this);
     emit(HandshakeDone{peer_, identity, *suite});
 }
@@ -320,9 +317,9 @@ void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) 
     }
     state_ = State::closed;
     retransmit_at_.reset();
-    log(*shared_, LogLevel::info,
+    log(*shared_, LogLevel::info, [&] { return
         "handshake with " + peer_.to_string() + " failed: " + make_error_code(e).message() +
-            " (" + gnutls_strerror(gnutls_error) + ")");
+            " (" + gnutls_strerror(gnutls_error) + ")"; });
     if (!quiet) emit(HandshakeFailed{peer_, make_error_code(e)});
 }
 
@@ -340,7 +337,7 @@ void Conn::drain_records(TimePoint now) {
         }
         if (n == 0) { // close_notify (RFC 5246 §7.2.1)
             state_ = State::closed;
-            log(*shared_, LogLevel::debug, "close_notify from " + peer_.to_string());
+            log(*shared_, LogLevel::debug, [&] { return "close_notify from " + peer_.to_string(); });
             emit(Closed{peer_, make_error_code(Errc::closed)});
             return;
         }
@@ -356,9 +353,9 @@ void Conn::drain_records(TimePoint now) {
         if (gnutls_error_is_fatal(static_cast<int>(n)) == 0) continue;
         state_ = State::closed;
         const Errc e = Errc::peer_alert;
-        log(*shared_, LogLevel::info,
+        log(*shared_, LogLevel::info, [&] { return
             "session with " + peer_.to_string() + " closed: " +
-                gnutls_strerror(static_cast<int>(n)));
+                gnutls_strerror(static_cast<int>(n)); });
         emit(Closed{peer_, make_error_code(e)});
         return;
     }
@@ -563,10 +560,9 @@ std::string subject_dn_of_cert(const gnutls_datum_t& der) {
     return out;
 }
 
-Errc verify_chain(const PeerCerts& certs, const std::vector<Bytes>& anchors) {
-    if (certs.count == 0 || certs.type != GNUTLS_CRT_X509) return Errc::peer_verification_failed;
+gnutls_x509_trust_list_t make_trust_list(const std::vector<Bytes>& anchors) {
     gnutls_x509_trust_list_t tl = nullptr;
-    if (gnutls_x509_trust_list_init(&tl, 0) < 0) return Errc::internal_error;
+    if (gnutls_x509_trust_list_init(&tl, 0) < 0) return nullptr;
     for (const auto& a : anchors) {
         gnutls_x509_crt_t ca = nullptr;
         if (gnutls_x509_crt_init(&ca) < 0) continue;
@@ -576,6 +572,20 @@ Errc verify_chain(const PeerCerts& certs, const std::vector<Bytes>& anchors) {
             gnutls_x509_crt_deinit(ca);
         }
     }
+    return tl;
+}
+
+Errc verify_chain(const PeerCerts& certs, const std::vector<Bytes>& anchors) {
+    gnutls_x509_trust_list_t tl = make_trust_list(anchors);
+    if (tl == nullptr) return Errc::internal_error;
+    const Errc e = verify_chain(certs, tl);
+    gnutls_x509_trust_list_deinit(tl, 1);
+    return e;
+}
+
+Errc verify_chain(const PeerCerts& certs, gnutls_x509_trust_list_t tl) {
+    if (certs.count == 0 || certs.type != GNUTLS_CRT_X509) return Errc::peer_verification_failed;
+    if (tl == nullptr) return Errc::internal_error;
     std::vector<gnutls_x509_crt_t> crts;
     Errc result = Errc{};
     for (unsigned i = 0; i < certs.count; ++i) {
@@ -603,7 +613,6 @@ Errc verify_chain(const PeerCerts& certs, const std::vector<Bytes>& anchors) {
             result = Errc::certificate_untrusted;
     }
     for (auto c : crts) gnutls_x509_crt_deinit(c);
-    gnutls_x509_trust_list_deinit(tl, 1);
     return result;
 }
 

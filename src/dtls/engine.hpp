@@ -180,6 +180,10 @@ struct PeerCerts {
 /// Verifies `certs` (EE first) against `anchors` (DER). Returns 0, certificate_expired or
 /// certificate_untrusted.
 [[nodiscard]] Errc verify_chain(const PeerCerts& certs, const std::vector<Bytes>& anchors);
+/// Same against a prebuilt trust list (the server builds its client-CA list once).
+[[nodiscard]] Errc verify_chain(const PeerCerts& certs, gnutls_x509_trust_list_t anchors);
+/// A trust list of `anchors` (DER; undecodable ones skipped); nullptr on allocation failure.
+[[nodiscard]] gnutls_x509_trust_list_t make_trust_list(const std::vector<Bytes>& anchors);
 [[nodiscard]] inline BytesView view_of(const gnutls_datum_t& d) noexcept {
     return {reinterpret_cast<const std::byte*>(d.data), d.size};
 }
@@ -195,6 +199,11 @@ struct PeerBytes {
 int verify_callback(gnutls_session_t s);
 int psk_server_callback(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key);
 
-void log(const Shared& sh, LogLevel level, const std::string& msg);
+/// Logs `make()` (a callable returning the text) only when the level is enabled, so that no
+/// string is built on the hot path. Never pass key material.
+template <class Make>
+void log(const Shared& sh, LogLevel level, Make&& make) {
+    if (sh.logger != nullptr && sh.logger->enabled(level)) sh.logger->write(level, "dtls", make());
+}
 
 } // namespace lwm2m::dtls::detail

@@ -72,6 +72,7 @@ struct ServerTable::Impl final : detail::Policy {
     bool has_prev_key = false;
     std::optional<TimePoint> rotate_at;
     ServerStats stats;
+    gnutls_x509_trust_list_t client_trust = nullptr; ///< built once from client_ca_der
 
     ~Impl() override {
         secure_wipe(cookie_key.data(), cookie_key.size());
@@ -79,6 +80,7 @@ struct ServerTable::Impl final : detail::Policy {
         // Conns must go before `shared` (they reference its credentials).
         timers.clear();
         entries.clear();
+        if (client_trust != nullptr) gnutls_x509_trust_list_deinit(client_trust, 1);
     }
 
     // ---- Policy ----
@@ -100,7 +102,7 @@ struct ServerTable::Impl final : detail::Policy {
         c.identity.certificate_der.assign(ee.begin(), ee.end());
         c.identity.public_key_spki = detail::spki_of_cert(pc.list[0]);
         c.identity.subject_dn = detail::subject_dn_of_cert(pc.list[0]);
-        const Errc e = detail::verify_chain(pc, cfg.client_ca_der);
+        const Errc e = detail::verify_chain(pc, client_trust);
         if (e != Errc{}) return e;
         return store->certificate_allowed(c.identity) ? Errc{} : Errc::unknown_identity;
     }
@@ -198,7 +200,7 @@ struct ServerTable::Impl final : detail::Policy {
             if (est) e.cur->close_notify();
             (void)now;
             ++stats.evictions;
-            detail::log(shared, LogLevel::info, "evicting session " + peer.to_string() + " (table full)");
+            detail::log(shared, LogLevel::info, [&] { return "evicting session " + peer.to_string() + " (table full)"; });
             erase_entry(eit);
             if (est)
                 out.events.push_back(Closed{peer, make_error_code(Errc::session_limit)});
@@ -327,6 +329,8 @@ Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& st
             gnutls_x509_crt_deinit(crt);
             if (r < 0) return fail(Errc::invalid_config);
         }
+        impl->client_trust = detail::make_trust_list(cfg.client_ca_der);
+        if (impl->client_trust == nullptr) return fail(Errc::internal_error);
         gnutls_certificate_set_verify_function(sh.cert, &detail::verify_callback);
     }
     const std::string prio = detail::priority_string(cfg.cipher_suites, cfg.psk, want_cert,
