@@ -1465,6 +1465,12 @@ struct Endpoint::Impl {
             drop_incoming(it);
             return fail(lwm2m::Errc::not_found);
         }
+        // Refuse before any state changes (no half-registered observation on error).
+        if (resp.payload.size() > cfg.max_body_size) return fail(Errc::entity_too_large);
+        if (resp.payload.size() > cfg.block_size && over_budget(resp.payload.size())) {
+            ++stats_.refused;
+            return fail(Errc::peer_limit);
+        }
         IncomingEx& in = it->second;
         const bool registering = in.observe_register && resp.code.is_success() &&
                                  resp.find(option::observe) != nullptr;
