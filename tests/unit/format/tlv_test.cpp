@@ -62,6 +62,22 @@ TEST(Tlv, DecodesTheTsExampleAtInstanceAndObjectLevel) {
     EXPECT_EQ(std::get<dm::Object>(c3->node).instances.at(0), test::ts_device_instance());
 }
 
+TEST(Tlv, DecodesTheTsExampleWithTheBuiltinRegistry) {
+    // The dm layer's built-in Device object definition (1.1) agrees with the TS example.
+    const auto reg = dm::ObjectRegistry::builtin(dm::Lwm2mVersion::v1_1);
+    auto c = decode(ContentFormat::lwm2m_tlv, hex(ts_device_tlv), dm::Path(Oid{3}, Iid{0}), reg);
+    ASSERT_TRUE(c) << c.error().message();
+    EXPECT_EQ(*c, device_instance());
+    for (auto f : {ContentFormat::senml_json, ContentFormat::senml_cbor, ContentFormat::lwm2m_json,
+                   ContentFormat::lwm2m_cbor}) {
+        auto bytes = encode(f, *c);
+        ASSERT_TRUE(bytes);
+        auto back = decode(f, *bytes, c->path, reg);
+        ASSERT_TRUE(back) << to_string(f) << ": " << back.error().message();
+        EXPECT_EQ(*back, *c);
+    }
+}
+
 TEST(Tlv, MultipleResourceAndResourceInstanceLevels) {
     const auto reg = test::registry();
     const dm::Path p(Oid{3}, Iid{0}, Rid{7});
