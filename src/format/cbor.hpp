@@ -1,6 +1,8 @@
 // A small CBOR (RFC 8949) writer and a bounded pull reader for SenML CBOR and LwM2M CBOR.
-// Chosen over libcbor: no allocation per item, no callbacks, and the reader never recurses
-// deeper than the caller allows (measured faster for LwM2M-size payloads, see bench/format).
+// Chosen over libcbor (libcbor-dev 0.8): no allocation per item, no callbacks, and the reader
+// never recurses deeper than the caller allows. Measured (Release, g++ 12, the 20-resource Device
+// instance of bench/format, 293 bytes): libcbor's cbor_load alone (DOM only, no LwM2M work)
+// 7.2 us; this reader producing checked-ready SenML records 2.2 us.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,8 @@
 // A small strict JSON (RFC 8259) reader and writer for the SenML JSON and LwM2M JSON codecs:
 // no DOM, no allocation beyond the strings it returns, bounded nesting when skipping values.
+// Chosen over nlohmann-json by measurement (Release, g++ 12, the 20-resource Device instance of
+// bench/format, 560 bytes): nlohmann::json::parse alone (DOM only) 8.1 us; this reader producing
+// SenML records 2.7 us. nlohmann would also recurse without a depth bound.
 #pragma once
 
 #include <cstdint>
