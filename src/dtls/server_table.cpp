@@ -54,7 +54,7 @@ struct ServerTable::Impl final : detail::Policy {
     struct Entry {
         std::unique_ptr<Conn> cur;     ///< the session in use (handshaking or established)
         std::unique_ptr<Conn> pending; ///< RFC 6347 §4.2.8 replacement handshake in progress
-        std::list<PeerAddr>::iterator lru;
+        std::list<SessionKey>::iterator lru;
         TimePoint last_activity{};
     };
 
@@ -62,8 +62,8 @@ struct ServerTable::Impl final : detail::Policy {
     CredentialStore* store = nullptr;
     detail::Shared shared;
     detail::Outbox out;
-    std::unordered_map<PeerAddr, Entry, PeerAddrHash> entries;
-    std::list<PeerAddr> lru; // front: least recently active
+    std::unordered_map<SessionKey, Entry, SessionKeyHash> entries;
+    std::list<SessionKey> lru; // front: least recently active
     std::set<std::tuple<TimePoint, std::uint64_t, Conn*>> timers;
     std::size_t conn_count = 0;
     std::uint64_t next_id = 1;
@@ -109,7 +109,7 @@ struct ServerTable::Impl final : detail::Policy {
 
     void on_established(Conn& c) override {
         ++stats.handshakes_completed;
-        auto it = entries.find(c.peer());
+        auto it = entries.find(SessionKey::of(c.peer()));
         if (it == entries.end()) return;
         Entry& e = it->second;
         if (e.pending.get() != &c) return;
@@ -145,7 +145,7 @@ struct ServerTable::Impl final : detail::Policy {
         e.last_activity = now;
         lru.splice(lru.end(), lru, e.lru);
     }
-    void erase_entry(std::unordered_map<PeerAddr, Entry, PeerAddrHash>::iterator it) {
+    void erase_entry(std::unordered_map<SessionKey, Entry, SessionKeyHash>::iterator it) {
         Entry& e = it->second;
         for (auto* c : {e.cur.get(), e.pending.get()}) {
             if (c == nullptr) continue;
@@ -158,7 +158,7 @@ struct ServerTable::Impl final : detail::Policy {
 
     /// After a Conn was driven: drop it if it closed, fix timers, drop empty entries.
     void after(const PeerAddr& peer, Conn* c) {
-        auto it = entries.find(peer);
+        auto it = entries.find(SessionKey::of(peer));
         if (it == entries.end()) return;
         Entry& e = it->second;
         if (c != nullptr && (e.cur.get() == c || e.pending.get() == c)) {
@@ -191,11 +191,11 @@ struct ServerTable::Impl final : detail::Policy {
 
     bool evict_lru(TimePoint now, const PeerAddr& except) {
         for (auto it = lru.begin(); it != lru.end(); ++it) {
-            if (*it == except) continue;
+            if (it->addr == except) continue;
             auto eit = entries.find(*it);
             if (eit == entries.end()) continue;
             Entry& e = eit->second;
-            const PeerAddr peer = *it;
+            const PeerAddr peer = it->addr;
             const bool est = e.cur && e.cur->state() == Conn::State::established;
             if (est) e.cur->close_notify();
             (void)now;
@@ -218,8 +218,8 @@ struct ServerTable::Impl final : detail::Policy {
         std::memset(&prestate, 0, sizeof prestate);
         const auto pb = detail::peer_bytes(from);
         void* msg = const_cast<std::byte*>(bytes.data());
-        gnutls_datum_t key{cookie_key.data(), static_cast<unsigned>(cookie_key.size())};
-        int r = gnutls_dtls_cookie_verify(&key, const_cast<std::uint8_t*>(pb.b.data()), pb.n, msg,
+        gnutls_datum_t ck{cookie_key.data(), static_cast<unsigned>(cookie_key.size())};
+        int r = gnutls_dtls_cookie_verify(&ck, const_cast<std::uint8_t*>(pb.b.data()), pb.n, msg,
                                           bytes.size(), &prestate);
         if (r < 0 && has_prev_key) {
             gnutls_datum_t pk{prev_cookie_key.data(), static_cast<unsigned>(prev_cookie_key.size())};
@@ -230,7 +230,7 @@ struct ServerTable::Impl final : detail::Policy {
         if (r < 0) {
             std::memset(&prestate, 0, sizeof prestate);
             detail::CookieSink sink{&out, &from};
-            if (gnutls_dtls_cookie_send(&key, const_cast<std::uint8_t*>(pb.b.data()), pb.n,
+            if (gnutls_dtls_cookie_send(&ck, const_cast<std::uint8_t*>(pb.b.data()), pb.n,
                                         &prestate, &sink, &cookie_push) >= 0)
                 ++stats.hello_verify_sent;
             return;
@@ -238,7 +238,8 @@ struct ServerTable::Impl final : detail::Policy {
         std::array<std::byte, 32> random{};
         client_random(bytes, random);
 
-        auto it = entries.find(from);
+        const SessionKey key = SessionKey::of(from);
+        auto it = entries.find(key);
         const bool have_established = it != entries.end() && it->second.cur &&
                                       it->second.cur->state() == Conn::State::established;
         // Capacity: a replacement of a handshaking session reuses its slot.
@@ -256,12 +257,12 @@ struct ServerTable::Impl final : detail::Policy {
             ++stats.dropped_datagrams;
             return;
         }
-        it = entries.find(from);
+        it = entries.find(key);
         if (it == entries.end()) {
-            lru.push_back(from);
+            lru.push_back(key);
             Entry e;
             e.lru = std::prev(lru.end());
-            it = entries.emplace(from, std::move(e)).first;
+            it = entries.emplace(key, std::move(e)).first;
         }
         Entry& e = it->second;
         Conn* raw = c.get();
@@ -358,7 +359,7 @@ void ServerTable::on_datagram(TimePoint now, const PeerAddr& from, BytesView b) 
         return;
     }
     const bool hello = is_client_hello(b);
-    auto it = im.entries.find(from);
+    auto it = im.entries.find(SessionKey::of(from));
     if (it == im.entries.end()) {
         if (!hello) {
             ++im.stats.dropped_datagrams;
@@ -414,7 +415,7 @@ void ServerTable::on_timeout(TimePoint now) {
     while (!im.lru.empty()) {
         auto it = im.entries.find(im.lru.front());
         if (it == im.entries.end() || it->second.last_activity + im.cfg.idle_timeout > now) break;
-        const PeerAddr peer = it->first;
+        const PeerAddr peer = it->first.addr;
         auto& e = it->second;
         const bool est = e.cur && e.cur->state() == Conn::State::established;
         if (est) e.cur->close_notify();
@@ -459,7 +460,7 @@ std::optional<TimePoint> ServerTable::next_deadline() const {
 
 Result<void> ServerTable::send(TimePoint now, const PeerAddr& peer, BytesView plaintext) {
     auto& im = *impl_;
-    auto it = im.entries.find(peer);
+    auto it = im.entries.find(SessionKey::of(peer));
     if (it == im.entries.end() || !it->second.cur ||
         it->second.cur->state() != Conn::State::established)
         return fail(Errc::not_connected);
@@ -470,7 +471,7 @@ Result<void> ServerTable::send(TimePoint now, const PeerAddr& peer, BytesView pl
 
 void ServerTable::close(TimePoint /*now*/, const PeerAddr& peer) {
     auto& im = *impl_;
-    auto it = im.entries.find(peer);
+    auto it = im.entries.find(SessionKey::of(peer));
     if (it == im.entries.end()) return;
     if (it->second.cur) it->second.cur->close_notify();
     im.erase_entry(it);
@@ -478,7 +479,7 @@ void ServerTable::close(TimePoint /*now*/, const PeerAddr& peer) {
 
 std::size_t ServerTable::size() const noexcept { return impl_->conn_count; }
 bool ServerTable::established(const PeerAddr& peer) const noexcept {
-    const auto it = impl_->entries.find(peer);
+    const auto it = impl_->entries.find(SessionKey::of(peer));
     return it != impl_->entries.end() && it->second.cur &&
            it->second.cur->state() == Conn::State::established;
 }

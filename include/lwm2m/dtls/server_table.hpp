@@ -40,10 +40,16 @@ struct ServerConfig : CommonConfig {
     Duration cookie_rotation = std::chrono::minutes(5);
 };
 
-/// The key of a session in the table. Today: the peer's transport address.
+/// The key of a session in the table. Today: the peer's transport address (RFC 6347 §4.2.8).
+/// An RFC 9146 Connection ID would be added here (and taken from the record header) without
+/// changing the table's API.
 struct SessionKey {
     PeerAddr addr;
+    static SessionKey of(const PeerAddr& from) noexcept { return SessionKey{from}; }
     friend bool operator==(const SessionKey&, const SessionKey&) = default;
+};
+struct SessionKeyHash {
+    std::size_t operator()(const SessionKey& k) const noexcept { return k.addr.hash(); }
 };
 
 /// Counters for monitoring and tests.
