@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <variant>
 
 namespace lwm2m::format::detail {
 
@@ -266,6 +268,22 @@ bool integral_double(double d) { return std::isfinite(d) && std::trunc(d) == d; 
 constexpr double two63 = 9223372036854775808.0;
 constexpr double two64 = 18446744073709551616.0;
 } // namespace
+
+// already_typed() relies on DataType values equalling the Value::Storage indices.
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::string), dm::Value::Storage>, std::string>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::integer), dm::Value::Storage>, std::int64_t>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::unsigned_integer), dm::Value::Storage>, std::uint64_t>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::float_), dm::Value::Storage>, double>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::boolean), dm::Value::Storage>, bool>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::opaque), dm::Value::Storage>, Bytes>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::time), dm::Value::Storage>, dm::Time>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::objlnk), dm::Value::Storage>, dm::Objlnk>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::corelnk), dm::Value::Storage>, dm::Corelnk>);
+
+bool already_typed(const dm::ResourceDef& def, const dm::Value& v) noexcept {
+    const auto t = static_cast<std::size_t>(def.type);
+    return t != 0 && v.storage().index() == t;
+}
 
 Result<dm::Value> coerce(const dm::ResourceDef& def, dm::Value raw, CoerceFlags flags) {
     using T = dm::DataType;

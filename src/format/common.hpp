@@ -60,6 +60,10 @@ struct CoerceFlags {
 [[nodiscard]] Result<dm::Value> coerce(const dm::ResourceDef& def, dm::Value raw,
                                        CoerceFlags flags = {});
 
+/// True when the value already has the storage alternative of the definition's type (no
+/// conversion needed).
+[[nodiscard]] bool already_typed(const dm::ResourceDef& def, const dm::Value& v) noexcept;
+
 /// Checks the leaf path of a record against the definition's multiplicity.
 [[nodiscard]] Result<void> check_multiplicity(const dm::ResourceDef& def, const dm::Path& leaf);
 

@@ -103,7 +103,13 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
         const dm::ResourceDef* def = odef->resource(rec.path.rid().v);
         if (def == nullptr) return fail(Errc::unknown_resource);
         LWM2M_TRY_VOID(detail::check_multiplicity(*def, rec.path));
-        LWM2M_TRY(v, detail::coerce(*def, std::move(rec.value)));
+        dm::Value v;
+        if (detail::already_typed(*def, rec.value)) {
+            v = std::move(rec.value);
+        } else {
+            LWM2M_TRY(cv, detail::coerce(*def, std::move(rec.value)));
+            v = std::move(cv);
+        }
         if (target.depth() == 4) {
             if (leaf_set) return fail(Errc::duplicate);
             leaf = std::move(v);

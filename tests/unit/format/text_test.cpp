@@ -101,6 +101,20 @@ TEST(Opaque, RawBytesForOpaqueResourcesOnly) {
     EXPECT_EQ(coap_code_for(make_error_code(Errc::unsupported_format)), 0x8F);
 }
 
+TEST(ContentFormats, EveryErrcHasACoapCodeAndMessage) {
+    const std::pair<Errc, int> table[] = {
+        {Errc::malformed, 0x80},          {Errc::type_mismatch, 0x80},     {Errc::out_of_range, 0x80},
+        {Errc::duplicate, 0x80},          {Errc::path_mismatch, 0x80},     {Errc::structure_mismatch, 0x80},
+        {Errc::limit_exceeded, 0x80},     {Errc::unknown_object, 0x84},    {Errc::unknown_resource, 0x84},
+        {Errc::unsupported_level, 0x86},  {Errc::format_not_allowed, 0x8F}, {Errc::unsupported_format, 0x8F},
+        {Errc::invalid_content, 0xA0}};
+    for (auto [e, code] : table) {
+        EXPECT_EQ(coap_code_for(make_error_code(e)), code) << static_cast<int>(e);
+        EXPECT_NE(make_error_code(e).message(), "unknown format error");
+        EXPECT_STREQ(make_error_code(e).category().name(), "lwm2m.format");
+    }
+}
+
 TEST(ContentFormats, NumbersAndNames) {
     EXPECT_EQ(content_format_from(11542), ContentFormat::lwm2m_tlv);
     EXPECT_EQ(content_format_from(112), ContentFormat::senml_cbor);
