@@ -1,4 +1,6 @@
 // `lwm2m coap get|put|post|delete URI`: one request (or one observation) with the CoAP Endpoint.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <variant>
@@ -6,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <lwm2m/coap/endpoint.hpp>
+#include <lwm2m/dtls/secure_endpoint.hpp>
 #include <lwm2m/transport/coap_uri.hpp>
 #include <lwm2m/transport/loop.hpp>
 #include <lwm2m/transport/resolve.hpp>
@@ -79,15 +82,51 @@ std::optional<Bytes> read_file(const std::string& path) {
     return out;
 }
 
+/// Parses coap:// and coaps:// URIs (RFC 7252 §6.1, §6.2). transport::parse_coap_uri knows only
+/// "coap"; a coaps URI is parsed as coap with the scheme swapped, and gets port 5684 when its
+/// authority names none.
+std::optional<transport::CoapUri> parse_uri(const std::string& text, bool& secure) {
+    constexpr std::string_view coaps = "coaps://";
+    secure = text.size() >= coaps.size() &&
+             std::equal(coaps.begin(), coaps.end(), text.begin(),
+                        [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+    if (!secure) {
+        auto u = transport::parse_coap_uri(text);
+        if (!u) return std::nullopt;
+        return std::move(*u);
+    }
+    const std::string rest = text.substr(coaps.size());
+    auto u = transport::parse_coap_uri("coap://" + rest);
+    if (!u) return std::nullopt;
+    u->scheme = "coaps";
+    const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+    const auto bracket = authority.rfind(']');
+    const auto colon = authority.rfind(':');
+    const bool has_port = colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
+    if (!has_port) u->port = 5684;
+    return std::move(*u);
+}
+
 } // namespace
 
-int run_coap_request(const RequestOptions& o, Logger& log) {
-    auto uri = transport::parse_coap_uri(o.uri);
+int run_coap_request(RequestOptions& o, Logger& log) {
+    bool secure = false;
+    auto uri = parse_uri(o.uri, secure);
     if (!uri) {
         fmt::print(stderr,
-                   "error: '{}' is not a valid coap URI (coap://IPv4[:port]/path?query, "
-                   "coap://[IPv6][:port]/..., or coap://hostname/...; RFC 7252 §6)\n",
+                   "error: '{}' is not a valid coap URI (coap[s]://IPv4[:port]/path?query, "
+                   "coap[s]://[IPv6][:port]/..., or coap[s]://hostname/...; RFC 7252 §6)\n",
                    o.uri);
+        return exit_failure;
+    }
+    auto psk = decode_credentials(o.credentials);
+    if (!psk) return exit_failure; // message printed, without the key
+    if (secure && !psk->has_value()) {
+        fmt::print(stderr, "error: a coaps:// URI needs --psk-identity[-hex] and --psk-key[-hex|-file]\n");
+        return exit_failure;
+    }
+    if (!secure && psk->has_value()) {
+        fmt::print(stderr, "error: PSK options need a coaps:// URI\n");
         return exit_failure;
     }
     auto peers = transport::resolve_udp(uri->host, uri->port);
@@ -131,25 +170,39 @@ int run_coap_request(const RequestOptions& o, Logger& log) {
     coap::Config cfg;
     cfg.block_size = static_cast<std::size_t>(o.block_size);
     coap::Endpoint ep(cfg, rng, log);
-    transport::Loop loop(ep, *sock);
-    StopOnSignal guard(loop);
-
+    std::optional<dtls::ClientSession> session;
+    std::optional<dtls::SecureEndpoint<dtls::ClientSession>> sep;
+    if (secure) {
+        dtls::ClientConfig dcfg;
+        dcfg.server = peer;
+        dcfg.logger = &log;
+        dcfg.credentials = dtls::PskCredentials{std::move((*psk)->identity), std::move((*psk)->key)};
+        auto s = dtls::ClientSession::create(std::move(dcfg));
+        if (!s) {
+            fmt::print(stderr, "error: DTLS client: {}\n", s.error().message());
+            return exit_failure;
+        }
+        session.emplace(std::move(*s));
+        sep.emplace(ep, *session);
+    }
     const TimePoint start = transport::LoopBase::now();
     auto id = ep.send_request(start, peer, std::move(req));
     if (!id) {
         fmt::print(stderr, "error: request not sent: {}\n", id.error().message());
         return exit_failure;
     }
-    log.write(LogLevel::debug, "client", fmt::format("{} {}{} to {}", o.method, uri->path_string(),
-                                                     o.observe ? " (observe)" : "", peer.to_string()));
+    if (sep) sep->flush(start); // starts the DTLS handshake; the request waits for it
+    log.write(LogLevel::debug, "client", fmt::format("{} {}{} to {}{}", o.method, uri->path_string(),
+                                                     o.observe ? " (observe)" : "", peer.to_string(),
+                                                     secure ? " over DTLS" : ""));
 
     const int wanted = o.observe ? *o.observe : 1;
     int received = 0;
     bool finished = false;
     int exit_code = exit_failure;
-    loop.set_hook([&](TimePoint) {
-        while (auto ev = ep.poll_event()) {
-            if (auto* r = std::get_if<coap::Response>(&*ev); r && r->id == *id) {
+    auto on_coap = [&](const coap::Event& ev) {
+        {
+            if (auto* r = std::get_if<coap::Response>(&ev); r && r->id == *id) {
                 ++received;
                 std::optional<std::uint32_t> seq;
                 if (auto obs = r->response.uint_option(option::observe)) seq = static_cast<std::uint32_t>(*obs);
@@ -163,20 +216,61 @@ int run_coap_request(const RequestOptions& o, Logger& log) {
                     if (exit_code == exit_success) exit_code = exit_failure;
                     finished = true;
                 }
-            } else if (auto* n = std::get_if<coap::Notification>(&*ev); n && n->id == *id) {
+            } else if (auto* n = std::get_if<coap::Notification>(&ev); n && n->id == *id) {
                 ++received;
                 print_response(n->notification, n->seq, o.output_file);
                 exit_code = n->notification.code.is_success() ? exit_success : exit_error_response;
                 if (received >= wanted || !n->notification.code.is_success()) finished = true;
-            } else if (auto* f = std::get_if<coap::RequestFailed>(&*ev); f && f->id == *id) {
-                fmt::print(stderr, "error: {} {}: {}\n", o.method, o.uri, f->error.message());
+            } else if (auto* f = std::get_if<coap::RequestFailed>(&ev); f && f->id == *id) {
+                if (!finished) fmt::print(stderr, "error: {} {}: {}\n", o.method, o.uri, f->error.message());
                 exit_code = exit_failure;
                 finished = true;
             }
         }
-    });
+    };
+    // DTLS events: a failed handshake ends the request at once (the CoAP layer would only time
+    // out). Messages come from dtls::Errc and never contain key material.
+    auto on_dtls = [&](const dtls::Event& ev) {
+        if (const auto* f = std::get_if<dtls::HandshakeFailed>(&ev)) {
+            if (!finished) {
+                fmt::print(stderr, "error: DTLS handshake with {} failed: {}\n", peer.to_string(),
+                           f->error.message());
+            }
+            exit_code = exit_failure;
+            finished = true;
+        } else if (const auto* c = std::get_if<dtls::Closed>(&ev); c && !finished) {
+            fmt::print(stderr, "error: DTLS session with {} closed: {}\n", peer.to_string(), c->reason.message());
+            exit_code = exit_failure;
+            finished = true;
+        } else if (const auto* h = std::get_if<dtls::HandshakeDone>(&ev)) {
+            log.write(LogLevel::debug, "client", "DTLS session established with " + h->peer.to_string());
+        }
+    };
     const auto timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.timeout_s));
-    auto done = loop.run_until([&] { return finished || StopOnSignal::requested(); }, timeout);
+    auto drive = [&](auto& loop) -> Result<bool> {
+        StopOnSignal guard(loop);
+        return loop.run_until([&] { return finished || StopOnSignal::requested(); }, timeout);
+    };
+    Result<bool> done = false;
+    std::optional<transport::Loop<coap::Endpoint>> plain_loop;
+    std::optional<transport::Loop<dtls::SecureEndpoint<dtls::ClientSession>>> secure_loop;
+    if (sep) {
+        secure_loop.emplace(*sep, *sock);
+        secure_loop->set_hook([&](TimePoint now) {
+            while (auto ev = sep->poll_event()) {
+                if (auto* ce = std::get_if<coap::Event>(&*ev)) on_coap(*ce);
+                else on_dtls(std::get<dtls::Event>(*ev));
+            }
+            sep->flush(now);
+        });
+        done = drive(*secure_loop);
+    } else {
+        plain_loop.emplace(ep, *sock);
+        plain_loop->set_hook([&](TimePoint) {
+            while (auto ev = ep.poll_event()) on_coap(*ev);
+        });
+        done = drive(*plain_loop);
+    }
     if (!done) {
         fmt::print(stderr, "error: event loop: {}\n", done.error().message());
         return exit_failure;
@@ -193,6 +287,11 @@ int run_coap_request(const RequestOptions& o, Logger& log) {
         // RFC 7641 §3.6: forget the observation. The server learns it when its next
         // notification is refused (by our RST, or by ICMP once this process has exited).
         (void)ep.cancel_request(transport::LoopBase::now(), *id);
+    }
+    if (session && session->established()) {
+        // RFC 6347 §4.2.7 / RFC 5246 §7.2.1: close_notify, so the server frees the session now.
+        session->close(transport::LoopBase::now());
+        (void)secure_loop->run_once(Duration::zero());
     }
     return exit_code;
 }

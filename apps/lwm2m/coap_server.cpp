@@ -1,4 +1,5 @@
-// `lwm2m coap serve`: the CoAP Endpoint with the demo resources on one UDP socket.
+// `lwm2m coap serve`: the CoAP Endpoint with the demo resources on one UDP socket, in plain CoAP
+// or, with PSK options, CoAP over DTLS (RFC 7252 §9.1: dtls::SecureEndpoint<ServerTable>).
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -6,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <lwm2m/coap/endpoint.hpp>
+#include <lwm2m/dtls/secure_endpoint.hpp>
 #include <lwm2m/transport/loop.hpp>
 #include <lwm2m/transport/system_random.hpp>
 
@@ -14,17 +16,77 @@
 #include "signals.hpp"
 
 namespace lwm2m::app {
+namespace {
 
-int run_coap_serve(const ServeOptions& o, Logger& log) {
+/// The single client credential of the demo server.
+class SinglePskStore final : public dtls::CredentialStore {
+public:
+    explicit SinglePskStore(Psk psk) : psk_(std::move(psk)) {}
+    std::optional<SecretBytes> psk_key(BytesView identity) override {
+        if (identity.size() == psk_.identity.size() &&
+            std::equal(identity.begin(), identity.end(), psk_.identity.begin())) {
+            return psk_.key;
+        }
+        return std::nullopt;
+    }
+    bool rpk_allowed(BytesView) override { return false; }
+
+private:
+    Psk psk_;
+};
+
+/// Runs `loop` until a signal or the end of --duration, ticking /counter every second.
+/// `after_tick` moves the notifications out (SecureEndpoint::flush over DTLS).
+template <class Loop, class AfterTick>
+int run_loop(const ServeOptions& o, Loop& loop, DemoResources& demo, AfterTick after_tick) {
+    using namespace std::chrono_literals;
+    const TimePoint start = transport::LoopBase::now();
+    const std::optional<TimePoint> end =
+        o.duration_s > 0 ? std::optional<TimePoint>(start + std::chrono::duration_cast<Duration>(
+                                                                std::chrono::duration<double>(o.duration_s)))
+                         : std::nullopt;
+    TimePoint next_tick = start + 1s;
+    while (!StopOnSignal::requested()) {
+        TimePoint t = transport::LoopBase::now();
+        if (end && t >= *end) break;
+        if (t >= next_tick) {
+            demo.tick(t);
+            after_tick(t);
+            next_tick += 1s;
+            if (next_tick <= t) next_tick = t + 1s; // after a stall, do not burst
+        }
+        TimePoint wake = next_tick;
+        if (end && *end < wake) wake = *end;
+        if (auto r = loop.run_once(wake - t); !r) {
+            fmt::print(stderr, "error: event loop: {}\n", r.error().message());
+            return exit_failure;
+        }
+    }
+    return exit_success;
+}
+
+void print_listening(const transport::UdpSocket& sock) {
+    fmt::print("listening on {}\n", sock.local_addr().to_string());
+    std::fflush(stdout);
+}
+
+} // namespace
+
+int run_coap_serve(ServeOptions& o, Logger& log) {
     if (o.resources != "demo") {
         fmt::print(stderr, "error: unknown resource set '{}' (available: demo)\n", o.resources);
         return exit_failure;
     }
+    auto psk = decode_credentials(o.credentials);
+    if (!psk) return exit_failure; // message printed, without the key
+    const bool secure = psk->has_value();
+
     auto addr = PeerAddr::parse(o.listen);
     const bool has_port = o.listen.starts_with('[')
                               ? o.listen.find("]:") != std::string::npos
                               : std::count(o.listen.begin(), o.listen.end(), ':') == 1;
-    if (addr && !has_port) addr->port = 5683; // RFC 7252 §6.1 default port
+    // RFC 7252 §6.1/§6.2 default ports: 5683 coap, 5684 coaps.
+    if (addr && !has_port) addr->port = secure ? 5684 : 5683;
     if (!addr) {
         fmt::print(stderr, "error: --listen '{}' is not IPv4:port or [IPv6]:port\n", o.listen);
         return exit_failure;
@@ -40,41 +102,59 @@ int run_coap_serve(const ServeOptions& o, Logger& log) {
     transport::SystemRandom rng;
     coap::Config cfg;
     coap::Endpoint ep(cfg, rng, log);
-    transport::Loop loop(ep, *sock);
     DemoResources demo(ep, log);
-    loop.set_hook([&](TimePoint now) { demo.on_events(now); });
-    StopOnSignal guard(loop);
 
-    fmt::print("listening on {}\n", sock->local_addr().to_string());
-    std::fflush(stdout);
-
-    using namespace std::chrono_literals;
-    const TimePoint start = transport::LoopBase::now();
-    const std::optional<TimePoint> end =
-        o.duration_s > 0 ? std::optional<TimePoint>(start + std::chrono::duration_cast<Duration>(
-                                                                std::chrono::duration<double>(o.duration_s)))
-                         : std::nullopt;
-    TimePoint next_tick = start + 1s;
-    while (!StopOnSignal::requested()) {
-        TimePoint t = transport::LoopBase::now();
-        if (end && t >= *end) break;
-        if (t >= next_tick) {
-            demo.tick(t);
-            next_tick += 1s;
-            if (next_tick <= t) next_tick = t + 1s; // after a stall, do not burst
-        }
-        TimePoint wake = next_tick;
-        if (end && *end < wake) wake = *end;
-        if (auto r = loop.run_once(wake - t); !r) {
-            fmt::print(stderr, "error: event loop: {}\n", r.error().message());
-            return exit_failure;
-        }
+    if (!secure) {
+        transport::Loop loop(ep, *sock);
+        loop.set_hook([&](TimePoint now) { demo.on_events(now); });
+        StopOnSignal guard(loop);
+        print_listening(*sock);
+        const int rc = run_loop(o, loop, demo, [](TimePoint) {});
+        const auto s = ep.stats();
+        log.write(LogLevel::info, "serve",
+                  fmt::format("stopped: {} datagrams in, {} out, {} malformed dropped", s.datagrams_received,
+                              s.datagrams_sent, s.malformed_dropped));
+        return rc;
     }
-    const auto s = ep.stats();
+
+    SinglePskStore store(std::move(**psk));
+    dtls::ServerConfig scfg;
+    scfg.psk = true;
+    scfg.logger = &log;
+    auto table = dtls::ServerTable::create(scfg, store);
+    if (!table) {
+        fmt::print(stderr, "error: DTLS server: {}\n", table.error().message());
+        return exit_failure;
+    }
+    dtls::SecureEndpoint<dtls::ServerTable> sep(ep, *table);
+    transport::Loop loop(sep, *sock);
+    loop.set_hook([&](TimePoint now) {
+        while (auto ev = sep.poll_event()) {
+            if (auto* ce = std::get_if<coap::Event>(&*ev)) {
+                demo.on_event(now, *ce);
+                continue;
+            }
+            const auto& de = std::get<dtls::Event>(*ev);
+            if (!log.enabled(LogLevel::info)) continue;
+            if (const auto* h = std::get_if<dtls::HandshakeDone>(&de)) {
+                log.write(LogLevel::info, "dtls", "session with " + h->peer.to_string());
+            } else if (const auto* c = std::get_if<dtls::Closed>(&de)) {
+                log.write(LogLevel::info, "dtls",
+                          fmt::format("session with {} closed: {}", c->peer.to_string(), c->reason.message()));
+            }
+        }
+        sep.flush(now);
+    });
+    StopOnSignal guard(loop);
+    print_listening(*sock);
+    log.write(LogLevel::info, "serve", "coaps: DTLS 1.2 PSK, one client identity");
+    const int rc = run_loop(o, loop, demo, [&](TimePoint t) { sep.flush(t); });
+    const auto& ts = table->stats();
     log.write(LogLevel::info, "serve",
-              fmt::format("stopped: {} datagrams in, {} out, {} malformed dropped", s.datagrams_received,
-                          s.datagrams_sent, s.malformed_dropped));
-    return exit_success;
+              fmt::format("stopped: {} handshakes completed, {} failed, {} CoAP datagrams dropped "
+                          "without a session",
+                          ts.handshakes_completed, ts.handshakes_failed, sep.dropped()));
+    return rc;
 }
 
 } // namespace lwm2m::app

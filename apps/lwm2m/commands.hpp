@@ -6,6 +6,8 @@
 
 #include <lwm2m/base/log.hpp>
 
+#include "credentials.hpp"
+
 namespace lwm2m::app {
 
 /// Exit codes of `lwm2m coap get|put|post|delete` (and of usage errors everywhere).
@@ -17,6 +19,7 @@ struct ServeOptions {
     std::string listen = "127.0.0.1:5683";
     std::string resources = "demo";
     double duration_s = 0; ///< 0: until SIGINT/SIGTERM
+    CredentialOptions credentials; ///< any PSK option given: serve coaps (DTLS) instead of coap
 };
 
 struct RequestOptions {
@@ -30,9 +33,10 @@ struct RequestOptions {
     bool non = false;
     int block_size = 1024;
     std::optional<std::string> output_file;
+    CredentialOptions credentials; ///< required for coaps:// URIs
 };
 
-int run_coap_serve(const ServeOptions& o, Logger& log);
-int run_coap_request(const RequestOptions& o, Logger& log);
+int run_coap_serve(ServeOptions& o, Logger& log);
+int run_coap_request(RequestOptions& o, Logger& log);
 
 } // namespace lwm2m::app

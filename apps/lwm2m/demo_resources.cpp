@@ -100,26 +100,28 @@ coap::Message DemoResources::handle(const coap::IncomingRequest& r) {
 }
 
 void DemoResources::on_events(TimePoint now) {
-    while (auto ev = ep_.poll_event()) {
-        if (auto* r = std::get_if<coap::IncomingRequest>(&*ev)) {
-            coap::Message resp = handle(*r);
-            if (log_.enabled(LogLevel::info)) {
-                log_.write(LogLevel::info, "demo",
-                           fmt::format("{} {} {} -> {}", r->peer.to_string(), r->request.code.to_string(),
-                                       r->request.path(), resp.code.to_string()));
-            }
-            if (auto s = ep_.send_response(now, r->id, std::move(resp)); !s) {
-                log_.write(LogLevel::warn, "demo", "response not sent: " + s.error().message());
-                if (r->observe_register && !observers_.empty() && observers_.back() == r->observation) {
-                    observers_.pop_back();
-                }
-            }
-        } else if (auto* e = std::get_if<coap::ObservationEnded>(&*ev)) {
-            std::erase(observers_, e->id);
-            log_.write(LogLevel::info, "demo", "observation ended by " + e->peer.to_string());
+    while (auto ev = ep_.poll_event()) on_event(now, *ev);
+}
+
+void DemoResources::on_event(TimePoint now, const coap::Event& ev) {
+    if (const auto* r = std::get_if<coap::IncomingRequest>(&ev)) {
+        coap::Message resp = handle(*r);
+        if (log_.enabled(LogLevel::info)) {
+            log_.write(LogLevel::info, "demo",
+                       fmt::format("{} {} {} -> {}", r->peer.to_string(), r->request.code.to_string(),
+                                   r->request.path(), resp.code.to_string()));
         }
-        // Client-role events do not occur: this server sends no requests.
+        if (auto s = ep_.send_response(now, r->id, std::move(resp)); !s) {
+            log_.write(LogLevel::warn, "demo", "response not sent: " + s.error().message());
+            if (r->observe_register && !observers_.empty() && observers_.back() == r->observation) {
+                observers_.pop_back();
+            }
+        }
+    } else if (const auto* e = std::get_if<coap::ObservationEnded>(&ev)) {
+        std::erase(observers_, e->id);
+        log_.write(LogLevel::info, "demo", "observation ended by " + e->peer.to_string());
     }
+    // Client-role events do not occur: this server sends no requests.
 }
 
 void DemoResources::tick(TimePoint now) {

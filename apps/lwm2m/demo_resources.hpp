@@ -35,6 +35,9 @@ public:
 
     /// Drains the endpoint's events and answers requests.
     void on_events(TimePoint now);
+    /// Answers one event taken from the endpoint by the caller (e.g. out of a
+    /// dtls::SecureEndpoint's queue). Over DTLS, flush the SecureEndpoint afterwards.
+    void on_event(TimePoint now, const coap::Event& ev);
     /// Advances /counter and notifies its observers.
     void tick(TimePoint now);
     [[nodiscard]] std::size_t observers() const noexcept { return observers_.size(); }

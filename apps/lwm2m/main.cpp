@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "credentials.hpp"
 #include "spdlog_logger.hpp"
 
 namespace {
@@ -17,9 +18,11 @@ void add_request_command(CLI::App& coap, const char* name, const char* what,
                          CLI::App*& out) {
     auto* c = coap.add_subcommand(name, what);
     c->add_option("uri", o.uri,
-                  "coap://HOST[:PORT]/PATH[?QUERY], HOST an IPv4 literal, [IPv6] literal or a host "
-                  "name (resolved with getaddrinfo); PORT defaults to 5683 (RFC 7252 §6.1). "
-                  "Percent-encoding is decoded into Uri-Path/Uri-Query options (§6.4)")
+                  "coap://HOST[:PORT]/PATH[?QUERY] or coaps://... (CoAP over DTLS 1.2 with a PSK, "
+                  "RFC 7252 §9.1: needs --psk-identity[-hex] and --psk-key[-hex|-file]), HOST an IPv4 "
+                  "literal, [IPv6] literal or a host name (resolved with getaddrinfo); PORT defaults "
+                  "to 5683 for coap, 5684 for coaps (RFC 7252 §6.1, §6.2). Percent-encoding is "
+                  "decoded into Uri-Path/Uri-Query options (§6.4)")
         ->required();
     if (with_payload) {
         auto* p = c->add_option("--payload", o.payload, "request body as text");
@@ -48,9 +51,10 @@ void add_request_command(CLI::App& coap, const char* name, const char* what,
         ->check(CLI::IsMember({16, 32, 64, 128, 256, 512, 1024}));
     c->add_option("--output", o.output_file,
                   "write the response payload to this file (byte-exact) instead of stdout");
+    lwm2m::app::add_credential_options(*c, o.credentials, "client");
     c->footer("Prints '<code> <reason>' (and 'observe=<n>' for notifications) then the payload.\n"
               "Exit status: 0 on a 2.xx response, 1 on 4.xx/5.xx, 2 on timeout, network or usage "
-              "errors.");
+              "errors and failed DTLS handshakes (e.g. a wrong PSK key; the key is never printed).");
     out = c;
 }
 
@@ -63,7 +67,7 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", log_level, "stderr log level: trace, debug, info, warn, error, off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
-    auto* coap = app.add_subcommand("coap", "CoAP over UDP (RFC 7252, 7959, 7641)");
+    auto* coap = app.add_subcommand("coap", "CoAP over UDP or DTLS (RFC 7252, 7959, 7641)");
     coap->require_subcommand(1);
 
     lwm2m::app::ServeOptions serve;
@@ -72,14 +76,18 @@ int main(int argc, char** argv) {
         "run a CoAP server with the demo resources until SIGINT/SIGTERM: /hello (GET), /echo "
         "(PUT/POST store, GET returns, DELETE clears; Block1/Block2), /large (GET 4096 bytes, Block2), "
         "/counter (GET, observable: +1 every second, every 5th notification CON), /.well-known/core; "
-        "4.04 for unknown paths, 4.05 for other methods. Prints 'listening on <addr>' once bound");
+        "4.04 for unknown paths, 4.05 for other methods. Prints 'listening on <addr>' once bound. "
+        "With --psk-identity[-hex] and --psk-key[-hex|-file] it serves coaps (CoAP over DTLS 1.2, "
+        "PSK, RFC 7252 §9.1.3.1) to that one client identity instead of plain coap");
     s->add_option("--listen", serve.listen,
-                  "local address IPv4[:PORT] or [IPv6][:PORT] (PORT defaults to 5683); port 0 picks "
+                  "local address IPv4[:PORT] or [IPv6][:PORT] (PORT defaults to 5683, 5684 with PSK); "
+                  "port 0 picks "
                   "a free port; [::]:PORT also serves IPv4. Default 127.0.0.1:5683");
     s->add_option("--resources", serve.resources, "resource set to serve (only: demo)")
         ->check(CLI::IsMember({"demo"}));
     s->add_option("--duration", serve.duration_s, "stop after this many seconds (default: run until signalled)")
         ->check(CLI::Range(0.0, 1e9));
+    lwm2m::app::add_credential_options(*s, serve.credentials, "server");
 
     lwm2m::app::RequestOptions req;
     CLI::App* get = nullptr;

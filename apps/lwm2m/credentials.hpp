@@ -1,0 +1,47 @@
+// DTLS credential options of the `lwm2m` CLI (coaps://). Keys are turned into SecretBytes at
+// once; no function here ever puts key material into an error text.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <lwm2m/base/bytes.hpp>
+#include <lwm2m/base/result.hpp>
+#include <lwm2m/base/secret.hpp>
+
+namespace CLI {
+class App;
+}
+
+namespace lwm2m::app {
+
+/// The raw option values as CLI11 fills them (only one of each group may be given).
+struct CredentialOptions {
+    std::optional<std::string> psk_identity;     ///< --psk-identity TEXT
+    std::optional<std::string> psk_identity_hex; ///< --psk-identity-hex HEX
+    std::optional<std::string> psk_key;          ///< --psk-key TEXT
+    std::optional<std::string> psk_key_hex;      ///< --psk-key-hex HEX
+    std::optional<std::string> psk_key_file;     ///< --psk-key-file F
+
+    [[nodiscard]] bool any() const noexcept {
+        return psk_identity || psk_identity_hex || psk_key || psk_key_hex || psk_key_file;
+    }
+    /// Overwrites the key texts held in these options (after they were turned into PskKey).
+    void wipe_keys() noexcept;
+};
+
+/// A PSK identity and key decoded from CredentialOptions.
+struct Psk {
+    Bytes identity;
+    SecretBytes key;
+};
+
+/// Adds the PSK options to a (sub)command. `role` ("server" or "client") adjusts the help text.
+void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* role);
+
+/// Decodes the options. Returns nullopt when no credential option was given; on a usage error
+/// (identity without key, bad hex, unreadable key file, empty or over-long value) prints
+/// "error: ..." to stderr WITHOUT the key and returns an error.
+[[nodiscard]] Result<std::optional<Psk>> decode_credentials(CredentialOptions& o);
+
+} // namespace lwm2m::app

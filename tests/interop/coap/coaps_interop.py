@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""CoAP over DTLS (coaps://, PSK) interop between the `lwm2m` CLI and libcoap (Debian
+libcoap3-bin: coap-client-gnutls/-openssl, coap-server-gnutls/-openssl 4.3.x), on 127.0.0.1 with
+free ports and bounded timeouts; every child is killed on exit. PSK identity 128 printable bytes,
+key 64 printable bytes (libcoap takes them on its command line). Our side reads the key from a
+file (--psk-key-file), --psk-key-hex or --psk-key; after every case the key must not appear in
+anything our processes printed.
+
+  coaps_interop.py --lwm2m build/.../lwm2m --case NAME | --list
+
+Cases:
+  libcoap_client_gnutls / libcoap_client_openssl
+        coap-client-<tls> -u ID -k KEY against `lwm2m coap serve --psk-...`: GET /hello ==
+        "Hello, world!"; GET /large with -b 64 equals the 4096-byte reference byte for byte and the
+        trace shows the final Block2:63/_/64; a 3 KiB block-wise PUT to /echo reads back equal
+  libcoap_client_wrong_key
+        coap-client-gnutls with a wrong key gets no payload; the server logs the failed handshake
+        (without the key) and still serves the right key afterwards
+  client_libcoap_server_gnutls / client_libcoap_server_openssl
+        `lwm2m coap get coaps://` against coap-server-<tls> -k KEY -h HINT: GET / -> 2.05 with
+        libcoap's banner; a 3 KiB PUT (--block-size 64) then GETs with block sizes 64 and 1024
+        return the same bytes
+  client_wrong_key_libcoap_server
+        wrong key against coap-server-gnutls: exit 2 within a few seconds, "DTLS handshake"
+        message, key not printed
+  client_wrong_key_our_server
+        wrong key against our coaps server: exit 2, "key mismatch" message, key not printed
+  our_client_our_server
+        `lwm2m coap get coaps://` against `lwm2m coap serve` (key as hex on one side, file on the
+        other), /hello and /large (block sizes 64, 1024) byte for byte, trace logging on both
+        sides without the key
+  credential_usage_errors
+        identity without key, key without identity, odd/invalid hex, missing key file, coaps://
+        without credentials, PSK options with coap://, two key options: exit 2, the key never
+        appears in stdout/stderr
+"""
+import argparse
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from coap_interop import (CHILDREN, coap_ping, expect, free_udp_port, kill_children,  # noqa: E402
+                          large_reference, run, spawn)
+
+IDENTITY = ("urn:imei:lwm2m-cpp-coaps-cli-" + "".join(chr(ord("A") + i % 26) for i in range(200)))[:128]
+KEY = "".join(chr(ord("0") + (i * 7) % 75) for i in range(64))  # printable, 64 bytes
+WRONG_KEY = KEY[:-1] + ("x" if KEY[-1] != "x" else "y")
+assert len(IDENTITY) == 128 and len(KEY) == 64
+
+
+class Ctx:
+    def __init__(self, lwm2m, tmp):
+        self.lwm2m, self.tmp = lwm2m, tmp
+        self.outputs = []  # everything our processes printed, checked for the key at the end
+        self.key_file = os.path.join(tmp, "psk.key")
+        with open(self.key_file, "w") as f:
+            f.write(KEY + "\n")  # trailing newline is stripped by --psk-key-file
+
+    def our_server(self, key_args=None, log_level="info"):
+        key_args = key_args or ["--psk-key-file", self.key_file]
+        err = os.path.join(self.tmp, "serve.err")
+        p = spawn([self.lwm2m, "--log-level", log_level, "coap", "serve", "--listen", "127.0.0.1:0",
+                   "--psk-identity", IDENTITY, *key_args],
+                  stdout=subprocess.PIPE, stderr=open(err, "wb"), text=True)
+        r, _, _ = select.select([p.stdout], [], [], 5)
+        expect(r, "server printed nothing within 5 s")
+        line = p.stdout.readline().strip()
+        m = re.match(r"listening on (\S+)$", line)
+        expect(m, f"no 'listening on' line: {line!r}")
+        self.outputs.append(("serve stdout", line.encode()))
+        return "coaps://" + m.group(1), p
+
+    def server_log(self):
+        with open(os.path.join(self.tmp, "serve.err"), "rb") as f:
+            return f.read()
+
+    def libcoap_server(self, tls="gnutls"):
+        port = free_udp_port()
+        if port > 65000:
+            port = 40000
+        log = open(os.path.join(self.tmp, "libcoap-server.log"), "wb")
+        spawn([f"coap-server-{tls}", "-A", "127.0.0.1", "-p", str(port), "-d", "10", "-v", "7",
+               "-k", KEY, "-h", "lwm2m-hint"], stdout=log, stderr=subprocess.STDOUT)
+        coap_ping("127.0.0.1", port)  # plain CoAP on -p, CoAPS on -p + 1
+        return f"coaps://127.0.0.1:{port + 1}"
+
+    def libcoap_server_log(self):
+        with open(os.path.join(self.tmp, "libcoap-server.log"), "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def client(self, *args, key_args=None, timeout=20):
+        key_args = key_args if key_args is not None else ["--psk-key-file", self.key_file]
+        args = list(args)
+        cmd = [self.lwm2m]
+        if args and args[0] == "--log-level":
+            cmd += args[:2]
+            args = args[2:]
+        r = run([*cmd, "coap", *args, "--psk-identity", IDENTITY, *key_args], timeout=timeout)
+        self.outputs.append((" ".join(args[:2]), r.stdout + r.stderr))
+        return r
+
+    def coap_client(self, tls, *args, key=KEY, timeout=20):
+        return run([f"coap-client-{tls}", "-B", "10", "-u", IDENTITY, "-k", key, *args], timeout=timeout)
+
+    def check_no_key(self):
+        try:
+            self.outputs.append(("serve.err", self.server_log()))
+        except FileNotFoundError:
+            pass
+        for what, data in self.outputs:
+            for k in (KEY, WRONG_KEY, KEY.encode().hex(), KEY[:16]):
+                expect(k.encode() not in data, f"key material printed in {what}")
+
+
+def libcoap_client(c, tls):
+    u, _ = c.our_server()
+    out = os.path.join(c.tmp, "out")
+    r = c.coap_client(tls, "-m", "get", "-o", out, u + "/hello")
+    expect(r.returncode == 0, r)
+    expect(open(out, "rb").read() == b"Hello, world!", open(out, "rb").read())
+    r = c.coap_client(tls, "-m", "get", "-b", "64", "-v", "7", "-o", out, u + "/large")
+    log = (r.stdout + r.stderr).decode(errors="replace")
+    expect(r.returncode == 0, log[-2000:])
+    data = open(out, "rb").read()
+    expect(data == large_reference(), f"/large differs: {len(data)} bytes")
+    expect(re.search(r"c:2\.05 .*Block2:63/_/64", log), "no final Block2:63/_/64 in the trace")
+    body = os.urandom(1536).hex().encode()  # 3 KiB
+    src = os.path.join(c.tmp, "in3k")
+    open(src, "wb").write(body)
+    r = c.coap_client(tls, "-m", "put", "-b", "64", "-f", src, u + "/echo")
+    expect(r.returncode == 0, r)
+    r = c.coap_client(tls, "-m", "get", "-b", "64", "-o", out, u + "/echo")
+    expect(open(out, "rb").read() == body, "GET /echo after a block-wise PUT over DTLS returned other bytes")
+    expect(b"session with 127.0.0.1" in c.server_log(), "server did not log the DTLS sessions")
+
+
+def libcoap_client_gnutls(c):
+    libcoap_client(c, "gnutls")
+
+
+def libcoap_client_openssl(c):
+    libcoap_client(c, "openssl")
+
+
+def libcoap_client_wrong_key(c):
+    u, srv = c.our_server()
+    out = os.path.join(c.tmp, "out")
+    r = c.coap_client("gnutls", "-m", "get", "-B", "3", "-o", out, u + "/hello", key=WRONG_KEY)
+    expect(not os.path.exists(out) or open(out, "rb").read() == b"", "wrong key got a payload")
+    time.sleep(0.2)
+    expect(b"key mismatch" in c.server_log(), c.server_log()[-2000:])
+    expect(srv.poll() is None, "server exited after a failed handshake")
+    r = c.coap_client("gnutls", "-m", "get", "-o", out, u + "/hello")
+    expect(open(out, "rb").read() == b"Hello, world!", "server did not serve the right key afterwards")
+
+
+def client_libcoap_server(c, tls):
+    u = c.libcoap_server(tls)
+    r = c.client("get", u + "/")
+    expect(r.returncode == 0, r)
+    expect(r.stdout.startswith(b"2.05 Content\n") and b"libcoap" in r.stdout, r.stdout)
+    body = os.urandom(1536).hex().encode()
+    src = os.path.join(c.tmp, "in3k")
+    open(src, "wb").write(body)
+    r = c.client("put", u + "/big", "--payload-file", src, "--block-size", "64", "--content-format", "0")
+    expect(r.returncode == 0 and r.stdout.startswith(b"2.01"), r)
+    for bs in ("64", "1024"):
+        out = os.path.join(c.tmp, "out" + bs)
+        r = c.client("get", u + "/big", "--block-size", bs, "--output", out)
+        expect(r.returncode == 0, r)
+        expect(open(out, "rb").read() == body, f"block size {bs}: bytes differ")
+    log = c.libcoap_server_log()
+    expect(re.search(r"c:PUT .*Block1:47/_/64", log), "libcoap did not see our last Block1 47/_/64")
+    expect(re.search(r"c:2\.05 .*Block2:47/_/64", log), "libcoap did not serve Block2 47/_/64")
+
+
+def client_libcoap_server_gnutls(c):
+    client_libcoap_server(c, "gnutls")
+
+
+def client_libcoap_server_openssl(c):
+    client_libcoap_server(c, "openssl")
+
+
+def client_wrong_key_libcoap_server(c):
+    u = c.libcoap_server("gnutls")
+    t0 = time.monotonic()
+    r = c.client("get", u + "/", "--timeout", "20", key_args=["--psk-key", WRONG_KEY])
+    took = time.monotonic() - t0
+    expect(r.returncode == 2, r)
+    expect(took < 10, f"wrong key took {took:.1f} s to fail")
+    expect(b"DTLS handshake with 127.0.0.1" in r.stderr and b"failed" in r.stderr, r.stderr)
+    expect(r.stdout == b"", r.stdout)
+
+
+def client_wrong_key_our_server(c):
+    u, _ = c.our_server(key_args=["--psk-key-hex", KEY.encode().hex()])
+    r = c.client("get", u + "/hello", "--timeout", "20", key_args=["--psk-key", WRONG_KEY])
+    expect(r.returncode == 2, r)
+    expect(b"key mismatch" in r.stderr, r.stderr)
+    r = c.client("get", u + "/hello", key_args=["--psk-key-hex", KEY.encode().hex().upper()])
+    expect(r.returncode == 0 and r.stdout == b"2.05 Content\nHello, world!\n", r)
+
+
+def our_client_our_server(c):
+    u, _ = c.our_server(key_args=["--psk-key-hex", KEY.encode().hex()], log_level="trace")
+    r = c.client("--log-level", "trace", "get", u + "/hello")
+    expect(r.returncode == 0 and r.stdout == b"2.05 Content\nHello, world!\n", r)
+    for bs in ("64", "1024"):
+        out = os.path.join(c.tmp, "large" + bs)
+        r = c.client("--log-level", "trace", "get", u + "/large", "--block-size", bs, "--output", out)
+        expect(r.returncode == 0, r)
+        expect(open(out, "rb").read() == large_reference(), f"/large with block size {bs} differs")
+    r = c.client("put", u + "/echo", "--payload", "x" * 2000, "--block-size", "256", key_args=["--psk-key", KEY])
+    expect(r.returncode == 0 and r.stdout.startswith(b"2.04"), r)
+    r = c.client("get", u + "/echo")
+    expect(r.stdout == b"2.05 Content\n" + b"x" * 2000 + b"\n", r.stdout[:100])
+
+
+def credential_usage_errors(c):
+    L = c.lwm2m
+    u = "coaps://127.0.0.1:9/x"
+    cases = [
+        [L, "coap", "get", u, "--psk-key", KEY],                                    # no identity
+        [L, "coap", "get", u, "--psk-identity", IDENTITY],                          # no key
+        [L, "coap", "get", u, "--psk-identity", "a", "--psk-key-hex", KEY[:63]],    # odd hex
+        [L, "coap", "get", u, "--psk-identity", "a", "--psk-key-hex", KEY],         # not hex
+        [L, "coap", "get", u, "--psk-identity", "a", "--psk-key-file", c.tmp + "/none"],
+        [L, "coap", "get", u],                                                      # coaps, no PSK
+        [L, "coap", "get", "coap://127.0.0.1:9/x", "--psk-identity", "a", "--psk-key", KEY],
+        [L, "coap", "get", u, "--psk-identity", "a", "--psk-key", KEY, "--psk-key-hex", "00"],
+        [L, "coap", "get", u, "--psk-identity", "a", "--psk-key", KEY, "--psk-key", KEY],
+        [L, "coap", "serve", "--psk-key", KEY, "--listen", "127.0.0.1:0"],          # no identity
+        [L, "coap", "serve", "--psk-identity", "a", "--psk-key-hex", KEY, "--listen", "127.0.0.1:0"],
+    ]
+    for args in cases:
+        r = run(args, timeout=10)
+        expect(r.returncode == 2, f"{args[2:]} exited {r.returncode}")
+        expect(r.stderr.startswith(b"error:") or b"Run with --help" in r.stderr or b"--" in r.stderr,
+               f"{args[2:]}: no error message: {r.stderr!r}")
+        c.outputs.append((" ".join(a if a != KEY else "KEY" for a in args[2:]), r.stdout + r.stderr))
+    # the help texts describe the options
+    for sub in ("get", "serve"):
+        r = run([L, "coap", sub, "--help"], timeout=10)
+        for word in (b"--psk-identity", b"--psk-identity-hex", b"--psk-key", b"--psk-key-hex", b"--psk-key-file"):
+            expect(word in r.stdout, f"coap {sub} --help lacks {word}")
+    expect(b"coaps://" in run([L, "coap", "get", "--help"]).stdout, "get --help does not mention coaps://")
+
+
+CASES = {f.__name__: f for f in [
+    libcoap_client_gnutls, libcoap_client_openssl, libcoap_client_wrong_key,
+    client_libcoap_server_gnutls, client_libcoap_server_openssl, client_wrong_key_libcoap_server,
+    client_wrong_key_our_server, our_client_our_server, credential_usage_errors]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lwm2m")
+    ap.add_argument("--case", action="append")
+    ap.add_argument("--list", action="store_true")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(CASES))
+        return 0
+    if not a.lwm2m:
+        ap.error("--lwm2m is required")
+    signal.signal(signal.SIGTERM, lambda *_: (kill_children(), sys.exit(3)))
+    failed = 0
+    for name in a.case or list(CASES):
+        with tempfile.TemporaryDirectory(prefix="coaps-interop-") as tmp:
+            t0 = time.monotonic()
+            c = Ctx(os.path.abspath(a.lwm2m), tmp)
+            try:
+                CASES[name](c)
+                kill_children()  # flushes the server's log before the key check
+                c.check_no_key()
+                print(f"PASS {name} ({time.monotonic() - t0:.2f} s)")
+            except Exception as e:  # noqa: BLE001 - report every failure kind
+                failed += 1
+                print(f"FAIL {name}: {e}")
+                for f in ("serve.err", "libcoap-server.log"):
+                    p = os.path.join(tmp, f)
+                    if os.path.exists(p):
+                        print(f"--- {f} (tail)\n" + open(p, "rb").read()[-3000:].decode(errors="replace"))
+            finally:
+                kill_children()
+    assert not CHILDREN
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
