@@ -26,6 +26,8 @@
 #include <lwm2m/coap/block_option.hpp>
 #include <lwm2m/coap/codec.hpp>
 
+#include "dedup_table.hpp"
+
 namespace lwm2m::coap {
 
 namespace {
@@ -119,21 +121,14 @@ struct Tx {
     TxOwner owner = TxOwner::request;
 };
 
-struct DedupEntry {
-    TimePoint expires;
-    Bytes reply;                ///< cached ACK/RST/response to replay (§4.5); empty: none yet
-    std::uint64_t incoming = 0; ///< IncomingId still waiting for the application
-};
+/// A (peer, MID) entry of the dedup cache: expiry, cached ACK/RST/response to replay (§4.5;
+/// none yet when empty) and the IncomingId still waiting for the application.
+using DedupEntry = detail::DedupTable::Entry;
 /// Timers with a fixed delay fire in insertion order: a FIFO instead of the heap (O(1)).
 struct FifoTimer {
     TimePoint at;
     std::uint64_t id = 0;
     std::uint64_t gen = 0;
-};
-struct DedupFifo {
-    TimePoint expires;
-    PeerAddr peer;
-    MessageId mid = 0;
 };
 
 struct Peer {
@@ -186,7 +181,7 @@ struct ClientEx {
 
 struct IncomingEx {
     PeerAddr peer;
-    DedupEntry* dedup = nullptr; ///< valid while expires > now_ (same expiry as the entry)
+    detail::DedupTable::Handle dedup = 0; ///< 0: no entry (same expiry as the entry)
     Token token;
     std::uint64_t key = 0;
     MessageId mid = 0;
@@ -231,6 +226,8 @@ bool fresh(std::uint32_t v1, std::uint32_t v2, TimePoint t1, TimePoint t2) {
     return (v1 < v2 && v2 - v1 < half) || (v1 > v2 && v1 - v2 > half) ||
            t2 > t1 + std::chrono::seconds(128);
 }
+
+Bytes to_owned(BytesView v) { return Bytes(v.begin(), v.end()); }
 
 Bytes empty_message(Type t, MessageId mid) {
     return Bytes{std::byte{static_cast<unsigned char>(0x40U | (static_cast<unsigned>(t) << 4U))},
@@ -350,13 +347,16 @@ struct Endpoint::Impl {
 
     std::unordered_map<PeerAddr, Peer, FastPeerHash> peers_;
     std::unordered_map<PeerMid, Tx, PeerMidHash> txs_;
-    std::unordered_map<PeerMid, DedupEntry, PeerMidHash> dedup_;
-    mutable std::deque<DedupFifo> dedup_fifo_;
-    mutable std::deque<FifoTimer> ack_fifo_;    ///< auto empty ACK of incoming CONs
-    mutable std::deque<FifoTimer> expire_fifo_; ///< unanswered incoming requests
+    /// (peer, MID) -> DedupEntry; the ring is also the expiry FIFO (constant lifetime).
+    mutable detail::DedupTable dedup_;
+    mutable detail::RingQueue<FifoTimer> ack_fifo_;    ///< auto empty ACK of incoming CONs
+    mutable detail::RingQueue<FifoTimer> expire_fifo_; ///< unanswered incoming requests
     std::unordered_map<std::uint64_t, ClientEx> clients_;
     std::unordered_map<PeerToken, std::uint64_t, PeerTokenHash> tokens_;
     std::unordered_map<std::uint64_t, IncomingEx> incoming_;
+    /// Recycled incoming_ nodes (a request is answered and the next one arrives: no new node).
+    static constexpr std::size_t kIncomingPool = 64;
+    std::vector<std::unordered_map<std::uint64_t, IncomingEx>::node_type> incoming_pool_;
     std::unordered_map<std::uint64_t, Observation> observations_;
     std::unordered_map<PeerToken, std::uint64_t, PeerTokenHash> obs_index_;
     std::unordered_map<PeerMid, std::uint64_t, PeerMidHash> non_notifs_;
@@ -364,8 +364,8 @@ struct Endpoint::Impl {
     std::unordered_map<PeerKey, std::uint64_t, PeerKeyHash> block_index_;
     mutable std::vector<Timer> heap_; ///< binary min-heap (std::push_heap with TimerLater)
 
-    std::deque<Datagram> out_;
-    std::deque<Event> events_;
+    detail::RingQueue<Datagram> out_;
+    detail::RingQueue<Event> events_;
     Stats stats_;
     std::uint64_t next_id_ = 1;
     std::uint64_t next_gen_ = 1;
@@ -492,49 +492,28 @@ struct Endpoint::Impl {
 
     // --- dedup (RFC 7252 §4.5) -------------------------------------------------------------
 
-    DedupEntry* find_dedup(const PeerAddr& peer, MessageId mid, TimePoint now) {
-        auto it = dedup_.find(PeerMid{peer, mid});
-        if (it == dedup_.end() || it->second.expires <= now) return nullptr;
-        return &it->second;
+    /// Keyed (per-endpoint seed) hash of (peer, MID) for the dedup table.
+    std::uint64_t dedup_hash(const PeerAddr& peer, MessageId mid) const noexcept {
+        return mix(peer_hash(peer) ^ key_seed_ ^ (std::uint64_t{mid} * 0x9e3779b97f4a7c15ULL));
     }
-    bool dedup_room(const PeerAddr& peer) {
-        if (dedup_.size() >= cfg.max_dedup_entries) return false;
-        const Peer* p = find_peer(peer);
-        return p == nullptr || p->dedup < cfg.max_dedup_per_peer;
-    }
-    DedupEntry* add_dedup(TimePoint now, const PeerAddr& peer, MessageId mid) {
-        if (!dedup_room(peer)) return nullptr;
-        PeerMid k{peer, mid};
-        auto it = dedup_.find(k);
-        if (it != dedup_.end()) { // an expired entry not yet collected: reuse it
-            release(it->second.reply.size());
-            it->second = DedupEntry{};
-        } else {
-            Peer* p = ref_peer(peer);
-            if (p == nullptr) return nullptr;
-            ++p->dedup;
-            it = dedup_.emplace(k, DedupEntry{}).first;
-        }
-        it->second.expires = now + exchange_lifetime;
-        dedup_fifo_.push_back(DedupFifo{it->second.expires, peer, mid});
-        return &it->second;
-    }
-    void set_dedup_reply(DedupEntry* e, const Bytes& reply) {
+    void set_dedup_reply(DedupEntry* e, BytesView reply) {
         if (e == nullptr) return;
-        release(e->reply.size());
-        e->reply = reply;
-        hold(e->reply.size());
+        release(e->reply_size());
+        e->set_reply(reply);
+        hold(e->reply_size());
     }
     void expire_dedup(TimePoint now) {
-        while (!dedup_fifo_.empty() && dedup_fifo_.front().expires <= now) {
-            DedupFifo f = dedup_fifo_.front();
-            dedup_fifo_.pop_front();
-            auto it = dedup_.find(PeerMid{f.peer, f.mid});
-            if (it == dedup_.end() || it->second.expires != f.expires) continue;
-            release(it->second.reply.size());
-            dedup_.erase(it);
-            if (Peer* p = find_peer(f.peer)) --p->dedup;
-            unref_peer(f.peer);
+        while (!dedup_.ring_empty() && dedup_.front().expires <= now) {
+            DedupEntry& e = dedup_.front();
+            if (!e.live) { // recycled by claim_dedup: its successor is further back
+                dedup_.pop_front();
+                continue;
+            }
+            const PeerAddr peer = e.peer;
+            release(e.reply_size());
+            dedup_.pop_front();
+            if (Peer* p = find_peer(peer)) --p->dedup;
+            unref_peer(peer);
         }
     }
 
@@ -571,12 +550,7 @@ struct Endpoint::Impl {
 
     std::optional<TimePoint> next_deadline() const {
         while (!heap_.empty() && !timer_valid(heap_.front())) pop_heap_top();
-        while (!dedup_fifo_.empty()) {
-            const auto& f = dedup_fifo_.front();
-            auto it = dedup_.find(PeerMid{f.peer, f.mid});
-            if (it != dedup_.end() && it->second.expires == f.expires) break;
-            dedup_fifo_.pop_front();
-        }
+        while (!dedup_.ring_empty() && !dedup_.front().live) dedup_.pop_front();
         while (!ack_fifo_.empty() && !incoming_valid(ack_fifo_.front(), true)) ack_fifo_.pop_front();
         while (!expire_fifo_.empty() && !incoming_valid(expire_fifo_.front(), false))
             expire_fifo_.pop_front();
@@ -585,7 +559,7 @@ struct Endpoint::Impl {
         auto consider = [&d](TimePoint t) {
             if (!d || t < *d) d = t;
         };
-        if (!dedup_fifo_.empty()) consider(dedup_fifo_.front().expires);
+        if (!dedup_.ring_empty()) consider(dedup_.front().expires);
         if (!ack_fifo_.empty()) consider(ack_fifo_.front().at);
         if (!expire_fifo_.empty()) consider(expire_fifo_.front().at);
         return d;
@@ -1123,29 +1097,28 @@ struct Endpoint::Impl {
     /// duplicate; otherwise returns a new (or recycled expired) entry and the peer, or nullptr
     /// when a limit refuses the message.
     DedupEntry* claim_dedup(TimePoint now, const PeerAddr& from, MessageId mid, bool& dup, Peer*& peer) {
-        auto [it, inserted] = dedup_.try_emplace(PeerMid{from, mid});
-        if (!inserted) {
-            if (it->second.expires > now) {
+        const std::uint64_t h = dedup_hash(from, mid);
+        if (DedupEntry* e = dedup_.find(h, from, mid)) {
+            if (e->expires > now) {
                 dup = true;
-                return &it->second;
+                return e;
             }
-            release(it->second.reply.size()); // expired, not yet collected: recycle
-            it->second = DedupEntry{};
+            // Expired, not yet collected: recycle (the peer's count and reference carry over to
+            // the new slot; the old slot is popped, dead, by expire_dedup/next_deadline).
+            release(e->reply_size());
+            dedup_.kill(*e);
             peer = find_peer(from);
         } else {
             peer = ref_peer(from);
-            if (peer == nullptr || dedup_.size() > cfg.max_dedup_entries ||
+            if (peer == nullptr || dedup_.size() >= cfg.max_dedup_entries ||
                 peer->dedup >= cfg.max_dedup_per_peer) {
-                dedup_.erase(it);
                 if (peer != nullptr) unref_peer(from);
                 peer = nullptr;
                 return nullptr;
             }
             ++peer->dedup;
         }
-        it->second.expires = now + exchange_lifetime;
-        dedup_fifo_.push_back(DedupFifo{it->second.expires, from, mid});
-        return &it->second;
+        return &dedup_.push(h, from, mid, now + exchange_lifetime);
     }
 
     void handle_request(TimePoint now, const PeerAddr& from, const MessageView& v) {
@@ -1154,8 +1127,8 @@ struct Endpoint::Impl {
         DedupEntry* d = claim_dedup(now, from, v.message_id, dup, p);
         if (dup) {
             ++stats_.duplicates;
-            if (!d->reply.empty()) {
-                send(from, d->reply); // §4.5: replay, do not re-deliver
+            if (d->has_reply()) {
+                send(from, to_owned(d->reply())); // §4.5: replay, do not re-deliver
             } else if (v.type == Type::con && d->incoming != 0 && cfg.ack_duplicate_when_pending) {
                 auto it = incoming_.find(d->incoming);
                 if (it != incoming_.end()) ack_incoming(now, it->second);
@@ -1293,11 +1266,21 @@ struct Endpoint::Impl {
         in.gen = new_gen();
         ++p->refs; // the dedup entry keeps the peer alive, so `p` is still valid
         ++p->exchanges;
-        if (d) d->incoming = id;
-        in.dedup = d;
+        if (d) {
+            d->incoming = id;
+            in.dedup = d->seq;
+        }
         if (in.con) ack_fifo_.push_back(FifoTimer{now + cfg.auto_ack_delay, id, in.gen});
         expire_fifo_.push_back(FifoTimer{in.expires, id, in.gen});
-        incoming_.emplace(id, std::move(in));
+        if (!incoming_pool_.empty()) { // reuse a node: no allocation per request
+            auto node = std::move(incoming_pool_.back());
+            incoming_pool_.pop_back();
+            node.key() = id;
+            node.mapped() = std::move(in);
+            incoming_.insert(std::move(node));
+        } else {
+            incoming_.emplace(id, std::move(in));
+        }
 
         IncomingRequest ev;
         ev.id = IncomingId{id};
@@ -1385,12 +1368,12 @@ struct Endpoint::Impl {
         send(in.peer, std::move(b));
     }
 
-    /// The dedup entry of an incoming request, without a lookup. Entries are erased only once
-    /// expired (expire_dedup) and recycled only once expired (claim_dedup); the request and its
-    /// entry share the expiry time, and now_ never decreases, so the pointer is valid exactly
-    /// while in.expires > now_.
+    /// The dedup entry of an incoming request, by handle (no key lookup). Entries are erased
+    /// only once expired (expire_dedup) and recycled only once expired (claim_dedup); the request
+    /// and its entry share the expiry time, and now_ never decreases, so the entry is the
+    /// request's exactly while in.expires > now_ (the handle check is a second guard).
     DedupEntry* live_dedup(const IncomingEx& in) const {
-        return in.expires > now_ ? in.dedup : nullptr;
+        return in.expires > now_ && in.dedup != 0 ? dedup_.get(in.dedup) : nullptr;
     }
 
     void drop_incoming(std::unordered_map<std::uint64_t, IncomingEx>::iterator it,
@@ -1399,7 +1382,8 @@ struct Endpoint::Impl {
         if (unlink_dedup) {
             if (DedupEntry* d = live_dedup(it->second); d && d->incoming == it->first) d->incoming = 0;
         }
-        incoming_.erase(it);
+        auto node = incoming_.extract(it);
+        if (incoming_pool_.size() < kIncomingPool) incoming_pool_.push_back(std::move(node));
         if (Peer* p = find_peer(peer); p && p->exchanges > 0) --p->exchanges;
         unref_peer(peer);
     }
@@ -1787,7 +1771,7 @@ struct Endpoint::Impl {
         DedupEntry* d = claim_dedup(now, from, v.message_id, dup, p); // nullptr: over a limit
         if (dup) {
             ++stats_.duplicates;
-            if (!d->reply.empty()) send(from, d->reply);
+            if (d->has_reply()) send(from, to_owned(d->reply()));
             return;
         }
         auto tk = tokens_.find(PeerToken{from, v.token});
