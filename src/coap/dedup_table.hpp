@@ -7,7 +7,8 @@
 //    separate FIFO). An entry is addressed by its insertion sequence number (a Handle), which
 //    stays valid until the entry is popped or killed (no dangling pointers when the ring grows).
 //  - an open-addressing index (linear probing, backward-shift deletion, load <= 1/2) of 8-byte
-//    buckets: ring position + 32 bits of the hash, so a probe rarely touches a wrong entry.
+//    buckets: ring position + the hash's high 32 bits, which also give the bucket's home, so a
+//    probe rarely touches a wrong entry and a deletion's backward shift never reads the ring.
 //  - the cached reply (ACK/RST/piggybacked response) is kept inline in the entry when it is
 //    small (kInline bytes, the common case), else in one heap block owned by the entry.
 // The caller supplies the hash (keyed with a per-endpoint seed in the endpoint, so a peer cannot
@@ -30,6 +31,9 @@
 
 namespace lwm2m::coap::detail {
 
+/// `Owner`: per-peer state the caller links to each entry (kept alive by the entry, so the
+/// caller can reach it without a lookup on expiry).
+template <typename Owner>
 class DedupTable {
 public:
     using Handle = std::uint64_t; ///< insertion sequence number; 0 is never a valid handle
@@ -44,6 +48,7 @@ public:
         std::uint64_t hash = 0;
         TimePoint expires;
         std::uint64_t incoming = 0; ///< IncomingId still waiting for the application, 0: none
+        Owner* owner = nullptr;
         std::unique_ptr<std::byte[]> big; ///< reply storage when reply_len > kInline
         std::array<std::byte, kInline> small{};
 
@@ -92,7 +97,7 @@ public:
         const std::uint64_t* const index = index_.data();
         if (ring == nullptr || index == nullptr) return nullptr;
         const std::uint64_t tag = tag_of(h);
-        for (std::size_t i = h & imask_;; i = (i + 1) & imask_) {
+        for (std::size_t i = home_of(h); ; i = (i + 1) & imask_) {
             const std::uint64_t b = index[i];
             if (b == 0) return nullptr;
             if ((b & kTagMask) == tag) {
@@ -117,6 +122,7 @@ public:
         e.expires = expires;
         e.incoming = 0;
         e.reply_len = 0;
+        e.owner = nullptr;
         index_insert(h, pos);
         ++live_;
         return e;
@@ -128,6 +134,7 @@ public:
         index_erase(e);
         e.live = false;
         e.incoming = 0;
+        e.owner = nullptr;
         e.clear_reply();
         --live_;
     }
@@ -154,9 +161,11 @@ private:
     static constexpr std::uint64_t kPosMask = 0xffffffffULL;
     static constexpr std::uint64_t kTagMask = ~kPosMask;
     static std::uint64_t tag_of(std::uint64_t h) noexcept { return h & kTagMask; }
+    /// Home bucket from the high 32 bits (those stored in the bucket): index size <= 2^32.
+    std::size_t home_of(std::uint64_t h) const noexcept { return static_cast<std::size_t>(h >> 32) & imask_; }
 
     void index_insert(std::uint64_t h, std::size_t pos) noexcept {
-        std::size_t i = h & imask_;
+        std::size_t i = home_of(h);
         while (index_[i] != 0) i = (i + 1) & imask_;
         index_[i] = tag_of(h) | (static_cast<std::uint64_t>(pos) + 1);
     }
@@ -164,12 +173,12 @@ private:
     /// Linear probing deletion by backward shift (no index tombstones).
     void index_erase(const Entry& e) noexcept {
         const std::uint64_t want = tag_of(e.hash) | ((static_cast<std::uint64_t>(e.seq) & rmask_) + 1);
-        std::size_t i = e.hash & imask_;
+        std::size_t i = home_of(e.hash);
         while (index_[i] != want) i = (i + 1) & imask_;
         for (std::size_t j = (i + 1) & imask_;; j = (j + 1) & imask_) {
             const std::uint64_t b = index_[j];
             if (b == 0) break;
-            const std::size_t home = ring_[(b & kPosMask) - 1].hash & imask_;
+            const std::size_t home = home_of(b);
             // Move b into the hole at i unless its home lies cyclically in (i, j].
             const bool keep = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (keep) continue;
@@ -181,7 +190,7 @@ private:
 
     void grow() {
         const std::size_t cap = ring_.empty() ? 16 : ring_.size() * 2;
-        assert(cap <= kPosMask);
+        assert(cap * 2 <= kPosMask);
         std::vector<Entry> ring(cap);
         const std::size_t mask = cap - 1;
         for (Handle s = head_ + 1; s <= tail_; ++s) {

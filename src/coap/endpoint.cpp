@@ -123,7 +123,9 @@ struct Tx {
 
 /// A (peer, MID) entry of the dedup cache: expiry, cached ACK/RST/response to replay (§4.5;
 /// none yet when empty) and the IncomingId still waiting for the application.
-using DedupEntry = detail::DedupTable::Entry;
+struct Peer;
+using DedupTable = detail::DedupTable<Peer>;
+using DedupEntry = DedupTable::Entry;
 /// Timers with a fixed delay fire in insertion order: a FIFO instead of the heap (O(1)).
 struct FifoTimer {
     TimePoint at;
@@ -181,7 +183,8 @@ struct ClientEx {
 
 struct IncomingEx {
     PeerAddr peer;
-    detail::DedupTable::Handle dedup = 0; ///< 0: no entry (same expiry as the entry)
+    Peer* state = nullptr; ///< peers_ entry (kept alive by this request's reference)
+    DedupTable::Handle dedup = 0; ///< 0: no entry (same expiry as the entry)
     Token token;
     std::uint64_t key = 0;
     MessageId mid = 0;
@@ -348,7 +351,7 @@ struct Endpoint::Impl {
     std::unordered_map<PeerAddr, Peer, FastPeerHash> peers_;
     std::unordered_map<PeerMid, Tx, PeerMidHash> txs_;
     /// (peer, MID) -> DedupEntry; the ring is also the expiry FIFO (constant lifetime).
-    mutable detail::DedupTable dedup_;
+    mutable DedupTable dedup_;
     mutable detail::RingQueue<FifoTimer> ack_fifo_;    ///< auto empty ACK of incoming CONs
     mutable detail::RingQueue<FifoTimer> expire_fifo_; ///< unanswered incoming requests
     std::unordered_map<std::uint64_t, ClientEx> clients_;
@@ -409,13 +412,17 @@ struct Endpoint::Impl {
     void unref_peer(const PeerAddr& p) {
         auto it = peers_.find(p);
         if (it == peers_.end()) return;
-        if (it->second.refs > 0) --it->second.refs;
-        if (it->second.refs != 0 || !it->second.queue.empty()) return;
-        if (it->second.mid_expires <= now_) {
-            peers_.erase(it);
+        unref_peer(p, it->second);
+    }
+    /// Same, for a peer the caller already holds (no lookup unless it is reclaimed).
+    void unref_peer(const PeerAddr& addr, Peer& p) {
+        if (p.refs > 0) --p.refs;
+        if (p.refs != 0 || !p.queue.empty()) return;
+        if (p.mid_expires <= now_) {
+            peers_.erase(addr);
             return;
         }
-        schedule_reclaim(p, it->second);
+        schedule_reclaim(addr, p);
     }
     void schedule_reclaim(const PeerAddr& addr, Peer& p) {
         if (p.reclaim_pending) return;
@@ -510,10 +517,15 @@ struct Endpoint::Impl {
                 continue;
             }
             const PeerAddr peer = e.peer;
+            Peer* p = e.owner; // the entry holds a reference: still in peers_
             release(e.reply_size());
             dedup_.pop_front();
-            if (Peer* p = find_peer(peer)) --p->dedup;
-            unref_peer(peer);
+            if (p != nullptr) {
+                --p->dedup;
+                unref_peer(peer, *p);
+            } else {
+                unref_peer(peer);
+            }
         }
     }
 
@@ -1118,7 +1130,9 @@ struct Endpoint::Impl {
             }
             ++peer->dedup;
         }
-        return &dedup_.push(h, from, mid, now + exchange_lifetime);
+        DedupEntry& e = dedup_.push(h, from, mid, now + exchange_lifetime);
+        e.owner = peer;
+        return &e;
     }
 
     void handle_request(TimePoint now, const PeerAddr& from, const MessageView& v) {
@@ -1248,6 +1262,7 @@ struct Endpoint::Impl {
         const std::uint64_t id = next_id_++;
         IncomingEx in;
         in.peer = from;
+        in.state = p;
         in.token = v.token;
         in.key = key;
         in.mid = v.message_id;
@@ -1379,13 +1394,16 @@ struct Endpoint::Impl {
     void drop_incoming(std::unordered_map<std::uint64_t, IncomingEx>::iterator it,
                        bool unlink_dedup = true) {
         const PeerAddr peer = it->second.peer;
+        Peer* p = it->second.state; // held by this request's reference: still in peers_
         if (unlink_dedup) {
             if (DedupEntry* d = live_dedup(it->second); d && d->incoming == it->first) d->incoming = 0;
         }
         auto node = incoming_.extract(it);
         if (incoming_pool_.size() < kIncomingPool) incoming_pool_.push_back(std::move(node));
-        if (Peer* p = find_peer(peer); p && p->exchanges > 0) --p->exchanges;
-        unref_peer(peer);
+        if (p == nullptr) p = find_peer(peer);
+        if (p == nullptr) return;
+        if (p->exchanges > 0) --p->exchanges;
+        unref_peer(peer, *p);
     }
 
     /// Prepares a (possibly block-wise) response body: returns the message to send as the

@@ -16,7 +16,7 @@ using lwm2m::BytesView;
 using lwm2m::PeerAddr;
 using lwm2m::TimePoint;
 using lwm2m::coap::MessageId;
-using lwm2m::coap::detail::DedupTable;
+using DedupTable = lwm2m::coap::detail::DedupTable<int>;
 using lwm2m::coap::detail::RingQueue;
 
 namespace {
