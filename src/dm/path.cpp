@@ -56,7 +56,16 @@ bool Path::is_prefix_of(const Path& other) const {
 }
 
 std::string Path::to_string() const {
-    if (depth_ == 0) return "/";
+    std::string out;
+    append_to(out);
+    return out;
+}
+
+void Path::append_to(std::string& out) const {
+    if (depth_ == 0) {
+        out.push_back('/');
+        return;
+    }
     char buf[4 * 6]; // at most "/65535" four times
     std::size_t n = 0;
     for (int k = 0; k < depth_; ++k) {
@@ -70,7 +79,7 @@ std::string Path::to_string() const {
         } while (v != 0);
         while (d > 0) buf[n++] = digits[--d];
     }
-    return std::string(buf, n);
+    out.append(buf, n);
 }
 
 std::strong_ordering operator<=>(const Path& a, const Path& b) {

@@ -124,12 +124,13 @@ bool is_valid_utf8(std::string_view s) noexcept {
     return true;
 }
 
-std::string base64_encode(BytesView data, Base64Alphabet alphabet, bool pad) {
+void append_base64(std::string& out, BytesView data, Base64Alphabet alphabet, bool pad) {
     const char* tbl = alphabet == Base64Alphabet::standard ? kStd : kUrl;
     const std::size_t full = data.size() / 3;
     const std::size_t rest = data.size() - full * 3;
-    std::string out(full * 4 + (rest == 0 ? 0 : (pad ? 4 : rest + 1)), '\0');
-    char* o = out.data();
+    const std::size_t at = out.size();
+    out.resize(at + full * 4 + (rest == 0 ? 0 : (pad ? 4 : rest + 1)));
+    char* o = out.data() + at;
     const std::byte* in = data.data();
     for (std::size_t i = 0; i < full; ++i, in += 3) {
         const std::uint32_t v = (std::to_integer<std::uint32_t>(in[0]) << 16) |
@@ -150,11 +151,22 @@ std::string base64_encode(BytesView data, Base64Alphabet alphabet, bool pad) {
             if (rest == 1) *o++ = '=';
         }
     }
+}
+
+std::string base64_encode(BytesView data, Base64Alphabet alphabet, bool pad) {
+    std::string out;
+    append_base64(out, data, alphabet, pad);
     return out;
 }
 
 Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, bool padded) {
+    return base64_decode(text, alphabet, padded ? Base64Padding::required : Base64Padding::forbidden);
+}
+
+Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base64Padding padding) {
     std::size_t pad_count = 0;
+    const bool padded = padding == Base64Padding::required ||
+                        (padding == Base64Padding::optional && !text.empty() && text.back() == '=');
     if (padded) {
         if (text.size() % 4 != 0) return fail(Errc::bad_value);
         if (!text.empty() && text.back() == '=') ++pad_count;

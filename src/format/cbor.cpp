@@ -203,7 +203,7 @@ Result<std::string> CborReader::text() {
     if (h.major != cbor::text) return fail(Errc::malformed);
     std::string s;
     LWM2M_TRY_VOID(string_body(h, s));
-    if (!valid_utf8(s)) return fail(Errc::malformed);
+    if (!is_valid_utf8(s)) return fail(Errc::malformed);
     return s;
 }
 
@@ -221,7 +221,7 @@ Result<std::string_view> CborReader::text_view(std::string& scratch) {
         LWM2M_TRY_VOID(string_body(h, scratch));
         v = scratch;
     }
-    if (!valid_utf8(v)) return fail(Errc::malformed);
+    if (!is_valid_utf8(v)) return fail(Errc::malformed);
     return v;
 }
 
@@ -253,7 +253,7 @@ Result<dm::Value> CborReader::scalar() {
         std::string s;
         LWM2M_TRY_VOID(string_body(h, s));
         if (h.major == cbor::text) {
-            if (!valid_utf8(s)) return fail(Errc::malformed);
+            if (!is_valid_utf8(s)) return fail(Errc::malformed);
             return dm::Value::string(std::move(s));
         }
         const auto* p = reinterpret_cast<const std::byte*>(s.data());

@@ -8,138 +8,27 @@
 
 namespace lwm2m::format::detail {
 
-bool valid_utf8(std::string_view s) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const auto* end = p + s.size();
-    while (p < end) {
-        const unsigned c = *p;
-        if (c < 0x80) { ++p; continue; }
-        int n = 0;
-        std::uint32_t cp = 0;
-        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-        else return false;
-        if (end - p <= n) return false;
-        for (int k = 1; k <= n; ++k) {
-            if ((p[k] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (p[k] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        p += n + 1;
-    }
+bool base64_decode(std::string_view in, Bytes& out, Base64Alphabet alphabet) {
+    auto r = dm::base64_decode(in, alphabet, Base64Padding::optional);
+    if (!r) return false;
+    out = std::move(*r);
     return true;
 }
 
-namespace {
-constexpr char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int b64_val(char c, bool url) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (url) {
-        if (c == '-') return 62;
-        if (c == '_') return 63;
-    } else {
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-    }
-    return -1;
-}
-} // namespace
-
-void base64_encode(BytesView in, std::string& out, bool url) {
-    const char* tab = url ? b64_url : b64_std;
-    std::size_t i = 0;
-    out.reserve(out.size() + (in.size() + 2) / 3 * 4);
-    for (; i + 3 <= in.size(); i += 3) {
-        const std::uint32_t v = (std::to_integer<std::uint32_t>(in[i]) << 16) |
-                                (std::to_integer<std::uint32_t>(in[i + 1]) << 8) |
-                                std::to_integer<std::uint32_t>(in[i + 2]);
-        out.push_back(tab[(v >> 18) & 63]);
-        out.push_back(tab[(v >> 12) & 63]);
-        out.push_back(tab[(v >> 6) & 63]);
-        out.push_back(tab[v & 63]);
-    }
-    const std::size_t rest = in.size() - i;
-    if (rest == 1) {
-        const std::uint32_t v = std::to_integer<std::uint32_t>(in[i]) << 16;
-        out.push_back(tab[(v >> 18) & 63]);
-        out.push_back(tab[(v >> 12) & 63]);
-        if (!url) out.append("==");
-    } else if (rest == 2) {
-        const std::uint32_t v = (std::to_integer<std::uint32_t>(in[i]) << 16) |
-                                (std::to_integer<std::uint32_t>(in[i + 1]) << 8);
-        out.push_back(tab[(v >> 18) & 63]);
-        out.push_back(tab[(v >> 12) & 63]);
-        out.push_back(tab[(v >> 6) & 63]);
-        if (!url) out.push_back('=');
-    }
-}
-
-bool base64_decode(std::string_view in, Bytes& out, bool url) {
-    // Strip padding (optional, at most 2, only in a complete final quantum).
-    std::size_t len = in.size();
-    std::size_t pad = 0;
-    while (len > 0 && in[len - 1] == '=' && pad < 2) { --len; ++pad; }
-    if (pad > 0 && in.size() % 4 != 0) return false;
-    if (len % 4 == 1) return false;
-    out.clear();
-    out.reserve(len / 4 * 3 + 2);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (std::size_t i = 0; i < len; ++i) {
-        const int v = b64_val(in[i], url);
-        if (v < 0) return false;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<std::byte>((acc >> bits) & 0xFF));
-        }
-    }
-    // Non-zero leftover bits mean a non-canonical encoding (RFC 4648 §3.5).
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return false;
-    if (pad > 0 && (len % 4) + pad != 4) return false;
-    return true;
-}
-
-void append_int(std::string& out, std::int64_t v) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
-void append_uint(std::string& out, std::uint64_t v) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
 void append_double(std::string& out, double v) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
+    const std::size_t at = out.size();
+    (void)dm::append_float(out, v); // finite by precondition
     // Keep floats recognisable without the model ("1.0", not "1"), so that a receiver without
     // the object definition (DecodeOptions::allow_unknown) still sees a Float.
-    if (std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)).find_first_of(".eE") == std::string_view::npos)
+    if (std::string_view(out).substr(at).find_first_of(".eE") == std::string_view::npos)
         out.append(".0");
 }
 
 void append_time(std::string& out, double t) {
-    if (std::trunc(t) == t && std::fabs(t) < 9.0e15) append_int(out, static_cast<std::int64_t>(t));
+    if (std::trunc(t) == t && std::fabs(t) < 9.0e15) append_integer(out, static_cast<std::int64_t>(t));
     else append_double(out, t);
 }
 
-bool parse_int64(std::string_view s, std::int64_t& out) {
-    if (s.empty() || s[0] == '+') return false;
-    if (s.size() > 1 && s[0] == '0') return false;
-    if (s.size() > 2 && s[0] == '-' && s[1] == '0') return false;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
 bool parse_uint64(std::string_view s, std::uint64_t& out) {
     if (s.empty() || s[0] < '0' || s[0] > '9') return false;
     if (s.size() > 1 && s[0] == '0') return false;
@@ -197,61 +86,26 @@ bool parse_number(std::string_view s, dm::Value& out) {
 }
 
 bool parse_objlnk(std::string_view s, dm::Objlnk& out) {
-    const auto colon = s.find(':');
-    if (colon == std::string_view::npos) return false;
-    std::uint64_t a = 0, b = 0;
-    if (!parse_uint64(s.substr(0, colon), a) || !parse_uint64(s.substr(colon + 1), b)) return false;
-    if (a > 0xFFFF || b > 0xFFFF) return false;
-    out = dm::Objlnk{static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b)};
+    auto v = dm::parse_text(dm::DataType::objlnk, s);
+    if (!v) return false;
+    out = v->as_objlnk();
     return true;
 }
 void append_objlnk(std::string& out, dm::Objlnk l) {
-    append_uint(out, l.oid);
+    append_unsigned(out, l.oid);
     out.push_back(':');
-    append_uint(out, l.iid);
+    append_unsigned(out, l.iid);
 }
 
 bool parse_path(std::string_view s, dm::Path& out) {
     if (s.empty() || s[0] != '/') return false;
-    std::uint16_t ids[4] = {0, 0, 0, 0};
-    int depth = 0;
-    std::size_t i = 1;
-    if (s.size() == 1) { out = dm::Path(); return true; }
-    while (true) {
-        if (depth == 4) return false;
-        const std::size_t start = i;
-        std::uint32_t v = 0;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-            v = v * 10 + static_cast<std::uint32_t>(s[i] - '0');
-            if (v > 0xFFFF) return false;
-            ++i;
-        }
-        if (i == start) return false;
-        if (i - start > 1 && s[start] == '0') return false;
-        ids[depth++] = static_cast<std::uint16_t>(v);
-        if (i == s.size()) break;
-        if (s[i] != '/') return false;
-        ++i;
-        if (i == s.size()) return false; // trailing '/'
-    }
-    if (depth >= 2 && ids[1] == 0xFFFF) return false; // TS 1.1 §7.2: reserved instance id
-    switch (depth) {
-    case 1: out = dm::Path(Oid{ids[0]}); break;
-    case 2: out = dm::Path(Oid{ids[0]}, Iid{ids[1]}); break;
-    case 3: out = dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}); break;
-    default: out = dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}, Riid{ids[3]}); break;
-    }
+    auto p = dm::Path::parse(s);
+    if (!p) return false;
+    out = *p;
     return true;
 }
 
-void append_path(std::string& out, const dm::Path& p) {
-    if (p.depth() == 0) { out.push_back('/'); return; }
-    out.push_back('/');
-    append_uint(out, p.oid().v);
-    if (p.depth() >= 2) { out.push_back('/'); append_uint(out, p.iid().v); }
-    if (p.depth() >= 3) { out.push_back('/'); append_uint(out, p.rid().v); }
-    if (p.depth() >= 4) { out.push_back('/'); append_uint(out, p.riid().v); }
-}
+void append_path(std::string& out, const dm::Path& p) { p.append_to(out); }
 
 Result<const dm::ResourceDef*> lookup(const dm::ObjectRegistry& reg, std::uint16_t oid,
                                       std::uint16_t rid) {
@@ -335,7 +189,7 @@ Result<dm::Value> coerce(const dm::ResourceDef& def, dm::Value raw, CoerceFlags 
         if (std::holds_alternative<Bytes>(st)) return raw;
         if (flags.string_is_base64 && std::holds_alternative<std::string>(st)) {
             Bytes b;
-            if (!base64_decode(raw.as_string(), b, false)) return fail(Errc::type_mismatch);
+            if (!base64_decode(raw.as_string(), b, Base64Alphabet::standard)) return fail(Errc::type_mismatch);
             return dm::Value::opaque(std::move(b));
         }
         return fail(Errc::type_mismatch);

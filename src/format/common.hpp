@@ -11,23 +11,25 @@
 #include <lwm2m/dm/node.hpp>
 #include <lwm2m/dm/object_def.hpp>
 #include <lwm2m/dm/registry.hpp>
+#include <lwm2m/dm/value_text.hpp>
 #include <lwm2m/format/codec.hpp>
 #include <lwm2m/format/errc.hpp>
 
 namespace lwm2m::format::detail {
 
-/// True when `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
-[[nodiscard]] bool valid_utf8(std::string_view s) noexcept;
+// Text forms shared with the data model (include/lwm2m/dm/value_text.hpp): UTF-8 validation,
+// base64 (RFC 4648 §4/§5) and decimal integers have one implementation, in dm.
+using dm::append_base64;
+using dm::append_integer;
+using dm::append_unsigned;
+using dm::Base64Alphabet;
+using dm::Base64Padding;
+using dm::is_valid_utf8;
 
-/// RFC 4648 §4 (standard, padded) and §5 (URL-safe, unpadded) base64.
-void base64_encode(BytesView in, std::string& out, bool url);
-/// Decodes base64; `url` selects the alphabet. Padding is optional; bad characters, a bad
-/// final quantum or non-zero trailing bits fail.
-[[nodiscard]] bool base64_decode(std::string_view in, Bytes& out, bool url);
+/// Decodes base64 of the given alphabet; padding is optional (exact when present). Bad
+/// characters, a bad final quantum or non-zero trailing bits fail.
+[[nodiscard]] bool base64_decode(std::string_view in, Bytes& out, Base64Alphabet alphabet);
 
-/// Appends a decimal integer.
-void append_int(std::string& out, std::int64_t v);
-void append_uint(std::string& out, std::uint64_t v);
 /// Appends the shortest decimal form that reads back to the same double (std::to_chars), with
 /// ".0" added to integral values. Precondition: finite.
 void append_double(std::string& out, double v);
@@ -37,13 +39,14 @@ void append_time(std::string& out, double t);
 /// Parses a JSON / text number: returns an Integer (int64), Unsigned (uint64 above int64) or
 /// Float value. Strict RFC 8259 number grammar when `json`; text/plain accepts the same grammar.
 [[nodiscard]] bool parse_number(std::string_view s, dm::Value& out);
-[[nodiscard]] bool parse_int64(std::string_view s, std::int64_t& out);
+/// Strict decimal (no sign, no leading zero) within uint64.
 [[nodiscard]] bool parse_uint64(std::string_view s, std::uint64_t& out);
-/// "oid:iid" with both parts 0..65535 decimal.
+/// "oid:iid" with both parts 0..65535 decimal (dm::parse_text's Objlnk form).
 [[nodiscard]] bool parse_objlnk(std::string_view s, dm::Objlnk& out);
 void append_objlnk(std::string& out, dm::Objlnk l);
 
-/// Parses an LwM2M path name of a record ("/3/0/1", 1..4 ids). No dependency on dm's parser.
+/// Parses an LwM2M path name of a record: "/" or "/3/0/1" (leading '/' required; the ids as
+/// dm::Path::parse accepts them).
 [[nodiscard]] bool parse_path(std::string_view s, dm::Path& out);
 void append_path(std::string& out, const dm::Path& p);
 

@@ -56,7 +56,7 @@ bool JsonReader::string(std::string& out) {
     while (j < s_.size() && s_[j] != '"' && s_[j] != '\\' && static_cast<unsigned char>(s_[j]) >= 0x20) ++j;
     if (j < s_.size() && s_[j] == '"') {
         const std::string_view raw = s_.substr(start, j - start);
-        if (!valid_utf8(raw)) return false;
+        if (!is_valid_utf8(raw)) return false;
         out.assign(raw);
         i_ = j + 1;
         return true;
@@ -118,7 +118,7 @@ bool JsonReader::string(std::string& out) {
         }
         run = i_;
     }
-    return valid_utf8(out);
+    return is_valid_utf8(out);
 }
 
 std::string_view JsonReader::number_token() {

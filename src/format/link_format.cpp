@@ -118,7 +118,7 @@ Result<void> validate_lwm2m_attr(std::string_view name, const std::optional<std:
 
 Result<std::vector<Link>> parse_links(std::string_view text, const LinkLimits& limits) {
     if (text.size() > limits.max_payload) return fail(Errc::limit_exceeded);
-    if (!detail::valid_utf8(text)) return fail(Errc::malformed);
+    if (!detail::is_valid_utf8(text)) return fail(Errc::malformed);
     std::vector<Link> links;
     std::size_t i = 0;
     const std::size_t n = text.size();
@@ -242,7 +242,7 @@ std::string encode_register_links(std::span<const RegisterObject> objects,
             std::string ct;
             for (auto c : options.content_formats) {
                 if (!ct.empty()) ct.push_back(' ');
-                detail::append_uint(ct, c);
+                detail::append_unsigned(ct, c);
             }
             // TS 1.1 §6.2.1.1: several formats as a quoted space-separated list.
             l.attrs.push_back(LinkAttr{"ct", ct, options.content_formats.size() > 1});
@@ -253,7 +253,7 @@ std::string encode_register_links(std::span<const RegisterObject> objects,
     for (const auto& o : objects) {
         std::string base = prefix;
         base.push_back('/');
-        detail::append_uint(base, o.oid);
+        detail::append_unsigned(base, o.oid);
         const bool versioned = !o.version.empty() && o.version != "1.0";
         if (o.instances.empty() || versioned) {
             Link l{base, {}};
@@ -263,7 +263,7 @@ std::string encode_register_links(std::span<const RegisterObject> objects,
         for (auto iid : o.instances) {
             std::string t = base;
             t.push_back('/');
-            detail::append_uint(t, iid);
+            detail::append_unsigned(t, iid);
             links.push_back(Link{std::move(t), {}});
         }
     }

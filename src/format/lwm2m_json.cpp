@@ -45,12 +45,12 @@ Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base,
         switch (v.storage().index()) {
         case 0: break;
         case 1:
-            if (!valid_utf8(v.as_string())) return fail(Errc::invalid_content);
+            if (!is_valid_utf8(v.as_string())) return fail(Errc::invalid_content);
             s.append(",\"sv\":");
             json_string(s, v.as_string());
             break;
-        case 2: s.append(",\"v\":"); append_int(s, v.as_integer()); break;
-        case 3: s.append(",\"v\":"); append_uint(s, v.as_unsigned()); break;
+        case 2: s.append(",\"v\":"); append_integer(s, v.as_integer()); break;
+        case 3: s.append(",\"v\":"); append_unsigned(s, v.as_unsigned()); break;
         case 4:
             if (!std::isfinite(v.as_float())) return fail(Errc::invalid_content);
             s.append(",\"v\":");
@@ -59,17 +59,17 @@ Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base,
         case 5: s.append(v.as_boolean() ? ",\"bv\":true" : ",\"bv\":false"); break;
         case 6:
             s.append(",\"sv\":\"");
-            base64_encode(v.as_opaque(), s, false);
+            append_base64(s, v.as_opaque());
             s.push_back('"');
             break;
-        case 7: s.append(",\"v\":"); append_int(s, v.as_time()); break;
+        case 7: s.append(",\"v\":"); append_integer(s, v.as_time()); break;
         case 8:
             s.append(",\"ov\":\"");
             append_objlnk(s, v.as_objlnk());
             s.push_back('"');
             break;
         default:
-            if (!valid_utf8(v.as_corelnk())) return fail(Errc::invalid_content);
+            if (!is_valid_utf8(v.as_corelnk())) return fail(Errc::invalid_content);
             s.append(",\"sv\":");
             json_string(s, v.as_corelnk());
             break;

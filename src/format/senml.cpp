@@ -44,7 +44,7 @@ Result<void> senml_name(const SenmlPlan& plan, const dm::Path& p, std::string& o
         if (ids[k] != bids[k]) return fail(Errc::invalid_content);
     for (int k = d; k < p.depth(); ++k) {
         if (k > d) out.push_back('/');
-        append_uint(out, ids[k]);
+        append_unsigned(out, ids[k]);
     }
     return ok();
 }

@@ -17,12 +17,12 @@ Result<void> write_value(std::string& s, const dm::Value& v) {
     switch (st.index()) {
     case 0: return ok(); // no value: a name-only record (Read-Composite request)
     case 1:
-        if (!valid_utf8(v.as_string())) return fail(Errc::invalid_content);
+        if (!is_valid_utf8(v.as_string())) return fail(Errc::invalid_content);
         s.append(",\"vs\":");
         json_string(s, v.as_string());
         return ok();
-    case 2: s.append(",\"v\":"); append_int(s, v.as_integer()); return ok();
-    case 3: s.append(",\"v\":"); append_uint(s, v.as_unsigned()); return ok();
+    case 2: s.append(",\"v\":"); append_integer(s, v.as_integer()); return ok();
+    case 3: s.append(",\"v\":"); append_unsigned(s, v.as_unsigned()); return ok();
     case 4:
         if (!std::isfinite(v.as_float())) return fail(Errc::invalid_content);
         s.append(",\"v\":");
@@ -31,17 +31,17 @@ Result<void> write_value(std::string& s, const dm::Value& v) {
     case 5: s.append(v.as_boolean() ? ",\"vb\":true" : ",\"vb\":false"); return ok();
     case 6:
         s.append(",\"vd\":\"");
-        base64_encode(v.as_opaque(), s, true);
+        append_base64(s, v.as_opaque(), Base64Alphabet::url, false); // RFC 8428 §4.3
         s.push_back('"');
         return ok();
-    case 7: s.append(",\"v\":"); append_int(s, v.as_time()); return ok();
+    case 7: s.append(",\"v\":"); append_integer(s, v.as_time()); return ok();
     case 8:
         s.append(",\"vlo\":\"");
         append_objlnk(s, v.as_objlnk());
         s.push_back('"');
         return ok();
     default:
-        if (!valid_utf8(v.as_corelnk())) return fail(Errc::invalid_content);
+        if (!is_valid_utf8(v.as_corelnk())) return fail(Errc::invalid_content);
         s.append(",\"vs\":");
         json_string(s, v.as_corelnk());
         return ok();
@@ -147,7 +147,7 @@ Result<std::vector<dm::Record>> senml_json_decode(BytesView in, const DecodeOpti
                         ++values;
                     } else if (key == "vd") {
                         Bytes b;
-                        if (!once(128) || !j.string(str) || !base64_decode(str, b, true))
+                        if (!once(128) || !j.string(str) || !base64_decode(str, b, Base64Alphabet::url))
                             return fail(Errc::malformed);
                         v = dm::Value::opaque(std::move(b));
                         ++values;

@@ -51,16 +51,16 @@ Result<void> text_encode(const dm::Content& c, Bytes& out) {
         std::string& s;
         bool operator()(std::monostate) const { return false; }
         bool operator()(const std::string& x) const { s = x; return true; }
-        bool operator()(std::int64_t i) const { append_int(s, i); return true; }
-        bool operator()(std::uint64_t u) const { append_uint(s, u); return true; }
+        bool operator()(std::int64_t i) const { append_integer(s, i); return true; }
+        bool operator()(std::uint64_t u) const { append_unsigned(s, u); return true; }
         bool operator()(double d) const {
             if (!std::isfinite(d)) return false;
             append_double(s, d);
             return true;
         }
         bool operator()(bool b) const { s.push_back(b ? '1' : '0'); return true; }
-        bool operator()(const Bytes& b) const { base64_encode(b, s, false); return true; }
-        bool operator()(dm::Time t) const { append_int(s, t.seconds); return true; }
+        bool operator()(const Bytes& b) const { append_base64(s, b); return true; }
+        bool operator()(dm::Time t) const { append_integer(s, t.seconds); return true; }
         bool operator()(dm::Objlnk l) const { append_objlnk(s, l); return true; }
         bool operator()(const dm::Corelnk& l) const { s = l.text; return true; }
     };
@@ -77,19 +77,19 @@ Result<dm::Content> text_decode(BytesView in, const dm::Path& target, const dm::
     switch (def->type) {
     case T::string:
     case T::corelnk:
-        if (!valid_utf8(s)) return fail(Errc::type_mismatch);
+        if (!is_valid_utf8(s)) return fail(Errc::type_mismatch);
         v = def->type == T::string ? dm::Value::string(std::string(s)) : dm::Value::corelnk(std::string(s));
         break;
     case T::integer:
     case T::time: {
-        std::int64_t i = 0;
-        if (!parse_int64(s, i)) {
+        auto i = dm::parse_text(def->type, s);
+        if (!i) {
             dm::Value n;
             if (parse_number(s, n) && !std::holds_alternative<double>(n.storage()))
                 return fail(Errc::out_of_range);
             return fail(Errc::type_mismatch);
         }
-        v = def->type == T::integer ? dm::Value::integer(i) : dm::Value::time(i);
+        v = std::move(*i);
         break;
     }
     case T::unsigned_integer: {
@@ -116,7 +116,7 @@ Result<dm::Content> text_decode(BytesView in, const dm::Path& target, const dm::
     case T::opaque: {
         // TS 1.1 §7.4.1: Opaque in text/plain is base64 (RFC 4648 §4).
         Bytes b;
-        if (!base64_decode(s, b, false)) return fail(Errc::type_mismatch);
+        if (!base64_decode(s, b, Base64Alphabet::standard)) return fail(Errc::type_mismatch);
         v = dm::Value::opaque(std::move(b));
         break;
     }

@@ -213,7 +213,7 @@ Result<dm::Value> decode_value(const dm::ResourceDef& def, BytesView b) {
     case T::string:
     case T::corelnk: {
         std::string s(as_string_view(b));
-        if (!valid_utf8(s)) return fail(Errc::type_mismatch);
+        if (!is_valid_utf8(s)) return fail(Errc::type_mismatch);
         if (def.type == T::string) return dm::Value::string(std::move(s));
         return dm::Value::corelnk(std::move(s));
     }

@@ -5,34 +5,6 @@
 #include "formats.hpp"
 
 namespace lwm2m::format {
-namespace {
-
-void flatten_resource(const dm::Path& ipath, const dm::Resource& r, std::vector<dm::Record>& out) {
-    const dm::Path rp(ipath.oid(), ipath.iid(), Rid{r.id});
-    if (!r.multiple) {
-        out.push_back(dm::Record{rp, r.value, std::nullopt});
-        return;
-    }
-    for (const auto& [riid, v] : r.instances)
-        out.push_back(dm::Record{dm::Path(rp.oid(), rp.iid(), rp.rid(), Riid{riid}), v, std::nullopt});
-}
-
-void flatten_instance(Oid oid, const dm::Instance& i, std::vector<dm::Record>& out) {
-    const dm::Path ip(oid, Iid{i.id});
-    for (const auto& [rid, r] : i.resources) flatten_resource(ip, r, out);
-}
-
-bool is_prefix(const dm::Path& a, const dm::Path& b) {
-    if (a.depth() > b.depth()) return false;
-    if (a.depth() >= 1 && a.oid() != b.oid()) return false;
-    if (a.depth() >= 2 && a.iid() != b.iid()) return false;
-    if (a.depth() >= 3 && a.rid() != b.rid()) return false;
-    if (a.depth() >= 4 && a.riid() != b.riid()) return false;
-    return true;
-}
-
-} // namespace
-
 namespace detail {
 void leaves_of(const dm::Content& c, Leaves& out) {
     const dm::Path& p = c.path;
@@ -61,20 +33,7 @@ void leaves_of(const dm::Content& c, Leaves& out) {
 }
 } // namespace detail
 
-std::vector<dm::Record> to_records(const dm::Content& c) {
-    std::vector<dm::Record> out;
-    const dm::Path& p = c.path;
-    if (const auto* o = std::get_if<dm::Object>(&c.node)) {
-        for (const auto& [iid, i] : o->instances) flatten_instance(p.oid(), i, out);
-    } else if (const auto* i = std::get_if<dm::Instance>(&c.node)) {
-        if (p.depth() >= 1) flatten_instance(p.oid(), *i, out);
-    } else if (const auto* r = std::get_if<dm::Resource>(&c.node)) {
-        if (p.depth() >= 2) flatten_resource(dm::Path(p.oid(), p.iid()), *r, out);
-    } else if (const auto* v = std::get_if<dm::Value>(&c.node)) {
-        out.push_back(dm::Record{p, *v, std::nullopt});
-    }
-    return out;
-}
+std::vector<dm::Record> to_records(const dm::Content& c) { return dm::flatten(c); }
 
 Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path& target,
                                  const dm::ObjectRegistry& registry) {
@@ -98,7 +57,7 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
     const dm::ObjectDef* odef = registry.find(target.oid().v); // every record is below target
     if (odef == nullptr) return fail(Errc::unknown_object);
     for (auto& rec : records) {
-        if (!is_prefix(target, rec.path)) return fail(Errc::path_mismatch);
+        if (!target.is_prefix_of(rec.path)) return fail(Errc::path_mismatch);
         if (rec.path.depth() < 3 || rec.value.is_none()) return fail(Errc::malformed);
         const dm::ResourceDef* def = odef->resource(rec.path.rid().v);
         if (def == nullptr) return fail(Errc::unknown_resource);

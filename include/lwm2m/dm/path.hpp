@@ -46,6 +46,8 @@ public:
     [[nodiscard]] bool is_prefix_of(const Path& other) const;
     /// "/3/0/1"; the root is "/".
     [[nodiscard]] std::string to_string() const;
+    /// Appends the to_string() form to `out` (no temporary string).
+    void append_to(std::string& out) const;
 
     friend constexpr bool operator==(const Path& a, const Path& b) {
         if (a.depth_ != b.depth_) return false;

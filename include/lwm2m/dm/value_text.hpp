@@ -42,12 +42,23 @@ enum class Base64Alphabet : std::uint8_t { standard, url };
 
 [[nodiscard]] std::string base64_encode(BytesView data, Base64Alphabet alphabet = Base64Alphabet::standard,
                                         bool pad = true);
+/// Appends the base64 form of `data` to `out` (as base64_encode, without a temporary string).
+void append_base64(std::string& out, BytesView data, Base64Alphabet alphabet = Base64Alphabet::standard,
+                   bool pad = true);
+
+/// How base64_decode treats '=' padding: `required` (length 4n, exact padding), `forbidden` (no
+/// '=', length 4n+1 rejected) or `optional` (either form; padding, when present, must be exact).
+/// `optional` serves receivers of SenML "vd", which RFC 8428 §4.3 / LwM2M TS Core 1.1 §7.4.4
+/// define as base64url without padding but which some peers send padded.
+enum class Base64Padding : std::uint8_t { required, forbidden, optional };
 /// Strict decoding: only the alphabet's characters; with `padded`, the length is a multiple of 4
 /// and '=' padding is exact; without, no '=' may appear and a length of 4n+1 is rejected. Unused
 /// trailing bits must be zero (canonical encoding). Errors: dm::Errc::bad_value.
 [[nodiscard]] Result<Bytes> base64_decode(std::string_view text,
                                           Base64Alphabet alphabet = Base64Alphabet::standard,
                                           bool padded = true);
+/// As above with an explicit padding rule. Errors: dm::Errc::bad_value.
+[[nodiscard]] Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base64Padding padding);
 
 /// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view s) noexcept;

@@ -36,6 +36,15 @@ TEST(Path, ParsesRootForms) {
     EXPECT_EQ(P("").level(), Path::Level::root);
 }
 
+TEST(Path, AppendToAppendsTheTextForm) {
+    std::string s = "</";
+    s.pop_back();
+    P("/3/0/1/2").append_to(s);
+    Path().append_to(s);
+    P("/65535").append_to(s);
+    EXPECT_EQ(s, "</3/0/1/2//65535");
+}
+
 TEST(Path, ParsesEveryLevel) {
     const Path p = P("/3/0/1/2");
     EXPECT_EQ(p.depth(), 4);

@@ -152,6 +152,28 @@ TEST(ValueText, Base64RoundTripsAllLengthsBothAlphabets) {
     EXPECT_FALSE(base64_decode("Zm9vY", Base64Alphabet::url, false)); // 4n+1
 }
 
+TEST(ValueText, Base64AppendAndOptionalPadding) {
+    // append_base64 appends (keeps the prefix) and matches base64_encode.
+    std::string s = "x:";
+    append_base64(s, to_bytes("foob"), Base64Alphabet::url, false);
+    EXPECT_EQ(s, "x:Zm9vYg");
+    append_base64(s, to_bytes("fo"));
+    EXPECT_EQ(s, "x:Zm9vYgZm8=");
+    // Base64Padding::optional (SenML "vd" receivers, RFC 8428 §4.3): both forms, exact padding only.
+    for (const char* ok : {"Zm9vYg", "Zm9vYg==", "Zm8", "Zm8=", "", "Zm9v"}) {
+        auto d = base64_decode(ok, Base64Alphabet::standard, Base64Padding::optional);
+        ASSERT_TRUE(d) << ok;
+    }
+    EXPECT_EQ(*base64_decode("Zm9vYg", Base64Alphabet::standard, Base64Padding::optional), to_bytes("foob"));
+    EXPECT_EQ(*base64_decode("-_8=", Base64Alphabet::url, Base64Padding::optional),
+              (Bytes{std::byte{0xfb}, std::byte{0xff}}));
+    for (const char* bad : {"Zm9vYg=", "Zm8==", "Zm9vY", "Zm9vYg===", "Z===", "Zm=v", "Zh==", "Zm-v"}) {
+        EXPECT_FALSE(base64_decode(bad, Base64Alphabet::standard, Base64Padding::optional)) << bad;
+    }
+    EXPECT_FALSE(base64_decode("Zm8=", Base64Alphabet::standard, Base64Padding::forbidden));
+    EXPECT_FALSE(base64_decode("Zm8", Base64Alphabet::standard, Base64Padding::required));
+}
+
 TEST(ValueText, EveryTypeRoundTrips) {
     const Value values[] = {Value::string("héllo"), Value::integer(-7), Value::unsigned_integer(7),
                             Value::float_(2.75), Value::boolean(true), Value::opaque(to_bytes("\x01\x02\xff")),
