@@ -37,13 +37,15 @@ template <typename Owner>
 class DedupTable {
 public:
     using Handle = std::uint64_t; ///< insertion sequence number; 0 is never a valid handle
-    static constexpr std::size_t kInline = 48;
+    static constexpr std::size_t kInline = 40;
 
-    struct Entry {
+    /// Two cache lines: the key, hash and expiry (all a lookup reads) in the first one.
+    struct alignas(64) Entry {
         PeerAddr peer;
         MessageId mid = 0;
         bool live = false; ///< false: killed (recycled) slot waiting to be popped
         std::uint32_t reply_len = 0;
+        std::uint32_t big_cap = 0; ///< capacity of `big`
         Handle seq = 0;
         std::uint64_t hash = 0;
         TimePoint expires;
@@ -61,9 +63,9 @@ public:
         }
         void set_reply(BytesView b) {
             if (b.size() > kInline) {
-                if (b.size() > big_cap_) {
+                if (b.size() > big_cap) {
                     big = std::make_unique_for_overwrite<std::byte[]>(b.size());
-                    big_cap_ = static_cast<std::uint32_t>(b.size());
+                    big_cap = static_cast<std::uint32_t>(b.size());
                 }
                 std::memcpy(big.get(), b.data(), b.size());
             } else if (!b.empty()) {
@@ -74,13 +76,10 @@ public:
         void clear_reply() noexcept {
             reply_len = 0;
             big.reset(); // large replies are rare: do not keep their memory in idle slots
-            big_cap_ = 0;
+            big_cap = 0;
         }
-
-    private:
-        friend class DedupTable;
-        std::uint32_t big_cap_ = 0;
     };
+    static_assert(sizeof(Entry) <= 128);
 
     DedupTable() = default;
 
@@ -105,6 +104,12 @@ public:
                 if (e.hash == h && e.mid == mid && e.peer == peer) return &e;
             }
         }
+    }
+
+    /// Starts loading the index bucket of this hash (issued before the datagram is decoded,
+    /// the cache miss overlaps the decoding).
+    void prefetch(std::uint64_t h) const noexcept {
+        if (!index_.empty()) __builtin_prefetch(index_.data() + home_of(h));
     }
 
     /// Appends a live entry (the key must not be in the index) and returns it. May grow the ring

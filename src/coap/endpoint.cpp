@@ -1655,6 +1655,10 @@ struct Endpoint::Impl {
     void on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes) {
         now_ = std::max(now_, now);
         ++stats_.datagrams_received;
+        if (bytes.size() >= 4) { // a CON/NON will look up (peer, MID): start the cache miss now
+            dedup_.prefetch(dedup_hash(from, static_cast<MessageId>((std::to_integer<unsigned>(bytes[2]) << 8) |
+                                                                     std::to_integer<unsigned>(bytes[3]))));
+        }
         MessageView& v = view_;
         if (auto r = decode_into(bytes, v); !r) {
             ++stats_.malformed_dropped;
