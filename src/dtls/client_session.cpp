@@ -161,21 +161,9 @@ void ClientSession::on_timeout(TimePoint now) {
     if (impl_->conn) impl_->conn->on_timeout(now);
 }
 
-std::optional<Datagram> ClientSession::poll_transmit() {
-    auto& q = impl_->out.tx;
-    if (q.empty()) return std::nullopt;
-    Datagram d = std::move(q.front());
-    q.pop_front();
-    return d;
-}
+std::optional<Datagram> ClientSession::poll_transmit() { return impl_->out.pop_tx(); }
 
-std::optional<Event> ClientSession::poll_event() {
-    auto& q = impl_->out.events;
-    if (q.empty()) return std::nullopt;
-    Event e = std::move(q.front());
-    q.pop_front();
-    return e;
-}
+std::optional<Event> ClientSession::poll_event() { return impl_->out.pop_event(); }
 
 std::optional<TimePoint> ClientSession::next_deadline() const {
     return impl_->conn ? impl_->conn->deadline() : std::nullopt;

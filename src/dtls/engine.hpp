@@ -21,6 +21,8 @@
 #include <lwm2m/base/datagram.hpp>
 #include <lwm2m/dtls/types.hpp>
 
+#include "queue.hpp"
+
 namespace lwm2m::dtls::detail {
 
 /// Reference-counted gnutls_global_init (GnuTLS counts too; this only keeps it balanced).
@@ -40,6 +42,9 @@ private:
 struct Outbox {
     std::deque<Datagram> tx;
     std::deque<Event> events;
+    /// What the owner's poll_transmit() / poll_event() return.
+    [[nodiscard]] std::optional<Datagram> pop_tx() { return pop_front(tx); }
+    [[nodiscard]] std::optional<Event> pop_event() { return pop_front(events); }
 };
 
 class Conn;

@@ -1,5 +1,7 @@
 #include <lwm2m/dtls/nosec.hpp>
 
+#include "dtls/queue.hpp"
+
 namespace lwm2m::dtls {
 
 void NoSecChannel::on_datagram(TimePoint /*now*/, const PeerAddr& from, BytesView bytes) {
@@ -7,19 +9,9 @@ void NoSecChannel::on_datagram(TimePoint /*now*/, const PeerAddr& from, BytesVie
     events_.push_back(Plaintext{from, Bytes(bytes.begin(), bytes.end())});
 }
 
-std::optional<Datagram> NoSecChannel::poll_transmit() {
-    if (tx_.empty()) return std::nullopt;
-    Datagram d = std::move(tx_.front());
-    tx_.pop_front();
-    return d;
-}
+std::optional<Datagram> NoSecChannel::poll_transmit() { return detail::pop_front(tx_); }
 
-std::optional<Event> NoSecChannel::poll_event() {
-    if (events_.empty()) return std::nullopt;
-    Event e = std::move(events_.front());
-    events_.pop_front();
-    return e;
-}
+std::optional<Event> NoSecChannel::poll_event() { return detail::pop_front(events_); }
 
 Result<void> NoSecChannel::send(TimePoint /*now*/, const PeerAddr& peer, BytesView plaintext) {
     if (plaintext.size() > max_datagram) return fail(Errc::message_too_large);

@@ -428,21 +428,9 @@ void ServerTable::on_timeout(TimePoint now) {
     }
 }
 
-std::optional<Datagram> ServerTable::poll_transmit() {
-    auto& q = impl_->out.tx;
-    if (q.empty()) return std::nullopt;
-    Datagram d = std::move(q.front());
-    q.pop_front();
-    return d;
-}
+std::optional<Datagram> ServerTable::poll_transmit() { return impl_->out.pop_tx(); }
 
-std::optional<Event> ServerTable::poll_event() {
-    auto& q = impl_->out.events;
-    if (q.empty()) return std::nullopt;
-    Event e = std::move(q.front());
-    q.pop_front();
-    return e;
-}
+std::optional<Event> ServerTable::poll_event() { return impl_->out.pop_event(); }
 
 std::optional<TimePoint> ServerTable::next_deadline() const {
     const auto& im = *impl_;
