@@ -262,4 +262,42 @@ private:
     std::size_t tail_ = 0;
 };
 
+/// Recycles the nodes of a node-based map (std::unordered_map) through extract()/insert():
+/// a table whose entries come and go per request then stops allocating once warmed up. At most
+/// N idle nodes are kept (their stale values included), so the memory stays bounded.
+template <typename Map, std::size_t N = 64>
+class NodePool {
+public:
+    /// As Map::emplace(k, v) (no overwrite when the key exists): returns the element.
+    template <typename K, typename V>
+    typename Map::iterator emplace(Map& m, K&& k, V&& v) {
+        if (pool_.empty()) return m.emplace(std::forward<K>(k), std::forward<V>(v)).first;
+        auto node = std::move(pool_.back());
+        pool_.pop_back();
+        node.key() = std::forward<K>(k);
+        node.mapped() = std::forward<V>(v);
+        auto r = m.insert(std::move(node));
+        if (!r.inserted) keep(std::move(r.node));
+        return r.position;
+    }
+    void erase(Map& m, typename Map::iterator it) { keep(m.extract(it)); }
+    /// As Map::erase(key): returns the number of elements removed.
+    std::size_t erase(Map& m, const typename Map::key_type& k) {
+        auto it = m.find(k);
+        if (it == m.end()) return 0;
+        erase(m, it);
+        return 1;
+    }
+    [[nodiscard]] std::size_t idle() const noexcept { return pool_.size(); }
+
+private:
+    void keep(typename Map::node_type node) {
+        if (pool_.size() < N) {
+            if (pool_.capacity() == 0) pool_.reserve(N);
+            pool_.push_back(std::move(node));
+        }
+    }
+    std::vector<typename Map::node_type> pool_;
+};
+
 } // namespace lwm2m::coap::detail

@@ -357,9 +357,11 @@ struct Endpoint::Impl {
     std::unordered_map<std::uint64_t, ClientEx> clients_;
     std::unordered_map<PeerToken, std::uint64_t, PeerTokenHash> tokens_;
     std::unordered_map<std::uint64_t, IncomingEx> incoming_;
-    /// Recycled incoming_ nodes (a request is answered and the next one arrives: no new node).
-    static constexpr std::size_t kIncomingPool = 64;
-    std::vector<std::unordered_map<std::uint64_t, IncomingEx>::node_type> incoming_pool_;
+    // Recycled nodes of the per-request maps (no allocation per exchange once warmed up).
+    detail::NodePool<decltype(txs_)> tx_nodes_;
+    detail::NodePool<decltype(clients_)> client_nodes_;
+    detail::NodePool<decltype(tokens_)> token_nodes_;
+    detail::NodePool<decltype(incoming_)> incoming_nodes_;
     std::unordered_map<std::uint64_t, Observation> observations_;
     std::unordered_map<PeerToken, std::uint64_t, PeerTokenHash> obs_index_;
     std::unordered_map<PeerMid, std::uint64_t, PeerMidHash> non_notifs_;
@@ -486,14 +488,14 @@ struct Endpoint::Impl {
             it->second = std::move(tx);
             return;
         }
-        txs_.emplace(PeerMid{to, mid}, std::move(tx));
+        tx_nodes_.emplace(txs_, PeerMid{to, mid}, std::move(tx));
         ref_peer(to);
     }
     void erase_tx(const PeerAddr& peer, MessageId mid) {
         auto it = txs_.find(PeerMid{peer, mid});
         if (it == txs_.end()) return;
         release(it->second.bytes.size());
-        txs_.erase(it);
+        tx_nodes_.erase(txs_, it);
         unref_peer(peer);
     }
 
@@ -729,9 +731,9 @@ struct Endpoint::Impl {
             ex.block1 = true;
             ex.b1_szx = szx;
         }
-        tokens_.emplace(PeerToken{to, req.token}, id);
+        token_nodes_.emplace(tokens_, PeerToken{to, req.token}, id);
         ex.req = std::move(req);
-        auto& stored = clients_.emplace(id, std::move(ex)).first->second;
+        auto& stored = client_nodes_.emplace(clients_, id, std::move(ex))->second;
         if (can_start) {
             start_client(now, id, stored);
         } else {
@@ -817,9 +819,9 @@ struct Endpoint::Impl {
     void finish_client(TimePoint now, std::unordered_map<std::uint64_t, ClientEx>::iterator it) {
         const std::uint64_t id = it->first;
         ClientEx ex = std::move(it->second);
-        clients_.erase(it);
-        tokens_.erase(PeerToken{ex.peer, ex.req.token});
-        if (!ex.fetch_token.empty()) tokens_.erase(PeerToken{ex.peer, ex.fetch_token});
+        client_nodes_.erase(clients_, it);
+        token_nodes_.erase(tokens_, PeerToken{ex.peer, ex.req.token});
+        if (!ex.fetch_token.empty()) token_nodes_.erase(tokens_, PeerToken{ex.peer, ex.fetch_token});
         if (ex.tx_pending) erase_tx(ex.peer, ex.mid);
         release(ex.body.size() + ex.b2_body.size());
         if (Peer* p = find_peer(ex.peer)) {
@@ -904,7 +906,7 @@ struct Endpoint::Impl {
                 if (et) ex.b2_etag.assign(et->value.begin(), et->value.end());
                 if (ex.observe && ex.fetch_token.empty()) {
                     ex.fetch_token = new_token(ex.peer);
-                    tokens_.emplace(PeerToken{ex.peer, ex.fetch_token}, id);
+                    token_nodes_.emplace(tokens_, PeerToken{ex.peer, ex.fetch_token}, id);
                 }
             }
             if (!append_block2(now, it, v, *b2)) return;
@@ -1055,7 +1057,7 @@ struct Endpoint::Impl {
             if (et) ex.b2_etag.assign(et->value.begin(), et->value.end());
             if (ex.fetch_token.empty()) {
                 ex.fetch_token = new_token(ex.peer);
-                tokens_.emplace(PeerToken{ex.peer, ex.fetch_token}, it->first);
+                token_nodes_.emplace(tokens_, PeerToken{ex.peer, ex.fetch_token}, it->first);
             }
             if (!append_block2(now, it, v, *b2)) return;
             transmit_client(now, it->first, ex);
@@ -1287,15 +1289,7 @@ struct Endpoint::Impl {
         }
         if (in.con) ack_fifo_.push_back(FifoTimer{now + cfg.auto_ack_delay, id, in.gen});
         expire_fifo_.push_back(FifoTimer{in.expires, id, in.gen});
-        if (!incoming_pool_.empty()) { // reuse a node: no allocation per request
-            auto node = std::move(incoming_pool_.back());
-            incoming_pool_.pop_back();
-            node.key() = id;
-            node.mapped() = std::move(in);
-            incoming_.insert(std::move(node));
-        } else {
-            incoming_.emplace(id, std::move(in));
-        }
+        incoming_nodes_.emplace(incoming_, id, std::move(in));
 
         IncomingRequest ev;
         ev.id = IncomingId{id};
@@ -1398,8 +1392,7 @@ struct Endpoint::Impl {
         if (unlink_dedup) {
             if (DedupEntry* d = live_dedup(it->second); d && d->incoming == it->first) d->incoming = 0;
         }
-        auto node = incoming_.extract(it);
-        if (incoming_pool_.size() < kIncomingPool) incoming_pool_.push_back(std::move(node));
+        incoming_nodes_.erase(incoming_, it);
         if (p == nullptr) p = find_peer(peer);
         if (p == nullptr) return;
         if (p->exchanges > 0) --p->exchanges;
