@@ -78,12 +78,7 @@ Result<ClientSession> ClientSession::create(ClientConfig config) {
     auto& cfg = impl->cfg;
     auto& sh = impl->shared;
     if (!sh.global.ok()) return fail(Errc::internal_error);
-    if (cfg.cipher_suites.empty() || cfg.mtu < 256 || cfg.mtu > 65507) return fail(Errc::invalid_config);
-    sh.suites = cfg.cipher_suites;
-    sh.mtu = cfg.mtu;
-    sh.retransmit_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.retransmit_timeout)));
-    sh.total_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.handshake_timeout)));
-    sh.logger = cfg.logger;
+    LWM2M_TRY_VOID(sh.apply_common(cfg));
     sh.policy = impl.get();
 
     bool want_psk = false, x509 = false, rawpk = false;
@@ -121,12 +116,7 @@ Result<ClientSession> ClientSession::create(ClientConfig config) {
         }
         gnutls_certificate_set_verify_function(sh.cert, &detail::verify_callback);
     }
-    const std::string prio = detail::priority_string(cfg.cipher_suites, want_psk, !want_psk, x509, rawpk);
-    if (prio.empty()) return fail(Errc::invalid_config);
-    if (gnutls_priority_init(&sh.priority, prio.c_str(), nullptr) < 0) {
-        sh.priority = nullptr;
-        return fail(Errc::invalid_config);
-    }
+    LWM2M_TRY_VOID(sh.init_priority(cfg.cipher_suites, want_psk, !want_psk, x509, rawpk));
     return ClientSession(std::move(impl));
 }
 

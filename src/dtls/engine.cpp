@@ -393,6 +393,27 @@ bool is_ccm8(CipherSuite s) {
 }
 } // namespace
 
+Result<void> Shared::apply_common(const CommonConfig& cfg) {
+    if (cfg.cipher_suites.empty() || cfg.mtu < 256 || cfg.mtu > 65507) return fail(Errc::invalid_config);
+    suites = cfg.cipher_suites;
+    mtu = cfg.mtu;
+    retransmit_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.retransmit_timeout)));
+    total_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.handshake_timeout)));
+    logger = cfg.logger;
+    return ok();
+}
+
+Result<void> Shared::init_priority(const std::vector<CipherSuite>& suites_, bool want_psk, bool want_cert,
+                                   bool x509_ctype, bool rawpk_ctype) {
+    const std::string prio = priority_string(suites_, want_psk, want_cert, x509_ctype, rawpk_ctype);
+    if (prio.empty()) return fail(Errc::invalid_config);
+    if (gnutls_priority_init(&priority, prio.c_str(), nullptr) < 0) {
+        priority = nullptr;
+        return fail(Errc::invalid_config);
+    }
+    return ok();
+}
+
 std::string priority_string(const std::vector<CipherSuite>& suites, bool want_psk, bool want_cert,
                             bool x509_ctype, bool rawpk_ctype) {
     bool psk = false, ecdhe = false, ccm8 = false, cbc = false;

@@ -83,6 +83,13 @@ struct Shared {
     bool rawpk = false;
     std::vector<CipherSuite> suites;
     std::size_t mtu = 1232;
+    /// Copies the settings both roles share (suites, MTU, retransmission and handshake timeouts,
+    /// logger). Errors: Errc::invalid_config (no suite, MTU outside 256..65507).
+    [[nodiscard]] Result<void> apply_common(const CommonConfig& cfg);
+    /// Builds `priority` from priority_string(). Errors: Errc::invalid_config (no suite left, or
+    /// GnuTLS refuses the string).
+    [[nodiscard]] Result<void> init_priority(const std::vector<CipherSuite>& suites_, bool want_psk,
+                                             bool want_cert, bool x509_ctype, bool rawpk_ctype);
     unsigned retransmit_ms = 1000;
     unsigned total_ms = 60000;
     Logger* logger = nullptr;

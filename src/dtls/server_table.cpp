@@ -294,13 +294,8 @@ Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& st
     auto& cfg = impl->cfg;
     auto& sh = impl->shared;
     if (!sh.global.ok()) return fail(Errc::internal_error);
-    if (cfg.cipher_suites.empty() || cfg.mtu < 256 || cfg.mtu > 65507 || cfg.max_sessions == 0)
-        return fail(Errc::invalid_config);
-    sh.suites = cfg.cipher_suites;
-    sh.mtu = cfg.mtu;
-    sh.retransmit_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.retransmit_timeout)));
-    sh.total_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.handshake_timeout)));
-    sh.logger = cfg.logger;
+    if (cfg.max_sessions == 0) return fail(Errc::invalid_config);
+    LWM2M_TRY_VOID(sh.apply_common(cfg));
     sh.policy = impl.get();
     const bool want_cert = cfg.rpk.has_value() || cfg.x509.has_value();
     if (!cfg.psk && !want_cert) return fail(Errc::invalid_config);
@@ -334,13 +329,8 @@ Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& st
         if (impl->client_trust == nullptr) return fail(Errc::internal_error);
         gnutls_certificate_set_verify_function(sh.cert, &detail::verify_callback);
     }
-    const std::string prio = detail::priority_string(cfg.cipher_suites, cfg.psk, want_cert,
-                                                     cfg.x509.has_value(), cfg.rpk.has_value());
-    if (prio.empty()) return fail(Errc::invalid_config);
-    if (gnutls_priority_init(&sh.priority, prio.c_str(), nullptr) < 0) {
-        sh.priority = nullptr;
-        return fail(Errc::invalid_config);
-    }
+    LWM2M_TRY_VOID(sh.init_priority(cfg.cipher_suites, cfg.psk, want_cert, cfg.x509.has_value(),
+                                    cfg.rpk.has_value()));
     if (gnutls_rnd(GNUTLS_RND_KEY, impl->cookie_key.data(), impl->cookie_key.size()) < 0)
         return fail(Errc::internal_error);
     return ServerTable(std::move(impl));
