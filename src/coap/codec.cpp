@@ -200,11 +200,18 @@ Result<std::size_t> encode(const MessageView& m, MutableBytesView out) noexcept 
     return encode_impl(m.type, m.code, m.message_id, m.token, m.options(), m.payload, out);
 }
 
+// The only failure of this overload is an option value longer than 65804 bytes (RFC 7252 §3.1:
+// 13 + 256 + 65535 is the largest length the option header can express); options are kept
+// sorted by Message. It then returns an EMPTY buffer. Every valid CoAP message is at least the
+// 4-byte header (§3), so empty is unambiguous, but it is NOT a datagram: a caller about to send
+// must check for it (or check sizes first, as coap::Endpoint does: it refuses such a message
+// with coap::Errc::message_too_large and never sends a 0-byte datagram). Code that needs the
+// error itself uses the Result-returning overload above.
 Bytes encode(const Message& m) {
     Bytes out(encoded_size(m));
     auto r = encode(m, out);
     if (!r)
-        out.clear(); // only an option value > 65804 bytes fails; documented in the header
+        out.clear();
     else
         out.resize(*r);
     return out;

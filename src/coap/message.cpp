@@ -73,16 +73,19 @@ bool operator==(const Token& a, const Token& b) noexcept {
 // Options
 
 namespace option {
+// "Known" means acted on (RFC 7252 §5.4.1): a critical option listed here is processed by the
+// Endpoint or the application. If-Match (1) and If-None-Match (5) (§5.10.8), OSCORE (9)
+// (RFC 8613 §2) and Proxy-Uri (35) / Proxy-Scheme (39) (§5.7.2) are critical and nothing here
+// evaluates them, so they are deliberately NOT known: a CON request carrying one is answered
+// 4.02 Bad Option (or 5.05 for the proxy options, by the Endpoint) instead of being executed
+// as if the precondition, the proxy hop or the protection did not exist.
 bool is_known(std::uint16_t n) {
     switch (n) {
-    case if_match:
     case uri_host:
     case etag:
-    case if_none_match:
     case observe:
     case uri_port:
     case location_path:
-    case oscore:
     case uri_path:
     case content_format:
     case max_age:
@@ -92,8 +95,6 @@ bool is_known(std::uint16_t n) {
     case block2:
     case block1:
     case size2:
-    case proxy_uri:
-    case proxy_scheme:
     case size1:
     case no_response:
         return true;

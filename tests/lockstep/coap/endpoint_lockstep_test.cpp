@@ -726,11 +726,23 @@ TEST(CoapEndpointLockstep, ObserveClientOrderingAndCancel) {
     EXPECT_EQ(a.type, Type::ack);
     EXPECT_EQ(a.message_id, 0x102);
     EXPECT_EQ(t.expect_event<Notification>().seq, 102U);
-    // Wrap-around: 0xFFFFFF -> 5 is fresh.
+    // §3.4 V1 < V2 and V2 - V1 > 2^23: 0xfffffe after 102 is older.
     t.receive(kPeerA, non(code::content).mid(0x103).token(req.token).observe(0xfffffe).payload("w"));
     t.expect_no_event(); // 0xfffffe - 102 > 2^23: older
+    EXPECT_EQ(t.ep.stats().stale_notifications, 2U);
     t.advance(129s); // T2 > T1 + 128 s: anything is fresh
-    t.receive(kPeerA, non(code::content).mid(0x104).token(req.token).observe(50).payload("d"));
+    t.receive(kPeerA, non(code::content).mid(0x104).token(req.token).observe(0xfffffe).payload("w2"));
+    EXPECT_EQ(t.expect_event<Notification>().seq, 0xfffffeU);
+    // Wrap-around, §3.4 V1 > V2 and V1 - V2 > 2^23: 3 after 0xfffffe is fresh ...
+    t.receive(kPeerA, non(code::content).mid(0x106).token(req.token).observe(3).payload("x"));
+    auto wrapped = t.expect_event<Notification>();
+    EXPECT_EQ(wrapped.seq, 3U);
+    EXPECT_EQ(as_string_view(wrapped.notification.payload), "x");
+    // ... and then 0xfffffd (before the wrap) is stale.
+    t.receive(kPeerA, non(code::content).mid(0x107).token(req.token).observe(0xfffffd).payload("y"));
+    t.expect_no_event();
+    EXPECT_EQ(t.ep.stats().stale_notifications, 3U);
+    t.receive(kPeerA, non(code::content).mid(0x108).token(req.token).observe(50).payload("d"));
     EXPECT_EQ(t.expect_event<Notification>().seq, 50U);
     // Cancel: nothing sent now; the next notification is answered with RST.
     ASSERT_TRUE(t.ep.cancel_request(t.now, *id));

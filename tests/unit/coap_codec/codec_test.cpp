@@ -421,6 +421,29 @@ TEST(CoapCodecEncode, OversizedOptionValueRejected) {
     EXPECT_EQ(v->options()[0].value.size(), 65535U + 269U);
 }
 
+// The owning encode() reports its only failure (option value > 65804 bytes) as an empty buffer;
+// that is unambiguous because every valid message is at least the 4-byte header (RFC 7252 §3).
+TEST(CoapCodecEncode, OwningEncodeEmptyOnlyOnFailure) {
+    Message empty_msg; // 0.00, no token: the smallest message
+    EXPECT_EQ(encode(empty_msg).size(), 4U);
+    Message limit;
+    limit.code = code::get;
+    limit.add_option(option::uri_query, Bytes(65804, std::byte{'q'}));
+    const Bytes ok_bytes = encode(limit);
+    EXPECT_EQ(ok_bytes.size(), encoded_size(limit));
+    EXPECT_GE(ok_bytes.size(), 4U + 65804U);
+    // One byte more in any option, wherever it sits, gives the empty buffer and the Result
+    // overload the error.
+    Message over = limit;
+    over.add_option(option::uri_path, "a");
+    over.add_option(option::size1, Bytes(65805, std::byte{0}));
+    EXPECT_TRUE(encode(over).empty());
+    std::vector<std::byte> out(encoded_size(over));
+    auto r = encode(over, out);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), lwm2m::Errc::invalid_argument);
+}
+
 // ---------------------------------------------------------------------------------------------
 // A typical LwM2M Register request (LwM2M TS Transport 1.1 §6.4.1 / Core §6.2.1).
 
