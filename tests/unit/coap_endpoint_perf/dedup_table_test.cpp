@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <string>
 #include <map>
 #include <random>
 #include <unordered_map>
@@ -17,6 +18,7 @@ using lwm2m::PeerAddr;
 using lwm2m::TimePoint;
 using lwm2m::coap::MessageId;
 using DedupTable = lwm2m::coap::detail::DedupTable<int>;
+using lwm2m::coap::detail::NodePool;
 using lwm2m::coap::detail::RingQueue;
 
 namespace {
@@ -258,6 +260,34 @@ TEST(RingQueue, OwnsMovedValues) {
         EXPECT_EQ(b.size(), static_cast<std::size_t>(i + 1));
     }
     EXPECT_TRUE(q.empty());
+}
+
+TEST(NodePool, ReusesNodesKeepsMapSemanticsAndStaysBounded) {
+    using Map = std::unordered_map<int, std::string>;
+    Map m;
+    NodePool<Map, 4> pool;
+    auto it = pool.emplace(m, 1, std::string("one"));
+    EXPECT_EQ(it->second, "one");
+    // No overwrite when the key exists (as Map::emplace), with or without a pooled node.
+    EXPECT_EQ(pool.emplace(m, 1, std::string("uno"))->second, "one");
+    pool.emplace(m, 2, std::string("two"));
+    pool.erase(m, m.find(2));
+    EXPECT_EQ(pool.idle(), 1U);
+    EXPECT_EQ(pool.emplace(m, 1, std::string("uno"))->second, "one");
+    EXPECT_EQ(pool.idle(), 1U); // the node came back
+    const auto* addr = &*pool.emplace(m, 3, std::string("three")); // reuses the idle node
+    EXPECT_EQ(pool.idle(), 0U);
+    EXPECT_EQ(m.at(3), "three");
+    EXPECT_EQ(pool.erase(m, 3), 1U);
+    EXPECT_EQ(pool.erase(m, 3), 0U);
+    EXPECT_EQ(&*pool.emplace(m, 4, std::string("four")), addr); // same node, no allocation
+    EXPECT_EQ(m.size(), 2U);
+    for (int k = 10; k < 30; ++k) pool.emplace(m, k, std::to_string(k));
+    for (int k = 10; k < 30; ++k) EXPECT_EQ(pool.erase(m, k), 1U);
+    EXPECT_EQ(pool.idle(), 4U); // bounded
+    EXPECT_EQ(m.size(), 2U);
+    EXPECT_EQ(m.at(1), "one");
+    EXPECT_EQ(m.at(4), "four");
 }
 
 } // namespace
