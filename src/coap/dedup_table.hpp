@@ -154,12 +154,14 @@ public:
     /// Oldest slot (live or dead); the ring must not be empty.
     Entry& front() noexcept { return ring_[static_cast<std::size_t>(head_ + 1) & rmask_]; }
     const Entry& front() const noexcept { return ring_[static_cast<std::size_t>(head_ + 1) & rmask_]; }
-    /// Pops the oldest slot (removing it from the index when live).
-    void pop_front() noexcept {
+    /// Pops the oldest slot (removing it from the index when live). After a burst the ring
+    /// shrinks again (to 1/4 once at most 1/8 full), so idle memory follows the live entries.
+    void pop_front() {
         Entry& e = front();
         if (e.live) kill(e);
         e.seq = 0;
         ++head_;
+        if (ring_.size() > kMinShrink && ring_size() * 8 <= ring_.size()) resize(ring_.size() / 4);
     }
 
 private:
@@ -193,9 +195,13 @@ private:
         index_[i] = 0;
     }
 
-    void grow() {
-        const std::size_t cap = ring_.empty() ? 16 : ring_.size() * 2;
-        assert(cap * 2 <= kPosMask);
+    static constexpr std::size_t kMinShrink = 4096;
+
+    void grow() { resize(ring_.empty() ? 16 : ring_.size() * 2); }
+
+    /// Rebuilds ring and index at capacity `cap` (a power of two >= ring_size()).
+    void resize(std::size_t cap) {
+        assert(cap * 2 <= kPosMask && cap >= ring_size());
         std::vector<Entry> ring(cap);
         const std::size_t mask = cap - 1;
         for (Handle s = head_ + 1; s <= tail_; ++s) {
@@ -228,6 +234,7 @@ class RingQueue {
 public:
     [[nodiscard]] bool empty() const noexcept { return head_ == tail_; }
     [[nodiscard]] std::size_t size() const noexcept { return tail_ - head_; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return buf_.size(); }
     T& front() noexcept { return buf_[head_ & mask_]; }
     const T& front() const noexcept { return buf_[head_ & mask_]; }
     void push_back(T v) {
@@ -243,12 +250,18 @@ public:
         ++tail_;
         return slot;
     }
-    void pop_front() noexcept {
+    void pop_front() {
         buf_[head_ & mask_] = T{}; // release owned memory now
         ++head_;
+        if (head_ == tail_ && buf_.size() > kKeep) { // drained after a burst: give memory back
+            buf_ = std::vector<T>();
+            mask_ = 0;
+            head_ = tail_ = 0;
+        }
     }
 
 private:
+    static constexpr std::size_t kKeep = 256;
     void grow() {
         const std::size_t cap = buf_.empty() ? 8 : buf_.size() * 2;
         std::vector<T> b(cap);

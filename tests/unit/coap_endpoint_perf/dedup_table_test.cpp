@@ -106,6 +106,24 @@ TEST(DedupTable, KillLeavesDeadSlotUntilPopped) {
     EXPECT_NE(t.find(3, peer(1), 1), nullptr);
 }
 
+TEST(DedupTable, ShrinksAfterBurst) {
+    DedupTable t;
+    for (std::uint32_t i = 0; i < 20000; ++i)
+        t.push(i * 0x9e3779b97f4a7c15ULL, peer(i), static_cast<MessageId>(i), at(i));
+    const std::size_t big = t.ring_capacity();
+    EXPECT_GE(big, 20000U);
+    auto* last = t.find(19999 * 0x9e3779b97f4a7c15ULL, peer(19999), 19999);
+    ASSERT_NE(last, nullptr);
+    const auto h = last->seq;
+    while (t.ring_size() > 100) t.pop_front();
+    EXPECT_LT(t.ring_capacity(), big / 8);
+    // Survivors are still found by key and handle after the rebuilds.
+    for (std::uint32_t i = 19900; i < 20000; ++i)
+        EXPECT_NE(t.find(i * 0x9e3779b97f4a7c15ULL, peer(i), static_cast<MessageId>(i)), nullptr) << i;
+    ASSERT_NE(t.get(h), nullptr);
+    EXPECT_EQ(deref(t.get(h)).mid, 19999 % 65536);
+}
+
 TEST(DedupTable, AllKeysInOneHashBucket) {
     // Worst case for linear probing: every key has the same hash. Deleting from the middle of
     // the cluster must keep every other key reachable (backward-shift deletion).
@@ -249,6 +267,21 @@ TEST(RingQueue, FifoAcrossGrowthAndWrap) {
         model.pop_front();
     }
     EXPECT_TRUE(q.empty());
+}
+
+TEST(RingQueue, ReleasesMemoryWhenDrainedAfterBurst) {
+    RingQueue<int> q;
+    for (int i = 0; i < 5000; ++i) q.push_back(i);
+    for (int i = 0; i < 5000; ++i) {
+        ASSERT_EQ(q.front(), i);
+        q.pop_front();
+    }
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.capacity(), 0U);
+    q.push_back(7); // usable again
+    EXPECT_EQ(q.front(), 7);
+    EXPECT_LE(q.capacity(), 8U);
+    EXPECT_EQ(q.size(), 1U);
 }
 
 TEST(RingQueue, OwnsMovedValues) {
