@@ -121,12 +121,19 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     }
     auto psk = decode_credentials(o.credentials);
     if (!psk) return exit_failure; // message printed, without the key
-    if (secure && !psk->has_value()) {
-        fmt::print(stderr, "error: a coaps:// URI needs --psk-identity[-hex] and --psk-key[-hex|-file]\n");
+    auto x509 = decode_x509(o.credentials);
+    if (!x509) return exit_failure;
+    if (secure && !psk->has_value() && !x509->has_value()) {
+        fmt::print(stderr, "error: a coaps:// URI needs --psk-identity[-hex] and --psk-key[-hex|-file], "
+                           "or --cert, --key and --ca\n");
         return exit_failure;
     }
-    if (!secure && psk->has_value()) {
-        fmt::print(stderr, "error: PSK options need a coaps:// URI\n");
+    if (psk->has_value() && x509->has_value()) {
+        fmt::print(stderr, "error: give either PSK or X.509 options, not both\n");
+        return exit_failure;
+    }
+    if (!secure && (psk->has_value() || x509->has_value())) {
+        fmt::print(stderr, "error: PSK and X.509 options need a coaps:// URI\n");
         return exit_failure;
     }
     auto peers = transport::resolve_udp(uri->host, uri->port);
@@ -176,7 +183,17 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         dtls::ClientConfig dcfg;
         dcfg.server = peer;
         dcfg.logger = &log;
-        dcfg.credentials = dtls::PskCredentials{std::move((*psk)->identity), std::move((*psk)->key)};
+        if (*psk) {
+            dcfg.credentials = dtls::PskCredentials{std::move((*psk)->identity), std::move((*psk)->key)};
+        } else {
+            auto& m = **x509;
+            dcfg.credentials = dtls::X509Credentials{std::move(m.chain), std::move(m.key)};
+            // LwM2M TS Core 1.1 §E.1 resource 15 = 2 (RFC 6698 DANE-TA): the --ca certificate is
+            // the trust anchor the server's chain must lead to.
+            dcfg.certificate_usage = dtls::CertificateUsage::trust_anchor_assertion;
+            dcfg.server_public_key = m.cas.front();
+            dcfg.trust_anchors_der = std::move(m.cas);
+        }
         auto s = dtls::ClientSession::create(std::move(dcfg));
         if (!s) {
             fmt::print(stderr, "error: DTLS client: {}\n", s.error().message());

@@ -1,5 +1,5 @@
 // `lwm2m coap serve`: the CoAP Endpoint with the demo resources on one UDP socket, in plain CoAP
-// or, with PSK options, CoAP over DTLS (RFC 7252 §9.1: dtls::SecureEndpoint<ServerTable>).
+// or, with PSK / X.509 options, CoAP over DTLS (RFC 7252 §9.1: dtls::SecureEndpoint<ServerTable>).
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -21,18 +21,18 @@ namespace {
 /// The single client credential of the demo server.
 class SinglePskStore final : public dtls::CredentialStore {
 public:
-    explicit SinglePskStore(Psk psk) : psk_(std::move(psk)) {}
+    explicit SinglePskStore(std::optional<Psk> psk) : psk_(std::move(psk)) {}
     std::optional<SecretBytes> psk_key(BytesView identity) override {
-        if (identity.size() == psk_.identity.size() &&
-            std::equal(identity.begin(), identity.end(), psk_.identity.begin())) {
-            return psk_.key;
+        if (psk_ && identity.size() == psk_->identity.size() &&
+            std::equal(identity.begin(), identity.end(), psk_->identity.begin())) {
+            return psk_->key;
         }
         return std::nullopt;
     }
     bool rpk_allowed(BytesView) override { return false; }
 
 private:
-    Psk psk_;
+    std::optional<Psk> psk_;
 };
 
 /// Runs `loop` until a signal or the end of --duration, ticking /counter every second.
@@ -79,7 +79,9 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     }
     auto psk = decode_credentials(o.credentials);
     if (!psk) return exit_failure; // message printed, without the key
-    const bool secure = psk->has_value();
+    auto x509 = decode_x509(o.credentials);
+    if (!x509) return exit_failure;
+    const bool secure = psk->has_value() || x509->has_value();
 
     auto addr = PeerAddr::parse(o.listen);
     const bool has_port = o.listen.starts_with('[')
@@ -117,10 +119,14 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
         return rc;
     }
 
-    SinglePskStore store(std::move(**psk));
     dtls::ServerConfig scfg;
-    scfg.psk = true;
+    scfg.psk = psk->has_value();
     scfg.logger = &log;
+    if (*x509) {
+        scfg.x509 = dtls::X509Credentials{std::move((*x509)->chain), std::move((*x509)->key)};
+        scfg.client_ca_der = std::move((*x509)->cas);
+    }
+    SinglePskStore store(std::move(*psk));
     auto table = dtls::ServerTable::create(scfg, store);
     if (!table) {
         fmt::print(stderr, "error: DTLS server: {}\n", table.error().message());
@@ -147,7 +153,9 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     });
     StopOnSignal guard(loop);
     print_listening(*sock);
-    log.write(LogLevel::info, "serve", "coaps: DTLS 1.2 PSK, one client identity");
+    log.write(LogLevel::info, "serve",
+              fmt::format("coaps: DTLS 1.2{}{}", scfg.psk ? ", PSK (one client identity)" : "",
+                          scfg.x509 ? ", X.509 (clients verified against --ca)" : ""));
     const int rc = run_loop(o, loop, demo, [&](TimePoint t) { sep.flush(t); });
     const auto& ts = table->stats();
     log.write(LogLevel::info, "serve",

@@ -1,5 +1,7 @@
 #include "credentials.hpp"
 
+#include "pem.hpp"
+
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -71,6 +73,82 @@ void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* rol
     k->excludes(kh);
     k->excludes(kf);
     kh->excludes(kf);
+    cmd.add_option("--cert", o.cert_file,
+                   server ? "serve coaps:// with X.509 (DTLS 1.2 ECDHE-ECDSA, RFC 7252 §9.1.3.3): our "
+                            "certificate chain, PEM, end-entity first (needs --key and --ca)"
+                          : "X.509 for coaps://: our certificate chain, PEM, end-entity first (needs "
+                            "--key and --ca)")
+        ->check(CLI::ExistingFile);
+    cmd.add_option("--key", o.key_file, "PEM private key (P-256, unencrypted) of --cert. Never printed")
+        ->check(CLI::ExistingFile);
+    cmd.add_option("--ca", o.ca_file,
+                   server ? "PEM CA certificate(s): clients must present a chain to one of them"
+                          : "PEM CA certificate that issued the server's certificate: the only trust "
+                            "anchor (LwM2M Certificate Usage 2, DANE-TA)")
+        ->check(CLI::ExistingFile);
+}
+
+namespace {
+
+std::optional<std::string> read_text(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return std::nullopt;
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && out.size() < (1U << 20)) out.append(buf, n);
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    secure_wipe(buf, sizeof buf);
+    if (failed) {
+        secure_wipe(out.data(), out.size());
+        return std::nullopt;
+    }
+    return out;
+}
+
+std::optional<std::vector<Bytes>> read_certs(const std::string& path) {
+    auto text = read_text(path);
+    if (!text) return std::nullopt;
+    auto blocks = parse_pem(*text);
+    if (!blocks) return std::nullopt;
+    std::vector<Bytes> out;
+    for (auto& b : *blocks)
+        if (b.label == "CERTIFICATE") out.push_back(std::move(b.der));
+    if (out.empty()) return std::nullopt;
+    return out;
+}
+
+} // namespace
+
+Result<std::optional<X509Material>> decode_x509(const CredentialOptions& o) {
+    if (!o.any_x509()) return std::optional<X509Material>{};
+    if (!o.cert_file || !o.key_file || !o.ca_file) return usage("X.509 needs --cert, --key and --ca together");
+    X509Material m;
+    auto chain = read_certs(*o.cert_file);
+    if (!chain) return usage(fmt::format("--cert '{}' holds no PEM CERTIFICATE", *o.cert_file));
+    m.chain = std::move(*chain);
+    auto cas = read_certs(*o.ca_file);
+    if (!cas) return usage(fmt::format("--ca '{}' holds no PEM CERTIFICATE", *o.ca_file));
+    m.cas = std::move(*cas);
+    auto text = read_text(*o.key_file);
+    if (!text) return usage(fmt::format("cannot read --key '{}'", *o.key_file));
+    auto blocks = parse_pem(*text);
+    secure_wipe(text->data(), text->size());
+    bool found = false;
+    if (blocks) {
+        for (auto& b : *blocks) {
+            if (!found && (b.label == "PRIVATE KEY" || b.label == "EC PRIVATE KEY")) {
+                m.key = SecretBytes(b.der);
+                found = true;
+            }
+            secure_wipe(b.der.data(), b.der.size());
+        }
+    }
+    if (!found) {
+        return usage(fmt::format("--key '{}' holds no unencrypted PEM PRIVATE KEY or EC PRIVATE KEY", *o.key_file));
+    }
+    return std::optional<X509Material>{std::move(m)};
 }
 
 Result<std::optional<Psk>> decode_credentials(CredentialOptions& o) {

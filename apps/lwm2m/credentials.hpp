@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/result.hpp>
@@ -22,10 +23,16 @@ struct CredentialOptions {
     std::optional<std::string> psk_key;          ///< --psk-key TEXT
     std::optional<std::string> psk_key_hex;      ///< --psk-key-hex HEX
     std::optional<std::string> psk_key_file;     ///< --psk-key-file F
+    std::optional<std::string> cert_file;        ///< --cert F (PEM chain, end-entity first)
+    std::optional<std::string> key_file;         ///< --key F (PEM private key)
+    std::optional<std::string> ca_file;          ///< --ca F (PEM CA certificates)
 
+    /// Any PSK option given.
     [[nodiscard]] bool any() const noexcept {
         return psk_identity || psk_identity_hex || psk_key || psk_key_hex || psk_key_file;
     }
+    /// Any X.509 option given.
+    [[nodiscard]] bool any_x509() const noexcept { return cert_file || key_file || ca_file; }
     /// Overwrites the key texts held in these options (after they were turned into PskKey).
     void wipe_keys() noexcept;
 };
@@ -36,6 +43,13 @@ struct Psk {
     SecretBytes key;
 };
 
+/// Our certificate chain and key, and the CAs we trust for the peer (all DER).
+struct X509Material {
+    std::vector<Bytes> chain;
+    SecretBytes key;
+    std::vector<Bytes> cas;
+};
+
 /// Adds the PSK options to a (sub)command. `role` ("server" or "client") adjusts the help text.
 void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* role);
 
@@ -43,5 +57,9 @@ void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* rol
 /// (identity without key, bad hex, unreadable key file, empty or over-long value) prints
 /// "error: ..." to stderr WITHOUT the key and returns an error.
 [[nodiscard]] Result<std::optional<Psk>> decode_credentials(CredentialOptions& o);
+
+/// Reads --cert, --key, --ca (all three required together). nullopt when none was given; usage
+/// errors printed to stderr (file names only, never key bytes).
+[[nodiscard]] Result<std::optional<X509Material>> decode_x509(const CredentialOptions& o);
 
 } // namespace lwm2m::app

@@ -33,6 +33,18 @@ Cases:
         identity without key, key without identity, odd/invalid hex, missing key file, coaps://
         without credentials, PSK options with coap://, two key options: exit 2, the key never
         appears in stdout/stderr
+X.509 (ECDSA P-256 test PKI made with certtool per case: CA, server cert for 127.0.0.1, client
+cert; a second CA for the negative cases):
+  x509_libcoap_client_gnutls / x509_libcoap_client_openssl
+        coap-client-<tls> -c cli.pem -j cli.key -C ca.pem against `lwm2m coap serve --cert --key
+        --ca`: /hello and block-wise /large byte for byte
+  x509_client_libcoap_server
+        `lwm2m coap get coaps:// --cert --key --ca` against coap-server-gnutls -c -j -R ca.pem:
+        GET / -> 2.05; 3 KiB PUT then GET (block size 64) return the same bytes
+  x509_untrusted
+        our client trusting another CA: exit 2 "not trusted"; coap-client-gnutls with a client
+        certificate of another CA gets nothing from our server, which keeps serving; a key that
+        does not match --cert is a usage error; private key bytes never printed
 """
 import argparse
 import os
@@ -58,6 +70,7 @@ class Ctx:
     def __init__(self, lwm2m, tmp):
         self.lwm2m, self.tmp = lwm2m, tmp
         self.outputs = []  # everything our processes printed, checked for the key at the end
+        self.secret_lines = []  # base64 lines of the X.509 private keys (make_pki)
         self.key_file = os.path.join(tmp, "psk.key")
         with open(self.key_file, "w") as f:
             f.write(KEY + "\n")  # trailing newline is stripped by --psk-key-file
@@ -116,6 +129,8 @@ class Ctx:
         for what, data in self.outputs:
             for k in (KEY, WRONG_KEY, KEY.encode().hex(), KEY[:16]):
                 expect(k.encode() not in data, f"key material printed in {what}")
+            for line in self.secret_lines:
+                expect(line not in data, f"private key material printed in {what}")
 
 
 def libcoap_client(c, tls):
@@ -253,10 +268,131 @@ def credential_usage_errors(c):
     expect(b"coaps://" in run([L, "coap", "get", "--help"]).stdout, "get --help does not mention coaps://")
 
 
+# ---------------------------------------------------------------- X.509
+
+def make_pki(c):
+    """CA, server (CN/SAN 127.0.0.1) and client certificates, ECDSA P-256; plus an unrelated CA."""
+    d = os.path.join(c.tmp, "pki")
+    os.mkdir(d)
+    P = lambda n: os.path.join(d, n)  # noqa: E731
+
+    def certtool(*args):
+        r = run(["certtool", *args], timeout=30)
+        expect(r.returncode == 0, r.stderr[-500:])
+
+    def tmpl(name, text):
+        with open(P(name), "w") as f:
+            f.write(text)
+        return P(name)
+
+    for k in ("ca", "ca2", "srv", "cli", "cli2"):
+        certtool("--generate-privkey", "--ecc", "--curve", "secp256r1", "--outfile", P(k + ".key"))
+    ca_t = tmpl("ca.tmpl", 'cn = "lwm2m-cpp test CA"\nca\ncert_signing_key\nexpiration_days = 2\n')
+    for ca in ("ca", "ca2"):
+        certtool("--generate-self-signed", "--load-privkey", P(ca + ".key"), "--template", ca_t,
+                 "--outfile", P(ca + ".pem"))
+    srv_t = tmpl("srv.tmpl", 'cn = "127.0.0.1"\nip_address = "127.0.0.1"\ndns_name = "localhost"\n'
+                 'tls_www_server\nsigning_key\nexpiration_days = 2\n')
+    cli_t = tmpl("cli.tmpl", 'cn = "urn:imei:123456789012345"\ntls_www_client\nsigning_key\n'
+                 'expiration_days = 2\n')
+    for name, t, ca in (("srv", srv_t, "ca"), ("cli", cli_t, "ca"), ("cli2", cli_t, "ca2")):
+        certtool("--generate-certificate", "--load-privkey", P(name + ".key"), "--load-ca-certificate",
+                 P(ca + ".pem"), "--load-ca-privkey", P(ca + ".key"), "--template", t,
+                 "--outfile", P(name + ".pem"))
+    # key material that must never be printed: the base64 lines of every private key
+    c.secret_lines = []
+    for k in ("srv", "cli", "cli2"):
+        text = open(P(k + ".key")).read()
+        body = text[text.index("-----BEGIN"):]
+        c.secret_lines += [ln.strip().encode() for ln in body.splitlines()[1:-1] if len(ln.strip()) > 20]
+    return P
+
+
+def x509_server(c, P, log_level="info"):
+    err = os.path.join(c.tmp, "serve.err")
+    p = spawn([c.lwm2m, "--log-level", log_level, "coap", "serve", "--listen", "127.0.0.1:0",
+               "--cert", P("srv.pem"), "--key", P("srv.key"), "--ca", P("ca.pem")],
+              stdout=subprocess.PIPE, stderr=open(err, "wb"), text=True)
+    r, _, _ = select.select([p.stdout], [], [], 5)
+    expect(r, "server printed nothing within 5 s")
+    m = re.match(r"listening on (\S+)$", p.stdout.readline().strip())
+    expect(m, "no 'listening on' line")
+    return "coaps://" + m.group(1), p
+
+
+def x509_client(c, P, *args, cert="cli", ca="ca", key=None, timeout=20):
+    r = run([c.lwm2m, "coap", *args, "--cert", P(cert + ".pem"), "--key", P((key or cert) + ".key"),
+             "--ca", P(ca + ".pem")], timeout=timeout)
+    c.outputs.append((" ".join(args[:2]), r.stdout + r.stderr))
+    return r
+
+
+def x509_libcoap_client(c, tls):
+    P = make_pki(c)
+    u, _ = x509_server(c, P, log_level="trace")
+    out = os.path.join(c.tmp, "out")
+    base = [f"coap-client-{tls}", "-B", "10", "-c", P("cli.pem"), "-j", P("cli.key"), "-C", P("ca.pem")]
+    r = run([*base, "-m", "get", "-o", out, u + "/hello"])
+    expect(r.returncode == 0 and open(out, "rb").read() == b"Hello, world!", r)
+    r = run([*base, "-m", "get", "-b", "64", "-o", out, u + "/large"])
+    expect(r.returncode == 0, r)
+    expect(open(out, "rb").read() == large_reference(), "/large over X.509 DTLS differs")
+    expect(b"session with 127.0.0.1" in c.server_log(), "server did not log the X.509 session")
+
+
+def x509_libcoap_client_gnutls(c):
+    x509_libcoap_client(c, "gnutls")
+
+
+def x509_libcoap_client_openssl(c):
+    x509_libcoap_client(c, "openssl")
+
+
+def x509_client_libcoap_server(c):
+    P = make_pki(c)
+    port = free_udp_port()
+    if port > 65000:
+        port = 40000
+    log = open(os.path.join(c.tmp, "libcoap-server.log"), "wb")
+    spawn(["coap-server-gnutls", "-A", "127.0.0.1", "-p", str(port), "-d", "10", "-c", P("srv.pem"),
+           "-j", P("srv.key"), "-R", P("ca.pem")], stdout=log, stderr=subprocess.STDOUT)
+    coap_ping("127.0.0.1", port)
+    u = f"coaps://127.0.0.1:{port + 1}"
+    r = x509_client(c, P, "get", u + "/")
+    expect(r.returncode == 0 and r.stdout.startswith(b"2.05 Content\n") and b"libcoap" in r.stdout, r)
+    body = os.urandom(1536).hex().encode()
+    src = os.path.join(c.tmp, "in3k")
+    open(src, "wb").write(body)
+    r = x509_client(c, P, "put", u + "/big", "--payload-file", src, "--block-size", "64")
+    expect(r.returncode == 0 and r.stdout.startswith(b"2.01"), r)
+    out = os.path.join(c.tmp, "out")
+    r = x509_client(c, P, "get", u + "/big", "--block-size", "64", "--output", out)
+    expect(r.returncode == 0 and open(out, "rb").read() == body, "block-wise GET over X.509 differs")
+
+
+def x509_untrusted(c):
+    P = make_pki(c)
+    u, srv = x509_server(c, P)
+    r = x509_client(c, P, "get", u + "/hello", ca="ca2", timeout=20)
+    expect(r.returncode == 2 and b"not trusted" in r.stderr, r)
+    out = os.path.join(c.tmp, "out")
+    r = run(["coap-client-gnutls", "-B", "3", "-c", P("cli2.pem"), "-j", P("cli2.key"), "-C", P("ca.pem"),
+             "-m", "get", "-o", out, u + "/hello"])
+    expect(not os.path.exists(out) or open(out, "rb").read() == b"", "client of another CA got a payload")
+    expect(srv.poll() is None, "server exited")
+    r = x509_client(c, P, "get", u + "/hello", key="cli2")  # key does not match the certificate
+    expect(r.returncode == 2 and r.stderr.startswith(b"error:"), r)
+    r = x509_client(c, P, "get", u + "/hello")
+    expect(r.returncode == 0 and r.stdout == b"2.05 Content\nHello, world!\n", r)
+    r = run([c.lwm2m, "coap", "get", u + "/hello", "--cert", P("cli.pem"), "--key", P("cli.key")])
+    expect(r.returncode == 2 and b"--ca" in r.stderr, r)
+
+
 CASES = {f.__name__: f for f in [
     libcoap_client_gnutls, libcoap_client_openssl, libcoap_client_wrong_key,
     client_libcoap_server_gnutls, client_libcoap_server_openssl, client_wrong_key_libcoap_server,
-    client_wrong_key_our_server, our_client_our_server, credential_usage_errors]}
+    client_wrong_key_our_server, our_client_our_server, credential_usage_errors,
+    x509_libcoap_client_gnutls, x509_libcoap_client_openssl, x509_client_libcoap_server, x509_untrusted]}
 
 
 def main():
