@@ -1,10 +1,30 @@
 #include <lwm2m/client/client_config.hpp>
 
+#include <algorithm>
+#include <limits>
 #include <set>
 
 #include <lwm2m/client/access.hpp>
 
 namespace lwm2m::client {
+
+namespace {
+
+/// Object 0 Resource 12 of the Bootstrap-Server instance, when it asks for a purge (> 0).
+std::optional<std::int64_t> bootstrap_account_timeout(const ClientConfig& c) {
+    for (const auto& [iid, s] : c.security)
+        if (s.is_bootstrap() && s.bs_account_timeout.value_or(0) > 0) return s.bs_account_timeout;
+    return std::nullopt;
+}
+
+/// Seconds left until the wall-clock `deadline`, within [0, timeout] (overflow-safe).
+std::int64_t seconds_left(std::int64_t deadline, std::int64_t unix_now, std::int64_t timeout) {
+    if (deadline <= unix_now) return 0;
+    if (unix_now < 0 && deadline > std::numeric_limits<std::int64_t>::max() + unix_now) return timeout;
+    return std::min(deadline - unix_now, timeout);
+}
+
+} // namespace
 
 bool ClientConfig::needs_bootstrap() const {
     for (const auto& [iid, s] : security)
@@ -55,6 +75,9 @@ std::vector<std::string> check_consistency(const ClientConfig& c) {
     }
     if (bootstrap_count > 1)
         reasons.push_back(std::to_string(bootstrap_count) + " Bootstrap-Server instances (at most one allowed)");
+    if (c.bs_purge_at && !bootstrap_account_timeout(c))
+        reasons.push_back("Bootstrap-Server account purge deadline without a Bootstrap-Server instance whose "
+                          "resource 12 (Account Timeout) is > 0");
     for (const auto& [ssid, iid] : server_by_ssid) {
         bool found = false;
         for (const auto& [siid, s] : c.security)
@@ -66,12 +89,21 @@ std::vector<std::string> check_consistency(const ClientConfig& c) {
     return reasons;
 }
 
-AccountStore::AccountStore(ClientConfig committed, Logger& log) : log_(&log), security_(log), server_(log) {
+AccountStore::AccountStore(ClientConfig committed, const WallClock& wall, TimePoint now, Logger& log)
+    : wall_(&wall), log_(&log), security_(log), server_(log) {
     if (check_consistency(committed).empty()) committed_ = std::move(committed);
     rollback();
+    // Object 0 Resource 12 across a restart: the persisted wall-clock deadline becomes a TimePoint
+    // (consistency guarantees a Bootstrap-Server instance with a timeout > 0 when it is set).
+    if (committed_.bs_purge_at) {
+        if (const auto timeout = bootstrap_account_timeout(committed_))
+            purge_at_ = now + std::chrono::seconds(seconds_left(*committed_.bs_purge_at, wall.unix_seconds(), *timeout));
+    }
 }
 
-ClientConfig AccountStore::working() const { return ClientConfig{security_.all(), server_.all()}; }
+ClientConfig AccountStore::working() const {
+    return ClientConfig{security_.all(), server_.all(), committed_.bs_purge_at};
+}
 
 void AccountStore::rollback() {
     security_.replace_all(committed_.security);
@@ -97,6 +129,7 @@ FinishResult AccountStore::finish(const Actor& actor, TimePoint now) {
         return r;
     }
     ClientConfig next = working();
+    next.bs_purge_at.reset(); // a successful bootstrap restarts (or ends) the Resource 12 timer below
     r.reasons = check_consistency(next);
     if (!r.reasons.empty()) {
         // TS 1.1 §5.2.7.6: 4.06 Not Acceptable; keep the last consistent configuration.
@@ -114,10 +147,16 @@ FinishResult AccountStore::finish(const Actor& actor, TimePoint now) {
     r.ok = true;
     // Object 0 Resource 12 (TS 1.1 E.1): purge the Bootstrap-Server account that many seconds
     // after a successful bootstrap; 0 or absent means it lives forever.
+    // The deadline is kept twice: as a TimePoint for on_timeout() and as wall-clock seconds in the
+    // committed configuration, which is what survives a restart.
     purge_at_.reset();
-    for (const auto& [iid, s] : committed_.security)
-        if (s.is_bootstrap() && s.bs_account_timeout.value_or(0) > 0)
-            purge_at_ = now + std::chrono::seconds(*s.bs_account_timeout);
+    if (const auto timeout = bootstrap_account_timeout(committed_)) {
+        purge_at_ = now + std::chrono::seconds(*timeout);
+        const std::int64_t unix_now = wall_->unix_seconds();
+        committed_.bs_purge_at = unix_now > std::numeric_limits<std::int64_t>::max() - *timeout
+                                     ? std::numeric_limits<std::int64_t>::max()
+                                     : unix_now + *timeout;
+    }
     if (log_->enabled(LogLevel::info))
         log_->write(LogLevel::info, "client.accounts",
                     "configuration committed: " + std::to_string(committed_.security.size()) +
@@ -140,6 +179,7 @@ bool AccountStore::commit_dm_changes() {
 bool AccountStore::on_timeout(TimePoint now) {
     if (!purge_at_ || now < *purge_at_) return false;
     purge_at_.reset();
+    committed_.bs_purge_at.reset();
     bool purged = false;
     for (auto it = committed_.security.begin(); it != committed_.security.end();) {
         if (it->second.is_bootstrap()) {

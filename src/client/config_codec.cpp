@@ -44,10 +44,20 @@ dm::DataType tag_of(const dm::Value& v) {
 }
 
 // ---- writer ------------------------------------------------------------------------------------
+// Writes into `out`, or only counts the bytes when `out` is null (the first pass of encode_config,
+// which sizes the buffer exactly so that it never reallocates and frees a copy of the keys).
 class Writer {
 public:
-    explicit Writer(Bytes& out) : out_(out) {}
-    void u8(std::uint8_t v) { out_.push_back(static_cast<std::byte>(v)); }
+    explicit Writer(Bytes* out) : out_(out) {}
+    [[nodiscard]] std::size_t size() const { return n_; }
+    void raw(BytesView b) {
+        n_ += b.size();
+        if (out_ != nullptr) out_->insert(out_->end(), b.begin(), b.end());
+    }
+    void u8(std::uint8_t v) {
+        ++n_;
+        if (out_ != nullptr) out_->push_back(static_cast<std::byte>(v));
+    }
     void u16(std::uint16_t v) {
         u8(static_cast<std::uint8_t>(v >> 8));
         u8(static_cast<std::uint8_t>(v));
@@ -62,7 +72,7 @@ public:
     }
     void bytes(BytesView b) {
         u32(static_cast<std::uint32_t>(b.size()));
-        out_.insert(out_.end(), b.begin(), b.end());
+        raw(b);
     }
     void value(const dm::Value& v) {
         u8(static_cast<std::uint8_t>(tag_of(v)));
@@ -97,21 +107,44 @@ public:
     }
 
 private:
-    Bytes& out_;
+    Bytes* out_;
+    std::size_t n_ = 0;
 };
 
-void wipe_instance(dm::Instance& in) {
-    for (auto& [rid, r] : in.resources) {
-        auto wipe_value = [](dm::Value& v) {
-            if (const auto* b = std::get_if<Bytes>(&v.storage())) {
-                auto& mb = const_cast<Bytes&>(*b); // we own this temporary; wipe key copies
-                if (!mb.empty()) secure_wipe(mb.data(), mb.size());
-            }
-        };
-        wipe_value(r.value);
-        for (auto& [riid, v] : r.instances) wipe_value(v);
+void wipe_value(dm::Value& v) {
+    if (const auto* b = std::get_if<Bytes>(&v.storage())) {
+        auto& mb = const_cast<Bytes&>(*b); // we own this temporary; wipe key copies
+        if (!mb.empty()) secure_wipe(mb.data(), mb.size());
     }
 }
+
+void wipe_resource(dm::Resource& r) {
+    wipe_value(r.value);
+    for (auto& [riid, v] : r.instances) wipe_value(v);
+}
+
+void wipe_instance(dm::Instance& in) {
+    for (auto& [rid, r] : in.resources) wipe_resource(r);
+}
+
+/// Wipes a partly decoded instance or resource (it may hold Resource 5 or 8) on every path that
+/// drops it; release() when it is handed on.
+template <class T, void (*Wipe)(T&)>
+class WipeGuard {
+public:
+    explicit WipeGuard(T& t) : t_(&t) {}
+    WipeGuard(const WipeGuard&) = delete;
+    WipeGuard& operator=(const WipeGuard&) = delete;
+    ~WipeGuard() {
+        if (t_ != nullptr) Wipe(*t_);
+    }
+    void release() { t_ = nullptr; }
+
+private:
+    T* t_;
+};
+using InstanceWipe = WipeGuard<dm::Instance, wipe_instance>;
+using ResourceWipe = WipeGuard<dm::Resource, wipe_resource>;
 
 // ---- reader ------------------------------------------------------------------------------------
 class Reader {
@@ -213,6 +246,7 @@ Result<dm::Value> read_value(Reader& r) {
 Result<dm::Instance> read_instance(Reader& r, std::uint16_t iid) {
     dm::Instance in;
     in.id = iid;
+    InstanceWipe wipe_in(in); // every error return below drops `in`, maybe holding a key
     std::uint16_t n = 0;
     LWM2M_NEED(r.u16(n), Errc::config_bad_length);
     LWM2M_NEED(n <= kMaxResources && n * 4u <= r.left(), Errc::config_bad_length);
@@ -231,6 +265,7 @@ Result<dm::Instance> read_instance(Reader& r, std::uint16_t iid) {
             LWM2M_NEED(r.u16(m), Errc::config_bad_length);
             LWM2M_NEED(m <= kMaxResourceInstances && m * 3u <= r.left(), Errc::config_bad_length);
             dm::Resource res = dm::Resource::multi(rid);
+            ResourceWipe wipe_res(res);
             int prev_ri = -1;
             for (std::uint16_t j = 0; j < m; ++j) {
                 std::uint16_t riid = 0;
@@ -240,11 +275,13 @@ Result<dm::Instance> read_instance(Reader& r, std::uint16_t iid) {
                 LWM2M_TRY(v, read_value(r));
                 res.instances.emplace(riid, std::move(v));
             }
+            wipe_res.release();
             in.resources.emplace(rid, std::move(res));
         } else {
             return fail(Errc::config_bad_value);
         }
     }
+    wipe_in.release(); // moved to the caller, which wipes it after use
     return in;
 }
 
@@ -295,29 +332,52 @@ std::uint32_t crc32(BytesView data) noexcept {
     return c ^ 0xFFFFFFFFu;
 }
 
-SecretBytes encode_config(const ClientConfig& config) {
+namespace {
+
+constexpr std::uint8_t kStateHasPurgeDeadline = 0x01;
+
+SecretBytes encode_version(const ClientConfig& config, std::uint16_t version) {
+    // The Object 0 instances hold copies of the keys: build them once, wipe them at the end.
+    std::vector<dm::Instance> security;
+    security.reserve(config.security.size());
+    for (const auto& [iid, s] : config.security) security.push_back(to_dm_instance(iid, s, Audience::local));
+    std::vector<dm::Instance> servers;
+    servers.reserve(config.servers.size());
+    for (const auto& [iid, s] : config.servers) servers.push_back(to_dm_instance(iid, s));
+
+    auto write_all = [&](Writer& w, std::uint32_t payload_len) {
+        w.raw(kMagic);
+        w.u16(version);
+        w.u16(0);
+        w.u32(payload_len);
+        w.u16(static_cast<std::uint16_t>(security.size()));
+        for (const auto& in : security) write_instance(w, in);
+        w.u16(static_cast<std::uint16_t>(servers.size()));
+        for (const auto& in : servers) write_instance(w, in);
+        if (version >= 2) {
+            w.u8(config.bs_purge_at ? kStateHasPurgeDeadline : 0);
+            if (config.bs_purge_at) w.u64(static_cast<std::uint64_t>(*config.bs_purge_at));
+        }
+    };
+    // Pass 1 counts, pass 2 writes into a buffer of exactly that size: a growing vector would
+    // free its old blocks, key bytes included, without wiping them.
+    Writer counter(nullptr);
+    write_all(counter, 0);
+    const std::size_t total = counter.size() + kTrailer;
     Bytes out;
-    out.reserve(1024);
-    Writer w(out);
-    out.insert(out.end(), kMagic.begin(), kMagic.end());
-    w.u16(config_format_version);
-    w.u16(0);
-    w.u32(0); // payload length, patched below
-    w.u16(static_cast<std::uint16_t>(config.security.size()));
-    for (const auto& [iid, s] : config.security) {
-        dm::Instance in = to_dm_instance(iid, s, Audience::local);
-        write_instance(w, in);
-        wipe_instance(in);
-    }
-    w.u16(static_cast<std::uint16_t>(config.servers.size()));
-    for (const auto& [iid, s] : config.servers) write_instance(w, to_dm_instance(iid, s));
-    const auto len = static_cast<std::uint32_t>(out.size() - kHeader);
-    for (int k = 0; k < 4; ++k) out[8 + static_cast<std::size_t>(k)] = static_cast<std::byte>(len >> (24 - 8 * k));
+    out.reserve(total);
+    Writer w(&out);
+    write_all(w, static_cast<std::uint32_t>(counter.size() - kHeader));
     w.u32(crc32(out));
     SecretBytes result{BytesView(out)};
     secure_wipe(out.data(), out.size());
+    for (auto& in : security) wipe_instance(in);
     return result;
 }
+
+} // namespace
+
+SecretBytes encode_config(const ClientConfig& config) { return encode_version(config, config_format_version); }
 
 Result<ClientConfig> decode_config(BytesView bytes) {
     if (bytes.size() < kMagic.size()) return fail(Errc::config_truncated);
@@ -329,7 +389,8 @@ Result<ClientConfig> decode_config(BytesView bytes) {
     (void)h.u16(version);
     (void)h.u16(flags);
     (void)h.u32(len);
-    if (version != config_format_version || flags != 0) return fail(Errc::config_bad_version);
+    if (version < config_oldest_readable_version || version > config_format_version || flags != 0)
+        return fail(Errc::config_bad_version);
     if (len > max_config_file_size - kHeader - kTrailer) return fail(Errc::config_bad_length);
     const std::size_t total = kHeader + len + kTrailer;
     if (bytes.size() < total) return fail(Errc::config_truncated);
@@ -345,11 +406,21 @@ Result<ClientConfig> decode_config(BytesView bytes) {
                                [](const dm::Instance& in) { return security_from_instance(in); }));
     LWM2M_TRY_VOID(read_object(r, max_server_instances, c.servers,
                                [](const dm::Instance& in) { return server_from_instance(in); }));
+    if (version >= 2) {
+        std::uint8_t state = 0;
+        LWM2M_NEED(r.u8(state), Errc::config_bad_length);
+        LWM2M_NEED((state & ~kStateHasPurgeDeadline) == 0, Errc::config_bad_value);
+        if ((state & kStateHasPurgeDeadline) != 0) {
+            std::uint64_t at = 0;
+            LWM2M_NEED(r.u64(at), Errc::config_bad_length);
+            c.bs_purge_at = static_cast<std::int64_t>(at);
+        }
+    }
     if (r.left() != 0) return fail(Errc::config_trailing_bytes);
     // Canonical form: the lenient value rules (an Integer where an Unsigned Integer is defined, a
     // string PSK identity) must not let two files decode to one configuration. Re-encoding and
     // comparing enforces one encoding per configuration (the file is small; start-up only).
-    if (!equal(encode_config(c).view(), bytes)) return fail(Errc::config_bad_value);
+    if (!equal(encode_version(c, version).view(), bytes)) return fail(Errc::config_bad_value);
     if (!check_consistency(c).empty()) return fail(Errc::config_inconsistent);
     return c;
 }

@@ -27,6 +27,10 @@ namespace lwm2m::client {
 struct ClientConfig {
     std::map<std::uint16_t, SecurityInstance> security; ///< Object 0 instances by iid
     std::map<std::uint16_t, ServerInstance> servers;    ///< Object 1 instances by iid
+    /// Object 0 Resource 12: when the Bootstrap-Server account must be purged, as wall-clock Unix
+    /// seconds (set by a successful bootstrap, cleared by the purge). Persisted with the accounts
+    /// so that a restart does not forget it; AccountStore maps it back to a TimePoint.
+    std::optional<std::int64_t> bs_purge_at;
     friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
 
     /// True when no LwM2M Server account (a non-bootstrap Security instance) exists.
@@ -39,7 +43,8 @@ struct ClientConfig {
 /// The Bootstrap-Finish consistency rules over a whole configuration (each instance alone, then:
 /// every non-bootstrap Security instance has an SSID and a Server instance with that SSID; every
 /// Server instance has a Security instance; no two Security (or Server) instances share an SSID;
-/// at most one Bootstrap-Server instance). Empty when consistent. Reasons never contain values.
+/// at most one Bootstrap-Server instance; a purge deadline (bs_purge_at) only with a Bootstrap-Server
+/// instance whose Resource 12 is > 0). Empty when consistent. Reasons never contain values.
 [[nodiscard]] std::vector<std::string> check_consistency(const ClientConfig& config);
 
 struct FinishResult {
@@ -52,7 +57,14 @@ class AccountStore {
 public:
     /// `committed` is used as is when consistent; otherwise the store starts empty (needs
     /// bootstrap). Load persisted state through load_config() first.
-    explicit AccountStore(ClientConfig committed = {}, Logger& log = NullLogger::instance());
+    /// `wall` gives the Unix time in which finish() records the Resource 12 deadline
+    /// (ClientConfig::bs_purge_at, persisted with the configuration); `now` is the current
+    /// TimePoint, to which a persisted deadline is mapped back: next_deadline() = now + (bs_purge_at
+    /// - wall.unix_seconds()), at most now + Resource 12 (a wall clock set back cannot make the
+    /// account outlive its timeout), at least now (a deadline already passed is due at the first
+    /// on_timeout()). The store keeps a reference to `wall`.
+    AccountStore(ClientConfig committed, const WallClock& wall, TimePoint now = TimePoint{},
+                 Logger& log = NullLogger::instance());
 
     SecurityObject& security() { return security_; }
     ServerObject& server() { return server_; }
@@ -71,7 +83,8 @@ public:
     Result<void> bootstrap_delete(const Actor& actor, const dm::Path& path);
     /// Bootstrap-Finish (bootstrap server) or the end of a factory provisioning: check, then
     /// commit or roll back. Only bootstrap_server and factory actors may finish (else 4.01).
-    /// `now` starts the Bootstrap-Server Account Timeout (Object 0 Resource 12) when it is > 0.
+    /// `now` starts the Bootstrap-Server Account Timeout (Object 0 Resource 12) when it is > 0;
+    /// the deadline is also recorded in committed().bs_purge_at as wall-clock seconds.
     FinishResult finish(const Actor& actor, TimePoint now = TimePoint{});
     /// Discards the working state (e.g. bootstrap session timed out).
     void rollback();
@@ -88,6 +101,7 @@ public:
     bool on_timeout(TimePoint now);
 
 private:
+    const WallClock* wall_;
     Logger* log_;
     SecurityObject security_;
     ServerObject server_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <lwm2m/client/client_config.hpp>
+#include <lwm2m/client/config_codec.hpp>
 
 #include "unit/client/test_configs.hpp"
 
@@ -54,7 +55,8 @@ protected:
         EXPECT_TRUE(store.working() == before); // rolled back
         return r;
     }
-    AccountStore store;
+    test::ManualWallClock wall{1'800'000'000};
+    AccountStore store{{}, wall};
 };
 
 TEST_F(FinishTest, ConsistentConfigurationIsCommitted) {
@@ -260,6 +262,107 @@ TEST_F(FinishTest, Resource12_BootstrapAccountPurgedAfterAccountTimeout) {
     EXPECT_FALSE(store.on_timeout(t0 + std::chrono::hours(1)));
 }
 
+// Resource 12 across a restart: resource 12 = 3600, the device bootstraps, reboots (the monotonic
+// clock starts again) and rebuilds its store from the persisted file.
+class Resource12RestartTest : public FinishTest {
+protected:
+    static constexpr std::int64_t kTimeout = 3600;
+    const TimePoint t0 = TimePoint{} + std::chrono::hours(5);
+    const TimePoint boot = TimePoint{} + std::chrono::seconds(3); // after the reboot
+    void bootstrap_with_timeout() {
+        good_setup();
+        dm::Instance bsi = bootstrap_account(0);
+        bsi.resources[12] = res(12, dm::Value::integer(kTimeout));
+        write_security(bsi);
+        ASSERT_TRUE(store.finish(bs, t0).ok);
+        ASSERT_EQ(store.committed().bs_purge_at, wall.unix_seconds() + kTimeout);
+    }
+    /// Encodes the committed configuration, decodes it, builds a new store at `boot`.
+    AccountStore restart() {
+        const SecretBytes file = encode_config(store.committed());
+        auto d = decode_config(file.view());
+        EXPECT_TRUE(d) << d.error().message();
+        if (!d) return AccountStore({}, wall, boot);
+        EXPECT_TRUE(*d == store.committed());
+        return AccountStore(std::move(*d), wall, boot);
+    }
+};
+
+TEST_F(Resource12RestartTest, DeadlineSurvivesARestart) {
+    bootstrap_with_timeout();
+    const std::int64_t purge_at = *store.committed().bs_purge_at;
+    wall.advance(std::chrono::minutes(10));
+    AccountStore again = restart();
+    ASSERT_EQ(again.committed().bs_purge_at, purge_at);
+    ASSERT_EQ(again.next_deadline(), boot + std::chrono::seconds(kTimeout - 600));
+    EXPECT_FALSE(again.on_timeout(boot + std::chrono::seconds(kTimeout - 601)));
+    EXPECT_EQ(again.committed().security.count(0), 1u);
+    const auto gen = again.generation();
+    EXPECT_TRUE(again.on_timeout(boot + std::chrono::seconds(kTimeout - 600)));
+    EXPECT_EQ(again.committed().security.count(0), 0u);
+    EXPECT_EQ(again.security().find(Iid{0}), nullptr);
+    EXPECT_NE(again.security().find(Iid{1}), nullptr); // the DM account stays
+    EXPECT_EQ(again.generation(), gen + 1);
+    EXPECT_FALSE(again.committed().bs_purge_at); // and the purge itself is persisted
+    const auto d = decode_config(encode_config(again.committed()).view());
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->security.count(0), 0u);
+    EXPECT_FALSE(d->bs_purge_at);
+}
+
+TEST_F(Resource12RestartTest, DeadlinePassedWhileOffPurgesAtTheFirstTimeout) {
+    bootstrap_with_timeout();
+    wall.advance(std::chrono::hours(2));
+    AccountStore again = restart();
+    ASSERT_EQ(again.next_deadline(), boot);
+    EXPECT_TRUE(again.on_timeout(boot));
+    EXPECT_EQ(again.committed().security.count(0), 0u);
+}
+
+TEST_F(Resource12RestartTest, WallClockSetBackNeverExtendsTheTimeout) {
+    bootstrap_with_timeout();
+    wall.set(0); // e.g. no RTC after the reboot: 1970
+    AccountStore again = restart();
+    EXPECT_EQ(again.next_deadline(), boot + std::chrono::seconds(kTimeout));
+}
+
+TEST_F(Resource12RestartTest, AnotherBootstrapRestartsTheTimerAndZeroClearsIt) {
+    bootstrap_with_timeout();
+    wall.advance(std::chrono::minutes(30));
+    ASSERT_TRUE(store.finish(bs, t0 + std::chrono::minutes(30)).ok);
+    EXPECT_EQ(store.committed().bs_purge_at, wall.unix_seconds() + kTimeout);
+    dm::Instance bsi = bootstrap_account(0);
+    bsi.resources[12] = res(12, dm::Value::integer(0));
+    write_security(bsi);
+    ASSERT_TRUE(store.finish(bs, t0 + std::chrono::minutes(31)).ok);
+    EXPECT_FALSE(store.committed().bs_purge_at);
+    EXPECT_FALSE(store.next_deadline());
+    EXPECT_FALSE(restart().next_deadline());
+}
+
+TEST_F(Resource12RestartTest, DmChangesKeepTheDeadline) {
+    bootstrap_with_timeout();
+    const auto purge_at = store.committed().bs_purge_at;
+    const dm::Path lt{Oid{1}, Iid{0}, Rid{1}};
+    ASSERT_TRUE(store.server().write(Actor::dm_server(ShortServerId{101}), lt, test::content(lt, res(1, dm::Value::integer(77))),
+                                     WriteMode::replace));
+    EXPECT_TRUE(store.commit_dm_changes());
+    EXPECT_EQ(store.committed().bs_purge_at, purge_at);
+    EXPECT_EQ(store.next_deadline(), t0 + std::chrono::seconds(kTimeout));
+}
+
+TEST(ClientConfig, Resource12_PurgeDeadlineNeedsABootstrapAccountWithATimeout) {
+    ClientConfig c = test::make_config(1);
+    c.bs_purge_at = 1'800'000'000;
+    EXPECT_FALSE(check_consistency(c).empty()); // Resource 12 absent
+    c.security.at(0).bs_account_timeout = 0;
+    EXPECT_FALSE(check_consistency(c).empty()); // 0: forever
+    c.security.at(0).bs_account_timeout = 60;
+    EXPECT_TRUE(check_consistency(c).empty());
+    c.security.erase(0);
+    EXPECT_FALSE(check_consistency(c).empty()); // no Bootstrap-Server account
+}
+
 TEST_F(FinishTest, Resource12_ZeroAccountTimeoutMeansForever) {
     good_setup();
     dm::Instance bsi = bootstrap_account(0);
@@ -301,10 +404,11 @@ TEST(ClientConfig, Resource9_OnlySmsFromAConfiguredMsisdnIsKnown) {
 TEST(AccountStore, InconsistentInitialConfigurationIsNotUsed) {
     ClientConfig c = test::make_config(2);
     c.servers.erase(0);
-    AccountStore s(c);
+    test::ManualWallClock wall;
+    AccountStore s(c, wall);
     EXPECT_TRUE(s.committed().security.empty());
     EXPECT_TRUE(s.committed().needs_bootstrap());
-    AccountStore good(test::make_config(2));
+    AccountStore good(test::make_config(2), wall);
     EXPECT_EQ(good.committed().security.size(), 3u);
     EXPECT_EQ(good.security().instances().size(), 3u);
 }

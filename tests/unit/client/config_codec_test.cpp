@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <utility>
 
 #include <lwm2m/base/random.hpp>
 #include <lwm2m/client/config_codec.hpp>
@@ -40,13 +42,69 @@ TEST(ConfigCodec, RoundTripIsExact) {
     }
 }
 
+TEST(ConfigCodec, Version2CarriesTheResource12PurgeDeadline) {
+    ClientConfig c = test::make_config(1);
+    c.security.at(0).bs_account_timeout = 3600;
+    for (std::int64_t at : {std::int64_t{1'800'003'600}, std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()}) {
+        c.bs_purge_at = at;
+        const Bytes b = encoded(c);
+        EXPECT_EQ(b[4], std::byte{0});
+        EXPECT_EQ(b[5], std::byte{2});
+        const auto d = decode_config(b);
+        ASSERT_TRUE(d) << d.error().message();
+        EXPECT_EQ(d->bs_purge_at, at);
+        EXPECT_TRUE(*d == c);
+    }
+    c.bs_purge_at.reset();
+    const auto d = decode_config(encoded(c));
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(d->bs_purge_at);
+}
+
+TEST(ConfigCodec, StateFlagsOtherThanTheDeadlineAreRejected) {
+    Bytes b = encoded(test::make_config(1));
+    // The state byte is the last payload byte (no deadline): flags 0.
+    ASSERT_EQ(b[b.size() - 5], std::byte{0});
+    b[b.size() - 5] = std::byte{2};
+    fix_crc(b);
+    EXPECT_EQ(decode_config(b).error(), make_error_code(Errc::config_bad_value));
+    b[b.size() - 5] = std::byte{1}; // says a deadline follows, but the payload ends
+    fix_crc(b);
+    EXPECT_EQ(decode_config(b).error(), make_error_code(Errc::config_bad_length));
+}
+
+TEST(ConfigCodec, Version1FilesStillDecodeWithoutADeadline) {
+    // A version 1 file is a version 2 file without the state byte.
+    const ClientConfig c = test::make_config(2);
+    Bytes b = encoded(c);
+    ASSERT_EQ(b[b.size() - 5], std::byte{0});
+    b.erase(b.end() - 5);
+    b[5] = std::byte{1};
+    std::uint32_t len = 0;
+    for (int k = 0; k < 4; ++k) len = (len << 8) | static_cast<std::uint8_t>(b[8 + static_cast<std::size_t>(k)]);
+    --len;
+    for (int k = 0; k < 4; ++k) b[8 + static_cast<std::size_t>(k)] = static_cast<std::byte>(len >> (24 - 8 * k));
+    fix_crc(b);
+    const auto d = decode_config(b);
+    ASSERT_TRUE(d) << d.error().message();
+    EXPECT_TRUE(*d == c);
+    EXPECT_FALSE(d->bs_purge_at);
+    // Canonical per version: a version 1 header over a version 2 payload is rejected.
+    Bytes v2_in_v1 = encoded(c);
+    v2_in_v1[5] = std::byte{1};
+    fix_crc(v2_in_v1);
+    EXPECT_FALSE(decode_config(v2_in_v1));
+}
+
 TEST(ConfigCodec, HeaderErrorsAreClear) {
     const Bytes good = encoded(test::make_config(1));
     Bytes b = good;
     b[0] = std::byte{'X'};
     EXPECT_EQ(decode_config(b).error(), make_error_code(Errc::config_bad_magic));
     b = good;
-    b[5] = std::byte{2}; // version 2
+    b[5] = std::byte{3}; // version 3: from the future
+    EXPECT_EQ(decode_config(b).error(), make_error_code(Errc::config_bad_version));
+    b[5] = std::byte{0}; // version 0: never existed
     EXPECT_EQ(decode_config(b).error(), make_error_code(Errc::config_bad_version));
     b = good;
     b[7] = std::byte{1}; // flags
@@ -158,24 +216,29 @@ TEST(ConfigCodec, CorruptOrMissingStateFallsBackToFactoryOrNeedsBootstrap) {
 }
 
 TEST(ConfigCodec, CheckedInFuzzSeedStillDecodes) {
-    // Format stability: the seed written by an earlier build decodes to the same configuration.
-    const std::string path = std::string(LWM2M_CLIENT_STATE_CORPUS) + "/valid_v1.bin";
-    const auto data = store::read_file(path, max_config_file_size);
-    ASSERT_TRUE(data) << path << ": " << data.error().message();
-    const auto d = decode_config(*data);
-    ASSERT_TRUE(d) << d.error().message();
-    EXPECT_TRUE(*d == test::corpus_config());
+    // Format stability: the seeds written by earlier builds decode to the same configuration
+    // (valid_v1.bin was written by the version 1 encoder and is kept as it is).
+    for (const auto& [name, expected] : {std::pair{"/valid_v1.bin", test::corpus_config()},
+                                         std::pair{"/valid_v2.bin", test::corpus_config_v2()}}) {
+        const std::string path = std::string(LWM2M_CLIENT_STATE_CORPUS) + name;
+        const auto data = store::read_file(path, max_config_file_size);
+        ASSERT_TRUE(data) << path << ": " << data.error().message();
+        const auto d = decode_config(*data);
+        ASSERT_TRUE(d) << name << ": " << d.error().message();
+        EXPECT_TRUE(*d == expected) << name;
+    }
 }
 
 // Regenerates the fuzz seed corpus (run with --gtest_also_run_disabled_tests --gtest_filter=*WriteCorpus*).
 TEST(ConfigCodec, DISABLED_WriteCorpus) {
+    // valid_v1.bin is the version 1 seed: it cannot be written any more and is not touched.
     const std::filesystem::path dir(LWM2M_CLIENT_STATE_CORPUS);
-    const Bytes good = encoded(test::corpus_config());
+    const Bytes good = encoded(test::corpus_config_v2());
     auto write = [&](const char* name, BytesView b) {
         std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
         out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
     };
-    write("valid_v1.bin", good);
+    write("valid_v2.bin", good);
     write("empty_config.bin", encoded(ClientConfig{}));
     write("truncated_header.bin", BytesView(good).first(10));
     write("truncated_payload.bin", BytesView(good).first(good.size() / 2));

@@ -64,7 +64,8 @@ TEST(SecretLeak, KeysNeverAppearInLogsErrorTextsOrFinishReasons) {
     const std::string sms_key = key.substr(0, 32);
 
     lwm2m::test::CaptureLogger log;
-    AccountStore store({}, log);
+    test::ManualWallClock wall;
+    AccountStore store({}, wall, TimePoint{}, log);
     const Actor bs = Actor::bootstrap_server();
     std::vector<std::string> texts; // every error text and reason produced
     auto note = [&](const auto& r) {

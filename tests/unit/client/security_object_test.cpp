@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <lwm2m/client/security_object.hpp>
+#include <lwm2m/client/server_uri.hpp>
 
 #include "unit/client/test_configs.hpp"
 
@@ -40,7 +41,25 @@ protected:
 TEST_F(SecurityObjectTest, Resource0_ServerUriMustParseAndBeAtMost255Bytes) {
     EXPECT_TRUE(put(0, dm::Value::string("coaps://[2001:db8::2]:5700")));
     EXPECT_EQ(obj.find(Iid{1})->server_uri, "coaps://[2001:db8::2]:5700");
-    expect_400(put(0, dm::Value::string("coaps://" + std::string(250, 'a') + ".example")));
+    // The 255-byte cap itself: short labels keep every DNS rule (63-byte labels, 253-byte names)
+    // satisfied, so only the size decides. "coaps://" (8) + host + ":5684" (5).
+    auto uri_of_size = [](std::size_t n) {
+        std::string host = "ab"; // then ".a" pairs: any length >= 2
+        const std::size_t host_size = n - 13;
+        if (host_size % 2 == 1) host = "a";
+        while (host.size() < host_size) host += ".a";
+        EXPECT_TRUE(is_valid_hostname(host)) << host.size();
+        return "coaps://" + host + ":5684";
+    };
+    const std::string at_cap = uri_of_size(max_server_uri_size);
+    const std::string over_cap = uri_of_size(max_server_uri_size + 1);
+    ASSERT_EQ(at_cap.size(), 255u);
+    ASSERT_EQ(over_cap.size(), 256u);
+    EXPECT_TRUE(put(0, dm::Value::string(at_cap)));
+    EXPECT_EQ(obj.find(Iid{1})->server_uri, at_cap);
+    expect_400(put(0, dm::Value::string(over_cap)));
+    EXPECT_EQ(obj.find(Iid{1})->server_uri, at_cap); // unchanged by the failure
+    EXPECT_TRUE(put(0, dm::Value::string("coaps://[2001:db8::2]:5700")));
     expect_400(put(0, dm::Value::string("coap+tcp://server.example")));
     expect_400(put(0, dm::Value::string("not a uri")));
     expect_400(put(0, dm::Value::integer(5684)));

@@ -5,10 +5,23 @@
 #include <string>
 
 #include <lwm2m/base/bytes.hpp>
+#include <lwm2m/base/time.hpp>
 #include <lwm2m/client/client_config.hpp>
 #include <lwm2m/dm/node.hpp>
 
 namespace lwm2m::client::test {
+
+/// A wall clock the test sets (Unix seconds).
+class ManualWallClock final : public WallClock {
+public:
+    explicit ManualWallClock(std::int64_t t = 1'800'000'000) : t_(t) {}
+    [[nodiscard]] std::int64_t unix_seconds() const override { return t_; }
+    void set(std::int64_t t) { t_ = t; }
+    void advance(std::chrono::seconds d) { t_ += d.count(); }
+
+private:
+    std::int64_t t_;
+};
 
 inline Bytes bytes_of(std::size_t n, std::uint8_t seed) {
     Bytes b(n);
@@ -98,7 +111,19 @@ inline ClientConfig corpus_config() {
     v.resources[10] = dm::Resource::single(10, dm::Value::objlnk(11, 0));
     v.resources[12] = dm::Resource::single(12, dm::Value::time(1700000000));
     v.resources[17] = dm::Resource::single(17, dm::Value::unsigned_integer(3));
-    v.resources[25] = dm::Resource::multi(25, {{0, dm::Value::string("1.1")}, {1, dm::Value::string("1.2")}});
+    dm::Resource versions = dm::Resource::multi(25);
+    versions.instances.emplace(std::uint16_t{0}, dm::Value::string("1.1"));
+    versions.instances.emplace(std::uint16_t{1}, dm::Value::string("1.2"));
+    v.resources[25] = std::move(versions);
+    return c;
+}
+
+/// The configuration behind tests/fuzz/corpus/client_state/valid_v2.bin: corpus_config() with a
+/// Bootstrap-Server Account Timeout and its persisted purge deadline.
+inline ClientConfig corpus_config_v2() {
+    ClientConfig c = corpus_config();
+    c.security.at(0).bs_account_timeout = 3600;
+    c.bs_purge_at = 1'800'003'600;
     return c;
 }
 
