@@ -123,17 +123,20 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     if (!psk) return exit_failure; // message printed, without the key
     auto x509 = decode_x509(o.credentials);
     if (!x509) return exit_failure;
-    if (secure && !psk->has_value() && !x509->has_value()) {
+    auto rpk = decode_rpk(o.credentials);
+    if (!rpk) return exit_failure;
+    const int kinds = int(psk->has_value()) + int(x509->has_value()) + int(rpk->has_value());
+    if (secure && kinds == 0) {
         fmt::print(stderr, "error: a coaps:// URI needs --psk-identity[-hex] and --psk-key[-hex|-file], "
-                           "or --cert, --key and --ca\n");
+                           "or --cert, --key and --ca, or --rpk and --rpk-peer\n");
         return exit_failure;
     }
-    if (psk->has_value() && x509->has_value()) {
-        fmt::print(stderr, "error: give either PSK or X.509 options, not both\n");
+    if (kinds > 1) {
+        fmt::print(stderr, "error: give one kind of credentials (PSK, X.509 or raw public key), not several\n");
         return exit_failure;
     }
-    if (!secure && (psk->has_value() || x509->has_value())) {
-        fmt::print(stderr, "error: PSK and X.509 options need a coaps:// URI\n");
+    if (!secure && kinds > 0) {
+        fmt::print(stderr, "error: PSK, X.509 and raw public key options need a coaps:// URI\n");
         return exit_failure;
     }
     auto peers = transport::resolve_udp(uri->host, uri->port);
@@ -185,6 +188,10 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         dcfg.logger = &log;
         if (*psk) {
             dcfg.credentials = dtls::PskCredentials{std::move((*psk)->identity), std::move((*psk)->key)};
+        } else if (*rpk) {
+            auto& m = **rpk;
+            dcfg.credentials = dtls::RpkCredentials{std::move(m.spki), std::move(m.key)};
+            dcfg.server_public_key = std::move(m.peers.front()); // RFC 7250: the pinned server key
         } else {
             auto& m = **x509;
             dcfg.credentials = dtls::X509Credentials{std::move(m.chain), std::move(m.key)};

@@ -1,5 +1,5 @@
 // `lwm2m coap serve`: the CoAP Endpoint with the demo resources on one UDP socket, in plain CoAP
-// or, with PSK / X.509 options, CoAP over DTLS (RFC 7252 §9.1: dtls::SecureEndpoint<ServerTable>).
+// or, with PSK / X.509 / RPK options, CoAP over DTLS (RFC 7252 §9.1: dtls::SecureEndpoint<ServerTable>).
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -18,10 +18,11 @@
 namespace lwm2m::app {
 namespace {
 
-/// The single client credential of the demo server.
-class SinglePskStore final : public dtls::CredentialStore {
+/// The client credentials of the demo server: one PSK identity and/or a list of raw public keys.
+class DemoStore final : public dtls::CredentialStore {
 public:
-    explicit SinglePskStore(std::optional<Psk> psk) : psk_(std::move(psk)) {}
+    DemoStore(std::optional<Psk> psk, std::vector<Bytes> rpk_peers)
+        : psk_(std::move(psk)), rpk_peers_(std::move(rpk_peers)) {}
     std::optional<SecretBytes> psk_key(BytesView identity) override {
         if (psk_ && identity.size() == psk_->identity.size() &&
             std::equal(identity.begin(), identity.end(), psk_->identity.begin())) {
@@ -29,10 +30,15 @@ public:
         }
         return std::nullopt;
     }
-    bool rpk_allowed(BytesView) override { return false; }
+    bool rpk_allowed(BytesView spki) override {
+        return std::any_of(rpk_peers_.begin(), rpk_peers_.end(), [&](const Bytes& k) {
+            return k.size() == spki.size() && std::equal(k.begin(), k.end(), spki.begin());
+        });
+    }
 
 private:
     std::optional<Psk> psk_;
+    std::vector<Bytes> rpk_peers_;
 };
 
 /// Runs `loop` until a signal or the end of --duration, ticking /counter every second.
@@ -81,7 +87,9 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     if (!psk) return exit_failure; // message printed, without the key
     auto x509 = decode_x509(o.credentials);
     if (!x509) return exit_failure;
-    const bool secure = psk->has_value() || x509->has_value();
+    auto rpk = decode_rpk(o.credentials);
+    if (!rpk) return exit_failure;
+    const bool secure = psk->has_value() || x509->has_value() || rpk->has_value();
 
     auto addr = PeerAddr::parse(o.listen);
     const bool has_port = o.listen.starts_with('[')
@@ -126,7 +134,12 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
         scfg.x509 = dtls::X509Credentials{std::move((*x509)->chain), std::move((*x509)->key)};
         scfg.client_ca_der = std::move((*x509)->cas);
     }
-    SinglePskStore store(std::move(*psk));
+    std::vector<Bytes> rpk_peers;
+    if (*rpk) {
+        scfg.rpk = dtls::RpkCredentials{std::move((*rpk)->spki), std::move((*rpk)->key)};
+        rpk_peers = std::move((*rpk)->peers);
+    }
+    DemoStore store(std::move(*psk), std::move(rpk_peers));
     auto table = dtls::ServerTable::create(scfg, store);
     if (!table) {
         fmt::print(stderr, "error: DTLS server: {}\n", table.error().message());
@@ -155,7 +168,8 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     print_listening(*sock);
     log.write(LogLevel::info, "serve",
               fmt::format("coaps: DTLS 1.2{}{}", scfg.psk ? ", PSK (one client identity)" : "",
-                          scfg.x509 ? ", X.509 (clients verified against --ca)" : ""));
+                          scfg.x509 ? ", X.509 (clients verified against --ca)" : "")
+                  + (scfg.rpk ? ", raw public keys (clients from --rpk-peer)" : ""));
     const int rc = run_loop(o, loop, demo, [&](TimePoint t) { sep.flush(t); });
     const auto& ts = table->stats();
     log.write(LogLevel::info, "serve",

@@ -86,6 +86,15 @@ void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* rol
                           : "PEM CA certificate that issued the server's certificate: the only trust "
                             "anchor (LwM2M Certificate Usage 2, DANE-TA)")
         ->check(CLI::ExistingFile);
+    cmd.add_option("--rpk", o.rpk_file,
+                   "raw public key for coaps:// (RFC 7250, ECDHE-ECDSA P-256): PEM file holding our "
+                   "PUBLIC KEY and its unencrypted PRIVATE KEY / EC PRIVATE KEY (needs --rpk-peer). "
+                   "The private key is never printed")
+        ->check(CLI::ExistingFile);
+    cmd.add_option("--rpk-peer", o.rpk_peer_file,
+                   server ? "PEM PUBLIC KEY block(s): the clients allowed with --rpk"
+                          : "PEM PUBLIC KEY of the server (pinned, LwM2M Server Public Key)")
+        ->check(CLI::ExistingFile);
 }
 
 namespace {
@@ -204,6 +213,42 @@ Result<std::optional<Psk>> decode_credentials(CredentialOptions& o) {
     o.wipe_keys();
     if (psk.key.empty() || psk.key.size() > max_len) return usage("the PSK key must be 1..65535 bytes");
     return std::optional<Psk>{std::move(psk)};
+}
+
+} // namespace lwm2m::app
+
+namespace lwm2m::app {
+
+Result<std::optional<RpkMaterial>> decode_rpk(const CredentialOptions& o) {
+    if (!o.any_rpk()) return std::optional<RpkMaterial>{};
+    if (!o.rpk_file || !o.rpk_peer_file) return usage("raw public keys need --rpk and --rpk-peer together");
+    RpkMaterial m;
+    auto text = read_text(*o.rpk_file);
+    if (!text) return usage(fmt::format("cannot read --rpk '{}'", *o.rpk_file));
+    auto blocks = parse_pem(*text);
+    secure_wipe(text->data(), text->size());
+    bool have_key = false;
+    if (blocks) {
+        for (auto& b : *blocks) {
+            if (b.label == "PUBLIC KEY" && m.spki.empty()) m.spki = b.der;
+            if (!have_key && (b.label == "PRIVATE KEY" || b.label == "EC PRIVATE KEY")) {
+                m.key = SecretBytes(b.der);
+                have_key = true;
+            }
+            secure_wipe(b.der.data(), b.der.size());
+        }
+    }
+    if (m.spki.empty() || !have_key) {
+        return usage(fmt::format("--rpk '{}' needs a PEM PUBLIC KEY and an unencrypted PRIVATE KEY", *o.rpk_file));
+    }
+    auto peer_text = read_text(*o.rpk_peer_file);
+    auto peer_blocks = peer_text ? parse_pem(*peer_text) : std::nullopt;
+    if (peer_blocks) {
+        for (auto& b : *peer_blocks)
+            if (b.label == "PUBLIC KEY") m.peers.push_back(std::move(b.der));
+    }
+    if (m.peers.empty()) return usage(fmt::format("--rpk-peer '{}' holds no PEM PUBLIC KEY", *o.rpk_peer_file));
+    return std::optional<RpkMaterial>{std::move(m)};
 }
 
 } // namespace lwm2m::app

@@ -26,6 +26,8 @@ struct CredentialOptions {
     std::optional<std::string> cert_file;        ///< --cert F (PEM chain, end-entity first)
     std::optional<std::string> key_file;         ///< --key F (PEM private key)
     std::optional<std::string> ca_file;          ///< --ca F (PEM CA certificates)
+    std::optional<std::string> rpk_file;         ///< --rpk F (PEM PUBLIC KEY + private key)
+    std::optional<std::string> rpk_peer_file;    ///< --rpk-peer F (PEM PUBLIC KEY(s) of peers)
 
     /// Any PSK option given.
     [[nodiscard]] bool any() const noexcept {
@@ -33,6 +35,8 @@ struct CredentialOptions {
     }
     /// Any X.509 option given.
     [[nodiscard]] bool any_x509() const noexcept { return cert_file || key_file || ca_file; }
+    /// Any raw-public-key option given.
+    [[nodiscard]] bool any_rpk() const noexcept { return rpk_file || rpk_peer_file; }
     /// Overwrites the key texts held in these options (after they were turned into PskKey).
     void wipe_keys() noexcept;
 };
@@ -50,6 +54,13 @@ struct X509Material {
     std::vector<Bytes> cas;
 };
 
+/// Our raw public key (SPKI DER) and private key (DER), and the peers' SPKIs (RFC 7250).
+struct RpkMaterial {
+    Bytes spki;
+    SecretBytes key;
+    std::vector<Bytes> peers;
+};
+
 /// Adds the PSK options to a (sub)command. `role` ("server" or "client") adjusts the help text.
 void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* role);
 
@@ -61,5 +72,8 @@ void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* rol
 /// Reads --cert, --key, --ca (all three required together). nullopt when none was given; usage
 /// errors printed to stderr (file names only, never key bytes).
 [[nodiscard]] Result<std::optional<X509Material>> decode_x509(const CredentialOptions& o);
+
+/// Reads --rpk and --rpk-peer (both required together). As decode_x509.
+[[nodiscard]] Result<std::optional<RpkMaterial>> decode_rpk(const CredentialOptions& o);
 
 } // namespace lwm2m::app

@@ -19,7 +19,8 @@ void add_request_command(CLI::App& coap, const char* name, const char* what,
     auto* c = coap.add_subcommand(name, what);
     c->add_option("uri", o.uri,
                   "coap://HOST[:PORT]/PATH[?QUERY] or coaps://... (CoAP over DTLS 1.2, RFC 7252 §9.1: "
-                  "needs --psk-identity[-hex] and --psk-key[-hex|-file], or --cert, --key and --ca), "
+                  "needs --psk-identity[-hex] and --psk-key[-hex|-file], or --cert, --key and --ca, or "
+                  "--rpk and --rpk-peer), "
                   "HOST an IPv4 "
                   "literal, [IPv6] literal or a host name (resolved with getaddrinfo); PORT defaults "
                   "to 5683 for coap, 5684 for coaps (RFC 7252 §6.1, §6.2). Percent-encoding is "
@@ -79,7 +80,8 @@ int main(int argc, char** argv) {
         "/counter (GET, observable: +1 every second, every 5th notification CON), /.well-known/core; "
         "4.04 for unknown paths, 4.05 for other methods. Prints 'listening on <addr>' once bound. "
         "With --psk-identity[-hex] and --psk-key[-hex|-file] (PSK, RFC 7252 §9.1.3.1: that one client "
-        "identity) and/or --cert, --key and --ca (X.509, §9.1.3.3) it serves coaps (CoAP over DTLS "
+        "identity), --rpk and --rpk-peer (raw public keys, §9.1.3.2) and/or --cert, --key and --ca "
+        "(X.509, §9.1.3.3) it serves coaps (CoAP over DTLS "
         "1.2) instead of plain coap");
     s->add_option("--listen", serve.listen,
                   "local address IPv4[:PORT] or [IPv6][:PORT] (PORT defaults to 5683, 5684 for coaps); "

@@ -45,6 +45,15 @@ cert; a second CA for the negative cases):
         our client trusting another CA: exit 2 "not trusted"; coap-client-gnutls with a client
         certificate of another CA gets nothing from our server, which keeps serving; a key that
         does not match --cert is a usage error; private key bytes never printed
+Raw public keys (RFC 7250; same P-256 keys, PEM files with PUBLIC KEY + PRIVATE KEY):
+  rpk_libcoap_client      coap-client-gnutls -M cli.rpk against `lwm2m coap serve --rpk srv.rpk
+                          --rpk-peer cli.pub`: /hello and block-wise /large byte for byte
+  rpk_client_libcoap_server
+                          `lwm2m coap get --rpk cli.rpk --rpk-peer srv.pub` against
+                          coap-server-gnutls -M srv.rpk: GET / -> 2.05 with the banner
+  rpk_wrong_keys          our client pinning another server key: exit 2 "does not match"; a client
+                          key the server does not list: exit 2 "rejected"; --rpk without
+                          --rpk-peer: usage error; private keys never printed
 """
 import argparse
 import os
@@ -388,11 +397,80 @@ def x509_untrusted(c):
     expect(r.returncode == 2 and b"--ca" in r.stderr, r)
 
 
+# ---------------------------------------------------------------- raw public keys
+
+def make_rpk(c):
+    P = make_pki(c)
+    for k in ("srv", "cli", "cli2"):
+        r = run(["certtool", "--load-privkey", P(k + ".key"), "--pubkey-info", "--outfile", P(k + ".pub")])
+        expect(r.returncode == 0, r.stderr)
+        with open(P(k + ".rpk"), "w") as f:
+            f.write(open(P(k + ".pub")).read() + open(P(k + ".key")).read())
+    return P
+
+
+def rpk_server(c, P):
+    err = os.path.join(c.tmp, "serve.err")
+    p = spawn([c.lwm2m, "--log-level", "info", "coap", "serve", "--listen", "127.0.0.1:0",
+               "--rpk", P("srv.rpk"), "--rpk-peer", P("cli.pub")],
+              stdout=subprocess.PIPE, stderr=open(err, "wb"), text=True)
+    r, _, _ = select.select([p.stdout], [], [], 5)
+    expect(r, "server printed nothing within 5 s")
+    m = re.match(r"listening on (\S+)$", p.stdout.readline().strip())
+    expect(m, "no 'listening on' line")
+    return "coaps://" + m.group(1)
+
+
+def rpk_client(c, P, *args, me="cli", peer="srv"):
+    r = run([c.lwm2m, "coap", *args, "--rpk", P(me + ".rpk"), "--rpk-peer", P(peer + ".pub")], timeout=20)
+    c.outputs.append((" ".join(args[:2]), r.stdout + r.stderr))
+    return r
+
+
+def rpk_libcoap_client(c):
+    P = make_rpk(c)
+    u = rpk_server(c, P)
+    out = os.path.join(c.tmp, "out")
+    base = ["coap-client-gnutls", "-B", "10", "-M", P("cli.rpk")]
+    r = run([*base, "-m", "get", "-o", out, u + "/hello"])
+    expect(r.returncode == 0 and open(out, "rb").read() == b"Hello, world!", r)
+    r = run([*base, "-m", "get", "-b", "64", "-o", out, u + "/large"])
+    expect(r.returncode == 0 and open(out, "rb").read() == large_reference(), "/large over RPK DTLS differs")
+
+
+def rpk_client_libcoap_server(c):
+    P = make_rpk(c)
+    port = free_udp_port()
+    if port > 65000:
+        port = 40000
+    log = open(os.path.join(c.tmp, "libcoap-server.log"), "wb")
+    spawn(["coap-server-gnutls", "-A", "127.0.0.1", "-p", str(port), "-M", P("srv.rpk")],
+          stdout=log, stderr=subprocess.STDOUT)
+    coap_ping("127.0.0.1", port)
+    r = rpk_client(c, P, "get", f"coaps://127.0.0.1:{port + 1}/")
+    expect(r.returncode == 0 and r.stdout.startswith(b"2.05 Content\n") and b"libcoap" in r.stdout, r)
+
+
+def rpk_wrong_keys(c):
+    P = make_rpk(c)
+    u = rpk_server(c, P)
+    r = rpk_client(c, P, "get", u + "/hello", peer="cli")  # pins a key the server does not have
+    expect(r.returncode == 2 and b"does not match" in r.stderr, r)
+    r = rpk_client(c, P, "get", u + "/hello", me="cli2")  # not in the server's --rpk-peer
+    expect(r.returncode == 2 and b"rejected" in r.stderr, r)
+    r = run([c.lwm2m, "coap", "get", u + "/hello", "--rpk", P("cli.rpk")])
+    expect(r.returncode == 2 and b"--rpk-peer" in r.stderr, r)
+    c.outputs.append(("rpk usage", r.stdout + r.stderr))
+    r = rpk_client(c, P, "get", u + "/hello")
+    expect(r.returncode == 0 and r.stdout == b"2.05 Content\nHello, world!\n", r)
+
+
 CASES = {f.__name__: f for f in [
     libcoap_client_gnutls, libcoap_client_openssl, libcoap_client_wrong_key,
     client_libcoap_server_gnutls, client_libcoap_server_openssl, client_wrong_key_libcoap_server,
     client_wrong_key_our_server, our_client_our_server, credential_usage_errors,
-    x509_libcoap_client_gnutls, x509_libcoap_client_openssl, x509_client_libcoap_server, x509_untrusted]}
+    x509_libcoap_client_gnutls, x509_libcoap_client_openssl, x509_client_libcoap_server, x509_untrusted,
+    rpk_libcoap_client, rpk_client_libcoap_server, rpk_wrong_keys]}
 
 
 def main():
