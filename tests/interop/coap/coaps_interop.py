@@ -27,8 +27,9 @@ Cases:
         wrong key against our coaps server: exit 2, "key mismatch" message, key not printed
   our_client_our_server
         `lwm2m coap get coaps://` against `lwm2m coap serve` (key as hex on one side, file on the
-        other), /hello and /large (block sizes 64, 1024) byte for byte, trace logging on both
-        sides without the key
+        other), /hello and /large (block sizes 64, 1024) byte for byte, a 2000-byte PUT/GET of
+        /echo, --observe 3 on /counter (3 responses, increasing Observe numbers), trace logging
+        on both sides without the key
   credential_usage_errors
         identity without key, key without identity, odd/invalid hex, missing key file, coaps://
         without credentials, PSK options with coap://, two key options: exit 2, the key never
@@ -245,6 +246,11 @@ def our_client_our_server(c):
     expect(r.returncode == 0 and r.stdout.startswith(b"2.04"), r)
     r = c.client("get", u + "/echo")
     expect(r.stdout == b"2.05 Content\n" + b"x" * 2000 + b"\n", r.stdout[:100])
+    # RFC 7641 over DTLS: notifications (NON and every 5th CON) go through the session too
+    r = c.client("get", u + "/counter", "--observe", "3", "--timeout", "8", timeout=15)
+    expect(r.returncode == 0, r)
+    seqs = [int(x) for x in re.findall(rb"^2\.05 Content observe=(\d+)$", r.stdout, re.M)]
+    expect(len(seqs) == 3 and seqs == sorted(seqs) and len(set(seqs)) == 3, r.stdout)
 
 
 def credential_usage_errors(c):
