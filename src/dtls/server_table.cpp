@@ -189,26 +189,36 @@ struct ServerTable::Impl final : detail::Policy {
         rotate_at = now + cfg.cookie_rotation;
     }
 
-    bool evict_lru(TimePoint now, const PeerAddr& except) {
-        for (auto it = lru.begin(); it != lru.end(); ++it) {
-            if (it->addr == except) continue;
-            auto eit = entries.find(*it);
-            if (eit == entries.end()) continue;
-            Entry& e = eit->second;
-            const PeerAddr peer = it->addr;
-            const bool est = e.cur && e.cur->state() == Conn::State::established;
-            if (est) e.cur->close_notify();
-            (void)now;
-            ++stats.evictions;
-            detail::log(shared, LogLevel::info, [&] { return "evicting session " + peer.to_string() + " (table full)"; });
-            erase_entry(eit);
-            if (est)
-                out.events.push_back(Closed{peer, make_error_code(Errc::session_limit)});
-            else
-                out.events.push_back(HandshakeFailed{peer, make_error_code(Errc::session_limit)});
-            return true;
-        }
+    /// Frees one slot for a new cookie-verified handshake. Handshakes still in progress go
+    /// first (least recently active first): a cookie only proves that the peer can receive at
+    /// its address (RFC 6347 §4.2.1), not that it holds credentials, so a flood of verified
+    /// ClientHellos from many routable addresses must not push out authenticated sessions.
+    /// Only when every slot holds an established session is the least recently active one
+    /// evicted (the configured LRU policy).
+    bool evict_lru(const PeerAddr& except) {
+        for (const bool established_pass : {false, true})
+            for (auto it = lru.begin(); it != lru.end(); ++it)
+                if (!(it->addr == except) && try_evict(*it, established_pass)) return true;
         return false;
+    }
+
+    bool try_evict(const SessionKey& key, bool allow_established) {
+        auto eit = entries.find(key);
+        if (eit == entries.end()) return false;
+        Entry& e = eit->second;
+        const bool est = e.cur && e.cur->state() == Conn::State::established;
+        if (est && !allow_established) return false;
+        const PeerAddr peer = key.addr;
+        if (est) e.cur->close_notify();
+        ++stats.evictions;
+        detail::log(shared, LogLevel::info,
+                    [&] { return "evicting session " + peer.to_string() + " (table full)"; });
+        erase_entry(eit);
+        if (est)
+            out.events.push_back(Closed{peer, make_error_code(Errc::session_limit)});
+        else
+            out.events.push_back(HandshakeFailed{peer, make_error_code(Errc::session_limit)});
+        return true;
     }
 
     /// RFC 6347 §4.2.1: stateless cookie exchange. Nothing is allocated for `from` unless the
@@ -244,7 +254,7 @@ struct ServerTable::Impl final : detail::Policy {
                                       it->second.cur->state() == Conn::State::established;
         // Capacity: a replacement of a handshaking session reuses its slot.
         const bool reuses_slot = it != entries.end() && !have_established;
-        if (!reuses_slot && conn_count >= cfg.max_sessions && !evict_lru(now, from)) {
+        if (!reuses_slot && conn_count >= cfg.max_sessions && !evict_lru(from)) {
             ++stats.dropped_datagrams;
             return;
         }

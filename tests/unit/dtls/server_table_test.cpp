@@ -241,6 +241,44 @@ TEST_F(TableTest, LeastRecentlyActiveSessionIsEvictedAtTheCap) {
     ASSERT_EQ(only<Closed>(b.client_events[kB]).size(), 1U); // B was told (close_notify)
 }
 
+TEST_F(TableTest, AtTheCapHandshakesInProgressAreEvictedBeforeEstablishedSessions) {
+    // RFC 6347 §4.2.1: a verified cookie proves reachability, not credentials. A peer that only
+    // completes the cookie exchange must not push out an authenticated session, even when the
+    // authenticated session is the least recently active one.
+    ServerConfig cfg;
+    cfg.max_sessions = 2;
+    auto server = ServerTable::create(cfg, store_);
+    auto a = ClientSession::create(client_cfg(id_, key_));
+    auto stuck = ClientSession::create(client_cfg(id_, key_));
+    auto c = ClientSession::create(client_cfg(id_, key_));
+    ASSERT_TRUE(server && a && stuck && c);
+    Bench b(*server);
+    b.add(kA, *a);
+    b.add(kC, *c);
+    ASSERT_TRUE(a->connect(b.now));
+    ASSERT_TRUE(b.run_until([&] { return a->established(); }));
+    b.advance(1s);
+    // kB: cookie exchange done by hand, then its flights are never answered.
+    ASSERT_TRUE(stuck->connect(b.now));
+    for (auto& d : drain(*stuck)) server->on_datagram(b.now, kB, d);
+    for (auto& d : drain(*server)) stuck->on_datagram(b.now, kServer, d);
+    for (auto& d : drain(*stuck)) server->on_datagram(b.now, kB, d);
+    (void)drain(*server);
+    ASSERT_EQ(server->size(), 2U); // A established, B handshaking: the table is full
+    b.advance(1s);
+    ASSERT_TRUE(c->connect(b.now));
+    ASSERT_TRUE(b.run_until([&] { return c->established(); }));
+    EXPECT_TRUE(server->established(kA)); // the older, idle, authenticated session survives
+    EXPECT_TRUE(server->established(kC));
+    EXPECT_EQ(server->size(), 2U);
+    EXPECT_TRUE(only<Closed>(b.server_events).empty());
+    auto failed = only<HandshakeFailed>(b.server_events);
+    ASSERT_EQ(failed.size(), 1U);
+    EXPECT_EQ(failed[0].peer, kB);
+    EXPECT_EQ(failed[0].error, make_error_code(Errc::session_limit));
+    EXPECT_EQ(server->stats().evictions, 1U);
+}
+
 TEST_F(TableTest, CookieFromPreviousKeyIsAcceptedAfterRotation) {
     ServerConfig cfg;
     cfg.cookie_rotation = 10s;
