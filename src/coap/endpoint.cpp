@@ -1,15 +1,20 @@
 // The sans-I/O CoAP endpoint: RFC 7252 message layer, RFC 7959 block-wise, RFC 7641 Observe.
 // See include/lwm2m/coap/endpoint.hpp for the documented design choices.
 //
-// State layout (all hash maps, no per-peer containers beyond a tiny queue vector):
+// State layout (hash maps, no per-peer containers beyond a tiny queue vector):
 //  - peers_:     PeerAddr -> Peer (MID counter, NSTART slots, counters for the limits)
 //  - txs_:       (peer, MID) -> Tx, every CON we may retransmit (§4.2)
-//  - dedup_:     (peer, MID) -> cached reply of a received CON/NON (§4.5), expired in FIFO order
+//  - dedup_:     (peer, MID) -> cached reply of a received CON/NON (§4.5): a flat table whose
+//                entry ring is also the expiry FIFO (dedup_table.hpp); entries link their Peer
+//                and pending requests hold a handle to their entry (no lookups on the hot path)
 //  - clients_:   RequestId -> ClientEx, tokens_: (peer, token) -> RequestId
 //  - incoming_:  IncomingId -> IncomingEx (requests the application has not answered yet)
 //  - observations_: ObservationId -> Observation, obs_index_: (peer, token) -> id (RFC 7641 §4.1)
 //  - blocks_:    id -> Block1 reassembly or Block2 body cache, block_index_: (peer, key, kind)
 //  - heap_:      timers with lazy deletion (each owner keeps a generation number)
+// Server hot path (steady state): no allocation by the endpoint's own state (pooled map nodes,
+// ring queues, replies cached inline); the remaining ones are the owning Message of the event,
+// the application's response and the datagram bytes (bench/coap_endpoint counts them).
 #include <lwm2m/coap/endpoint.hpp>
 
 #include <algorithm>
