@@ -34,7 +34,6 @@ TEST(DtlsFlood, SpoofedClientHellosAllocateNoSession) {
     ASSERT_TRUE(server);
     const Bytes hello = real_client_hello();
     ASSERT_GT(hello.size(), 60U);
-    // A ClientHello carrying a forged cookie: the last byte of the cookie field is flipped.
     TimePoint now{};
     // Warm up (first-use allocations inside GnuTLS and the deque).
     for (int i = 0; i < 64; ++i) {
@@ -67,6 +66,57 @@ TEST(DtlsFlood, SpoofedClientHellosAllocateNoSession) {
     EXPECT_FALSE(server->next_deadline().has_value());
     const std::size_t growth = after > before ? after - before : 0;
     EXPECT_LT(growth, 16U * 1024U) << "heap grew by " << growth << " bytes";
+}
+
+// The second ClientHello of a real client at `a`, carrying the cookie the server gave to `a`.
+Bytes client_hello_with_cookie(ServerTable& server, const PeerAddr& a) {
+    ClientConfig c;
+    c.server = PeerAddr::v4(10, 0, 0, 1, 5684);
+    c.credentials = PskCredentials{to_bytes("flood"), SecretBytes(pattern(16, 1))};
+    auto s = ClientSession::create(std::move(c));
+    EXPECT_TRUE(s && s->connect(TimePoint{}));
+    while (auto d = s->poll_transmit()) server.on_datagram(TimePoint{}, a, d->bytes);
+    while (auto d = server.poll_transmit()) s->on_datagram(TimePoint{}, c.server, d->bytes);
+    auto second = s->poll_transmit();
+    EXPECT_TRUE(second);
+    return second ? second->bytes : Bytes{};
+}
+
+TEST(DtlsFlood, ForgedOrReplayedCookiesAllocateNoSession) {
+    MemStore store;
+    store.psk[to_bytes("flood")] = SecretBytes(pattern(16, 1));
+    auto server = ServerTable::create(ServerConfig{}, store);
+    ASSERT_TRUE(server);
+    const auto a = PeerAddr::v4(198, 51, 100, 7, 4000);
+    const auto b = PeerAddr::v4(198, 51, 100, 8, 4000);
+    const Bytes hello = client_hello_with_cookie(*server, a);
+    // RFC 6347 §4.2.1 ClientHello: record header 13, handshake header 12, version 2, random 32,
+    // session_id <0..32>, cookie <0..255>.
+    ASSERT_GT(hello.size(), 61U);
+    const std::size_t sid_len = std::to_integer<std::size_t>(hello[59]);
+    const std::size_t cookie_len = std::to_integer<std::size_t>(hello[60 + sid_len]);
+    ASSERT_GT(cookie_len, 0U) << "the second ClientHello must carry the cookie";
+
+    // The cookie is bound to `a`: replayed from `b` it earns only a new HelloVerifyRequest.
+    server->on_datagram(TimePoint{}, b, hello);
+    EXPECT_EQ(server->size(), 0U);
+    auto hvr = server->poll_transmit();
+    ASSERT_TRUE(hvr);
+    EXPECT_EQ(hvr->peer, b);
+    EXPECT_EQ(hvr->bytes[13], std::byte{3});
+
+    // A forged cookie (its last byte flipped) from the right address: no session either.
+    Bytes forged = hello;
+    forged[61 + sid_len + cookie_len - 1] ^= std::byte{0x01};
+    server->on_datagram(TimePoint{}, a, forged);
+    EXPECT_EQ(server->size(), 0U);
+    while (server->poll_transmit()) {
+    }
+
+    // The genuine datagram from the right address does create the session: the checks above
+    // are the cookie check at work, not a server that never allocates.
+    server->on_datagram(TimePoint{}, a, hello);
+    EXPECT_EQ(server->size(), 1U);
 }
 
 TEST(DtlsFlood, GarbageFromUnknownPeersIsDroppedSilently) {
