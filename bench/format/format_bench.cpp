@@ -4,15 +4,50 @@
 // Run: build/<release>/bench/format/format_bench
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
 #include <lwm2m/format/codec.hpp>
 #include <lwm2m/format/link_format.hpp>
 
 #include "format/formats.hpp"
 #include "unit/format/test_defs.hpp"
 
+// Counts every global operator new so that each benchmark reports "allocs" per operation.
+namespace {
+std::atomic<std::uint64_t> g_allocs{0};
+} // namespace
+
+void* operator new(std::size_t n) {
+    g_allocs.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
 namespace {
 
 using namespace lwm2m;
+
+// Sets the "allocs" counter to the allocations per iteration of the timed loop.
+class AllocCount {
+public:
+    explicit AllocCount(benchmark::State& s) : state_(s), start_(g_allocs.load()) {}
+    ~AllocCount() {
+        const auto n = g_allocs.load() - start_;
+        state_.counters["allocs"] = state_.iterations() == 0
+                                        ? 0.0
+                                        : static_cast<double>(n) / static_cast<double>(state_.iterations());
+    }
+    AllocCount(const AllocCount&) = delete;
+    AllocCount& operator=(const AllocCount&) = delete;
+
+private:
+    benchmark::State& state_;
+    std::uint64_t start_;
+};
 using namespace lwm2m::format;
 
 dm::Content device20() {
@@ -36,6 +71,7 @@ const dm::ObjectRegistry& reg() {
 void BM_Encode(benchmark::State& state, ContentFormat f) {
     const auto c = device20();
     std::size_t size = 0;
+    AllocCount allocs(state);
     for (auto _ : state) {
         auto out = encode(f, c);
         size = out->size();
@@ -48,6 +84,7 @@ void BM_Decode(benchmark::State& state, ContentFormat f) {
     const auto c = device20();
     const auto bytes = *encode(f, c);
     const dm::Path target(Oid{3}, Iid{0});
+    AllocCount allocs(state);
     for (auto _ : state) {
         auto out = decode(f, bytes, target, reg());
         if (!out) state.SkipWithError("decode failed");
@@ -59,6 +96,7 @@ void BM_Decode(benchmark::State& state, ContentFormat f) {
 // The parse step alone (payload -> leaf records, before the registry check and tree build).
 void BM_ParseSenmlCborRecords(benchmark::State& state) {
     const auto bytes = *encode(ContentFormat::senml_cbor, device20());
+    AllocCount allocs(state);
     for (auto _ : state) {
         auto out = detail::senml_cbor_decode(bytes, DecodeOptions{});
         benchmark::DoNotOptimize(out);
@@ -70,6 +108,7 @@ BENCHMARK(BM_ParseSenmlCborRecords);
 void BM_FromRecords(benchmark::State& state) {
     const auto recs = to_records(device20());
     const dm::Path target(Oid{3}, Iid{0});
+    AllocCount allocs(state);
     for (auto _ : state) {
         auto copy = recs;
         auto out = from_records(std::move(copy), target, reg());
@@ -80,6 +119,7 @@ BENCHMARK(BM_FromRecords);
 
 void BM_ParseLinks(benchmark::State& state) {
     const std::string text = R"(</>;rt="oma.lwm2m";ct=11543,</1/0>,</1/1>,</2/0>,</3>;ver=1.1,</3/0>,</4/0>,</5/0>,</6/0>,</7/0>,</3303/0>,</3303/1>;pmin=10;pmax=60)";
+    AllocCount allocs(state);
     for (auto _ : state) {
         auto l = parse_links(text);
         benchmark::DoNotOptimize(l);

@@ -51,6 +51,8 @@ std::string_view to_string(Lwm2mVersion v) {
 }
 
 const ResourceDef* ObjectDef::resource(std::uint16_t rid) const {
+    // Dense ids (most objects number their resources 0..n-1): direct index.
+    if (rid < resources.size() && resources[rid].id == rid) return &resources[rid];
     auto it = std::lower_bound(resources.begin(), resources.end(), rid,
                                [](const ResourceDef& r, std::uint16_t key) { return r.id < key; });
     if (it != resources.end() && it->id == rid) return &*it;

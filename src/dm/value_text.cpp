@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <system_error>
 
@@ -92,6 +93,15 @@ bool is_valid_utf8(std::string_view s) noexcept {
     std::size_t i = 0;
     const std::size_t n = s.size();
     while (i < n) {
+        // ASCII fast path: 8 bytes without a high bit at a time.
+        if (n - i >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         const auto c = static_cast<unsigned char>(s[i]);
         if (c < 0x80) {
             ++i;

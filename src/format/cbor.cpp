@@ -8,11 +8,9 @@
 
 namespace lwm2m::format::detail {
 
-void CborWriter::head(std::uint8_t major, std::uint64_t arg) {
+void CborWriter::head_long(std::uint8_t major, std::uint64_t arg) {
     const auto m = static_cast<std::uint8_t>(major << 5);
-    if (arg < 24) {
-        out_.push_back(std::byte{static_cast<std::uint8_t>(m | arg)});
-    } else if (arg <= 0xFF) {
+    if (arg <= 0xFF) {
         out_.push_back(std::byte{static_cast<std::uint8_t>(m | 24)});
         out_.push_back(std::byte{static_cast<std::uint8_t>(arg)});
     } else if (arg <= 0xFFFF) {
@@ -26,11 +24,6 @@ void CborWriter::head(std::uint8_t major, std::uint64_t arg) {
         out_.push_back(std::byte{static_cast<std::uint8_t>(m | 27)});
         for (int k = 7; k >= 0; --k) out_.push_back(std::byte{static_cast<std::uint8_t>(arg >> (8 * k))});
     }
-}
-
-void CborWriter::int64(std::int64_t v) {
-    if (v >= 0) head(cbor::uint_, static_cast<std::uint64_t>(v));
-    else head(cbor::nint, static_cast<std::uint64_t>(-(v + 1)));
 }
 
 namespace {
@@ -110,12 +103,6 @@ void CborWriter::bytes(BytesView b) {
     out_.insert(out_.end(), b.begin(), b.end());
 }
 
-Result<CborHead> CborReader::head() {
-    CborHead h;
-    if (!read_head(h)) return fail(Errc::malformed);
-    return h;
-}
-
 bool CborReader::int64(std::int64_t& v) {
     if (pos_ >= in_.size()) return false;
     const std::size_t save = pos_;
@@ -129,14 +116,8 @@ bool CborReader::int64(std::int64_t& v) {
     return true;
 }
 
-bool CborReader::read_head(CborHead& h) {
-    if (pos_ >= in_.size()) return false;
-    const auto b = std::to_integer<std::uint8_t>(in_[pos_++]);
-    h.major = static_cast<std::uint8_t>(b >> 5);
-    h.info = static_cast<std::uint8_t>(b & 0x1F);
-    if (h.info < 24) {
-        h.arg = h.info;
-    } else if (h.info <= 27) {
+bool CborReader::read_head_arg(CborHead& h) {
+    if (h.info <= 27) {
         const std::size_t n = std::size_t{1} << (h.info - 24);
         if (in_.size() - pos_ < n) return false;
         std::uint64_t v = 0;
@@ -152,12 +133,13 @@ bool CborReader::read_head(CborHead& h) {
     return true;
 }
 
-Result<void> CborReader::skip_tags() {
+Result<void> CborReader::skip_tags_slow() {
     for (int k = 0; k < 5; ++k) {
         if (pos_ >= in_.size()) return fail(Errc::malformed);
         if ((std::to_integer<std::uint8_t>(in_[pos_]) >> 5) != cbor::tag) return ok();
         if (k == 4) return fail(Errc::malformed);
-        LWM2M_TRY(h, head());
+        CborHead h;
+    if (!read_head(h)) return fail(Errc::malformed);
         (void)h;
     }
     return ok();
@@ -172,7 +154,8 @@ bool CborReader::peek_major(std::uint8_t& major) {
 
 Result<std::uint64_t> CborReader::container(std::uint8_t major) {
     LWM2M_TRY_VOID(skip_tags());
-    LWM2M_TRY(h, head());
+    CborHead h;
+    if (!read_head(h)) return fail(Errc::malformed);
     if (h.major != major) return fail(Errc::malformed);
     if (h.arg != cbor::indefinite && h.arg > in_.size() - pos_) return fail(Errc::malformed);
     return h.arg;
@@ -191,7 +174,8 @@ Result<void> CborReader::string_body(const CborHead& h, std::string& out) {
             take_break();
             return ok();
         }
-        LWM2M_TRY(c, head());
+        CborHead c;
+        if (!read_head(c)) return fail(Errc::malformed);
         if (c.major != h.major || c.arg == cbor::indefinite) return fail(Errc::malformed);
         LWM2M_TRY_VOID(string_body(c, out));
     }
@@ -199,7 +183,8 @@ Result<void> CborReader::string_body(const CborHead& h, std::string& out) {
 
 Result<std::string> CborReader::text() {
     LWM2M_TRY_VOID(skip_tags());
-    LWM2M_TRY(h, head());
+    CborHead h;
+    if (!read_head(h)) return fail(Errc::malformed);
     if (h.major != cbor::text) return fail(Errc::malformed);
     std::string s;
     LWM2M_TRY_VOID(string_body(h, s));
@@ -209,7 +194,8 @@ Result<std::string> CborReader::text() {
 
 Result<std::string_view> CborReader::text_view(std::string& scratch) {
     LWM2M_TRY_VOID(skip_tags());
-    LWM2M_TRY(h, head());
+    CborHead h;
+    if (!read_head(h)) return fail(Errc::malformed);
     if (h.major != cbor::text) return fail(Errc::malformed);
     std::string_view v;
     if (h.arg != cbor::indefinite) {
@@ -227,7 +213,8 @@ Result<std::string_view> CborReader::text_view(std::string& scratch) {
 
 Result<Bytes> CborReader::bytes() {
     LWM2M_TRY_VOID(skip_tags());
-    LWM2M_TRY(h, head());
+    CborHead h;
+    if (!read_head(h)) return fail(Errc::malformed);
     if (h.major != cbor::bytes) return fail(Errc::malformed);
     std::string s;
     LWM2M_TRY_VOID(string_body(h, s));
@@ -301,7 +288,8 @@ Result<double> CborReader::real() {
 Result<void> CborReader::skip(int depth) {
     if (depth <= 0) return fail(Errc::limit_exceeded);
     LWM2M_TRY_VOID(skip_tags());
-    LWM2M_TRY(h, head());
+    CborHead h;
+    if (!read_head(h)) return fail(Errc::malformed);
     switch (h.major) {
     case cbor::uint_:
     case cbor::nint: return ok();

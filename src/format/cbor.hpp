@@ -12,6 +12,7 @@
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/result.hpp>
 #include <lwm2m/dm/value.hpp>
+#include <lwm2m/format/errc.hpp>
 
 namespace lwm2m::format::detail {
 
@@ -23,8 +24,14 @@ inline constexpr std::uint64_t indefinite = ~std::uint64_t{0};
 class CborWriter {
 public:
     explicit CborWriter(Bytes& out) : out_(out) {}
-    void head(std::uint8_t major, std::uint64_t arg);
-    void int64(std::int64_t v);
+    void head(std::uint8_t major, std::uint64_t arg) {
+        if (arg < 24) out_.push_back(std::byte{static_cast<std::uint8_t>((major << 5) | arg)});
+        else head_long(major, arg);
+    }
+    void int64(std::int64_t v) {
+        if (v >= 0) head(cbor::uint_, static_cast<std::uint64_t>(v));
+        else head(cbor::nint, static_cast<std::uint64_t>(-(v + 1)));
+    }
     void uint64(std::uint64_t v) { head(cbor::uint_, v); }
     /// The shortest of half / single / double that holds `d` exactly (RFC 8949 §4.2.2).
     void float64(double d);
@@ -34,6 +41,7 @@ public:
     void null() { out_.push_back(std::byte{0xF6}); }
 
 private:
+    void head_long(std::uint8_t major, std::uint64_t arg); ///< arg >= 24
     Bytes& out_;
 };
 
@@ -54,7 +62,11 @@ public:
     }
     void take_break() { ++pos_; }
     /// Reads an item head; lengths beyond the remaining input fail.
-    [[nodiscard]] Result<CborHead> head();
+    [[nodiscard]] Result<CborHead> head() {
+        CborHead h;
+        if (!read_head(h)) return fail(Errc::malformed);
+        return h;
+    }
     /// An integer (major 0/1) within int64, e.g. a SenML label; false otherwise (nothing consumed
     /// on a type mismatch).
     [[nodiscard]] bool int64(std::int64_t& v);
@@ -73,10 +85,27 @@ public:
     /// Skips one item, nesting at most `depth` levels.
     [[nodiscard]] Result<void> skip(int depth = 8);
     /// Skips up to 4 leading tags (RFC 8949 §3.4); more is malformed.
-    [[nodiscard]] Result<void> skip_tags();
+    [[nodiscard]] Result<void> skip_tags() {
+        // Fast path (inline): the next item is not a tag.
+        if (pos_ < in_.size() && (std::to_integer<std::uint8_t>(in_[pos_]) >> 5) != cbor::tag) return ok();
+        return skip_tags_slow();
+    }
 
 private:
-    [[nodiscard]] bool read_head(CborHead& h);
+    [[nodiscard]] Result<void> skip_tags_slow();
+    /// Inline: it runs for every item.
+    [[nodiscard]] bool read_head(CborHead& h) {
+        if (pos_ >= in_.size()) return false;
+        const auto b = std::to_integer<std::uint8_t>(in_[pos_++]);
+        h.major = static_cast<std::uint8_t>(b >> 5);
+        h.info = static_cast<std::uint8_t>(b & 0x1F);
+        if (h.info < 24) {
+            h.arg = h.info;
+            return true;
+        }
+        return read_head_arg(h);
+    }
+    [[nodiscard]] bool read_head_arg(CborHead& h);
     [[nodiscard]] Result<void> string_body(const CborHead& h, std::string& out);
     BytesView in_;
     std::size_t pos_ = 0;

@@ -55,6 +55,8 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
         return fail(Errc::unknown_object);
     }
     const dm::ObjectDef* odef = registry.find(target.oid().v); // every record is below target
+    // One block for the children of an instance target (records >= resources).
+    if (target.depth() == 2) single_inst.resources.reserve(records.size());
     if (odef == nullptr) return fail(Errc::unknown_object);
     for (auto& rec : records) {
         if (!target.is_prefix_of(rec.path)) return fail(Errc::path_mismatch);
@@ -62,16 +64,17 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
         const dm::ResourceDef* def = odef->resource(rec.path.rid().v);
         if (def == nullptr) return fail(Errc::unknown_resource);
         LWM2M_TRY_VOID(detail::check_multiplicity(*def, rec.path));
-        dm::Value v;
-        if (detail::already_typed(*def, rec.value)) {
-            v = std::move(rec.value);
-        } else {
+        // The value moves once, from the record (or the coerced copy) into the tree.
+        dm::Value* v = &rec.value;
+        dm::Value coerced;
+        if (!detail::already_typed(*def, rec.value)) {
             LWM2M_TRY(cv, detail::coerce(*def, std::move(rec.value)));
-            v = std::move(cv);
+            coerced = std::move(cv);
+            v = &coerced;
         }
         if (target.depth() == 4) {
             if (leaf_set) return fail(Errc::duplicate);
-            leaf = std::move(v);
+            leaf = std::move(*v);
             leaf_set = true;
             continue;
         }
@@ -95,14 +98,14 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
             }
         }
         if (res->multiple) {
-            auto [it, fresh] = res->instances.try_emplace(rec.path.riid().v, std::move(v));
+            auto [it, fresh] = res->instances.try_emplace(rec.path.riid().v, std::move(*v));
             if (!fresh) return fail(Errc::duplicate);
         } else {
             if (target.depth() == 3) {
                 if (leaf_set) return fail(Errc::duplicate);
                 leaf_set = true;
             }
-            res->value = std::move(v);
+            res->value = std::move(*v);
         }
     }
     switch (target.depth()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <lwm2m/base/result.hpp>
+#include <lwm2m/dm/flat_map.hpp>
 #include <lwm2m/dm/path.hpp>
 #include <lwm2m/dm/value.hpp>
 
@@ -20,10 +21,10 @@ struct Resource {
     std::uint16_t id = 0;
     bool multiple = false;
     Value value;                                    ///< when !multiple
-    std::map<std::uint16_t, Value> instances;       ///< when multiple (riid -> value)
+    FlatMap<std::uint16_t, Value> instances;         ///< when multiple (riid -> value)
 
     static Resource single(std::uint16_t id, Value v) { return {id, false, std::move(v), {}}; }
-    static Resource multi(std::uint16_t id, std::map<std::uint16_t, Value> inst = {}) {
+    static Resource multi(std::uint16_t id, FlatMap<std::uint16_t, Value> inst = {}) {
         return {id, true, {}, std::move(inst)};
     }
     friend bool operator==(const Resource&, const Resource&) = default;
@@ -31,13 +32,13 @@ struct Resource {
 
 struct Instance {
     std::uint16_t id = 0;
-    std::map<std::uint16_t, Resource> resources; ///< rid -> resource, ordered
+    FlatMap<std::uint16_t, Resource> resources; ///< rid -> resource, ordered
     friend bool operator==(const Instance&, const Instance&) = default;
 };
 
 struct Object {
     std::uint16_t id = 0;
-    std::map<std::uint16_t, Instance> instances; ///< iid -> instance, ordered
+    FlatMap<std::uint16_t, Instance> instances; ///< iid -> instance, ordered
     friend bool operator==(const Object&, const Object&) = default;
 };
 
