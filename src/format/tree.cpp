@@ -58,7 +58,8 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
     // One block for the children of an instance target (records >= resources).
     if (target.depth() == 2) single_inst.resources.reserve(records.size());
     if (odef == nullptr) return fail(Errc::unknown_object);
-    for (auto& rec : records) {
+    for (std::size_t ri = 0; ri < records.size(); ++ri) {
+        auto& rec = records[ri];
         if (!target.is_prefix_of(rec.path)) return fail(Errc::path_mismatch);
         if (rec.path.depth() < 3 || rec.value.is_none()) return fail(Errc::malformed);
         const dm::ResourceDef* def = odef->resource(rec.path.rid().v);
@@ -93,6 +94,16 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
             if (rfresh) {
                 res->id = rec.path.rid().v;
                 res->multiple = def->multiple;
+                if (res->multiple) {
+                    // One block for the resource's instances: count the records of this resource
+                    // that follow (encoders write them together).
+                    std::size_t n = 1;
+                    while (ri + n < records.size() && records[ri + n].path.depth() == 4 &&
+                           records[ri + n].path.rid() == rec.path.rid() &&
+                           records[ri + n].path.iid() == rec.path.iid())
+                        ++n;
+                    res->instances.reserve(n);
+                }
             } else if (!res->multiple) {
                 return fail(Errc::duplicate);
             }
