@@ -182,10 +182,8 @@ Result<void> CborReader::string_body(const CborHead& h, std::string& out) {
 }
 
 Result<std::string> CborReader::text() {
-    LWM2M_TRY_VOID(skip_tags());
     CborHead h;
-    if (!read_head(h)) return fail(Errc::malformed);
-    if (h.major != cbor::text) return fail(Errc::malformed);
+    if (!head_of(cbor::text, h)) return fail(Errc::malformed);
     std::string s;
     LWM2M_TRY_VOID(string_body(h, s));
     if (!is_valid_utf8(s)) return fail(Errc::malformed);
@@ -193,10 +191,8 @@ Result<std::string> CborReader::text() {
 }
 
 Result<std::string_view> CborReader::text_view(std::string& scratch) {
-    LWM2M_TRY_VOID(skip_tags());
     CborHead h;
-    if (!read_head(h)) return fail(Errc::malformed);
-    if (h.major != cbor::text) return fail(Errc::malformed);
+    if (!head_of(cbor::text, h)) return fail(Errc::malformed);
     std::string_view v;
     if (h.arg != cbor::indefinite) {
         if (h.arg > in_.size() - pos_) return fail(Errc::malformed);
@@ -212,10 +208,8 @@ Result<std::string_view> CborReader::text_view(std::string& scratch) {
 }
 
 Result<Bytes> CborReader::bytes() {
-    LWM2M_TRY_VOID(skip_tags());
     CborHead h;
-    if (!read_head(h)) return fail(Errc::malformed);
-    if (h.major != cbor::bytes) return fail(Errc::malformed);
+    if (!head_of(cbor::bytes, h)) return fail(Errc::malformed);
     std::string s;
     LWM2M_TRY_VOID(string_body(h, s));
     const auto* p = reinterpret_cast<const std::byte*>(s.data());

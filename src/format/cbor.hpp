@@ -107,6 +107,10 @@ private:
         return read_head_arg(h);
     }
     [[nodiscard]] bool read_head_arg(CborHead& h);
+    /// Skips tags and reads the head of an item that must be of `major`.
+    [[nodiscard]] bool head_of(std::uint8_t major, CborHead& h) {
+        return skip_tags() && read_head(h) && h.major == major;
+    }
     [[nodiscard]] Result<void> string_body(const CborHead& h, std::string& out);
     BytesView in_;
     std::size_t pos_ = 0;
