@@ -10,6 +10,7 @@
 #include <lwm2m/dm/node.hpp>
 #include <lwm2m/format/codec.hpp>
 
+#include "common.hpp"
 #include "formats.hpp"
 
 namespace lwm2m::format::detail {
@@ -31,6 +32,14 @@ struct SenmlPlan {
 
 /// Resolves bn + n into a leaf or partial path. Errors: malformed.
 [[nodiscard]] Result<dm::Path> senml_resolve(std::string_view bn, std::string_view n);
+
+/// Appends a decoded SenML record: the value is moved in once; `timed` records get the resolved
+/// time bt + t (RFC 8428 §4.5.3).
+inline void push_record(std::vector<dm::Record>& out, const dm::Path& path, dm::Value&& v, bool timed,
+                        double bt_plus_t, const DecodeOptions& o) {
+    out.push_back(dm::Record{path, std::move(v),
+                             timed ? std::optional<double>(resolve_time(bt_plus_t, o)) : std::nullopt});
+}
 
 /// bn + n resolution with the base name parsed once (RFC 8428 §4.5.1: the name is the
 /// concatenation of bn and n).

@@ -218,10 +218,7 @@ Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in, const DecodeOpti
         }
         if (values > 1) return fail(Errc::malformed);
         LWM2M_TRY(path, names.resolve(n));
-        auto& r = out.emplace_back();
-        r.path = path;
-        r.value = std::move(v);
-        if (any_bt || (seen & 8)) r.time = resolve_time(bt + t, o);
+        push_record(out, path, std::move(v), any_bt || (seen & 8), bt + t, o);
     }
     if (!rd.at_end()) return fail(Errc::malformed);
     return out;
