@@ -399,6 +399,19 @@ struct Endpoint::Impl {
     void hold(std::size_t n) { buffered_ += n; }
     void release(std::size_t n) { buffered_ -= std::min<std::uint64_t>(buffered_, n); }
     bool over_budget(std::size_t extra) const { return buffered_ + extra > cfg.max_buffered_bytes; }
+    /// True when the headers, token and options of `m`, plus room for the options the endpoint
+    /// adds, plus one block of its payload fit max_message_size (the rule of
+    /// send_request). Also false for an option value the codec cannot encode (> 65804 bytes,
+    /// RFC 7252 §3.1), for which encode() would return an empty buffer.
+    bool fits_datagram(const Message& m) const {
+        const std::size_t body = m.payload.size();
+        const std::size_t head = encoded_size(m) - (body == 0 ? 0 : 1 + body);
+        for (const auto& o : m.options())
+            if (o.value.size() > 65804) return false;
+        // Room for what the endpoint may add: Block1 echo, Block2, Size2, ETag, Observe
+        // (4 + 4 + 5 + 5 + 4 bytes at most).
+        return head + 24 + std::min(body, cfg.block_size) + 1 <= cfg.max_message_size;
+    }
 
     Peer* find_peer(const PeerAddr& p) {
         auto it = peers_.find(p);
@@ -445,6 +458,10 @@ struct Endpoint::Impl {
     }
 
     void send(const PeerAddr& to, Bytes bytes) {
+        if (bytes.empty()) { // encode() failed: never send a 0-byte datagram (unreachable: the
+            debug("unencodable message not sent", to); // commands check sizes first)
+            return;
+        }
         ++stats_.datagrams_sent;
         out_.push_back(Datagram{to, std::move(bytes)});
     }
@@ -1068,6 +1085,10 @@ struct Endpoint::Impl {
             transmit_client(now, it->first, ex);
             return;
         }
+        // RFC 7641 §3.4, RFC 7959 §2.6: this notification is fresher than the one whose body is
+        // still being fetched: abandon that fetch (its late responses are then dropped), or it
+        // would be delivered after this one.
+        if (ex.b2_active && ex.b2_notification) abandon_fetch(ex);
         events_.emplace_back(Notification{RequestId{it->first}, ex.peer, Message::from_view(v), seq});
     }
 
@@ -1162,6 +1183,13 @@ struct Endpoint::Impl {
             if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, nullptr);
             return;
         }
+        // §5.7.2: this endpoint is no forward-proxy. Proxy-Uri/Proxy-Scheme are critical and
+        // not "known" (message.cpp): answer 5.05 (for a NON too: "MUST return a 5.05").
+        if (v.find(option::proxy_uri) != nullptr || v.find(option::proxy_scheme) != nullptr) {
+            ++stats_.bad_option;
+            reply_direct(from, v, code::proxying_not_supported, d);
+            return;
+        }
         // §5.4.1: unrecognized critical option.
         if (has_unknown_critical(v)) {
             ++stats_.bad_option;
@@ -1177,6 +1205,15 @@ struct Endpoint::Impl {
         }
         if (p->exchanges >= cfg.max_exchanges_per_peer) {
             ++stats_.refused;
+            if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, d);
+            return;
+        }
+        // Replies cached for deduplication (kept EXCHANGE_LIFETIME, §4.5) count in
+        // max_buffered_bytes: while the budget cannot hold one more reply of max_message_size,
+        // new requests are refused like the dedup limit does (5.03, NON dropped).
+        if (over_budget(cfg.max_message_size)) {
+            ++stats_.refused;
+            debug("request refused: buffered bytes limit", from);
             if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, d);
             return;
         }
@@ -1467,6 +1504,7 @@ struct Endpoint::Impl {
         }
         // Refuse before any state changes (no half-registered observation on error).
         if (resp.payload.size() > cfg.max_body_size) return fail(Errc::entity_too_large);
+        if (!fits_datagram(resp)) return fail(Errc::message_too_large);
         if (resp.payload.size() > cfg.block_size && over_budget(resp.payload.size())) {
             ++stats_.refused;
             return fail(Errc::peer_limit);
@@ -1480,9 +1518,10 @@ struct Endpoint::Impl {
             if (oit == observations_.end()) {
                 Peer* p = find_peer(in.peer);
                 if (p != nullptr && p->observations >= cfg.max_observations_per_peer) {
+                    // RFC 7641 §4.1: not added to the list of observers; the GET is answered
+                    // as usual, without the Observe option.
                     ++stats_.refused;
-                    resp = Message{};
-                    resp.code = code::service_unavailable;
+                    resp.remove_option(option::observe);
                 } else {
                     Observation o;
                     o.peer = in.peer;
@@ -1577,6 +1616,7 @@ struct Endpoint::Impl {
         auto it = observations_.find(id.value);
         if (it == observations_.end()) return fail(lwm2m::Errc::not_found);
         if (!n.code.is_response()) return fail(lwm2m::Errc::invalid_argument);
+        if (!fits_datagram(n)) return fail(Errc::message_too_large);
         Observation& o = it->second;
         const std::uint32_t seq = (o.seq + 1) & 0xffffffU; // RFC 7641 §4.4: 24-bit
         if (n.code.is_success()) n.set_uint_option(option::observe, seq);
@@ -1588,7 +1628,10 @@ struct Endpoint::Impl {
         m.token = o.token;
         m.message_id = new_mid(o.peer);
         // RFC 7641 §4.5: at least one CON per con_notification_interval.
-        const bool con = confirmable || now - o.last_con >= cfg.con_notification_interval;
+        // §4.5.2: while a CON notification is unacknowledged, a new one (even one the
+        // application wants NON) replaces it through the CON path, so the older state is
+        // never retransmitted after the newer one.
+        const bool con = confirmable || o.con_pending || now - o.last_con >= cfg.con_notification_interval;
         const bool final_error = !m.code.is_success();
         if (con) {
             m.type = Type::con;
@@ -1673,7 +1716,7 @@ struct Endpoint::Impl {
         const int cls = v.code.cls();
         switch (v.type) {
         case Type::ack:
-            if (cls == 1 || cls >= 6 || v.code.is_request()) {
+            if (cls == 1 || cls == 3 || cls >= 6 || v.code.is_request()) { // §3: reserved classes
                 ++stats_.malformed_dropped;
                 return;
             }
@@ -1688,7 +1731,7 @@ struct Endpoint::Impl {
                 if (v.type == Type::con) send_empty(from, Type::rst, v.message_id); // §4.3 ping
                 return;
             }
-            if (cls == 1 || cls >= 6) { // §4.2/§4.3: reserved class: reject
+            if (cls == 1 || cls == 3 || cls >= 6) { // §3 reserved class: reject (§4.2/§4.3)
                 ++stats_.malformed_dropped;
                 if (v.type == Type::con) send_empty(from, Type::rst, v.message_id);
                 return;
@@ -1755,6 +1798,10 @@ struct Endpoint::Impl {
     }
 
     void on_rst(TimePoint now, const PeerAddr& from, const MessageView& v) {
+        if (!v.code.is_empty()) { // §4.2: a Reset is an empty message (0.00); ignore others
+            ++stats_.malformed_dropped;
+            return;
+        }
         ++stats_.resets_received;
         auto txit = txs_.find(PeerMid{from, v.message_id});
         if (txit != txs_.end()) {

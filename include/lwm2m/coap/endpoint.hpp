@@ -12,6 +12,16 @@
 //    §4.2 "reject"); a CON request with an unrecognized critical option gets 4.02 Bad Option
 //    piggybacked (§5.4.1), a NON request with one is dropped silently, a CON/NON response with
 //    one is answered with RST and its request fails with lwm2m::Errc::parse_error.
+//    If-Match, If-None-Match (§5.10.8) and OSCORE (RFC 8613) are not implemented, so they are
+//    such unrecognized options (never ignored). A request with Proxy-Uri or Proxy-Scheme gets
+//    5.05 Proxying Not Supported (§5.7.2; NON requests too): the endpoint is no proxy.
+//  - A RST with a code other than 0.00 (§4.2) and messages of the reserved classes 1, 3, 6, 7
+//    (§3) are dropped and counted as malformed; a CON of a reserved class is answered with RST.
+//  - Cached replies (kept EXCHANGE_LIFETIME for deduplication, §4.5) count in
+//    Config::max_buffered_bytes: while fewer than max_message_size bytes of it are free, new
+//    requests are refused with 5.03 (NON dropped), as for the dedup limits.
+//  - Client role, RFC 7641 §3.4 / RFC 7959 §2.6: a fresh notification arriving while the body
+//    of an older Block2 notification is being fetched abandons that fetch (never delivered).
 //  - A duplicate CON request whose response is not ready yet is answered with an empty ACK
 //    (§4.2, §5.2.2): the response then goes separately (Config::ack_duplicate_when_pending).
 //  - If the application has not answered a CON request after Config::auto_ack_delay, the empty
@@ -129,7 +139,9 @@ struct Config {
     std::size_t max_dedup_per_peer = 2048;  ///< ~ requests a peer may send per EXCHANGE_LIFETIME
     std::size_t max_block_transfers_per_peer = 4; ///< Block1 reassemblies + Block2 caches
     std::size_t max_observations_per_peer = 64;
-    std::size_t max_buffered_bytes = 64u << 20; ///< total bytes held (bodies, cached replies)
+    /// Total bytes held (bodies, cached replies). New requests are refused with 5.03 while less
+    /// than max_message_size of it is free.
+    std::size_t max_buffered_bytes = 64u << 20;
 
     // Derived values (RFC 7252 §4.8.2).
     [[nodiscard]] Duration max_transmit_span() const noexcept;
@@ -146,7 +158,8 @@ struct IncomingRequest {
     PeerAddr peer;
     Message request;
     /// RFC 7641 §4.1: GET/FETCH with Observe=0. If the application's response is 2.xx and carries
-    /// an Observe option, the registration `observation` becomes active.
+    /// an Observe option, the registration `observation` becomes active (unless the peer has
+    /// Config::max_observations_per_peer already: the response then goes without Observe).
     bool observe_register = false;
     /// GET/FETCH with Observe=1: the matching registration (if any) was removed and an
     /// ObservationEnded{deregistered} precedes this event.
@@ -258,17 +271,19 @@ public:
     /// are served block-wise (RFC 7959 §2.4). Errors: lwm2m::Errc::not_found (unknown, already
     /// answered or expired id); lwm2m::Errc::invalid_argument (code is not a response code);
     /// coap::Errc::entity_too_large (body over max_body_size); coap::Errc::peer_limit (buffered
-    /// bytes exceeded); coap::Errc::message_too_large (headers alone too large).
+    /// bytes exceeded); coap::Errc::message_too_large (headers and one block do not fit
+    /// max_message_size, or an option value is over 65804 bytes, RFC 7252 §3.1).
     [[nodiscard]] Result<void> send_response(TimePoint now, IncomingId id, Message resp);
     /// Sends the empty ACK of a CON request now (the response will be separate, §5.2.2). No-op
     /// for NON requests or when already acknowledged. Errors: lwm2m::Errc::not_found.
     [[nodiscard]] Result<void> accept_separately(TimePoint now, IncomingId id);
     /// Sends a notification (RFC 7641 §4.2) with the next 24-bit Observe sequence number. CON if
-    /// `confirmable` or if no CON was sent for con_notification_interval (§4.5); a new CON
-    /// replaces a still unacknowledged one, keeping its retransmission state (§4.5.2).
+    /// `confirmable`, if no CON was sent for con_notification_interval (§4.5), or if a CON
+    /// notification is still unacknowledged: the new one replaces it, keeping its
+    /// retransmission state (§4.5.2), so older state is never retransmitted.
     /// Errors: lwm2m::Errc::not_found (unknown or ended observation); lwm2m::Errc::invalid_argument
     /// (not a response code); coap::Errc::entity_too_large; coap::Errc::peer_limit;
-    /// coap::Errc::message_too_large.
+    /// coap::Errc::message_too_large (as for send_response).
     [[nodiscard]] Result<void> send_notification(TimePoint now, ObservationId id, Message n,
                                                  bool confirmable);
     /// Forgets an observer (the next request of the client will tell it). An
