@@ -1,42 +1,13 @@
 // CoAP codec micro-benchmarks (RFC 7252 §3): decode and encode of an LwM2M Register request and
 // of a small 2.05 Content response. Every benchmark reports allocs/op, counted by the global
-// operator new replacement below (decode and encode into a caller buffer must show 0).
+// operator new replacement of lwm2m_alloc_counter (decode and encode into a caller buffer must show 0).
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include <lwm2m/coap/codec.hpp>
 
-// GCC 12 flags malloc/free inside replaced operator new/delete once inlined; the pairing is
-// correct (every operator new here uses malloc, every operator delete free).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-std::size_t g_allocations = 0; // the benchmarks are single-threaded
-} // namespace
-
-void* operator new(std::size_t n) {
-    ++g_allocations;
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    return operator new(n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
+#include "alloc_counter.hpp"
 
 namespace {
 
@@ -75,10 +46,10 @@ Message make_content() {
 // Wraps a measured loop with allocation counting and standard counters.
 template <class F>
 void run(benchmark::State& state, std::size_t bytes, F&& body) {
-    const std::size_t before = g_allocations;
+    const std::size_t before = lwm2m::test::allocation_count();
     for (auto _ : state)
         body();
-    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(g_allocations - before),
+    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(lwm2m::test::allocation_count() - before),
                                                      benchmark::Counter::kAvgIterations);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }

@@ -6,36 +6,20 @@
 //    dedup bookkeeping).
 // Virtual time advances per iteration so the dedup cache reaches a steady state (the figures
 // include its insertion and expiry); the state sizes are reported as counters.
-// allocs_per_iter: global operator new calls per iteration (replaced below), including the
+// allocs_per_iter: global operator new calls per iteration (counted by lwm2m_alloc_counter), including the
 // benchmark's own copies (send_request/send_response take the Message by value).
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include <lwm2m/base/random.hpp>
 #include <lwm2m/coap/codec.hpp>
 #include <lwm2m/coap/endpoint.hpp>
 
+#include "alloc_counter.hpp"
+
 using namespace lwm2m;
 using namespace lwm2m::coap;
-
-namespace {
-std::size_t g_allocs = 0; // single-threaded benchmarks
-} // namespace
-
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete" // malloc/free pairing is correct
-void* operator new(std::size_t n) {
-    ++g_allocs;
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -78,7 +62,7 @@ void BM_RoundTrip(benchmark::State& state) {
     const Message req = request();
     const Message resp = response();
     std::uint64_t ok = 0;
-    const std::size_t allocs0 = g_allocs;
+    const std::size_t allocs0 = lwm2m::test::allocation_count();
     for (auto _ : state) {
         now += step;
         auto id = client.send_request(now, kServer, req);
@@ -99,7 +83,7 @@ void BM_RoundTrip(benchmark::State& state) {
     state.counters["round_trips_per_s"] = benchmark::Counter(static_cast<double>(ok), benchmark::Counter::kIsRate);
     state.counters["failed"] = static_cast<double>(state.iterations() - ok);
     state.counters["allocs_per_iter"] =
-        static_cast<double>(g_allocs - allocs0) / static_cast<double>(state.iterations());
+        static_cast<double>(lwm2m::test::allocation_count() - allocs0) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_RoundTrip);
 
@@ -126,7 +110,7 @@ void BM_ServerSideOnly(benchmark::State& state) {
     const Duration step = std::chrono::microseconds(1);
     std::uint64_t i = 0;
     std::uint64_t sent = 0;
-    const std::size_t allocs0 = g_allocs;
+    const std::size_t allocs0 = lwm2m::test::allocation_count();
     for (auto _ : state) {
         now += step;
         const std::size_t p = i % peers;
@@ -146,7 +130,7 @@ void BM_ServerSideOnly(benchmark::State& state) {
         }
     }
     state.counters["allocs_per_iter"] =
-        static_cast<double>(g_allocs - allocs0) / static_cast<double>(state.iterations());
+        static_cast<double>(lwm2m::test::allocation_count() - allocs0) / static_cast<double>(state.iterations());
     state.counters["requests_per_s"] = benchmark::Counter(static_cast<double>(sent), benchmark::Counter::kIsRate);
     state.counters["peers"] = static_cast<double>(server.stats().peers);
     state.counters["dedup_entries"] = static_cast<double>(lifetime_ms * 1000);

@@ -4,28 +4,13 @@
 // Run: build/<release>/bench/format/format_bench
 #include <benchmark/benchmark.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include <lwm2m/format/codec.hpp>
 #include <lwm2m/format/link_format.hpp>
 
 #include "format/formats.hpp"
 #include "unit/format/test_defs.hpp"
 
-// Counts every global operator new so that each benchmark reports "allocs" per operation.
-namespace {
-std::atomic<std::uint64_t> g_allocs{0};
-} // namespace
-
-void* operator new(std::size_t n) {
-    g_allocs.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "alloc_counter.hpp"
 
 namespace {
 
@@ -34,9 +19,9 @@ using namespace lwm2m;
 // Sets the "allocs" counter to the allocations per iteration of the timed loop.
 class AllocCount {
 public:
-    explicit AllocCount(benchmark::State& s) : state_(s), start_(g_allocs.load()) {}
+    explicit AllocCount(benchmark::State& s) : state_(s), start_(lwm2m::test::allocation_count()) {}
     ~AllocCount() {
-        const auto n = g_allocs.load() - start_;
+        const auto n = lwm2m::test::allocation_count() - start_;
         state_.counters["allocs"] = state_.iterations() == 0
                                         ? 0.0
                                         : static_cast<double>(n) / static_cast<double>(state_.iterations());
@@ -51,7 +36,7 @@ private:
 using namespace lwm2m::format;
 
 dm::Content device20() {
-    dm::Instance i = test::ts_device_instance(); // 13 resources
+    dm::Instance i = format::test::ts_device_instance(); // 13 resources
     auto put = [&](dm::Resource r) { i.resources[r.id] = std::move(r); };
     put(dm::Resource::single(15, dm::Value::string("Europe/Berlin")));
     put(dm::Resource::single(17, dm::Value::string("Sensor")));
@@ -64,7 +49,7 @@ dm::Content device20() {
 }
 
 const dm::ObjectRegistry& reg() {
-    static const dm::ObjectRegistry r = test::registry();
+    static const dm::ObjectRegistry r = format::test::registry();
     return r;
 }
 

@@ -1,39 +1,12 @@
 // Guards the "no heap allocation" contract of decode/decode_into and of encode into a caller
-// buffer (codec.hpp). A separate executable: it replaces the global operator new to count.
+// buffer (codec.hpp). A separate executable: it links lwm2m_alloc_counter, which counts operator new.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include <lwm2m/coap/codec.hpp>
 
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete" // malloc/free pairing is correct
-
-namespace {
-std::size_t g_allocations = 0;
-} // namespace
-
-void* operator new(std::size_t n) {
-    ++g_allocations;
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    return operator new(n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
+#include "alloc_counter.hpp"
 
 namespace lwm2m::coap {
 namespace {
@@ -61,7 +34,7 @@ TEST(CoapCodecAlloc, DecodeAndEncodeIntoBufferDoNotAllocate) {
     std::vector<std::byte> out(512);
     MessageView view;
 
-    const std::size_t before = g_allocations;
+    const std::size_t before = lwm2m::test::allocation_count();
     bool ok = true;
     for (int i = 0; i < 100; ++i) {
         ok = ok && decode_into(wire, view).has_value();
@@ -73,14 +46,14 @@ TEST(CoapCodecAlloc, DecodeAndEncodeIntoBufferDoNotAllocate) {
         ok = ok && encode(m, out).has_value();
         ok = ok && encoded_size(m) == wire.size();
     }
-    const std::size_t allocations = g_allocations - before;
+    const std::size_t allocations = lwm2m::test::allocation_count() - before;
     EXPECT_TRUE(ok);
     EXPECT_EQ(allocations, 0U);
 
     // The counter works: an owning copy does allocate.
-    const std::size_t before_copy = g_allocations;
+    const std::size_t before_copy = lwm2m::test::allocation_count();
     Message copy = Message::from_view(view);
-    EXPECT_GT(g_allocations, before_copy);
+    EXPECT_GT(lwm2m::test::allocation_count(), before_copy);
     EXPECT_EQ(copy, m);
 }
 

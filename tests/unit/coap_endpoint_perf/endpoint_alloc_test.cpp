@@ -1,34 +1,18 @@
 // Heap allocations of the endpoint's server hot path in steady state (global operator new is
-// replaced in this executable). The bounds are the allocations that are inherent to the public
+// counted: lwm2m_alloc_counter). The bounds are the allocations that are inherent to the public
 // API: the IncomingRequest's owning Message (Message::from_view: the option vector plus one
 // buffer per non-empty option value), the application's response Message and the outgoing
 // datagram's bytes. The endpoint's own state (dedup cache, FIFOs, event and output queues, the
 // pending-request table) must not allocate per request once warmed up.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include <lwm2m/base/random.hpp>
 #include <lwm2m/coap/codec.hpp>
 #include <lwm2m/coap/endpoint.hpp>
 
-namespace {
-std::size_t g_allocs = 0;
-}
-
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete" // malloc/free pairing is correct
-void* operator new(std::size_t n) {
-    ++g_allocs;
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "alloc_counter.hpp"
 
 using namespace lwm2m;
 using namespace lwm2m::coap;
@@ -87,9 +71,9 @@ TEST(EndpointAllocations, ServerRequestResponseSteadyState) {
     Server s;
     for (int k = 0; k < 20000; ++k) ASSERT_GT(s.round(false), 0U); // warm up: tables at size
     constexpr int kRounds = 20000;
-    const std::size_t before = g_allocs;
+    const std::size_t before = lwm2m::test::allocation_count();
     for (int k = 0; k < kRounds; ++k) ASSERT_GT(s.round(false), 0U);
-    const double per = static_cast<double>(g_allocs - before) / kRounds;
+    const double per = static_cast<double>(lwm2m::test::allocation_count() - before) / kRounds;
     // from_view: option vector + 3 Uri-Path values (4); response payload (1); encoded
     // datagram (1).
     std::printf("allocations per server round trip: %.3f\n", per);
@@ -100,11 +84,11 @@ TEST(EndpointAllocations, ServerRequestResponseSteadyState) {
 TEST(EndpointAllocations, DuplicateReplayAllocatesOnlyTheDatagram) {
     Server s;
     for (int k = 0; k < 5000; ++k) ASSERT_GT(s.round(false), 0U);
-    const std::size_t before = g_allocs;
+    const std::size_t before = lwm2m::test::allocation_count();
     const auto dups0 = s.ep->stats().duplicates;
     for (int k = 0; k < 1000; ++k) ASSERT_GT(s.round(true), 0U); // §4.5 replay from the cache
     EXPECT_EQ(s.ep->stats().duplicates - dups0, 1000U);
-    EXPECT_LE(g_allocs - before, 1000U); // the replayed Datagram's bytes only
+    EXPECT_LE(lwm2m::test::allocation_count() - before, 1000U); // the replayed Datagram's bytes only
 }
 
 } // namespace

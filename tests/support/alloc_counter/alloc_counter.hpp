@@ -1,0 +1,14 @@
+// Counts heap allocations: linking the `lwm2m_alloc_counter` library replaces the global
+// operator new/delete of the whole executable with malloc/free versions that count every
+// operator new. Used by the "no allocation" tests and by the benchmarks' allocs counters.
+// Not thread-safe by design: the programs that link it count on one thread.
+#pragma once
+
+#include <cstdint>
+
+namespace lwm2m::test {
+
+/// Number of global operator new / new[] calls since the program started.
+[[nodiscard]] std::uint64_t allocation_count() noexcept;
+
+} // namespace lwm2m::test
