@@ -39,8 +39,8 @@ cert; a second CA for the negative cases):
   x509_libcoap_client_gnutls / x509_libcoap_client_openssl
         coap-client-<tls> -c cli.pem -j cli.key -C ca.pem against `lwm2m coap serve --cert --key
         --ca`: /hello and block-wise /large byte for byte
-  x509_client_libcoap_server
-        `lwm2m coap get coaps:// --cert --key --ca` against coap-server-gnutls -c -j -R ca.pem:
+  x509_client_libcoap_server_gnutls / x509_client_libcoap_server_openssl
+        `lwm2m coap get coaps:// --cert --key --ca` against coap-server-<tls> -c -j -R ca.pem:
         GET / -> 2.05; 3 KiB PUT then GET (block size 64) return the same bytes
   x509_untrusted
         our client trusting another CA: exit 2 "not trusted"; coap-client-gnutls with a client
@@ -363,13 +363,13 @@ def x509_libcoap_client_openssl(c):
     x509_libcoap_client(c, "openssl")
 
 
-def x509_client_libcoap_server(c):
+def x509_client_libcoap_server(c, tls):
     P = make_pki(c)
     port = free_udp_port()
     if port > 65000:
         port = 40000
     log = open(os.path.join(c.tmp, "libcoap-server.log"), "wb")
-    spawn(["coap-server-gnutls", "-A", "127.0.0.1", "-p", str(port), "-d", "10", "-c", P("srv.pem"),
+    spawn([f"coap-server-{tls}", "-A", "127.0.0.1", "-p", str(port), "-d", "10", "-c", P("srv.pem"),
            "-j", P("srv.key"), "-R", P("ca.pem")], stdout=log, stderr=subprocess.STDOUT)
     coap_ping("127.0.0.1", port)
     u = f"coaps://127.0.0.1:{port + 1}"
@@ -383,6 +383,14 @@ def x509_client_libcoap_server(c):
     out = os.path.join(c.tmp, "out")
     r = x509_client(c, P, "get", u + "/big", "--block-size", "64", "--output", out)
     expect(r.returncode == 0 and open(out, "rb").read() == body, "block-wise GET over X.509 differs")
+
+
+def x509_client_libcoap_server_gnutls(c):
+    x509_client_libcoap_server(c, "gnutls")
+
+
+def x509_client_libcoap_server_openssl(c):
+    x509_client_libcoap_server(c, "openssl")
 
 
 def x509_untrusted(c):
@@ -475,7 +483,8 @@ CASES = {f.__name__: f for f in [
     libcoap_client_gnutls, libcoap_client_openssl, libcoap_client_wrong_key,
     client_libcoap_server_gnutls, client_libcoap_server_openssl, client_wrong_key_libcoap_server,
     client_wrong_key_our_server, our_client_our_server, credential_usage_errors,
-    x509_libcoap_client_gnutls, x509_libcoap_client_openssl, x509_client_libcoap_server, x509_untrusted,
+    x509_libcoap_client_gnutls, x509_libcoap_client_openssl, x509_client_libcoap_server_gnutls,
+    x509_client_libcoap_server_openssl, x509_untrusted,
     rpk_libcoap_client, rpk_client_libcoap_server, rpk_wrong_keys]}
 
 
