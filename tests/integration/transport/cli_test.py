@@ -16,13 +16,8 @@ import sys
 import tempfile
 import time
 
-CHILDREN = []
-
-
-def spawn(args, **kw):
-    p = subprocess.Popen(args, start_new_session=True, **kw)
-    CHILDREN.append(p)
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from procs import CHILDREN, expect, spawn  # noqa: E402
 
 
 def kill_children():
@@ -34,11 +29,6 @@ def kill_children():
                 pass
             p.wait(timeout=5)
     CHILDREN.clear()
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 class Ctx:

@@ -66,9 +66,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from coap_interop import (CHILDREN, coap_ping, expect, free_udp_port, kill_children,  # noqa: E402
-                          large_reference, run, spawn)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from procs import (CHILDREN, coap_ping, expect, free_udp_port, kill_children,  # noqa: E402
+                   large_reference, run, spawn)
 
 IDENTITY = ("urn:imei:lwm2m-cpp-coaps-cli-" + "".join(chr(ord("A") + i % 26) for i in range(200)))[:128]
 KEY = "".join(chr(ord("0") + (i * 7) % 75) for i in range(64))  # printable, 64 bytes
