@@ -8,27 +8,15 @@
 #include <lwm2m/coap/codec.hpp>
 
 #include "alloc_counter.hpp"
+#include "support/coap_samples.hpp"
 
 namespace {
 
 using namespace lwm2m;
 using namespace lwm2m::coap;
 
-constexpr std::string_view register_links =
-    "</1/0>,</3/0>,</3303/0>,</3303/1>,</3304/0>,</3311/0>,</3311/1>,</5/0>,</4/0>,</6/0>";
-
-Message make_register() {
-    Message m;
-    m.type = Type::con;
-    m.code = code::post;
-    m.message_id = 0x1234;
-    m.token = Token::from_u64(0xa1b2c3d4e5f60718ULL);
-    m.set_path("/rd");
-    m.add_queries("ep=urn:imei:490154203237518&lt=86400&lwm2m=1.1&b=U");
-    m.add_uint_option(option::content_format, content_format::link_format);
-    m.payload = to_bytes(register_links);
-    return m;
-}
+using lwm2m::test::make_register;
+using lwm2m::test::register_links;
 
 Message make_content() {
     Message m;

@@ -7,24 +7,13 @@
 #include <lwm2m/coap/codec.hpp>
 
 #include "alloc_counter.hpp"
+#include "support/coap_samples.hpp"
 
 namespace lwm2m::coap {
 namespace {
 
-Message register_request() {
-    Message m;
-    m.code = code::post;
-    m.message_id = 0x1234;
-    m.token = Token::from_u64(0xa1b2c3d4e5f60718ULL);
-    m.set_path("/rd");
-    m.add_queries("ep=urn:imei:490154203237518&lt=86400&lwm2m=1.1&b=U");
-    m.add_uint_option(option::content_format, content_format::link_format);
-    m.payload = to_bytes("</1/0>,</3/0>,</3303/0>,</3303/1>,</3304/0>,</3311/0>,</5/0>,</4/0>");
-    return m;
-}
-
 TEST(CoapCodecAlloc, DecodeAndEncodeIntoBufferDoNotAllocate) {
-    const Message m = register_request();
+    const Message m = lwm2m::test::make_register();
     const Bytes wire = encode(m);
     const Bytes bad = [] {
         Bytes b = to_bytes("@\x01\x00\x01");

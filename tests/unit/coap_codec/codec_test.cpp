@@ -9,6 +9,7 @@
 #include <lwm2m/coap/errc.hpp>
 
 #include "test_util.hpp"
+#include "support/coap_samples.hpp"
 
 namespace lwm2m::coap {
 namespace {
@@ -447,21 +448,8 @@ TEST(CoapCodecEncode, OwningEncodeEmptyOnlyOnFailure) {
 // ---------------------------------------------------------------------------------------------
 // A typical LwM2M Register request (LwM2M TS Transport 1.1 §6.4.1 / Core §6.2.1).
 
-constexpr std::string_view register_links =
-    "</1/0>,</3/0>,</3303/0>,</3303/1>,</3304/0>,</3311/0>,</3311/1>,</5/0>,</4/0>,</6/0>";
-
-Message make_register() {
-    Message m;
-    m.type = Type::con;
-    m.code = code::post;
-    m.message_id = 0x1234;
-    m.token = Token::from_u64(0xa1b2c3d4e5f60718ULL);
-    m.set_path("/rd");
-    m.add_queries("ep=urn:imei:490154203237518&lt=86400&lwm2m=1.1&b=U");
-    m.add_uint_option(option::content_format, content_format::link_format);
-    m.payload = to_bytes(register_links);
-    return m;
-}
+using lwm2m::test::make_register;
+using lwm2m::test::register_links;
 
 TEST(CoapCodecLwm2m, RegisterRequest) {
     const Message m = make_register();
