@@ -137,4 +137,17 @@ private:
 inline const PeerAddr kPeerA = PeerAddr::v4(10, 0, 0, 1, 5683);
 inline const PeerAddr kPeerB = PeerAddr::v4(10, 0, 0, 2, 5683);
 
+/// An endpoint configuration with deterministic timing: RFC 7252 §4.8 initial timeout exactly
+/// ACK_TIMEOUT (ACK_RANDOM_FACTOR 1.0).
+inline coap::Config det_config() {
+    coap::Config c;
+    c.ack_random_factor = 1.0;
+    return c;
+}
+
+/// The Observe option value of a message, or ~0 when absent.
+inline std::uint64_t obs_value(const coap::Message& m) {
+    return m.uint_option(coap::option::observe).value_or(~0ULL);
+}
+
 } // namespace lwm2m::test

@@ -14,6 +14,8 @@ using namespace lwm2m;
 using namespace lwm2m::coap;
 using namespace std::chrono_literals;
 using lwm2m::test::Lockstep;
+using lwm2m::test::det_config;
+using lwm2m::test::obs_value;
 using lwm2m::test::kPeerA;
 using lwm2m::test::kPeerB;
 using lwm2m::test::ack;
@@ -22,14 +24,6 @@ using lwm2m::test::non;
 using lwm2m::test::rst;
 
 namespace {
-
-Config det_config() {
-    Config c;
-    c.ack_random_factor = 1.0; // RFC 7252 §4.8: initial timeout exactly ACK_TIMEOUT
-    return c;
-}
-
-std::uint64_t obs_value(const Message& m) { return m.uint_option(option::observe).value_or(~0ULL); }
 
 /// Moves datagrams between two lockstep endpoints (a at kPeerA, b at kPeerB) until both are
 /// quiet. `drop(from_a, msg, index)` returns true to lose a datagram.

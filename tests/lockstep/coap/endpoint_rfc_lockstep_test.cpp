@@ -11,6 +11,8 @@ using namespace lwm2m;
 using namespace lwm2m::coap;
 using namespace std::chrono_literals;
 using lwm2m::test::Lockstep;
+using lwm2m::test::det_config;
+using lwm2m::test::obs_value;
 using lwm2m::test::kPeerA;
 using lwm2m::test::ack;
 using lwm2m::test::con;
@@ -18,14 +20,6 @@ using lwm2m::test::non;
 using lwm2m::test::rst;
 
 namespace {
-
-Config det_config() {
-    Config c;
-    c.ack_random_factor = 1.0;
-    return c;
-}
-
-std::uint64_t obs_value(const Message& m) { return m.uint_option(option::observe).value_or(~0ULL); }
 
 /// Registers an observation of kPeerA (token "ob") and returns its id; the response is drained.
 ObservationId register_observer(Lockstep& t, MessageId mid = 1, std::string_view token = "ob") {
