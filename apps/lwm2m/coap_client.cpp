@@ -24,30 +24,54 @@ namespace option = coap::option;
 
 std::string_view reason(coap::Code c) {
     switch (c.value) {
-    case coap::code::created.value: return "Created";
-    case coap::code::deleted.value: return "Deleted";
-    case coap::code::valid.value: return "Valid";
-    case coap::code::changed.value: return "Changed";
-    case coap::code::content.value: return "Content";
-    case coap::code::continue_.value: return "Continue";
-    case coap::code::bad_request.value: return "Bad Request";
-    case coap::code::unauthorized.value: return "Unauthorized";
-    case coap::code::bad_option.value: return "Bad Option";
-    case coap::code::forbidden.value: return "Forbidden";
-    case coap::code::not_found.value: return "Not Found";
-    case coap::code::method_not_allowed.value: return "Method Not Allowed";
-    case coap::code::not_acceptable.value: return "Not Acceptable";
-    case coap::code::request_entity_incomplete.value: return "Request Entity Incomplete";
-    case coap::code::precondition_failed.value: return "Precondition Failed";
-    case coap::code::request_entity_too_large.value: return "Request Entity Too Large";
-    case coap::code::unsupported_content_format.value: return "Unsupported Content-Format";
-    case coap::code::internal_server_error.value: return "Internal Server Error";
-    case coap::code::not_implemented.value: return "Not Implemented";
-    case coap::code::bad_gateway.value: return "Bad Gateway";
-    case coap::code::service_unavailable.value: return "Service Unavailable";
-    case coap::code::gateway_timeout.value: return "Gateway Timeout";
-    case coap::code::proxying_not_supported.value: return "Proxying Not Supported";
-    default: return "";
+    case coap::code::created.value:
+        return "Created";
+    case coap::code::deleted.value:
+        return "Deleted";
+    case coap::code::valid.value:
+        return "Valid";
+    case coap::code::changed.value:
+        return "Changed";
+    case coap::code::content.value:
+        return "Content";
+    case coap::code::continue_.value:
+        return "Continue";
+    case coap::code::bad_request.value:
+        return "Bad Request";
+    case coap::code::unauthorized.value:
+        return "Unauthorized";
+    case coap::code::bad_option.value:
+        return "Bad Option";
+    case coap::code::forbidden.value:
+        return "Forbidden";
+    case coap::code::not_found.value:
+        return "Not Found";
+    case coap::code::method_not_allowed.value:
+        return "Method Not Allowed";
+    case coap::code::not_acceptable.value:
+        return "Not Acceptable";
+    case coap::code::request_entity_incomplete.value:
+        return "Request Entity Incomplete";
+    case coap::code::precondition_failed.value:
+        return "Precondition Failed";
+    case coap::code::request_entity_too_large.value:
+        return "Request Entity Too Large";
+    case coap::code::unsupported_content_format.value:
+        return "Unsupported Content-Format";
+    case coap::code::internal_server_error.value:
+        return "Internal Server Error";
+    case coap::code::not_implemented.value:
+        return "Not Implemented";
+    case coap::code::bad_gateway.value:
+        return "Bad Gateway";
+    case coap::code::service_unavailable.value:
+        return "Service Unavailable";
+    case coap::code::gateway_timeout.value:
+        return "Gateway Timeout";
+    case coap::code::proxying_not_supported.value:
+        return "Proxying Not Supported";
+    default:
+        return "";
     }
 }
 
@@ -61,7 +85,8 @@ void print_response(const coap::Message& m, std::optional<std::uint32_t> seq,
     fmt::print("{}\n", head);
     if (output_file) {
         std::ofstream f(*output_file, std::ios::binary | std::ios::trunc);
-        f.write(reinterpret_cast<const char*>(m.payload.data()), static_cast<std::streamsize>(m.payload.size()));
+        f.write(reinterpret_cast<const char*>(m.payload.data()),
+                static_cast<std::streamsize>(m.payload.size()));
     } else if (!m.payload.empty()) {
         std::fwrite(m.payload.data(), 1, m.payload.size(), stdout);
         if (m.payload.back() != std::byte{'\n'}) std::fputc('\n', stdout);
@@ -75,7 +100,8 @@ std::optional<Bytes> read_file(const std::string& path) {
     Bytes out;
     std::byte buf[4096];
     std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        out.insert(out.end(), buf, buf + n);
     const bool failed = std::ferror(f) != 0;
     std::fclose(f);
     if (failed) return std::nullopt;
@@ -88,8 +114,9 @@ std::optional<Bytes> read_file(const std::string& path) {
 std::optional<transport::CoapUri> parse_uri(const std::string& text, bool& secure) {
     constexpr std::string_view coaps = "coaps://";
     secure = text.size() >= coaps.size() &&
-             std::equal(coaps.begin(), coaps.end(), text.begin(),
-                        [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+             std::equal(coaps.begin(), coaps.end(), text.begin(), [](char a, char b) {
+                 return a == std::tolower(static_cast<unsigned char>(b));
+             });
     if (!secure) {
         auto u = transport::parse_coap_uri(text);
         if (!u) return std::nullopt;
@@ -102,7 +129,8 @@ std::optional<transport::CoapUri> parse_uri(const std::string& text, bool& secur
     const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
     const auto bracket = authority.rfind(']');
     const auto colon = authority.rfind(':');
-    const bool has_port = colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
+    const bool has_port =
+        colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
     if (!has_port) u->port = 5684;
     return std::move(*u);
 }
@@ -127,12 +155,15 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     if (!rpk) return exit_failure;
     const int kinds = int(psk->has_value()) + int(x509->has_value()) + int(rpk->has_value());
     if (secure && kinds == 0) {
-        fmt::print(stderr, "error: a coaps:// URI needs --psk-identity[-hex] and --psk-key[-hex|-file], "
-                           "or --cert, --key and --ca, or --rpk and --rpk-peer\n");
+        fmt::print(stderr,
+                   "error: a coaps:// URI needs --psk-identity[-hex] and --psk-key[-hex|-file], "
+                   "or --cert, --key and --ca, or --rpk and --rpk-peer\n");
         return exit_failure;
     }
     if (kinds > 1) {
-        fmt::print(stderr, "error: give one kind of credentials (PSK, X.509 or raw public key), not several\n");
+        fmt::print(
+            stderr,
+            "error: give one kind of credentials (PSK, X.509 or raw public key), not several\n");
         return exit_failure;
     }
     if (!secure && kinds > 0) {
@@ -148,15 +179,22 @@ int run_coap_request(RequestOptions& o, Logger& log) {
 
     coap::Message req;
     req.type = o.non ? coap::Type::non : coap::Type::con;
-    if (o.method == "get") req.code = coap::code::get;
-    else if (o.method == "put") req.code = coap::code::put;
-    else if (o.method == "post") req.code = coap::code::post;
-    else req.code = coap::code::delete_;
+    if (o.method == "get")
+        req.code = coap::code::get;
+    else if (o.method == "put")
+        req.code = coap::code::put;
+    else if (o.method == "post")
+        req.code = coap::code::post;
+    else
+        req.code = coap::code::delete_;
     // RFC 7252 §6.4 step 5: Uri-Host only when the host is not an IP literal.
     if (!uri->host_is_ip_literal) req.add_option(option::uri_host, std::string_view(uri->host));
-    for (const auto& seg : uri->path) req.add_option(option::uri_path, std::string_view(seg));
-    for (const auto& q : uri->query) req.add_option(option::uri_query, std::string_view(q));
-    if (o.content_format) req.add_uint_option(option::content_format, static_cast<std::uint64_t>(*o.content_format));
+    for (const auto& seg : uri->path)
+        req.add_option(option::uri_path, std::string_view(seg));
+    for (const auto& q : uri->query)
+        req.add_option(option::uri_query, std::string_view(q));
+    if (o.content_format)
+        req.add_uint_option(option::content_format, static_cast<std::uint64_t>(*o.content_format));
     if (o.observe) req.add_uint_option(option::observe, 0); // RFC 7641 §3.1 register
     if (o.payload) {
         req.payload = to_bytes(*o.payload);
@@ -170,7 +208,7 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     }
 
     PeerAddr local = peer.family == PeerAddr::Family::ipv4 ? *PeerAddr::parse("0.0.0.0:0")
-                                                            : *PeerAddr::parse("[::]:0");
+                                                           : *PeerAddr::parse("[::]:0");
     auto sock = transport::UdpSocket::bind(local);
     if (!sock) {
         fmt::print(stderr, "error: cannot open a UDP socket: {}\n", sock.error().message());
@@ -187,7 +225,8 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         dcfg.server = peer;
         dcfg.logger = &log;
         if (*psk) {
-            dcfg.credentials = dtls::PskCredentials{std::move((*psk)->identity), std::move((*psk)->key)};
+            dcfg.credentials =
+                dtls::PskCredentials{std::move((*psk)->identity), std::move((*psk)->key)};
         } else if (*rpk) {
             auto& m = **rpk;
             dcfg.credentials = dtls::RpkCredentials{std::move(m.spki), std::move(m.key)};
@@ -216,9 +255,10 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         return exit_failure;
     }
     if (sep) sep->flush(start); // starts the DTLS handshake; the request waits for it
-    log.write(LogLevel::debug, "client", fmt::format("{} {}{} to {}{}", o.method, uri->path_string(),
-                                                     o.observe ? " (observe)" : "", peer.to_string(),
-                                                     secure ? " over DTLS" : ""));
+    log.write(LogLevel::debug, "client",
+              fmt::format("{} {}{} to {}{}", o.method, uri->path_string(),
+                          o.observe ? " (observe)" : "", peer.to_string(),
+                          secure ? " over DTLS" : ""));
 
     const int wanted = o.observe ? *o.observe : 1;
     int received = 0;
@@ -229,7 +269,8 @@ int run_coap_request(RequestOptions& o, Logger& log) {
             if (auto* r = std::get_if<coap::Response>(&ev); r && r->id == *id) {
                 ++received;
                 std::optional<std::uint32_t> seq;
-                if (auto obs = r->response.uint_option(option::observe)) seq = static_cast<std::uint32_t>(*obs);
+                if (auto obs = r->response.uint_option(option::observe))
+                    seq = static_cast<std::uint32_t>(*obs);
                 print_response(r->response, seq, o.output_file);
                 exit_code = r->response.code.is_success() ? exit_success : exit_error_response;
                 if (!o.observe || received >= wanted) {
@@ -246,7 +287,8 @@ int run_coap_request(RequestOptions& o, Logger& log) {
                 exit_code = n->notification.code.is_success() ? exit_success : exit_error_response;
                 if (received >= wanted || !n->notification.code.is_success()) finished = true;
             } else if (auto* f = std::get_if<coap::RequestFailed>(&ev); f && f->id == *id) {
-                if (!finished) fmt::print(stderr, "error: {} {}: {}\n", o.method, o.uri, f->error.message());
+                if (!finished)
+                    fmt::print(stderr, "error: {} {}: {}\n", o.method, o.uri, f->error.message());
                 exit_code = exit_failure;
                 finished = true;
             }
@@ -263,14 +305,17 @@ int run_coap_request(RequestOptions& o, Logger& log) {
             exit_code = exit_failure;
             finished = true;
         } else if (const auto* c = std::get_if<dtls::Closed>(&ev); c && !finished) {
-            fmt::print(stderr, "error: DTLS session with {} closed: {}\n", peer.to_string(), c->reason.message());
+            fmt::print(stderr, "error: DTLS session with {} closed: {}\n", peer.to_string(),
+                       c->reason.message());
             exit_code = exit_failure;
             finished = true;
         } else if (const auto* h = std::get_if<dtls::HandshakeDone>(&ev)) {
-            log.write(LogLevel::debug, "client", "DTLS session established with " + h->peer.to_string());
+            log.write(LogLevel::debug, "client",
+                      "DTLS session established with " + h->peer.to_string());
         }
     };
-    const auto timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.timeout_s));
+    const auto timeout =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.timeout_s));
     auto drive = [&](auto& loop) -> Result<bool> {
         StopOnSignal guard(loop);
         return loop.run_until([&] { return finished || StopOnSignal::requested(); }, timeout);
@@ -282,8 +327,10 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         secure_loop.emplace(*sep, *sock);
         secure_loop->set_hook([&](TimePoint now) {
             while (auto ev = sep->poll_event()) {
-                if (auto* ce = std::get_if<coap::Event>(&*ev)) on_coap(*ce);
-                else on_dtls(std::get<dtls::Event>(*ev));
+                if (auto* ce = std::get_if<coap::Event>(&*ev))
+                    on_coap(*ce);
+                else
+                    on_dtls(std::get<dtls::Event>(*ev));
             }
             sep->flush(now);
         });
@@ -291,7 +338,8 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     } else {
         plain_loop.emplace(ep, *sock);
         plain_loop->set_hook([&](TimePoint) {
-            while (auto ev = ep.poll_event()) on_coap(*ev);
+            while (auto ev = ep.poll_event())
+                on_coap(*ev);
         });
         done = drive(*plain_loop);
     }

@@ -1,5 +1,6 @@
 // `lwm2m coap serve`: the CoAP Endpoint with the demo resources on one UDP socket, in plain CoAP
-// or, with PSK / X.509 / RPK options, CoAP over DTLS (RFC 7252 §9.1: dtls::SecureEndpoint<ServerTable>).
+// or, with PSK / X.509 / RPK options, CoAP over DTLS (RFC 7252 §9.1:
+// dtls::SecureEndpoint<ServerTable>).
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -22,7 +23,8 @@ namespace {
 class DemoStore final : public dtls::CredentialStore {
 public:
     DemoStore(std::optional<Psk> psk, std::vector<Bytes> rpk_peers)
-        : psk_(std::move(psk)), rpk_peers_(std::move(rpk_peers)) {}
+        : psk_(std::move(psk))
+        , rpk_peers_(std::move(rpk_peers)) {}
     std::optional<SecretBytes> psk_key(BytesView identity) override {
         if (psk_ && identity.size() == psk_->identity.size() &&
             std::equal(identity.begin(), identity.end(), psk_->identity.begin())) {
@@ -48,9 +50,10 @@ int run_loop(const ServeOptions& o, Loop& loop, DemoResources& demo, AfterTick a
     using namespace std::chrono_literals;
     const TimePoint start = transport::LoopBase::now();
     const std::optional<TimePoint> end =
-        o.duration_s > 0 ? std::optional<TimePoint>(start + std::chrono::duration_cast<Duration>(
-                                                                std::chrono::duration<double>(o.duration_s)))
-                         : std::nullopt;
+        o.duration_s > 0
+            ? std::optional<TimePoint>(start + std::chrono::duration_cast<Duration>(
+                                                   std::chrono::duration<double>(o.duration_s)))
+            : std::nullopt;
     TimePoint next_tick = start + 1s;
     while (!StopOnSignal::requested()) {
         TimePoint t = transport::LoopBase::now();
@@ -103,7 +106,8 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     }
     transport::UdpSocketOptions sopt;
     // "[::]:port" serves IPv4 too; a specific IPv6 address stays IPv6-only.
-    sopt.v6_only = !(addr->family == PeerAddr::Family::ipv6 && addr->addr == std::array<std::uint8_t, 16>{});
+    sopt.v6_only =
+        !(addr->family == PeerAddr::Family::ipv6 && addr->addr == std::array<std::uint8_t, 16>{});
     auto sock = transport::UdpSocket::bind(*addr, sopt);
     if (!sock) {
         fmt::print(stderr, "error: cannot bind {}: {}\n", o.listen, sock.error().message());
@@ -122,8 +126,8 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
         const int rc = run_loop(o, loop, demo, [](TimePoint) {});
         const auto s = ep.stats();
         log.write(LogLevel::info, "serve",
-                  fmt::format("stopped: {} datagrams in, {} out, {} malformed dropped", s.datagrams_received,
-                              s.datagrams_sent, s.malformed_dropped));
+                  fmt::format("stopped: {} datagrams in, {} out, {} malformed dropped",
+                              s.datagrams_received, s.datagrams_sent, s.malformed_dropped));
         return rc;
     }
 
@@ -159,7 +163,8 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
                 log.write(LogLevel::info, "dtls", "session with " + h->peer.to_string());
             } else if (const auto* c = std::get_if<dtls::Closed>(&de)) {
                 log.write(LogLevel::info, "dtls",
-                          fmt::format("session with {} closed: {}", c->peer.to_string(), c->reason.message()));
+                          fmt::format("session with {} closed: {}", c->peer.to_string(),
+                                      c->reason.message()));
             }
         }
         sep.flush(now);
@@ -168,8 +173,8 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     print_listening(*sock);
     log.write(LogLevel::info, "serve",
               fmt::format("coaps: DTLS 1.2{}{}", scfg.psk ? ", PSK (one client identity)" : "",
-                          scfg.x509 ? ", X.509 (clients verified against --ca)" : "")
-                  + (scfg.rpk ? ", raw public keys (clients from --rpk-peer)" : ""));
+                          scfg.x509 ? ", X.509 (clients verified against --ca)" : "") +
+                  (scfg.rpk ? ", raw public keys (clients from --rpk-peer)" : ""));
     const int rc = run_loop(o, loop, demo, [&](TimePoint t) { sep.flush(t); });
     const auto& ts = table->stats();
     log.write(LogLevel::info, "serve",

@@ -11,14 +11,14 @@
 namespace lwm2m::app {
 
 /// Exit codes of `lwm2m coap get|put|post|delete` (and of usage errors everywhere).
-inline constexpr int exit_success = 0;      ///< 2.xx response
+inline constexpr int exit_success = 0;        ///< 2.xx response
 inline constexpr int exit_error_response = 1; ///< 4.xx / 5.xx response
-inline constexpr int exit_failure = 2;      ///< bad input, timeout, network error
+inline constexpr int exit_failure = 2;        ///< bad input, timeout, network error
 
 struct ServeOptions {
     std::string listen = "127.0.0.1:5683";
     std::string resources = "demo";
-    double duration_s = 0; ///< 0: until SIGINT/SIGTERM
+    double duration_s = 0;         ///< 0: until SIGINT/SIGTERM
     CredentialOptions credentials; ///< any PSK option given: serve coaps (DTLS) instead of coap
 };
 

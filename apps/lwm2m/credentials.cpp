@@ -57,39 +57,47 @@ void CredentialOptions::wipe_keys() noexcept {
 
 void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* role) {
     const bool server = std::string_view(role) == "server";
-    auto* id = cmd.add_option("--psk-identity", o.psk_identity,
-                              server ? "serve coaps:// (DTLS 1.2 PSK, RFC 7252 §9.1.3.1) to the client with "
-                                       "this PSK identity (text, 1..65535 bytes)"
-                                     : "PSK identity (text) for coaps:// URIs");
-    auto* idh = cmd.add_option("--psk-identity-hex", o.psk_identity_hex, "PSK identity as hex digits (binary)");
+    auto* id = cmd.add_option(
+        "--psk-identity", o.psk_identity,
+        server ? "serve coaps:// (DTLS 1.2 PSK, RFC 7252 §9.1.3.1) to the client with "
+                 "this PSK identity (text, 1..65535 bytes)"
+               : "PSK identity (text) for coaps:// URIs");
+    auto* idh = cmd.add_option("--psk-identity-hex", o.psk_identity_hex,
+                               "PSK identity as hex digits (binary)");
     id->excludes(idh);
     auto* k = cmd.add_option("--psk-key", o.psk_key,
                              "PSK key as text. Visible in the process list: prefer --psk-key-file. "
                              "Never printed");
-    auto* kh = cmd.add_option("--psk-key-hex", o.psk_key_hex, "PSK key as hex digits (binary). Never printed");
-    auto* kf = cmd.add_option("--psk-key-file", o.psk_key_file,
-                              "read the PSK key from this file: its bytes are the key, one trailing "
-                              "newline (LF or CRLF) removed");
+    auto* kh = cmd.add_option("--psk-key-hex", o.psk_key_hex,
+                              "PSK key as hex digits (binary). Never printed");
+    auto* kf =
+        cmd.add_option("--psk-key-file", o.psk_key_file,
+                       "read the PSK key from this file: its bytes are the key, one trailing "
+                       "newline (LF or CRLF) removed");
     k->excludes(kh);
     k->excludes(kf);
     kh->excludes(kf);
     cmd.add_option("--cert", o.cert_file,
-                   server ? "serve coaps:// with X.509 (DTLS 1.2 ECDHE-ECDSA, RFC 7252 §9.1.3.3): our "
-                            "certificate chain, PEM, end-entity first (needs --key and --ca)"
-                          : "X.509 for coaps://: our certificate chain, PEM, end-entity first (needs "
-                            "--key and --ca)")
+                   server
+                       ? "serve coaps:// with X.509 (DTLS 1.2 ECDHE-ECDSA, RFC 7252 §9.1.3.3): our "
+                         "certificate chain, PEM, end-entity first (needs --key and --ca)"
+                       : "X.509 for coaps://: our certificate chain, PEM, end-entity first (needs "
+                         "--key and --ca)")
         ->check(CLI::ExistingFile);
-    cmd.add_option("--key", o.key_file, "PEM private key (P-256, unencrypted) of --cert. Never printed")
+    cmd.add_option("--key", o.key_file,
+                   "PEM private key (P-256, unencrypted) of --cert. Never printed")
         ->check(CLI::ExistingFile);
     cmd.add_option("--ca", o.ca_file,
-                   server ? "PEM CA certificate(s): clients must present a chain to one of them"
-                          : "PEM CA certificate that issued the server's certificate: the only trust "
-                            "anchor (LwM2M Certificate Usage 2, DANE-TA)")
+                   server
+                       ? "PEM CA certificate(s): clients must present a chain to one of them"
+                       : "PEM CA certificate that issued the server's certificate: the only trust "
+                         "anchor (LwM2M Certificate Usage 2, DANE-TA)")
         ->check(CLI::ExistingFile);
-    cmd.add_option("--rpk", o.rpk_file,
-                   "raw public key for coaps:// (RFC 7250, ECDHE-ECDSA P-256): PEM file holding our "
-                   "PUBLIC KEY and its unencrypted PRIVATE KEY / EC PRIVATE KEY (needs --rpk-peer). "
-                   "The private key is never printed")
+    cmd.add_option(
+           "--rpk", o.rpk_file,
+           "raw public key for coaps:// (RFC 7250, ECDHE-ECDSA P-256): PEM file holding our "
+           "PUBLIC KEY and its unencrypted PRIVATE KEY / EC PRIVATE KEY (needs --rpk-peer). "
+           "The private key is never printed")
         ->check(CLI::ExistingFile);
     cmd.add_option("--rpk-peer", o.rpk_peer_file,
                    server ? "PEM PUBLIC KEY block(s): the clients allowed with --rpk"
@@ -105,7 +113,8 @@ std::optional<std::string> read_text(const std::string& path) {
     std::string out;
     char buf[4096];
     std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && out.size() < (1U << 20)) out.append(buf, n);
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && out.size() < (1U << 20))
+        out.append(buf, n);
     const bool failed = std::ferror(f) != 0;
     std::fclose(f);
     secure_wipe(buf, sizeof buf);
@@ -132,7 +141,8 @@ std::optional<std::vector<Bytes>> read_certs(const std::string& path) {
 
 Result<std::optional<X509Material>> decode_x509(const CredentialOptions& o) {
     if (!o.any_x509()) return std::optional<X509Material>{};
-    if (!o.cert_file || !o.key_file || !o.ca_file) return usage("X.509 needs --cert, --key and --ca together");
+    if (!o.cert_file || !o.key_file || !o.ca_file)
+        return usage("X.509 needs --cert, --key and --ca together");
     X509Material m;
     auto chain = read_certs(*o.cert_file);
     if (!chain) return usage(fmt::format("--cert '{}' holds no PEM CERTIFICATE", *o.cert_file));
@@ -155,7 +165,8 @@ Result<std::optional<X509Material>> decode_x509(const CredentialOptions& o) {
         }
     }
     if (!found) {
-        return usage(fmt::format("--key '{}' holds no unencrypted PEM PRIVATE KEY or EC PRIVATE KEY", *o.key_file));
+        return usage(fmt::format(
+            "--key '{}' holds no unencrypted PEM PRIVATE KEY or EC PRIVATE KEY", *o.key_file));
     }
     return std::optional<X509Material>{std::move(m)};
 }
@@ -190,7 +201,8 @@ Result<std::optional<Psk>> decode_credentials(CredentialOptions& o) {
         secure_wipe(b->data(), b->size());
     } else if (o.psk_key_file) {
         std::FILE* f = std::fopen(o.psk_key_file->c_str(), "rb");
-        if (f == nullptr) return usage(fmt::format("cannot open --psk-key-file '{}'", *o.psk_key_file));
+        if (f == nullptr)
+            return usage(fmt::format("cannot open --psk-key-file '{}'", *o.psk_key_file));
         Bytes data;
         std::byte buf[512];
         std::size_t n;
@@ -211,7 +223,8 @@ Result<std::optional<Psk>> decode_credentials(CredentialOptions& o) {
         return usage("a PSK identity needs --psk-key, --psk-key-hex or --psk-key-file");
     }
     o.wipe_keys();
-    if (psk.key.empty() || psk.key.size() > max_len) return usage("the PSK key must be 1..65535 bytes");
+    if (psk.key.empty() || psk.key.size() > max_len)
+        return usage("the PSK key must be 1..65535 bytes");
     return std::optional<Psk>{std::move(psk)};
 }
 
@@ -221,7 +234,8 @@ namespace lwm2m::app {
 
 Result<std::optional<RpkMaterial>> decode_rpk(const CredentialOptions& o) {
     if (!o.any_rpk()) return std::optional<RpkMaterial>{};
-    if (!o.rpk_file || !o.rpk_peer_file) return usage("raw public keys need --rpk and --rpk-peer together");
+    if (!o.rpk_file || !o.rpk_peer_file)
+        return usage("raw public keys need --rpk and --rpk-peer together");
     RpkMaterial m;
     auto text = read_text(*o.rpk_file);
     if (!text) return usage(fmt::format("cannot read --rpk '{}'", *o.rpk_file));
@@ -239,7 +253,8 @@ Result<std::optional<RpkMaterial>> decode_rpk(const CredentialOptions& o) {
         }
     }
     if (m.spki.empty() || !have_key) {
-        return usage(fmt::format("--rpk '{}' needs a PEM PUBLIC KEY and an unencrypted PRIVATE KEY", *o.rpk_file));
+        return usage(fmt::format("--rpk '{}' needs a PEM PUBLIC KEY and an unencrypted PRIVATE KEY",
+                                 *o.rpk_file));
     }
     auto peer_text = read_text(*o.rpk_peer_file);
     auto peer_blocks = peer_text ? parse_pem(*peer_text) : std::nullopt;
@@ -247,7 +262,8 @@ Result<std::optional<RpkMaterial>> decode_rpk(const CredentialOptions& o) {
         for (auto& b : *peer_blocks)
             if (b.label == "PUBLIC KEY") m.peers.push_back(std::move(b.der));
     }
-    if (m.peers.empty()) return usage(fmt::format("--rpk-peer '{}' holds no PEM PUBLIC KEY", *o.rpk_peer_file));
+    if (m.peers.empty())
+        return usage(fmt::format("--rpk-peer '{}' holds no PEM PUBLIC KEY", *o.rpk_peer_file));
     return std::optional<RpkMaterial>{std::move(m)};
 }
 

@@ -33,7 +33,8 @@ std::string large_body() {
     std::string s;
     s.reserve(4096 + 68);
     for (int i = 0; s.size() < 4096; ++i) {
-        s += fmt::format("{:04d} abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\n", i);
+        s += fmt::format("{:04d} abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\n",
+                         i);
     }
     s.resize(4096);
     return s;
@@ -100,7 +101,8 @@ coap::Message DemoResources::handle(const coap::IncomingRequest& r) {
 }
 
 void DemoResources::on_events(TimePoint now) {
-    while (auto ev = ep_.poll_event()) on_event(now, *ev);
+    while (auto ev = ep_.poll_event())
+        on_event(now, *ev);
 }
 
 void DemoResources::on_event(TimePoint now, const coap::Event& ev) {
@@ -108,8 +110,9 @@ void DemoResources::on_event(TimePoint now, const coap::Event& ev) {
         coap::Message resp = handle(*r);
         if (log_.enabled(LogLevel::info)) {
             log_.write(LogLevel::info, "demo",
-                       fmt::format("{} {} {} -> {}", r->peer.to_string(), r->request.code.to_string(),
-                                   r->request.path(), resp.code.to_string()));
+                       fmt::format("{} {} {} -> {}", r->peer.to_string(),
+                                   r->request.code.to_string(), r->request.path(),
+                                   resp.code.to_string()));
         }
         if (auto s = ep_.send_response(now, r->id, std::move(resp)); !s) {
             log_.write(LogLevel::warn, "demo", "response not sent: " + s.error().message());

@@ -31,7 +31,9 @@ std::string large_body();
 
 class DemoResources {
 public:
-    DemoResources(coap::Endpoint& endpoint, Logger& log) : ep_(endpoint), log_(log) {}
+    DemoResources(coap::Endpoint& endpoint, Logger& log)
+        : ep_(endpoint)
+        , log_(log) {}
 
     /// Drains the endpoint's events and answers requests.
     void on_events(TimePoint now);

@@ -17,36 +17,41 @@ void add_request_command(CLI::App& coap, const char* name, const char* what,
                          lwm2m::app::RequestOptions& o, bool with_payload, bool with_observe,
                          CLI::App*& out) {
     auto* c = coap.add_subcommand(name, what);
-    c->add_option("uri", o.uri,
-                  "coap://HOST[:PORT]/PATH[?QUERY] or coaps://... (CoAP over DTLS 1.2, RFC 7252 §9.1: "
-                  "needs --psk-identity[-hex] and --psk-key[-hex|-file], or --cert, --key and --ca, or "
-                  "--rpk and --rpk-peer), "
-                  "HOST an IPv4 "
-                  "literal, [IPv6] literal or a host name (resolved with getaddrinfo); PORT defaults "
-                  "to 5683 for coap, 5684 for coaps (RFC 7252 §6.1, §6.2). Percent-encoding is "
-                  "decoded into Uri-Path/Uri-Query options (§6.4)")
+    c->add_option(
+         "uri", o.uri,
+         "coap://HOST[:PORT]/PATH[?QUERY] or coaps://... (CoAP over DTLS 1.2, RFC 7252 §9.1: "
+         "needs --psk-identity[-hex] and --psk-key[-hex|-file], or --cert, --key and --ca, or "
+         "--rpk and --rpk-peer), "
+         "HOST an IPv4 "
+         "literal, [IPv6] literal or a host name (resolved with getaddrinfo); PORT defaults "
+         "to 5683 for coap, 5684 for coaps (RFC 7252 §6.1, §6.2). Percent-encoding is "
+         "decoded into Uri-Path/Uri-Query options (§6.4)")
         ->required();
     if (with_payload) {
         auto* p = c->add_option("--payload", o.payload, "request body as text");
-        auto* f = c->add_option("--payload-file", o.payload_file, "request body read from a file (binary)")
+        auto* f = c->add_option("--payload-file", o.payload_file,
+                                "request body read from a file (binary)")
                       ->check(CLI::ExistingFile);
         p->excludes(f);
-        c->add_option("--content-format", o.content_format,
-                      "Content-Format option of the body (0 text/plain, 40 link-format, "
-                      "42 octet-stream, 60 cbor, 110 senml+json, 112 senml+cbor, 11542 lwm2m+tlv, ...)")
+        c->add_option(
+             "--content-format", o.content_format,
+             "Content-Format option of the body (0 text/plain, 40 link-format, "
+             "42 octet-stream, 60 cbor, 110 senml+json, 112 senml+cbor, 11542 lwm2m+tlv, ...)")
             ->check(CLI::Range(0, 65535));
     }
     if (with_observe) {
-        c->add_option("--observe", o.observe,
-                      "register as observer (RFC 7641) and wait for N responses: the first response "
-                      "counts as one, then N-1 notifications; exits 2 if the server does not accept "
-                      "the observation or fewer arrive before --timeout")
+        c->add_option(
+             "--observe", o.observe,
+             "register as observer (RFC 7641) and wait for N responses: the first response "
+             "counts as one, then N-1 notifications; exits 2 if the server does not accept "
+             "the observation or fewer arrive before --timeout")
             ->check(CLI::Range(1, 1000000));
     }
     c->add_option("--timeout", o.timeout_s,
                   "seconds to wait for the response (for --observe: for all N), default 30")
         ->check(CLI::Range(0.001, 86400.0));
-    c->add_flag("--non", o.non, "send a NON request (default CON, retransmitted per RFC 7252 §4.2)");
+    c->add_flag("--non", o.non,
+                "send a NON request (default CON, retransmitted per RFC 7252 §4.2)");
     c->add_option("--block-size", o.block_size,
                   "block size for Block1/Block2 transfers (RFC 7959), 16..1024, power of two; "
                   "default 1024")
@@ -54,9 +59,10 @@ void add_request_command(CLI::App& coap, const char* name, const char* what,
     c->add_option("--output", o.output_file,
                   "write the response payload to this file (byte-exact) instead of stdout");
     lwm2m::app::add_credential_options(*c, o.credentials, "client");
-    c->footer("Prints '<code> <reason>' (and 'observe=<n>' for notifications) then the payload.\n"
-              "Exit status: 0 on a 2.xx response, 1 on 4.xx/5.xx, 2 on timeout, network or usage "
-              "errors and failed DTLS handshakes (e.g. a wrong PSK key; the key is never printed).");
+    c->footer(
+        "Prints '<code> <reason>' (and 'observe=<n>' for notifications) then the payload.\n"
+        "Exit status: 0 on a 2.xx response, 1 on 4.xx/5.xx, 2 on timeout, network or usage "
+        "errors and failed DTLS handshakes (e.g. a wrong PSK key; the key is never printed).");
     out = c;
 }
 
@@ -66,7 +72,8 @@ int main(int argc, char** argv) {
     CLI::App app{"lwm2m: administration CLI of lwm2m-cpp (CoAP client and demo server)", "lwm2m"};
     app.require_subcommand(1);
     std::string log_level = "warn";
-    app.add_option("--log-level", log_level, "stderr log level: trace, debug, info, warn, error, off")
+    app.add_option("--log-level", log_level,
+                   "stderr log level: trace, debug, info, warn, error, off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
     auto* coap = app.add_subcommand("coap", "CoAP over UDP or DTLS (RFC 7252, 7959, 7641)");
@@ -76,20 +83,25 @@ int main(int argc, char** argv) {
     auto* s = coap->add_subcommand(
         "serve",
         "run a CoAP server with the demo resources until SIGINT/SIGTERM: /hello (GET), /echo "
-        "(PUT/POST store, GET returns, DELETE clears; Block1/Block2), /large (GET 4096 bytes, Block2), "
-        "/counter (GET, observable: +1 every second, every 5th notification CON), /.well-known/core; "
+        "(PUT/POST store, GET returns, DELETE clears; Block1/Block2), /large (GET 4096 bytes, "
+        "Block2), "
+        "/counter (GET, observable: +1 every second, every 5th notification CON), "
+        "/.well-known/core; "
         "4.04 for unknown paths, 4.05 for other methods. Prints 'listening on <addr>' once bound. "
-        "With --psk-identity[-hex] and --psk-key[-hex|-file] (PSK, RFC 7252 §9.1.3.1: that one client "
+        "With --psk-identity[-hex] and --psk-key[-hex|-file] (PSK, RFC 7252 §9.1.3.1: that one "
+        "client "
         "identity), --rpk and --rpk-peer (raw public keys, §9.1.3.2) and/or --cert, --key and --ca "
         "(X.509, §9.1.3.3) it serves coaps (CoAP over DTLS "
         "1.2) instead of plain coap");
-    s->add_option("--listen", serve.listen,
-                  "local address IPv4[:PORT] or [IPv6][:PORT] (PORT defaults to 5683, 5684 for coaps); "
-                  "port 0 picks "
-                  "a free port; [::]:PORT also serves IPv4. Default 127.0.0.1:5683");
+    s->add_option(
+        "--listen", serve.listen,
+        "local address IPv4[:PORT] or [IPv6][:PORT] (PORT defaults to 5683, 5684 for coaps); "
+        "port 0 picks "
+        "a free port; [::]:PORT also serves IPv4. Default 127.0.0.1:5683");
     s->add_option("--resources", serve.resources, "resource set to serve (only: demo)")
         ->check(CLI::IsMember({"demo"}));
-    s->add_option("--duration", serve.duration_s, "stop after this many seconds (default: run until signalled)")
+    s->add_option("--duration", serve.duration_s,
+                  "stop after this many seconds (default: run until signalled)")
         ->check(CLI::Range(0.0, 1e9));
     lwm2m::app::add_credential_options(*s, serve.credentials, "server");
 
@@ -120,7 +132,8 @@ int main(int argc, char** argv) {
         auto raw = lwm2m::app::make_stderr_logger(log_level);
         lwm2m::app::SpdlogLogger log(raw);
         if (s->parsed()) return lwm2m::app::run_coap_serve(serve, log);
-        for (auto [cmd, name] : {std::pair{get, "get"}, {put, "put"}, {post, "post"}, {del, "delete"}}) {
+        for (auto [cmd, name] :
+             {std::pair{get, "get"}, {put, "put"}, {post, "post"}, {del, "delete"}}) {
             if (cmd->parsed()) {
                 req.method = name;
                 return lwm2m::app::run_coap_request(req, log);

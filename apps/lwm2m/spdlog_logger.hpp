@@ -12,7 +12,8 @@ namespace lwm2m::app {
 
 class SpdlogLogger final : public Logger {
 public:
-    explicit SpdlogLogger(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
+    explicit SpdlogLogger(std::shared_ptr<spdlog::logger> logger)
+        : logger_(std::move(logger)) {}
     [[nodiscard]] bool enabled(LogLevel level) const override;
     void write(LogLevel level, std::string_view component, std::string_view message) override;
     [[nodiscard]] spdlog::logger& raw() noexcept { return *logger_; }

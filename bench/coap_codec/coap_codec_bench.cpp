@@ -1,6 +1,7 @@
 // CoAP codec micro-benchmarks (RFC 7252 §3): decode and encode of an LwM2M Register request and
 // of a small 2.05 Content response. Every benchmark reports allocs/op, counted by the global
-// operator new replacement of lwm2m_alloc_counter (decode and encode into a caller buffer must show 0).
+// operator new replacement of lwm2m_alloc_counter (decode and encode into a caller buffer must show
+// 0).
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -37,8 +38,9 @@ void run(benchmark::State& state, std::size_t bytes, F&& body) {
     const std::size_t before = lwm2m::test::allocation_count();
     for (auto _ : state)
         body();
-    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(lwm2m::test::allocation_count() - before),
-                                                     benchmark::Counter::kAvgIterations);
+    state.counters["allocs/op"] =
+        benchmark::Counter(static_cast<double>(lwm2m::test::allocation_count() - before),
+                           benchmark::Counter::kAvgIterations);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
 

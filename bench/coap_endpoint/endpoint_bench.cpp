@@ -6,8 +6,8 @@
 //    dedup bookkeeping).
 // Virtual time advances per iteration so the dedup cache reaches a steady state (the figures
 // include its insertion and expiry); the state sizes are reported as counters.
-// allocs_per_iter: global operator new calls per iteration (counted by lwm2m_alloc_counter), including the
-// benchmark's own copies (send_request/send_response take the Message by value).
+// allocs_per_iter: global operator new calls per iteration (counted by lwm2m_alloc_counter),
+// including the benchmark's own copies (send_request/send_response take the Message by value).
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -80,10 +80,12 @@ void BM_RoundTrip(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(id);
     }
-    state.counters["round_trips_per_s"] = benchmark::Counter(static_cast<double>(ok), benchmark::Counter::kIsRate);
+    state.counters["round_trips_per_s"] =
+        benchmark::Counter(static_cast<double>(ok), benchmark::Counter::kIsRate);
     state.counters["failed"] = static_cast<double>(state.iterations() - ok);
     state.counters["allocs_per_iter"] =
-        static_cast<double>(lwm2m::test::allocation_count() - allocs0) / static_cast<double>(state.iterations());
+        static_cast<double>(lwm2m::test::allocation_count() - allocs0) /
+        static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_RoundTrip);
 
@@ -100,7 +102,8 @@ void BM_ServerSideOnly(benchmark::State& state) {
     Endpoint server(cfg, rng);
     std::vector<PeerAddr> addrs;
     for (std::size_t i = 0; i < peers; ++i)
-        addrs.push_back(PeerAddr::v4(10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
+        addrs.push_back(PeerAddr::v4(10, static_cast<std::uint8_t>(i >> 16),
+                                     static_cast<std::uint8_t>(i >> 8),
                                      static_cast<std::uint8_t>(i), 5683));
     Message req = request();
     req.token = Token::from_u64(0x1122334455667788ULL);
@@ -130,14 +133,20 @@ void BM_ServerSideOnly(benchmark::State& state) {
         }
     }
     state.counters["allocs_per_iter"] =
-        static_cast<double>(lwm2m::test::allocation_count() - allocs0) / static_cast<double>(state.iterations());
-    state.counters["requests_per_s"] = benchmark::Counter(static_cast<double>(sent), benchmark::Counter::kIsRate);
+        static_cast<double>(lwm2m::test::allocation_count() - allocs0) /
+        static_cast<double>(state.iterations());
+    state.counters["requests_per_s"] =
+        benchmark::Counter(static_cast<double>(sent), benchmark::Counter::kIsRate);
     state.counters["peers"] = static_cast<double>(server.stats().peers);
     state.counters["dedup_entries"] = static_cast<double>(lifetime_ms * 1000);
     state.counters["refused"] = static_cast<double>(server.stats().refused);
     state.counters["duplicates"] = static_cast<double>(server.stats().duplicates);
 }
-BENCHMARK(BM_ServerSideOnly)->Args({1000, 3})->Args({1000, 30})->Args({1000, 300})->Args({100000, 300});
+BENCHMARK(BM_ServerSideOnly)
+    ->Args({1000, 3})
+    ->Args({1000, 30})
+    ->Args({1000, 300})
+    ->Args({100000, 300});
 
 } // namespace
 

@@ -62,10 +62,13 @@ ssize_t pull(gnutls_transport_ptr_t p, void* buf, size_t len) {
     e->in->pop_front();
     return static_cast<ssize_t>(n);
 }
-int pull_timeout(gnutls_transport_ptr_t p, unsigned) { return static_cast<End*>(p)->in->empty() ? 0 : 1; }
+int pull_timeout(gnutls_transport_ptr_t p, unsigned) {
+    return static_cast<End*>(p)->in->empty() ? 0 : 1;
+}
 ssize_t cookie_push(gnutls_transport_ptr_t p, const void* data, size_t size) {
     auto* q = static_cast<Pipe*>(p);
-    q->emplace_back(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + size);
+    q->emplace_back(static_cast<const unsigned char*>(data),
+                    static_cast<const unsigned char*>(data) + size);
     return static_cast<ssize_t>(size);
 }
 void wire(End& e, unsigned mtu) {
@@ -76,12 +79,17 @@ void wire(End& e, unsigned mtu) {
     gnutls_dtls_set_mtu(e.s, mtu);
 }
 
-const char* kPskPrio = "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+PSK:+AES-128-CCM-8:+AEAD";
-const char* kEcdhePrio =
-    "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+ECDHE-ECDSA:+AES-128-CCM-8:+AEAD:+CTYPE-X509";
+const char* kPskPrio =
+    "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+PSK:+AES-128-CCM-8:+AEAD";
+const char* kEcdhePrio = "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+ECDHE-ECDSA:+AES-"
+                         "128-CCM-8:+AEAD:+CTYPE-X509";
 
-Bytes psk_identity() { return Bytes(128, std::byte{'i'}); }
-Bytes psk_key() { return Bytes(64, std::byte{0x5A}); }
+Bytes psk_identity() {
+    return Bytes(128, std::byte{'i'});
+}
+Bytes psk_key() {
+    return Bytes(64, std::byte{0x5A});
+}
 
 struct BareServer {
     gnutls_priority_t prio = nullptr;
@@ -89,7 +97,8 @@ struct BareServer {
     gnutls_certificate_credentials_t cert = nullptr;
     unsigned char cookie_key[GNUTLS_COOKIE_KEY_SIZE];
     bool ecdhe = false;
-    explicit BareServer(bool use_ecdhe) : ecdhe(use_ecdhe) {
+    explicit BareServer(bool use_ecdhe)
+        : ecdhe(use_ecdhe) {
         gnutls_global_init();
         gnutls_priority_init(&prio, ecdhe ? kEcdhePrio : kPskPrio, nullptr);
         gnutls_rnd(GNUTLS_RND_KEY, cookie_key, sizeof cookie_key);
@@ -106,12 +115,15 @@ struct BareServer {
         } else {
             const auto& pki = lwm2m::test::test_pki();
             gnutls_certificate_allocate_credentials(&cert);
-            gnutls_datum_t c{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(pki.server.der.data())),
+            gnutls_datum_t c{const_cast<unsigned char*>(
+                                 reinterpret_cast<const unsigned char*>(pki.server.der.data())),
                              static_cast<unsigned>(pki.server.der.size())};
-            gnutls_datum_t k{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(pki.server.key.private_key_der.view().data())),
+            gnutls_datum_t k{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(
+                                 pki.server.key.private_key_der.view().data())),
                              static_cast<unsigned>(pki.server.key.private_key_der.size())};
             gnutls_certificate_set_x509_key_mem(cert, &c, &k, GNUTLS_X509_FMT_DER);
-            gnutls_datum_t ca{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(pki.ca.der.data())),
+            gnutls_datum_t ca{const_cast<unsigned char*>(
+                                  reinterpret_cast<const unsigned char*>(pki.ca.der.data())),
                               static_cast<unsigned>(pki.ca.der.size())};
             gnutls_certificate_set_x509_trust_mem(cert, &ca, GNUTLS_X509_FMT_DER);
             gnutls_certificate_set_verify_function(cert, [](gnutls_session_t s) -> int {
@@ -144,23 +156,30 @@ bool bare_handshake(BareServer& srv) {
     if (!srv.ecdhe) {
         gnutls_psk_allocate_client_credentials(&cpsk);
         const Bytes id = psk_identity(), key = psk_key();
-        gnutls_datum_t u{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(id.data())), 128};
-        gnutls_datum_t k{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(key.data())), 64};
+        gnutls_datum_t u{
+            const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(id.data())), 128};
+        gnutls_datum_t k{
+            const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(key.data())), 64};
         gnutls_psk_set_client_credentials2(cpsk, &u, &k, GNUTLS_PSK_KEY_RAW);
         gnutls_credentials_set(c.s, GNUTLS_CRD_PSK, cpsk);
     } else {
         const auto& pki = lwm2m::test::test_pki();
         gnutls_certificate_allocate_credentials(&ccert);
-        gnutls_datum_t cd{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(pki.client.der.data())),
+        gnutls_datum_t cd{const_cast<unsigned char*>(
+                              reinterpret_cast<const unsigned char*>(pki.client.der.data())),
                           static_cast<unsigned>(pki.client.der.size())};
-        gnutls_datum_t kd{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(pki.client.key.private_key_der.view().data())),
+        gnutls_datum_t kd{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(
+                              pki.client.key.private_key_der.view().data())),
                           static_cast<unsigned>(pki.client.key.private_key_der.size())};
         gnutls_certificate_set_x509_key_mem(ccert, &cd, &kd, GNUTLS_X509_FMT_DER);
         gnutls_certificate_set_verify_function(ccert, [](gnutls_session_t session) -> int {
             unsigned n = 0;
             const gnutls_datum_t* l = gnutls_certificate_get_peers(session, &n);
             const auto& pin = lwm2m::test::test_pki().server.der;
-            return (n > 0 && l[0].size == pin.size() && std::memcmp(l[0].data, pin.data(), pin.size()) == 0) ? 0 : -1;
+            return (n > 0 && l[0].size == pin.size() &&
+                    std::memcmp(l[0].data, pin.data(), pin.size()) == 0)
+                       ? 0
+                       : -1;
         });
         gnutls_credentials_set(c.s, GNUTLS_CRD_CERTIFICATE, ccert);
     }
@@ -171,8 +190,10 @@ bool bare_handshake(BareServer& srv) {
     for (int round = 0; round < 50 && !(cdone && sdone) && ok; ++round) {
         if (!cdone) {
             const int r = gnutls_handshake(c.s);
-            if (r == 0) cdone = true;
-            else if (r != GNUTLS_E_AGAIN) ok = false;
+            if (r == 0)
+                cdone = true;
+            else if (r != GNUTLS_E_AGAIN)
+                ok = false;
         }
         if (s.s == nullptr) {
             while (!c2s.empty()) {
@@ -180,7 +201,8 @@ bool bare_handshake(BareServer& srv) {
                 c2s.pop_front();
                 gnutls_dtls_prestate_st pre;
                 std::memset(&pre, 0, sizeof pre);
-                if (gnutls_dtls_cookie_verify(&ck, peer, sizeof peer, d.data(), d.size(), &pre) < 0) {
+                if (gnutls_dtls_cookie_verify(&ck, peer, sizeof peer, d.data(), d.size(), &pre) <
+                    0) {
                     gnutls_dtls_cookie_send(&ck, peer, sizeof peer, &pre, &s2c, cookie_push);
                     continue;
                 }
@@ -199,8 +221,10 @@ bool bare_handshake(BareServer& srv) {
         }
         if (s.s != nullptr && !sdone) {
             const int r = gnutls_handshake(s.s);
-            if (r == 0) sdone = true;
-            else if (r != GNUTLS_E_AGAIN) ok = false;
+            if (r == 0)
+                sdone = true;
+            else if (r != GNUTLS_E_AGAIN)
+                ok = false;
         }
     }
     if (ok && cdone && sdone) {
@@ -271,14 +295,18 @@ bool our_handshake(ServerTable& server, const ClientConfig& ccfg, const PeerAddr
     const TimePoint now{};
     if (!client->connect(now)) return false;
     for (int round = 0; round < 20 && !client->established(); ++round) {
-        while (auto d = client->poll_transmit()) server.on_datagram(now, at, d->bytes);
-        while (auto d = server.poll_transmit()) client->on_datagram(now, kServer, d->bytes);
+        while (auto d = client->poll_transmit())
+            server.on_datagram(now, at, d->bytes);
+        while (auto d = server.poll_transmit())
+            client->on_datagram(now, kServer, d->bytes);
     }
     if (!client->established()) return false;
     if (!client->send(now, kServer, as_bytes("coap register"))) return false;
-    while (auto d = client->poll_transmit()) server.on_datagram(now, at, d->bytes);
+    while (auto d = client->poll_transmit())
+        server.on_datagram(now, at, d->bytes);
     bool got = false;
-    while (auto e = server.poll_event()) got |= std::holds_alternative<Plaintext>(*e);
+    while (auto e = server.poll_event())
+        got |= std::holds_alternative<Plaintext>(*e);
     while (client->poll_event()) {
     }
     if (close) server.close(now, at);
@@ -300,7 +328,8 @@ void BM_OursPsk(benchmark::State& st) {
     std::uint32_t i = 0;
     for (auto _ : st) {
         ++i;
-        const auto at = PeerAddr::v4(192, 0, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
+        const auto at = PeerAddr::v4(192, 0, static_cast<std::uint8_t>(i >> 16),
+                                     static_cast<std::uint8_t>(i >> 8),
                                      static_cast<std::uint16_t>(1024 + (i & 0xFF)));
         if (!our_handshake(*server, ccfg, at, true)) st.SkipWithError("our handshake failed");
     }
@@ -320,7 +349,8 @@ void BM_OursEcdhe(benchmark::State& st) {
     std::uint32_t i = 0;
     for (auto _ : st) {
         ++i;
-        const auto at = PeerAddr::v4(192, 0, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
+        const auto at = PeerAddr::v4(192, 0, static_cast<std::uint8_t>(i >> 16),
+                                     static_cast<std::uint8_t>(i >> 8),
                                      static_cast<std::uint16_t>(1024 + (i & 0xFF)));
         if (!our_handshake(*server, ccfg, at, true)) st.SkipWithError("our handshake failed");
     }
@@ -342,8 +372,9 @@ void BM_IdleSessionHeap(benchmark::State& st) {
         our_handshake(*server, ccfg, PeerAddr::v4(198, 51, 100, 1, 1), true);
         const std::size_t before = heap_in_use();
         for (std::uint32_t i = 0; i < n; ++i) {
-            const auto at = PeerAddr::v4(10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
-                                         static_cast<std::uint8_t>(i), 5683);
+            const auto at =
+                PeerAddr::v4(10, static_cast<std::uint8_t>(i >> 16),
+                             static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i), 5683);
             if (!our_handshake(*server, ccfg, at, false)) {
                 st.SkipWithError("handshake failed");
                 return;

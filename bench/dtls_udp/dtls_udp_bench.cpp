@@ -83,7 +83,9 @@ double cpu_seconds(pid_t pid) {
     unsigned long long utime = 0, stime = 0;
     // proc(5): after "(comm)": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
     // cmajflt utime(14) stime(15)
-    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return 0;
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                    &stime) != 2)
+        return 0;
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
@@ -94,7 +96,8 @@ pid_t spawn(const std::vector<std::string>& args, int stdout_fd) {
     posix_spawn_file_actions_adddup2(&fa, stdout_fd >= 0 ? stdout_fd : devnull, 1);
     posix_spawn_file_actions_adddup2(&fa, devnull, 2);
     std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     pid_t pid = -1;
     if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
@@ -118,13 +121,14 @@ std::uint16_t free_port() {
 bool start_ours(Server& s, const std::string& lwm2m) {
     int p[2];
     if (::pipe(p) != 0) return false;
-    s.pid = spawn({lwm2m, "--log-level", "off", "coap", "serve", "--listen", "127.0.0.1:0", "--psk-identity",
-                   identity, "--psk-key", key},
+    s.pid = spawn({lwm2m, "--log-level", "off", "coap", "serve", "--listen", "127.0.0.1:0",
+                   "--psk-identity", identity, "--psk-key", key},
                   p[1]);
     ::close(p[1]);
     std::string line;
     char c;
-    while (::read(p[0], &c, 1) == 1 && c != '\n') line += c;
+    while (::read(p[0], &c, 1) == 1 && c != '\n')
+        line += c;
     ::close(p[0]);
     const auto colon = line.rfind(':');
     if (s.pid < 0 || colon == std::string::npos) return false;
@@ -148,7 +152,7 @@ struct Client {
     std::optional<dtls::ClientSession> session;
     std::unique_ptr<coap::Endpoint> coap;
     std::unique_ptr<dtls::SecureEndpoint<dtls::ClientSession>> sep;
-    bool busy = false;      ///< a request is outstanding
+    bool busy = false; ///< a request is outstanding
     bool failed = false;
     bool got_response = false;
 
@@ -165,7 +169,9 @@ struct Client {
 
 class Generator {
 public:
-    Generator(std::uint16_t port, std::string path) : server_(PeerAddr::v4(127, 0, 0, 1, port)), path_(std::move(path)) {
+    Generator(std::uint16_t port, std::string path)
+        : server_(PeerAddr::v4(127, 0, 0, 1, port))
+        , path_(std::move(path)) {
         ep_ = ::epoll_create1(0);
     }
     ~Generator() { ::close(ep_); }
@@ -177,7 +183,8 @@ public:
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         a.sin_port = htons(server_.port);
-        if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return false;
+        if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+            return false;
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = index;
@@ -216,7 +223,8 @@ public:
 
     /// Waits up to `ms` for datagrams, feeds them, then runs due timers of `active` clients.
     template <class OnDone>
-    void step(std::vector<Client>& clients, const std::vector<std::size_t>& active, int ms, OnDone on_done) {
+    void step(std::vector<Client>& clients, const std::vector<std::size_t>& active, int ms,
+              OnDone on_done) {
         epoll_event evs[64];
         const int n = ::epoll_wait(ep_, evs, 64, ms);
         const TimePoint now = mono_now();
@@ -247,19 +255,21 @@ public:
         }
     }
 
-
 private:
     void settle(Client& c, TimePoint now) {
         while (auto e = c.sep->poll_event()) {
             if (auto* ce = std::get_if<coap::Event>(&*e)) {
                 if (auto* r = std::get_if<coap::Response>(ce)) {
-                    if (r->response.code.is_success()) c.got_response = true;
-                    else c.failed = true;
+                    if (r->response.code.is_success())
+                        c.got_response = true;
+                    else
+                        c.failed = true;
                 } else if (std::holds_alternative<coap::RequestFailed>(*ce)) {
                     c.failed = true;
                 }
             } else if (auto* de = std::get_if<dtls::Event>(&*e)) {
-                if (std::holds_alternative<dtls::HandshakeFailed>(*de) || std::holds_alternative<dtls::Closed>(*de)) {
+                if (std::holds_alternative<dtls::HandshakeFailed>(*de) ||
+                    std::holds_alternative<dtls::Closed>(*de)) {
                     c.failed = true;
                 }
             }
@@ -268,7 +278,8 @@ private:
         flush(c);
     }
     void flush(Client& c) {
-        while (auto d = c.sep->poll_transmit()) (void)::send(c.fd, d->bytes.data(), d->bytes.size(), 0);
+        while (auto d = c.sep->poll_transmit())
+            (void)::send(c.fd, d->bytes.data(), d->bytes.size(), 0);
     }
 
     PeerAddr server_;
@@ -285,12 +296,13 @@ struct HandshakeFigures {
     double server_cpu_s = 0;
 };
 
-HandshakeFigures run_handshakes(std::uint16_t port, const std::string& path, pid_t server, std::size_t total,
-                                std::size_t concurrency) {
+HandshakeFigures run_handshakes(std::uint16_t port, const std::string& path, pid_t server,
+                                std::size_t total, std::size_t concurrency) {
     Generator g(port, path);
     std::vector<Client> clients(concurrency);
     std::vector<std::size_t> active;
-    for (std::size_t i = 0; i < concurrency; ++i) active.push_back(i);
+    for (std::size_t i = 0; i < concurrency; ++i)
+        active.push_back(i);
     HandshakeFigures f;
     std::size_t started = 0;
     const double cpu0 = cpu_seconds(server);
@@ -302,8 +314,10 @@ HandshakeFigures run_handshakes(std::uint16_t port, const std::string& path, pid
     const auto limit = t0 + std::chrono::seconds(120);
     while (f.done + f.failed < total && Clock::now() < limit) {
         g.step(clients, active, 5, [&](std::size_t i) {
-            if (clients[i].got_response) ++f.done;
-            else ++f.failed;
+            if (clients[i].got_response)
+                ++f.done;
+            else
+                ++f.failed;
             g.close(clients[i]);
             if (started < total) {
                 ++started;
@@ -326,8 +340,8 @@ struct RequestFigures {
     double server_cpu_s = 0;
 };
 
-RequestFigures run_requests(std::uint16_t port, pid_t server, std::size_t sessions, std::size_t total,
-                            std::size_t window) {
+RequestFigures run_requests(std::uint16_t port, pid_t server, std::size_t sessions,
+                            std::size_t total, std::size_t window) {
     Generator g(port, "/hello");
     std::vector<Client> clients(sessions);
     RequestFigures f;
@@ -363,7 +377,8 @@ RequestFigures run_requests(std::uint16_t port, pid_t server, std::size_t sessio
     auto issue = [&] {
         for (std::size_t tries = 0; tries < sessions; ++tries) {
             const std::size_t i = rr++ % sessions;
-            if (clients[i].busy || !clients[i].session || !clients[i].session->established()) continue;
+            if (clients[i].busy || !clients[i].session || !clients[i].session->established())
+                continue;
             g.get(clients[i]);
             active.push_back(i);
             ++issued;
@@ -372,19 +387,23 @@ RequestFigures run_requests(std::uint16_t port, pid_t server, std::size_t sessio
     };
     const double cpu0 = cpu_seconds(server);
     const auto t0 = Clock::now();
-    for (std::size_t k = 0; k < window && issued < total; ++k) issue();
+    for (std::size_t k = 0; k < window && issued < total; ++k)
+        issue();
     const auto limit = t0 + std::chrono::seconds(120);
     while (f.done + f.failed < total && Clock::now() < limit && !active.empty()) {
         g.step(clients, active, 5, [&](std::size_t i) {
-            if (clients[i].got_response) ++f.done;
-            else ++f.failed;
+            if (clients[i].got_response)
+                ++f.done;
+            else
+                ++f.failed;
             std::erase(active, i);
             if (issued < total) issue();
         });
     }
     f.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
     f.server_cpu_s = cpu_seconds(server) - cpu0;
-    for (auto& c : clients) g.close(c);
+    for (auto& c : clients)
+        g.close(c);
     return f;
 }
 
@@ -395,9 +414,10 @@ std::string arg(int argc, char** argv, const char* name, const char* def) {
 }
 
 void print_hs(const char* who, const HandshakeFigures& f) {
-    std::printf("%-28s %6zu ok %4zu failed  %8.1f handshakes/s  server CPU %7.1f us/handshake (%.2f s)\n", who,
-                f.done, f.failed, static_cast<double>(f.done) / f.wall_s,
-                f.done ? f.server_cpu_s * 1e6 / static_cast<double>(f.done) : 0.0, f.server_cpu_s);
+    std::printf(
+        "%-28s %6zu ok %4zu failed  %8.1f handshakes/s  server CPU %7.1f us/handshake (%.2f s)\n",
+        who, f.done, f.failed, static_cast<double>(f.done) / f.wall_s,
+        f.done ? f.server_cpu_s * 1e6 / static_cast<double>(f.done) : 0.0, f.server_cpu_s);
 }
 
 } // namespace
@@ -411,8 +431,9 @@ int main(int argc, char** argv) {
     const std::size_t requests = std::stoul(arg(argc, argv, "--requests", "50000"));
     const std::size_t window = std::stoul(arg(argc, argv, "--window", "16"));
     if (lwm2m.empty()) {
-        std::fprintf(stderr, "usage: dtls_udp_bench --lwm2m PATH [--coap-server PATH] [--handshakes N] "
-                             "[--concurrency N] [--sessions N] [--requests N] [--window N]\n");
+        std::fprintf(stderr,
+                     "usage: dtls_udp_bench --lwm2m PATH [--coap-server PATH] [--handshakes N] "
+                     "[--concurrency N] [--sessions N] [--requests N] [--window N]\n");
         return 2;
     }
     ::signal(SIGPIPE, SIG_IGN);
@@ -424,7 +445,8 @@ int main(int argc, char** argv) {
     ::getloadavg(load, 3);
     std::printf("load average before: %.2f %.2f %.2f; %u CPUs\n", load[0], load[1], load[2],
                 std::thread::hardware_concurrency());
-    std::printf("handshake runs: %zu handshakes (PSK, cookie, one CON GET, close_notify), %zu concurrent clients\n",
+    std::printf("handshake runs: %zu handshakes (PSK, cookie, one CON GET, close_notify), %zu "
+                "concurrent clients\n",
                 handshakes, concurrency);
     {
         Server s;
@@ -433,13 +455,15 @@ int main(int argc, char** argv) {
             return 2;
         }
         run_handshakes(s.port, "/hello", s.pid, 200, concurrency); // warm-up
-        print_hs("lwm2m coap serve (ours)", run_handshakes(s.port, "/hello", s.pid, handshakes, concurrency));
+        print_hs("lwm2m coap serve (ours)",
+                 run_handshakes(s.port, "/hello", s.pid, handshakes, concurrency));
     }
     if (::access(libcoap.c_str(), X_OK) == 0) {
         Server s;
         if (!start_libcoap(s, libcoap)) return 2;
         run_handshakes(s.port, "/", s.pid, 200, concurrency);
-        print_hs(libcoap.substr(libcoap.rfind('/') + 1).c_str(), run_handshakes(s.port, "/", s.pid, handshakes, concurrency));
+        print_hs(libcoap.substr(libcoap.rfind('/') + 1).c_str(),
+                 run_handshakes(s.port, "/", s.pid, handshakes, concurrency));
     } else {
         std::printf("%s not installed: skipped\n", libcoap.c_str());
     }
@@ -447,10 +471,13 @@ int main(int argc, char** argv) {
         Server s;
         if (!start_ours(s, lwm2m)) return 2;
         auto f = run_requests(s.port, s.pid, sessions, requests, window);
-        std::printf("requests over established sessions (ours): %zu sessions opened in %.2f s; %zu GET ok, %zu failed "
-                    "in %.2f s = %.0f requests/s (window %zu), server CPU %.1f us/request (%.2f s)\n",
-                    f.sessions, f.setup_s, f.done, f.failed, f.wall_s, static_cast<double>(f.done) / f.wall_s, window,
-                    f.done ? f.server_cpu_s * 1e6 / static_cast<double>(f.done) : 0.0, f.server_cpu_s);
+        std::printf(
+            "requests over established sessions (ours): %zu sessions opened in %.2f s; %zu GET ok, "
+            "%zu failed "
+            "in %.2f s = %.0f requests/s (window %zu), server CPU %.1f us/request (%.2f s)\n",
+            f.sessions, f.setup_s, f.done, f.failed, f.wall_s,
+            static_cast<double>(f.done) / f.wall_s, window,
+            f.done ? f.server_cpu_s * 1e6 / static_cast<double>(f.done) : 0.0, f.server_cpu_s);
     }
     ::getloadavg(load, 3);
     std::printf("load average after: %.2f %.2f %.2f\n", load[0], load[1], load[2]);

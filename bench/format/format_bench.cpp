@@ -19,12 +19,15 @@ using namespace lwm2m;
 // Sets the "allocs" counter to the allocations per iteration of the timed loop.
 class AllocCount {
 public:
-    explicit AllocCount(benchmark::State& s) : state_(s), start_(lwm2m::test::allocation_count()) {}
+    explicit AllocCount(benchmark::State& s)
+        : state_(s)
+        , start_(lwm2m::test::allocation_count()) {}
     ~AllocCount() {
         const auto n = lwm2m::test::allocation_count() - start_;
-        state_.counters["allocs"] = state_.iterations() == 0
-                                        ? 0.0
-                                        : static_cast<double>(n) / static_cast<double>(state_.iterations());
+        state_.counters["allocs"] =
+            state_.iterations() == 0
+                ? 0.0
+                : static_cast<double>(n) / static_cast<double>(state_.iterations());
     }
     AllocCount(const AllocCount&) = delete;
     AllocCount& operator=(const AllocCount&) = delete;
@@ -103,7 +106,8 @@ void BM_FromRecords(benchmark::State& state) {
 BENCHMARK(BM_FromRecords);
 
 void BM_ParseLinks(benchmark::State& state) {
-    const std::string text = R"(</>;rt="oma.lwm2m";ct=11543,</1/0>,</1/1>,</2/0>,</3>;ver=1.1,</3/0>,</4/0>,</5/0>,</6/0>,</7/0>,</3303/0>,</3303/1>;pmin=10;pmax=60)";
+    const std::string text =
+        R"(</>;rt="oma.lwm2m";ct=11543,</1/0>,</1/1>,</2/0>,</3>;ver=1.1,</3/0>,</4/0>,</5/0>,</6/0>,</7/0>,</3303/0>,</3303/1>;pmin=10;pmax=60)";
     AllocCount allocs(state);
     for (auto _ : state) {
         auto l = parse_links(text);

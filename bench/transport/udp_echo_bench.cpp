@@ -21,7 +21,9 @@ using namespace std::chrono_literals;
 
 class EchoCore {
 public:
-    void on_datagram(TimePoint, const PeerAddr& from, BytesView b) { out_.push_back({from, Bytes(b.begin(), b.end())}); }
+    void on_datagram(TimePoint, const PeerAddr& from, BytesView b) {
+        out_.push_back({from, Bytes(b.begin(), b.end())});
+    }
     void on_timeout(TimePoint) {}
     std::optional<Datagram> poll_transmit() {
         if (out_.empty()) return std::nullopt;
@@ -39,7 +41,9 @@ private:
 class PumpCore {
 public:
     PumpCore(PeerAddr server, std::size_t window, std::size_t payload)
-        : server_(server), window_(window), payload_(payload, std::byte{0x5a}) {}
+        : server_(server)
+        , window_(window)
+        , payload_(payload, std::byte{0x5a}) {}
     void on_datagram(TimePoint now, const PeerAddr&, BytesView) {
         ++replies;
         if (in_flight_ > 0) --in_flight_;

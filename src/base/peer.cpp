@@ -32,7 +32,8 @@ bool parse_v4(std::string_view s, std::array<std::uint8_t, 16>& out) {
     std::size_t i = 0;
     while (part < 4) {
         std::size_t j = i;
-        while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+        while (j < s.size() && s[j] >= '0' && s[j] <= '9')
+            ++j;
         if (j == i || j - i > 3) return false;
         unsigned v = 0;
         std::from_chars(s.data() + i, s.data() + j, v);
@@ -76,9 +77,8 @@ bool parse_v6(std::string_view s, std::array<std::uint8_t, 16>& out) {
         if (n >= 8) return false;
         // Trailing IPv4?
         const std::size_t next_colon = s.find(':', i);
-        const std::string_view tok = s.substr(i, next_colon == std::string_view::npos
-                                                     ? std::string_view::npos
-                                                     : next_colon - i);
+        const std::string_view tok = s.substr(
+            i, next_colon == std::string_view::npos ? std::string_view::npos : next_colon - i);
         if (tok.find('.') != std::string_view::npos) {
             if (next_colon != std::string_view::npos || n > 6) return false;
             std::array<std::uint8_t, 16> v4{};
@@ -113,9 +113,11 @@ bool parse_v6(std::string_view s, std::array<std::uint8_t, 16>& out) {
     if (gap >= 0) {
         if (n > 7) return false;
         const int tail = n - gap;
-        for (int k = 0; k < gap; ++k) full[static_cast<std::size_t>(k)] = groups[static_cast<std::size_t>(k)];
+        for (int k = 0; k < gap; ++k)
+            full[static_cast<std::size_t>(k)] = groups[static_cast<std::size_t>(k)];
         for (int k = 0; k < tail; ++k)
-            full[static_cast<std::size_t>(8 - tail + k)] = groups[static_cast<std::size_t>(gap + k)];
+            full[static_cast<std::size_t>(8 - tail + k)] =
+                groups[static_cast<std::size_t>(gap + k)];
     } else {
         if (n != 8) return false;
         full = groups;
@@ -175,7 +177,8 @@ std::string PeerAddr::to_string() const {
     } else if (family == Family::ipv6) {
         // RFC 5952: lower case, longest run of zero groups (>= 2) compressed.
         std::array<unsigned, 8> g{};
-        for (std::size_t k = 0; k < 8; ++k) g[k] = static_cast<unsigned>(addr[2 * k] << 8 | addr[2 * k + 1]);
+        for (std::size_t k = 0; k < 8; ++k)
+            g[k] = static_cast<unsigned>(addr[2 * k] << 8 | addr[2 * k + 1]);
         int best = -1, best_len = 0;
         for (int k = 0; k < 8;) {
             if (g[static_cast<std::size_t>(k)] != 0) {
@@ -183,7 +186,8 @@ std::string PeerAddr::to_string() const {
                 continue;
             }
             int j = k;
-            while (j < 8 && g[static_cast<std::size_t>(j)] == 0) ++j;
+            while (j < 8 && g[static_cast<std::size_t>(j)] == 0)
+                ++j;
             if (j - k > best_len && j - k >= 2) {
                 best = k;
                 best_len = j - k;
@@ -206,7 +210,8 @@ std::string PeerAddr::to_string() const {
                 buf[len++] = hex[v & 0xf];
                 v >>= 4;
             } while (v);
-            while (len) out += buf[--len];
+            while (len)
+                out += buf[--len];
         }
         out += "]:";
     } else {
@@ -225,7 +230,8 @@ std::size_t PeerAddr::hash() const noexcept {
     };
     mix(static_cast<std::uint8_t>(family));
     const std::size_t n = family == Family::ipv4 ? 4 : 16;
-    for (std::size_t i = 0; i < n; ++i) mix(addr[i]);
+    for (std::size_t i = 0; i < n; ++i)
+        mix(addr[i]);
     mix(static_cast<std::uint8_t>(port >> 8));
     mix(static_cast<std::uint8_t>(port));
     return static_cast<std::size_t>(h);

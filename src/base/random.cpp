@@ -30,7 +30,9 @@ std::uint32_t Random::uniform(std::uint32_t bound) {
     return static_cast<std::uint32_t>(m >> 32);
 }
 
-double Random::unit() { return static_cast<double>(next_u32()) / 4294967296.0; }
+double Random::unit() {
+    return static_cast<double>(next_u32()) / 4294967296.0;
+}
 
 namespace {
 std::uint64_t splitmix64(std::uint64_t& x) {
@@ -39,7 +41,9 @@ std::uint64_t splitmix64(std::uint64_t& x) {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
 }
-constexpr std::uint32_t rotl(std::uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+constexpr std::uint32_t rotl(std::uint32_t x, int k) {
+    return (x << k) | (x >> (32 - k));
+}
 } // namespace
 
 SeededRandom::SeededRandom(std::uint64_t seed) noexcept {

@@ -6,24 +6,36 @@ namespace lwm2m::client {
 
 std::string_view to_string(Operation op) noexcept {
     switch (op) {
-    case Operation::read: return "read";
-    case Operation::write: return "write";
-    case Operation::create: return "create";
-    case Operation::delete_: return "delete";
-    case Operation::discover: return "discover";
-    case Operation::observe: return "observe";
-    case Operation::write_attributes: return "write-attributes";
-    case Operation::execute: return "execute";
+    case Operation::read:
+        return "read";
+    case Operation::write:
+        return "write";
+    case Operation::create:
+        return "create";
+    case Operation::delete_:
+        return "delete";
+    case Operation::discover:
+        return "discover";
+    case Operation::observe:
+        return "observe";
+    case Operation::write_attributes:
+        return "write-attributes";
+    case Operation::execute:
+        return "execute";
     }
     return "?";
 }
 
 std::string_view to_string(Actor::Kind k) noexcept {
     switch (k) {
-    case Actor::Kind::bootstrap_server: return "bootstrap-server";
-    case Actor::Kind::dm_server: return "dm-server";
-    case Actor::Kind::factory: return "factory";
-    case Actor::Kind::local_app: return "local-app";
+    case Actor::Kind::bootstrap_server:
+        return "bootstrap-server";
+    case Actor::Kind::dm_server:
+        return "dm-server";
+    case Actor::Kind::factory:
+        return "factory";
+    case Actor::Kind::local_app:
+        return "local-app";
     }
     return "?";
 }
@@ -169,13 +181,17 @@ Decision local_app(Operation op, const dm::Path& path) {
 
 Decision access(const Actor& actor, Operation op, const dm::Path& path) noexcept {
     switch (actor.kind) {
-    case Actor::Kind::bootstrap_server: return bootstrap_server(op, path);
+    case Actor::Kind::bootstrap_server:
+        return bootstrap_server(op, path);
     case Actor::Kind::dm_server:
         // Short Server ID 0 and 65535 never identify a server (E.1 Resource 10).
-        if (actor.ssid.v == 0 || actor.ssid.v == 0xffff) return Decision::deny(Status::unauthorized);
+        if (actor.ssid.v == 0 || actor.ssid.v == 0xffff)
+            return Decision::deny(Status::unauthorized);
         return dm_server(op, path);
-    case Actor::Kind::factory: return factory(op, path);
-    case Actor::Kind::local_app: return local_app(op, path);
+    case Actor::Kind::factory:
+        return factory(op, path);
+    case Actor::Kind::local_app:
+        return local_app(op, path);
     }
     return Decision::deny(Status::unauthorized);
 }
@@ -197,7 +213,8 @@ std::vector<dm::Path> object_list_for_register(std::span<const ObjectHandler* co
             out.emplace_back(oid);
             continue;
         }
-        for (const Iid i : iids) out.emplace_back(oid, i);
+        for (const Iid i : iids)
+            out.emplace_back(oid, i);
     }
     return out;
 }

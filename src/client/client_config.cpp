@@ -20,7 +20,8 @@ std::optional<std::int64_t> bootstrap_account_timeout(const ClientConfig& c) {
 /// Seconds left until the wall-clock `deadline`, within [0, timeout] (overflow-safe).
 std::int64_t seconds_left(std::int64_t deadline, std::int64_t unix_now, std::int64_t timeout) {
     if (deadline <= unix_now) return 0;
-    if (unix_now < 0 && deadline > std::numeric_limits<std::int64_t>::max() + unix_now) return timeout;
+    if (unix_now < 0 && deadline > std::numeric_limits<std::int64_t>::max() + unix_now)
+        return timeout;
     return std::min(deadline - unix_now, timeout);
 }
 
@@ -41,7 +42,8 @@ bool ClientConfig::is_known_sms_sender(std::string_view msisdn) const {
 
 std::vector<std::string> check_consistency(const ClientConfig& c) {
     std::vector<std::string> reasons;
-    if (c.security.size() > max_security_instances) reasons.push_back("too many Security instances");
+    if (c.security.size() > max_security_instances)
+        reasons.push_back("too many Security instances");
     if (c.servers.size() > max_server_instances) reasons.push_back("too many Server instances");
     std::map<std::uint16_t, std::uint16_t> server_by_ssid; // ssid -> /1 iid
     for (const auto& [iid, s] : c.servers) {
@@ -49,8 +51,9 @@ std::vector<std::string> check_consistency(const ClientConfig& c) {
         if (const auto ssid = s.short_server_id()) {
             const auto [it, inserted] = server_by_ssid.emplace(*ssid, iid);
             if (!inserted)
-                reasons.push_back("/1/" + std::to_string(iid) + ": Short Server ID " + std::to_string(*ssid) +
-                                  " already used by /1/" + std::to_string(it->second));
+                reasons.push_back("/1/" + std::to_string(iid) + ": Short Server ID " +
+                                  std::to_string(*ssid) + " already used by /1/" +
+                                  std::to_string(it->second));
         }
     }
     int bootstrap_count = 0;
@@ -67,37 +70,46 @@ std::vector<std::string> check_consistency(const ClientConfig& c) {
         }
         if (s.is_bootstrap()) continue;
         if (!s.short_server_id) {
-            reasons.push_back(at + "resource 10 (Short Server ID) is required for a non-bootstrap account");
+            reasons.push_back(
+                at + "resource 10 (Short Server ID) is required for a non-bootstrap account");
         } else if (server_by_ssid.count(*s.short_server_id) == 0) {
             reasons.push_back(at + "no Server Object instance with Short Server ID " +
                               std::to_string(*s.short_server_id));
         }
     }
     if (bootstrap_count > 1)
-        reasons.push_back(std::to_string(bootstrap_count) + " Bootstrap-Server instances (at most one allowed)");
+        reasons.push_back(std::to_string(bootstrap_count) +
+                          " Bootstrap-Server instances (at most one allowed)");
     if (c.bs_purge_at && !bootstrap_account_timeout(c))
-        reasons.push_back("Bootstrap-Server account purge deadline without a Bootstrap-Server instance whose "
-                          "resource 12 (Account Timeout) is > 0");
+        reasons.push_back(
+            "Bootstrap-Server account purge deadline without a Bootstrap-Server instance whose "
+            "resource 12 (Account Timeout) is > 0");
     for (const auto& [ssid, iid] : server_by_ssid) {
         bool found = false;
         for (const auto& [siid, s] : c.security)
             if (!s.is_bootstrap() && s.short_server_id == ssid) found = true;
         if (!found)
-            reasons.push_back("/1/" + std::to_string(iid) + ": no Security instance with Short Server ID " +
+            reasons.push_back("/1/" + std::to_string(iid) +
+                              ": no Security instance with Short Server ID " +
                               std::to_string(ssid));
     }
     return reasons;
 }
 
-AccountStore::AccountStore(ClientConfig committed, const WallClock& wall, TimePoint now, Logger& log)
-    : wall_(&wall), log_(&log), security_(log), server_(log) {
+AccountStore::AccountStore(ClientConfig committed, const WallClock& wall, TimePoint now,
+                           Logger& log)
+    : wall_(&wall)
+    , log_(&log)
+    , security_(log)
+    , server_(log) {
     if (check_consistency(committed).empty()) committed_ = std::move(committed);
     rollback();
     // Object 0 Resource 12 across a restart: the persisted wall-clock deadline becomes a TimePoint
     // (consistency guarantees a Bootstrap-Server instance with a timeout > 0 when it is set).
     if (committed_.bs_purge_at) {
         if (const auto timeout = bootstrap_account_timeout(committed_))
-            purge_at_ = now + std::chrono::seconds(seconds_left(*committed_.bs_purge_at, wall.unix_seconds(), *timeout));
+            purge_at_ = now + std::chrono::seconds(seconds_left(*committed_.bs_purge_at,
+                                                                wall.unix_seconds(), *timeout));
     }
 }
 
@@ -129,7 +141,8 @@ FinishResult AccountStore::finish(const Actor& actor, TimePoint now) {
         return r;
     }
     ClientConfig next = working();
-    next.bs_purge_at.reset(); // a successful bootstrap restarts (or ends) the Resource 12 timer below
+    next.bs_purge_at
+        .reset(); // a successful bootstrap restarts (or ends) the Resource 12 timer below
     r.reasons = check_consistency(next);
     if (!r.reasons.empty()) {
         // TS 1.1 §5.2.7.6: 4.06 Not Acceptable; keep the last consistent configuration.
@@ -137,7 +150,8 @@ FinishResult AccountStore::finish(const Actor& actor, TimePoint now) {
         rollback();
         if (log_->enabled(LogLevel::warn)) {
             std::string m = "bootstrap-finish rejected (4.06), configuration rolled back:";
-            for (const auto& s : r.reasons) m += "\n  " + s;
+            for (const auto& s : r.reasons)
+                m += "\n  " + s;
             log_->write(LogLevel::warn, "client.accounts", m);
         }
         return r;
@@ -160,7 +174,8 @@ FinishResult AccountStore::finish(const Actor& actor, TimePoint now) {
     if (log_->enabled(LogLevel::info))
         log_->write(LogLevel::info, "client.accounts",
                     "configuration committed: " + std::to_string(committed_.security.size()) +
-                        " security, " + std::to_string(committed_.servers.size()) + " server instances");
+                        " security, " + std::to_string(committed_.servers.size()) +
+                        " server instances");
     return r;
 }
 
@@ -191,14 +206,17 @@ bool AccountStore::on_timeout(TimePoint now) {
     }
     auto working_security = security_.all();
     for (auto it = working_security.begin(); it != working_security.end();) {
-        if (it->second.is_bootstrap()) it = working_security.erase(it);
-        else ++it;
+        if (it->second.is_bootstrap())
+            it = working_security.erase(it);
+        else
+            ++it;
     }
     security_.replace_all(std::move(working_security));
     if (purged) {
         ++generation_;
         if (log_->enabled(LogLevel::info))
-            log_->write(LogLevel::info, "client.accounts", "Bootstrap-Server account purged (account timeout)");
+            log_->write(LogLevel::info, "client.accounts",
+                        "Bootstrap-Server account purged (account timeout)");
     }
     return purged;
 }

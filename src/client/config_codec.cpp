@@ -9,7 +9,8 @@ namespace lwm2m::client {
 
 namespace {
 
-constexpr std::array<std::byte, 4> kMagic{std::byte{'L'}, std::byte{'w'}, std::byte{'C'}, std::byte{'S'}};
+constexpr std::array<std::byte, 4> kMagic{std::byte{'L'}, std::byte{'w'}, std::byte{'C'},
+                                          std::byte{'S'}};
 constexpr std::size_t kHeader = 12;
 constexpr std::size_t kTrailer = 4;
 constexpr std::size_t kMaxResources = 64;
@@ -19,7 +20,8 @@ constexpr std::array<std::uint32_t, 256> make_crc_table() {
     std::array<std::uint32_t, 256> t{};
     for (std::uint32_t i = 0; i < 256; ++i) {
         std::uint32_t c = i;
-        for (int k = 0; k < 8; ++k) c = (c & 1u) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
+        for (int k = 0; k < 8; ++k)
+            c = (c & 1u) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
         t[i] = c;
     }
     return t;
@@ -30,16 +32,26 @@ constexpr auto kCrcTable = make_crc_table();
 // that the codec is self-contained.
 dm::DataType tag_of(const dm::Value& v) {
     switch (v.storage().index()) {
-    case 1: return dm::DataType::string;
-    case 2: return dm::DataType::integer;
-    case 3: return dm::DataType::unsigned_integer;
-    case 4: return dm::DataType::float_;
-    case 5: return dm::DataType::boolean;
-    case 6: return dm::DataType::opaque;
-    case 7: return dm::DataType::time;
-    case 8: return dm::DataType::objlnk;
-    case 9: return dm::DataType::corelnk;
-    default: return dm::DataType::none;
+    case 1:
+        return dm::DataType::string;
+    case 2:
+        return dm::DataType::integer;
+    case 3:
+        return dm::DataType::unsigned_integer;
+    case 4:
+        return dm::DataType::float_;
+    case 5:
+        return dm::DataType::boolean;
+    case 6:
+        return dm::DataType::opaque;
+    case 7:
+        return dm::DataType::time;
+    case 8:
+        return dm::DataType::objlnk;
+    case 9:
+        return dm::DataType::corelnk;
+    default:
+        return dm::DataType::none;
     }
 }
 
@@ -48,7 +60,8 @@ dm::DataType tag_of(const dm::Value& v) {
 // which sizes the buffer exactly so that it never reallocates and frees a copy of the keys).
 class Writer {
 public:
-    explicit Writer(Bytes* out) : out_(out) {}
+    explicit Writer(Bytes* out)
+        : out_(out) {}
     [[nodiscard]] std::size_t size() const { return n_; }
     void raw(BytesView b) {
         n_ += b.size();
@@ -120,11 +133,13 @@ void wipe_value(dm::Value& v) {
 
 void wipe_resource(dm::Resource& r) {
     wipe_value(r.value);
-    for (auto& [riid, v] : r.instances) wipe_value(v);
+    for (auto& [riid, v] : r.instances)
+        wipe_value(v);
 }
 
 void wipe_instance(dm::Instance& in) {
-    for (auto& [rid, r] : in.resources) wipe_resource(r);
+    for (auto& [rid, r] : in.resources)
+        wipe_resource(r);
 }
 
 /// Wipes a partly decoded instance or resource (it may hold Resource 5 or 8) on every path that
@@ -132,7 +147,8 @@ void wipe_instance(dm::Instance& in) {
 template <class T, void (*Wipe)(T&)>
 class WipeGuard {
 public:
-    explicit WipeGuard(T& t) : t_(&t) {}
+    explicit WipeGuard(T& t)
+        : t_(&t) {}
     WipeGuard(const WipeGuard&) = delete;
     WipeGuard& operator=(const WipeGuard&) = delete;
     ~WipeGuard() {
@@ -149,7 +165,8 @@ using ResourceWipe = WipeGuard<dm::Resource, wipe_resource>;
 // ---- reader ------------------------------------------------------------------------------------
 class Reader {
 public:
-    explicit Reader(BytesView b) : b_(b) {}
+    explicit Reader(BytesView b)
+        : b_(b) {}
     [[nodiscard]] std::size_t left() const { return b_.size() - pos_; }
     bool u8(std::uint8_t& v) {
         if (left() < 1) return false;
@@ -239,7 +256,8 @@ Result<dm::Value> read_value(Reader& r) {
         LWM2M_NEED(r.u16(o) && r.u16(i), Errc::config_bad_length);
         return dm::Value::objlnk(o, i);
     }
-    default: return fail(Errc::config_bad_value);
+    default:
+        return fail(Errc::config_bad_value);
     }
 }
 
@@ -328,7 +346,8 @@ void write_instance(Writer& w, const dm::Instance& in) {
 
 std::uint32_t crc32(BytesView data) noexcept {
     std::uint32_t c = 0xFFFFFFFFu;
-    for (std::byte b : data) c = kCrcTable[(c ^ static_cast<std::uint8_t>(b)) & 0xFFu] ^ (c >> 8);
+    for (std::byte b : data)
+        c = kCrcTable[(c ^ static_cast<std::uint8_t>(b)) & 0xFFu] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
 }
 
@@ -340,10 +359,12 @@ SecretBytes encode_version(const ClientConfig& config, std::uint16_t version) {
     // The Object 0 instances hold copies of the keys: build them once, wipe them at the end.
     std::vector<dm::Instance> security;
     security.reserve(config.security.size());
-    for (const auto& [iid, s] : config.security) security.push_back(to_dm_instance(iid, s, Audience::local));
+    for (const auto& [iid, s] : config.security)
+        security.push_back(to_dm_instance(iid, s, Audience::local));
     std::vector<dm::Instance> servers;
     servers.reserve(config.servers.size());
-    for (const auto& [iid, s] : config.servers) servers.push_back(to_dm_instance(iid, s));
+    for (const auto& [iid, s] : config.servers)
+        servers.push_back(to_dm_instance(iid, s));
 
     auto write_all = [&](Writer& w, std::uint32_t payload_len) {
         w.raw(kMagic);
@@ -351,9 +372,11 @@ SecretBytes encode_version(const ClientConfig& config, std::uint16_t version) {
         w.u16(0);
         w.u32(payload_len);
         w.u16(static_cast<std::uint16_t>(security.size()));
-        for (const auto& in : security) write_instance(w, in);
+        for (const auto& in : security)
+            write_instance(w, in);
         w.u16(static_cast<std::uint16_t>(servers.size()));
-        for (const auto& in : servers) write_instance(w, in);
+        for (const auto& in : servers)
+            write_instance(w, in);
         if (version >= 2) {
             w.u8(config.bs_purge_at ? kStateHasPurgeDeadline : 0);
             if (config.bs_purge_at) w.u64(static_cast<std::uint64_t>(*config.bs_purge_at));
@@ -371,17 +394,21 @@ SecretBytes encode_version(const ClientConfig& config, std::uint16_t version) {
     w.u32(crc32(out));
     SecretBytes result{BytesView(out)};
     secure_wipe(out.data(), out.size());
-    for (auto& in : security) wipe_instance(in);
+    for (auto& in : security)
+        wipe_instance(in);
     return result;
 }
 
 } // namespace
 
-SecretBytes encode_config(const ClientConfig& config) { return encode_version(config, config_format_version); }
+SecretBytes encode_config(const ClientConfig& config) {
+    return encode_version(config, config_format_version);
+}
 
 Result<ClientConfig> decode_config(BytesView bytes) {
     if (bytes.size() < kMagic.size()) return fail(Errc::config_truncated);
-    if (!std::equal(kMagic.begin(), kMagic.end(), bytes.begin())) return fail(Errc::config_bad_magic);
+    if (!std::equal(kMagic.begin(), kMagic.end(), bytes.begin()))
+        return fail(Errc::config_bad_magic);
     if (bytes.size() < kHeader) return fail(Errc::config_truncated);
     Reader h(bytes.subspan(4, kHeader - 4));
     std::uint16_t version = 0, flags = 0;

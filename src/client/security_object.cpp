@@ -16,28 +16,36 @@ using detail::as_opaque;
 using detail::as_str;
 
 bool is_supported_ciphersuite(std::uint64_t v) noexcept {
-    return v == cs_psk_aes128_ccm8 || v == cs_psk_aes128_cbc_sha256 || v == cs_ecdhe_ecdsa_aes128_ccm8 ||
-           v == cs_ecdhe_ecdsa_aes128_cbc_sha256;
+    return v == cs_psk_aes128_ccm8 || v == cs_psk_aes128_cbc_sha256 ||
+           v == cs_ecdhe_ecdsa_aes128_ccm8 || v == cs_ecdhe_ecdsa_aes128_cbc_sha256;
 }
-bool is_psk_ciphersuite(std::uint16_t v) noexcept { return v == cs_psk_aes128_ccm8 || v == cs_psk_aes128_cbc_sha256; }
+bool is_psk_ciphersuite(std::uint16_t v) noexcept {
+    return v == cs_psk_aes128_ccm8 || v == cs_psk_aes128_cbc_sha256;
+}
 
 bool operator==(const SecurityInstance& a, const SecurityInstance& b) {
     return a.server_uri == b.server_uri && a.bootstrap_server == b.bootstrap_server &&
-           a.security_mode == b.security_mode && a.public_key_or_identity == b.public_key_or_identity &&
-           a.server_public_key == b.server_public_key && a.secret_key.size() == b.secret_key.size() &&
-           a.secret_key.equals(b.secret_key.view()) && a.sms_security_mode == b.sms_security_mode &&
-           a.sms_key_parameters == b.sms_key_parameters && a.sms_secret_key.size() == b.sms_secret_key.size() &&
+           a.security_mode == b.security_mode &&
+           a.public_key_or_identity == b.public_key_or_identity &&
+           a.server_public_key == b.server_public_key &&
+           a.secret_key.size() == b.secret_key.size() && a.secret_key.equals(b.secret_key.view()) &&
+           a.sms_security_mode == b.sms_security_mode &&
+           a.sms_key_parameters == b.sms_key_parameters &&
+           a.sms_secret_key.size() == b.sms_secret_key.size() &&
            a.sms_secret_key.equals(b.sms_secret_key.view()) && a.sms_number == b.sms_number &&
            a.short_server_id == b.short_server_id && a.client_hold_off == b.client_hold_off &&
            a.bs_account_timeout == b.bs_account_timeout && a.matching_type == b.matching_type &&
-           a.sni == b.sni && a.certificate_usage == b.certificate_usage && a.ciphersuites == b.ciphersuites;
+           a.sni == b.sni && a.certificate_usage == b.certificate_usage &&
+           a.ciphersuites == b.ciphersuites;
 }
 
 namespace {
 
 namespace rid = security_rid;
 
-Result<void> bad() { return fail(Status::bad_request); }
+Result<void> bad() {
+    return fail(Status::bad_request);
+}
 
 const dm::Value* single(const dm::Resource& r) {
     if (r.multiple) return nullptr;
@@ -185,7 +193,8 @@ Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource&
         std::map<std::uint16_t, std::uint16_t> cs;
         for (const auto& [riid, v] : res.instances) {
             const auto i = as_int(v);
-            if (!i || *i < 0 || !is_supported_ciphersuite(static_cast<std::uint64_t>(*i))) return bad();
+            if (!i || *i < 0 || !is_supported_ciphersuite(static_cast<std::uint64_t>(*i)))
+                return bad();
             cs[riid] = static_cast<std::uint16_t>(*i);
         }
         inst.ciphersuites = std::move(cs);
@@ -227,10 +236,13 @@ Result<SecurityInstance> security_from_instance(const dm::Instance& in) {
 dm::Instance to_dm_instance(std::uint16_t iid, const SecurityInstance& s, Audience audience) {
     dm::Instance out;
     out.id = iid;
-    auto put = [&](std::uint16_t id, dm::Value v) { out.resources.emplace(id, dm::Resource::single(id, std::move(v))); };
+    auto put = [&](std::uint16_t id, dm::Value v) {
+        out.resources.emplace(id, dm::Resource::single(id, std::move(v)));
+    };
     if (s.server_uri) put(rid::server_uri, dm::Value::string(*s.server_uri));
     if (s.bootstrap_server) put(rid::bootstrap_server, dm::Value::boolean(*s.bootstrap_server));
-    if (s.security_mode) put(rid::security_mode, dm::Value::integer(static_cast<std::int64_t>(*s.security_mode)));
+    if (s.security_mode)
+        put(rid::security_mode, dm::Value::integer(static_cast<std::int64_t>(*s.security_mode)));
     put(rid::public_key_or_identity, dm::Value::opaque(s.public_key_or_identity));
     put(rid::server_public_key, dm::Value::opaque(s.server_public_key));
     if (audience == Audience::local) {
@@ -239,7 +251,8 @@ dm::Instance to_dm_instance(std::uint16_t iid, const SecurityInstance& s, Audien
     }
     if (s.sms_security_mode) put(rid::sms_security_mode, dm::Value::integer(*s.sms_security_mode));
     if (s.sms_key_parameters)
-        put(rid::sms_key_parameters, dm::Value::opaque(Bytes(s.sms_key_parameters->begin(), s.sms_key_parameters->end())));
+        put(rid::sms_key_parameters,
+            dm::Value::opaque(Bytes(s.sms_key_parameters->begin(), s.sms_key_parameters->end())));
     if (audience == Audience::local && !s.sms_secret_key.empty()) {
         const BytesView k = s.sms_secret_key.view();
         put(rid::sms_secret_key, dm::Value::opaque(Bytes(k.begin(), k.end())));
@@ -247,25 +260,33 @@ dm::Instance to_dm_instance(std::uint16_t iid, const SecurityInstance& s, Audien
     if (s.sms_number) put(rid::sms_number, dm::Value::string(*s.sms_number));
     if (s.short_server_id) put(rid::short_server_id, dm::Value::integer(*s.short_server_id));
     if (s.client_hold_off) put(rid::client_hold_off, dm::Value::integer(*s.client_hold_off));
-    if (s.bs_account_timeout) put(rid::bs_account_timeout, dm::Value::integer(*s.bs_account_timeout));
+    if (s.bs_account_timeout)
+        put(rid::bs_account_timeout, dm::Value::integer(*s.bs_account_timeout));
     if (s.matching_type) put(rid::matching_type, dm::Value::unsigned_integer(*s.matching_type));
     if (s.sni) put(rid::sni, dm::Value::string(*s.sni));
-    if (s.certificate_usage) put(rid::certificate_usage, dm::Value::unsigned_integer(*s.certificate_usage));
+    if (s.certificate_usage)
+        put(rid::certificate_usage, dm::Value::unsigned_integer(*s.certificate_usage));
     if (!s.ciphersuites.empty()) {
         std::map<std::uint16_t, dm::Value> inst;
-        for (const auto& [riid, v] : s.ciphersuites) inst.emplace(riid, dm::Value::unsigned_integer(v));
-        out.resources.emplace(rid::ciphersuite, dm::Resource::multi(rid::ciphersuite, std::move(inst)));
+        for (const auto& [riid, v] : s.ciphersuites)
+            inst.emplace(riid, dm::Value::unsigned_integer(v));
+        out.resources.emplace(rid::ciphersuite,
+                              dm::Resource::multi(rid::ciphersuite, std::move(inst)));
     }
     return out;
 }
 
 namespace {
-bool is_secret_rid(std::uint16_t r) { return r == rid::secret_key || r == rid::sms_secret_key; }
+bool is_secret_rid(std::uint16_t r) {
+    return r == rid::secret_key || r == rid::sms_secret_key;
+}
 
 void redact_instance(dm::Instance& in) {
     for (auto it = in.resources.begin(); it != in.resources.end();) {
-        if (is_secret_rid(it->first)) it = in.resources.erase(it);
-        else ++it;
+        if (is_secret_rid(it->first))
+            it = in.resources.erase(it);
+        else
+            ++it;
     }
 }
 } // namespace
@@ -274,7 +295,8 @@ void redact_secrets(dm::Content& c) {
     if (c.path.depth() >= 1 && c.path.oid().v != 0) return;
     if (auto* o = std::get_if<dm::Object>(&c.node)) {
         if (o->id != 0) return;
-        for (auto& [iid, in] : o->instances) redact_instance(in);
+        for (auto& [iid, in] : o->instances)
+            redact_instance(in);
     } else if (auto* in = std::get_if<dm::Instance>(&c.node)) {
         if (c.path.depth() == 2) redact_instance(*in);
     } else if (auto* r = std::get_if<dm::Resource>(&c.node)) {
@@ -287,7 +309,8 @@ void redact_secrets(dm::Content& c) {
     }
 }
 
-void check_security_instance(std::uint16_t iid, const SecurityInstance& s, std::vector<std::string>& reasons) {
+void check_security_instance(std::uint16_t iid, const SecurityInstance& s,
+                             std::vector<std::string>& reasons) {
     const std::string at = "/0/" + std::to_string(iid) + ": ";
     if (!s.server_uri) reasons.push_back(at + "resource 0 (LwM2M Server URI) is missing");
     if (!s.bootstrap_server) reasons.push_back(at + "resource 1 (Bootstrap-Server) is missing");
@@ -304,7 +327,9 @@ void check_security_instance(std::uint16_t iid, const SecurityInstance& s, std::
         } else {
             const bool want_secure = mode != SecurityMode::nosec;
             if (uri->secure() != want_secure)
-                reasons.push_back(at + mode_text + (want_secure ? " requires a coaps:// URI" : " (NoSec) requires a coap:// URI"));
+                reasons.push_back(
+                    at + mode_text +
+                    (want_secure ? " requires a coaps:// URI" : " (NoSec) requires a coap:// URI"));
         }
     }
     const bool has3 = !s.public_key_or_identity.empty();
@@ -315,11 +340,12 @@ void check_security_instance(std::uint16_t iid, const SecurityInstance& s, std::
         if (!has3) reasons.push_back(at + "PSK mode requires resource 3 (PSK identity)");
         if (!has5) reasons.push_back(at + "PSK mode requires resource 5 (PSK key)");
         if (s.public_key_or_identity.size() > max_psk_identity_size)
-            reasons.push_back(at + "PSK identity of " + std::to_string(s.public_key_or_identity.size()) +
-                              " bytes exceeds " + std::to_string(max_psk_identity_size));
+            reasons.push_back(at + "PSK identity of " +
+                              std::to_string(s.public_key_or_identity.size()) + " bytes exceeds " +
+                              std::to_string(max_psk_identity_size));
         if (s.secret_key.size() > max_psk_key_size)
-            reasons.push_back(at + "PSK key of " + std::to_string(s.secret_key.size()) + " bytes exceeds " +
-                              std::to_string(max_psk_key_size));
+            reasons.push_back(at + "PSK key of " + std::to_string(s.secret_key.size()) +
+                              " bytes exceeds " + std::to_string(max_psk_key_size));
         break;
     case SecurityMode::rpk:
     case SecurityMode::certificate:
@@ -330,7 +356,8 @@ void check_security_instance(std::uint16_t iid, const SecurityInstance& s, std::
             reasons.push_back(at + mode_text + " requires resources 3, 4 and 5");
         break;
     case SecurityMode::nosec:
-        if (has3 || has4 || has5) reasons.push_back(at + "NoSec mode must not carry resources 3, 4 or 5");
+        if (has3 || has4 || has5)
+            reasons.push_back(at + "NoSec mode must not carry resources 3, 4 or 5");
         break;
     }
     if (!s.ciphersuites.empty()) {
@@ -338,8 +365,10 @@ void check_security_instance(std::uint16_t iid, const SecurityInstance& s, std::
             reasons.push_back(at + "NoSec mode must not list DTLS cipher suites (resource 16)");
         } else {
             const bool want_psk = mode == SecurityMode::psk;
-            const bool any = std::any_of(s.ciphersuites.begin(), s.ciphersuites.end(),
-                                         [&](const auto& kv) { return is_psk_ciphersuite(kv.second) == want_psk; });
+            const bool any =
+                std::any_of(s.ciphersuites.begin(), s.ciphersuites.end(), [&](const auto& kv) {
+                    return is_psk_ciphersuite(kv.second) == want_psk;
+                });
             if (!any) reasons.push_back(at + "no cipher suite in resource 16 fits " + mode_text);
         }
     }
@@ -348,7 +377,8 @@ void check_security_instance(std::uint16_t iid, const SecurityInstance& s, std::
 std::vector<Iid> SecurityObject::instances() const {
     std::vector<Iid> out;
     out.reserve(instances_.size());
-    for (const auto& kv : instances_) out.emplace_back(kv.first);
+    for (const auto& kv : instances_)
+        out.emplace_back(kv.first);
     return out;
 }
 
@@ -368,7 +398,8 @@ Result<dm::Content> SecurityObject::build_content(const dm::Path& path, Audience
     if (path.depth() == 1) {
         dm::Object o;
         o.id = 0;
-        for (const auto& [iid, s] : instances_) o.instances.emplace(iid, to_dm_instance(iid, s, audience));
+        for (const auto& [iid, s] : instances_)
+            o.instances.emplace(iid, to_dm_instance(iid, s, audience));
         return dm::Content{path, std::move(o)};
     }
     const auto it = instances_.find(path.iid().v);
@@ -400,20 +431,28 @@ void SecurityObject::log_result(const Actor& actor, std::string_view op, const d
     const LogLevel level = r ? LogLevel::debug : LogLevel::info;
     if (!log_->enabled(level)) return;
     std::string m;
-    m.append(to_string(actor.kind)).append(" ").append(op).append(" ").append(path_text(path)).append(": ");
+    m.append(to_string(actor.kind))
+        .append(" ")
+        .append(op)
+        .append(" ")
+        .append(path_text(path))
+        .append(": ");
     m.append(r ? std::string("ok") : r.error().message()); // fixed texts only, never values
     log_->write(level, "client.security", m);
 }
 
-Result<void> SecurityObject::write_checked(const dm::Path& path, const dm::Content& content, WriteMode mode) {
+Result<void> SecurityObject::write_checked(const dm::Path& path, const dm::Content& content,
+                                           WriteMode mode) {
     if (path.depth() == 0) return bad();
     if (path.oid().v != 0) return fail(Status::not_found);
     if (!(content.path == path)) return bad();
     auto next = instances_;
-    auto write_instance = [&](std::uint16_t iid, const dm::Instance& in, WriteMode m) -> Result<void> {
+    auto write_instance = [&](std::uint16_t iid, const dm::Instance& in,
+                              WriteMode m) -> Result<void> {
         if (iid == 0xffff || in.id != iid) return bad();
         const auto it = next.find(iid);
-        SecurityInstance s = (m == WriteMode::replace || it == next.end()) ? SecurityInstance{} : it->second;
+        SecurityInstance s =
+            (m == WriteMode::replace || it == next.end()) ? SecurityInstance{} : it->second;
         for (const auto& [id, r] : in.resources) {
             if (id != r.id) return bad();
             LWM2M_TRY_VOID(apply_security_resource(s, r));
@@ -428,7 +467,8 @@ Result<void> SecurityObject::write_checked(const dm::Path& path, const dm::Conte
     case 1: {
         const auto* o = std::get_if<dm::Object>(&content.node);
         if (o == nullptr || o->id != 0) return bad();
-        for (const auto& [iid, in] : o->instances) LWM2M_TRY_VOID(write_instance(iid, in, mode));
+        for (const auto& [iid, in] : o->instances)
+            LWM2M_TRY_VOID(write_instance(iid, in, mode));
         break;
     }
     case 2: {
@@ -444,8 +484,10 @@ Result<void> SecurityObject::write_checked(const dm::Path& path, const dm::Conte
         SecurityInstance& s = next[path.iid().v]; // Bootstrap-Write creates a missing instance
         if (r->id == rid::ciphersuite && mode == WriteMode::partial && r->multiple) {
             dm::Resource merged = dm::Resource::multi(r->id);
-            for (const auto& [riid, v] : s.ciphersuites) merged.instances.emplace(riid, dm::Value::unsigned_integer(v));
-            for (const auto& [riid, v] : r->instances) merged.instances[riid] = v;
+            for (const auto& [riid, v] : s.ciphersuites)
+                merged.instances.emplace(riid, dm::Value::unsigned_integer(v));
+            for (const auto& [riid, v] : r->instances)
+                merged.instances[riid] = v;
             LWM2M_TRY_VOID(apply_security_resource(s, merged));
         } else {
             LWM2M_TRY_VOID(apply_security_resource(s, *r));
@@ -456,30 +498,35 @@ Result<void> SecurityObject::write_checked(const dm::Path& path, const dm::Conte
     case 4: {
         const auto* v = std::get_if<dm::Value>(&content.node);
         if (v == nullptr) return bad();
-        if (path.rid().v != rid::ciphersuite) return fail(path.rid().v <= 30 ? Status::bad_request : Status::not_found);
+        if (path.rid().v != rid::ciphersuite)
+            return fail(path.rid().v <= 30 ? Status::bad_request : Status::not_found);
         const auto it = next.find(path.iid().v);
         if (it == next.end()) return fail(Status::not_found);
         dm::Resource merged = dm::Resource::multi(rid::ciphersuite);
-        for (const auto& [riid, cs] : it->second.ciphersuites) merged.instances.emplace(riid, dm::Value::unsigned_integer(cs));
+        for (const auto& [riid, cs] : it->second.ciphersuites)
+            merged.instances.emplace(riid, dm::Value::unsigned_integer(cs));
         merged.instances[path.riid().v] = *v;
         LWM2M_TRY_VOID(apply_security_resource(it->second, merged));
         break;
     }
-    default: return bad();
+    default:
+        return bad();
     }
     if (next.size() > max_security_instances) return fail(Status::request_entity_too_large);
     instances_ = std::move(next);
     return ok();
 }
 
-Result<void> SecurityObject::write(const Actor& actor, const dm::Path& path, const dm::Content& content, WriteMode mode) {
+Result<void> SecurityObject::write(const Actor& actor, const dm::Path& path,
+                                   const dm::Content& content, WriteMode mode) {
     Result<void> r = check_access(actor, Operation::write, path);
     if (r) r = write_checked(path, content, mode);
     log_result(actor, "write", path, r);
     return r;
 }
 
-Result<Iid> SecurityObject::create(const Actor& actor, std::optional<Iid> iid, const dm::Instance& content) {
+Result<Iid> SecurityObject::create(const Actor& actor, std::optional<Iid> iid,
+                                   const dm::Instance& content) {
     const dm::Path target{Oid{0}};
     if (auto r = check_access(actor, Operation::create, target); !r) {
         log_result(actor, "create", target, r);
@@ -490,7 +537,8 @@ Result<Iid> SecurityObject::create(const Actor& actor, std::optional<Iid> iid, c
         if (iid->v == 0xffff || instances_.count(iid->v) != 0) return fail(Status::bad_request);
         id = iid->v;
     } else {
-        while (instances_.count(id) != 0) ++id; // bounded by max_security_instances
+        while (instances_.count(id) != 0)
+            ++id; // bounded by max_security_instances
     }
     if (instances_.size() >= max_security_instances) return fail(Status::request_entity_too_large);
     dm::Instance in = content;
@@ -514,8 +562,10 @@ Result<void> SecurityObject::delete_(const Actor& actor, const dm::Path& path) {
             // TS 1.1 §5.2.7.5: "/" and "/0" remove every instance except the Bootstrap-Server
             // account (the factory source resets everything only through replace_all()).
             for (auto it = instances_.begin(); it != instances_.end();) {
-                if (it->second.is_bootstrap()) ++it;
-                else it = instances_.erase(it);
+                if (it->second.is_bootstrap())
+                    ++it;
+                else
+                    it = instances_.erase(it);
             }
         } else if (path.depth() == 2) {
             const auto it = instances_.find(path.iid().v);
@@ -536,7 +586,8 @@ Result<void> SecurityObject::delete_(const Actor& actor, const dm::Path& path) {
     return r;
 }
 
-Result<std::vector<LinkInfo>> SecurityObject::discover(const Actor& actor, const dm::Path& path) const {
+Result<std::vector<LinkInfo>> SecurityObject::discover(const Actor& actor,
+                                                       const dm::Path& path) const {
     if (auto r = check_access(actor, Operation::discover, path); !r) {
         log_result(actor, "discover", path, r);
         return fail(r.error());

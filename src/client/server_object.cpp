@@ -31,7 +31,8 @@ constexpr ServerResourceSpec kSpecs[] = {
     {9, DataType::none, false, false, false, true, 0, 0},
     {10, DataType::objlnk, false, true, true, false, 0, 0},
     {11, DataType::unsigned_integer, false, true, false, false, 0, 255},
-    {12, DataType::time, false, true, false, false, std::numeric_limits<std::int64_t>::min(), kMax64},
+    {12, DataType::time, false, true, false, false, std::numeric_limits<std::int64_t>::min(),
+     kMax64},
     {13, DataType::unsigned_integer, false, true, false, false, 0, kMax32},
     {14, DataType::unsigned_integer, false, true, true, false, 0, kMax32},
     {15, DataType::boolean, false, true, false, false, 0, 1},
@@ -49,7 +50,9 @@ constexpr ServerResourceSpec kSpecs[] = {
     {27, DataType::unsigned_integer, false, true, true, false, 0, 255},
 };
 
-Result<void> bad() { return fail(Status::bad_request); }
+Result<void> bad() {
+    return fail(Status::bad_request);
+}
 
 // TS 1.1 §6.2.1.1 / E.2 Resource 7: transports U (UDP), T (TCP), S (SMS), N (Non-IP), plus Q
 // (1.0 queue mode); each letter at most once, at least one transport.
@@ -72,8 +75,9 @@ Result<dm::Value> check_value(const ServerResourceSpec& spec, const dm::Value& v
     case DataType::unsigned_integer: {
         const auto i = detail::as_int(v);
         if (!i || *i < spec.min || *i > spec.max) return fail(Status::bad_request);
-        return spec.type == DataType::integer ? dm::Value::integer(*i)
-                                              : dm::Value::unsigned_integer(static_cast<std::uint64_t>(*i));
+        return spec.type == DataType::integer
+                   ? dm::Value::integer(*i)
+                   : dm::Value::unsigned_integer(static_cast<std::uint64_t>(*i));
     }
     case DataType::time: {
         const auto t = detail::as_time(v);
@@ -99,7 +103,8 @@ Result<dm::Value> check_value(const ServerResourceSpec& spec, const dm::Value& v
         if (!l) return fail(Status::bad_request);
         return dm::Value::objlnk(l->oid, l->iid);
     }
-    default: return fail(Status::bad_request);
+    default:
+        return fail(Status::bad_request);
     }
 }
 
@@ -120,11 +125,21 @@ const ServerResourceSpec* server_resource_spec(std::uint16_t rid) noexcept {
     return nullptr;
 }
 
-std::optional<std::uint16_t> ServerInstance::short_server_id() const { return get_int<std::uint16_t>(*this, server_rid::short_server_id); }
-std::optional<std::int64_t> ServerInstance::lifetime() const { return get_int<std::int64_t>(*this, server_rid::lifetime); }
-std::int64_t ServerInstance::default_pmin() const { return get_int<std::int64_t>(*this, server_rid::default_pmin).value_or(0); }
-std::optional<std::int64_t> ServerInstance::default_pmax() const { return get_int<std::int64_t>(*this, server_rid::default_pmax); }
-std::int64_t ServerInstance::disable_timeout() const { return get_int<std::int64_t>(*this, server_rid::disable_timeout).value_or(86400); }
+std::optional<std::uint16_t> ServerInstance::short_server_id() const {
+    return get_int<std::uint16_t>(*this, server_rid::short_server_id);
+}
+std::optional<std::int64_t> ServerInstance::lifetime() const {
+    return get_int<std::int64_t>(*this, server_rid::lifetime);
+}
+std::int64_t ServerInstance::default_pmin() const {
+    return get_int<std::int64_t>(*this, server_rid::default_pmin).value_or(0);
+}
+std::optional<std::int64_t> ServerInstance::default_pmax() const {
+    return get_int<std::int64_t>(*this, server_rid::default_pmax);
+}
+std::int64_t ServerInstance::disable_timeout() const {
+    return get_int<std::int64_t>(*this, server_rid::disable_timeout).value_or(86400);
+}
 std::optional<bool> ServerInstance::notification_storing() const {
     const auto it = resources.find(server_rid::notification_storing);
     if (it == resources.end()) return std::nullopt;
@@ -137,10 +152,19 @@ std::optional<std::string> ServerInstance::binding() const {
     if (s == nullptr) return std::nullopt;
     return *s;
 }
-std::uint64_t ServerInstance::communication_retry_count() const { return get_int<std::uint64_t>(*this, server_rid::communication_retry_count).value_or(5); }
-std::uint64_t ServerInstance::communication_retry_timer() const { return get_int<std::uint64_t>(*this, server_rid::communication_retry_timer).value_or(60); }
-std::uint64_t ServerInstance::communication_sequence_delay() const { return get_int<std::uint64_t>(*this, server_rid::communication_sequence_delay).value_or(86400); }
-std::uint64_t ServerInstance::communication_sequence_retry_count() const { return get_int<std::uint64_t>(*this, server_rid::communication_sequence_retry_count).value_or(1); }
+std::uint64_t ServerInstance::communication_retry_count() const {
+    return get_int<std::uint64_t>(*this, server_rid::communication_retry_count).value_or(5);
+}
+std::uint64_t ServerInstance::communication_retry_timer() const {
+    return get_int<std::uint64_t>(*this, server_rid::communication_retry_timer).value_or(60);
+}
+std::uint64_t ServerInstance::communication_sequence_delay() const {
+    return get_int<std::uint64_t>(*this, server_rid::communication_sequence_delay).value_or(86400);
+}
+std::uint64_t ServerInstance::communication_sequence_retry_count() const {
+    return get_int<std::uint64_t>(*this, server_rid::communication_sequence_retry_count)
+        .value_or(1);
+}
 
 Result<void> apply_server_resource(ServerInstance& inst, const dm::Resource& res) {
     const ServerResourceSpec* spec = server_resource_spec(res.id);
@@ -179,20 +203,25 @@ dm::Instance to_dm_instance(std::uint16_t iid, const ServerInstance& inst) {
     return out;
 }
 
-void check_server_instance(std::uint16_t iid, const ServerInstance& s, std::vector<std::string>& reasons) {
+void check_server_instance(std::uint16_t iid, const ServerInstance& s,
+                           std::vector<std::string>& reasons) {
     const std::string at = "/1/" + std::to_string(iid) + ": ";
     if (!s.short_server_id()) reasons.push_back(at + "resource 0 (Short Server ID) is missing");
     if (!s.lifetime()) reasons.push_back(at + "resource 1 (Lifetime) is missing");
-    if (!s.notification_storing()) reasons.push_back(at + "resource 6 (Notification Storing) is missing");
+    if (!s.notification_storing())
+        reasons.push_back(at + "resource 6 (Notification Storing) is missing");
     const auto b = s.binding();
-    if (!b) reasons.push_back(at + "resource 7 (Binding) is missing");
+    if (!b)
+        reasons.push_back(at + "resource 7 (Binding) is missing");
     else if (b->find('U') == std::string::npos)
-        reasons.push_back(at + "Binding has no 'U': UDP is the only transport this client implements");
+        reasons.push_back(at +
+                          "Binding has no 'U': UDP is the only transport this client implements");
 }
 
 std::vector<Iid> ServerObject::instances() const {
     std::vector<Iid> out;
-    for (const auto& kv : instances_) out.emplace_back(kv.first);
+    for (const auto& kv : instances_)
+        out.emplace_back(kv.first);
     return out;
 }
 
@@ -217,7 +246,8 @@ Result<dm::Content> ServerObject::read(const Actor& actor, const dm::Path& path)
         dm::Object o;
         o.id = 1;
         for (const auto& [iid, s] : instances_)
-            if (!dm_actor || s.short_server_id() == actor.ssid.v) o.instances.emplace(iid, to_dm_instance(iid, s));
+            if (!dm_actor || s.short_server_id() == actor.ssid.v)
+                o.instances.emplace(iid, to_dm_instance(iid, s));
         return dm::Content{path, std::move(o)};
     }
     LWM2M_TRY_VOID(owned_by(actor, path.iid().v));
@@ -236,8 +266,8 @@ Result<dm::Content> ServerObject::read(const Actor& actor, const dm::Path& path)
     return dm::Content{path, ri->second};
 }
 
-Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& path, const dm::Content& content,
-                                         WriteMode mode) {
+Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& path,
+                                         const dm::Content& content, WriteMode mode) {
     if (path.depth() == 0) return bad();
     if (path.oid().v != 1) return fail(Status::not_found);
     if (!(content.path == path)) return bad();
@@ -250,11 +280,13 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
         if (!spec->writable) return fail(Status::method_not_allowed);
         return ok();
     };
-    auto write_instance = [&](std::uint16_t iid, const dm::Instance& in, WriteMode m) -> Result<void> {
+    auto write_instance = [&](std::uint16_t iid, const dm::Instance& in,
+                              WriteMode m) -> Result<void> {
         if (iid == 0xffff || in.id != iid) return bad();
         const auto it = next.find(iid);
         if (dm_actor && it == next.end()) return fail(Status::not_found);
-        ServerInstance s = (m == WriteMode::replace || it == next.end()) ? ServerInstance{} : it->second;
+        ServerInstance s =
+            (m == WriteMode::replace || it == next.end()) ? ServerInstance{} : it->second;
         if (dm_actor && m == WriteMode::replace) {
             // A DM Write (replace) keeps what the server may not write (TS 1.1 §5.4.3).
             for (const auto& [rid, r] : it->second.resources) {
@@ -277,7 +309,8 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
         if (dm_actor) return fail(Status::method_not_allowed);
         const auto* o = std::get_if<dm::Object>(&content.node);
         if (o == nullptr || o->id != 1) return bad();
-        for (const auto& [iid, in] : o->instances) LWM2M_TRY_VOID(write_instance(iid, in, mode));
+        for (const auto& [iid, in] : o->instances)
+            LWM2M_TRY_VOID(write_instance(iid, in, mode));
         break;
     }
     case 2: {
@@ -296,8 +329,10 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
         ServerInstance& s = next[path.iid().v];
         if (r->multiple && mode == WriteMode::partial) {
             dm::Resource merged = dm::Resource::multi(r->id);
-            if (const auto old = s.resources.find(r->id); old != s.resources.end()) merged.instances = old->second.instances;
-            for (const auto& [riid, v] : r->instances) merged.instances[riid] = v;
+            if (const auto old = s.resources.find(r->id); old != s.resources.end())
+                merged.instances = old->second.instances;
+            for (const auto& [riid, v] : r->instances)
+                merged.instances[riid] = v;
             LWM2M_TRY_VOID(apply_server_resource(s, merged));
         } else {
             LWM2M_TRY_VOID(apply_server_resource(s, *r));
@@ -315,20 +350,23 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
         if (spec == nullptr) return fail(Status::not_found);
         if (!spec->multiple) return bad();
         dm::Resource merged = dm::Resource::multi(path.rid().v);
-        if (const auto old = it->second.resources.find(path.rid().v); old != it->second.resources.end())
+        if (const auto old = it->second.resources.find(path.rid().v);
+            old != it->second.resources.end())
             merged.instances = old->second.instances;
         merged.instances[path.riid().v] = *v;
         LWM2M_TRY_VOID(apply_server_resource(it->second, merged));
         break;
     }
-    default: return bad();
+    default:
+        return bad();
     }
     if (next.size() > max_server_instances) return fail(Status::request_entity_too_large);
     instances_ = std::move(next);
     return ok();
 }
 
-Result<void> ServerObject::write(const Actor& actor, const dm::Path& path, const dm::Content& content, WriteMode mode) {
+Result<void> ServerObject::write(const Actor& actor, const dm::Path& path,
+                                 const dm::Content& content, WriteMode mode) {
     Result<void> r = check_access(actor, Operation::write, path);
     if (r) r = write_checked(actor, path, content, mode);
     if (log_->enabled(LogLevel::debug))
@@ -338,14 +376,16 @@ Result<void> ServerObject::write(const Actor& actor, const dm::Path& path, const
     return r;
 }
 
-Result<Iid> ServerObject::create(const Actor& actor, std::optional<Iid> iid, const dm::Instance& content) {
+Result<Iid> ServerObject::create(const Actor& actor, std::optional<Iid> iid,
+                                 const dm::Instance& content) {
     LWM2M_TRY_VOID(check_access(actor, Operation::create, dm::Path{Oid{1}}));
     std::uint16_t id = 0;
     if (iid) {
         if (iid->v == 0xffff || instances_.count(iid->v) != 0) return fail(Status::bad_request);
         id = iid->v;
     } else {
-        while (instances_.count(id) != 0) ++id;
+        while (instances_.count(id) != 0)
+            ++id;
     }
     if (instances_.size() >= max_server_instances) return fail(Status::request_entity_too_large);
     LWM2M_TRY(s, server_from_instance(content));
@@ -365,7 +405,8 @@ Result<void> ServerObject::delete_(const Actor& actor, const dm::Path& path) {
     return ok();
 }
 
-Result<std::vector<LinkInfo>> ServerObject::discover(const Actor& actor, const dm::Path& path) const {
+Result<std::vector<LinkInfo>> ServerObject::discover(const Actor& actor,
+                                                     const dm::Path& path) const {
     LWM2M_TRY_VOID(check_access(actor, Operation::discover, path));
     if (path.depth() >= 1 && path.oid().v != 1) return fail(Status::not_found);
     std::vector<LinkInfo> out;
@@ -409,9 +450,15 @@ Result<void> ServerObject::execute(const Actor& actor, const dm::Path& path, std
     if (!spec->executable) return fail(Status::method_not_allowed);
     ServerAction a{ServerAction::Kind::disable, it->second.short_server_id().value_or(0)};
     switch (path.rid().v) {
-    case server_rid::disable: a.kind = ServerAction::Kind::disable; break;
-    case server_rid::registration_update_trigger: a.kind = ServerAction::Kind::registration_update; break;
-    default: a.kind = ServerAction::Kind::bootstrap_request; break;
+    case server_rid::disable:
+        a.kind = ServerAction::Kind::disable;
+        break;
+    case server_rid::registration_update_trigger:
+        a.kind = ServerAction::Kind::registration_update;
+        break;
+    default:
+        a.kind = ServerAction::Kind::bootstrap_request;
+        break;
     }
     if (std::find(actions_.begin(), actions_.end(), a) == actions_.end()) {
         if (actions_.size() >= 3 * max_server_instances) return fail(Status::service_unavailable);

@@ -8,7 +8,9 @@
 namespace lwm2m::client {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -31,7 +33,8 @@ bool is_ipv4(std::string_view s) {
     std::size_t i = 0;
     while (true) {
         std::size_t j = i;
-        while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+        while (j < s.size() && s[j] >= '0' && s[j] <= '9')
+            ++j;
         const std::size_t n = j - i;
         if (n == 0 || n > 3) return false;
         if (n > 1 && s[i] == '0') return false;
@@ -59,8 +62,8 @@ bool is_valid_hostname(std::string_view name) noexcept {
         if (label.empty() || label.size() > 63) return false;
         if (label.front() == '-' || label.back() == '-') return false;
         for (char c : label) {
-            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                            c == '-';
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-';
             if (!ok) return false;
         }
         last = label;
@@ -106,7 +109,8 @@ Result<ServerUri> parse_server_uri(std::string_view text) {
             port = after.substr(1);
             has_port = true;
         }
-        if (host.empty() || host.find(':') == std::string_view::npos || host.find('%') != std::string_view::npos)
+        if (host.empty() || host.find(':') == std::string_view::npos ||
+            host.find('%') != std::string_view::npos)
             return fail(Status::bad_request);
         const auto addr = PeerAddr::parse(host);
         if (!addr || addr->family != PeerAddr::Family::ipv6) return fail(Status::bad_request);
@@ -126,7 +130,8 @@ Result<ServerUri> parse_server_uri(std::string_view text) {
         } else if (is_valid_hostname(host)) {
             u.host_kind = ServerUri::HostKind::name;
             u.host.reserve(host.size());
-            for (char c : host) u.host += lower(c);
+            for (char c : host)
+                u.host += lower(c);
         } else {
             return fail(Status::bad_request);
         }

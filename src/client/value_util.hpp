@@ -17,7 +17,8 @@ inline std::optional<std::int64_t> as_int(const dm::Value& v) {
     const auto& s = v.storage();
     if (const auto* i = std::get_if<std::int64_t>(&s)) return *i;
     if (const auto* u = std::get_if<std::uint64_t>(&s)) {
-        if (*u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+        if (*u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return std::nullopt;
         return static_cast<std::int64_t>(*u);
     }
     return std::nullopt;
@@ -26,8 +27,12 @@ inline std::optional<bool> as_bool(const dm::Value& v) {
     if (const auto* b = std::get_if<bool>(&v.storage())) return *b;
     return std::nullopt;
 }
-inline const std::string* as_str(const dm::Value& v) { return std::get_if<std::string>(&v.storage()); }
-inline const Bytes* as_opaque(const dm::Value& v) { return std::get_if<Bytes>(&v.storage()); }
+inline const std::string* as_str(const dm::Value& v) {
+    return std::get_if<std::string>(&v.storage());
+}
+inline const Bytes* as_opaque(const dm::Value& v) {
+    return std::get_if<Bytes>(&v.storage());
+}
 inline std::optional<dm::Objlnk> as_objlnk(const dm::Value& v) {
     if (const auto* o = std::get_if<dm::Objlnk>(&v.storage())) return *o;
     return std::nullopt;
@@ -36,6 +41,8 @@ inline std::optional<std::int64_t> as_time(const dm::Value& v) {
     if (const auto* t = std::get_if<dm::Time>(&v.storage())) return t->seconds;
     return as_int(v);
 }
-inline bool is_none(const dm::Value& v) { return std::holds_alternative<std::monostate>(v.storage()); }
+inline bool is_none(const dm::Value& v) {
+    return std::holds_alternative<std::monostate>(v.storage());
+}
 
 } // namespace lwm2m::client::detail

@@ -86,7 +86,9 @@ public:
     /// Entries in the index (live, expired or not); killed slots are not counted.
     [[nodiscard]] std::size_t size() const noexcept { return live_; }
     /// Slots in the ring (live + killed, not yet popped).
-    [[nodiscard]] std::size_t ring_size() const noexcept { return static_cast<std::size_t>(tail_ - head_); }
+    [[nodiscard]] std::size_t ring_size() const noexcept {
+        return static_cast<std::size_t>(tail_ - head_);
+    }
     [[nodiscard]] bool ring_empty() const noexcept { return tail_ == head_; }
     [[nodiscard]] std::size_t ring_capacity() const noexcept { return ring_.size(); }
 
@@ -96,7 +98,7 @@ public:
         const std::uint64_t* const index = index_.data();
         if (ring == nullptr || index == nullptr) return nullptr;
         const std::uint64_t tag = tag_of(h);
-        for (std::size_t i = home_of(h); ; i = (i + 1) & imask_) {
+        for (std::size_t i = home_of(h);; i = (i + 1) & imask_) {
             const std::uint64_t b = index[i];
             if (b == 0) return nullptr;
             if ((b & kTagMask) == tag) {
@@ -153,7 +155,9 @@ public:
 
     /// Oldest slot (live or dead); the ring must not be empty.
     Entry& front() noexcept { return ring_[static_cast<std::size_t>(head_ + 1) & rmask_]; }
-    const Entry& front() const noexcept { return ring_[static_cast<std::size_t>(head_ + 1) & rmask_]; }
+    const Entry& front() const noexcept {
+        return ring_[static_cast<std::size_t>(head_ + 1) & rmask_];
+    }
     /// Pops the oldest slot (removing it from the index when live). After a burst the ring
     /// shrinks again (to 1/4 once at most 1/8 full), so idle memory follows the live entries.
     void pop_front() {
@@ -169,19 +173,24 @@ private:
     static constexpr std::uint64_t kTagMask = ~kPosMask;
     static std::uint64_t tag_of(std::uint64_t h) noexcept { return h & kTagMask; }
     /// Home bucket from the high 32 bits (those stored in the bucket): index size <= 2^32.
-    std::size_t home_of(std::uint64_t h) const noexcept { return static_cast<std::size_t>(h >> 32) & imask_; }
+    std::size_t home_of(std::uint64_t h) const noexcept {
+        return static_cast<std::size_t>(h >> 32) & imask_;
+    }
 
     void index_insert(std::uint64_t h, std::size_t pos) noexcept {
         std::size_t i = home_of(h);
-        while (index_[i] != 0) i = (i + 1) & imask_;
+        while (index_[i] != 0)
+            i = (i + 1) & imask_;
         index_[i] = tag_of(h) | (static_cast<std::uint64_t>(pos) + 1);
     }
 
     /// Linear probing deletion by backward shift (no index tombstones).
     void index_erase(const Entry& e) noexcept {
-        const std::uint64_t want = tag_of(e.hash) | ((static_cast<std::uint64_t>(e.seq) & rmask_) + 1);
+        const std::uint64_t want =
+            tag_of(e.hash) | ((static_cast<std::uint64_t>(e.seq) & rmask_) + 1);
         std::size_t i = home_of(e.hash);
-        while (index_[i] != want) i = (i + 1) & imask_;
+        while (index_[i] != want)
+            i = (i + 1) & imask_;
         for (std::size_t j = (i + 1) & imask_;; j = (j + 1) & imask_) {
             const std::uint64_t b = index_[j];
             if (b == 0) break;
@@ -265,7 +274,8 @@ private:
     void grow() {
         const std::size_t cap = buf_.empty() ? 8 : buf_.size() * 2;
         std::vector<T> b(cap);
-        for (std::size_t s = head_; s != tail_; ++s) b[s & (cap - 1)] = std::move(buf_[s & mask_]);
+        for (std::size_t s = head_; s != tail_; ++s)
+            b[s & (cap - 1)] = std::move(buf_[s & mask_]);
         buf_ = std::move(b);
         mask_ = cap - 1;
     }

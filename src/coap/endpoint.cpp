@@ -56,14 +56,17 @@ inline std::uint64_t peer_hash(const PeerAddr& p) noexcept {
     return mix(a * 0x9e3779b97f4a7c15ULL ^ mix(b ^ (c * 0xc2b2ae3d27d4eb4fULL)));
 }
 struct FastPeerHash {
-    std::size_t operator()(const PeerAddr& p) const noexcept { return static_cast<std::size_t>(peer_hash(p)); }
+    std::size_t operator()(const PeerAddr& p) const noexcept {
+        return static_cast<std::size_t>(peer_hash(p));
+    }
 };
 
 struct PeerMid {
     PeerAddr peer;
     MessageId mid = 0;
     /// Cached hash: bucket chain walks re-hash every node they pass.
-    std::size_t h = static_cast<std::size_t>(peer_hash(peer) ^ (std::uint64_t{mid} * 0xff51afd7ed558ccdULL));
+    std::size_t h =
+        static_cast<std::size_t>(peer_hash(peer) ^ (std::uint64_t{mid} * 0xff51afd7ed558ccdULL));
     friend bool operator==(const PeerMid& a, const PeerMid& b) noexcept {
         return a.h == b.h && a.mid == b.mid && a.peer == b.peer;
     }
@@ -87,13 +90,12 @@ struct PeerTokenHash {
 struct PeerKey {
     PeerAddr peer;
     std::uint64_t key = 0; ///< keyed hash of the request key (see request_key())
-    bool rx = false; ///< Block1 reassembly (true) or Block2 body cache (false)
+    bool rx = false;       ///< Block1 reassembly (true) or Block2 body cache (false)
     friend bool operator==(const PeerKey&, const PeerKey&) = default;
 };
 struct PeerKeyHash {
     std::size_t operator()(const PeerKey& k) const noexcept {
-        return static_cast<std::size_t>(
-            peer_hash(k.peer) ^ mix(k.key ^ (k.rx ? 1U : 0U)));
+        return static_cast<std::size_t>(peer_hash(k.peer) ^ mix(k.key ^ (k.rx ? 1U : 0U)));
     }
 };
 
@@ -146,9 +148,9 @@ struct Peer {
     std::uint32_t dedup = 0;
     std::uint32_t blocks = 0;
     std::uint32_t observations = 0;
-    TimePoint mid_expires;  ///< our MIDs must not repeat before this (§4.4, EXCHANGE_LIFETIME)
-    std::uint64_t gen = 0;  ///< reclamation timer generation
-    bool reclaim_pending = false; ///< one reclamation timer at most per peer
+    TimePoint mid_expires; ///< our MIDs must not repeat before this (§4.4, EXCHANGE_LIFETIME)
+    std::uint64_t gen = 0; ///< reclamation timer generation
+    bool reclaim_pending = false;     ///< one reclamation timer at most per peer
     std::vector<std::uint64_t> queue; ///< RequestIds waiting for a slot
 };
 
@@ -188,7 +190,7 @@ struct ClientEx {
 
 struct IncomingEx {
     PeerAddr peer;
-    Peer* state = nullptr; ///< peers_ entry (kept alive by this request's reference)
+    Peer* state = nullptr;        ///< peers_ entry (kept alive by this request's reference)
     DedupTable::Handle dedup = 0; ///< 0: no entry (same expiry as the entry)
     Token token;
     std::uint64_t key = 0;
@@ -226,7 +228,9 @@ struct BlockState {
     std::uint64_t gen = 0;
 };
 
-bool is_observe_method(Code c) { return c == code::get || c == code::fetch; }
+bool is_observe_method(Code c) {
+    return c == code::get || c == code::fetch;
+}
 
 /// RFC 7641 §3.4 freshness of V2 (received at T2) against V1 (received at T1).
 bool fresh(std::uint32_t v1, std::uint32_t v2, TimePoint t1, TimePoint t2) {
@@ -235,7 +239,9 @@ bool fresh(std::uint32_t v1, std::uint32_t v2, TimePoint t1, TimePoint t2) {
            t2 > t1 + std::chrono::seconds(128);
 }
 
-Bytes to_owned(BytesView v) { return Bytes(v.begin(), v.end()); }
+Bytes to_owned(BytesView v) {
+    return Bytes(v.begin(), v.end());
+}
 
 Bytes empty_message(Type t, MessageId mid) {
     return Bytes{std::byte{static_cast<unsigned char>(0x40U | (static_cast<unsigned>(t) << 4U))},
@@ -272,11 +278,13 @@ std::uint64_t request_key(const MessageView& v, std::uint64_t seed) {
         std::size_t i = 0;
         for (; i + 8 <= o.value.size(); i += 8) {
             std::uint64_t w = 0;
-            for (std::size_t j = 0; j < 8; ++j) w = (w << 8) | std::to_integer<std::uint64_t>(o.value[i + j]);
+            for (std::size_t j = 0; j < 8; ++j)
+                w = (w << 8) | std::to_integer<std::uint64_t>(o.value[i + j]);
             add(w);
         }
         std::uint64_t w = 0;
-        for (; i < o.value.size(); ++i) w = (w << 8) | std::to_integer<std::uint64_t>(o.value[i]);
+        for (; i < o.value.size(); ++i)
+            w = (w << 8) | std::to_integer<std::uint64_t>(o.value[i]);
         add(w);
     }
     return mix(h);
@@ -328,7 +336,10 @@ Duration Config::non_lifetime() const noexcept {
 // --- Impl ---------------------------------------------------------------------------------------
 
 struct Endpoint::Impl {
-    Impl(const Config& c, Random& r, Logger& l) : cfg(c), rng(r), log(l) {
+    Impl(const Config& c, Random& r, Logger& l)
+        : cfg(c)
+        , rng(r)
+        , log(l) {
         cfg.ack_random_factor = std::max(1.0, cfg.ack_random_factor);
         cfg.token_length = std::clamp<std::size_t>(cfg.token_length, 1, 8);
         szx = szx_for_size(std::clamp<std::size_t>(cfg.block_size, 16, 1024));
@@ -337,9 +348,8 @@ struct Endpoint::Impl {
         exchange_lifetime = cfg.exchange_lifetime();
         non_timeout = cfg.non_response_timeout.count() > 0 ? cfg.non_response_timeout
                                                            : cfg.max_transmit_wait();
-        separate_timeout = cfg.separate_response_timeout.count() > 0
-                               ? cfg.separate_response_timeout
-                               : exchange_lifetime;
+        separate_timeout = cfg.separate_response_timeout.count() > 0 ? cfg.separate_response_timeout
+                                                                     : exchange_lifetime;
         block_lifetime = cfg.block_lifetime.count() > 0 ? cfg.block_lifetime : exchange_lifetime;
         key_seed_ = (std::uint64_t{rng.next_u32()} << 32) | rng.next_u32();
     }
@@ -585,9 +595,12 @@ struct Endpoint::Impl {
     }
 
     std::optional<TimePoint> next_deadline() const {
-        while (!heap_.empty() && !timer_valid(heap_.front())) pop_heap_top();
-        while (!dedup_.ring_empty() && !dedup_.front().live) dedup_.pop_front();
-        while (!ack_fifo_.empty() && !incoming_valid(ack_fifo_.front(), true)) ack_fifo_.pop_front();
+        while (!heap_.empty() && !timer_valid(heap_.front()))
+            pop_heap_top();
+        while (!dedup_.ring_empty() && !dedup_.front().live)
+            dedup_.pop_front();
+        while (!ack_fifo_.empty() && !incoming_valid(ack_fifo_.front(), true))
+            ack_fifo_.pop_front();
         while (!expire_fifo_.empty() && !incoming_valid(expire_fifo_.front(), false))
             expire_fifo_.pop_front();
         std::optional<TimePoint> d;
@@ -627,8 +640,12 @@ struct Endpoint::Impl {
             pop_heap_top();
             if (!timer_valid(t)) continue;
             switch (t.kind) {
-            case TimerKind::tx: on_tx_timer(now, t); break;
-            case TimerKind::client: on_client_timer(now, t); break;
+            case TimerKind::tx:
+                on_tx_timer(now, t);
+                break;
+            case TimerKind::client:
+                on_client_timer(now, t);
+                break;
             case TimerKind::block: {
                 auto it = blocks_.find(t.id);
                 if (it->second.expires <= now) erase_block(it);
@@ -639,8 +656,10 @@ struct Endpoint::Impl {
                 Peer& p = it->second;
                 p.reclaim_pending = false;
                 if (p.refs != 0 || !p.queue.empty()) break; // busy again
-                if (p.mid_expires <= now) peers_.erase(it);
-                else schedule_reclaim(t.peer, p);
+                if (p.mid_expires <= now)
+                    peers_.erase(it);
+                else
+                    schedule_reclaim(t.peer, p);
                 break;
             }
             }
@@ -676,7 +695,8 @@ struct Endpoint::Impl {
             }
             break;
         }
-        case TxOwner::separate_response: break;
+        case TxOwner::separate_response:
+            break;
         case TxOwner::notification: {
             auto oit = observations_.find(owner_id);
             if (oit != observations_.end() && oit->second.con_pending &&
@@ -731,9 +751,8 @@ struct Endpoint::Impl {
             ++stats_.refused;
             return fail(Errc::peer_limit);
         }
-        const bool can_start =
-            (p == nullptr || (p->slots < cfg.nstart && p->queue.empty())) &&
-            (p == nullptr || p->exchanges < cfg.max_exchanges_per_peer);
+        const bool can_start = (p == nullptr || (p->slots < cfg.nstart && p->queue.empty())) &&
+                               (p == nullptr || p->exchanges < cfg.max_exchanges_per_peer);
         if (!can_start && p != nullptr && p->queue.size() >= cfg.max_queued_requests) {
             ++stats_.refused;
             return fail(Errc::peer_limit);
@@ -747,7 +766,8 @@ struct Endpoint::Impl {
         ex.body = std::move(req.payload);
         req.payload.clear();
         hold(ex.body.size());
-        if (auto obs = req.uint_option(option::observe); obs && *obs == 0 && is_observe_method(req.code))
+        if (auto obs = req.uint_option(option::observe);
+            obs && *obs == 0 && is_observe_method(req.code))
             ex.observe = true;
         if (ex.body.size() > cfg.block_size) {
             ex.block1 = true;
@@ -785,8 +805,9 @@ struct Endpoint::Impl {
             m.remove_option(option::block1);
             m.remove_option(option::size1);
             m.remove_option(option::observe);
-            set_block(m, option::block2, static_cast<std::uint32_t>(ex.b2_body.size() >> (ex.b2_szx + 4U)),
-                      false, ex.b2_szx);
+            set_block(m, option::block2,
+                      static_cast<std::uint32_t>(ex.b2_body.size() >> (ex.b2_szx + 4U)), false,
+                      ex.b2_szx);
             if (ex.observe) m.token = ex.fetch_token;
         } else if (ex.block1) {
             // RFC 7959 §2.5: one slice per request; Size1 on the first (§4).
@@ -843,7 +864,8 @@ struct Endpoint::Impl {
         ClientEx ex = std::move(it->second);
         client_nodes_.erase(clients_, it);
         token_nodes_.erase(tokens_, PeerToken{ex.peer, ex.req.token});
-        if (!ex.fetch_token.empty()) token_nodes_.erase(tokens_, PeerToken{ex.peer, ex.fetch_token});
+        if (!ex.fetch_token.empty())
+            token_nodes_.erase(tokens_, PeerToken{ex.peer, ex.fetch_token});
         if (ex.tx_pending) erase_tx(ex.peer, ex.mid);
         release(ex.body.size() + ex.b2_body.size());
         if (Peer* p = find_peer(ex.peer)) {
@@ -1005,8 +1027,8 @@ struct Endpoint::Impl {
             ex.b2_notification = false;
             resp.token = ex.req.token;
             ex.gen = new_gen();
-            events_.emplace_back(Notification{RequestId{it->first}, ex.peer, std::move(resp),
-                                              ex.b2_notif_seq});
+            events_.emplace_back(
+                Notification{RequestId{it->first}, ex.peer, std::move(resp), ex.b2_notif_seq});
             return;
         }
         const bool keep = resp.code.is_success() && resp.find(option::observe) != nullptr;
@@ -1042,7 +1064,8 @@ struct Endpoint::Impl {
         events_.emplace_back(Response{rid, peer, std::move(resp)});
     }
 
-    void handle_notification(TimePoint now, std::unordered_map<std::uint64_t, ClientEx>::iterator it,
+    void handle_notification(TimePoint now,
+                             std::unordered_map<std::uint64_t, ClientEx>::iterator it,
                              const MessageView& v) {
         ClientEx& ex = it->second;
         const auto obs = v.uint_option(option::observe);
@@ -1089,7 +1112,8 @@ struct Endpoint::Impl {
         // still being fetched: abandon that fetch (its late responses are then dropped), or it
         // would be delivered after this one.
         if (ex.b2_active && ex.b2_notification) abandon_fetch(ex);
-        events_.emplace_back(Notification{RequestId{it->first}, ex.peer, Message::from_view(v), seq});
+        events_.emplace_back(
+            Notification{RequestId{it->first}, ex.peer, Message::from_view(v), seq});
     }
 
     /// Called for the continuation of a notification fetch (via the fetch token).
@@ -1136,7 +1160,8 @@ struct Endpoint::Impl {
     /// RFC 7252 §4.5 with one hash lookup: sets `dup` and returns the live entry for a
     /// duplicate; otherwise returns a new (or recycled expired) entry and the peer, or nullptr
     /// when a limit refuses the message.
-    DedupEntry* claim_dedup(TimePoint now, const PeerAddr& from, MessageId mid, bool& dup, Peer*& peer) {
+    DedupEntry* claim_dedup(TimePoint now, const PeerAddr& from, MessageId mid, bool& dup,
+                            Peer*& peer) {
         const std::uint64_t h = dedup_hash(from, mid);
         if (DedupEntry* e = dedup_.find(h, from, mid)) {
             if (e->expires > now) {
@@ -1432,7 +1457,8 @@ struct Endpoint::Impl {
         const PeerAddr peer = it->second.peer;
         Peer* p = it->second.state; // held by this request's reference: still in peers_
         if (unlink_dedup) {
-            if (DedupEntry* d = live_dedup(it->second); d && d->incoming == it->first) d->incoming = 0;
+            if (DedupEntry* d = live_dedup(it->second); d && d->incoming == it->first)
+                d->incoming = 0;
         }
         incoming_nodes_.erase(incoming_, it);
         if (p == nullptr) p = find_peer(peer);
@@ -1443,13 +1469,14 @@ struct Endpoint::Impl {
 
     /// Prepares a (possibly block-wise) response body: returns the message to send as the
     /// first (or requested) slice, storing the rest in the Block2 cache.
-    Result<Message> shape_body(TimePoint now, const PeerAddr& peer, std::uint64_t key,
-                               Message m, const std::optional<BlockOption>& requested) {
+    Result<Message> shape_body(TimePoint now, const PeerAddr& peer, std::uint64_t key, Message m,
+                               const std::optional<BlockOption>& requested) {
         if (m.payload.size() > cfg.max_body_size) return fail(Errc::entity_too_large);
         std::uint8_t s = szx;
         if (requested) s = std::min(s, requested->szx);
         const std::size_t bs = std::size_t{1} << (s + 4U);
-        const std::uint32_t num = requested ? static_cast<std::uint32_t>(requested->offset() >> (s + 4U)) : 0;
+        const std::uint32_t num =
+            requested ? static_cast<std::uint32_t>(requested->offset() >> (s + 4U)) : 0;
         if (m.payload.size() <= bs && num == 0) {
             m.remove_option(option::block2);
             return m;
@@ -1510,8 +1537,8 @@ struct Endpoint::Impl {
             return fail(Errc::peer_limit);
         }
         IncomingEx& in = it->second;
-        const bool registering = in.observe_register && resp.code.is_success() &&
-                                 resp.find(option::observe) != nullptr;
+        const bool registering =
+            in.observe_register && resp.code.is_success() && resp.find(option::observe) != nullptr;
         std::uint64_t obs_id = 0;
         if (registering) {
             auto oit = observations_.find(in.observation);
@@ -1572,9 +1599,11 @@ struct Endpoint::Impl {
                     auto& o = observations_.find(obs_id)->second;
                     o.con_pending = true;
                     o.con_mid = m.message_id;
-                    start_tx(now, in.peer, m.message_id, std::move(b), TxOwner::notification, obs_id);
+                    start_tx(now, in.peer, m.message_id, std::move(b), TxOwner::notification,
+                             obs_id);
                 } else {
-                    start_tx(now, in.peer, m.message_id, std::move(b), TxOwner::separate_response, 0);
+                    start_tx(now, in.peer, m.message_id, std::move(b), TxOwner::separate_response,
+                             0);
                 }
             } else {
                 m.type = Type::non; // §5.2.3
@@ -1619,8 +1648,10 @@ struct Endpoint::Impl {
         if (!fits_datagram(n)) return fail(Errc::message_too_large);
         Observation& o = it->second;
         const std::uint32_t seq = (o.seq + 1) & 0xffffffU; // RFC 7641 §4.4: 24-bit
-        if (n.code.is_success()) n.set_uint_option(option::observe, seq);
-        else n.remove_option(option::observe); // §4.2: an error ends the observation
+        if (n.code.is_success())
+            n.set_uint_option(option::observe, seq);
+        else
+            n.remove_option(option::observe); // §4.2: an error ends the observation
         auto shaped = shape_body(now, o.peer, o.key, std::move(n), std::nullopt);
         if (!shaped) return fail(shaped.error());
         Message m = std::move(*shaped);
@@ -1631,7 +1662,8 @@ struct Endpoint::Impl {
         // §4.5.2: while a CON notification is unacknowledged, a new one (even one the
         // application wants NON) replaces it through the CON path, so the older state is
         // never retransmitted after the newer one.
-        const bool con = confirmable || o.con_pending || now - o.last_con >= cfg.con_notification_interval;
+        const bool con =
+            confirmable || o.con_pending || now - o.last_con >= cfg.con_notification_interval;
         const bool final_error = !m.code.is_success();
         if (con) {
             m.type = Type::con;
@@ -1697,13 +1729,15 @@ struct Endpoint::Impl {
         now_ = std::max(now_, now);
         ++stats_.datagrams_received;
         if (bytes.size() >= 4) { // a CON/NON will look up (peer, MID): start the cache miss now
-            dedup_.prefetch(dedup_hash(from, static_cast<MessageId>((std::to_integer<unsigned>(bytes[2]) << 8) |
-                                                                     std::to_integer<unsigned>(bytes[3]))));
+            dedup_.prefetch(
+                dedup_hash(from, static_cast<MessageId>((std::to_integer<unsigned>(bytes[2]) << 8) |
+                                                        std::to_integer<unsigned>(bytes[3]))));
         }
         MessageView& v = view_;
         if (auto r = decode_into(bytes, v); !r) {
             ++stats_.malformed_dropped;
-            if (log.enabled(LogLevel::debug)) debug("malformed datagram dropped: " + r.error().message(), from);
+            if (log.enabled(LogLevel::debug))
+                debug("malformed datagram dropped: " + r.error().message(), from);
             // §4.2: a CON with a readable header but a format error is rejected with RST.
             if (bytes.size() >= 4 && (std::to_integer<unsigned>(bytes[0]) >> 6) == 1 &&
                 ((std::to_integer<unsigned>(bytes[0]) >> 4) & 3U) == 0) {
@@ -1736,8 +1770,10 @@ struct Endpoint::Impl {
                 if (v.type == Type::con) send_empty(from, Type::rst, v.message_id);
                 return;
             }
-            if (v.code.is_request()) handle_request(now, from, v);
-            else on_response(now, from, v);
+            if (v.code.is_request())
+                handle_request(now, from, v);
+            else
+                on_response(now, from, v);
             return;
         }
     }
@@ -1760,7 +1796,8 @@ struct Endpoint::Impl {
             ClientEx& ex = it->second;
             if (!v.code.is_empty()) {
                 // §5.3.2: the piggybacked response must echo the request's token.
-                const Token& expected = (ex.b2_active && ex.observe) ? ex.fetch_token : ex.req.token;
+                const Token& expected =
+                    (ex.b2_active && ex.observe) ? ex.fetch_token : ex.req.token;
                 if (!(v.token == expected)) {
                     ++stats_.unmatched;
                     return;
@@ -1772,8 +1809,10 @@ struct Endpoint::Impl {
                 }
                 erase_tx(from, v.message_id);
                 ex.tx_pending = false;
-                if (ex.observe && ex.b2_notification) handle_fetch_response(now, oid, v);
-                else handle_client_response(now, oid, v, ex.b2_active && ex.observe);
+                if (ex.observe && ex.b2_notification)
+                    handle_fetch_response(now, oid, v);
+                else
+                    handle_client_response(now, oid, v, ex.b2_active && ex.observe);
                 return;
             }
             // Empty ACK: the response will be separate (§5.2.2); the request is no longer
@@ -1786,7 +1825,9 @@ struct Endpoint::Impl {
             if (!ex.block1 && !ex.b2_active) release_slot(now, ex);
             return;
         }
-        case TxOwner::separate_response: erase_tx(from, v.message_id); return;
+        case TxOwner::separate_response:
+            erase_tx(from, v.message_id);
+            return;
         case TxOwner::notification: {
             erase_tx(from, v.message_id);
             auto oit = observations_.find(oid);
@@ -1869,8 +1910,10 @@ struct Endpoint::Impl {
             send(from, std::move(ack));
         }
         const bool via_fetch = !it->second.fetch_token.empty() && v.token == it->second.fetch_token;
-        if (via_fetch && it->second.b2_notification) handle_fetch_response(now, id, v);
-        else handle_client_response(now, id, v, via_fetch);
+        if (via_fetch && it->second.b2_notification)
+            handle_fetch_response(now, id, v);
+        else
+            handle_client_response(now, id, v, via_fetch);
     }
 
     Stats stats() const {
@@ -1893,7 +1936,9 @@ Endpoint& Endpoint::operator=(Endpoint&&) noexcept = default;
 void Endpoint::on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes) {
     impl_->on_datagram(now, from, bytes);
 }
-void Endpoint::on_timeout(TimePoint now) { impl_->on_timeout(now); }
+void Endpoint::on_timeout(TimePoint now) {
+    impl_->on_timeout(now);
+}
 std::optional<Datagram> Endpoint::poll_transmit() {
     if (impl_->out_.empty()) return std::nullopt;
     Datagram d = std::move(impl_->out_.front());
@@ -1906,7 +1951,9 @@ std::optional<Event> Endpoint::poll_event() {
     impl_->events_.pop_front();
     return e;
 }
-std::optional<TimePoint> Endpoint::next_deadline() const { return impl_->next_deadline(); }
+std::optional<TimePoint> Endpoint::next_deadline() const {
+    return impl_->next_deadline();
+}
 Result<RequestId> Endpoint::send_request(TimePoint now, const PeerAddr& to, Message req) {
     return impl_->send_request(now, to, std::move(req));
 }
@@ -1926,7 +1973,11 @@ Result<void> Endpoint::send_notification(TimePoint now, ObservationId id, Messag
 Result<void> Endpoint::cancel_observation(TimePoint now, ObservationId id) {
     return impl_->cancel_observation(now, id);
 }
-Stats Endpoint::stats() const { return impl_->stats(); }
-const Config& Endpoint::config() const noexcept { return impl_->cfg; }
+Stats Endpoint::stats() const {
+    return impl_->stats();
+}
+const Config& Endpoint::config() const noexcept {
+    return impl_->cfg;
+}
 
 } // namespace lwm2m::coap

@@ -15,17 +15,22 @@ constexpr BuiltinResource res_0_1_0[] = {
     {0, "LWM2M  Server URI", O::none, false, true, T::string, "0-255 bytes", "",
      "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."},
     {1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
-     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard LwM2M Server (false)"},
+     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
+     "LwM2M Server (false)"},
     {2, "Security Mode", O::none, false, true, T::integer, "0-4", "",
-     "Determines which UDP payload security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
+     "Determines which UDP payload security mode is used 0: Pre-Shared Key mode 1: Raw Public Key "
+     "mode 2: Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
     {3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Client\342\200\231s Certificate (Certificate mode), public key (RPK mode) or PSK Identity (PSK mode)."},
+     "Stores the LwM2M Client\342\200\231s Certificate (Certificate mode), public key (RPK mode) "
+     "or PSK Identity (PSK mode)."},
     {4, "Server Public Key", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Server\342\200\231s or LwM2M Bootstrap-Server\342\200\231s Certificate (Certificate mode), public key (RPK mode)."},
+     "Stores the LwM2M Server\342\200\231s or LwM2M Bootstrap-Server\342\200\231s Certificate "
+     "(Certificate mode), public key (RPK mode)."},
     {5, "Secret Key", O::none, false, true, T::opaque, "", "",
      "Stores the secret key or private key of the security mode."},
     {6, "SMS Security Mode", O::none, false, false, T::integer, "0-255", "",
-     "Determines which SMS security mode is used (see section 7.2 of the LwM2M version 1.0 specification) 0: Reserved for future use 1: DTLS mode (Device terminate..."},
+     "Determines which SMS security mode is used (see section 7.2 of the LwM2M version 1.0 "
+     "specification) 0: Reserved for future use 1: DTLS mode (Device terminate..."},
     {7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6 bytes", "",
      "Stores the KIc, KID, SPI and TAR."},
     {8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16-32-48 bytes", "",
@@ -37,7 +42,8 @@ constexpr BuiltinResource res_0_1_0[] = {
     {11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
      "Relevant information for a Bootstrap-Server only."},
     {12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
-     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given by this resource."},
+     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given "
+     "by this resource."},
 };
 
 // Object 0 version 1.1: LWM2M Security
@@ -45,17 +51,21 @@ constexpr BuiltinResource res_0_1_1[] = {
     {0, "LWM2M  Server URI", O::none, false, true, T::string, "0..255 bytes", "",
      "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."},
     {1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
-     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard LwM2M Server (false)"},
+     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
+     "LwM2M Server (false)"},
     {2, "Security Mode", O::none, false, true, T::integer, "0..4", "",
-     "Determines which security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
+     "Determines which security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: "
+     "Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
     {3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
      "Stores the LwM2M Client's certificate, public key (RPK mode) or PSK Identity (PSK mode)."},
     {4, "Server Public Key", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Server's, respectively LwM2M Bootstrap-Server's, certificate, public key (RPK mode) or trust anchor."},
+     "Stores the LwM2M Server's, respectively LwM2M Bootstrap-Server's, certificate, public key "
+     "(RPK mode) or trust anchor."},
     {5, "Secret Key", O::none, false, true, T::opaque, "", "",
      "Stores the secret key (PSK mode) or private key (RPK or certificate mode)."},
     {6, "SMS Security Mode", O::none, false, false, T::integer, "0..255", "",
-     "Determines which SMS security mode is used: 0: Reserved for future use 1: DTLS mode (Device terminated) PSK mode assumed 2: Secure Packet Structure mode (Sma..."},
+     "Determines which SMS security mode is used: 0: Reserved for future use 1: DTLS mode (Device "
+     "terminated) PSK mode assumed 2: Secure Packet Structure mode (Sma..."},
     {7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6", "",
      "Stores the KIc, KID, SPI and TAR."},
     {8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16,32,48", "",
@@ -65,17 +75,23 @@ constexpr BuiltinResource res_0_1_1[] = {
     {10, "Short Server ID", O::none, false, false, T::integer, "1..65534", "",
      "This identifier uniquely identifies each LwM2M Server configured for the LwM2M Client."},
     {11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
-     "The number of seconds to wait before initiating a Client Initiated Bootstrap once the LwM2M Client has determined it should initiate this bootstrap mode."},
+     "The number of seconds to wait before initiating a Client Initiated Bootstrap once the LwM2M "
+     "Client has determined it should initiate this bootstrap mode."},
     {12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
-     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given by this resource."},
+     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given "
+     "by this resource."},
     {13, "Matching Type", O::none, false, false, T::unsigned_integer, "0..3", "s",
-     "The Matching Type Resource specifies how the certificate or raw public key in in the Server Public Key is presented."},
+     "The Matching Type Resource specifies how the certificate or raw public key in in the Server "
+     "Public Key is presented."},
     {14, "SNI", O::none, false, false, T::string, "", "",
-     "This resource holds the value of the Server Name Indication (SNI) value to be used during the TLS handshake."},
+     "This resource holds the value of the Server Name Indication (SNI) value to be used during "
+     "the TLS handshake."},
     {15, "Certificate Usage", O::none, false, false, T::unsigned_integer, "0..3", "s",
-     "The Certificate Usage Resource specifies the semantic of the certificate or raw public key stored in the Server Public Key Resource, which is used to match t..."},
+     "The Certificate Usage Resource specifies the semantic of the certificate or raw public key "
+     "stored in the Server Public Key Resource, which is used to match t..."},
     {16, "DTLS/TLS Ciphersuite", O::none, true, false, T::unsigned_integer, "", "",
-     "When this resource is present it instructs the TLS/DTLS client to propose the indicated ciphersuite(s) in the ClientHello of the handshake."},
+     "When this resource is present it instructs the TLS/DTLS client to propose the indicated "
+     "ciphersuite(s) in the ClientHello of the handshake."},
     {17, "OSCORE Security Mode", O::none, false, false, T::objlnk, "", "",
      "If this resource is defined, it provides a link to the OSCORE Object Instance."},
 };
@@ -85,17 +101,21 @@ constexpr BuiltinResource res_0_1_2[] = {
     {0, "LWM2M  Server URI", O::none, false, true, T::string, "0..255", "",
      "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."},
     {1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
-     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard LwM2M Server (false)"},
+     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
+     "LwM2M Server (false)"},
     {2, "Security Mode", O::none, false, true, T::integer, "0..4", "",
-     "Determines which security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
+     "Determines which security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: "
+     "Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
     {3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
      "Stores the LwM2M Client's certificate, public key (RPK mode) or PSK Identity (PSK mode)."},
     {4, "Server Public Key", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Server's, respectively LwM2M Bootstrap-Server's, certificate, public key (RPK mode) or trust anchor."},
+     "Stores the LwM2M Server's, respectively LwM2M Bootstrap-Server's, certificate, public key "
+     "(RPK mode) or trust anchor."},
     {5, "Secret Key", O::none, false, true, T::opaque, "", "",
      "Stores the secret key (PSK mode) or private key (RPK or certificate mode)."},
     {6, "SMS Security Mode", O::none, false, false, T::integer, "0..255", "",
-     "Determines which SMS security mode is used: 0: Reserved for future use 1: DTLS mode (Device terminated) PSK mode assumed 2: Secure Packet Structure mode (Sma..."},
+     "Determines which SMS security mode is used: 0: Reserved for future use 1: DTLS mode (Device "
+     "terminated) PSK mode assumed 2: Secure Packet Structure mode (Sma..."},
     {7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6", "",
      "Stores the KIc, KID, SPI and TAR."},
     {8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16,32,48", "",
@@ -105,45 +125,71 @@ constexpr BuiltinResource res_0_1_2[] = {
     {10, "Short Server ID", O::none, false, false, T::integer, "1..65534", "",
      "This identifier uniquely identifies each LwM2M Server configured for the LwM2M Client."},
     {11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
-     "The number of seconds to wait before initiating a Client Initiated Bootstrap once the LwM2M Client has determined it should initiate this bootstrap mode."},
+     "The number of seconds to wait before initiating a Client Initiated Bootstrap once the LwM2M "
+     "Client has determined it should initiate this bootstrap mode."},
     {12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
-     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given by this resource."},
+     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given "
+     "by this resource."},
     {13, "Matching Type", O::none, false, false, T::unsigned_integer, "0..3", "",
-     "The Matching Type Resource specifies how the certificate or raw public key in in the Server Public Key is presented."},
+     "The Matching Type Resource specifies how the certificate or raw public key in in the Server "
+     "Public Key is presented."},
     {14, "SNI", O::none, false, false, T::string, "", "",
-     "This resource holds the value of the Server Name Indication (SNI) value to be used during the TLS handshake."},
+     "This resource holds the value of the Server Name Indication (SNI) value to be used during "
+     "the TLS handshake."},
     {15, "Certificate Usage", O::none, false, false, T::unsigned_integer, "0..3", "",
-     "The Certificate Usage Resource specifies the semantic of the certificate or raw public key stored in the Server Public Key Resource, which is used to match t..."},
+     "The Certificate Usage Resource specifies the semantic of the certificate or raw public key "
+     "stored in the Server Public Key Resource, which is used to match t..."},
     {16, "DTLS/TLS Ciphersuite", O::none, true, false, T::unsigned_integer, "", "",
-     "When this resource is present it instructs the TLS/DTLS client to propose the indicated ciphersuite(s) in the ClientHello of the handshake."},
+     "When this resource is present it instructs the TLS/DTLS client to propose the indicated "
+     "ciphersuite(s) in the ClientHello of the handshake."},
     {17, "OSCORE Security Mode", O::none, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to the OSCORE Object Instance and OSCORE MUST be used by the LwM2M Client with the linked OSCORE Object Insta..."},
+     "If this resource is defined, it provides a link to the OSCORE Object Instance and OSCORE "
+     "MUST be used by the LwM2M Client with the linked OSCORE Object Insta..."},
     {18, "Groups To Use by Client", O::none, true, false, T::unsigned_integer, "0..65535", "",
-     "If this resource is defined, it indicates what groups the LwM2M Client should use with a LwM2M Server/LwM2M Bootstrap-Server (ordered from most preferred to..."},
-    {19, "Signature Algorithms Supported by Server", O::none, true, false, T::unsigned_integer, "0..65535", "",
-     "If this resource is defined, it indicates what signature algorithms the LwM2M Server/LwM2M Bootstrap-Server supports."},
-    {20, "Signature Algorithms To Use by Client", O::none, true, false, T::unsigned_integer, "0..65535", "",
-     "If this resource is defined, it indicates what signature algorithms the LwM2M Client should use with a LwM2M Server/LwM2M Bootstrap-Server (ordered from most..."},
-    {21, "Signature Algorithm Certs Supported by Server", O::none, true, false, T::unsigned_integer, "0..65535", "",
-     "If this resource is defined, it indicates what certificate-specific signature algorithms the the LwM2M Server/LwM2M Bootstrap-Server supports."},
-    {22, "TLS 1.3 Features To Use by Client", O::none, false, false, T::unsigned_integer, "0..65535", "",
-     "If this resource is defined, it indicates which features the LwM2M Client should use with the respective LwM2M Server/LwM2M Bootstrap-Server."},
-    {23, "TLS Extensions Supported by Server", O::none, false, false, T::unsigned_integer, "0..65535", "",
-     "If this resource is defined, it indicates what extensions the LwM2M Server/LwM2M Bootstrap-Server supports in form of a bitmap."},
-    {24, "TLS Extensions To Use by Client", O::none, false, false, T::unsigned_integer, "0..65535", "",
-     "If this resource is defined, it indicates what extensions the LwM2M Client should use with the LwM2M Server/LwM2M Bootstrap-Server in form of a bitmap."},
+     "If this resource is defined, it indicates what groups the LwM2M Client should use with a "
+     "LwM2M Server/LwM2M Bootstrap-Server (ordered from most preferred to..."},
+    {19, "Signature Algorithms Supported by Server", O::none, true, false, T::unsigned_integer,
+     "0..65535", "",
+     "If this resource is defined, it indicates what signature algorithms the LwM2M Server/LwM2M "
+     "Bootstrap-Server supports."},
+    {20, "Signature Algorithms To Use by Client", O::none, true, false, T::unsigned_integer,
+     "0..65535", "",
+     "If this resource is defined, it indicates what signature algorithms the LwM2M Client should "
+     "use with a LwM2M Server/LwM2M Bootstrap-Server (ordered from most..."},
+    {21, "Signature Algorithm Certs Supported by Server", O::none, true, false, T::unsigned_integer,
+     "0..65535", "",
+     "If this resource is defined, it indicates what certificate-specific signature algorithms the "
+     "the LwM2M Server/LwM2M Bootstrap-Server supports."},
+    {22, "TLS 1.3 Features To Use by Client", O::none, false, false, T::unsigned_integer,
+     "0..65535", "",
+     "If this resource is defined, it indicates which features the LwM2M Client should use with "
+     "the respective LwM2M Server/LwM2M Bootstrap-Server."},
+    {23, "TLS Extensions Supported by Server", O::none, false, false, T::unsigned_integer,
+     "0..65535", "",
+     "If this resource is defined, it indicates what extensions the LwM2M Server/LwM2M "
+     "Bootstrap-Server supports in form of a bitmap."},
+    {24, "TLS Extensions To Use by Client", O::none, false, false, T::unsigned_integer, "0..65535",
+     "",
+     "If this resource is defined, it indicates what extensions the LwM2M Client should use with "
+     "the LwM2M Server/LwM2M Bootstrap-Server in form of a bitmap."},
     {25, "Secondary LwM2M Server URI", O::none, true, false, T::string, "0..255", "",
-     "If this resource is present then the LwM2M Server URI in the Security Object, Resource ID 0, is augmented with information about further LwM2M Server URIs th..."},
+     "If this resource is present then the LwM2M Server URI in the Security Object, Resource ID 0, "
+     "is augmented with information about further LwM2M Server URIs th..."},
     {26, "MQTT Server", O::none, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to a MQTT Server Object Instance, which offers additional configuration information for use with this MQTT se..."},
+     "If this resource is defined, it provides a link to a MQTT Server Object Instance, which "
+     "offers additional configuration information for use with this MQTT se..."},
     {27, "LwM2M COSE Security", O::none, true, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a links to LwM2M COSE Object Instances, which contain security-relevant configuration information for use with COSE."},
+     "If this resource is defined, it provides a links to LwM2M COSE Object Instances, which "
+     "contain security-relevant configuration information for use with COSE."},
     {28, "RDS Destination Port", O::none, false, false, T::integer, "0..15", "",
-     "This resource provides the default RDS Destination Port Number (as defined in 3GPP TS 24.250) to use for contacting the LwM2M or Bootstrap Server when commun..."},
+     "This resource provides the default RDS Destination Port Number (as defined in 3GPP TS "
+     "24.250) to use for contacting the LwM2M or Bootstrap Server when commun..."},
     {29, "RDS Source Port", O::none, false, false, T::integer, "0..15", "",
-     "This resource provides the default RDS Source Port Number (as defined in 3GPP TS 24.250) to use for contacting the LwM2M or Bootstrap Server when communicati..."},
+     "This resource provides the default RDS Source Port Number (as defined in 3GPP TS 24.250) to "
+     "use for contacting the LwM2M or Bootstrap Server when communicati..."},
     {30, "RDS Application ID", O::none, false, false, T::string, "", "",
-     "This resource provides the Application ID (as defined in 3GPP TS 24.250) to use for querying the SCEF for the source and destination port numbers for contact..."},
+     "This resource provides the Application ID (as defined in 3GPP TS 24.250) to use for querying "
+     "the SCEF for the source and destination port numbers for contact..."},
 };
 
 // Object 1 version 1.0: LwM2M Server
@@ -153,19 +199,25 @@ constexpr BuiltinResource res_1_1_0[] = {
     {1, "Lifetime", O::rw, false, true, T::integer, "", "s",
      "Specify the lifetime of the registration in seconds (see Section 5.3 Registration)."},
     {2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Minimum Period of an Observation in the absence of this parameter being included in an Observation."},
+     "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
+     "the absence of this parameter being included in an Observation."},
     {3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Maximum Period of an Observation in the absence of this parameter being included in an Observation."},
+     "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
+     "the absence of this parameter being included in an Observation."},
     {4, "Disable", O::e, false, false, T::none, "", "",
-     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period defined in the Disabled Timeout Resource."},
+     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
+     "defined in the Disabled Timeout Resource."},
     {5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
      "A period to disable the Server."},
     {6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
-     "If true, the LwM2M Client stores \342\200\234Notify\342\200\235 operations to the LwM2M Server while the LwM2M Server account is disabled or the LwM2M Client is offline."},
-    {7, "Binding", O::rw, false, true, T::string, "The possible values of Resource are listed in 5.3.1.1", "",
+     "If true, the LwM2M Client stores \342\200\234Notify\342\200\235 operations to the LwM2M "
+     "Server while the LwM2M Server account is disabled or the LwM2M Client is offline."},
+    {7, "Binding", O::rw, false, true, T::string,
+     "The possible values of Resource are listed in 5.3.1.1", "",
      "This Resource defines the transport binding configured for the LwM2M Client."},
     {8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
-     "If this Resource is executed the LwM2M Client MUST perform an \342\200\234Update\342\200\235 operation with this LwM2M Server using that transport for the Current Binding Mode."},
+     "If this Resource is executed the LwM2M Client MUST perform an \342\200\234Update\342\200\235 "
+     "operation with this LwM2M Server using that transport for the Current Binding Mode."},
 };
 
 // Object 1 version 1.1: LwM2M Server
@@ -175,49 +227,68 @@ constexpr BuiltinResource res_1_1_1[] = {
     {1, "Lifetime", O::rw, false, true, T::integer, "", "s",
      "Specify the lifetime of the registration in seconds (see Client Registration Interface)."},
     {2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Minimum Period of an Observation in the absence of this parameter being included in an Observation."},
+     "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
+     "the absence of this parameter being included in an Observation."},
     {3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Maximum Period of an Observation in the absence of this parameter being included in an Observation."},
+     "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
+     "the absence of this parameter being included in an Observation."},
     {4, "Disable", O::e, false, false, T::none, "", "",
-     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period defined in the Disabled Timeout Resource."},
+     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
+     "defined in the Disabled Timeout Resource."},
     {5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
      "A period to disable the Server."},
     {6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
-     "If true, the LwM2M Client stores \342\200\234Notify\342\200\235 operations to the LwM2M Server while the LwM2M Server account is disabled or the LwM2M Client is offline."},
-    {7, "Binding", O::rw, false, true, T::string, "The possible values are those listed in the LwM2M Core Specification", "",
+     "If true, the LwM2M Client stores \342\200\234Notify\342\200\235 operations to the LwM2M "
+     "Server while the LwM2M Server account is disabled or the LwM2M Client is offline."},
+    {7, "Binding", O::rw, false, true, T::string,
+     "The possible values are those listed in the LwM2M Core Specification", "",
      "This Resource defines the transport binding configured for the LwM2M Client."},
     {8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
-     "If this Resource is executed the LwM2M Client MUST perform an \342\200\234Update\342\200\235 operation with this LwM2M Server."},
+     "If this Resource is executed the LwM2M Client MUST perform an \342\200\234Update\342\200\235 "
+     "operation with this LwM2M Server."},
     {9, "Bootstrap-Request Trigger", O::e, false, false, T::none, "", "",
-     "When this Resource is executed the LwM2M Client MUST initiate a \"Client Initiated Bootstrap\" procedure in using the LwM2M Bootstrap-Server Account."},
+     "When this Resource is executed the LwM2M Client MUST initiate a \"Client Initiated "
+     "Bootstrap\" procedure in using the LwM2M Bootstrap-Server Account."},
     {10, "APN Link", O::rw, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to the APN connection profile Object Instance (OMNA registered Object ID:11) to be used to communicate with t..."},
+     "If this resource is defined, it provides a link to the APN connection profile Object "
+     "Instance (OMNA registered Object ID:11) to be used to communicate with t..."},
     {11, "TLS-DTLS Alert Code", O::r, false, false, T::unsigned_integer, "0..255", "",
-     "If this resource is defined, it contains the most recent TLS / DTLS alert message received from the LwM2M Server respective represented by the AlertDescripti..."},
+     "If this resource is defined, it contains the most recent TLS / DTLS alert message received "
+     "from the LwM2M Server respective represented by the AlertDescripti..."},
     {12, "Last Bootstrapped", O::r, false, false, T::time, "", "",
-     "If this resource is defined, it represents the last time that the bootstrap server updated this LwM2M Server Account."},
+     "If this resource is defined, it represents the last time that the bootstrap server updated "
+     "this LwM2M Server Account."},
     {13, "Registration Priority Order", O::none, false, false, T::unsigned_integer, "", "",
-     "The LwM2M Client sequences the LwM2M Server registrations in increasing order of this value."},
+     "The LwM2M Client sequences the LwM2M Server registrations in increasing order of this "
+     "value."},
     {14, "Initial Registration Delay Timer", O::none, false, false, T::unsigned_integer, "", "s",
-     "The delay before registration is attempted for this LwM2M Server based upon the completion of registration of the previous LwM2M Server in the registration o..."},
+     "The delay before registration is attempted for this LwM2M Server based upon the completion "
+     "of registration of the previous LwM2M Server in the registration o..."},
     {15, "Registration Failure Block", O::none, false, false, T::boolean, "", "",
-     "When set to true and registration to this LwM2M server fails, the LwM2M Client blocks registration to other servers in the order."},
+     "When set to true and registration to this LwM2M server fails, the LwM2M Client blocks "
+     "registration to other servers in the order."},
     {16, "Bootstrap on Registration Failure", O::none, false, false, T::boolean, "", "",
-     "If set to true, this indicates that the LwM2M Client should re-bootstrap when either registration is explicitly rejected by the LwM2M Server or registration..."},
+     "If set to true, this indicates that the LwM2M Client should re-bootstrap when either "
+     "registration is explicitly rejected by the LwM2M Server or registration..."},
     {17, "Communication Retry Count", O::none, false, false, T::unsigned_integer, "", "",
-     "The number of successive communication attempts before which a communication sequence is considered as failed."},
+     "The number of successive communication attempts before which a communication sequence is "
+     "considered as failed."},
     {18, "Communication Retry Timer", O::none, false, false, T::unsigned_integer, "", "s",
      "The delay between successive communication attempts in a communication sequence."},
     {19, "Communication Sequence Delay Timer", O::none, false, false, T::unsigned_integer, "", "",
      "The delay between successive communication sequences."},
     {20, "Communication Sequence Retry Count", O::none, false, false, T::unsigned_integer, "", "",
-     "The number of successive communication sequences before which a registration attempt is considered as failed."},
+     "The number of successive communication sequences before which a registration attempt is "
+     "considered as failed."},
     {21, "Trigger", O::rw, false, false, T::boolean, "", "",
-     "Using the Trigger Resource a LwM2M Client can indicate whether it is reachable over SMS (value set to 'true') or not (value set to 'false')."},
-    {22, "Preferred Transport", O::rw, false, false, T::string, "The possible values are those listed in the LwM2M Core Specification", "",
+     "Using the Trigger Resource a LwM2M Client can indicate whether it is reachable over SMS "
+     "(value set to 'true') or not (value set to 'false')."},
+    {22, "Preferred Transport", O::rw, false, false, T::string,
+     "The possible values are those listed in the LwM2M Core Specification", "",
      "Only a single transport binding SHALL be present."},
     {23, "Mute Send", O::rw, false, false, T::boolean, "", "",
-     "If true or the Resource is not present, the LwM2M Client Send command capability is de-activated."},
+     "If true or the Resource is not present, the LwM2M Client Send command capability is "
+     "de-activated."},
 };
 
 // Object 1 version 1.2: LwM2M Server
@@ -227,99 +298,128 @@ constexpr BuiltinResource res_1_1_2[] = {
     {1, "Lifetime", O::rw, false, true, T::integer, "", "s",
      "Specify the lifetime of the registration in seconds (see Client Registration Interface)."},
     {2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Minimum Period of an Observation in the absence of this parameter being included in an Observation."},
+     "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
+     "the absence of this parameter being included in an Observation."},
     {3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Maximum Period of an Observation in the absence of this parameter being included in an Observation."},
+     "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
+     "the absence of this parameter being included in an Observation."},
     {4, "Disable", O::e, false, false, T::none, "", "",
-     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period defined in the Disabled Timeout Resource."},
+     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
+     "defined in the Disabled Timeout Resource."},
     {5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
      "A period to disable the Server."},
     {6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
-     "If true, the LwM2M Client stores \"Notify\" operations to the LwM2M Server while the LwM2M Server account is disabled or the LwM2M Client is offline."},
+     "If true, the LwM2M Client stores \"Notify\" operations to the LwM2M Server while the LwM2M "
+     "Server account is disabled or the LwM2M Client is offline."},
     {7, "Binding", O::rw, false, true, T::string, "", "",
      "The possible values are those listed in the LwM2M Core Specification."},
     {8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
-     "If this Resource is executed the LwM2M Client MUST perform an \"Update\" operation with this LwM2M Server."},
+     "If this Resource is executed the LwM2M Client MUST perform an \"Update\" operation with this "
+     "LwM2M Server."},
     {9, "Bootstrap-Request Trigger", O::e, false, false, T::none, "", "",
-     "When this Resource is executed the LwM2M Client MUST initiate a \"Client Initiated Bootstrap\" procedure in using the LwM2M Bootstrap-Server Account."},
+     "When this Resource is executed the LwM2M Client MUST initiate a \"Client Initiated "
+     "Bootstrap\" procedure in using the LwM2M Bootstrap-Server Account."},
     {10, "APN Link", O::rw, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to the APN connection profile Object Instance (OMNA registered Object ID:11) to be used to communicate with t..."},
+     "If this resource is defined, it provides a link to the APN connection profile Object "
+     "Instance (OMNA registered Object ID:11) to be used to communicate with t..."},
     {11, "TLS-DTLS Alert Code", O::r, false, false, T::unsigned_integer, "0..255", "",
-     "If this resource is defined, it contains the most recent TLS / DTLS alert message received from the LwM2M Server respective represented by the AlertDescripti..."},
+     "If this resource is defined, it contains the most recent TLS / DTLS alert message received "
+     "from the LwM2M Server respective represented by the AlertDescripti..."},
     {12, "Last Bootstrapped", O::r, false, false, T::time, "", "",
-     "If this resource is defined, it represents the last time that the bootstrap server updated this LwM2M Server Account."},
+     "If this resource is defined, it represents the last time that the bootstrap server updated "
+     "this LwM2M Server Account."},
     {13, "Registration Priority Order", O::r, false, false, T::unsigned_integer, "", "",
-     "The LwM2M Client sequences the LwM2M Server registrations in increasing order of this value."},
+     "The LwM2M Client sequences the LwM2M Server registrations in increasing order of this "
+     "value."},
     {14, "Initial Registration Delay Timer", O::rw, false, false, T::unsigned_integer, "", "s",
-     "The delay, in seconds, before registration is attempted for this LwM2M Server based upon the completion of registration of the previous LwM2M Server in the r..."},
+     "The delay, in seconds, before registration is attempted for this LwM2M Server based upon the "
+     "completion of registration of the previous LwM2M Server in the r..."},
     {15, "Registration Failure Block", O::r, false, false, T::boolean, "", "",
-     "When set to true and registration to this LwM2M server fails, the LwM2M Client blocks registration to other servers in the order."},
+     "When set to true and registration to this LwM2M server fails, the LwM2M Client blocks "
+     "registration to other servers in the order."},
     {16, "Bootstrap on Registration Failure", O::r, false, false, T::boolean, "", "",
-     "If set to true, this indicates that the LwM2M Client should re-bootstrap when either registration is explicitly rejected by the LwM2M Server or registration..."},
+     "If set to true, this indicates that the LwM2M Client should re-bootstrap when either "
+     "registration is explicitly rejected by the LwM2M Server or registration..."},
     {17, "Communication Retry Count", O::rw, false, false, T::unsigned_integer, "", "",
-     "The number of successive communication attempts before which a communication sequence is considered as failed."},
+     "The number of successive communication attempts before which a communication sequence is "
+     "considered as failed."},
     {18, "Communication Retry Timer", O::rw, false, false, T::unsigned_integer, "", "s",
-     "The delay, in seconds, between successive communication attempts in a communication sequence."},
+     "The delay, in seconds, between successive communication attempts in a communication "
+     "sequence."},
     {19, "Communication Sequence Delay Timer", O::rw, false, false, T::unsigned_integer, "", "s",
      "The delay, in seconds, between successive communication sequences."},
     {20, "Communication Sequence Retry Count", O::rw, false, false, T::unsigned_integer, "", "",
-     "The number of successive communication sequences before which a registration attempt is considered as failed."},
+     "The number of successive communication sequences before which a registration attempt is "
+     "considered as failed."},
     {21, "Trigger", O::rw, false, false, T::boolean, "", "",
-     "Using the Trigger Resource a LwM2M Client can indicate whether it is reachable over SMS (value set to 'true') or not (value set to 'false')."},
-    {22, "Preferred Transport", O::rw, false, false, T::string, "The possible values are those listed in the LwM2M Core Specification", "",
+     "Using the Trigger Resource a LwM2M Client can indicate whether it is reachable over SMS "
+     "(value set to 'true') or not (value set to 'false')."},
+    {22, "Preferred Transport", O::rw, false, false, T::string,
+     "The possible values are those listed in the LwM2M Core Specification", "",
      "Only a single transport binding SHALL be present."},
     {23, "Mute Send", O::rw, false, false, T::boolean, "", "",
-     "If true or the Resource is not present, the LwM2M Client Send command capability is de-activated."},
+     "If true or the Resource is not present, the LwM2M Client Send command capability is "
+     "de-activated."},
     {24, "Alternate APN Links", O::rw, true, false, T::objlnk, "", "",
-     "If this resource is defined, it provides links to alternate APN connection profile Object Instance (OMNA registered Object ID:11) to be used to communicate w..."},
+     "If this resource is defined, it provides links to alternate APN connection profile Object "
+     "Instance (OMNA registered Object ID:11) to be used to communicate w..."},
     {25, "Supported Server Versions", O::rw, true, false, T::string, "", "",
-     "This resource provides the supported enabler versions of the server to the client as a set of strings."},
+     "This resource provides the supported enabler versions of the server to the client as a set "
+     "of strings."},
     {26, "Default Notification Mode", O::rw, false, false, T::integer, "0..1", "",
-     "This resource indicates the default mode for observations to be sent: 0 = Non-Confirmable, 1 = Confirmable."},
+     "This resource indicates the default mode for observations to be sent: 0 = Non-Confirmable, 1 "
+     "= Confirmable."},
     {27, "Profile ID Hash Algorithm", O::rw, false, false, T::unsigned_integer, "0..255", "",
-     "If this resource is defined, it contains the hash algorithm the LwM2M Server would prefer the LwM2M Client to use with the dynamically generated mode of crea..."},
+     "If this resource is defined, it contains the hash algorithm the LwM2M Server would prefer "
+     "the LwM2M Client to use with the dynamically generated mode of crea..."},
 };
 
 // Object 2 version 1.0: LwM2M Access Control
 constexpr BuiltinResource res_2_1_0[] = {
     {0, "Object ID", O::r, false, true, T::integer, "1..65534", "",
-     "Resources 0 and 1 point to the Object Instance for which the Instances of the ACL Resource of that Access Control Object Instance are applicable."},
-    {1, "Object Instance ID", O::r, false, true, T::integer, "0..65535", "",
-     "See above"},
+     "Resources 0 and 1 point to the Object Instance for which the Instances of the ACL Resource "
+     "of that Access Control Object Instance are applicable."},
+    {1, "Object Instance ID", O::r, false, true, T::integer, "0..65535", "", "See above"},
     {2, "ACL", O::rw, true, false, T::integer, "16-bit", "",
-     "The Resource Instance ID MUST be the Short Server ID of a certain LwM2M Server for which associated access rights are contained in the Resource Instance value."},
+     "The Resource Instance ID MUST be the Short Server ID of a certain LwM2M Server for which "
+     "associated access rights are contained in the Resource Instance value."},
     {3, "Access Control Owner", O::rw, false, true, T::integer, "0..65535", "",
-     "Short Server ID of a certain LwM2M Server; only such an LwM2M Server can manage the Resources of this Object Instance."},
+     "Short Server ID of a certain LwM2M Server; only such an LwM2M Server can manage the "
+     "Resources of this Object Instance."},
 };
 
 // Object 2 version 1.1: LwM2M Access Control
 constexpr BuiltinResource res_2_1_1[] = {
     {0, "Object ID", O::r, false, true, T::integer, "1..65534", "",
-     "Resources 0 and 1 point to the Object Instance for which the Instances of the ACL Resource of that Access Control Object Instance are applicable."},
-    {1, "Object Instance ID", O::r, false, true, T::integer, "0..65535", "",
-     "See above"},
+     "Resources 0 and 1 point to the Object Instance for which the Instances of the ACL Resource "
+     "of that Access Control Object Instance are applicable."},
+    {1, "Object Instance ID", O::r, false, true, T::integer, "0..65535", "", "See above"},
     {2, "ACL", O::rw, true, false, T::integer, "0..31", "",
-     "The Resource Instance ID MUST be the Short Server ID of a certain LwM2M Server for which associated access rights are contained in the Resource Instance value."},
+     "The Resource Instance ID MUST be the Short Server ID of a certain LwM2M Server for which "
+     "associated access rights are contained in the Resource Instance value."},
     {3, "Access Control Owner", O::rw, false, true, T::integer, "0..65535", "",
-     "Short Server ID of a certain LwM2M Server; only such an LwM2M Server can manage the Resources of this Object Instance."},
+     "Short Server ID of a certain LwM2M Server; only such an LwM2M Server can manage the "
+     "Resources of this Object Instance."},
 };
 
 // Object 3 version 1.0: Device
 constexpr BuiltinResource res_3_1_0[] = {
-    {0, "Manufacturer", O::r, false, false, T::string, "", "",
-     "Human readable manufacturer name"},
+    {0, "Manufacturer", O::r, false, false, T::string, "", "", "Human readable manufacturer name"},
     {1, "Model Number", O::r, false, false, T::string, "", "",
      "A model identifier (manufacturer specified string)"},
-    {2, "Serial Number", O::r, false, false, T::string, "", "",
-     "Serial Number"},
+    {2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"},
     {3, "Firmware Version", O::r, false, false, T::string, "", "",
-     "Current firmware version of the Device.The Firmware Management function could rely on this resource."},
+     "Current firmware version of the Device.The Firmware Management function could rely on this "
+     "resource."},
     {4, "Reboot", O::e, false, true, T::none, "", "",
      "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."},
     {5, "Factory Reset", O::e, false, false, T::none, "", "",
-     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial deployment sequence where provisioning and bootstrap sequence is per..."},
+     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
+     "deployment sequence where provisioning and bootstrap sequence is per..."},
     {6, "Available Power Sources", O::r, true, false, T::integer, "0-7", "",
-     "0 \342\200\223 DC power 1 \342\200\223 Internal Battery 2 \342\200\223 External Battery 4 \342\200\223 Power over Ethernet 5 \342\200\223 USB 6 \342\200\223 AC (Mains) power 7 \342\200\223 Solar The same Resource Instance ID MUST be u..."},
+     "0 \342\200\223 DC power 1 \342\200\223 Internal Battery 2 \342\200\223 External Battery 4 "
+     "\342\200\223 Power over Ethernet 5 \342\200\223 USB 6 \342\200\223 AC (Mains) power 7 "
+     "\342\200\223 Solar The same Resource Instance ID MUST be u..."},
     {7, "Power Source Voltage", O::r, true, false, T::integer, "", "mV",
      "Present voltage for each Available Power Sources Resource Instance."},
     {8, "Power Source Current", O::r, true, false, T::integer, "", "mA",
@@ -327,17 +427,21 @@ constexpr BuiltinResource res_3_1_0[] = {
     {9, "Battery Level", O::r, false, false, T::integer, "0-100", "%",
      "Contains the current battery level as a percentage (with a range from 0 to 100)."},
     {10, "Memory Free", O::r, false, false, T::integer, "", "KB",
-     "Estimated current available amount of storage space which can store data and software in the LwM2M Device (expressed in kilobytes)."},
+     "Estimated current available amount of storage space which can store data and software in the "
+     "LwM2M Device (expressed in kilobytes)."},
     {11, "Error Code", O::r, true, true, T::integer, "0-8", "",
-     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
+     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
+     "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
     {12, "Reset Error Code", O::e, false, false, T::none, "", "",
-     "Delete all error code Resource Instances and create only one zero-value error code that implies no error, then re-evaluate all error conditions and update an..."},
+     "Delete all error code Resource Instances and create only one zero-value error code that "
+     "implies no error, then re-evaluate all error conditions and update an..."},
     {13, "Current Time", O::rw, false, false, T::time, "", "",
      "Current UNIX time of the LwM2M Client."},
     {14, "UTC Offset", O::rw, false, false, T::string, "", "",
      "Indicates the UTC offset currently in effect for this LwM2M Device."},
     {15, "Timezone", O::rw, false, false, T::string, "", "",
-     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database format."},
+     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
+     "format."},
     {16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
      "Indicates which bindings and modes are supported in the LwM2M Client."},
     {17, "Device Type", O::r, false, false, T::string, "", "",
@@ -347,29 +451,33 @@ constexpr BuiltinResource res_3_1_0[] = {
     {19, "Software Version", O::r, false, false, T::string, "", "",
      "Current software version of the device (manufacturer specified string)."},
     {20, "Battery Status", O::r, false, false, T::integer, "0-6", "",
-     "This value is only valid for the Device Internal Battery if present (one Available Power Sources Resource Instance value is 1)."},
+     "This value is only valid for the Device Internal Battery if present (one Available Power "
+     "Sources Resource Instance value is 1)."},
     {21, "Memory Total", O::r, false, false, T::integer, "", "",
-     "Total amount of storage space which can store data and software in the LwM2M Device (expressed in kilobytes)."},
+     "Total amount of storage space which can store data and software in the LwM2M Device "
+     "(expressed in kilobytes)."},
     {22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
-     "Reference to external \342\200\234Device\342\200\235 object instance containing information."},
+     "Reference to external \342\200\234Device\342\200\235 object instance containing "
+     "information."},
 };
 
 // Object 3 version 1.1: Device
 constexpr BuiltinResource res_3_1_1[] = {
-    {0, "Manufacturer", O::r, false, false, T::string, "", "",
-     "Human readable manufacturer name"},
+    {0, "Manufacturer", O::r, false, false, T::string, "", "", "Human readable manufacturer name"},
     {1, "Model Number", O::r, false, false, T::string, "", "",
      "A model identifier (manufacturer specified string)"},
-    {2, "Serial Number", O::r, false, false, T::string, "", "",
-     "Serial Number"},
+    {2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"},
     {3, "Firmware Version", O::r, false, false, T::string, "", "",
-     "Current firmware version of the Device.The Firmware Management function could rely on this resource."},
+     "Current firmware version of the Device.The Firmware Management function could rely on this "
+     "resource."},
     {4, "Reboot", O::e, false, true, T::none, "", "",
      "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."},
     {5, "Factory Reset", O::e, false, false, T::none, "", "",
-     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial deployment sequence where provisioning and bootstrap sequence is per..."},
+     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
+     "deployment sequence where provisioning and bootstrap sequence is per..."},
     {6, "Available Power Sources", O::r, true, false, T::integer, "0..7", "",
-     "0: DC power 1: Internal Battery 2: External Battery 3: Fuel Cell 4: Power over Ethernet 5: USB 6: AC (Mains) power 7: Solar The same Resource Instance ID MUS..."},
+     "0: DC power 1: Internal Battery 2: External Battery 3: Fuel Cell 4: Power over Ethernet 5: "
+     "USB 6: AC (Mains) power 7: Solar The same Resource Instance ID MUS..."},
     {7, "Power Source Voltage", O::r, true, false, T::integer, "", "",
      "Present voltage for each Available Power Sources Resource Instance."},
     {8, "Power Source Current", O::r, true, false, T::integer, "", "",
@@ -377,17 +485,21 @@ constexpr BuiltinResource res_3_1_1[] = {
     {9, "Battery Level", O::r, false, false, T::integer, "0..100", "%",
      "Contains the current battery level as a percentage (with a range from 0 to 100)."},
     {10, "Memory Free", O::r, false, false, T::integer, "", "",
-     "Estimated current available amount of storage space which can store data and software in the LwM2M Device (expressed in kilobytes)."},
+     "Estimated current available amount of storage space which can store data and software in the "
+     "LwM2M Device (expressed in kilobytes)."},
     {11, "Error Code", O::r, true, true, T::integer, "0..8", "",
-     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
+     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
+     "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
     {12, "Reset Error Code", O::e, false, false, T::none, "", "",
-     "Delete all error code Resource Instances and create only one zero-value error code that implies no error, then re-evaluate all error conditions and update an..."},
+     "Delete all error code Resource Instances and create only one zero-value error code that "
+     "implies no error, then re-evaluate all error conditions and update an..."},
     {13, "Current Time", O::rw, false, false, T::time, "", "",
      "Current UNIX time of the LwM2M Client."},
     {14, "UTC Offset", O::rw, false, false, T::string, "", "",
      "Indicates the UTC offset currently in effect for this LwM2M Device."},
     {15, "Timezone", O::rw, false, false, T::string, "", "",
-     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database format."},
+     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
+     "format."},
     {16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
      "Indicates which bindings and modes are supported in the LwM2M Client."},
     {17, "Device Type", O::r, false, false, T::string, "", "",
@@ -397,29 +509,32 @@ constexpr BuiltinResource res_3_1_1[] = {
     {19, "Software Version", O::r, false, false, T::string, "", "",
      "Current software version of the device (manufacturer specified string)."},
     {20, "Battery Status", O::r, false, false, T::integer, "0..6", "",
-     "This value is only valid for the Device Internal Battery if present (one Available Power Sources Resource Instance value is 1)."},
+     "This value is only valid for the Device Internal Battery if present (one Available Power "
+     "Sources Resource Instance value is 1)."},
     {21, "Memory Total", O::r, false, false, T::integer, "", "",
-     "Total amount of storage space which can store data and software in the LwM2M Device (expressed in kilobytes)."},
+     "Total amount of storage space which can store data and software in the LwM2M Device "
+     "(expressed in kilobytes)."},
     {22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
      "Reference to external \"Device\" object instance containing information."},
 };
 
 // Object 3 version 1.2: Device
 constexpr BuiltinResource res_3_1_2[] = {
-    {0, "Manufacturer", O::r, false, false, T::string, "", "",
-     "Human readable manufacturer name"},
+    {0, "Manufacturer", O::r, false, false, T::string, "", "", "Human readable manufacturer name"},
     {1, "Model Number", O::r, false, false, T::string, "", "",
      "A model identifier (manufacturer specified string)"},
-    {2, "Serial Number", O::r, false, false, T::string, "", "",
-     "Serial Number"},
+    {2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"},
     {3, "Firmware Version", O::r, false, false, T::string, "", "",
-     "Current firmware version of the Device.The Firmware Management function could rely on this resource."},
+     "Current firmware version of the Device.The Firmware Management function could rely on this "
+     "resource."},
     {4, "Reboot", O::e, false, true, T::none, "", "",
      "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."},
     {5, "Factory Reset", O::e, false, false, T::none, "", "",
-     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial deployment sequence where provisioning and bootstrap sequence is per..."},
+     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
+     "deployment sequence where provisioning and bootstrap sequence is per..."},
     {6, "Available Power Sources", O::r, true, false, T::integer, "0..7", "",
-     "0: DC power 1: Internal Battery 2: External Battery 3: Fuel Cell 4: Power over Ethernet 5: USB 6: AC (Mains) power 7: Solar The same Resource Instance ID MUS..."},
+     "0: DC power 1: Internal Battery 2: External Battery 3: Fuel Cell 4: Power over Ethernet 5: "
+     "USB 6: AC (Mains) power 7: Solar The same Resource Instance ID MUS..."},
     {7, "Power Source Voltage", O::r, true, false, T::integer, "", "",
      "Present voltage for each Available Power Sources Resource Instance."},
     {8, "Power Source Current", O::r, true, false, T::integer, "", "",
@@ -427,17 +542,21 @@ constexpr BuiltinResource res_3_1_2[] = {
     {9, "Battery Level", O::r, false, false, T::integer, "0..100", "/100",
      "Contains the current battery level as a percentage (with a range from 0 to 100)."},
     {10, "Memory Free", O::r, false, false, T::integer, "", "",
-     "Estimated current available amount of storage space which can store data and software in the LwM2M Device (expressed in kilobytes)."},
+     "Estimated current available amount of storage space which can store data and software in the "
+     "LwM2M Device (expressed in kilobytes)."},
     {11, "Error Code", O::r, true, true, T::integer, "0..32", "",
-     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
+     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
+     "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
     {12, "Reset Error Code", O::e, false, false, T::none, "", "",
-     "Delete all error code Resource Instances and create only one zero-value error code that implies no error, then re-evaluate all error conditions and update an..."},
+     "Delete all error code Resource Instances and create only one zero-value error code that "
+     "implies no error, then re-evaluate all error conditions and update an..."},
     {13, "Current Time", O::rw, false, false, T::time, "", "",
      "Current UNIX time of the LwM2M Client."},
     {14, "UTC Offset", O::rw, false, false, T::string, "", "",
      "Indicates the UTC offset currently in effect for this LwM2M Device."},
     {15, "Timezone", O::rw, false, false, T::string, "", "",
-     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database format."},
+     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
+     "format."},
     {16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
      "Indicates which bindings and modes are supported in the LwM2M Client."},
     {17, "Device Type", O::r, false, false, T::string, "", "",
@@ -447,9 +566,11 @@ constexpr BuiltinResource res_3_1_2[] = {
     {19, "Software Version", O::r, false, false, T::string, "", "",
      "Current software version of the device (manufacturer specified string)."},
     {20, "Battery Status", O::r, false, false, T::integer, "0..6", "",
-     "This value is only valid for the Device Internal Battery if present (one Available Power Sources Resource Instance value is 1)."},
+     "This value is only valid for the Device Internal Battery if present (one Available Power "
+     "Sources Resource Instance value is 1)."},
     {21, "Memory Total", O::r, false, false, T::integer, "", "",
-     "Total amount of storage space which can store data and software in the LwM2M Device (expressed in kilobytes)."},
+     "Total amount of storage space which can store data and software in the LwM2M Device "
+     "(expressed in kilobytes)."},
     {22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
      "Reference to external \"Device\" object instance containing information."},
 };
@@ -457,83 +578,88 @@ constexpr BuiltinResource res_3_1_2[] = {
 // Object 4 version 1.0: Connectivity Monitoring
 constexpr BuiltinResource res_4_1_0[] = {
     {0, "Network Bearer", O::r, false, true, T::integer, "0-50", "",
-     "Indicates the network bearer used for the current LwM2M communication session from the network bearer list below."},
+     "Indicates the network bearer used for the current LwM2M communication session from the "
+     "network bearer list below."},
     {1, "Available Network Bearer", O::r, true, true, T::integer, "0-50", "",
      "Indicates a list of current available network bearer."},
     {2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
-     "Indicates the average value of the received signal strength indication used in the current network bearer (as indicated by Resource 0 of this Object)."},
+     "Indicates the average value of the received signal strength indication used in the current "
+     "network bearer (as indicated by Resource 0 of this Object)."},
     {3, "Link Quality", O::r, false, false, T::integer, "", "",
      "This contains received link quality e.g."},
     {4, "IP Addresses", O::r, true, true, T::string, "", "",
      "The IP addresses assigned to the connectivity interface."},
     {5, "Router IP Addresses", O::r, true, false, T::string, "", "",
-     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 (IP Addresses)."},
+     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 "
+     "(IP Addresses)."},
     {6, "Link Utilization", O::r, false, false, T::integer, "0-100", "%",
      "The percentage indicating the average utilization of the link to the next-hop IP router."},
     {7, "APN", O::r, true, false, T::string, "", "",
      "Access Point Name in case Network Bearer Resource is a Cellular Network."},
     {8, "Cell ID", O::r, false, false, T::integer, "", "",
      "Serving Cell ID in case Network Bearer Resource is a Cellular Network."},
-    {9, "SMNC", O::r, false, false, T::integer, "0-999", "%",
-     "Serving Mobile Network Code."},
-    {10, "SMCC", O::r, false, false, T::integer, "0-999", "",
-     "Serving Mobile Country Code."},
+    {9, "SMNC", O::r, false, false, T::integer, "0-999", "%", "Serving Mobile Network Code."},
+    {10, "SMCC", O::r, false, false, T::integer, "0-999", "", "Serving Mobile Country Code."},
 };
 
 // Object 4 version 1.1: Connectivity Monitoring
 constexpr BuiltinResource res_4_1_1[] = {
     {0, "Network Bearer", O::r, false, true, T::integer, "0-50", "",
-     "Indicates the network bearer used for the current LwM2M communication session from the network bearer list below."},
+     "Indicates the network bearer used for the current LwM2M communication session from the "
+     "network bearer list below."},
     {1, "Available Network Bearer", O::r, true, true, T::integer, "0-50", "",
      "Indicates a list of current available network bearer."},
     {2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
-     "Indicates the average value of the received signal strength indication used in the current network bearer (as indicated by Resource 0 of this Object)."},
+     "Indicates the average value of the received signal strength indication used in the current "
+     "network bearer (as indicated by Resource 0 of this Object)."},
     {3, "Link Quality", O::r, false, false, T::integer, "", "",
      "This contains received link quality e.g."},
     {4, "IP Addresses", O::r, true, true, T::string, "", "",
      "The IP addresses assigned to the connectivity interface."},
     {5, "Router IP Addresses", O::r, true, false, T::string, "", "",
-     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 (IP Addresses)."},
+     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 "
+     "(IP Addresses)."},
     {6, "Link Utilization", O::r, false, false, T::integer, "0-100", "%",
      "The percentage indicating the average utilization of the link to the next-hop IP router."},
     {7, "APN", O::r, true, false, T::string, "", "",
      "Access Point Name in case Network Bearer Resource is a Cellular Network."},
     {8, "Cell ID", O::r, false, false, T::integer, "", "",
      "Serving Cell ID in case Network Bearer Resource is a Cellular Network."},
-    {9, "SMNC", O::r, false, false, T::integer, "0-999", "%",
-     "Serving Mobile Network Code."},
-    {10, "SMCC", O::r, false, false, T::integer, "0-999", "",
-     "Serving Mobile Country Code."},
+    {9, "SMNC", O::r, false, false, T::integer, "0-999", "%", "Serving Mobile Network Code."},
+    {10, "SMCC", O::r, false, false, T::integer, "0-999", "", "Serving Mobile Country Code."},
     {11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
-     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the received signal to the strength of the received interference signal (n..."},
+     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
+     "received signal to the strength of the received interference signal (n..."},
 };
 
 // Object 4 version 1.2: Connectivity Monitoring
 constexpr BuiltinResource res_4_1_2[] = {
     {0, "Network Bearer", O::r, false, true, T::integer, "0..50", "",
-     "Indicates the network bearer used for the current LwM2M communication session from the network bearer list below."},
+     "Indicates the network bearer used for the current LwM2M communication session from the "
+     "network bearer list below."},
     {1, "Available Network Bearer", O::r, true, true, T::integer, "0..50", "",
      "Indicates a list of current available network bearer."},
     {2, "Radio Signal Strength", O::r, false, true, T::integer, "", "",
-     "Indicates the average value of the received signal strength indication used in the current network bearer (as indicated by Resource 0 of this Object)."},
+     "Indicates the average value of the received signal strength indication used in the current "
+     "network bearer (as indicated by Resource 0 of this Object)."},
     {3, "Link Quality", O::r, false, false, T::integer, "", "",
      "This contains received link quality e.g."},
     {4, "IP Addresses", O::r, true, true, T::string, "", "",
      "The IP addresses assigned to the connectivity interface."},
     {5, "Router IP Addresses", O::r, true, false, T::string, "", "",
-     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 (IP Addresses)."},
+     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 "
+     "(IP Addresses)."},
     {6, "Link Utilization", O::r, false, false, T::integer, "0..100", "%",
      "The percentage indicating the average utilization of the link to the next-hop IP router."},
     {7, "APN", O::r, true, false, T::string, "", "",
      "Access Point Name in case Network Bearer Resource is a Cellular Network."},
     {8, "Cell ID", O::r, false, false, T::integer, "", "",
      "Serving Cell ID in case Network Bearer Resource is a Cellular Network."},
-    {9, "SMNC", O::r, false, false, T::integer, "0..999", "",
-     "Serving Mobile Network Code."},
-    {10, "SMCC", O::r, false, false, T::integer, "0..999", "",
-     "Serving Mobile Country Code."},
+    {9, "SMNC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Network Code."},
+    {10, "SMCC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Country Code."},
     {11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
-     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the received signal to the strength of the received interference signal (n..."},
+     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
+     "received signal to the strength of the received interference signal (n..."},
     {12, "LAC", O::r, false, false, T::integer, "", "",
      "Location Area Code in case Network Bearer Resource is a Cellular Network."},
 };
@@ -541,29 +667,31 @@ constexpr BuiltinResource res_4_1_2[] = {
 // Object 4 version 1.3: Connectivity Monitoring
 constexpr BuiltinResource res_4_1_3[] = {
     {0, "Network Bearer", O::r, false, true, T::integer, "0..50", "",
-     "Indicates the network bearer used for the current LwM2M communication session from the network bearer list below."},
+     "Indicates the network bearer used for the current LwM2M communication session from the "
+     "network bearer list below."},
     {1, "Available Network Bearer", O::r, true, true, T::integer, "0..50", "",
      "Indicates a list of current available network bearer."},
     {2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
-     "Indicates the average value of the received signal strength indication used in the current network bearer (as indicated by Resource 0 of this Object)."},
+     "Indicates the average value of the received signal strength indication used in the current "
+     "network bearer (as indicated by Resource 0 of this Object)."},
     {3, "Link Quality", O::r, false, false, T::integer, "", "",
      "This contains received link quality e.g."},
     {4, "IP Addresses", O::r, true, true, T::string, "", "",
      "The IP addresses assigned to the connectivity interface."},
     {5, "Router IP Addresses", O::r, true, false, T::string, "", "",
-     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 (IP Addresses)."},
+     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 "
+     "(IP Addresses)."},
     {6, "Link Utilization", O::r, false, false, T::integer, "0..100", "/100",
      "The percentage indicating the average utilization of the link to the next-hop IP router."},
     {7, "APN", O::r, true, false, T::string, "", "",
      "Access Point Name in case Network Bearer Resource is a Cellular Network."},
     {8, "Cell ID", O::r, false, false, T::integer, "", "",
      "Serving Cell ID in case Network Bearer Resource is a Cellular Network."},
-    {9, "SMNC", O::r, false, false, T::integer, "0..999", "",
-     "Serving Mobile Network Code."},
-    {10, "SMCC", O::r, false, false, T::integer, "0..999", "",
-     "Serving Mobile Country Code."},
+    {9, "SMNC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Network Code."},
+    {10, "SMCC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Country Code."},
     {11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
-     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the received signal to the strength of the received interference signal (n..."},
+     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
+     "received signal to the strength of the received interference signal (n..."},
     {12, "LAC", O::r, false, false, T::integer, "", "",
      "Location Area Code in case Network Bearer Resource is a Cellular Network."},
     {13, "Coverage Enhancement Level", O::r, false, false, T::integer, "0..4", "",
@@ -572,48 +700,49 @@ constexpr BuiltinResource res_4_1_3[] = {
 
 // Object 5 version 1.0: Firmware Update
 constexpr BuiltinResource res_5_1_0[] = {
-    {0, "Package", O::w, false, true, T::opaque, "", "",
-     "Firmware package"},
+    {0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"},
     {1, "Package URI", O::rw, false, true, T::string, "0..255", "",
      "URI from where the device can download the firmware package by an alternative mechanism."},
     {2, "Update", O::e, false, true, T::none, "", "",
-     "Updates firmware by using the firmware package stored in Package, or, by using the firmware downloaded from the Package URI."},
+     "Updates firmware by using the firmware package stored in Package, or, by using the firmware "
+     "downloaded from the Package URI."},
     {3, "State", O::r, false, true, T::integer, "0..3", "",
      "Indicates current state with respect to this firmware update."},
     {5, "Update Result", O::r, false, true, T::integer, "0..9", "",
      "Contains the result of downloading or updating the firmware 0: Initial value."},
-    {6, "PkgName", O::r, false, false, T::string, "0..255", "",
-     "Name of the Firmware Package"},
+    {6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"},
     {7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
      "Version of the Firmware package"},
     {8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
-     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware images."},
+     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
+     "images."},
     {9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
-     "The LwM2M Client uses this resource to indicate its support for transferring firmware images to the client either via the Package Resource (=push) or via the..."},
+     "The LwM2M Client uses this resource to indicate its support for transferring firmware images "
+     "to the client either via the Package Resource (=push) or via the..."},
 };
 
 // Object 5 version 1.1: Firmware Update
 constexpr BuiltinResource res_5_1_1[] = {
-    {0, "Package", O::w, false, true, T::opaque, "", "",
-     "Firmware package"},
+    {0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"},
     {1, "Package URI", O::rw, false, true, T::string, "0..255", "",
      "URI from where the device can download the firmware package by an alternative mechanism."},
     {2, "Update", O::e, false, true, T::none, "", "",
-     "Updates firmware by using the firmware package stored in Package, or, by using the firmware downloaded from the Package URI."},
+     "Updates firmware by using the firmware package stored in Package, or, by using the firmware "
+     "downloaded from the Package URI."},
     {3, "State", O::r, false, true, T::integer, "0..3", "",
      "Indicates current state with respect to this firmware update."},
     {5, "Update Result", O::r, false, true, T::integer, "0..11", "",
      "Contains the result of downloading or updating the firmware 0: Initial value."},
-    {6, "PkgName", O::r, false, false, T::string, "0..255", "",
-     "Name of the Firmware Package"},
+    {6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"},
     {7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
      "Version of the Firmware package"},
     {8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
-     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware images."},
+     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
+     "images."},
     {9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
-     "The LwM2M Client uses this resource to indicate its support for transferring firmware images to the client either via the Package Resource (=push) or via the..."},
-    {10, "Cancel", O::e, false, false, T::none, "", "",
-     "Cancels firmware update."},
+     "The LwM2M Client uses this resource to indicate its support for transferring firmware images "
+     "to the client either via the Package Resource (=push) or via the..."},
+    {10, "Cancel", O::e, false, false, T::none, "", "", "Cancels firmware update."},
     {11, "Severity", O::rw, false, false, T::integer, "0..2", "",
      "Severity of the firmware image."},
     {12, "Last State Change Time", O::r, false, false, T::time, "", "",
@@ -624,26 +753,26 @@ constexpr BuiltinResource res_5_1_1[] = {
 
 // Object 5 version 1.2: Firmware Update
 constexpr BuiltinResource res_5_1_2[] = {
-    {0, "Package", O::w, false, true, T::opaque, "", "",
-     "Firmware package"},
+    {0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"},
     {1, "Package URI", O::rw, false, true, T::string, "0..255", "",
      "URI from where the device can download the firmware package by an alternative mechanism."},
     {2, "Update", O::e, false, true, T::none, "", "",
-     "Updates firmware by using the firmware package stored in Package, or, by using the firmware downloaded from the Package URI."},
+     "Updates firmware by using the firmware package stored in Package, or, by using the firmware "
+     "downloaded from the Package URI."},
     {3, "State", O::r, false, true, T::integer, "0..3", "",
      "Indicates current state with respect to this firmware update."},
     {5, "Update Result", O::r, false, true, T::integer, "0..11", "",
      "Contains the result of downloading or updating the firmware 0: Initial value."},
-    {6, "PkgName", O::r, false, false, T::string, "0..255", "",
-     "Name of the Firmware Package"},
+    {6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"},
     {7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
      "Version of the Firmware package"},
     {8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
-     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware images."},
+     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
+     "images."},
     {9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
-     "The LwM2M Client uses this resource to indicate its support for transferring firmware images to the client either via the Package Resource (=push) or via the..."},
-    {10, "Cancel", O::e, false, false, T::none, "", "",
-     "Cancels firmware update."},
+     "The LwM2M Client uses this resource to indicate its support for transferring firmware images "
+     "to the client either via the Package Resource (=push) or via the..."},
+    {10, "Cancel", O::e, false, false, T::none, "", "", "Cancels firmware update."},
     {11, "Severity", O::rw, false, false, T::integer, "0..2", "",
      "Severity of the firmware image."},
     {12, "Last State Change Time", O::r, false, false, T::time, "", "",
@@ -651,7 +780,8 @@ constexpr BuiltinResource res_5_1_2[] = {
     {13, "Maximum Defer Period", O::rw, false, false, T::unsigned_integer, "", "s",
      "The number of seconds a user can defer the software update."},
     {14, "Automatic Upgrade at Download", O::rw, false, false, T::boolean, "", "",
-     "Determines if the Firmware Upgrade will proceed automatically when the firmware download has completed."},
+     "Determines if the Firmware Upgrade will proceed automatically when the firmware download has "
+     "completed."},
 };
 
 // Object 6 version 1.0: Location
@@ -669,7 +799,8 @@ constexpr BuiltinResource res_6_1_0[] = {
     {5, "Timestamp", O::r, false, true, T::time, "", "",
      "The timestamp of when the location measurement was performed."},
     {6, "Speed", O::r, false, false, T::float_, "", "m/s",
-     "Speed is the time rate of change in position of a LwM2M Client without regard for direction: the scalar component of velocity."},
+     "Speed is the time rate of change in position of a LwM2M Client without regard for direction: "
+     "the scalar component of velocity."},
 };
 
 // Object 7 version 1.0: Connectivity Statistics
@@ -679,15 +810,18 @@ constexpr BuiltinResource res_7_1_0[] = {
     {1, "SMS Rx Counter", O::r, false, false, T::integer, "", "",
      "Indicate the total number of SMS successfully received during the collection period."},
     {2, "Tx Data", O::r, false, false, T::integer, "", "",
-     "Indicate the total amount of data (IP / non-IP) transmitted during the collection period expressed in kilobytes."},
+     "Indicate the total amount of data (IP / non-IP) transmitted during the collection period "
+     "expressed in kilobytes."},
     {3, "Rx Data", O::r, false, false, T::integer, "", "",
-     "Indicate the total amount of data (IP / non-IP) received during the collection period expressed in kilobytes."},
+     "Indicate the total amount of data (IP / non-IP) received during the collection period "
+     "expressed in kilobytes."},
     {4, "Max Message Size", O::r, false, false, T::integer, "", "B",
      "The maximum IP message size that is used during the collection period."},
     {5, "Average Message Size", O::r, false, false, T::integer, "", "B",
      "The average IP message size that is used during the collection period."},
     {6, "Start", O::e, false, true, T::none, "", "",
-     "Reset resources 0-5 to 0 and start to collect information, If resource 8 (Collection Period) value is 0, the client will keep collecting information until re..."},
+     "Reset resources 0-5 to 0 and start to collect information, If resource 8 (Collection Period) "
+     "value is 0, the client will keep collecting information until re..."},
     {7, "Stop", O::e, false, true, T::none, "", "",
      "Stop collecting information, but do not reset resources 0-5."},
     {8, "Collection Period", O::rw, false, false, T::integer, "", "s",
@@ -695,30 +829,52 @@ constexpr BuiltinResource res_7_1_0[] = {
 };
 
 constexpr BuiltinObject objects[] = {
-    {0, "LWM2M Security", "urn:oma:lwm2m:oma:0", "1.0", "1.0", true, true, res_0_1_0, std::size(res_0_1_0)},
-    {0, "LWM2M Security", "urn:oma:lwm2m:oma:0:1.1", "1.1", "1.1", true, true, res_0_1_1, std::size(res_0_1_1)},
-    {0, "LWM2M Security", "urn:oma:lwm2m:oma:0:1.2", "1.2", "1.1", true, true, res_0_1_2, std::size(res_0_1_2)},
-    {1, "LwM2M Server", "urn:oma:lwm2m:oma:1", "1.0", "1.0", true, true, res_1_1_0, std::size(res_1_1_0)},
-    {1, "LwM2M Server", "urn:oma:lwm2m:oma:1:1.1", "1.1", "1.1", true, true, res_1_1_1, std::size(res_1_1_1)},
-    {1, "LwM2M Server", "urn:oma:lwm2m:oma:1:1.2", "1.2", "1.2", true, true, res_1_1_2, std::size(res_1_1_2)},
-    {2, "LwM2M Access Control", "urn:oma:lwm2m:oma:2", "1.0", "1.0", true, false, res_2_1_0, std::size(res_2_1_0)},
-    {2, "LwM2M Access Control", "urn:oma:lwm2m:oma:2:1.1", "1.1", "1.0", true, false, res_2_1_1, std::size(res_2_1_1)},
-    {3, "Device", "urn:oma:lwm2m:oma:3", "1.0", "1.0", false, true, res_3_1_0, std::size(res_3_1_0)},
-    {3, "Device", "urn:oma:lwm2m:oma:3:1.1", "1.1", "1.1", false, true, res_3_1_1, std::size(res_3_1_1)},
-    {3, "Device", "urn:oma:lwm2m:oma:3:1.2", "1.2", "1.1", false, true, res_3_1_2, std::size(res_3_1_2)},
-    {4, "Connectivity Monitoring", "urn:oma:lwm2m:oma:4", "1.0", "1.0", false, false, res_4_1_0, std::size(res_4_1_0)},
-    {4, "Connectivity Monitoring", "urn:oma:lwm2m:oma:4:1.1", "1.1", "1.0", false, false, res_4_1_1, std::size(res_4_1_1)},
-    {4, "Connectivity Monitoring", "urn:oma:lwm2m:oma:4:1.2", "1.2", "1.1", false, false, res_4_1_2, std::size(res_4_1_2)},
-    {4, "Connectivity Monitoring", "urn:oma:lwm2m:oma:4:1.3", "1.3", "1.1", false, false, res_4_1_3, std::size(res_4_1_3)},
-    {5, "Firmware Update", "urn:oma:lwm2m:oma:5", "1.0", "1.0", false, false, res_5_1_0, std::size(res_5_1_0)},
-    {5, "Firmware Update", "urn:oma:lwm2m:oma:5:1.1", "1.1", "1.1", false, false, res_5_1_1, std::size(res_5_1_1)},
-    {5, "Firmware Update", "urn:oma:lwm2m:oma:5:1.2", "1.2", "1.1", false, false, res_5_1_2, std::size(res_5_1_2)},
-    {6, "Location", "urn:oma:lwm2m:oma:6", "1.0", "1.0", false, false, res_6_1_0, std::size(res_6_1_0)},
-    {7, "Connectivity Statistics", "urn:oma:lwm2m:oma:7", "1.0", "1.0", false, false, res_7_1_0, std::size(res_7_1_0)},
+    {0, "LWM2M Security", "urn:oma:lwm2m:oma:0", "1.0", "1.0", true, true, res_0_1_0,
+     std::size(res_0_1_0)},
+    {0, "LWM2M Security", "urn:oma:lwm2m:oma:0:1.1", "1.1", "1.1", true, true, res_0_1_1,
+     std::size(res_0_1_1)},
+    {0, "LWM2M Security", "urn:oma:lwm2m:oma:0:1.2", "1.2", "1.1", true, true, res_0_1_2,
+     std::size(res_0_1_2)},
+    {1, "LwM2M Server", "urn:oma:lwm2m:oma:1", "1.0", "1.0", true, true, res_1_1_0,
+     std::size(res_1_1_0)},
+    {1, "LwM2M Server", "urn:oma:lwm2m:oma:1:1.1", "1.1", "1.1", true, true, res_1_1_1,
+     std::size(res_1_1_1)},
+    {1, "LwM2M Server", "urn:oma:lwm2m:oma:1:1.2", "1.2", "1.2", true, true, res_1_1_2,
+     std::size(res_1_1_2)},
+    {2, "LwM2M Access Control", "urn:oma:lwm2m:oma:2", "1.0", "1.0", true, false, res_2_1_0,
+     std::size(res_2_1_0)},
+    {2, "LwM2M Access Control", "urn:oma:lwm2m:oma:2:1.1", "1.1", "1.0", true, false, res_2_1_1,
+     std::size(res_2_1_1)},
+    {3, "Device", "urn:oma:lwm2m:oma:3", "1.0", "1.0", false, true, res_3_1_0,
+     std::size(res_3_1_0)},
+    {3, "Device", "urn:oma:lwm2m:oma:3:1.1", "1.1", "1.1", false, true, res_3_1_1,
+     std::size(res_3_1_1)},
+    {3, "Device", "urn:oma:lwm2m:oma:3:1.2", "1.2", "1.1", false, true, res_3_1_2,
+     std::size(res_3_1_2)},
+    {4, "Connectivity Monitoring", "urn:oma:lwm2m:oma:4", "1.0", "1.0", false, false, res_4_1_0,
+     std::size(res_4_1_0)},
+    {4, "Connectivity Monitoring", "urn:oma:lwm2m:oma:4:1.1", "1.1", "1.0", false, false, res_4_1_1,
+     std::size(res_4_1_1)},
+    {4, "Connectivity Monitoring", "urn:oma:lwm2m:oma:4:1.2", "1.2", "1.1", false, false, res_4_1_2,
+     std::size(res_4_1_2)},
+    {4, "Connectivity Monitoring", "urn:oma:lwm2m:oma:4:1.3", "1.3", "1.1", false, false, res_4_1_3,
+     std::size(res_4_1_3)},
+    {5, "Firmware Update", "urn:oma:lwm2m:oma:5", "1.0", "1.0", false, false, res_5_1_0,
+     std::size(res_5_1_0)},
+    {5, "Firmware Update", "urn:oma:lwm2m:oma:5:1.1", "1.1", "1.1", false, false, res_5_1_1,
+     std::size(res_5_1_1)},
+    {5, "Firmware Update", "urn:oma:lwm2m:oma:5:1.2", "1.2", "1.1", false, false, res_5_1_2,
+     std::size(res_5_1_2)},
+    {6, "Location", "urn:oma:lwm2m:oma:6", "1.0", "1.0", false, false, res_6_1_0,
+     std::size(res_6_1_0)},
+    {7, "Connectivity Statistics", "urn:oma:lwm2m:oma:7", "1.0", "1.0", false, false, res_7_1_0,
+     std::size(res_7_1_0)},
 };
 
 } // namespace
 
-std::span<const BuiltinObject> builtin_object_table() noexcept { return objects; }
+std::span<const BuiltinObject> builtin_object_table() noexcept {
+    return objects;
+}
 
 } // namespace lwm2m::dm::detail

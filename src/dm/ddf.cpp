@@ -12,11 +12,15 @@
 namespace lwm2m::dm {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -71,9 +75,22 @@ bool is_version(std::string_view s) { // "1.0", "1.1", "2.0", "1.0.1"?  digits(.
 enum class Field : std::uint8_t {
     none,
     // object level
-    obj_name, obj_id, obj_urn, obj_lwm2m_version, obj_version, obj_multiple, obj_mandatory,
+    obj_name,
+    obj_id,
+    obj_urn,
+    obj_lwm2m_version,
+    obj_version,
+    obj_multiple,
+    obj_mandatory,
     // resource level
-    res_name, res_operations, res_multiple, res_mandatory, res_type, res_range, res_units, res_description,
+    res_name,
+    res_operations,
+    res_multiple,
+    res_mandatory,
+    res_type,
+    res_range,
+    res_units,
+    res_description,
 };
 
 struct ItemState {
@@ -84,7 +101,9 @@ struct ItemState {
 
 class Loader {
 public:
-    Loader(std::string_view source, const DdfLimits& limits) : source_(source), limits_(limits) {}
+    Loader(std::string_view source, const DdfLimits& limits)
+        : source_(source)
+        , limits_(limits) {}
 
     Result<ObjectDef> run(std::string_view xml, DdfError* out_error) {
         auto r = parse(xml);
@@ -96,10 +115,12 @@ private:
     Result<ObjectDef> parse(std::string_view xml) {
         if (xml.size() > limits_.max_bytes || xml.size() > static_cast<std::size_t>(INT_MAX))
             return set_error(Errc::ddf_too_large, 0,
-                             "document of " + std::to_string(xml.size()) + " bytes is over the limit of " +
+                             "document of " + std::to_string(xml.size()) +
+                                 " bytes is over the limit of " +
                                  std::to_string(limits_.max_bytes));
         XML_Parser p = XML_ParserCreate(nullptr);
-        if (p == nullptr) return set_error(Errc::ddf_too_large, 0, "out of memory creating the XML parser");
+        if (p == nullptr)
+            return set_error(Errc::ddf_too_large, 0, "out of memory creating the XML parser");
         parser_ = p;
         XML_SetUserData(p, this);
         XML_SetElementHandler(p, &Loader::on_start, &Loader::on_end);
@@ -116,7 +137,9 @@ private:
         XML_ParserFree(p);
         parser_ = nullptr;
         if (failed_) return fail(error_.code);
-        if (!object_seen_) return set_error(Errc::ddf_no_object, 0, "no <Object> element (not an object definition)");
+        if (!object_seen_)
+            return set_error(Errc::ddf_no_object, 0,
+                             "no <Object> element (not an object definition)");
         return std::move(def_);
     }
 
@@ -129,7 +152,8 @@ private:
     }
 
     void stop(Errc e, std::string message) {
-        set_error(e, parser_ != nullptr ? XML_GetCurrentLineNumber(parser_) : 0, std::move(message));
+        set_error(e, parser_ != nullptr ? XML_GetCurrentLineNumber(parser_) : 0,
+                  std::move(message));
         if (parser_ != nullptr) XML_StopParser(parser_, XML_FALSE);
     }
     void stop_at(Errc e, unsigned long line, std::string message) {
@@ -137,20 +161,25 @@ private:
         if (parser_ != nullptr) XML_StopParser(parser_, XML_FALSE);
     }
 
-    static void XMLCALL on_entity_decl(void* ud, const XML_Char*, int, const XML_Char*, int, const XML_Char*,
-                                       const XML_Char*, const XML_Char*, const XML_Char*) {
-        static_cast<Loader*>(ud)->stop(Errc::ddf_xml, "entity declarations are not allowed in a DDF file");
+    static void XMLCALL on_entity_decl(void* ud, const XML_Char*, int, const XML_Char*, int,
+                                       const XML_Char*, const XML_Char*, const XML_Char*,
+                                       const XML_Char*) {
+        static_cast<Loader*>(ud)->stop(Errc::ddf_xml,
+                                       "entity declarations are not allowed in a DDF file");
     }
 
     static void XMLCALL on_start(void* ud, const XML_Char* name, const XML_Char** attrs) {
         static_cast<Loader*>(ud)->start(name, attrs);
     }
-    static void XMLCALL on_end(void* ud, const XML_Char* name) { static_cast<Loader*>(ud)->end(name); }
+    static void XMLCALL on_end(void* ud, const XML_Char* name) {
+        static_cast<Loader*>(ud)->end(name);
+    }
     static void XMLCALL on_text(void* ud, const XML_Char* s, int len) {
         auto* self = static_cast<Loader*>(ud);
         if (self->failed_ || self->field_ == Field::none || len <= 0) return;
         if (self->text_.size() + static_cast<std::size_t>(len) > self->limits_.max_text) {
-            self->stop(Errc::ddf_too_large, "element text over " + std::to_string(self->limits_.max_text) + " bytes");
+            self->stop(Errc::ddf_too_large,
+                       "element text over " + std::to_string(self->limits_.max_text) + " bytes");
             return;
         }
         self->text_.append(s, static_cast<std::size_t>(len));
@@ -160,11 +189,13 @@ private:
         if (failed_) return;
         ++depth_;
         if (depth_ > limits_.max_depth) {
-            stop(Errc::ddf_too_large, "elements nested deeper than " + std::to_string(limits_.max_depth));
+            stop(Errc::ddf_too_large,
+                 "elements nested deeper than " + std::to_string(limits_.max_depth));
             return;
         }
         const unsigned long line = XML_GetCurrentLineNumber(parser_);
-        // depth 1: <LWM2M>; 2: <Object>; 3: object fields and <Resources>; 4: <Item>; 5: item fields
+        // depth 1: <LWM2M>; 2: <Object>; 3: object fields and <Resources>; 4: <Item>; 5: item
+        // fields
         if (depth_ == 2 && name == "Object") {
             if (object_seen_) {
                 stop(Errc::ddf_duplicate, "more than one <Object> in one file");
@@ -191,7 +222,8 @@ private:
         }
         if (depth_ == 4 && in_resources_ && name == "Item") {
             if (def_.resources.size() >= limits_.max_resources) {
-                stop(Errc::ddf_too_large, "more than " + std::to_string(limits_.max_resources) + " resources");
+                stop(Errc::ddf_too_large,
+                     "more than " + std::to_string(limits_.max_resources) + " resources");
                 return;
             }
             item_ = ItemState{};
@@ -205,7 +237,8 @@ private:
             }
             auto rid = parse_id(id);
             if (!rid) {
-                stop(Errc::ddf_bad_field, "<Item> ID " + quote(id) + " is not a resource id 0..65534");
+                stop(Errc::ddf_bad_field,
+                     "<Item> ID " + quote(id) + " is not a resource id 0..65534");
                 return;
             }
             item_->def.id = *rid;
@@ -267,19 +300,35 @@ private:
     }
     static std::string_view field_name(Field f) {
         switch (f) {
-        case Field::obj_name: case Field::res_name: return "Name";
-        case Field::obj_id: return "ObjectID";
-        case Field::obj_urn: return "ObjectURN";
-        case Field::obj_lwm2m_version: return "LWM2MVersion";
-        case Field::obj_version: return "ObjectVersion";
-        case Field::obj_multiple: case Field::res_multiple: return "MultipleInstances";
-        case Field::obj_mandatory: case Field::res_mandatory: return "Mandatory";
-        case Field::res_operations: return "Operations";
-        case Field::res_type: return "Type";
-        case Field::res_range: return "RangeEnumeration";
-        case Field::res_units: return "Units";
-        case Field::res_description: return "Description";
-        case Field::none: break;
+        case Field::obj_name:
+        case Field::res_name:
+            return "Name";
+        case Field::obj_id:
+            return "ObjectID";
+        case Field::obj_urn:
+            return "ObjectURN";
+        case Field::obj_lwm2m_version:
+            return "LWM2MVersion";
+        case Field::obj_version:
+            return "ObjectVersion";
+        case Field::obj_multiple:
+        case Field::res_multiple:
+            return "MultipleInstances";
+        case Field::obj_mandatory:
+        case Field::res_mandatory:
+            return "Mandatory";
+        case Field::res_operations:
+            return "Operations";
+        case Field::res_type:
+            return "Type";
+        case Field::res_range:
+            return "RangeEnumeration";
+        case Field::res_units:
+            return "Units";
+        case Field::res_description:
+            return "Description";
+        case Field::none:
+            break;
         }
         return "?";
     }
@@ -290,20 +339,26 @@ private:
 
     bool parse_multiple(std::string_view t, bool& out) {
         const std::string l = lower(t);
-        if (l == "multiple") out = true;
-        else if (l == "single") out = false;
+        if (l == "multiple")
+            out = true;
+        else if (l == "single")
+            out = false;
         else {
-            stop_at(Errc::ddf_bad_field, field_line_, where() + "<MultipleInstances> " + quote(t) + " is not Single or Multiple");
+            stop_at(Errc::ddf_bad_field, field_line_,
+                    where() + "<MultipleInstances> " + quote(t) + " is not Single or Multiple");
             return false;
         }
         return true;
     }
     bool parse_mandatory(std::string_view t, bool& out) {
         const std::string l = lower(t);
-        if (l == "mandatory") out = true;
-        else if (l == "optional") out = false;
+        if (l == "mandatory")
+            out = true;
+        else if (l == "optional")
+            out = false;
         else {
-            stop_at(Errc::ddf_bad_field, field_line_, where() + "<Mandatory> " + quote(t) + " is not Mandatory or Optional");
+            stop_at(Errc::ddf_bad_field, field_line_,
+                    where() + "<Mandatory> " + quote(t) + " is not Mandatory or Optional");
             return false;
         }
         return true;
@@ -312,60 +367,105 @@ private:
     void finish_field() {
         const std::string_view t = trim(text_);
         switch (field_) {
-        case Field::obj_name: def_.name = std::string(t); break;
+        case Field::obj_name:
+            def_.name = std::string(t);
+            break;
         case Field::obj_id: {
             auto id = parse_id(t);
-            if (!id) return stop_at(Errc::ddf_bad_field, field_line_, "<ObjectID> " + quote(t) + " is not an object id 0..65534");
+            if (!id)
+                return stop_at(Errc::ddf_bad_field, field_line_,
+                               "<ObjectID> " + quote(t) + " is not an object id 0..65534");
             def_.id = *id;
             break;
         }
-        case Field::obj_urn: def_.urn = std::string(t); break;
+        case Field::obj_urn:
+            def_.urn = std::string(t);
+            break;
         case Field::obj_lwm2m_version:
             if (!t.empty() && !is_version(t))
-                return stop_at(Errc::ddf_bad_field, field_line_, "<LWM2MVersion> " + quote(t) + " is not a version");
+                return stop_at(Errc::ddf_bad_field, field_line_,
+                               "<LWM2MVersion> " + quote(t) + " is not a version");
             def_.lwm2m_version = std::string(t);
             break;
         case Field::obj_version:
             if (!t.empty() && !is_version(t))
-                return stop_at(Errc::ddf_bad_field, field_line_, "<ObjectVersion> " + quote(t) + " is not a version");
+                return stop_at(Errc::ddf_bad_field, field_line_,
+                               "<ObjectVersion> " + quote(t) + " is not a version");
             def_.object_version = std::string(t);
             break;
-        case Field::obj_multiple: parse_multiple(t, def_.multiple); break;
-        case Field::obj_mandatory: parse_mandatory(t, def_.mandatory); break;
-        case Field::res_name: item_->def.name = std::string(t); break;
+        case Field::obj_multiple:
+            parse_multiple(t, def_.multiple);
+            break;
+        case Field::obj_mandatory:
+            parse_mandatory(t, def_.mandatory);
+            break;
+        case Field::res_name:
+            item_->def.name = std::string(t);
+            break;
         case Field::res_operations: {
             const std::string l = lower(t);
             Operations& ops = item_->def.operations;
-            if (l.empty()) ops = Operations::none;
-            else if (l == "r") ops = Operations::r;
-            else if (l == "w") ops = Operations::w;
-            else if (l == "rw") ops = Operations::rw;
-            else if (l == "e") ops = Operations::e;
-            else return stop_at(Errc::ddf_bad_field, field_line_, where() + "<Operations> " + quote(t) + " is not R, W, RW, E or empty");
+            if (l.empty())
+                ops = Operations::none;
+            else if (l == "r")
+                ops = Operations::r;
+            else if (l == "w")
+                ops = Operations::w;
+            else if (l == "rw")
+                ops = Operations::rw;
+            else if (l == "e")
+                ops = Operations::e;
+            else
+                return stop_at(Errc::ddf_bad_field, field_line_,
+                               where() + "<Operations> " + quote(t) +
+                                   " is not R, W, RW, E or empty");
             break;
         }
-        case Field::res_multiple: parse_multiple(t, item_->def.multiple); break;
-        case Field::res_mandatory: parse_mandatory(t, item_->def.mandatory); break;
+        case Field::res_multiple:
+            parse_multiple(t, item_->def.multiple);
+            break;
+        case Field::res_mandatory:
+            parse_mandatory(t, item_->def.mandatory);
+            break;
         case Field::res_type: {
             const std::string l = lower(t);
             DataType& ty = item_->def.type;
-            if (l.empty() || l == "none") ty = DataType::none;
-            else if (l == "string") ty = DataType::string;
-            else if (l == "integer") ty = DataType::integer;
-            else if (l == "unsigned integer") ty = DataType::unsigned_integer;
-            else if (l == "float") ty = DataType::float_;
-            else if (l == "boolean") ty = DataType::boolean;
-            else if (l == "opaque") ty = DataType::opaque;
-            else if (l == "time") ty = DataType::time;
-            else if (l == "objlnk") ty = DataType::objlnk;
-            else if (l == "corelnk") ty = DataType::corelnk;
-            else return stop_at(Errc::ddf_bad_field, field_line_, where() + "unknown <Type> " + quote(t));
+            if (l.empty() || l == "none")
+                ty = DataType::none;
+            else if (l == "string")
+                ty = DataType::string;
+            else if (l == "integer")
+                ty = DataType::integer;
+            else if (l == "unsigned integer")
+                ty = DataType::unsigned_integer;
+            else if (l == "float")
+                ty = DataType::float_;
+            else if (l == "boolean")
+                ty = DataType::boolean;
+            else if (l == "opaque")
+                ty = DataType::opaque;
+            else if (l == "time")
+                ty = DataType::time;
+            else if (l == "objlnk")
+                ty = DataType::objlnk;
+            else if (l == "corelnk")
+                ty = DataType::corelnk;
+            else
+                return stop_at(Errc::ddf_bad_field, field_line_,
+                               where() + "unknown <Type> " + quote(t));
             break;
         }
-        case Field::res_range: item_->def.range_enumeration = std::string(t); break;
-        case Field::res_units: item_->def.units = std::string(t); break;
-        case Field::res_description: item_->def.description = std::string(t); break;
-        case Field::none: break;
+        case Field::res_range:
+            item_->def.range_enumeration = std::string(t);
+            break;
+        case Field::res_units:
+            item_->def.units = std::string(t);
+            break;
+        case Field::res_description:
+            item_->def.description = std::string(t);
+            break;
+        case Field::none:
+            break;
         }
     }
 
@@ -373,7 +473,8 @@ private:
 
     void finish_item() {
         ItemState& it = *item_;
-        for (Field f : {Field::res_name, Field::res_operations, Field::res_multiple, Field::res_mandatory}) {
+        for (Field f :
+             {Field::res_name, Field::res_operations, Field::res_multiple, Field::res_mandatory}) {
             if ((it.seen & bit(f)) == 0)
                 return stop_at(Errc::ddf_missing_field, it.line,
                                where() + "missing <" + std::string(field_name(f)) + ">");
@@ -382,13 +483,15 @@ private:
             return stop_at(Errc::ddf_missing_field, it.line, where() + "missing <Type>");
         for (const ResourceDef& r : def_.resources)
             if (r.id == it.def.id)
-                return stop_at(Errc::ddf_duplicate, it.line, "duplicate resource id " + std::to_string(it.def.id));
+                return stop_at(Errc::ddf_duplicate, it.line,
+                               "duplicate resource id " + std::to_string(it.def.id));
         def_.resources.push_back(std::move(it.def));
         item_.reset();
     }
 
     void finish_object() {
-        for (Field f : {Field::obj_id, Field::obj_name, Field::obj_multiple, Field::obj_mandatory}) {
+        for (Field f :
+             {Field::obj_id, Field::obj_name, Field::obj_multiple, Field::obj_mandatory}) {
             if ((obj_seen_ & bit(f)) == 0)
                 return stop_at(Errc::ddf_missing_field, object_line_,
                                "<Object> missing <" + std::string(field_name(f)) + ">");
@@ -432,7 +535,8 @@ Result<ObjectDef> load_ddf(std::string_view xml, std::string_view source_name, D
     return loader.run(xml, error);
 }
 
-Result<ObjectDef> load_ddf_file(const std::filesystem::path& file, DdfError* error, const DdfLimits& limits) {
+Result<ObjectDef> load_ddf_file(const std::filesystem::path& file, DdfError* error,
+                                const DdfLimits& limits) {
     const std::string name = file.string();
     auto io_fail = [&](Errc e, std::string msg) -> Result<ObjectDef> {
         if (error != nullptr) *error = DdfError{name, 0, std::move(msg), make_error_code(e)};
@@ -442,13 +546,15 @@ Result<ObjectDef> load_ddf_file(const std::filesystem::path& file, DdfError* err
     const auto size = std::filesystem::file_size(file, ec);
     if (ec) return io_fail(Errc::ddf_io, "cannot read: " + ec.message());
     if (size > limits.max_bytes)
-        return io_fail(Errc::ddf_too_large, "file of " + std::to_string(size) + " bytes is over the limit of " +
+        return io_fail(Errc::ddf_too_large, "file of " + std::to_string(size) +
+                                                " bytes is over the limit of " +
                                                 std::to_string(limits.max_bytes));
     std::ifstream in(file, std::ios::binary);
     if (!in) return io_fail(Errc::ddf_io, "cannot open");
     std::string text(static_cast<std::size_t>(size), '\0');
     in.read(text.data(), static_cast<std::streamsize>(size));
-    if (in.gcount() != static_cast<std::streamsize>(size)) return io_fail(Errc::ddf_io, "short read");
+    if (in.gcount() != static_cast<std::streamsize>(size))
+        return io_fail(Errc::ddf_io, "short read");
     return load_ddf(text, name, error, limits);
 }
 
@@ -471,8 +577,10 @@ DdfDirResult load_ddf_dir(const std::filesystem::path& folder, const DdfLimits& 
     for (const auto& f : files) {
         DdfError err;
         auto def = load_ddf_file(f, &err, limits);
-        if (def) out.defs.push_back(std::move(*def));
-        else out.errors.push_back(std::move(err));
+        if (def)
+            out.defs.push_back(std::move(*def));
+        else
+            out.errors.push_back(std::move(err));
     }
     return out;
 }

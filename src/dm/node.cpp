@@ -14,11 +14,13 @@ void flatten_resource(const Path& rpath, const Resource& r, std::vector<Record>&
         out.push_back(Record{rpath, r.value, std::nullopt});
         return;
     }
-    for (const auto& [riid, v] : r.instances) out.push_back(Record{rpath.child(riid), v, std::nullopt});
+    for (const auto& [riid, v] : r.instances)
+        out.push_back(Record{rpath.child(riid), v, std::nullopt});
 }
 
 void flatten_instance(const Path& ipath, const Instance& inst, std::vector<Record>& out) {
-    for (const auto& [rid, r] : inst.resources) flatten_resource(ipath.child(rid), r, out);
+    for (const auto& [rid, r] : inst.resources)
+        flatten_resource(ipath.child(rid), r, out);
 }
 
 } // namespace
@@ -29,7 +31,8 @@ std::vector<Record> flatten(const Content& c) {
         [&](const auto& node) {
             using N = std::decay_t<decltype(node)>;
             if constexpr (std::is_same_v<N, Object>) {
-                for (const auto& [iid, inst] : node.instances) flatten_instance(c.path.child(iid), inst, out);
+                for (const auto& [iid, inst] : node.instances)
+                    flatten_instance(c.path.child(iid), inst, out);
             } else if constexpr (std::is_same_v<N, Instance>) {
                 flatten_instance(c.path, node, out);
             } else if constexpr (std::is_same_v<N, Resource>) {
@@ -59,14 +62,16 @@ Result<void> add_to_instance(Instance& inst, const Path& ipath, const Record& re
         return ok();
     }
     Resource& r = it->second;
-    if (!r.multiple || !has_riid) return fail(Errc::bad_structure); // duplicate or single/multiple clash
+    if (!r.multiple || !has_riid)
+        return fail(Errc::bad_structure); // duplicate or single/multiple clash
     if (!r.instances.emplace(rec.path.riid().v, rec.value).second) return fail(Errc::bad_structure);
     return ok();
 }
 
 } // namespace
 
-Result<Content> unflatten(const Path& base, std::span<const Record> records, const ObjectRegistry* reg) {
+Result<Content> unflatten(const Path& base, std::span<const Record> records,
+                          const ObjectRegistry* reg) {
     if (base.is_root()) return fail(Errc::bad_path);
     for (const Record& rec : records) {
         if (rec.path.depth() < 3 || !base.is_prefix_of(rec.path)) return fail(Errc::bad_path);
@@ -79,22 +84,26 @@ Result<Content> unflatten(const Path& base, std::span<const Record> records, con
             const std::uint16_t iid = rec.path.iid().v;
             auto [it, inserted] = obj.instances.try_emplace(iid);
             if (inserted) it->second.id = iid;
-            LWM2M_TRY_VOID(add_to_instance(it->second, Path(rec.path.oid(), rec.path.iid()), rec, reg));
+            LWM2M_TRY_VOID(
+                add_to_instance(it->second, Path(rec.path.oid(), rec.path.iid()), rec, reg));
         }
         return Content{base, std::move(obj)};
     }
     case Path::Level::instance: {
         Instance inst{base.iid().v, {}};
-        for (const Record& rec : records) LWM2M_TRY_VOID(add_to_instance(inst, base, rec, reg));
+        for (const Record& rec : records)
+            LWM2M_TRY_VOID(add_to_instance(inst, base, rec, reg));
         return Content{base, std::move(inst)};
     }
     case Path::Level::resource: {
         Instance inst{base.iid().v, {}};
-        for (const Record& rec : records) LWM2M_TRY_VOID(add_to_instance(inst, base.parent(), rec, reg));
+        for (const Record& rec : records)
+            LWM2M_TRY_VOID(add_to_instance(inst, base.parent(), rec, reg));
         auto it = inst.resources.find(base.rid().v);
         if (it == inst.resources.end()) {
             // No record: only an empty multiple resource can be meant.
-            const ResourceDef* def = reg != nullptr ? reg->find(base.oid().v, base.rid().v) : nullptr;
+            const ResourceDef* def =
+                reg != nullptr ? reg->find(base.oid().v, base.rid().v) : nullptr;
             if (def == nullptr || !def->multiple) return fail(Errc::bad_structure);
             return Content{base, Resource::multi(base.rid().v)};
         }
@@ -106,7 +115,8 @@ Result<Content> unflatten(const Path& base, std::span<const Record> records, con
         if (def != nullptr && !def->multiple) return fail(Errc::bad_structure);
         return Content{base, records[0].value};
     }
-    case Path::Level::root: break;
+    case Path::Level::root:
+        break;
     }
     return fail(Errc::bad_path);
 }

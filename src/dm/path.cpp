@@ -10,7 +10,8 @@ Result<Path> Path::parse(std::string_view text) {
     std::size_t pos = 0;
     if (text[0] == '/') pos = 1;
     for (;;) {
-        if (p.depth_ == 4) return fail(Errc::bad_path); // "/3/0/1/2/3": deeper than a resource instance
+        if (p.depth_ == 4)
+            return fail(Errc::bad_path); // "/3/0/1/2/3": deeper than a resource instance
         // One decimal id: digits only (no sign, no spaces), value <= 65535. An empty segment
         // ("/3//0", trailing "/") is rejected.
         std::uint32_t v = 0;
@@ -28,7 +29,7 @@ Result<Path> Path::parse(std::string_view text) {
         if (p.depth_ == 1 && v == 0xffff) return fail(Errc::bad_path);
         p.ids_[p.depth_++] = static_cast<std::uint16_t>(v);
         if (pos == text.size()) return p;
-        ++pos; // the '/'
+        ++pos;                                               // the '/'
         if (pos == text.size()) return fail(Errc::bad_path); // trailing '/'
     }
 }
@@ -77,7 +78,8 @@ void Path::append_to(std::string& out) const {
             digits[d++] = static_cast<char>('0' + v % 10);
             v /= 10;
         } while (v != 0);
-        while (d > 0) buf[n++] = digits[--d];
+        while (d > 0)
+            buf[n++] = digits[--d];
     }
     out.append(buf, n);
 }

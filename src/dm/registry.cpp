@@ -19,8 +19,8 @@ ObjectDef make_def(const detail::BuiltinObject& b) {
     d.resources.reserve(b.resource_count);
     for (std::size_t k = 0; k < b.resource_count; ++k) {
         const detail::BuiltinResource& r = b.resources[k];
-        d.resources.push_back(ResourceDef{r.id, r.name, r.operations, r.multiple, r.mandatory, r.type,
-                                          r.range_enumeration, r.units, r.description});
+        d.resources.push_back(ResourceDef{r.id, r.name, r.operations, r.multiple, r.mandatory,
+                                          r.type, r.range_enumeration, r.units, r.description});
     }
     return d;
 }
@@ -43,9 +43,12 @@ constexpr Pick picks_1_2[] = {{0, "1.2"}, {1, "1.2"}, {2, "1.1"}, {3, "1.2"},
 
 std::string_view to_string(Lwm2mVersion v) {
     switch (v) {
-    case Lwm2mVersion::v1_0: return "1.0";
-    case Lwm2mVersion::v1_1: return "1.1";
-    case Lwm2mVersion::v1_2: return "1.2";
+    case Lwm2mVersion::v1_0:
+        return "1.0";
+    case Lwm2mVersion::v1_1:
+        return "1.1";
+    case Lwm2mVersion::v1_2:
+        return "1.2";
     }
     return "?";
 }
@@ -70,7 +73,8 @@ std::optional<ObjectDef> builtin_object(std::uint16_t oid, std::string_view obje
 
 std::vector<ObjectDef> builtin_objects() {
     std::vector<ObjectDef> out;
-    for (const auto& b : detail::builtin_object_table()) out.push_back(make_def(b));
+    for (const auto& b : detail::builtin_object_table())
+        out.push_back(make_def(b));
     return out;
 }
 

@@ -6,16 +6,26 @@ namespace lwm2m::dm {
 std::string_view to_string(DataType t) {
     // The spellings of the DDF <Type> element (OMA LWM2M-v1_1.xsd).
     switch (t) {
-    case DataType::none: return "none";
-    case DataType::string: return "String";
-    case DataType::integer: return "Integer";
-    case DataType::unsigned_integer: return "Unsigned Integer";
-    case DataType::float_: return "Float";
-    case DataType::boolean: return "Boolean";
-    case DataType::opaque: return "Opaque";
-    case DataType::time: return "Time";
-    case DataType::objlnk: return "Objlnk";
-    case DataType::corelnk: return "Corelnk";
+    case DataType::none:
+        return "none";
+    case DataType::string:
+        return "String";
+    case DataType::integer:
+        return "Integer";
+    case DataType::unsigned_integer:
+        return "Unsigned Integer";
+    case DataType::float_:
+        return "Float";
+    case DataType::boolean:
+        return "Boolean";
+    case DataType::opaque:
+        return "Opaque";
+    case DataType::time:
+        return "Time";
+    case DataType::objlnk:
+        return "Objlnk";
+    case DataType::corelnk:
+        return "Corelnk";
     }
     return "?";
 }

@@ -9,11 +9,15 @@
 namespace lwm2m::dm {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -34,11 +38,13 @@ bool take_number(std::string_view& s, long double& out) {
     std::size_t i = 0;
     if (i < s.size() && s[i] == '-') ++i;
     const std::size_t int_start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        ++i;
     if (i == int_start) return false;
     if (i + 1 < s.size() && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9') {
         ++i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+            ++i;
     }
     // Parse as double (exact for the integers of the registry up to 2^53); integers that need
     // more bits are read as integers into the long double.
@@ -96,7 +102,8 @@ bool parse_item(std::string_view item, Sink& sink) {
         if (values[1] < values[0]) return false;
         sink(values[0], values[1]);
     } else {
-        for (std::size_t k = 0; k < n; ++k) sink(values[k], values[k]); // "16-32-48 bytes"
+        for (std::size_t k = 0; k < n; ++k)
+            sink(values[k], values[k]); // "16-32-48 bytes"
     }
     return true;
 }
@@ -128,20 +135,29 @@ bool parse_range_impl(std::string_view text, bool& bytes, Sink& sink) {
 
 std::optional<long double> numeric(const Value& v) {
     switch (v.type()) {
-    case DataType::integer: return static_cast<long double>(v.as_integer());
-    case DataType::unsigned_integer: return static_cast<long double>(v.as_unsigned());
-    case DataType::float_: return static_cast<long double>(v.as_float());
-    case DataType::time: return static_cast<long double>(v.as_time());
-    default: return std::nullopt;
+    case DataType::integer:
+        return static_cast<long double>(v.as_integer());
+    case DataType::unsigned_integer:
+        return static_cast<long double>(v.as_unsigned());
+    case DataType::float_:
+        return static_cast<long double>(v.as_float());
+    case DataType::time:
+        return static_cast<long double>(v.as_time());
+    default:
+        return std::nullopt;
     }
 }
 
 std::optional<std::size_t> length(const Value& v) {
     switch (v.type()) {
-    case DataType::string: return v.as_string().size();
-    case DataType::opaque: return v.as_opaque().size();
-    case DataType::corelnk: return v.as_corelnk().size();
-    default: return std::nullopt;
+    case DataType::string:
+        return v.as_string().size();
+    case DataType::opaque:
+        return v.as_opaque().size();
+    case DataType::corelnk:
+        return v.as_corelnk().size();
+    default:
+        return std::nullopt;
     }
 }
 
@@ -176,7 +192,8 @@ Result<void> check_value(const ResourceDef& def, const Value& v) {
     }
     bool bytes = false, inside = false;
     auto sink = [&](long double lo, long double hi) { inside = inside || (x >= lo && x <= hi); };
-    if (!parse_range_impl(def.range_enumeration, bytes, sink)) return ok(); // free text: no constraint
+    if (!parse_range_impl(def.range_enumeration, bytes, sink))
+        return ok();                      // free text: no constraint
     if (bytes && !is_length) return ok(); // "0-255 bytes" on a number: not checkable
     return inside ? ok() : Result<void>(fail(Errc::out_of_range));
 }
@@ -187,7 +204,8 @@ Result<Value> coerce(const Value& v, DataType target) {
     switch (target) {
     case DataType::integer:
         if (from == DataType::unsigned_integer) {
-            if (v.as_unsigned() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            if (v.as_unsigned() >
+                static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
                 return fail(Errc::type_mismatch);
             return Value::integer(static_cast<std::int64_t>(v.as_unsigned()));
         }
@@ -223,7 +241,8 @@ Result<Value> coerce(const Value& v, DataType target) {
     case DataType::corelnk:
         if (from == DataType::string) return Value::corelnk(v.as_string());
         break;
-    default: break;
+    default:
+        break;
     }
     return fail(Errc::type_mismatch);
 }

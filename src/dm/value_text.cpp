@@ -11,7 +11,9 @@
 namespace lwm2m::dm {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 bool all_digits(std::string_view s) {
     if (s.empty()) return false;
@@ -43,17 +45,20 @@ bool is_decimal_number(std::string_view s) {
     const std::size_t n = s.size();
     if (i < n && s[i] == '-') ++i;
     std::size_t int_digits = 0, frac_digits = 0;
-    while (i < n && is_digit(s[i])) ++i, ++int_digits;
+    while (i < n && is_digit(s[i]))
+        ++i, ++int_digits;
     if (i < n && s[i] == '.') {
         ++i;
-        while (i < n && is_digit(s[i])) ++i, ++frac_digits;
+        while (i < n && is_digit(s[i]))
+            ++i, ++frac_digits;
     }
     if (int_digits + frac_digits == 0) return false;
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         ++i;
         if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
         std::size_t exp_digits = 0;
-        while (i < n && is_digit(s[i])) ++i, ++exp_digits;
+        while (i < n && is_digit(s[i]))
+            ++i, ++exp_digits;
         if (exp_digits == 0) return false;
     }
     return i == n;
@@ -63,7 +68,8 @@ Result<double> parse_double(std::string_view s) {
     if (!is_decimal_number(s)) return fail(Errc::bad_value);
     double v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
-    if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return fail(Errc::bad_value);
+    if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v))
+        return fail(Errc::bad_value);
     return v;
 }
 
@@ -79,9 +85,12 @@ constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 // 256-entry decode tables: -1 for characters outside the alphabet.
 struct B64Table {
     signed char v[256];
-    constexpr explicit B64Table(const char* alphabet) : v{} {
-        for (int i = 0; i < 256; ++i) v[i] = -1;
-        for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+    constexpr explicit B64Table(const char* alphabet)
+        : v{} {
+        for (int i = 0; i < 256; ++i)
+            v[i] = -1;
+        for (int i = 0; i < 64; ++i)
+            v[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
     }
 };
 constexpr B64Table kStdTable(kStd);
@@ -127,7 +136,8 @@ bool is_valid_utf8(std::string_view s) noexcept {
             if ((cc & 0xc0) != 0x80) return false;
             cp = (cp << 6) | (cc & 0x3f);
         }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+            return false;
         if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
         i += len;
     }
@@ -144,7 +154,8 @@ void append_base64(std::string& out, BytesView data, Base64Alphabet alphabet, bo
     const std::byte* in = data.data();
     for (std::size_t i = 0; i < full; ++i, in += 3) {
         const std::uint32_t v = (std::to_integer<std::uint32_t>(in[0]) << 16) |
-                                (std::to_integer<std::uint32_t>(in[1]) << 8) | std::to_integer<std::uint32_t>(in[2]);
+                                (std::to_integer<std::uint32_t>(in[1]) << 8) |
+                                std::to_integer<std::uint32_t>(in[2]);
         *o++ = tbl[(v >> 18) & 63];
         *o++ = tbl[(v >> 12) & 63];
         *o++ = tbl[(v >> 6) & 63];
@@ -170,7 +181,8 @@ std::string base64_encode(BytesView data, Base64Alphabet alphabet, bool pad) {
 }
 
 Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, bool padded) {
-    return base64_decode(text, alphabet, padded ? Base64Padding::required : Base64Padding::forbidden);
+    return base64_decode(text, alphabet,
+                         padded ? Base64Padding::required : Base64Padding::forbidden);
 }
 
 Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base64Padding padding) {
@@ -197,7 +209,8 @@ Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base
     for (std::size_t i = 0; i < full; ++i, in += 4) {
         const int a = tbl[in[0]], b = tbl[in[1]], c = tbl[in[2]], d = tbl[in[3]];
         if ((a | b | c | d) < 0) return fail(Errc::bad_value); // includes a '=' inside the data
-        const auto v = (static_cast<std::uint32_t>(a) << 18) | (static_cast<std::uint32_t>(b) << 12) |
+        const auto v = (static_cast<std::uint32_t>(a) << 18) |
+                       (static_cast<std::uint32_t>(b) << 12) |
                        (static_cast<std::uint32_t>(c) << 6) | static_cast<std::uint32_t>(d);
         *o++ = static_cast<std::byte>(v >> 16);
         *o++ = static_cast<std::byte>(v >> 8);
@@ -206,8 +219,8 @@ Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base
     if (rest != 0) {
         const int a = tbl[in[0]], b = tbl[in[1]], c = rest == 3 ? tbl[in[2]] : 0;
         if ((a | b | c) < 0) return fail(Errc::bad_value);
-        const auto v = (static_cast<std::uint32_t>(a) << 18) | (static_cast<std::uint32_t>(b) << 12) |
-                       (static_cast<std::uint32_t>(c) << 6);
+        const auto v = (static_cast<std::uint32_t>(a) << 18) |
+                       (static_cast<std::uint32_t>(b) << 12) | (static_cast<std::uint32_t>(c) << 6);
         // Canonical encoding: the unused trailing bits must be zero (RFC 4648 §3.5).
         if (rest == 2 && (v & 0xffff) != 0) return fail(Errc::bad_value);
         if (rest == 3 && (v & 0xff) != 0) return fail(Errc::bad_value);
@@ -286,20 +299,37 @@ Result<Value> parse_text(DataType t, std::string_view text) {
 Result<std::string> format_text(const Value& v) {
     std::string out;
     switch (v.type()) {
-    case DataType::none: break;
-    case DataType::string: out = v.as_string(); break;
-    case DataType::corelnk: out = v.as_corelnk(); break;
-    case DataType::integer: append_integer(out, v.as_integer()); break;
-    case DataType::time: append_integer(out, v.as_time()); break;
-    case DataType::unsigned_integer: append_unsigned(out, v.as_unsigned()); break;
-    case DataType::float_: LWM2M_TRY_VOID(append_float(out, v.as_float())); break;
-    case DataType::boolean: out = v.as_boolean() ? "1" : "0"; break;
+    case DataType::none:
+        break;
+    case DataType::string:
+        out = v.as_string();
+        break;
+    case DataType::corelnk:
+        out = v.as_corelnk();
+        break;
+    case DataType::integer:
+        append_integer(out, v.as_integer());
+        break;
+    case DataType::time:
+        append_integer(out, v.as_time());
+        break;
+    case DataType::unsigned_integer:
+        append_unsigned(out, v.as_unsigned());
+        break;
+    case DataType::float_:
+        LWM2M_TRY_VOID(append_float(out, v.as_float()));
+        break;
+    case DataType::boolean:
+        out = v.as_boolean() ? "1" : "0";
+        break;
     case DataType::objlnk:
         append_unsigned(out, v.as_objlnk().oid);
         out.push_back(':');
         append_unsigned(out, v.as_objlnk().iid);
         break;
-    case DataType::opaque: out = base64_encode(v.as_opaque()); break;
+    case DataType::opaque:
+        out = base64_encode(v.as_opaque());
+        break;
     }
     return out;
 }

@@ -120,7 +120,8 @@ Result<ClientSession> ClientSession::create(ClientConfig config) {
     return ClientSession(std::move(impl));
 }
 
-ClientSession::ClientSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClientSession::ClientSession(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
 ClientSession::ClientSession(ClientSession&&) noexcept = default;
 ClientSession& ClientSession::operator=(ClientSession&&) noexcept = default;
 ClientSession::~ClientSession() = default;
@@ -151,9 +152,13 @@ void ClientSession::on_timeout(TimePoint now) {
     if (impl_->conn) impl_->conn->on_timeout(now);
 }
 
-std::optional<Datagram> ClientSession::poll_transmit() { return impl_->out.pop_tx(); }
+std::optional<Datagram> ClientSession::poll_transmit() {
+    return impl_->out.pop_tx();
+}
 
-std::optional<Event> ClientSession::poll_event() { return impl_->out.pop_event(); }
+std::optional<Event> ClientSession::poll_event() {
+    return impl_->out.pop_event();
+}
 
 std::optional<TimePoint> ClientSession::next_deadline() const {
     return impl_->conn ? impl_->conn->deadline() : std::nullopt;
@@ -172,7 +177,9 @@ void ClientSession::close(TimePoint /*now*/, const PeerAddr& peer) {
 bool ClientSession::established() const noexcept {
     return impl_->conn && impl_->conn->state() == Conn::State::established;
 }
-const PeerAddr& ClientSession::server() const noexcept { return impl_->cfg.server; }
+const PeerAddr& ClientSession::server() const noexcept {
+    return impl_->cfg.server;
+}
 std::size_t ClientSession::max_plaintext() const noexcept {
     return impl_->conn ? impl_->conn->max_plaintext() : 0;
 }

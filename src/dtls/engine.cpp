@@ -6,7 +6,9 @@
 
 namespace lwm2m::dtls::detail {
 
-GlobalInit::GlobalInit() { ok_ = gnutls_global_init() >= 0; }
+GlobalInit::GlobalInit() {
+    ok_ = gnutls_global_init() >= 0;
+}
 GlobalInit::~GlobalInit() {
     if (ok_) gnutls_global_deinit();
 }
@@ -17,7 +19,6 @@ Shared::~Shared() {
     if (psk_client) gnutls_psk_free_client_credentials(psk_client);
     if (psk_server) gnutls_psk_free_server_credentials(psk_server);
 }
-
 
 PeerBytes peer_bytes(const PeerAddr& p) noexcept {
     PeerBytes out;
@@ -39,7 +40,8 @@ struct Callbacks {
     static ssize_t vec_push(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) {
         auto* c = static_cast<Conn*>(ptr);
         std::size_t total = 0;
-        for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+        for (int i = 0; i < iovcnt; ++i)
+            total += iov[i].iov_len;
         Bytes b(total);
         std::size_t off = 0;
         for (int i = 0; i < iovcnt; ++i) {
@@ -93,7 +95,9 @@ struct Callbacks {
     }
 };
 
-int verify_callback(gnutls_session_t s) { return Callbacks::verify(s); }
+int verify_callback(gnutls_session_t s) {
+    return Callbacks::verify(s);
+}
 int psk_server_callback(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key) {
     return Callbacks::psk_server(s, username, key);
 }
@@ -162,7 +166,8 @@ void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
     if (peer_retransmits && state_ == State::established && out_->tx.size() == tx_mark_) {
         // GnuTLS rate-limits and time-limits its own resend; ours is bounded by the client's
         // retransmission schedule.
-        for (const auto& d : final_flight_) out_->tx.push_back(Datagram{peer_, d});
+        for (const auto& d : final_flight_)
+            out_->tx.push_back(Datagram{peer_, d});
     }
     // DTLS silently discards records that fail authentication (RFC 6347 §4.1.2.7), so a PSK
     // key mismatch shows up as a Finished that never decrypts. After the second such flight
@@ -218,12 +223,18 @@ void Conn::update_deadline(TimePoint now) {
 namespace {
 unsigned alert_for(Errc e) {
     switch (e) {
-    case Errc::unknown_identity: return GNUTLS_A_UNKNOWN_PSK_IDENTITY;
-    case Errc::certificate_expired: return GNUTLS_A_CERTIFICATE_EXPIRED;
-    case Errc::certificate_untrusted: return GNUTLS_A_UNKNOWN_CA;
-    case Errc::peer_verification_failed: return GNUTLS_A_BAD_CERTIFICATE;
-    case Errc::no_common_cipher_suite: return GNUTLS_A_HANDSHAKE_FAILURE;
-    default: return GNUTLS_A_HANDSHAKE_FAILURE;
+    case Errc::unknown_identity:
+        return GNUTLS_A_UNKNOWN_PSK_IDENTITY;
+    case Errc::certificate_expired:
+        return GNUTLS_A_CERTIFICATE_EXPIRED;
+    case Errc::certificate_untrusted:
+        return GNUTLS_A_UNKNOWN_CA;
+    case Errc::peer_verification_failed:
+        return GNUTLS_A_BAD_CERTIFICATE;
+    case Errc::no_common_cipher_suite:
+        return GNUTLS_A_HANDSHAKE_FAILURE;
+    default:
+        return GNUTLS_A_HANDSHAKE_FAILURE;
     }
 }
 } // namespace
@@ -274,8 +285,10 @@ void Conn::handshake_done(TimePoint now) {
         gnutls_alert_send(s_, GNUTLS_AL_FATAL, GNUTLS_A_HANDSHAKE_FAILURE);
         state_ = State::closed;
         retransmit_at_.reset();
-        log(*shared_, LogLevel::info, [&] { return "handshake with " + peer_.to_string() +
-                                          " refused: negotiated suite not configured"; });
+        log(*shared_, LogLevel::info, [&] {
+            return "handshake with " + peer_.to_string() +
+                   " refused: negotiated suite not configured";
+        });
         if (!quiet) emit(HandshakeFailed{peer_, make_error_code(fail_reason)});
         return;
     }
@@ -306,10 +319,10 @@ void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) 
     if (send_alert && s_ != nullptr) {
         if (e == Errc::unknown_identity || e == Errc::certificate_expired ||
             e == Errc::certificate_untrusted || e == Errc::peer_verification_failed) {
-            const unsigned a = (e == Errc::unknown_identity &&
-                                identity.kind != PeerIdentity::Kind::psk)
-                                   ? static_cast<unsigned>(GNUTLS_A_ACCESS_DENIED)
-                                   : alert_for(e);
+            const unsigned a =
+                (e == Errc::unknown_identity && identity.kind != PeerIdentity::Kind::psk)
+                    ? static_cast<unsigned>(GNUTLS_A_ACCESS_DENIED)
+                    : alert_for(e);
             gnutls_alert_send(s_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(a));
         } else if (e != Errc::handshake_timeout) {
             gnutls_alert_send_appropriate(s_, gnutls_error);
@@ -317,9 +330,10 @@ void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) 
     }
     state_ = State::closed;
     retransmit_at_.reset();
-    log(*shared_, LogLevel::info, [&] { return
-        "handshake with " + peer_.to_string() + " failed: " + make_error_code(e).message() +
-            " (" + gnutls_strerror(gnutls_error) + ")"; });
+    log(*shared_, LogLevel::info, [&] {
+        return "handshake with " + peer_.to_string() + " failed: " + make_error_code(e).message() +
+               " (" + gnutls_strerror(gnutls_error) + ")";
+    });
     if (!quiet) emit(HandshakeFailed{peer_, make_error_code(e)});
 }
 
@@ -337,7 +351,8 @@ void Conn::drain_records(TimePoint now) {
         }
         if (n == 0) { // close_notify (RFC 5246 §7.2.1)
             state_ = State::closed;
-            log(*shared_, LogLevel::debug, [&] { return "close_notify from " + peer_.to_string(); });
+            log(*shared_, LogLevel::debug,
+                [&] { return "close_notify from " + peer_.to_string(); });
             emit(Closed{peer_, make_error_code(Errc::closed)});
             return;
         }
@@ -353,9 +368,10 @@ void Conn::drain_records(TimePoint now) {
         if (gnutls_error_is_fatal(static_cast<int>(n)) == 0) continue;
         state_ = State::closed;
         const Errc e = Errc::peer_alert;
-        log(*shared_, LogLevel::info, [&] { return
-            "session with " + peer_.to_string() + " closed: " +
-                gnutls_strerror(static_cast<int>(n)); });
+        log(*shared_, LogLevel::info, [&] {
+            return "session with " + peer_.to_string() +
+                   " closed: " + gnutls_strerror(static_cast<int>(n));
+        });
         emit(Closed{peer_, make_error_code(e)});
         return;
     }
@@ -394,7 +410,8 @@ bool is_ccm8(CipherSuite s) {
 } // namespace
 
 Result<void> Shared::apply_common(const CommonConfig& cfg) {
-    if (cfg.cipher_suites.empty() || cfg.mtu < 256 || cfg.mtu > 65507) return fail(Errc::invalid_config);
+    if (cfg.cipher_suites.empty() || cfg.mtu < 256 || cfg.mtu > 65507)
+        return fail(Errc::invalid_config);
     suites = cfg.cipher_suites;
     mtu = cfg.mtu;
     retransmit_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.retransmit_timeout)));
@@ -403,8 +420,8 @@ Result<void> Shared::apply_common(const CommonConfig& cfg) {
     return ok();
 }
 
-Result<void> Shared::init_priority(const std::vector<CipherSuite>& suites_, bool want_psk, bool want_cert,
-                                   bool x509_ctype, bool rawpk_ctype) {
+Result<void> Shared::init_priority(const std::vector<CipherSuite>& suites_, bool want_psk,
+                                   bool want_cert, bool x509_ctype, bool rawpk_ctype) {
     const std::string prio = priority_string(suites_, want_psk, want_cert, x509_ctype, rawpk_ctype);
     if (prio.empty()) return fail(Errc::invalid_config);
     if (gnutls_priority_init(&priority, prio.c_str(), nullptr) < 0) {
@@ -426,7 +443,8 @@ std::string priority_string(const std::vector<CipherSuite>& suites, bool want_ps
     }
     if (!psk && !ecdhe) return {};
     // GnuTLS needs a signature algorithm even for plain PSK; P-256/SHA-256 only (RFC 7251 §2).
-    std::string r = "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SECP256R1-SHA256";
+    std::string r =
+        "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SECP256R1-SHA256";
     if (psk) r += ":+PSK";
     if (ecdhe) r += ":+ECDHE-ECDSA";
     if (ccm8) r += ":+AES-128-CCM-8:+AEAD";
@@ -456,40 +474,52 @@ Errc map_error(gnutls_session_t s, int e) {
     switch (e) {
     case GNUTLS_E_FATAL_ALERT_RECEIVED:
         switch (gnutls_alert_get(s)) {
-        case GNUTLS_A_UNKNOWN_PSK_IDENTITY: return Errc::unknown_identity;
+        case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
+            return Errc::unknown_identity;
         case GNUTLS_A_DECRYPT_ERROR:
-        case GNUTLS_A_BAD_RECORD_MAC: return Errc::bad_credentials;
+        case GNUTLS_A_BAD_RECORD_MAC:
+            return Errc::bad_credentials;
         case GNUTLS_A_BAD_CERTIFICATE:
         case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
         case GNUTLS_A_CERTIFICATE_REVOKED:
         case GNUTLS_A_CERTIFICATE_EXPIRED:
         case GNUTLS_A_CERTIFICATE_UNKNOWN:
         case GNUTLS_A_UNKNOWN_CA:
-        case GNUTLS_A_ACCESS_DENIED: return Errc::peer_rejected;
+        case GNUTLS_A_ACCESS_DENIED:
+            return Errc::peer_rejected;
         case GNUTLS_A_HANDSHAKE_FAILURE:
-        case GNUTLS_A_INSUFFICIENT_SECURITY: return Errc::no_common_cipher_suite;
-        default: return Errc::handshake_failed;
+        case GNUTLS_A_INSUFFICIENT_SECURITY:
+            return Errc::no_common_cipher_suite;
+        default:
+            return Errc::handshake_failed;
         }
-    case GNUTLS_E_TIMEDOUT: return Errc::handshake_timeout;
+    case GNUTLS_E_TIMEDOUT:
+        return Errc::handshake_timeout;
     case GNUTLS_E_DECRYPTION_FAILED:
-    case GNUTLS_E_ERROR_IN_FINISHED_PACKET: return Errc::bad_credentials;
+    case GNUTLS_E_ERROR_IN_FINISHED_PACKET:
+        return Errc::bad_credentials;
     case GNUTLS_E_NO_CIPHER_SUITES:
     case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
     case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
     case GNUTLS_E_NO_COMMON_KEY_SHARE:
-    case GNUTLS_E_UNSUPPORTED_CERTIFICATE_TYPE: return Errc::no_common_cipher_suite;
+    case GNUTLS_E_UNSUPPORTED_CERTIFICATE_TYPE:
+        return Errc::no_common_cipher_suite;
     case GNUTLS_E_NO_CERTIFICATE_FOUND:
     case GNUTLS_E_CERTIFICATE_ERROR:
-    case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR: return Errc::peer_verification_failed;
-    case GNUTLS_E_MEMORY_ERROR: return Errc::internal_error;
-    default: return Errc::handshake_failed;
+    case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
+        return Errc::peer_verification_failed;
+    case GNUTLS_E_MEMORY_ERROR:
+        return Errc::internal_error;
+    default:
+        return Errc::handshake_failed;
     }
 }
 
 namespace {
 gnutls_datum_t datum(BytesView b) {
-    return gnutls_datum_t{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(b.data())),
-                          static_cast<unsigned>(b.size())};
+    return gnutls_datum_t{
+        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(b.data())),
+        static_cast<unsigned>(b.size())};
 }
 } // namespace
 
@@ -509,7 +539,8 @@ Result<void> add_x509(gnutls_certificate_credentials_t cred, const X509Credentia
     std::vector<gnutls_pcert_st> pcerts(x509.chain_der.size());
     std::size_t imported = 0;
     auto cleanup = [&] {
-        for (std::size_t i = 0; i < imported; ++i) gnutls_pcert_deinit(&pcerts[i]);
+        for (std::size_t i = 0; i < imported; ++i)
+            gnutls_pcert_deinit(&pcerts[i]);
     };
     for (const auto& der : x509.chain_der) {
         gnutls_datum_t d = datum(der);
@@ -531,8 +562,8 @@ Result<void> add_x509(gnutls_certificate_credentials_t cred, const X509Credentia
         return fail(Errc::invalid_config);
     }
     // Ownership of the pcerts' contents and the key moves into the credentials.
-    if (gnutls_certificate_set_key(cred, nullptr, 0, pcerts.data(),
-                                   static_cast<int>(pcerts.size()), key) < 0) {
+    if (gnutls_certificate_set_key(cred, nullptr, 0, pcerts.data(), static_cast<int>(pcerts.size()),
+                                   key) < 0) {
         gnutls_privkey_deinit(key);
         cleanup();
         return fail(Errc::invalid_config);
@@ -553,7 +584,8 @@ Bytes spki_of_cert(const gnutls_datum_t& der) {
     gnutls_x509_crt_t crt = nullptr;
     gnutls_pubkey_t pub = nullptr;
     if (gnutls_x509_crt_init(&crt) < 0) return out;
-    if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) >= 0 && gnutls_pubkey_init(&pub) >= 0) {
+    if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) >= 0 &&
+        gnutls_pubkey_init(&pub) >= 0) {
         gnutls_datum_t spki{};
         if (gnutls_pubkey_import_x509(pub, crt, 0) >= 0 &&
             gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki) >= 0) {
@@ -623,9 +655,8 @@ Errc verify_chain(const PeerCerts& certs, gnutls_x509_trust_list_t tl) {
     }
     if (result == Errc{}) {
         unsigned status = 0;
-        const int r = gnutls_x509_trust_list_verify_crt(tl, crts.data(),
-                                                        static_cast<unsigned>(crts.size()), 0,
-                                                        &status, nullptr);
+        const int r = gnutls_x509_trust_list_verify_crt(
+            tl, crts.data(), static_cast<unsigned>(crts.size()), 0, &status, nullptr);
         if (r < 0)
             result = Errc::certificate_untrusted;
         else if ((status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) != 0)
@@ -633,7 +664,8 @@ Errc verify_chain(const PeerCerts& certs, gnutls_x509_trust_list_t tl) {
         else if (status != 0)
             result = Errc::certificate_untrusted;
     }
-    for (auto c : crts) gnutls_x509_crt_deinit(c);
+    for (auto c : crts)
+        gnutls_x509_crt_deinit(c);
     return result;
 }
 

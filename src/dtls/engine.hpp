@@ -13,9 +13,9 @@
 #include <vector>
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
 #include <lwm2m/base/datagram.hpp>
@@ -100,7 +100,10 @@ class Conn {
 public:
     enum class State : std::uint8_t { idle, handshaking, established, closed };
 
-    Conn(Shared& shared, Outbox& out, const PeerAddr& peer) : shared_(&shared), out_(&out), peer_(peer) {}
+    Conn(Shared& shared, Outbox& out, const PeerAddr& peer)
+        : shared_(&shared)
+        , out_(&out)
+        , peer_(peer) {}
     ~Conn();
     Conn(const Conn&) = delete;
     Conn& operator=(const Conn&) = delete;
@@ -119,7 +122,10 @@ public:
     /// Sends close_notify (best effort) and closes.
     void close_notify();
     /// Closes without sending anything.
-    void abandon() noexcept { state_ = State::closed; retransmit_at_.reset(); }
+    void abandon() noexcept {
+        state_ = State::closed;
+        retransmit_at_.reset();
+    }
 
     [[nodiscard]] State state() const noexcept { return state_; }
     [[nodiscard]] std::optional<TimePoint> deadline() const noexcept;
@@ -127,9 +133,9 @@ public:
     [[nodiscard]] std::size_t max_plaintext() const noexcept;
     [[nodiscard]] gnutls_session_t session() const noexcept { return s_; }
 
-    PeerIdentity identity;        ///< filled during/after the handshake
-    Errc fail_reason{};           ///< set by callbacks: the specific reason of a failure
-    bool quiet = false;           ///< no HandshakeFailed event (pending replacement handshakes)
+    PeerIdentity identity;         ///< filled during/after the handshake
+    Errc fail_reason{};            ///< set by callbacks: the specific reason of a failure
+    bool quiet = false;            ///< no HandshakeFailed event (pending replacement handshakes)
     bool established_once = false; ///< the handshake completed at some point
     TimePoint started{};
     TimePoint last_activity{};

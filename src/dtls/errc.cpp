@@ -7,12 +7,15 @@ public:
     const char* name() const noexcept override { return "lwm2m.dtls"; }
     std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
-        case Errc::handshake_failed: return "DTLS handshake failed";
-        case Errc::handshake_timeout: return "DTLS handshake timed out";
+        case Errc::handshake_failed:
+            return "DTLS handshake failed";
+        case Errc::handshake_timeout:
+            return "DTLS handshake timed out";
         case Errc::bad_credentials:
             return "DTLS handshake failed: key mismatch (wrong PSK key or private key)";
         case Errc::unknown_identity:
-            return "DTLS handshake failed: the PSK identity or public key is not known to the server";
+            return "DTLS handshake failed: the PSK identity or public key is not known to the "
+                   "server";
         case Errc::peer_verification_failed:
             return "DTLS handshake failed: the peer's public key or certificate does not match the "
                    "configured one";
@@ -24,15 +27,24 @@ public:
             return "DTLS handshake failed: the peer rejected our credentials";
         case Errc::no_common_cipher_suite:
             return "DTLS handshake failed: no cipher suite or certificate type in common";
-        case Errc::session_limit: return "DTLS session evicted: session table full";
-        case Errc::idle_timeout: return "DTLS session closed after the idle timeout";
-        case Errc::closed: return "DTLS session closed by the peer (close_notify)";
-        case Errc::peer_alert: return "DTLS session closed by a fatal alert from the peer";
-        case Errc::replaced: return "DTLS session replaced by a new handshake from the same address";
-        case Errc::not_connected: return "no established DTLS session with this peer";
-        case Errc::message_too_large: return "plaintext does not fit one DTLS record under the MTU";
-        case Errc::invalid_config: return "invalid DTLS configuration";
-        case Errc::internal_error: return "internal DTLS library error";
+        case Errc::session_limit:
+            return "DTLS session evicted: session table full";
+        case Errc::idle_timeout:
+            return "DTLS session closed after the idle timeout";
+        case Errc::closed:
+            return "DTLS session closed by the peer (close_notify)";
+        case Errc::peer_alert:
+            return "DTLS session closed by a fatal alert from the peer";
+        case Errc::replaced:
+            return "DTLS session replaced by a new handshake from the same address";
+        case Errc::not_connected:
+            return "no established DTLS session with this peer";
+        case Errc::message_too_large:
+            return "plaintext does not fit one DTLS record under the MTU";
+        case Errc::invalid_config:
+            return "invalid DTLS configuration";
+        case Errc::internal_error:
+            return "internal DTLS library error";
         }
         return "unknown DTLS error";
     }
@@ -43,6 +55,8 @@ const std::error_category& dtls_category() noexcept {
     static const DtlsCategory c;
     return c;
 }
-std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), dtls_category()}; }
+std::error_code make_error_code(Errc e) noexcept {
+    return {static_cast<int>(e), dtls_category()};
+}
 
 } // namespace lwm2m::dtls

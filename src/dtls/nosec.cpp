@@ -9,9 +9,13 @@ void NoSecChannel::on_datagram(TimePoint /*now*/, const PeerAddr& from, BytesVie
     events_.push_back(Plaintext{from, Bytes(bytes.begin(), bytes.end())});
 }
 
-std::optional<Datagram> NoSecChannel::poll_transmit() { return detail::pop_front(tx_); }
+std::optional<Datagram> NoSecChannel::poll_transmit() {
+    return detail::pop_front(tx_);
+}
 
-std::optional<Event> NoSecChannel::poll_event() { return detail::pop_front(events_); }
+std::optional<Event> NoSecChannel::poll_event() {
+    return detail::pop_front(events_);
+}
 
 Result<void> NoSecChannel::send(TimePoint /*now*/, const PeerAddr& peer, BytesView plaintext) {
     if (plaintext.size() > max_datagram) return fail(Errc::message_too_large);

@@ -23,7 +23,9 @@ constexpr std::uint8_t kContentCcs = 20;
 constexpr std::uint8_t kContentAlert = 21;
 constexpr std::uint8_t kClientHello = 1;
 
-std::uint8_t u8(BytesView b, std::size_t i) { return std::to_integer<std::uint8_t>(b[i]); }
+std::uint8_t u8(BytesView b, std::size_t i) {
+    return std::to_integer<std::uint8_t>(b[i]);
+}
 std::uint16_t epoch_of(BytesView b) {
     return static_cast<std::uint16_t>((u8(b, 3) << 8) | u8(b, 4));
 }
@@ -232,7 +234,8 @@ struct ServerTable::Impl final : detail::Policy {
         int r = gnutls_dtls_cookie_verify(&ck, const_cast<std::uint8_t*>(pb.b.data()), pb.n, msg,
                                           bytes.size(), &prestate);
         if (r < 0 && has_prev_key) {
-            gnutls_datum_t pk{prev_cookie_key.data(), static_cast<unsigned>(prev_cookie_key.size())};
+            gnutls_datum_t pk{prev_cookie_key.data(),
+                              static_cast<unsigned>(prev_cookie_key.size())};
             std::memset(&prestate, 0, sizeof prestate);
             r = gnutls_dtls_cookie_verify(&pk, const_cast<std::uint8_t*>(pb.b.data()), pb.n, msg,
                                           bytes.size(), &prestate);
@@ -329,8 +332,9 @@ Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& st
         for (const auto& der : cfg.client_ca_der) {
             gnutls_x509_crt_t crt = nullptr;
             if (gnutls_x509_crt_init(&crt) < 0) return fail(Errc::internal_error);
-            gnutls_datum_t d{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(der.data())),
-                             static_cast<unsigned>(der.size())};
+            gnutls_datum_t d{
+                const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(der.data())),
+                static_cast<unsigned>(der.size())};
             const int r = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
             gnutls_x509_crt_deinit(crt);
             if (r < 0) return fail(Errc::invalid_config);
@@ -346,7 +350,8 @@ Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& st
     return ServerTable(std::move(impl));
 }
 
-ServerTable::ServerTable(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ServerTable::ServerTable(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
 ServerTable::ServerTable(ServerTable&&) noexcept = default;
 ServerTable& ServerTable::operator=(ServerTable&&) noexcept = default;
 ServerTable::~ServerTable() = default;
@@ -424,13 +429,18 @@ void ServerTable::on_timeout(TimePoint now) {
         if (est)
             im.out.events.push_back(Closed{peer, make_error_code(Errc::idle_timeout)});
         else
-            im.out.events.push_back(HandshakeFailed{peer, make_error_code(Errc::handshake_timeout)});
+            im.out.events.push_back(
+                HandshakeFailed{peer, make_error_code(Errc::handshake_timeout)});
     }
 }
 
-std::optional<Datagram> ServerTable::poll_transmit() { return impl_->out.pop_tx(); }
+std::optional<Datagram> ServerTable::poll_transmit() {
+    return impl_->out.pop_tx();
+}
 
-std::optional<Event> ServerTable::poll_event() { return impl_->out.pop_event(); }
+std::optional<Event> ServerTable::poll_event() {
+    return impl_->out.pop_event();
+}
 
 std::optional<TimePoint> ServerTable::next_deadline() const {
     const auto& im = *impl_;
@@ -465,12 +475,16 @@ void ServerTable::close(TimePoint /*now*/, const PeerAddr& peer) {
     im.erase_entry(it);
 }
 
-std::size_t ServerTable::size() const noexcept { return impl_->conn_count; }
+std::size_t ServerTable::size() const noexcept {
+    return impl_->conn_count;
+}
 bool ServerTable::established(const PeerAddr& peer) const noexcept {
     const auto it = impl_->entries.find(SessionKey::of(peer));
     return it != impl_->entries.end() && it->second.cur &&
            it->second.cur->state() == Conn::State::established;
 }
-const ServerStats& ServerTable::stats() const noexcept { return impl_->stats; }
+const ServerStats& ServerTable::stats() const noexcept {
+    return impl_->stats;
+}
 
 } // namespace lwm2m::dtls

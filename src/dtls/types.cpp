@@ -16,8 +16,11 @@ Result<std::vector<CipherSuite>> cipher_suites_from_iana(const std::vector<std::
         case CipherSuite::psk_aes_128_ccm_8:
         case CipherSuite::psk_aes_128_cbc_sha256:
         case CipherSuite::ecdhe_ecdsa_aes_128_ccm_8:
-        case CipherSuite::ecdhe_ecdsa_aes_128_cbc_sha256: out.push_back(static_cast<CipherSuite>(v)); break;
-        default: return fail(Errc::invalid_config);
+        case CipherSuite::ecdhe_ecdsa_aes_128_cbc_sha256:
+            out.push_back(static_cast<CipherSuite>(v));
+            break;
+        default:
+            return fail(Errc::invalid_config);
         }
     }
     if (out.empty()) return fail(Errc::invalid_config);

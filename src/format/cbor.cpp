@@ -19,10 +19,12 @@ void CborWriter::head_long(std::uint8_t major, std::uint64_t arg) {
         out_.push_back(std::byte{static_cast<std::uint8_t>(arg)});
     } else if (arg <= 0xFFFFFFFFu) {
         out_.push_back(std::byte{static_cast<std::uint8_t>(m | 26)});
-        for (int k = 3; k >= 0; --k) out_.push_back(std::byte{static_cast<std::uint8_t>(arg >> (8 * k))});
+        for (int k = 3; k >= 0; --k)
+            out_.push_back(std::byte{static_cast<std::uint8_t>(arg >> (8 * k))});
     } else {
         out_.push_back(std::byte{static_cast<std::uint8_t>(m | 27)});
-        for (int k = 7; k >= 0; --k) out_.push_back(std::byte{static_cast<std::uint8_t>(arg >> (8 * k))});
+        for (int k = 7; k >= 0; --k)
+            out_.push_back(std::byte{static_cast<std::uint8_t>(arg >> (8 * k))});
     }
 }
 
@@ -66,9 +68,12 @@ double half_to_double(std::uint16_t h) {
     const int exp = (h >> 10) & 0x1F;
     const int mant = h & 0x3FF;
     double v;
-    if (exp == 0) v = std::ldexp(mant, -24);
-    else if (exp != 31) v = std::ldexp(mant + 1024, exp - 25);
-    else v = mant == 0 ? INFINITY : NAN;
+    if (exp == 0)
+        v = std::ldexp(mant, -24);
+    else if (exp != 31)
+        v = std::ldexp(mant + 1024, exp - 25);
+    else
+        v = mant == 0 ? INFINITY : NAN;
     return (h & 0x8000) ? -v : v;
 }
 } // namespace
@@ -85,12 +90,14 @@ void CborWriter::float64(double d) {
     if (static_cast<double>(f) == d) {
         const auto bits = std::bit_cast<std::uint32_t>(f);
         out_.push_back(std::byte{0xFA});
-        for (int k = 3; k >= 0; --k) out_.push_back(std::byte{static_cast<std::uint8_t>(bits >> (8 * k))});
+        for (int k = 3; k >= 0; --k)
+            out_.push_back(std::byte{static_cast<std::uint8_t>(bits >> (8 * k))});
         return;
     }
     const auto bits = std::bit_cast<std::uint64_t>(d);
     out_.push_back(std::byte{0xFB});
-    for (int k = 7; k >= 0; --k) out_.push_back(std::byte{static_cast<std::uint8_t>(bits >> (8 * k))});
+    for (int k = 7; k >= 0; --k)
+        out_.push_back(std::byte{static_cast<std::uint8_t>(bits >> (8 * k))});
 }
 
 void CborWriter::text(std::string_view s) {
@@ -112,7 +119,8 @@ bool CborReader::int64(std::int64_t& v) {
         pos_ = save;
         return false;
     }
-    v = h.major == cbor::uint_ ? static_cast<std::int64_t>(h.arg) : -1 - static_cast<std::int64_t>(h.arg);
+    v = h.major == cbor::uint_ ? static_cast<std::int64_t>(h.arg)
+                               : -1 - static_cast<std::int64_t>(h.arg);
     return true;
 }
 
@@ -121,7 +129,8 @@ bool CborReader::read_head_arg(CborHead& h) {
         const std::size_t n = std::size_t{1} << (h.info - 24);
         if (in_.size() - pos_ < n) return false;
         std::uint64_t v = 0;
-        for (std::size_t k = 0; k < n; ++k) v = (v << 8) | std::to_integer<std::uint64_t>(in_[pos_ + k]);
+        for (std::size_t k = 0; k < n; ++k)
+            v = (v << 8) | std::to_integer<std::uint64_t>(in_[pos_ + k]);
         pos_ += n;
         h.arg = v;
     } else if (h.info == 31) {
@@ -139,7 +148,7 @@ Result<void> CborReader::skip_tags_slow() {
         if ((std::to_integer<std::uint8_t>(in_[pos_]) >> 5) != cbor::tag) return ok();
         if (k == 4) return fail(Errc::malformed);
         CborHead h;
-    if (!read_head(h)) return fail(Errc::malformed);
+        if (!read_head(h)) return fail(Errc::malformed);
         (void)h;
     }
     return ok();
@@ -164,7 +173,8 @@ Result<std::uint64_t> CborReader::container(std::uint8_t major) {
 Result<void> CborReader::string_body(const CborHead& h, std::string& out) {
     if (h.arg != cbor::indefinite) {
         if (h.arg > in_.size() - pos_) return fail(Errc::malformed);
-        out.append(reinterpret_cast<const char*>(in_.data() + pos_), static_cast<std::size_t>(h.arg));
+        out.append(reinterpret_cast<const char*>(in_.data() + pos_),
+                   static_cast<std::size_t>(h.arg));
         pos_ += static_cast<std::size_t>(h.arg);
         return ok();
     }
@@ -196,7 +206,8 @@ Result<std::string_view> CborReader::text_view(std::string& scratch) {
     std::string_view v;
     if (h.arg != cbor::indefinite) {
         if (h.arg > in_.size() - pos_) return fail(Errc::malformed);
-        v = std::string_view(reinterpret_cast<const char*>(in_.data() + pos_), static_cast<std::size_t>(h.arg));
+        v = std::string_view(reinterpret_cast<const char*>(in_.data() + pos_),
+                             static_cast<std::size_t>(h.arg));
         pos_ += static_cast<std::size_t>(h.arg);
     } else {
         scratch.clear();
@@ -224,7 +235,8 @@ Result<dm::Value> CborReader::scalar() {
     if (!read_head(h)) return fail(Errc::malformed);
     switch (h.major) {
     case cbor::uint_:
-        if (h.arg > static_cast<std::uint64_t>(INT64_MAX)) return dm::Value::unsigned_integer(h.arg);
+        if (h.arg > static_cast<std::uint64_t>(INT64_MAX))
+            return dm::Value::unsigned_integer(h.arg);
         return dm::Value::integer(static_cast<std::int64_t>(h.arg));
     case cbor::nint:
         if (h.arg > static_cast<std::uint64_t>(INT64_MAX)) return fail(Errc::out_of_range);
@@ -242,9 +254,12 @@ Result<dm::Value> CborReader::scalar() {
     }
     case cbor::simple:
         switch (h.info) {
-        case 20: return dm::Value::boolean(false);
-        case 21: return dm::Value::boolean(true);
-        case 22: return dm::Value{}; // null
+        case 20:
+            return dm::Value::boolean(false);
+        case 21:
+            return dm::Value::boolean(true);
+        case 22:
+            return dm::Value{}; // null
         case 25: {
             const double d = half_to_double(static_cast<std::uint16_t>(h.arg));
             return dm::Value::float_(d);
@@ -253,11 +268,14 @@ Result<dm::Value> CborReader::scalar() {
             const float f = std::bit_cast<float>(static_cast<std::uint32_t>(h.arg));
             return dm::Value::float_(static_cast<double>(f));
         }
-        case 27: return dm::Value::float_(std::bit_cast<double>(h.arg));
-        default: break;
+        case 27:
+            return dm::Value::float_(std::bit_cast<double>(h.arg));
+        default:
+            break;
         }
         break;
-    default: break;
+    default:
+        break;
     }
     pos_ = save;
     return fail(Errc::malformed);
@@ -286,7 +304,8 @@ Result<void> CborReader::skip(int depth) {
     if (!read_head(h)) return fail(Errc::malformed);
     switch (h.major) {
     case cbor::uint_:
-    case cbor::nint: return ok();
+    case cbor::nint:
+        return ok();
     case cbor::bytes:
     case cbor::text: {
         std::string s;
@@ -298,19 +317,22 @@ Result<void> CborReader::skip(int depth) {
         if (h.arg == cbor::indefinite) {
             while (!peek_break()) {
                 if (at_end()) return fail(Errc::malformed);
-                for (std::uint64_t k = 0; k < per; ++k) LWM2M_TRY_VOID(skip(depth - 1));
+                for (std::uint64_t k = 0; k < per; ++k)
+                    LWM2M_TRY_VOID(skip(depth - 1));
             }
             take_break();
             return ok();
         }
         if (h.arg > in_.size() - pos_) return fail(Errc::malformed);
-        for (std::uint64_t i = 0; i < h.arg * per; ++i) LWM2M_TRY_VOID(skip(depth - 1));
+        for (std::uint64_t i = 0; i < h.arg * per; ++i)
+            LWM2M_TRY_VOID(skip(depth - 1));
         return ok();
     }
     case cbor::simple:
         if (h.arg == cbor::indefinite) return fail(Errc::malformed); // stray break
         return ok();
-    default: return fail(Errc::malformed);
+    default:
+        return fail(Errc::malformed);
     }
 }
 

@@ -18,20 +18,34 @@
 namespace lwm2m::format::detail {
 
 namespace cbor {
-enum Major : std::uint8_t { uint_ = 0, nint = 1, bytes = 2, text = 3, array = 4, map = 5, tag = 6, simple = 7 };
+enum Major : std::uint8_t {
+    uint_ = 0,
+    nint = 1,
+    bytes = 2,
+    text = 3,
+    array = 4,
+    map = 5,
+    tag = 6,
+    simple = 7
+};
 inline constexpr std::uint64_t indefinite = ~std::uint64_t{0};
 } // namespace cbor
 
 class CborWriter {
 public:
-    explicit CborWriter(Bytes& out) : out_(out) {}
+    explicit CborWriter(Bytes& out)
+        : out_(out) {}
     void head(std::uint8_t major, std::uint64_t arg) {
-        if (arg < 24) out_.push_back(std::byte{static_cast<std::uint8_t>((major << 5) | arg)});
-        else head_long(major, arg);
+        if (arg < 24)
+            out_.push_back(std::byte{static_cast<std::uint8_t>((major << 5) | arg)});
+        else
+            head_long(major, arg);
     }
     void int64(std::int64_t v) {
-        if (v >= 0) head(cbor::uint_, static_cast<std::uint64_t>(v));
-        else head(cbor::nint, static_cast<std::uint64_t>(-(v + 1)));
+        if (v >= 0)
+            head(cbor::uint_, static_cast<std::uint64_t>(v));
+        else
+            head(cbor::nint, static_cast<std::uint64_t>(-(v + 1)));
     }
     void uint64(std::uint64_t v) { head(cbor::uint_, v); }
     /// The shortest of half / single / double that holds `d` exactly (RFC 8949 §4.2.2).
@@ -48,13 +62,14 @@ private:
 
 struct CborHead {
     std::uint8_t major = 0;
-    std::uint8_t info = 0;        ///< additional information (low 5 bits)
-    std::uint64_t arg = 0;        ///< argument; cbor::indefinite for indefinite lengths
+    std::uint8_t info = 0; ///< additional information (low 5 bits)
+    std::uint64_t arg = 0; ///< argument; cbor::indefinite for indefinite lengths
 };
 
 class CborReader {
 public:
-    explicit CborReader(BytesView in) : in_(in) {}
+    explicit CborReader(BytesView in)
+        : in_(in) {}
     [[nodiscard]] bool at_end() const { return pos_ >= in_.size(); }
     /// Peeks the major type of the next item (after tags are skipped); false at end.
     [[nodiscard]] bool peek_major(std::uint8_t& major);
@@ -88,7 +103,8 @@ public:
     /// Skips up to 4 leading tags (RFC 8949 §3.4); more is malformed.
     [[nodiscard]] Result<void> skip_tags() {
         // Fast path (inline): the next item is not a tag.
-        if (pos_ < in_.size() && (std::to_integer<std::uint8_t>(in_[pos_]) >> 5) != cbor::tag) return ok();
+        if (pos_ < in_.size() && (std::to_integer<std::uint8_t>(in_[pos_]) >> 5) != cbor::tag)
+            return ok();
         return skip_tags_slow();
     }
 

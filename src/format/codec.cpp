@@ -10,8 +10,12 @@ Result<Bytes> encode(ContentFormat f, const dm::Content& content, const EncodeOp
     Bytes out;
     if (!detail::node_matches_path(content)) return fail(Errc::invalid_content);
     switch (f) {
-    case ContentFormat::text_plain: LWM2M_TRY_VOID(detail::text_encode(content, out)); return out;
-    case ContentFormat::octet_stream: LWM2M_TRY_VOID(detail::opaque_encode(content, out)); return out;
+    case ContentFormat::text_plain:
+        LWM2M_TRY_VOID(detail::text_encode(content, out));
+        return out;
+    case ContentFormat::octet_stream:
+        LWM2M_TRY_VOID(detail::opaque_encode(content, out));
+        return out;
     case ContentFormat::lwm2m_tlv:
         out.reserve(128);
         LWM2M_TRY_VOID(detail::tlv_encode(content, out));
@@ -34,19 +38,26 @@ Result<Bytes> encode(ContentFormat f, const dm::Content& content, const EncodeOp
             LWM2M_TRY_VOID(detail::lwm2m_cbor_encode(recs, out));
         return out;
     }
-    case ContentFormat::link_format: break;
+    case ContentFormat::link_format:
+        break;
     }
     return fail(Errc::unsupported_format);
 }
 
 namespace {
-Result<std::vector<dm::Record>> decode_raw(ContentFormat f, BytesView payload, const DecodeOptions& o) {
+Result<std::vector<dm::Record>> decode_raw(ContentFormat f, BytesView payload,
+                                           const DecodeOptions& o) {
     switch (f) {
-    case ContentFormat::senml_json: return detail::senml_json_decode(payload, o);
-    case ContentFormat::senml_cbor: return detail::senml_cbor_decode(payload, o);
-    case ContentFormat::lwm2m_json: return detail::lwm2m_json_decode(payload, o);
-    case ContentFormat::lwm2m_cbor: return detail::lwm2m_cbor_decode(payload, o);
-    default: return fail(Errc::unsupported_format);
+    case ContentFormat::senml_json:
+        return detail::senml_json_decode(payload, o);
+    case ContentFormat::senml_cbor:
+        return detail::senml_cbor_decode(payload, o);
+    case ContentFormat::lwm2m_json:
+        return detail::lwm2m_json_decode(payload, o);
+    case ContentFormat::lwm2m_cbor:
+        return detail::lwm2m_cbor_decode(payload, o);
+    default:
+        return fail(Errc::unsupported_format);
     }
 }
 } // namespace
@@ -55,9 +66,12 @@ Result<dm::Content> decode(ContentFormat f, BytesView payload, const dm::Path& t
                            const dm::ObjectRegistry& registry, const DecodeOptions& options) {
     if (target.depth() == 0) return fail(Errc::path_mismatch);
     switch (f) {
-    case ContentFormat::text_plain: return detail::text_decode(payload, target, registry);
-    case ContentFormat::octet_stream: return detail::opaque_decode(payload, target, registry);
-    case ContentFormat::lwm2m_tlv: return detail::tlv_decode(payload, target, registry, options);
+    case ContentFormat::text_plain:
+        return detail::text_decode(payload, target, registry);
+    case ContentFormat::octet_stream:
+        return detail::opaque_decode(payload, target, registry);
+    case ContentFormat::lwm2m_tlv:
+        return detail::tlv_decode(payload, target, registry, options);
     case ContentFormat::senml_json:
     case ContentFormat::senml_cbor:
     case ContentFormat::lwm2m_cbor: {
@@ -73,7 +87,8 @@ Result<dm::Content> decode(ContentFormat f, BytesView payload, const dm::Path& t
         LWM2M_TRY_VOID(detail::check_records(recs, registry, strict, detail::CoerceFlags{true}));
         return from_records(std::move(recs), target, registry);
     }
-    case ContentFormat::link_format: break;
+    case ContentFormat::link_format:
+        break;
     }
     return fail(Errc::unsupported_format);
 }
@@ -83,7 +98,8 @@ Result<Bytes> encode_records(ContentFormat f, const std::vector<dm::Record>& in,
     Bytes out;
     detail::Leaves records;
     records.reserve(in.size());
-    for (const auto& r : in) records.push_back(detail::LeafRef{r.path, r.value, r.time});
+    for (const auto& r : in)
+        records.push_back(detail::LeafRef{r.path, r.value, r.time});
     switch (f) {
     case ContentFormat::senml_json:
         LWM2M_TRY_VOID(detail::senml_json_encode(records, nullptr, options, out));
@@ -97,7 +113,8 @@ Result<Bytes> encode_records(ContentFormat f, const std::vector<dm::Record>& in,
     case ContentFormat::lwm2m_cbor:
         LWM2M_TRY_VOID(detail::lwm2m_cbor_encode(records, out));
         return out;
-    default: return fail(Errc::unsupported_format);
+    default:
+        return fail(Errc::unsupported_format);
     }
 }
 

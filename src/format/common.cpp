@@ -25,8 +25,10 @@ void append_double(std::string& out, double v) {
 }
 
 void append_time(std::string& out, double t) {
-    if (std::trunc(t) == t && std::fabs(t) < 9.0e15) append_integer(out, static_cast<std::int64_t>(t));
-    else append_double(out, t);
+    if (std::trunc(t) == t && std::fabs(t) < 9.0e15)
+        append_integer(out, static_cast<std::int64_t>(t));
+    else
+        append_double(out, t);
 }
 
 bool parse_uint64(std::string_view s, std::uint64_t& out) {
@@ -42,15 +44,20 @@ bool parse_number(std::string_view s, dm::Value& out) {
     const std::size_t n = s.size();
     if (i < n && s[i] == '-') ++i;
     if (i >= n) return false;
-    if (s[i] == '0') ++i;
-    else if (s[i] >= '1' && s[i] <= '9') while (i < n && s[i] >= '0' && s[i] <= '9') ++i;
-    else return false;
+    if (s[i] == '0')
+        ++i;
+    else if (s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            ++i;
+    else
+        return false;
     bool integral = true;
     if (i < n && s[i] == '.') {
         integral = false;
         ++i;
         const std::size_t d = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            ++i;
         if (i == d) return false;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
@@ -58,7 +65,8 @@ bool parse_number(std::string_view s, dm::Value& out) {
         ++i;
         if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
         const std::size_t d = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            ++i;
         if (i == d) return false;
     }
     if (i != n) return false;
@@ -105,7 +113,9 @@ bool parse_path(std::string_view s, dm::Path& out) {
     return true;
 }
 
-void append_path(std::string& out, const dm::Path& p) { p.append_to(out); }
+void append_path(std::string& out, const dm::Path& p) {
+    p.append_to(out);
+}
 
 Result<const dm::ResourceDef*> lookup(const dm::ObjectRegistry& reg, std::uint16_t oid,
                                       std::uint16_t rid) {
@@ -117,22 +127,50 @@ Result<const dm::ResourceDef*> lookup(const dm::ObjectRegistry& reg, std::uint16
 }
 
 namespace {
-bool integral_double(double d) { return std::isfinite(d) && std::trunc(d) == d; }
+bool integral_double(double d) {
+    return std::isfinite(d) && std::trunc(d) == d;
+}
 // 2^63 as a double: the first value not representable in int64.
 constexpr double two63 = 9223372036854775808.0;
 constexpr double two64 = 18446744073709551616.0;
 } // namespace
 
 // already_typed() relies on DataType values equalling the Value::Storage indices.
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::string), dm::Value::Storage>, std::string>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::integer), dm::Value::Storage>, std::int64_t>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::unsigned_integer), dm::Value::Storage>, std::uint64_t>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::float_), dm::Value::Storage>, double>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::boolean), dm::Value::Storage>, bool>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::opaque), dm::Value::Storage>, Bytes>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::time), dm::Value::Storage>, dm::Time>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::objlnk), dm::Value::Storage>, dm::Objlnk>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::corelnk), dm::Value::Storage>, dm::Corelnk>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::string),
+                                              dm::Value::Storage>,
+                   std::string>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::integer),
+                                              dm::Value::Storage>,
+                   std::int64_t>);
+static_assert(std::is_same_v<
+              std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::unsigned_integer),
+                                         dm::Value::Storage>,
+              std::uint64_t>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::float_),
+                                              dm::Value::Storage>,
+                   double>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::boolean),
+                                              dm::Value::Storage>,
+                   bool>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::opaque),
+                                              dm::Value::Storage>,
+                   Bytes>);
+static_assert(std::is_same_v<std::variant_alternative_t<
+                                 static_cast<std::size_t>(dm::DataType::time), dm::Value::Storage>,
+                             dm::Time>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::objlnk),
+                                              dm::Value::Storage>,
+                   dm::Objlnk>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(dm::DataType::corelnk),
+                                              dm::Value::Storage>,
+                   dm::Corelnk>);
 
 bool already_typed(const dm::ResourceDef& def, const dm::Value& v) noexcept {
     const auto t = static_cast<std::size_t>(def.type);
@@ -143,7 +181,8 @@ Result<dm::Value> coerce(const dm::ResourceDef& def, dm::Value raw, CoerceFlags 
     using T = dm::DataType;
     const auto& st = raw.storage();
     switch (def.type) {
-    case T::none: return fail(Errc::type_mismatch);
+    case T::none:
+        return fail(Errc::type_mismatch);
     case T::string:
         if (std::holds_alternative<std::string>(st)) return raw;
         if (std::holds_alternative<dm::Corelnk>(st)) return dm::Value::string(raw.as_corelnk());
@@ -189,7 +228,8 @@ Result<dm::Value> coerce(const dm::ResourceDef& def, dm::Value raw, CoerceFlags 
         if (std::holds_alternative<Bytes>(st)) return raw;
         if (flags.string_is_base64 && std::holds_alternative<std::string>(st)) {
             Bytes b;
-            if (!base64_decode(raw.as_string(), b, Base64Alphabet::standard)) return fail(Errc::type_mismatch);
+            if (!base64_decode(raw.as_string(), b, Base64Alphabet::standard))
+                return fail(Errc::type_mismatch);
             return dm::Value::opaque(std::move(b));
         }
         return fail(Errc::type_mismatch);
@@ -236,8 +276,10 @@ bool node_matches_path(const dm::Content& c) {
         const auto* r = std::get_if<dm::Resource>(&c.node);
         return r != nullptr && r->id == c.path.rid().v;
     }
-    case 4: return std::holds_alternative<dm::Value>(c.node);
-    default: return false;
+    case 4:
+        return std::holds_alternative<dm::Value>(c.node);
+    default:
+        return false;
     }
 }
 
@@ -254,8 +296,8 @@ Result<void> check_records(std::vector<dm::Record>& recs, const dm::ObjectRegist
         if (r.path.depth() < 3) return fail(Errc::malformed);
         auto def = lookup(reg, r.path.oid().v, r.path.rid().v);
         if (!def) {
-            if (o.allow_unknown && (def.error() == Errc::unknown_object ||
-                                    def.error() == Errc::unknown_resource))
+            if (o.allow_unknown &&
+                (def.error() == Errc::unknown_object || def.error() == Errc::unknown_resource))
                 continue;
             return fail(def.error());
         }

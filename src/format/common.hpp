@@ -51,8 +51,8 @@ void append_objlnk(std::string& out, dm::Objlnk l);
 void append_path(std::string& out, const dm::Path& p);
 
 /// Definition lookup with the format layer's errors.
-[[nodiscard]] Result<const dm::ResourceDef*> lookup(const dm::ObjectRegistry& reg, std::uint16_t oid,
-                                                   std::uint16_t rid);
+[[nodiscard]] Result<const dm::ResourceDef*> lookup(const dm::ObjectRegistry& reg,
+                                                    std::uint16_t oid, std::uint16_t rid);
 
 /// How a decoder saw a value before it knows the resource type.
 struct CoerceFlags {

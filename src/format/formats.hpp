@@ -38,21 +38,18 @@ void leaves_of(const dm::Content& c, Leaves& out);
                                                 const dm::ObjectRegistry& reg);
 
 // SenML JSON (RFC 8428; TS 1.1 §7.4.4); `base` is written as "bn" of the first record.
-[[nodiscard]] Result<void> senml_json_encode(const Leaves& recs,
-                                             const dm::Path* base, const EncodeOptions& o,
-                                             Bytes& out);
+[[nodiscard]] Result<void> senml_json_encode(const Leaves& recs, const dm::Path* base,
+                                             const EncodeOptions& o, Bytes& out);
 [[nodiscard]] Result<std::vector<dm::Record>> senml_json_decode(BytesView in,
                                                                 const DecodeOptions& o);
 // SenML CBOR (RFC 8428 §6; TS 1.1 §7.4.5)
-[[nodiscard]] Result<void> senml_cbor_encode(const Leaves& recs,
-                                             const dm::Path* base, const EncodeOptions& o,
-                                             Bytes& out);
+[[nodiscard]] Result<void> senml_cbor_encode(const Leaves& recs, const dm::Path* base,
+                                             const EncodeOptions& o, Bytes& out);
 [[nodiscard]] Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in,
                                                                 const DecodeOptions& o);
 // LwM2M JSON (TS 1.1 §7.4.6, TS 1.0 §6.4.4)
-[[nodiscard]] Result<void> lwm2m_json_encode(const Leaves& recs,
-                                             const dm::Path* base, const EncodeOptions& o,
-                                             Bytes& out);
+[[nodiscard]] Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base,
+                                             const EncodeOptions& o, Bytes& out);
 [[nodiscard]] Result<std::vector<dm::Record>> lwm2m_json_decode(BytesView in,
                                                                 const DecodeOptions& o);
 // LwM2M CBOR (TS 1.2 §7.4.6)

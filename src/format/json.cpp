@@ -5,7 +5,8 @@
 namespace lwm2m::format::detail {
 
 void JsonReader::ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+        ++i_;
 }
 bool JsonReader::eat(char c) {
     ws();
@@ -28,7 +29,8 @@ int hexval(char c) {
     return -1;
 }
 void put_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) out.push_back(static_cast<char>(cp));
+    if (cp < 0x80)
+        out.push_back(static_cast<char>(cp));
     else if (cp < 0x800) {
         out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
         out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
@@ -53,7 +55,9 @@ bool JsonReader::string(std::string& out) {
     const std::size_t start = i_;
     // Fast path: no escapes.
     std::size_t j = i_;
-    while (j < s_.size() && s_[j] != '"' && s_[j] != '\\' && static_cast<unsigned char>(s_[j]) >= 0x20) ++j;
+    while (j < s_.size() && s_[j] != '"' && s_[j] != '\\' &&
+           static_cast<unsigned char>(s_[j]) >= 0x20)
+        ++j;
     if (j < s_.size() && s_[j] == '"') {
         const std::string_view raw = s_.substr(start, j - start);
         if (!is_valid_utf8(raw)) return false;
@@ -80,14 +84,30 @@ bool JsonReader::string(std::string& out) {
         const char e = s_[i_ + 1];
         i_ += 2;
         switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
+        case '"':
+            out.push_back('"');
+            break;
+        case '\\':
+            out.push_back('\\');
+            break;
+        case '/':
+            out.push_back('/');
+            break;
+        case 'b':
+            out.push_back('\b');
+            break;
+        case 'f':
+            out.push_back('\f');
+            break;
+        case 'n':
+            out.push_back('\n');
+            break;
+        case 'r':
+            out.push_back('\r');
+            break;
+        case 't':
+            out.push_back('\t');
+            break;
         case 'u': {
             auto hex4 = [&](std::uint32_t& v) {
                 if (i_ + 4 > s_.size()) return false;
@@ -114,7 +134,8 @@ bool JsonReader::string(std::string& out) {
             put_utf8(out, cp);
             break;
         }
-        default: return false;
+        default:
+            return false;
         }
         run = i_;
     }
@@ -126,21 +147,28 @@ std::string_view JsonReader::number_token() {
     const std::size_t start = i_;
     while (i_ < s_.size()) {
         const char c = s_[i_];
-        if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') ++i_;
-        else break;
+        if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')
+            ++i_;
+        else
+            break;
     }
     return s_.substr(start, i_ - start);
 }
 
-bool JsonReader::number(dm::Value& out) { return parse_number(number_token(), out); }
+bool JsonReader::number(dm::Value& out) {
+    return parse_number(number_token(), out);
+}
 
 bool JsonReader::number(double& out) {
     dm::Value v;
     if (!number(v)) return false;
     const auto& st = v.storage();
-    if (const auto* i = std::get_if<std::int64_t>(&st)) out = static_cast<double>(*i);
-    else if (const auto* u = std::get_if<std::uint64_t>(&st)) out = static_cast<double>(*u);
-    else out = v.as_float();
+    if (const auto* i = std::get_if<std::int64_t>(&st))
+        out = static_cast<double>(*i);
+    else if (const auto* u = std::get_if<std::uint64_t>(&st))
+        out = static_cast<double>(*u);
+    else
+        out = v.as_float();
     return true;
 }
 
@@ -206,11 +234,21 @@ void json_string(std::string& out, std::string_view s) {
         out.append(s.substr(run, k - run));
         run = k + 1;
         switch (c) {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\n': out.append("\\n"); break;
-        case '\r': out.append("\\r"); break;
-        case '\t': out.append("\\t"); break;
+        case '"':
+            out.append("\\\"");
+            break;
+        case '\\':
+            out.append("\\\\");
+            break;
+        case '\n':
+            out.append("\\n");
+            break;
+        case '\r':
+            out.append("\\r");
+            break;
+        case '\t':
+            out.append("\\t");
+            break;
         default:
             out.append("\\u00");
             out.push_back(hex[c >> 4]);

@@ -16,12 +16,16 @@ namespace lwm2m::format::detail {
 
 class JsonReader {
 public:
-    explicit JsonReader(std::string_view in) : s_(in) {}
+    explicit JsonReader(std::string_view in)
+        : s_(in) {}
     void ws();
     /// Consumes `c` after whitespace; false if the next character differs.
     [[nodiscard]] bool eat(char c);
     [[nodiscard]] char peek();
-    [[nodiscard]] bool at_end() { ws(); return i_ >= s_.size(); }
+    [[nodiscard]] bool at_end() {
+        ws();
+        return i_ >= s_.size();
+    }
     /// A string token (escapes resolved, UTF-8 checked) into `out`.
     [[nodiscard]] bool string(std::string& out);
     /// A number token as Integer / Unsigned / Float.

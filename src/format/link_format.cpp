@@ -9,8 +9,12 @@
 namespace lwm2m::format {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 // RFC 6690 §2 / RFC 5987: parmname = 1*attr-char.
 bool parmname_char(char c) {
@@ -21,16 +25,46 @@ bool parmname_char(char c) {
 bool ptoken_char(char c) {
     if (is_alpha(c) || is_digit(c)) return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '(': case ')': case '*':
-    case '+': case '-': case '.': case '/': case ':': case '<': case '=': case '>': case '?':
-    case '@': case '[': case ']': case '^': case '_': case '`': case '{': case '|': case '}':
-    case '~': return true;
-    default: return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '/':
+    case ':':
+    case '<':
+    case '=':
+    case '>':
+    case '?':
+    case '@':
+    case '[':
+    case ']':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~':
+        return true;
+    default:
+        return false;
     }
 }
-bool control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }
+bool control(char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+}
 
-bool parse_u64(std::string_view s, std::uint64_t& v) { return detail::parse_uint64(s, v); }
+bool parse_u64(std::string_view s, std::uint64_t& v) {
+    return detail::parse_uint64(s, v);
+}
 
 bool parse_decimal(std::string_view s) {
     dm::Value v;
@@ -90,7 +124,8 @@ Result<void> validate_lwm2m_attr(std::string_view name, const std::optional<std:
         // TS 1.1 §6.2.1.1: "major.minor" (lwm2m= on the registration uses the same form).
         LWM2M_TRY(v, need());
         const auto dot = v.find('.');
-        if (dot == std::string_view::npos || dot == 0 || dot + 1 == v.size()) return fail(Errc::malformed);
+        if (dot == std::string_view::npos || dot == 0 || dot + 1 == v.size())
+            return fail(Errc::malformed);
         for (std::size_t k = 0; k < v.size(); ++k)
             if (k != dot && !is_digit(v[k])) return fail(Errc::malformed);
         return ok();
@@ -101,7 +136,8 @@ Result<void> validate_lwm2m_attr(std::string_view name, const std::optional<std:
         std::size_t k = 0;
         while (k <= v.size()) {
             const auto sp = v.find(' ', k);
-            const auto part = v.substr(k, sp == std::string_view::npos ? std::string_view::npos : sp - k);
+            const auto part =
+                v.substr(k, sp == std::string_view::npos ? std::string_view::npos : sp - k);
             if (!parse_u64(part, u) || u > 0xFFFF) return fail(Errc::malformed);
             if (sp == std::string_view::npos) break;
             k = sp + 1;
@@ -141,7 +177,8 @@ Result<std::vector<Link>> parse_links(std::string_view text, const LinkLimits& l
             ++i;
             if (link.attrs.size() >= limits.max_attrs) return fail(Errc::limit_exceeded);
             const std::size_t ns = i;
-            while (i < n && parmname_char(text[i])) ++i;
+            while (i < n && parmname_char(text[i]))
+                ++i;
             if (i == ns) return fail(Errc::malformed);
             LinkAttr a;
             a.name.assign(text.substr(ns, i - ns));
@@ -172,7 +209,8 @@ Result<std::vector<Link>> parse_links(std::string_view text, const LinkLimits& l
                     if (!closed) return fail(Errc::malformed);
                 } else {
                     const std::size_t vs = i;
-                    while (i < n && ptoken_char(text[i])) ++i;
+                    while (i < n && ptoken_char(text[i]))
+                        ++i;
                     if (i == vs) return fail(Errc::malformed);
                     v.assign(text.substr(vs, i - vs));
                 }
@@ -182,9 +220,9 @@ Result<std::vector<Link>> parse_links(std::string_view text, const LinkLimits& l
             if (limits.validate_lwm2m) {
                 LWM2M_TRY_VOID(validate_lwm2m_attr(a.name, a.value));
                 // LwM2M attributes may appear once per link (TS 1.1 §5.1.2).
-                static constexpr std::string_view once[] = {"pmin", "pmax", "gt", "lt", "st", "epmin",
-                                                             "epmax", "con", "hqmax", "edge", "ver",
-                                                             "ssid", "dim", "uri", "ct", "rt"};
+                static constexpr std::string_view once[] = {
+                    "pmin",  "pmax", "gt",  "lt",   "st",  "epmin", "epmax", "con",
+                    "hqmax", "edge", "ver", "ssid", "dim", "uri",   "ct",    "rt"};
                 for (auto o : once)
                     if (a.name == o && link.find(o) != nullptr) return fail(Errc::malformed);
             }
@@ -194,7 +232,8 @@ Result<std::vector<Link>> parse_links(std::string_view text, const LinkLimits& l
         if (i == n) break;
         if (text[i] != ',') return fail(Errc::malformed);
         ++i;
-        while (i < n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) ++i;
+        while (i < n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+            ++i;
     }
     return links;
 }
@@ -214,7 +253,8 @@ std::string serialize_links(std::span<const Link> links) {
             if (!a.value) continue;
             out.push_back('=');
             bool token = !a.quoted && !a.value->empty();
-            for (char c : *a.value) token = token && ptoken_char(c);
+            for (char c : *a.value)
+                token = token && ptoken_char(c);
             if (token) {
                 out.append(*a.value);
                 continue;
@@ -233,7 +273,8 @@ std::string serialize_links(std::span<const Link> links) {
 std::string encode_register_links(std::span<const RegisterObject> objects,
                                   const RegisterLinkOptions& options) {
     std::vector<Link> links;
-    const std::string root = options.alternate_path.empty() ? std::string("/") : options.alternate_path;
+    const std::string root =
+        options.alternate_path.empty() ? std::string("/") : options.alternate_path;
     const bool alt = root != "/";
     if (alt || !options.content_formats.empty()) {
         Link l{"" + root, {}};

@@ -17,10 +17,14 @@ namespace {
 
 int path_id(const dm::Path& p, int k) {
     switch (k) {
-    case 0: return p.oid().v;
-    case 1: return p.iid().v;
-    case 2: return p.rid().v;
-    default: return p.riid().v;
+    case 0:
+        return p.oid().v;
+    case 1:
+        return p.iid().v;
+    case 2:
+        return p.rid().v;
+    default:
+        return p.riid().v;
     }
 }
 
@@ -36,21 +40,39 @@ bool path_less(const dm::Path& a, const dm::Path& b) {
 void write_value(CborWriter& w, const dm::Value& v) {
     const auto& st = v.storage();
     switch (st.index()) {
-    case 0: w.null(); return;
-    case 1: w.text(v.as_string()); return;
-    case 2: w.int64(v.as_integer()); return;
-    case 3: w.uint64(v.as_unsigned()); return;
-    case 4: w.float64(v.as_float()); return;
-    case 5: w.boolean(v.as_boolean()); return;
-    case 6: w.bytes(v.as_opaque()); return;
-    case 7: w.int64(v.as_time()); return;
+    case 0:
+        w.null();
+        return;
+    case 1:
+        w.text(v.as_string());
+        return;
+    case 2:
+        w.int64(v.as_integer());
+        return;
+    case 3:
+        w.uint64(v.as_unsigned());
+        return;
+    case 4:
+        w.float64(v.as_float());
+        return;
+    case 5:
+        w.boolean(v.as_boolean());
+        return;
+    case 6:
+        w.bytes(v.as_opaque());
+        return;
+    case 7:
+        w.int64(v.as_time());
+        return;
     case 8: {
         std::string s;
         append_objlnk(s, v.as_objlnk());
         w.text(s);
         return;
     }
-    default: w.text(v.as_corelnk()); return;
+    default:
+        w.text(v.as_corelnk());
+        return;
     }
 }
 
@@ -61,21 +83,24 @@ void write_map(CborWriter& w, It b, It e, int d) {
     std::uint64_t groups = 0;
     for (It i = b; i != e;) {
         const int id = path_id((*i)->path, d);
-        while (i != e && path_id((*i)->path, d) == id) ++i;
+        while (i != e && path_id((*i)->path, d) == id)
+            ++i;
         ++groups;
     }
     w.head(cbor::map, groups);
     for (It i = b; i != e;) {
         const int id = path_id((*i)->path, d);
         It g = i;
-        while (g != e && path_id((*g)->path, d) == id) ++g;
+        while (g != e && path_id((*g)->path, d) == id)
+            ++g;
         // Extend the key while every record of the group shares the next id and none ends there.
         int k = d + 1;
         if (g - i == 1) k = (*i)->path.depth(); // a single leaf: the whole rest of the path
         while (g - i > 1) {
             bool extend = true;
             for (It x = i; x != g && extend; ++x)
-                extend = (*x)->path.depth() > k + 1 && path_id((*x)->path, k) == path_id((*i)->path, k);
+                extend =
+                    (*x)->path.depth() > k + 1 && path_id((*x)->path, k) == path_id((*i)->path, k);
             if (!extend) break;
             ++k;
         }
@@ -83,10 +108,13 @@ void write_map(CborWriter& w, It b, It e, int d) {
             w.uint64(static_cast<std::uint64_t>(id));
         } else {
             w.head(cbor::array, static_cast<std::uint64_t>(k - d));
-            for (int x = d; x < k; ++x) w.uint64(static_cast<std::uint64_t>(path_id((*i)->path, x)));
+            for (int x = d; x < k; ++x)
+                w.uint64(static_cast<std::uint64_t>(path_id((*i)->path, x)));
         }
-        if (g - i == 1 && (*i)->path.depth() == k) write_value(w, (*i)->value);
-        else write_map(w, i, g, k);
+        if (g - i == 1 && (*i)->path.depth() == k)
+            write_value(w, (*i)->value);
+        else
+            write_map(w, i, g, k);
         i = g;
     }
 }
@@ -99,10 +127,14 @@ struct DecodeCtx {
 
 dm::Path make_path(const std::uint16_t* ids, int n) {
     switch (n) {
-    case 1: return dm::Path(Oid{ids[0]});
-    case 2: return dm::Path(Oid{ids[0]}, Iid{ids[1]});
-    case 3: return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]});
-    default: return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}, Riid{ids[3]});
+    case 1:
+        return dm::Path(Oid{ids[0]});
+    case 2:
+        return dm::Path(Oid{ids[0]}, Iid{ids[1]});
+    case 3:
+        return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]});
+    default:
+        return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}, Riid{ids[3]});
     }
 }
 
@@ -168,16 +200,19 @@ Result<void> lwm2m_cbor_encode(const Leaves& recs, Bytes& out) {
         if (r.path.depth() == 0) return fail(Errc::invalid_content);
         sorted.push_back(&r);
     }
-    if (!std::is_sorted(sorted.begin(), sorted.end(),
-                        [](const LeafRef* a, const LeafRef* b) { return path_less(a->path, b->path); }))
-        std::stable_sort(sorted.begin(), sorted.end(),
-                         [](const LeafRef* a, const LeafRef* b) { return path_less(a->path, b->path); });
+    if (!std::is_sorted(sorted.begin(), sorted.end(), [](const LeafRef* a, const LeafRef* b) {
+            return path_less(a->path, b->path);
+        }))
+        std::stable_sort(sorted.begin(), sorted.end(), [](const LeafRef* a, const LeafRef* b) {
+            return path_less(a->path, b->path);
+        });
     // A path that is another's prefix (or a duplicate) cannot be both a value and a map.
     for (std::size_t i = 1; i < sorted.size(); ++i) {
         const dm::Path& a = sorted[i - 1]->path;
         const dm::Path& b = sorted[i]->path;
         bool prefix = a.depth() <= b.depth();
-        for (int k = 0; k < a.depth() && prefix; ++k) prefix = path_id(a, k) == path_id(b, k);
+        for (int k = 0; k < a.depth() && prefix; ++k)
+            prefix = path_id(a, k) == path_id(b, k);
         if (prefix) return fail(Errc::invalid_content);
     }
     CborWriter w(out);

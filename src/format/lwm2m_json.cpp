@@ -11,8 +11,8 @@
 
 namespace lwm2m::format::detail {
 
-Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base,
-                               const EncodeOptions& o, Bytes& out) {
+Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base, const EncodeOptions& o,
+                               Bytes& out) {
     SenmlPlan plan = plan_senml(recs, base, o);
     std::string s;
     s.reserve(32 + recs.size() * 40);
@@ -43,26 +43,38 @@ Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base,
         }
         const auto& v = r.value;
         switch (v.storage().index()) {
-        case 0: break;
+        case 0:
+            break;
         case 1:
             if (!is_valid_utf8(v.as_string())) return fail(Errc::invalid_content);
             s.append(",\"sv\":");
             json_string(s, v.as_string());
             break;
-        case 2: s.append(",\"v\":"); append_integer(s, v.as_integer()); break;
-        case 3: s.append(",\"v\":"); append_unsigned(s, v.as_unsigned()); break;
+        case 2:
+            s.append(",\"v\":");
+            append_integer(s, v.as_integer());
+            break;
+        case 3:
+            s.append(",\"v\":");
+            append_unsigned(s, v.as_unsigned());
+            break;
         case 4:
             if (!std::isfinite(v.as_float())) return fail(Errc::invalid_content);
             s.append(",\"v\":");
             append_double(s, v.as_float());
             break;
-        case 5: s.append(v.as_boolean() ? ",\"bv\":true" : ",\"bv\":false"); break;
+        case 5:
+            s.append(v.as_boolean() ? ",\"bv\":true" : ",\"bv\":false");
+            break;
         case 6:
             s.append(",\"sv\":\"");
             append_base64(s, v.as_opaque());
             s.push_back('"');
             break;
-        case 7: s.append(",\"v\":"); append_integer(s, v.as_time()); break;
+        case 7:
+            s.append(",\"v\":");
+            append_integer(s, v.as_time());
+            break;
         case 8:
             s.append(",\"ov\":\"");
             append_objlnk(s, v.as_objlnk());
@@ -135,7 +147,8 @@ Result<std::vector<dm::Record>> lwm2m_json_decode(BytesView in, const DecodeOpti
                                 if (!once(1) || !j.string(e.n)) return fail(Errc::malformed);
                             } else if (key == "t") {
                                 double t = 0;
-                                if (!once(2) || !j.number(t) || !std::isfinite(t)) return fail(Errc::malformed);
+                                if (!once(2) || !j.number(t) || !std::isfinite(t))
+                                    return fail(Errc::malformed);
                                 e.t = t;
                             } else if (key == "v") {
                                 if (!once(4) || !j.number(e.v)) return fail(Errc::malformed);
@@ -152,7 +165,8 @@ Result<std::vector<dm::Record>> lwm2m_json_decode(BytesView in, const DecodeOpti
                                 ++values;
                             } else if (key == "ov") {
                                 dm::Objlnk l;
-                                if (!once(32) || !j.string(str) || !parse_objlnk(str, l)) return fail(Errc::malformed);
+                                if (!once(32) || !j.string(str) || !parse_objlnk(str, l))
+                                    return fail(Errc::malformed);
                                 e.v = dm::Value::objlnk(l.oid, l.iid);
                                 ++values;
                             } else {

@@ -11,12 +11,15 @@ SenmlPlan plan_senml(const Leaves& recs, const dm::Path* base, const EncodeOptio
     if (base != nullptr && base->depth() > 0) {
         p.base = *base;
         append_path(p.bn, *base);
-        if (recs.size() == 1 && recs[0].path == *base) p.names = false;
-        else p.bn.push_back('/');
+        if (recs.size() == 1 && recs[0].path == *base)
+            p.names = false;
+        else
+            p.bn.push_back('/');
     }
     if (o.use_base_time && !recs.empty()) {
         bool all = true;
-        for (const auto& r : recs) all = all && r.time.has_value();
+        for (const auto& r : recs)
+            all = all && r.time.has_value();
         if (all) {
             p.use_bt = true;
             p.bt = *recs[0].time;
@@ -107,10 +110,14 @@ Result<dm::Path> NameResolver::resolve(std::string_view n) const {
     }
     if (depth >= 2 && ids[1] == 0xFFFF) return fail(Errc::malformed);
     switch (depth) {
-    case 1: return dm::Path(Oid{ids[0]});
-    case 2: return dm::Path(Oid{ids[0]}, Iid{ids[1]});
-    case 3: return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]});
-    default: return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}, Riid{ids[3]});
+    case 1:
+        return dm::Path(Oid{ids[0]});
+    case 2:
+        return dm::Path(Oid{ids[0]}, Iid{ids[1]});
+    case 3:
+        return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]});
+    default:
+        return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}, Riid{ids[3]});
     }
 }
 

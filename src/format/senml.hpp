@@ -16,10 +16,10 @@
 namespace lwm2m::format::detail {
 
 struct SenmlPlan {
-    dm::Path base;             ///< the base path when bn is set
-    std::string bn;            ///< base name written on the first record; empty: none
-    bool names = true;         ///< false: the single record is named by bn alone
-    bool use_bt = false;       ///< write "bt" on the first record and relative "t"
+    dm::Path base;       ///< the base path when bn is set
+    std::string bn;      ///< base name written on the first record; empty: none
+    bool names = true;   ///< false: the single record is named by bn alone
+    bool use_bt = false; ///< write "bt" on the first record and relative "t"
     double bt = 0;
 };
 
@@ -35,10 +35,11 @@ struct SenmlPlan {
 
 /// Appends a decoded SenML record: the value is moved in once; `timed` records get the resolved
 /// time bt + t (RFC 8428 §4.5.3).
-inline void push_record(std::vector<dm::Record>& out, const dm::Path& path, dm::Value&& v, bool timed,
-                        double bt_plus_t, const DecodeOptions& o) {
-    out.push_back(dm::Record{path, std::move(v),
-                             timed ? std::optional<double>(resolve_time(bt_plus_t, o)) : std::nullopt});
+inline void push_record(std::vector<dm::Record>& out, const dm::Path& path, dm::Value&& v,
+                        bool timed, double bt_plus_t, const DecodeOptions& o) {
+    out.push_back(
+        dm::Record{path, std::move(v),
+                   timed ? std::optional<double>(resolve_time(bt_plus_t, o)) : std::nullopt});
 }
 
 /// bn + n resolution with the base name parsed once (RFC 8428 §4.5.1: the name is the
@@ -50,7 +51,7 @@ public:
 
 private:
     std::string bn_;
-    bool fast_ = true;   ///< bn_ is empty or a valid path prefix ending in '/'
+    bool fast_ = true; ///< bn_ is empty or a valid path prefix ending in '/'
     std::uint16_t ids_[4] = {0, 0, 0, 0};
     int depth_ = 0;
 };

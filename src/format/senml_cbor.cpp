@@ -12,26 +12,50 @@
 namespace lwm2m::format::detail {
 namespace {
 namespace label {
-constexpr std::int64_t bver = -1, bn = -2, bt = -3, bv = -5, bs = -6, n = 0, v = 2, vs = 3,
-                       vb = 4, s = 5, t = 6, vd = 8;
+constexpr std::int64_t bver = -1, bn = -2, bt = -3, bv = -5, bs = -6, n = 0, v = 2, vs = 3, vb = 4,
+                       s = 5, t = 6, vd = 8;
 } // namespace label
 
 void write_time(CborWriter& w, double t) {
-    if (std::trunc(t) == t && std::fabs(t) < 9.0e15) w.int64(static_cast<std::int64_t>(t));
-    else w.float64(t);
+    if (std::trunc(t) == t && std::fabs(t) < 9.0e15)
+        w.int64(static_cast<std::int64_t>(t));
+    else
+        w.float64(t);
 }
 
 Result<void> write_value(CborWriter& w, const dm::Value& v) {
     const auto& st = v.storage();
     switch (st.index()) {
-    case 0: return ok();
-    case 1: w.int64(label::vs); w.text(v.as_string()); return ok();
-    case 2: w.int64(label::v); w.int64(v.as_integer()); return ok();
-    case 3: w.int64(label::v); w.uint64(v.as_unsigned()); return ok();
-    case 4: w.int64(label::v); w.float64(v.as_float()); return ok();
-    case 5: w.int64(label::vb); w.boolean(v.as_boolean()); return ok();
-    case 6: w.int64(label::vd); w.bytes(v.as_opaque()); return ok();
-    case 7: w.int64(label::v); w.int64(v.as_time()); return ok();
+    case 0:
+        return ok();
+    case 1:
+        w.int64(label::vs);
+        w.text(v.as_string());
+        return ok();
+    case 2:
+        w.int64(label::v);
+        w.int64(v.as_integer());
+        return ok();
+    case 3:
+        w.int64(label::v);
+        w.uint64(v.as_unsigned());
+        return ok();
+    case 4:
+        w.int64(label::v);
+        w.float64(v.as_float());
+        return ok();
+    case 5:
+        w.int64(label::vb);
+        w.boolean(v.as_boolean());
+        return ok();
+    case 6:
+        w.int64(label::vd);
+        w.bytes(v.as_opaque());
+        return ok();
+    case 7:
+        w.int64(label::v);
+        w.int64(v.as_time());
+        return ok();
     case 8: {
         std::string s;
         append_objlnk(s, v.as_objlnk());
@@ -39,14 +63,17 @@ Result<void> write_value(CborWriter& w, const dm::Value& v) {
         w.text(s);
         return ok();
     }
-    default: w.int64(label::vs); w.text(v.as_corelnk()); return ok();
+    default:
+        w.int64(label::vs);
+        w.text(v.as_corelnk());
+        return ok();
     }
 }
 
 } // namespace
 
-Result<void> senml_cbor_encode(const Leaves& recs, const dm::Path* base,
-                               const EncodeOptions& o, Bytes& out) {
+Result<void> senml_cbor_encode(const Leaves& recs, const dm::Path* base, const EncodeOptions& o,
+                               Bytes& out) {
     const SenmlPlan plan = plan_senml(recs, base, o);
     CborWriter w(out);
     out.reserve(out.size() + 8 + recs.size() * 16);
@@ -63,7 +90,8 @@ Result<void> senml_cbor_encode(const Leaves& recs, const dm::Path* base,
             t = plan.use_bt ? *r.time - plan.bt : *r.time;
             has_t = !plan.use_bt || t != 0;
         }
-        const std::uint64_t count = std::uint64_t{bn} + bt + !name.empty() + has_t + !r.value.is_none();
+        const std::uint64_t count =
+            std::uint64_t{bn} + bt + !name.empty() + has_t + !r.value.is_none();
         w.head(cbor::map, count);
         if (bn) {
             w.int64(label::bn);
@@ -91,7 +119,8 @@ Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in, const DecodeOpti
     CborReader rd(in);
     LWM2M_TRY(count, rd.container(cbor::array));
     std::vector<dm::Record> out;
-    if (count != cbor::indefinite) out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count, o.max_records)));
+    if (count != cbor::indefinite)
+        out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count, o.max_records)));
     NameResolver names;
     std::string scratch_n, scratch_k;
     double bt = 0;
@@ -210,7 +239,8 @@ Result<std::vector<dm::Record>> senml_cbor_decode(BytesView in, const DecodeOpti
             }
             case label::bv:
             case label::bs:
-            case label::s: return fail(Errc::malformed); // not used by LwM2M, see senml_json.cpp
+            case label::s:
+                return fail(Errc::malformed); // not used by LwM2M, see senml_json.cpp
             default: // "u", "bu", "ut" and registered extensions (RFC 8428 §12.2)
                 LWM2M_TRY_VOID(rd.skip());
                 break;

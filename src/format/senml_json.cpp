@@ -15,26 +15,38 @@ namespace {
 Result<void> write_value(std::string& s, const dm::Value& v) {
     const auto& st = v.storage();
     switch (st.index()) {
-    case 0: return ok(); // no value: a name-only record (Read-Composite request)
+    case 0:
+        return ok(); // no value: a name-only record (Read-Composite request)
     case 1:
         if (!is_valid_utf8(v.as_string())) return fail(Errc::invalid_content);
         s.append(",\"vs\":");
         json_string(s, v.as_string());
         return ok();
-    case 2: s.append(",\"v\":"); append_integer(s, v.as_integer()); return ok();
-    case 3: s.append(",\"v\":"); append_unsigned(s, v.as_unsigned()); return ok();
+    case 2:
+        s.append(",\"v\":");
+        append_integer(s, v.as_integer());
+        return ok();
+    case 3:
+        s.append(",\"v\":");
+        append_unsigned(s, v.as_unsigned());
+        return ok();
     case 4:
         if (!std::isfinite(v.as_float())) return fail(Errc::invalid_content);
         s.append(",\"v\":");
         append_double(s, v.as_float());
         return ok();
-    case 5: s.append(v.as_boolean() ? ",\"vb\":true" : ",\"vb\":false"); return ok();
+    case 5:
+        s.append(v.as_boolean() ? ",\"vb\":true" : ",\"vb\":false");
+        return ok();
     case 6:
         s.append(",\"vd\":\"");
         append_base64(s, v.as_opaque(), Base64Alphabet::url, false); // RFC 8428 §4.3
         s.push_back('"');
         return ok();
-    case 7: s.append(",\"v\":"); append_integer(s, v.as_time()); return ok();
+    case 7:
+        s.append(",\"v\":");
+        append_integer(s, v.as_time());
+        return ok();
     case 8:
         s.append(",\"vlo\":\"");
         append_objlnk(s, v.as_objlnk());
@@ -50,8 +62,8 @@ Result<void> write_value(std::string& s, const dm::Value& v) {
 
 } // namespace
 
-Result<void> senml_json_encode(const Leaves& recs, const dm::Path* base,
-                               const EncodeOptions& o, Bytes& out) {
+Result<void> senml_json_encode(const Leaves& recs, const dm::Path* base, const EncodeOptions& o,
+                               Bytes& out) {
     const SenmlPlan plan = plan_senml(recs, base, o);
     std::string s;
     s.reserve(16 + recs.size() * 40);
@@ -128,10 +140,12 @@ Result<std::vector<dm::Record>> senml_json_decode(BytesView in, const DecodeOpti
                     } else if (key == "n") {
                         if (!once(2) || !j.string(n)) return fail(Errc::malformed);
                     } else if (key == "bt") {
-                        if (!once(4) || !j.number(bt) || !std::isfinite(bt)) return fail(Errc::malformed);
+                        if (!once(4) || !j.number(bt) || !std::isfinite(bt))
+                            return fail(Errc::malformed);
                         any_bt = true;
                     } else if (key == "t") {
-                        if (!once(8) || !j.number(t) || !std::isfinite(t)) return fail(Errc::malformed);
+                        if (!once(8) || !j.number(t) || !std::isfinite(t))
+                            return fail(Errc::malformed);
                     } else if (key == "v") {
                         if (!once(16) || !j.number(v)) return fail(Errc::malformed);
                         ++values;
@@ -147,13 +161,15 @@ Result<std::vector<dm::Record>> senml_json_decode(BytesView in, const DecodeOpti
                         ++values;
                     } else if (key == "vd") {
                         Bytes b;
-                        if (!once(128) || !j.string(str) || !base64_decode(str, b, Base64Alphabet::url))
+                        if (!once(128) || !j.string(str) ||
+                            !base64_decode(str, b, Base64Alphabet::url))
                             return fail(Errc::malformed);
                         v = dm::Value::opaque(std::move(b));
                         ++values;
                     } else if (key == "vlo") {
                         dm::Objlnk l;
-                        if (!once(256) || !j.string(str) || !parse_objlnk(str, l)) return fail(Errc::malformed);
+                        if (!once(256) || !j.string(str) || !parse_objlnk(str, l))
+                            return fail(Errc::malformed);
                         v = dm::Value::objlnk(l.oid, l.iid);
                         ++values;
                     } else if (key == "bv" || key == "bs" || key == "s" || key == "bver") {
@@ -161,7 +177,8 @@ Result<std::vector<dm::Record>> senml_json_decode(BytesView in, const DecodeOpti
                         // silently mis-adding (RFC 8428 §4.1). bver > 10 is not understood.
                         if (key == "bver") {
                             double ver = 0;
-                            if (!once(512) || !j.number(ver) || ver > 10) return fail(Errc::malformed);
+                            if (!once(512) || !j.number(ver) || ver > 10)
+                                return fail(Errc::malformed);
                         } else {
                             return fail(Errc::malformed);
                         }

@@ -34,8 +34,10 @@ Result<const dm::ResourceDef*> leaf_def(const dm::Path& target, const dm::Object
 dm::Content make_leaf(const dm::Path& target, dm::Value v) {
     dm::Content c;
     c.path = target;
-    if (target.depth() == 3) c.node = dm::Resource::single(target.rid().v, std::move(v));
-    else c.node = std::move(v);
+    if (target.depth() == 3)
+        c.node = dm::Resource::single(target.rid().v, std::move(v));
+    else
+        c.node = std::move(v);
     return c;
 }
 
@@ -50,26 +52,51 @@ Result<void> text_encode(const dm::Content& c, Bytes& out) {
     struct V {
         std::string& s;
         bool operator()(std::monostate) const { return false; }
-        bool operator()(const std::string& x) const { s = x; return true; }
-        bool operator()(std::int64_t i) const { append_integer(s, i); return true; }
-        bool operator()(std::uint64_t u) const { append_unsigned(s, u); return true; }
+        bool operator()(const std::string& x) const {
+            s = x;
+            return true;
+        }
+        bool operator()(std::int64_t i) const {
+            append_integer(s, i);
+            return true;
+        }
+        bool operator()(std::uint64_t u) const {
+            append_unsigned(s, u);
+            return true;
+        }
         bool operator()(double d) const {
             if (!std::isfinite(d)) return false;
             append_double(s, d);
             return true;
         }
-        bool operator()(bool b) const { s.push_back(b ? '1' : '0'); return true; }
-        bool operator()(const Bytes& b) const { append_base64(s, b); return true; }
-        bool operator()(dm::Time t) const { append_integer(s, t.seconds); return true; }
-        bool operator()(dm::Objlnk l) const { append_objlnk(s, l); return true; }
-        bool operator()(const dm::Corelnk& l) const { s = l.text; return true; }
+        bool operator()(bool b) const {
+            s.push_back(b ? '1' : '0');
+            return true;
+        }
+        bool operator()(const Bytes& b) const {
+            append_base64(s, b);
+            return true;
+        }
+        bool operator()(dm::Time t) const {
+            append_integer(s, t.seconds);
+            return true;
+        }
+        bool operator()(dm::Objlnk l) const {
+            append_objlnk(s, l);
+            return true;
+        }
+        bool operator()(const dm::Corelnk& l) const {
+            s = l.text;
+            return true;
+        }
     };
     if (!std::visit(V{s}, v->storage())) return fail(Errc::invalid_content);
     append_str(out, s);
     return ok();
 }
 
-Result<dm::Content> text_decode(BytesView in, const dm::Path& target, const dm::ObjectRegistry& reg) {
+Result<dm::Content> text_decode(BytesView in, const dm::Path& target,
+                                const dm::ObjectRegistry& reg) {
     LWM2M_TRY(def, leaf_def(target, reg));
     const std::string_view s = as_string_view(in);
     using T = dm::DataType;
@@ -78,7 +105,8 @@ Result<dm::Content> text_decode(BytesView in, const dm::Path& target, const dm::
     case T::string:
     case T::corelnk:
         if (!is_valid_utf8(s)) return fail(Errc::type_mismatch);
-        v = def->type == T::string ? dm::Value::string(std::string(s)) : dm::Value::corelnk(std::string(s));
+        v = def->type == T::string ? dm::Value::string(std::string(s))
+                                   : dm::Value::corelnk(std::string(s));
         break;
     case T::integer:
     case T::time: {
@@ -109,9 +137,12 @@ Result<dm::Content> text_decode(BytesView in, const dm::Path& target, const dm::
         break;
     }
     case T::boolean:
-        if (s == "0") v = dm::Value::boolean(false);
-        else if (s == "1") v = dm::Value::boolean(true);
-        else return fail(Errc::type_mismatch);
+        if (s == "0")
+            v = dm::Value::boolean(false);
+        else if (s == "1")
+            v = dm::Value::boolean(true);
+        else
+            return fail(Errc::type_mismatch);
         break;
     case T::opaque: {
         // TS 1.1 §7.4.1: Opaque in text/plain is base64 (RFC 4648 §4).
@@ -126,7 +157,8 @@ Result<dm::Content> text_decode(BytesView in, const dm::Path& target, const dm::
         v = dm::Value::objlnk(l.oid, l.iid);
         break;
     }
-    case T::none: return fail(Errc::type_mismatch);
+    case T::none:
+        return fail(Errc::type_mismatch);
     }
     return make_leaf(target, std::move(v));
 }
@@ -142,7 +174,8 @@ Result<void> opaque_encode(const dm::Content& c, Bytes& out) {
     return ok();
 }
 
-Result<dm::Content> opaque_decode(BytesView in, const dm::Path& target, const dm::ObjectRegistry& reg) {
+Result<dm::Content> opaque_decode(BytesView in, const dm::Path& target,
+                                  const dm::ObjectRegistry& reg) {
     LWM2M_TRY(def, leaf_def(target, reg));
     if (def->type != dm::DataType::opaque) return fail(Errc::format_not_allowed);
     return make_leaf(target, dm::Value::opaque(Bytes(in.begin(), in.end())));

@@ -12,7 +12,12 @@
 namespace lwm2m::format::detail {
 namespace {
 
-enum class TlvType : std::uint8_t { object_instance = 0, resource_instance = 1, multiple_resource = 2, resource = 3 };
+enum class TlvType : std::uint8_t {
+    object_instance = 0,
+    resource_instance = 1,
+    multiple_resource = 2,
+    resource = 3
+};
 
 // ---------- encoding ----------
 
@@ -40,7 +45,9 @@ Result<std::size_t> value_len(const dm::Value& v) {
         Result<std::size_t> operator()(const std::string& s) const { return s.size(); }
         Result<std::size_t> operator()(std::int64_t i) const { return int_len(i); }
         Result<std::size_t> operator()(std::uint64_t u) const { return uint_len(u); }
-        Result<std::size_t> operator()(double d) const { return std::size_t{float_exact(d) ? 4u : 8u}; }
+        Result<std::size_t> operator()(double d) const {
+            return std::size_t{float_exact(d) ? 4u : 8u};
+        }
         Result<std::size_t> operator()(bool) const { return std::size_t{1}; }
         Result<std::size_t> operator()(const Bytes& b) const { return b.size(); }
         Result<std::size_t> operator()(dm::Time t) const { return int_len(t.seconds); }
@@ -59,7 +66,8 @@ std::size_t header_len(std::uint16_t id, std::size_t len) {
 }
 
 void put_be(Bytes& out, std::uint64_t v, std::size_t n) {
-    for (std::size_t k = n; k-- > 0;) out.push_back(static_cast<std::byte>((v >> (8 * k)) & 0xFF));
+    for (std::size_t k = n; k-- > 0;)
+        out.push_back(static_cast<std::byte>((v >> (8 * k)) & 0xFF));
 }
 
 Result<void> put_header(Bytes& out, TlvType t, std::uint16_t id, std::size_t len) {
@@ -67,10 +75,18 @@ Result<void> put_header(Bytes& out, TlvType t, std::uint16_t id, std::size_t len
     std::uint8_t b = static_cast<std::uint8_t>(static_cast<std::uint8_t>(t) << 6);
     if (id > 0xFF) b |= 0x20;
     std::size_t lf = 0;
-    if (len < 8) b |= static_cast<std::uint8_t>(len);
-    else if (len <= 0xFF) { b |= 0x08; lf = 1; }
-    else if (len <= 0xFFFF) { b |= 0x10; lf = 2; }
-    else { b |= 0x18; lf = 3; }
+    if (len < 8)
+        b |= static_cast<std::uint8_t>(len);
+    else if (len <= 0xFF) {
+        b |= 0x08;
+        lf = 1;
+    } else if (len <= 0xFFFF) {
+        b |= 0x10;
+        lf = 2;
+    } else {
+        b |= 0x18;
+        lf = 3;
+    }
     out.push_back(static_cast<std::byte>(b));
     put_be(out, id, id > 0xFF ? 2 : 1);
     put_be(out, len, lf);
@@ -102,7 +118,9 @@ void put_value(Bytes& out, const dm::Value& v, std::size_t len) {
         }
         void operator()(bool b) const { out.push_back(static_cast<std::byte>(b ? 1 : 0)); }
         void operator()(const Bytes& b) const { out.insert(out.end(), b.begin(), b.end()); }
-        void operator()(dm::Time t) const { put_be(out, static_cast<std::uint64_t>(t.seconds), len); }
+        void operator()(dm::Time t) const {
+            put_be(out, static_cast<std::uint64_t>(t.seconds), len);
+        }
         void operator()(dm::Objlnk l) const {
             put_be(out, l.oid, 2);
             put_be(out, l.iid, 2);
@@ -165,13 +183,16 @@ struct Entry {
 
 std::uint64_t get_be(BytesView b) {
     std::uint64_t v = 0;
-    for (std::byte x : b) v = (v << 8) | std::to_integer<std::uint64_t>(x);
+    for (std::byte x : b)
+        v = (v << 8) | std::to_integer<std::uint64_t>(x);
     return v;
 }
 
 class Reader {
 public:
-    Reader(BytesView in, std::size_t& budget) : in_(in), budget_(budget) {}
+    Reader(BytesView in, std::size_t& budget)
+        : in_(in)
+        , budget_(budget) {}
     [[nodiscard]] bool done() const { return pos_ >= in_.size(); }
     Result<Entry> next() {
         if (budget_ == 0) return fail(Errc::limit_exceeded);
@@ -205,7 +226,9 @@ std::int64_t sign_extend(std::uint64_t v, std::size_t n) {
     return static_cast<std::int64_t>((v ^ sign) - sign);
 }
 
-bool int_size(std::size_t n) { return n == 1 || n == 2 || n == 4 || n == 8; }
+bool int_size(std::size_t n) {
+    return n == 1 || n == 2 || n == 4 || n == 8;
+}
 
 Result<dm::Value> decode_value(const dm::ResourceDef& def, BytesView b) {
     using T = dm::DataType;
@@ -245,17 +268,20 @@ Result<dm::Value> decode_value(const dm::ResourceDef& def, BytesView b) {
         if (b[0] == std::byte{0}) return dm::Value::boolean(false);
         if (b[0] == std::byte{1}) return dm::Value::boolean(true);
         return fail(Errc::type_mismatch);
-    case T::opaque: return dm::Value::opaque(Bytes(b.begin(), b.end()));
+    case T::opaque:
+        return dm::Value::opaque(Bytes(b.begin(), b.end()));
     case T::objlnk:
         if (b.size() != 4) return fail(Errc::type_mismatch);
         return dm::Value::objlnk(static_cast<std::uint16_t>(get_be(b.subspan(0, 2))),
                                  static_cast<std::uint16_t>(get_be(b.subspan(2, 2))));
-    case T::none: break;
+    case T::none:
+        break;
     }
     return fail(Errc::type_mismatch);
 }
 
-Result<dm::Resource> decode_resource(const dm::ObjectDef& odef, const Entry& e, std::size_t& budget) {
+Result<dm::Resource> decode_resource(const dm::ObjectDef& odef, const Entry& e,
+                                     std::size_t& budget) {
     const dm::ResourceDef* def = odef.resource(e.id);
     if (def == nullptr) return fail(Errc::unknown_resource);
     if (e.type == TlvType::resource) {
@@ -304,10 +330,13 @@ Result<void> tlv_encode(const dm::Content& c, Bytes& out) {
         }
         return ok();
     }
-    case 2: return put_instance_body(out, std::get<dm::Instance>(c.node));
-    case 3: return put_resource(out, std::get<dm::Resource>(c.node));
+    case 2:
+        return put_instance_body(out, std::get<dm::Instance>(c.node));
+    case 3:
+        return put_resource(out, std::get<dm::Resource>(c.node));
     default:
-        return put_leaf(out, TlvType::resource_instance, c.path.riid().v, std::get<dm::Value>(c.node));
+        return put_leaf(out, TlvType::resource_instance, c.path.riid().v,
+                        std::get<dm::Value>(c.node));
     }
 }
 
@@ -328,7 +357,8 @@ Result<dm::Content> tlv_decode(BytesView in, const dm::Path& target, const dm::O
             if (e.type != TlvType::object_instance) return fail(Errc::malformed);
             if (e.id == 0xFFFF) return fail(Errc::malformed);
             LWM2M_TRY(inst, decode_instance_body(*odef, e.id, e.value, budget));
-            if (!obj.instances.try_emplace(e.id, std::move(inst)).second) return fail(Errc::duplicate);
+            if (!obj.instances.try_emplace(e.id, std::move(inst)).second)
+                return fail(Errc::duplicate);
         }
         c.node = std::move(obj);
         return c;
@@ -358,7 +388,8 @@ Result<dm::Content> tlv_decode(BytesView in, const dm::Path& target, const dm::O
                 LWM2M_TRY(ie, rd.next());
                 if (ie.type != TlvType::resource_instance) return fail(Errc::malformed);
                 LWM2M_TRY(v, decode_value(*def, ie.value));
-                if (!r.instances.try_emplace(ie.id, std::move(v)).second) return fail(Errc::duplicate);
+                if (!r.instances.try_emplace(ie.id, std::move(v)).second)
+                    return fail(Errc::duplicate);
             }
             c.node = std::move(r);
             return c;

@@ -17,11 +17,13 @@ void leaves_of(const dm::Content& c, Leaves& out) {
             out.push_back(LeafRef{dm::Path(o, i, Rid{r.id}, Riid{riid}), v, std::nullopt});
     };
     auto instance = [&](Oid o, const dm::Instance& i) {
-        for (const auto& [rid, r] : i.resources) resource(o, Iid{i.id}, r);
+        for (const auto& [rid, r] : i.resources)
+            resource(o, Iid{i.id}, r);
     };
     if (const auto* o = std::get_if<dm::Object>(&c.node)) {
         out.reserve(o->instances.size() * 16);
-        for (const auto& [iid, i] : o->instances) instance(p.oid(), i);
+        for (const auto& [iid, i] : o->instances)
+            instance(p.oid(), i);
     } else if (const auto* i = std::get_if<dm::Instance>(&c.node)) {
         out.reserve(i->resources.size() + 8);
         if (p.depth() >= 1) instance(p.oid(), *i);
@@ -33,7 +35,9 @@ void leaves_of(const dm::Content& c, Leaves& out) {
 }
 } // namespace detail
 
-std::vector<dm::Record> to_records(const dm::Content& c) { return dm::flatten(c); }
+std::vector<dm::Record> to_records(const dm::Content& c) {
+    return dm::flatten(c);
+}
 
 Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path& target,
                                  const dm::ObjectRegistry& registry) {
@@ -120,8 +124,12 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
         }
     }
     switch (target.depth()) {
-    case 1: c.node = std::move(obj); break;
-    case 2: c.node = std::move(single_inst); break;
+    case 1:
+        c.node = std::move(obj);
+        break;
+    case 2:
+        c.node = std::move(single_inst);
+        break;
     case 3:
         if (!single_res.multiple && !leaf_set) return fail(Errc::malformed);
         c.node = std::move(single_res);

@@ -13,11 +13,14 @@
 namespace lwm2m::store {
 namespace {
 
-Error errno_error(int e) { return {e, std::system_category()}; }
+Error errno_error(int e) {
+    return {e, std::system_category()};
+}
 
 class Fd {
 public:
-    explicit Fd(int fd) : fd_(fd) {}
+    explicit Fd(int fd)
+        : fd_(fd) {}
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     ~Fd() {
@@ -85,7 +88,8 @@ Result<Bytes> read_file(const std::string& path, std::size_t max_size) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return fail(errno_error(errno));
     if (!S_ISREG(st.st_mode)) return fail(Errc::invalid_argument);
-    if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > max_size) return fail(Errc::limit_exceeded);
+    if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > max_size)
+        return fail(Errc::limit_exceeded);
     Bytes out(static_cast<std::size_t>(st.st_size));
     std::size_t done = 0;
     while (true) {

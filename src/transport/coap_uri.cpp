@@ -8,27 +8,46 @@
 namespace lwm2m::transport {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_hex(char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 int hex_value(char c) {
     if (is_digit(c)) return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return c - 'A' + 10;
 }
 // RFC 3986 §2.3 unreserved, §2.2 sub-delims.
-bool is_unreserved(char c) { return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+bool is_unreserved(char c) {
+    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
 bool is_sub_delim(char c) {
     switch (c) {
-    case '!': case '$': case '&': case '\'': case '(': case ')':
-    case '*': case '+': case ',': case ';': case '=':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
         return true;
     default:
         return false;
     }
 }
 // RFC 3986 §3.3 pchar (without the pct-encoded form, handled by the caller).
-bool is_pchar(char c) { return is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@'; }
+bool is_pchar(char c) {
+    return is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@';
+}
 
 /// Percent-decodes `in` where every literal char must satisfy `allowed`.
 template <class Allowed>
@@ -61,7 +80,8 @@ std::string lower(std::string_view s) {
 
 std::string CoapUri::path_string() const {
     std::string s;
-    for (const auto& p : path) s += "/" + p;
+    for (const auto& p : path)
+        s += "/" + p;
     return s.empty() ? "/" : s;
 }
 
@@ -69,9 +89,11 @@ Result<CoapUri> parse_coap_uri(std::string_view text) {
     CoapUri u;
     // scheme ":" (RFC 3986 §3.1)
     const auto colon = text.find(':');
-    if (colon == std::string_view::npos || colon == 0 || !is_alpha(text[0])) return fail(Errc::parse_error);
+    if (colon == std::string_view::npos || colon == 0 || !is_alpha(text[0]))
+        return fail(Errc::parse_error);
     for (char c : text.substr(0, colon)) {
-        if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return fail(Errc::parse_error);
+        if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.')
+            return fail(Errc::parse_error);
     }
     u.scheme = lower(text.substr(0, colon));
     if (u.scheme != "coap") return fail(Errc::parse_error);
@@ -84,7 +106,8 @@ Result<CoapUri> parse_coap_uri(std::string_view text) {
     const auto auth_end = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, auth_end);
     rest = auth_end == std::string_view::npos ? std::string_view{} : rest.substr(auth_end);
-    if (authority.find('@') != std::string_view::npos) return fail(Errc::parse_error); // no userinfo
+    if (authority.find('@') != std::string_view::npos)
+        return fail(Errc::parse_error); // no userinfo
     std::string_view host;
     std::string_view port_text;
     bool has_port = false;
@@ -113,11 +136,13 @@ Result<CoapUri> parse_coap_uri(std::string_view text) {
         }
         if (host.empty()) return fail(Errc::parse_error);
         std::string h;
-        if (!decode(host, [](char ch) { return is_unreserved(ch) || is_sub_delim(ch); }, h)) {
+        if (!decode(
+                host, [](char ch) { return is_unreserved(ch) || is_sub_delim(ch); }, h)) {
             return fail(Errc::parse_error);
         }
         bool all_numeric = true;
-        for (char ch : h) all_numeric = all_numeric && (is_digit(ch) || ch == '.');
+        for (char ch : h)
+            all_numeric = all_numeric && (is_digit(ch) || ch == '.');
         if (all_numeric) {
             // Looks like an IPv4 address: it must be a valid dotted quad.
             if (!PeerAddr::parse(h)) return fail(Errc::parse_error);
@@ -146,7 +171,8 @@ Result<CoapUri> parse_coap_uri(std::string_view text) {
         while (true) {
             const auto slash = path.find('/', start);
             std::string seg;
-            if (!decode(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start),
+            if (!decode(path.substr(start, slash == std::string_view::npos ? std::string_view::npos
+                                                                           : slash - start),
                         is_pchar, seg)) {
                 return fail(Errc::parse_error);
             }
@@ -161,8 +187,11 @@ Result<CoapUri> parse_coap_uri(std::string_view text) {
         while (true) {
             const auto amp = query.find('&', start);
             std::string item;
-            if (!decode(query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start),
-                        [](char ch) { return (is_pchar(ch) && ch != '&') || ch == '/' || ch == '?'; }, item)) {
+            if (!decode(
+                    query.substr(start, amp == std::string_view::npos ? std::string_view::npos
+                                                                      : amp - start),
+                    [](char ch) { return (is_pchar(ch) && ch != '&') || ch == '/' || ch == '?'; },
+                    item)) {
                 return fail(Errc::parse_error);
             }
             u.query.push_back(std::move(item));

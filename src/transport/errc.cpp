@@ -9,9 +9,12 @@ public:
     const char* name() const noexcept override { return "lwm2m.transport"; }
     std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
-        case Errc::unsupported_family: return "address family not supported by this socket";
-        case Errc::resolve_failed: return "host name could not be resolved to an IP address";
-        case Errc::no_socket: return "no socket given to the driver";
+        case Errc::unsupported_family:
+            return "address family not supported by this socket";
+        case Errc::resolve_failed:
+            return "host name could not be resolved to an IP address";
+        case Errc::no_socket:
+            return "no socket given to the driver";
         }
         return "unknown transport error";
     }

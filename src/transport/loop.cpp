@@ -12,11 +12,11 @@
 namespace lwm2m::transport {
 
 LoopBase::LoopBase(std::vector<UdpSocket*> sockets, const LoopOptions& options)
-    : options_(options),
-      batch_(options.batch_size, options.max_datagram),
-      sockets_(std::move(sockets)),
-      outboxes_(sockets_.size()),
-      readable_(sockets_.size(), false) {
+    : options_(options)
+    , batch_(options.batch_size, options.max_datagram)
+    , sockets_(std::move(sockets))
+    , outboxes_(sockets_.size())
+    , readable_(sockets_.size(), false) {
     if (options_.batch_size == 0) options_.batch_size = 1;
     if (options_.max_batches_per_wakeup == 0) options_.max_batches_per_wakeup = 1;
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -50,7 +50,8 @@ void LoopBase::run_posted(TimePoint now) {
         running_.swap(posted_);
         has_posted_.store(false, std::memory_order_relaxed);
     }
-    for (auto& task : running_) task(now);
+    for (auto& task : running_)
+        task(now);
     running_.clear();
 }
 
@@ -78,7 +79,8 @@ Result<void> LoopBase::wait(TimePoint wake_at) {
     ts.tv_sec = static_cast<std::time_t>(left.count() / 1'000'000'000);
     ts.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
     int r = ::ppoll(fds.data(), fds.size(), &ts, nullptr);
-    for (std::size_t i = 0; i < sockets_.size(); ++i) readable_[i] = false;
+    for (std::size_t i = 0; i < sockets_.size(); ++i)
+        readable_[i] = false;
     if (r < 0) {
         if (errno == EINTR) return ok();
         return tl::unexpected<Error>(Error(errno, std::system_category()));

@@ -52,7 +52,8 @@ std::optional<PeerAddr> from_sockaddr(const sockaddr* sa, socklen_t len) noexcep
         PeerAddr p;
         p.port = ntohs(sin6.sin6_port);
         const auto* a = sin6.sin6_addr.s6_addr;
-        static constexpr unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static constexpr unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
+                                                            0, 0, 0, 0, 0xff, 0xff};
         if (std::memcmp(a, mapped_prefix, 12) == 0) {
             p.family = PeerAddr::Family::ipv4;
             std::memcpy(p.addr.data(), a + 12, 4);

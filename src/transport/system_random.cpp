@@ -30,10 +30,15 @@ std::uint64_t os_seed() {
 }
 } // namespace
 
-SystemRandom::SystemRandom() : prng_(os_seed()) {}
+SystemRandom::SystemRandom()
+    : prng_(os_seed()) {}
 
-std::uint32_t SystemRandom::next_u32() { return prng_.next_u32(); }
+std::uint32_t SystemRandom::next_u32() {
+    return prng_.next_u32();
+}
 
-void SystemRandom::fill(std::span<std::byte> out) { os_random_bytes(out); }
+void SystemRandom::fill(std::span<std::byte> out) {
+    os_random_bytes(out);
+}
 
 } // namespace lwm2m::transport

@@ -2,7 +2,9 @@
 
 namespace lwm2m::transport {
 
-TimePoint SteadyTimeSource::now() noexcept { return from_steady(std::chrono::steady_clock::now()); }
+TimePoint SteadyTimeSource::now() noexcept {
+    return from_steady(std::chrono::steady_clock::now());
+}
 
 TimePoint SteadyTimeSource::from_steady(std::chrono::steady_clock::time_point t) noexcept {
     return TimePoint(std::chrono::duration_cast<Duration>(t.time_since_epoch()));

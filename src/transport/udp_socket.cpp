@@ -17,7 +17,9 @@
 namespace lwm2m::transport {
 namespace {
 
-tl::unexpected<Error> os_error(int e) { return tl::unexpected<Error>(Error(e, std::system_category())); }
+tl::unexpected<Error> os_error(int e) {
+    return tl::unexpected<Error>(Error(e, std::system_category()));
+}
 
 /// Asynchronous errors the kernel reports on a UDP socket for an earlier datagram (ICMP port or
 /// host unreachable, udp(7), ip(7)). They say nothing about the current call.
@@ -42,15 +44,15 @@ struct RecvBatch::Impl {
     std::vector<bool> truncated;
 
     Impl(std::size_t c, std::size_t m)
-        : count(std::max<std::size_t>(c, 1)),
-          max_datagram(std::max<std::size_t>(m, 1)),
-          buffer(count * max_datagram),
-          addrs(count),
-          iovs(count),
-          msgs(count),
-          peers(count),
-          lengths(count),
-          truncated(count) {}
+        : count(std::max<std::size_t>(c, 1))
+        , max_datagram(std::max<std::size_t>(m, 1))
+        , buffer(count * max_datagram)
+        , addrs(count)
+        , iovs(count)
+        , msgs(count)
+        , peers(count)
+        , lengths(count)
+        , truncated(count) {}
 
     void prepare() {
         for (std::size_t i = 0; i < count; ++i) {
@@ -71,13 +73,21 @@ RecvBatch::RecvBatch(RecvBatch&&) noexcept = default;
 RecvBatch& RecvBatch::operator=(RecvBatch&&) noexcept = default;
 RecvBatch::~RecvBatch() = default;
 
-std::size_t RecvBatch::capacity() const noexcept { return impl_->count; }
-std::size_t RecvBatch::max_datagram() const noexcept { return impl_->max_datagram; }
-const std::optional<PeerAddr>& RecvBatch::peer(std::size_t i) const noexcept { return impl_->peers[i]; }
+std::size_t RecvBatch::capacity() const noexcept {
+    return impl_->count;
+}
+std::size_t RecvBatch::max_datagram() const noexcept {
+    return impl_->max_datagram;
+}
+const std::optional<PeerAddr>& RecvBatch::peer(std::size_t i) const noexcept {
+    return impl_->peers[i];
+}
 BytesView RecvBatch::bytes(std::size_t i) const noexcept {
     return {impl_->buffer.data() + i * impl_->max_datagram, impl_->lengths[i]};
 }
-bool RecvBatch::truncated(std::size_t i) const noexcept { return impl_->truncated[i]; }
+bool RecvBatch::truncated(std::size_t i) const noexcept {
+    return impl_->truncated[i];
+}
 
 // ---------------------------------------------------------------------------------- UdpSocket
 
@@ -102,7 +112,8 @@ Result<UdpSocket> UdpSocket::bind(const PeerAddr& local, const UdpSocketOptions&
         s.dual_stack_ = !options.v6_only;
     }
     if (options.receive_buffer_bytes > 0 &&
-        ::setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes, sizeof(int)) != 0) {
+        ::setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes, sizeof(int)) !=
+            0) {
         return os_error(errno);
     }
     if (options.send_buffer_bytes > 0 &&
@@ -114,7 +125,8 @@ Result<UdpSocket> UdpSocket::bind(const PeerAddr& local, const UdpSocketOptions&
     if (::bind(s.fd_, reinterpret_cast<const sockaddr*>(&ss), len) != 0) return os_error(errno);
     sockaddr_storage bound;
     socklen_t blen = sizeof bound;
-    if (::getsockname(s.fd_, reinterpret_cast<sockaddr*>(&bound), &blen) != 0) return os_error(errno);
+    if (::getsockname(s.fd_, reinterpret_cast<sockaddr*>(&bound), &blen) != 0)
+        return os_error(errno);
     auto addr = from_sockaddr(reinterpret_cast<const sockaddr*>(&bound), blen);
     if (!addr) return fail(Errc::unsupported_family);
     s.local_ = *addr;
@@ -123,7 +135,10 @@ Result<UdpSocket> UdpSocket::bind(const PeerAddr& local, const UdpSocketOptions&
 }
 
 UdpSocket::UdpSocket(UdpSocket&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), local_(other.local_), v6_(other.v6_), dual_stack_(other.dual_stack_) {}
+    : fd_(std::exchange(other.fd_, -1))
+    , local_(other.local_)
+    , v6_(other.v6_)
+    , dual_stack_(other.dual_stack_) {}
 
 UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
     if (this != &other) {
@@ -136,7 +151,9 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
     return *this;
 }
 
-UdpSocket::~UdpSocket() { close(); }
+UdpSocket::~UdpSocket() {
+    close();
+}
 
 void UdpSocket::close() noexcept {
     if (fd_ >= 0) {
@@ -165,7 +182,8 @@ Result<void> UdpSocket::send_to(const PeerAddr& to, BytesView bytes) noexcept {
     return os_error(EIO);
 }
 
-SendOutcome UdpSocket::send_batch(std::span<const Datagram> datagrams, std::size_t max_batch) noexcept {
+SendOutcome UdpSocket::send_batch(std::span<const Datagram> datagrams,
+                                  std::size_t max_batch) noexcept {
     SendOutcome out;
     max_batch = std::clamp<std::size_t>(max_batch, 1, 64);
     std::array<mmsghdr, 64> msgs;
@@ -226,7 +244,8 @@ Result<std::size_t> UdpSocket::receive_batch(RecvBatch& batch) noexcept {
         r = ::recvmmsg(fd_, b.msgs.data(), static_cast<unsigned>(b.count), MSG_DONTWAIT, nullptr);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || is_async_icmp_error(errno)) return std::size_t{0};
+        if (errno == EAGAIN || errno == EWOULDBLOCK || is_async_icmp_error(errno))
+            return std::size_t{0};
         return os_error(errno);
     }
     const auto n = static_cast<std::size_t>(r);

@@ -22,7 +22,8 @@ public:
     /// Every line as "component: message", one per line.
     [[nodiscard]] std::string all() const {
         std::string s;
-        for (const auto& l : lines) s += l.component + ": " + l.message + "\n";
+        for (const auto& l : lines)
+            s += l.component + ": " + l.message + "\n";
         return s;
     }
     std::vector<Line> lines;

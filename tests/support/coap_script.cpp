@@ -18,42 +18,59 @@ std::optional<coap::BlockOption> block_of(const coap::Message& m, std::uint16_t 
 }
 const char* type_name(coap::Type t) {
     switch (t) {
-    case coap::Type::con: return "CON";
-    case coap::Type::non: return "NON";
-    case coap::Type::ack: return "ACK";
-    case coap::Type::rst: return "RST";
+    case coap::Type::con:
+        return "CON";
+    case coap::Type::non:
+        return "NON";
+    case coap::Type::ack:
+        return "ACK";
+    case coap::Type::rst:
+        return "RST";
     }
     return "?";
 }
 } // namespace
 
-std::optional<coap::BlockOption> block1_of(const coap::Message& m) { return block_of(m, coap::option::block1); }
-std::optional<coap::BlockOption> block2_of(const coap::Message& m) { return block_of(m, coap::option::block2); }
+std::optional<coap::BlockOption> block1_of(const coap::Message& m) {
+    return block_of(m, coap::option::block1);
+}
+std::optional<coap::BlockOption> block2_of(const coap::Message& m) {
+    return block_of(m, coap::option::block2);
+}
 
 std::string describe(const coap::Message& m) {
     std::string s = type_name(m.type);
-    s += " " + m.code.to_string() + " mid=" + std::to_string(m.message_id) + " tkn=" + to_hex(m.token.view());
-    for (const auto& o : m.options()) s += " opt" + std::to_string(o.number) + "=" + to_hex(o.value);
+    s += " " + m.code.to_string() + " mid=" + std::to_string(m.message_id) +
+         " tkn=" + to_hex(m.token.view());
+    for (const auto& o : m.options())
+        s += " opt" + std::to_string(o.number) + "=" + to_hex(o.value);
     s += " payload=" + std::to_string(m.payload.size());
     return s;
 }
 
 Bytes pattern_body(std::size_t n, std::uint8_t salt) {
     Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>((i + salt) % 251);
+    for (std::size_t i = 0; i < n; ++i)
+        b[i] = static_cast<std::byte>((i + salt) % 251);
     return b;
 }
 
 Lockstep::Lockstep(coap::Config cfg, std::uint64_t seed)
-    : rng_(static_cast<std::uint32_t>(seed)), ep(cfg, rng_), now(TimePoint{} + std::chrono::seconds(1)) {}
+    : rng_(static_cast<std::uint32_t>(seed))
+    , ep(cfg, rng_)
+    , now(TimePoint{} + std::chrono::seconds(1)) {}
 
 void Lockstep::receive(const PeerAddr& from, const coap::Message& m) {
     const Bytes b = coap::encode(m);
     ep.on_datagram(now, from, b);
 }
-void Lockstep::receive_bytes(const PeerAddr& from, BytesView b) { ep.on_datagram(now, from, b); }
+void Lockstep::receive_bytes(const PeerAddr& from, BytesView b) {
+    ep.on_datagram(now, from, b);
+}
 
-std::optional<Datagram> Lockstep::tx() { return ep.poll_transmit(); }
+std::optional<Datagram> Lockstep::tx() {
+    return ep.poll_transmit();
+}
 
 coap::Message Lockstep::expect_tx(const PeerAddr* to) {
     auto d = ep.poll_transmit();
@@ -88,7 +105,8 @@ std::vector<coap::Message> Lockstep::drain_tx() {
 
 std::vector<coap::Event> Lockstep::events() {
     std::vector<coap::Event> v;
-    while (auto e = ep.poll_event()) v.push_back(std::move(*e));
+    while (auto e = ep.poll_event())
+        v.push_back(std::move(*e));
     return v;
 }
 

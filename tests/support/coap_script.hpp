@@ -31,15 +31,42 @@ public:
         m_.type = t;
         m_.code = c;
     }
-    MsgBuilder& mid(coap::MessageId id) { m_.message_id = id; return *this; }
-    MsgBuilder& token(std::string_view t) { m_.token = coap::Token(as_bytes(t)); return *this; }
-    MsgBuilder& token(const coap::Token& t) { m_.token = t; return *this; }
-    MsgBuilder& path(std::string_view p) { m_.set_path(p); return *this; }
-    MsgBuilder& query(std::string_view q) { m_.add_queries(q); return *this; }
-    MsgBuilder& payload(std::string_view p) { m_.payload = to_bytes(p); return *this; }
-    MsgBuilder& payload(Bytes p) { m_.payload = std::move(p); return *this; }
-    MsgBuilder& opt(std::uint16_t n, std::string_view v) { m_.add_option(n, v); return *this; }
-    MsgBuilder& uint(std::uint16_t n, std::uint64_t v) { m_.set_uint_option(n, v); return *this; }
+    MsgBuilder& mid(coap::MessageId id) {
+        m_.message_id = id;
+        return *this;
+    }
+    MsgBuilder& token(std::string_view t) {
+        m_.token = coap::Token(as_bytes(t));
+        return *this;
+    }
+    MsgBuilder& token(const coap::Token& t) {
+        m_.token = t;
+        return *this;
+    }
+    MsgBuilder& path(std::string_view p) {
+        m_.set_path(p);
+        return *this;
+    }
+    MsgBuilder& query(std::string_view q) {
+        m_.add_queries(q);
+        return *this;
+    }
+    MsgBuilder& payload(std::string_view p) {
+        m_.payload = to_bytes(p);
+        return *this;
+    }
+    MsgBuilder& payload(Bytes p) {
+        m_.payload = std::move(p);
+        return *this;
+    }
+    MsgBuilder& opt(std::uint16_t n, std::string_view v) {
+        m_.add_option(n, v);
+        return *this;
+    }
+    MsgBuilder& uint(std::uint16_t n, std::uint64_t v) {
+        m_.set_uint_option(n, v);
+        return *this;
+    }
     MsgBuilder& observe(std::uint32_t v) { return uint(coap::option::observe, v); }
     MsgBuilder& block1(std::uint32_t num, bool more, std::uint8_t szx) {
         return uint(coap::option::block1, coap::encode_block({num, more, szx}));
@@ -55,11 +82,21 @@ private:
     coap::Message m_;
 };
 
-inline MsgBuilder msg(coap::Type t, coap::Code c) { return MsgBuilder(t, c); }
-inline MsgBuilder con(coap::Code c) { return MsgBuilder(coap::Type::con, c); }
-inline MsgBuilder non(coap::Code c) { return MsgBuilder(coap::Type::non, c); }
-inline MsgBuilder ack(coap::Code c = coap::code::empty) { return MsgBuilder(coap::Type::ack, c); }
-inline MsgBuilder rst() { return MsgBuilder(coap::Type::rst, coap::code::empty); }
+inline MsgBuilder msg(coap::Type t, coap::Code c) {
+    return MsgBuilder(t, c);
+}
+inline MsgBuilder con(coap::Code c) {
+    return MsgBuilder(coap::Type::con, c);
+}
+inline MsgBuilder non(coap::Code c) {
+    return MsgBuilder(coap::Type::non, c);
+}
+inline MsgBuilder ack(coap::Code c = coap::code::empty) {
+    return MsgBuilder(coap::Type::ack, c);
+}
+inline MsgBuilder rst() {
+    return MsgBuilder(coap::Type::rst, coap::code::empty);
+}
 
 /// Decodes bytes into an owning Message; nullopt if malformed.
 std::optional<coap::Message> parse(BytesView bytes);
@@ -75,12 +112,16 @@ Bytes pattern_body(std::size_t n, std::uint8_t salt = 0);
 /// timeout is exactly ACK_TIMEOUT.
 class FixedRandom final : public Random {
 public:
-    explicit FixedRandom(std::uint32_t v = 0) : v_(v) {}
+    explicit FixedRandom(std::uint32_t v = 0)
+        : v_(v) {}
     std::uint32_t next_u32() override {
         v_ = v_ * 1664525U + 1013904223U;
         return fixed_ ? fixed_value_ : v_;
     }
-    void fix(std::uint32_t value) { fixed_ = true; fixed_value_ = value; }
+    void fix(std::uint32_t value) {
+        fixed_ = true;
+        fixed_value_ = value;
+    }
 
 private:
     std::uint32_t v_;

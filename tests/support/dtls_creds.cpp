@@ -16,7 +16,8 @@ void check(int r, const char* what) {
 }
 
 Bytes take(gnutls_datum_t& d) {
-    Bytes b(reinterpret_cast<const std::byte*>(d.data), reinterpret_cast<const std::byte*>(d.data) + d.size);
+    Bytes b(reinterpret_cast<const std::byte*>(d.data),
+            reinterpret_cast<const std::byte*>(d.data) + d.size);
     gnutls_free(d.data);
     d.data = nullptr;
     return b;
@@ -34,7 +35,8 @@ Generated gen_key() {
                                        GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
           "privkey_generate");
     gnutls_datum_t der{};
-    check(gnutls_x509_privkey_export2_pkcs8(g.key, GNUTLS_X509_FMT_DER, nullptr, GNUTLS_PKCS_PLAIN, &der),
+    check(gnutls_x509_privkey_export2_pkcs8(g.key, GNUTLS_X509_FMT_DER, nullptr, GNUTLS_PKCS_PLAIN,
+                                            &der),
           "export_pkcs8");
     {
         Bytes tmp = take(der);
@@ -70,7 +72,8 @@ Issued issue(const std::string& dn, bool ca, const Issued* issuer, long not_befo
     check(gnutls_x509_crt_init(&is.crt), "crt_init");
     check(gnutls_x509_crt_set_version(is.crt, 3), "set_version");
     unsigned char ser[4] = {0x01, static_cast<unsigned char>(serial >> 16),
-                            static_cast<unsigned char>(serial >> 8), static_cast<unsigned char>(serial)};
+                            static_cast<unsigned char>(serial >> 8),
+                            static_cast<unsigned char>(serial)};
     check(gnutls_x509_crt_set_serial(is.crt, ser, sizeof ser), "set_serial");
     const std::time_t now = std::time(nullptr);
     check(gnutls_x509_crt_set_activation_time(is.crt, now + not_before_offset_s), "activation");
@@ -93,9 +96,11 @@ Issued issue(const std::string& dn, bool ca, const Issued* issuer, long not_befo
     if (issuer != nullptr) {
         unsigned char akid[64];
         size_t akid_size = sizeof akid;
-        check(gnutls_x509_crt_get_subject_key_id(issuer->crt, akid, &akid_size, nullptr), "get_ski");
+        check(gnutls_x509_crt_get_subject_key_id(issuer->crt, akid, &akid_size, nullptr),
+              "get_ski");
         check(gnutls_x509_crt_set_authority_key_id(is.crt, akid, akid_size), "set_aki");
-        check(gnutls_x509_crt_sign2(is.crt, issuer->crt, issuer->key, GNUTLS_DIG_SHA256, 0), "sign");
+        check(gnutls_x509_crt_sign2(is.crt, issuer->crt, issuer->key, GNUTLS_DIG_SHA256, 0),
+              "sign");
     } else {
         check(gnutls_x509_crt_sign2(is.crt, is.crt, is.key, GNUTLS_DIG_SHA256, 0), "self-sign");
     }
@@ -131,14 +136,16 @@ TestPki make_pki() {
     p.expired_client = exp_c.out;
     p.untrusted_client = unt_c.out;
     p.untrusted_server = unt_s.out;
-    for (Issued* i : {&ca, &other, &server, &client, &exp_s, &exp_c, &unt_c, &unt_s}) release(*i);
+    for (Issued* i : {&ca, &other, &server, &client, &exp_s, &exp_c, &unt_c, &unt_s})
+        release(*i);
     auto k1 = gen_key();
     auto k2 = gen_key();
     auto k3 = gen_key();
     p.server_rpk = std::move(k1.out);
     p.client_rpk = std::move(k2.out);
     p.other_rpk = std::move(k3.out);
-    for (auto* k : {&k1, &k2, &k3}) gnutls_x509_privkey_deinit(k->key);
+    for (auto* k : {&k1, &k2, &k3})
+        gnutls_x509_privkey_deinit(k->key);
     return p;
 }
 

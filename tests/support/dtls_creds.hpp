@@ -11,7 +11,7 @@
 namespace lwm2m::test {
 
 struct TestKey {
-    Bytes spki_der;            ///< SubjectPublicKeyInfo DER
+    Bytes spki_der;              ///< SubjectPublicKeyInfo DER
     SecretBytes private_key_der; ///< PKCS#8 DER, unencrypted
 };
 
@@ -22,12 +22,12 @@ struct TestCert {
 };
 
 struct TestPki {
-    TestCert ca;              ///< trust anchor
-    TestCert server;          ///< CN=server, issued by ca
-    TestCert client;          ///< CN=client-ep, issued by ca
-    TestCert expired_server;  ///< issued by ca, validity in the past
-    TestCert expired_client;  ///< issued by ca, validity in the past
-    TestCert other_ca;        ///< a CA nobody trusts
+    TestCert ca;               ///< trust anchor
+    TestCert server;           ///< CN=server, issued by ca
+    TestCert client;           ///< CN=client-ep, issued by ca
+    TestCert expired_server;   ///< issued by ca, validity in the past
+    TestCert expired_client;   ///< issued by ca, validity in the past
+    TestCert other_ca;         ///< a CA nobody trusts
     TestCert untrusted_client; ///< issued by other_ca
     TestCert untrusted_server; ///< issued by other_ca
     TestKey server_rpk;

@@ -28,6 +28,8 @@ void GnutlsVirtualTime::set(TimePoint t) {
     g_ns.store(t.time_since_epoch().count(), std::memory_order_relaxed);
 }
 
-TimePoint GnutlsVirtualTime::get() { return TimePoint{Duration{g_ns.load()}}; }
+TimePoint GnutlsVirtualTime::get() {
+    return TimePoint{Duration{g_ns.load()}};
+}
 
 } // namespace lwm2m::test

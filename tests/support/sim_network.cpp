@@ -4,7 +4,9 @@
 
 namespace lwm2m::test {
 
-SimNetwork::SimNetwork(std::uint64_t seed, TimePoint start) : rng_(seed), now_(start) {}
+SimNetwork::SimNetwork(std::uint64_t seed, TimePoint start)
+    : rng_(seed)
+    , now_(start) {}
 
 std::size_t SimNetwork::add_node(const PeerAddr& addr, SimNode node) {
     nodes_.push_back(std::move(node));
@@ -34,7 +36,8 @@ void SimNetwork::kick() {
 }
 
 void SimNetwork::drain(std::size_t node) {
-    while (auto d = nodes_[node].poll_transmit()) route(node, std::move(*d));
+    while (auto d = nodes_[node].poll_transmit())
+        route(node, std::move(*d));
 }
 
 void SimNetwork::route(std::size_t from_node, Datagram d) {
@@ -69,11 +72,12 @@ void SimNetwork::route(std::size_t from_node, Datagram d) {
     for (int c = 0; c < copies; ++c) {
         Duration delay = l.delay;
         if (l.jitter.count() > 0)
-            delay += Duration(static_cast<Duration::rep>(rng_.unit() * static_cast<double>(l.jitter.count())));
+            delay += Duration(
+                static_cast<Duration::rep>(rng_.unit() * static_cast<double>(l.jitter.count())));
         if (l.reorder > 0 && rng_.unit() < l.reorder) {
             ++stats_.reordered;
-            delay += Duration(
-                static_cast<Duration::rep>(rng_.unit() * static_cast<double>(l.reorder_delay.count())));
+            delay += Duration(static_cast<Duration::rep>(
+                rng_.unit() * static_cast<double>(l.reorder_delay.count())));
         }
         queue_.push(InFlight{now_ + delay, seq_++, dst->second, from, d.bytes});
     }

@@ -63,17 +63,18 @@ SimNode make_sim_node(T& obj, std::function<void(TimePoint)> after = {}) {
 
 struct LinkConfig {
     Duration delay = std::chrono::milliseconds(10);
-    Duration jitter{0};          ///< uniform extra delay in [0, jitter]
-    double loss = 0.0;           ///< probability a datagram is dropped
-    double duplicate = 0.0;      ///< probability a datagram is delivered twice
-    double reorder = 0.0;        ///< probability a datagram gets an extra random delay
+    Duration jitter{0};     ///< uniform extra delay in [0, jitter]
+    double loss = 0.0;      ///< probability a datagram is dropped
+    double duplicate = 0.0; ///< probability a datagram is delivered twice
+    double reorder = 0.0;   ///< probability a datagram gets an extra random delay
     Duration reorder_delay = std::chrono::milliseconds(100);
 };
 
 class SimNetwork {
 public:
     /// Return false to drop the datagram; may rewrite `bytes`.
-    using Filter = std::function<bool(TimePoint, const PeerAddr& from, const PeerAddr& to, Bytes& bytes)>;
+    using Filter =
+        std::function<bool(TimePoint, const PeerAddr& from, const PeerAddr& to, Bytes& bytes)>;
 
     struct Stats {
         std::uint64_t sent = 0;
@@ -89,7 +90,8 @@ public:
         std::uint64_t deadline_violations = 0; ///< a node's deadline stayed <= now after on_timeout
     };
 
-    explicit SimNetwork(std::uint64_t seed, TimePoint start = TimePoint{} + std::chrono::seconds(1));
+    explicit SimNetwork(std::uint64_t seed,
+                        TimePoint start = TimePoint{} + std::chrono::seconds(1));
 
     /// Adds a node reachable at `addr`; returns its index.
     std::size_t add_node(const PeerAddr& addr, SimNode node);

@@ -11,7 +11,8 @@ template <class Tag>
 struct StrongId {
     std::uint16_t v = 0;
     constexpr StrongId() = default;
-    constexpr explicit StrongId(std::uint16_t value) : v(value) {}
+    constexpr explicit StrongId(std::uint16_t value)
+        : v(value) {}
     friend constexpr bool operator==(StrongId, StrongId) = default;
     friend constexpr auto operator<=>(StrongId, StrongId) = default;
 };

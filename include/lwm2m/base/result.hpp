@@ -19,7 +19,8 @@ class [[nodiscard]] Result : public tl::expected<T, Error> {
 
 public:
     using Base::Base;
-    Result(Base b) : Base(std::move(b)) {} // NOLINT(google-explicit-constructor)
+    Result(Base b)
+        : Base(std::move(b)) {} // NOLINT(google-explicit-constructor)
 };
 
 /// Builds the error branch of a Result: `return fail(Errc::malformed);`
@@ -27,10 +28,14 @@ template <class E>
 [[nodiscard]] inline tl::unexpected<Error> fail(E e) {
     return tl::unexpected<Error>(make_error_code(e));
 }
-[[nodiscard]] inline tl::unexpected<Error> fail(Error e) { return tl::unexpected<Error>(e); }
+[[nodiscard]] inline tl::unexpected<Error> fail(Error e) {
+    return tl::unexpected<Error>(e);
+}
 
 /// The success value of a Result<void>.
-[[nodiscard]] inline Result<void> ok() { return {}; }
+[[nodiscard]] inline Result<void> ok() {
+    return {};
+}
 
 } // namespace lwm2m
 
@@ -39,7 +44,7 @@ template <class E>
 #define LWM2M_TRY(var, expr)                                                                       \
     auto LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__) = (expr);                                          \
     if (!LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__))                                                   \
-        return ::tl::unexpected<::lwm2m::Error>(LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__).error());    \
+        return ::tl::unexpected<::lwm2m::Error>(LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__).error());   \
     auto var = std::move(*LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__))
 
 /// LWM2M_TRY_VOID(expr): as LWM2M_TRY for a Result<void>.

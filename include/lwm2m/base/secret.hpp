@@ -19,9 +19,14 @@ void secure_wipe(void* p, std::size_t n) noexcept;
 class SecretBytes {
 public:
     SecretBytes() = default;
-    explicit SecretBytes(BytesView b) : data_(b.begin(), b.end()) {}
-    SecretBytes(const SecretBytes& o) : data_(o.data_) {}
-    SecretBytes(SecretBytes&& o) noexcept : data_(std::move(o.data_)) { o.data_.clear(); }
+    explicit SecretBytes(BytesView b)
+        : data_(b.begin(), b.end()) {}
+    SecretBytes(const SecretBytes& o)
+        : data_(o.data_) {}
+    SecretBytes(SecretBytes&& o) noexcept
+        : data_(std::move(o.data_)) {
+        o.data_.clear();
+    }
     SecretBytes& operator=(const SecretBytes& o) {
         if (this != &o) {
             wipe();

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <lwm2m/base/log.hpp>
@@ -43,14 +43,15 @@ struct ClientConfig {
 /// The Bootstrap-Finish consistency rules over a whole configuration (each instance alone, then:
 /// every non-bootstrap Security instance has an SSID and a Server instance with that SSID; every
 /// Server instance has a Security instance; no two Security (or Server) instances share an SSID;
-/// at most one Bootstrap-Server instance; a purge deadline (bs_purge_at) only with a Bootstrap-Server
-/// instance whose Resource 12 is > 0). Empty when consistent. Reasons never contain values.
+/// at most one Bootstrap-Server instance; a purge deadline (bs_purge_at) only with a
+/// Bootstrap-Server instance whose Resource 12 is > 0). Empty when consistent. Reasons never
+/// contain values.
 [[nodiscard]] std::vector<std::string> check_consistency(const ClientConfig& config);
 
 struct FinishResult {
     Status status = Status::not_acceptable; ///< meaningful when !ok
     bool ok = false;
-    std::vector<std::string> reasons;       ///< why 4.06 (empty on success)
+    std::vector<std::string> reasons; ///< why 4.06 (empty on success)
 };
 
 class AccountStore {
@@ -59,7 +60,8 @@ public:
     /// bootstrap). Load persisted state through load_config() first.
     /// `wall` gives the Unix time in which finish() records the Resource 12 deadline
     /// (ClientConfig::bs_purge_at, persisted with the configuration); `now` is the current
-    /// TimePoint, to which a persisted deadline is mapped back: next_deadline() = now + (bs_purge_at
+    /// TimePoint, to which a persisted deadline is mapped back: next_deadline() = now +
+    /// (bs_purge_at
     /// - wall.unix_seconds()), at most now + Resource 12 (a wall clock set back cannot make the
     /// account outlive its timeout), at least now (a deadline already passed is due at the first
     /// on_timeout()). The store keeps a reference to `wall`.

@@ -73,6 +73,7 @@ struct LoadOutcome {
 /// Safe start-up: `file` is the result of reading the state file (e.g. store::read_file); on any
 /// error (missing, unreadable, corrupt, truncated, inconsistent) fall back to `factory` when it is
 /// itself consistent, else to an empty configuration that needs bootstrap. Never fails.
-[[nodiscard]] LoadOutcome load_config(const Result<Bytes>& file, const std::optional<ClientConfig>& factory);
+[[nodiscard]] LoadOutcome load_config(const Result<Bytes>& file,
+                                      const std::optional<ClientConfig>& factory);
 
 } // namespace lwm2m::client

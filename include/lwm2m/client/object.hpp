@@ -23,8 +23,8 @@ struct Actor {
     enum class Kind : std::uint8_t {
         bootstrap_server, ///< Bootstrap-Write/Delete/Discover/Read/Finish (TS 1.1 §5.2.7)
         dm_server,        ///< a device-management server, identified by its Short Server ID
-        factory,          ///< local configuration source: factory file, smartcard (TS 1.1 §5.2.3-4)
-        local_app,        ///< the device application through the local API (e.g. DTLS setup)
+        factory,   ///< local configuration source: factory file, smartcard (TS 1.1 §5.2.3-4)
+        local_app, ///< the device application through the local API (e.g. DTLS setup)
     };
     Kind kind = Kind::local_app;
     ShortServerId ssid{}; ///< only for dm_server
@@ -91,9 +91,11 @@ public:
     /// Delete "/", /o or /o/i (Bootstrap-Delete) or /o/i (DM Delete). Errors: Status.
     virtual Result<void> delete_(const Actor& actor, const dm::Path& path) = 0;
     /// Discover below `path`. Errors: Status.
-    virtual Result<std::vector<LinkInfo>> discover(const Actor& actor, const dm::Path& path) const = 0;
+    virtual Result<std::vector<LinkInfo>> discover(const Actor& actor,
+                                                   const dm::Path& path) const = 0;
     /// Execute /o/i/r with the (already decoded) argument text. Errors: Status.
-    virtual Result<void> execute(const Actor& actor, const dm::Path& path, std::string_view args) = 0;
+    virtual Result<void> execute(const Actor& actor, const dm::Path& path,
+                                 std::string_view args) = 0;
 };
 
 /// "/0/1/5" (a local helper that does not depend on the dm library's formatting).

@@ -22,17 +22,20 @@
 namespace lwm2m::client {
 
 namespace server_rid {
-inline constexpr std::uint16_t short_server_id = 0, lifetime = 1, default_pmin = 2, default_pmax = 3,
-                               disable = 4, disable_timeout = 5, notification_storing = 6, binding = 7,
+inline constexpr std::uint16_t short_server_id = 0, lifetime = 1, default_pmin = 2,
+                               default_pmax = 3, disable = 4, disable_timeout = 5,
+                               notification_storing = 6, binding = 7,
                                registration_update_trigger = 8, bootstrap_request_trigger = 9,
                                apn_link = 10, tls_dtls_alert_code = 11, last_bootstrapped = 12,
                                registration_priority_order = 13, initial_registration_delay = 14,
-                               registration_failure_block = 15, bootstrap_on_registration_failure = 16,
+                               registration_failure_block = 15,
+                               bootstrap_on_registration_failure = 16,
                                communication_retry_count = 17, communication_retry_timer = 18,
-                               communication_sequence_delay = 19, communication_sequence_retry_count = 20,
-                               trigger = 21, preferred_transport = 22, mute_send = 23,
-                               alternate_apn_links = 24, supported_server_versions = 25,
-                               default_notification_mode = 26, profile_id_hash_algorithm = 27;
+                               communication_sequence_delay = 19,
+                               communication_sequence_retry_count = 20, trigger = 21,
+                               preferred_transport = 22, mute_send = 23, alternate_apn_links = 24,
+                               supported_server_versions = 25, default_notification_mode = 26,
+                               profile_id_hash_algorithm = 27;
 }
 
 inline constexpr std::size_t max_server_instances = 64;
@@ -57,14 +60,14 @@ struct ServerInstance {
 
     [[nodiscard]] std::optional<std::uint16_t> short_server_id() const;
     [[nodiscard]] std::optional<std::int64_t> lifetime() const;
-    [[nodiscard]] std::int64_t default_pmin() const;          ///< 0 when absent
+    [[nodiscard]] std::int64_t default_pmin() const; ///< 0 when absent
     [[nodiscard]] std::optional<std::int64_t> default_pmax() const;
-    [[nodiscard]] std::int64_t disable_timeout() const;       ///< 86400 when absent (E.2)
+    [[nodiscard]] std::int64_t disable_timeout() const; ///< 86400 when absent (E.2)
     [[nodiscard]] std::optional<bool> notification_storing() const;
     [[nodiscard]] std::optional<std::string> binding() const;
-    [[nodiscard]] std::uint64_t communication_retry_count() const;        ///< 5 when absent (1.1 §6.2.1.1)
-    [[nodiscard]] std::uint64_t communication_retry_timer() const;        ///< 60 s when absent
-    [[nodiscard]] std::uint64_t communication_sequence_delay() const;     ///< 86400 s when absent
+    [[nodiscard]] std::uint64_t communication_retry_count() const; ///< 5 when absent (1.1 §6.2.1.1)
+    [[nodiscard]] std::uint64_t communication_retry_timer() const;          ///< 60 s when absent
+    [[nodiscard]] std::uint64_t communication_sequence_delay() const;       ///< 86400 s when absent
     [[nodiscard]] std::uint64_t communication_sequence_retry_count() const; ///< 1 when absent
     friend bool operator==(const ServerInstance&, const ServerInstance&) = default;
 };
@@ -77,7 +80,8 @@ struct ServerInstance {
 [[nodiscard]] Result<ServerInstance> server_from_instance(const dm::Instance& in);
 [[nodiscard]] dm::Instance to_dm_instance(std::uint16_t iid, const ServerInstance& inst);
 /// Bootstrap-Finish rules for one Server instance alone (mandatory 0, 1, 6, 7; binding has 'U').
-void check_server_instance(std::uint16_t iid, const ServerInstance& inst, std::vector<std::string>& reasons);
+void check_server_instance(std::uint16_t iid, const ServerInstance& inst,
+                           std::vector<std::string>& reasons);
 
 /// What an Execute asked the engine to do.
 struct ServerAction {
@@ -89,27 +93,32 @@ struct ServerAction {
 
 class ServerObject final : public ObjectHandler {
 public:
-    explicit ServerObject(Logger& log = NullLogger::instance()) : log_(&log) {}
+    explicit ServerObject(Logger& log = NullLogger::instance())
+        : log_(&log) {}
 
     [[nodiscard]] Oid oid() const override { return Oid{1}; }
     [[nodiscard]] std::vector<Iid> instances() const override;
     Result<dm::Content> read(const Actor& actor, const dm::Path& path) const override;
     Result<void> write(const Actor& actor, const dm::Path& path, const dm::Content& content,
                        WriteMode mode) override;
-    Result<Iid> create(const Actor& actor, std::optional<Iid> iid, const dm::Instance& content) override;
+    Result<Iid> create(const Actor& actor, std::optional<Iid> iid,
+                       const dm::Instance& content) override;
     Result<void> delete_(const Actor& actor, const dm::Path& path) override;
     Result<std::vector<LinkInfo>> discover(const Actor& actor, const dm::Path& path) const override;
     Result<void> execute(const Actor& actor, const dm::Path& path, std::string_view args) override;
 
     [[nodiscard]] const ServerInstance* find(Iid iid) const;
     [[nodiscard]] const std::map<std::uint16_t, ServerInstance>& all() const { return instances_; }
-    void replace_all(std::map<std::uint16_t, ServerInstance> instances) { instances_ = std::move(instances); }
+    void replace_all(std::map<std::uint16_t, ServerInstance> instances) {
+        instances_ = std::move(instances);
+    }
     /// Pending Execute effects, oldest first (bounded: identical pending actions coalesce).
     std::optional<ServerAction> poll_action();
 
 private:
     Result<void> owned_by(const Actor& actor, std::uint16_t iid) const;
-    Result<void> write_checked(const Actor& actor, const dm::Path& path, const dm::Content& content, WriteMode mode);
+    Result<void> write_checked(const Actor& actor, const dm::Path& path, const dm::Content& content,
+                               WriteMode mode);
 
     Logger* log_;
     std::map<std::uint16_t, ServerInstance> instances_;

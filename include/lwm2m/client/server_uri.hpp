@@ -23,8 +23,8 @@ struct ServerUri {
     enum class HostKind : std::uint8_t { ipv4, ipv6, name };
     Scheme scheme = Scheme::coap;
     HostKind host_kind = HostKind::name;
-    std::string host;        ///< without brackets; names lower-cased
-    std::uint16_t port = 0;  ///< explicit or the scheme's default
+    std::string host;       ///< without brackets; names lower-cased
+    std::uint16_t port = 0; ///< explicit or the scheme's default
     [[nodiscard]] bool secure() const { return scheme == Scheme::coaps; }
     friend bool operator==(const ServerUri&, const ServerUri&) = default;
 };

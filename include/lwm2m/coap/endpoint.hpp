@@ -136,7 +136,7 @@ struct Config {
     std::size_t max_exchanges_per_peer = 16; ///< client requests in flight + incoming requests
     std::size_t max_queued_requests = 16;    ///< per peer, waiting for an NSTART slot
     std::size_t max_dedup_entries = 1 << 20; ///< total (peer, MID) entries kept
-    std::size_t max_dedup_per_peer = 2048;  ///< ~ requests a peer may send per EXCHANGE_LIFETIME
+    std::size_t max_dedup_per_peer = 2048;   ///< ~ requests a peer may send per EXCHANGE_LIFETIME
     std::size_t max_block_transfers_per_peer = 4; ///< Block1 reassemblies + Block2 caches
     std::size_t max_observations_per_peer = 64;
     /// Total bytes held (bodies, cached replies). New requests are refused with 5.03 while less
@@ -206,25 +206,26 @@ struct ObservationEnded {
     ObservationEndReason reason;
 };
 
-using Event = std::variant<IncomingRequest, Response, Notification, RequestFailed, ObservationEnded>;
+using Event =
+    std::variant<IncomingRequest, Response, Notification, RequestFailed, ObservationEnded>;
 
 struct Stats {
     std::uint64_t datagrams_received = 0;
     std::uint64_t datagrams_sent = 0;
-    std::uint64_t malformed_dropped = 0;  ///< undecodable datagrams
-    std::uint64_t duplicates = 0;         ///< duplicate CON/NON (by peer, MID)
-    std::uint64_t retransmissions = 0;    ///< CON retransmissions sent
-    std::uint64_t timeouts = 0;           ///< CON exchanges that hit MAX_RETRANSMIT / response timeouts
+    std::uint64_t malformed_dropped = 0; ///< undecodable datagrams
+    std::uint64_t duplicates = 0;        ///< duplicate CON/NON (by peer, MID)
+    std::uint64_t retransmissions = 0;   ///< CON retransmissions sent
+    std::uint64_t timeouts = 0; ///< CON exchanges that hit MAX_RETRANSMIT / response timeouts
     std::uint64_t resets_received = 0;
     std::uint64_t resets_sent = 0;
-    std::uint64_t unmatched = 0;          ///< ACKs/responses that match no exchange
+    std::uint64_t unmatched = 0;           ///< ACKs/responses that match no exchange
     std::uint64_t stale_notifications = 0; ///< dropped by the RFC 7641 §3.4 freshness rule
-    std::uint64_t refused = 0;            ///< refused by a limit (5.03, drop or peer_limit)
-    std::uint64_t bad_option = 0;         ///< unknown critical options (4.02 / drop / RST)
-    std::uint64_t blocks_served = 0;      ///< Block2 slices served from the body cache
-    std::uint64_t peers = 0;              ///< peers currently tracked
-    std::uint64_t buffered_bytes = 0;     ///< bytes currently held
-    std::uint64_t timer_entries = 0;      ///< timer heap size (live + lazily deleted)
+    std::uint64_t refused = 0;             ///< refused by a limit (5.03, drop or peer_limit)
+    std::uint64_t bad_option = 0;          ///< unknown critical options (4.02 / drop / RST)
+    std::uint64_t blocks_served = 0;       ///< Block2 slices served from the body cache
+    std::uint64_t peers = 0;               ///< peers currently tracked
+    std::uint64_t buffered_bytes = 0;      ///< bytes currently held
+    std::uint64_t timer_entries = 0;       ///< timer heap size (live + lazily deleted)
 };
 
 class Endpoint {

@@ -27,8 +27,10 @@ struct Code {
     std::uint8_t value = 0;
 
     constexpr Code() = default;
-    constexpr explicit Code(std::uint8_t v) : value(v) {}
-    constexpr Code(int cls, int detail) : value(static_cast<std::uint8_t>((cls << 5) | detail)) {}
+    constexpr explicit Code(std::uint8_t v)
+        : value(v) {}
+    constexpr Code(int cls, int detail)
+        : value(static_cast<std::uint8_t>((cls << 5) | detail)) {}
     [[nodiscard]] constexpr int cls() const { return value >> 5; }
     [[nodiscard]] constexpr int detail() const { return value & 0x1f; }
     [[nodiscard]] constexpr bool is_empty() const { return value == 0; }
@@ -121,9 +123,13 @@ inline constexpr std::uint16_t size1 = 60;
 inline constexpr std::uint16_t no_response = 258;
 
 /// RFC 7252 §5.4.1: odd numbers are critical.
-[[nodiscard]] constexpr bool is_critical(std::uint16_t n) { return (n & 1U) != 0; }
+[[nodiscard]] constexpr bool is_critical(std::uint16_t n) {
+    return (n & 1U) != 0;
+}
 /// RFC 7252 §5.4.2: bit 1 set means unsafe to forward.
-[[nodiscard]] constexpr bool is_unsafe(std::uint16_t n) { return (n & 2U) != 0; }
+[[nodiscard]] constexpr bool is_unsafe(std::uint16_t n) {
+    return (n & 2U) != 0;
+}
 /// True for every option number this implementation understands.
 [[nodiscard]] bool is_known(std::uint16_t n);
 } // namespace option

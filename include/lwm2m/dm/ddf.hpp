@@ -21,20 +21,20 @@
 namespace lwm2m::dm {
 
 struct DdfError {
-    std::string file;           ///< the source name / path given by the caller
-    unsigned long line = 0;     ///< 1-based; 0 when not tied to a line
-    std::string message;        ///< what is wrong, e.g. "resource 5: unknown <Type> 'Strnig'"
-    std::error_code code;       ///< a dm::Errc ddf_* code
+    std::string file;       ///< the source name / path given by the caller
+    unsigned long line = 0; ///< 1-based; 0 when not tied to a line
+    std::string message;    ///< what is wrong, e.g. "resource 5: unknown <Type> 'Strnig'"
+    std::error_code code;   ///< a dm::Errc ddf_* code
     /// "file:line: message" (or "file: message" when line is 0).
     [[nodiscard]] std::string to_string() const;
 };
 
 /// Caps that bound the work and memory one document can cause.
 struct DdfLimits {
-    std::size_t max_bytes = 4u << 20;     ///< whole document
-    std::size_t max_text = 64u << 10;     ///< one element's text (descriptions)
-    std::size_t max_depth = 32;           ///< element nesting
-    std::size_t max_resources = 4096;     ///< <Item> elements
+    std::size_t max_bytes = 4u << 20; ///< whole document
+    std::size_t max_text = 64u << 10; ///< one element's text (descriptions)
+    std::size_t max_depth = 32;       ///< element nesting
+    std::size_t max_resources = 4096; ///< <Item> elements
 };
 
 /// Parses one DDF document holding one <Object>. Whitespace around element text is trimmed; a
@@ -47,16 +47,19 @@ struct DdfLimits {
                                          DdfError* error = nullptr, const DdfLimits& limits = {});
 
 /// Reads and parses one file. Errors: ddf_io (cannot read), ddf_too_large, and load_ddf's.
-[[nodiscard]] Result<ObjectDef> load_ddf_file(const std::filesystem::path& file, DdfError* error = nullptr,
+[[nodiscard]] Result<ObjectDef> load_ddf_file(const std::filesystem::path& file,
+                                              DdfError* error = nullptr,
                                               const DdfLimits& limits = {});
 
 struct DdfDirResult {
-    std::vector<ObjectDef> defs;   ///< loaded definitions, in file-name order
-    std::vector<DdfError> errors;  ///< one per file that failed (and one if the folder is unreadable)
+    std::vector<ObjectDef> defs; ///< loaded definitions, in file-name order
+    std::vector<DdfError>
+        errors; ///< one per file that failed (and one if the folder is unreadable)
 };
 
 /// Loads every regular file named *.xml directly in `folder` (not recursive), in file-name
 /// order. A bad file is reported in `errors` and skipped; the others load.
-[[nodiscard]] DdfDirResult load_ddf_dir(const std::filesystem::path& folder, const DdfLimits& limits = {});
+[[nodiscard]] DdfDirResult load_ddf_dir(const std::filesystem::path& folder,
+                                        const DdfLimits& limits = {});
 
 } // namespace lwm2m::dm

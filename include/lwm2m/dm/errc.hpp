@@ -7,13 +7,14 @@ namespace lwm2m::dm {
 
 enum class Errc {
     // paths, values, content (bad input from the network: answer 4.00 Bad Request / 4.04)
-    bad_path = 1,      ///< not a valid LwM2M path (syntax, id > 65535, instance 65535, depth > 4)
-    bad_value,         ///< text that is not a valid value of the requested data type
-    type_mismatch,     ///< the value's data type is not the resource's (4.00 / 4.06)
-    out_of_range,      ///< the value is outside the resource's range or length (4.00)
-    unknown_object,    ///< no definition for the object id (4.04)
-    unknown_resource,  ///< no definition for the resource id (4.04)
-    bad_structure,     ///< records that do not form valid content (duplicates, single/multiple clash, outside the base path)
+    bad_path = 1,     ///< not a valid LwM2M path (syntax, id > 65535, instance 65535, depth > 4)
+    bad_value,        ///< text that is not a valid value of the requested data type
+    type_mismatch,    ///< the value's data type is not the resource's (4.00 / 4.06)
+    out_of_range,     ///< the value is outside the resource's range or length (4.00)
+    unknown_object,   ///< no definition for the object id (4.04)
+    unknown_resource, ///< no definition for the resource id (4.04)
+    bad_structure, ///< records that do not form valid content (duplicates, single/multiple clash,
+                   ///< outside the base path)
     // DDF XML loading (configuration input: report the DdfError, skip the file)
     ddf_io,            ///< the file cannot be read
     ddf_too_large,     ///< file, text, nesting or resource count over the loader's limits

@@ -35,19 +35,19 @@ public:
     FlatMap() = default;
     FlatMap(std::initializer_list<value_type> init) {
         items_.reserve(init.size());
-        for (const auto& e : init) insert(e);
+        for (const auto& e : init)
+            insert(e);
     }
     /// From any map-like range of (key, value) pairs, e.g. a std::map (first key wins, as with
     /// std::map's range constructor).
     template <class Range>
-        requires(!std::is_same_v<std::remove_cvref_t<Range>, FlatMap> &&
-                 requires(const Range& r) {
-                     r.begin()->first;
-                     r.begin()->second;
-                     r.end();
-                 })
-    FlatMap(const Range& r) { // NOLINT: implicit like the std::map it replaces
-        for (const auto& [k, v] : r) try_emplace(k, v);
+    requires(!std::is_same_v<std::remove_cvref_t<Range>, FlatMap> && requires(const Range& r) {
+        r.begin()->first;
+        r.begin()->second;
+        r.end();
+    }) FlatMap(const Range& r) { // NOLINT: implicit like the std::map it replaces
+        for (const auto& [k, v] : r)
+            try_emplace(k, v);
     }
 
     [[nodiscard]] iterator begin() noexcept { return items_.begin(); }
@@ -112,7 +112,9 @@ public:
         return insert(std::move(v));
     }
     std::pair<iterator, bool> insert(const value_type& v) { return try_emplace(v.first, v.second); }
-    std::pair<iterator, bool> insert(value_type&& v) { return try_emplace(v.first, std::move(v.second)); }
+    std::pair<iterator, bool> insert(value_type&& v) {
+        return try_emplace(v.first, std::move(v.second));
+    }
     template <class M>
     std::pair<iterator, bool> insert_or_assign(const K& k, M&& m) {
         auto r = try_emplace(k, std::forward<M>(m));

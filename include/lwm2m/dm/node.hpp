@@ -20,8 +20,8 @@ namespace lwm2m::dm {
 struct Resource {
     std::uint16_t id = 0;
     bool multiple = false;
-    Value value;                                    ///< when !multiple
-    FlatMap<std::uint16_t, Value> instances;         ///< when multiple (riid -> value)
+    Value value;                             ///< when !multiple
+    FlatMap<std::uint16_t, Value> instances; ///< when multiple (riid -> value)
 
     static Resource single(std::uint16_t id, Value v) { return {id, false, std::move(v), {}}; }
     static Resource multi(std::uint16_t id, FlatMap<std::uint16_t, Value> inst = {}) {

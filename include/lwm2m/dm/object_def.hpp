@@ -23,8 +23,12 @@ struct ResourceDef {
     std::string units;
     std::string description;
 
-    [[nodiscard]] bool readable() const { return operations == Operations::r || operations == Operations::rw; }
-    [[nodiscard]] bool writable() const { return operations == Operations::w || operations == Operations::rw; }
+    [[nodiscard]] bool readable() const {
+        return operations == Operations::r || operations == Operations::rw;
+    }
+    [[nodiscard]] bool writable() const {
+        return operations == Operations::w || operations == Operations::rw;
+    }
     [[nodiscard]] bool executable() const { return operations == Operations::e; }
     friend bool operator==(const ResourceDef&, const ResourceDef&) = default;
 };
@@ -32,9 +36,9 @@ struct ResourceDef {
 struct ObjectDef {
     std::uint16_t id = 0;
     std::string name;
-    std::string urn;                ///< e.g. "urn:oma:lwm2m:oma:0:1.1"
-    std::string object_version;     ///< "1.0", "1.1", "1.2"
-    std::string lwm2m_version;      ///< LwM2M enabler version of the definition
+    std::string urn;            ///< e.g. "urn:oma:lwm2m:oma:0:1.1"
+    std::string object_version; ///< "1.0", "1.1", "1.2"
+    std::string lwm2m_version;  ///< LwM2M enabler version of the definition
     bool multiple = false;
     bool mandatory = false;
     std::vector<ResourceDef> resources; ///< ordered by id

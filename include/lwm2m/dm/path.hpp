@@ -14,13 +14,27 @@ namespace lwm2m::dm {
 
 class Path {
 public:
-    enum class Level : std::uint8_t { root = 0, object = 1, instance = 2, resource = 3, resource_instance = 4 };
+    enum class Level : std::uint8_t {
+        root = 0,
+        object = 1,
+        instance = 2,
+        resource = 3,
+        resource_instance = 4
+    };
 
     constexpr Path() = default; ///< the root path "/"
-    constexpr explicit Path(Oid o) : ids_{o.v, 0, 0, 0}, depth_(1) {}
-    constexpr Path(Oid o, Iid i) : ids_{o.v, i.v, 0, 0}, depth_(2) {}
-    constexpr Path(Oid o, Iid i, Rid r) : ids_{o.v, i.v, r.v, 0}, depth_(3) {}
-    constexpr Path(Oid o, Iid i, Rid r, Riid ri) : ids_{o.v, i.v, r.v, ri.v}, depth_(4) {}
+    constexpr explicit Path(Oid o)
+        : ids_{o.v, 0, 0, 0}
+        , depth_(1) {}
+    constexpr Path(Oid o, Iid i)
+        : ids_{o.v, i.v, 0, 0}
+        , depth_(2) {}
+    constexpr Path(Oid o, Iid i, Rid r)
+        : ids_{o.v, i.v, r.v, 0}
+        , depth_(3) {}
+    constexpr Path(Oid o, Iid i, Rid r, Riid ri)
+        : ids_{o.v, i.v, r.v, ri.v}
+        , depth_(4) {}
 
     /// Parses "/3/0/1", "3/0/1", "/" or "". Each id is a decimal 0..65535 without sign or
     /// leading '+'; 65535 is rejected as an object instance id (TS: reserved, "no instance").
@@ -30,9 +44,9 @@ public:
     [[nodiscard]] constexpr Level level() const { return static_cast<Level>(depth_); }
     [[nodiscard]] constexpr int depth() const { return depth_; }
     [[nodiscard]] constexpr bool is_root() const { return depth_ == 0; }
-    [[nodiscard]] constexpr Oid oid() const { return Oid{ids_[0]}; }   ///< precondition depth >= 1
-    [[nodiscard]] constexpr Iid iid() const { return Iid{ids_[1]}; }   ///< precondition depth >= 2
-    [[nodiscard]] constexpr Rid rid() const { return Rid{ids_[2]}; }   ///< precondition depth >= 3
+    [[nodiscard]] constexpr Oid oid() const { return Oid{ids_[0]}; }    ///< precondition depth >= 1
+    [[nodiscard]] constexpr Iid iid() const { return Iid{ids_[1]}; }    ///< precondition depth >= 2
+    [[nodiscard]] constexpr Rid rid() const { return Rid{ids_[2]}; }    ///< precondition depth >= 3
     [[nodiscard]] constexpr Riid riid() const { return Riid{ids_[3]}; } ///< precondition depth == 4
     [[nodiscard]] constexpr bool has_instance() const { return depth_ >= 2; }
     [[nodiscard]] constexpr bool has_resource() const { return depth_ >= 3; }

@@ -43,7 +43,8 @@ private:
 };
 
 /// One built-in definition by object id and object version ("1.0", "1.1", ...), or nullopt.
-[[nodiscard]] std::optional<ObjectDef> builtin_object(std::uint16_t oid, std::string_view object_version);
+[[nodiscard]] std::optional<ObjectDef> builtin_object(std::uint16_t oid,
+                                                      std::string_view object_version);
 
 /// Every built-in definition: each published version of Objects 0-7, ordered by (id, version).
 [[nodiscard]] std::vector<ObjectDef> builtin_objects();

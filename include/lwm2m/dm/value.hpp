@@ -13,16 +13,16 @@ namespace lwm2m::dm {
 
 /// The data types of a resource definition.
 enum class DataType : std::uint8_t {
-    none = 0,          ///< executable resources carry no value
+    none = 0, ///< executable resources carry no value
     string,
     integer,
-    unsigned_integer,  ///< LwM2M 1.1
+    unsigned_integer, ///< LwM2M 1.1
     float_,
     boolean,
     opaque,
-    time,              ///< seconds since the Unix epoch, signed
+    time, ///< seconds since the Unix epoch, signed
     objlnk,
-    corelnk,           ///< LwM2M 1.1: a CoRE Link Format string (RFC 6690)
+    corelnk, ///< LwM2M 1.1: a CoRE Link Format string (RFC 6690)
 };
 
 [[nodiscard]] std::string_view to_string(DataType t);
@@ -58,7 +58,9 @@ public:
     static Value boolean(bool v) { return Value(Storage(v)); }
     static Value opaque(Bytes b) { return Value(Storage(std::move(b))); }
     static Value time(std::int64_t seconds) { return Value(Storage(Time{seconds})); }
-    static Value objlnk(std::uint16_t oid, std::uint16_t iid) { return Value(Storage(Objlnk{oid, iid})); }
+    static Value objlnk(std::uint16_t oid, std::uint16_t iid) {
+        return Value(Storage(Objlnk{oid, iid}));
+    }
     static Value corelnk(std::string s) { return Value(Storage(Corelnk{std::move(s)})); }
 
     [[nodiscard]] DataType type() const;
@@ -79,7 +81,8 @@ public:
     friend bool operator==(const Value&, const Value&) = default;
 
 private:
-    explicit Value(Storage v) : v_(std::move(v)) {}
+    explicit Value(Storage v)
+        : v_(std::move(v)) {}
     Storage v_;
 };
 

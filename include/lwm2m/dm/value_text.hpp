@@ -40,11 +40,11 @@ void append_unsigned(std::string& out, std::uint64_t v);
 /// omitted by SenML "vd", RFC 8428 §4.3).
 enum class Base64Alphabet : std::uint8_t { standard, url };
 
-[[nodiscard]] std::string base64_encode(BytesView data, Base64Alphabet alphabet = Base64Alphabet::standard,
-                                        bool pad = true);
+[[nodiscard]] std::string
+base64_encode(BytesView data, Base64Alphabet alphabet = Base64Alphabet::standard, bool pad = true);
 /// Appends the base64 form of `data` to `out` (as base64_encode, without a temporary string).
-void append_base64(std::string& out, BytesView data, Base64Alphabet alphabet = Base64Alphabet::standard,
-                   bool pad = true);
+void append_base64(std::string& out, BytesView data,
+                   Base64Alphabet alphabet = Base64Alphabet::standard, bool pad = true);
 
 /// How base64_decode treats '=' padding: `required` (length 4n, exact padding), `forbidden` (no
 /// '=', length 4n+1 rejected) or `optional` (either form; padding, when present, must be exact).
@@ -58,7 +58,8 @@ enum class Base64Padding : std::uint8_t { required, forbidden, optional };
                                           Base64Alphabet alphabet = Base64Alphabet::standard,
                                           bool padded = true);
 /// As above with an explicit padding rule. Errors: dm::Errc::bad_value.
-[[nodiscard]] Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base64Padding padding);
+[[nodiscard]] Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet,
+                                          Base64Padding padding);
 
 /// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view s) noexcept;

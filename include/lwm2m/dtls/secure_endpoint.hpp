@@ -35,7 +35,9 @@ public:
 
     /// Both must outlive this object.
     SecureEndpoint(coap::Endpoint& coap, Channel& channel, std::size_t max_pending = 32)
-        : coap_(&coap), channel_(&channel), max_pending_(max_pending) {}
+        : coap_(&coap)
+        , channel_(&channel)
+        , max_pending_(max_pending) {}
 
     void on_datagram(TimePoint now, const PeerAddr& from, BytesView ciphertext) {
         channel_->on_datagram(now, from, ciphertext);

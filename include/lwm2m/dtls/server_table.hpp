@@ -54,8 +54,8 @@ struct SessionKeyHash {
 
 /// Counters for monitoring and tests.
 struct ServerStats {
-    std::size_t hello_verify_sent = 0;      ///< HelloVerifyRequests sent (stateless)
-    std::size_t dropped_datagrams = 0;      ///< unparseable / unexpected datagrams dropped
+    std::size_t hello_verify_sent = 0; ///< HelloVerifyRequests sent (stateless)
+    std::size_t dropped_datagrams = 0; ///< unparseable / unexpected datagrams dropped
     std::size_t handshakes_completed = 0;
     std::size_t handshakes_failed = 0;
     std::size_t evictions = 0;

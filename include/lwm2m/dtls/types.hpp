@@ -23,9 +23,9 @@ namespace lwm2m::dtls {
 
 /// IANA TLS cipher suite values (LwM2M TS Core 1.1 §E.1, Security Object resource 16).
 enum class CipherSuite : std::uint16_t {
-    psk_aes_128_ccm_8 = 0xC0A8,           ///< TLS_PSK_WITH_AES_128_CCM_8 (RFC 6655)
-    psk_aes_128_cbc_sha256 = 0x00AE,      ///< TLS_PSK_WITH_AES_128_CBC_SHA256 (RFC 5487)
-    ecdhe_ecdsa_aes_128_ccm_8 = 0xC0AE,   ///< TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (RFC 7251)
+    psk_aes_128_ccm_8 = 0xC0A8,              ///< TLS_PSK_WITH_AES_128_CCM_8 (RFC 6655)
+    psk_aes_128_cbc_sha256 = 0x00AE,         ///< TLS_PSK_WITH_AES_128_CBC_SHA256 (RFC 5487)
+    ecdhe_ecdsa_aes_128_ccm_8 = 0xC0AE,      ///< TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (RFC 7251)
     ecdhe_ecdsa_aes_128_cbc_sha256 = 0xC023, ///< TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 (RFC 5289)
 };
 
@@ -33,8 +33,8 @@ enum class CipherSuite : std::uint16_t {
 [[nodiscard]] std::vector<CipherSuite> default_cipher_suites();
 /// Maps IANA values (e.g. the Security Object resource 16 integers) to suites.
 /// Errors: Errc::invalid_config when a value is not one of the suites this layer supports.
-[[nodiscard]] Result<std::vector<CipherSuite>> cipher_suites_from_iana(
-    const std::vector<std::uint16_t>& values);
+[[nodiscard]] Result<std::vector<CipherSuite>>
+cipher_suites_from_iana(const std::vector<std::uint16_t>& values);
 
 /// PSK credentials (RFC 4279). The identity is an arbitrary byte string (may contain 0x00),
 /// 1..65535 bytes; the key 1..65535 bytes. LwM2M needs identity <= 128 and key <= 64 at least.
@@ -59,20 +59,20 @@ struct X509Credentials {
 /// LwM2M TS Core 1.1 Security Object resource 15 "Certificate Usage", with RFC 6698 §2.1.1
 /// semantics. Default in LwM2M: domain_issued_certificate.
 enum class CertificateUsage : std::uint8_t {
-    ca_constraint = 0,                 ///< PKIX-TA: the pinned CA must be in the validated path
+    ca_constraint = 0,                  ///< PKIX-TA: the pinned CA must be in the validated path
     service_certificate_constraint = 1, ///< PKIX-EE: EE == pinned and PKIX-valid to an anchor
-    trust_anchor_assertion = 2,        ///< DANE-TA: the pinned cert is the (only) trust anchor
-    domain_issued_certificate = 3,     ///< DANE-EE: EE == pinned, exact DER (RFC 7671 §5.1)
+    trust_anchor_assertion = 2,         ///< DANE-TA: the pinned cert is the (only) trust anchor
+    domain_issued_certificate = 3,      ///< DANE-EE: EE == pinned, exact DER (RFC 7671 §5.1)
 };
 
 /// How the peer authenticated, delivered in HandshakeDone for the layer above.
 struct PeerIdentity {
     enum class Kind : std::uint8_t { none, psk, raw_public_key, x509 };
     Kind kind = Kind::none;
-    Bytes psk_identity;      ///< Kind::psk: the PSK identity bytes
-    Bytes public_key_spki;   ///< Kind::raw_public_key and Kind::x509: the peer's SPKI DER
-    std::string subject_dn;  ///< Kind::x509: the end-entity subject DN (RFC 4514 text)
-    Bytes certificate_der;   ///< Kind::x509: the end-entity certificate DER
+    Bytes psk_identity;     ///< Kind::psk: the PSK identity bytes
+    Bytes public_key_spki;  ///< Kind::raw_public_key and Kind::x509: the peer's SPKI DER
+    std::string subject_dn; ///< Kind::x509: the end-entity subject DN (RFC 4514 text)
+    Bytes certificate_der;  ///< Kind::x509: the end-entity certificate DER
 };
 
 /// Events polled from ClientSession / ServerTable.

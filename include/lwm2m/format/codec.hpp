@@ -52,8 +52,7 @@ struct DecodeOptions {
 /// Decodes a payload addressed to `target` (the request's URI path; not the root) and checks
 /// every value against the registry's definitions. The result's path is `target`.
 /// Errors: see Errc; map with coap_code_for().
-[[nodiscard]] Result<dm::Content> decode(ContentFormat f, BytesView payload,
-                                         const dm::Path& target,
+[[nodiscard]] Result<dm::Content> decode(ContentFormat f, BytesView payload, const dm::Path& target,
                                          const dm::ObjectRegistry& registry,
                                          const DecodeOptions& options = {});
 

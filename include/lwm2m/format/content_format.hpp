@@ -10,14 +10,14 @@
 namespace lwm2m::format {
 
 enum class ContentFormat : std::uint16_t {
-    text_plain = 0,       ///< text/plain;charset=utf-8 (TS 1.1 §7.4.1)
-    link_format = 40,     ///< application/link-format (RFC 6690)
-    octet_stream = 42,    ///< application/octet-stream, "Opaque" (TS 1.1 §7.4.2)
-    senml_json = 110,     ///< application/senml+json (RFC 8428; TS 1.1 §7.4.4)
-    senml_cbor = 112,     ///< application/senml+cbor (RFC 8428 §6; TS 1.1 §7.4.5)
-    lwm2m_tlv = 11542,    ///< application/vnd.oma.lwm2m+tlv (TS 1.1 §7.4.3)
-    lwm2m_json = 11543,   ///< application/vnd.oma.lwm2m+json (TS 1.1 §7.4.6 / 1.0 §6.4.4)
-    lwm2m_cbor = 11544,   ///< application/vnd.oma.lwm2m+cbor (TS 1.2 §7.4.6)
+    text_plain = 0,     ///< text/plain;charset=utf-8 (TS 1.1 §7.4.1)
+    link_format = 40,   ///< application/link-format (RFC 6690)
+    octet_stream = 42,  ///< application/octet-stream, "Opaque" (TS 1.1 §7.4.2)
+    senml_json = 110,   ///< application/senml+json (RFC 8428; TS 1.1 §7.4.4)
+    senml_cbor = 112,   ///< application/senml+cbor (RFC 8428 §6; TS 1.1 §7.4.5)
+    lwm2m_tlv = 11542,  ///< application/vnd.oma.lwm2m+tlv (TS 1.1 §7.4.3)
+    lwm2m_json = 11543, ///< application/vnd.oma.lwm2m+json (TS 1.1 §7.4.6 / 1.0 §6.4.4)
+    lwm2m_cbor = 11544, ///< application/vnd.oma.lwm2m+cbor (TS 1.2 §7.4.6)
 };
 
 /// The format for a Content-Format option value, or nullopt for a number this layer does not know.

@@ -36,11 +36,11 @@ struct Link {
 };
 
 struct LinkLimits {
-    std::size_t max_links = 4096;        ///< links in one payload
-    std::size_t max_attrs = 32;          ///< parameters per link
-    std::size_t max_target = 255;        ///< bytes of a target
-    std::size_t max_value = 255;         ///< bytes of a parameter value
-    std::size_t max_payload = 1u << 20;  ///< bytes of the whole payload
+    std::size_t max_links = 4096;       ///< links in one payload
+    std::size_t max_attrs = 32;         ///< parameters per link
+    std::size_t max_target = 255;       ///< bytes of a target
+    std::size_t max_value = 255;        ///< bytes of a parameter value
+    std::size_t max_payload = 1u << 20; ///< bytes of the whole payload
     /// Check the LwM2M attributes (TS 1.1 §5.1.2 and §6.2.1 / 1.2 §5.1.2): value syntax of
     /// pmin, pmax, gt, lt, st, epmin, epmax, con, hqmax, edge, ver, ssid, dim, ct, uri.
     bool validate_lwm2m = true;
@@ -69,7 +69,7 @@ struct RegisterObject {
 };
 
 struct RegisterLinkOptions {
-    std::string alternate_path = "/";        ///< "</>" or e.g. "</lwm2m>" (TS 1.1 §6.2.1.1)
+    std::string alternate_path = "/";           ///< "</>" or e.g. "</lwm2m>" (TS 1.1 §6.2.1.1)
     std::vector<std::uint16_t> content_formats; ///< ct= on the root link; empty: no root link
                                                 ///< unless alternate_path != "/"
 };

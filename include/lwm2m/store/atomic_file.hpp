@@ -26,7 +26,8 @@ namespace lwm2m::store {
 inline constexpr std::size_t write_chunk_size = 64 * 1024;
 
 /// Atomically replaces `path` with `data` (file mode `mode`, default 0600).
-[[nodiscard]] Result<void> write_file_atomic(const std::string& path, BytesView data, unsigned mode = 0600);
+[[nodiscard]] Result<void> write_file_atomic(const std::string& path, BytesView data,
+                                             unsigned mode = 0600);
 
 /// Reads a whole regular file of at most `max_size` bytes.
 /// Errors: errno codes (ENOENT when missing), lwm2m::Errc::limit_exceeded when larger than

@@ -7,7 +7,8 @@
 // One iteration: flush queued output; wait (ppoll) until the core's next_deadline(), a readable
 // socket, a writable socket with queued output, or stop(); read every readable socket in batches
 // (recvmmsg) and feed on_datagram(); call on_timeout() when the deadline has passed; call the
-// tasks post()ed by other threads; the application hook; drain poll_transmit() into per-socket outboxes and send them with sendmmsg.
+// tasks post()ed by other threads; the application hook; drain poll_transmit() into per-socket
+// outboxes and send them with sendmmsg.
 //
 // The loop and its core belong to one thread. stop() may be called from any thread.
 #pragma once
@@ -60,12 +61,12 @@ struct LoopStats {
     std::uint64_t iterations = 0;
     std::uint64_t datagrams_received = 0;
     std::uint64_t datagrams_sent = 0;
-    std::uint64_t truncated_dropped = 0;   ///< longer than max_datagram
-    std::uint64_t send_dropped = 0;        ///< refused by the kernel (EMSGSIZE, unreachable, ...)
-    std::uint64_t outbox_dropped = 0;      ///< outbox full
-    std::uint64_t unroutable_dropped = 0;  ///< no socket of the peer's family
-    std::uint64_t receive_errors = 0;      ///< recvmmsg failures other than ICMP reports
-    std::uint64_t timeouts = 0;            ///< on_timeout() calls
+    std::uint64_t truncated_dropped = 0;  ///< longer than max_datagram
+    std::uint64_t send_dropped = 0;       ///< refused by the kernel (EMSGSIZE, unreachable, ...)
+    std::uint64_t outbox_dropped = 0;     ///< outbox full
+    std::uint64_t unroutable_dropped = 0; ///< no socket of the peer's family
+    std::uint64_t receive_errors = 0;     ///< recvmmsg failures other than ICMP reports
+    std::uint64_t timeouts = 0;           ///< on_timeout() calls
 };
 
 /// The non-template half of Loop: sockets, waiting, outboxes, counters.
@@ -91,7 +92,9 @@ protected:
     /// Waits until `wake_at`, a readable socket (see readable()), a writable socket with queued
     /// output, or stop(). EINTR is a normal return.
     [[nodiscard]] Result<void> wait(TimePoint wake_at);
-    [[nodiscard]] bool readable(std::size_t socket_index) const noexcept { return readable_[socket_index]; }
+    [[nodiscard]] bool readable(std::size_t socket_index) const noexcept {
+        return readable_[socket_index];
+    }
     /// Reads one batch from socket i into batch_; returns the number of slots filled.
     std::size_t receive(std::size_t socket_index);
     /// Queues a datagram on the first socket that can reach its peer.
@@ -138,9 +141,11 @@ public:
     /// `sockets` must outlive the loop; at least one. Throws std::system_error if the wake-up
     /// eventfd cannot be created (out of descriptors).
     Loop(Core& core, std::span<UdpSocket* const> sockets, const LoopOptions& options = {})
-        : LoopBase(std::vector<UdpSocket*>(sockets.begin(), sockets.end()), options), core_(core) {}
+        : LoopBase(std::vector<UdpSocket*>(sockets.begin(), sockets.end()), options)
+        , core_(core) {}
     Loop(Core& core, UdpSocket& socket, const LoopOptions& options = {})
-        : LoopBase(std::vector<UdpSocket*>{&socket}, options), core_(core) {}
+        : LoopBase(std::vector<UdpSocket*>{&socket}, options)
+        , core_(core) {}
 
     void set_hook(Hook hook) { hook_ = std::move(hook); }
     [[nodiscard]] Core& core() noexcept { return core_; }
@@ -211,7 +216,8 @@ public:
 
 private:
     void drain() {
-        while (auto d = core_.poll_transmit()) enqueue(std::move(*d));
+        while (auto d = core_.poll_transmit())
+            enqueue(std::move(*d));
     }
     void drain_and_flush() {
         drain();

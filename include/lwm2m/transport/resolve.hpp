@@ -13,6 +13,7 @@ namespace lwm2m::transport {
 /// Resolves `host` (a name or an address literal, without brackets) to UDP addresses with `port`.
 /// Blocking: call it before the loop runs. Errors: Errc::resolve_failed (unknown host, no IPv4 or
 /// IPv6 address).
-[[nodiscard]] Result<std::vector<PeerAddr>> resolve_udp(const std::string& host, std::uint16_t port);
+[[nodiscard]] Result<std::vector<PeerAddr>> resolve_udp(const std::string& host,
+                                                        std::uint16_t port);
 
 } // namespace lwm2m::transport

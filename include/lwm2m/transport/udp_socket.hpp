@@ -98,7 +98,8 @@ public:
     /// call). Never fails as a whole: per-datagram failures are dropped and counted; a full send
     /// buffer stops early with would_block. Asynchronous ICMP errors reported on this call
     /// (ECONNREFUSED, ...) belong to an earlier datagram and are retried past.
-    SendOutcome send_batch(std::span<const Datagram> datagrams, std::size_t max_batch = 32) noexcept;
+    SendOutcome send_batch(std::span<const Datagram> datagrams,
+                           std::size_t max_batch = 32) noexcept;
 
     /// Receives up to batch.capacity() datagrams with one recvmmsg(). Returns the count (0 when
     /// nothing is waiting). Asynchronous ICMP errors (ECONNREFUSED, EHOSTUNREACH, ...) are

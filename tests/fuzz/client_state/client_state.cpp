@@ -30,7 +30,8 @@ void check(lwm2m::BytesView in) {
     const SecretBytes again = client::encode_config(*c);
     // Canonical: a current-version file re-encodes to itself; an older one (version 1, no purge
     // deadline) re-encodes to the current version of the same configuration.
-    const auto version = static_cast<std::uint16_t>((static_cast<unsigned>(in[4]) << 8) | static_cast<unsigned>(in[5]));
+    const auto version = static_cast<std::uint16_t>((static_cast<unsigned>(in[4]) << 8) |
+                                                    static_cast<unsigned>(in[5]));
     if (version == client::config_format_version) {
         if (!equal(again.view(), in)) std::abort();
     } else if (c->bs_purge_at || version < client::config_oldest_readable_version) {
@@ -45,7 +46,9 @@ void check(lwm2m::BytesView in) {
     const client::AccountStore store(*c, wall, now);
     if (!(store.committed() == *c)) std::abort();
     if (c->bs_purge_at.has_value() != store.next_deadline().has_value()) std::abort();
-    if (store.next_deadline() && (*store.next_deadline() < now || *store.next_deadline() > now + std::chrono::seconds(client::max_seconds_value)))
+    if (store.next_deadline() &&
+        (*store.next_deadline() < now ||
+         *store.next_deadline() > now + std::chrono::seconds(client::max_seconds_value)))
         std::abort();
 }
 
@@ -56,12 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const BytesView in(reinterpret_cast<const std::byte*>(data), size);
     check(in);
     if (size > client::max_config_file_size - 16) return 0;
-    Bytes wrapped = {std::byte{'L'}, std::byte{'w'}, std::byte{'C'}, std::byte{'S'}, std::byte{0}, std::byte{client::config_format_version},
+    Bytes wrapped = {std::byte{'L'}, std::byte{'w'}, std::byte{'C'},
+                     std::byte{'S'}, std::byte{0},   std::byte{client::config_format_version},
                      std::byte{0},   std::byte{0}};
-    for (int k = 0; k < 4; ++k) wrapped.push_back(static_cast<std::byte>(size >> (24 - 8 * k)));
+    for (int k = 0; k < 4; ++k)
+        wrapped.push_back(static_cast<std::byte>(size >> (24 - 8 * k)));
     wrapped.insert(wrapped.end(), in.begin(), in.end());
     const std::uint32_t crc = client::crc32(wrapped);
-    for (int k = 0; k < 4; ++k) wrapped.push_back(static_cast<std::byte>(crc >> (24 - 8 * k)));
+    for (int k = 0; k < 4; ++k)
+        wrapped.push_back(static_cast<std::byte>(crc >> (24 - 8 * k)));
     check(wrapped);
     return 0;
 }

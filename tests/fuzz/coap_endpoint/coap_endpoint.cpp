@@ -54,9 +54,13 @@ struct Harness {
         return c;
     }
 
-    Harness() : cfg(make_config()), ep(cfg, rng) {}
+    Harness()
+        : cfg(make_config())
+        , ep(cfg, rng) {}
 
-    static PeerAddr peer(unsigned i) { return PeerAddr::v4(10, 0, 0, static_cast<std::uint8_t>(1 + i), 5683); }
+    static PeerAddr peer(unsigned i) {
+        return PeerAddr::v4(10, 0, 0, static_cast<std::uint8_t>(1 + i), 5683);
+    }
 
     void drain() {
         while (auto d = ep.poll_transmit()) {
@@ -64,8 +68,10 @@ struct Harness {
             check(decode(d->bytes).has_value());
         }
         while (auto e = ep.poll_event()) {
-            if (auto* in = std::get_if<IncomingRequest>(&*e)) answer(*in);
-            else if (auto* ob = std::get_if<ObservationEnded>(&*e)) std::erase(observers, ob->id);
+            if (auto* in = std::get_if<IncomingRequest>(&*e))
+                answer(*in);
+            else if (auto* ob = std::get_if<ObservationEnded>(&*e))
+                std::erase(observers, ob->id);
         }
         check(ep.stats().buffered_bytes <= cfg.max_buffered_bytes + 4096);
     }
@@ -74,11 +80,19 @@ struct Harness {
         Message r;
         r.code = code::content;
         switch (answer_mode % 5) {
-        case 0: break; // small piggybacked
-        case 1: r.payload.assign(700, std::byte{0x5a}); break; // Block2
-        case 2: (void)ep.accept_separately(now, in.id); break;
-        case 3: return; // never answered: expires
-        case 4: r.code = code::changed; break;
+        case 0:
+            break; // small piggybacked
+        case 1:
+            r.payload.assign(700, std::byte{0x5a});
+            break; // Block2
+        case 2:
+            (void)ep.accept_separately(now, in.id);
+            break;
+        case 3:
+            return; // never answered: expires
+        case 4:
+            r.code = code::changed;
+            break;
         }
         if (in.observe_register) r.set_uint_option(option::observe, 0);
         if (ep.send_response(now, in.id, std::move(r)) && in.observe_register)
@@ -110,7 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         } else if (kind == 1) {
             if (i >= size) break;
             const std::uint8_t b = data[i++];
-            h.now += b < 200 ? std::chrono::milliseconds(50) * b : std::chrono::seconds(30) * (b - 199);
+            h.now +=
+                b < 200 ? std::chrono::milliseconds(50) * b : std::chrono::seconds(30) * (b - 199);
             if (auto d = h.ep.next_deadline(); d && *d <= h.now) {
                 h.ep.on_timeout(h.now);
                 h.after_timeout();
@@ -126,8 +141,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 m.code = (b & 2U) ? code::put : code::get;
                 m.set_path((b & 4U) ? "/3/0" : "/5/0/0");
                 if (b & 8U) m.set_uint_option(option::observe, 0);
-                if (m.code == code::put) m.payload.assign(std::size_t{b & 0x30U} * 10, std::byte{1});
-                if (auto id = h.ep.send_request(h.now, Harness::peer(p), std::move(m))) h.requests.push_back(*id);
+                if (m.code == code::put)
+                    m.payload.assign(std::size_t{b & 0x30U} * 10, std::byte{1});
+                if (auto id = h.ep.send_request(h.now, Harness::peer(p), std::move(m)))
+                    h.requests.push_back(*id);
             }
         } else {
             if (i >= size) break;

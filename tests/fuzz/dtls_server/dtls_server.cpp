@@ -36,7 +36,9 @@ public:
     static Bytes key() { return Bytes(16, std::byte{0x2A}); }
 };
 
-PeerAddr peer_of(unsigned i) { return PeerAddr::v4(192, 0, 2, static_cast<std::uint8_t>(1 + (i % 4)), 4000); }
+PeerAddr peer_of(unsigned i) {
+    return PeerAddr::v4(192, 0, 2, static_cast<std::uint8_t>(1 + (i % 4)), 4000);
+}
 const PeerAddr kServer = PeerAddr::v4(10, 0, 0, 1, 5684);
 
 } // namespace
@@ -64,7 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     std::deque<Bytes> to_server, to_client;
     auto pump = [&] {
-        while (auto d = client->poll_transmit()) to_server.push_back(std::move(d->bytes));
+        while (auto d = client->poll_transmit())
+            to_server.push_back(std::move(d->bytes));
         while (auto d = server->poll_transmit())
             if (d->peer == peer_of(0)) to_client.push_back(std::move(d->bytes));
         while (server->poll_event()) {

@@ -20,7 +20,8 @@ inline void check(bool ok) {
 
 inline bool has_nan(const std::vector<dm::Record>& recs) {
     for (const auto& r : recs)
-        if (const auto* d = std::get_if<double>(&r.value.storage()); d && std::isnan(*d)) return true;
+        if (const auto* d = std::get_if<double>(&r.value.storage()); d && std::isnan(*d))
+            return true;
     return false;
 }
 
@@ -30,11 +31,16 @@ inline const dm::ObjectRegistry& registry() {
 }
 
 inline dm::Path target(std::uint8_t sel) {
-    static const dm::Path targets[] = {
-        dm::Path(Oid{3}),          dm::Path(Oid{3}, Iid{0}),          dm::Path(Oid{3}, Iid{0}, Rid{7}),
-        dm::Path(Oid{3}, Iid{0}, Rid{7}, Riid{1}), dm::Path(Oid{9999}), dm::Path(Oid{9999}, Iid{0}),
-        dm::Path(Oid{9999}, Iid{0}, Rid{0}), dm::Path(Oid{9999}, Iid{0}, Rid{3}), dm::Path(Oid{9999}, Iid{0}, Rid{5}),
-        dm::Path(Oid{9999}, Iid{0}, Rid{13}, Riid{0})};
+    static const dm::Path targets[] = {dm::Path(Oid{3}),
+                                       dm::Path(Oid{3}, Iid{0}),
+                                       dm::Path(Oid{3}, Iid{0}, Rid{7}),
+                                       dm::Path(Oid{3}, Iid{0}, Rid{7}, Riid{1}),
+                                       dm::Path(Oid{9999}),
+                                       dm::Path(Oid{9999}, Iid{0}),
+                                       dm::Path(Oid{9999}, Iid{0}, Rid{0}),
+                                       dm::Path(Oid{9999}, Iid{0}, Rid{3}),
+                                       dm::Path(Oid{9999}, Iid{0}, Rid{5}),
+                                       dm::Path(Oid{9999}, Iid{0}, Rid{13}, Riid{0})};
     return targets[sel % std::size(targets)];
 }
 
@@ -63,7 +69,8 @@ inline int run(ContentFormat f, const std::uint8_t* data, std::size_t size, bool
         abs.use_base_time = false; // absolute times re-encode exactly
         auto e = encode_records(f, *r, abs);
         if (f == ContentFormat::lwm2m_cbor) {
-            if (!e) return 0; // overlapping paths (a value and a map for one path) are not re-encodable
+            if (!e)
+                return 0; // overlapping paths (a value and a map for one path) are not re-encodable
         }
         check(e.has_value());
         auto r2 = decode_records(f, *e, reg, lax);

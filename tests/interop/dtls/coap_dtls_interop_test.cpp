@@ -17,12 +17,14 @@ using namespace lwm2m::interop;
 
 std::string identity128() {
     std::string s = "urn:imei:lwm2m-cpp-coap-interop-";
-    while (s.size() < 128) s += static_cast<char>('A' + s.size() % 26);
+    while (s.size() < 128)
+        s += static_cast<char>('A' + s.size() % 26);
     return s;
 }
 std::string key64() {
     std::string k;
-    while (k.size() < 64) k += static_cast<char>('0' + (k.size() * 7) % 75); // printable
+    while (k.size() < 64)
+        k += static_cast<char>('0' + (k.size() * 7) % 75); // printable
     return k;
 }
 
@@ -71,9 +73,10 @@ TEST_P(CoapClientToOurServer, GetOverDtlsPsk) {
             server.flush(mono_now());
         }
     };
-    const bool ok = drive(server, udp,
-                          [&] { return cli.output().find("hello from lwm2m-cpp over DTLS") != std::string::npos; },
-                          20s, on_event);
+    const bool ok = drive(
+        server, udp,
+        [&] { return cli.output().find("hello from lwm2m-cpp over DTLS") != std::string::npos; },
+        20s, on_event);
     EXPECT_TRUE(ok) << tool << " output:\n" << cli.output();
     EXPECT_TRUE(handshake);
     EXPECT_EQ(path, "/lwm2m/test");
@@ -82,9 +85,12 @@ TEST_P(CoapClientToOurServer, GetOverDtlsPsk) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Libcoap, CoapClientToOurServer,
-                         ::testing::Values("/usr/bin/coap-client-gnutls", "/usr/bin/coap-client-openssl"),
+                         ::testing::Values("/usr/bin/coap-client-gnutls",
+                                           "/usr/bin/coap-client-openssl"),
                          [](const auto& i) {
-                             return std::string(i.param).find("openssl") != std::string::npos ? "openssl" : "gnutls";
+                             return std::string(i.param).find("openssl") != std::string::npos
+                                        ? "openssl"
+                                        : "gnutls";
                          });
 
 TEST(OurClientToCoapServer, GetOverDtlsPsk) {
@@ -93,7 +99,8 @@ TEST(OurClientToCoapServer, GetOverDtlsPsk) {
     // coap-server listens on -p for CoAP and on -p + 1 for CoAPS.
     std::uint16_t port = free_udp_port();
     if (port > 65000) port = 40000;
-    Child srv({tool, "-A", "127.0.0.1", "-p", std::to_string(port), "-k", key64(), "-h", "lwm2m-hint"});
+    Child srv(
+        {tool, "-A", "127.0.0.1", "-p", std::to_string(port), "-k", key64(), "-h", "lwm2m-hint"});
     ASSERT_TRUE(srv.ok());
     ::usleep(300000); // let it bind (our client retransmits anyway)
     ClientConfig cfg;
@@ -120,13 +127,16 @@ TEST(OurClientToCoapServer, GetOverDtlsPsk) {
             ADD_FAILURE() << f->error.message();
         }
     };
-    ASSERT_TRUE(drive(client, udp, [&] { return resp.has_value(); }, 20s, on_event))
-        << "coap-server output:\n" << srv.output();
+    ASSERT_TRUE(drive(
+        client, udp, [&] { return resp.has_value(); }, 20s, on_event))
+        << "coap-server output:\n"
+        << srv.output();
     EXPECT_EQ(resp->response.code, coap::code::content);
     EXPECT_FALSE(resp->response.payload.empty());
     EXPECT_TRUE(session->established());
     session->close(mono_now());
-    while (auto d = client.poll_transmit()) udp.send(*d);
+    while (auto d = client.poll_transmit())
+        udp.send(*d);
 }
 
 } // namespace

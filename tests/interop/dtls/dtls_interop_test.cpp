@@ -33,7 +33,6 @@
 #include "interop/dtls/interop_util.hpp"
 #include "support/dtls_creds.hpp"
 
-
 namespace lwm2m::dtls::interop {
 namespace {
 
@@ -45,12 +44,14 @@ using lwm2m::test::test_pki;
 // command-line string and the key as hex, so the identity here is printable.
 std::string identity128() {
     std::string s = "urn:dev:ops:lwm2m-cpp-interop-";
-    while (s.size() < 128) s += static_cast<char>('a' + s.size() % 26);
+    while (s.size() < 128)
+        s += static_cast<char>('a' + s.size() % 26);
     return s;
 }
 Bytes key64() {
     Bytes k(64);
-    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::byte>((i * 73 + 11) & 0xFF);
+    for (std::size_t i = 0; i < k.size(); ++i)
+        k[i] = static_cast<std::byte>((i * 73 + 11) & 0xFF);
     return k;
 }
 
@@ -67,13 +68,15 @@ public:
 enum class Mode { psk, rpk, x509 };
 
 // Priority strings for the GnuTLS tools: exactly the LwM2M suites of each mode.
-const std::string kPskPrio =
-    "NONE:+VERS-DTLS1.2:+PSK:+AES-128-CCM-8:+AES-128-CBC:+AEAD:+SHA256:+SIGN-ALL:+CURVE-ALL:+CTYPE-X509";
-const std::string kEcdhePrio =
-    "NONE:+VERS-DTLS1.2:+ECDHE-ECDSA:+AES-128-CCM-8:+AES-128-CBC:+AEAD:+SHA256:+SIGN-ALL:+CURVE-ALL";
+const std::string kPskPrio = "NONE:+VERS-DTLS1.2:+PSK:+AES-128-CCM-8:+AES-128-CBC:+AEAD:+SHA256:+"
+                             "SIGN-ALL:+CURVE-ALL:+CTYPE-X509";
+const std::string kEcdhePrio = "NONE:+VERS-DTLS1.2:+ECDHE-ECDSA:+AES-128-CCM-8:+AES-128-CBC:+AEAD:+"
+                               "SHA256:+SIGN-ALL:+CURVE-ALL";
 const std::string kRpkPrio = kEcdhePrio + ":+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK";
 const std::string kX509Prio = kEcdhePrio + ":+CTYPE-X509";
-const char* name(Mode m) { return m == Mode::psk ? "psk" : m == Mode::rpk ? "rpk" : "x509"; }
+const char* name(Mode m) {
+    return m == Mode::psk ? "psk" : m == Mode::rpk ? "rpk" : "x509";
+}
 
 class GnutlsCliToOurServer : public ::testing::TestWithParam<Mode> {};
 
@@ -92,25 +95,33 @@ TEST_P(GnutlsCliToOurServer, HandshakeEchoClose) {
     ASSERT_TRUE(server) << server.error().message();
     Udp udp;
 
-    std::vector<std::string> args = {GNUTLS_CLI_PATH, "--udp", "-p", std::to_string(udp.port()), "127.0.0.1"};
+    std::vector<std::string> args = {GNUTLS_CLI_PATH, "--udp", "-p", std::to_string(udp.port()),
+                                     "127.0.0.1"};
     switch (mode) {
     case Mode::psk: {
         std::string hex = to_hex(key64());
-        args.insert(args.end(), {"--pskusername", identity128(), "--pskkey", hex, "--priority", kPskPrio});
+        args.insert(args.end(),
+                    {"--pskusername", identity128(), "--pskkey", hex, "--priority", kPskPrio});
         break;
     }
     case Mode::rpk:
         args.insert(args.end(),
-                    {"--rawpkkeyfile", dir.write("cli.key", pem(Bytes(cli_key.private_key_der.view().begin(), cli_key.private_key_der.view().end()), "PRIVATE KEY")),
+                    {"--rawpkkeyfile",
+                     dir.write("cli.key", pem(Bytes(cli_key.private_key_der.view().begin(),
+                                                    cli_key.private_key_der.view().end()),
+                                              "PRIVATE KEY")),
                      "--rawpkfile", dir.write("cli.pub", pem(cli_key.spki_der, "PUBLIC KEY")),
                      "--insecure", "--priority", kRpkPrio});
         break;
     case Mode::x509:
-        args.insert(args.end(),
-                    {"--x509cafile", dir.write("ca.pem", pem(pki.ca.der, "CERTIFICATE")),
-                     "--x509certfile", dir.write("client.pem", pem(pki.client.der, "CERTIFICATE")),
-                     "--x509keyfile", dir.write("client.key", pem(Bytes(pki.client.key.private_key_der.view().begin(), pki.client.key.private_key_der.view().end()), "PRIVATE KEY")),
-                     "--verify-hostname", "server", "--priority", kX509Prio});
+        args.insert(
+            args.end(),
+            {"--x509cafile", dir.write("ca.pem", pem(pki.ca.der, "CERTIFICATE")), "--x509certfile",
+             dir.write("client.pem", pem(pki.client.der, "CERTIFICATE")), "--x509keyfile",
+             dir.write("client.key", pem(Bytes(pki.client.key.private_key_der.view().begin(),
+                                               pki.client.key.private_key_der.view().end()),
+                                         "PRIVATE KEY")),
+             "--verify-hostname", "server", "--priority", kX509Prio});
         break;
     }
     Child cli(args);
@@ -131,17 +142,22 @@ TEST_P(GnutlsCliToOurServer, HandshakeEchoClose) {
         if (std::holds_alternative<Closed>(e)) closed = true;
         events.push_back(e);
     };
-    ASSERT_TRUE(drive(*server, udp,
-                      [&] {
-                          echoed = cli.output().find("echo:hello-interop") != std::string::npos;
-                          return echoed;
-                      },
-                      20s, on_event))
-        << name(mode) << ": gnutls-cli output:\n" << cli.output();
+    ASSERT_TRUE(drive(
+        *server, udp,
+        [&] {
+            echoed = cli.output().find("echo:hello-interop") != std::string::npos;
+            return echoed;
+        },
+        20s, on_event))
+        << name(mode) << ": gnutls-cli output:\n"
+        << cli.output();
     cli.close_stdin(); // gnutls-cli sends close_notify on EOF
-    EXPECT_TRUE(drive(*server, udp, [&] { return closed; }, 10s, on_event)) << cli.output();
-    auto done = std::find_if(events.begin(), events.end(),
-                             [](const Event& e) { return std::holds_alternative<HandshakeDone>(e); });
+    EXPECT_TRUE(drive(
+        *server, udp, [&] { return closed; }, 10s, on_event))
+        << cli.output();
+    auto done = std::find_if(events.begin(), events.end(), [](const Event& e) {
+        return std::holds_alternative<HandshakeDone>(e);
+    });
     ASSERT_NE(done, events.end());
     const auto& id = std::get<HandshakeDone>(*done).identity;
     switch (mode) {
@@ -162,7 +178,8 @@ TEST_P(GnutlsCliToOurServer, HandshakeEchoClose) {
     EXPECT_EQ(server->size(), 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dtls, GnutlsCliToOurServer, ::testing::Values(Mode::psk, Mode::rpk, Mode::x509),
+INSTANTIATE_TEST_SUITE_P(Dtls, GnutlsCliToOurServer,
+                         ::testing::Values(Mode::psk, Mode::rpk, Mode::x509),
                          [](const auto& i) { return std::string(name(i.param)); });
 
 class OurClientToGnutlsServ : public ::testing::TestWithParam<Mode> {};
@@ -172,7 +189,8 @@ TEST_P(OurClientToGnutlsServ, HandshakeEcho) {
     const auto& pki = test_pki();
     TempDir dir;
     const std::uint16_t port = free_udp_port();
-    std::vector<std::string> args = {GNUTLS_SERV_PATH, "--udp", "--echo", "-p", std::to_string(port)};
+    std::vector<std::string> args = {GNUTLS_SERV_PATH, "--udp", "--echo", "-p",
+                                     std::to_string(port)};
     ClientConfig cfg;
     cfg.server = PeerAddr::v4(127, 0, 0, 1, port);
     switch (mode) {
@@ -181,23 +199,31 @@ TEST_P(OurClientToGnutlsServ, HandshakeEcho) {
         // ':'; use a 128-byte identity without colons.
         std::string id = identity128();
         std::replace(id.begin(), id.end(), ':', '-');
-        args.insert(args.end(), {"--pskpasswd", dir.write("psk.txt", id + ":" + to_hex(key64()) + "\n"),
-                                 "--priority", kPskPrio});
+        args.insert(args.end(),
+                    {"--pskpasswd", dir.write("psk.txt", id + ":" + to_hex(key64()) + "\n"),
+                     "--priority", kPskPrio});
         cfg.credentials = PskCredentials{to_bytes(id), SecretBytes(key64())};
         break;
     }
     case Mode::rpk:
         args.insert(args.end(),
-                    {"--rawpkkeyfile", dir.write("srv.key", pem(Bytes(pki.server_rpk.private_key_der.view().begin(), pki.server_rpk.private_key_der.view().end()), "PRIVATE KEY")),
-                     "--rawpkfile", dir.write("srv.pub", pem(pki.server_rpk.spki_der, "PUBLIC KEY")),
-                     "--priority", kRpkPrio});
+                    {"--rawpkkeyfile",
+                     dir.write("srv.key", pem(Bytes(pki.server_rpk.private_key_der.view().begin(),
+                                                    pki.server_rpk.private_key_der.view().end()),
+                                              "PRIVATE KEY")),
+                     "--rawpkfile",
+                     dir.write("srv.pub", pem(pki.server_rpk.spki_der, "PUBLIC KEY")), "--priority",
+                     kRpkPrio});
         cfg.credentials = RpkCredentials{pki.client_rpk.spki_der, pki.client_rpk.private_key_der};
         cfg.server_public_key = pki.server_rpk.spki_der;
         break;
     case Mode::x509:
         args.insert(args.end(),
                     {"--x509certfile", dir.write("srv.pem", pem(pki.server.der, "CERTIFICATE")),
-                     "--x509keyfile", dir.write("srv.key", pem(Bytes(pki.server.key.private_key_der.view().begin(), pki.server.key.private_key_der.view().end()), "PRIVATE KEY")),
+                     "--x509keyfile",
+                     dir.write("srv.key", pem(Bytes(pki.server.key.private_key_der.view().begin(),
+                                                    pki.server.key.private_key_der.view().end()),
+                                              "PRIVATE KEY")),
                      "--x509cafile", dir.write("ca.pem", pem(pki.ca.der, "CERTIFICATE")),
                      "--priority", kX509Prio});
         cfg.credentials = X509Credentials{{pki.client.der}, pki.client.key.private_key_der};
@@ -207,7 +233,8 @@ TEST_P(OurClientToGnutlsServ, HandshakeEcho) {
     Child serv(args);
     ASSERT_TRUE(serv.ok());
     // Wait until it listens (bounded), then connect; our client retransmits anyway.
-    for (int i = 0; i < 100 && serv.output().find("IPv6") == std::string::npos; ++i) ::usleep(50000);
+    for (int i = 0; i < 100 && serv.output().find("IPv6") == std::string::npos; ++i)
+        ::usleep(50000);
     auto client = ClientSession::create(cfg);
     ASSERT_TRUE(client) << client.error().message();
     Udp udp;
@@ -224,10 +251,13 @@ TEST_P(OurClientToGnutlsServ, HandshakeEcho) {
         }
         events.push_back(e);
     };
-    ASSERT_TRUE(drive(*client, udp, [&] { return echoed; }, 20s, on_event))
-        << name(mode) << ": gnutls-serv output:\n" << serv.output();
-    auto done = std::find_if(events.begin(), events.end(),
-                             [](const Event& e) { return std::holds_alternative<HandshakeDone>(e); });
+    ASSERT_TRUE(drive(
+        *client, udp, [&] { return echoed; }, 20s, on_event))
+        << name(mode) << ": gnutls-serv output:\n"
+        << serv.output();
+    auto done = std::find_if(events.begin(), events.end(), [](const Event& e) {
+        return std::holds_alternative<HandshakeDone>(e);
+    });
     ASSERT_NE(done, events.end());
     const auto& hd = std::get<HandshakeDone>(*done);
     if (mode == Mode::rpk) {
@@ -237,10 +267,12 @@ TEST_P(OurClientToGnutlsServ, HandshakeEcho) {
         EXPECT_EQ(hd.identity.subject_dn, "CN=server");
     }
     client->close(mono_now());
-    while (auto d = client->poll_transmit()) udp.send(*d);
+    while (auto d = client->poll_transmit())
+        udp.send(*d);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dtls, OurClientToGnutlsServ, ::testing::Values(Mode::psk, Mode::rpk, Mode::x509),
+INSTANTIATE_TEST_SUITE_P(Dtls, OurClientToGnutlsServ,
+                         ::testing::Values(Mode::psk, Mode::rpk, Mode::x509),
                          [](const auto& i) { return std::string(name(i.param)); });
 
 } // namespace

@@ -34,8 +34,8 @@ namespace lwm2m::interop {
 using namespace std::chrono_literals;
 
 inline TimePoint mono_now() {
-    return TimePoint{std::chrono::duration_cast<Duration>(
-        std::chrono::steady_clock::now().time_since_epoch())};
+    return TimePoint{
+        std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch())};
 }
 
 class Udp {
@@ -60,13 +60,15 @@ public:
         a.sin_family = AF_INET;
         std::memcpy(&a.sin_addr, d.peer.addr.data(), 4);
         a.sin_port = htons(d.peer.port);
-        (void)::sendto(fd_, d.bytes.data(), d.bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        (void)::sendto(fd_, d.bytes.data(), d.bytes.size(), 0, reinterpret_cast<sockaddr*>(&a),
+                       sizeof a);
     }
     bool recv(PeerAddr& from, Bytes& out) {
         std::byte buf[65536];
         sockaddr_in a{};
         socklen_t len = sizeof a;
-        const ssize_t n = ::recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&a), &len);
+        const ssize_t n =
+            ::recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&a), &len);
         if (n < 0) return false;
         const auto* ip = reinterpret_cast<const std::uint8_t*>(&a.sin_addr);
         from = PeerAddr::v4(ip[0], ip[1], ip[2], ip[3], ntohs(a.sin_port));
@@ -97,7 +99,8 @@ public:
         posix_spawn_file_actions_addclose(&fa, in[1]);
         posix_spawn_file_actions_addclose(&fa, out[0]);
         std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
+        for (auto& a : args)
+            argv.push_back(a.data());
         argv.push_back(nullptr);
         if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
         posix_spawn_file_actions_destroy(&fa);
@@ -151,8 +154,9 @@ private:
 };
 
 inline std::string pem(const Bytes& der, const char* label) {
-    gnutls_datum_t in{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(der.data())),
-                      static_cast<unsigned>(der.size())};
+    gnutls_datum_t in{
+        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(der.data())),
+        static_cast<unsigned>(der.size())};
     gnutls_datum_t out{};
     if (gnutls_pem_base64_encode2(label, &in, &out) < 0) return {};
     std::string s(reinterpret_cast<const char*>(out.data), out.size);
@@ -184,12 +188,16 @@ private:
 
 /// Drives a sans-I/O core over `udp` until `done()` or `limit` (real time).
 template <class Core, class OnEvent>
-bool drive(Core& core, Udp& udp, const std::function<bool()>& done, Duration limit, OnEvent&& on_event) {
+bool drive(Core& core, Udp& udp, const std::function<bool()>& done, Duration limit,
+           OnEvent&& on_event) {
     const TimePoint end = mono_now() + limit;
     while (mono_now() < end) {
-        while (auto d = core.poll_transmit()) udp.send(*d);
-        while (auto e = core.poll_event()) on_event(*e);
-        while (auto d = core.poll_transmit()) udp.send(*d);
+        while (auto d = core.poll_transmit())
+            udp.send(*d);
+        while (auto e = core.poll_event())
+            on_event(*e);
+        while (auto d = core.poll_transmit())
+            udp.send(*d);
         if (done()) return true;
         pollfd p{udp.fd(), POLLIN, 0};
         int wait_ms = 50;
@@ -198,7 +206,8 @@ bool drive(Core& core, Udp& udp, const std::function<bool()>& done, Duration lim
         ::poll(&p, 1, wait_ms);
         PeerAddr from;
         Bytes b;
-        while (udp.recv(from, b)) core.on_datagram(mono_now(), from, b);
+        while (udp.recv(from, b))
+            core.on_datagram(mono_now(), from, b);
         const TimePoint now = mono_now();
         if (auto dl = core.next_deadline(); dl && now >= *dl) core.on_timeout(now);
     }

@@ -13,14 +13,14 @@
 using namespace lwm2m;
 using namespace lwm2m::coap;
 using namespace std::chrono_literals;
-using lwm2m::test::Lockstep;
-using lwm2m::test::det_config;
-using lwm2m::test::obs_value;
-using lwm2m::test::kPeerA;
-using lwm2m::test::kPeerB;
 using lwm2m::test::ack;
 using lwm2m::test::con;
+using lwm2m::test::det_config;
+using lwm2m::test::kPeerA;
+using lwm2m::test::kPeerB;
+using lwm2m::test::Lockstep;
 using lwm2m::test::non;
+using lwm2m::test::obs_value;
 using lwm2m::test::rst;
 
 namespace {
@@ -34,7 +34,9 @@ struct Pair {
     std::function<void(Lockstep&)> server_app;
     std::size_t dropped = 0;
 
-    Pair(Config ca, Config cb) : a(ca, 11), b(cb, 22) {}
+    Pair(Config ca, Config cb)
+        : a(ca, 11)
+        , b(cb, 22) {}
 
     void pump() {
         for (int guard = 0; guard < 10000; ++guard) {
@@ -43,7 +45,10 @@ struct Pair {
                 moved = true;
                 auto m = test::parse(d->bytes);
                 ASSERT_TRUE(m);
-                if (drop(true, *m)) { ++dropped; continue; }
+                if (drop(true, *m)) {
+                    ++dropped;
+                    continue;
+                }
                 b.now = a.now;
                 b.ep.on_datagram(b.now, kPeerA, d->bytes);
             }
@@ -52,7 +57,10 @@ struct Pair {
                 moved = true;
                 auto m = test::parse(d->bytes);
                 ASSERT_TRUE(m);
-                if (drop(false, *m)) { ++dropped; continue; }
+                if (drop(false, *m)) {
+                    ++dropped;
+                    continue;
+                }
                 a.now = b.now;
                 a.ep.on_datagram(a.now, kPeerB, d->bytes);
             }
@@ -116,7 +124,7 @@ TEST(CoapEndpointLockstep, RetransmissionScheduleAndTimeout) {
 
 // §4.2: the initial timeout is ACK_TIMEOUT * (1 + unit * (factor - 1)) from the injected Random.
 TEST(CoapEndpointLockstep, InitialTimeoutUsesRandomFactor) {
-    Lockstep t; // factor 1.5
+    Lockstep t;                  // factor 1.5
     t.random().fix(0x80000000U); // unit() == 0.5 -> 2.5 s
     ASSERT_TRUE(t.ep.send_request(t.now, kPeerA, con(code::get).path("/a")));
     t.expect_tx();
@@ -134,7 +142,9 @@ TEST(CoapEndpointLockstep, PiggybackedResponse) {
     // A piggybacked response with a wrong token is ignored (§5.3.2).
     t.receive(kPeerA, ack(code::content).mid(req.message_id).token("zz").payload("x"));
     t.expect_no_event();
-    t.receive(kPeerA, ack(code::content).mid(req.message_id).token(req.token).payload("Open Mobile Alliance"));
+    t.receive(
+        kPeerA,
+        ack(code::content).mid(req.message_id).token(req.token).payload("Open Mobile Alliance"));
     auto r = t.expect_event<Response>();
     EXPECT_EQ(r.id, *id);
     EXPECT_EQ(r.peer, kPeerA);
@@ -388,11 +398,13 @@ TEST(CoapEndpointLockstep, MalformedDatagramsDroppedAndCounted) {
     t.receive_bytes(kPeerA, garbage);
     const Bytes bad_version{std::byte{0x80}, std::byte{0x01}, std::byte{0}, std::byte{1}};
     t.receive_bytes(kPeerA, bad_version);
-    const Bytes non_bad_opt{std::byte{0x50}, std::byte{0x01}, std::byte{0}, std::byte{2}, std::byte{0xf1}};
+    const Bytes non_bad_opt{std::byte{0x50}, std::byte{0x01}, std::byte{0}, std::byte{2},
+                            std::byte{0xf1}};
     t.receive_bytes(kPeerA, non_bad_opt);
     t.expect_no_tx();
     // A CON with a readable header and a reserved option nibble (15): rejected with RST (§4.2).
-    const Bytes con_bad_opt{std::byte{0x40}, std::byte{0x01}, std::byte{0x12}, std::byte{0x34}, std::byte{0xf1}};
+    const Bytes con_bad_opt{std::byte{0x40}, std::byte{0x01}, std::byte{0x12}, std::byte{0x34},
+                            std::byte{0xf1}};
     t.receive_bytes(kPeerA, con_bad_opt);
     Message r = t.expect_tx();
     EXPECT_EQ(r.type, Type::rst);
@@ -427,7 +439,8 @@ TEST(CoapEndpointLockstep, IdlePeersReclaimed) {
     ASSERT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content))));
     t.drain_tx();
     EXPECT_EQ(t.ep.stats().peers, 2U);
-    while (t.ep.next_deadline()) t.advance_to_deadline();
+    while (t.ep.next_deadline())
+        t.advance_to_deadline();
     EXPECT_EQ(t.ep.stats().peers, 0U);
     EXPECT_EQ(t.ep.stats().buffered_bytes, 0U);
 }
@@ -470,7 +483,8 @@ TEST(CoapEndpointLockstep, Block1UploadWithLostAck) {
     auto id = p.a.ep.send_request(p.a.now, kPeerB, con(code::put).path("/5/0/0").payload(body));
     ASSERT_TRUE(id);
     p.pump();
-    for (int i = 0; i < 20 && got.value == 0; ++i) ASSERT_TRUE(p.step_time());
+    for (int i = 0; i < 20 && got.value == 0; ++i)
+        ASSERT_TRUE(p.step_time());
     p.pump();
     EXPECT_EQ(received, body);
     EXPECT_EQ(size1_seen, 200U);
@@ -534,7 +548,8 @@ TEST(CoapEndpointLockstep, Block2DownloadWithLostAck) {
     EXPECT_EQ(delivered, 1); // later blocks served from the cache, not the application
     EXPECT_EQ(size2, 1000U);
     ASSERT_FALSE(etags.empty());
-    for (const auto& e : etags) EXPECT_EQ(e, etags.front());
+    for (const auto& e : etags)
+        EXPECT_EQ(e, etags.front());
     EXPECT_EQ(p.b.ep.stats().blocks_served, 7U);
     EXPECT_EQ(p.dropped, 1U);
 }
@@ -544,12 +559,20 @@ TEST(CoapEndpointLockstep, Block2EtagMismatchFails) {
     Lockstep t(det_config());
     auto id = t.ep.send_request(t.now, kPeerA, con(code::get).path("/b"));
     Message req = t.expect_tx();
-    t.receive(kPeerA, ack(code::content).mid(req.message_id).token(req.token).opt(option::etag, "A")
-                          .block2(0, true, 0).payload(Bytes(16)));
+    t.receive(kPeerA, ack(code::content)
+                          .mid(req.message_id)
+                          .token(req.token)
+                          .opt(option::etag, "A")
+                          .block2(0, true, 0)
+                          .payload(Bytes(16)));
     req = t.expect_tx();
     EXPECT_EQ(test::block2_of(req)->num, 1U);
-    t.receive(kPeerA, ack(code::content).mid(req.message_id).token(req.token).opt(option::etag, "B")
-                          .block2(1, false, 0).payload("x"));
+    t.receive(kPeerA, ack(code::content)
+                          .mid(req.message_id)
+                          .token(req.token)
+                          .opt(option::etag, "B")
+                          .block2(1, false, 0)
+                          .payload("x"));
     auto f = t.expect_event<RequestFailed>();
     EXPECT_EQ(f.id, *id);
     EXPECT_EQ(f.error, make_error_code(coap::Errc::block_mismatch));
@@ -561,31 +584,44 @@ TEST(CoapEndpointLockstep, Block1IncompleteAndTooLarge) {
     c.max_body_size = 100;
     Lockstep t(c);
     // Block 1 without block 0: 4.08.
-    t.receive(kPeerA, con(code::put).mid(1).token("a").path("/f").block1(1, true, 0).payload(Bytes(16)));
+    t.receive(kPeerA,
+              con(code::put).mid(1).token("a").path("/f").block1(1, true, 0).payload(Bytes(16)));
     Message r = t.expect_tx();
     EXPECT_EQ(r.code, code::request_entity_incomplete);
     // Out of order: 0 then 2.
-    t.receive(kPeerA, con(code::put).mid(2).token("a").path("/f").block1(0, true, 0).payload(Bytes(16)));
+    t.receive(kPeerA,
+              con(code::put).mid(2).token("a").path("/f").block1(0, true, 0).payload(Bytes(16)));
     r = t.expect_tx();
     EXPECT_EQ(r.code, code::continue_);
     EXPECT_EQ(test::block1_of(r)->num, 0U);
     EXPECT_TRUE(test::block1_of(r)->more);
-    t.receive(kPeerA, con(code::put).mid(3).token("a").path("/f").block1(2, true, 0).payload(Bytes(16)));
+    t.receive(kPeerA,
+              con(code::put).mid(3).token("a").path("/f").block1(2, true, 0).payload(Bytes(16)));
     EXPECT_EQ(t.expect_tx().code, code::request_entity_incomplete);
     // Size1 over the limit: 4.13 with Size1 = the limit.
-    t.receive(kPeerA, con(code::put).mid(4).token("b").path("/g").block1(0, true, 0)
-                          .uint(option::size1, 5000).payload(Bytes(16)));
+    t.receive(kPeerA, con(code::put)
+                          .mid(4)
+                          .token("b")
+                          .path("/g")
+                          .block1(0, true, 0)
+                          .uint(option::size1, 5000)
+                          .payload(Bytes(16)));
     r = t.expect_tx();
     EXPECT_EQ(r.code, code::request_entity_too_large);
     EXPECT_EQ(r.uint_option(option::size1), 100U);
     // Growing past the limit without Size1: 4.13 too.
     for (std::uint32_t n = 0; n < 6; ++n) {
-        t.receive(kPeerA, con(code::put).mid(static_cast<MessageId>(10 + n)).token("c").path("/h")
-                              .block1(n, true, 0).payload(Bytes(16)));
+        t.receive(kPeerA, con(code::put)
+                              .mid(static_cast<MessageId>(10 + n))
+                              .token("c")
+                              .path("/h")
+                              .block1(n, true, 0)
+                              .payload(Bytes(16)));
         r = t.expect_tx();
         EXPECT_EQ(r.code, code::continue_) << n;
     }
-    t.receive(kPeerA, con(code::put).mid(20).token("c").path("/h").block1(6, true, 0).payload(Bytes(16)));
+    t.receive(kPeerA,
+              con(code::put).mid(20).token("c").path("/h").block1(6, true, 0).payload(Bytes(16)));
     r = t.expect_tx();
     EXPECT_EQ(r.code, code::request_entity_too_large);
     EXPECT_EQ(r.uint_option(option::size1), 100U);
@@ -599,23 +635,27 @@ TEST(CoapEndpointLockstep, ObserveServerNotificationsAndReset) {
     auto in = t.expect_event<IncomingRequest>();
     EXPECT_TRUE(in.observe_register);
     ASSERT_NE(in.observation.value, 0U);
-    ASSERT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content).observe(0).payload("1"))));
+    ASSERT_TRUE(
+        t.ep.send_response(t.now, in.id, Message(ack(code::content).observe(0).payload("1"))));
     Message r = t.expect_tx();
     EXPECT_EQ(r.type, Type::ack);
     const std::uint64_t v0 = obs_value(r);
     ASSERT_NE(v0, ~0ULL);
-    ASSERT_TRUE(t.ep.send_notification(t.now, in.observation, Message(ack(code::content).payload("2")), false));
+    ASSERT_TRUE(t.ep.send_notification(t.now, in.observation,
+                                       Message(ack(code::content).payload("2")), false));
     Message n1 = t.expect_tx();
     EXPECT_EQ(n1.type, Type::non);
     EXPECT_EQ(n1.token, Token(as_bytes("ob")));
     EXPECT_EQ(obs_value(n1), (v0 + 1) & 0xffffff);
-    ASSERT_TRUE(t.ep.send_notification(t.now, in.observation, Message(ack(code::content).payload("3")), true));
+    ASSERT_TRUE(t.ep.send_notification(t.now, in.observation,
+                                       Message(ack(code::content).payload("3")), true));
     Message n2 = t.expect_tx();
     EXPECT_EQ(n2.type, Type::con);
     EXPECT_EQ(obs_value(n2), (v0 + 2) & 0xffffff);
     // §4.5.2: a new CON while n2 is unacknowledged replaces it (n2 is not retransmitted).
     t.advance(1s);
-    ASSERT_TRUE(t.ep.send_notification(t.now, in.observation, Message(ack(code::content).payload("4")), true));
+    ASSERT_TRUE(t.ep.send_notification(t.now, in.observation,
+                                       Message(ack(code::content).payload("4")), true));
     Message n3 = t.expect_tx();
     EXPECT_EQ(n3.type, Type::con);
     EXPECT_NE(n3.message_id, n2.message_id);
@@ -627,8 +667,9 @@ TEST(CoapEndpointLockstep, ObserveServerNotificationsAndReset) {
     auto end = t.expect_event<ObservationEnded>();
     EXPECT_EQ(end.id, in.observation);
     EXPECT_EQ(end.reason, ObservationEndReason::reset);
-    EXPECT_EQ(t.ep.send_notification(t.now, in.observation, Message(ack(code::content)), false).error(),
-              make_error_code(lwm2m::Errc::not_found));
+    EXPECT_EQ(
+        t.ep.send_notification(t.now, in.observation, Message(ack(code::content)), false).error(),
+        make_error_code(lwm2m::Errc::not_found));
     t.advance(100s);
     t.expect_no_tx();
 }
@@ -704,7 +745,8 @@ TEST(CoapEndpointLockstep, ObserveClientOrderingAndCancel) {
     ASSERT_TRUE(id);
     const Message req = t.expect_tx();
     EXPECT_EQ(obs_value(req), 0U);
-    t.receive(kPeerA, ack(code::content).mid(req.message_id).token(req.token).observe(100).payload("a"));
+    t.receive(kPeerA,
+              ack(code::content).mid(req.message_id).token(req.token).observe(100).payload("a"));
     auto r = t.expect_event<Response>();
     EXPECT_EQ(r.id, *id);
     t.receive(kPeerA, non(code::content).mid(0x100).token(req.token).observe(101).payload("b"));
@@ -721,11 +763,13 @@ TEST(CoapEndpointLockstep, ObserveClientOrderingAndCancel) {
     EXPECT_EQ(a.message_id, 0x102);
     EXPECT_EQ(t.expect_event<Notification>().seq, 102U);
     // §3.4 V1 < V2 and V2 - V1 > 2^23: 0xfffffe after 102 is older.
-    t.receive(kPeerA, non(code::content).mid(0x103).token(req.token).observe(0xfffffe).payload("w"));
+    t.receive(kPeerA,
+              non(code::content).mid(0x103).token(req.token).observe(0xfffffe).payload("w"));
     t.expect_no_event(); // 0xfffffe - 102 > 2^23: older
     EXPECT_EQ(t.ep.stats().stale_notifications, 2U);
     t.advance(129s); // T2 > T1 + 128 s: anything is fresh
-    t.receive(kPeerA, non(code::content).mid(0x104).token(req.token).observe(0xfffffe).payload("w2"));
+    t.receive(kPeerA,
+              non(code::content).mid(0x104).token(req.token).observe(0xfffffe).payload("w2"));
     EXPECT_EQ(t.expect_event<Notification>().seq, 0xfffffeU);
     // Wrap-around, §3.4 V1 > V2 and V1 - V2 > 2^23: 3 after 0xfffffe is fresh ...
     t.receive(kPeerA, non(code::content).mid(0x106).token(req.token).observe(3).payload("x"));
@@ -733,7 +777,8 @@ TEST(CoapEndpointLockstep, ObserveClientOrderingAndCancel) {
     EXPECT_EQ(wrapped.seq, 3U);
     EXPECT_EQ(as_string_view(wrapped.notification.payload), "x");
     // ... and then 0xfffffd (before the wrap) is stale.
-    t.receive(kPeerA, non(code::content).mid(0x107).token(req.token).observe(0xfffffd).payload("y"));
+    t.receive(kPeerA,
+              non(code::content).mid(0x107).token(req.token).observe(0xfffffd).payload("y"));
     t.expect_no_event();
     EXPECT_EQ(t.ep.stats().stale_notifications, 3U);
     t.receive(kPeerA, non(code::content).mid(0x108).token(req.token).observe(50).payload("d"));
@@ -760,7 +805,8 @@ TEST(CoapEndpointLockstep, ObserveBetweenEndpointsWithBlockwiseNotification) {
             if (auto* in = std::get_if<IncomingRequest>(&*e)) {
                 ASSERT_TRUE(in->observe_register);
                 obs = in->observation;
-                ASSERT_TRUE(s.ep.send_response(s.now, in->id, Message(ack(code::content).observe(0).payload("small"))));
+                ASSERT_TRUE(s.ep.send_response(
+                    s.now, in->id, Message(ack(code::content).observe(0).payload("small"))));
             }
         }
     };
@@ -769,12 +815,14 @@ TEST(CoapEndpointLockstep, ObserveBetweenEndpointsWithBlockwiseNotification) {
     p.pump();
     EXPECT_EQ(as_string_view(p.a.expect_event<Response>().response.payload), "small");
     const Bytes big = test::pattern_body(300, 3);
-    ASSERT_TRUE(p.b.ep.send_notification(p.b.now, obs, Message(ack(code::content).payload(big)), true));
+    ASSERT_TRUE(
+        p.b.ep.send_notification(p.b.now, obs, Message(ack(code::content).payload(big)), true));
     p.pump();
     auto n = p.a.expect_event<Notification>();
     EXPECT_EQ(n.id, *id);
     EXPECT_EQ(n.notification.payload, big);
-    ASSERT_TRUE(p.b.ep.send_notification(p.b.now, obs, Message(ack(code::content).payload("x")), false));
+    ASSERT_TRUE(
+        p.b.ep.send_notification(p.b.now, obs, Message(ack(code::content).payload("x")), false));
     p.pump();
     EXPECT_EQ(as_string_view(p.a.expect_event<Notification>().notification.payload), "x");
     p.a.expect_no_event();
@@ -833,7 +881,8 @@ TEST(CoapEndpointLockstep, ManyObservationsPerPeer) {
     c.max_exchanges_per_peer = 2;
     Lockstep t(c);
     for (int i = 0; i < 6; ++i) {
-        auto id = t.ep.send_request(t.now, kPeerA, con(code::get).path("/3/0/" + std::to_string(i)).observe(0));
+        auto id = t.ep.send_request(t.now, kPeerA,
+                                    con(code::get).path("/3/0/" + std::to_string(i)).observe(0));
         ASSERT_TRUE(id) << i;
         const Message req = t.expect_tx();
         t.receive(kPeerA, ack(code::content).mid(req.message_id).token(req.token).observe(1));
@@ -849,14 +898,23 @@ TEST(CoapEndpointLockstep, NotificationFetchAbandonedOnEtagChange) {
     const Token tok = req.token;
     t.receive(kPeerA, ack(code::content).mid(req.message_id).token(tok).observe(1));
     (void)t.expect_event<Response>();
-    t.receive(kPeerA, non(code::content).mid(100).token(tok).observe(2).opt(option::etag, "A")
-                          .block2(0, true, 0).payload(Bytes(16)));
+    t.receive(kPeerA, non(code::content)
+                          .mid(100)
+                          .token(tok)
+                          .observe(2)
+                          .opt(option::etag, "A")
+                          .block2(0, true, 0)
+                          .payload(Bytes(16)));
     Message get = t.expect_tx();
     EXPECT_NE(get.token, tok); // fresh token for the continuation (RFC 7641 §4.1 safety)
     EXPECT_FALSE(get.find(option::observe));
     EXPECT_EQ(test::block2_of(get)->num, 1U);
-    t.receive(kPeerA, ack(code::content).mid(get.message_id).token(get.token).opt(option::etag, "B")
-                          .block2(1, false, 0).payload("zz"));
+    t.receive(kPeerA, ack(code::content)
+                          .mid(get.message_id)
+                          .token(get.token)
+                          .opt(option::etag, "B")
+                          .block2(1, false, 0)
+                          .payload("zz"));
     t.expect_no_event();
     t.receive(kPeerA, non(code::content).mid(101).token(tok).observe(3).payload("fresh"));
     auto n = t.expect_event<Notification>();
@@ -903,21 +961,28 @@ TEST(CoapEndpointLockstep, CommandErrors) {
               make_error_code(lwm2m::Errc::invalid_argument)); // not CON/NON
     EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::content)).error(),
               make_error_code(lwm2m::Errc::invalid_argument)); // not a method
-    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::put).payload(test::pattern_body(1001))).error(),
-              make_error_code(coap::Errc::entity_too_large));
-    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::get).path("/" + std::string(250, 'a'))).error(),
-              make_error_code(coap::Errc::message_too_large));
+    EXPECT_EQ(
+        t.ep.send_request(t.now, kPeerA, con(code::put).payload(test::pattern_body(1001))).error(),
+        make_error_code(coap::Errc::entity_too_large));
+    EXPECT_EQ(
+        t.ep.send_request(t.now, kPeerA, con(code::get).path("/" + std::string(250, 'a'))).error(),
+        make_error_code(coap::Errc::message_too_large));
     ASSERT_TRUE(t.ep.send_request(t.now, kPeerA, con(code::get).token("dup")));
     EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::get).token("dup")).error(),
               make_error_code(lwm2m::Errc::invalid_argument)); // token in use with that peer
-    EXPECT_EQ(t.ep.cancel_request(t.now, RequestId{999}).error(), make_error_code(lwm2m::Errc::not_found));
-    EXPECT_EQ(t.ep.accept_separately(t.now, IncomingId{999}).error(), make_error_code(lwm2m::Errc::not_found));
-    EXPECT_EQ(t.ep.cancel_observation(t.now, ObservationId{999}).error(), make_error_code(lwm2m::Errc::not_found));
+    EXPECT_EQ(t.ep.cancel_request(t.now, RequestId{999}).error(),
+              make_error_code(lwm2m::Errc::not_found));
+    EXPECT_EQ(t.ep.accept_separately(t.now, IncomingId{999}).error(),
+              make_error_code(lwm2m::Errc::not_found));
+    EXPECT_EQ(t.ep.cancel_observation(t.now, ObservationId{999}).error(),
+              make_error_code(lwm2m::Errc::not_found));
     t.receive(kPeerB, con(code::get).mid(1).token("a").path("/x"));
     auto in = t.expect_event<IncomingRequest>();
     EXPECT_EQ(t.ep.send_response(t.now, in.id, Message(ack(code::get))).error(),
               make_error_code(lwm2m::Errc::invalid_argument));
-    EXPECT_EQ(t.ep.send_response(t.now, in.id, Message(ack(code::content).payload(test::pattern_body(1001)))).error(),
+    EXPECT_EQ(t.ep.send_response(t.now, in.id,
+                                 Message(ack(code::content).payload(test::pattern_body(1001))))
+                  .error(),
               make_error_code(coap::Errc::entity_too_large));
     ASSERT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content))));
 }
@@ -929,11 +994,14 @@ TEST(CoapEndpointLockstep, BufferedBytesLimit) {
     c.max_buffered_bytes = 4096;
     c.block_size = 64;
     Lockstep t(c);
-    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, con(code::put).payload(test::pattern_body(5000))).error(),
-              make_error_code(coap::Errc::peer_limit));
+    EXPECT_EQ(
+        t.ep.send_request(t.now, kPeerA, con(code::put).payload(test::pattern_body(5000))).error(),
+        make_error_code(coap::Errc::peer_limit));
     t.receive(kPeerB, con(code::get).mid(1).token("a").path("/x"));
     auto in = t.expect_event<IncomingRequest>();
-    EXPECT_EQ(t.ep.send_response(t.now, in.id, Message(ack(code::content).payload(test::pattern_body(5000)))).error(),
+    EXPECT_EQ(t.ep.send_response(t.now, in.id,
+                                 Message(ack(code::content).payload(test::pattern_body(5000))))
+                  .error(),
               make_error_code(coap::Errc::peer_limit));
     ASSERT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content).payload("ok"))));
     EXPECT_EQ(as_string_view(t.expect_tx().payload), "ok");

@@ -10,13 +10,13 @@
 using namespace lwm2m;
 using namespace lwm2m::coap;
 using namespace std::chrono_literals;
-using lwm2m::test::Lockstep;
-using lwm2m::test::det_config;
-using lwm2m::test::obs_value;
-using lwm2m::test::kPeerA;
 using lwm2m::test::ack;
 using lwm2m::test::con;
+using lwm2m::test::det_config;
+using lwm2m::test::kPeerA;
+using lwm2m::test::Lockstep;
 using lwm2m::test::non;
+using lwm2m::test::obs_value;
 using lwm2m::test::rst;
 
 namespace {
@@ -26,7 +26,8 @@ ObservationId register_observer(Lockstep& t, MessageId mid = 1, std::string_view
     t.receive(kPeerA, con(code::get).mid(mid).token(token).path("/3/0/13").observe(0));
     auto in = t.expect_event<IncomingRequest>();
     EXPECT_TRUE(in.observe_register);
-    EXPECT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content).observe(0).payload("0"))));
+    EXPECT_TRUE(
+        t.ep.send_response(t.now, in.id, Message(ack(code::content).observe(0).payload("0"))));
     const Message r = t.expect_tx();
     EXPECT_NE(obs_value(r), ~0ULL);
     return in.observation;
@@ -44,9 +45,12 @@ TEST(CoapEndpointRfc, UnimplementedCriticalOptionsGetBadOption) {
         std::string_view value;
     };
     MessageId mid = 10;
-    for (const Case c : {Case{code::put, option::if_match, "stale"}, Case{code::put, option::if_none_match, ""},
-                         Case{code::post, option::oscore, "\x09"}}) {
-        t.receive(kPeerA, con(c.method).mid(mid).token("t").path("/3/0/1").opt(c.option, c.value).payload("x"));
+    for (const Case c :
+         {Case{code::put, option::if_match, "stale"}, Case{code::put, option::if_none_match, ""},
+          Case{code::post, option::oscore, "\x09"}}) {
+        t.receive(
+            kPeerA,
+            con(c.method).mid(mid).token("t").path("/3/0/1").opt(c.option, c.value).payload("x"));
         const Message r = t.expect_tx();
         EXPECT_EQ(r.type, Type::ack) << c.option;
         EXPECT_EQ(r.message_id, mid) << c.option;
@@ -55,7 +59,9 @@ TEST(CoapEndpointRfc, UnimplementedCriticalOptionsGetBadOption) {
         ++mid;
     }
     // NON: silently dropped.
-    t.receive(kPeerA, non(code::put).mid(mid).token("n").path("/3/0/1").opt(option::if_match, "e").payload("x"));
+    t.receive(
+        kPeerA,
+        non(code::put).mid(mid).token("n").path("/3/0/1").opt(option::if_match, "e").payload("x"));
     t.expect_no_tx();
     t.expect_no_event();
     EXPECT_EQ(t.ep.stats().bad_option, 4U);
@@ -72,8 +78,13 @@ TEST(CoapEndpointRfc, StaleBlockwiseNotificationNotDeliveredAfterFresherOne) {
     t.receive(kPeerA, ack(code::content).mid(req.message_id).token(tok).observe(4).payload("r"));
     (void)t.expect_event<Response>();
     // seq 5: first block of a larger body; the client starts fetching block 1.
-    t.receive(kPeerA, non(code::content).mid(100).token(tok).observe(5).opt(option::etag, "A")
-                          .block2(0, true, 0).payload(Bytes(16)));
+    t.receive(kPeerA, non(code::content)
+                          .mid(100)
+                          .token(tok)
+                          .observe(5)
+                          .opt(option::etag, "A")
+                          .block2(0, true, 0)
+                          .payload(Bytes(16)));
     const Message get = t.expect_tx();
     ASSERT_TRUE(test::block2_of(get));
     EXPECT_EQ(test::block2_of(get)->num, 1U);
@@ -86,10 +97,15 @@ TEST(CoapEndpointRfc, StaleBlockwiseNotificationNotDeliveredAfterFresherOne) {
     EXPECT_EQ(as_string_view(n6.notification.payload), "six");
     // The fetch was abandoned: no retransmission of its GET ...
     t.advance(3s);
-    for (const Message& m : t.drain_tx()) EXPECT_NE(m.message_id, get.message_id) << "fetch GET retransmitted";
+    for (const Message& m : t.drain_tx())
+        EXPECT_NE(m.message_id, get.message_id) << "fetch GET retransmitted";
     // ... and its late last block delivers nothing.
-    t.receive(kPeerA, ack(code::content).mid(get.message_id).token(get.token).opt(option::etag, "A")
-                          .block2(1, false, 0).payload("zz"));
+    t.receive(kPeerA, ack(code::content)
+                          .mid(get.message_id)
+                          .token(get.token)
+                          .opt(option::etag, "A")
+                          .block2(1, false, 0)
+                          .payload("zz"));
     t.expect_no_event();
     // The observation goes on.
     t.receive(kPeerA, non(code::content).mid(102).token(tok).observe(7).payload("seven"));
@@ -105,9 +121,9 @@ TEST(CoapEndpointRfc, ObserverLimitAnswersWithoutObserve) {
     t.receive(kPeerA, con(code::get).mid(2).token("o2").path("/3/0/14").observe(0));
     auto in = t.expect_event<IncomingRequest>();
     EXPECT_TRUE(in.observe_register);
-    ASSERT_TRUE(t.ep.send_response(t.now, in.id,
-                                   Message(ack(code::content).observe(0).opt(option::content_format, "")
-                                               .payload("+01:00"))));
+    ASSERT_TRUE(t.ep.send_response(
+        t.now, in.id,
+        Message(ack(code::content).observe(0).opt(option::content_format, "").payload("+01:00"))));
     const Message r = t.expect_tx();
     EXPECT_EQ(r.type, Type::ack);
     EXPECT_EQ(r.message_id, 2);
@@ -116,8 +132,9 @@ TEST(CoapEndpointRfc, ObserverLimitAnswersWithoutObserve) {
     EXPECT_FALSE(r.find(option::observe)); // not registered
     EXPECT_TRUE(r.find(option::content_format));
     EXPECT_GE(t.ep.stats().refused, 1U);
-    EXPECT_EQ(t.ep.send_notification(t.now, in.observation, Message(ack(code::content)), false).error(),
-              make_error_code(lwm2m::Errc::not_found));
+    EXPECT_EQ(
+        t.ep.send_notification(t.now, in.observation, Message(ack(code::content)), false).error(),
+        make_error_code(lwm2m::Errc::not_found));
 }
 
 // Cached piggybacked responses count against max_buffered_bytes: once the budget cannot hold
@@ -134,7 +151,8 @@ TEST(CoapEndpointRfc, CachedRepliesRespectBufferedBytes) {
         if (e) {
             auto* in = std::get_if<IncomingRequest>(&*e);
             ASSERT_NE(in, nullptr);
-            ASSERT_TRUE(t.ep.send_response(t.now, in->id, Message(ack(code::content).payload(test::pattern_body(1000)))));
+            ASSERT_TRUE(t.ep.send_response(
+                t.now, in->id, Message(ack(code::content).payload(test::pattern_body(1000)))));
             const Message r = t.expect_tx();
             EXPECT_EQ(r.code, code::content);
             ++answered;
@@ -192,11 +210,13 @@ TEST(CoapEndpointRfc, NonEmptyResetAndReservedClassIgnored) {
 TEST(CoapEndpointRfc, NonNotificationReplacesPendingCon) {
     Lockstep t(det_config());
     const ObservationId obs = register_observer(t);
-    ASSERT_TRUE(t.ep.send_notification(t.now, obs, Message(ack(code::content).payload("old")), true));
+    ASSERT_TRUE(
+        t.ep.send_notification(t.now, obs, Message(ack(code::content).payload("old")), true));
     const Message n1 = t.expect_tx();
     EXPECT_EQ(n1.type, Type::con);
     t.advance(1s);
-    ASSERT_TRUE(t.ep.send_notification(t.now, obs, Message(ack(code::content).payload("new")), false));
+    ASSERT_TRUE(
+        t.ep.send_notification(t.now, obs, Message(ack(code::content).payload("new")), false));
     const Message n2 = t.expect_tx();
     EXPECT_EQ(n2.type, Type::con); // sent through the replacement path
     EXPECT_EQ(as_string_view(n2.payload), "new");
@@ -208,7 +228,8 @@ TEST(CoapEndpointRfc, NonNotificationReplacesPendingCon) {
     t.expect_no_tx();
     // ACK of the new one: nothing pending; the next NON goes as NON.
     t.receive(kPeerA, ack().mid(n2.message_id));
-    ASSERT_TRUE(t.ep.send_notification(t.now, obs, Message(ack(code::content).payload("n")), false));
+    ASSERT_TRUE(
+        t.ep.send_notification(t.now, obs, Message(ack(code::content).payload("n")), false));
     EXPECT_EQ(t.expect_tx().type, Type::non);
     t.advance(100s);
     t.expect_no_tx();
@@ -222,17 +243,20 @@ TEST(CoapEndpointRfc, UnencodableMessagesRefused) {
     const Bytes huge(65804 + 1, std::byte{'a'});
     Message bad_req = con(code::get).path("/a");
     bad_req.add_option(option::uri_query, BytesView(huge));
-    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, bad_req).error(), make_error_code(coap::Errc::message_too_large));
+    EXPECT_EQ(t.ep.send_request(t.now, kPeerA, bad_req).error(),
+              make_error_code(coap::Errc::message_too_large));
     t.expect_no_tx();
     t.receive(kPeerA, con(code::get).mid(1).token("a").path("/x"));
     auto in = t.expect_event<IncomingRequest>();
     Message bad = ack(code::content).payload("v");
     bad.add_option(option::location_path, BytesView(huge));
-    EXPECT_EQ(t.ep.send_response(t.now, in.id, bad).error(), make_error_code(coap::Errc::message_too_large));
+    EXPECT_EQ(t.ep.send_response(t.now, in.id, bad).error(),
+              make_error_code(coap::Errc::message_too_large));
     t.expect_no_tx();
     Message big_head = ack(code::content).payload("v");
     big_head.add_option(option::location_path, BytesView(Bytes(2000, std::byte{'b'})));
-    EXPECT_EQ(t.ep.send_response(t.now, in.id, big_head).error(), make_error_code(coap::Errc::message_too_large));
+    EXPECT_EQ(t.ep.send_response(t.now, in.id, big_head).error(),
+              make_error_code(coap::Errc::message_too_large));
     t.expect_no_tx();
     // The request is still answerable.
     ASSERT_TRUE(t.ep.send_response(t.now, in.id, Message(ack(code::content).payload("ok"))));
@@ -241,9 +265,11 @@ TEST(CoapEndpointRfc, UnencodableMessagesRefused) {
     const ObservationId obs = register_observer(t, 2);
     Message bad_n = ack(code::content);
     bad_n.add_option(option::location_path, BytesView(huge));
-    EXPECT_EQ(t.ep.send_notification(t.now, obs, bad_n, true).error(), make_error_code(coap::Errc::message_too_large));
+    EXPECT_EQ(t.ep.send_notification(t.now, obs, bad_n, true).error(),
+              make_error_code(coap::Errc::message_too_large));
     t.expect_no_tx();
-    ASSERT_TRUE(t.ep.send_notification(t.now, obs, Message(ack(code::content).payload("n")), false));
+    ASSERT_TRUE(
+        t.ep.send_notification(t.now, obs, Message(ack(code::content).payload("n")), false));
     EXPECT_EQ(as_string_view(t.expect_tx().payload), "n");
 }
 
@@ -251,7 +277,8 @@ TEST(CoapEndpointRfc, UnencodableMessagesRefused) {
 // gets 5.05 Proxying Not Supported and is never answered locally.
 TEST(CoapEndpointRfc, ProxyRequestsGetProxyingNotSupported) {
     Lockstep t(det_config());
-    t.receive(kPeerA, con(code::get).mid(1).token("p").opt(option::proxy_uri, "coap://192.0.2.1/3/0"));
+    t.receive(kPeerA,
+              con(code::get).mid(1).token("p").opt(option::proxy_uri, "coap://192.0.2.1/3/0"));
     Message r = t.expect_tx();
     EXPECT_EQ(r.type, Type::ack);
     EXPECT_EQ(r.message_id, 1);
@@ -259,16 +286,19 @@ TEST(CoapEndpointRfc, ProxyRequestsGetProxyingNotSupported) {
     EXPECT_EQ(r.token, Token(as_bytes("p")));
     t.expect_no_event();
     // A duplicate gets the same answer (RFC 7252 §4.5), still without reaching the application.
-    t.receive(kPeerA, con(code::get).mid(1).token("p").opt(option::proxy_uri, "coap://192.0.2.1/3/0"));
+    t.receive(kPeerA,
+              con(code::get).mid(1).token("p").opt(option::proxy_uri, "coap://192.0.2.1/3/0"));
     EXPECT_EQ(t.expect_tx().code, code::proxying_not_supported);
     t.expect_no_event();
-    t.receive(kPeerA, con(code::get).mid(2).token("q").path("/3/0").opt(option::proxy_scheme, "coap"));
+    t.receive(kPeerA,
+              con(code::get).mid(2).token("q").path("/3/0").opt(option::proxy_scheme, "coap"));
     r = t.expect_tx();
     EXPECT_EQ(r.code, code::proxying_not_supported);
     EXPECT_EQ(r.message_id, 2);
     t.expect_no_event();
     // NON: answered with a NON 5.05 (§5.7.2 "MUST return a 5.05").
-    t.receive(kPeerA, non(code::get).mid(3).token("n").opt(option::proxy_uri, "coap://192.0.2.1/3/0"));
+    t.receive(kPeerA,
+              non(code::get).mid(3).token("n").opt(option::proxy_uri, "coap://192.0.2.1/3/0"));
     r = t.expect_tx();
     EXPECT_EQ(r.type, Type::non);
     EXPECT_EQ(r.code, code::proxying_not_supported);

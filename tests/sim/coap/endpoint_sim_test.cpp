@@ -61,7 +61,7 @@ TEST_P(CoapEndpointSim, ThousandRequestsExactlyOnce) {
     Endpoint server(cfg, srng);
 
     constexpr int kTotal = 1000;
-    constexpr int kWindow = 6; // requests handed to the endpoint at once (NSTART queues them)
+    constexpr int kWindow = 6;   // requests handed to the endpoint at once (NSTART queues them)
     std::map<int, int> handled;  // server handler deliveries per id
     std::map<int, int> answered; // client Response deliveries per id
     int issued = 0;
@@ -74,7 +74,8 @@ TEST_P(CoapEndpointSim, ThousandRequestsExactlyOnce) {
             if (auto* r = std::get_if<Response>(&*e)) {
                 const int id = id_of(r->response);
                 ++answered[id];
-                if (r->response.code != code::content) error = "wrong code " + r->response.code.to_string();
+                if (r->response.code != code::content)
+                    error = "wrong code " + r->response.code.to_string();
                 --in_flight;
             } else if (std::holds_alternative<RequestFailed>(*e)) {
                 ++failed;
@@ -114,15 +115,17 @@ TEST_P(CoapEndpointSim, ThousandRequestsExactlyOnce) {
     net.set_default_link(lossy());
     net.partition(kClient, kServer, net.now() + 30s, net.now() + 36s);
 
-    const bool done = net.run_until(
-        [&] { return issued == kTotal && in_flight == 0; }, std::chrono::hours(2));
+    const bool done =
+        net.run_until([&] { return issued == kTotal && in_flight == 0; }, std::chrono::hours(2));
     ASSERT_TRUE(done) << "issued " << issued << " in flight " << in_flight;
     EXPECT_EQ(error, "");
     EXPECT_EQ(failed, 0);
     EXPECT_EQ(static_cast<int>(handled.size()), kTotal);
     EXPECT_EQ(static_cast<int>(answered.size()), kTotal);
-    for (const auto& [id, n] : handled) ASSERT_EQ(n, 1) << "request " << id << " handled " << n << " times";
-    for (const auto& [id, n] : answered) ASSERT_EQ(n, 1) << "response " << id << " delivered " << n << " times";
+    for (const auto& [id, n] : handled)
+        ASSERT_EQ(n, 1) << "request " << id << " handled " << n << " times";
+    for (const auto& [id, n] : answered)
+        ASSERT_EQ(n, 1) << "response " << id << " delivered " << n << " times";
     EXPECT_EQ(net.stats().deadline_violations, 0U);
     EXPECT_GT(net.stats().lost, 0U);
     EXPECT_GT(net.stats().duplicated, 0U);
@@ -164,8 +167,10 @@ TEST_P(CoapEndpointSim, BlockwiseSixtyFourKiB) {
     auto client_app = [&](TimePoint) {
         while (auto e = client.poll_event()) {
             if (auto* r = std::get_if<Response>(&*e)) {
-                if (r->response.code == code::changed) upload_resp = r->response;
-                else download_resp = r->response;
+                if (r->response.code == code::changed)
+                    upload_resp = r->response;
+                else
+                    download_resp = r->response;
             } else {
                 error = "client event other than Response";
             }
@@ -181,7 +186,8 @@ TEST_P(CoapEndpointSim, BlockwiseSixtyFourKiB) {
             if (in->request.code == code::put) {
                 ++uploads;
                 uploaded = in->request.payload;
-                if (!server.send_response(now, in->id, test::ack(code::changed))) error = "respond put";
+                if (!server.send_response(now, in->id, test::ack(code::changed)))
+                    error = "respond put";
             } else {
                 ++downloads_served;
                 if (!server.send_response(now, in->id, test::ack(code::content).payload(down)))
@@ -196,15 +202,18 @@ TEST_P(CoapEndpointSim, BlockwiseSixtyFourKiB) {
     net.set_default_link(lossy());
 
     // Both transfers at once with NSTART = 2 (different request keys, RFC 7959 §2.4).
-    ASSERT_TRUE(client.send_request(net.now(), kServer, test::con(code::put).path("/fw/up").payload(up)));
+    ASSERT_TRUE(
+        client.send_request(net.now(), kServer, test::con(code::put).path("/fw/up").payload(up)));
     ASSERT_TRUE(client.send_request(net.now(), kServer, test::con(code::get).path("/fw/down")));
-    const bool done = net.run_until([&] { return upload_resp && download_resp; }, std::chrono::hours(2));
+    const bool done =
+        net.run_until([&] { return upload_resp && download_resp; }, std::chrono::hours(2));
     ASSERT_TRUE(done) << error;
     EXPECT_EQ(error, "");
     EXPECT_EQ(uploads, 1);
     EXPECT_EQ(downloads_served, 1);
     EXPECT_TRUE(uploaded == up) << "upload differs, size " << uploaded.size();
-    EXPECT_TRUE(download_resp->payload == down) << "download differs, size " << download_resp->payload.size();
+    EXPECT_TRUE(download_resp->payload == down)
+        << "download differs, size " << download_resp->payload.size();
     EXPECT_EQ(net.stats().deadline_violations, 0U);
     EXPECT_GT(net.stats().lost, 0U);
 }
@@ -257,12 +266,13 @@ TEST_P(CoapEndpointSim, ObserveNotificationsInOrder) {
     net.add_node(kClient, test::make_sim_node(client, client_app));
     net.add_node(kServer, test::make_sim_node(server, server_app));
     net.set_default_link(lossy());
-    auto id = client.send_request(net.now(), kServer, test::con(code::get).path("/3/0/13").observe(0));
+    auto id =
+        client.send_request(net.now(), kServer, test::con(code::get).path("/3/0/13").observe(0));
     ASSERT_TRUE(id);
     ASSERT_TRUE(net.run_until([&] { return obs.has_value(); }, std::chrono::minutes(10)));
     for (int i = 1; i <= 200; ++i) {
-        ASSERT_TRUE(server.send_notification(net.now(), *obs, test::ack(code::content).payload(std::to_string(i)),
-                                             i % 10 == 0))
+        ASSERT_TRUE(server.send_notification(
+            net.now(), *obs, test::ack(code::content).payload(std::to_string(i)), i % 10 == 0))
             << i;
         net.run_for(std::chrono::milliseconds(250));
     }
@@ -272,7 +282,8 @@ TEST_P(CoapEndpointSim, ObserveNotificationsInOrder) {
     ASSERT_GT(values.size(), 150U); // ~5% loss on NON notifications
     for (std::size_t i = 1; i < values.size(); ++i) {
         ASSERT_LT(values[i - 1], values[i]) << "notification order broken at " << i;
-        ASSERT_EQ((seqs[i] - seqs[i - 1]) & 0xffffffU, static_cast<std::uint32_t>(values[i] - values[i - 1]));
+        ASSERT_EQ((seqs[i] - seqs[i - 1]) & 0xffffffU,
+                  static_cast<std::uint32_t>(values[i] - values[i - 1]));
     }
     // Explicit deregistration (RFC 7641 §3.6): forget the exchange, then GET with the same token
     // and Observe=1.

@@ -4,9 +4,9 @@
 // delivered more often than it was sent (DTLS replay protection, RFC 6347 §4.1.2.6).
 #include <gtest/gtest.h>
 
-#include <map>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 
 #include <lwm2m/base/random.hpp>
@@ -41,7 +41,9 @@ void run_sim(Mode mode, std::uint64_t seed) {
     ClientConfig ccfg;
     ccfg.server = PeerAddr::v4(10, 0, 0, 1, 5684);
     switch (mode) {
-    case Mode::psk: ccfg.credentials = PskCredentials{id, SecretBytes(key)}; break;
+    case Mode::psk:
+        ccfg.credentials = PskCredentials{id, SecretBytes(key)};
+        break;
     case Mode::rpk:
         ccfg.credentials = RpkCredentials{pki.client_rpk.spki_der, pki.client_rpk.private_key_der};
         ccfg.server_public_key = pki.server_rpk.spki_der;
@@ -65,12 +67,18 @@ void run_sim(Mode mode, std::uint64_t seed) {
             while (off + 13 <= d.bytes.size()) {
                 const unsigned t = std::to_integer<unsigned>(d.bytes[off]);
                 const unsigned ep = std::to_integer<unsigned>(d.bytes[off + 4]);
-                const unsigned len = (std::to_integer<unsigned>(d.bytes[off + 11]) << 8) | std::to_integer<unsigned>(d.bytes[off + 12]);
+                const unsigned len = (std::to_integer<unsigned>(d.bytes[off + 11]) << 8) |
+                                     std::to_integer<unsigned>(d.bytes[off + 12]);
                 recs += " " + std::to_string(t) + "/e" + std::to_string(ep);
-                if (t == 22 && ep == 0 && off + 13 < d.bytes.size()) recs += ":h" + std::to_string(std::to_integer<unsigned>(d.bytes[off + 13]));
+                if (t == 22 && ep == 0 && off + 13 < d.bytes.size())
+                    recs += ":h" + std::to_string(std::to_integer<unsigned>(d.bytes[off + 13]));
                 off += 13 + len;
             }
-            std::printf("t=%lldms %s%s -> %s\n", (long long)to_ms(b.now.time_since_epoch()), to_srv ? "C->S" : "S->C", recs.c_str(), r < 10 ? "DROP" : r < 20 ? "DUP" : "ok");
+            std::printf("t=%lldms %s%s -> %s\n", (long long)to_ms(b.now.time_since_epoch()),
+                        to_srv ? "C->S" : "S->C", recs.c_str(),
+                        r < 10   ? "DROP"
+                        : r < 20 ? "DUP"
+                                 : "ok");
         }
         if (r < 10) {
             ++dropped;
@@ -145,10 +153,12 @@ INSTANTIATE_TEST_SUITE_P(Psk, DtlsSim,
                                             ::testing::Range<std::uint64_t>(1, 1 + kSeeds)));
 INSTANTIATE_TEST_SUITE_P(Rpk, DtlsSim,
                          ::testing::Combine(::testing::Values(Mode::rpk),
-                                            ::testing::Range<std::uint64_t>(1000, 1000 + kSeeds / 3)));
+                                            ::testing::Range<std::uint64_t>(1000,
+                                                                            1000 + kSeeds / 3)));
 INSTANTIATE_TEST_SUITE_P(X509, DtlsSim,
                          ::testing::Combine(::testing::Values(Mode::x509),
-                                            ::testing::Range<std::uint64_t>(2000, 2000 + kSeeds / 3)));
+                                            ::testing::Range<std::uint64_t>(2000,
+                                                                            2000 + kSeeds / 3)));
 
 } // namespace
 } // namespace lwm2m::dtls::test

@@ -12,7 +12,9 @@ std::uint64_t g_allocations = 0;
 } // namespace
 
 namespace lwm2m::test {
-std::uint64_t allocation_count() noexcept { return g_allocations; }
+std::uint64_t allocation_count() noexcept {
+    return g_allocations;
+}
 } // namespace lwm2m::test
 
 void* operator new(std::size_t n) {
@@ -20,8 +22,18 @@ void* operator new(std::size_t n) {
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t n) {
+    return operator new(n);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}

@@ -34,7 +34,8 @@ TEST(SecretBytes, RedactsAndCompares) {
 TEST(SecretBytes, WipeZeroesTheBuffer) {
     std::vector<std::byte> buf(8, std::byte{0x5a});
     secure_wipe(buf.data(), buf.size());
-    for (auto b : buf) EXPECT_EQ(b, std::byte{0});
+    for (auto b : buf)
+        EXPECT_EQ(b, std::byte{0});
 }
 
 } // namespace

@@ -25,7 +25,8 @@ TEST(SeededRandom, UniformStaysInBoundAndCoversIt) {
         ASSERT_LT(v, 6U);
         ++hist[v];
     }
-    for (int h : hist) EXPECT_GT(h, 800);
+    for (int h : hist)
+        EXPECT_GT(h, 800);
     for (int i = 0; i < 1000; ++i) {
         const double u = r.unit();
         EXPECT_GE(u, 0.0);

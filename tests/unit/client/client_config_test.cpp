@@ -18,21 +18,28 @@ using test::psk_account;
 using test::res;
 using test::server_instance;
 
-dm::Path sp(std::uint16_t i) { return dm::Path{Oid{0}, Iid{i}}; }
-dm::Path vp(std::uint16_t i) { return dm::Path{Oid{1}, Iid{i}}; }
+dm::Path sp(std::uint16_t i) {
+    return dm::Path{Oid{0}, Iid{i}};
+}
+dm::Path vp(std::uint16_t i) {
+    return dm::Path{Oid{1}, Iid{i}};
+}
 
 bool has_reason(const std::vector<std::string>& reasons, std::string_view needle) {
-    return std::any_of(reasons.begin(), reasons.end(), [&](const std::string& r) { return r.find(needle) != std::string::npos; });
+    return std::any_of(reasons.begin(), reasons.end(),
+                       [&](const std::string& r) { return r.find(needle) != std::string::npos; });
 }
 
 class FinishTest : public ::testing::Test {
 protected:
     const Actor bs = Actor::bootstrap_server();
     void write_security(const dm::Instance& in) {
-        ASSERT_TRUE(store.security().write(bs, sp(in.id), test::content(sp(in.id), in), WriteMode::replace));
+        ASSERT_TRUE(store.security().write(bs, sp(in.id), test::content(sp(in.id), in),
+                                           WriteMode::replace));
     }
     void write_server(const dm::Instance& in) {
-        ASSERT_TRUE(store.server().write(bs, vp(in.id), test::content(vp(in.id), in), WriteMode::replace));
+        ASSERT_TRUE(
+            store.server().write(bs, vp(in.id), test::content(vp(in.id), in), WriteMode::replace));
     }
     void good_setup() {
         write_security(bootstrap_account(0));
@@ -45,11 +52,13 @@ protected:
         FinishResult r = store.finish(bs);
         EXPECT_FALSE(r.ok);
         EXPECT_EQ(r.status, Status::not_acceptable);
-        EXPECT_TRUE(has_reason(r.reasons, reason)) << "wanted '" << reason << "' in:\n" << [&] {
-            std::string s;
-            for (const auto& x : r.reasons) s += x + "\n";
-            return s;
-        }();
+        EXPECT_TRUE(has_reason(r.reasons, reason)) << "wanted '" << reason << "' in:\n"
+                                                   << [&] {
+                                                          std::string s;
+                                                          for (const auto& x : r.reasons)
+                                                              s += x + "\n";
+                                                          return s;
+                                                      }();
         EXPECT_EQ(store.generation(), gen);
         EXPECT_TRUE(store.committed() == before);
         EXPECT_TRUE(store.working() == before); // rolled back
@@ -109,7 +118,8 @@ TEST_F(FinishTest, AtMostOneBootstrapServerInstance) {
 
 TEST_F(FinishTest, SecurityModeMustAgreeWithUriScheme) {
     good_setup();
-    write_security(psk_account(1, 101, to_bytes("dev"), bytes_of(16, 1), "coap://server.example.com"));
+    write_security(
+        psk_account(1, 101, to_bytes("dev"), bytes_of(16, 1), "coap://server.example.com"));
     finish_expect_406("/0/1: Security Mode 0 requires a coaps:// URI");
     dm::Instance bsi = bootstrap_account(0, "coaps://bs.example.com");
     write_security(bsi);
@@ -133,7 +143,8 @@ TEST_F(FinishTest, RpkCertificateAndEstModesNeedResources3_4_5) {
         dm::Instance in = psk_account(1, 101, bytes_of(91, 1), bytes_of(138, 2));
         in.resources[2] = res(2, dm::Value::integer(mode));
         write_security(in); // no resource 4
-        finish_expect_406("Security Mode " + std::to_string(mode) + " requires resources 3, 4 and 5");
+        finish_expect_406("Security Mode " + std::to_string(mode) +
+                          " requires resources 3, 4 and 5");
         in.resources[4] = res(4, dm::Value::opaque(bytes_of(91, 3)));
         good_setup();
         write_security(in);
@@ -153,7 +164,8 @@ TEST_F(FinishTest, CiphersuitesMustFitTheSecurityMode) {
     good_setup();
     dm::Resource cs = dm::Resource::multi(16);
     cs.instances.emplace(0, dm::Value::unsigned_integer(0xC0AE)); // certificate suite in PSK mode
-    ASSERT_TRUE(store.security().write(bs, dm::Path{Oid{0}, Iid{1}, Rid{16}}, dm::Content{dm::Path{Oid{0}, Iid{1}, Rid{16}}, cs},
+    ASSERT_TRUE(store.security().write(bs, dm::Path{Oid{0}, Iid{1}, Rid{16}},
+                                       dm::Content{dm::Path{Oid{0}, Iid{1}, Rid{16}}, cs},
                                        WriteMode::replace));
     finish_expect_406("/0/1: no cipher suite in resource 16 fits Security Mode 0");
 }
@@ -228,9 +240,11 @@ TEST_F(FinishTest, BootstrapDeleteOfRootKeepsBootstrapAccountAndEmptiesObject1) 
     EXPECT_TRUE(w.security.begin()->second.is_bootstrap());
     EXPECT_TRUE(w.servers.empty());
     EXPECT_EQ(store.bootstrap_delete(bs, sp(0)).error(), make_error_code(Status::bad_request));
-    EXPECT_EQ(store.bootstrap_delete(bs, dm::Path{Oid{3}, Iid{0}}).error(), make_error_code(Status::bad_request));
-    EXPECT_EQ(store.bootstrap_delete(Actor::dm_server(ShortServerId{101}), dm::Path{Oid{0}}).error(),
-              make_error_code(Status::unauthorized));
+    EXPECT_EQ(store.bootstrap_delete(bs, dm::Path{Oid{3}, Iid{0}}).error(),
+              make_error_code(Status::bad_request));
+    EXPECT_EQ(
+        store.bootstrap_delete(Actor::dm_server(ShortServerId{101}), dm::Path{Oid{0}}).error(),
+        make_error_code(Status::unauthorized));
 }
 
 TEST_F(FinishTest, OnlyBootstrapServerOrFactoryMayFinish) {
@@ -344,7 +358,8 @@ TEST_F(Resource12RestartTest, DmChangesKeepTheDeadline) {
     bootstrap_with_timeout();
     const auto purge_at = store.committed().bs_purge_at;
     const dm::Path lt{Oid{1}, Iid{0}, Rid{1}};
-    ASSERT_TRUE(store.server().write(Actor::dm_server(ShortServerId{101}), lt, test::content(lt, res(1, dm::Value::integer(77))),
+    ASSERT_TRUE(store.server().write(Actor::dm_server(ShortServerId{101}), lt,
+                                     test::content(lt, res(1, dm::Value::integer(77))),
                                      WriteMode::replace));
     EXPECT_TRUE(store.commit_dm_changes());
     EXPECT_EQ(store.committed().bs_purge_at, purge_at);
@@ -379,7 +394,8 @@ TEST_F(FinishTest, DmServerChangesToObject1AreCommittedWhenConsistent) {
     ASSERT_TRUE(store.finish(bs).ok);
     const Actor dm = Actor::dm_server(ShortServerId{101});
     const dm::Path lt{Oid{1}, Iid{0}, Rid{1}};
-    ASSERT_TRUE(store.server().write(dm, lt, test::content(lt, res(1, dm::Value::integer(77))), WriteMode::replace));
+    ASSERT_TRUE(store.server().write(dm, lt, test::content(lt, res(1, dm::Value::integer(77))),
+                                     WriteMode::replace));
     EXPECT_EQ(store.committed().servers.at(0).lifetime(), 300); // not yet
     const auto gen = store.generation();
     EXPECT_TRUE(store.commit_dm_changes());

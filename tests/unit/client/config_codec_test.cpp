@@ -24,7 +24,8 @@ Bytes encoded(const ClientConfig& c) {
 
 void fix_crc(Bytes& b) {
     const std::uint32_t crc = crc32(BytesView(b).first(b.size() - 4));
-    for (int k = 0; k < 4; ++k) b[b.size() - 4 + static_cast<std::size_t>(k)] = static_cast<std::byte>(crc >> (24 - 8 * k));
+    for (int k = 0; k < 4; ++k)
+        b[b.size() - 4 + static_cast<std::size_t>(k)] = static_cast<std::byte>(crc >> (24 - 8 * k));
 }
 
 TEST(ConfigCodec, Crc32MatchesTheStandardCheckValue) {
@@ -33,7 +34,8 @@ TEST(ConfigCodec, Crc32MatchesTheStandardCheckValue) {
 }
 
 TEST(ConfigCodec, RoundTripIsExact) {
-    for (const ClientConfig& c : {ClientConfig{}, test::make_config(1), test::make_config(5, 3, 64), test::corpus_config()}) {
+    for (const ClientConfig& c : {ClientConfig{}, test::make_config(1), test::make_config(5, 3, 64),
+                                  test::corpus_config()}) {
         const Bytes b = encoded(c);
         const auto d = decode_config(b);
         ASSERT_TRUE(d) << d.error().message();
@@ -45,7 +47,8 @@ TEST(ConfigCodec, RoundTripIsExact) {
 TEST(ConfigCodec, Version2CarriesTheResource12PurgeDeadline) {
     ClientConfig c = test::make_config(1);
     c.security.at(0).bs_account_timeout = 3600;
-    for (std::int64_t at : {std::int64_t{1'800'003'600}, std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()}) {
+    for (std::int64_t at : {std::int64_t{1'800'003'600}, std::int64_t{-1},
+                            std::numeric_limits<std::int64_t>::max()}) {
         c.bs_purge_at = at;
         const Bytes b = encoded(c);
         EXPECT_EQ(b[4], std::byte{0});
@@ -81,9 +84,11 @@ TEST(ConfigCodec, Version1FilesStillDecodeWithoutADeadline) {
     b.erase(b.end() - 5);
     b[5] = std::byte{1};
     std::uint32_t len = 0;
-    for (int k = 0; k < 4; ++k) len = (len << 8) | static_cast<std::uint8_t>(b[8 + static_cast<std::size_t>(k)]);
+    for (int k = 0; k < 4; ++k)
+        len = (len << 8) | static_cast<std::uint8_t>(b[8 + static_cast<std::size_t>(k)]);
     --len;
-    for (int k = 0; k < 4; ++k) b[8 + static_cast<std::size_t>(k)] = static_cast<std::byte>(len >> (24 - 8 * k));
+    for (int k = 0; k < 4; ++k)
+        b[8 + static_cast<std::size_t>(k)] = static_cast<std::byte>(len >> (24 - 8 * k));
     fix_crc(b);
     const auto d = decode_config(b);
     ASSERT_TRUE(d) << d.error().message();
@@ -141,7 +146,8 @@ TEST(ConfigCodec, RandomBitFlipsAreDetected) {
         Bytes b = good;
         const int flips = 1 + static_cast<int>(rng.uniform(3));
         for (int f = 0; f < flips; ++f)
-            b[rng.uniform(static_cast<std::uint32_t>(b.size()))] ^= static_cast<std::byte>(1u << rng.uniform(8));
+            b[rng.uniform(static_cast<std::uint32_t>(b.size()))] ^=
+                static_cast<std::byte>(1u << rng.uniform(8));
         if (b == good) continue;
         const auto d = decode_config(b);
         ASSERT_FALSE(d) << k; // CRC-32 detects every 1-3 bit error at this size
@@ -173,8 +179,9 @@ TEST(ConfigCodec, FlipsBehindAValidCrcAreValidatedByTheParser) {
 TEST(ConfigCodec, InvalidValuesAndInconsistentConfigurationsAreRejected) {
     // Short Server ID 100 -> 0 in the Security instance (tag integer + 8 bytes big-endian).
     Bytes b = encoded(test::make_config(1));
-    const Bytes needle = {std::byte{0}, std::byte{10}, std::byte{0}, std::byte{2}, std::byte{0}, std::byte{0}, std::byte{0},
-                          std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{100}};
+    const Bytes needle = {std::byte{0}, std::byte{10}, std::byte{0}, std::byte{2},
+                          std::byte{0}, std::byte{0},  std::byte{0}, std::byte{0},
+                          std::byte{0}, std::byte{0},  std::byte{0}, std::byte{100}};
     const auto it = std::search(b.begin(), b.end(), needle.begin(), needle.end());
     ASSERT_NE(it, b.end());
     *(it + 11) = std::byte{0};
@@ -196,15 +203,22 @@ TEST(ConfigCodec, CorruptOrMissingStateFallsBackToFactoryOrNeedsBootstrap) {
     EXPECT_TRUE(o.config == stored);
     EXPECT_FALSE(o.error);
 
-    o = load_config(Result<Bytes>(tl::unexpected<Error>(std::make_error_code(std::errc::no_such_file_or_directory))), factory);
+    o = load_config(Result<Bytes>(tl::unexpected<Error>(
+                        std::make_error_code(std::errc::no_such_file_or_directory))),
+                    factory);
     EXPECT_EQ(o.source, LoadOutcome::Source::factory);
     EXPECT_TRUE(o.config == factory);
 
-    for (std::size_t n : {std::size_t{0}, std::size_t{3}, std::size_t{11}, good.size() / 2, good.size() - 1}) {
-        o = load_config(Result<Bytes>(Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n))), factory);
+    for (std::size_t n :
+         {std::size_t{0}, std::size_t{3}, std::size_t{11}, good.size() / 2, good.size() - 1}) {
+        o = load_config(
+            Result<Bytes>(Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n))),
+            factory);
         EXPECT_EQ(o.source, LoadOutcome::Source::factory) << n;
         EXPECT_TRUE(o.error) << n;
-        o = load_config(Result<Bytes>(Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n))), std::nullopt);
+        o = load_config(
+            Result<Bytes>(Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n))),
+            std::nullopt);
         EXPECT_EQ(o.source, LoadOutcome::Source::needs_bootstrap) << n;
         EXPECT_TRUE(o.config.security.empty());
         EXPECT_TRUE(o.config.needs_bootstrap());
@@ -229,7 +243,8 @@ TEST(ConfigCodec, CheckedInFuzzSeedStillDecodes) {
     }
 }
 
-// Regenerates the fuzz seed corpus (run with --gtest_also_run_disabled_tests --gtest_filter=*WriteCorpus*).
+// Regenerates the fuzz seed corpus (run with --gtest_also_run_disabled_tests
+// --gtest_filter=*WriteCorpus*).
 TEST(ConfigCodec, DISABLED_WriteCorpus) {
     // valid_v1.bin is the version 1 seed: it cannot be written any more and is not touched.
     const std::filesystem::path dir(LWM2M_CLIENT_STATE_CORPUS);

@@ -54,7 +54,8 @@ void* operator new(std::size_t n) {
     void* p = std::malloc(n == 0 ? 1 : n);
     if (p == nullptr) throw std::bad_alloc();
     std::memset(p, 0, malloc_usable_size(p));
-    if (g_hook.armed && g_hook.allocs < g_hook.alloc_sizes.size()) g_hook.alloc_sizes[g_hook.allocs++] = n;
+    if (g_hook.armed && g_hook.allocs < g_hook.alloc_sizes.size())
+        g_hook.alloc_sizes[g_hook.allocs++] = n;
     return p;
 }
 void operator delete(void* p) noexcept {
@@ -101,13 +102,16 @@ protected:
             s.sms_secret_key = SecretBytes(BytesView(sms_keys.back()));
             s.short_server_id = static_cast<std::uint16_t>(100 + k);
             config.security[static_cast<std::uint16_t>(k + 1)] = std::move(s);
-            config.servers[k] = test::srv(test::server_instance(k, static_cast<std::uint16_t>(100 + k)));
+            config.servers[k] =
+                test::srv(test::server_instance(k, static_cast<std::uint16_t>(100 + k)));
         }
         ASSERT_TRUE(check_consistency(config).empty());
         // Needles: the start, middle and end of every private key, and every SMS key.
         for (const Bytes& key : keys)
-            for (std::size_t at : {std::size_t{0}, key.size() / 2, key.size() - kWindow}) add_needle(key.data() + at);
-        for (const Bytes& key : sms_keys) add_needle(key.data() + 8);
+            for (std::size_t at : {std::size_t{0}, key.size() / 2, key.size() - kWindow})
+                add_needle(key.data() + at);
+        for (const Bytes& key : sms_keys)
+            add_needle(key.data() + 8);
     }
     void TearDown() override { g_hook = Hook{}; }
     static void add_needle(const std::byte* p) {
@@ -129,9 +133,7 @@ protected:
 TEST_F(KeyWipeTest, TheHookSeesAKeyCopyFreedWithoutWipe) {
     // The detector itself: an unwiped copy is found, a wiped one is not.
     arm();
-    {
-        Bytes copy = keys[1];
-    }
+    { Bytes copy = keys[1]; }
     const std::size_t unwiped = g_hook.hits;
     {
         Bytes copy = keys[1];
@@ -147,7 +149,8 @@ TEST_F(KeyWipeTest, EncodeSizesItsBufferOnceAndFreesNoKey) {
     SecretBytes file = encode_config(config);
     disarm();
     EXPECT_EQ(g_hook.hits, 0u) << "encode_config freed a heap block holding a secret key";
-    ASSERT_GT(file.size(), 3 * (max_public_key_or_identity_size + max_server_public_key_size + max_secret_key_size));
+    ASSERT_GT(file.size(), 3 * (max_public_key_or_identity_size + max_server_public_key_size +
+                                max_secret_key_size));
     // No reallocation: every block bigger than the largest single resource is a full-size buffer
     // (the output buffer and the SecretBytes returned), never an intermediate size.
     int full = 0;
@@ -183,13 +186,15 @@ TEST_F(KeyWipeTest, DecodeErrorAfterTheKeyWipesThePartlyDecodedInstance) {
     ASSERT_EQ(b[at + 1], std::byte{10});
     b[at + 3] = std::byte{0xEE};
     const std::uint32_t crc = crc32(BytesView(b).first(b.size() - 4));
-    for (int k = 0; k < 4; ++k) b[b.size() - 4 + static_cast<std::size_t>(k)] = static_cast<std::byte>(crc >> (24 - 8 * k));
+    for (int k = 0; k < 4; ++k)
+        b[b.size() - 4 + static_cast<std::size_t>(k)] = static_cast<std::byte>(crc >> (24 - 8 * k));
     arm();
     const auto d = decode_config(b);
     disarm();
     ASSERT_FALSE(d);
     EXPECT_EQ(d.error(), make_error_code(Errc::config_bad_value));
-    EXPECT_EQ(g_hook.hits, 0u) << "decode_config dropped a partly decoded instance without wiping its keys";
+    EXPECT_EQ(g_hook.hits, 0u)
+        << "decode_config dropped a partly decoded instance without wiping its keys";
     secure_wipe(b.data(), b.size());
 }
 

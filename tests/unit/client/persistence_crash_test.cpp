@@ -31,11 +31,13 @@ ClientConfig big_config(std::uint8_t seed) {
     c.security[0] = test::sec(test::bootstrap_account(0));
     for (std::uint16_t k = 0; k < 24; ++k) {
         const auto ssid = static_cast<std::uint16_t>(1000 + k);
-        dm::Instance in = test::psk_account(static_cast<std::uint16_t>(k + 1), ssid,
-                                            test::bytes_of(max_public_key_or_identity_size, static_cast<std::uint8_t>(seed + k)),
-                                            test::bytes_of(512, static_cast<std::uint8_t>(seed * 3 + k)));
+        dm::Instance in = test::psk_account(
+            static_cast<std::uint16_t>(k + 1), ssid,
+            test::bytes_of(max_public_key_or_identity_size, static_cast<std::uint8_t>(seed + k)),
+            test::bytes_of(512, static_cast<std::uint8_t>(seed * 3 + k)));
         in.resources[2] = test::res(2, dm::Value::integer(2));
-        in.resources[4] = test::res(4, dm::Value::opaque(test::bytes_of(max_server_public_key_size, seed)));
+        in.resources[4] =
+            test::res(4, dm::Value::opaque(test::bytes_of(max_server_public_key_size, seed)));
         c.security[static_cast<std::uint16_t>(k + 1)] = test::sec(in);
         c.servers[k] = test::srv(test::server_instance(k, ssid, 100 + seed));
     }
@@ -45,7 +47,8 @@ ClientConfig big_config(std::uint8_t seed) {
 class CrashTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() / ("lwm2m_crash_" + std::to_string(::getpid()));
+        dir_ =
+            std::filesystem::temp_directory_path() / ("lwm2m_crash_" + std::to_string(::getpid()));
         std::filesystem::create_directories(dir_);
         path_ = (dir_ / "client_state.bin").string();
     }
@@ -91,21 +94,28 @@ TEST_F(CrashTest, KilledWriterLeavesOldOrNewConfigurationNeverAMix) {
         ASSERT_TRUE(file) << file.error().message();
         const auto d = decode_config(*file);
         ASSERT_TRUE(d) << "iteration " << iter << ": " << d.error().message();
-        if (*d == a) ++seen_a;
-        else if (*d == b) ++seen_b;
-        else if (*d == original) ++seen_original;
-        else FAIL() << "iteration " << iter << ": a configuration that is neither A, B nor the original";
+        if (*d == a)
+            ++seen_a;
+        else if (*d == b)
+            ++seen_b;
+        else if (*d == original)
+            ++seen_original;
+        else
+            FAIL() << "iteration " << iter
+                   << ": a configuration that is neither A, B nor the original";
         struct stat st {};
         ASSERT_EQ(::stat(path_.c_str(), &st), 0);
         EXPECT_EQ(st.st_mode & 0777, 0600u);
         store::remove_stale_temporaries(path_);
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_LT(secs, 20.0); // typically 3-5 s; generous against a loaded CI machine
     EXPECT_EQ(seen_a + seen_b + seen_original, 200);
     EXPECT_GT(seen_a, 0); // the writers did get both files in place
     EXPECT_GT(seen_b, 0);
-    std::printf("kills: 200, A %d, B %d, original %d, %.2f s\n", seen_a, seen_b, seen_original, secs);
+    std::printf("kills: 200, A %d, B %d, original %d, %.2f s\n", seen_a, seen_b, seen_original,
+                secs);
 }
 
 } // namespace

@@ -1,7 +1,7 @@
 // Rule "Secret Key (5) and SMS Binding Secret Key(s) (8) never appear in logs, error messages"
-// (SECURITY-OBJECT.md): run writes, reads, failing Bootstrap-Finish and corrupt persisted state with
-// a known key through a CaptureLogger, then search every log line, error text and finish reason
-// for the key in raw, hex (lower and upper) and base64 form.
+// (SECURITY-OBJECT.md): run writes, reads, failing Bootstrap-Finish and corrupt persisted state
+// with a known key through a CaptureLogger, then search every log line, error text and finish
+// reason for the key in raw, hex (lower and upper) and base64 form.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -21,7 +21,8 @@ using test::res;
 std::string make_key() {
     std::string k = "K3y!";
     const std::string_view pattern = "-S3cr3t/Key+Material_0123456789abcdefghijklmnopqrstuvwxyz";
-    for (std::size_t i = 0; k.size() < 64; ++i) k += pattern[i % pattern.size()];
+    for (std::size_t i = 0; k.size() < 64; ++i)
+        k += pattern[i % pattern.size()];
     return k;
 }
 
@@ -30,7 +31,8 @@ std::string base64(std::string_view in) {
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                           (static_cast<unsigned char>(in[i + 1]) << 8) |
                            static_cast<unsigned char>(in[i + 2]);
         out += t[(v >> 18) & 63];
         out += t[(v >> 12) & 63];
@@ -53,7 +55,8 @@ std::vector<std::string> needles_for(const std::string& key) {
         n.push_back(to_hex(as_bytes(part)));
         n.push_back(upper(to_hex(as_bytes(part))));
     }
-    for (std::size_t shift = 0; shift < 3; ++shift) n.push_back(base64(std::string_view(key).substr(shift, 24)));
+    for (std::size_t shift = 0; shift < 3; ++shift)
+        n.push_back(base64(std::string_view(key).substr(shift, 24)));
     return n;
 }
 
@@ -75,17 +78,23 @@ TEST(SecretLeak, KeysNeverAppearInLogsErrorTextsOrFinishReasons) {
     auto rp = [](std::uint16_t r) { return dm::Path{Oid{0}, Iid{1}, Rid{r}}; };
 
     // Accepted writes carrying the keys.
-    note(store.security().write(bs, i1, test::content(i1, test::psk_account(1, 101, to_bytes("dev"), kb)), WriteMode::replace));
+    note(store.security().write(bs, i1,
+                                test::content(i1, test::psk_account(1, 101, to_bytes("dev"), kb)),
+                                WriteMode::replace));
     ASSERT_TRUE(store.security().find(Iid{1}));
-    note(store.security().write(bs, rp(8), test::content(rp(8), res(8, dm::Value::opaque(to_bytes(sms_key)))), WriteMode::replace));
+    note(store.security().write(bs, rp(8),
+                                test::content(rp(8), res(8, dm::Value::opaque(to_bytes(sms_key)))),
+                                WriteMode::replace));
     // Rejected writes whose value is the key.
     for (std::uint16_t r : {std::uint16_t{7}, std::uint16_t{8}}) {
-        const auto w = store.security().write(bs, rp(r), test::content(rp(r), res(r, dm::Value::opaque(kb))), WriteMode::replace);
+        const auto w = store.security().write(
+            bs, rp(r), test::content(rp(r), res(r, dm::Value::opaque(kb))), WriteMode::replace);
         EXPECT_FALSE(w);
         note(w);
     }
     for (std::uint16_t r : {std::uint16_t{0}, std::uint16_t{9}, std::uint16_t{14}}) {
-        const auto w = store.security().write(bs, rp(r), test::content(rp(r), res(r, dm::Value::string(key))), WriteMode::replace);
+        const auto w = store.security().write(
+            bs, rp(r), test::content(rp(r), res(r, dm::Value::string(key))), WriteMode::replace);
         EXPECT_FALSE(w);
         note(w);
     }
@@ -102,12 +111,15 @@ TEST(SecretLeak, KeysNeverAppearInLogsErrorTextsOrFinishReasons) {
     for (const auto& [iid, in] : std::get<dm::Object>(srv->node).instances)
         for (const auto& [rid, r] : in.resources)
             if (const auto* b = std::get_if<Bytes>(&r.value.storage())) {
-                EXPECT_EQ(as_string_view(*b).find("K3y!"), std::string_view::npos) << "/0/" << iid << "/" << rid;
+                EXPECT_EQ(as_string_view(*b).find("K3y!"), std::string_view::npos)
+                    << "/0/" << iid << "/" << rid;
             }
     // A failing Bootstrap-Finish (no Server instance, NoSec account carrying the key).
     dm::Instance nosec = test::psk_account(2, 102, to_bytes("x"), kb, "coap://nosec.example");
     nosec.resources[2] = res(2, dm::Value::integer(3));
-    note(store.security().write(bs, dm::Path{Oid{0}, Iid{2}}, test::content(dm::Path{Oid{0}, Iid{2}}, nosec), WriteMode::replace));
+    note(store.security().write(bs, dm::Path{Oid{0}, Iid{2}},
+                                test::content(dm::Path{Oid{0}, Iid{2}}, nosec),
+                                WriteMode::replace));
     const FinishResult fin = store.finish(bs);
     EXPECT_FALSE(fin.ok);
     EXPECT_FALSE(fin.reasons.empty());
@@ -131,7 +143,8 @@ TEST(SecretLeak, KeysNeverAppearInLogsErrorTextsOrFinishReasons) {
     const std::string all_logs = log.all();
     for (const std::string& n : needles_for(key)) {
         EXPECT_EQ(all_logs.find(n), std::string::npos) << "key leaked into logs as " << n;
-        for (const auto& t : texts) EXPECT_EQ(t.find(n), std::string::npos) << "key leaked into error text: " << t;
+        for (const auto& t : texts)
+            EXPECT_EQ(t.find(n), std::string::npos) << "key leaked into error text: " << t;
     }
     // The SMS key is the first half of `key`: the prefix needles above cover it.
 }

@@ -16,20 +16,27 @@ using test::psk_account;
 using test::res;
 
 const dm::Path kObj{Oid{0}};
-dm::Path inst(std::uint16_t i) { return dm::Path{Oid{0}, Iid{i}}; }
-dm::Path rpath(std::uint16_t i, std::uint16_t r) { return dm::Path{Oid{0}, Iid{i}, Rid{r}}; }
+dm::Path inst(std::uint16_t i) {
+    return dm::Path{Oid{0}, Iid{i}};
+}
+dm::Path rpath(std::uint16_t i, std::uint16_t r) {
+    return dm::Path{Oid{0}, Iid{i}, Rid{r}};
+}
 
 class SecurityObjectTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(0), test::content(inst(0), bootstrap_account(0)), WriteMode::replace));
-        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(1),
-                              test::content(inst(1), psk_account(1, 101, to_bytes("id"), bytes_of(16, 3))), WriteMode::replace));
+        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(0),
+                              test::content(inst(0), bootstrap_account(0)), WriteMode::replace));
+        ASSERT_TRUE(
+            obj.write(Actor::bootstrap_server(), inst(1),
+                      test::content(inst(1), psk_account(1, 101, to_bytes("id"), bytes_of(16, 3))),
+                      WriteMode::replace));
     }
     /// Writes one resource of /0/1 as the bootstrap server.
     Result<void> put(std::uint16_t rid, dm::Value v) {
-        return obj.write(Actor::bootstrap_server(), rpath(1, rid), test::content(rpath(1, rid), res(rid, std::move(v))),
-                         WriteMode::replace);
+        return obj.write(Actor::bootstrap_server(), rpath(1, rid),
+                         test::content(rpath(1, rid), res(rid, std::move(v))), WriteMode::replace);
     }
     static void expect_400(const Result<void>& r) {
         ASSERT_FALSE(r);
@@ -47,7 +54,8 @@ TEST_F(SecurityObjectTest, Resource0_ServerUriMustParseAndBeAtMost255Bytes) {
         std::string host = "ab"; // then ".a" pairs: any length >= 2
         const std::size_t host_size = n - 13;
         if (host_size % 2 == 1) host = "a";
-        while (host.size() < host_size) host += ".a";
+        while (host.size() < host_size)
+            host += ".a";
         EXPECT_TRUE(is_valid_hostname(host)) << host.size();
         return "coaps://" + host + ":5684";
     };
@@ -85,7 +93,8 @@ TEST_F(SecurityObjectTest, Resource2_SecurityModeIs0To4Else400) {
 }
 
 TEST_F(SecurityObjectTest, Resource3_PskIdentityIsBinarySafeAtSizes1_128_129NeverTruncated) {
-    for (std::size_t n : {std::size_t{1}, std::size_t{128}, std::size_t{129}, max_psk_identity_size}) {
+    for (std::size_t n :
+         {std::size_t{1}, std::size_t{128}, std::size_t{129}, max_psk_identity_size}) {
         Bytes id = bytes_of(n, 0); // starts with a NUL byte and contains more of them
         id[n / 2] = std::byte{0};
         ASSERT_TRUE(put(3, dm::Value::opaque(id))) << n;
@@ -121,7 +130,8 @@ TEST_F(SecurityObjectTest, Resource5_PskKeyOf1And64BytesStoredExactly65Rejected)
 }
 
 TEST_F(SecurityObjectTest, Resource6_SmsSecurityModeIs0To255) {
-    for (int m : {0, 1, 2, 3, 4, 203, 204, 255}) EXPECT_TRUE(put(6, dm::Value::integer(m))) << m;
+    for (int m : {0, 1, 2, 3, 4, 203, 204, 255})
+        EXPECT_TRUE(put(6, dm::Value::integer(m))) << m;
     EXPECT_EQ(obj.find(Iid{1})->sms_security_mode, 255);
     expect_400(put(6, dm::Value::integer(256)));
     expect_400(put(6, dm::Value::integer(-1)));
@@ -130,7 +140,8 @@ TEST_F(SecurityObjectTest, Resource6_SmsSecurityModeIs0To255) {
 TEST_F(SecurityObjectTest, Resource7_SmsBindingKeyParametersExactly6Bytes) {
     EXPECT_TRUE(put(7, dm::Value::opaque(bytes_of(6, 1))));
     ASSERT_TRUE(obj.find(Iid{1})->sms_key_parameters);
-    for (std::size_t n : {0, 1, 5, 7, 16}) expect_400(put(7, dm::Value::opaque(bytes_of(n, 1))));
+    for (std::size_t n : {0, 1, 5, 7, 16})
+        expect_400(put(7, dm::Value::opaque(bytes_of(n, 1))));
 }
 
 TEST_F(SecurityObjectTest, Resource8_SmsBindingSecretKeysAre16_32Or48Bytes) {
@@ -138,7 +149,8 @@ TEST_F(SecurityObjectTest, Resource8_SmsBindingSecretKeysAre16_32Or48Bytes) {
         ASSERT_TRUE(put(8, dm::Value::opaque(bytes_of(n, 2)))) << n;
         EXPECT_TRUE(obj.find(Iid{1})->sms_secret_key.equals(bytes_of(n, 2)));
     }
-    for (std::size_t n : {0, 1, 15, 17, 31, 33, 47, 49, 64}) expect_400(put(8, dm::Value::opaque(bytes_of(n, 2))));
+    for (std::size_t n : {0, 1, 15, 17, 31, 33, 47, 49, 64})
+        expect_400(put(8, dm::Value::opaque(bytes_of(n, 2))));
 }
 
 TEST_F(SecurityObjectTest, Resource9_SmsNumberStoredAsStringIntegerWriteConverted) {
@@ -176,7 +188,8 @@ TEST_F(SecurityObjectTest, Resources11And12_HoldOffAndAccountTimeoutAreNonNegati
 }
 
 TEST_F(SecurityObjectTest, Resource13_MatchingTypeIs0To3) {
-    for (int v = 0; v <= 3; ++v) EXPECT_TRUE(put(13, dm::Value::unsigned_integer(static_cast<std::uint64_t>(v))));
+    for (int v = 0; v <= 3; ++v)
+        EXPECT_TRUE(put(13, dm::Value::unsigned_integer(static_cast<std::uint64_t>(v))));
     expect_400(put(13, dm::Value::unsigned_integer(4)));
 }
 
@@ -199,22 +212,29 @@ TEST_F(SecurityObjectTest, Resource16_OnlySupportedCiphersuitesAccepted) {
     auto multi = [](std::initializer_list<std::uint64_t> v) {
         dm::Resource r = dm::Resource::multi(16);
         std::uint16_t i = 0;
-        for (auto x : v) r.instances.emplace(i++, dm::Value::unsigned_integer(x));
+        for (auto x : v)
+            r.instances.emplace(i++, dm::Value::unsigned_integer(x));
         return r;
     };
     auto write16 = [&](dm::Resource r, WriteMode m = WriteMode::replace) {
-        return obj.write(Actor::bootstrap_server(), rpath(1, 16), test::content(rpath(1, 16), std::move(r)), m);
+        return obj.write(Actor::bootstrap_server(), rpath(1, 16),
+                         test::content(rpath(1, 16), std::move(r)), m);
     };
     ASSERT_TRUE(write16(multi({0xC0A8, 0x00AE, 0xC0AE, 0xC023})));
     EXPECT_EQ(obj.find(Iid{1})->ciphersuites.size(), 4u);
-    for (std::uint64_t unsupported : {0x002Fu, 0xC02Bu, 0x1301u, 0x10000u}) expect_400(write16(multi({0xC0A8, unsupported})));
+    for (std::uint64_t unsupported : {0x002Fu, 0xC02Bu, 0x1301u, 0x10000u})
+        expect_400(write16(multi({0xC0A8, unsupported})));
     EXPECT_EQ(obj.find(Iid{1})->ciphersuites.size(), 4u);
     // Resource-instance write: /0/1/16/7.
     const dm::Path ri{Oid{0}, Iid{1}, Rid{16}, Riid{7}};
-    ASSERT_TRUE(obj.write(Actor::bootstrap_server(), ri, dm::Content{ri, dm::Value::unsigned_integer(0xC0A8)}, WriteMode::replace));
+    ASSERT_TRUE(obj.write(Actor::bootstrap_server(), ri,
+                          dm::Content{ri, dm::Value::unsigned_integer(0xC0A8)},
+                          WriteMode::replace));
     EXPECT_EQ(obj.find(Iid{1})->ciphersuites.at(7), 0xC0A8);
-    expect_400(obj.write(Actor::bootstrap_server(), ri, dm::Content{ri, dm::Value::unsigned_integer(0x0001)}, WriteMode::replace));
-    expect_400(put(16, dm::Value::unsigned_integer(0xC0A8))); // single value for a multiple resource
+    expect_400(obj.write(Actor::bootstrap_server(), ri,
+                         dm::Content{ri, dm::Value::unsigned_integer(0x0001)}, WriteMode::replace));
+    expect_400(
+        put(16, dm::Value::unsigned_integer(0xC0A8))); // single value for a multiple resource
 }
 
 TEST_F(SecurityObjectTest, Resource17_OscoreIsRejectedExceptTheNullLink) {
@@ -223,7 +243,8 @@ TEST_F(SecurityObjectTest, Resource17_OscoreIsRejectedExceptTheNullLink) {
 }
 
 TEST_F(SecurityObjectTest, UnsupportedResources18To30Are400UndefinedAre404) {
-    for (std::uint16_t r = 18; r <= 30; ++r) expect_400(put(r, dm::Value::unsigned_integer(1)));
+    for (std::uint16_t r = 18; r <= 30; ++r)
+        expect_400(put(r, dm::Value::unsigned_integer(1)));
     const auto r = put(31, dm::Value::integer(1));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), make_error_code(Status::not_found));
@@ -233,7 +254,8 @@ TEST_F(SecurityObjectTest, WriteIsAllOrNothing) {
     const SecurityInstance before = *obj.find(Iid{1});
     dm::Instance in = psk_account(1, 102, to_bytes("other"), bytes_of(16, 7));
     in.resources[7] = res(7, dm::Value::opaque(bytes_of(5, 1))); // invalid
-    expect_400(obj.write(Actor::bootstrap_server(), inst(1), test::content(inst(1), in), WriteMode::partial));
+    expect_400(obj.write(Actor::bootstrap_server(), inst(1), test::content(inst(1), in),
+                         WriteMode::partial));
     EXPECT_TRUE(*obj.find(Iid{1}) == before);
     // An Object-level write with one bad instance changes no instance.
     dm::Object o;
@@ -241,7 +263,8 @@ TEST_F(SecurityObjectTest, WriteIsAllOrNothing) {
     o.instances[5] = psk_account(5, 105, to_bytes("x"), bytes_of(16, 1));
     o.instances[6] = in;
     o.instances[6].id = 6;
-    expect_400(obj.write(Actor::bootstrap_server(), kObj, dm::Content{kObj, o}, WriteMode::replace));
+    expect_400(
+        obj.write(Actor::bootstrap_server(), kObj, dm::Content{kObj, o}, WriteMode::replace));
     EXPECT_EQ(obj.find(Iid{5}), nullptr);
     EXPECT_EQ(obj.instances().size(), 2u);
 }
@@ -250,10 +273,12 @@ TEST_F(SecurityObjectTest, ReplaceDropsOmittedResourcesPartialKeepsThem) {
     dm::Instance only_uri;
     only_uri.id = 1;
     only_uri.resources[0] = res(0, dm::Value::string("coaps://other.example"));
-    ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(1), test::content(inst(1), only_uri), WriteMode::partial));
+    ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(1), test::content(inst(1), only_uri),
+                          WriteMode::partial));
     EXPECT_EQ(obj.find(Iid{1})->short_server_id, 101);
     EXPECT_EQ(obj.find(Iid{1})->secret_key.size(), 16u);
-    ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(1), test::content(inst(1), only_uri), WriteMode::replace));
+    ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(1), test::content(inst(1), only_uri),
+                          WriteMode::replace));
     EXPECT_FALSE(obj.find(Iid{1})->short_server_id);
     EXPECT_TRUE(obj.find(Iid{1})->secret_key.empty());
 }
@@ -272,7 +297,8 @@ TEST_F(SecurityObjectTest, SecretKeyAndSmsKeyNeverReadableByAnyServer) {
         const auto c = obj.build_content(p, Audience::server);
         ASSERT_TRUE(c);
         for (const auto& rec_inst : p.depth() == 1 ? std::get<dm::Object>(c->node).instances
-                                                   : std::map<std::uint16_t, dm::Instance>{{1, std::get<dm::Instance>(c->node)}}) {
+                                                   : std::map<std::uint16_t, dm::Instance>{
+                                                         {1, std::get<dm::Instance>(c->node)}}) {
             EXPECT_EQ(rec_inst.second.resources.count(5), 0u);
             EXPECT_EQ(rec_inst.second.resources.count(8), 0u);
             EXPECT_EQ(rec_inst.second.resources.count(0), 1u);
@@ -304,42 +330,57 @@ TEST_F(SecurityObjectTest, RedactSecretsStripsResources5And8FromAnyContent) {
 TEST_F(SecurityObjectTest, DmServerCannotTouchObject0ThroughTheHandler) {
     const Actor dm = Actor::dm_server(ShortServerId{101});
     const auto unauthorized = make_error_code(Status::unauthorized);
-    EXPECT_EQ(obj.write(dm, rpath(1, 0), test::content(rpath(1, 0), res(0, dm::Value::string("coaps://evil"))), WriteMode::replace).error(),
+    EXPECT_EQ(obj.write(dm, rpath(1, 0),
+                        test::content(rpath(1, 0), res(0, dm::Value::string("coaps://evil"))),
+                        WriteMode::replace)
+                  .error(),
               unauthorized);
     EXPECT_EQ(obj.delete_(dm, inst(1)).error(), unauthorized);
     EXPECT_EQ(obj.discover(dm, kObj).error(), unauthorized);
-    EXPECT_EQ(obj.create(dm, std::nullopt, psk_account(9, 9, to_bytes("a"), bytes_of(16, 1))).error(), unauthorized);
+    EXPECT_EQ(
+        obj.create(dm, std::nullopt, psk_account(9, 9, to_bytes("a"), bytes_of(16, 1))).error(),
+        unauthorized);
     EXPECT_EQ(obj.execute(dm, rpath(1, 0), "").error(), unauthorized);
     EXPECT_EQ(obj.instances().size(), 2u);
 }
 
 TEST_F(SecurityObjectTest, LocalAppCannotWriteObject0) {
-    const auto r = obj.write(Actor::local_app(), rpath(1, 10), test::content(rpath(1, 10), res(10, dm::Value::integer(5))), WriteMode::replace);
+    const auto r =
+        obj.write(Actor::local_app(), rpath(1, 10),
+                  test::content(rpath(1, 10), res(10, dm::Value::integer(5))), WriteMode::replace);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), make_error_code(Status::unauthorized));
     EXPECT_EQ(obj.find(Iid{1})->short_server_id, 101);
 }
 
 TEST_F(SecurityObjectTest, FactorySourceCreatesInstances) {
-    const auto id = obj.create(Actor::factory(), std::nullopt, psk_account(0, 120, to_bytes("f"), bytes_of(16, 2)));
+    const auto id = obj.create(Actor::factory(), std::nullopt,
+                               psk_account(0, 120, to_bytes("f"), bytes_of(16, 2)));
     ASSERT_TRUE(id);
     EXPECT_EQ(id->v, 2); // lowest free id
     EXPECT_EQ(obj.find(*id)->short_server_id, 120);
-    EXPECT_FALSE(obj.create(Actor::factory(), Iid{1}, psk_account(1, 121, to_bytes("f"), bytes_of(16, 2))));
-    EXPECT_EQ(obj.create(Actor::bootstrap_server(), std::nullopt, psk_account(0, 122, to_bytes("f"), bytes_of(16, 2))).error(),
+    EXPECT_FALSE(
+        obj.create(Actor::factory(), Iid{1}, psk_account(1, 121, to_bytes("f"), bytes_of(16, 2))));
+    EXPECT_EQ(obj.create(Actor::bootstrap_server(), std::nullopt,
+                         psk_account(0, 122, to_bytes("f"), bytes_of(16, 2)))
+                  .error(),
               make_error_code(Status::method_not_allowed));
 }
 
 TEST_F(SecurityObjectTest, BootstrapDeleteOfRootOrObject0KeepsTheBootstrapAccount) {
     for (const dm::Path& target : {dm::Path{}, kObj}) {
-        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(4),
-                              test::content(inst(4), psk_account(4, 104, to_bytes("d"), bytes_of(16, 1))), WriteMode::replace));
+        ASSERT_TRUE(
+            obj.write(Actor::bootstrap_server(), inst(4),
+                      test::content(inst(4), psk_account(4, 104, to_bytes("d"), bytes_of(16, 1))),
+                      WriteMode::replace));
         ASSERT_EQ(obj.instances().size(), 3u);
         ASSERT_TRUE(obj.delete_(Actor::bootstrap_server(), target));
         ASSERT_EQ(obj.instances().size(), 1u);
         EXPECT_TRUE(obj.find(Iid{0})->is_bootstrap());
-        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(1),
-                              test::content(inst(1), psk_account(1, 101, to_bytes("id"), bytes_of(16, 3))), WriteMode::replace));
+        ASSERT_TRUE(
+            obj.write(Actor::bootstrap_server(), inst(1),
+                      test::content(inst(1), psk_account(1, 101, to_bytes("id"), bytes_of(16, 3))),
+                      WriteMode::replace));
     }
 }
 
@@ -350,7 +391,8 @@ TEST_F(SecurityObjectTest, BootstrapDeleteNamingTheBootstrapAccountIs400) {
     EXPECT_NE(obj.find(Iid{0}), nullptr);
     ASSERT_TRUE(obj.delete_(Actor::bootstrap_server(), inst(1)));
     EXPECT_EQ(obj.find(Iid{1}), nullptr);
-    EXPECT_EQ(obj.delete_(Actor::bootstrap_server(), inst(1)).error(), make_error_code(Status::not_found));
+    EXPECT_EQ(obj.delete_(Actor::bootstrap_server(), inst(1)).error(),
+              make_error_code(Status::not_found));
 }
 
 TEST_F(SecurityObjectTest, BootstrapDiscoverGivesSsidAndUriButNoValues) {
@@ -365,11 +407,13 @@ TEST_F(SecurityObjectTest, BootstrapDiscoverGivesSsidAndUriButNoValues) {
     EXPECT_EQ(path_text((*links)[2].path), "/0/1");
     EXPECT_EQ((*links)[2].ssid, 101);
     EXPECT_EQ((*links)[2].uri, "coaps://server.example.com:5684");
-    for (const auto& l : *links) EXPECT_EQ(l.path.depth() <= 2, true); // no resource links, no values
+    for (const auto& l : *links)
+        EXPECT_EQ(l.path.depth() <= 2, true); // no resource links, no values
 }
 
 TEST_F(SecurityObjectTest, Object0HasNoExecutableResource) {
-    EXPECT_EQ(obj.execute(Actor::local_app(), rpath(1, 0), "").error(), make_error_code(Status::method_not_allowed));
+    EXPECT_EQ(obj.execute(Actor::local_app(), rpath(1, 0), "").error(),
+              make_error_code(Status::method_not_allowed));
 }
 
 } // namespace
@@ -383,7 +427,8 @@ TEST(SecurityObjectLimits, InstanceCountIsBoundedAndAnOversizedWriteChangesNothi
     dm::Object o;
     o.id = 0;
     for (std::uint16_t i = 0; i <= max_security_instances; ++i)
-        o.instances[i] = test::psk_account(i, static_cast<std::uint16_t>(i + 1), to_bytes("id"), test::bytes_of(16, 1));
+        o.instances[i] = test::psk_account(i, static_cast<std::uint16_t>(i + 1), to_bytes("id"),
+                                           test::bytes_of(16, 1));
     const dm::Path p{Oid{0}};
     const auto r = obj.write(Actor::bootstrap_server(), p, dm::Content{p, o}, WriteMode::replace);
     ASSERT_FALSE(r);

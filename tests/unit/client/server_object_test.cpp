@@ -11,19 +11,28 @@ namespace {
 using test::res;
 using test::server_instance;
 
-dm::Path inst(std::uint16_t i) { return dm::Path{Oid{1}, Iid{i}}; }
-dm::Path rpath(std::uint16_t i, std::uint16_t r) { return dm::Path{Oid{1}, Iid{i}, Rid{r}}; }
+dm::Path inst(std::uint16_t i) {
+    return dm::Path{Oid{1}, Iid{i}};
+}
+dm::Path rpath(std::uint16_t i, std::uint16_t r) {
+    return dm::Path{Oid{1}, Iid{i}, Rid{r}};
+}
 
 class ServerObjectTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(0), test::content(inst(0), server_instance(0, 101)), WriteMode::replace));
-        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(1), test::content(inst(1), server_instance(1, 102)), WriteMode::replace));
+        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(0),
+                              test::content(inst(0), server_instance(0, 101)), WriteMode::replace));
+        ASSERT_TRUE(obj.write(Actor::bootstrap_server(), inst(1),
+                              test::content(inst(1), server_instance(1, 102)), WriteMode::replace));
     }
     Result<void> put(const Actor& a, std::uint16_t iid, std::uint16_t rid, dm::Value v) {
-        return obj.write(a, rpath(iid, rid), test::content(rpath(iid, rid), res(rid, std::move(v))), WriteMode::replace);
+        return obj.write(a, rpath(iid, rid), test::content(rpath(iid, rid), res(rid, std::move(v))),
+                         WriteMode::replace);
     }
-    Result<void> bs(std::uint16_t rid, dm::Value v) { return put(Actor::bootstrap_server(), 0, rid, std::move(v)); }
+    Result<void> bs(std::uint16_t rid, dm::Value v) {
+        return put(Actor::bootstrap_server(), 0, rid, std::move(v));
+    }
     static void expect_code(const Result<void>& r, Status s) {
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error(), make_error_code(s));
@@ -53,8 +62,10 @@ TEST_F(ServerObjectTest, Resources1To3And5_LifetimeAtLeast1PeriodsAndTimeoutNonN
 
 TEST_F(ServerObjectTest, Resource6And7_NotificationStoringBooleanBindingLetters) {
     expect_code(bs(6, dm::Value::integer(1)), Status::bad_request);
-    for (const char* b : {"U", "UQ", "T", "US", "UQS", "UN", "TU"}) EXPECT_TRUE(bs(7, dm::Value::string(b))) << b;
-    for (const char* b : {"", "Q", "UU", "X", "u", "UQSTNQ"}) expect_code(bs(7, dm::Value::string(b)), Status::bad_request);
+    for (const char* b : {"U", "UQ", "T", "US", "UQS", "UN", "TU"})
+        EXPECT_TRUE(bs(7, dm::Value::string(b))) << b;
+    for (const char* b : {"", "Q", "UU", "X", "u", "UQSTNQ"})
+        expect_code(bs(7, dm::Value::string(b)), Status::bad_request);
 }
 
 TEST_F(ServerObjectTest, RetryResources17To20_CountsAtLeast1DefaultsApplied) {
@@ -120,7 +131,8 @@ TEST_F(ServerObjectTest, ExecuteQueuesActionsForTheEngine) {
     EXPECT_EQ(obj.poll_action(), (ServerAction{ServerAction::Kind::disable, 101}));
     EXPECT_EQ(obj.poll_action(), (ServerAction{ServerAction::Kind::bootstrap_request, 101}));
     EXPECT_FALSE(obj.poll_action());
-    EXPECT_EQ(obj.execute(dm101, rpath(0, 1), "").error(), make_error_code(Status::method_not_allowed));
+    EXPECT_EQ(obj.execute(dm101, rpath(0, 1), "").error(),
+              make_error_code(Status::method_not_allowed));
     EXPECT_EQ(obj.execute(dm101, rpath(1, 8), "").error(), make_error_code(Status::unauthorized));
 }
 

@@ -19,16 +19,24 @@ TEST(ServerUri, ParsesSchemesHostsAndDefaultPorts) {
         std::uint16_t port;
     };
     const Case cases[] = {
-        {"coaps://leshan.eclipseprojects.io:5684", ServerUri::Scheme::coaps, ServerUri::HostKind::name, "leshan.eclipseprojects.io", 5684},
-        {"coap://leshan.eclipseprojects.io", ServerUri::Scheme::coap, ServerUri::HostKind::name, "leshan.eclipseprojects.io", 5683},
+        {"coaps://leshan.eclipseprojects.io:5684", ServerUri::Scheme::coaps,
+         ServerUri::HostKind::name, "leshan.eclipseprojects.io", 5684},
+        {"coap://leshan.eclipseprojects.io", ServerUri::Scheme::coap, ServerUri::HostKind::name,
+         "leshan.eclipseprojects.io", 5683},
         {"coaps://server", ServerUri::Scheme::coaps, ServerUri::HostKind::name, "server", 5684},
-        {"COAPS://Server.Example.COM:1", ServerUri::Scheme::coaps, ServerUri::HostKind::name, "server.example.com", 1},
-        {"coap://192.0.2.1:65535", ServerUri::Scheme::coap, ServerUri::HostKind::ipv4, "192.0.2.1", 65535},
-        {"coaps://192.0.2.1", ServerUri::Scheme::coaps, ServerUri::HostKind::ipv4, "192.0.2.1", 5684},
-        {"coaps://[2001:db8::1]:5684", ServerUri::Scheme::coaps, ServerUri::HostKind::ipv6, "2001:db8::1", 5684},
+        {"COAPS://Server.Example.COM:1", ServerUri::Scheme::coaps, ServerUri::HostKind::name,
+         "server.example.com", 1},
+        {"coap://192.0.2.1:65535", ServerUri::Scheme::coap, ServerUri::HostKind::ipv4, "192.0.2.1",
+         65535},
+        {"coaps://192.0.2.1", ServerUri::Scheme::coaps, ServerUri::HostKind::ipv4, "192.0.2.1",
+         5684},
+        {"coaps://[2001:db8::1]:5684", ServerUri::Scheme::coaps, ServerUri::HostKind::ipv6,
+         "2001:db8::1", 5684},
         {"coap://[::1]", ServerUri::Scheme::coap, ServerUri::HostKind::ipv6, "::1", 5683},
-        {"coap://[::ffff:192.0.2.1]:7", ServerUri::Scheme::coap, ServerUri::HostKind::ipv6, "::ffff:192.0.2.1", 7},
-        {"coaps://a-b.c-d.example/", ServerUri::Scheme::coaps, ServerUri::HostKind::name, "a-b.c-d.example", 5684},
+        {"coap://[::ffff:192.0.2.1]:7", ServerUri::Scheme::coap, ServerUri::HostKind::ipv6,
+         "::ffff:192.0.2.1", 7},
+        {"coaps://a-b.c-d.example/", ServerUri::Scheme::coaps, ServerUri::HostKind::name,
+         "a-b.c-d.example", 5684},
     };
     for (const auto& c : cases) {
         const auto u = parse_server_uri(c.text);
@@ -47,7 +55,7 @@ TEST(ServerUri, RejectsUnsupportedOrMalformedWith400) {
         "coaps:/host",
         "host:5684",
         "http://host",
-        "coap+tcp://host",     // RFC 8323 binding not implemented
+        "coap+tcp://host", // RFC 8323 binding not implemented
         "coaps+tcp://host",
         "sms://+123456",
         "coaps://host:0",
@@ -63,7 +71,7 @@ TEST(ServerUri, RejectsUnsupportedOrMalformedWith400) {
         "coaps://host-.example",
         "coaps://ho_st.example",
         "coaps://host..example",
-        "coaps://1.2.3.256",   // numeric top label: not a name, not a valid IPv4
+        "coaps://1.2.3.256", // numeric top label: not a name, not a valid IPv4
         "coaps://1.2.3",
         "coaps://01.2.3.4",
         "coaps://[2001:db8::1",

@@ -14,7 +14,8 @@ namespace lwm2m::client::test {
 /// A wall clock the test sets (Unix seconds).
 class ManualWallClock final : public WallClock {
 public:
-    explicit ManualWallClock(std::int64_t t = 1'800'000'000) : t_(t) {}
+    explicit ManualWallClock(std::int64_t t = 1'800'000'000)
+        : t_(t) {}
     [[nodiscard]] std::int64_t unix_seconds() const override { return t_; }
     void set(std::int64_t t) { t_ = t; }
     void advance(std::chrono::seconds d) { t_ += d.count(); }
@@ -25,11 +26,14 @@ private:
 
 inline Bytes bytes_of(std::size_t n, std::uint8_t seed) {
     Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>(seed + i * 7);
+    for (std::size_t i = 0; i < n; ++i)
+        b[i] = static_cast<std::byte>(seed + i * 7);
     return b;
 }
 
-inline dm::Resource res(std::uint16_t id, dm::Value v) { return dm::Resource::single(id, std::move(v)); }
+inline dm::Resource res(std::uint16_t id, dm::Value v) {
+    return dm::Resource::single(id, std::move(v));
+}
 
 /// A complete PSK account instance (resources 0, 1, 2, 3, 5, 10).
 inline dm::Instance psk_account(std::uint16_t iid, std::uint16_t ssid, Bytes identity, Bytes key,
@@ -46,7 +50,8 @@ inline dm::Instance psk_account(std::uint16_t iid, std::uint16_t ssid, Bytes ide
 }
 
 /// A bootstrap-server account (NoSec, coap://).
-inline dm::Instance bootstrap_account(std::uint16_t iid, std::string uri = "coap://bs.example.com") {
+inline dm::Instance bootstrap_account(std::uint16_t iid,
+                                      std::string uri = "coap://bs.example.com") {
     dm::Instance in;
     in.id = iid;
     in.resources[0] = res(0, dm::Value::string(std::move(uri)));
@@ -56,7 +61,8 @@ inline dm::Instance bootstrap_account(std::uint16_t iid, std::string uri = "coap
 }
 
 /// A Server Object instance with the mandatory resources.
-inline dm::Instance server_instance(std::uint16_t iid, std::uint16_t ssid, std::int64_t lifetime = 300) {
+inline dm::Instance server_instance(std::uint16_t iid, std::uint16_t ssid,
+                                    std::int64_t lifetime = 300) {
     dm::Instance in;
     in.id = iid;
     in.resources[0] = res(0, dm::Value::integer(ssid));
@@ -66,25 +72,35 @@ inline dm::Instance server_instance(std::uint16_t iid, std::uint16_t ssid, std::
     return in;
 }
 
-inline SecurityInstance sec(const dm::Instance& in) { return *security_from_instance(in); }
-inline ServerInstance srv(const dm::Instance& in) { return *server_from_instance(in); }
+inline SecurityInstance sec(const dm::Instance& in) {
+    return *security_from_instance(in);
+}
+inline ServerInstance srv(const dm::Instance& in) {
+    return *server_from_instance(in);
+}
 
 /// A consistent configuration: bootstrap account /0/0, PSK accounts /0/1.. with /1/0.. .
-inline ClientConfig make_config(int accounts, std::uint8_t key_seed = 1, std::size_t key_size = 16) {
+inline ClientConfig make_config(int accounts, std::uint8_t key_seed = 1,
+                                std::size_t key_size = 16) {
     ClientConfig c;
     c.security[0] = sec(bootstrap_account(0));
     for (int k = 0; k < accounts; ++k) {
         const auto ssid = static_cast<std::uint16_t>(100 + k);
-        c.security[static_cast<std::uint16_t>(k + 1)] =
-            sec(psk_account(static_cast<std::uint16_t>(k + 1), ssid, to_bytes("device-" + std::to_string(k)),
-                            bytes_of(key_size, static_cast<std::uint8_t>(key_seed + k))));
-        c.servers[static_cast<std::uint16_t>(k)] = srv(server_instance(static_cast<std::uint16_t>(k), ssid));
+        c.security[static_cast<std::uint16_t>(k + 1)] = sec(psk_account(
+            static_cast<std::uint16_t>(k + 1), ssid, to_bytes("device-" + std::to_string(k)),
+            bytes_of(key_size, static_cast<std::uint8_t>(key_seed + k))));
+        c.servers[static_cast<std::uint16_t>(k)] =
+            srv(server_instance(static_cast<std::uint16_t>(k), ssid));
     }
     return c;
 }
 
-inline dm::Content content(const dm::Path& p, dm::Instance in) { return dm::Content{p, std::move(in)}; }
-inline dm::Content content(const dm::Path& p, dm::Resource r) { return dm::Content{p, std::move(r)}; }
+inline dm::Content content(const dm::Path& p, dm::Instance in) {
+    return dm::Content{p, std::move(in)};
+}
+inline dm::Content content(const dm::Path& p, dm::Resource r) {
+    return dm::Content{p, std::move(r)};
+}
 
 } // namespace lwm2m::client::test
 

@@ -1,5 +1,6 @@
 // Guards the "no heap allocation" contract of decode/decode_into and of encode into a caller
-// buffer (codec.hpp). A separate executable: it links lwm2m_alloc_counter, which counts operator new.
+// buffer (codec.hpp). A separate executable: it links lwm2m_alloc_counter, which counts operator
+// new.
 #include <gtest/gtest.h>
 
 #include <vector>

@@ -8,8 +8,8 @@
 #include <lwm2m/coap/codec.hpp>
 #include <lwm2m/coap/errc.hpp>
 
-#include "test_util.hpp"
 #include "support/coap_samples.hpp"
+#include "test_util.hpp"
 
 namespace lwm2m::coap {
 namespace {

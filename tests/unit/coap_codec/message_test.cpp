@@ -71,9 +71,9 @@ TEST(CoapOption, NumbersAndKnown) {
     EXPECT_FALSE(option::is_unsafe(option::etag));
     for (std::uint16_t n :
          {option::uri_host, option::etag, option::observe, option::uri_port, option::location_path,
-          option::uri_path, option::content_format, option::max_age, option::uri_query, option::accept,
-          option::location_query, option::block2, option::block1, option::size2, option::size1,
-          option::no_response})
+          option::uri_path, option::content_format, option::max_age, option::uri_query,
+          option::accept, option::location_query, option::block2, option::block1, option::size2,
+          option::size1, option::no_response})
         EXPECT_TRUE(option::is_known(n)) << n;
     for (std::uint16_t n : {0, 2, 10, 13, 16, 19, 21, 22, 24, 29, 61, 259, 2048, 65535})
         EXPECT_FALSE(option::is_known(static_cast<std::uint16_t>(n))) << n;
@@ -83,8 +83,8 @@ TEST(CoapOption, NumbersAndKnown) {
 // carrying it is executed while ignoring it. If-Match/If-None-Match (§5.10.8), OSCORE (RFC 8613
 // §2) and Proxy-Uri/Proxy-Scheme (§5.7.2) are critical and not implemented.
 TEST(CoapOption, UnimplementedCriticalOptionsAreUnknown) {
-    for (std::uint16_t n :
-         {option::if_match, option::if_none_match, option::oscore, option::proxy_uri, option::proxy_scheme}) {
+    for (std::uint16_t n : {option::if_match, option::if_none_match, option::oscore,
+                            option::proxy_uri, option::proxy_scheme}) {
         EXPECT_TRUE(option::is_critical(n)) << n;
         EXPECT_FALSE(option::is_known(n)) << n;
     }

@@ -5,9 +5,9 @@
 
 #include <cstdlib>
 #include <deque>
-#include <string>
 #include <map>
 #include <random>
+#include <string>
 #include <unordered_map>
 
 #include "coap/dedup_table.hpp"
@@ -27,10 +27,13 @@ PeerAddr peer(std::uint32_t i) {
     return PeerAddr::v4(10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
                         static_cast<std::uint8_t>(i), 5683);
 }
-TimePoint at(std::int64_t ms) { return TimePoint{} + std::chrono::milliseconds(ms); }
+TimePoint at(std::int64_t ms) {
+    return TimePoint{} + std::chrono::milliseconds(ms);
+}
 Bytes bytes_of(std::size_t n, std::uint8_t seed) {
     Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>(seed + i);
+    for (std::size_t i = 0; i < n; ++i)
+        b[i] = static_cast<std::byte>(seed + i);
     return b;
 }
 /// Dereferences a pointer the test has just checked (aborts instead of UB if it is null).
@@ -39,7 +42,9 @@ T& deref(T* p) {
     if (p == nullptr) std::abort();
     return *p;
 }
-bool same(BytesView a, const Bytes& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
+bool same(BytesView a, const Bytes& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
 
 TEST(DedupTable, InsertFindGetPop) {
     DedupTable t;
@@ -49,9 +54,9 @@ TEST(DedupTable, InsertFindGetPop) {
     EXPECT_NE(h, 0U);
     EXPECT_EQ(t.size(), 1U);
     EXPECT_EQ(t.find(1, peer(1), 7), &e);
-    EXPECT_EQ(t.find(1, peer(1), 8), nullptr);  // same hash, other MID
-    EXPECT_EQ(t.find(1, peer(2), 7), nullptr);  // same hash, other peer
-    EXPECT_EQ(t.find(2, peer(1), 7), nullptr);  // hash is part of the key
+    EXPECT_EQ(t.find(1, peer(1), 8), nullptr); // same hash, other MID
+    EXPECT_EQ(t.find(1, peer(2), 7), nullptr); // same hash, other peer
+    EXPECT_EQ(t.find(2, peer(1), 7), nullptr); // hash is part of the key
     EXPECT_EQ(t.get(h), &e);
     EXPECT_EQ(t.get(h + 1), nullptr);
     EXPECT_EQ(t.get(0), nullptr);
@@ -80,7 +85,8 @@ TEST(DedupTable, RepliesInlineAndLarge) {
     // Large replies survive ring growth (entries are moved).
     const auto h = e.seq;
     e.set_reply(large);
-    for (std::uint16_t i = 0; i < 100; ++i) t.push(100 + i, peer(2), i, at(2));
+    for (std::uint16_t i = 0; i < 100; ++i)
+        t.push(100 + i, peer(2), i, at(2));
     ASSERT_NE(t.get(h), nullptr);
     EXPECT_TRUE(same(deref(t.get(h)).reply(), large));
     EXPECT_GE(t.ring_capacity(), 101U);
@@ -115,11 +121,13 @@ TEST(DedupTable, ShrinksAfterBurst) {
     auto* last = t.find(19999 * 0x9e3779b97f4a7c15ULL, peer(19999), 19999);
     ASSERT_NE(last, nullptr);
     const auto h = last->seq;
-    while (t.ring_size() > 100) t.pop_front();
+    while (t.ring_size() > 100)
+        t.pop_front();
     EXPECT_LT(t.ring_capacity(), big / 8);
     // Survivors are still found by key and handle after the rebuilds.
     for (std::uint32_t i = 19900; i < 20000; ++i)
-        EXPECT_NE(t.find(i * 0x9e3779b97f4a7c15ULL, peer(i), static_cast<MessageId>(i)), nullptr) << i;
+        EXPECT_NE(t.find(i * 0x9e3779b97f4a7c15ULL, peer(i), static_cast<MessageId>(i)), nullptr)
+            << i;
     ASSERT_NE(t.get(h), nullptr);
     EXPECT_EQ(deref(t.get(h)).mid, 19999 % 65536);
 }
@@ -129,8 +137,10 @@ TEST(DedupTable, AllKeysInOneHashBucket) {
     // the cluster must keep every other key reachable (backward-shift deletion).
     DedupTable t;
     constexpr std::uint64_t h = 0xdeadbeef00000005ULL;
-    for (std::uint16_t m = 0; m < 300; ++m) t.push(h, peer(m % 7), m, at(m));
-    for (std::uint16_t m = 0; m < 300; m += 3) t.kill(deref(t.find(h, peer(m % 7), m)));
+    for (std::uint16_t m = 0; m < 300; ++m)
+        t.push(h, peer(m % 7), m, at(m));
+    for (std::uint16_t m = 0; m < 300; m += 3)
+        t.kill(deref(t.find(h, peer(m % 7), m)));
     for (std::uint16_t m = 0; m < 300; ++m) {
         const auto* e = t.find(h, peer(m % 7), m);
         if (m % 3 == 0) {
@@ -146,8 +156,10 @@ TEST(DedupTable, AllKeysInOneHashBucket) {
 TEST(DedupTable, WrapAroundClusterDeletion) {
     // Hashes near the end of the index wrap to its start; delete across the wrap.
     DedupTable t;
-    for (std::uint16_t m = 0; m < 16; ++m) t.push(~std::uint64_t{0} - (m % 3), peer(1), m, at(m));
-    for (std::uint16_t m = 0; m < 16; m += 2) t.kill(deref(t.find(~std::uint64_t{0} - (m % 3), peer(1), m)));
+    for (std::uint16_t m = 0; m < 16; ++m)
+        t.push(~std::uint64_t{0} - (m % 3), peer(1), m, at(m));
+    for (std::uint16_t m = 0; m < 16; m += 2)
+        t.kill(deref(t.find(~std::uint64_t{0} - (m % 3), peer(1), m)));
     for (std::uint16_t m = 1; m < 16; m += 2)
         EXPECT_NE(t.find(~std::uint64_t{0} - (m % 3), peer(1), m), nullptr) << m;
 }
@@ -181,8 +193,11 @@ TEST(DedupTable, LockstepAgainstModel) {
             const int push_pct = phase == 0 ? 70 : phase == 1 ? 40 : 10;
             const int op = r < push_pct ? 0 : r < push_pct + 15 ? 1 : r < 95 ? 2 : 3;
             if (op == 0) {
-                M m{rng() % hash_range, peer(static_cast<std::uint32_t>(rng() % 50)),
-                    static_cast<MessageId>(rng() % 400), true, {}};
+                M m{rng() % hash_range,
+                    peer(static_cast<std::uint32_t>(rng() % 50)),
+                    static_cast<MessageId>(rng() % 400),
+                    true,
+                    {}};
                 if (hash_range < 16) m.hash |= (rng() % 2) << 63; // differ only in the tag
                 if (live.contains(key_of(m))) continue;
                 auto& e = t.push(m.hash, m.peer, m.mid, at(step));
@@ -271,7 +286,8 @@ TEST(RingQueue, FifoAcrossGrowthAndWrap) {
 
 TEST(RingQueue, ReleasesMemoryWhenDrainedAfterBurst) {
     RingQueue<int> q;
-    for (int i = 0; i < 5000; ++i) q.push_back(i);
+    for (int i = 0; i < 5000; ++i)
+        q.push_back(i);
     for (int i = 0; i < 5000; ++i) {
         ASSERT_EQ(q.front(), i);
         q.pop_front();
@@ -286,7 +302,8 @@ TEST(RingQueue, ReleasesMemoryWhenDrainedAfterBurst) {
 
 TEST(RingQueue, OwnsMovedValues) {
     RingQueue<Bytes> q;
-    for (int i = 0; i < 20; ++i) q.emplace_back(bytes_of(static_cast<std::size_t>(i + 1), 0));
+    for (int i = 0; i < 20; ++i)
+        q.emplace_back(bytes_of(static_cast<std::size_t>(i + 1), 0));
     for (int i = 0; i < 20; ++i) {
         Bytes b = std::move(q.front());
         q.pop_front();
@@ -307,7 +324,7 @@ TEST(NodePool, ReusesNodesKeepsMapSemanticsAndStaysBounded) {
     pool.erase(m, m.find(2));
     EXPECT_EQ(pool.idle(), 1U);
     EXPECT_EQ(pool.emplace(m, 1, std::string("uno"))->second, "one");
-    EXPECT_EQ(pool.idle(), 1U); // the node came back
+    EXPECT_EQ(pool.idle(), 1U);                                    // the node came back
     const auto* addr = &*pool.emplace(m, 3, std::string("three")); // reuses the idle node
     EXPECT_EQ(pool.idle(), 0U);
     EXPECT_EQ(m.at(3), "three");
@@ -315,8 +332,10 @@ TEST(NodePool, ReusesNodesKeepsMapSemanticsAndStaysBounded) {
     EXPECT_EQ(pool.erase(m, 3), 0U);
     EXPECT_EQ(&*pool.emplace(m, 4, std::string("four")), addr); // same node, no allocation
     EXPECT_EQ(m.size(), 2U);
-    for (int k = 10; k < 30; ++k) pool.emplace(m, k, std::to_string(k));
-    for (int k = 10; k < 30; ++k) EXPECT_EQ(pool.erase(m, k), 1U);
+    for (int k = 10; k < 30; ++k)
+        pool.emplace(m, k, std::to_string(k));
+    for (int k = 10; k < 30; ++k)
+        EXPECT_EQ(pool.erase(m, k), 1U);
     EXPECT_EQ(pool.idle(), 4U); // bounded
     EXPECT_EQ(m.size(), 2U);
     EXPECT_EQ(m.at(1), "one");

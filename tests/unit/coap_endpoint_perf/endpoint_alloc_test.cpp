@@ -69,10 +69,12 @@ struct Server {
 
 TEST(EndpointAllocations, ServerRequestResponseSteadyState) {
     Server s;
-    for (int k = 0; k < 20000; ++k) ASSERT_GT(s.round(false), 0U); // warm up: tables at size
+    for (int k = 0; k < 20000; ++k)
+        ASSERT_GT(s.round(false), 0U); // warm up: tables at size
     constexpr int kRounds = 20000;
     const std::size_t before = lwm2m::test::allocation_count();
-    for (int k = 0; k < kRounds; ++k) ASSERT_GT(s.round(false), 0U);
+    for (int k = 0; k < kRounds; ++k)
+        ASSERT_GT(s.round(false), 0U);
     const double per = static_cast<double>(lwm2m::test::allocation_count() - before) / kRounds;
     // from_view: option vector + 3 Uri-Path values (4); response payload (1); encoded
     // datagram (1).
@@ -83,12 +85,15 @@ TEST(EndpointAllocations, ServerRequestResponseSteadyState) {
 
 TEST(EndpointAllocations, DuplicateReplayAllocatesOnlyTheDatagram) {
     Server s;
-    for (int k = 0; k < 5000; ++k) ASSERT_GT(s.round(false), 0U);
+    for (int k = 0; k < 5000; ++k)
+        ASSERT_GT(s.round(false), 0U);
     const std::size_t before = lwm2m::test::allocation_count();
     const auto dups0 = s.ep->stats().duplicates;
-    for (int k = 0; k < 1000; ++k) ASSERT_GT(s.round(true), 0U); // §4.5 replay from the cache
+    for (int k = 0; k < 1000; ++k)
+        ASSERT_GT(s.round(true), 0U); // §4.5 replay from the cache
     EXPECT_EQ(s.ep->stats().duplicates - dups0, 1000U);
-    EXPECT_LE(lwm2m::test::allocation_count() - before, 1000U); // the replayed Datagram's bytes only
+    EXPECT_LE(lwm2m::test::allocation_count() - before,
+              1000U); // the replayed Datagram's bytes only
 }
 
 } // namespace

@@ -43,7 +43,8 @@ struct Fixture {
         ep = std::make_unique<Endpoint>(cfg, rng);
     }
     /// Feeds a request; answers it (payload `tag`) if it is delivered. Returns the reply bytes.
-    std::optional<Bytes> feed(const PeerAddr& p, MessageId mid, std::uint8_t tag, bool* delivered = nullptr) {
+    std::optional<Bytes> feed(const PeerAddr& p, MessageId mid, std::uint8_t tag,
+                              bool* delivered = nullptr) {
         ep->on_datagram(now, p, request(mid));
         bool got = false;
         if (auto e = ep->poll_event()) {
@@ -66,7 +67,8 @@ TEST(EndpointDedup, ReplaysCachedReplyAfterTableGrowth) {
     std::vector<Bytes> first;
     for (std::uint32_t i = 0; i < 3000; ++i) {
         bool delivered = false;
-        auto b = f.feed(peer(i % 300), static_cast<MessageId>(i), static_cast<std::uint8_t>(i), &delivered);
+        auto b = f.feed(peer(i % 300), static_cast<MessageId>(i), static_cast<std::uint8_t>(i),
+                        &delivered);
         ASSERT_TRUE(b && delivered);
         first.push_back(*b);
     }
@@ -82,7 +84,8 @@ TEST(EndpointDedup, ReplaysCachedReplyAfterTableGrowth) {
 
 TEST(EndpointDedup, GlobalLimitRefusesWith503UntilExpiry) {
     Fixture f(100);
-    for (std::uint32_t i = 0; i < 100; ++i) ASSERT_TRUE(f.feed(peer(i), 1, 1));
+    for (std::uint32_t i = 0; i < 100; ++i)
+        ASSERT_TRUE(f.feed(peer(i), 1, 1));
     bool delivered = true;
     auto b = f.feed(peer(500), 1, 1, &delivered);
     ASSERT_TRUE(b);
@@ -106,7 +109,8 @@ TEST(EndpointDedup, GlobalLimitRefusesWith503UntilExpiry) {
 
 TEST(EndpointDedup, PerPeerLimit) {
     Fixture f(1 << 20, 5);
-    for (MessageId m = 0; m < 5; ++m) ASSERT_TRUE(f.feed(peer(1), m, 1));
+    for (MessageId m = 0; m < 5; ++m)
+        ASSERT_TRUE(f.feed(peer(1), m, 1));
     bool delivered = true;
     ASSERT_TRUE(f.feed(peer(1), 5, 1, &delivered));
     EXPECT_FALSE(delivered);

@@ -120,12 +120,14 @@ TEST(Ddf, Lwm2m10ShapeDefaultsVersions) {
 
 TEST(Ddf, ErrorsNameFileLineAndProblem) {
     // duplicate resource id: reported at the second <Item>
-    auto e = expect_error(replace(kGood, R"(<Item ID="2">)", R"(<Item ID="1">)"), Errc::ddf_duplicate);
+    auto e =
+        expect_error(replace(kGood, R"(<Item ID="2">)", R"(<Item ID="1">)"), Errc::ddf_duplicate);
     EXPECT_EQ(e.line, 26u);
     EXPECT_NE(e.message.find("duplicate resource id 1"), std::string::npos) << e.message;
     EXPECT_EQ(e.to_string().rfind("test.xml:26: ", 0), 0u) << e.to_string();
 
-    e = expect_error(replace(kGood, "<Type>Float</Type>", "<Type>Double</Type>"), Errc::ddf_bad_field);
+    e = expect_error(replace(kGood, "<Type>Float</Type>", "<Type>Double</Type>"),
+                     Errc::ddf_bad_field);
     EXPECT_EQ(e.line, 16u);
     EXPECT_NE(e.message.find("resource 5700"), std::string::npos) << e.message;
     EXPECT_NE(e.message.find("'Double'"), std::string::npos) << e.message;
@@ -136,26 +138,35 @@ TEST(Ddf, ErrorsNameFileLineAndProblem) {
 
     e = expect_error(replace(kGood, R"(<Item ID="5700">)", "<Item>"), Errc::ddf_missing_field);
     EXPECT_EQ(e.line, 13u);
-    e = expect_error(replace(kGood, R"(<Item ID="5700">)", R"(<Item ID="65535">)"), Errc::ddf_bad_field);
-    e = expect_error(replace(kGood, R"(<Item ID="5700">)", R"(<Item ID="-1">)"), Errc::ddf_bad_field);
-    e = expect_error(replace(kGood, "<ObjectID>32769</ObjectID>", "<ObjectID>70000</ObjectID>"), Errc::ddf_bad_field);
-    e = expect_error(replace(kGood, "<ObjectID>32769</ObjectID>", "<ObjectID>1</ObjectID><ObjectID>2</ObjectID>"),
-                     Errc::ddf_duplicate);
-    e = expect_error(replace(kGood, "<Operations>RW</Operations>", "<Operations>RWE</Operations>"), Errc::ddf_bad_field);
-    e = expect_error(replace(kGood, "<Mandatory>Optional</Mandatory>\n    <Resources>", "<Mandatory>Maybe</Mandatory><Resources>"),
+    e = expect_error(replace(kGood, R"(<Item ID="5700">)", R"(<Item ID="65535">)"),
                      Errc::ddf_bad_field);
-    e = expect_error(replace(kGood, "<MultipleInstances>Multiple</MultipleInstances>\n    <Mandatory>",
+    e = expect_error(replace(kGood, R"(<Item ID="5700">)", R"(<Item ID="-1">)"),
+                     Errc::ddf_bad_field);
+    e = expect_error(replace(kGood, "<ObjectID>32769</ObjectID>", "<ObjectID>70000</ObjectID>"),
+                     Errc::ddf_bad_field);
+    e = expect_error(replace(kGood, "<ObjectID>32769</ObjectID>",
+                             "<ObjectID>1</ObjectID><ObjectID>2</ObjectID>"),
+                     Errc::ddf_duplicate);
+    e = expect_error(replace(kGood, "<Operations>RW</Operations>", "<Operations>RWE</Operations>"),
+                     Errc::ddf_bad_field);
+    e = expect_error(replace(kGood, "<Mandatory>Optional</Mandatory>\n    <Resources>",
+                             "<Mandatory>Maybe</Mandatory><Resources>"),
+                     Errc::ddf_bad_field);
+    e = expect_error(replace(kGood,
+                             "<MultipleInstances>Multiple</MultipleInstances>\n    <Mandatory>",
                              "<MultipleInstances>Many</MultipleInstances><Mandatory>"),
                      Errc::ddf_bad_field);
-    e = expect_error(replace(kGood, "<ObjectVersion>1.1</ObjectVersion>", "<ObjectVersion>one</ObjectVersion>"),
-                     Errc::ddf_bad_field);
+    e = expect_error(
+        replace(kGood, "<ObjectVersion>1.1</ObjectVersion>", "<ObjectVersion>one</ObjectVersion>"),
+        Errc::ddf_bad_field);
     // missing <Type> on a readable resource
     e = expect_error(replace(kGood, "<Type>Corelnk</Type>", ""), Errc::ddf_missing_field);
     e = expect_error(replace(kGood, "<Name>Counts</Name>", ""), Errc::ddf_missing_field);
 }
 
 TEST(Ddf, MalformedXmlIsReportedWithItsLine) {
-    auto e = expect_error(replace(kGood, "</Units>\n        <Description><![CDATA", "</Unit>\n        <Description><![CDATA"),
+    auto e = expect_error(replace(kGood, "</Units>\n        <Description><![CDATA",
+                                  "</Unit>\n        <Description><![CDATA"),
                           Errc::ddf_xml);
     EXPECT_EQ(e.line, 16u);
     EXPECT_NE(e.message.find("XML error"), std::string::npos);
@@ -206,22 +217,25 @@ TEST(Ddf, LimitsBoundWork) {
 
     DdfLimits short_text;
     short_text.max_text = 8;
-    EXPECT_EQ(load_ddf(kGood, "x", nullptr, short_text).error(), make_error_code(Errc::ddf_too_large));
+    EXPECT_EQ(load_ddf(kGood, "x", nullptr, short_text).error(),
+              make_error_code(Errc::ddf_too_large));
 
     std::string deep;
-    for (int i = 0; i < 100; ++i) deep += "<a>";
-    for (int i = 0; i < 100; ++i) deep += "</a>";
+    for (int i = 0; i < 100; ++i)
+        deep += "<a>";
+    for (int i = 0; i < 100; ++i)
+        deep += "</a>";
     EXPECT_EQ(load_ddf(deep, "x").error(), make_error_code(Errc::ddf_too_large));
 
     // one huge description within limits loads
-    const std::string longdesc =
-        replace(kGood, "Last value & more", std::string(60000, 'd'));
+    const std::string longdesc = replace(kGood, "Last value & more", std::string(60000, 'd'));
     EXPECT_TRUE(load_ddf(longdesc, "x"));
 }
 
 TEST(Ddf, DirectoryLoadSkipsBadFilesAndReportsThem) {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("lwm2m_ddf_dir_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+    const auto dir =
+        std::filesystem::temp_directory_path() /
+        ("lwm2m_ddf_dir_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     auto write = [&](const char* name, const std::string& text) {

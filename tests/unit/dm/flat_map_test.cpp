@@ -46,8 +46,13 @@ TEST(FlatMap, RandomOperationsMatchStdMap) {
             EXPECT_EQ(a.second, b.second);
             break;
         }
-        case 2: f[k] = v; m[k] = v; break;
-        case 3: EXPECT_EQ(f.erase(k), m.erase(k)); break;
+        case 2:
+            f[k] = v;
+            m[k] = v;
+            break;
+        case 3:
+            EXPECT_EQ(f.erase(k), m.erase(k));
+            break;
         case 4: {
             EXPECT_EQ(f.contains(k), m.contains(k));
             EXPECT_EQ(f.count(k), m.count(k));
@@ -124,7 +129,8 @@ TEST(FlatMap, DataModelNodesKeepMapSemantics) {
     i.resources.emplace(1, Resource::single(1, Value::boolean(true)));
     i.resources.emplace(9, Resource::single(9, Value::string("ignored"))); // existing key kept
     std::vector<std::uint16_t> order;
-    for (const auto& [rid, res] : i.resources) order.push_back(rid);
+    for (const auto& [rid, res] : i.resources)
+        order.push_back(rid);
     EXPECT_EQ(order, (std::vector<std::uint16_t>{1, 9}));
     EXPECT_EQ(i.resources.at(9).value, Value::string("x"));
 }

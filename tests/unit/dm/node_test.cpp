@@ -12,12 +12,15 @@ using lwm2m::Riid;
 
 namespace {
 
-Path P(std::string_view s) { return Path::parse(s).value(); }
+Path P(std::string_view s) {
+    return Path::parse(s).value();
+}
 
 Instance device_instance() {
     Instance i{0, {}};
     i.resources.emplace(0, Resource::single(0, Value::string("ACME")));
-    i.resources.emplace(7, Resource::multi(7, {{0, Value::integer(3800)}, {1, Value::integer(5000)}}));
+    i.resources.emplace(7,
+                        Resource::multi(7, {{0, Value::integer(3800)}, {1, Value::integer(5000)}}));
     i.resources.emplace(13, Resource::single(13, Value::time(1700000000)));
     return i;
 }
@@ -110,16 +113,25 @@ TEST(Unflatten, RejectsBadRecordSets) {
     };
     const auto structure = make_error_code(Errc::bad_structure);
     const auto path = make_error_code(Errc::bad_path);
-    EXPECT_EQ(err(P("/3/0"), {{P("/3/0/1"), Value::integer(1), {}}, {P("/3/0/1"), Value::integer(2), {}}}), structure);
-    EXPECT_EQ(err(P("/3/0"), {{P("/3/0/1/0"), Value::integer(1), {}}, {P("/3/0/1/0"), Value::integer(2), {}}}),
+    EXPECT_EQ(err(P("/3/0"),
+                  {{P("/3/0/1"), Value::integer(1), {}}, {P("/3/0/1"), Value::integer(2), {}}}),
               structure);
-    EXPECT_EQ(err(P("/3/0"), {{P("/3/0/1"), Value::integer(1), {}}, {P("/3/0/1/0"), Value::integer(2), {}}}), structure);
-    EXPECT_EQ(err(P("/3/0"), {{P("/3/0/1/0"), Value::integer(1), {}}, {P("/3/0/1"), Value::integer(2), {}}}), structure);
-    EXPECT_EQ(err(P("/3/0"), {{P("/3/1/1"), Value::integer(1), {}}}), path);   // outside base
-    EXPECT_EQ(err(P("/3/0"), {{P("/3/0"), Value::integer(1), {}}}), path);     // not a leaf
-    EXPECT_EQ(err(P("/"), {{P("/3/0/1"), Value::integer(1), {}}}), path);      // root base
-    EXPECT_EQ(err(P("/3/0/1/2"), {}), structure);                                 // no value
-    EXPECT_EQ(err(P("/3"), {{lwm2m::dm::Path(Oid{3}, Iid{65535}, Rid{1}), Value::integer(1), {}}}), path);
-    EXPECT_EQ(err(P("/3/0/1"), {{P("/3/0/1"), Value::integer(1), {}}, {P("/3/0/1"), Value::integer(1), {}}}),
+    EXPECT_EQ(err(P("/3/0"),
+                  {{P("/3/0/1/0"), Value::integer(1), {}}, {P("/3/0/1/0"), Value::integer(2), {}}}),
+              structure);
+    EXPECT_EQ(err(P("/3/0"),
+                  {{P("/3/0/1"), Value::integer(1), {}}, {P("/3/0/1/0"), Value::integer(2), {}}}),
+              structure);
+    EXPECT_EQ(err(P("/3/0"),
+                  {{P("/3/0/1/0"), Value::integer(1), {}}, {P("/3/0/1"), Value::integer(2), {}}}),
+              structure);
+    EXPECT_EQ(err(P("/3/0"), {{P("/3/1/1"), Value::integer(1), {}}}), path); // outside base
+    EXPECT_EQ(err(P("/3/0"), {{P("/3/0"), Value::integer(1), {}}}), path);   // not a leaf
+    EXPECT_EQ(err(P("/"), {{P("/3/0/1"), Value::integer(1), {}}}), path);    // root base
+    EXPECT_EQ(err(P("/3/0/1/2"), {}), structure);                            // no value
+    EXPECT_EQ(err(P("/3"), {{lwm2m::dm::Path(Oid{3}, Iid{65535}, Rid{1}), Value::integer(1), {}}}),
+              path);
+    EXPECT_EQ(err(P("/3/0/1"),
+                  {{P("/3/0/1"), Value::integer(1), {}}, {P("/3/0/1"), Value::integer(1), {}}}),
               structure);
 }

@@ -64,8 +64,9 @@ TEST(Path, ParsesEveryLevel) {
 }
 
 TEST(Path, RejectsMalformed) {
-    for (const char* s : {"/3//0", "//", "/3/", "/3/0/", "/65536", "/-1", "/+1", "/3/65535", "/3/0/1/2/3",
-                          "/a", "/3/0x1", " /3", "/3 ", "/99999999999999999999", "/3/0/1/2/", "3//"})
+    for (const char* s :
+         {"/3//0", "//", "/3/", "/3/0/", "/65536", "/-1", "/+1", "/3/65535", "/3/0/1/2/3", "/a",
+          "/3/0x1", " /3", "/3 ", "/99999999999999999999", "/3/0/1/2/", "3//"})
         expect_bad(s);
 }
 
@@ -90,11 +91,12 @@ TEST(Path, PrefixRelation) {
 }
 
 TEST(Path, OrderingIsDocumentOrder) {
-    std::vector<Path> v{P("/3/0/1"), P("/1"), P("/3/0"), P("/"), P("/3/0/1/0"), P("/2/5"), P("/3"),
-                        P("/3/0/0"), P("/10"), P("/3/1")};
+    std::vector<Path> v{P("/3/0/1"), P("/1"), P("/3/0"),   P("/"),   P("/3/0/1/0"),
+                        P("/2/5"),   P("/3"), P("/3/0/0"), P("/10"), P("/3/1")};
     std::sort(v.begin(), v.end());
     std::vector<std::string> got;
-    for (const auto& p : v) got.push_back(p.to_string());
+    for (const auto& p : v)
+        got.push_back(p.to_string());
     EXPECT_EQ(got, (std::vector<std::string>{"/", "/1", "/2/5", "/3", "/3/0", "/3/0/0", "/3/0/1",
                                              "/3/0/1/0", "/3/1", "/10"}));
     EXPECT_TRUE(P("/3") < P("/3/0"));

@@ -109,7 +109,8 @@ void compare(const ObjectDef& built, const ObjectDef& file, const std::string& w
         // Descriptions are cut to their first sentence (maybe "..."-shortened): a prefix.
         std::string bd = b.description;
         if (bd.size() >= 3 && bd.compare(bd.size() - 3, 3, "...") == 0) bd.resize(bd.size() - 3);
-        EXPECT_EQ(collapse(f.description).rfind(bd, 0), 0u) << "built-in description '" << b.description << "'";
+        EXPECT_EQ(collapse(f.description).rfind(bd, 0), 0u)
+            << "built-in description '" << b.description << "'";
     }
 }
 
@@ -123,7 +124,8 @@ TEST(RegistryCheck, EveryBuiltinVersionMatchesItsPublishedFile) {
         // version_history/<oid>-<major>_<minor>.xml
         std::string v = built.object_version;
         v[v.find('.')] = '_';
-        const fs::path f = kRegistry / "version_history" / (std::to_string(built.id) + "-" + v + ".xml");
+        const fs::path f =
+            kRegistry / "version_history" / (std::to_string(built.id) + "-" + v + ".xml");
         ASSERT_TRUE(fs::exists(f)) << f;
         compare(built, load_or_fail(f), f.filename().string());
     }
@@ -169,10 +171,12 @@ TEST(RegistryCheck, LoaderLoadsTheWholeRegistryFolder) {
     EXPECT_EQ(top.defs.size(), object_files);
     for (const auto& err : top.errors) {
         const std::string n = fs::path(err.file).filename().string();
-        EXPECT_TRUE(n == "Common.xml" || n == "DDF.xml" || n == "LWM2M_senml_units.xml") << err.to_string();
+        EXPECT_TRUE(n == "Common.xml" || n == "DDF.xml" || n == "LWM2M_senml_units.xml")
+            << err.to_string();
     }
     const auto hist = load_ddf_dir(kRegistry / "version_history");
-    EXPECT_TRUE(hist.errors.empty()) << (hist.errors.empty() ? "" : hist.errors.front().to_string());
+    EXPECT_TRUE(hist.errors.empty())
+        << (hist.errors.empty() ? "" : hist.errors.front().to_string());
     std::size_t hist_files = 0;
     for (const auto& e : fs::directory_iterator(kRegistry / "version_history"))
         if (e.path().extension() == ".xml") ++hist_files;

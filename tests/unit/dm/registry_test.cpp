@@ -20,7 +20,8 @@ TEST(Registry, BuiltinPicksTheEnablerVersions) {
         for (std::uint16_t oid = 0; oid < 8; ++oid) {
             const ObjectDef* d = reg.find(oid);
             ASSERT_NE(d, nullptr);
-            EXPECT_EQ(d->object_version, w.versions[oid]) << "object " << oid << " enabler " << to_string(w.v);
+            EXPECT_EQ(d->object_version, w.versions[oid])
+                << "object " << oid << " enabler " << to_string(w.v);
         }
     }
 }
@@ -38,7 +39,8 @@ TEST(Registry, CoreFactsOfSecurityAndServer) {
     EXPECT_EQ(key->type, DataType::opaque);
     EXPECT_EQ(key->operations, Operations::none);
     EXPECT_EQ(reg.find(0, 10)->range_enumeration, "1..65534");
-    EXPECT_EQ(ObjectRegistry::builtin(Lwm2mVersion::v1_0).find(0, 10)->range_enumeration, "1-65534");
+    EXPECT_EQ(ObjectRegistry::builtin(Lwm2mVersion::v1_0).find(0, 10)->range_enumeration,
+              "1-65534");
     const ResourceDef* lifetime = reg.find(1, 1);
     ASSERT_NE(lifetime, nullptr);
     EXPECT_EQ(lifetime->name, "Lifetime");
@@ -57,8 +59,10 @@ TEST(Registry, AddReplacesAndSorts) {
     ObjectDef d;
     d.id = 3300;
     d.name = "Generic Sensor";
-    d.resources.push_back(ResourceDef{5700, "Sensor Value", Operations::r, false, true, DataType::float_, "", "", ""});
-    d.resources.push_back(ResourceDef{5601, "Min", Operations::r, false, false, DataType::float_, "", "", ""});
+    d.resources.push_back(ResourceDef{5700, "Sensor Value", Operations::r, false, true,
+                                      DataType::float_, "", "", ""});
+    d.resources.push_back(
+        ResourceDef{5601, "Min", Operations::r, false, false, DataType::float_, "", "", ""});
     reg.add(d);
     ASSERT_NE(reg.find(3300, 5601), nullptr);
     EXPECT_EQ(reg.find(3300)->resources.front().id, 5601);

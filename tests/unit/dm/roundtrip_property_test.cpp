@@ -14,17 +14,22 @@ using namespace lwm2m::dm;
 
 namespace {
 
-std::uint64_t u64(lwm2m::Random& r) { return (std::uint64_t{r.next_u32()} << 32) | r.next_u32(); }
+std::uint64_t u64(lwm2m::Random& r) {
+    return (std::uint64_t{r.next_u32()} << 32) | r.next_u32();
+}
 
 Value random_value(lwm2m::Random& r) {
     switch (r.uniform(9)) {
     case 0: {
         std::string s;
-        for (std::uint32_t n = r.uniform(12); n > 0; --n) s.push_back(static_cast<char>(' ' + r.uniform(95)));
+        for (std::uint32_t n = r.uniform(12); n > 0; --n)
+            s.push_back(static_cast<char>(' ' + r.uniform(95)));
         return Value::string(std::move(s));
     }
-    case 1: return Value::integer(static_cast<std::int64_t>(u64(r)));
-    case 2: return Value::unsigned_integer(u64(r));
+    case 1:
+        return Value::integer(static_cast<std::int64_t>(u64(r)));
+    case 2:
+        return Value::unsigned_integer(u64(r));
     case 3: {
         double d = 0;
         do {
@@ -32,15 +37,20 @@ Value random_value(lwm2m::Random& r) {
         } while (!std::isfinite(d));
         return Value::float_(d);
     }
-    case 4: return Value::boolean(r.uniform(2) == 1);
+    case 4:
+        return Value::boolean(r.uniform(2) == 1);
     case 5: {
         lwm2m::Bytes b(r.uniform(40));
         r.fill(b);
         return Value::opaque(std::move(b));
     }
-    case 6: return Value::time(static_cast<std::int64_t>(u64(r)));
-    case 7: return Value::objlnk(static_cast<std::uint16_t>(r.next_u32()), static_cast<std::uint16_t>(r.next_u32()));
-    default: return Value::corelnk("</" + std::to_string(r.uniform(100)) + ">");
+    case 6:
+        return Value::time(static_cast<std::int64_t>(u64(r)));
+    case 7:
+        return Value::objlnk(static_cast<std::uint16_t>(r.next_u32()),
+                             static_cast<std::uint16_t>(r.next_u32()));
+    default:
+        return Value::corelnk("</" + std::to_string(r.uniform(100)) + ">");
     }
 }
 
@@ -54,7 +64,8 @@ Object random_object(lwm2m::Random& r, std::uint16_t oid) {
             if (r.uniform(3) == 0) {
                 Resource res = Resource::multi(rid);
                 for (std::uint32_t k = 1 + r.uniform(4); k > 0; --k)
-                    res.instances.emplace(static_cast<std::uint16_t>(r.next_u32()), random_value(r));
+                    res.instances.emplace(static_cast<std::uint16_t>(r.next_u32()),
+                                          random_value(r));
                 inst.resources.emplace(rid, std::move(res));
             } else {
                 inst.resources.emplace(rid, Resource::single(rid, random_value(r)));
@@ -73,7 +84,8 @@ TEST(RoundTripProperty, FlattenUnflattenObjects) {
         const auto oid = static_cast<std::uint16_t>(rng.uniform(40000));
         const Content c{Path(lwm2m::Oid{oid}), random_object(rng, oid)};
         const auto recs = flatten(c);
-        for (std::size_t k = 1; k < recs.size(); ++k) ASSERT_LT(recs[k - 1].path, recs[k].path);
+        for (std::size_t k = 1; k < recs.size(); ++k)
+            ASSERT_LT(recs[k - 1].path, recs[k].path);
         auto back = unflatten(c.path, recs);
         ASSERT_TRUE(back) << round;
         ASSERT_EQ(*back, c) << round;

@@ -51,7 +51,8 @@ TEST(RangeParse, CommonRegistryForms) {
     EXPECT_FALSE(parse_range("0..18446744073709551615")->bytes);
     EXPECT_FALSE(parse_range(""));
     EXPECT_FALSE(parse_range("16-bit"));
-    EXPECT_FALSE(parse_range("The possible values are those listed in the LwM2M Core Specification"));
+    EXPECT_FALSE(
+        parse_range("The possible values are those listed in the LwM2M Core Specification"));
     EXPECT_FALSE(parse_range("5..1"));
     EXPECT_FALSE(parse_range("1,"));
     EXPECT_FALSE(parse_range("1..2..3"));
@@ -80,12 +81,16 @@ TEST(CheckValue, NumericRanges) {
     EXPECT_EQ(check(ssid, Value::integer(65534)), kOk);
     EXPECT_EQ(check(def(DataType::float_, "-90.0..90.0"), Value::float_(90.0001)), kRange);
     EXPECT_EQ(check(def(DataType::float_, "-90.0..90.0"), Value::float_(-90.0)), kOk);
-    EXPECT_EQ(check(def(DataType::unsigned_integer, "0..18446744073709551615"), Value::unsigned_integer(UINT64_MAX)),
+    EXPECT_EQ(check(def(DataType::unsigned_integer, "0..18446744073709551615"),
+                    Value::unsigned_integer(UINT64_MAX)),
               kOk);
-    EXPECT_EQ(check(def(DataType::unsigned_integer, "0..18446744073709551614"), Value::unsigned_integer(UINT64_MAX)),
+    EXPECT_EQ(check(def(DataType::unsigned_integer, "0..18446744073709551614"),
+                    Value::unsigned_integer(UINT64_MAX)),
               kRange);
-    EXPECT_EQ(check(def(DataType::integer, "The possible values are listed"), Value::integer(99)), kOk);
-    EXPECT_EQ(check(def(DataType::integer, "0-255 bytes"), Value::integer(999)), kOk); // unit mismatch: unchecked
+    EXPECT_EQ(check(def(DataType::integer, "The possible values are listed"), Value::integer(99)),
+              kOk);
+    EXPECT_EQ(check(def(DataType::integer, "0-255 bytes"), Value::integer(999)),
+              kOk); // unit mismatch: unchecked
     EXPECT_EQ(check(def(DataType::boolean, "0..1"), Value::boolean(true)), kOk);
 }
 
@@ -106,7 +111,7 @@ TEST(CheckValue, LengthRangesForStringAndOpaque) {
 TEST(CheckValue, AgainstBuiltinSecurityObject) {
     for (auto v : {Lwm2mVersion::v1_0, Lwm2mVersion::v1_1, Lwm2mVersion::v1_2}) {
         const auto reg = ObjectRegistry::builtin(v);
-        EXPECT_EQ(check(*reg.find(0, 10), Value::integer(0)), kRange);     // Short Server ID
+        EXPECT_EQ(check(*reg.find(0, 10), Value::integer(0)), kRange); // Short Server ID
         EXPECT_EQ(check(*reg.find(0, 10), Value::integer(65535)), kRange);
         EXPECT_EQ(check(*reg.find(0, 10), Value::integer(1)), kOk);
         EXPECT_EQ(check(*reg.find(0, 0), Value::string(std::string(256, 'u'))), kRange);
@@ -118,7 +123,8 @@ TEST(CheckValue, AgainstBuiltinSecurityObject) {
 }
 
 TEST(Coerce, LosslessConversionsOnly) {
-    EXPECT_EQ(coerce(Value::integer(5), DataType::unsigned_integer).value(), Value::unsigned_integer(5));
+    EXPECT_EQ(coerce(Value::integer(5), DataType::unsigned_integer).value(),
+              Value::unsigned_integer(5));
     EXPECT_FALSE(coerce(Value::integer(-5), DataType::unsigned_integer));
     EXPECT_FALSE(coerce(Value::unsigned_integer(UINT64_MAX), DataType::integer));
     EXPECT_EQ(coerce(Value::unsigned_integer(7), DataType::integer).value(), Value::integer(7));

@@ -24,7 +24,9 @@ void parse_bad(DataType t, std::string_view s) {
     EXPECT_EQ(r.error(), make_error_code(Errc::bad_value));
 }
 
-std::string fmt(const Value& v) { return format_text(v).value(); }
+std::string fmt(const Value& v) {
+    return format_text(v).value();
+}
 
 } // namespace
 
@@ -33,15 +35,16 @@ TEST(ValueText, Integer) {
     EXPECT_EQ(parse_ok(DataType::integer, "-42"), Value::integer(-42));
     EXPECT_EQ(parse_ok(DataType::integer, "9223372036854775807"), Value::integer(INT64_MAX));
     EXPECT_EQ(parse_ok(DataType::integer, "-9223372036854775808"), Value::integer(INT64_MIN));
-    for (const char* s : {"", "-", "+1", " 1", "1 ", "9223372036854775808", "-9223372036854775809", "1.0", "0x10",
-                          "1e3", "--1", "١"})
+    for (const char* s : {"", "-", "+1", " 1", "1 ", "9223372036854775808", "-9223372036854775809",
+                          "1.0", "0x10", "1e3", "--1", "١"})
         parse_bad(DataType::integer, s);
     EXPECT_EQ(fmt(Value::integer(INT64_MIN)), "-9223372036854775808");
     EXPECT_EQ(fmt(Value::integer(INT64_MAX)), "9223372036854775807");
 }
 
 TEST(ValueText, UnsignedAndTime) {
-    EXPECT_EQ(parse_ok(DataType::unsigned_integer, "18446744073709551615"), Value::unsigned_integer(UINT64_MAX));
+    EXPECT_EQ(parse_ok(DataType::unsigned_integer, "18446744073709551615"),
+              Value::unsigned_integer(UINT64_MAX));
     parse_bad(DataType::unsigned_integer, "18446744073709551616");
     parse_bad(DataType::unsigned_integer, "-1");
     parse_bad(DataType::unsigned_integer, "-0");
@@ -63,8 +66,8 @@ TEST(ValueText, Float) {
     const Value nz = parse_ok(DataType::float_, "-0.0");
     EXPECT_TRUE(std::signbit(nz.as_float()));
     EXPECT_EQ(fmt(Value::float_(-0.0)), "-0");
-    for (const char* s : {"", "nan", "NaN", "inf", "-inf", "infinity", "1e400", "0x1p3", "1.", "+1", "1e", "1e+",
-                          " 1", "1,5", "."})
+    for (const char* s : {"", "nan", "NaN", "inf", "-inf", "infinity", "1e400", "0x1p3", "1.", "+1",
+                          "1e", "1e+", " 1", "1,5", "."})
         if (std::string_view(s) != "1.") {
             parse_bad(DataType::float_, s);
         }
@@ -72,7 +75,8 @@ TEST(ValueText, Float) {
     EXPECT_EQ(fmt(Value::float_(0.1)), "0.1");
     EXPECT_EQ(fmt(Value::float_(1.0)), "1");
     EXPECT_EQ(fmt(Value::float_(-273.15)), "-273.15");
-    for (double d : {0.1, 1.0 / 3.0, 1e300, 5e-324, std::numeric_limits<double>::max(), -1234.5678}) {
+    for (double d :
+         {0.1, 1.0 / 3.0, 1e300, 5e-324, std::numeric_limits<double>::max(), -1234.5678}) {
         const std::string s = fmt(Value::float_(d));
         EXPECT_EQ(parse_ok(DataType::float_, s).as_float(), d) << s;
     }
@@ -87,7 +91,8 @@ TEST(ValueText, Float) {
 TEST(ValueText, Boolean) {
     EXPECT_EQ(parse_ok(DataType::boolean, "0"), Value::boolean(false));
     EXPECT_EQ(parse_ok(DataType::boolean, "1"), Value::boolean(true));
-    for (const char* s : {"", "true", "false", "2", "01", "1 "}) parse_bad(DataType::boolean, s);
+    for (const char* s : {"", "true", "false", "2", "01", "1 "})
+        parse_bad(DataType::boolean, s);
     EXPECT_EQ(fmt(Value::boolean(true)), "1");
     EXPECT_EQ(fmt(Value::boolean(false)), "0");
 }
@@ -103,9 +108,9 @@ TEST(ValueText, Objlnk) {
 TEST(ValueText, StringAndCorelnk) {
     EXPECT_EQ(parse_ok(DataType::string, ""), Value::string(""));
     EXPECT_EQ(parse_ok(DataType::string, " ACME \xc3\xa9 "), Value::string(" ACME \xc3\xa9 "));
-    parse_bad(DataType::string, "\xc3");         // truncated sequence
-    parse_bad(DataType::string, "\xc0\xaf");     // overlong
-    parse_bad(DataType::string, "\xed\xa0\x80"); // surrogate
+    parse_bad(DataType::string, "\xc3");             // truncated sequence
+    parse_bad(DataType::string, "\xc0\xaf");         // overlong
+    parse_bad(DataType::string, "\xed\xa0\x80");     // surrogate
     parse_bad(DataType::string, "\xf4\x90\x80\x80"); // > U+10FFFF
     EXPECT_EQ(parse_ok(DataType::corelnk, "</3/0>;ver=1.1"), Value::corelnk("</3/0>;ver=1.1"));
     EXPECT_EQ(fmt(Value::corelnk("</1>")), "</1>");
@@ -123,8 +128,9 @@ TEST(ValueText, OpaqueIsBase64) {
     EXPECT_EQ(parse_ok(DataType::opaque, "Zm9vYmFy"), Value::opaque(to_bytes("foobar")));
     EXPECT_EQ(fmt(Value::opaque(to_bytes("fooba"))), "Zm9vYmE=");
     // padding and alphabet errors
-    for (const char* s : {"Zg", "Zg=", "Zg===", "Z===", "Zm9", "Zm=v", "=Zm9", "Zm9v\n", "Zh==" /*non-zero bits*/,
-                          "Zm9=" /*non-zero bits*/, "Zm-v", "Zm_v", "Zm9v===="})
+    for (const char* s :
+         {"Zg", "Zg=", "Zg===", "Z===", "Zm9", "Zm=v", "=Zm9", "Zm9v\n", "Zh==" /*non-zero bits*/,
+          "Zm9=" /*non-zero bits*/, "Zm-v", "Zm_v", "Zm9v===="})
         parse_bad(DataType::opaque, s);
 }
 
@@ -148,7 +154,7 @@ TEST(ValueText, Base64RoundTripsAllLengthsBothAlphabets) {
     EXPECT_EQ(base64_encode(hi), "+/8=");
     EXPECT_EQ(base64_encode(hi, Base64Alphabet::url, false), "-_8");
     EXPECT_FALSE(base64_decode("+/8", Base64Alphabet::url, false));
-    EXPECT_FALSE(base64_decode("-_8=", Base64Alphabet::url, false)); // no '=' when unpadded
+    EXPECT_FALSE(base64_decode("-_8=", Base64Alphabet::url, false));  // no '=' when unpadded
     EXPECT_FALSE(base64_decode("Zm9vY", Base64Alphabet::url, false)); // 4n+1
 }
 
@@ -159,15 +165,18 @@ TEST(ValueText, Base64AppendAndOptionalPadding) {
     EXPECT_EQ(s, "x:Zm9vYg");
     append_base64(s, to_bytes("fo"));
     EXPECT_EQ(s, "x:Zm9vYgZm8=");
-    // Base64Padding::optional (SenML "vd" receivers, RFC 8428 §4.3): both forms, exact padding only.
+    // Base64Padding::optional (SenML "vd" receivers, RFC 8428 §4.3): both forms, exact padding
+    // only.
     for (const char* ok : {"Zm9vYg", "Zm9vYg==", "Zm8", "Zm8=", "", "Zm9v"}) {
         auto d = base64_decode(ok, Base64Alphabet::standard, Base64Padding::optional);
         ASSERT_TRUE(d) << ok;
     }
-    EXPECT_EQ(*base64_decode("Zm9vYg", Base64Alphabet::standard, Base64Padding::optional), to_bytes("foob"));
+    EXPECT_EQ(*base64_decode("Zm9vYg", Base64Alphabet::standard, Base64Padding::optional),
+              to_bytes("foob"));
     EXPECT_EQ(*base64_decode("-_8=", Base64Alphabet::url, Base64Padding::optional),
               (Bytes{std::byte{0xfb}, std::byte{0xff}}));
-    for (const char* bad : {"Zm9vYg=", "Zm8==", "Zm9vY", "Zm9vYg===", "Z===", "Zm=v", "Zh==", "Zm-v"}) {
+    for (const char* bad :
+         {"Zm9vYg=", "Zm8==", "Zm9vY", "Zm9vYg===", "Z===", "Zm=v", "Zh==", "Zm-v"}) {
         EXPECT_FALSE(base64_decode(bad, Base64Alphabet::standard, Base64Padding::optional)) << bad;
     }
     EXPECT_FALSE(base64_decode("Zm8=", Base64Alphabet::standard, Base64Padding::forbidden));
@@ -175,9 +184,11 @@ TEST(ValueText, Base64AppendAndOptionalPadding) {
 }
 
 TEST(ValueText, EveryTypeRoundTrips) {
-    const Value values[] = {Value::string("héllo"), Value::integer(-7), Value::unsigned_integer(7),
-                            Value::float_(2.75), Value::boolean(true), Value::opaque(to_bytes("\x01\x02\xff")),
-                            Value::time(86400), Value::objlnk(1, 2), Value::corelnk("</5>"), Value{}};
+    const Value values[] = {Value::string("héllo"),     Value::integer(-7),
+                            Value::unsigned_integer(7), Value::float_(2.75),
+                            Value::boolean(true),       Value::opaque(to_bytes("\x01\x02\xff")),
+                            Value::time(86400),         Value::objlnk(1, 2),
+                            Value::corelnk("</5>"),     Value{}};
     for (const Value& v : values) {
         auto s = format_text(v);
         ASSERT_TRUE(s);

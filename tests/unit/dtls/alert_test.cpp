@@ -22,9 +22,11 @@ class BarePeer {
 public:
     explicit BarePeer(bool server) {
         gnutls_global_init();
-        gnutls_init(&s_, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
+        gnutls_init(&s_,
+                    (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
         gnutls_priority_set_direct(
-            s_, "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+PSK:+AES-128-CCM-8:+AEAD", nullptr);
+            s_, "NONE:+VERS-DTLS1.2:+CURVE-SECP256R1:+SIGN-ECDSA-SHA256:+PSK:+AES-128-CCM-8:+AEAD",
+            nullptr);
         static const unsigned char key[16] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
                                               0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11};
         if (server) {
@@ -39,36 +41,40 @@ public:
             gnutls_credentials_set(s_, GNUTLS_CRD_PSK, scred_);
         } else {
             gnutls_psk_allocate_client_credentials(&ccred_);
-            gnutls_datum_t u{const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>("bare")), 4};
+            gnutls_datum_t u{
+                const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>("bare")), 4};
             gnutls_datum_t k{const_cast<unsigned char*>(key), 16};
             gnutls_psk_set_client_credentials2(ccred_, &u, &k, GNUTLS_PSK_KEY_RAW);
             gnutls_credentials_set(s_, GNUTLS_CRD_PSK, ccred_);
         }
         gnutls_transport_set_ptr(s_, this);
-        gnutls_transport_set_vec_push_function(s_, [](gnutls_transport_ptr_t p, const giovec_t* iov, int n) -> ssize_t {
-            auto* self = static_cast<BarePeer*>(p);
-            Bytes d;
-            for (int i = 0; i < n; ++i) {
-                const auto* b = static_cast<const std::byte*>(iov[i].iov_base);
-                d.insert(d.end(), b, b + iov[i].iov_len);
-            }
-            self->out.push_back(std::move(d));
-            return static_cast<ssize_t>(self->out.back().size());
-        });
-        gnutls_transport_set_pull_function(s_, [](gnutls_transport_ptr_t p, void* buf, size_t len) -> ssize_t {
-            auto* self = static_cast<BarePeer*>(p);
-            if (self->in.empty()) {
-                gnutls_transport_set_errno(self->s_, EAGAIN);
-                return -1;
-            }
-            const size_t n = std::min(len, self->in.front().size());
-            std::memcpy(buf, self->in.front().data(), n);
-            self->in.pop_front();
-            return static_cast<ssize_t>(n);
-        });
-        gnutls_transport_set_pull_timeout_function(s_, [](gnutls_transport_ptr_t p, unsigned) -> int {
-            return static_cast<BarePeer*>(p)->in.empty() ? 0 : 1;
-        });
+        gnutls_transport_set_vec_push_function(
+            s_, [](gnutls_transport_ptr_t p, const giovec_t* iov, int n) -> ssize_t {
+                auto* self = static_cast<BarePeer*>(p);
+                Bytes d;
+                for (int i = 0; i < n; ++i) {
+                    const auto* b = static_cast<const std::byte*>(iov[i].iov_base);
+                    d.insert(d.end(), b, b + iov[i].iov_len);
+                }
+                self->out.push_back(std::move(d));
+                return static_cast<ssize_t>(self->out.back().size());
+            });
+        gnutls_transport_set_pull_function(
+            s_, [](gnutls_transport_ptr_t p, void* buf, size_t len) -> ssize_t {
+                auto* self = static_cast<BarePeer*>(p);
+                if (self->in.empty()) {
+                    gnutls_transport_set_errno(self->s_, EAGAIN);
+                    return -1;
+                }
+                const size_t n = std::min(len, self->in.front().size());
+                std::memcpy(buf, self->in.front().data(), n);
+                self->in.pop_front();
+                return static_cast<ssize_t>(n);
+            });
+        gnutls_transport_set_pull_timeout_function(
+            s_, [](gnutls_transport_ptr_t p, unsigned) -> int {
+                return static_cast<BarePeer*>(p)->in.empty() ? 0 : 1;
+            });
         gnutls_dtls_set_mtu(s_, 1232);
     }
     ~BarePeer() {
@@ -86,7 +92,9 @@ public:
         done_ = gnutls_handshake(s_) == 0;
         return done_;
     }
-    void alert(gnutls_alert_level_t level, gnutls_alert_description_t what) { gnutls_alert_send(s_, level, what); }
+    void alert(gnutls_alert_level_t level, gnutls_alert_description_t what) {
+        gnutls_alert_send(s_, level, what);
+    }
     void send(const std::string& text) { gnutls_record_send(s_, text.data(), text.size()); }
 
     std::deque<Bytes> in, out;
@@ -100,12 +108,14 @@ private:
 
 std::vector<Event> drain_events(ClientSession& c) {
     std::vector<Event> v;
-    while (auto e = c.poll_event()) v.push_back(std::move(*e));
+    while (auto e = c.poll_event())
+        v.push_back(std::move(*e));
     return v;
 }
 std::vector<Event> drain_events(ServerTable& s) {
     std::vector<Event> v;
-    while (auto e = s.poll_event()) v.push_back(std::move(*e));
+    while (auto e = s.poll_event())
+        v.push_back(std::move(*e));
     return v;
 }
 
@@ -119,7 +129,8 @@ TEST(DtlsAlerts, FatalAlertFromServerClosesClientSession) {
     const TimePoint now{};
     ASSERT_TRUE(client->connect(now));
     for (int i = 0; i < 20 && !(client->established() && server.step()); ++i) {
-        while (auto d = client->poll_transmit()) server.in.push_back(d->bytes);
+        while (auto d = client->poll_transmit())
+            server.in.push_back(d->bytes);
         server.step();
         while (!server.out.empty()) {
             client->on_datagram(now, kServer, server.out.front());
@@ -164,7 +175,8 @@ TEST(DtlsAlerts, FatalAlertFromClientFreesServerSlot) {
             table->on_datagram(now, kClient, client.out.front());
             client.out.pop_front();
         }
-        while (auto d = table->poll_transmit()) client.in.push_back(d->bytes);
+        while (auto d = table->poll_transmit())
+            client.in.push_back(d->bytes);
         client.step();
     }
     ASSERT_TRUE(table->established(kClient));

@@ -21,7 +21,8 @@ TEST(DtlsConfig, IanaMapping) {
     auto ok = cipher_suites_from_iana({0xC0A8, 0xC023});
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->size(), 2U);
-    EXPECT_EQ(cipher_suites_from_iana({0xC0A8, 0x002F}).error(), make_error_code(Errc::invalid_config));
+    EXPECT_EQ(cipher_suites_from_iana({0xC0A8, 0x002F}).error(),
+              make_error_code(Errc::invalid_config));
     EXPECT_EQ(cipher_suites_from_iana({}).error(), make_error_code(Errc::invalid_config));
 }
 
@@ -31,31 +32,39 @@ TEST(DtlsConfig, ClientErrors) {
         c.credentials = PskCredentials{std::move(id), SecretBytes(key)};
         return c;
     };
-    EXPECT_EQ(ClientSession::create(psk({}, pattern(16, 1))).error(), make_error_code(Errc::invalid_config));
-    EXPECT_EQ(ClientSession::create(psk(pattern(4, 1), {})).error(), make_error_code(Errc::invalid_config));
+    EXPECT_EQ(ClientSession::create(psk({}, pattern(16, 1))).error(),
+              make_error_code(Errc::invalid_config));
+    EXPECT_EQ(ClientSession::create(psk(pattern(4, 1), {})).error(),
+              make_error_code(Errc::invalid_config));
     EXPECT_TRUE(ClientSession::create(psk(pattern(4, 1), pattern(16, 1))));
     {
         ClientConfig c = psk(pattern(4, 1), pattern(16, 1));
         c.cipher_suites = {CipherSuite::ecdhe_ecdsa_aes_128_ccm_8}; // no PSK suite for PSK creds
-        EXPECT_EQ(ClientSession::create(std::move(c)).error(), make_error_code(Errc::invalid_config));
+        EXPECT_EQ(ClientSession::create(std::move(c)).error(),
+                  make_error_code(Errc::invalid_config));
     }
     {
         ClientConfig c; // RPK without a pinned server key: never accept "any key"
         c.credentials = RpkCredentials{lwm2m::test::test_pki().client_rpk.spki_der,
                                        lwm2m::test::test_pki().client_rpk.private_key_der};
-        EXPECT_EQ(ClientSession::create(std::move(c)).error(), make_error_code(Errc::invalid_config));
+        EXPECT_EQ(ClientSession::create(std::move(c)).error(),
+                  make_error_code(Errc::invalid_config));
     }
     {
         ClientConfig c; // garbage private key
-        c.credentials = RpkCredentials{lwm2m::test::test_pki().client_rpk.spki_der, SecretBytes(pattern(40, 1))};
+        c.credentials = RpkCredentials{lwm2m::test::test_pki().client_rpk.spki_der,
+                                       SecretBytes(pattern(40, 1))};
         c.server_public_key = lwm2m::test::test_pki().server_rpk.spki_der;
-        EXPECT_EQ(ClientSession::create(std::move(c)).error(), make_error_code(Errc::invalid_config));
+        EXPECT_EQ(ClientSession::create(std::move(c)).error(),
+                  make_error_code(Errc::invalid_config));
     }
     {
         ClientConfig c; // garbage certificate
-        c.credentials = X509Credentials{{pattern(100, 1)}, lwm2m::test::test_pki().client.key.private_key_der};
+        c.credentials =
+            X509Credentials{{pattern(100, 1)}, lwm2m::test::test_pki().client.key.private_key_der};
         c.server_public_key = lwm2m::test::test_pki().server.der;
-        EXPECT_EQ(ClientSession::create(std::move(c)).error(), make_error_code(Errc::invalid_config));
+        EXPECT_EQ(ClientSession::create(std::move(c)).error(),
+                  make_error_code(Errc::invalid_config));
     }
 }
 

@@ -22,12 +22,14 @@ using namespace std::chrono_literals;
 
 inline Bytes bytes_of(std::initializer_list<int> v) {
     Bytes b;
-    for (int x : v) b.push_back(static_cast<std::byte>(x));
+    for (int x : v)
+        b.push_back(static_cast<std::byte>(x));
     return b;
 }
 inline Bytes pattern(std::size_t n, int seed) {
     Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>((i * 31 + static_cast<std::size_t>(seed)) & 0xFF);
+    for (std::size_t i = 0; i < n; ++i)
+        b[i] = static_cast<std::byte>((i * 31 + static_cast<std::size_t>(seed)) & 0xFF);
     return b;
 }
 
@@ -66,7 +68,8 @@ using Fate = std::function<int(const Datagram&, bool to_server)>;
 class Bench {
 public:
     explicit Bench(ServerTable& server, PeerAddr server_addr = PeerAddr::v4(10, 0, 0, 1, 5684))
-        : server_(&server), server_addr_(server_addr) {
+        : server_(&server)
+        , server_addr_(server_addr) {
         lwm2m::test::GnutlsVirtualTime::install(now);
     }
 
@@ -115,11 +118,13 @@ public:
             if (!d || *d > t) break;
             set_now(std::max(now, *d));
             server_->on_timeout(now);
-            for (auto& [a, c] : clients_) c->on_timeout(now);
+            for (auto& [a, c] : clients_)
+                c->on_timeout(now);
         }
         set_now(std::max(now, t));
         server_->on_timeout(now);
-        for (auto& [a, c] : clients_) c->on_timeout(now);
+        for (auto& [a, c] : clients_)
+            c->on_timeout(now);
         settle();
     }
     void advance(Duration d) { advance_to(now + d); }
@@ -133,7 +138,8 @@ public:
             if (!d || *d > end) break;
             set_now(std::max(now, *d));
             server_->on_timeout(now);
-            for (auto& [a, c] : clients_) c->on_timeout(now);
+            for (auto& [a, c] : clients_)
+                c->on_timeout(now);
             settle();
         }
         return pred();
@@ -146,16 +152,21 @@ public:
 
 private:
     void collect() {
-        while (auto d = server_->poll_transmit()) queue(false, server_addr_, std::move(*d));
+        while (auto d = server_->poll_transmit())
+            queue(false, server_addr_, std::move(*d));
         for (auto& [a, c] : clients_) {
-            while (auto d = c->poll_transmit()) queue(true, a, std::move(*d));
-            while (auto e = c->poll_event()) client_events[a].push_back(std::move(*e));
+            while (auto d = c->poll_transmit())
+                queue(true, a, std::move(*d));
+            while (auto e = c->poll_event())
+                client_events[a].push_back(std::move(*e));
         }
-        while (auto e = server_->poll_event()) server_events.push_back(std::move(*e));
+        while (auto e = server_->poll_event())
+            server_events.push_back(std::move(*e));
     }
     void queue(bool to_srv, const PeerAddr& from, Datagram d) {
         const int copies = fate ? fate(d, to_srv) : 1;
-        for (int i = 0; i < copies; ++i) flight_.push_back({to_srv, from, d});
+        for (int i = 0; i < copies; ++i)
+            flight_.push_back({to_srv, from, d});
     }
     struct InFlight {
         bool to_server;

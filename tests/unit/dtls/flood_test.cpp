@@ -37,7 +37,8 @@ TEST(DtlsFlood, SpoofedClientHellosAllocateNoSession) {
     TimePoint now{};
     // Warm up (first-use allocations inside GnuTLS and the deque).
     for (int i = 0; i < 64; ++i) {
-        server->on_datagram(now, PeerAddr::v4(198, 51, 100, 1, static_cast<std::uint16_t>(i + 1)), hello);
+        server->on_datagram(now, PeerAddr::v4(198, 51, 100, 1, static_cast<std::uint16_t>(i + 1)),
+                            hello);
         while (server->poll_transmit()) {
         }
     }
@@ -45,8 +46,9 @@ TEST(DtlsFlood, SpoofedClientHellosAllocateNoSession) {
     const std::size_t hvr_before = server->stats().hello_verify_sent;
     std::size_t hvrs = 0;
     for (std::uint32_t i = 0; i < 10000; ++i) {
-        const auto from = PeerAddr::v4(10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
-                                       static_cast<std::uint8_t>(i), static_cast<std::uint16_t>(1024 + i % 50000));
+        const auto from = PeerAddr::v4(
+            10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
+            static_cast<std::uint8_t>(i), static_cast<std::uint16_t>(1024 + i % 50000));
         server->on_datagram(now, from, hello);
         ASSERT_EQ(server->size(), 0U);
         while (auto d = server->poll_transmit()) {
@@ -75,8 +77,10 @@ Bytes client_hello_with_cookie(ServerTable& server, const PeerAddr& a) {
     c.credentials = PskCredentials{to_bytes("flood"), SecretBytes(pattern(16, 1))};
     auto s = ClientSession::create(std::move(c));
     EXPECT_TRUE(s && s->connect(TimePoint{}));
-    while (auto d = s->poll_transmit()) server.on_datagram(TimePoint{}, a, d->bytes);
-    while (auto d = server.poll_transmit()) s->on_datagram(TimePoint{}, c.server, d->bytes);
+    while (auto d = s->poll_transmit())
+        server.on_datagram(TimePoint{}, a, d->bytes);
+    while (auto d = server.poll_transmit())
+        s->on_datagram(TimePoint{}, c.server, d->bytes);
     auto second = s->poll_transmit();
     EXPECT_TRUE(second);
     return second ? second->bytes : Bytes{};
@@ -132,7 +136,8 @@ TEST(DtlsFlood, GarbageFromUnknownPeersIsDroppedSilently) {
             junk = hello;
             junk[rnd.uniform(static_cast<std::uint32_t>(junk.size()))] ^= std::byte{0x5A};
         }
-        server->on_datagram(TimePoint{}, PeerAddr::v4(203, 0, 113, 7, static_cast<std::uint16_t>(i + 1)), junk);
+        server->on_datagram(TimePoint{},
+                            PeerAddr::v4(203, 0, 113, 7, static_cast<std::uint16_t>(i + 1)), junk);
         while (server->poll_transmit()) {
         }
         ASSERT_EQ(server->size(), 0U);

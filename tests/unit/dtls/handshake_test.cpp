@@ -89,10 +89,16 @@ INSTANTIATE_TEST_SUITE_P(Dtls, PskSuites,
 
 // ---- helpers for the certificate modes ---------------------------------------------------------
 
-const lwm2m::test::TestPki& pki() { return lwm2m::test::test_pki(); }
+const lwm2m::test::TestPki& pki() {
+    return lwm2m::test::test_pki();
+}
 
-RpkCredentials rpk_of(const lwm2m::test::TestKey& k) { return {k.spki_der, k.private_key_der}; }
-X509Credentials x509_of(const lwm2m::test::TestCert& c) { return {{c.der}, c.key.private_key_der}; }
+RpkCredentials rpk_of(const lwm2m::test::TestKey& k) {
+    return {k.spki_der, k.private_key_der};
+}
+X509Credentials x509_of(const lwm2m::test::TestCert& c) {
+    return {{c.der}, c.key.private_key_der};
+}
 
 ServerConfig cert_server_config(std::vector<CipherSuite> suites = default_cipher_suites()) {
     ServerConfig c;
@@ -219,7 +225,8 @@ TEST(DtlsX509, CertificateUsages) {
         EXPECT_EQ(o.established, k.ok) << "usage " << static_cast<int>(k.usage);
         if (!k.ok) {
             EXPECT_EQ(first_failure(o.client), make_error_code(k.error))
-                << "usage " << static_cast<int>(k.usage) << ": " << first_failure(o.client).message();
+                << "usage " << static_cast<int>(k.usage) << ": "
+                << first_failure(o.client).message();
             EXPECT_EQ(o.table_size, 0U);
         }
     }
@@ -243,7 +250,8 @@ TEST(DtlsFailure, WrongPskKey) {
 TEST(DtlsFailure, UnknownPskIdentity) {
     MemStore store;
     store.psk[to_bytes("known")] = SecretBytes(pattern(16, 1));
-    auto o = run(psk_server_config(), store, psk_client_config(to_bytes("stranger"), pattern(16, 1)));
+    auto o =
+        run(psk_server_config(), store, psk_client_config(to_bytes("stranger"), pattern(16, 1)));
     EXPECT_FALSE(o.established);
     EXPECT_EQ(first_failure(o.server), make_error_code(Errc::unknown_identity))
         << first_failure(o.server).message();
@@ -372,7 +380,8 @@ TEST(DtlsFailure, HandshakeTimeoutWithoutServer) {
     std::size_t sent = 0;
     std::optional<Event> ev;
     for (int i = 0; i < 1000 && !ev; ++i) {
-        while (client->poll_transmit()) ++sent;
+        while (client->poll_transmit())
+            ++sent;
         ev = client->poll_event();
         if (ev) break;
         auto d = client->next_deadline();
@@ -401,14 +410,16 @@ class PskSizes : public ::testing::TestWithParam<Sizes> {};
 
 TEST_P(PskSizes, BinaryIdentityAndKey) {
     Bytes id = pattern(GetParam().id, 3);
-    for (std::size_t i = 0; i < id.size(); i += 5) id[i] = std::byte{0}; // 0x00 inside
+    for (std::size_t i = 0; i < id.size(); i += 5)
+        id[i] = std::byte{0}; // 0x00 inside
     const Bytes key = pattern(GetParam().key, 9);
-    for (CipherSuite suite : {CipherSuite::psk_aes_128_ccm_8, CipherSuite::psk_aes_128_cbc_sha256}) {
+    for (CipherSuite suite :
+         {CipherSuite::psk_aes_128_ccm_8, CipherSuite::psk_aes_128_cbc_sha256}) {
         MemStore store;
         store.psk[id] = SecretBytes(key);
         auto o = run(psk_server_config({suite}), store, psk_client_config(id, key, {suite}));
-        ASSERT_TRUE(o.established) << GetParam().id << "/" << GetParam().key << ": "
-                                   << first_failure(o.client).message();
+        ASSERT_TRUE(o.established)
+            << GetParam().id << "/" << GetParam().key << ": " << first_failure(o.client).message();
         auto sd = only<HandshakeDone>(o.server);
         ASSERT_EQ(sd.size(), 1U);
         EXPECT_EQ(sd[0].identity.psk_identity, id); // never truncated
@@ -487,7 +498,8 @@ TEST(DtlsMisc, SendLimits) {
     b.add(kClient, *client);
     EXPECT_EQ(client->send(b.now, client->server(), pattern(4, 1)).error(),
               make_error_code(Errc::not_connected));
-    EXPECT_EQ(server->send(b.now, kClient, pattern(4, 1)).error(), make_error_code(Errc::not_connected));
+    EXPECT_EQ(server->send(b.now, kClient, pattern(4, 1)).error(),
+              make_error_code(Errc::not_connected));
     ASSERT_TRUE(client->connect(b.now));
     EXPECT_EQ(client->connect(b.now).error(), make_error_code(lwm2m::Errc::invalid_state));
     ASSERT_TRUE(b.run_until([&] { return client->established(); }));
@@ -499,7 +511,8 @@ TEST(DtlsMisc, SendLimits) {
     auto got = only<Plaintext>(b.server_events);
     ASSERT_EQ(got.size(), 1U);
     EXPECT_EQ(got[0].data.size(), max);
-    for (const auto& d : std::vector<Datagram>{}) (void)d;
+    for (const auto& d : std::vector<Datagram>{})
+        (void)d;
 }
 
 // ---- NoSec -------------------------------------------------------------------------------------
@@ -519,7 +532,8 @@ TEST(DtlsNoSec, PassThrough) {
     EXPECT_EQ(std::get<Plaintext>(*e).peer, peer);
     EXPECT_FALSE(a.next_deadline());
     a.max_datagram = 4;
-    EXPECT_EQ(a.send(TimePoint{}, peer, to_bytes("hello")).error(), make_error_code(Errc::message_too_large));
+    EXPECT_EQ(a.send(TimePoint{}, peer, to_bytes("hello")).error(),
+              make_error_code(Errc::message_too_large));
 }
 
 } // namespace

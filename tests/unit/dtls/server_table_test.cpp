@@ -22,22 +22,26 @@ ClientConfig client_cfg(const Bytes& id, const Bytes& key) {
 
 std::vector<Bytes> drain(ServerTable& s) {
     std::vector<Bytes> out;
-    while (auto d = s.poll_transmit()) out.push_back(std::move(d->bytes));
+    while (auto d = s.poll_transmit())
+        out.push_back(std::move(d->bytes));
     return out;
 }
 std::vector<Bytes> drain(ClientSession& c) {
     std::vector<Bytes> out;
-    while (auto d = c.poll_transmit()) out.push_back(std::move(d->bytes));
+    while (auto d = c.poll_transmit())
+        out.push_back(std::move(d->bytes));
     return out;
 }
 std::vector<Event> events(ServerTable& s) {
     std::vector<Event> out;
-    while (auto e = s.poll_event()) out.push_back(std::move(*e));
+    while (auto e = s.poll_event())
+        out.push_back(std::move(*e));
     return out;
 }
 std::vector<Event> events(ClientSession& s) {
     std::vector<Event> out;
-    while (auto e = s.poll_event()) out.push_back(std::move(*e));
+    while (auto e = s.poll_event())
+        out.push_back(std::move(*e));
     return out;
 }
 
@@ -84,28 +88,33 @@ TEST_F(TableTest, NewHandshakeReplacesSessionOnlyWhenComplete) {
     server->on_datagram(now, kA, ch2[0]);
     auto flight2 = drain(*server);
     ASSERT_FALSE(flight2.empty());
-    EXPECT_EQ(server->size(), 2U);          // old + pending replacement
-    EXPECT_TRUE(server->established(kA));   // the old one still serves
+    EXPECT_EQ(server->size(), 2U);        // old + pending replacement
+    EXPECT_TRUE(server->established(kA)); // the old one still serves
 
     // Old session still works both ways while the new handshake is in progress.
     ASSERT_TRUE(a->send(now, kServer, to_bytes("old-up")));
-    for (auto& d : drain(*a)) server->on_datagram(now, kA, d);
+    for (auto& d : drain(*a))
+        server->on_datagram(now, kA, d);
     auto ev = events(*server);
     auto up = only<Plaintext>(ev);
     ASSERT_EQ(up.size(), 1U);
     EXPECT_EQ(up[0].data, to_bytes("old-up"));
     ASSERT_TRUE(server->send(now, kA, to_bytes("old-down")));
-    for (auto& d : drain(*server)) a->on_datagram(now, kServer, d);
+    for (auto& d : drain(*server))
+        a->on_datagram(now, kServer, d);
     auto down = only<Plaintext>(events(*a));
     ASSERT_EQ(down.size(), 1U);
     EXPECT_EQ(down[0].data, to_bytes("old-down"));
 
     // Complete the new handshake.
-    for (auto& d : flight2) fresh->on_datagram(now, kServer, d);
+    for (auto& d : flight2)
+        fresh->on_datagram(now, kServer, d);
     auto flight3 = drain(*fresh);
     ASSERT_FALSE(flight3.empty());
-    for (auto& d : flight3) server->on_datagram(now, kA, d);
-    for (auto& d : drain(*server)) fresh->on_datagram(now, kServer, d);
+    for (auto& d : flight3)
+        server->on_datagram(now, kA, d);
+    for (auto& d : drain(*server))
+        fresh->on_datagram(now, kServer, d);
     EXPECT_TRUE(fresh->established());
     ev = events(*server);
     ASSERT_EQ(ev.size(), 2U);
@@ -118,8 +127,10 @@ TEST_F(TableTest, NewHandshakeReplacesSessionOnlyWhenComplete) {
     // Traffic now uses the new keys: the new client reads it, the old one cannot.
     ASSERT_TRUE(server->send(now, kA, to_bytes("new-down")));
     auto out = drain(*server);
-    for (auto& d : out) fresh->on_datagram(now, kServer, d);
-    for (auto& d : out) a->on_datagram(now, kServer, d);
+    for (auto& d : out)
+        fresh->on_datagram(now, kServer, d);
+    for (auto& d : out)
+        a->on_datagram(now, kServer, d);
     auto got = only<Plaintext>(events(*fresh));
     ASSERT_EQ(got.size(), 1U);
     EXPECT_EQ(got[0].data, to_bytes("new-down"));
@@ -142,8 +153,10 @@ TEST_F(TableTest, FailedReplacementLeavesOldSessionAlone) {
     TimePoint now = b.now;
     ASSERT_TRUE(intruder->connect(now));
     for (int round = 0; round < 6; ++round) {
-        for (auto& d : drain(*intruder)) server->on_datagram(now, kA, d);
-        for (auto& d : drain(*server)) intruder->on_datagram(now, kServer, d);
+        for (auto& d : drain(*intruder))
+            server->on_datagram(now, kA, d);
+        for (auto& d : drain(*server))
+            intruder->on_datagram(now, kServer, d);
     }
     EXPECT_FALSE(intruder->established());
     EXPECT_EQ(server->size(), 1U);
@@ -152,7 +165,8 @@ TEST_F(TableTest, FailedReplacementLeavesOldSessionAlone) {
     EXPECT_TRUE(only<HandshakeFailed>(ev).empty()); // the working session's peer is not "failed"
     EXPECT_TRUE(only<Closed>(ev).empty());
     ASSERT_TRUE(a->send(now, kServer, to_bytes("still-here")));
-    for (auto& d : drain(*a)) server->on_datagram(now, kA, d);
+    for (auto& d : drain(*a))
+        server->on_datagram(now, kA, d);
     auto up = only<Plaintext>(events(*server));
     ASSERT_EQ(up.size(), 1U);
     EXPECT_EQ(up[0].data, to_bytes("still-here"));
@@ -165,14 +179,16 @@ TEST_F(TableTest, DuplicateClientHelloAfterHandshakeIsIgnored) {
     Bench b(*server);
     std::vector<Bytes> hellos;
     b.fate = [&](const Datagram& d, bool to_server) {
-        if (to_server && d.bytes.size() > 13 && d.bytes[13] == std::byte{1}) hellos.push_back(d.bytes);
+        if (to_server && d.bytes.size() > 13 && d.bytes[13] == std::byte{1})
+            hellos.push_back(d.bytes);
         return 1;
     };
     b.add(kA, *a);
     ASSERT_TRUE(a->connect(b.now));
     ASSERT_TRUE(b.run_until([&] { return a->established(); }));
     ASSERT_EQ(hellos.size(), 2U);
-    for (const auto& h : hellos) server->on_datagram(b.now, kA, h); // late duplicates
+    for (const auto& h : hellos)
+        server->on_datagram(b.now, kA, h); // late duplicates
     EXPECT_EQ(server->size(), 1U);
     EXPECT_TRUE(server->established(kA));
     EXPECT_GE(server->stats().dropped_datagrams, 1U);
@@ -260,9 +276,12 @@ TEST_F(TableTest, AtTheCapHandshakesInProgressAreEvictedBeforeEstablishedSession
     b.advance(1s);
     // kB: cookie exchange done by hand, then its flights are never answered.
     ASSERT_TRUE(stuck->connect(b.now));
-    for (auto& d : drain(*stuck)) server->on_datagram(b.now, kB, d);
-    for (auto& d : drain(*server)) stuck->on_datagram(b.now, kServer, d);
-    for (auto& d : drain(*stuck)) server->on_datagram(b.now, kB, d);
+    for (auto& d : drain(*stuck))
+        server->on_datagram(b.now, kB, d);
+    for (auto& d : drain(*server))
+        stuck->on_datagram(b.now, kServer, d);
+    for (auto& d : drain(*stuck))
+        server->on_datagram(b.now, kB, d);
     (void)drain(*server);
     ASSERT_EQ(server->size(), 2U); // A established, B handshaking: the table is full
     b.advance(1s);
@@ -287,14 +306,17 @@ TEST_F(TableTest, CookieFromPreviousKeyIsAcceptedAfterRotation) {
     ASSERT_TRUE(server && a);
     TimePoint now{};
     ASSERT_TRUE(a->connect(now));
-    for (auto& d : drain(*a)) server->on_datagram(now, kA, d);
+    for (auto& d : drain(*a))
+        server->on_datagram(now, kA, d);
     auto hvr = drain(*server);
     ASSERT_EQ(hvr.size(), 1U);
     now += 11s; // the key rotates on the next input
     lwm2m::test::GnutlsVirtualTime::set(now);
     server->on_timeout(now);
-    for (auto& d : hvr) a->on_datagram(now, kServer, d);
-    for (auto& d : drain(*a)) server->on_datagram(now, kA, d);
+    for (auto& d : hvr)
+        a->on_datagram(now, kServer, d);
+    for (auto& d : drain(*a))
+        server->on_datagram(now, kA, d);
     EXPECT_EQ(server->size(), 1U); // cookie of the previous key still verified
     EXPECT_EQ(server->stats().hello_verify_sent, 1U);
 }
@@ -305,7 +327,8 @@ TEST(DtlsSecrets, KeysAbsentFromLog) {
     MemStore store;
     const Bytes id = to_bytes("log-ep");
     Bytes key = pattern(64, 77);
-    for (auto& x : key) x = static_cast<std::byte>(std::to_integer<int>(x) | 0x41); // printable-ish
+    for (auto& x : key)
+        x = static_cast<std::byte>(std::to_integer<int>(x) | 0x41); // printable-ish
     store.psk[id] = SecretBytes(key);
     store.rpk.push_back(lwm2m::test::test_pki().client_rpk.spki_der);
     ServerConfig scfg;
@@ -325,8 +348,8 @@ TEST(DtlsSecrets, KeysAbsentFromLog) {
         b.add(at, *clients.back());
         ASSERT_TRUE(clients.back()->connect(b.now));
     };
-    add(client_cfg(id, key), kA);                              // succeeds
-    add(client_cfg(id, pattern(64, 1)), kB);                   // wrong key
+    add(client_cfg(id, key), kA);            // succeeds
+    add(client_cfg(id, pattern(64, 1)), kB); // wrong key
     ClientConfig rc;
     rc.credentials = RpkCredentials{lwm2m::test::test_pki().client_rpk.spki_der,
                                     lwm2m::test::test_pki().client_rpk.private_key_der};
@@ -346,7 +369,8 @@ TEST(DtlsSecrets, KeysAbsentFromLog) {
         const BytesView mid = BytesView(s).subspan(s.size() / 2, 8);
         const std::string hex = to_hex(mid);
         std::string upper = hex;
-        for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        for (auto& ch : upper)
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
         EXPECT_EQ(all.find(hex), std::string::npos);
         EXPECT_EQ(all.find(upper), std::string::npos);
         EXPECT_EQ(all.find(std::string(as_string_view(mid))), std::string::npos);

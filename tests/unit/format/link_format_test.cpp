@@ -34,7 +34,8 @@ TEST(LinkFormat, ParsesDiscoverResultsWithAttributes) {
     EXPECT_EQ((*links)[3].attrs.size(), 8u);
     EXPECT_EQ(serialize_links(*links), text);
     // Bootstrap-Discover (TS 1.1 §5.2.7.3): ssid and a quoted uri.
-    auto bs = parse_links(R"(</>;lwm2m=1.1,</0/0>;uri="coap://server:5683",</0/1>;ssid=101;uri="coaps://x",</1/0>;ssid=101)");
+    auto bs = parse_links(
+        R"(</>;lwm2m=1.1,</0/0>;uri="coap://server:5683",</0/1>;ssid=101;uri="coaps://x",</1/0>;ssid=101)");
     ASSERT_TRUE(bs) << bs.error().message();
     EXPECT_EQ((*bs)[2].find("uri")->value, "coaps://x");
     // Whitespace after ',' is tolerated.
@@ -85,7 +86,8 @@ TEST(LinkFormat, StrictValidation) {
 }
 
 TEST(LinkFormat, EncodesRegisterLinks) {
-    std::vector<RegisterObject> objs = {{1, "", {0}}, {3, "1.1", {0}}, {5, "", {}}, {3303, "", {0, 1}}};
+    std::vector<RegisterObject> objs = {
+        {1, "", {0}}, {3, "1.1", {0}}, {5, "", {}}, {3303, "", {0, 1}}};
     RegisterLinkOptions o;
     o.content_formats = {11543};
     EXPECT_EQ(encode_register_links(objs, o),
@@ -93,7 +95,8 @@ TEST(LinkFormat, EncodesRegisterLinks) {
     RegisterLinkOptions alt;
     alt.alternate_path = "/lwm2m";
     alt.content_formats = {110, 112};
-    EXPECT_EQ(encode_register_links(std::span(objs).first(1), alt), R"(</lwm2m>;rt="oma.lwm2m";ct="110 112",</lwm2m/1/0>)");
+    EXPECT_EQ(encode_register_links(std::span(objs).first(1), alt),
+              R"(</lwm2m>;rt="oma.lwm2m";ct="110 112",</lwm2m/1/0>)");
     EXPECT_EQ(encode_register_links(std::span(objs).first(1)), "</1/0>");
     auto parsed = parse_links(encode_register_links(objs, o));
     ASSERT_TRUE(parsed);

@@ -10,8 +10,12 @@ namespace {
 
 using test::hex;
 
-std::string str(const Bytes& b) { return std::string(as_string_view(b)); }
-dm::Content device_instance() { return dm::Content{dm::Path(Oid{3}, Iid{0}), test::ts_device_instance()}; }
+std::string str(const Bytes& b) {
+    return std::string(as_string_view(b));
+}
+dm::Content device_instance() {
+    return dm::Content{dm::Path(Oid{3}, Iid{0}), test::ts_device_instance()};
+}
 
 // TS 1.0 §6.4.4 example (Read /3/0), whitespace removed.
 constexpr std::string_view ts_device_lwm2m_json =
@@ -38,7 +42,9 @@ TEST(Lwm2mJson, OpaqueIsBase64InSvAndObjlnkInOv) {
     dm::Content c{dm::Path(Oid{9999}, Iid{0}), i};
     auto out = encode(ContentFormat::lwm2m_json, c);
     ASSERT_TRUE(out);
-    EXPECT_EQ(str(*out), R"({"bn":"/9999/0/","e":[{"n":"4","bv":true},{"n":"5","sv":"+/8A"},{"n":"7","ov":"3:0"}]})");
+    EXPECT_EQ(
+        str(*out),
+        R"({"bn":"/9999/0/","e":[{"n":"4","bv":true},{"n":"5","sv":"+/8A"},{"n":"7","ov":"3:0"}]})");
     auto back = decode(ContentFormat::lwm2m_json, *out, c.path, test::registry());
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, c);
@@ -51,7 +57,8 @@ TEST(Lwm2mJson, TimestampsAreRelativeToBt) {
     };
     auto out = encode_records(ContentFormat::lwm2m_json, recs);
     ASSERT_TRUE(out);
-    EXPECT_EQ(str(*out), R"({"bt":1700000000,"e":[{"n":"/3/0/9","v":90},{"n":"/3/0/9","v":80,"t":60.5}]})");
+    EXPECT_EQ(str(*out),
+              R"({"bt":1700000000,"e":[{"n":"/3/0/9","v":90},{"n":"/3/0/9","v":80,"t":60.5}]})");
     auto back = decode_records(ContentFormat::lwm2m_json, *out, test::registry());
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, recs);
@@ -67,7 +74,8 @@ TEST(Lwm2mJson, Errors) {
     EXPECT_EQ(test::err(dec(R"({"e":[{"n":"/3/0/9","sv":"x"}]})")), Errc::type_mismatch);
     EXPECT_EQ(test::err(dec(R"({"e":[{"n":"/3/0/9"}]})")), Errc::malformed); // no value
     EXPECT_EQ(test::err(dec(R"({"e":[{"n":"/3/0/9","v":1}],"e":[]})")), Errc::malformed);
-    EXPECT_EQ(test::err(decode(ContentFormat::lwm2m_json, as_bytes(R"({"e":[{"n":"/9999/0/5","sv":"!!"}]})"),
+    EXPECT_EQ(test::err(decode(ContentFormat::lwm2m_json,
+                               as_bytes(R"({"e":[{"n":"/9999/0/5","sv":"!!"}]})"),
                                dm::Path(Oid{9999}, Iid{0}), reg)),
               Errc::type_mismatch); // bad base64
 }
@@ -75,23 +83,32 @@ TEST(Lwm2mJson, Errors) {
 TEST(Lwm2mCbor, NestedMapsWithPathArrayKeys) {
     dm::Instance i{0, {}};
     i.resources[0] = dm::Resource::single(0, dm::Value::string("ab"));
-    i.resources[6] = dm::Resource::multi(6, {{0, dm::Value::integer(1)}, {1, dm::Value::integer(5)}});
+    i.resources[6] =
+        dm::Resource::multi(6, {{0, dm::Value::integer(1)}, {1, dm::Value::integer(5)}});
     i.resources[9] = dm::Resource::single(9, dm::Value::integer(100));
     dm::Content c{dm::Path(Oid{3}, Iid{0}), i};
     auto out = encode(ContentFormat::lwm2m_cbor, c);
     ASSERT_TRUE(out);
     // {[3, 0]: {0: "ab", 6: {0: 1, 1: 5}, 9: 100}}
-    EXPECT_EQ(to_hex(*out), "a1" "820300" "a3" "00626162" "06a200010105" "091864");
+    EXPECT_EQ(to_hex(*out), "a1"
+                            "820300"
+                            "a3"
+                            "00626162"
+                            "06a200010105"
+                            "091864");
     auto back = decode(ContentFormat::lwm2m_cbor, *out, c.path, test::registry());
     ASSERT_TRUE(back) << back.error().message();
     EXPECT_EQ(*back, c);
-    // The same data written fully nested decodes the same: {3: {0: {0: "ab", 6: {0: 1, 1: 5}, 9: 100}}}
-    auto nested = decode(ContentFormat::lwm2m_cbor, hex("a1 03 a1 00 a3 00626162 06a200010105 091864"), c.path,
-                         test::registry());
+    // The same data written fully nested decodes the same: {3: {0: {0: "ab", 6: {0: 1, 1: 5}, 9:
+    // 100}}}
+    auto nested =
+        decode(ContentFormat::lwm2m_cbor, hex("a1 03 a1 00 a3 00626162 06a200010105 091864"),
+               c.path, test::registry());
     ASSERT_TRUE(nested);
     EXPECT_EQ(*nested, c);
     // A single resource: {[3, 0, 9]: 100}
-    dm::Content leaf{dm::Path(Oid{3}, Iid{0}, Rid{9}), dm::Resource::single(9, dm::Value::integer(100))};
+    dm::Content leaf{dm::Path(Oid{3}, Iid{0}, Rid{9}),
+                     dm::Resource::single(9, dm::Value::integer(100))};
     auto l = encode(ContentFormat::lwm2m_cbor, leaf);
     ASSERT_TRUE(l);
     EXPECT_EQ(to_hex(*l), "a1830300091864");
@@ -121,19 +138,23 @@ TEST(Lwm2mCbor, RoundTripsTheTsDeviceExampleAndComposite) {
 TEST(Lwm2mCbor, Errors) {
     const auto reg = test::registry();
     const dm::Path inst(Oid{3}, Iid{0});
-    auto dec = [&](std::string_view h) { return decode(ContentFormat::lwm2m_cbor, hex(h), inst, reg); };
-    EXPECT_EQ(test::err(dec("a1 820300 a1 09 6131")), Errc::type_mismatch);    // text for integer
-    EXPECT_EQ(test::err(dec("a1 820300 a1 09")), Errc::malformed);             // truncated
-    EXPECT_EQ(test::err(dec("a1 8403000000 a1 00 01")), Errc::malformed);      // 5 ids
-    EXPECT_EQ(test::err(dec("a1 820300 a1 6131 01")), Errc::malformed);        // text key
-    EXPECT_EQ(test::err(dec("a1 820301 a1 09 01")), Errc::path_mismatch);      // other instance
+    auto dec = [&](std::string_view h) {
+        return decode(ContentFormat::lwm2m_cbor, hex(h), inst, reg);
+    };
+    EXPECT_EQ(test::err(dec("a1 820300 a1 09 6131")), Errc::type_mismatch); // text for integer
+    EXPECT_EQ(test::err(dec("a1 820300 a1 09")), Errc::malformed);          // truncated
+    EXPECT_EQ(test::err(dec("a1 8403000000 a1 00 01")), Errc::malformed);   // 5 ids
+    EXPECT_EQ(test::err(dec("a1 820300 a1 6131 01")), Errc::malformed);     // text key
+    EXPECT_EQ(test::err(dec("a1 820301 a1 09 01")), Errc::path_mismatch);   // other instance
     EXPECT_EQ(test::err(dec("a1 820300 a2 09 01 09 02")), Errc::duplicate);
     EXPECT_EQ(test::err(dec("a1 820300 a1 19ffff 01")), Errc::unknown_resource);
-    EXPECT_EQ(test::err(dec("a1 820300 a1 1a00010000 01")), Errc::malformed);  // id > 65535
-    std::vector<dm::Record> timed = {{dm::Path(Oid{3}, Iid{0}, Rid{9}), dm::Value::integer(1), 5.0}};
+    EXPECT_EQ(test::err(dec("a1 820300 a1 1a00010000 01")), Errc::malformed); // id > 65535
+    std::vector<dm::Record> timed = {
+        {dm::Path(Oid{3}, Iid{0}, Rid{9}), dm::Value::integer(1), 5.0}};
     EXPECT_EQ(test::err(encode_records(ContentFormat::lwm2m_cbor, timed)), Errc::invalid_content);
-    std::vector<dm::Record> overlap = {{dm::Path(Oid{3}, Iid{0}), dm::Value{}, std::nullopt},
-                                       {dm::Path(Oid{3}, Iid{0}, Rid{9}), dm::Value::integer(1), std::nullopt}};
+    std::vector<dm::Record> overlap = {
+        {dm::Path(Oid{3}, Iid{0}), dm::Value{}, std::nullopt},
+        {dm::Path(Oid{3}, Iid{0}, Rid{9}), dm::Value::integer(1), std::nullopt}};
     EXPECT_EQ(test::err(encode_records(ContentFormat::lwm2m_cbor, overlap)), Errc::invalid_content);
 }
 

@@ -15,23 +15,32 @@ namespace {
 
 class Gen {
 public:
-    explicit Gen(std::uint64_t seed) : rng_(seed) {}
-    std::uint64_t u(std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_); }
+    explicit Gen(std::uint64_t seed)
+        : rng_(seed) {}
+    std::uint64_t u(std::uint64_t n) {
+        return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_);
+    }
     std::uint64_t bits() { return rng_(); }
 
     std::string text() {
-        static const char* pieces[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\x01", "\xc3\xa9",
-                                       "\xe2\x82\xac", "\xf0\x9f\x98\x80", "+", ":", "{", "]"};
+        static const char* pieces[] = {
+            "a", "Z",  "0",    " ",        "\"",           "\\",
+            "/", "\n", "\x01", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+            "+", ":",  "{",    "]"};
         std::string s;
         const auto n = u(12);
-        for (std::uint64_t k = 0; k < n; ++k) s += pieces[u(std::size(pieces))];
+        for (std::uint64_t k = 0; k < n; ++k)
+            s += pieces[u(std::size(pieces))];
         return s;
     }
     double real() {
         switch (u(4)) {
-        case 0: return static_cast<double>(static_cast<std::int64_t>(bits()) % 100000);
-        case 1: return static_cast<float>(static_cast<double>(static_cast<std::int64_t>(bits())) / 1e6);
-        case 2: return static_cast<double>(static_cast<std::int64_t>(bits() % 2000000) - 1000000) / 7.0;
+        case 0:
+            return static_cast<double>(static_cast<std::int64_t>(bits()) % 100000);
+        case 1:
+            return static_cast<float>(static_cast<double>(static_cast<std::int64_t>(bits())) / 1e6);
+        case 2:
+            return static_cast<double>(static_cast<std::int64_t>(bits() % 2000000) - 1000000) / 7.0;
         default: {
             double d;
             do {
@@ -44,28 +53,42 @@ public:
     }
     std::int64_t integer() {
         switch (u(3)) {
-        case 0: return static_cast<std::int64_t>(u(256)) - 128;
-        case 1: return static_cast<std::int64_t>(bits() % 200000) - 100000;
-        default: return static_cast<std::int64_t>(bits());
+        case 0:
+            return static_cast<std::int64_t>(u(256)) - 128;
+        case 1:
+            return static_cast<std::int64_t>(bits() % 200000) - 100000;
+        default:
+            return static_cast<std::int64_t>(bits());
         }
     }
     dm::Value value(dm::DataType t) {
         using T = dm::DataType;
         switch (t) {
-        case T::string: return dm::Value::string(text());
-        case T::integer: return dm::Value::integer(integer());
-        case T::unsigned_integer: return dm::Value::unsigned_integer(u(2) ? u(1000) : bits());
-        case T::float_: return dm::Value::float_(real());
-        case T::boolean: return dm::Value::boolean(u(2) == 1);
+        case T::string:
+            return dm::Value::string(text());
+        case T::integer:
+            return dm::Value::integer(integer());
+        case T::unsigned_integer:
+            return dm::Value::unsigned_integer(u(2) ? u(1000) : bits());
+        case T::float_:
+            return dm::Value::float_(real());
+        case T::boolean:
+            return dm::Value::boolean(u(2) == 1);
         case T::opaque: {
             Bytes b(u(20));
-            for (auto& x : b) x = static_cast<std::byte>(u(256));
+            for (auto& x : b)
+                x = static_cast<std::byte>(u(256));
             return dm::Value::opaque(std::move(b));
         }
-        case T::time: return dm::Value::time(integer());
-        case T::objlnk: return dm::Value::objlnk(static_cast<std::uint16_t>(u(65536)), static_cast<std::uint16_t>(u(65536)));
-        case T::corelnk: return dm::Value::corelnk("</" + std::to_string(u(100)) + ">;" + text());
-        default: return {};
+        case T::time:
+            return dm::Value::time(integer());
+        case T::objlnk:
+            return dm::Value::objlnk(static_cast<std::uint16_t>(u(65536)),
+                                     static_cast<std::uint16_t>(u(65536)));
+        case T::corelnk:
+            return dm::Value::corelnk("</" + std::to_string(u(100)) + ">;" + text());
+        default:
+            return {};
         }
     }
     dm::Resource resource(std::uint16_t rid) {
@@ -73,7 +96,8 @@ public:
         if (rid < 10) return dm::Resource::single(rid, value(t));
         dm::Resource r = dm::Resource::multi(rid);
         const auto n = 1 + u(3);
-        for (std::uint64_t k = 0; k < n; ++k) r.instances[static_cast<std::uint16_t>(u(3) == 0 ? u(65535) : u(5))] = value(t);
+        for (std::uint64_t k = 0; k < n; ++k)
+            r.instances[static_cast<std::uint16_t>(u(3) == 0 ? u(65535) : u(5))] = value(t);
         return r;
     }
     dm::Instance instance(std::uint16_t iid) {
@@ -97,7 +121,8 @@ public:
             }
             return {dm::Path(Oid{9999}), o};
         }
-        case 1: return {dm::Path(Oid{9999}, Iid{iid}), instance(iid)};
+        case 1:
+            return {dm::Path(Oid{9999}, Iid{iid}), instance(iid)};
         case 2: {
             const auto rid = static_cast<std::uint16_t>(u(2) ? u(9) : 10 + u(9));
             return {dm::Path(Oid{9999}, Iid{iid}, Rid{rid}), resource(rid)};
@@ -105,7 +130,8 @@ public:
         default: {
             const auto rid = static_cast<std::uint16_t>(10 + u(9));
             const auto riid = static_cast<std::uint16_t>(u(65535));
-            return {dm::Path(Oid{9999}, Iid{iid}, Rid{rid}, Riid{riid}), value(test::all_types[rid - 10])};
+            return {dm::Path(Oid{9999}, Iid{iid}, Rid{rid}, Riid{riid}),
+                    value(test::all_types[rid - 10])};
         }
         }
     }
@@ -127,7 +153,8 @@ TEST(FormatProperty, RoundTripEveryFormat) {
             auto bytes = encode(f, c);
             ASSERT_TRUE(bytes) << to_string(f) << " " << bytes.error().message();
             auto back = decode(f, *bytes, c.path, reg);
-            ASSERT_TRUE(back) << to_string(f) << " case " << n << ": " << back.error().message() << "\n"
+            ASSERT_TRUE(back) << to_string(f) << " case " << n << ": " << back.error().message()
+                              << "\n"
                               << as_string_view(*bytes);
             ASSERT_EQ(*back, c) << to_string(f) << " case " << n;
         }
@@ -139,10 +166,12 @@ TEST(FormatProperty, CrossFormatEquivalence) {
     Gen g(42);
     for (int n = 0; n < 200; ++n) {
         const auto c = g.content();
-        // TLV -> nodes -> SenML CBOR -> nodes -> LwM2M JSON -> nodes -> LwM2M CBOR -> nodes -> SenML JSON
+        // TLV -> nodes -> SenML CBOR -> nodes -> LwM2M JSON -> nodes -> LwM2M CBOR -> nodes ->
+        // SenML JSON
         dm::Content cur = c;
-        const ContentFormat chain[] = {ContentFormat::lwm2m_tlv, ContentFormat::senml_cbor, ContentFormat::lwm2m_json,
-                                       ContentFormat::lwm2m_cbor, ContentFormat::senml_json};
+        const ContentFormat chain[] = {ContentFormat::lwm2m_tlv, ContentFormat::senml_cbor,
+                                       ContentFormat::lwm2m_json, ContentFormat::lwm2m_cbor,
+                                       ContentFormat::senml_json};
         for (auto f : chain) {
             auto bytes = encode(f, cur);
             ASSERT_TRUE(bytes);
@@ -161,7 +190,8 @@ TEST(FormatProperty, TextRoundTripsSingleValues) {
     Gen g(7);
     for (int n = 0; n < 500; ++n) {
         const auto rid = static_cast<std::uint16_t>(g.u(9));
-        dm::Content c{dm::Path(Oid{9999}, Iid{0}, Rid{rid}), dm::Resource::single(rid, g.value(test::all_types[rid]))};
+        dm::Content c{dm::Path(Oid{9999}, Iid{0}, Rid{rid}),
+                      dm::Resource::single(rid, g.value(test::all_types[rid]))};
         auto bytes = encode(ContentFormat::text_plain, c);
         ASSERT_TRUE(bytes);
         auto back = decode(ContentFormat::text_plain, *bytes, c.path, reg);
@@ -180,7 +210,8 @@ TEST(FormatProperty, RecordsWithTimesRoundTrip) {
             r.time = t;
             t += static_cast<double>(g.u(100)) / 4.0;
         }
-        for (auto f : {ContentFormat::senml_json, ContentFormat::senml_cbor, ContentFormat::lwm2m_json}) {
+        for (auto f :
+             {ContentFormat::senml_json, ContentFormat::senml_cbor, ContentFormat::lwm2m_json}) {
             for (bool bt : {true, false}) {
                 EncodeOptions o;
                 o.use_base_time = bt;
@@ -209,15 +240,24 @@ TEST(FormatProperty, DecodersSurviveMutatedInput) {
                 for (std::uint64_t e = 0; e < edits && !mut.empty(); ++e) {
                     const auto pos = g.u(mut.size());
                     switch (g.u(3)) {
-                    case 0: mut[pos] = static_cast<std::byte>(g.u(256)); break;
-                    case 1: mut.resize(pos); break;
-                    default: mut.insert(mut.begin() + static_cast<std::ptrdiff_t>(pos), static_cast<std::byte>(g.u(256)));
+                    case 0:
+                        mut[pos] = static_cast<std::byte>(g.u(256));
+                        break;
+                    case 1:
+                        mut.resize(pos);
+                        break;
+                    default:
+                        mut.insert(mut.begin() + static_cast<std::ptrdiff_t>(pos),
+                                   static_cast<std::byte>(g.u(256)));
                     }
                 }
                 auto r = decode(f, mut, c.path, reg);
-                if (r) ++decoded;
-                else EXPECT_NE(coap_code_for(r.error()), 0xA0); // never "internal error" for input
-                auto rr = decode_records(f == ContentFormat::lwm2m_tlv ? ContentFormat::senml_cbor : f, mut, reg);
+                if (r)
+                    ++decoded;
+                else
+                    EXPECT_NE(coap_code_for(r.error()), 0xA0); // never "internal error" for input
+                auto rr = decode_records(
+                    f == ContentFormat::lwm2m_tlv ? ContentFormat::senml_cbor : f, mut, reg);
                 (void)rr;
             }
         }

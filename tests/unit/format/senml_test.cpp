@@ -18,9 +18,13 @@ constexpr std::string_view ts_device_senml_json =
     R"({"n":"9","v":100},{"n":"10","v":15},{"n":"11/0","v":0},{"n":"13","v":1367491215},)"
     R"({"n":"14","vs":"+02:00"},{"n":"16","vs":"U"}])";
 
-dm::Content device_instance() { return dm::Content{dm::Path(Oid{3}, Iid{0}), test::ts_device_instance()}; }
+dm::Content device_instance() {
+    return dm::Content{dm::Path(Oid{3}, Iid{0}), test::ts_device_instance()};
+}
 
-std::string str(const Bytes& b) { return std::string(as_string_view(b)); }
+std::string str(const Bytes& b) {
+    return std::string(as_string_view(b));
+}
 
 TEST(SenmlJson, EncodesTheTsDeviceExample) {
     auto out = encode(ContentFormat::senml_json, device_instance());
@@ -43,7 +47,8 @@ TEST(SenmlJson, DecodesTheTsDeviceExampleWithWhitespace) {
 }
 
 TEST(SenmlJson, SingleResourceUsesBaseNameOnly) {
-    dm::Content c{dm::Path(Oid{3}, Iid{0}, Rid{0}), dm::Resource::single(0, dm::Value::string("x"))};
+    dm::Content c{dm::Path(Oid{3}, Iid{0}, Rid{0}),
+                  dm::Resource::single(0, dm::Value::string("x"))};
     auto out = encode(ContentFormat::senml_json, c);
     ASSERT_TRUE(out);
     EXPECT_EQ(str(*out), R"([{"bn":"/3/0/0","vs":"x"}])");
@@ -64,10 +69,11 @@ TEST(SenmlJson, AllValueKinds) {
     dm::Content c{dm::Path(Oid{9999}, Iid{0}), i};
     auto out = encode(ContentFormat::senml_json, c);
     ASSERT_TRUE(out);
-    EXPECT_EQ(str(*out),
-              R"([{"bn":"/9999/0/","n":"0","vs":"a\"b\\c\n\u0001"},{"n":"2","v":18446744073709551615},)"
-              R"({"n":"3","v":-0.1},{"n":"4","vb":false},{"n":"5","vd":"-_8A"},{"n":"7","vlo":"3:65535"},)"
-              R"({"n":"8","vs":"</3/0>"}])");
+    EXPECT_EQ(
+        str(*out),
+        R"([{"bn":"/9999/0/","n":"0","vs":"a\"b\\c\n\u0001"},{"n":"2","v":18446744073709551615},)"
+        R"({"n":"3","v":-0.1},{"n":"4","vb":false},{"n":"5","vd":"-_8A"},{"n":"7","vlo":"3:65535"},)"
+        R"({"n":"8","vs":"</3/0>"}])");
     auto back = decode(ContentFormat::senml_json, *out, c.path, test::registry());
     ASSERT_TRUE(back) << back.error().message();
     EXPECT_EQ(*back, c);
@@ -87,16 +93,16 @@ TEST(SenmlJson, TimestampedRecordsUseBaseTime) {
     // RFC 8428 §4.5.3: times below 2**28 are relative to now.
     DecodeOptions o;
     o.now = 1.8e9;
-    auto rel = decode_records(ContentFormat::senml_json, as_bytes(R"([{"n":"/3/0/9","t":-5,"v":1}])"),
-                              test::registry(), o);
+    auto rel = decode_records(ContentFormat::senml_json,
+                              as_bytes(R"([{"n":"/3/0/9","t":-5,"v":1}])"), test::registry(), o);
     ASSERT_TRUE(rel);
     EXPECT_EQ((*rel)[0].time, 1.8e9 - 5);
 }
 
 TEST(SenmlJson, CompositeRequestNamesWithoutValues) {
-    auto recs = decode_records(ContentFormat::senml_json,
-                               as_bytes(R"([{"n":"/3/0/9"},{"n":"/1/0"},{"bn":"/3/0/","n":"6/1"}])"),
-                               test::registry());
+    auto recs = decode_records(
+        ContentFormat::senml_json,
+        as_bytes(R"([{"n":"/3/0/9"},{"n":"/1/0"},{"bn":"/3/0/","n":"6/1"}])"), test::registry());
     ASSERT_TRUE(recs) << recs.error().message();
     ASSERT_EQ(recs->size(), 3u);
     EXPECT_EQ((*recs)[1].path, dm::Path(Oid{1}, Iid{0}));
@@ -113,11 +119,13 @@ TEST(SenmlJson, Errors) {
     auto dec = [&](std::string_view j, dm::Path p = dm::Path(Oid{3}, Iid{0})) {
         return decode(ContentFormat::senml_json, as_bytes(j), p, reg);
     };
-    EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1})")), Errc::malformed);           // unterminated
+    EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1})")), Errc::malformed); // unterminated
     EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1,"vs":"x"}])")), Errc::malformed); // two values
-    EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1,"n":"x"}])")), Errc::malformed);  // duplicate key
-    EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":01}])")), Errc::malformed);         // JSON number
-    EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1,"foo_":1}])")), Errc::malformed); // must-understand
+    EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1,"n":"x"}])")),
+              Errc::malformed);                                               // duplicate key
+    EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":01}])")), Errc::malformed); // JSON number
+    EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1,"foo_":1}])")),
+              Errc::malformed); // must-understand
     EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","vs":"1"}])")), Errc::type_mismatch);
     EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1.5}])")), Errc::type_mismatch);
     EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":9223372036854775808}])")), Errc::out_of_range);
@@ -133,7 +141,8 @@ TEST(SenmlJson, Errors) {
     EXPECT_EQ(test::err(dec(R"([{"n":"/9999/0/5","vd":"A"}])", dm::Path(Oid{9999}, Iid{0}))),
               Errc::malformed);
     EXPECT_EQ(test::err(dec(R"([{"n":"/3/0/9","v":1}] x)")), Errc::malformed);
-    EXPECT_EQ(test::err(dec("[{\"n\":\"/3/0/0\",\"vs\":\"\xc3\x28\"}]")), Errc::malformed); // bad UTF-8
+    EXPECT_EQ(test::err(dec("[{\"n\":\"/3/0/0\",\"vs\":\"\xc3\x28\"}]")),
+              Errc::malformed); // bad UTF-8
     EXPECT_EQ(coap_code_for(test::err(dec(R"([{"n":"/3/0/99","v":1}])"))), 0x84);
 }
 
@@ -147,9 +156,23 @@ TEST(SenmlCbor, EncodesIntegerLabelsAndShortestNumbers) {
     auto out = encode(ContentFormat::senml_cbor, c);
     ASSERT_TRUE(out);
     EXPECT_EQ(to_hex(*out), "83"
-                            "a3" "21" "652f332f302f" "00" "6130" "03" "626162"
-                            "a2" "00" "6139" "02" "1864"
-                            "a2" "00" "623133" "02" "1a5182428f");
+                            "a3"
+                            "21"
+                            "652f332f302f"
+                            "00"
+                            "6130"
+                            "03"
+                            "626162"
+                            "a2"
+                            "00"
+                            "6139"
+                            "02"
+                            "1864"
+                            "a2"
+                            "00"
+                            "623133"
+                            "02"
+                            "1a5182428f");
     auto back = decode(ContentFormat::senml_cbor, *out, c.path, test::registry());
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, c);
@@ -166,7 +189,8 @@ TEST(SenmlCbor, RoundTripsTheTsDeviceExample) {
 
 TEST(SenmlCbor, FloatsUseTheShortestExactWidth) {
     auto enc = [](double d) {
-        std::vector<dm::Record> r = {{dm::Path(Oid{9999}, Iid{0}, Rid{3}), dm::Value::float_(d), std::nullopt}};
+        std::vector<dm::Record> r = {
+            {dm::Path(Oid{9999}, Iid{0}, Rid{3}), dm::Value::float_(d), std::nullopt}};
         auto out = encode_records(ContentFormat::senml_cbor, r);
         // 81 a2 00 69 "/9999/0/3" 02 <float>
         return out ? to_hex(BytesView(*out).subspan(14)) : std::string("error");
@@ -192,14 +216,17 @@ TEST(SenmlCbor, DecodesIndefiniteLengthsTagsAndVlo) {
     EXPECT_EQ((*recs)[1].path, dm::Path(Oid{9999}, Iid{0}, Rid{13}));
     EXPECT_TRUE((*recs)[1].value.is_none());
     // {-2: "/9999/0/", 0: "6", 2: 1(5)}: a tagged epoch time for the Time resource /9999/0/6
-    auto t = decode_records(ContentFormat::senml_cbor, hex("81 a3 21 68 2f393939392f302f 00 6136 02 c1 05"), reg);
+    auto t = decode_records(ContentFormat::senml_cbor,
+                            hex("81 a3 21 68 2f393939392f302f 00 6136 02 c1 05"), reg);
     ASSERT_TRUE(t) << t.error().message();
     EXPECT_EQ((*t)[0].value, dm::Value::time(5));
     // The multiple resource /9999/0/13 cannot take a value without a resource instance id.
-    auto bad = decode_records(ContentFormat::senml_cbor, hex("81 a3 21 68 2f393939392f302f 00 623133 02 05"), reg);
+    auto bad = decode_records(ContentFormat::senml_cbor,
+                              hex("81 a3 21 68 2f393939392f302f 00 623133 02 05"), reg);
     EXPECT_EQ(test::err(bad), Errc::structure_mismatch);
     // Missing map value: the second map declares 3 pairs but has 2.
-    auto trunc = decode_records(ContentFormat::senml_cbor, hex("81 a3 21 68 2f393939392f302f 00 6136"), reg);
+    auto trunc =
+        decode_records(ContentFormat::senml_cbor, hex("81 a3 21 68 2f393939392f302f 00 6136"), reg);
     EXPECT_EQ(test::err(trunc), Errc::malformed);
 }
 
@@ -208,20 +235,23 @@ TEST(SenmlCbor, Errors) {
     auto dec = [&](std::string_view h) {
         return decode(ContentFormat::senml_cbor, hex(h), dm::Path(Oid{3}, Iid{0}), reg);
     };
-    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02")), Errc::malformed);        // truncated
-    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 03 1864")), Errc::malformed);   // vs not text
-    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 6131")), Errc::malformed);   // v not number
-    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 04 01")), Errc::malformed);     // vb not bool
-    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 f93e00")), Errc::type_mismatch); // 1.5 integer
+    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02")), Errc::malformed);      // truncated
+    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 03 1864")), Errc::malformed); // vs not text
+    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 6131")), Errc::malformed); // v not number
+    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 04 01")), Errc::malformed);   // vb not bool
+    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 f93e00")),
+              Errc::type_mismatch); // 1.5 integer
     EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 3bffffffffffffffff")), Errc::out_of_range);
-    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 01 00")), Errc::malformed);  // trailing
-    EXPECT_EQ(test::err(dec("9b ffffffffffffffff")), Errc::malformed);                // huge count
-    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 1c")), Errc::malformed);     // reserved AI
-    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 f7")), Errc::malformed);     // undefined
-    EXPECT_EQ(test::err(dec("81 a3 00 66 2f332f302f39 02 01 05 01")), Errc::malformed); // "s" unsupported
+    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 01 00")), Errc::malformed); // trailing
+    EXPECT_EQ(test::err(dec("9b ffffffffffffffff")), Errc::malformed);               // huge count
+    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 1c")), Errc::malformed);    // reserved AI
+    EXPECT_EQ(test::err(dec("81 a2 00 66 2f332f302f39 02 f7")), Errc::malformed);    // undefined
+    EXPECT_EQ(test::err(dec("81 a3 00 66 2f332f302f39 02 01 05 01")),
+              Errc::malformed); // "s" unsupported
     // An unknown label (99) whose value nests 20 arrays deep is bounded by the skip depth.
     std::string n = "81a300662f332f302f3902011863";
-    for (int k = 0; k < 20; ++k) n += "81";
+    for (int k = 0; k < 20; ++k)
+        n += "81";
     n += "01";
     EXPECT_EQ(test::err(decode(ContentFormat::senml_cbor, hex(n), dm::Path(Oid{3}, Iid{0}), reg)),
               Errc::limit_exceeded);

@@ -26,15 +26,29 @@ inline dm::ObjectDef device_def() {
     dm::ObjectDef o;
     o.id = 3;
     o.name = "Device";
-    o.resources = {res(0, T::string),  res(1, T::string),         res(2, T::string),
-                   res(3, T::string),  res(4, T::none, false, dm::Operations::e),
-                   res(5, T::none, false, dm::Operations::e),    res(6, T::integer, true),
-                   res(7, T::integer, true), res(8, T::integer, true), res(9, T::integer),
-                   res(10, T::integer), res(11, T::integer, true),
-                   res(12, T::none, false, dm::Operations::e),   res(13, T::time, false, dm::Operations::rw),
-                   res(14, T::string, false, dm::Operations::rw), res(15, T::string, false, dm::Operations::rw),
-                   res(16, T::string), res(17, T::string), res(18, T::string), res(19, T::string),
-                   res(20, T::integer), res(21, T::integer), res(22, T::objlnk, true)};
+    o.resources = {res(0, T::string),
+                   res(1, T::string),
+                   res(2, T::string),
+                   res(3, T::string),
+                   res(4, T::none, false, dm::Operations::e),
+                   res(5, T::none, false, dm::Operations::e),
+                   res(6, T::integer, true),
+                   res(7, T::integer, true),
+                   res(8, T::integer, true),
+                   res(9, T::integer),
+                   res(10, T::integer),
+                   res(11, T::integer, true),
+                   res(12, T::none, false, dm::Operations::e),
+                   res(13, T::time, false, dm::Operations::rw),
+                   res(14, T::string, false, dm::Operations::rw),
+                   res(15, T::string, false, dm::Operations::rw),
+                   res(16, T::string),
+                   res(17, T::string),
+                   res(18, T::string),
+                   res(19, T::string),
+                   res(20, T::integer),
+                   res(21, T::integer),
+                   res(22, T::objlnk, true)};
     return o;
 }
 
@@ -49,9 +63,11 @@ inline dm::ObjectDef typed_def() {
     o.id = 9999;
     o.name = "Typed";
     o.multiple = true;
-    for (std::uint16_t k = 0; k < 9; ++k) o.resources.push_back(res(k, all_types[k], false, dm::Operations::rw));
     for (std::uint16_t k = 0; k < 9; ++k)
-        o.resources.push_back(res(static_cast<std::uint16_t>(k + 10), all_types[k], true, dm::Operations::rw));
+        o.resources.push_back(res(k, all_types[k], false, dm::Operations::rw));
+    for (std::uint16_t k = 0; k < 9; ++k)
+        o.resources.push_back(
+            res(static_cast<std::uint16_t>(k + 10), all_types[k], true, dm::Operations::rw));
     return o;
 }
 

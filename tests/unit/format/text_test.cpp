@@ -11,10 +11,13 @@ namespace {
 
 using test::hex;
 
-std::string str(const Bytes& b) { return std::string(as_string_view(b)); }
+std::string str(const Bytes& b) {
+    return std::string(as_string_view(b));
+}
 
 dm::Content leaf(std::uint16_t rid, dm::Value v) {
-    return dm::Content{dm::Path(Oid{9999}, Iid{0}, Rid{rid}), dm::Resource::single(rid, std::move(v))};
+    return dm::Content{dm::Path(Oid{9999}, Iid{0}, Rid{rid}),
+                       dm::Resource::single(rid, std::move(v))};
 }
 
 TEST(Text, EncodesEveryTypeInItsTextForm) {
@@ -36,10 +39,12 @@ TEST(Text, EncodesEveryTypeInItsTextForm) {
 TEST(Text, DecodesAndChecksTypes) {
     const auto reg = test::registry();
     auto dec = [&](std::uint16_t rid, std::string_view s) {
-        return decode(ContentFormat::text_plain, as_bytes(s), dm::Path(Oid{9999}, Iid{0}, Rid{rid}), reg);
+        return decode(ContentFormat::text_plain, as_bytes(s), dm::Path(Oid{9999}, Iid{0}, Rid{rid}),
+                      reg);
     };
     for (std::uint16_t rid = 0; rid < 9; ++rid) {
-        const char* samples[] = {"x", "-42", "42", "1.5", "1", "+/8A", "1367491215", "3:0", "</3/0>"};
+        const char* samples[] = {"x",    "-42",        "42",  "1.5",   "1",
+                                 "+/8A", "1367491215", "3:0", "</3/0>"};
         auto c = dec(rid, samples[rid]);
         ASSERT_TRUE(c) << rid;
         auto back = encode(ContentFormat::text_plain, *c);
@@ -65,7 +70,8 @@ TEST(Text, OnlySingleValuesAreAllowed) {
     auto e1 = encode(ContentFormat::text_plain, inst);
     EXPECT_EQ(test::err(e1), Errc::unsupported_level);
     EXPECT_EQ(coap_code_for(test::err(e1)), 0x86);
-    dm::Content multi{dm::Path(Oid{9999}, Iid{0}, Rid{11}), dm::Resource::multi(11, {{0, dm::Value::integer(1)}})};
+    dm::Content multi{dm::Path(Oid{9999}, Iid{0}, Rid{11}),
+                      dm::Resource::multi(11, {{0, dm::Value::integer(1)}})};
     EXPECT_EQ(test::err(encode(ContentFormat::text_plain, multi)), Errc::unsupported_level);
     // A resource instance is fine.
     dm::Content ri{dm::Path(Oid{9999}, Iid{0}, Rid{11}, Riid{0}), dm::Value::integer(1)};
@@ -76,12 +82,15 @@ TEST(Text, OnlySingleValuesAreAllowed) {
     auto d1 = decode(ContentFormat::text_plain, as_bytes("1"), dm::Path(Oid{9999}, Iid{0}), reg);
     EXPECT_EQ(test::err(d1), Errc::format_not_allowed);
     EXPECT_EQ(coap_code_for(test::err(d1)), 0x8F);
-    EXPECT_EQ(test::err(decode(ContentFormat::text_plain, as_bytes("1"), dm::Path(Oid{9999}, Iid{0}, Rid{11}), reg)),
+    EXPECT_EQ(test::err(decode(ContentFormat::text_plain, as_bytes("1"),
+                               dm::Path(Oid{9999}, Iid{0}, Rid{11}), reg)),
               Errc::format_not_allowed);
-    auto d2 = decode(ContentFormat::text_plain, as_bytes("7"), dm::Path(Oid{9999}, Iid{0}, Rid{11}, Riid{3}), reg);
+    auto d2 = decode(ContentFormat::text_plain, as_bytes("7"),
+                     dm::Path(Oid{9999}, Iid{0}, Rid{11}, Riid{3}), reg);
     ASSERT_TRUE(d2);
     EXPECT_EQ(std::get<dm::Value>(d2->node), dm::Value::integer(7));
-    EXPECT_EQ(test::err(decode(ContentFormat::text_plain, as_bytes("1"), dm::Path(Oid{77}, Iid{0}, Rid{1}), reg)),
+    EXPECT_EQ(test::err(decode(ContentFormat::text_plain, as_bytes("1"),
+                               dm::Path(Oid{77}, Iid{0}, Rid{1}), reg)),
               Errc::unknown_object);
 }
 
@@ -90,23 +99,29 @@ TEST(Opaque, RawBytesForOpaqueResourcesOnly) {
     auto e = encode(ContentFormat::octet_stream, leaf(5, dm::Value::opaque(hex("00ff10"))));
     ASSERT_TRUE(e);
     EXPECT_EQ(to_hex(*e), "00ff10");
-    EXPECT_EQ(test::err(encode(ContentFormat::octet_stream, leaf(1, dm::Value::integer(1)))), Errc::unsupported_level);
-    auto d = decode(ContentFormat::octet_stream, hex("00ff10"), dm::Path(Oid{9999}, Iid{0}, Rid{5}), reg);
+    EXPECT_EQ(test::err(encode(ContentFormat::octet_stream, leaf(1, dm::Value::integer(1)))),
+              Errc::unsupported_level);
+    auto d = decode(ContentFormat::octet_stream, hex("00ff10"), dm::Path(Oid{9999}, Iid{0}, Rid{5}),
+                    reg);
     ASSERT_TRUE(d);
     EXPECT_EQ(*d, leaf(5, dm::Value::opaque(hex("00ff10"))));
-    EXPECT_EQ(test::err(decode(ContentFormat::octet_stream, hex("00"), dm::Path(Oid{9999}, Iid{0}, Rid{1}), reg)),
+    EXPECT_EQ(test::err(decode(ContentFormat::octet_stream, hex("00"),
+                               dm::Path(Oid{9999}, Iid{0}, Rid{1}), reg)),
               Errc::format_not_allowed);
-    EXPECT_EQ(test::err(decode(ContentFormat::link_format, hex("00"), dm::Path(Oid{9999}, Iid{0}, Rid{1}), reg)),
+    EXPECT_EQ(test::err(decode(ContentFormat::link_format, hex("00"),
+                               dm::Path(Oid{9999}, Iid{0}, Rid{1}), reg)),
               Errc::unsupported_format);
     EXPECT_EQ(coap_code_for(make_error_code(Errc::unsupported_format)), 0x8F);
 }
 
 TEST(ContentFormats, EveryErrcHasACoapCodeAndMessage) {
     const std::pair<Errc, int> table[] = {
-        {Errc::malformed, 0x80},          {Errc::type_mismatch, 0x80},     {Errc::out_of_range, 0x80},
-        {Errc::duplicate, 0x80},          {Errc::path_mismatch, 0x80},     {Errc::structure_mismatch, 0x80},
-        {Errc::limit_exceeded, 0x80},     {Errc::unknown_object, 0x84},    {Errc::unknown_resource, 0x84},
-        {Errc::unsupported_level, 0x86},  {Errc::format_not_allowed, 0x8F}, {Errc::unsupported_format, 0x8F},
+        {Errc::malformed, 0x80},          {Errc::type_mismatch, 0x80},
+        {Errc::out_of_range, 0x80},       {Errc::duplicate, 0x80},
+        {Errc::path_mismatch, 0x80},      {Errc::structure_mismatch, 0x80},
+        {Errc::limit_exceeded, 0x80},     {Errc::unknown_object, 0x84},
+        {Errc::unknown_resource, 0x84},   {Errc::unsupported_level, 0x86},
+        {Errc::format_not_allowed, 0x8F}, {Errc::unsupported_format, 0x8F},
         {Errc::invalid_content, 0xA0}};
     for (auto [e, code] : table) {
         EXPECT_EQ(coap_code_for(make_error_code(e)), code) << static_cast<int>(e);

@@ -99,8 +99,9 @@ TEST(Tlv, MultipleResourceAndResourceInstanceLevels) {
 
 TEST(Tlv, IntegerAndFloatWidths) {
     auto enc = [](dm::Value v) {
-        auto out = encode(ContentFormat::lwm2m_tlv,
-                          dm::Content{dm::Path(Oid{9999}, Iid{0}, Rid{1}), dm::Resource::single(1, std::move(v))});
+        auto out =
+            encode(ContentFormat::lwm2m_tlv, dm::Content{dm::Path(Oid{9999}, Iid{0}, Rid{1}),
+                                                         dm::Resource::single(1, std::move(v))});
         return out ? to_hex(*out) : std::string("error");
     };
     EXPECT_EQ(enc(dm::Value::integer(-1)), "c101ff");
@@ -112,7 +113,8 @@ TEST(Tlv, IntegerAndFloatWidths) {
 TEST(Tlv, FloatIsFourBytesWhenExact) {
     auto enc = [](double d) {
         auto out = encode(ContentFormat::lwm2m_tlv,
-                          dm::Content{dm::Path(Oid{9999}, Iid{0}, Rid{3}), dm::Resource::single(3, dm::Value::float_(d))});
+                          dm::Content{dm::Path(Oid{9999}, Iid{0}, Rid{3}),
+                                      dm::Resource::single(3, dm::Value::float_(d))});
         return out ? to_hex(*out) : std::string("error");
     };
     EXPECT_EQ(enc(1.5), "c4033fc00000");
@@ -151,14 +153,16 @@ TEST(Tlv, StructuralErrorsAndTheirCoapCodes) {
     auto unknown_res = decode(ContentFormat::lwm2m_tlv, hex("c1 63 01"), inst, reg);
     EXPECT_EQ(test::err(unknown_res), Errc::unknown_resource);
     EXPECT_EQ(coap_code_for(test::err(unknown_res)), 0x84); // 4.04
-    auto unknown_obj = decode(ContentFormat::lwm2m_tlv, hex("c1 00 01"), dm::Path(Oid{77}, Iid{0}), reg);
+    auto unknown_obj =
+        decode(ContentFormat::lwm2m_tlv, hex("c1 00 01"), dm::Path(Oid{77}, Iid{0}), reg);
     EXPECT_EQ(test::err(unknown_obj), Errc::unknown_object);
     auto dup = decode(ContentFormat::lwm2m_tlv, hex("c1 09 01 c1 09 02"), inst, reg);
     EXPECT_EQ(test::err(dup), Errc::duplicate);
     EXPECT_EQ(coap_code_for(test::err(dup)), 0x80); // 4.00
     auto wrong_iid = decode(ContentFormat::lwm2m_tlv, hex("03 01 c1 09 01"), inst, reg);
     EXPECT_EQ(test::err(wrong_iid), Errc::path_mismatch);
-    auto wrong_rid = decode(ContentFormat::lwm2m_tlv, hex("c1 0a 01"), dm::Path(Oid{3}, Iid{0}, Rid{9}), reg);
+    auto wrong_rid =
+        decode(ContentFormat::lwm2m_tlv, hex("c1 0a 01"), dm::Path(Oid{3}, Iid{0}, Rid{9}), reg);
     EXPECT_EQ(test::err(wrong_rid), Errc::path_mismatch);
     auto nested_bad = decode(ContentFormat::lwm2m_tlv, hex("83 06 c1 00 01"), inst, reg);
     EXPECT_EQ(test::err(nested_bad), Errc::malformed);
@@ -168,7 +172,8 @@ TEST(Tlv, StructuralErrorsAndTheirCoapCodes) {
     EXPECT_EQ(test::err(exec), Errc::type_mismatch);
     DecodeOptions small;
     small.max_records = 3;
-    auto many = decode(ContentFormat::lwm2m_tlv, hex("c1 09 01 c1 0a 01 c1 14 01 c1 15 01"), inst, reg, small);
+    auto many = decode(ContentFormat::lwm2m_tlv, hex("c1 09 01 c1 0a 01 c1 14 01 c1 15 01"), inst,
+                       reg, small);
     EXPECT_EQ(test::err(many), Errc::limit_exceeded);
 }
 
@@ -182,8 +187,9 @@ TEST(Tlv, SixteenBitIdsAndLongLengths) {
         return r;
     }();
     Bytes big(70000, std::byte{0xAB});
-    dm::Content c{dm::Path(Oid{300}, Iid{0x1234}),
-                  dm::Instance{0x1234, {{1000, dm::Resource::single(1000, dm::Value::opaque(big))}}}};
+    dm::Content c{
+        dm::Path(Oid{300}, Iid{0x1234}),
+        dm::Instance{0x1234, {{1000, dm::Resource::single(1000, dm::Value::opaque(big))}}}};
     auto e = encode(ContentFormat::lwm2m_tlv, c);
     ASSERT_TRUE(e);
     EXPECT_EQ(to_hex(BytesView(*e).first(6)), "f803e8011170"); // 16-bit id, 24-bit length

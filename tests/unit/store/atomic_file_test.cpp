@@ -17,7 +17,8 @@ namespace {
 class AtomicFileTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() / ("lwm2m_atomic_" + std::to_string(::getpid()));
+        dir_ =
+            std::filesystem::temp_directory_path() / ("lwm2m_atomic_" + std::to_string(::getpid()));
         std::filesystem::create_directories(dir_);
         path_ = (dir_ / "state.bin").string();
     }
@@ -26,7 +27,8 @@ protected:
         std::filesystem::remove_all(dir_, ec);
     }
     std::size_t entries() const {
-        return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir_), {}));
+        return static_cast<std::size_t>(
+            std::distance(std::filesystem::directory_iterator(dir_), {}));
     }
     std::filesystem::path dir_;
     std::string path_;
@@ -34,13 +36,15 @@ protected:
 
 Bytes pattern(std::size_t n, std::uint8_t seed) {
     Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>(seed + i * 13);
+    for (std::size_t i = 0; i < n; ++i)
+        b[i] = static_cast<std::byte>(seed + i * 13);
     return b;
 }
 
 TEST_F(AtomicFileTest, WritesExactContentWithMode0600AndNoTemporaryLeft) {
     const ::mode_t old = ::umask(0); // even with a permissive umask the file is 0600
-    for (std::size_t n : {std::size_t{0}, std::size_t{1}, write_chunk_size, 3 * write_chunk_size + 17}) {
+    for (std::size_t n :
+         {std::size_t{0}, std::size_t{1}, write_chunk_size, 3 * write_chunk_size + 17}) {
         const Bytes data = pattern(n, static_cast<std::uint8_t>(n));
         ASSERT_TRUE(write_file_atomic(path_, data));
         const auto back = read_file(path_, 1 << 20);
@@ -79,7 +83,8 @@ TEST_F(AtomicFileTest, StaleTemporaryOfOurPidIsReplaced) {
 }
 
 TEST_F(AtomicFileTest, RemoveStaleTemporariesRemovesOnlyTemporaries) {
-    for (const char* name : {"state.bin.tmp.123", "state.bin.tmp.99999", "state.bin.tmp.x1", "other.tmp.5"}) {
+    for (const char* name :
+         {"state.bin.tmp.123", "state.bin.tmp.99999", "state.bin.tmp.x1", "other.tmp.5"}) {
         std::ofstream out(dir_ / name);
         out << "x";
     }

@@ -23,7 +23,7 @@ TEST(CoapUri, DefaultPortAndEmptyPath) {
     for (const char* text : {"coap://127.0.0.1", "coap://127.0.0.1/", "COAP://127.0.0.1:/"}) {
         auto u = parse_coap_uri(text);
         ASSERT_TRUE(u) << text;
-        EXPECT_EQ(u->port, 5683) << text; // RFC 7252 §6.1
+        EXPECT_EQ(u->port, 5683) << text;     // RFC 7252 §6.1
         EXPECT_TRUE(u->path.empty()) << text; // §6.4 step 8
         EXPECT_TRUE(u->query.empty()) << text;
     }
@@ -43,7 +43,8 @@ TEST(CoapUri, Ipv6LiteralAndHostName) {
 }
 
 TEST(CoapUri, PercentDecodingAndEmptySegments) {
-    // RFC 7252 §6.6 example: "/%7Esensors/temp" -> "~sensors", "temp"; "%2F" stays inside a segment.
+    // RFC 7252 §6.6 example: "/%7Esensors/temp" -> "~sensors", "temp"; "%2F" stays inside a
+    // segment.
     auto u = parse_coap_uri("coap://198.51.100.1:61616//%2F//?%2F%2F&?%26");
     ASSERT_TRUE(u);
     EXPECT_EQ(u->path, (Strings{"", "/", "", ""}));

@@ -43,7 +43,8 @@ TEST_P(LoopEcho, EchoesABurstThroughAServerLoopOnAnotherThread) {
     ClientCore cc;
     Loop client(cc, *cs, opt);
     constexpr int n = 200;
-    for (int i = 0; i < n; ++i) cc.send(ss->local_addr(), "ping " + std::to_string(i));
+    for (int i = 0; i < n; ++i)
+        cc.send(ss->local_addr(), "ping " + std::to_string(i));
     auto done = client.run_until([&] { return cc.replies.size() == n; }, 5s);
     server.stop(); // from another thread: wakes the server's ppoll
     t.join();
@@ -160,7 +161,8 @@ TEST(Loop, SurvivesIcmpUnreachableAndUnroutableAndOversizedDatagrams) {
     Loop server(echo, *ss, sopt);
     ClientCore cc;
     Loop client(cc, *cs);
-    for (int i = 0; i < 5; ++i) cc.send(closed, "nobody home");
+    for (int i = 0; i < 5; ++i)
+        cc.send(closed, "nobody home");
     cc.send(*PeerAddr::parse("[::1]:5683"), "wrong family for a v4 socket");
     cc.send(ss->local_addr(), std::string(1000, 'x')); // longer than the server's max_datagram
     cc.send(ss->local_addr(), "still alive");
@@ -209,7 +211,8 @@ TEST(Loop, PendingEconnrefusedOnTheSocketDoesNotStopTheLoop) {
     }
     ASSERT_EQ(err, ECONNREFUSED) << "the kernel did not report the ICMP error";
     // The loop wakes on POLLERR, reads, swallows ECONNREFUSED and carries on.
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(client.run_once(1ms));
+    for (int i = 0; i < 5; ++i)
+        ASSERT_TRUE(client.run_once(1ms));
     EXPECT_EQ(client.stats().receive_errors, 0U);
     sockaddr unspec{};
     unspec.sa_family = AF_UNSPEC;
@@ -246,7 +249,8 @@ TEST(Loop, TasksPostedFromAnotherThreadRunOnTheLoopThreadInOrderAndWakeIt) {
     EXPECT_LT(LoopBase::now() - start, 5s);
     EXPECT_EQ(ran_on, std::this_thread::get_id());
     ASSERT_EQ(order.size(), 100U);
-    for (int i = 0; i < 100; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
+    for (int i = 0; i < 100; ++i)
+        EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
 }
 
 TEST(Loop, PostedTaskCanFeedTheCoreAndItsOutputIsSent) {
@@ -258,7 +262,8 @@ TEST(Loop, PostedTaskCanFeedTheCoreAndItsOutputIsSent) {
     std::thread t([&] { (void)server.run_for(10s); });
     ClientCore cc;
     Loop client(cc, *cs);
-    std::thread poster([&] { client.post([&](TimePoint) { cc.send(ss->local_addr(), "posted"); }); });
+    std::thread poster(
+        [&] { client.post([&](TimePoint) { cc.send(ss->local_addr(), "posted"); }); });
     auto done = client.run_until([&] { return !cc.replies.empty(); }, 5s);
     poster.join();
     server.stop();

@@ -14,7 +14,8 @@ bool wait_readable(const UdpSocket& s, int ms = 2000) {
 }
 
 PeerAddr loopback(PeerAddr::Family f) {
-    return f == PeerAddr::Family::ipv4 ? *PeerAddr::parse("127.0.0.1:0") : *PeerAddr::parse("[::1]:0");
+    return f == PeerAddr::Family::ipv4 ? *PeerAddr::parse("127.0.0.1:0")
+                                       : *PeerAddr::parse("[::1]:0");
 }
 
 class UdpSocketFamily : public ::testing::TestWithParam<PeerAddr::Family> {};
@@ -33,7 +34,8 @@ TEST_P(UdpSocketFamily, BatchSendThenBatchReceivePreservesOrderAndSource) {
     auto b = UdpSocket::bind(loopback(GetParam()));
     ASSERT_TRUE(a && b);
     std::vector<Datagram> out;
-    for (int i = 0; i < 40; ++i) out.push_back({b->local_addr(), to_bytes("d" + std::to_string(i))});
+    for (int i = 0; i < 40; ++i)
+        out.push_back({b->local_addr(), to_bytes("d" + std::to_string(i))});
     SendOutcome r = a->send_batch(out, 32);
     EXPECT_EQ(r.consumed, 40U);
     EXPECT_EQ(r.sent, 40U);
@@ -52,7 +54,8 @@ TEST_P(UdpSocketFamily, BatchSendThenBatchReceivePreservesOrderAndSource) {
         }
     }
     ASSERT_EQ(got.size(), 40U);
-    for (int i = 0; i < 40; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], "d" + std::to_string(i));
+    for (int i = 0; i < 40; ++i)
+        EXPECT_EQ(got[static_cast<std::size_t>(i)], "d" + std::to_string(i));
 }
 
 TEST_P(UdpSocketFamily, OversizedDatagramIsFlaggedTruncated) {
