@@ -71,6 +71,19 @@ struct LinkInfo {
     friend bool operator==(const LinkInfo&, const LinkInfo&) = default;
 };
 
+/// How an object (or the application) tells the client engine that values changed, so that
+/// observations and Send reports follow (LwM2M TS 1.1 §6.4, RFC 7641 §4.2). The engine implements
+/// it; objects receive a pointer from their owner and call it after every change that did not come
+/// from a server's Write (sensor readings, state machines, local API writes). Calls are cheap: the
+/// engine only marks the path and evaluates the observation attributes at its next step.
+class ChangeListener {
+public:
+    virtual ~ChangeListener() = default;
+    /// `path` is the most specific path that changed (/o/i/r or /o/i/r/ri; /o/i when an instance
+    /// was created or deleted, /o when the instance set changed).
+    virtual void on_changed(const dm::Path& path) = 0;
+};
+
 class ObjectHandler {
 public:
     virtual ~ObjectHandler() = default;
@@ -96,6 +109,10 @@ public:
     /// Execute /o/i/r with the (already decoded) argument text. Errors: Status.
     virtual Result<void> execute(const Actor& actor, const dm::Path& path,
                                  std::string_view args) = 0;
+    /// The object's version ("1.0", "1.1", ...) as in its definition; the engine puts `ver=` in
+    /// the Register object links when it differs from the enabler's default (TS 1.1 §6.2.1.1,
+    /// TS 1.2 §6.2.1.1).
+    [[nodiscard]] virtual std::string_view version() const { return "1.0"; }
 };
 
 /// "/0/1/5" (a local helper that does not depend on the dm library's formatting).
