@@ -4,6 +4,7 @@
 
 #include <lwm2m/client/access.hpp>
 #include <lwm2m/dm/value_check.hpp>
+#include <lwm2m/dm/value_text.hpp>
 
 namespace lwm2m::client {
 
@@ -151,6 +152,13 @@ Result<dm::Value> TypedObject::prepare_value(const dm::ResourceDef& d, const dm:
     auto cv = dm::coerce(v, d.type);
     if (!cv) return bad();
     if (!dm::check_value(d, *cv)) return bad();
+    // TS 1.1 Appendix C: String (and Corelnk) values are UTF-8.
+    if (const auto* str = std::get_if<std::string>(&cv->storage());
+        str != nullptr && !dm::is_valid_utf8(*str))
+        return bad();
+    if (const auto* cl = std::get_if<dm::Corelnk>(&cv->storage());
+        cl != nullptr && !dm::is_valid_utf8(cl->text))
+        return bad();
     if (d.range_enumeration.empty()) {
         const auto n = value_size(*cv);
         if (n && *n > options_.max_value_size) return fail(Status::request_entity_too_large);

@@ -571,4 +571,45 @@ private:
     std::map<std::uint16_t, InstanceState> instances_;
 };
 
+/// Base of the standard objects built on a TypedObject (Device, Connectivity Monitoring, Firmware
+/// Update): forwards ObjectHandler to the inner object, which holds the definition and values;
+/// the derived class adds typed application setters and object-specific rules.
+class TypedObjectFacade : public ObjectHandler {
+public:
+    /// The definition in use (the engine registers it so that its decoder knows the resources).
+    [[nodiscard]] const dm::ObjectDef& definition() const { return typed_.definition(); }
+    void set_change_listener(ChangeListener* listener) { typed_.set_change_listener(listener); }
+
+    [[nodiscard]] Oid oid() const override { return typed_.oid(); }
+    [[nodiscard]] std::vector<Iid> instances() const override { return typed_.instances(); }
+    Result<dm::Content> read(const Actor& actor, const dm::Path& path) const override {
+        return typed_.read(actor, path);
+    }
+    Result<void> write(const Actor& actor, const dm::Path& path, const dm::Content& content,
+                       WriteMode mode) override {
+        return typed_.write(actor, path, content, mode);
+    }
+    Result<Iid> create(const Actor& actor, std::optional<Iid> iid,
+                       const dm::Instance& content) override {
+        return typed_.create(actor, iid, content);
+    }
+    Result<void> delete_(const Actor& actor, const dm::Path& path) override {
+        return typed_.delete_(actor, path);
+    }
+    Result<std::vector<LinkInfo>> discover(const Actor& actor,
+                                           const dm::Path& path) const override {
+        return typed_.discover(actor, path);
+    }
+    Result<void> execute(const Actor& actor, const dm::Path& path, std::string_view args) override {
+        return typed_.execute(actor, path, args);
+    }
+    [[nodiscard]] std::string_view version() const override { return typed_.version(); }
+
+protected:
+    TypedObjectFacade(dm::ObjectDef def, TypedObject::Options options, Logger& log)
+        : typed_(std::move(def), options, log) {}
+
+    TypedObject typed_;
+};
+
 } // namespace lwm2m::client
