@@ -132,3 +132,18 @@ TEST(ConnectivityMonitoring, IpAddressText) {
 
 } // namespace
 } // namespace lwm2m::client
+
+namespace lwm2m::client {
+namespace {
+
+TEST(ConnectivityMonitoringDefinition, EveryResourceOfEveryVersionFollowsItsOperations) {
+    for (auto v : {CM::Version::v1_0, CM::Version::v1_1, CM::Version::v1_2, CM::Version::v1_3}) {
+        CM cm(v);
+        ASSERT_TRUE(cm.set_network_bearer(network_bearer::ethernet));
+        EXPECT_GT(test::expect_operations_follow_definition(cm, cm.definition(), dm1), 30);
+        EXPECT_EQ(cm.definition().object_version, cm.version());
+    }
+}
+
+} // namespace
+} // namespace lwm2m::client

@@ -317,3 +317,24 @@ TEST_F(DeviceTest, DiscoverShowsVersionAndDim) {
 
 } // namespace
 } // namespace lwm2m::client
+
+namespace lwm2m::client {
+namespace {
+
+TEST(DeviceDefinition, EveryResourceOfEveryVersionFollowsItsOperations) {
+    test::ManualWallClock clock;
+    for (auto v :
+         {DeviceObject::Version::v1_0, DeviceObject::Version::v1_1, DeviceObject::Version::v1_2}) {
+        DeviceObject::Options o;
+        o.version = v;
+        DeviceObject dev(clock, o);
+        ASSERT_TRUE(dev.set_manufacturer("m"));
+        EXPECT_GT(test::expect_operations_follow_definition(dev, dev.definition(),
+                                                            Actor::dm_server(ShortServerId{7})),
+                  60);
+        EXPECT_EQ(dev.definition().object_version, dev.version());
+    }
+}
+
+} // namespace
+} // namespace lwm2m::client

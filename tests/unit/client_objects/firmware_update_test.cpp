@@ -582,3 +582,22 @@ TEST_F(FirmwareTest, DestroyingTheObjectCancelsARunningDownload) {
 
 } // namespace
 } // namespace lwm2m::client
+
+namespace lwm2m::client {
+namespace {
+
+TEST(FirmwareDefinition, EveryResourceOfEveryVersionFollowsItsOperations) {
+    for (auto v : {FW::Version::v1_0, FW::Version::v1_1, FW::Version::v1_2}) {
+        FakeApp app;
+        FakeFetcher fetcher;
+        FW::Options o;
+        o.version = v;
+        o.fetcher = &fetcher;
+        FW fw(app, o);
+        EXPECT_GT(test::expect_operations_follow_definition(fw, fw.definition(), dm1), 25);
+        EXPECT_EQ(fw.definition().object_version, fw.version());
+    }
+}
+
+} // namespace
+} // namespace lwm2m::client

@@ -549,3 +549,15 @@ TEST_F(GadgetTest, BootstrapDeleteRemovesInstancesOfAMultiInstanceObject) {
 
 } // namespace
 } // namespace lwm2m::client
+
+namespace lwm2m::client {
+namespace {
+
+TEST(TypedObjectDefinition, GadgetResourcesFollowTheirOperations) {
+    TypedObject obj(gadget_def());
+    ASSERT_TRUE(obj.add_instance(Iid{0}));
+    EXPECT_EQ(test::expect_operations_follow_definition(obj, obj.definition(), dm1), 27);
+}
+
+} // namespace
+} // namespace lwm2m::client
