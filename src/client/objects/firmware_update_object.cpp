@@ -1,6 +1,7 @@
 #include <lwm2m/client/objects/firmware_update_object.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include <lwm2m/client/access.hpp>
@@ -31,6 +32,8 @@ TypedObject::Options facade_options() {
     TypedObject::Options o;
     o.bootstrap_writes_read_only = false;
     o.bootstrap_deletes_instances = false;
+    // The package size is the application's to limit (Update Result 2 "not enough flash").
+    o.max_value_size = std::numeric_limits<std::size_t>::max();
     return o;
 }
 

@@ -531,6 +531,12 @@ TEST_F(FirmwareTest, InstanceWritesCarryOneTrigger) {
     EXPECT_OK(fw->write(dm1, P(5, 0), test::content(P(5, 0), push_only), WriteMode::partial));
     expect(S::downloaded, R::initial);
     EXPECT_EQ(fw->severity(), 2);
+    // A large package through an instance write: the application limits sizes, not the object.
+    ASSERT_TRUE(push(Bytes{std::byte{0}}));
+    push_only.resources[0] = test::res(0, dm::Value::opaque(package(200 * 1024)));
+    EXPECT_OK(fw->write(dm1, P(5, 0), test::content(P(5, 0), push_only), WriteMode::partial));
+    expect(S::downloaded, R::initial);
+    EXPECT_EQ(app.stored.size(), 200u * 1024u);
     // A Package of another type is malformed.
     EXPECT_STATUS(write_res(dm1, rid::package, dm::Value::string("abc")), Status::bad_request);
     EXPECT_STATUS(fw->write(dm1, P(5, 1, 0),
