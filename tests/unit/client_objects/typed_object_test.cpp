@@ -9,6 +9,7 @@
 
 #include <lwm2m/client/objects/typed_object.hpp>
 #include <lwm2m/dm/ddf.hpp>
+#include <lwm2m/dm/value_check.hpp>
 
 #include "unit/client_objects/helpers.hpp"
 
@@ -557,6 +558,107 @@ TEST(TypedObjectDefinition, GadgetResourcesFollowTheirOperations) {
     TypedObject obj(gadget_def());
     ASSERT_TRUE(obj.add_instance(Iid{0}));
     EXPECT_EQ(test::expect_operations_follow_definition(obj, obj.definition(), dm1), 27);
+}
+
+} // namespace
+} // namespace lwm2m::client
+
+#include <random>
+
+namespace lwm2m::client {
+namespace {
+
+// Seeded random writes (values of every type, single and multiple shapes, every mode and level)
+// against bound and owned storage: a failed write leaves every value unchanged, a successful one
+// leaves only valid values behind.
+TEST(TypedObjectProperty, FailedWritesChangeNothing) {
+    std::mt19937 rng(20240611);
+    TypedObject obj(gadget_def());
+    ASSERT_TRUE(obj.add_instance(Iid{0}));
+    ASSERT_TRUE(obj.add_instance(Iid{1}));
+    std::int16_t level = 0;
+    std::vector<std::string> names;
+    ASSERT_TRUE(obj.bind(Iid{0}, Rid{0}, level));
+    ASSERT_TRUE(obj.bind(Iid{0}, Rid{2}, names));
+    const dm::DataType types[] = {
+        dm::DataType::string,  dm::DataType::integer, dm::DataType::unsigned_integer,
+        dm::DataType::boolean, dm::DataType::opaque,  dm::DataType::time,
+        dm::DataType::float_};
+    auto random_value = [&] {
+        switch (types[rng() % std::size(types)]) {
+        case dm::DataType::string:
+            return dm::Value::string(std::string(rng() % 300, 'a'));
+        case dm::DataType::integer:
+            return dm::Value::integer(static_cast<std::int64_t>(rng() % 70000) - 35000);
+        case dm::DataType::unsigned_integer:
+            return dm::Value::unsigned_integer(rng() % 200);
+        case dm::DataType::boolean:
+            return dm::Value::boolean(rng() % 2 == 0);
+        case dm::DataType::opaque:
+            return dm::Value::opaque(Bytes(rng() % 4));
+        case dm::DataType::time:
+            return dm::Value::time(rng() % 1000);
+        default:
+            return dm::Value::float_(0.5);
+        }
+    };
+    auto random_resource = [&](std::uint16_t r) {
+        if (rng() % 2 == 0) return dm::Resource::single(r, random_value());
+        dm::Resource m = dm::Resource::multi(r);
+        const auto n = rng() % 4;
+        for (std::uint32_t i = 0; i < n; ++i)
+            m.instances[static_cast<std::uint16_t>(rng() % 5)] = random_value();
+        return m;
+    };
+    auto snapshot = [&] { return obj.read(Actor::factory(), P(32800)); };
+    int failures = 0, successes = 0;
+    for (int step = 0; step < 3000; ++step) {
+        const auto before = snapshot();
+        ASSERT_TRUE(before);
+        const std::uint16_t iid = static_cast<std::uint16_t>(rng() % 2);
+        const WriteMode mode = rng() % 2 == 0 ? WriteMode::replace : WriteMode::partial;
+        Result<void> r;
+        if (rng() % 3 == 0) {
+            dm::Instance in;
+            in.id = iid;
+            const auto n = 1 + rng() % 3;
+            for (std::uint32_t i = 0; i < n; ++i) {
+                const auto rr = static_cast<std::uint16_t>(rng() % 10);
+                in.resources[rr] = random_resource(rr);
+            }
+            r = obj.write(dm1, P(32800, iid), dm::Content{P(32800, iid), in}, mode);
+        } else {
+            const auto rr = static_cast<std::uint16_t>(rng() % 10);
+            r = obj.write(dm1, P(32800, iid, rr),
+                          dm::Content{P(32800, iid, rr), random_resource(rr)}, mode);
+        }
+        if (!r) {
+            ++failures;
+            const auto after = snapshot();
+            ASSERT_TRUE(after);
+            ASSERT_EQ(after->node, before->node) << "step " << step << ": " << r.error().message();
+        } else {
+            ++successes;
+        }
+        // Whatever is stored satisfies the definition.
+        const auto now = snapshot();
+        ASSERT_TRUE(now);
+        for (const auto& [id, inst] : std::get<dm::Object>(now->node).instances) {
+            for (const auto& [rid2, res] : inst.resources) {
+                const dm::ResourceDef* d = obj.definition().resource(rid2);
+                ASSERT_NE(d, nullptr);
+                ASSERT_EQ(res.multiple, d->multiple);
+                if (!res.multiple) {
+                    EXPECT_TRUE(dm::check_value(*d, res.value));
+                } else {
+                    for (const auto& kv : res.instances)
+                        EXPECT_TRUE(dm::check_value(*d, kv.second));
+                }
+            }
+        }
+    }
+    EXPECT_GT(failures, 100);
+    EXPECT_GT(successes, 100);
 }
 
 } // namespace
