@@ -17,7 +17,8 @@ Token Endpoint::Impl::new_token(const PeerAddr& peer) {
 
 Result<RequestId> Endpoint::Impl::send_request(TimePoint now, const PeerAddr& to, Message req) {
     now_ = std::max(now_, now);
-    if ((req.type != Type::con && req.type != Type::non) || !req.code.is_request())
+    if ((req.type != Type::con && req.type != Type::non) || !req.code.is_request() ||
+        !req.options_valid()) // RFC 7252 §5.4.3, §5.4.5: never send what the peer must reject
         return fail(lwm2m::Errc::invalid_argument);
     if (req.payload.size() > cfg.max_body_size) return fail(Errc::entity_too_large);
     if (over_budget(req.payload.size())) {

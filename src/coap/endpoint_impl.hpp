@@ -310,12 +310,6 @@ inline void set_block(Message& m, std::uint16_t n, std::uint32_t num, bool more,
     m.set_uint_option(n, encode_block(BlockOption{num, more, szx}));
 }
 
-inline bool has_unknown_critical(const MessageView& v) {
-    for (const auto& o : v.options())
-        if (option::is_critical(o.number) && !option::is_known(o.number)) return true;
-    return false;
-}
-
 } // namespace detail
 
 // --- Impl ---------------------------------------------------------------------------------------
@@ -384,6 +378,7 @@ struct Endpoint::Impl {
     std::uint64_t key_seed_ = 0;
     TimePoint now_{};
     MessageView view_;
+    MessageView::OptionCheck opt_check_; ///< of view_, set by on_datagram() for the handlers
 
     // --- small helpers ---------------------------------------------------------------------
 

@@ -28,6 +28,11 @@ void Endpoint::Impl::on_datagram(TimePoint now, const PeerAddr& from, BytesView 
         }
         return;
     }
+    // RFC 7252 §5.4.1/§5.4.3/§5.4.5: bad elective options are dropped from the view here (the
+    // handlers and the application never see them); a bad critical one is remembered for the
+    // handler, which rejects the message in its role's way.
+    opt_check_ = v.check_options();
+    stats_.options_ignored += opt_check_.ignored;
     const int cls = v.code.cls();
     switch (v.type) {
     case Type::ack:
@@ -82,7 +87,7 @@ void Endpoint::Impl::on_ack(TimePoint now, const PeerAddr& from, const MessageVi
                 ++stats_.unmatched;
                 return;
             }
-            if (has_unknown_critical(v)) { // §5.4.1: reject the response
+            if (opt_check_.reject) { // §5.4.1: reject the response
                 ++stats_.bad_option;
                 fail_client(now, it, lwm2m::make_error_code(lwm2m::Errc::parse_error));
                 return;
@@ -174,7 +179,7 @@ void Endpoint::Impl::on_response(TimePoint now, const PeerAddr& from, const Mess
     }
     const std::uint64_t id = tk->second;
     auto it = clients_.find(id);
-    if (has_unknown_critical(v)) {
+    if (opt_check_.reject) {
         // §5.4.1: reject the response with RST; the request fails.
         ++stats_.bad_option;
         Bytes rst = empty_message(Type::rst, v.message_id);

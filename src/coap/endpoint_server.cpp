@@ -34,8 +34,9 @@ void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, const M
         reply_direct(from, v, code::proxying_not_supported, d);
         return;
     }
-    // §5.4.1: unrecognized critical option.
-    if (has_unknown_critical(v)) {
+    // §5.4.1: unrecognized critical option (unknown, not acted on, bad length §5.4.3 or
+    // supernumerary §5.4.5): 4.02 for a CON, a NON is dropped.
+    if (opt_check_.reject) {
         ++stats_.bad_option;
         if (v.type == Type::con) reply_direct(from, v, code::bad_option, d);
         return;
@@ -341,6 +342,7 @@ Result<void> Endpoint::Impl::send_response(TimePoint now, IncomingId id, Message
     }
     // Refuse before any state changes (no half-registered observation on error).
     if (resp.payload.size() > cfg.max_body_size) return fail(Errc::entity_too_large);
+    if (!resp.options_valid()) return fail(lwm2m::Errc::invalid_argument); // RFC 7252 §5.4.3
     if (!fits_datagram(resp)) return fail(Errc::message_too_large);
     if (resp.payload.size() > cfg.block_size && over_budget(resp.payload.size())) {
         ++stats_.refused;
@@ -454,6 +456,7 @@ Result<void> Endpoint::Impl::send_notification(TimePoint now, ObservationId id, 
     auto it = observations_.find(id.value);
     if (it == observations_.end()) return fail(lwm2m::Errc::not_found);
     if (!n.code.is_response()) return fail(lwm2m::Errc::invalid_argument);
+    if (!n.options_valid()) return fail(lwm2m::Errc::invalid_argument); // RFC 7252 §5.4.3
     if (!fits_datagram(n)) return fail(Errc::message_too_large);
     Observation& o = it->second;
     const std::uint32_t seq = (o.seq + 1) & 0xffffffU; // RFC 7641 §4.4: 24-bit

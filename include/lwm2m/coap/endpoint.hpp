@@ -221,7 +221,8 @@ struct Stats {
     std::uint64_t unmatched = 0;           ///< ACKs/responses that match no exchange
     std::uint64_t stale_notifications = 0; ///< dropped by the RFC 7641 §3.4 freshness rule
     std::uint64_t refused = 0;             ///< refused by a limit (5.03, drop or peer_limit)
-    std::uint64_t bad_option = 0;          ///< unknown critical options (4.02 / drop / RST)
+    std::uint64_t bad_option = 0;          ///< unrecognized critical options (4.02 / drop / RST)
+    std::uint64_t options_ignored = 0;     ///< elective options ignored (bad length or repeated)
     std::uint64_t blocks_served = 0;       ///< Block2 slices served from the body cache
     std::uint64_t peers = 0;               ///< peers currently tracked
     std::uint64_t buffered_bytes = 0;      ///< bytes currently held
@@ -257,8 +258,9 @@ public:
     /// token is replaced by a random one of Config::token_length bytes; the MID is always assigned
     /// by the endpoint. A body larger than the block size is sent with Block1 (RFC 7959 §2.5).
     /// Observe=0 in the request keeps the exchange open for notifications.
-    /// Errors: lwm2m::Errc::invalid_argument (not a CON/NON request, or the token collides with
-    /// an open exchange to that peer); coap::Errc::peer_limit (max peers, exchanges per peer,
+    /// Errors: lwm2m::Errc::invalid_argument (not a CON/NON request, an option that breaks the
+    /// option registry (Message::options_valid()), or the token collides with an open exchange
+    /// to that peer); coap::Errc::peer_limit (max peers, exchanges per peer,
     /// queue or buffered bytes exceeded: retry later); coap::Errc::entity_too_large (body over
     /// max_body_size); coap::Errc::message_too_large (headers alone exceed max_message_size).
     [[nodiscard]] Result<RequestId> send_request(TimePoint now, const PeerAddr& to, Message req);
@@ -270,7 +272,8 @@ public:
     /// the ACK if the empty ACK has not been sent yet, else a separate CON (or NON, see Config);
     /// NON for a NON request. Bodies above the block size (or the peer's requested Block2 size)
     /// are served block-wise (RFC 7959 §2.4). Errors: lwm2m::Errc::not_found (unknown, already
-    /// answered or expired id); lwm2m::Errc::invalid_argument (code is not a response code);
+    /// answered or expired id); lwm2m::Errc::invalid_argument (code is not a response code, or
+    /// an option breaks the option registry, Message::options_valid());
     /// coap::Errc::entity_too_large (body over max_body_size); coap::Errc::peer_limit (buffered
     /// bytes exceeded); coap::Errc::message_too_large (headers and one block do not fit
     /// max_message_size, or an option value is over 65804 bytes, RFC 7252 §3.1).
@@ -283,8 +286,9 @@ public:
     /// notification is still unacknowledged: the new one replaces it, keeping its
     /// retransmission state (§4.5.2), so older state is never retransmitted.
     /// Errors: lwm2m::Errc::not_found (unknown or ended observation); lwm2m::Errc::invalid_argument
-    /// (not a response code); coap::Errc::entity_too_large; coap::Errc::peer_limit;
-    /// coap::Errc::message_too_large (as for send_response).
+    /// (not a response code, or an option breaks the option registry);
+    /// coap::Errc::entity_too_large; coap::Errc::peer_limit; coap::Errc::message_too_large (as for
+    /// send_response).
     [[nodiscard]] Result<void> send_notification(TimePoint now, ObservationId id, Message n,
                                                  bool confirmable);
     /// Forgets an observer (the next request of the client will tell it). An
