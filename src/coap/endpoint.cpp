@@ -71,6 +71,9 @@ Endpoint& Endpoint::operator=(Endpoint&&) noexcept = default;
 void Endpoint::on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes) {
     impl_->on_datagram(now, from, bytes);
 }
+void Endpoint::on_oversized(TimePoint now, const PeerAddr& from, BytesView head, std::size_t size) {
+    impl_->on_oversized(now, from, head, size);
+}
 void Endpoint::on_timeout(TimePoint now) {
     impl_->on_timeout(now);
 }

@@ -576,6 +576,7 @@ struct Endpoint::Impl {
     // --- input ---------------------------------------------------------------------------------
 
     void on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes);
+    void on_oversized(TimePoint now, const PeerAddr& from, BytesView head, std::size_t size);
     void on_ack(TimePoint now, const PeerAddr& from, const MessageView& v);
     void on_rst(TimePoint now, const PeerAddr& from, const MessageView& v);
     void on_response(TimePoint now, const PeerAddr& from, const MessageView& v);

@@ -64,6 +64,39 @@ void Endpoint::Impl::on_datagram(TimePoint now, const PeerAddr& from, BytesView 
     }
 }
 
+void Endpoint::Impl::on_oversized(TimePoint now, const PeerAddr& from, BytesView head,
+                                  std::size_t size) {
+    now_ = std::max(now_, now);
+    ++stats_.datagrams_received;
+    ++stats_.oversized;
+    // RFC 7252 §3: version 1, a readable header and token; else nothing can be answered.
+    if (head.size() < 4 || (std::to_integer<unsigned>(head[0]) >> 6) != 1) return;
+    const unsigned tkl = std::to_integer<unsigned>(head[0]) & 0x0fU;
+    if (tkl > 8 || head.size() < 4 + tkl) return;
+    const auto type = static_cast<Type>((std::to_integer<unsigned>(head[0]) >> 4) & 3U);
+    const Code c(std::to_integer<std::uint8_t>(head[1]));
+    const auto mid = static_cast<MessageId>((std::to_integer<unsigned>(head[2]) << 8) |
+                                            std::to_integer<unsigned>(head[3]));
+    if (type != Type::con) return; // NON, ACK, RST: dropped (counted above)
+    if (!c.is_request()) {
+        send_empty(from, Type::rst, mid); // §4.2: a CON we cannot process is rejected
+        return;
+    }
+    if (log.enabled(LogLevel::debug))
+        debug("request of " + std::to_string(size) + " bytes over the receive buffer", from);
+    // RFC 7252 §5.9.2.9 / RFC 7959 §2.9.3: 4.13 with Size1 (the largest body accepted) and, as
+    // in §2.3, Block1 with the block size to retry with. Stateless: a retransmission of the
+    // same datagram gets the same answer.
+    Message m;
+    m.type = Type::ack;
+    m.code = code::request_entity_too_large;
+    m.message_id = mid;
+    m.token = Token(head.subspan(4, tkl));
+    m.set_uint_option(option::block1, encode_block(BlockOption{0, false, szx}));
+    m.set_uint_option(option::size1, cfg.max_body_size);
+    send(from, encode(m));
+}
+
 void Endpoint::Impl::on_ack(TimePoint now, const PeerAddr& from, const MessageView& v) {
     auto txit = txs_.find(PeerMid{from, v.message_id});
     if (txit == txs_.end()) {

@@ -224,9 +224,10 @@ struct Stats {
     std::uint64_t bad_option = 0;          ///< unrecognized critical options (4.02 / drop / RST)
     std::uint64_t options_ignored = 0;     ///< elective options ignored (bad length or repeated)
     std::uint64_t blocks_served = 0;       ///< Block2 slices served from the body cache
-    std::uint64_t peers = 0;               ///< peers currently tracked
-    std::uint64_t buffered_bytes = 0;      ///< bytes currently held
-    std::uint64_t timer_entries = 0;       ///< timer heap size (live + lazily deleted)
+    std::uint64_t oversized = 0;      ///< datagrams larger than the driver's buffer (on_oversized)
+    std::uint64_t peers = 0;          ///< peers currently tracked
+    std::uint64_t buffered_bytes = 0; ///< bytes currently held
+    std::uint64_t timer_entries = 0;  ///< timer heap size (live + lazily deleted)
 };
 
 class Endpoint {
@@ -243,6 +244,14 @@ public:
     /// Feeds one received datagram. Never fails: bad input is dropped and counted, or answered
     /// with RST / the right 4.xx.
     void on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes);
+    /// Feeds a datagram the driver could not read whole (larger than its receive buffer):
+    /// `head` is the part it read (the header and token at least, when they fit), `size` the
+    /// datagram's real size. A CON request is answered 4.13 Request Entity Too Large with Size1 =
+    /// Config::max_body_size (the largest request body the endpoint accepts, RFC 7252 §5.9.2.9)
+    /// and Block1 = {0, M=0, the endpoint's block size}: retry block-wise (RFC 7959 §2.3,
+    /// §2.9.3). Another CON is rejected with RST (§4.2); the rest is dropped. Never fails;
+    /// counted in Stats::oversized. transport::Loop calls it for cores that have it.
+    void on_oversized(TimePoint now, const PeerAddr& from, BytesView head, std::size_t size);
     /// Runs every timer due at `now` (retransmissions, timeouts, expiries).
     void on_timeout(TimePoint now);
     /// The next datagram to send, in order.

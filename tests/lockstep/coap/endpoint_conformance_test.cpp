@@ -192,3 +192,53 @@ TEST(CoapEndpointConformance, NonConformantOutgoingOptionsAreRefused) {
     ASSERT_TRUE(t.ep.send_response(t.now, in.id, ack(code::content).payload("v")));
     EXPECT_EQ(t.expect_tx().code, code::content);
 }
+
+// RFC 7959 §2.9.3, RFC 7252 §5.9.2.9: a CON request larger than the driver's receive buffer
+// (on_oversized) is answered 4.13 with Size1 (the largest body accepted) and Block1 (the block
+// size to retry with); a NON is dropped; another CON is rejected with RST; an unreadable head
+// is dropped.
+TEST(CoapEndpointConformance, OversizedDatagramGets413WithSize1) {
+    Config c = det_config();
+    c.block_size = 512;
+    c.max_body_size = 100000;
+    Lockstep t(c);
+    const Bytes full = con(code::put)
+                           .mid(0x4242)
+                           .token("big-tok")
+                           .path("/3/0/1")
+                           .payload(pattern_body(6000))
+                           .bytes();
+    const BytesView head(full.data(), 4096);
+    t.ep.on_oversized(t.now, kPeerA, head, full.size());
+    const Message r = t.expect_tx();
+    EXPECT_EQ(r.type, Type::ack);
+    EXPECT_EQ(r.message_id, 0x4242);
+    EXPECT_EQ(r.token, Token(as_bytes("big-tok")));
+    EXPECT_EQ(r.code, code::request_entity_too_large);
+    EXPECT_EQ(r.uint_option(option::size1), 100000U);
+    const auto b1 = block1_of(r);
+    ASSERT_TRUE(b1);
+    EXPECT_EQ(b1->num, 0U);
+    EXPECT_FALSE(b1->more);
+    EXPECT_EQ(b1->size(), 512U);
+    EXPECT_TRUE(r.payload.empty());
+    t.expect_no_event();
+    // The answer is stateless: the retransmission gets the same answer.
+    t.ep.on_oversized(t.now, kPeerA, head, full.size());
+    EXPECT_EQ(t.expect_tx().code, code::request_entity_too_large);
+
+    const Bytes non_full =
+        non(code::post).mid(7).token("n").path("/x").payload(pattern_body(5000)).bytes();
+    t.ep.on_oversized(t.now, kPeerA, BytesView(non_full.data(), 4096), non_full.size());
+    t.expect_no_tx();
+    const Bytes resp = con(code::content).mid(8).token("r").payload(pattern_body(5000)).bytes();
+    t.ep.on_oversized(t.now, kPeerA, BytesView(resp.data(), 4096), resp.size());
+    const Message rst = t.expect_tx();
+    EXPECT_EQ(rst.type, Type::rst);
+    EXPECT_EQ(rst.message_id, 8);
+    t.ep.on_oversized(t.now, kPeerA, BytesView(full.data(), 3), full.size());
+    t.ep.on_oversized(t.now, kPeerA, BytesView(full.data(), 6), full.size()); // token cut
+    t.expect_no_tx();
+    t.expect_no_event();
+    EXPECT_EQ(t.ep.stats().oversized, 6U);
+}
