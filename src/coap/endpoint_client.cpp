@@ -21,7 +21,7 @@ Result<RequestId> Endpoint::Impl::send_request(TimePoint now, const PeerAddr& to
         !req.options_valid()) // RFC 7252 §5.4.3, §5.4.5: never send what the peer must reject
         return fail(lwm2m::Errc::invalid_argument);
     if (req.payload.size() > cfg.max_body_size) return fail(Errc::entity_too_large);
-    if (over_budget(req.payload.size())) {
+    if (!make_room(req.payload.size())) {
         ++stats_.refused;
         return fail(Errc::peer_limit);
     }
@@ -200,6 +200,35 @@ void Endpoint::Impl::handle_client_response(TimePoint now, std::uint64_t id, con
         handle_notification(now, it, v);
         return;
     }
+    const OptionView* echo = v.find(option::echo);
+    if (echo != nullptr && v.code == code::unauthorized && !ex.echo_retried) {
+        // RFC 9175 §2.3 / §2.4 item 3: the server wants our address verified; repeat the
+        // request (from its first block) once, with the Echo value.
+        ex.echo_retried = true;
+        ++stats_.echo_retries;
+        ex.req.remove_option(option::echo);
+        ex.req.add_option(option::echo, echo->value);
+        ex.b1_num = 0;
+        if (ex.b2_active) {
+            release(ex.b2_body.size());
+            ex.b2_body.clear();
+            ex.b2_active = false;
+        }
+        if (!ex.holds_slot && !ex.observing) { // the empty ACK released it: take it again
+            if (Peer* p = find_peer(ex.peer)) {
+                ++p->slots;
+                ex.holds_slot = true;
+            }
+        }
+        transmit_client(now, id, ex);
+        return;
+    }
+    if (echo != nullptr) {
+        // §2.3: any other response with an Echo: the next requests of this exchange (later
+        // blocks) return it.
+        ex.req.remove_option(option::echo);
+        ex.req.add_option(option::echo, echo->value);
+    }
     bool bad = false;
     const auto b1 = block_of(v, option::block1, bad);
     const auto b2 = block_of(v, option::block2, bad);
@@ -284,7 +313,7 @@ bool Endpoint::Impl::append_block2(TimePoint now,
         fail_client(now, it, Errc::block_mismatch);
         return false;
     }
-    if (ex.b2_body.size() + v.payload.size() > cfg.max_body_size || over_budget(v.payload.size())) {
+    if (ex.b2_body.size() + v.payload.size() > cfg.max_body_size || !make_room(v.payload.size())) {
         if (ex.b2_notification) {
             abandon_fetch(ex);
             return false;

@@ -29,6 +29,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <list>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -126,8 +127,11 @@ struct TimerLater {
 
 enum class TxOwner : std::uint8_t { request, separate_response, notification };
 
+struct Peer;
+
 struct Tx {
     Bytes bytes;
+    Peer* state = nullptr; ///< its peer (the Tx holds a reference), for the byte accounting
     Duration timeout{};
     TimePoint next;
     std::uint64_t gen = 0;
@@ -138,7 +142,6 @@ struct Tx {
 
 /// A (peer, MID) entry of the dedup cache: expiry, cached ACK/RST/response to replay (§4.5;
 /// none yet when empty) and the IncomingId still waiting for the application.
-struct Peer;
 using PeerDedupTable = DedupTable<Peer>;
 using DedupEntry = PeerDedupTable::Entry;
 /// Timers with a fixed delay fire in insertion order: a FIFO instead of the heap (O(1)).
@@ -158,7 +161,12 @@ struct Peer {
     std::uint32_t observations = 0;
     TimePoint mid_expires; ///< our MIDs must not repeat before this (§4.4, EXCHANGE_LIFETIME)
     std::uint64_t gen = 0; ///< reclamation timer generation
-    bool reclaim_pending = false;     ///< one reclamation timer at most per peer
+    bool reclaim_pending = false; ///< one reclamation timer at most per peer
+    /// Proved it receives our datagrams (echoed a fresh Echo, acknowledged or answered what we
+    /// sent), or Config::peers_verified_by_transport. Unverified peers get no large responses
+    /// (RFC 9175 §2.4) and their caches are evicted first under pressure.
+    bool verified = false;
+    std::uint64_t bytes = 0;          ///< bytes held for it (Config::max_buffered_bytes_per_peer)
     std::vector<std::uint64_t> queue; ///< RequestIds waiting for a slot
 };
 
@@ -189,6 +197,7 @@ struct ClientEx {
     Bytes b2_body;
     Bytes b2_etag;
     Message b2_first;
+    bool echo_retried = false; ///< RFC 9175 §2.3: repeated once after a 4.01 with Echo
     // Observe (RFC 7641 §3.4)
     bool have_seq = false;
     std::uint32_t last_seq = 0;
@@ -208,6 +217,8 @@ struct IncomingEx {
     bool observe_register = false;
     bool has_block1 = false;
     bool has_block2 = false;
+    bool safe = false; ///< GET or FETCH (RFC 7252 §5.1, RFC 8132 §2): may be repeated
+    std::uint32_t request_size = 0; ///< bytes of the request datagram (amplification limit)
     BlockOption block1;
     BlockOption block2;
     std::uint64_t observation = 0;
@@ -229,6 +240,10 @@ struct Observation {
 
 struct BlockState {
     PeerKey key;
+    Peer* owner = nullptr; ///< its peer (the block holds a reference), for the byte accounting
+    /// Position in Endpoint::Impl::block_lru_ while the owner is unverified (eviction order).
+    std::list<std::uint64_t>::iterator lru;
+    bool in_lru = false;
     Bytes body;
     Message head; ///< Block2 cache: code and options of the response (no payload)
     std::uint8_t szx = 6;
@@ -365,6 +380,18 @@ struct Endpoint::Impl {
     std::unordered_map<PeerToken, std::uint64_t, PeerTokenHash> obs_index_;
     std::unordered_map<PeerMid, std::uint64_t, PeerMidHash> non_notifs_;
     std::unordered_map<std::uint64_t, BlockState> blocks_;
+    /// Blocks of unverified peers, least recently used first: evicted first under pressure.
+    std::list<std::uint64_t> block_lru_;
+    /// Next dedup entry to look at when evicting cached replies of unverified peers (oldest
+    /// first; each entry is passed over at most once: amortised O(1)).
+    PeerDedupTable::Handle evict_cursor_ = 0;
+    // RFC 9175 §2.3 stateless Echo values: a keyed MAC (SipHash-2-4) over a timestamp and the
+    // peer's address; the key rotates every echo_lifetime, the previous one still verifies.
+    std::array<std::uint64_t, 2> echo_key_{};
+    std::array<std::uint64_t, 2> echo_prev_key_{};
+    bool echo_has_prev_ = false;
+    bool echo_keyed_ = false;
+    TimePoint echo_rotated_{};
     std::unordered_map<PeerKey, std::uint64_t, PeerKeyHash> block_index_;
     mutable std::vector<Timer> heap_; ///< binary min-heap (std::push_heap with TimerLater)
 
@@ -374,15 +401,30 @@ struct Endpoint::Impl {
     std::uint64_t next_id_ = 1;
     std::uint64_t next_gen_ = 1;
     std::uint64_t buffered_ = 0;
-    std::uint32_t etag_counter_ = 0;
     std::uint64_t key_seed_ = 0;
     TimePoint now_{};
     MessageView view_;
+    std::size_t rx_size_ = 0;            ///< size of the datagram in view_
     MessageView::OptionCheck opt_check_; ///< of view_, set by on_datagram() for the handlers
 
     // --- small helpers ---------------------------------------------------------------------
 
     std::uint64_t new_gen() { return next_gen_++; }
+    /// The endpoint's ETag of a block-wise body: a keyed 32-bit hash of its bytes and format.
+    std::uint32_t body_tag(BytesView body, std::optional<std::uint64_t> format) const {
+        std::uint64_t h = detail::mix(key_seed_ ^ (body.size() * 0x9e3779b97f4a7c15ULL) ^
+                                      (format ? *format + 1 : 0));
+        std::size_t i = 0;
+        for (; i + 8 <= body.size(); i += 8) {
+            std::uint64_t w = 0;
+            std::memcpy(&w, body.data() + i, 8);
+            h = detail::mix(h ^ w) + 0x2545f4914f6cdd1dULL;
+        }
+        std::uint64_t w = 0;
+        std::memcpy(&w, body.data() + i, body.size() - i);
+        h = detail::mix(h ^ w);
+        return static_cast<std::uint32_t>(h ^ (h >> 32));
+    }
     /// Debug log with the peer (never payloads: they may carry credentials).
     void debug(std::string_view what, const PeerAddr& peer) {
         if (!log.enabled(LogLevel::debug)) return;
@@ -393,6 +435,48 @@ struct Endpoint::Impl {
     }
     void hold(std::size_t n) { buffered_ += n; }
     void release(std::size_t n) { buffered_ -= std::min<std::uint64_t>(buffered_, n); }
+    /// Same, also counted in the peer's share (nullptr: the global budget only).
+    void hold(Peer* p, std::size_t n) {
+        buffered_ += n;
+        if (p != nullptr) p->bytes += n;
+    }
+    void release(Peer* p, std::size_t n) {
+        buffered_ -= std::min<std::uint64_t>(buffered_, n);
+        if (p != nullptr) p->bytes -= std::min<std::uint64_t>(p->bytes, n);
+    }
+    /// The peer's share of the budget can take `extra` more bytes.
+    bool share_ok(const Peer* p, std::size_t extra) const {
+        return p == nullptr || p->bytes + extra <= cfg.max_buffered_bytes_per_peer;
+    }
+    /// The peer proved it receives our datagrams.
+    void verify(Peer* p) {
+        if (p == nullptr || p->verified) return;
+        p->verified = true;
+        ++stats_.peers_verified;
+    }
+    /// Address validation applies to this peer (RFC 9175 §2.4 item 3).
+    bool unverified(const Peer* p) const {
+        return cfg.address_validation && (p == nullptr || !p->verified);
+    }
+    /// Frees room for `extra` more bytes by evicting the oldest caches of unverified peers
+    /// (Block2 bodies and Block1 reassemblies first, then cached replies); false when the budget
+    /// still cannot take them (the rest is held for verified peers or in flight).
+    bool make_room(std::size_t extra);
+    /// Evicts one cache of an unverified peer; false when none is left.
+    bool evict_one();
+    /// Forgets the oldest dedup entry when it belongs to an unverified peer with no request
+    /// pending (entry or peer limit reached); an unverified peer left idle is reclaimed at once.
+    bool evict_oldest_entry();
+    void lru_link(BlockState& bs, std::uint64_t id);
+    void lru_unlink(BlockState& bs);
+    /// An Echo option value for `peer` (RFC 9175 §2.3, 12 bytes: timestamp, MAC).
+    Bytes make_echo(TimePoint now, const PeerAddr& peer);
+    struct EchoCheck {
+        bool ours = false;  ///< the MAC verifies: a value this endpoint made for this peer
+        bool fresh = false; ///< and it is at most Config::echo_lifetime old
+    };
+    EchoCheck check_echo(TimePoint now, const PeerAddr& peer, BytesView value);
+    void rotate_echo_key(TimePoint now);
     bool over_budget(std::size_t extra) const { return buffered_ + extra > cfg.max_buffered_bytes; }
     /// True when the headers, token and options of `m`, plus room for the options the endpoint
     /// adds, plus one block of its payload fit max_message_size (the rule of
@@ -409,6 +493,7 @@ struct Endpoint::Impl {
             if (peers_.size() >= cfg.max_peers) return nullptr;
             it = peers_.emplace(p, Peer{}).first;
             it->second.next_mid = static_cast<MessageId>(rng.next_u32());
+            it->second.verified = cfg.peers_verified_by_transport;
         }
         ++it->second.refs;
         return &it->second;
@@ -473,9 +558,9 @@ struct Endpoint::Impl {
     }
     void set_dedup_reply(DedupEntry* e, BytesView reply) {
         if (e == nullptr) return;
-        release(e->reply_size());
+        release(e->owner, e->reply_size());
         e->set_reply(reply);
-        hold(e->reply_size());
+        hold(e->owner, e->reply_size());
     }
     void expire_dedup(TimePoint now);
 
@@ -543,7 +628,7 @@ struct Endpoint::Impl {
     /// when a limit refuses the message.
     DedupEntry* claim_dedup(TimePoint now, const PeerAddr& from, MessageId mid, bool& dup,
                             Peer*& peer);
-    void handle_request(TimePoint now, const PeerAddr& from, const MessageView& v);
+    void handle_request(TimePoint now, const PeerAddr& from, MessageView& v);
     std::unordered_map<PeerKey, std::uint64_t, PeerKeyHash>::iterator new_block(TimePoint now,
                                                                                 const PeerKey& pk);
     void erase_block(std::unordered_map<std::uint64_t, BlockState>::iterator it);

@@ -15,6 +15,7 @@ void Endpoint::Impl::on_datagram(TimePoint now, const PeerAddr& from, BytesView 
                                                     std::to_integer<unsigned>(bytes[3]))));
     }
     MessageView& v = view_;
+    rx_size_ = bytes.size();
     if (auto r = decode_into(bytes, v); !r) {
         ++stats_.malformed_dropped;
         if (log.enabled(LogLevel::debug))
@@ -105,6 +106,7 @@ void Endpoint::Impl::on_ack(TimePoint now, const PeerAddr& from, const MessageVi
     }
     const TxOwner owner = txit->second.owner;
     const std::uint64_t oid = txit->second.owner_id;
+    verify(txit->second.state); // it received our CON (RFC 9175 §2.4: the address is real)
     switch (owner) {
     case TxOwner::request: {
         auto it = clients_.find(oid);
@@ -166,6 +168,7 @@ void Endpoint::Impl::on_rst(TimePoint now, const PeerAddr& from, const MessageVi
     if (txit != txs_.end()) {
         const TxOwner owner = txit->second.owner;
         const std::uint64_t oid = txit->second.owner_id;
+        verify(txit->second.state); // a RST to our CON proves it too
         erase_tx(from, v.message_id);
         if (owner == TxOwner::request) {
             auto it = clients_.find(oid);
@@ -212,6 +215,8 @@ void Endpoint::Impl::on_response(TimePoint now, const PeerAddr& from, const Mess
     }
     const std::uint64_t id = tk->second;
     auto it = clients_.find(id);
+    // It carries our (random) token: it received our request at this address.
+    verify(p != nullptr ? p : find_peer(from));
     if (opt_check_.reject) {
         // §5.4.1: reject the response with RST; the request fails.
         ++stats_.bad_option;

@@ -50,24 +50,30 @@ void Endpoint::Impl::start_tx(TimePoint now, const PeerAddr& to, MessageId mid, 
 }
 
 void Endpoint::Impl::install_tx(const PeerAddr& to, MessageId mid, Tx tx) {
-    hold(tx.bytes.size());
     push_timer(tx.next, tx.gen, TimerKind::tx, to, 0, mid);
     auto it = txs_.find(PeerMid{to, mid});
     if (it != txs_.end()) {
-        release(it->second.bytes.size());
+        release(it->second.state, it->second.bytes.size());
+        tx.state = it->second.state;
+        hold(tx.state, tx.bytes.size());
         it->second = std::move(tx);
         return;
     }
+    tx.state = ref_peer(to); // nullptr only when max_peers is reached (global budget only)
+    hold(tx.state, tx.bytes.size());
     tx_nodes_.emplace(txs_, PeerMid{to, mid}, std::move(tx));
-    ref_peer(to);
 }
 
 void Endpoint::Impl::erase_tx(const PeerAddr& peer, MessageId mid) {
     auto it = txs_.find(PeerMid{peer, mid});
     if (it == txs_.end()) return;
-    release(it->second.bytes.size());
+    Peer* p = it->second.state;
+    release(p, it->second.bytes.size());
     tx_nodes_.erase(txs_, it);
-    unref_peer(peer);
+    if (p != nullptr)
+        unref_peer(peer, *p);
+    else
+        unref_peer(peer);
 }
 
 void Endpoint::Impl::expire_dedup(TimePoint now) {
@@ -79,7 +85,7 @@ void Endpoint::Impl::expire_dedup(TimePoint now) {
         }
         const PeerAddr peer = e.peer;
         Peer* p = e.owner; // the entry holds a reference: still in peers_
-        release(e.reply_size());
+        release(p, e.reply_size());
         dedup_.pop_front();
         if (p != nullptr) {
             --p->dedup;
@@ -115,10 +121,17 @@ DedupEntry* Endpoint::Impl::claim_dedup(TimePoint now, const PeerAddr& from, Mes
         }
         // Expired, not yet collected: recycle (the peer's count and reference carry over to
         // the new slot; the old slot is popped, dead, by expire_dedup/next_deadline).
-        release(e->reply_size());
+        peer = e->owner != nullptr ? e->owner : find_peer(from);
+        release(peer, e->reply_size());
         dedup_.kill(*e);
-        peer = find_peer(from);
     } else {
+        // Under an entry or peer limit, the oldest entries of unverified peers make room (a
+        // flood of spoofed sources must not lock every other peer out, issue #7).
+        for (int i = 0; i < 4; ++i) {
+            const bool full = dedup_.size() >= cfg.max_dedup_entries ||
+                              (peers_.size() >= cfg.max_peers && find_peer(from) == nullptr);
+            if (!full || !evict_oldest_entry()) break;
+        }
         peer = ref_peer(from);
         if (peer == nullptr || dedup_.size() >= cfg.max_dedup_entries ||
             peer->dedup >= cfg.max_dedup_per_peer) {
@@ -131,6 +144,89 @@ DedupEntry* Endpoint::Impl::claim_dedup(TimePoint now, const PeerAddr& from, Mes
     DedupEntry& e = dedup_.push(h, from, mid, now + exchange_lifetime);
     e.owner = peer;
     return &e;
+}
+
+// --- pressure relief (issue #7): unverified peers' caches go first ---------------------------
+
+void Endpoint::Impl::lru_link(BlockState& bs, std::uint64_t id) {
+    if (bs.in_lru) {
+        block_lru_.splice(block_lru_.end(), block_lru_, bs.lru); // most recently used last
+        return;
+    }
+    if (bs.owner == nullptr || bs.owner->verified) return;
+    bs.lru = block_lru_.insert(block_lru_.end(), id);
+    bs.in_lru = true;
+}
+
+void Endpoint::Impl::lru_unlink(BlockState& bs) {
+    if (!bs.in_lru) return;
+    block_lru_.erase(bs.lru);
+    bs.in_lru = false;
+}
+
+bool Endpoint::Impl::evict_one() {
+    // 1. The least recently used Block1 reassembly / Block2 body of an unverified peer: the
+    //    biggest caches, and a Block2 request whose body is gone is served again by the
+    //    application (documented in endpoint.hpp).
+    while (!block_lru_.empty()) {
+        auto it = blocks_.find(block_lru_.front());
+        if (it == blocks_.end()) { // not reached: erase_block unlinks
+            block_lru_.pop_front();
+            continue;
+        }
+        BlockState& bs = it->second;
+        if (bs.owner != nullptr && bs.owner->verified) { // verified since: not evictable
+            lru_unlink(bs);
+            continue;
+        }
+        ++stats_.evicted;
+        stats_.evicted_bytes += bs.body.size();
+        erase_block(it);
+        return true;
+    }
+    // 2. The oldest cached reply of an unverified peer; its (peer, MID) entry stays, so a
+    //    duplicate is still never delivered twice (it just gets no replay, §4.5).
+    if (evict_cursor_ < dedup_.first_handle()) evict_cursor_ = dedup_.first_handle();
+    for (; evict_cursor_ <= dedup_.last_handle(); ++evict_cursor_) {
+        DedupEntry* e = dedup_.get(evict_cursor_);
+        if (e == nullptr || !e->has_reply() || e->owner == nullptr || e->owner->verified) continue;
+        ++stats_.evicted;
+        stats_.evicted_bytes += e->reply_size();
+        release(e->owner, e->reply_size());
+        e->clear_reply();
+        ++evict_cursor_;
+        return true;
+    }
+    return false;
+}
+
+bool Endpoint::Impl::make_room(std::size_t extra) {
+    if (extra > cfg.max_buffered_bytes) return false; // never fits: evict nothing for it
+    while (over_budget(extra))
+        if (!evict_one()) return false;
+    return true;
+}
+
+bool Endpoint::Impl::evict_oldest_entry() {
+    while (!dedup_.ring_empty() && !dedup_.front().live)
+        dedup_.pop_front();
+    if (dedup_.ring_empty()) return false;
+    DedupEntry& e = dedup_.front();
+    Peer* p = e.owner;
+    if (p == nullptr || p->verified || e.incoming != 0) return false;
+    const PeerAddr peer = e.peer;
+    ++stats_.evicted;
+    stats_.evicted_bytes += e.reply_size();
+    release(p, e.reply_size());
+    dedup_.pop_front();
+    --p->dedup;
+    unref_peer(peer, *p);
+    // An idle unverified peer goes now, not EXCHANGE_LIFETIME after our last MID to it: under
+    // this pressure a (random-start) MID reuse toward a spoofed address is the lesser evil.
+    if (auto it = peers_.find(peer); it != peers_.end() && it->second.refs == 0 &&
+                                     it->second.queue.empty() && !it->second.verified)
+        peers_.erase(it);
+    return true;
 }
 
 } // namespace lwm2m::coap

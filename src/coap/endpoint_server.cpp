@@ -7,7 +7,7 @@ namespace lwm2m::coap {
 
 using namespace detail;
 
-void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, const MessageView& v) {
+void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, MessageView& v) {
     bool dup = false;
     Peer* p = nullptr;
     DedupEntry* d = claim_dedup(now, from, v.message_id, dup, p);
@@ -48,15 +48,27 @@ void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, const M
         if (v.type == Type::con) reply_direct(from, v, code::bad_request, d);
         return;
     }
+    // RFC 9175 §2.3/§2.4: an Echo this endpoint made for this address, still fresh, proves the
+    // peer receives what we send. Our own Echo values are a transport matter: removed before
+    // the application sees the request (an Echo it made itself stays).
+    if (const OptionView* echo = v.find(option::echo)) {
+        const EchoCheck ec = check_echo(now, from, echo->value);
+        if (ec.ours) {
+            if (ec.fresh) verify(p);
+            v.remove_option(option::echo);
+        }
+    }
     if (p->exchanges >= cfg.max_exchanges_per_peer) {
         ++stats_.refused;
         if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, d);
         return;
     }
     // Replies cached for deduplication (kept EXCHANGE_LIFETIME, §4.5) count in
-    // max_buffered_bytes: while the budget cannot hold one more reply of max_message_size,
-    // new requests are refused like the dedup limit does (5.03, NON dropped).
-    if (over_budget(cfg.max_message_size)) {
+    // max_buffered_bytes: room for one more reply of max_message_size is made by evicting the
+    // oldest caches of unverified peers; only when that is not enough (the rest belongs to
+    // verified peers), or this peer is over its own share, is the request refused (5.03, NON
+    // dropped).
+    if (!share_ok(p, cfg.max_message_size) || !make_room(cfg.max_message_size)) {
         ++stats_.refused;
         debug("request refused: buffered bytes limit", from);
         if (v.type == Type::con) reply_direct(from, v, code::service_unavailable, d);
@@ -86,7 +98,7 @@ void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, const M
         if (b1->num == 0) {
             if (bit == block_index_.end()) {
                 if (p->blocks >= cfg.max_block_transfers_per_peer ||
-                    over_budget(v.payload.size())) {
+                    !share_ok(p, v.payload.size()) || !make_room(v.payload.size())) {
                     ++stats_.refused;
                     reply_direct(from, v, code::service_unavailable, d);
                     return;
@@ -94,7 +106,7 @@ void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, const M
                 bit = new_block(now, pk);
             } else {
                 auto& bs = blocks_.find(bit->second)->second;
-                release(bs.body.size());
+                release(bs.owner, bs.body.size());
                 bs.body.clear();
             }
         }
@@ -105,15 +117,26 @@ void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, const M
             reply_direct(from, v, code::request_entity_incomplete, d);
             return;
         }
-        auto blk = blocks_.find(bit->second);
-        BlockState& bs = blk->second;
-        if (bs.body.size() + v.payload.size() > limit || over_budget(v.payload.size())) {
-            reply_direct(from, v, code::request_entity_too_large, d, limit);
-            erase_block(blk);
-            return;
+        const std::uint64_t block_id = bit->second;
+        auto blk = blocks_.find(block_id);
+        {
+            // Room for this block; the transfer itself is not evictable meanwhile.
+            BlockState& pinned = blk->second;
+            lru_unlink(pinned);
+            const bool room = pinned.body.size() + v.payload.size() <= limit &&
+                              share_ok(pinned.owner, v.payload.size()) &&
+                              make_room(v.payload.size() + cfg.max_message_size);
+            blk = blocks_.find(block_id);
+            if (!room) {
+                reply_direct(from, v, code::request_entity_too_large, d, limit);
+                erase_block(blk);
+                return;
+            }
         }
+        BlockState& bs = blk->second;
+        lru_link(bs, block_id);
         bs.body.insert(bs.body.end(), v.payload.begin(), v.payload.end());
-        hold(v.payload.size());
+        hold(bs.owner, v.payload.size());
         bs.expires = now + block_lifetime;
         bs.gen = new_gen();
         push_timer(bs.expires, bs.gen, TimerKind::block, from, blk->first);
@@ -125,7 +148,7 @@ void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, const M
         }
         body = std::move(bs.body);
         bs.body.clear();
-        release(body.size());
+        release(bs.owner, body.size());
         erase_block(blk);
         reassembled = true;
     }
@@ -156,6 +179,8 @@ void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, const M
     in.key = key;
     in.mid = v.message_id;
     in.con = v.type == Type::con;
+    in.safe = is_observe_method(v.code); // GET, FETCH: safe and idempotent (§5.1, RFC 8132)
+    in.request_size = static_cast<std::uint32_t>(std::min<std::size_t>(rx_size_, UINT32_MAX));
     in.observe_register = reg;
     in.observation = obs_id;
     if (reassembled) {
@@ -202,9 +227,10 @@ Endpoint::Impl::new_block(TimePoint now, const PeerKey& pk) {
     bs.expires = now + block_lifetime;
     bs.gen = new_gen();
     push_timer(bs.expires, bs.gen, TimerKind::block, pk.peer, id);
-    blocks_.emplace(id, std::move(bs));
-    Peer* p = ref_peer(pk.peer);
-    if (p) ++p->blocks;
+    bs.owner = ref_peer(pk.peer);
+    if (bs.owner != nullptr) ++bs.owner->blocks;
+    auto& stored = blocks_.emplace(id, std::move(bs)).first->second;
+    lru_link(stored, id);
     return block_index_.insert_or_assign(pk, id).first;
 }
 
@@ -213,10 +239,16 @@ void Endpoint::Impl::erase_block(std::unordered_map<std::uint64_t, BlockState>::
     const PeerAddr peer = it->second.key.peer;
     auto ix = block_index_.find(it->second.key);
     if (ix != block_index_.end() && ix->second == it->first) block_index_.erase(ix);
-    release(it->second.body.size());
+    Peer* p = it->second.owner; // held by this block's reference
+    release(p, it->second.body.size());
+    lru_unlink(it->second);
     blocks_.erase(it);
-    if (Peer* p = find_peer(peer); p && p->blocks > 0) --p->blocks;
-    unref_peer(peer);
+    if (p == nullptr) {
+        unref_peer(peer);
+        return;
+    }
+    if (p->blocks > 0) --p->blocks;
+    unref_peer(peer, *p);
 }
 
 Message Endpoint::Impl::make_slice(const Message& head, BytesView body, std::uint32_t num,
@@ -255,6 +287,7 @@ void Endpoint::Impl::serve_block2(TimePoint now, const PeerAddr& from, const Mes
     bs.expires = now + block_lifetime;
     bs.gen = new_gen();
     push_timer(bs.expires, bs.gen, TimerKind::block, from, blk->first);
+    lru_link(bs, blk->first); // most recently used
 }
 
 void Endpoint::Impl::ack_incoming(TimePoint now, IncomingEx& in) {
@@ -298,8 +331,12 @@ Result<Message> Endpoint::Impl::shape_body(TimePoint now, const PeerAddr& peer, 
         return e;
     }
     if (m.find(option::etag) == nullptr) {
-        // RFC 7959 §2.4: an ETag lets the client check the blocks belong together.
-        const std::uint32_t tag = (rng.next_u32() & 0xffff0000U) | (++etag_counter_ & 0xffffU);
+        // RFC 7959 §2.4: an ETag lets the client check the blocks belong together. It is a
+        // keyed hash of the representation (RFC 7252 §5.10.6), not a random value: when the
+        // body cache is gone (expired, or evicted under pressure) and the application serves
+        // the same body again for a later block, the blocks still match; a changed body gets
+        // another tag.
+        const std::uint32_t tag = body_tag(m.payload, m.uint_option(option::content_format));
         const std::array<std::byte, 4> e{std::byte(tag >> 24), std::byte((tag >> 16) & 0xffU),
                                          std::byte((tag >> 8) & 0xffU), std::byte(tag & 0xffU)};
         m.add_option(option::etag, BytesView(e));
@@ -308,26 +345,39 @@ Result<Message> Endpoint::Impl::shape_body(TimePoint now, const PeerAddr& peer, 
     head.payload.clear();
     head.remove_option(option::block2);
     Message first = make_slice(head, m.payload, num, s);
-    // Keep the body for the later blocks (bounded by block_lifetime and the byte budget).
+    // Keep the body for the later blocks (bounded by block_lifetime, the byte budget and the
+    // peer's share; an unverified peer's cache is evictable).
     PeerKey pk{peer, key, false};
     auto ix = block_index_.find(pk);
+    const std::uint64_t existing = ix == block_index_.end() ? 0 : ix->second;
     Peer* p = find_peer(peer);
-    if (ix == block_index_.end() &&
-        ((p != nullptr && p->blocks >= cfg.max_block_transfers_per_peer))) {
-        // Evict this peer's oldest cache? Simplest bounded policy: refuse caching; the peer
-        // will get the later blocks regenerated by the application (Block2 passes through).
-    } else if (!over_budget(m.payload.size())) {
-        if (ix == block_index_.end()) ix = new_block(now, pk);
-        auto blk = blocks_.find(ix->second);
-        release(blk->second.body.size());
-        blk->second.body = std::move(m.payload);
-        hold(blk->second.body.size());
-        blk->second.head = std::move(head);
-        blk->second.szx = s;
-    } else {
+    if (existing == 0 && p != nullptr && p->blocks >= cfg.max_block_transfers_per_peer) {
+        // Simplest bounded policy: no cache; the peer gets the later blocks regenerated by
+        // the application (Block2 passes through).
+        return first;
+    }
+    std::size_t old = 0;
+    if (existing != 0) { // replaced below: not evictable meanwhile
+        BlockState& cur = blocks_.find(existing)->second;
+        lru_unlink(cur);
+        old = cur.body.size();
+    }
+    // Room for the body and the reply that carries its first block (cached for §4.5).
+    const std::size_t need = m.payload.size() > old ? m.payload.size() - old : 0;
+    if (!share_ok(p, need) || !make_room(need + cfg.max_message_size)) {
+        if (existing != 0) lru_link(blocks_.find(existing)->second, existing);
         ++stats_.refused;
         return fail(Errc::peer_limit);
     }
+    ix = existing != 0 ? block_index_.find(pk) : new_block(now, pk);
+    auto blk = blocks_.find(ix->second);
+    BlockState& cache = blk->second;
+    release(cache.owner, cache.body.size());
+    cache.body = std::move(m.payload);
+    hold(cache.owner, cache.body.size());
+    cache.head = std::move(head);
+    cache.szx = s;
+    lru_link(cache, blk->first);
     return first;
 }
 
@@ -344,11 +394,57 @@ Result<void> Endpoint::Impl::send_response(TimePoint now, IncomingId id, Message
     if (resp.payload.size() > cfg.max_body_size) return fail(Errc::entity_too_large);
     if (!resp.options_valid()) return fail(lwm2m::Errc::invalid_argument); // RFC 7252 §5.4.3
     if (!fits_datagram(resp)) return fail(Errc::message_too_large);
-    if (resp.payload.size() > cfg.block_size && over_budget(resp.payload.size())) {
+    IncomingEx& in = it->second;
+    std::optional<BlockOption> req_b2 =
+        in.has_block2 ? std::optional<BlockOption>(in.block2) : std::nullopt;
+    // RFC 9175 §2.4 item 3, RFC 7252 §11.3: to a peer that has not proved its address, nothing
+    // larger than amplification_factor times its request, and no body cached for it.
+    bool challenge = false;
+    if (unverified(in.state)) {
+        const std::size_t limit = std::size_t{cfg.amplification_factor} * in.request_size;
+        std::uint8_t s = szx;
+        if (req_b2) s = std::min(s, req_b2->szx);
+        const std::size_t body = resp.payload.size();
+        // Headers as sent: the request's token, the Block1 echo and Observe value the
+        // endpoint adds (a block-wise body is decided on `caches` alone).
+        std::size_t head = encoded_size(resp) - (body == 0 ? 0 : 1 + body) + in.token.size() +
+                           (in.has_block1 ? 4 : 0) + (in.observe_register ? 4 : 0);
+        const std::size_t offset = req_b2 ? req_b2->offset() : 0;
+        const std::size_t bs = std::size_t{1} << (s + 4U);
+        const bool caches = body > bs || offset > 0;
+        const std::size_t first = head + (body == 0 ? 0 : 1 + std::min(body, bs));
+        if (caches || first > limit) {
+            if (in.safe) {
+                // GET/FETCH: ask for the address first (4.01 + Echo); repeating is harmless.
+                Message e;
+                e.code = code::unauthorized;
+                e.add_option(option::echo, BytesView(make_echo(now, in.peer)));
+                resp = std::move(e);
+                req_b2.reset();
+                challenge = true;
+                ++stats_.echo_challenges;
+                debug("4.01 Echo: response over the amplification limit", in.peer);
+            } else {
+                // Executed already: never ask for it again. Blocks small enough for the limit,
+                // with an Echo the client returns in its next request (RFC 9175 §2.3).
+                const Bytes e = make_echo(now, in.peer);
+                resp.remove_option(option::echo);
+                resp.add_option(option::echo, BytesView(e));
+                head += 2 + e.size() + 14; // Echo; Block2, Size2, ETag (4 + 5 + 5)
+                std::uint8_t small = s;
+                while (small > 0 && head + 1 + (std::size_t{16} << small) > limit)
+                    --small;
+                req_b2 =
+                    BlockOption{static_cast<std::uint32_t>(offset >> (small + 4U)), false, small};
+            }
+        }
+    }
+    if (resp.payload.size() > cfg.block_size &&
+        (!share_ok(in.state, resp.payload.size()) ||
+         !make_room(resp.payload.size() + cfg.max_message_size))) {
         ++stats_.refused;
         return fail(Errc::peer_limit);
     }
-    IncomingEx& in = it->second;
     const bool registering =
         in.observe_register && resp.code.is_success() && resp.find(option::observe) != nullptr;
     std::uint64_t obs_id = 0;
@@ -385,8 +481,6 @@ Result<void> Endpoint::Impl::send_response(TimePoint now, IncomingId id, Message
         auto oit = observations_.find(in.observation);
         if (oit != observations_.end()) end_observation(oit, ObservationEndReason::replaced);
     }
-    const std::optional<BlockOption> req_b2 =
-        in.has_block2 ? std::optional<BlockOption>(in.block2) : std::nullopt;
     auto shaped = shape_body(now, in.peer, in.key, std::move(resp), req_b2);
     if (!shaped) return fail(shaped.error());
     Message m = std::move(*shaped);
@@ -404,7 +498,8 @@ Result<void> Endpoint::Impl::send_response(TimePoint now, IncomingId id, Message
         send(in.peer, std::move(b));
     } else {
         m.message_id = new_mid(in.peer);
-        if (in.con && cfg.separate_response_confirmable) {
+        // RFC 9175 §2.4 item 3: an Echo challenge is never a separate CON.
+        if (in.con && cfg.separate_response_confirmable && !challenge) {
             m.type = Type::con; // §5.2.2 separate
             Bytes b = encode(m);
             if (obs_id != 0) {
@@ -459,6 +554,9 @@ Result<void> Endpoint::Impl::send_notification(TimePoint now, ObservationId id, 
     if (!n.options_valid()) return fail(lwm2m::Errc::invalid_argument); // RFC 7252 §5.4.3
     if (!fits_datagram(n)) return fail(Errc::message_too_large);
     Observation& o = it->second;
+    // An observer that has not proved its address gets CON notifications: unanswered, they
+    // end the observation (RFC 7641 §4.5) instead of streaming to a spoofed address.
+    if (unverified(find_peer(o.peer))) confirmable = true;
     const std::uint32_t seq = (o.seq + 1) & 0xffffffU; // RFC 7641 §4.4: 24-bit
     if (n.code.is_success())
         n.set_uint_option(option::observe, seq);

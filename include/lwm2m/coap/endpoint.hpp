@@ -139,9 +139,31 @@ struct Config {
     std::size_t max_dedup_per_peer = 2048;   ///< ~ requests a peer may send per EXCHANGE_LIFETIME
     std::size_t max_block_transfers_per_peer = 4; ///< Block1 reassemblies + Block2 caches
     std::size_t max_observations_per_peer = 64;
-    /// Total bytes held (bodies, cached replies). New requests are refused with 5.03 while less
-    /// than max_message_size of it is free.
+    /// Total bytes held (bodies, cached replies, CON copies). When a new request, body or cache
+    /// does not fit, the oldest caches of unverified peers are evicted first; only what is
+    /// held for verified peers (or in flight) makes new requests get 5.03 (NON dropped).
     std::size_t max_buffered_bytes = 64u << 20;
+    /// One peer's share of max_buffered_bytes (cached replies, Block1/Block2 bodies, CON
+    /// copies): beyond it that peer alone gets 5.03 / no new caches.
+    std::size_t max_buffered_bytes_per_peer = 4u << 20;
+
+    // Address validation (RFC 7252 §11.3, RFC 9175 §2.4 item 3) and verified peers.
+    /// Server role: a response to a peer not yet verified (see peers_verified_by_transport) is
+    /// never larger than amplification_factor times its request, and no Block2 body is cached
+    /// for it. A GET/FETCH whose response would be is answered 4.01 Unauthorized with an Echo
+    /// option instead (piggybacked or NON, never CON); repeating it with that Echo verifies
+    /// the peer. An unsafe request (POST, PUT, ...) already executed is never asked again: its
+    /// response goes out in blocks small enough for the limit, carrying an Echo. Notifications
+    /// to unverified observers are CON. Default on: a NoSec server on the Internet needs it.
+    bool address_validation = true;
+    /// RFC 9175 §2.4 (as RFC 9000 §8): bytes sent per byte received before verification.
+    unsigned amplification_factor = 3;
+    /// Freshness of an Echo value (RFC 9175 §2.3); also the key rotation period.
+    Duration echo_lifetime = std::chrono::minutes(5);
+    /// Every peer counts as verified: set it when the transport itself proved the addresses
+    /// (CoAP over DTLS: the cookie exchange, RFC 6347 §4.2.1). Turns address validation off
+    /// and makes no cache evictable as "unverified".
+    bool peers_verified_by_transport = false;
 
     // Derived values (RFC 7252 §4.8.2).
     [[nodiscard]] Duration max_transmit_span() const noexcept;
@@ -224,7 +246,12 @@ struct Stats {
     std::uint64_t bad_option = 0;          ///< unrecognized critical options (4.02 / drop / RST)
     std::uint64_t options_ignored = 0;     ///< elective options ignored (bad length or repeated)
     std::uint64_t blocks_served = 0;       ///< Block2 slices served from the body cache
-    std::uint64_t oversized = 0;      ///< datagrams larger than the driver's buffer (on_oversized)
+    std::uint64_t oversized = 0;       ///< datagrams larger than the driver's buffer (on_oversized)
+    std::uint64_t echo_challenges = 0; ///< 4.01 + Echo sent instead of a large response
+    std::uint64_t echo_retries = 0;    ///< client role: requests repeated with a received Echo
+    std::uint64_t peers_verified = 0;  ///< peers that proved their address (Echo, ACK, response)
+    std::uint64_t evicted = 0;         ///< caches of unverified peers evicted under pressure
+    std::uint64_t evicted_bytes = 0;
     std::uint64_t peers = 0;          ///< peers currently tracked
     std::uint64_t buffered_bytes = 0; ///< bytes currently held
     std::uint64_t timer_entries = 0;  ///< timer heap size (live + lazily deleted)

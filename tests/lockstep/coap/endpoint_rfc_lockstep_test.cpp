@@ -137,11 +137,13 @@ TEST(CoapEndpointRfc, ObserverLimitAnswersWithoutObserve) {
         make_error_code(lwm2m::Errc::not_found));
 }
 
-// Cached piggybacked responses count against max_buffered_bytes: once the budget cannot hold
+// Cached piggybacked responses count against max_buffered_bytes. For a verified peer (here:
+// verified by the transport, as over DTLS) nothing is evictable: once the budget cannot hold
 // another reply, new requests are refused with 5.03 (like the dedup limit) until entries expire.
 TEST(CoapEndpointRfc, CachedRepliesRespectBufferedBytes) {
     Config c = det_config();
     c.max_buffered_bytes = 3000;
+    c.peers_verified_by_transport = true;
     Lockstep t(c);
     std::size_t answered = 0;
     std::size_t refused = 0;
@@ -166,11 +168,40 @@ TEST(CoapEndpointRfc, CachedRepliesRespectBufferedBytes) {
     }
     EXPECT_GE(answered, 1U);
     EXPECT_GE(refused, 1U);
+    EXPECT_EQ(t.ep.stats().evicted, 0U);
     // After EXCHANGE_LIFETIME the cached replies are gone and requests are served again.
     t.advance(t.ep.config().exchange_lifetime() + 1s);
     t.drain_tx();
     t.receive(kPeerA, con(code::get).mid(500).token("s").path("/x"));
     (void)t.expect_event<IncomingRequest>();
+}
+
+// The same traffic from an unverified peer (NoSec, no Echo): its oldest cached replies are
+// evicted to make room, so it is never refused; the budget still holds, and a duplicate of a
+// request whose reply was evicted is not delivered again (its (peer, MID) entry stays, §4.5).
+TEST(CoapEndpointRfc, UnverifiedPeersCachedRepliesAreEvictedNotRefused) {
+    Config c = det_config();
+    c.max_buffered_bytes = 3000;
+    c.address_validation = false; // 1000-byte answers to an unverified peer, no Echo
+    Lockstep t(c);
+    for (MessageId mid = 1; mid <= 10; ++mid) {
+        t.receive(kPeerA, con(code::get).mid(mid).token("r").path("/x"));
+        auto in = t.expect_event<IncomingRequest>();
+        ASSERT_TRUE(t.ep.send_response(
+            t.now, in.id, Message(ack(code::content).payload(test::pattern_body(1000)))));
+        EXPECT_EQ(t.expect_tx().code, code::content) << mid;
+        EXPECT_LE(t.ep.stats().buffered_bytes, c.max_buffered_bytes) << mid;
+    }
+    EXPECT_EQ(t.ep.stats().refused, 0U);
+    EXPECT_GE(t.ep.stats().evicted, 7U);
+    // MID 1's reply was evicted: its duplicate is neither replayed nor delivered again.
+    t.receive(kPeerA, con(code::get).mid(1).token("r").path("/x"));
+    t.expect_no_tx();
+    t.expect_no_event();
+    // MID 10's reply is still cached: replayed.
+    t.receive(kPeerA, con(code::get).mid(10).token("r").path("/x"));
+    EXPECT_EQ(t.expect_tx().code, code::content);
+    t.expect_no_event();
 }
 
 // RFC 7252 §4.2: a Reset carries code 0.00; a non-empty "RST" is ignored. §3: classes 1, 3, 6, 7
