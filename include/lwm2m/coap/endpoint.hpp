@@ -12,14 +12,48 @@
 //    §4.2 "reject"); a CON request with an unrecognized critical option gets 4.02 Bad Option
 //    piggybacked (§5.4.1), a NON request with one is dropped silently, a CON/NON response with
 //    one is answered with RST and its request fails with lwm2m::Errc::parse_error.
+//    "Unrecognized" follows the one option registry (option::info(), message.hpp): unknown or
+//    not acted on, a value length out of range (§5.4.3), or an occurrence beyond the first of
+//    a non-repeatable option (§5.4.5). The same faults in an elective option make it ignored
+//    (removed before the application sees the message, Stats::options_ignored). Messages the
+//    application builds are held to the same registry (invalid_argument).
+//  - A datagram larger than the driver's receive buffer (on_oversized(), transport::Loop) that
+//    is a CON request gets 4.13 with Size1 = max_body_size and Block1 = the own block size
+//    (RFC 7959 §2.9.3: retry block-wise).
 //    If-Match, If-None-Match (§5.10.8) and OSCORE (RFC 8613) are not implemented, so they are
 //    such unrecognized options (never ignored). A request with Proxy-Uri or Proxy-Scheme gets
 //    5.05 Proxying Not Supported (§5.7.2; NON requests too): the endpoint is no proxy.
 //  - A RST with a code other than 0.00 (§4.2) and messages of the reserved classes 1, 3, 6, 7
 //    (§3) are dropped and counted as malformed; a CON of a reserved class is answered with RST.
-//  - Cached replies (kept EXCHANGE_LIFETIME for deduplication, §4.5) count in
-//    Config::max_buffered_bytes: while fewer than max_message_size bytes of it are free, new
-//    requests are refused with 5.03 (NON dropped), as for the dedup limits.
+//  - Verified peers: a peer is verified once it proved it receives our datagrams at its address
+//    (it echoed a fresh Echo we made for that address, acknowledged or reset a CON we sent, or
+//    answered our request with our random token), or always with
+//    Config::peers_verified_by_transport (CoAP over DTLS: the cookie exchange proved it).
+//    Verification lives in the per-peer state: a peer idle past EXCHANGE_LIFETIME is forgotten
+//    and proves it again when it next needs a large response.
+//  - Byte budget (issue #7): cached replies (kept EXCHANGE_LIFETIME for deduplication, §4.5),
+//    Block1/Block2 bodies and CON copies count in Config::max_buffered_bytes and in the peer's
+//    share (max_buffered_bytes_per_peer). When something new does not fit, the least recently
+//    used Block1/Block2 caches of unverified peers are evicted, then their oldest cached
+//    replies (the (peer, MID) entry stays: a duplicate is not delivered again, it just gets no
+//    replay); only what verified peers hold makes a new request get 5.03 (NON dropped). A full
+//    dedup or peer table likewise drops the oldest entry of an unverified peer. A flood of
+//    spoofed sources therefore costs legitimate clients their caches at worst, never service.
+//  - Address validation (Config::address_validation, on by default; RFC 7252 §11.3, RFC 9175
+//    §2.4 item 3): an unverified peer never gets more than amplification_factor (3) times the
+//    bytes of its request, and no Block2 body is cached for it. A GET/FETCH whose response is
+//    larger is answered 4.01 Unauthorized + Echo instead (piggybacked or NON, never a separate
+//    CON; the application answered already and will be asked again: GET and FETCH are safe).
+//    The Echo value is stateless: 4 bytes of time and a 64-bit SipHash-2-4 MAC over it and the
+//    peer's address and port, under a key drawn from Random that rotates every echo_lifetime
+//    (the previous key still verifies). An unsafe request (POST, PUT, DELETE, PATCH) was
+//    executed already and is never challenged (that would run it twice): its response goes
+//    out in blocks small enough for the limit (down to 16 bytes), with an Echo the client
+//    returns in the next block request. Notifications to unverified observers are CON.
+//    Client role: a 4.01 with an Echo is repeated once with that Echo (RFC 9175 §2.3), and an
+//    Echo in another response is returned in the exchange's next request.
+//  - ETags of block-wise bodies are a keyed hash of the body and Content-Format (§5.10.6): a body
+//    served again by the application after its cache expired or was evicted keeps its ETag.
 //  - Client role, RFC 7641 §3.4 / RFC 7959 §2.6: a fresh notification arriving while the body
 //    of an older Block2 notification is being fetched abandons that fetch (never delivered).
 //  - A duplicate CON request whose response is not ready yet is answered with an empty ACK
