@@ -130,6 +130,53 @@ TEST(EndpointDedup, GlobalLimitEvictsTheOldestUnverifiedEntry) {
     EXPECT_FALSE(delivered);
 }
 
+// The peer table full of unverified peers (max_peers): a new peer still gets in, the oldest
+// idle unverified peer goes; verified peers are never pushed out.
+TEST(EndpointDedup, FullPeerTableMakesRoomFromUnverifiedPeers) {
+    SeededRandom rng{3};
+    Config cfg;
+    cfg.max_peers = 50;
+    Endpoint ep(cfg, rng);
+    const TimePoint now = TimePoint{} + std::chrono::seconds(1);
+    auto feed = [&](const PeerAddr& p, MessageId mid) {
+        ep.on_datagram(now, p, request(mid));
+        bool got = false;
+        if (auto e = ep.poll_event()) {
+            got = true;
+            Message r;
+            r.code = code::content;
+            EXPECT_TRUE(ep.send_response(now, std::get<IncomingRequest>(*e).id, std::move(r)));
+        }
+        while (ep.poll_transmit()) {
+        }
+        return got;
+    };
+    for (std::uint32_t i = 0; i < 200; ++i)
+        EXPECT_TRUE(feed(peer(i), 1)) << i;
+    EXPECT_LE(ep.stats().peers, 50U);
+    EXPECT_EQ(ep.stats().refused, 0U);
+    EXPECT_GE(ep.stats().evicted, 150U);
+
+    Config vcfg = cfg;
+    vcfg.peers_verified_by_transport = true;
+    Endpoint vep(vcfg, rng);
+    int refused = 0;
+    for (std::uint32_t i = 0; i < 60; ++i) {
+        vep.on_datagram(now, peer(i), request(1));
+        if (auto e = vep.poll_event()) {
+            Message r;
+            r.code = code::content;
+            EXPECT_TRUE(vep.send_response(now, std::get<IncomingRequest>(*e).id, std::move(r)));
+        } else {
+            ++refused;
+        }
+        while (vep.poll_transmit()) {
+        }
+    }
+    EXPECT_EQ(refused, 10);
+    EXPECT_EQ(vep.stats().evicted, 0U);
+}
+
 TEST(EndpointDedup, PerPeerLimit) {
     Fixture f(1 << 20, 5);
     for (MessageId m = 0; m < 5; ++m)
