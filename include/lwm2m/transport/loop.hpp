@@ -45,10 +45,19 @@ concept SansIoCore = requires(C& c, const C& cc, TimePoint t, const PeerAddr& p,
     { cc.next_deadline() } -> std::convertible_to<std::optional<TimePoint>>;
 };
 
+/// A core that can answer datagrams larger than the receive buffer (coap::Endpoint): it gets
+/// the part that was read and the real size instead of nothing.
+template <class C>
+concept AnswersOversized = requires(C& c, TimePoint t, const PeerAddr& p, BytesView b,
+                                    std::size_t n) {
+    c.on_oversized(t, p, b, n);
+};
+
 struct LoopOptions {
     /// Datagrams per recvmmsg()/sendmmsg() call. 1 gives one syscall per datagram.
     std::size_t batch_size = 32;
-    /// Largest datagram accepted; longer ones are dropped (counted as truncated).
+    /// Largest datagram accepted; longer ones are not delivered (counted as truncated); a core
+    /// with on_oversized(now, from, head, size) gets their first bytes and real size instead.
     std::size_t max_datagram = 4096;
     /// Per-socket cap on queued outgoing datagrams when the kernel buffer is full; beyond it new
     /// datagrams are dropped (UDP semantics; the core's retransmission recovers).
@@ -61,7 +70,7 @@ struct LoopStats {
     std::uint64_t iterations = 0;
     std::uint64_t datagrams_received = 0;
     std::uint64_t datagrams_sent = 0;
-    std::uint64_t truncated_dropped = 0;  ///< longer than max_datagram
+    std::uint64_t truncated_dropped = 0;  ///< longer than max_datagram (not delivered whole)
     std::uint64_t send_dropped = 0;       ///< refused by the kernel (EMSGSIZE, unreachable, ...)
     std::uint64_t outbox_dropped = 0;     ///< outbox full
     std::uint64_t unroutable_dropped = 0; ///< no socket of the peer's family
@@ -164,11 +173,17 @@ public:
             for (std::size_t k = 0; k < options_.max_batches_per_wakeup; ++k) {
                 std::size_t n = receive(s);
                 for (std::size_t i = 0; i < n; ++i) {
+                    const auto& from = batch_.peer(i);
                     if (batch_.truncated(i)) {
                         ++stats_.truncated_dropped;
+                        // The core may answer it (CoAP: 4.13, RFC 7959 §2.9.3).
+                        if constexpr (AnswersOversized<Core>) {
+                            if (from)
+                                core_.on_oversized(t, *from, batch_.bytes(i),
+                                                   batch_.datagram_size(i));
+                        }
                         continue;
                     }
-                    const auto& from = batch_.peer(i);
                     if (!from) continue;
                     ++stats_.datagrams_received;
                     core_.on_datagram(t, *from, batch_.bytes(i));

@@ -22,6 +22,8 @@ using test::EchoCore;
 static_assert(SansIoCore<EchoCore>);
 static_assert(SansIoCore<ClientCore>);
 static_assert(!SansIoCore<int>);
+static_assert(AnswersOversized<test::OversizedCore>);
+static_assert(!AnswersOversized<EchoCore>);
 
 struct Case {
     const char* addr;
@@ -179,6 +181,38 @@ TEST(Loop, SurvivesIcmpUnreachableAndUnroutableAndOversizedDatagrams) {
     EXPECT_EQ(server.stats().truncated_dropped, 1U);
     EXPECT_EQ(server.stats().datagrams_received, 1U);
     EXPECT_EQ(client.stats().receive_errors, 0U);
+}
+
+// A core with on_oversized() gets the readable head and the real size of a datagram longer
+// than max_datagram (and can answer it); the datagram is never delivered as a message.
+TEST(Loop, OversizedDatagramsGoToACoreThatAnswersThem) {
+    auto ss = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto cs = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(ss && cs);
+    LoopOptions sopt;
+    sopt.max_datagram = 256;
+    test::OversizedCore core;
+    Loop server(core, *ss, sopt);
+    ClientCore cc;
+    Loop client(cc, *cs);
+    std::string big(5000, 'x');
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = static_cast<char>('a' + i % 26);
+    cc.send(ss->local_addr(), big);
+    cc.send(ss->local_addr(), "small");
+    for (int i = 0; i < 400 && cc.replies.size() < 2; ++i) {
+        ASSERT_TRUE(client.run_once(5ms));
+        ASSERT_TRUE(server.run_once(5ms));
+    }
+    ASSERT_EQ(cc.replies.size(), 2U);
+    EXPECT_EQ(cc.replies[0], "too large");
+    EXPECT_EQ(cc.replies[1], "small");
+    ASSERT_EQ(core.sizes.size(), 1U);
+    EXPECT_EQ(core.sizes[0], 5000U);
+    ASSERT_EQ(core.heads[0].size(), 256U);
+    EXPECT_EQ(as_string_view(core.heads[0]), big.substr(0, 256));
+    EXPECT_EQ(core.received, 1U); // only "small" went through on_datagram
+    EXPECT_EQ(server.stats().truncated_dropped, 1U);
 }
 
 TEST(Loop, PendingEconnrefusedOnTheSocketDoesNotStopTheLoop) {

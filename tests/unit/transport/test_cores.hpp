@@ -65,4 +65,29 @@ private:
     std::deque<Datagram> out_;
 };
 
+/// An EchoCore that also takes datagrams larger than the receive buffer (AnswersOversized):
+/// records their head and real size, and answers with "too large".
+class OversizedCore : public EchoCore {
+public:
+    void on_oversized(TimePoint, const PeerAddr& from, BytesView head, std::size_t size) {
+        heads.emplace_back(head.begin(), head.end());
+        sizes.push_back(size);
+        out_.push_back({from, to_bytes("too large")});
+    }
+    std::optional<Datagram> poll_transmit() {
+        if (!out_.empty()) {
+            Datagram d = std::move(out_.front());
+            out_.pop_front();
+            return d;
+        }
+        return EchoCore::poll_transmit();
+    }
+
+    std::vector<Bytes> heads;
+    std::vector<std::size_t> sizes;
+
+private:
+    std::deque<Datagram> out_;
+};
+
 } // namespace lwm2m::transport::test
