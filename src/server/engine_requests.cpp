@@ -187,7 +187,8 @@ Result<coap::Message> Engine::Impl::build(const Reg& r, const Request& req) {
             if (std::find(std::begin(attribute_names), std::end(attribute_names), a.name) ==
                 std::end(attribute_names))
                 return invalid();
-            if (!format::validate_lwm2m_attr(a.name, a.value)) return invalid();
+            // No value: the attribute is removed (TS 1.1 §5.1.2).
+            if (a.value && !format::validate_lwm2m_attr(a.name, a.value)) return invalid();
             std::string q = a.name;
             if (a.value) q += "=" + *a.value;
             m.add_option(coap::option::uri_query, std::string_view(q));
@@ -535,7 +536,26 @@ void Engine::Impl::note_decoding(Reg& r, const dm::Content* content,
 void Engine::Impl::on_response(std::uint16_t l, TimePoint now, coap::Response& resp) {
     auto key = coap_key(l, resp.id);
     auto it = request_by_coap.find(key);
-    if (it == request_by_coap.end()) return;
+    if (it == request_by_coap.end()) {
+        // The final response of an established observation: RFC 7641 §3.2, a notification with
+        // an error code or without Observe ends it (the CoAP exchange is already over).
+        auto oit = observation_by_coap.find(key);
+        if (oit == observation_by_coap.end()) return;
+        const std::uint64_t oid = oit->second;
+        observation_by_coap.erase(oit);
+        auto obs = observations.find(oid);
+        if (obs != observations.end() && resp.response.code.is_success()) {
+            coap::Notification n{resp.id, resp.peer, std::move(resp.response), 0};
+            observation_by_coap[key] = oid; // deliver the last value first
+            on_notification(l, now, n);
+            observation_by_coap.erase(key);
+        }
+        end_observation(oid,
+                        resp.response.code.is_success() ? ObservationEndReason::refused
+                                                        : ObservationEndReason::error,
+                        false, true, now);
+        return;
+    }
     const std::uint64_t id = it->second;
     request_by_coap.erase(it);
     auto pit = pending.find(id);
@@ -658,11 +678,6 @@ void Engine::Impl::on_notification(std::uint16_t l, TimePoint now, coap::Notific
     Reg* r = live(o.slot, o.nonce);
     if (r == nullptr) return;
     const coap::Message& m = n.notification;
-    if (!m.code.is_success()) {
-        // RFC 7641 §3.2: a notification with an error code ends the observation.
-        end_observation(o.id, ObservationEndReason::error, true, true, now);
-        return;
-    }
     NotificationEvent ev;
     ev.id = ObservationId{o.id};
     ev.endpoint = r->endpoint;
