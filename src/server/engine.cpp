@@ -142,9 +142,44 @@ void Engine::Impl::respond(std::uint16_t l, TimePoint now, coap::IncomingId id, 
 }
 
 std::optional<std::uint32_t> Engine::Impl::find_slot(std::string_view endpoint) const {
-    auto it = by_endpoint.find(endpoint);
-    if (it == by_endpoint.end()) return std::nullopt;
-    return it->second;
+    return by_endpoint.find(endpoint_tag(endpoint),
+                            [&](std::uint32_t s) { return reg(s).endpoint == endpoint; });
+}
+
+std::optional<std::uint32_t> Engine::Impl::find_peer(std::uint16_t l, const PeerAddr& addr) const {
+    return by_peer.find(peer_tag(l, addr), [&](std::uint32_t s) {
+        const auto& r = reg(s);
+        return r.listener == l && r.peer == addr;
+    });
+}
+
+void Engine::Impl::index_peer(std::uint32_t slot) {
+    const auto& r = reg(slot);
+    const std::uint16_t l = r.listener;
+    const PeerAddr addr = r.peer;
+    by_peer.assign(peer_tag(l, addr), slot, [&](std::uint32_t s) {
+        const auto& o = reg(s);
+        return o.listener == l && o.peer == addr;
+    });
+}
+
+void Engine::Impl::unindex_peer(std::uint32_t slot) {
+    const auto& r = reg(slot);
+    by_peer.erase(peer_tag(r.listener, r.peer), slot);
+}
+
+void Engine::Impl::push_timeout(TimePoint at, std::uint64_t request) {
+    // Lazy deletion: finished requests leave entries behind until their time; rebuild when they
+    // outnumber the live ones.
+    if (timeouts.size() > 2 * pending.size() + 4096) {
+        std::erase_if(timeouts, [&](const detail::TimeoutEntry& e) {
+            auto it = pending.find(e.request);
+            return it == pending.end() || it->second.deadline != e.at;
+        });
+        std::make_heap(timeouts.begin(), timeouts.end(), std::greater<>{});
+    }
+    timeouts.push_back(detail::TimeoutEntry{at, request});
+    std::push_heap(timeouts.begin(), timeouts.end(), std::greater<>{});
 }
 
 // ------------------------------------------------------------------ sans-I/O contract
@@ -211,8 +246,8 @@ std::optional<TimePoint> Engine::next_deadline() const {
     };
     for (const auto& l : im.listeners)
         consider(l->secure ? l->secure->next_deadline() : l->coap->next_deadline());
-    if (!im.expiry.empty()) consider(im.expiry.top().at);
-    if (!im.timeouts.empty()) consider(im.timeouts.top().at);
+    if (!im.expiry.empty()) consider(im.expiry.front().at);
+    if (!im.timeouts.empty()) consider(im.timeouts.front().at);
     return best;
 }
 
@@ -257,8 +292,7 @@ std::optional<RegistrationInfo> Engine::registration(std::string_view endpoint) 
 }
 
 void Engine::for_each_registration(const std::function<void(const RegistrationInfo&)>& fn) const {
-    for (const auto& [ep, slot] : impl_->by_endpoint)
-        fn(impl_->info_of(slot));
+    impl_->by_endpoint.for_each([&](std::uint32_t slot) { fn(impl_->info_of(slot)); });
 }
 
 std::size_t Engine::registration_count() const noexcept {

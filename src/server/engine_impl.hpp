@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <lwm2m/base/slot_index.hpp>
 #include <lwm2m/coap/endpoint.hpp>
 #include <lwm2m/dtls/secure_endpoint.hpp>
 #include <lwm2m/dtls/server_table.hpp>
@@ -50,10 +51,48 @@ struct ObjectSet {
     std::array<std::uint32_t, 3> profile{kNone, kNone, kNone}; ///< per LwM2M release
 };
 
+/// An endpoint name stored in the registration itself up to 46 bytes (urn:imei:... is 24,
+/// urn:uuid:... 45), on the heap beyond: looking a registration up by name touches one line.
+class Name {
+public:
+    Name() = default;
+    Name(const Name&) = delete;
+    Name& operator=(const Name&) = delete;
+    Name(Name&&) noexcept = default;
+    Name& operator=(Name&&) noexcept = default;
+    void assign(std::string_view s) {
+        if (s.size() <= inline_capacity) {
+            heap_.reset();
+            s.copy(inline_.data(), s.size());
+        } else {
+            heap_ = std::make_unique<char[]>(s.size());
+            s.copy(heap_.get(), s.size());
+        }
+        size_ = static_cast<std::uint16_t>(s.size());
+    }
+    void clear() {
+        heap_.reset();
+        size_ = 0;
+    }
+    [[nodiscard]] std::string_view view() const noexcept {
+        return {heap_ ? heap_.get() : inline_.data(), size_};
+    }
+    operator std::string_view() const noexcept { return view(); } // NOLINT
+    operator std::string() const { return std::string(view()); }  // NOLINT
+    [[nodiscard]] std::string str() const { return std::string(view()); }
+    friend bool operator==(const Name& a, std::string_view b) noexcept { return a.view() == b; }
+
+private:
+    static constexpr std::size_t inline_capacity = 46;
+    std::unique_ptr<char[]> heap_;
+    std::uint16_t size_ = 0;
+    std::array<char, inline_capacity> inline_{};
+};
+
 /// One registration slot. nonce 0 = free.
 struct Reg {
     std::uint32_t nonce = 0;
-    std::string endpoint;
+    Name endpoint;
     std::string sms;
     PeerAddr peer;
     std::uint16_t listener = 0;
@@ -135,6 +174,7 @@ enum class JournalKind : std::uint8_t { reg_put, reg_remove, obs_put, obs_remove
 struct JournalEntry {
     std::uint64_t seq = 0;
     JournalKind kind = JournalKind::reg_put;
+    bool replaces = false; ///< reg_put of a new Register replacing the endpoint's registration
     std::uint32_t slot = 0;
     std::uint32_t nonce = 0;
     std::uint64_t observation = 0;
@@ -149,10 +189,11 @@ struct Listener {
     Duration awake_time{0};
 };
 
+/// An expiry heap entry; it owns its slot while reg.timer_at == at (one per registration, moved
+/// lazily: docs/server.md "State layout").
 struct ExpiryEntry {
     TimePoint at;
     std::uint32_t slot = 0;
-    std::uint32_t nonce = 0;
     bool operator>(const ExpiryEntry& o) const { return at > o.at; }
 };
 struct TimeoutEntry {
@@ -181,12 +222,10 @@ struct Engine::Impl {
     std::vector<std::uint32_t> free_slots;
     std::uint32_t slot_high = 0;
     std::size_t reg_count = 0;
-    std::unordered_map<std::string_view, std::uint32_t> by_endpoint;
-    std::unordered_map<detail::PeerKey, std::uint32_t, detail::PeerKeyHash> by_peer;
+    SlotIndex by_endpoint; ///< endpoint name -> slot
+    SlotIndex by_peer;     ///< (listener, address) -> slot
     std::unordered_map<detail::PeerKey, BoundIdentity, detail::PeerKeyHash> identities;
-    std::priority_queue<detail::ExpiryEntry, std::vector<detail::ExpiryEntry>,
-                        std::greater<detail::ExpiryEntry>>
-        expiry;
+    std::vector<detail::ExpiryEntry> expiry; ///< min-heap (std::greater)
 
     // interned Register/Update payloads
     std::deque<detail::ObjectSet> sets;
@@ -197,9 +236,7 @@ struct Engine::Impl {
     std::unordered_map<std::uint64_t, detail::Pending> pending;
     std::uint64_t next_request = 1;
     std::unordered_map<std::uint64_t, std::uint64_t> request_by_coap; ///< coap_key -> request
-    std::priority_queue<detail::TimeoutEntry, std::vector<detail::TimeoutEntry>,
-                        std::greater<detail::TimeoutEntry>>
-        timeouts;
+    std::vector<detail::TimeoutEntry> timeouts;                       ///< min-heap, lazy deletion
     std::unordered_map<std::uint64_t, detail::Observation> observations;
     std::uint64_t next_observation = 1;
     std::unordered_map<std::uint64_t, std::uint64_t> observation_by_coap;
@@ -225,6 +262,16 @@ struct Engine::Impl {
         return r.nonce != 0 && r.nonce == nonce ? &r : nullptr;
     }
     std::optional<std::uint32_t> find_slot(std::string_view endpoint) const;
+    std::optional<std::uint32_t> find_peer(std::uint16_t listener, const PeerAddr& addr) const;
+    static std::uint32_t endpoint_tag(std::string_view endpoint) {
+        return SlotIndex::tag_of(std::hash<std::string_view>{}(endpoint));
+    }
+    static std::uint32_t peer_tag(std::uint16_t listener, const PeerAddr& addr) {
+        return SlotIndex::tag_of(addr.hash() * 31u + listener);
+    }
+    void index_peer(std::uint32_t slot);
+    void unindex_peer(std::uint32_t slot);
+    void push_timeout(TimePoint at, std::uint64_t request);
     static std::uint64_t coap_key(std::uint16_t listener, coap::RequestId id) {
         return (std::uint64_t{listener} << 48) ^ id.value;
     }
@@ -253,10 +300,11 @@ struct Engine::Impl {
     std::uint32_t alloc_slot();
     void end_registration(TimePoint now, std::uint32_t slot, DeregisterReason reason,
                           bool emit_event, bool journal_removal = true);
+    void teardown(TimePoint now, std::uint32_t slot);
     std::optional<std::uint32_t> intern_set(std::string_view raw, Refusal* why, bool strict);
     void release_set(std::uint32_t id);
     std::uint32_t profile_of(std::uint32_t set, dm::Lwm2mVersion v);
-    void journal_put(std::uint32_t slot);
+    void journal_put(std::uint32_t slot, bool replaces = false);
     void journal_remove(std::string endpoint);
     void journal_observation(detail::JournalKind kind, const detail::Observation& o);
     void hold(detail::Held h, TimePoint now);
@@ -264,6 +312,7 @@ struct Engine::Impl {
     void push_expiry(std::uint32_t slot);
     void expire(TimePoint now);
     store::RegistrationRecord record_of(std::uint32_t slot) const;
+    void fill_record(store::RegistrationRecord& rec, std::uint32_t slot) const;
     RegistrationInfo info_of(std::uint32_t slot) const;
     std::uint64_t take_changes(std::vector<store::Change>& out);
     void on_persisted(TimePoint now, std::uint64_t seq);

@@ -171,29 +171,33 @@ std::uint32_t Engine::Impl::profile_of(std::uint32_t set, dm::Lwm2mVersion v) {
 
 // ------------------------------------------------------------------ journal and holding
 
-void Engine::Impl::journal_put(std::uint32_t slot) {
+void Engine::Impl::journal_put(std::uint32_t slot, bool replaces) {
     if (!cfg.journal) return;
     Reg& r = reg(slot);
     const std::uint64_t seq = next_seq++;
     if (r.journal_pos != 0) {
-        // Coalesce: the pending put will carry the registration's state at take time.
-        journal[r.journal_pos - 1].seq = seq;
+        // Coalesce: the pending put will carry the registration's state at take time (a
+        // replacement in the same slot takes the pending put over).
+        auto& e = journal[r.journal_pos - 1];
+        e.seq = seq;
+        e.nonce = r.nonce;
+        e.replaces = e.replaces || replaces;
         return;
     }
-    journal.push_back(JournalEntry{seq, JournalKind::reg_put, slot, r.nonce, 0, {}});
+    journal.push_back(JournalEntry{seq, JournalKind::reg_put, replaces, slot, r.nonce, 0, {}});
     r.journal_pos = static_cast<std::uint32_t>(journal.size());
 }
 
 void Engine::Impl::journal_remove(std::string endpoint) {
     if (!cfg.journal) return;
     journal.push_back(
-        JournalEntry{next_seq++, JournalKind::reg_remove, 0, 0, 0, std::move(endpoint)});
+        JournalEntry{next_seq++, JournalKind::reg_remove, false, 0, 0, 0, std::move(endpoint)});
 }
 
 void Engine::Impl::journal_observation(JournalKind kind, const detail::Observation& o) {
     if (!cfg.journal) return;
     journal.push_back(
-        JournalEntry{next_seq++, kind, o.slot, o.nonce, o.id,
+        JournalEntry{next_seq++, kind, false, o.slot, o.nonce, o.id,
                      kind == JournalKind::obs_remove ? reg(o.slot).endpoint : std::string()});
 }
 
@@ -217,7 +221,16 @@ void Engine::Impl::release(Held& h, TimePoint now) {
 }
 
 std::uint64_t Engine::Impl::take_changes(std::vector<store::Change>& out) {
-    if (journal.empty()) return 0;
+    std::size_t n = 0;
+    // The next element of `out`, holding alternative T (reused when it already does: its
+    // strings keep their storage).
+    auto next = [&]<class T>(std::uint64_t seq) -> T& {
+        if (n == out.size()) out.emplace_back();
+        store::Change& c = out[n++];
+        c.seq = seq;
+        if (!std::holds_alternative<T>(c.op)) c.op.template emplace<T>();
+        return std::get<T>(c.op);
+    };
     std::uint64_t last = 0;
     for (auto& e : journal) {
         last = std::max(last, e.seq);
@@ -226,34 +239,41 @@ std::uint64_t Engine::Impl::take_changes(std::vector<store::Change>& out) {
             Reg* r = live(e.slot, e.nonce);
             if (r == nullptr) break; // removed later in this batch: its removal follows
             r->journal_pos = 0;
-            out.push_back(store::Change{e.seq, store::RegistrationPut{record_of(e.slot)}});
+            auto& put = next.template operator()<store::RegistrationPut>(e.seq);
+            fill_record(put.record, e.slot);
+            put.replaces = e.replaces;
             break;
         }
         case JournalKind::reg_remove:
-            out.push_back(store::Change{e.seq, store::RegistrationRemove{std::move(e.endpoint)}});
+            next.template operator()<store::RegistrationRemove>(e.seq).endpoint =
+                std::move(e.endpoint);
             break;
         case JournalKind::obs_put: {
             auto it = observations.find(e.observation);
             if (it == observations.end() || live(e.slot, e.nonce) == nullptr) break;
             const auto& o = it->second;
-            store::ObservationRecord rec;
-            rec.endpoint = reg(o.slot).endpoint;
+            auto& rec = next.template operator()<store::ObservationPut>(e.seq).record;
+            rec.endpoint.assign(reg(o.slot).endpoint.view());
             rec.id = o.id;
             rec.token.assign(o.token.view().begin(), o.token.view().end());
             rec.composite = o.composite;
+            rec.paths.clear();
             for (const auto& p : o.paths)
                 rec.paths.push_back(p.to_string());
+            rec.accept.reset();
             if (o.accept) rec.accept = static_cast<std::uint16_t>(*o.accept);
             rec.created_at = o.created_at;
-            out.push_back(store::Change{e.seq, store::ObservationPut{std::move(rec)}});
             break;
         }
-        case JournalKind::obs_remove:
-            out.push_back(store::Change{
-                e.seq, store::ObservationRemove{std::move(e.endpoint), e.observation}});
+        case JournalKind::obs_remove: {
+            auto& rm = next.template operator()<store::ObservationRemove>(e.seq);
+            rm.endpoint = std::move(e.endpoint);
+            rm.id = e.observation;
             break;
+        }
         }
     }
+    out.resize(n);
     journal.clear();
     return last;
 }
@@ -278,7 +298,7 @@ void Engine::Impl::on_persist_failed(TimePoint now, std::uint64_t seq) {
                 "the registration could not be stored; retry later");
         ++stats.refused;
         if (h.kind != HeldKind::deregistration && live(h.slot, h.nonce) != nullptr) {
-            warn("registration of '" + reg(h.slot).endpoint + "' not durable: removed");
+            warn("registration of '" + reg(h.slot).endpoint.str() + "' not durable: removed");
             end_registration(now, h.slot, DeregisterReason::not_durable, true);
         }
         drain(h.listener, now);
@@ -288,23 +308,35 @@ void Engine::Impl::on_persist_failed(TimePoint now, std::uint64_t seq) {
 // ------------------------------------------------------------------ expiry
 
 void Engine::Impl::push_expiry(std::uint32_t slot) {
+    // Entries of freed slots (De-register) stay behind until their time; rebuild the heap when
+    // they outnumber the registrations, so a client registering and de-registering in a loop
+    // cannot grow it.
+    if (expiry.size() > 2 * reg_count + 4096) {
+        std::erase_if(expiry, [&](const detail::ExpiryEntry& e) {
+            const Reg& o = reg(e.slot);
+            return o.nonce == 0 || o.timer_at != e.at;
+        });
+        std::make_heap(expiry.begin(), expiry.end(), std::greater<>{});
+    }
     Reg& r = reg(slot);
     r.timer_at = r.expires;
-    expiry.push(detail::ExpiryEntry{r.expires, slot, r.nonce});
+    expiry.push_back(detail::ExpiryEntry{r.expires, slot});
+    std::push_heap(expiry.begin(), expiry.end(), std::greater<>{});
 }
 
 void Engine::Impl::expire(TimePoint now) {
-    while (!expiry.empty() && expiry.top().at <= now) {
-        const auto e = expiry.top();
-        expiry.pop();
-        Reg* r = live(e.slot, e.nonce);
-        if (r == nullptr || r->timer_at != e.at) continue; // stale entry
+    while (!expiry.empty() && expiry.front().at <= now) {
+        std::pop_heap(expiry.begin(), expiry.end(), std::greater<>{});
+        const auto e = expiry.back();
+        expiry.pop_back();
+        Reg* r = &reg(e.slot);
+        if (r->nonce == 0 || r->timer_at != e.at) continue; // stale entry
         if (r->expires > now) {
             push_expiry(e.slot); // updated since: one entry per registration, moved lazily
             continue;
         }
         ++stats.expirations;
-        info("registration of '" + r->endpoint + "' expired (lifetime " +
+        info("registration of '" + r->endpoint.str() + "' expired (lifetime " +
              std::to_string(r->lifetime) + " s)");
         end_registration(now, e.slot, DeregisterReason::expired, true);
     }
@@ -314,31 +346,38 @@ void Engine::Impl::expire(TimePoint now) {
 
 void Engine::Impl::end_registration(TimePoint now, std::uint32_t slot, DeregisterReason reason,
                                     bool emit_event, bool journal_removal) {
+    teardown(now, slot);
     Reg& r = reg(slot);
-    const auto ep_error = make_error_code(Errc::deregistered);
-    // Requests: queued ones fail here, in-flight ones are cancelled in the CoAP layer (their
-    // cancellation events find no request any more and are ignored).
-    std::vector<std::uint64_t> ids;
-    for (const auto& [id, p] : pending)
-        if (p.slot == slot && p.nonce == r.nonce) ids.push_back(id);
-    std::sort(ids.begin(), ids.end());
-    for (auto id : ids)
-        fail_request(id, ep_error, true, now);
-    for (auto oid : std::vector<std::uint64_t>(r.observations))
-        end_observation(oid, ObservationEndReason::registration, true, false, now);
-    r.observations.clear();
-    by_endpoint.erase(std::string_view(r.endpoint));
-    if (auto it = by_peer.find(PeerKey{r.listener, r.peer});
-        it != by_peer.end() && it->second == slot)
-        by_peer.erase(it);
-    release_set(r.objects);
-    std::string endpoint = std::move(r.endpoint);
+    by_endpoint.erase(endpoint_tag(r.endpoint), slot);
+    unindex_peer(slot);
+    std::string endpoint = r.endpoint.str();
     const std::string location = location_of(slot);
+    if (r.journal_pos != 0) journal[r.journal_pos - 1].nonce = 0; // its pending put is void
     if (journal_removal) journal_remove(endpoint);
     if (emit_event) emit(Deregistered{endpoint, location, reason});
     r = Reg{}; // nonce 0: free; releases the strings and vectors
     free_slots.push_back(slot);
     --reg_count;
+}
+
+void Engine::Impl::teardown(TimePoint now, std::uint32_t slot) {
+    Reg& r = reg(slot);
+    const auto ep_error = make_error_code(Errc::deregistered);
+    // Requests: queued ones fail here, in-flight ones are cancelled in the CoAP layer (their
+    // cancellation events find no request any more and are ignored).
+    std::vector<std::uint64_t> ids;
+    if (r.queued != 0 || r.inflight != 0) {
+        for (const auto& [id, p] : pending)
+            if (p.slot == slot && p.nonce == r.nonce && !p.reobserve) ids.push_back(id);
+        std::sort(ids.begin(), ids.end());
+    }
+    for (auto id : ids)
+        fail_request(id, ep_error, true, now, false);
+    for (auto oid : std::vector<std::uint64_t>(r.observations))
+        end_observation(oid, ObservationEndReason::registration, true, false, now);
+    r.observations.clear();
+    release_set(r.objects);
+    r.objects = kNone;
 }
 
 // ------------------------------------------------------------------ Register
@@ -419,18 +458,32 @@ void Engine::Impl::do_register(std::uint16_t l, TimePoint now, coap::IncomingReq
     auto set = intern_set(as_string_view(m.payload), &why, cfg.strict);
     if (!set) return refuse(code_of(why.code), why.text);
 
-    bool replaced = false;
-    if (existing) {
-        replaced = true;
+    const bool replaced = existing.has_value();
+    std::uint32_t slot;
+    if (replaced) {
+        // TS 1.1 §6.2.1: the new registration replaces the old one: its requests fail, its
+        // observations end; it keeps the slot (and its endpoint index) under a new nonce, so
+        // the old location stops working.
+        slot = *existing;
         debug("Register of '" + std::string(ep) + "' replaces its registration");
-        end_registration(now, *existing, DeregisterReason::deregistered, false);
+        teardown(now, slot);
+        Reg& old = reg(slot);
+        if (old.peer != in.peer || old.listener != l) unindex_peer(slot);
+        old.queued = old.inflight = 0;
+        old.queue_head = old.queue_tail = 0;
+        old.logged = 0;
+    } else {
+        slot = alloc_slot();
+        reg(slot).endpoint.assign(ep);
+        by_endpoint.assign(endpoint_tag(ep), slot, [](std::uint32_t) { return false; });
+        ++reg_count;
     }
-    const std::uint32_t slot = alloc_slot();
     Reg& r = reg(slot);
+    const bool peer_indexed = replaced && r.peer == in.peer && r.listener == l;
+    const std::uint32_t old_nonce = r.nonce;
     do {
         r.nonce = random.next_u32();
-    } while (r.nonce == 0);
-    r.endpoint.assign(ep);
+    } while (r.nonce == 0 || r.nonce == old_nonce);
     r.sms = q->sms ? std::string(*q->sms) : std::string();
     r.peer = in.peer;
     r.listener = l;
@@ -446,14 +499,13 @@ void Engine::Impl::do_register(std::uint16_t l, TimePoint now, coap::IncomingReq
     r.expires = now + std::chrono::seconds(r.lifetime) + cfg.lifetime_grace;
     r.awake_until = now + listeners[l]->awake_time;
     r.unconfirmed = cfg.journal && cfg.hold_until_persisted;
-    by_endpoint.emplace(std::string_view(r.endpoint), slot);
-    by_peer[PeerKey{l, in.peer}] = slot;
-    ++reg_count;
+    if (!replaced || !peer_indexed) index_peer(slot);
     ++stats.registers;
-    push_expiry(slot);
-    journal_put(slot);
+    if (!replaced || r.expires < r.timer_at) push_expiry(slot); // else moved lazily
+    journal_put(slot, replaced);
     if (r.notes != 0)
-        info("registration of '" + r.endpoint + "' accepted leniently: " + describe_notes(r.notes));
+        info("registration of '" + r.endpoint.str() +
+             "' accepted leniently: " + describe_notes(r.notes));
 
     const std::string location = location_of(slot);
     coap::Message resp;
@@ -565,17 +617,15 @@ void Engine::Impl::do_update(std::uint16_t l, TimePoint now, coap::IncomingReque
     }
     if (in.peer != r.peer || l != r.listener) {
         // NAT rebinding or a new DTLS session from a new address (TS 1.1 §6.2.2).
-        if (auto it = by_peer.find(PeerKey{r.listener, r.peer});
-            it != by_peer.end() && it->second == *slot)
-            by_peer.erase(it);
+        unindex_peer(*slot);
         r.peer = in.peer;
         r.listener = l;
-        by_peer[PeerKey{l, in.peer}] = *slot;
+        index_peer(*slot);
         ev.address_changed = true;
     }
     ev.peer = r.peer;
     if ((notes & ~r.notes) != 0)
-        info("update of '" + r.endpoint + "' accepted leniently: " + describe_notes(notes));
+        info("update of '" + r.endpoint.str() + "' accepted leniently: " + describe_notes(notes));
     r.notes |= notes | (set ? sets[*set].links.notes : 0);
     r.updated_at = wall.unix_seconds();
     r.expires = now + std::chrono::seconds(r.lifetime) + cfg.lifetime_grace;
@@ -624,11 +674,16 @@ void Engine::Impl::do_deregister(std::uint16_t l, TimePoint now, coap::IncomingR
 // ------------------------------------------------------------------ views
 
 store::RegistrationRecord Engine::Impl::record_of(std::uint32_t slot) const {
-    const Reg& r = reg(slot);
     store::RegistrationRecord rec;
-    rec.endpoint = r.endpoint;
+    fill_record(rec, slot);
+    return rec;
+}
+
+void Engine::Impl::fill_record(store::RegistrationRecord& rec, std::uint32_t slot) const {
+    const Reg& r = reg(slot);
+    rec.endpoint.assign(r.endpoint.view());
     rec.location = location_of(slot);
-    rec.lwm2m_version = std::string(dm::to_string(r.version));
+    rec.lwm2m_version.assign(dm::to_string(r.version));
     rec.lifetime_s = r.lifetime;
     rec.binding = binding_to_string(r.binding);
     if (r.queue_mode && r.version == dm::Lwm2mVersion::v1_0) {
@@ -636,14 +691,13 @@ store::RegistrationRecord Engine::Impl::record_of(std::uint32_t slot) const {
         rec.binding.insert(1, 1, 'Q');
     }
     rec.queue_mode = r.queue_mode;
-    rec.sms_number = r.sms;
-    rec.object_links = sets[r.objects].raw;
+    rec.sms_number.assign(r.sms);
+    rec.object_links.assign(sets[r.objects].raw);
     rec.peer = r.peer;
     rec.socket = r.listener;
     rec.security = r.security;
     rec.registered_at = r.registered_at;
     rec.updated_at = r.updated_at;
-    return rec;
 }
 
 RegistrationInfo Engine::Impl::info_of(std::uint32_t slot) const {
@@ -733,7 +787,7 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
         r.nonce = same_location ? wanted[i].second : 0;
         while (r.nonce == 0)
             r.nonce = random.next_u32();
-        r.endpoint = std::move(rec.endpoint);
+        r.endpoint.assign(rec.endpoint);
         r.sms = std::move(rec.sms_number);
         r.peer = rec.peer;
         r.listener = rec.socket;
@@ -774,13 +828,13 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
         r.updated_at = rec.updated_at;
         r.expires = now + std::chrono::seconds(left);
         r.awake_until = now; // asleep until it shows up
-        by_endpoint.emplace(std::string_view(r.endpoint), slot);
-        by_peer[PeerKey{r.listener, r.peer}] = slot;
+        by_endpoint.assign(endpoint_tag(r.endpoint), slot, [](std::uint32_t) { return false; });
+        index_peer(slot);
         ++reg_count;
         ++restored;
         push_expiry(slot);
         if (!same_location) {
-            warn("stored registration of '" + r.endpoint +
+            warn("stored registration of '" + r.endpoint.str() +
                  "' got a new location; the client will re-register");
             journal_put(slot);
         }

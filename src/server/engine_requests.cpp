@@ -284,7 +284,7 @@ Result<RequestId> Engine::Impl::submit(TimePoint now, std::string_view endpoint,
     }
     p.deadline = now + req.timeout.value_or(cfg.request_timeout);
     const std::uint64_t id = p.id;
-    timeouts.push(detail::TimeoutEntry{p.deadline, id});
+    push_timeout(p.deadline, id);
     auto& stored = pending.emplace(id, std::move(p)).first->second;
     enqueue(r, stored);
     pump(now, *slot);
@@ -407,9 +407,10 @@ void Engine::Impl::fail_request(std::uint64_t id, Error e, bool cancel_coap, Tim
 }
 
 void Engine::Impl::request_timeouts(TimePoint now) {
-    while (!timeouts.empty() && timeouts.top().at <= now) {
-        const auto t = timeouts.top();
-        timeouts.pop();
+    while (!timeouts.empty() && timeouts.front().at <= now) {
+        std::pop_heap(timeouts.begin(), timeouts.end(), std::greater<>{});
+        const auto t = timeouts.back();
+        timeouts.pop_back();
         auto it = pending.find(t.request);
         if (it == pending.end() || it->second.deadline != t.at) continue;
         const std::uint16_t l = it->second.listener;
@@ -498,7 +499,7 @@ void Engine::Impl::note_decoding(Reg& r, const dm::Content* content,
         if (prof.registry->find(oid, rid) == nullptr) {
             if (!(r.logged & detail::log_unknown)) {
                 r.logged |= detail::log_unknown;
-                info("'" + r.endpoint + "' serves /" + std::to_string(oid) + "/x/" +
+                info("'" + r.endpoint.str() + "' serves /" + std::to_string(oid) + "/x/" +
                      std::to_string(rid) +
                      ", defined by no known version of the object: values kept untyped");
             }
@@ -508,7 +509,7 @@ void Engine::Impl::note_decoding(Reg& r, const dm::Content* content,
             if (eoid != oid || !std::binary_search(rids.begin(), rids.end(), rid)) continue;
             if (!(r.logged & detail::log_extended)) {
                 r.logged |= detail::log_extended;
-                info("'" + r.endpoint + "' serves /" + std::to_string(oid) + "/x/" +
+                info("'" + r.endpoint.str() + "' serves /" + std::to_string(oid) + "/x/" +
                      std::to_string(rid) +
                      ", not in the object version it registered: decoded with a newer version");
             }
@@ -737,7 +738,7 @@ void Engine::Impl::end_observation(std::uint64_t id, ObservationEndReason reason
         if (journal_it) {
             if (cfg.journal)
                 journal.push_back(detail::JournalEntry{next_seq++, detail::JournalKind::obs_remove,
-                                                       o.slot, o.nonce, o.id, r->endpoint});
+                                                       false, o.slot, o.nonce, o.id, r->endpoint});
         }
     }
     emit(ObservationEnded{ObservationId{id}, std::move(endpoint), reason});
@@ -787,7 +788,7 @@ void Engine::Impl::reobserve(TimePoint now, Reg& r, std::uint32_t slot) {
         p.deadline = now + cfg.request_timeout;
         o.resending = true;
         const std::uint64_t id = p.id;
-        timeouts.push(detail::TimeoutEntry{p.deadline, id});
+        push_timeout(p.deadline, id);
         auto& stored = pending.emplace(id, std::move(p)).first->second;
         transmit(now, stored);
     }
@@ -838,7 +839,7 @@ Result<RequestId> Engine::Impl::cancel_observation(TimePoint now, ObservationId 
     // Forget it in the CoAP layer first, so the token is free for the cancelling request.
     end_observation(oid.value, ObservationEndReason::cancelled, true, true, now);
     const std::uint64_t id = p.id;
-    timeouts.push(detail::TimeoutEntry{p.deadline, id});
+    push_timeout(p.deadline, id);
     auto& stored = pending.emplace(id, std::move(p)).first->second;
     enqueue(reg(slot), stored);
     pump(now, slot);
@@ -858,11 +859,11 @@ Result<void> Engine::Impl::forget_observation(TimePoint now, ObservationId oid) 
 // ------------------------------------------------------------------ Send (uplink)
 
 void Engine::Impl::do_send(std::uint16_t l, TimePoint now, coap::IncomingRequest& in) {
-    auto it = by_peer.find(detail::PeerKey{l, in.peer});
+    const auto found = find_peer(l, in.peer);
     // Transport TS 1.1 Table 6.7-4: Send answers 2.04, 4.00 or 4.04.
-    if (it == by_peer.end())
+    if (!found)
         return respond(l, now, in.id, coap::code::not_found, "no registration for this client");
-    const std::uint32_t slot = it->second;
+    const std::uint32_t slot = *found;
     Reg& r = reg(slot);
     if (r.version == dm::Lwm2mVersion::v1_0 && cfg.strict)
         return respond(l, now, in.id, coap::code::bad_request, "Send is a LwM2M 1.1 operation");

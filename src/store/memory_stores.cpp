@@ -18,23 +18,52 @@ std::string_view cn_of(const SecurityInfo& info) {
 
 // ---------------------------------------------------------------- registrations
 
+namespace {
+std::uint32_t tag_of(std::string_view endpoint) {
+    return SlotIndex::tag_of(std::hash<std::string_view>{}(endpoint));
+}
+} // namespace
+
+std::optional<std::uint32_t> MemoryRegistrationStore::slot_of(std::string_view endpoint) const {
+    return index_.find(tag_of(endpoint),
+                       [&](std::uint32_t s) { return entries_[s].record.endpoint == endpoint; });
+}
+
 Result<void> MemoryRegistrationStore::commit(std::span<const Change> batch) {
     if (fail_) return fail(*fail_);
     // Nothing below can fail, so applying in order is all-or-nothing.
     for (const Change& c : batch) {
         if (const auto* put = std::get_if<RegistrationPut>(&c.op)) {
-            auto it = entries_.find(put->record.endpoint);
-            if (it == entries_.end())
-                entries_.emplace(put->record.endpoint, Entry{put->record, {}});
-            else
-                it->second.record = put->record;
+            if (auto s = slot_of(put->record.endpoint)) {
+                Entry& e = entries_[*s];
+                e.record = put->record; // assigns in place: the strings keep their storage
+                if (put->replaces) e.observations.clear();
+                continue;
+            }
+            std::uint32_t s;
+            if (!free_.empty()) {
+                s = free_.back();
+                free_.pop_back();
+            } else {
+                s = static_cast<std::uint32_t>(entries_.size());
+                entries_.emplace_back();
+            }
+            Entry& e = entries_[s];
+            e.used = true;
+            e.record = put->record;
+            e.observations.clear();
+            index_.assign(tag_of(e.record.endpoint), s, [](std::uint32_t) { return false; });
         } else if (const auto* rm = std::get_if<RegistrationRemove>(&c.op)) {
-            auto it = entries_.find(rm->endpoint);
-            if (it != entries_.end()) entries_.erase(it);
+            if (auto s = slot_of(rm->endpoint)) {
+                index_.erase(tag_of(rm->endpoint), *s);
+                entries_[*s].used = false;
+                entries_[*s].observations.clear();
+                free_.push_back(*s);
+            }
         } else if (const auto* oput = std::get_if<ObservationPut>(&c.op)) {
-            auto it = entries_.find(oput->record.endpoint);
-            if (it == entries_.end()) continue;
-            auto& obs = it->second.observations;
+            auto s = slot_of(oput->record.endpoint);
+            if (!s) continue;
+            auto& obs = entries_[*s].observations;
             auto o = std::find_if(obs.begin(), obs.end(), [&](const ObservationRecord& r) {
                 return r.id == oput->record.id;
             });
@@ -43,9 +72,9 @@ Result<void> MemoryRegistrationStore::commit(std::span<const Change> batch) {
             else
                 *o = oput->record;
         } else if (const auto* orm = std::get_if<ObservationRemove>(&c.op)) {
-            auto it = entries_.find(orm->endpoint);
-            if (it == entries_.end()) continue;
-            std::erase_if(it->second.observations,
+            auto s = slot_of(orm->endpoint);
+            if (!s) continue;
+            std::erase_if(entries_[*s].observations,
                           [&](const ObservationRecord& r) { return r.id == orm->id; });
         }
     }
@@ -56,29 +85,30 @@ Result<void> MemoryRegistrationStore::commit(std::span<const Change> batch) {
 Result<void> MemoryRegistrationStore::load(
     const std::function<void(RegistrationRecord&&)>& on_registration,
     const std::function<void(ObservationRecord&&)>& on_observation) const {
-    for (const auto& [ep, e] : entries_)
-        if (on_registration) on_registration(RegistrationRecord(e.record));
-    for (const auto& [ep, e] : entries_)
-        for (const auto& o : e.observations)
-            if (on_observation) on_observation(ObservationRecord(o));
+    for (const auto& e : entries_)
+        if (e.used && on_registration) on_registration(RegistrationRecord(e.record));
+    for (const auto& e : entries_)
+        if (e.used)
+            for (const auto& o : e.observations)
+                if (on_observation) on_observation(ObservationRecord(o));
     return ok();
 }
 
 Result<std::optional<RegistrationRecord>>
 MemoryRegistrationStore::find(std::string_view endpoint) const {
-    auto it = entries_.find(endpoint);
-    if (it == entries_.end()) return std::optional<RegistrationRecord>{};
-    return std::optional<RegistrationRecord>{it->second.record};
+    auto s = slot_of(endpoint);
+    if (!s) return std::optional<RegistrationRecord>{};
+    return std::optional<RegistrationRecord>{entries_[*s].record};
 }
 
 Result<std::size_t> MemoryRegistrationStore::size() const {
-    return entries_.size();
+    return index_.size();
 }
 
 std::vector<ObservationRecord> MemoryRegistrationStore::observations(std::string_view ep) const {
-    auto it = entries_.find(ep);
-    if (it == entries_.end()) return {};
-    return it->second.observations;
+    auto s = slot_of(ep);
+    if (!s) return {};
+    return entries_[*s].observations;
 }
 
 // ---------------------------------------------------------------- security

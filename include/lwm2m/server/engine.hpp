@@ -93,9 +93,10 @@ public:
     [[nodiscard]] std::optional<TimePoint> next_deadline() const;
 
     // ---- durability (docs/server.md "Durability")
-    /// Moves the journaled changes into `out` (appended, in order; the registrations' current
-    /// state, coalesced) and returns the sequence number to acknowledge with on_persisted(), or
-    /// 0 when there was nothing to take.
+    /// Replaces the content of `out` with the journaled changes, in order (the registrations'
+    /// current state; several changes of one registration coalesce) and returns the sequence
+    /// number to acknowledge with on_persisted(), or 0 when there was nothing to take (`out` is
+    /// then empty). Keep one vector across iterations: its elements' storage is reused.
     std::uint64_t take_changes(std::vector<store::Change>& out);
     /// Every change up to `seq` is durable: the held responses and events go out.
     void on_persisted(TimePoint now, std::uint64_t seq);

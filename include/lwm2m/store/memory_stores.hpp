@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <lwm2m/base/slot_index.hpp>
 #include <lwm2m/store/event_log.hpp>
 #include <lwm2m/store/registration_store.hpp>
 #include <lwm2m/store/security_store.hpp>
@@ -34,6 +35,9 @@ template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, StringEq>;
 } // namespace detail
 
+/// Registrations in a slab of entries indexed by a flat hash index (no allocation per entry:
+/// a replaced or re-used entry keeps its strings' storage), so committing 10^5 registrations
+/// costs what the engine costs.
 class MemoryRegistrationStore final : public RegistrationStore {
 public:
     [[nodiscard]] Result<void> commit(std::span<const Change> batch) override;
@@ -53,10 +57,14 @@ public:
 
 private:
     struct Entry {
+        bool used = false;
         RegistrationRecord record;
         std::vector<ObservationRecord> observations;
     };
-    detail::StringMap<Entry> entries_;
+    [[nodiscard]] std::optional<std::uint32_t> slot_of(std::string_view endpoint) const;
+    std::vector<Entry> entries_;
+    std::vector<std::uint32_t> free_;
+    SlotIndex index_;
     std::uint64_t commits_ = 0;
     std::optional<Error> fail_;
 };

@@ -63,9 +63,11 @@ struct ObservationRecord {
     friend bool operator==(const ObservationRecord&, const ObservationRecord&) = default;
 };
 
-/// Adds or replaces the registration with record.endpoint.
+/// Adds or replaces the registration with record.endpoint. `replaces`: a new Register of the
+/// endpoint (TS 1.1 §6.2.1) replacing its registration: its observations are removed too.
 struct RegistrationPut {
     RegistrationRecord record;
+    bool replaces = false;
 };
 /// Removes the registration of `endpoint` AND every observation of that endpoint.
 struct RegistrationRemove {
