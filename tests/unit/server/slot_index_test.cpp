@@ -24,7 +24,9 @@ TEST(SlotIndex, BehavesLikeAMapUnderRandomOperations) {
         const auto found = index.find(tag(key), [&](std::uint32_t s) { return keys[s] == key; });
         auto it = model.find(key);
         ASSERT_EQ(found.has_value(), it != model.end()) << step;
-        if (found) ASSERT_EQ(*found, it->second);
+        if (found) {
+            ASSERT_EQ(*found, it->second);
+        }
         if (rng.uniform(3) == 0 && it != model.end()) {
             index.erase(tag(key), it->second);
             keys[it->second].clear();
