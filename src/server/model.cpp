@@ -132,7 +132,9 @@ std::uint32_t ModelLibrary::profile_for(dm::Lwm2mVersion v, const ObjectLinks& o
     Profile p;
     auto reg = std::make_shared<dm::ObjectRegistry>(*profiles_[r].registry);
     p.extended = profiles_[r].extended;
-    for (const auto& [oid, want] : changes) {
+    for (const auto& change : changes) {
+        const std::uint16_t oid = change.first; // (clang 14: no lambda capture of a binding)
+        const Ver want = change.second;
         const dm::ObjectDef* def = find(oid, want);
         if (def == nullptr) {
             def = nearest(oid, want);
