@@ -1,6 +1,6 @@
-// Errors of the server-side stores (ARCHITECTURE.md §5): registrations, observations, security
-// credentials and the event log. I/O errors of a persistent store are std::system_category codes
-// (SQLite maps its codes to these or to errno).
+// Errors of the store layer (ARCHITECTURE.md §5): one enum for the whole layer, used by the
+// SQLite code (sqlite.hpp, lwm2m_store_sqlite) and by the server-side stores (registrations,
+// observations, security credentials, event log; lwm2m_store).
 #pragma once
 
 #include <system_error>
@@ -8,10 +8,18 @@
 namespace lwm2m::store {
 
 enum class Errc {
-    conflict = 1, ///< a credential (PSK identity, raw public key, certificate name) is already
-                  ///< bound to another endpoint
-    unavailable,  ///< the store cannot accept changes now (full, read-only, failed earlier)
-    corrupt,      ///< stored data could not be read back
+    open_failed = 1, ///< the file could not be opened or is not a database
+    sql_error,       ///< SQLite rejected a statement (a bug, or a schema from a newer version)
+    busy,            ///< another process holds the database lock past the busy timeout
+    constraint,      ///< a UNIQUE / NOT NULL / FOREIGN KEY constraint failed
+    corrupt,         ///< the file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB), or stored data
+                     ///< could not be read back
+    io_error,        ///< a disk I/O error (full disk, permissions)
+    newer_schema,    ///< the database was written by a newer version of this program
+    decrypt_failed,  ///< a sealed secret does not open with this key (wrong key or tampered)
+    conflict,        ///< a credential (PSK identity, raw public key, certificate name) is already
+                     ///< bound to another endpoint
+    unavailable,     ///< the store cannot accept changes now (full, read-only, failed earlier)
 };
 
 const std::error_category& store_category() noexcept;
