@@ -103,6 +103,14 @@ public:
     /// The changes up to `seq` could not be stored: their clients get 5.03 and the registrations
     /// they created or updated are removed (journaled as removals; Deregistered{not_durable}).
     void on_persist_failed(TimePoint now, std::uint64_t seq);
+    /// on_persisted() or on_persist_failed() by the commit's outcome (the shape of
+    /// store::CommitQueue's completion callback).
+    void on_persisted(TimePoint now, std::uint64_t seq, const Result<void>& outcome) {
+        if (outcome)
+            on_persisted(now, seq);
+        else
+            on_persist_failed(now, seq);
+    }
     /// Rebuilds the registrations and observations from a store after a restart, before any
     /// traffic: each keeps its Location and its remaining lifetime (by the wall clock);
     /// expired ones are dropped (and journaled as removals). Observations are re-established

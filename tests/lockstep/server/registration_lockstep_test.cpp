@@ -355,6 +355,20 @@ TEST(Durability, AFailedCommitAnswers503AndDropsTheRegistration) {
     EXPECT_TRUE(std::holds_alternative<store::RegistrationRemove>(batch[0].op));
 }
 
+TEST(Durability, TheOutcomeOverloadDispatches) {
+    ServerHarness h;
+    h.receive(kPeerA, register_msg("ep=ok"));
+    std::vector<store::Change> batch;
+    auto seq = h.engine->take_changes(batch);
+    h.engine->on_persisted(h.now, seq, Result<void>{});
+    EXPECT_EQ(h.expect_tx().code, coap::code::created);
+    h.receive(kPeerB, register_msg("ep=ko"));
+    seq = h.engine->take_changes(batch);
+    h.engine->on_persisted(h.now, seq, Result<void>(fail(store::Errc::io_error)));
+    EXPECT_EQ(h.expect_tx().code, coap::code::service_unavailable);
+    EXPECT_FALSE(h.engine->registration("ko"));
+}
+
 TEST(Durability, WithoutHoldingResponsesGoAtOnce) {
     auto cfg = open_config();
     cfg.hold_until_persisted = false;
