@@ -16,6 +16,7 @@
 #include <lwm2m/base/random.hpp>
 #include <lwm2m/client/access.hpp>
 #include <lwm2m/client/engine.hpp>
+#include <lwm2m/client/engine_state.hpp>
 #include <lwm2m/coap/codec.hpp>
 #include <lwm2m/coap/endpoint.hpp>
 #include <lwm2m/dm/registry.hpp>
@@ -267,10 +268,15 @@ struct ScriptedServer {
 /// Engine + servers in virtual time.
 class EngineLockstep {
 public:
+    /// `start` / `wall_seconds`: the virtual time and wall clock of the run (a restart test
+    /// continues where the previous run stopped).
     explicit EngineLockstep(ClientConfig cfg, EngineConfig ecfg = default_engine_config(),
-                            dm::Lwm2mVersion ver = dm::Lwm2mVersion::v1_1)
-        : registry(dm::ObjectRegistry::builtin(ver))
-        , store(std::move(cfg), wall, TimePoint{})
+                            dm::Lwm2mVersion ver = dm::Lwm2mVersion::v1_1,
+                            TimePoint start = TimePoint{} + std::chrono::seconds(1),
+                            std::int64_t wall_seconds = 1'800'000'000)
+        : wall(wall_seconds)
+        , registry(dm::ObjectRegistry::builtin(ver))
+        , store(std::move(cfg), wall, start)
         , device(3, registry, ver == dm::Lwm2mVersion::v1_0 ? "1.0" : "1.1") {
         ecfg.version = ver;
         resolver.hosts["dm.test"] = kDmAddr;
@@ -279,7 +285,7 @@ public:
         engine = std::make_unique<Engine>(ecfg, store, registry, rnd, wall, resolver, log);
         EXPECT_TRUE(engine->add_object(device));
         device.listener = engine.get();
-        now = TimePoint{} + std::chrono::seconds(1);
+        now = start;
     }
     static EngineConfig default_engine_config() {
         EngineConfig e;
