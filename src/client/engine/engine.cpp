@@ -118,8 +118,9 @@ Duration Engine::Impl::bootstrap_timeout() const {
 bool Engine::Impl::connect(Account& a, TimePoint now) {
     if (a.link) {
         a.link->close(now);
-        pump_link(&a, *a.link, now);
-        a.link.reset();
+        while (auto d = a.link->poll_transmit())
+            tx.push_back(std::move(*d));
+        retired.push_back(std::move(a.link));
     }
     a.link_broken = false;
     a.addr_ok = false;
@@ -998,6 +999,7 @@ void Engine::start(TimePoint now) {
     if (!any_dm && m.bs == BsState::idle) m.start_bootstrap(now, false);
     m.step(now);
     m.pump(now);
+    m.retired.clear();
 }
 
 void Engine::stop(TimePoint now) {
@@ -1027,6 +1029,7 @@ Result<void> Engine::trigger_update(TimePoint now, std::optional<ShortServerId> 
     if (!found) return fail(lwm2m::Errc::not_found);
     m.step(now);
     m.pump(now);
+    m.retired.clear();
     return ok();
 }
 
@@ -1037,6 +1040,7 @@ Result<void> Engine::request_bootstrap(TimePoint now) {
     m.start_bootstrap(now, true);
     m.step(now);
     m.pump(now);
+    m.retired.clear();
     return ok();
 }
 
@@ -1045,6 +1049,7 @@ Result<std::uint64_t> Engine::send(TimePoint now, ShortServerId ssid, std::vecto
     m.current = now;
     auto r = m.do_send(now, ssid.v, paths);
     m.pump(now);
+    m.retired.clear();
     return r;
 }
 
@@ -1067,6 +1072,7 @@ void Engine::on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes) {
     m.run_server_actions(now);
     if (m.dirty) m.evaluate_observations(now);
     m.pump(now);
+    m.retired.clear();
 }
 
 void Engine::on_timeout(TimePoint now) {
@@ -1082,6 +1088,7 @@ void Engine::on_timeout(TimePoint now) {
     m.run_server_actions(now);
     m.step(now);
     m.pump(now);
+    m.retired.clear();
 }
 
 std::optional<Datagram> Engine::poll_transmit() {

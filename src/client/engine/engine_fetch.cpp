@@ -192,6 +192,7 @@ void Engine::Impl::on_download_result(const coap::Message* resp, Error err) {
     if (keep) {
         while (auto d = keep->poll_transmit())
             tx.push_back(std::move(*d));
+        retired.push_back(std::move(keep));
     }
     if (resp == nullptr) {
         sink->on_download_failed(err == make_error_code(coap::Errc::entity_too_large)

@@ -206,6 +206,9 @@ struct Engine::Impl {
     std::optional<EngineState> restored;
 
     std::optional<detail::Download> download;
+    /// Links replaced while one of their events was being handled: destroyed at the end of the
+    /// public call (never under a running pump_link).
+    std::vector<std::unique_ptr<detail::Link>> retired;
     std::optional<detail::Observation> pending_observation; ///< set by handle_dm for Observe
 
     // --- engine.cpp ---
