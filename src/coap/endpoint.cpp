@@ -1715,6 +1715,35 @@ struct Endpoint::Impl {
         return ok();
     }
 
+    std::optional<std::uint32_t> observation_seq(ObservationId id) const {
+        auto it = observations_.find(id.value);
+        if (it == observations_.end()) return std::nullopt;
+        return it->second.seq;
+    }
+
+    Result<ObservationId> restore_observation(TimePoint now, const PeerAddr& peer,
+                                              const Token& token, std::uint32_t seq) {
+        now_ = std::max(now_, now);
+        if (token.empty() || obs_index_.count(PeerToken{peer, token}) != 0)
+            return fail(lwm2m::Errc::invalid_argument);
+        Peer* existing = find_peer(peer);
+        if (existing != nullptr && existing->observations >= cfg.max_observations_per_peer)
+            return fail(Errc::peer_limit);
+        Peer* p = ref_peer(peer);
+        if (p == nullptr) return fail(Errc::peer_limit);
+        Observation o;
+        o.peer = peer;
+        o.token = token;
+        o.key = 0; // no request to hash: Block2 slices of its notifications are keyed 0
+        o.last_con = now;
+        o.seq = seq & 0xffffffU;
+        const std::uint64_t id = next_id_++;
+        observations_.emplace(id, std::move(o));
+        obs_index_.insert_or_assign(PeerToken{peer, token}, id);
+        ++p->observations;
+        return ObservationId{id};
+    }
+
     Result<void> cancel_observation(TimePoint now, ObservationId id) {
         now_ = std::max(now_, now);
         auto it = observations_.find(id.value);
@@ -1970,6 +1999,15 @@ Result<void> Endpoint::send_notification(TimePoint now, ObservationId id, Messag
                                          bool confirmable) {
     return impl_->send_notification(now, id, std::move(n), confirmable);
 }
+std::optional<std::uint32_t> Endpoint::observation_seq(ObservationId id) const {
+    return impl_->observation_seq(id);
+}
+
+Result<ObservationId> Endpoint::restore_observation(TimePoint now, const PeerAddr& peer,
+                                                   const Token& token, std::uint32_t seq) {
+    return impl_->restore_observation(now, peer, token, seq);
+}
+
 Result<void> Endpoint::cancel_observation(TimePoint now, ObservationId id) {
     return impl_->cancel_observation(now, id);
 }

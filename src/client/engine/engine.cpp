@@ -902,6 +902,9 @@ EngineState Engine::Impl::build_state() const {
         p.format = static_cast<std::uint16_t>(o.fmt);
         p.composite = o.composite;
         p.paths = o.paths;
+        for (const auto& a : accounts)
+            if (!a->bootstrap && a->ssid == o.ssid && a->link)
+                p.seq = a->link->coap().observation_seq(o.id).value_or(0);
         s.observations.push_back(std::move(p));
     }
     if (bs == BsState::hold_off) {
@@ -989,6 +992,30 @@ void Engine::start(TimePoint now) {
                 m.attributes.size() < m.cfg.max_attribute_entries * std::max<std::size_t>(
                                                                          m.accounts.size(), 1))
                 m.attributes[{pa.ssid, pa.path}] = pa.attrs;
+        // Observations of registrations that continue (the server keeps them after an Update):
+        // re-created in the CoAP endpoint with their token and sequence number.
+        for (const auto& po : m.restored->observations) {
+            Account* a = m.find_account(po.ssid);
+            if (a == nullptr || !a->reg_valid || !a->link || po.paths.empty() ||
+                po.token.empty() || po.token.size() > 8)
+                continue;
+            const auto fmt = format::content_format_from(po.format);
+            if (!fmt) continue;
+            auto id = a->link->coap().restore_observation(now, a->addr, coap::Token(po.token),
+                                                          po.seq);
+            if (!id) continue;
+            detail::Observation o;
+            o.ssid = po.ssid;
+            o.id = *id;
+            o.token = coap::Token(po.token);
+            o.paths = po.paths;
+            o.composite = po.composite;
+            o.fmt = *fmt;
+            o.last_notify = o.last_eval = now;
+            o.changed = true; // the value may have changed while we were down
+            m.observations.push_back(std::move(o));
+        }
+        m.dirty = !m.observations.empty();
         if (m.restored->bootstrap_at && m.bootstrap_account() != nullptr && !any_dm) {
             m.bs = BsState::hold_off;
             m.bs_timer = now + seconds(std::min<std::int64_t>(*m.restored->bootstrap_at - unix_now,

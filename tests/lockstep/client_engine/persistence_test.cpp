@@ -56,6 +56,38 @@ TEST(EnginePersistence, RestartWithValidRegistrationSendsUpdate) {
     EXPECT_NE(std::string(as_string_view(dr->response.payload)).find("pmin=7"), std::string::npos);
 }
 
+TEST(EnginePersistence, ObservationsContinueAfterRestart) {
+    EngineLockstep t(nosec_config(3600));
+    t.dm_server_ok();
+    t.start();
+    auto m = req(coap::code::get, "/3/0/9");
+    m.add_uint_option(coap::option::observe, 0);
+    m.token = coap::Token(as_bytes("obs-tok"));
+    auto r0 = t.request(kDmAddr, m);
+    ASSERT_TRUE(r0);
+    const std::uint64_t seq0 = r0->response.uint_option(coap::option::observe).value_or(0);
+    t.device.set(0, 9, dm::Value::integer(11));
+    t.run_for(1s);
+    ASSERT_EQ(t.server(kDmAddr).notifications.size(), 1u);
+    const std::uint64_t seq1 = t.server(kDmAddr).notifications[0].seq;
+    EXPECT_GT(seq1, seq0);
+    auto rs = restart_after(t, 30s);
+    rs.t->device.data[0][9] = dm::Resource::single(9, dm::Value::integer(12));
+    rs.t->start();
+    rs.t->run_for(1s);
+    // The restored observation notifies with the same token and the next sequence number.
+    bool found = false;
+    for (const auto& raw : rs.t->server(kDmAddr).raw_in) {
+        auto v = coap::decode(raw);
+        if (!v || v->code != coap::code::content) continue;
+        if (!equal(v->token.view(), as_bytes("obs-tok"))) continue;
+        EXPECT_EQ(v->uint_option(coap::option::observe), seq1 + 1);
+        EXPECT_EQ(as_string_view(v->payload), "12");
+        found = true;
+    }
+    EXPECT_TRUE(found);
+}
+
 TEST(EnginePersistence, RestartAfterExpiryRegistersAgain) {
     EngineLockstep t(nosec_config(300));
     t.dm_server_ok();
