@@ -569,7 +569,9 @@ void Engine::Impl::on_response(Account& a, coap::RequestId id, const coap::Messa
             a.sequence = 0;
             if (!send_register(a, now)) registration_failed(a, now, failure);
         } else if (now < a.expires_at) {
-            // No answer: retry the Update while the registration is still valid.
+            // No answer: retry the Update while the registration is still valid, over a new
+            // DTLS session (the server may have dropped ours: nothing tells the client).
+            a.link_broken = a.link_broken || (a.link && a.link->secure());
             a.state = RegState::waiting_retry;
             a.retry_is_update = true;
             const ServerInstance* s = server_instance(a.ssid);
