@@ -2004,7 +2004,7 @@ std::optional<std::uint32_t> Endpoint::observation_seq(ObservationId id) const {
 }
 
 Result<ObservationId> Endpoint::restore_observation(TimePoint now, const PeerAddr& peer,
-                                                   const Token& token, std::uint32_t seq) {
+                                                    const Token& token, std::uint32_t seq) {
     return impl_->restore_observation(now, peer, token, seq);
 }
 

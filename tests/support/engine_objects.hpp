@@ -11,6 +11,7 @@
 #include <lwm2m/base/errc.hpp>
 #include <lwm2m/client/access.hpp>
 #include <lwm2m/client/engine.hpp>
+#include <lwm2m/coap/codec.hpp>
 #include <lwm2m/dm/registry.hpp>
 
 #include "unit/client/test_configs.hpp"
@@ -151,8 +152,7 @@ public:
         if (data.erase(p.iid().v) == 0) return fail(Status::not_found);
         return ok();
     }
-    Result<std::vector<LinkInfo>> discover(const Actor& actor,
-                                           const dm::Path& p) const override {
+    Result<std::vector<LinkInfo>> discover(const Actor& actor, const dm::Path& p) const override {
         LWM2M_TRY_VOID(check_access(actor, Operation::discover, p));
         std::vector<LinkInfo> out;
         if (p.depth() == 1) {
@@ -163,7 +163,8 @@ public:
         }
         for (const auto& [i, rs] : data) {
             if (p.depth() >= 2 && i != p.iid().v) continue;
-            if (p.depth() <= 2) out.push_back(LinkInfo{dm::Path{Oid{oid_}, Iid{i}}, {}, {}, {}, {}});
+            if (p.depth() <= 2)
+                out.push_back(LinkInfo{dm::Path{Oid{oid_}, Iid{i}}, {}, {}, {}, {}});
             for (const auto& [rid, r] : rs) {
                 if (p.depth() >= 3 && rid != p.rid().v) continue;
                 LinkInfo l;
@@ -191,7 +192,8 @@ private:
         const dm::ResourceDef* def = reg_->find(oid_, rid);
         return def == nullptr || def->writable();
     }
-    static dm::Instance instance(std::uint16_t iid, const std::map<std::uint16_t, dm::Resource>& rs) {
+    static dm::Instance instance(std::uint16_t iid,
+                                 const std::map<std::uint16_t, dm::Resource>& rs) {
         dm::Instance in;
         in.id = iid;
         for (const auto& [rid, r] : rs)
@@ -231,5 +233,22 @@ inline ClientConfig nosec_config(std::int64_t lifetime = 300, bool with_bootstra
 inline const PeerAddr kDmAddr = PeerAddr::v4(192, 0, 2, 10, 5683);
 inline const PeerAddr kBsAddr = PeerAddr::v4(192, 0, 2, 20, 5683);
 inline const PeerAddr kClientAddr = PeerAddr::v4(192, 0, 2, 1, 40000);
+
+/// If `d` is a Register (CON POST /rd) from the engine, answers it with a piggybacked 2.01 and
+/// Location-Path rd/1 (fuzz targets and benchmarks register without a server endpoint).
+inline bool answer_register(Engine& engine, TimePoint now, const Datagram& d) {
+    auto v = coap::decode(d.bytes);
+    if (!v || v->type != coap::Type::con || v->code != coap::code::post || v->path() != "/rd")
+        return false;
+    coap::Message ack;
+    ack.type = coap::Type::ack;
+    ack.code = coap::code::created;
+    ack.message_id = v->message_id;
+    ack.token = v->token;
+    ack.add_option(coap::option::location_path, std::string_view("rd"));
+    ack.add_option(coap::option::location_path, std::string_view("1"));
+    engine.on_datagram(now, d.peer, coap::encode(ack));
+    return true;
+}
 
 } // namespace lwm2m::client::test

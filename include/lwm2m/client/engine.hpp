@@ -64,7 +64,8 @@ public:
 struct EngineConfig {
     /// Endpoint Client Name (`ep=`, TS 1.1 §6.2.1.1); must not be empty.
     std::string endpoint_name;
-    /// Enabler version spoken (`lwm2m=` 1.0 / 1.1 / 1.2) and the object versions assumed by default.
+    /// Enabler version spoken (`lwm2m=` 1.0 / 1.1 / 1.2) and the object versions assumed by
+    /// default.
     dm::Lwm2mVersion version = dm::Lwm2mVersion::v1_1;
     /// Queue mode: `b=UQ` in 1.0, `Q` query parameter in 1.1+ (TS 1.1 §6.2.1.1, §6.5).
     bool queue_mode = false;
@@ -147,10 +148,10 @@ struct EngineEvent {
 };
 
 struct EngineStats {
-    std::uint64_t requests_handled = 0;      ///< requests answered (DM + bootstrap)
-    std::uint64_t notifications_sent = 0;    ///< notifications handed to CoAP
-    std::uint64_t notifications_stored = 0;  ///< kept while offline (Resource 6)
-    std::uint64_t notifications_dropped = 0; ///< stored queue full (oldest dropped) / not stored
+    std::uint64_t requests_handled = 0;       ///< requests answered (DM + bootstrap)
+    std::uint64_t notifications_sent = 0;     ///< notifications handed to CoAP
+    std::uint64_t notifications_stored = 0;   ///< kept while offline (Resource 6)
+    std::uint64_t notifications_dropped = 0;  ///< stored queue full (oldest dropped) / not stored
     std::uint64_t unknown_source_dropped = 0; ///< datagrams from no configured server
     std::uint64_t registrations = 0;          ///< successful Register operations
     std::uint64_t updates = 0;                ///< successful Update operations

@@ -42,7 +42,7 @@ struct PersistedRegistration {
     std::vector<Bytes> location; ///< Location-Path option values, exactly as received
     std::int64_t lifetime = 0;
     std::string binding;
-    std::string object_links;      ///< the object list last registered (to send only changes)
+    std::string object_links;       ///< the object list last registered (to send only changes)
     std::int64_t registered_at = 0; ///< wall clock of the last successful Register/Update
     bool queue_mode = false;
     friend bool operator==(const PersistedRegistration&, const PersistedRegistration&) = default;

@@ -296,8 +296,7 @@ public:
     /// token, or (peer, token) already observing); coap::Errc::peer_limit (max peers or
     /// max_observations_per_peer).
     [[nodiscard]] Result<ObservationId> restore_observation(TimePoint now, const PeerAddr& peer,
-                                                            const Token& token,
-                                                            std::uint32_t seq);
+                                                            const Token& token, std::uint32_t seq);
     /// Forgets an observer (the next request of the client will tell it). An
     /// ObservationEnded{cancelled} event follows. Errors: lwm2m::Errc::not_found.
     [[nodiscard]] Result<void> cancel_observation(TimePoint now, ObservationId id);

@@ -62,15 +62,13 @@ Result<void> apply_write_attributes(NotificationAttributes& attrs,
         std::optional<std::string> value;
         if (eq != std::string::npos) value = q.substr(eq + 1);
         const bool is_num_attr = name == "gt" || name == "lt" || name == "st";
-        const bool known = name == "pmin" || name == "pmax" || name == "epmin" ||
-                           name == "epmax" || is_num_attr ||
-                           (name == "con" && version == dm::Lwm2mVersion::v1_2);
+        const bool known = name == "pmin" || name == "pmax" || name == "epmin" || name == "epmax" ||
+                           is_num_attr || (name == "con" && version == dm::Lwm2mVersion::v1_2);
         if (!known) return bad(); // TS 1.1 §5.4.4: unknown / unsupported attribute
         // gt/lt/st: numeric resources (and 1.2 resource instances) only (TS 1.1 §5.1.2).
-        if (is_num_attr &&
-            (!resource_level || !numeric(def) ||
-             (path.depth() == 4 && version != dm::Lwm2mVersion::v1_2) ||
-             (path.depth() == 3 && def->multiple)))
+        if (is_num_attr && (!resource_level || !numeric(def) ||
+                            (path.depth() == 4 && version != dm::Lwm2mVersion::v1_2) ||
+                            (path.depth() == 3 && def->multiple)))
             return bad();
         if (!value) { // "pmin" alone: remove (TS 1.1 §5.4.4)
             if (name == "pmin") next.pmin.reset();

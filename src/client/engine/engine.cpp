@@ -109,8 +109,7 @@ Duration Engine::Impl::queue_timeout() const {
 }
 
 Duration Engine::Impl::bootstrap_timeout() const {
-    return cfg.bootstrap_timeout.count() > 0 ? cfg.bootstrap_timeout
-                                             : cfg.coap.exchange_lifetime();
+    return cfg.bootstrap_timeout.count() > 0 ? cfg.bootstrap_timeout : cfg.coap.exchange_lifetime();
 }
 
 // --- links -----------------------------------------------------------------------------------
@@ -166,17 +165,17 @@ bool Engine::Impl::connect(Account& a, TimePoint now) {
         }
         switch (mode) {
         case SecurityMode::psk:
-            dc.credentials = dtls::PskCredentials{a.security.public_key_or_identity,
-                                                  a.security.secret_key};
+            dc.credentials =
+                dtls::PskCredentials{a.security.public_key_or_identity, a.security.secret_key};
             break;
         case SecurityMode::rpk:
-            dc.credentials = dtls::RpkCredentials{a.security.public_key_or_identity,
-                                                  a.security.secret_key};
+            dc.credentials =
+                dtls::RpkCredentials{a.security.public_key_or_identity, a.security.secret_key};
             dc.server_public_key = a.security.server_public_key;
             break;
         case SecurityMode::certificate:
-            dc.credentials = dtls::X509Credentials{{a.security.public_key_or_identity},
-                                                   a.security.secret_key};
+            dc.credentials =
+                dtls::X509Credentials{{a.security.public_key_or_identity}, a.security.secret_key};
             dc.server_public_key = a.security.server_public_key;
             dc.certificate_usage =
                 static_cast<dtls::CertificateUsage>(a.security.effective_certificate_usage() & 3);
@@ -187,12 +186,12 @@ bool Engine::Impl::connect(Account& a, TimePoint now) {
         auto s = dtls::ClientSession::create(std::move(dc));
         if (!s) {
             log_line(LogLevel::warn, "DTLS configuration of account /0/" +
-                                         std::to_string(a.sec_iid) + " refused: " +
-                                         s.error().message());
+                                         std::to_string(a.sec_iid) +
+                                         " refused: " + s.error().message());
             return false;
         }
-        a.link = std::make_unique<detail::LinkT<dtls::ClientSession>>(
-            cfg.coap, random, log, std::move(*s), a.addr, true);
+        a.link = std::make_unique<detail::LinkT<dtls::ClientSession>>(cfg.coap, random, log,
+                                                                      std::move(*s), a.addr, true);
     }
     a.addr_ok = true;
     return true;
@@ -330,7 +329,8 @@ std::string Engine::Impl::object_links() const {
         if (const dm::ObjectDef* d = defaults.find(oid);
             d != nullptr && cfg.version != dm::Lwm2mVersion::v1_0)
             def = d->object_version;
-        if (v != def) o.version = std::string(v);
+        // Object 1 is the AccountStore's ServerObject: it carries the enabler's own version.
+        if (v != def && oid != 1) o.version = std::string(v);
         for (const Iid i : h->instances())
             o.instances.push_back(i.v);
         objs.push_back(std::move(o));
@@ -414,8 +414,7 @@ Result<void> Engine::Impl::send_update(Account& a, TimePoint now) {
     if (lt != a.reg_lifetime || a.full_update)
         m.add_option(coap::option::uri_query, "lt=" + std::to_string(lt));
     if (b != a.reg_binding || a.full_update) m.add_option(coap::option::uri_query, "b=" + b);
-    if (cfg.queue_mode && cfg.version != dm::Lwm2mVersion::v1_0 &&
-        (a.full_update || !a.reg_queue))
+    if (cfg.queue_mode && cfg.version != dm::Lwm2mVersion::v1_0 && (a.full_update || !a.reg_queue))
         m.add_option(coap::option::uri_query, std::string_view("Q"));
     if (links != a.reg_links || a.full_update) {
         m.add_uint_option(coap::option::content_format, coap::content_format::link_format);
@@ -518,8 +517,8 @@ void Engine::Impl::registration_failed(Account& a, TimePoint now, Error err) {
         start_bootstrap(now, false);
 }
 
-void Engine::Impl::on_response(Account& a, coap::RequestId id, const coap::Message* resp,
-                               Error err, TimePoint now) {
+void Engine::Impl::on_response(Account& a, coap::RequestId id, const coap::Message* resp, Error err,
+                               TimePoint now) {
     if (auto it = a.sends.find(id.value); it != a.sends.end()) {
         const std::uint64_t sid = it->second;
         a.sends.erase(it);
@@ -527,8 +526,8 @@ void Engine::Impl::on_response(Account& a, coap::RequestId id, const coap::Messa
             emit(EngineEvent::Kind::send_done, a.ssid, {}, std::nullopt, sid);
         else
             emit(EngineEvent::Kind::send_failed, a.ssid,
-                 resp != nullptr ? Error(static_cast<Status>(resp->code.value)) : err,
-                 std::nullopt, sid);
+                 resp != nullptr ? Error(static_cast<Status>(resp->code.value)) : err, std::nullopt,
+                 sid);
         return;
     }
     if (!a.req || *a.req != id) return;
@@ -692,12 +691,12 @@ void Engine::Impl::start_bootstrap(TimePoint now_, bool immediate) {
         const Duration base = std::max<Duration>(seconds(hold), std::chrono::seconds(1));
         const std::int64_t f = pow2(std::min(bs_attempt, 20u));
         wait = base.count() > cfg.bootstrap_backoff_max.count() / f ? cfg.bootstrap_backoff_max
-                                                                     : base * f;
+                                                                    : base * f;
         wait = std::min(wait, cfg.bootstrap_backoff_max);
     }
     if (!immediate || bs_attempt > 0) {
-        const auto j_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.bootstrap_jitter)
-                              .count();
+        const auto j_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(cfg.bootstrap_jitter).count();
         if (j_ms > 0)
             wait += std::chrono::milliseconds(random.uniform(
                 static_cast<std::uint32_t>(std::min<std::int64_t>(j_ms, 0xffffffffLL)) + 1));
@@ -806,7 +805,8 @@ void Engine::Impl::step(TimePoint t) {
             if (t >= a.timer) {
                 if (a.reg_valid) {
                     a.full_update = true;
-                    if (!send_update(a, t)) registration_failed(a, t, make_error_code(lwm2m::Errc::io_error));
+                    if (!send_update(a, t))
+                        registration_failed(a, t, make_error_code(lwm2m::Errc::io_error));
                 } else if (!send_register(a, t)) {
                     registration_failed(a, t, make_error_code(lwm2m::Errc::io_error));
                 }
@@ -991,20 +991,20 @@ void Engine::start(TimePoint now) {
     if (m.restored) {
         for (const auto& pa : m.restored->attributes)
             if (m.find_account(pa.ssid) != nullptr &&
-                m.attributes.size() < m.cfg.max_attribute_entries * std::max<std::size_t>(
-                                                                         m.accounts.size(), 1))
+                m.attributes.size() <
+                    m.cfg.max_attribute_entries * std::max<std::size_t>(m.accounts.size(), 1))
                 m.attributes[{pa.ssid, pa.path}] = pa.attrs;
         // Observations of registrations that continue (the server keeps them after an Update):
         // re-created in the CoAP endpoint with their token and sequence number.
         for (const auto& po : m.restored->observations) {
             Account* a = m.find_account(po.ssid);
-            if (a == nullptr || !a->reg_valid || !a->link || po.paths.empty() ||
-                po.token.empty() || po.token.size() > 8)
+            if (a == nullptr || !a->reg_valid || !a->link || po.paths.empty() || po.token.empty() ||
+                po.token.size() > 8)
                 continue;
             const auto fmt = format::content_format_from(po.format);
             if (!fmt) continue;
-            auto id = a->link->coap().restore_observation(now, a->addr, coap::Token(po.token),
-                                                          po.seq);
+            auto id =
+                a->link->coap().restore_observation(now, a->addr, coap::Token(po.token), po.seq);
             if (!id) continue;
             detail::Observation o;
             o.ssid = po.ssid;

@@ -174,8 +174,8 @@ void Engine::Impl::start_download(std::string_view uri, DownloadSink& sink) {
 void Engine::Impl::cancel_download() {
     if (!download) return;
     if (download->req) {
-        detail::Link* l = download->via != nullptr ? download->via->link.get()
-                                                   : download->own_link.get();
+        detail::Link* l =
+            download->via != nullptr ? download->via->link.get() : download->own_link.get();
         if (l != nullptr) (void)l->coap().cancel_request(current, *download->req);
     }
     download.reset(); // the sink gets no further call (PackageFetcher contract)
@@ -205,7 +205,8 @@ void Engine::Impl::on_download_result(const coap::Message* resp, Error err) {
         sink->on_download_complete();
         return;
     }
-    if (resp->code == coap::code::not_found) return sink->on_download_failed(DownloadError::not_found);
+    if (resp->code == coap::code::not_found)
+        return sink->on_download_failed(DownloadError::not_found);
     if (resp->code == coap::code::bad_request || resp->code == coap::code::bad_option)
         return sink->on_download_failed(DownloadError::invalid_uri);
     if (resp->code == coap::code::request_entity_too_large)

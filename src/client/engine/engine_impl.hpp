@@ -118,7 +118,7 @@ struct Account {
     unsigned attempt = 0;
     unsigned sequence = 0;
     bool update_requested = false;
-    bool full_update = false; ///< send every parameter in the next Update (after restore)
+    bool full_update = false;         ///< send every parameter in the next Update (after restore)
     bool disable_after_dereg = false; ///< Resource 4: the De-register ends in `disabled`
 
     // Queue mode (TS 1.1 §6.5)
@@ -225,8 +225,8 @@ struct Engine::Impl {
     void pump_link(detail::Account* a, detail::Link& link, TimePoint now);
     void on_link_event(detail::Account* a, detail::Link& link, detail::LinkEvent& ev,
                        TimePoint now);
-    void on_response(detail::Account& a, coap::RequestId id, const coap::Message* resp,
-                     Error err, TimePoint now);
+    void on_response(detail::Account& a, coap::RequestId id, const coap::Message* resp, Error err,
+                     TimePoint now);
     void step(TimePoint now);
     std::optional<TimePoint> deadline() const;
     std::string object_links() const;

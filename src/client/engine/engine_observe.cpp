@@ -116,7 +116,8 @@ Result<coap::Message> Engine::Impl::build_notification(Observation& o, Bytes* pa
         LWM2M_TRY(c, read_for(o.ssid, o.paths.front()));
         if (num_out != nullptr) {
             num_out->reset();
-            if (const auto* v = std::get_if<dm::Value>(&c.node)) *num_out = detail::numeric_value(*v);
+            if (const auto* v = std::get_if<dm::Value>(&c.node))
+                *num_out = detail::numeric_value(*v);
             if (const auto* r = std::get_if<dm::Resource>(&c.node); r && !r->multiple)
                 *num_out = detail::numeric_value(r->value);
         }
@@ -260,8 +261,7 @@ void Engine::Impl::drop_observations(std::uint16_t ssid) {
 
 void Engine::Impl::forget_observation(coap::ObservationId id, std::uint16_t ssid) {
     const auto before = observations.size();
-    std::erase_if(observations,
-                  [&](const Observation& o) { return o.id == id && o.ssid == ssid; });
+    std::erase_if(observations, [&](const Observation& o) { return o.id == id && o.ssid == ssid; });
     if (observations.size() != before) state_changed();
 }
 

@@ -27,7 +27,8 @@ coap::Message reply(Status s) {
 }
 coap::Message reply_error(const Error& e) {
     if (e.category() == status_category()) return reply(static_cast<Status>(e.value()));
-    if (e.category() == format::format_category()) return reply(coap::Code(format::coap_code_for(e)));
+    if (e.category() == format::format_category())
+        return reply(coap::Code(format::coap_code_for(e)));
     return reply(coap::code::internal_server_error);
 }
 
@@ -89,7 +90,8 @@ format::Link to_link(const LinkInfo& li, const NotificationAttributes* attrs) {
         std::size_t i = 0;
         while (i < s.size()) {
             const std::size_t next = s.find(';', i + 1);
-            const std::string item = s.substr(i + 1, next == std::string::npos ? s.npos : next - i - 1);
+            const std::string item =
+                s.substr(i + 1, next == std::string::npos ? s.npos : next - i - 1);
             const auto eq = item.find('=');
             l.attrs.push_back({item.substr(0, eq), item.substr(eq + 1), false});
             i = next == std::string::npos ? s.size() : next;
@@ -144,8 +146,8 @@ Result<std::pair<Bytes, format::ContentFormat>>
 Engine::Impl::encode_for(const dm::Content& c, std::optional<std::uint64_t> accept) const {
     format::ContentFormat f = preferred_format();
     if (accept) {
-        const auto af = format::content_format_from(static_cast<std::uint16_t>(
-            std::min<std::uint64_t>(*accept, 0xffff)));
+        const auto af = format::content_format_from(
+            static_cast<std::uint16_t>(std::min<std::uint64_t>(*accept, 0xffff)));
         // RFC 7252 §5.10.4 / TS 1.1 §6.3.1: a format we cannot give is 4.06 Not Acceptable.
         if (!af || *af == format::ContentFormat::link_format || *accept > 0xffff)
             return fail(Status::not_acceptable);
@@ -247,8 +249,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         std::vector<dm::Path> paths;
         std::vector<dm::Record> out;
         for (const auto& r : *recs) {
-            if (auto ok_ = check_dm_access(ssid, observe ? Operation::observe : Operation::read,
-                                           r.path);
+            if (auto ok_ =
+                    check_dm_access(ssid, observe ? Operation::observe : Operation::read, r.path);
                 !ok_)
                 return reply_error(ok_.error());
             if (r.path.is_root()) return reply(coap::code::bad_request);
@@ -342,7 +344,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
                 if (const auto* v = std::get_if<dm::Value>(&c->node))
                     if (auto d = detail::numeric_value(*v)) o.last_eval_num = o.last_notify_num = d;
                 if (const auto* r = std::get_if<dm::Resource>(&c->node); r && !r->multiple)
-                    if (auto d = detail::numeric_value(r->value)) o.last_eval_num = o.last_notify_num = d;
+                    if (auto d = detail::numeric_value(r->value))
+                        o.last_eval_num = o.last_notify_num = d;
                 pending_observation = std::move(o);
                 m.add_uint_option(coap::option::observe, 0);
             }
@@ -436,7 +439,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         if (!created) return reply_error(created.error());
         if (acl != nullptr) acl->on_instance_created(path.oid(), *created, ShortServerId{ssid});
         mark_changed(path);
-        for (auto& acc : accounts) acc->update_requested = !acc->bootstrap; // new object links
+        for (auto& acc : accounts)
+            acc->update_requested = !acc->bootstrap; // new object links
         coap::Message m = reply(coap::code::created);
         m.add_option(coap::option::location_path, std::to_string(path.oid().v));
         m.add_option(coap::option::location_path, std::to_string(created->v));
@@ -464,7 +468,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         for (auto it = attributes.begin(); it != attributes.end();)
             it = path.is_prefix_of(it->first.second) ? attributes.erase(it) : std::next(it);
         mark_changed(path);
-        for (auto& acc : accounts) acc->update_requested = !acc->bootstrap;
+        for (auto& acc : accounts)
+            acc->update_requested = !acc->bootstrap;
         state_changed();
         return reply(coap::code::deleted);
     }
@@ -554,7 +559,8 @@ coap::Message Engine::Impl::handle_bootstrap(Account&, coap::IncomingRequest& in
                 if (v != "1.0") l.attrs.push_back({"ver", std::string(v), false});
                 out.push_back(std::move(l));
                 for (const Iid i : h->instances())
-                    out.push_back(format::Link{"/" + std::to_string(oid) + "/" + std::to_string(i.v), {}});
+                    out.push_back(
+                        format::Link{"/" + std::to_string(oid) + "/" + std::to_string(i.v), {}});
                 continue;
             }
             for (const auto& li : *links)

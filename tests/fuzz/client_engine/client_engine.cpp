@@ -29,8 +29,8 @@ const Bytes& secret_key() {
 
 ClientConfig fuzz_config() {
     ClientConfig c = nosec_config(300, true, true);
-    c.security[2] = sec(psk_account(2, 102, to_bytes("fuzz-identity"), secret_key(),
-                                    "coaps://192.0.2.99:5684"));
+    c.security[2] = sec(
+        psk_account(2, 102, to_bytes("fuzz-identity"), secret_key(), "coaps://192.0.2.99:5684"));
     c.servers[1] = srv(server_instance(1, 102));
     return c;
 }
@@ -74,20 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto drain = [&] {
         while (auto d = engine.poll_transmit()) {
             check_out(*d);
-            if (d->peer == kDmAddr) {
-                auto v = coap::decode(d->bytes);
-                if (v && v->type == coap::Type::con && v->code == coap::code::post &&
-                    v->path() == "/rd") {
-                    coap::Message ack;
-                    ack.type = coap::Type::ack;
-                    ack.code = coap::code::created;
-                    ack.message_id = v->message_id;
-                    ack.token = v->token;
-                    ack.add_option(coap::option::location_path, std::string_view("rd"));
-                    ack.add_option(coap::option::location_path, std::string_view("1"));
-                    engine.on_datagram(now, kDmAddr, coap::encode(ack));
-                }
-            }
+            if (d->peer == kDmAddr) answer_register(engine, now, *d);
         }
         while (engine.poll_event()) {
         }

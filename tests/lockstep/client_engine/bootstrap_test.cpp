@@ -54,13 +54,15 @@ dm::Instance dm_security(std::uint16_t iid, std::uint16_t ssid) {
 
 /// Bootstrap-Write of a complete DM account (Security /0/1 and Server /1/0).
 void provision(EngineLockstep& t, bool with_server = true) {
-    auto r = t.request(kBsAddr, bs_write(*dm::Path::parse("/0/1"),
-                                         dm::Content{*dm::Path::parse("/0/1"), dm_security(1, 101)}));
+    auto r =
+        t.request(kBsAddr, bs_write(*dm::Path::parse("/0/1"),
+                                    dm::Content{*dm::Path::parse("/0/1"), dm_security(1, 101)}));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->response.code, coap::code::changed);
     if (!with_server) return;
-    r = t.request(kBsAddr, bs_write(*dm::Path::parse("/1/0"),
-                                    dm::Content{*dm::Path::parse("/1/0"), server_instance(0, 101)}));
+    r = t.request(kBsAddr,
+                  bs_write(*dm::Path::parse("/1/0"),
+                           dm::Content{*dm::Path::parse("/1/0"), server_instance(0, 101)}));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->response.code, coap::code::changed);
 }
@@ -108,7 +110,8 @@ TEST(EngineBootstrap, ClientInitiatedThenRegisters) {
     EXPECT_EQ(dr->response.code, coap::code::content);
     const std::string links(as_string_view(dr->response.payload));
     EXPECT_EQ(links.rfind("</>;lwm2m=1.1,", 0), 0u) << links;
-    EXPECT_NE(links.find("</0/1>;ssid=101;uri=\"coap://dm.test:5683\""), std::string::npos) << links;
+    EXPECT_NE(links.find("</0/1>;ssid=101;uri=\"coap://dm.test:5683\""), std::string::npos)
+        << links;
     EXPECT_EQ(t.request(kBsAddr, req(coap::code::get, "/1/0"))->response.code, coap::code::content);
     EXPECT_EQ(t.request(kBsAddr, req(coap::code::get, "/0/1"))->response.code,
               coap::code::unauthorized);
@@ -195,8 +198,8 @@ TEST(EngineBootstrap, ServerInitiatedBootstrapReRegisters) {
     const std::size_t regs = dm.requests.size();
     // The Bootstrap Server writes without being asked: a new lifetime for the account.
     auto si = server_instance(0, 101, 1234);
-    auto r = t.request(kBsAddr, bs_write(*dm::Path::parse("/1/0"),
-                                         dm::Content{*dm::Path::parse("/1/0"), si}));
+    auto r = t.request(
+        kBsAddr, bs_write(*dm::Path::parse("/1/0"), dm::Content{*dm::Path::parse("/1/0"), si}));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->response.code, coap::code::changed);
     EXPECT_TRUE(t.engine->bootstrapping());

@@ -22,8 +22,8 @@ protected:
         // A NoSec DM account plus a second (unused) account holding key material, so that the
         // key bytes exist in Object 0 and can be searched for on the wire.
         ClientConfig c = nosec_config(300);
-        c.security[2] = sec(psk_account(2, 102, to_bytes("identity-xyz"), key_bytes(),
-                                        "coaps://other.test:5684"));
+        c.security[2] = sec(
+            psk_account(2, 102, to_bytes("identity-xyz"), key_bytes(), "coaps://other.test:5684"));
         c.servers[1] = srv(server_instance(1, 102));
         return c;
     }
@@ -189,10 +189,8 @@ TEST_F(EngineDm, CreateDeleteAndObjectListUpdate) {
     EXPECT_EQ(loc.data.count(1), 0u);
     EXPECT_EQ(call(req(coap::code::delete_, "/6/1")).response.code, coap::code::not_found);
     // The Device instance and the own Server account cannot be deleted by a DM server.
-    EXPECT_EQ(call(req(coap::code::delete_, "/3/0")).response.code,
-              coap::code::method_not_allowed);
-    EXPECT_EQ(call(req(coap::code::delete_, "/1/0")).response.code,
-              coap::code::method_not_allowed);
+    EXPECT_EQ(call(req(coap::code::delete_, "/3/0")).response.code, coap::code::method_not_allowed);
+    EXPECT_EQ(call(req(coap::code::delete_, "/1/0")).response.code, coap::code::method_not_allowed);
 }
 
 TEST_F(EngineDm, DiscoverListsAttributesAndDim) {

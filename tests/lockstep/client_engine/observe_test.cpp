@@ -36,7 +36,8 @@ protected:
     }
     std::size_t notifications() { return t.server(kDmAddr).notifications.size(); }
     std::string last_value() {
-        return std::string(as_string_view(t.server(kDmAddr).notifications.back().notification.payload));
+        return std::string(
+            as_string_view(t.server(kDmAddr).notifications.back().notification.payload));
     }
     EngineLockstep t;
     coap::RequestId obs_id;
@@ -46,8 +47,8 @@ TEST_F(EngineObserve, WriteAttributesValidation) {
     using coap::code::bad_request;
     EXPECT_EQ(write_attrs("/3/0/9", {"pmin=10", "pmax=5"}), bad_request); // pmin > pmax
     EXPECT_EQ(write_attrs("/3/0/9", {"epmin=10", "epmax=5"}), bad_request);
-    EXPECT_EQ(write_attrs("/3/0/9", {"lt=50", "gt=50"}), bad_request);          // lt >= gt
-    EXPECT_EQ(write_attrs("/3/0/9", {"lt=40", "gt=50", "st=5"}), bad_request);  // lt + 2st >= gt
+    EXPECT_EQ(write_attrs("/3/0/9", {"lt=50", "gt=50"}), bad_request);         // lt >= gt
+    EXPECT_EQ(write_attrs("/3/0/9", {"lt=40", "gt=50", "st=5"}), bad_request); // lt + 2st >= gt
     EXPECT_EQ(write_attrs("/3/0/9", {"lt=40", "gt=50", "st=4"}), coap::code::changed);
     EXPECT_EQ(write_attrs("/3/0/0", {"gt=5"}), bad_request); // string resource
     EXPECT_EQ(write_attrs("/3/0", {"gt=5"}), bad_request);   // not a resource
@@ -100,7 +101,7 @@ TEST_F(EngineObserve, InheritsAttributesFromInstanceAndObject) {
 TEST_F(EngineObserve, GreaterThanLessThanCrossingAndStep) {
     ASSERT_EQ(write_attrs("/3/0/9", {"gt=50", "lt=20"}), coap::code::changed);
     ASSERT_EQ(observe("/3/0/9"), coap::code::content); // value 80
-    t.device.set(0, 9, dm::Value::integer(70)); // stays above gt: no notification
+    t.device.set(0, 9, dm::Value::integer(70));        // stays above gt: no notification
     t.run_for(1s);
     EXPECT_EQ(notifications(), 0u);
     t.device.set(0, 9, dm::Value::integer(40)); // crosses gt downwards

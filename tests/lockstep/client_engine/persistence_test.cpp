@@ -129,8 +129,12 @@ TEST(EngineStateCodec, RoundTripAndCorruption) {
     a.gt = 2.5;
     a.con = true;
     s.attributes.push_back({101, *dm::Path::parse("/3/0/9"), a});
-    s.observations.push_back({101, to_bytes("tok"), 112, true,
-                              {*dm::Path::parse("/3/0/9"), *dm::Path::parse("/3/0")}, 7});
+    s.observations.push_back({101,
+                              to_bytes("tok"),
+                              112,
+                              true,
+                              {*dm::Path::parse("/3/0/9"), *dm::Path::parse("/3/0")},
+                              7});
     const Bytes b = encode_engine_state(s);
     auto d = decode_engine_state(b);
     ASSERT_TRUE(d);

@@ -123,33 +123,36 @@ void run(std::uint64_t seed) {
     int finish_answers = 0;
     std::string bs_codes;
     net.add_node(kBsAddr, lwm2m::test::make_sim_node(bs, [&](TimePoint now) {
-        while (auto e = bs.poll_event()) {
-            if (auto* in = std::get_if<coap::IncomingRequest>(&*e)) {
-                coap::Message r;
-                r.code = coap::code::changed;
-                (void)bs.send_response(now, in->id, std::move(r));
-                // Provision a PSK account (coaps) and its Server instance, then finish.
-                dm::Instance s0;
-                s0.id = 1;
-                s0.resources[0] = res(0, dm::Value::string("coaps://dm.test:5684"));
-                s0.resources[1] = res(1, dm::Value::boolean(false));
-                s0.resources[2] = res(2, dm::Value::integer(0));
-                s0.resources[3] = res(3, dm::Value::opaque(identity));
-                s0.resources[5] = res(5, dm::Value::opaque(key));
-                s0.resources[10] = res(10, dm::Value::integer(101));
-                auto si = server_instance(0, 101, 3600);
-                si.resources[26] = res(26, dm::Value::integer(1)); // CON notifications
-                (void)bs.send_request(now, kClientAddr,
-                                      put_tlv("/0/1", dm::Content{*dm::Path::parse("/0/1"), s0}));
-                (void)bs.send_request(now, kClientAddr,
-                                      put_tlv("/1/0", dm::Content{*dm::Path::parse("/1/0"), si}));
-                (void)bs.send_request(now, kClientAddr, req(coap::code::post, "/bs"));
-            } else if (auto* r = std::get_if<coap::Response>(&*e)) {
-                if (r->response.code == coap::code::changed) ++finish_answers;
-                bs_codes += r->response.code.to_string() + " ";
-            }
-        }
-    }));
+                     while (auto e = bs.poll_event()) {
+                         if (auto* in = std::get_if<coap::IncomingRequest>(&*e)) {
+                             coap::Message r;
+                             r.code = coap::code::changed;
+                             (void)bs.send_response(now, in->id, std::move(r));
+                             // Provision a PSK account (coaps) and its Server instance, then
+                             // finish.
+                             dm::Instance s0;
+                             s0.id = 1;
+                             s0.resources[0] = res(0, dm::Value::string("coaps://dm.test:5684"));
+                             s0.resources[1] = res(1, dm::Value::boolean(false));
+                             s0.resources[2] = res(2, dm::Value::integer(0));
+                             s0.resources[3] = res(3, dm::Value::opaque(identity));
+                             s0.resources[5] = res(5, dm::Value::opaque(key));
+                             s0.resources[10] = res(10, dm::Value::integer(101));
+                             auto si = server_instance(0, 101, 3600);
+                             si.resources[26] = res(26, dm::Value::integer(1)); // CON notifications
+                             (void)bs.send_request(
+                                 now, kClientAddr,
+                                 put_tlv("/0/1", dm::Content{*dm::Path::parse("/0/1"), s0}));
+                             (void)bs.send_request(
+                                 now, kClientAddr,
+                                 put_tlv("/1/0", dm::Content{*dm::Path::parse("/1/0"), si}));
+                             (void)bs.send_request(now, kClientAddr, req(coap::code::post, "/bs"));
+                         } else if (auto* r = std::get_if<coap::Response>(&*e)) {
+                             if (r->response.code == coap::code::changed) ++finish_answers;
+                             bs_codes += r->response.code.to_string() + " ";
+                         }
+                     }
+                 }));
 
     // --- DM server (DTLS PSK) ---
     PskStore creds;
@@ -168,53 +171,57 @@ void run(std::uint64_t seed) {
     bool observing = false;
     std::optional<PeerAddr> client_seen;
     net.add_node(kDmsAddr, lwm2m::test::make_sim_node(dms, [&](TimePoint now) {
-        GnutlsVirtualTime::set(now);
-        while (auto e = dms.poll_event()) {
-            auto* ce = std::get_if<coap::Event>(&*e);
-            if (ce == nullptr) continue;
-            if (auto* in = std::get_if<coap::IncomingRequest>(ce)) {
-                coap::Message r;
-                const std::string p = in->request.path();
-                if (in->request.code == coap::code::post && p == "/rd") {
-                    ++registers;
-                    r.code = coap::code::created;
-                    r.add_option(coap::option::location_path, std::string_view("rd/1"));
-                    client_seen = in->peer;
-                } else if (in->request.code == coap::code::post && p == "/rd/1") {
-                    ++updates;
-                    r.code = coap::code::changed;
-                } else if (in->request.code == coap::code::get && p == "/fw") {
-                    r.code = coap::code::content;
-                    r.payload = firmware;
-                } else {
-                    r.code = coap::code::not_found;
-                }
-                (void)dm_ep.send_response(now, in->id, std::move(r));
-                if (!observing && registers > 0) {
-                    observing = true;
-                    coap::Message o = req(coap::code::get, "/3/0/9");
-                    o.add_uint_option(coap::option::observe, 0);
-                    (void)dm_ep.send_request(now, in->peer, std::move(o));
-                }
-            } else if (auto* n = std::get_if<coap::Notification>(ce)) {
-                notified.emplace_back(as_string_view(n->notification.payload));
-            }
-        }
-        dms.flush(now);
-    }));
+                     GnutlsVirtualTime::set(now);
+                     while (auto e = dms.poll_event()) {
+                         auto* ce = std::get_if<coap::Event>(&*e);
+                         if (ce == nullptr) continue;
+                         if (auto* in = std::get_if<coap::IncomingRequest>(ce)) {
+                             coap::Message r;
+                             const std::string p = in->request.path();
+                             if (in->request.code == coap::code::post && p == "/rd") {
+                                 ++registers;
+                                 r.code = coap::code::created;
+                                 r.add_option(coap::option::location_path,
+                                              std::string_view("rd/1"));
+                                 client_seen = in->peer;
+                             } else if (in->request.code == coap::code::post && p == "/rd/1") {
+                                 ++updates;
+                                 r.code = coap::code::changed;
+                             } else if (in->request.code == coap::code::get && p == "/fw") {
+                                 r.code = coap::code::content;
+                                 r.payload = firmware;
+                             } else {
+                                 r.code = coap::code::not_found;
+                             }
+                             (void)dm_ep.send_response(now, in->id, std::move(r));
+                             if (!observing && registers > 0) {
+                                 observing = true;
+                                 coap::Message o = req(coap::code::get, "/3/0/9");
+                                 o.add_uint_option(coap::option::observe, 0);
+                                 (void)dm_ep.send_request(now, in->peer, std::move(o));
+                             }
+                         } else if (auto* n = std::get_if<coap::Notification>(ce)) {
+                             notified.emplace_back(as_string_view(n->notification.payload));
+                         }
+                     }
+                     dms.flush(now);
+                 }));
 
     engine.start(net.now());
     net.kick();
-    ASSERT_TRUE(net.run_until([&] { return engine.reg_state(ShortServerId{101}) ==
-                                           RegState::registered && observing; },
-                              10min))
+    ASSERT_TRUE(net.run_until(
+        [&] { return engine.reg_state(ShortServerId{101}) == RegState::registered && observing; },
+        10min))
         << "seed " << seed << ": not registered after bootstrap; registers=" << registers
-        << " finish=" << finish_answers << " events=" << events.size() << " state="
-        << to_string(engine.reg_state(ShortServerId{101})) << " sent=" << net.stats().sent
-        << " t=" << to_ms(net.now().time_since_epoch()) << " bs=" << engine.bootstrapping()
-        << " obs=" << observing << " bs_codes=" << bs_codes << "\n" << logger.all() << [&] {
+        << " finish=" << finish_answers << " events=" << events.size()
+        << " state=" << to_string(engine.reg_state(ShortServerId{101}))
+        << " sent=" << net.stats().sent << " t=" << to_ms(net.now().time_since_epoch())
+        << " bs=" << engine.bootstrapping() << " obs=" << observing << " bs_codes=" << bs_codes
+        << "\n"
+        << logger.all() << [&] {
                std::string k;
-               for (auto& e : events) k += std::to_string(int(e.kind)) + " ";
+               for (auto& e : events)
+                   k += std::to_string(int(e.kind)) + " ";
                return k;
            }();
     EXPECT_EQ(finish_answers >= 0, true);
@@ -243,14 +250,16 @@ void run(std::uint64_t seed) {
     Sink sink;
     engine.start_download("coaps://dm.test:5684/fw", sink);
     net.kick();
-    ASSERT_TRUE(net.run_until([&] { return sink.complete || sink.error.has_value(); }, 1h))
-        << seed;
+    ASSERT_TRUE(net.run_until([&] { return sink.complete || sink.error.has_value(); }, 1h)) << seed;
     EXPECT_FALSE(sink.error.has_value()) << seed;
     EXPECT_EQ(sink.body.size(), firmware.size()) << seed;
     EXPECT_TRUE(sink.body == firmware) << seed;
     EXPECT_GT(net.stats().lost, 0u);
     EXPECT_EQ(net.stats().deadline_violations, 0u) << seed;
-    std::printf("seed %llu: updates=%d registers=%d notifications=%zu lost=%llu sent=%llu fw=%zu\n", (unsigned long long)seed, updates, registers, notified.size(), (unsigned long long)net.stats().lost, (unsigned long long)net.stats().sent, sink.body.size());
+    std::printf("seed %llu: updates=%d registers=%d notifications=%zu lost=%llu sent=%llu fw=%zu\n",
+                (unsigned long long)seed, updates, registers, notified.size(),
+                (unsigned long long)net.stats().lost, (unsigned long long)net.stats().sent,
+                sink.body.size());
 }
 
 class EngineSim : public ::testing::TestWithParam<std::uint64_t> {};
