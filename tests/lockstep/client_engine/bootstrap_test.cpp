@@ -277,3 +277,58 @@ TEST(EngineBootstrap, DmServerCannotFinishOrWriteObjectZero) {
 
 } // namespace
 } // namespace lwm2m::client::test
+
+namespace lwm2m::client::test {
+namespace {
+
+class Factory final : public FactorySource {
+public:
+    bool consistent = true;
+    int calls = 0;
+    Result<std::vector<dm::Content>> factory_content() override {
+        ++calls;
+        std::vector<dm::Content> out;
+        dm::Object sec0;
+        sec0.id = 0;
+        sec0.instances.emplace(std::uint16_t{1}, dm_security(1, 101));
+        out.push_back(dm::Content{dm::Path{Oid{0}}, sec0});
+        if (consistent) {
+            dm::Object srv1;
+            srv1.id = 1;
+            srv1.instances.emplace(std::uint16_t{0}, server_instance(0, 101, 600));
+            out.push_back(dm::Content{dm::Path{Oid{1}}, srv1});
+        }
+        return out;
+    }
+};
+
+TEST(EngineFactoryBootstrap, FactoryConfigurationIsWrittenCommittedAndUsed) {
+    EngineLockstep t(bootstrap_only());
+    Factory f;
+    t.engine->set_factory_source(&f);
+    auto& dm = t.dm_server_ok();
+    bs_server(t);
+    t.start();
+    EXPECT_EQ(f.calls, 1);
+    EXPECT_EQ(t.store.committed().security.count(1), 1u);
+    EXPECT_FALSE(t.engine->bootstrapping());
+    ASSERT_EQ(dm.requests.size(), 1u);
+    EXPECT_EQ(dm.requests[0].request.path(), "/rd");
+    EXPECT_EQ(t.engine->reg_state(ShortServerId{101}), RegState::registered);
+}
+
+TEST(EngineFactoryBootstrap, InconsistentFactoryConfigurationFallsBackToBootstrap) {
+    EngineLockstep t(bootstrap_only());
+    Factory f;
+    f.consistent = false; // a Security instance without its Server instance
+    t.engine->set_factory_source(&f);
+    auto& bs = bs_server(t);
+    t.start();
+    EXPECT_EQ(f.calls, 1);
+    EXPECT_EQ(t.store.committed().security.size(), 1u); // rolled back: bootstrap account only
+    ASSERT_TRUE(t.run_until_pred([&] { return !bs.requests.empty(); }, 30s));
+    EXPECT_EQ(bs.requests[0].request.path(), "/bs");
+}
+
+} // namespace
+} // namespace lwm2m::client::test
