@@ -1,5 +1,6 @@
 #include <lwm2m/http/server.hpp>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <list>
@@ -275,6 +276,7 @@ private:
             stream_, *res,
             [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
                 self->stream_.expires_never();
+                if (!ec && self->close_after_) return self->linger_close();
                 if (ec || !keep) return self->close();
                 self->do_read();
             });
@@ -370,6 +372,24 @@ private:
                          });
     }
 
+    /// After an error answer to a request whose body was not read: half-close, then discard
+    /// what the client still sends (bounded in bytes and time) so that closing does not reset
+    /// the connection before the client has read the answer (RFC 9112 §9.6).
+    void linger_close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.expires_after(std::chrono::seconds(2));
+        drain_some();
+    }
+    void drain_some() {
+        stream_.async_read_some(net::buffer(scratch_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->drained_ += n;
+                                    if (ec || self->drained_ > (8u << 20)) return self->close();
+                                    self->drain_some();
+                                });
+    }
+
     void close() {
         if (state_ == State::closed) return;
         state_ = State::closed;
@@ -402,7 +422,8 @@ private:
     std::shared_ptr<Subscription> sub_;
     std::string out_;
     std::string sending_;
-    std::array<char, 512> scratch_{};
+    std::array<char, 4096> scratch_{};
+    std::size_t drained_ = 0;
 
     friend struct HttpServer::Impl;
 };
