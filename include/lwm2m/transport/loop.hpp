@@ -10,6 +10,11 @@
 // tasks post()ed by other threads; the application hook; drain poll_transmit() into per-socket
 // outboxes and send them with sendmmsg.
 //
+// Several sockets (a server on 5683 and 5684, IPv4 and IPv6): a core that has the overload
+// `on_datagram(now, std::uint16_t socket, from, bytes)` is told the index (in sockets()) of the
+// socket each datagram arrived on; a Datagram it emits leaves from sockets()[d.socket] when that
+// socket can reach the peer, else from the first socket that can.
+//
 // The loop and its core belong to one thread. stop() may be called from any thread.
 #pragma once
 
@@ -36,10 +41,20 @@
 
 namespace lwm2m::transport {
 
-/// The sans-I/O contract every protocol core satisfies (ARCHITECTURE.md §2).
+/// A core that wants to know which local socket a datagram arrived on (multi-socket servers).
+template <class C>
+concept SocketAwareCore = requires(C& c, TimePoint t, std::uint16_t socket, const PeerAddr& p,
+                                   BytesView b) {
+    c.on_datagram(t, socket, p, b);
+};
+
+/// The sans-I/O contract every protocol core satisfies (ARCHITECTURE.md §2): on_datagram with or
+/// without the socket index.
 template <class C>
 concept SansIoCore = requires(C& c, const C& cc, TimePoint t, const PeerAddr& p, BytesView b) {
-    c.on_datagram(t, p, b);
+    requires SocketAwareCore<C> || requires {
+        c.on_datagram(t, p, b);
+    };
     c.on_timeout(t);
     { c.poll_transmit() } -> std::convertible_to<std::optional<Datagram>>;
     { cc.next_deadline() } -> std::convertible_to<std::optional<TimePoint>>;
@@ -97,7 +112,8 @@ protected:
     }
     /// Reads one batch from socket i into batch_; returns the number of slots filled.
     std::size_t receive(std::size_t socket_index);
-    /// Queues a datagram on the first socket that can reach its peer.
+    /// Queues a datagram on sockets()[d.socket] when that socket can reach its peer, else on the
+    /// first socket that can.
     void enqueue(Datagram&& d);
     /// Sends queued datagrams until done or the kernel buffer is full.
     void flush();
@@ -171,7 +187,10 @@ public:
                     const auto& from = batch_.peer(i);
                     if (!from) continue;
                     ++stats_.datagrams_received;
-                    core_.on_datagram(t, *from, batch_.bytes(i));
+                    if constexpr (SocketAwareCore<Core>)
+                        core_.on_datagram(t, static_cast<std::uint16_t>(s), *from, batch_.bytes(i));
+                    else
+                        core_.on_datagram(t, *from, batch_.bytes(i));
                 }
                 drain();
                 if (n < batch_.capacity()) break;
