@@ -3,7 +3,7 @@
 
 #include <algorithm>
 #include <deque>
-#include <queue>
+#include <list>
 #include <set>
 #include <unordered_map>
 
@@ -114,6 +114,7 @@ struct Session {
     std::string client_version;
     std::optional<std::vector<format::Link>> discovered;
     std::vector<dm::Content> reads;
+    std::list<std::uint64_t>::iterator deadline_pos;
 
     [[nodiscard]] dm::Path written_path(const Op& op) const {
         if (op.step == Step::write && op.path.depth() == 2 && op.path.oid().v == 0) {
@@ -164,8 +165,10 @@ struct Engine::Impl {
 
     std::unordered_map<std::uint64_t, Session> sessions;
     std::unordered_map<std::string, std::uint64_t> by_endpoint;
-    using Deadline = std::pair<TimePoint, std::uint64_t>;
-    mutable std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines;
+    /// Sessions by deadline. Every deadline is its start + session_timeout and `now` never goes
+    /// back, so the order of creation is the order of deadlines: a list, O(1) at both ends and
+    /// for removal (each session keeps its position).
+    std::list<std::uint64_t> by_deadline;
     std::uint64_t next_session = 1;
 
     std::unordered_map<std::string, KnownPeer> known;
@@ -208,6 +211,9 @@ struct Engine::Impl {
     void on_event(TimePoint, std::uint16_t li, dtls::HandshakeDone& h) {
         listeners[li]->identities[h.peer] = std::move(h.identity);
     }
+    /// Any end of the peer's DTLS session ends its bootstrap session, a replacement (RFC 6347
+    /// §4.2.8, Errc::replaced) included: the new session may carry another identity, which must
+    /// never receive this endpoint's credentials (its HandshakeDone follows and is recorded).
     void on_event(TimePoint now, std::uint16_t li, dtls::Closed& c) { peer_gone(now, li, c.peer); }
     void on_event(TimePoint now, std::uint16_t li, dtls::HandshakeFailed& f) {
         // A failed new handshake beside an established session leaves that session working.
@@ -259,11 +265,9 @@ struct Engine::Impl {
                  std::string_view diagnostic) {
         coap::Message m;
         m.code = code;
-        if (!diagnostic.empty()) {
-            m.payload = to_bytes(diagnostic);
-            // RFC 7252 §5.5.2: a diagnostic payload is UTF-8 text; say so (text/plain = 0).
-            m.add_uint_option(coap::option::content_format, coap::content_format::text_plain);
-        }
+        // RFC 7252 §5.5.2: an error response without Content-Format carries a human-readable
+        // diagnostic message (UTF-8).
+        if (!diagnostic.empty()) m.payload = to_bytes(diagnostic);
         if (auto r = listeners[li]->coap->send_response(now, id, std::move(m)); !r)
             logf(LogLevel::debug, "response not sent: " + r.error().message());
     }
@@ -297,6 +301,7 @@ struct Engine::Impl {
         if (const auto it = by_endpoint.find(s.endpoint);
             it != by_endpoint.end() && it->second == s.id)
             by_endpoint.erase(it);
+        by_deadline.erase(s.deadline_pos);
         sessions.erase(s.id);
         stats.active = sessions.size();
     }
@@ -504,7 +509,7 @@ struct Engine::Impl {
         s.plan.push_back({Step::finish, {}});
 
         const std::uint64_t id = s.id;
-        deadlines.emplace(s.deadline, id);
+        s.deadline_pos = by_deadline.insert(by_deadline.end(), id);
         by_endpoint[s.endpoint] = id;
         L.sessions[peer] = id;
         sessions.emplace(id, std::move(s));
@@ -839,24 +844,17 @@ struct Engine::Impl {
     }
 
     void expire(TimePoint now) {
-        while (!deadlines.empty() && deadlines.top().first <= now) {
-            const auto [when, sid] = deadlines.top();
-            deadlines.pop();
-            Session* s = find_session(sid);
-            if (s == nullptr || s->deadline != when) continue;
+        while (!by_deadline.empty()) {
+            Session* s = find_session(by_deadline.front());
+            if (s == nullptr || s->deadline > now) break;
             fail(now, *s, current_step(*s), current_path(*s), std::nullopt,
                  "no Bootstrap-Finish answer within the session timeout", Errc::session_timeout);
         }
     }
 
     [[nodiscard]] std::optional<TimePoint> session_deadline() const {
-        while (!deadlines.empty()) {
-            const auto& [when, sid] = deadlines.top();
-            const auto it = sessions.find(sid);
-            if (it != sessions.end() && it->second.deadline == when) return when;
-            deadlines.pop();
-        }
-        return std::nullopt;
+        if (by_deadline.empty()) return std::nullopt;
+        return sessions.at(by_deadline.front()).deadline;
     }
 };
 
