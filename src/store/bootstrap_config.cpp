@@ -274,6 +274,8 @@ std::vector<std::string> check_bootstrap_config(const BootstrapConfig& c,
         reasons.push_back("bootstrap credentials: " + why);
     if (c.bootstrap_credentials.x509_common_name.size() > 64)
         reasons.push_back("bootstrap credentials: a certificate CN has at most 64 bytes");
+    if (c.bootstrap_credentials.rpk_public_key.size() > client::max_public_key_or_identity_size)
+        reasons.push_back("bootstrap credentials: the raw public key is over 4096 bytes");
 
     // Bootstrap-Delete targets (TS 1.1 §5.2.7.5: "/", an object or an object instance).
     if (c.deletes.size() > max_bootstrap_deletes) reasons.push_back("too many delete targets");
