@@ -862,7 +862,8 @@ struct Engine::Impl {
 
 Result<Engine> Engine::create(EngineConfig config, store::BootstrapConfigStore& store,
                               Random& random, const WallClock& wall, Logger& logger) {
-    if (config.listeners.empty() || config.listeners.size() > kMaxListeners)
+    if (config.listeners.empty() || config.listeners.size() > kMaxListeners ||
+        config.session_timeout <= Duration::zero())
         return lwm2m::fail(Errc::invalid_config);
     if (config.certificate_issuer && !dtls::check_issuer(*config.certificate_issuer))
         return lwm2m::fail(Errc::invalid_config);

@@ -157,7 +157,8 @@ class Engine {
 public:
     /// `store`, `random`, `wall` and `logger` must outlive the engine. `random.fill()` provides
     /// generated key bytes and must be a CSPRNG outside tests (transport::SystemRandom).
-    /// Errors: Errc::invalid_config (no listener, more than 16, unusable certificate_issuer),
+    /// Errors: Errc::invalid_config (no listener, more than 16, a session_timeout <= 0, an
+    /// unusable certificate_issuer),
     /// dtls::Errc (a DTLS listener's ServerTable::create failed).
     [[nodiscard]] static Result<Engine> create(EngineConfig config,
                                                store::BootstrapConfigStore& store, Random& random,

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <lwm2m/bootstrap/engine.hpp>
+#include <lwm2m/store/memory_bootstrap_config_store.hpp>
 
 namespace lwm2m::bootstrap {
 namespace {
@@ -45,6 +46,36 @@ TEST(Describe, ErrorTextsAreFixed) {
         EXPECT_NE(make_error_code(static_cast<Errc>(e)).message(), "unknown bootstrap error");
     EXPECT_EQ(to_string(Step::discover_ids), "discover-ids");
     EXPECT_EQ(to_string(Initiator::server), "server");
+}
+
+} // namespace
+} // namespace lwm2m::bootstrap
+
+namespace lwm2m::bootstrap {
+namespace {
+
+struct Wall final : WallClock {
+    [[nodiscard]] std::int64_t unix_seconds() const override { return 0; }
+};
+
+TEST(EngineCreate, RefusesBadConfigurations) {
+    store::MemoryBootstrapConfigStore st;
+    SeededRandom rnd(1);
+    Wall wall;
+    const auto bad = make_error_code(Errc::invalid_config);
+    EngineConfig none;
+    none.listeners.clear();
+    EXPECT_EQ(Engine::create(none, st, rnd, wall).error(), bad);
+    EngineConfig many;
+    many.listeners.resize(17);
+    EXPECT_EQ(Engine::create(many, st, rnd, wall).error(), bad);
+    EngineConfig zero;
+    zero.session_timeout = Duration::zero();
+    EXPECT_EQ(Engine::create(zero, st, rnd, wall).error(), bad);
+    EngineConfig ca;
+    ca.certificate_issuer = dtls::CertificateIssuer{to_bytes("not a cert"), SecretBytes{}};
+    EXPECT_EQ(Engine::create(ca, st, rnd, wall).error(), bad);
+    EXPECT_TRUE(Engine::create(EngineConfig{}, st, rnd, wall));
 }
 
 } // namespace
