@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <lwm2m/version.hpp>
+
 #include "commands.hpp"
 #include "credentials.hpp"
 #include "spdlog_logger.hpp"
@@ -71,6 +73,8 @@ void add_request_command(CLI::App& coap, const char* name, const char* what,
 int main(int argc, char** argv) {
     CLI::App app{"lwm2m: administration CLI of lwm2m-cpp (CoAP client and demo server)", "lwm2m"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", "lwm2m " LWM2M_VERSION_STRING,
+                         "print 'lwm2m <version>' and exit");
     std::string log_level = "warn";
     app.add_option("--log-level", log_level,
                    "stderr log level: trace, debug, info, warn, error, off")
