@@ -1,4 +1,4 @@
-// `lwm2m`: the admin CLI. Exceptions stop here (ARCHITECTURE.md §5: only at the edges).
+// `lwm2m`: the admin CLI. Exceptions stop here (docs/architecture.md §5: only at the edges).
 #include <cstdio>
 #include <exception>
 

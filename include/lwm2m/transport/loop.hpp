@@ -1,4 +1,4 @@
-// The driver that runs a sans-I/O core on real UDP sockets (ARCHITECTURE.md §2).
+// The driver that runs a sans-I/O core on real UDP sockets (docs/architecture.md §2).
 //
 //   transport::Loop loop(endpoint, socket);
 //   loop.set_hook([&](TimePoint now) { while (auto ev = endpoint.poll_event()) handle(*ev); });
@@ -36,7 +36,7 @@
 
 namespace lwm2m::transport {
 
-/// The sans-I/O contract every protocol core satisfies (ARCHITECTURE.md §2).
+/// The sans-I/O contract every protocol core satisfies (docs/architecture.md §2).
 template <class C>
 concept SansIoCore = requires(C& c, const C& cc, TimePoint t, const PeerAddr& p, BytesView b) {
     c.on_datagram(t, p, b);
@@ -80,7 +80,7 @@ public:
     void stop() noexcept;
     /// Queues `task` to run on the loop's thread in its next iteration (before the hook), and
     /// wakes the wait. Thread-safe: how other threads (REST handlers, admin commands) act on a
-    /// core that only the loop's thread may touch (ARCHITECTURE.md §2). Tasks run in order.
+    /// core that only the loop's thread may touch (docs/architecture.md §2). Tasks run in order.
     void post(std::function<void(TimePoint now)> task);
     [[nodiscard]] const LoopStats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::span<UdpSocket* const> sockets() const noexcept { return sockets_; }
