@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Installs the build into a temporary prefix, then configures, builds and runs every example
 project (examples/*) against that installed package, as a user of the package would. Also checks
-the pkg-config file with a one-line compile. Bounded: every command has a timeout.
+the pkg-config file with a one-line compile, and the use as a sub-project (add_subdirectory, only
+the libraries, without the CLI's, tests' or benchmarks' packages). Bounded: every command has a
+timeout.
 
   examples_test.py --build-dir BUILD --source-dir SRC --lwm2m BUILD/apps/lwm2m/lwm2m
                    [--generator Ninja] [--cxx g++]
@@ -41,6 +43,32 @@ def build_example(a, prefix, tmp, name):
     return os.path.join(out, name)
 
 
+def subproject(a):
+    """lwm2m-cpp through add_subdirectory: only the libraries, no CLI/test/benchmark packages."""
+    tmp = tempfile.mkdtemp(prefix="lwm2m-subproject-")
+    try:
+        sub = os.path.join(tmp, "build")
+        cfg = ["cmake", "-S", os.path.join(os.path.dirname(os.path.abspath(__file__)), "subproject"), "-B", sub,
+               f"-DLWM2M_SOURCE_DIR={a.source_dir}", "-DCMAKE_BUILD_TYPE=Release"]
+        for pkg in ("CLI11", "spdlog", "fmt", "GTest", "benchmark"):
+            cfg.append(f"-DCMAKE_DISABLE_FIND_PACKAGE_{pkg}=ON")
+        if a.generator:
+            cfg += ["-G", a.generator]
+        if a.cxx:
+            cfg += [f"-DCMAKE_CXX_COMPILER={a.cxx}"]
+        run(cfg)
+        run(["cmake", "--build", sub, "--target", "decode_payload"], timeout=1500)
+        r = run([os.path.join(sub, "decode_payload")], timeout=30)
+        expect(r.stdout.count("/3/0/9 = 100 (Integer)") == 2, f"sub-project build:\n{r.stdout}")
+        print("PASS subproject_build")
+    except Exception as e:  # noqa: BLE001
+        print(f"FAIL subproject_build: {e}")
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", required=True)
@@ -48,7 +76,10 @@ def main():
     ap.add_argument("--lwm2m", required=True)
     ap.add_argument("--generator", default="")
     ap.add_argument("--cxx", default="")
+    ap.add_argument("--case", choices=["installed", "subproject"], default="installed")
     a = ap.parse_args()
+    if a.case == "subproject":
+        return subproject(a)
     tmp = tempfile.mkdtemp(prefix="lwm2m-examples-")
     try:
         prefix = os.path.join(tmp, "prefix")
