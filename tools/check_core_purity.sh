@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when a sans-I/O core target touches I/O, threads, the clock, global randomness, the
-# environment or stdout (ARCHITECTURE.md §1). Only src/transport, src/http (edge layers) and apps/ may
-# do these.
+# environment or stdout (docs/architecture.md §1). Only src/transport, src/http (edge layers) and
+# apps/ may do these.
 set -u
 root=${1:-$(dirname "$0")/..}
 cd "$root" || exit 2

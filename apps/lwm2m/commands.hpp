@@ -10,10 +10,24 @@
 
 namespace lwm2m::app {
 
-/// Exit codes of `lwm2m coap get|put|post|delete` (and of usage errors everywhere).
-inline constexpr int exit_success = 0;        ///< 2.xx response
-inline constexpr int exit_error_response = 1; ///< 4.xx / 5.xx response
-inline constexpr int exit_failure = 2;        ///< bad input, timeout, network error
+/// Exit codes of every `lwm2m` command (listed in `lwm2m --help`, docs/guide-cli.md).
+inline constexpr int exit_success = 0;        ///< done; for requests: a 2.xx response
+inline constexpr int exit_error_response = 1; ///< a 4.xx / 5.xx response
+inline constexpr int exit_usage = 2;          ///< bad command line, URI, file or credentials
+inline constexpr int exit_network = 3;        ///< network or DTLS failure (refused, unreachable,
+                                              ///< resolve, handshake, reset, bind)
+inline constexpr int exit_timeout = 4;        ///< no (complete) answer within --timeout
+/// Stopped by a signal: 128 + the signal number (130 for SIGINT / Ctrl-C, 143 for SIGTERM).
+inline constexpr int exit_signal_base = 128;
+/// The usage error code under its former name (kept for the `coap serve` code).
+inline constexpr int exit_failure = exit_usage;
+
+/// The exit-status paragraph of --help.
+inline constexpr const char* exit_status_help =
+    "Exit status: 0 success (2.xx), 1 CoAP error response (4.xx/5.xx), 2 usage error (options, "
+    "URI, files, credentials), 3 network or DTLS failure (connection refused, unreachable, "
+    "failed handshake e.g. a wrong PSK key - the key is never printed), 4 timeout, 130 "
+    "interrupted (Ctrl-C; 128 + signal number, 143 for SIGTERM).";
 
 struct ServeOptions {
     std::string listen = "127.0.0.1:5683";
@@ -32,12 +46,14 @@ struct RequestOptions {
     std::optional<std::string> payload;
     std::optional<std::string> payload_file;
     std::optional<int> content_format;
+    std::optional<int> accept;  ///< Accept option (RFC 7252 §5.10.4)
+    bool quiet = false;         ///< -q: print only the payload
     std::optional<int> observe; ///< number of responses to wait for (the first counts)
     double timeout_s = 30;
     bool non = false;
     int block_size = 1024;
-    std::optional<std::string> output_file;
-    CredentialOptions credentials; ///< required for coaps:// URIs
+    std::optional<std::string> output_file; ///< "-": standard output
+    CredentialOptions credentials;          ///< required for coaps:// URIs
 };
 
 int run_coap_serve(ServeOptions& o, Logger& log);

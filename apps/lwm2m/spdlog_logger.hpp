@@ -1,4 +1,4 @@
-// lwm2m::Logger on top of spdlog (apps only: the core never prints, ARCHITECTURE.md §2).
+// lwm2m::Logger on top of spdlog (apps only: the core never prints, docs/architecture.md §2).
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// Logging facade used by the core through an interface (ARCHITECTURE.md §2: the core never
+// Logging facade used by the core through an interface (docs/architecture.md §2: the core never
 // prints). apps/ adapts it to spdlog; tests capture lines.
 //
 // Rule: never pass key material to a Logger. Use SecretBytes::redacted() where a size helps.

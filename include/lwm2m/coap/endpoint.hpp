@@ -1,4 +1,4 @@
-// The sans-I/O CoAP endpoint (ARCHITECTURE.md §2): RFC 7252 message layer (reliability,
+// The sans-I/O CoAP endpoint (docs/architecture.md §2): RFC 7252 message layer (reliability,
 // deduplication, piggybacked/separate responses, NSTART), RFC 7959 block-wise transfers (both
 // roles, transparent to the application) and RFC 7641 Observe (both roles).
 //

@@ -1,4 +1,4 @@
-// Errors of the DTLS layer (ARCHITECTURE.md §5).
+// Errors of the DTLS layer (docs/architecture.md §5).
 //
 // Every handshake or session failure surfaces as one of these codes, in a HandshakeFailed or
 // Closed event or as the error of a call. Messages never contain key material.

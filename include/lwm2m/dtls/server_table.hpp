@@ -1,4 +1,5 @@
-// ServerTable: many DTLS 1.2 server sessions behind one UDP socket, sans-I/O (ARCHITECTURE.md §2).
+// ServerTable: many DTLS 1.2 server sessions behind one UDP socket, sans-I/O (docs/architecture.md
+// §2).
 //
 // - A ClientHello from an unknown address is answered statelessly with a HelloVerifyRequest
 //   (RFC 6347 §4.2.1); NOTHING is allocated for the peer until its cookie verifies. The cookie key

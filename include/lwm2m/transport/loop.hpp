@@ -1,4 +1,4 @@
-// The driver that runs a sans-I/O core on real UDP sockets (docs/architecture.md).
+// The driver that runs a sans-I/O core on real UDP sockets (docs/architecture.md §2).
 //
 //   transport::Loop loop(endpoint, socket);
 //   loop.set_hook([&](TimePoint now) { while (auto ev = endpoint.poll_event()) handle(*ev); });
@@ -48,7 +48,7 @@ concept SocketAwareCore = requires(C& c, TimePoint t, std::uint16_t socket, cons
     c.on_datagram(t, socket, p, b);
 };
 
-/// The sans-I/O contract every protocol core satisfies (docs/architecture.md): on_datagram with or
+/// The sans-I/O contract every protocol core satisfies (docs/architecture.md §2): on_datagram with or
 /// without the socket index.
 template <class C>
 concept SansIoCore = requires(C& c, const C& cc, TimePoint t, const PeerAddr& p, BytesView b) {

@@ -1,5 +1,5 @@
 // Rule "Storage: a crash at any point leaves either the old or the new configuration, never a
-// mix; secrets at rest readable only by the owner (0600)" (SECURITY-OBJECT.md).
+// mix; secrets at rest readable only by the owner (0600)" (docs/security-object.md).
 //
 // A forked child writes configurations A and B alternately with store::write_file_atomic; the
 // parent SIGKILLs it at a random moment, then loads the file: it must decode to exactly A, B or
