@@ -1,6 +1,6 @@
 // bootstrap::Engine: the LwM2M Bootstrap-Server as one sans-I/O core (docs/bootstrap.md).
 //
-// Same contract as coap::Endpoint (ARCHITECTURE.md §2): on_datagram / on_timeout with an
+// Same contract as coap::Endpoint (docs/architecture.md §2): on_datagram / on_timeout with an
 // explicit `now`, poll_transmit / poll_event, one next_deadline(). It owns one coap::Endpoint and
 // channel per listener (NoSec, or DTLS through a dtls::ServerTable whose credentials come from the
 // configuration store), answers Bootstrap-Requests (LwM2M TS 1.1 §5.2.7.1), runs one session per

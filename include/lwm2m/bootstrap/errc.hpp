@@ -1,4 +1,4 @@
-// Errors of the bootstrap layer (ARCHITECTURE.md §5): command errors of bootstrap::Engine and
+// Errors of the bootstrap layer (docs/architecture.md §5): command errors of bootstrap::Engine and
 // the causes carried in BootstrapFailed events. Messages are fixed texts (no values).
 #pragma once
 

@@ -3,7 +3,7 @@
 // information reporting (§5.1.2 attributes, §6.4 Observe/Notify, 1.1 Send) and the firmware
 // package download (pull), over CoAP (RFC 7252/7959/7641) with NoSec or DTLS 1.2 per account.
 //
-// Same contract as coap::Endpoint (ARCHITECTURE.md §2):
+// Same contract as coap::Endpoint (docs/architecture.md §2):
 //
 //   Engine eng(cfg, accounts, registry, random, wall, resolver, logger);
 //   eng.add_object(device);                 // Objects 0 and 1 come from the AccountStore
