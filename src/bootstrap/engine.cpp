@@ -876,7 +876,11 @@ Result<Engine> Engine::create(EngineConfig config, store::BootstrapConfigStore& 
     for (const auto& l : config.listeners) {
         auto L = std::make_unique<ListenerState>();
         L->security = l.security;
-        L->coap = std::make_unique<coap::Endpoint>(config.coap, random, logger);
+        coap::Config cc = config.coap;
+        // Over DTLS the cookie exchange (RFC 6347 §4.2.1) proved the client's address: no RFC 9175
+        // Echo round trip and no amplification limit for it.
+        if (l.security != Listener::Security::nosec) cc.peers_verified_by_transport = true;
+        L->coap = std::make_unique<coap::Endpoint>(cc, random, logger);
         if (l.security == Listener::Security::nosec) {
             L->nosec = std::make_unique<dtls::NoSecChannel>();
             L->se_nosec =
