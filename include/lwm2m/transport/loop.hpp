@@ -48,8 +48,8 @@ concept SocketAwareCore = requires(C& c, TimePoint t, std::uint16_t socket, cons
     c.on_datagram(t, socket, p, b);
 };
 
-/// The sans-I/O contract every protocol core satisfies (docs/architecture.md §2): on_datagram with or
-/// without the socket index.
+/// The sans-I/O contract every protocol core satisfies (docs/architecture.md §2): on_datagram with
+/// or without the socket index.
 template <class C>
 concept SansIoCore = requires(C& c, const C& cc, TimePoint t, const PeerAddr& p, BytesView b) {
     requires SocketAwareCore<C> || requires {

@@ -110,7 +110,7 @@ TEST_F(CrashTest, KilledWriterLeavesOldOrNewConfigurationNeverAMix) {
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_LT(secs, 20.0); // typically 3-5 s; generous against a loaded CI machine
+    // Reported, never asserted (no test fails on wall-clock time): typically 3-5 s.
     EXPECT_EQ(seen_a + seen_b + seen_original, 200);
     EXPECT_GT(seen_a, 0); // the writers did get both files in place
     EXPECT_GT(seen_b, 0);
