@@ -448,7 +448,9 @@ json to_json(const BootstrapConfig& c) {
         if (!s.server_public_key.empty()) e["server_public_key_hex"] = to_hex(s.server_public_key);
         if (s.short_server_id) e["short_server_id"] = *s.short_server_id;
         if (s.client_hold_off) e["client_hold_off"] = *s.client_hold_off;
-        if (s.generate) e["generate"] = {{"psk_key_bytes", s.generate->psk_key_bytes}};
+        if (s.generate)
+            e["generate"] = {{"psk_key_bytes", s.generate->psk_key_bytes},
+                             {"psk_identity_bytes", s.generate->psk_identity_bytes}};
         sec.push_back(std::move(e));
     }
     json srv = json::array();
@@ -688,11 +690,16 @@ Expected<BootstrapConfig> bootstrap_from_json(const json& j, const std::string& 
         }
         if (e.contains("generate")) {
             const json& g = e["generate"];
-            if (auto o = only(g, {"psk_key_bytes"}, "generate"); !o)
+            if (auto o = only(g, {"psk_key_bytes", "psk_identity_bytes"}, "generate"); !o)
                 return tl::unexpected(o.error());
             auto n = opt_uint<std::size_t>(g, "psk_key_bytes", store::max_psk_key_size, 16);
             if (!n) return tl::unexpected(n.error());
-            s.generate = BootstrapSecurity::Generate{n->value_or(16)};
+            auto idn = opt_uint<std::size_t>(g, "psk_identity_bytes", 128, 16);
+            if (!idn) return tl::unexpected(idn.error());
+            s.generate = BootstrapSecurity::Generate{n->value_or(16), idn->value_or(32)};
+            if (s.psk_identity.size() + 16 > s.generate->psk_identity_bytes)
+                return bad("security instance: generate.psk_identity_bytes must leave at least "
+                           "16 random characters after the given psk_identity");
         }
         auto ssid = opt_uint<std::uint16_t>(e, "short_server_id", 65534, 1);
         if (!ssid) return tl::unexpected(ssid.error());
