@@ -561,9 +561,10 @@ Expected<store::SecurityInfo> security_from_json(const json& j, const std::strin
     s.endpoint = *ep ? **ep : path_ep;
     auto mode = opt_string(j, "mode");
     if (!mode) return tl::unexpected(mode.error());
-    if (!*mode) return bad("\"mode\" is required (psk, rpk, x509)");
+    if (!*mode) return bad("\"mode\" is required (psk, rpk, x509, nosec)");
     auto m = store::security_mode_from_string(**mode);
-    if (!m || *m == store::SecurityMode::nosec) return bad("\"mode\" must be psk, rpk or x509");
+    // nosec: the endpoint may register over plain CoAP (NoSecPolicy::listed).
+    if (!m) return bad("\"mode\" must be psk, rpk, x509 or nosec");
     s.mode = *m;
     auto id = identity_of(j);
     if (!id) return tl::unexpected(id.error());
@@ -581,6 +582,10 @@ Expected<store::SecurityInfo> security_from_json(const json& j, const std::strin
     auto cn = opt_string(j, "x509_common_name");
     if (!cn) return tl::unexpected(cn.error());
     if (*cn) s.x509_common_name = **cn;
+    if (s.mode == store::SecurityMode::nosec &&
+        (!s.psk_identity.empty() || !s.psk_key.empty() || !s.rpk_public_key.empty() ||
+         !s.x509_common_name.empty()))
+        return bad("mode nosec takes no credentials");
     std::string why;
     if (!store::validate(s, &why)) return bad("invalid credentials: " + why);
     return s;

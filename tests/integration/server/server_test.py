@@ -1,0 +1,554 @@
+#!/usr/bin/env python3
+"""lwm2m-server integration tests: real processes on 127.0.0.1 (label integration).
+
+  server_test.py --server PATH --client PATH --case NAME [--store memory|sqlite]
+
+Cases: health_auth, nosec_register_read, bootstrap_psk, wrong_psk, raw_register, malformed,
+restart_kill9 (sqlite). Every case ends with SIGTERM to the server and checks exit status 0.
+Prints "PASS <case>" or "FAIL <case>: why".
+"""
+import argparse
+import base64
+import http.client
+import json
+import os
+import queue
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+import procs  # noqa: E402
+from procs import expect  # noqa: E402
+
+
+class Server:
+    def __init__(self, binary, data_dir, store, extra=()):
+        self.binary = binary
+        self.data_dir = data_dir
+        self.store = store
+        self.extra = list(extra)
+        self.ports = {k: procs.free_udp_port() for k in ("coap", "coaps", "bs_coap", "bs_coaps")}
+        self.http_port = None
+        self.proc = None
+        self.err_path = os.path.join(data_dir, "server.err")
+
+    def start(self, keep_ports=True):
+        args = [self.binary, "--data-dir", self.data_dir, "--store", self.store,
+                "--coap-address", "127.0.0.1", "--http-port", str(self.http_port or 0),
+                "--coap-port", str(self.ports["coap"]), "--coaps-port", str(self.ports["coaps"]),
+                "--bs-coap-port", str(self.ports["bs_coap"]),
+                "--bs-coaps-port", str(self.ports["bs_coaps"]),
+                "--log-level", "debug"] + self.extra
+        self.err = open(self.err_path, "ab")
+        self.proc = procs.spawn(args, stdout=subprocess.PIPE, stderr=self.err)
+        line = self._readline(10)
+        expect(line.startswith("READY http="), f"server did not start: {line!r}\n{self.stderr()}")
+        self.http_port = int(line.rsplit(":", 1)[1])
+        with open(os.path.join(self.data_dir, "api-token")) as f:
+            self.token = f.read().strip()
+
+    def _readline(self, timeout):
+        out = []
+
+        def rd():
+            out.append(self.proc.stdout.readline().decode(errors="replace").strip())
+        t = threading.Thread(target=rd, daemon=True)
+        t.start()
+        t.join(timeout)
+        return out[0] if out else ""
+
+    def stderr(self):
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")[-6000:]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=15)
+        expect(rc == 0, f"server exited {rc} on SIGTERM\n{self.stderr()}")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=5)
+
+    def api(self, method, path, body=None, token=True, raw=None, ctype="application/json",
+            timeout=20):
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        headers = {}
+        if token:
+            headers["Authorization"] = "Bearer " + self.token
+        data = None
+        if raw is not None:
+            data = raw
+            headers["Content-Type"] = ctype
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        c.request(method, path, body=data, headers=headers)
+        r = c.getresponse()
+        text = r.read()
+        c.close()
+        try:
+            j = json.loads(text) if text else None
+        except ValueError:
+            j = None
+        return r.status, j, text
+
+
+class Client:
+    def __init__(self, binary, args):
+        self.proc = procs.spawn([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.decode(errors="replace").strip())
+
+    def wait_for(self, word, timeout=20):
+        end = time.time() + timeout
+        for s in self.seen:
+            if s.split(" ")[0] == word:
+                return True
+        while time.time() < end:
+            try:
+                s = self.lines.get(timeout=max(0.05, end - time.time()))
+            except queue.Empty:
+                break
+            self.seen.append(s)
+            if s.split(" ")[0] == word:
+                return True
+        return False
+
+    def count(self, word):
+        while True:
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except queue.Empty:
+                break
+        return sum(1 for s in self.seen if s.split(" ")[0] == word)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=10)
+
+
+class Sse:
+    """Reads /api/events in a thread; events() returns the parsed data objects so far."""
+
+    def __init__(self, server, query=""):
+        self.sock = socket.create_connection(("127.0.0.1", server.http_port), timeout=30)
+        req = (f"GET /api/events{query} HTTP/1.1\r\nHost: x\r\n"
+               f"Authorization: Bearer {server.token}\r\nAccept: text/event-stream\r\n\r\n")
+        self.sock.sendall(req.encode())
+        self.items = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        buf = b""
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    return
+                buf += d
+                while b"\n\n" in buf:
+                    frame, buf = buf.split(b"\n\n", 1)
+                    for line in frame.split(b"\n"):
+                        if line.startswith(b"data: "):
+                            try:
+                                with self.lock:
+                                    self.items.append(json.loads(line[6:]))
+                            except ValueError:
+                                pass
+        except OSError:
+            return
+
+    def wait(self, pred, timeout=15):
+        end = time.time() + timeout
+        while time.time() < end:
+            with self.lock:
+                for it in self.items:
+                    if pred(it):
+                        return it
+            time.sleep(0.05)
+        return None
+
+    def close(self):
+        self.sock.close()
+
+
+def find_resource(content, rid):
+    for r in content.get("resources", []):
+        if r["id"] == rid:
+            return r
+    return None
+
+
+# ---- cases -----------------------------------------------------------------------------------
+
+def case_health_auth(a, d):
+    s = Server(a.server, d, a.store)
+    s.start()
+    st, j, _ = s.api("GET", "/api/health", token=False)
+    expect(st == 200 and j["status"] == "ok", f"health {st} {j}")
+    mode = os.stat(os.path.join(d, "api-token")).st_mode & 0o777
+    expect(mode == 0o600, f"token file mode {oct(mode)}")
+    st, j, _ = s.api("GET", "/api/clients", token=False)
+    expect(st == 401 and j["error"]["code"] == "unauthorized", f"no token: {st}")
+    c = http.client.HTTPConnection("127.0.0.1", s.http_port, timeout=5)
+    c.request("GET", "/api/clients", headers={"Authorization": "Bearer " + "0" * 64})
+    r = c.getresponse()
+    r.read()
+    expect(r.status == 401, f"wrong token: {r.status}")
+    st, j, _ = s.api("GET", "/api/version")
+    expect(st == 200 and j["product"] == "lwm2m-cpp", f"version {st} {j}")
+    st, j, _ = s.api("GET", "/api/clients")
+    expect(st == 200 and j["total"] == 0, f"clients {j}")
+    # The token never appears in the logs.
+    s.stop()
+    expect(s.token not in s.stderr(), "API token in the server log")
+
+
+def register_nosec(a, s, ep, extra=()):
+    st, j, _ = s.api("POST", "/api/security", {"endpoint": ep, "mode": "nosec"})
+    expect(st == 201, f"security nosec {st} {j}")
+    cl = Client(a.client, ["--ep", ep, "--server", f"coap://127.0.0.1:{s.ports['coap']}"]
+                + list(extra))
+    expect(cl.wait_for("REGISTERED"), f"{ep} did not register: {cl.seen}\n{s.stderr()}")
+    return cl
+
+
+def case_nosec_register_read(a, d):
+    s = Server(a.server, d, a.store)
+    s.start()
+    sse = Sse(s)
+    cl = register_nosec(a, s, "nosec-1")
+    ev = sse.wait(lambda e: e["type"] == "registration" and e["ep"] == "nosec-1")
+    expect(ev is not None, "no registration event")
+    st, j, _ = s.api("GET", "/api/clients/nosec-1")
+    expect(st == 200 and j["endpoint"] == "nosec-1" and j["security"] == "nosec"
+           if "security" in j else st == 200, f"client {st} {j}")
+    st, j, _ = s.api("GET", "/api/clients?ep_prefix=nosec")
+    expect(st == 200 and j["total"] == 1, f"list {j}")
+    # Reads of /3/0 in every multi-value format.
+    for fmt in ("tlv", "senml-json", "senml-cbor", "lwm2m-cbor", None):
+        q = f"?format={fmt}" if fmt else ""
+        st, j, _ = s.api("GET", f"/api/clients/nosec-1/read/3/0{q}")
+        expect(st == 200 and j["code"] == "2.05", f"read /3/0 {fmt}: {st} {j}")
+        if fmt:
+            expect(j["format"] == fmt, f"format {fmt}: {j.get('format')}")
+        man = find_resource(j["content"], 0)
+        expect(man and man["value"] == "lwm2m-cpp test", f"manufacturer ({fmt}): {j}")
+    # A single resource as text.
+    st, j, _ = s.api("GET", "/api/clients/nosec-1/read/3/0/1?format=text")
+    expect(st == 200 and j["content"]["value"] == "server_test_client", f"/3/0/1: {j}")
+    # Object 0 is refused with 4.01 (TS 1.1 §E.1: never readable by a DM server).
+    for method, path, body in (("GET", "/api/clients/nosec-1/read/0", None),
+                               ("GET", "/api/clients/nosec-1/read/0/0", None),
+                               ("GET", "/api/clients/nosec-1/discover/0", None),
+                               ("POST", "/api/clients/nosec-1/observe/0/0", None),
+                               ("DELETE", "/api/clients/nosec-1/delete/0/0", None),
+                               ("PUT", "/api/clients/nosec-1/write/0/0/0",
+                                {"id": 0, "type": "string", "value": "coap://evil"})):
+        st, j, _ = s.api(method, path, body)
+        expect(st == 200 and j["code"] == "4.01" and not j["success"],
+               f"{method} {path}: {st} {j}")
+    # Write (UTC offset, /3/0/14) and read it back; Execute (/3/0/4 Reboot is 2.04).
+    st, j, _ = s.api("PUT", "/api/clients/nosec-1/write/3/0/14",
+                     {"id": 14, "type": "string", "value": "+02:00"})
+    expect(st == 200 and j["code"] == "2.04", f"write /3/0/14: {j}")
+    st, j, _ = s.api("GET", "/api/clients/nosec-1/read/3/0/14")
+    expect(st == 200 and j["content"]["value"] == "+02:00", f"read back /3/0/14: {j}")
+    st, j, _ = s.api("POST", "/api/clients/nosec-1/execute/3/0/4")
+    expect(st == 200 and j["code"] == "2.04", f"execute /3/0/4: {j}")
+    # Discover.
+    st, j, _ = s.api("GET", "/api/clients/nosec-1/discover/3/0")
+    expect(st == 200 and j["code"] == "2.05" and "</3/0/0>" in json.dumps(j), f"discover: {j}")
+    # Observe with pmin/pmax: notifications through SSE.
+    st, j, _ = s.api("PUT", "/api/clients/nosec-1/attributes/3/0/13", {"pmin": 1, "pmax": 1})
+    expect(st == 200 and j["code"] == "2.04", f"attributes: {j}")
+    st, j, _ = s.api("POST", "/api/clients/nosec-1/observe/3/0/13")
+    expect(st == 200 and j["code"] == "2.05", f"observe: {j}")
+    n = sse.wait(lambda e: e["type"] == "notification" and e["ep"] == "nosec-1"
+                 and e["data"].get("path") == "/3/0/13" and "content" in e["data"], timeout=8)
+    expect(n is not None, "no notification through SSE")
+    st, j, _ = s.api("DELETE", "/api/clients/nosec-1/observe/3/0/13?mode=active")
+    expect(st == 200, f"cancel observe: {st} {j}")
+    # Unknown client / unknown path.
+    st, j, _ = s.api("GET", "/api/clients/nobody/read/3/0")
+    expect(st == 404 and j["error"]["code"] == "unknown_client", f"unknown client {st} {j}")
+    st, j, _ = s.api("GET", "/api/clients/nosec-1/read/3/7")
+    expect(st == 200 and j["code"] == "4.04", f"/3/7: {j}")
+    # De-register (SIGTERM to the client) shows as an event and the client is gone.
+    expect(cl.stop() == 0, "client exit status")
+    ev = sse.wait(lambda e: e["type"] == "deregistration" and e["ep"] == "nosec-1")
+    expect(ev is not None, "no deregistration event")
+    st, j, _ = s.api("GET", "/api/clients/nosec-1")
+    expect(st == 404, f"after de-register: {st}")
+    sse.close()
+    s.stop()
+
+
+def bootstrap_body(ep, s, bs_id, bs_key, dm_id_bytes=128, dm_key_bytes=64):
+    return {"endpoint": ep,
+            "security": [
+                {"uri": f"coaps://127.0.0.1:{s.ports['bs_coaps']}", "bootstrap_server": True,
+                 "mode": "psk", "psk_identity_hex": bs_id.hex(), "psk_key_hex": bs_key.hex()},
+                {"instance_id": 1, "uri": f"coaps://127.0.0.1:{s.ports['coaps']}",
+                 "mode": "psk", "psk_identity": "dm-" + ep[:20] + "-", "short_server_id": 101,
+                 "generate": {"psk_key_bytes": dm_key_bytes,
+                              "psk_identity_bytes": dm_id_bytes}}],
+            "servers": [{"instance_id": 0, "short_server_id": 101, "lifetime": 120,
+                         "binding": "U"}]}
+
+
+def printable_id(n):
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(n)).encode()
+
+
+def case_bootstrap_psk(a, d):
+    s = Server(a.server, d, a.store)
+    s.start()
+    sse = Sse(s)
+    ep = "bs-psk-1"
+    bs_id, bs_key = printable_id(128), secrets.token_bytes(64)
+    st, j, _ = s.api("POST", "/api/bootstrap", bootstrap_body(ep, s, bs_id, bs_key))
+    expect(st == 201, f"bootstrap config: {st} {j}")
+    st, j, _ = s.api("GET", f"/api/bootstrap/{ep}")
+    expect(st == 200 and bs_key.hex() not in json.dumps(j), f"config read back {st}")
+    st, j, _ = s.api("GET", f"/api/bootstrap/{ep}/status")
+    expect(st == 200 and j["state"] == "never", f"status before: {j}")
+    cl = Client(a.client, ["--ep", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
+                           "--psk-identity-hex", bs_id.hex(), "--psk-key-hex", bs_key.hex()])
+    expect(cl.wait_for("BOOTSTRAP_FINISHED", 25), f"no bootstrap: {cl.seen}\n{s.stderr()}")
+    expect(cl.wait_for("REGISTERED", 25), f"no registration: {cl.seen}\n{s.stderr()}")
+    st, j, _ = s.api("GET", f"/api/bootstrap/{ep}/status")
+    expect(st == 200 and j["state"] == "finished", f"status after: {j}")
+    st, j, _ = s.api("GET", f"/api/clients/{ep}")
+    expect(st == 200 and j.get("security") in ("psk", None), f"client: {j}")
+    st, j, _ = s.api("GET", f"/api/security/{ep}")
+    expect(st == 200 and j["mode"] == "psk" and j["psk_key"] == "<set>", f"security: {j}")
+    expect(len(bytes.fromhex(j["psk_identity_hex"])) == 128, f"identity size: {j}")
+    st, j, _ = s.api("GET", f"/api/clients/{ep}/read/3/0")
+    expect(st == 200 and j["code"] == "2.05", f"read over DTLS: {j}")
+    ev = sse.wait(lambda e: e["type"] == "bootstrap" and e["ep"] == ep
+                  and e["data"]["state"] == "finished")
+    expect(ev is not None, "no bootstrap event")
+    cl.stop()
+    sse.close()
+    s.stop()
+    log = s.stderr()
+    for secret in (bs_key.hex(), bs_key.hex().upper(), base64.b64encode(bs_key).decode()):
+        expect(secret not in log, "bootstrap key in the log")
+
+
+def case_wrong_psk(a, d):
+    s = Server(a.server, d, a.store)
+    s.start()
+    ep = "bs-wrong-1"
+    bs_id, bs_key = printable_id(32), secrets.token_bytes(32)
+    st, j, _ = s.api("POST", "/api/bootstrap", bootstrap_body(ep, s, bs_id, bs_key, 32, 16))
+    expect(st == 201, f"config: {st} {j}")
+    wrong = bytes(b ^ 0x5A for b in bs_key)
+    cl = Client(a.client, ["--ep", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
+                           "--psk-identity-hex", bs_id.hex(), "--psk-key-hex", wrong.hex()])
+    expect(not cl.wait_for("BOOTSTRAP_FINISHED", 6), "bootstrapped with a wrong key")
+    expect(cl.count("REGISTERED") == 0, "registered with a wrong key")
+    st, j, _ = s.api("GET", f"/api/bootstrap/{ep}/status")
+    expect(j["state"] != "finished", f"status: {j}")
+    st, j, _ = s.api("GET", "/api/clients")
+    expect(j["total"] == 0, f"clients: {j}")
+    # An inconsistent configuration is refused by the API (a server without security account).
+    bad = bootstrap_body("bs-bad", s, bs_id + b"x", bs_key)
+    bad["servers"].append({"instance_id": 1, "short_server_id": 202, "lifetime": 60})
+    st, j, _ = s.api("POST", "/api/bootstrap", bad)
+    expect(st == 400, f"inconsistent config accepted: {st} {j}")
+    cl.stop()
+    s.stop()
+
+
+def coap_req(sock, addr, code, path, query=(), payload=b"", ct=None, mid=1):
+    opts = [(11, p.encode()) for p in path] + [(15, q.encode()) for q in query]
+    if ct is not None:
+        opts.append((12, ct.to_bytes((ct.bit_length() + 7) // 8, "big")))
+    opts.sort(key=lambda o: o[0])
+    sock.sendto(procs.coap_encode(0, code, mid, b"\x01\x02", opts, payload), addr)
+    end = time.time() + 5
+    while time.time() < end:
+        sock.settimeout(max(0.05, end - time.time()))
+        try:
+            data, _ = sock.recvfrom(4096)
+        except socket.timeout:
+            break
+        m = procs.coap_decode(data)
+        if m and m["mid"] == mid and m["type"] in (2, 3):
+            return m
+    return None
+
+
+def code_str(m):
+    c = m["code"]
+    return f"{c >> 5}.{c & 31:02d}"
+
+
+def case_raw_register(a, d):
+    s = Server(a.server, d, a.store, ["--nosec", "any"])
+    s.start()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    dm = ("127.0.0.1", s.ports["coap"])
+    m = coap_req(sock, dm, 2, ["rd"], ["ep=raw-1", "lt=60", "lwm2m=1.1", "b=U"],
+                 b"</1/0>,</3/0>", ct=40, mid=11)
+    expect(m and code_str(m) == "2.01", f"register: {m}")
+    loc = [v.decode() for (n, v) in m["options"] if n == 8]
+    expect(len(loc) == 2 and loc[0] == "rd", f"location {loc}")
+    st, j, _ = s.api("GET", "/api/clients/raw-1")
+    expect(st == 200 and j["lifetime"] == 60, f"client: {j}")
+    m = coap_req(sock, dm, 2, loc, ["lt=90"], mid=12)
+    expect(m and code_str(m) == "2.04", f"update: {m}")
+    st, j, _ = s.api("GET", "/api/clients/raw-1")
+    expect(j["lifetime"] == 90, f"after update: {j}")
+    # Bad parameters: 4.00 with a diagnostic; unsupported version: 4.12.
+    m = coap_req(sock, dm, 2, ["rd"], ["ep=raw-2", "lt=0"], b"</3/0>", ct=40, mid=13)
+    expect(m and code_str(m) == "4.00", f"lt=0: {m}")
+    m = coap_req(sock, dm, 2, ["rd"], ["ep=raw-2", "lwm2m=9.9"], b"</3/0>", ct=40, mid=14)
+    expect(m and code_str(m) == "4.12", f"lwm2m=9.9: {m}")
+    m = coap_req(sock, dm, 2, ["rd", "nothere"], [], mid=15)
+    expect(m and code_str(m) == "4.04", f"unknown location: {m}")
+    m = coap_req(sock, dm, 4, loc, [], mid=16)
+    expect(m and code_str(m) == "2.02", f"de-register: {m}")
+    st, j, _ = s.api("GET", "/api/clients/raw-1")
+    expect(st == 404, f"after de-register: {st}")
+    # The NoSec bootstrap port refuses an unknown endpoint with 4.00 (no enumeration oracle).
+    m = coap_req(sock, ("127.0.0.1", s.ports["bs_coap"]), 2, ["bs"], ["ep=nobody"], mid=17)
+    expect(m is None or code_str(m) in ("4.00", "4.03"), f"bs unknown: {m}")
+    s.stop()
+
+
+def case_malformed(a, d):
+    s = Server(a.server, d, a.store, ["--nosec", "any"])
+    s.start()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    rnd = secrets.SystemRandom()
+    # CoAP garbage on every port (plain and DTLS).
+    for port in s.ports.values():
+        for n in range(200):
+            sock.sendto(bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 80))),
+                        ("127.0.0.1", port))
+        sock.sendto(b"\x40\x02\x00\x01\xb2rd\xff", ("127.0.0.1", port))  # marker, no payload
+        sock.sendto(b"\x16\xfe\xfd" + b"\x00" * 60, ("127.0.0.1", port))  # fake DTLS record
+    # Registers with broken payloads get 4.00.
+    m = coap_req(sock, ("127.0.0.1", s.ports["coap"]), 2, ["rd"], ["ep=m1"], b"<<<", ct=40,
+                 mid=21)
+    expect(m and code_str(m) == "4.00", f"bad links: {m}")
+    m = coap_req(sock, ("127.0.0.1", s.ports["coap"]), 2, ["rd"], ["lt=5"], b"</3/0>", ct=40,
+                 mid=22)
+    expect(m and code_str(m) == "4.00", f"no ep: {m}")
+    # REST: malformed input on every route family.
+    bad = [("POST", "/api/security", b"{", 400), ("POST", "/api/security", b"[]", 400),
+           ("POST", "/api/security", b'{"endpoint":"x","mode":"psk"}', 400),
+           ("PUT", "/api/security/x", b'{"endpoint":"y","mode":"nosec"}', 400),
+           ("POST", "/api/bootstrap", b'{"endpoint":""}', 400),
+           ("POST", "/api/bootstrap", b'{"endpoint":"e","security":[{"uri":"http://x"}]}', 400),
+           ("PUT", "/api/clients/x/write/3/0/14", b'{"value":', 400),
+           ("POST", "/api/clients/x/execute/3/0/4", b'{"args":"0=\'unterminated"}', 400),
+           ("PUT", "/api/clients/x/attributes/3/0/13", b'{"pmin":10,"pmax":5}', 400),
+           ("POST", "/api/clients/x/composite/read", b'{"paths":["/3/a"]}', 400),
+           ("GET", "/api/clients/x/read/3/abc", None, 400),
+           ("GET", "/api/clients?limit=-1", None, 400),
+           ("GET", "/api/nothing", None, 404),
+           ("PATCH", "/api/security", None, 405),
+           ("POST", "/api/models", b"<not-ddf", 400)]
+    for method, path, body, want in bad:
+        st, j, _ = s.api(method, path, raw=body if body is not None else None,
+                         ctype="application/xml" if path == "/api/models" else "application/json")
+        expect(st == want and j and "error" in j, f"{method} {path}: {st} (wanted {want}) {j}")
+    st, j, _ = s.api("POST", "/api/security", raw=b'{"endpoint":"x","mode":"nosec"}',
+                     ctype="text/plain")
+    expect(st == 415, f"content type: {st}")
+    # Still up and serving.
+    st, j, _ = s.api("GET", "/api/health", token=False)
+    expect(st == 200, "health after garbage")
+    m = coap_req(sock, ("127.0.0.1", s.ports["coap"]), 2, ["rd"], ["ep=m-ok"], b"</3/0>", ct=40,
+                 mid=23)
+    expect(m and code_str(m) == "2.01", f"register after garbage: {m}")
+    s.stop()
+
+
+def case_restart_kill9(a, d):
+    expect(a.store == "sqlite", "restart_kill9 needs --store sqlite")
+    s = Server(a.server, d, a.store, ["--nosec", "any"])
+    s.start()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    dm = ("127.0.0.1", s.ports["coap"])
+    locations = {}
+    # Load: 150 raw registrations, each acknowledged before we count it.
+    for i in range(150):
+        ep = f"k9-{i:03d}"
+        m = coap_req(sock, dm, 2, ["rd"], [f"ep={ep}", "lt=300", "lwm2m=1.1"], b"</3/0>", ct=40,
+                     mid=100 + i)
+        expect(m and code_str(m) == "2.01", f"register {ep}: {m}")
+        locations[ep] = [v.decode() for (n, v) in m["options"] if n == 8]
+    # A real client too (it must carry on with Update after the restart).
+    st, j, _ = s.api("POST", "/api/security", {"endpoint": "k9-real", "mode": "nosec"})
+    cl = Client(a.client, ["--ep", "k9-real", "--server", f"coap://127.0.0.1:{s.ports['coap']}",
+                           "--lifetime", "20"])
+    expect(cl.wait_for("REGISTERED"), f"real client: {cl.seen}")
+    s.kill9()
+    s.start()
+    st, j, _ = s.api("GET", "/api/clients?limit=1000")
+    got = {c["endpoint"] for c in j["items"]}
+    missing = [ep for ep in locations if ep not in got]
+    expect(not missing, f"lost after kill -9: {missing[:5]} ({len(missing)})")
+    expect("k9-real" in got, "real client lost")
+    # The raw clients carry on with Update at their old location.
+    for i, (ep, loc) in enumerate(list(locations.items())[:20]):
+        m = coap_req(sock, dm, 2, loc, [], mid=400 + i)
+        expect(m and code_str(m) == "2.04", f"update {ep} after restart: {m}")
+    # The real client updates (lifetime 20 s: within ~12 s) without registering again.
+    expect(cl.wait_for("UPDATED", 20), f"real client did not update: {cl.seen}")
+    expect(cl.count("REGISTERED") == 1, f"real client registered again: {cl.seen}")
+    st, j, _ = s.api("GET", "/api/clients/k9-real/read/3/0/0")
+    expect(st == 200 and j["code"] == "2.05", f"read after restart: {j}")
+    cl.stop()
+    s.stop()
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--server", required=True)
+    p.add_argument("--client", required=True)
+    p.add_argument("--case", required=True, choices=sorted(CASES))
+    p.add_argument("--store", default="memory")
+    a = p.parse_args()
+    d = tempfile.mkdtemp(prefix="lwm2m-server-test-")
+    try:
+        CASES[a.case](a, d)
+        print(f"PASS {a.case}")
+        return 0
+    except AssertionError as e:
+        print(f"FAIL {a.case}: {e}")
+        return 1
+    except Exception as e:  # noqa: BLE001 - any error fails the case
+        print(f"FAIL {a.case}: {type(e).__name__}: {e}")
+        return 1
+    finally:
+        procs.kill_children()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
