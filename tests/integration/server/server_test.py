@@ -400,6 +400,41 @@ def code_str(m):
     return f"{c >> 5}.{c & 31:02d}"
 
 
+def case_psk_identity_mismatch(a, d):
+    s = Server(a.server, d, a.store)
+    s.start()
+    ka, kb = secrets.token_bytes(32), secrets.token_bytes(32)
+    for ep, ident, key in (("dev-a", b"identity-a", ka), ("dev-b", b"identity-b", kb)):
+        st, j, _ = s.api("POST", "/api/security", {"endpoint": ep, "mode": "psk",
+                                                   "psk_identity": ident.decode(),
+                                                   "psk_key_hex": key.hex()})
+        expect(st == 201, f"security {ep}: {st} {j}")
+    uri = f"coaps://127.0.0.1:{s.ports['coaps']}"
+    # A valid PSK for dev-a registering as dev-b: 4.03 (no registration).
+    cl = Client(a.client, ["--ep", "dev-b", "--server", uri,
+                           "--psk-identity-hex", b"identity-a".hex(), "--psk-key-hex", ka.hex()])
+    expect(not cl.wait_for("REGISTERED", 6), "dev-a's credentials registered as dev-b")
+    # A wrong key for dev-a: the handshake fails, no registration.
+    c2 = Client(a.client, ["--ep", "dev-a", "--server", uri, "--psk-identity-hex",
+                           b"identity-a".hex(), "--psk-key-hex", kb.hex()])
+    expect(not c2.wait_for("REGISTERED", 4), "registered with a wrong PSK")
+    st, j, _ = s.api("GET", "/api/clients")
+    expect(j["total"] == 0, f"clients: {j}")
+    expect("refused 4.03" in s.stderr(), "no 4.03 refusal in the server log")
+    # The right credentials work.
+    c3 = Client(a.client, ["--ep", "dev-a", "--server", uri, "--psk-identity-hex",
+                           b"identity-a".hex(), "--psk-key-hex", ka.hex()])
+    expect(c3.wait_for("REGISTERED", 15), f"dev-a did not register: {c3.seen}\n{s.stderr()}")
+    st, j, _ = s.api("GET", "/api/clients/dev-a/read/3/0/0")
+    expect(st == 200 and j["code"] == "2.05", f"read dev-a: {j}")
+    for c in (cl, c2, c3):
+        c.stop()
+    s.stop()
+    log = s.stderr()
+    for k in (ka, kb):
+        expect(k.hex() not in log and base64.b64encode(k).decode() not in log, "key in log")
+
+
 def case_raw_register(a, d):
     s = Server(a.server, d, a.store, ["--nosec", "any"])
     s.start()

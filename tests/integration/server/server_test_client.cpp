@@ -96,8 +96,16 @@ int main(int argc, char** argv) {
         client::SecurityInstance s;
         s.server_uri = dm_uri;
         s.bootstrap_server = false;
-        s.security_mode = client::SecurityMode::nosec;
         s.short_server_id = 101;
+        Bytes id = hex_arg(argc, argv, "--psk-identity-hex");
+        Bytes key = hex_arg(argc, argv, "--psk-key-hex");
+        if (!key.empty()) {
+            s.security_mode = client::SecurityMode::psk;
+            s.public_key_or_identity = id;
+            s.secret_key = SecretBytes(BytesView(key));
+        } else {
+            s.security_mode = client::SecurityMode::nosec;
+        }
         cfg.security.emplace(1, std::move(s));
         client::ServerInstance si;
         si.resources.emplace(0, dm::Resource::single(0, dm::Value::integer(101)));
