@@ -46,6 +46,20 @@ public:
 Bytes hex_arg(int argc, char** argv, const char* name) {
     Bytes b;
     std::string h = arg(argc, argv, name);
+    // --psk-key-hex-file F: the key's hex in a file (keeps it off the command line).
+    if (h.empty() && std::strcmp(name, "--psk-key-hex") == 0) {
+        std::string file = arg(argc, argv, "--psk-key-hex-file");
+        if (!file.empty()) {
+            if (std::FILE* f = std::fopen(file.c_str(), "r")) {
+                char buf[300] = {};
+                std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+                std::fclose(f);
+                h.assign(buf, n);
+                while (!h.empty() && (h.back() == '\n' || h.back() == '\r' || h.back() == ' '))
+                    h.pop_back();
+            }
+        }
+    }
     if (!h.empty() && !from_hex(h, b)) {
         std::fprintf(stderr, "bad hex in %s\n", name);
         std::exit(2);
