@@ -16,9 +16,10 @@
 //
 //   auto stores = SqliteStores::open("/var/lib/lwm2m");
 //   auto queue = CommitQueue::start(*(*stores)->open_connection());
+//   auto writer = std::make_shared<RegistrationWriter>();
 //   auto changes = engine.take_changes();           // seq of the last one: `seq`
-//   queue->submit([c = std::move(changes)](Database& db) {
-//                     return apply_registration_changes(db, c); },
+//   queue->submit([writer, c = std::move(changes)](Database& db) {
+//                     return writer->apply(db, c); },
 //                 [&loop, seq](Result<void> r) { loop.post([=](TimePoint now) {
 //                     engine.on_persisted(now, seq, r); }); });
 //
@@ -54,10 +55,36 @@ namespace lwm2m::store {
 /// Database::migrate(); SqliteStores::open() does.
 [[nodiscard]] std::span<const Migration> sqlite_store_migrations() noexcept;
 
-/// Applies `batch` in order to the registrations/observations tables of `db`, WITHOUT opening a
-/// transaction: call it inside one (SqliteRegistrationStore::commit does) or as a CommitQueue unit
-/// (which runs inside the queue's SAVEPOINT). Semantics are those of RegistrationStore::commit.
-/// Errors: store::Errc (sql_error, io_error, busy, corrupt, constraint); the caller rolls back.
+/// Applies batches of registration Changes to a Database, with its statements compiled once
+/// (the cost of a commit is then the rows, not SQL parsing). For CommitQueue, create one writer
+/// and share it between the units (they all run on the writer thread):
+///
+///   auto writer = std::make_shared<RegistrationWriter>();
+///   queue->submit([writer, c = std::move(changes)](Database& db) {
+///       return writer->apply(db, c); }, done);
+///
+/// Not thread-safe: one thread at a time (the writer thread).
+class RegistrationWriter {
+public:
+    RegistrationWriter();
+    ~RegistrationWriter();
+    RegistrationWriter(RegistrationWriter&&) noexcept;
+    RegistrationWriter& operator=(RegistrationWriter&&) noexcept;
+
+    /// Applies `batch` in order to the registrations/observations tables of `db`, WITHOUT
+    /// opening a transaction: call it inside one (SqliteRegistrationStore::commit does) or as a
+    /// CommitQueue unit (which runs inside the queue's SAVEPOINT). Semantics are those of
+    /// RegistrationStore::commit. The statements are compiled for `db` on first use (again when
+    /// called with another Database). Errors: store::Errc (sql_error, io_error, busy, corrupt,
+    /// constraint); the caller rolls back.
+    [[nodiscard]] Result<void> apply(Database& db, std::span<const Change> batch);
+
+private:
+    struct Statements;
+    std::unique_ptr<Statements> st_;
+};
+
+/// RegistrationWriter().apply(db, batch) (compiles the statements for this call only).
 [[nodiscard]] Result<void> apply_registration_changes(Database& db, std::span<const Change> batch);
 
 /// Reads every registration, then every observation, of `db` (RegistrationStore::load).
@@ -70,7 +97,7 @@ load_registrations(Database& db, const std::function<void(RegistrationRecord&&)>
 /// outlive the store and is used by one thread at a time (see the file comment for CommitQueue).
 class SqliteRegistrationStore final : public RegistrationStore {
 public:
-    explicit SqliteRegistrationStore(Database& db) noexcept
+    explicit SqliteRegistrationStore(Database& db)
         : db_(&db) {}
 
     /// One transaction (BEGIN IMMEDIATE .. COMMIT) around apply_registration_changes().
@@ -92,6 +119,7 @@ public:
 
 private:
     Database* db_;
+    RegistrationWriter writer_;
 };
 
 /// SecurityStore on a Database: every record in an in-memory index (the find*() answer from

@@ -206,10 +206,36 @@ Result<ObservationRecord> read_observation(const Statement& st) {
 
 } // namespace
 
-Result<void> apply_registration_changes(Database& db, std::span<const Change> batch) {
-    if (batch.empty()) return ok();
-    // Statements are compiled once per call (a few microseconds) and reused for the batch.
+struct RegistrationWriter::Statements {
+    sqlite3* handle = nullptr; ///< the connection they were compiled for
     std::optional<Statement> put_reg, del_reg, del_obs_of, put_obs, del_obs;
+};
+
+RegistrationWriter::RegistrationWriter()
+    : st_(std::make_unique<Statements>()) {}
+RegistrationWriter::~RegistrationWriter() = default;
+RegistrationWriter::RegistrationWriter(RegistrationWriter&&) noexcept = default;
+RegistrationWriter& RegistrationWriter::operator=(RegistrationWriter&&) noexcept = default;
+
+Result<void> apply_registration_changes(Database& db, std::span<const Change> batch) {
+    return RegistrationWriter().apply(db, batch);
+}
+
+Result<void> RegistrationWriter::apply(Database& db, std::span<const Change> batch) {
+    if (batch.empty()) return ok();
+    if (!st_) st_ = std::make_unique<Statements>();
+    if (st_->handle != db.handle()) {
+        // Another connection: the statements are compiled again on first use below. (A closed
+        // connection's handle is not reused while statements of it exist: sqlite3_close_v2
+        // defers the close.)
+        *st_ = Statements{};
+        st_->handle = db.handle();
+    }
+    auto& put_reg = st_->put_reg;
+    auto& del_reg = st_->del_reg;
+    auto& del_obs_of = st_->del_obs_of;
+    auto& put_obs = st_->put_obs;
+    auto& del_obs = st_->del_obs;
     for (const Change& c : batch) {
         if (const auto* put = std::get_if<RegistrationPut>(&c.op)) {
             if (!put_reg) {
@@ -304,7 +330,7 @@ Result<void> load_registrations(Database& db,
 
 Result<void> SqliteRegistrationStore::commit(std::span<const Change> batch) {
     LWM2M_TRY(tx, Transaction::begin(*db_));
-    LWM2M_TRY_VOID(apply_registration_changes(*db_, batch));
+    LWM2M_TRY_VOID(writer_.apply(*db_, batch));
     return tx.commit();
 }
 

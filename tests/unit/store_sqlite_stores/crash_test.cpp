@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -33,6 +34,7 @@ std::string endpoint_of(std::uint32_t unit, int i) {
     auto conn = (*s)->open_connection();
     if (!conn) ::_exit(3);
     auto queue = CommitQueue::start(std::move(*conn), 64);
+    auto writer = std::make_shared<RegistrationWriter>();
     for (std::uint32_t unit = 0;; ++unit) { // until killed
         std::vector<Change> changes;
         for (int i = 0; i < changes_per_unit; ++i) {
@@ -46,7 +48,7 @@ std::string endpoint_of(std::uint32_t unit, int i) {
             changes.push_back({unit, RegistrationPut{std::move(r)}});
         }
         queue->submit(
-            [c = std::move(changes)](Database& db) { return apply_registration_changes(db, c); },
+            [writer, c = std::move(changes)](Database& db) { return writer->apply(db, c); },
             [fd, unit](Result<void> r) {
                 if (!r) ::_exit(4);
                 // Reported only after the batch's COMMIT returned: the unit is durable.

@@ -332,6 +332,7 @@ TEST(SqliteStores, RegistrationsCommittedThroughCommitQueue) {
     auto conn = (*s)->open_connection();
     ASSERT_TRUE(conn) << conn.error().message();
     auto queue = CommitQueue::start(std::move(*conn));
+    auto writer = std::make_shared<RegistrationWriter>(); // statements compiled once
     std::atomic<std::uint64_t> persisted{0};
     std::atomic<int> failures{0};
     std::uint64_t seq = 0;
@@ -343,7 +344,7 @@ TEST(SqliteStores, RegistrationsCommittedThroughCommitQueue) {
                                                         std::to_string(seq))}});
         }
         queue->submit(
-            [c = std::move(changes)](Database& db) { return apply_registration_changes(db, c); },
+            [writer, c = std::move(changes)](Database& db) { return writer->apply(db, c); },
             [&persisted, &failures, last = seq](Result<void> r) {
                 if (!r) ++failures;
                 // Engine::on_persisted(now, last, r) would be posted to the loop here.
