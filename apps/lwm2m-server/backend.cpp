@@ -421,29 +421,46 @@ void ServerBackend::set_status(const std::string& endpoint, const std::string& s
     s.detail = std::move(detail);
 }
 
-void ServerBackend::record_credentials(std::uint64_t session, const std::string& endpoint,
+Result<void> ServerBackend::record(const store::BootstrapOutcome& outcome,
+                                   std::span<const store::SecurityInfo> infos, std::string* why) {
+    if (options_.record_outcome) return options_.record_outcome(outcome, infos, why);
+    for (const auto& info : infos)
+        LWM2M_TRY_VOID(security_.put(info, why));
+    return ok();
+}
+
+bool ServerBackend::record_credentials(std::uint64_t session, const std::string& endpoint,
                                        const std::vector<store::DmCredential>& creds) {
-    if (creds.empty()) return;
+    if (creds.empty()) return true;
     const store::DmCredential* pick = &creds.front();
-    for (const auto& c : creds)
-        for (auto port : options_.dm_ports)
-            if (c.server_uri.size() > 6 &&
-                c.server_uri.find(":" + std::to_string(port)) != std::string::npos) {
+    for (const auto& c : creds) {
+        for (auto port : options_.dm_ports) {
+            if (c.server_uri.ends_with(":" + std::to_string(port)) ||
+                c.server_uri.find(":" + std::to_string(port) + "/") != std::string::npos)
                 pick = &c;
-                goto picked;
-            }
-picked:
+        }
+    }
     if (session != 0 && replaced_.count(session) == 0) {
         const auto* old = security_.find(endpoint);
         replaced_.emplace(session, old ? std::optional<store::SecurityInfo>(*old) : std::nullopt);
     }
     store::SecurityInfo info = pick->info;
     info.endpoint = endpoint;
+    store::BootstrapOutcome outcome;
+    outcome.endpoint = endpoint;
+    outcome.time = wall_.unix_seconds() * 1000;
+    outcome.success = true;
+    outcome.session = session;
+    outcome.detail = "DM credentials written for " + pick->server_uri;
     std::string why;
-    if (auto r = security_.put(std::move(info), &why); !r)
+    if (auto r = record(outcome, std::span<const store::SecurityInfo>(&info, 1), &why); !r) {
         log_.write(LogLevel::error, "bootstrap",
                    fmt::format("ep={}: storing the DM credentials failed: {} {}", endpoint,
                                r.error().message(), why));
+        replaced_.erase(session);
+        return false;
+    }
+    return true;
 }
 
 void ServerBackend::on_bootstrap_event(TimePoint now, bootstrap::Event&& ev) {
@@ -464,8 +481,11 @@ void ServerBackend::on_bootstrap_event(TimePoint now, bootstrap::Event&& ev) {
             } else if constexpr (std::is_same_v<T, bootstrap::CredentialsPending>) {
                 // Durable before Finish goes out: the device may register the moment it has
                 // answered Finish (docs/bootstrap.md "Events and durability").
-                record_credentials(e.session, e.endpoint, e.credentials);
-                if (bs_ != nullptr) (void)bs_->credentials_persisted(now, e.session);
+                if (record_credentials(e.session, e.endpoint, e.credentials)) {
+                    if (bs_ != nullptr) (void)bs_->credentials_persisted(now, e.session);
+                } else if (bs_ != nullptr) {
+                    (void)bs_->cancel(now, e.endpoint); // never Finish without durable credentials
+                }
             } else if constexpr (std::is_same_v<T, bootstrap::BootstrapFinished>) {
                 if (replaced_.erase(e.session) == 0)
                     record_credentials(0, e.endpoint, e.credentials);
@@ -485,18 +505,38 @@ void ServerBackend::on_bootstrap_event(TimePoint now, bootstrap::Event&& ev) {
                      {"elapsed_ms",
                       std::chrono::duration_cast<std::chrono::milliseconds>(e.elapsed).count()}});
             } else if constexpr (std::is_same_v<T, bootstrap::BootstrapFailed>) {
-                if (auto it = replaced_.find(e.session); it != replaced_.end()) {
-                    // The device rolled back to its previous configuration: so do we.
-                    if (it->second)
-                        (void)security_.put(*it->second);
-                    else
-                        (void)security_.remove(e.endpoint);
-                    replaced_.erase(it);
-                }
                 std::string detail = std::string(bootstrap::to_string(e.step));
                 if (e.path) detail += " " + e.path->to_string();
                 if (e.code) detail += " " + code_text(*e.code);
                 if (!e.reason.empty()) detail += ": " + e.reason;
+                if (auto it = replaced_.find(e.session); it != replaced_.end()) {
+                    // The device rolled back to its previous configuration: so do we, with the
+                    // failure recorded in the same transaction.
+                    store::BootstrapOutcome outcome;
+                    outcome.endpoint = e.endpoint;
+                    outcome.time = at * 1000;
+                    outcome.success = false;
+                    outcome.session = e.session;
+                    outcome.detail = detail.substr(0, 200);
+                    std::string why;
+                    Result<void> r = ok();
+                    if (it->second) {
+                        r = record(outcome, std::span<const store::SecurityInfo>(&*it->second, 1),
+                                   &why);
+                    } else {
+                        r = record(outcome, {}, &why);
+                        if (r) {
+                            auto rm = security_.remove(e.endpoint);
+                            if (!rm) r = tl::unexpected(rm.error());
+                        }
+                    }
+                    if (!r)
+                        log_.write(LogLevel::error, "bootstrap",
+                                   fmt::format("ep={}: restoring the previous credentials failed: "
+                                               "{}",
+                                               e.endpoint, r.error().message()));
+                    replaced_.erase(it);
+                }
                 if (!e.endpoint.empty() && e.session != 0)
                     set_status(e.endpoint, "failed", at, detail);
                 nlohmann::json d = {{"state", "failed"},

@@ -8,10 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -22,6 +24,7 @@
 #include <lwm2m/server/engine.hpp>
 #include <lwm2m/store/bootstrap_config_store.hpp>
 #include <lwm2m/store/security_store.hpp>
+#include <lwm2m/store/sqlite_stores.hpp>
 
 namespace lwm2m::app {
 
@@ -31,6 +34,13 @@ struct BackendOptions {
     /// Ports of our DM listeners: of a bootstrap outcome's DM credentials, the one whose server
     /// URI names one of these ports is recorded in the SecurityStore (else the first one).
     std::vector<std::uint16_t> dm_ports;
+    /// Records a bootstrap outcome together with the DM credentials it wrote (or, after a failed
+    /// Finish, the credentials restored), in one transaction (SqliteStores::
+    /// commit_bootstrap_outcome). Engine thread. Empty: the credentials are put() into the
+    /// SecurityStore one by one (memory stores).
+    std::function<Result<void>(const store::BootstrapOutcome&, std::span<const store::SecurityInfo>,
+                               std::string* why)>
+        record_outcome;
 };
 
 class ServerBackend final : public http::Backend {
@@ -79,8 +89,12 @@ private:
     };
     void start_device(TimePoint now, http::DeviceRequest req,
                       http::Completion<http::DeviceResponse> done);
-    void record_credentials(std::uint64_t session, const std::string& endpoint,
+    /// Stores the DM credential meant for this server with an outcome row; remembers the
+    /// credentials it replaces under `session`. Returns false when it could not be stored.
+    bool record_credentials(std::uint64_t session, const std::string& endpoint,
                             const std::vector<store::DmCredential>& creds);
+    Result<void> record(const store::BootstrapOutcome& outcome,
+                        std::span<const store::SecurityInfo> infos, std::string* why);
     void set_status(const std::string& endpoint, const std::string& state, std::int64_t at,
                     std::string detail);
     void publish(http::EventType type, const std::string& endpoint, nlohmann::json data);

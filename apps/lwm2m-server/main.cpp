@@ -21,8 +21,11 @@
 #include <lwm2m/http/auth.hpp>
 #include <lwm2m/http/server.hpp>
 #include <lwm2m/server/engine.hpp>
+#include <lwm2m/store/commit_queue.hpp>
 #include <lwm2m/store/memory_bootstrap_config_store.hpp>
 #include <lwm2m/store/memory_stores.hpp>
+#include <lwm2m/store/sqlite_bootstrap_config_store.hpp>
+#include <lwm2m/store/sqlite_stores.hpp>
 #include <lwm2m/transport/loop.hpp>
 #include <lwm2m/transport/system_random.hpp>
 #include <lwm2m/transport/time_source.hpp>
@@ -37,21 +40,45 @@ namespace {
 
 using namespace lwm2m;
 
+/// The stores the engines use. Memory: everything is lost at exit. SQLite (the default): one
+/// data directory; registrations are committed by a CommitQueue writer thread (group commit) on
+/// its own connection, the credentials write through on the engine thread, the bootstrap
+/// configurations have their own connection (used from the HTTP thread).
 struct Stores {
-    std::unique_ptr<store::SecurityStore> security;
-    std::unique_ptr<store::RegistrationStore> registrations;
+    std::unique_ptr<store::MemorySecurityStore> memory_security;
+    std::unique_ptr<store::MemoryRegistrationStore> memory_registrations;
+    std::unique_ptr<store::SqliteStores> sql;
+    std::unique_ptr<store::CommitQueue> queue;
+    std::shared_ptr<store::RegistrationWriter> writer;
     std::unique_ptr<store::BootstrapConfigStore> configs;
+
+    store::SecurityStore& security() {
+        return sql ? static_cast<store::SecurityStore&>(sql->security()) : *memory_security;
+    }
+    store::RegistrationStore& registrations() {
+        return sql ? static_cast<store::RegistrationStore&>(sql->registrations())
+                   : *memory_registrations;
+    }
 };
 
-Result<Stores> open_stores(const app::ServerOptions& o, Logger&) {
+Result<Stores> open_stores(const app::ServerOptions& o) {
     Stores s;
     if (o.store == "memory") {
-        s.security = std::make_unique<store::MemorySecurityStore>();
-        s.registrations = std::make_unique<store::MemoryRegistrationStore>();
+        s.memory_security = std::make_unique<store::MemorySecurityStore>();
+        s.memory_registrations = std::make_unique<store::MemoryRegistrationStore>();
         s.configs = std::make_unique<store::MemoryBootstrapConfigStore>();
         return s;
     }
-    return fail(Errc::invalid_argument);
+    LWM2M_TRY(sql, store::SqliteStores::open(o.data_dir));
+    s.sql = std::move(sql);
+    LWM2M_TRY(writer_db, s.sql->open_connection());
+    s.queue = store::CommitQueue::start(std::move(writer_db));
+    s.writer = std::make_shared<store::RegistrationWriter>();
+    LWM2M_TRY(config_db, s.sql->open_connection());
+    LWM2M_TRY(configs,
+              store::SqliteBootstrapConfigStore::open(std::move(config_db), s.sql->secret_box()));
+    s.configs = std::move(configs);
+    return s;
 }
 
 Result<transport::UdpSocket> bind_udp(const std::string& address, int port) {
@@ -83,7 +110,7 @@ int run(const app::ServerOptions& o) {
     transport::SystemRandom random;
     transport::SystemWallClock wall;
 
-    auto stores = open_stores(o, logger);
+    auto stores = open_stores(o);
     if (!stores) {
         log->error("opening the {} store in {}: {}", o.store, o.data_dir, stores.error().message());
         return 1;
@@ -154,13 +181,13 @@ int run(const app::ServerOptions& o) {
                                            : server::NoSecPolicy::listed;
         dcfg.strict = o.strict;
         dcfg.objects = extra;
-        auto e = server::Engine::create(dcfg, {*stores->security, random, wall, logger});
+        auto e = server::Engine::create(dcfg, {stores->security(), random, wall, logger});
         if (!e) {
             log->error("device-management engine: {}", e.error().message());
             return 1;
         }
         dm.emplace(std::move(*e));
-        auto restored = dm->restore(transport::LoopBase::now(), *stores->registrations);
+        auto restored = dm->restore(transport::LoopBase::now(), stores->registrations());
         if (!restored) {
             log->error("restoring registrations: {}", restored.error().message());
             return 1;
@@ -198,8 +225,16 @@ int run(const app::ServerOptions& o) {
     bo.bootstrap_uri = fmt::format("coaps://{}:{}", o.public_host, o.bs_coaps_port);
     if (o.coap_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coap_port));
     if (o.coaps_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coaps_port));
+    if (stores->sql) {
+        bo.record_outcome = [sql = stores->sql.get()](const store::BootstrapOutcome& outcome,
+                                                      std::span<const store::SecurityInfo> infos,
+                                                      std::string* why) -> Result<void> {
+            LWM2M_TRY_VOID(sql->commit_bootstrap_outcome(outcome, infos, why));
+            return ok();
+        };
+    }
     app::ServerBackend backend(http::EngineExecutor::for_loop(loop), dm ? &*dm : nullptr,
-                               bs ? &*bs : nullptr, *stores->security, *stores->configs, hub, wall,
+                               bs ? &*bs : nullptr, stores->security(), *stores->configs, hub, wall,
                                logger, bo, std::move(models));
     http::Router router;
     http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", "0.1.0"}});
@@ -230,10 +265,25 @@ int run(const app::ServerOptions& o) {
                 while (auto ev = dm->poll_event())
                     backend.on_dm_event(now, std::move(*ev));
                 if (auto seq = dm->take_changes(batch); seq != 0) {
-                    auto r = stores->registrations->commit(batch);
-                    if (!r) log->error("registration store commit failed: {}", r.error().message());
-                    dm->on_persisted(now, seq, r);
-                    more = true;
+                    if (stores->queue) {
+                        // Group commit on the writer thread; the outcome comes back as a task.
+                        stores->queue->submit([w = stores->writer, b = std::move(batch)](
+                                                  store::Database& db) { return w->apply(db, b); },
+                                              [&loop, &dm, &log, seq](Result<void> r) {
+                                                  if (!r)
+                                                      log->error("registration commit failed: {}",
+                                                                 r.error().message());
+                                                  loop.post([&dm, seq, r](TimePoint t) {
+                                                      dm->on_persisted(t, seq, r);
+                                                  });
+                                              });
+                        batch = {};
+                    } else {
+                        auto r = stores->registrations().commit(batch);
+                        if (!r) log->error("registration commit failed: {}", r.error().message());
+                        dm->on_persisted(now, seq, r);
+                        more = true;
+                    }
                 }
             }
             if (bs) {
@@ -281,10 +331,17 @@ int run(const app::ServerOptions& o) {
     if (dm) {
         // What the last iteration journaled (e.g. expiries) is written before we exit.
         if (auto seq = dm->take_changes(batch); seq != 0) {
-            if (auto r = stores->registrations->commit(batch); !r)
-                log->error("final registration commit failed: {}", r.error().message());
+            Result<void> r = ok();
+            if (stores->queue)
+                r = stores->queue->run_sync(
+                    [&](store::Database& db) { return stores->writer->apply(db, batch); });
+            else
+                r = stores->registrations().commit(batch);
+            if (!r) log->error("final registration commit failed: {}", r.error().message());
         }
     }
+    // Flush and stop the writer thread while the loop its callbacks post to still exists.
+    stores->queue.reset();
     log->info("stopped");
     return engine_failed.load() ? 1 : 0;
 }

@@ -19,7 +19,7 @@ struct ServerOptions {
     std::string http_address = "127.0.0.1";
     int http_port = 8080; ///< 0: an ephemeral port (printed)
     std::string data_dir = "lwm2m-data";
-    std::string store = "memory";
+    std::string store = "sqlite";
     std::string nosec = "listed"; ///< refuse | listed | any
     bool bs_allow_nosec = false;
     std::string objects_dir;               ///< DDF files (*.xml) beyond the built-in objects

@@ -376,13 +376,13 @@ def case_wrong_psk(a, d):
     s.stop()
 
 
-def coap_req(sock, addr, code, path, query=(), payload=b"", ct=None, mid=1):
+def coap_req(sock, addr, code, path, query=(), payload=b"", ct=None, mid=1, wait=5.0):
     opts = [(11, p.encode()) for p in path] + [(15, q.encode()) for q in query]
     if ct is not None:
         opts.append((12, ct.to_bytes((ct.bit_length() + 7) // 8, "big")))
     opts.sort(key=lambda o: o[0])
     sock.sendto(procs.coap_encode(0, code, mid, b"\x01\x02", opts, payload), addr)
-    end = time.time() + 5
+    end = time.time() + wait
     while time.time() < end:
         sock.settimeout(max(0.05, end - time.time()))
         try:
@@ -540,10 +540,41 @@ def case_restart_kill9(a, d):
     cl = Client(a.client, ["--ep", "k9-real", "--server", f"coap://127.0.0.1:{s.ports['coap']}",
                            "--lifetime", "20"])
     expect(cl.wait_for("REGISTERED"), f"real client: {cl.seen}")
+    # Kill -9 under load: a second sender keeps registering new endpoints; only those answered
+    # 2.01 count (acknowledged => durable).
+    acked, stop = [], threading.Event()
+
+    def load():
+        ls = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        ls.bind(("127.0.0.1", 0))
+        n = 0
+        while not stop.is_set():
+            ep = f"k9-load-{n:05d}"
+            m = coap_req(ls, dm, 2, ["rd"], [f"ep={ep}", "lt=300"], b"</3/0>", ct=40,
+                         mid=(1000 + n) & 0xFFFF, wait=0.5)
+            if m and code_str(m) == "2.01":
+                acked.append(ep)
+            n += 1
+    t = threading.Thread(target=load, daemon=True)
+    t.start()
+    time.sleep(1.5)
     s.kill9()
+    stop.set()
+    t.join(5)
+    expect(len(acked) > 20, f"load too small: {len(acked)} acknowledged")
+    print(f"kill -9 with {len(acked)} registrations acknowledged under load")
     s.start()
-    st, j, _ = s.api("GET", "/api/clients?limit=1000")
-    got = {c["endpoint"] for c in j["items"]}
+    got, offset = set(), 0
+    while True:
+        st, j, _ = s.api("GET", f"/api/clients?limit=1000&offset={offset}")
+        expect(st == 200, f"list: {st}")
+        got |= {c["endpoint"] for c in j["items"]}
+        offset += len(j["items"])
+        if not j["items"] or offset >= j["total"]:
+            break
+    expect(len(got) == j["total"], f"paging: {len(got)} of {j['total']}")
+    lost = [ep for ep in acked if ep not in got]
+    expect(not lost, f"acknowledged under load but lost: {lost[:5]} ({len(lost)}/{len(acked)})")
     missing = [ep for ep in locations if ep not in got]
     expect(not missing, f"lost after kill -9: {missing[:5]} ({len(missing)})")
     expect("k9-real" in got, "real client lost")
