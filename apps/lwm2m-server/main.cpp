@@ -35,6 +35,7 @@
 #include "options.hpp"
 #include "server_core.hpp"
 #include "spdlog_logger.hpp"
+#include "static_files.hpp"
 
 namespace {
 
@@ -239,6 +240,14 @@ int run(const app::ServerOptions& o) {
     http::Router router;
     http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", "0.1.0"}});
     router.set_authenticator(http::bearer_authenticator(*token));
+    if (!o.web_root.empty()) {
+        if (std::filesystem::is_directory(o.web_root)) {
+            app::add_static_files(router, o.web_root, http::bearer_authenticator(*token));
+            log->info("web UI files served from {}", o.web_root);
+        } else {
+            log->warn("--web-root {} is not a folder: no web UI", o.web_root);
+        }
+    }
     http::ServerOptions hso;
     hso.address = o.http_address;
     hso.port = static_cast<std::uint16_t>(o.http_port);

@@ -217,6 +217,46 @@ def case_health_auth(a, d):
     expect(s.token not in s.stderr(), "API token in the server log")
 
 
+def case_web_root(a, d):
+    root = os.path.join(d, "www")
+    os.makedirs(os.path.join(root, "js"))
+    with open(os.path.join(root, "index.html"), "w") as f:
+        f.write("<html>lwm2m ui</html>")
+    with open(os.path.join(root, "js", "app.js"), "w") as f:
+        f.write("console.log(1)")
+    with open(os.path.join(d, "outside.txt"), "w") as f:
+        f.write("do not serve")
+    s = Server(a.server, d, a.store, ["--web-root", root])
+    s.start()
+
+    def get(path, token=False):
+        c = http.client.HTTPConnection("127.0.0.1", s.http_port, timeout=5)
+        c.putrequest("GET", path, skip_accept_encoding=True)
+        if token:
+            c.putheader("Authorization", "Bearer " + s.token)
+        c.endheaders()
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r.status, r.getheader("Content-Type"), body
+    st, ct, body = get("/")
+    expect(st == 200 and b"lwm2m ui" in body and ct.startswith("text/html"), f"/: {st} {ct}")
+    st, ct, body = get("/js/app.js")
+    expect(st == 200 and ct.startswith("text/javascript"), f"app.js: {st} {ct}")
+    for bad in ("/../outside.txt", "/%2e%2e/outside.txt", "/js/../../outside.txt", "/nothere"):
+        st, ct, body = get(bad)
+        expect(st in (400, 404) and b"do not serve" not in body, f"{bad}: {st} {body[:60]}")
+    st, _, _ = get("/api/nothing")
+    expect(st == 401, f"/api/nothing without token: {st}")
+    st, _, _ = get("/api/nothing", token=True)
+    expect(st == 404, f"/api/nothing with token: {st}")
+    st, _, _ = get("/api/health")
+    expect(st == 200, f"health: {st}")
+    st, _, body = get("/api/clients", token=True)
+    expect(st == 200 and b"items" in body, f"clients: {st}")
+    s.stop()
+
+
 def register_nosec(a, s, ep, extra=()):
     st, j, _ = s.api("POST", "/api/security", {"endpoint": ep, "mode": "nosec"})
     expect(st == 201, f"security nosec {st} {j}")
