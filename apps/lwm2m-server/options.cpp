@@ -130,7 +130,8 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help / --version exit 0; every usage error exits 2 (after CLI11's message).
+        return app.exit(e) == 0 ? 0 : 2;
     }
     if (!o.dm && !o.bootstrap) {
         std::fprintf(stderr, "lwm2m-server: both roles are turned off (--dm, --bootstrap)\n");

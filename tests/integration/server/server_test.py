@@ -217,6 +217,43 @@ def case_health_auth(a, d):
     expect(s.token not in s.stderr(), "API token in the server log")
 
 
+def case_cli(a, d):
+    r = procs.run([a.server, "--help"], timeout=10, check_rc=0)
+    text = r.stdout.decode()
+    for opt in ("--config", "--dm", "--bootstrap", "--coap-address", "--coap-port", "--coaps-port",
+                "--bs-coap-port", "--bs-coaps-port", "--http-address", "--http-port",
+                "--data-dir", "--store", "--nosec", "--bs-allow-nosec", "--objects-dir",
+                "--web-root", "--public-host", "--log-level", "--strict", "--shutdown-grace"):
+        expect(opt in text, f"--help does not list {opt}")
+    for bad in (["--coap-port", "abc"], ["--store", "redis"], ["--nosuch"],
+                ["--dm", "false", "--bootstrap", "false"], ["--config", os.path.join(d, "none")]):
+        r = procs.run([a.server] + bad, timeout=10)
+        expect(r.returncode == 2, f"{bad}: exit {r.returncode}")
+        expect(r.stderr or r.stdout, f"{bad}: no message")
+    bad_json = os.path.join(d, "bad.json")
+    with open(bad_json, "w") as f:
+        f.write("{not json")
+    r = procs.run([a.server, "--config", bad_json], timeout=10)
+    expect(r.returncode != 0 and b"JSON" in r.stderr + r.stdout, f"bad JSON: {r.returncode}")
+    # A JSON configuration file sets the options; the command line wins.
+    s = Server(a.server, d, a.store)
+    cfg = os.path.join(d, "server.json")
+    with open(cfg, "w") as f:
+        json.dump({"strict": True, "nosec": "any", "http-port": 1}, f)
+    s.extra = ["--config", cfg]
+    s.start()  # passes --http-port 0: the command line wins over the file's 1
+    expect(s.http_port > 1, f"http port {s.http_port}")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    m = coap_req(sock, ("127.0.0.1", s.ports["coap"]), 2, ["rd"], ["ep=cfg-1"], b"</3/0>", ct=40)
+    expect(m and code_str(m) == "2.01", f"nosec any from the file: {m}")
+    # strict from the file: an unknown parameter is refused (lenient mode ignores it).
+    m = coap_req(sock, ("127.0.0.1", s.ports["coap"]), 2, ["rd"], ["ep=cfg-2", "zz=1"], b"</3/0>",
+                 ct=40, mid=2)
+    expect(m and code_str(m) == "4.00", f"strict from the file: {m}")
+    s.stop()
+
+
 def case_web_root(a, d):
     root = os.path.join(d, "www")
     os.makedirs(os.path.join(root, "js"))
