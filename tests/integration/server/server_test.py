@@ -546,6 +546,41 @@ def case_raw_register(a, d):
     s.stop()
 
 
+def case_libcoap_by_hand(a, d):
+    """libcoap's coap-client (an independent CoAP implementation) drives Register, Update and
+    De-register by hand (TS 1.1 §6.2)."""
+    import re
+    import shutil
+    tool = shutil.which("coap-client-notls")
+    expect(tool is not None, "coap-client-notls (libcoap2-bin) is not installed: scripts/install-deps")
+    s = Server(a.server, d, a.store, ["--nosec", "any"])
+    s.start()
+    base = f"coap://127.0.0.1:{s.ports['coap']}"
+
+    def coap(*args):
+        r = procs.run([tool, "-v", "6", "-B", "10"] + list(args), timeout=20)
+        return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+    out = coap("-m", "post", "-t", "40", "-e", "</1/0>,</3/0>,</3303/0>",
+               f"{base}/rd?ep=libcoap-1&lt=60&lwm2m=1.1&b=U")
+    m = re.search(r"c:2\.01 .*Location-Path:rd, Location-Path:([0-9a-f]+)", out)
+    expect(m is not None, f"register: {out}")
+    loc = m.group(1)
+    st, j, _ = s.api("GET", "/api/clients/libcoap-1")
+    expect(st == 200 and j["lifetime"] == 60, f"client: {st} {j}")
+    expect(any(o["path"] == "/3303/0" for o in j.get("objects", [])), f"objects: {j}")
+    out = coap("-m", "post", f"{base}/rd/{loc}?lt=120")
+    expect("c:2.04" in out, f"update: {out}")
+    st, j, _ = s.api("GET", "/api/clients/libcoap-1")
+    expect(j["lifetime"] == 120, f"after update: {j}")
+    out = coap("-m", "post", f"{base}/rd/ffffffff?lt=120")
+    expect("c:4.04" in out, f"update of an unknown location: {out}")
+    out = coap("-m", "delete", f"{base}/rd/{loc}")
+    expect("c:2.02" in out, f"de-register: {out}")
+    st, j, _ = s.api("GET", "/api/clients/libcoap-1")
+    expect(st == 404, f"after de-register: {st}")
+    s.stop()
+
+
 def case_malformed(a, d):
     s = Server(a.server, d, a.store, ["--nosec", "any"])
     s.start()
