@@ -876,7 +876,10 @@ Result<Engine> Engine::create(EngineConfig config, store::BootstrapConfigStore& 
     for (const auto& l : config.listeners) {
         auto L = std::make_unique<ListenerState>();
         L->security = l.security;
-        L->coap = std::make_unique<coap::Endpoint>(config.coap, random, logger);
+        coap::Config cc = config.coap;
+        // RFC 6347 §4.2.1: the DTLS cookie exchange proved the peer's address already.
+        if (l.security == Listener::Security::dtls) cc.peers_verified_by_transport = true;
+        L->coap = std::make_unique<coap::Endpoint>(cc, random, logger);
         if (l.security == Listener::Security::nosec) {
             L->nosec = std::make_unique<dtls::NoSecChannel>();
             L->se_nosec =
