@@ -421,6 +421,16 @@ void ServerBackend::set_status(const std::string& endpoint, const std::string& s
     s.detail = std::move(detail);
 }
 
+void ServerBackend::seed_status(const std::string& endpoint, bool success, std::int64_t unix_s,
+                                std::string detail) {
+    std::lock_guard lock(mutex_);
+    if (status_.count(endpoint) != 0) return; // newest first: keep the first seen
+    auto& st = status_[endpoint];
+    st.state = success ? "finished" : "failed";
+    st.finished_at = unix_s;
+    if (!success) st.detail = std::move(detail);
+}
+
 Result<void> ServerBackend::record(const store::BootstrapOutcome& outcome,
                                    std::span<const store::SecurityInfo> infos, std::string* why) {
     if (options_.record_outcome) return options_.record_outcome(outcome, infos, why);

@@ -76,6 +76,10 @@ public:
     [[nodiscard]] std::shared_ptr<const dm::ObjectRegistry> models() const override;
     void add_model(dm::ObjectDef def, bool replace, http::Completion<http::Done> done) override;
 
+    /// The last known bootstrap outcome of an endpoint (start-up, from the store's outcomes).
+    void seed_status(const std::string& endpoint, bool success, std::int64_t unix_s,
+                     std::string detail);
+
     // ---- engine thread
     void on_dm_event(TimePoint now, server::Event&& ev);
     void on_bootstrap_event(TimePoint now, bootstrap::Event&& ev);

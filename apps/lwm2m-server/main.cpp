@@ -237,6 +237,15 @@ int run(const app::ServerOptions& o) {
     app::ServerBackend backend(http::EngineExecutor::for_loop(loop), dm ? &*dm : nullptr,
                                bs ? &*bs : nullptr, stores->security(), *stores->configs, hub, wall,
                                logger, bo, std::move(models));
+    if (stores->sql) {
+        // The bootstrap status survives a restart: the newest outcome of each endpoint.
+        if (auto outcomes = stores->sql->bootstrap_outcomes("", 100000)) {
+            for (const auto& oc : *outcomes)
+                backend.seed_status(oc.endpoint, oc.success, oc.time / 1000, oc.detail);
+        } else {
+            log->warn("reading bootstrap outcomes: {}", outcomes.error().message());
+        }
+    }
     http::Router router;
     http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", "0.1.0"}});
     router.set_authenticator(http::bearer_authenticator(*token));

@@ -423,6 +423,20 @@ def case_bootstrap_psk(a, d):
     cl.stop()
     sse.close()
     s.stop()
+    if a.store == "sqlite":
+        # A restart keeps the configuration, the generated DM credentials and the status; the
+        # keys are sealed in the database file.
+        s.start()
+        st, j, _ = s.api("GET", f"/api/bootstrap/{ep}/status")
+        expect(st == 200 and j["state"] == "finished", f"status after restart: {j}")
+        st, j, _ = s.api("GET", f"/api/security/{ep}")
+        expect(st == 200 and j["psk_key"] == "<set>", f"credentials after restart: {j}")
+        st, j, _ = s.api("GET", f"/api/bootstrap/{ep}")
+        expect(st == 200, f"configuration after restart: {st}")
+        s.stop()
+        with open(os.path.join(d, "lwm2m.db"), "rb") as f:
+            db = f.read()
+        expect(bs_key not in db and bs_key.hex().encode() not in db, "bootstrap key in clear in the db")
     log = s.stderr()
     for secret in (bs_key.hex(), bs_key.hex().upper(), base64.b64encode(bs_key).decode()):
         expect(secret not in log, "bootstrap key in the log")
