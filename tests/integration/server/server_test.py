@@ -346,6 +346,13 @@ def case_nosec_register_read(a, d):
     expect(st == 200 and j["content"]["value"] == "+02:00", f"read back /3/0/14: {j}")
     st, j, _ = s.api("POST", "/api/clients/nosec-1/execute/3/0/4")
     expect(st == 200 and j["code"] == "2.04", f"execute /3/0/4: {j}")
+    # Read-Composite (TS 1.1 §6.3.8) in SenML CBOR.
+    st, j, _ = s.api("POST", "/api/clients/nosec-1/composite/read?format=senml-cbor",
+                     {"paths": ["/3/0/0", "/3/0/1"]})
+    expect(st == 200 and j["code"] == "2.05", f"composite read: {st} {j}")
+    vals = {r["path"]: r.get("value") for r in j.get("records", [])}
+    expect(vals.get("/3/0/0") == "lwm2m-cpp test" and vals.get("/3/0/1") == "server_test_client",
+           f"composite records: {j}")
     # Discover.
     st, j, _ = s.api("GET", "/api/clients/nosec-1/discover/3/0")
     expect(st == 200 and j["code"] == "2.05" and "</3/0/0>" in json.dumps(j), f"discover: {j}")
