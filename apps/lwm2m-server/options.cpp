@@ -53,6 +53,8 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
     CLI::App app{"lwm2m-server: LwM2M device-management and bootstrap server with a REST API "
                  "(lwm2m-cpp)",
                  "lwm2m-server"};
+    // A repeated option takes its last value (a wrapper script can override what it passed).
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.config_formatter(std::make_shared<JsonConfig>());
     app.set_config("--config", "",
                    "JSON configuration file: an object whose keys are the long option names "

@@ -602,6 +602,21 @@ def case_libcoap_by_hand(a, d):
     s.stop()
 
 
+def case_dual_stack(a, d):
+    """--coap-address :: serves IPv6 and IPv4 clients on the same ports."""
+    s = Server(a.server, d, a.store, ["--nosec", "any", "--coap-address", "::"])
+    s.start()
+    for fam, host in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1")):
+        sock = socket.socket(fam, socket.SOCK_DGRAM)
+        sock.bind((host, 0))
+        ep = f"ds-{fam == socket.AF_INET6 and 'v6' or 'v4'}"
+        m = coap_req(sock, (host, s.ports["coap"]), 2, ["rd"], [f"ep={ep}"], b"</3/0>", ct=40)
+        expect(m and code_str(m) == "2.01", f"register over {host}: {m}")
+        st, j, _ = s.api("GET", f"/api/clients/{ep}")
+        expect(st == 200 and (host in j["address"]), f"{ep}: {j}")
+    s.stop()
+
+
 def case_malformed(a, d):
     s = Server(a.server, d, a.store, ["--nosec", "any"])
     s.start()
