@@ -32,6 +32,7 @@
 #include <lwm2m/transport/udp_socket.hpp>
 
 #include "backend.hpp"
+#include "credentials.hpp"
 #include "options.hpp"
 #include "server_core.hpp"
 #include "spdlog_logger.hpp"
@@ -130,6 +131,29 @@ int run(const app::ServerOptions& o) {
     for (const auto& d : extra)
         models.add(d);
 
+    // Our DTLS credentials beyond PSK (both roles' DTLS listeners).
+    app::CredentialOptions co;
+    if (!o.dtls_rpk.empty()) {
+        co.rpk_file = o.dtls_rpk;
+        co.rpk_peer_file = o.dtls_rpk; // peers are checked against the SecurityStore, not a list
+    }
+    if (!o.dtls_cert.empty()) {
+        co.cert_file = o.dtls_cert;
+        co.key_file = o.dtls_key;
+        co.ca_file = o.dtls_ca;
+    }
+    auto rpk = app::decode_rpk(co);
+    auto x509 = app::decode_x509(co);
+    if (!rpk || !x509) return 2; // the reason is printed (file names only)
+    auto with_credentials = [&](dtls::ServerConfig& dc) {
+        dc.psk = true;
+        if (*rpk) dc.rpk = dtls::RpkCredentials{(*rpk)->spki, SecretBytes((*rpk)->key.view())};
+        if (*x509) {
+            dc.x509 = dtls::X509Credentials{(*x509)->chain, SecretBytes((*x509)->key.view())};
+            dc.client_ca_der = (*x509)->cas;
+        }
+    };
+
     // Sockets: DM first (NoSec, DTLS), then bootstrap (NoSec, DTLS).
     std::vector<transport::UdpSocket> sockets;
     std::vector<std::string> names;
@@ -155,7 +179,7 @@ int run(const app::ServerOptions& o) {
         if (o.coaps_port != 0) {
             if (!open(o.coaps_port, "dm coaps")) return 1;
             server::ListenerConfig l{server::ListenerSecurity::dtls, {}, {}};
-            l.dtls.psk = true;
+            with_credentials(l.dtls);
             dcfg.listeners.push_back(std::move(l));
         }
     }
@@ -167,7 +191,9 @@ int run(const app::ServerOptions& o) {
         }
         if (o.bs_coaps_port != 0) {
             if (!open(o.bs_coaps_port, "bootstrap coaps")) return 1;
-            bcfg.listeners.push_back({bootstrap::Listener::Security::dtls, {}});
+            bootstrap::Listener l{bootstrap::Listener::Security::dtls, {}};
+            with_credentials(l.dtls);
+            bcfg.listeners.push_back(std::move(l));
         }
     }
     if (sockets.empty()) {

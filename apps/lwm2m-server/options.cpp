@@ -111,6 +111,19 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
     app.add_option("--objects-dir", o.objects_dir,
                    "folder of DDF files (*.xml) with object definitions beyond Objects 0-7");
     app.add_option("--web-root", o.web_root, "folder of the web UI's static files (served at /)");
+    app.add_option("--dtls-rpk", o.dtls_rpk,
+                   "PEM file with the server's raw public key (PUBLIC KEY + unencrypted PRIVATE "
+                   "KEY): the DTLS listeners also accept RPK clients (RFC 7250) whose key is "
+                   "stored for them")
+        ->check(CLI::ExistingFile);
+    app.add_option("--dtls-cert", o.dtls_cert,
+                   "PEM certificate chain of the server (end-entity first): with --dtls-key and "
+                   "--dtls-ca the DTLS listeners also accept X.509 clients")
+        ->check(CLI::ExistingFile);
+    app.add_option("--dtls-key", o.dtls_key, "PEM private key of --dtls-cert")
+        ->check(CLI::ExistingFile);
+    app.add_option("--dtls-ca", o.dtls_ca, "PEM CA certificates client certificates chain to")
+        ->check(CLI::ExistingFile);
     app.add_option("--public-host", o.public_host,
                    "host name or address devices use to reach this server (shown in URIs)")
         ->capture_default_str();
@@ -134,6 +147,11 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
     } catch (const CLI::ParseError& e) {
         // --help / --version exit 0; every usage error exits 2 (after CLI11's message).
         return app.exit(e) == 0 ? 0 : 2;
+    }
+    const int x509_given = !o.dtls_cert.empty() + !o.dtls_key.empty() + !o.dtls_ca.empty();
+    if (x509_given != 0 && x509_given != 3) {
+        std::fprintf(stderr, "lwm2m-server: --dtls-cert, --dtls-key and --dtls-ca go together\n");
+        return 2;
     }
     if (!o.dm && !o.bootstrap) {
         std::fprintf(stderr, "lwm2m-server: both roles are turned off (--dm, --bootstrap)\n");

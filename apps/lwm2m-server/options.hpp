@@ -22,8 +22,14 @@ struct ServerOptions {
     std::string store = "sqlite";
     std::string nosec = "listed"; ///< refuse | listed | any
     bool bs_allow_nosec = false;
-    std::string objects_dir;               ///< DDF files (*.xml) beyond the built-in objects
-    std::string web_root;                  ///< static files of the web UI, served at "/"
+    std::string objects_dir; ///< DDF files (*.xml) beyond the built-in objects
+    std::string web_root;    ///< static files of the web UI, served at "/"
+    /// DTLS listeners (DM and bootstrap): our raw public key (PEM PUBLIC KEY + PRIVATE KEY):
+    /// enables RPK clients (checked against their stored keys, RFC 7250).
+    std::string dtls_rpk;
+    /// Our certificate chain, its key and the CAs client certificates must chain to (PEM):
+    /// enables X.509 clients (all three together).
+    std::string dtls_cert, dtls_key, dtls_ca;
     std::string public_host = "127.0.0.1"; ///< how devices reach us (shown in URIs)
     std::string log_level = "info";
     bool strict = false;

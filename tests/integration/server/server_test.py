@@ -533,6 +533,53 @@ def case_psk_identity_mismatch(a, d):
         expect(k.hex() not in log and base64.b64encode(k).decode() not in log, "key in log")
 
 
+def rpk_pair(d, name):
+    """-> (pem path with PUBLIC KEY + PRIVATE KEY, spki der path, pkcs8 der path)."""
+    key = os.path.join(d, name + ".key.pem")
+    procs.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+               "-out", key], check_rc=0)
+    pub = os.path.join(d, name + ".pub.pem")
+    procs.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check_rc=0)
+    spki = os.path.join(d, name + ".spki.der")
+    procs.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER", "-out", spki],
+              check_rc=0)
+    pk8 = os.path.join(d, name + ".pk8.der")
+    procs.run(["openssl", "pkcs8", "-topk8", "-nocrypt", "-in", key, "-outform", "DER", "-out",
+               pk8], check_rc=0)
+    both = os.path.join(d, name + ".pem")
+    with open(both, "w") as f:
+        f.write(open(pub).read() + open(key).read())
+    os.chmod(both, 0o600)
+    return both, spki, pk8
+
+
+def case_rpk(a, d):
+    srv_pem, srv_spki, _ = rpk_pair(d, "server")
+    _, dev_spki, dev_key = rpk_pair(d, "device")
+    _, other_spki, other_key = rpk_pair(d, "other")
+    s = Server(a.server, d, a.store, ["--dtls-rpk", srv_pem])
+    s.start()
+    spki = open(dev_spki, "rb").read()
+    st, j, _ = s.api("POST", "/api/security", {"endpoint": "rpk-1", "mode": "rpk",
+                                               "rpk_public_key_hex": spki.hex()})
+    expect(st == 201, f"security rpk: {st} {j}")
+    uri = f"coaps://127.0.0.1:{s.ports['coaps']}"
+    # A key the server does not know: no registration.
+    c0 = Client(a.client, ["--ep", "rpk-1", "--server", uri, "--rpk-key-der", other_key,
+                           "--rpk-pub-der", other_spki, "--server-rpk-der", srv_spki])
+    expect(not c0.wait_for("REGISTERED", 5), "an unknown raw public key registered")
+    c1 = Client(a.client, ["--ep", "rpk-1", "--server", uri, "--rpk-key-der", dev_key,
+                           "--rpk-pub-der", dev_spki, "--server-rpk-der", srv_spki])
+    expect(c1.wait_for("REGISTERED", 20), f"rpk client: {c1.seen}\n{s.stderr()}")
+    st, j, _ = s.api("GET", "/api/clients/rpk-1")
+    expect(st == 200 and j.get("security", j.get("security_mode")) == "rpk", f"client: {j}")
+    st, j, _ = s.api("GET", "/api/clients/rpk-1/read/3/0/0")
+    expect(st == 200 and j["code"] == "2.05", f"read over RPK: {j}")
+    c0.stop()
+    c1.stop()
+    s.stop()
+
+
 def case_raw_register(a, d):
     s = Server(a.server, d, a.store, ["--nosec", "any"])
     s.start()

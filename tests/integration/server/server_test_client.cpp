@@ -67,6 +67,21 @@ Bytes hex_arg(int argc, char** argv, const char* name) {
     return b;
 }
 
+Bytes file_bytes(const std::string& path) {
+    Bytes out;
+    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+        std::byte buf[4096];
+        std::size_t n = 0;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+            out.insert(out.end(), buf, buf + n);
+        std::fclose(f);
+    } else {
+        std::fprintf(stderr, "cannot read %s\n", path.c_str());
+        std::exit(2);
+    }
+    return out;
+}
+
 void say(const char* what, const std::string& more = {}) {
     std::printf("%s%s%s\n", what, more.empty() ? "" : " ", more.c_str());
     std::fflush(stdout);
@@ -113,7 +128,15 @@ int main(int argc, char** argv) {
         s.short_server_id = 101;
         Bytes id = hex_arg(argc, argv, "--psk-identity-hex");
         Bytes key = hex_arg(argc, argv, "--psk-key-hex");
-        if (!key.empty()) {
+        const std::string rpk_key = arg(argc, argv, "--rpk-key-der");
+        if (!rpk_key.empty()) {
+            // RFC 7250 raw public keys: resource 3 = our SPKI, 4 = the server's, 5 = PKCS#8.
+            s.security_mode = client::SecurityMode::rpk;
+            s.public_key_or_identity = file_bytes(arg(argc, argv, "--rpk-pub-der"));
+            s.server_public_key = file_bytes(arg(argc, argv, "--server-rpk-der"));
+            Bytes k = file_bytes(rpk_key);
+            s.secret_key = SecretBytes(BytesView(k));
+        } else if (!key.empty()) {
             s.security_mode = client::SecurityMode::psk;
             s.public_key_or_identity = id;
             s.secret_key = SecretBytes(BytesView(key));
