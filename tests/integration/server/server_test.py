@@ -580,6 +580,53 @@ def case_rpk(a, d):
     s.stop()
 
 
+def x509_material(d):
+    def run(*args):
+        procs.run(["openssl"] + list(args), check_rc=0)
+    p = lambda n: os.path.join(d, n)  # noqa: E731
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "2", "-subj", "/CN=test-ca")
+    ext = p("ext.cnf")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+                "subjectAltName=IP:127.0.0.1\n")
+    for name, cn in (("server", "127.0.0.1"), ("device", "x509-1"), ("rogue", "x509-2")):
+        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", p(name + ".key"), "-out", p(name + ".csr"), "-subj", "/CN=" + cn)
+        run("x509", "-req", "-in", p(name + ".csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+            "-CAcreateserial", "-days", "2", "-out", p(name + ".pem"), "-extfile", ext)
+        run("x509", "-in", p(name + ".pem"), "-outform", "DER", "-out", p(name + ".der"))
+        run("pkcs8", "-topk8", "-nocrypt", "-in", p(name + ".key"), "-outform", "DER",
+            "-out", p(name + ".pk8"))
+    return p
+
+
+def case_x509(a, d):
+    p = x509_material(d)
+    s = Server(a.server, d, a.store, ["--dtls-cert", p("server.pem"), "--dtls-key",
+                                      p("server.key"), "--dtls-ca", p("ca.pem")])
+    s.start()
+    st, j, _ = s.api("POST", "/api/security", {"endpoint": "x509-1", "mode": "x509",
+                                               "x509_common_name": "x509-1"})
+    expect(st == 201, f"security x509: {st} {j}")
+    uri = f"coaps://127.0.0.1:{s.ports['coaps']}"
+    # A certificate of CN x509-2 registering as x509-1: refused.
+    c0 = Client(a.client, ["--ep", "x509-1", "--server", uri, "--cert-der", p("rogue.der"),
+                           "--key-der", p("rogue.pk8"), "--server-cert-der", p("server.der")])
+    expect(not c0.wait_for("REGISTERED", 5), "x509-2's certificate registered as x509-1")
+    expect("refused 4.03" in s.stderr(), "no 4.03 for the certificate of another endpoint")
+    c1 = Client(a.client, ["--ep", "x509-1", "--server", uri, "--cert-der", p("device.der"),
+                           "--key-der", p("device.pk8"), "--server-cert-der", p("server.der")])
+    expect(c1.wait_for("REGISTERED", 20), f"x509 client: {c1.seen}\n{s.stderr()}")
+    st, j, _ = s.api("GET", "/api/clients/x509-1")
+    expect(st == 200 and j.get("security", j.get("security_mode")) == "x509", f"client: {j}")
+    st, j, _ = s.api("GET", "/api/clients/x509-1/read/3/0/0")
+    expect(st == 200 and j["code"] == "2.05", f"read over X.509: {j}")
+    c0.stop()
+    c1.stop()
+    s.stop()
+
+
 def case_raw_register(a, d):
     s = Server(a.server, d, a.store, ["--nosec", "any"])
     s.start()

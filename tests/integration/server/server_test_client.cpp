@@ -129,7 +129,16 @@ int main(int argc, char** argv) {
         Bytes id = hex_arg(argc, argv, "--psk-identity-hex");
         Bytes key = hex_arg(argc, argv, "--psk-key-hex");
         const std::string rpk_key = arg(argc, argv, "--rpk-key-der");
-        if (!rpk_key.empty()) {
+        const std::string cert = arg(argc, argv, "--cert-der");
+        if (!cert.empty()) {
+            // X.509: resource 3 = our certificate, 4 = the server's (Certificate Usage 3,
+            // domain-issued: pinned), 5 = our PKCS#8 key.
+            s.security_mode = client::SecurityMode::certificate;
+            s.public_key_or_identity = file_bytes(cert);
+            s.server_public_key = file_bytes(arg(argc, argv, "--server-cert-der"));
+            Bytes k = file_bytes(arg(argc, argv, "--key-der"));
+            s.secret_key = SecretBytes(BytesView(k));
+        } else if (!rpk_key.empty()) {
             // RFC 7250 raw public keys: resource 3 = our SPKI, 4 = the server's, 5 = PKCS#8.
             s.security_mode = client::SecurityMode::rpk;
             s.public_key_or_identity = file_bytes(arg(argc, argv, "--rpk-pub-der"));
