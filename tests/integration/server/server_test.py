@@ -627,6 +627,57 @@ def case_x509(a, d):
     s.stop()
 
 
+def case_node_lib(a, d):
+    """Interop: lwm2m-node-lib's LwM2M 1.0 client (npm, NoSec) registers with our DM server and
+    answers reads. Its limits: single resources only (an instance read is 4.04), answers without
+    Content-Format (read as plain text, lenient mode), no TLV."""
+    import shutil
+    npm_dir = a.npm_dir
+    expect(npm_dir, "--npm-dir is required for node_lib")
+    mod = os.path.join(npm_dir, "node_modules", "lwm2m-node-lib")
+    if not os.path.isdir(mod):
+        expect(shutil.which("npm") is not None, "npm is not installed (scripts/install-deps)")
+        os.makedirs(npm_dir, exist_ok=True)
+        r = procs.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", npm_dir,
+                       "lwm2m-node-lib@1"], timeout=240)
+        expect(r.returncode == 0 and os.path.isdir(mod),
+               f"cannot install lwm2m-node-lib from npm (network?): {r.stderr[-500:]!r}")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "interop",
+                          "lwm2m_node_server", "node_client.js")
+    s = Server(a.server, d, a.store, ["--nosec", "any"])
+    s.start()
+    env = dict(os.environ, NODE_PATH=os.path.join(npm_dir, "node_modules"))
+    node = procs.spawn(["node", script, "127.0.0.1", str(s.ports["coap"]), "node-1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x.decode().strip()) for x in node.stdout],
+                     daemon=True).start()
+    got = ""
+    end = time.time() + 20
+    while time.time() < end and not got.startswith(("REGISTERED", "ERROR")):
+        try:
+            got = lines.get(timeout=0.5)
+        except queue.Empty:
+            pass
+    expect(got.startswith("REGISTERED rd/"), f"node client: {got!r}\n{s.stderr()}")
+    st, j, _ = s.api("GET", "/api/clients/node-1")
+    expect(st == 200 and j["lwm2m_version"] == "1.0", f"client: {j}")
+    for rid, want in ((0, "lwm2m-node-lib"), (1, "node-client")):
+        st, j, _ = s.api("GET", f"/api/clients/node-1/read/3/0/{rid}")
+        expect(st == 200 and j["code"] == "2.05" and j.get("content", {}).get("value") == want,
+               f"read /3/0/{rid}: {j}")
+    node.send_signal(signal.SIGTERM)
+    node.wait(timeout=10)
+    end = time.time() + 10
+    while time.time() < end:
+        st, _, _ = s.api("GET", "/api/clients/node-1")
+        if st == 404:
+            break
+        time.sleep(0.2)
+    expect(st == 404, "the node client's De-register did not remove it")
+    s.stop()
+
+
 def case_raw_register(a, d):
     s = Server(a.server, d, a.store, ["--nosec", "any"])
     s.start()
@@ -842,6 +893,7 @@ def main():
     p.add_argument("--client", required=True)
     p.add_argument("--case", required=True, choices=sorted(CASES))
     p.add_argument("--store", default="memory")
+    p.add_argument("--npm-dir", default="")
     a = p.parse_args()
     d = tempfile.mkdtemp(prefix="lwm2m-server-test-")
     try:
