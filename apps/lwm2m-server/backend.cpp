@@ -325,6 +325,10 @@ void ServerBackend::publish(http::EventType type, const std::string& endpoint,
 }
 
 void ServerBackend::on_dm_event(TimePoint, server::Event&& ev) {
+    const auto* reg = std::get_if<server::Registered>(&ev);
+    if (options_.log_event &&
+        ((reg != nullptr && !reg->restored) || std::holds_alternative<server::Deregistered>(ev)))
+        options_.log_event(server::to_event_record(ev, wall_.unix_seconds() * 1000));
     std::visit(
         [this](auto&& e) {
             using T = std::decay_t<decltype(e)>;
@@ -475,6 +479,16 @@ bool ServerBackend::record_credentials(std::uint64_t session, const std::string&
 
 void ServerBackend::on_bootstrap_event(TimePoint now, bootstrap::Event&& ev) {
     const std::int64_t at = wall_.unix_seconds();
+    if (options_.log_event && !std::holds_alternative<bootstrap::CredentialsPending>(ev)) {
+        store::EventRecord rec;
+        rec.time = at * 1000;
+        std::visit([&rec](const auto& e) { rec.endpoint = e.endpoint; }, ev);
+        rec.kind = std::holds_alternative<bootstrap::BootstrapStarted>(ev)    ? "bootstrap_started"
+                   : std::holds_alternative<bootstrap::BootstrapFinished>(ev) ? "bootstrap_finished"
+                                                                              : "bootstrap_failed";
+        rec.detail = bootstrap::describe(ev).substr(0, 500); // keys only as "<secret: N bytes>"
+        options_.log_event(std::move(rec));
+    }
     log_.write(std::holds_alternative<bootstrap::BootstrapFailed>(ev) ? LogLevel::warn
                                                                       : LogLevel::info,
                "bootstrap", bootstrap::describe(ev));

@@ -23,6 +23,7 @@
 #include <lwm2m/http/api.hpp>
 #include <lwm2m/server/engine.hpp>
 #include <lwm2m/store/bootstrap_config_store.hpp>
+#include <lwm2m/store/event_log.hpp>
 #include <lwm2m/store/security_store.hpp>
 #include <lwm2m/store/sqlite_stores.hpp>
 
@@ -41,6 +42,10 @@ struct BackendOptions {
     std::function<Result<void>(const store::BootstrapOutcome&, std::span<const store::SecurityInfo>,
                                std::string* why)>
         record_outcome;
+    /// Appends an event to the durable event log (registrations, de-registrations, bootstrap
+    /// sessions; not updates or notifications). Engine thread; must not block (SQLite: queued
+    /// to the writer thread). Empty: no event log.
+    std::function<void(store::EventRecord)> log_event;
 };
 
 class ServerBackend final : public http::Backend {

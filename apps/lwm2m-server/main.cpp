@@ -260,6 +260,22 @@ int run(const app::ServerOptions& o) {
             return ok();
         };
     }
+    if (stores->queue) {
+        // The event log lives on the writer's connection and is appended in its transactions
+        // (group commit, never blocking the engine thread).
+        auto event_log = std::make_shared<std::optional<store::SqliteEventLog>>();
+        bo.log_event = [q = stores->queue.get(), event_log, &log](store::EventRecord rec) {
+            q->submit(
+                [event_log, rec = std::move(rec)](store::Database& db) -> Result<void> {
+                    if (!*event_log) event_log->emplace(db);
+                    LWM2M_TRY_VOID((*event_log)->append(rec));
+                    return ok();
+                },
+                [&log](Result<void> r) {
+                    if (!r) log->warn("event log append failed: {}", r.error().message());
+                });
+        };
+    }
     app::ServerBackend backend(http::EngineExecutor::for_loop(loop), dm ? &*dm : nullptr,
                                bs ? &*bs : nullptr, stores->security(), *stores->configs, hub, wall,
                                logger, bo, std::move(models));

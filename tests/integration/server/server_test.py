@@ -441,6 +441,14 @@ def case_bootstrap_psk(a, d):
         st, j, _ = s.api("GET", f"/api/bootstrap/{ep}")
         expect(st == 200, f"configuration after restart: {st}")
         s.stop()
+        import sqlite3
+        con = sqlite3.connect(os.path.join(d, "lwm2m.db"))
+        kinds = [r[0] for r in con.execute("SELECT kind FROM events WHERE endpoint = ?", (ep,))]
+        details = " ".join(r[0] for r in con.execute("SELECT detail FROM events"))
+        con.close()
+        for k in ("bootstrap_started", "bootstrap_finished", "registered", "deregistered"):
+            expect(k in kinds, f"event log lacks {k}: {kinds}")
+        expect(bs_key.hex() not in details, "key in the event log")
         with open(os.path.join(d, "lwm2m.db"), "rb") as f:
             db = f.read()
         expect(bs_key not in db and bs_key.hex().encode() not in db, "bootstrap key in clear in the db")
