@@ -448,7 +448,9 @@ json to_json(const BootstrapConfig& c) {
         if (!s.server_public_key.empty()) e["server_public_key_hex"] = to_hex(s.server_public_key);
         if (s.short_server_id) e["short_server_id"] = *s.short_server_id;
         if (s.client_hold_off) e["client_hold_off"] = *s.client_hold_off;
-        if (s.generate) e["generate"] = {{"psk_key_bytes", s.generate->psk_key_bytes}};
+        if (s.generate)
+            e["generate"] = {{"psk_key_bytes", s.generate->psk_key_bytes},
+                             {"psk_identity_bytes", s.generate->psk_identity_bytes}};
         sec.push_back(std::move(e));
     }
     json srv = json::array();
@@ -559,9 +561,10 @@ Expected<store::SecurityInfo> security_from_json(const json& j, const std::strin
     s.endpoint = *ep ? **ep : path_ep;
     auto mode = opt_string(j, "mode");
     if (!mode) return tl::unexpected(mode.error());
-    if (!*mode) return bad("\"mode\" is required (psk, rpk, x509)");
+    if (!*mode) return bad("\"mode\" is required (psk, rpk, x509, nosec)");
     auto m = store::security_mode_from_string(**mode);
-    if (!m || *m == store::SecurityMode::nosec) return bad("\"mode\" must be psk, rpk or x509");
+    // nosec: the endpoint may register over plain CoAP (NoSecPolicy::listed).
+    if (!m) return bad("\"mode\" must be psk, rpk, x509 or nosec");
     s.mode = *m;
     auto id = identity_of(j);
     if (!id) return tl::unexpected(id.error());
@@ -579,6 +582,10 @@ Expected<store::SecurityInfo> security_from_json(const json& j, const std::strin
     auto cn = opt_string(j, "x509_common_name");
     if (!cn) return tl::unexpected(cn.error());
     if (*cn) s.x509_common_name = **cn;
+    if (s.mode == store::SecurityMode::nosec &&
+        (!s.psk_identity.empty() || !s.psk_key.empty() || !s.rpk_public_key.empty() ||
+         !s.x509_common_name.empty()))
+        return bad("mode nosec takes no credentials");
     std::string why;
     if (!store::validate(s, &why)) return bad("invalid credentials: " + why);
     return s;
@@ -688,11 +695,16 @@ Expected<BootstrapConfig> bootstrap_from_json(const json& j, const std::string& 
         }
         if (e.contains("generate")) {
             const json& g = e["generate"];
-            if (auto o = only(g, {"psk_key_bytes"}, "generate"); !o)
+            if (auto o = only(g, {"psk_key_bytes", "psk_identity_bytes"}, "generate"); !o)
                 return tl::unexpected(o.error());
             auto n = opt_uint<std::size_t>(g, "psk_key_bytes", store::max_psk_key_size, 16);
             if (!n) return tl::unexpected(n.error());
-            s.generate = BootstrapSecurity::Generate{n->value_or(16)};
+            auto idn = opt_uint<std::size_t>(g, "psk_identity_bytes", 128, 16);
+            if (!idn) return tl::unexpected(idn.error());
+            s.generate = BootstrapSecurity::Generate{n->value_or(16), idn->value_or(32)};
+            if (s.psk_identity.size() + 16 > s.generate->psk_identity_bytes)
+                return bad("security instance: generate.psk_identity_bytes must leave at least "
+                           "16 random characters after the given psk_identity");
         }
         auto ssid = opt_uint<std::uint16_t>(e, "short_server_id", 65534, 1);
         if (!ssid) return tl::unexpected(ssid.error());

@@ -453,6 +453,10 @@ static Decoded decode_payload(const coap::Message& m, bool composite, const dm::
         }
     } else if (!strict && expected) {
         f = expected; // a client that forgot the Content-Format of what was asked
+    } else if (!strict && !composite && path.depth() >= 3) {
+        // A single value without Content-Format (e.g. lwm2m-node-lib's 1.0 client): plain text,
+        // the LwM2M 1.0 format of single resource values (TS 1.0 §6.4.1). Lenient only.
+        f = ContentFormat::text_plain;
     } else {
         d.error = make_error_code(format::Errc::unsupported_format);
         return d;

@@ -163,6 +163,9 @@ struct BootstrapSecurity {
     /// server (store::SecurityInfo) in the same transaction.
     struct Generate {
         std::size_t psk_key_bytes = 16;
+        /// Length of the generated printable identity (the given psk_identity, if any, is its
+        /// prefix; at least 16 random characters follow). 16..128.
+        std::size_t psk_identity_bytes = 32;
     };
     std::optional<Generate> generate;
 };

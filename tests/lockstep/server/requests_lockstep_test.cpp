@@ -137,6 +137,36 @@ TEST(Read, TextAndOpaqueSingleValues) {
               dm::Value::opaque(Bytes{std::byte{1}, std::byte{2}}));
 }
 
+TEST(Read, ASingleValueWithoutContentFormatIsTextInLenientModeOnly) {
+    // lwm2m-node-lib's 1.0 client answers reads of single resources without Content-Format.
+    for (bool strict : {false, true}) {
+        auto cfg = test_config();
+        cfg.strict = strict;
+        ServerHarness h(cfg);
+        h.register_client(kPeerA, "ep=n&lwm2m=1.0", "</3/0>");
+        ASSERT_TRUE(h.engine->send(h.now, "n", Request::read(dm::Path(Oid{3}, Iid{0}, Rid{9}))));
+        auto req = h.expect_tx();
+        h.reply(kPeerA, req, coap::code::content, to_bytes("87"));
+        auto ev = only_event<ResponseEvent>(h);
+        EXPECT_EQ(ev.code, coap::code::content);
+        if (strict) {
+            EXPECT_FALSE(ev.content);
+            EXPECT_EQ(ev.decode_error, make_error_code(format::Errc::unsupported_format));
+            continue;
+        }
+        ASSERT_TRUE(ev.content) << ev.decode_error.message();
+        EXPECT_EQ(ev.format, ContentFormat::text_plain);
+        EXPECT_EQ(std::get<dm::Resource>(ev.content->node).value, dm::Value::integer(87));
+        // An instance without Content-Format stays undecodable (no guess for several values).
+        ASSERT_TRUE(h.engine->send(h.now, "n", Request::read(dm::Path(Oid{3}, Iid{0}))));
+        req = h.expect_tx();
+        h.reply(kPeerA, req, coap::code::content, to_bytes("87"));
+        ev = only_event<ResponseEvent>(h);
+        EXPECT_FALSE(ev.content);
+        EXPECT_EQ(ev.decode_error, make_error_code(format::Errc::unsupported_format));
+    }
+}
+
 TEST(Read, ErrorResponsesAreDataWithTheirDiagnostic) {
     ServerHarness h(test_config());
     h.register_client(kPeerA, "ep=e");

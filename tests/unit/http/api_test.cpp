@@ -343,25 +343,25 @@ TEST_F(Api, SecurityCredentialsAreWriteOnly) {
     EXPECT_EQ(o.status, 204u) << o.body.dump();
     expect_error(call("PUT", "/api/security/nobody", json{{"mode", "x509"}}), 404);
     // Malformed input; no message ever holds the key.
-    for (const json& bad :
-         {json{{"endpoint", "d"}, {"mode", "psk"}, {"psk_identity", "i"}},
-          json{{"endpoint", "d"},
-               {"mode", "psk"},
-               {"psk_identity", "i"},
-               {"psk_key_hex", key + "zz"}},
-          json{{"endpoint", "d"}, {"mode", "magic"}}, json{{"endpoint", "d"}, {"mode", "nosec"}},
-          json{{"endpoint", 5}, {"mode", "psk"}},
-          json{{"endpoint", "d"},
-               {"mode", "psk"},
-               {"psk_identity", "i"},
-               {"psk_key_hex", key},
-               {"psk_key", key}},
-          json{{"endpoint", "d"},
-               {"mode", "psk"},
-               {"psk_identity", "i"},
-               {"psk_identity_hex", "00"},
-               {"psk_key_hex", key}},
-          json{{"mode", "psk"}, {"psk_identity", "i"}, {"psk_key_hex", key}}}) {
+    for (const json& bad : {json{{"endpoint", "d"}, {"mode", "psk"}, {"psk_identity", "i"}},
+                            json{{"endpoint", "d"},
+                                 {"mode", "psk"},
+                                 {"psk_identity", "i"},
+                                 {"psk_key_hex", key + "zz"}},
+                            json{{"endpoint", "d"}, {"mode", "magic"}},
+                            json{{"endpoint", "d"}, {"mode", "nosec"}, {"psk_key_hex", key}},
+                            json{{"endpoint", 5}, {"mode", "psk"}},
+                            json{{"endpoint", "d"},
+                                 {"mode", "psk"},
+                                 {"psk_identity", "i"},
+                                 {"psk_key_hex", key},
+                                 {"psk_key", key}},
+                            json{{"endpoint", "d"},
+                                 {"mode", "psk"},
+                                 {"psk_identity", "i"},
+                                 {"psk_identity_hex", "00"},
+                                 {"psk_key_hex", key}},
+                            json{{"mode", "psk"}, {"psk_identity", "i"}, {"psk_key_hex", key}}}) {
         auto r = call("POST", "/api/security", bad);
         expect_error(r, 400);
         EXPECT_EQ(r.raw.body.find(key), std::string::npos) << r.raw.body;
