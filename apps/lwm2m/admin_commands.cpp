@@ -173,7 +173,7 @@ struct AdminCommands::State {
     std::optional<std::string> lwm2m_path(const std::string& p, Failure& f) const;
     std::string client_base() const { return "/api/clients/" + url_encode(ep); }
     int device_result(const json& r, Failure& f, const std::function<void(const json&)>& body);
-    int stream_events(const std::string& target, const std::function<void()>& on_open,
+    int stream_events(const std::string& target, const std::function<bool()>& on_open,
                       const std::function<bool(const json&)>& on_event, Failure& f);
 
     // ---- commands ---------------------------------------------------------------------------
@@ -918,7 +918,7 @@ int AdminCommands::State::run_composite_read(Failure& f) {
 /// Streams `target` (an /api/events URL): on_open runs once subscribed; on_event gets each
 /// event's JSON and returns false to stop. Stops at --count / --duration / Ctrl-C.
 int AdminCommands::State::stream_events(const std::string& target,
-                                        const std::function<void()>& on_open,
+                                        const std::function<bool()>& on_open,
                                         const std::function<bool(const json&)>& on_event,
                                         Failure& f) {
     std::optional<Clock::time_point> deadline;
@@ -941,8 +941,8 @@ int AdminCommands::State::stream_events(const std::string& target,
         },
         deadline,
         [&] {
-            if (on_open) on_open();
-            if (f.status != 0) open_failed = true;
+            if (on_open && !on_open()) open_failed = true;
+            return !open_failed;
         },
         &te);
     if (open_failed) return f.status;
@@ -983,7 +983,7 @@ int AdminCommands::State::run_observe(Failure& f, bool is_composite) {
     std::string target = "/api/events?type=notification&ep=" + url_encode(ep);
     auto on_open = [&] {
         auto j = call("POST", op_target + device_query(true), f, op_body);
-        if (!j) return;
+        if (!j) return false;
         rc = device_result(*j, f, [this](const json& r) {
             Table t({"PATH", "NAME", "VALUE"});
             if (r.contains("content")) add_content_rows(r["content"], lookup(), t);
@@ -992,9 +992,10 @@ int AdminCommands::State::run_observe(Failure& f, bool is_composite) {
         });
         if (rc != 0) {
             if (f.status == 0) f.status = rc;
-            return;
+            return false;
         }
         observing = true;
+        return true;
     };
     auto on_event = [&](const json& e) {
         if (e.value("type", "") != "notification") return false;

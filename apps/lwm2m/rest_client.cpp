@@ -349,7 +349,7 @@ std::optional<HttpAnswer> RestClient::request(std::string_view method, std::stri
 std::optional<HttpAnswer> RestClient::stream(std::string_view target,
                                              const std::function<bool(const SseEvent&)>& on_event,
                                              std::optional<Clock::time_point> deadline,
-                                             const std::function<void()>& on_open,
+                                             const std::function<bool()>& on_open,
                                              TransportError* error) const {
     TransportError local;
     TransportError& err = error ? *error : local;
@@ -368,8 +368,8 @@ std::optional<HttpAnswer> RestClient::stream(std::string_view target,
         return std::nullopt;
     }
     beast::flat_buffer buf;
-    http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1u << 20); // an error document; the event stream is read raw below
     http::read_header(ds, buf, parser, ec);
     if (ec) {
         err = classify(ec, "reading from", server_);
@@ -378,37 +378,44 @@ std::optional<HttpAnswer> RestClient::stream(std::string_view target,
     HttpAnswer a;
     a.status = static_cast<int>(parser.get().result_int());
     a.content_type = std::string(parser.get()[http::field::content_type]);
-    const bool sse = a.status == 200 && a.content_type.rfind("text/event-stream", 0) == 0;
-    // The stream runs until its own deadline (none: forever; heartbeats keep it alive).
-    ds.set_deadline(sse ? deadline.value_or(Clock::time_point::max()) : Clock::now() + timeout_);
-    if (sse && on_open) on_open();
+    const bool sse = a.status == 200 && a.content_type.rfind("text/event-stream", 0) == 0 &&
+                     !parser.chunked() && !parser.content_length();
+    if (!sse) { // an error document: read whole
+        ds.set_deadline(Clock::now() + timeout_);
+        http::read(ds, buf, parser, ec);
+        if (ec && ec != http::error::end_of_stream && ec != asio::error::eof) {
+            err = classify(ec, "reading from", server_);
+            return std::nullopt;
+        }
+        a.body = std::move(parser.get().body());
+        return a;
+    }
+    // The body of an event stream runs until the server closes the connection (the server sends
+    // `Connection: close` and no length): read it raw. Until its own deadline (none: forever;
+    // heartbeats keep it alive).
+    ds.set_deadline(deadline.value_or(Clock::time_point::max()));
+    if (on_open && !on_open()) return a;
     SseParser sp;
+    auto deliver = [&](std::string_view bytes) {
+        for (auto& e : sp.feed(bytes))
+            if (!on_event(e)) return false;
+        return true;
+    };
+    // Bytes that came with the header.
+    std::string early(static_cast<const char*>(buf.data().data()), buf.size());
+    buf.consume(buf.size());
+    if (!deliver(early)) return a;
     char chunk[4096];
-    while (!parser.is_done()) {
-        parser.get().body().data = chunk;
-        parser.get().body().size = sizeof chunk;
-        http::read_some(ds, buf, parser, ec);
-        if (ec == http::error::need_buffer) ec = {};
-        std::size_t n = sizeof chunk - parser.get().body().size;
-        if (!sse) {
-            a.body.append(chunk, n);
-        } else if (n) {
-            for (auto& e : sp.feed(std::string_view(chunk, n)))
-                if (!on_event(e)) return a;
-        }
-        if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-            ec == http::error::partial_message) {
-            if (sse) return a; // the server closed the stream
-            ec = {};
-            break;
-        }
-        if (ec == asio::error::timed_out && sse && deadline) return a; // --duration reached
+    for (;;) {
+        std::size_t n = ds.read_some(asio::buffer(chunk), ec);
+        if (n && !deliver(std::string_view(chunk, n))) return a;
+        if (ec == asio::error::eof) return a;                   // the server closed the stream
+        if (ec == asio::error::timed_out && deadline) return a; // --duration reached
         if (ec) {
             err = classify(ec, "reading from", server_);
             return std::nullopt;
         }
     }
-    return a;
 }
 
 } // namespace lwm2m::app

@@ -83,11 +83,12 @@ public:
     /// GET `target` as an event stream and calls `on_event` for each event until it returns
     /// false, the server closes the stream, `deadline` passes (returns with no error) or the stop
     /// flag is raised (TransportFailure::interrupted). A non-200 answer is returned as is.
-    /// `on_open` runs once the 200 header is in (e.g. to start an observation after subscribing).
+    /// `on_open` runs once the 200 header is in (e.g. to start an observation after subscribing);
+    /// when it returns false the stream ends there.
     [[nodiscard]] std::optional<HttpAnswer>
     stream(std::string_view target, const std::function<bool(const SseEvent&)>& on_event,
            std::optional<std::chrono::steady_clock::time_point> deadline,
-           const std::function<void()>& on_open = {}, TransportError* error = nullptr) const;
+           const std::function<bool()>& on_open = {}, TransportError* error = nullptr) const;
 
     [[nodiscard]] const ServerAddress& server() const noexcept { return server_; }
 
