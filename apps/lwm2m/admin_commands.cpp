@@ -964,6 +964,12 @@ int AdminCommands::State::stream_events(const std::string& target,
         return f.status;
     }
     if (g_signal.load() != 0) return exit_signal_base + g_signal.load();
+    if (a->closed) {
+        // A stopped (or restarted) server, or a consumer too slow for the server's queue (a
+        // "dropped" event came first): resume with --last-event-id.
+        f = {exit_network, "the server closed the event stream"};
+        return f.status;
+    }
     return 0;
 }
 

@@ -409,7 +409,10 @@ std::optional<HttpAnswer> RestClient::stream(std::string_view target,
     for (;;) {
         std::size_t n = ds.read_some(asio::buffer(chunk), ec);
         if (n && !deliver(std::string_view(chunk, n))) return a;
-        if (ec == asio::error::eof) return a;                   // the server closed the stream
+        if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+            a.closed = true; // the server closed the stream
+            return a;
+        }
         if (ec == asio::error::timed_out && deadline) return a; // --duration reached
         if (ec) {
             err = classify(ec, "reading from", server_);

@@ -38,6 +38,7 @@ struct HttpAnswer {
     int status = 0;
     std::string content_type;
     std::string body;
+    bool closed = false; ///< stream(): the server ended the event stream (EOF)
 };
 
 struct TransportError {

@@ -446,6 +446,14 @@ def case_streams(exe):
     s.http("DELETE", "/api/clients/sensor-a")
     out, _ = p.communicate(timeout=10)
     expect(p.returncode == 0 and json.loads(out)["ep"] == "sensor-a", f"live {out}")
+    # The server going away ends a stream with exit 3 and says so.
+    p = spawn([LWM2M, "events", "--server", s.url, "--token-file", s.token_file],
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    s.proc.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=15)
+    expect(p.returncode == EXIT_NETWORK and b"closed the event stream" in err,
+           f"server stop: {p.returncode} {err}")
 
 
 def case_config(exe):
