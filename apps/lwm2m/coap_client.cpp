@@ -19,11 +19,8 @@
 #include "signals.hpp"
 
 namespace lwm2m::app {
-namespace {
 
-namespace option = coap::option;
-
-std::string_view reason(coap::Code c) {
+std::string_view coap_reason(coap::Code c) {
     switch (c.value) {
     case coap::code::created.value:
         return "Created";
@@ -76,6 +73,10 @@ std::string_view reason(coap::Code c) {
     }
 }
 
+namespace {
+
+namespace option = coap::option;
+
 /// Prints "<code> <reason>[ observe=<n>]" (not with -q) then the payload; with --output FILE the
 /// payload goes to the file instead (byte-exact, the last one wins for observations); with
 /// --output - it goes to stdout byte-exact (no newline added).
@@ -84,7 +85,7 @@ void print_response(const coap::Message& m, std::optional<std::uint32_t> seq,
     const auto& output_file = o.output_file;
     if (!o.quiet) {
         std::string head = m.code.to_string();
-        if (auto r = reason(m.code); !r.empty()) head += fmt::format(" {}", r);
+        if (auto r = coap_reason(m.code); !r.empty()) head += fmt::format(" {}", r);
         if (seq) head += fmt::format(" observe={}", *seq);
         fmt::print("{}\n", head);
     }

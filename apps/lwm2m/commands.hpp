@@ -17,6 +17,9 @@ inline constexpr int exit_usage = 2;          ///< bad command line, URI, file o
 inline constexpr int exit_network = 3;        ///< network or DTLS failure (refused, unreachable,
                                               ///< resolve, handshake, reset, bind)
 inline constexpr int exit_timeout = 4;        ///< no (complete) answer within --timeout
+/// Admin commands: the REST API answered an HTTP error (4xx/5xx: unknown endpoint, bad request,
+/// missing token, ...) other than a device timeout (4). admin_commands.hpp has it as well.
+inline constexpr int exit_http = 5;
 /// Stopped by a signal: 128 + the signal number (130 for SIGINT / Ctrl-C, 143 for SIGTERM).
 inline constexpr int exit_signal_base = 128;
 /// The usage error code under its former name (kept for the `coap serve` code).
@@ -24,10 +27,13 @@ inline constexpr int exit_failure = exit_usage;
 
 /// The exit-status paragraph of --help.
 inline constexpr const char* exit_status_help =
-    "Exit status: 0 success (2.xx), 1 CoAP error response (4.xx/5.xx), 2 usage error (options, "
-    "URI, files, credentials), 3 network or DTLS failure (connection refused, unreachable, "
-    "failed handshake e.g. a wrong PSK key - the key is never printed), 4 timeout, 130 "
-    "interrupted (Ctrl-C; 128 + signal number, 143 for SIGTERM).";
+    "Exit status: 0 success (2.xx), 1 CoAP error response (4.xx/5.xx, also from a device "
+    "through the REST API), 2 usage error (options, URI, path, value, files, credentials), 3 "
+    "network or DTLS failure (connection refused e.g. lwm2m-server not running, unreachable, "
+    "failed handshake e.g. a wrong PSK key - the key is never printed), 4 timeout (also: the "
+    "device did not answer, HTTP 504), 5 HTTP error from the REST API (401 missing or wrong "
+    "token, 404 unknown endpoint, 400 rejected input, ...), 130 interrupted (Ctrl-C; 128 + "
+    "signal number, 143 for SIGTERM).";
 
 struct ServeOptions {
     std::string listen = "127.0.0.1:5683";

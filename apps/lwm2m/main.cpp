@@ -7,6 +7,7 @@
 
 #include <lwm2m/version.hpp>
 
+#include "admin_commands.hpp"
 #include "commands.hpp"
 #include "content_formats.hpp"
 #include "credentials.hpp"
@@ -94,7 +95,10 @@ int main(int argc, char** argv) {
     lwm2m::app::TakenSecret arg_key = lwm2m::app::take_psk_key_args(argc, argv);
     lwm2m::app::TakenSecret env_key = lwm2m::app::take_psk_key_env();
 
-    CLI::App app{"lwm2m: administration CLI of lwm2m-cpp (CoAP client and demo server)", "lwm2m"};
+    CLI::App app{"lwm2m: administration CLI of lwm2m-cpp: the REST API of lwm2m-server (clients, "
+                 "read, write, exec, create, delete, discover, attrs, observe, composite, "
+                 "security, bootstrap, events), a CoAP client and a demo server (coap)",
+                 "lwm2m"};
     app.require_subcommand(1);
     // Global options (--log-level) also work after a subcommand: subcommands made below inherit
     // fallthrough and pass options they do not know to their parent.
@@ -156,6 +160,9 @@ int main(int argc, char** argv) {
     add_request_command(*coap, "post", "send a POST request", req, true, false, post);
     add_request_command(*coap, "delete", "send a DELETE request", req, false, false, del);
 
+    lwm2m::app::AdminCommands admin;
+    admin.add_to(app);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -167,6 +174,14 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         app.exit(e); // prints the message and a hint to --help on stderr
         return exit_usage;
+    }
+    if (admin.parsed()) {
+        try {
+            return admin.run(std::move(env_key));
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "error: {}\n", e.what());
+            return exit_usage;
+        }
     }
     auto& credentials = s->parsed() ? serve.credentials : req.credentials;
     credentials.arg_key = std::move(arg_key);
