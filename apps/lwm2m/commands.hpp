@@ -1,6 +1,7 @@
 // Subcommands of the `lwm2m` CLI. Each returns the process exit code.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -15,11 +16,22 @@ inline constexpr int exit_success = 0;        ///< 2.xx response
 inline constexpr int exit_error_response = 1; ///< 4.xx / 5.xx response
 inline constexpr int exit_failure = 2;        ///< bad input, timeout, network error
 
+/// DTLS session-table caps of `coap serve` (dtls::ServerConfig; unset: its defaults).
+struct DtlsCapOptions {
+    std::optional<std::size_t> max_sessions;
+    std::optional<std::size_t> max_handshakes;
+    std::optional<std::size_t> max_handshakes_per_address;
+    std::optional<std::size_t> max_handshakes_per_prefix;
+    std::optional<int> ipv4_prefix_bits;
+    std::optional<int> ipv6_prefix_bits;
+};
+
 struct ServeOptions {
     std::string listen = "127.0.0.1:5683";
     std::string resources = "demo";
     double duration_s = 0;         ///< 0: until SIGINT/SIGTERM
     CredentialOptions credentials; ///< any PSK option given: serve coaps (DTLS) instead of coap
+    DtlsCapOptions dtls_caps;
 };
 
 struct RequestOptions {

@@ -144,6 +144,10 @@ public:
     // Owner bookkeeping (ServerTable).
     std::uint64_t id = 0;
     std::optional<TimePoint> timer_at;
+    /// In the owner's list of handshakes in progress (half-open sessions), least recently active
+    /// first; valid while `half_open`.
+    std::list<Conn*>::iterator half_open_pos{};
+    bool half_open = false;
 
 private:
     friend struct Callbacks;
