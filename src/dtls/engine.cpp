@@ -1,13 +1,79 @@
 #include "dtls/engine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 namespace lwm2m::dtls::detail {
 
+// ---- GnuTLS's own log output ----------------------------------------------------------------
+//
+// GnuTLS reads GNUTLS_DEBUG_LEVEL when the library loads and then prints every message of that
+// level or below to stderr. Its levels (lib/errors.h): 1 audit, 2 debug, 3 assertions and
+// certificate/DN lines, 4 handshake, 5 record, 6 DTLS, 9 "hard" (premaster and master secrets,
+// key blocks, MPIs: for PSK the premaster secret holds the key in hex), 10/11 record contents
+// read/written (application data: LwM2M bootstrap writes carry keys), 12/13 I/O and buffers.
+// We install our own log function at initialisation, set the level ourselves and forward only
+// levels <= kMaxGnutlsLogLevel to the Logger of the object whose GnuTLS call is running; nothing
+// of GnuTLS's output ever goes to stderr. SSLKEYLOGFILE is neutralised per session (keylog_noop).
+namespace {
+
+constexpr int kMaxGnutlsLogLevel = 3;
+
+/// The Logger of the ClientSession/ServerTable whose GnuTLS call runs on this thread (GnuTLS
+/// logs synchronously from inside the call).
+thread_local Logger* t_gnutls_logger = nullptr;
+/// Whether some owner's Logger wants debug output (then GnuTLS formats levels 1..3).
+std::atomic<bool> g_gnutls_debug_wanted{false};
+
+void forward_gnutls_log(int level, const char* text) {
+    if (level > kMaxGnutlsLogLevel || text == nullptr) return; // never: may carry key material
+    Logger* l = t_gnutls_logger;
+    if (l == nullptr || !l->enabled(LogLevel::debug)) return;
+    std::string_view s(text);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
+    l->write(LogLevel::debug, "gnutls", s);
+}
+
+void forward_gnutls_audit(gnutls_session_t, const char* text) {
+    forward_gnutls_log(1, text);
+}
+
+/// SSLKEYLOGFILE: GnuTLS's default keylog function appends every session's secrets to that
+/// file. Ours drops them.
+int keylog_noop(gnutls_session_t, const char*, const gnutls_datum_t*) {
+    return 0;
+}
+
+void apply_gnutls_log_level() {
+    gnutls_global_set_log_level(
+        g_gnutls_debug_wanted.load(std::memory_order_relaxed) ? kMaxGnutlsLogLevel : 0);
+}
+
+} // namespace
+
+GnutlsLogScope::GnutlsLogScope(Logger* logger) noexcept
+    : previous_(t_gnutls_logger) {
+    t_gnutls_logger = logger;
+}
+GnutlsLogScope::~GnutlsLogScope() {
+    t_gnutls_logger = previous_;
+}
+
+void want_gnutls_debug_log() {
+    g_gnutls_debug_wanted.store(true, std::memory_order_relaxed);
+    apply_gnutls_log_level();
+}
+
 GlobalInit::GlobalInit() {
     ok_ = gnutls_global_init() >= 0;
+    if (!ok_) return;
+    // Replaces the stderr printer GnuTLS installed for GNUTLS_DEBUG_LEVEL, and its level.
+    gnutls_global_set_log_function(&forward_gnutls_log);
+    gnutls_global_set_audit_log_function(&forward_gnutls_audit);
+    apply_gnutls_log_level();
 }
 GlobalInit::~GlobalInit() {
     if (ok_) gnutls_global_deinit();
@@ -129,6 +195,7 @@ Result<void> Conn::init(bool server, const gnutls_dtls_prestate_st* prestate) {
     if (server && shared_->cert != nullptr)
         gnutls_certificate_server_set_request(s_, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_ptr(s_, this);
+    gnutls_session_set_keylog_function(s_, &keylog_noop);
     gnutls_transport_set_ptr(s_, this);
     gnutls_transport_set_vec_push_function(s_, &Callbacks::vec_push);
     gnutls_transport_set_pull_function(s_, &Callbacks::pull);
@@ -142,6 +209,7 @@ Result<void> Conn::init(bool server, const gnutls_dtls_prestate_st* prestate) {
 }
 
 void Conn::start(TimePoint now) {
+    const GnutlsLogScope scope(shared_->logger);
     started = now;
     last_activity = now;
     drive(now);
@@ -149,6 +217,7 @@ void Conn::start(TimePoint now) {
 
 void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
     if (state_ != State::handshaking && state_ != State::established) return;
+    const GnutlsLogScope scope(shared_->logger);
     const bool encrypted_finished =
         state_ == State::handshaking && has_encrypted_handshake(ciphertext);
     // The client retransmits its final flight (epoch-0 handshake record first) when our
@@ -196,6 +265,7 @@ bool has_encrypted_handshake(BytesView d) noexcept {
 
 void Conn::on_timeout(TimePoint now) {
     if (state_ != State::handshaking) return;
+    const GnutlsLogScope scope(shared_->logger);
     if (now >= started + std::chrono::milliseconds(shared_->total_ms)) {
         fail_reason = Errc::handshake_timeout;
         fail_handshake(now, GNUTLS_E_TIMEDOUT, false);
@@ -380,6 +450,7 @@ void Conn::drain_records(TimePoint now) {
 Result<void> Conn::send(TimePoint now, BytesView plaintext) {
     if (state_ != State::established) return fail(Errc::not_connected);
     if (plaintext.size() > max_plaintext()) return fail(Errc::message_too_large);
+    const GnutlsLogScope scope(shared_->logger);
     const ssize_t r = gnutls_record_send(s_, plaintext.data(), plaintext.size());
     if (r == GNUTLS_E_LARGE_PACKET) return fail(Errc::message_too_large);
     if (r < 0) return fail(Errc::internal_error);
@@ -388,6 +459,7 @@ Result<void> Conn::send(TimePoint now, BytesView plaintext) {
 }
 
 void Conn::close_notify() {
+    const GnutlsLogScope scope(shared_->logger);
     if (state_ == State::established) gnutls_bye(s_, GNUTLS_SHUT_WR);
     state_ = State::closed;
     retransmit_at_.reset();
@@ -417,6 +489,7 @@ Result<void> Shared::apply_common(const CommonConfig& cfg) {
     retransmit_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.retransmit_timeout)));
     total_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.handshake_timeout)));
     logger = cfg.logger;
+    if (logger != nullptr && logger->enabled(LogLevel::debug)) want_gnutls_debug_log();
     return ok();
 }
 

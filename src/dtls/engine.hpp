@@ -25,7 +25,8 @@
 
 namespace lwm2m::dtls::detail {
 
-/// Reference-counted gnutls_global_init (GnuTLS counts too; this only keeps it balanced).
+/// Reference-counted gnutls_global_init (GnuTLS counts too; this only keeps it balanced). Also
+/// installs our GnuTLS log function and level (never GnuTLS's stderr output, see engine.cpp).
 class GlobalInit {
 public:
     GlobalInit();
@@ -37,6 +38,23 @@ public:
 private:
     bool ok_ = false;
 };
+
+/// Routes GnuTLS's log messages (levels <= 3 only, see engine.cpp) to `logger` while alive, on
+/// this thread. Every Conn entry point that calls into GnuTLS opens one.
+class GnutlsLogScope {
+public:
+    explicit GnutlsLogScope(Logger* logger) noexcept;
+    ~GnutlsLogScope();
+    GnutlsLogScope(const GnutlsLogScope&) = delete;
+    GnutlsLogScope& operator=(const GnutlsLogScope&) = delete;
+
+private:
+    Logger* previous_;
+};
+
+/// Raises GnuTLS's (process-wide) log level to the highest forwarded level, for an owner whose
+/// Logger has debug enabled. Never above 3: higher levels carry secrets.
+void want_gnutls_debug_log();
 
 /// Outputs shared by all Conns of one owner.
 struct Outbox {
