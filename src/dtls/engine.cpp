@@ -114,6 +114,10 @@ struct Callbacks {
             if (iov[i].iov_len != 0) std::memcpy(b.data() + off, iov[i].iov_base, iov[i].iov_len);
             off += iov[i].iov_len;
         }
+        // Client: each (re)transmission of the flight that ends with our Finished (the only
+        // epoch >= 1 handshake record we send).
+        if (!c->server_ && c->state_ == Conn::State::handshaking && has_encrypted_handshake(b))
+            ++c->finished_sent_;
         c->out_->tx.push_back(Datagram{c->peer_, std::move(b)});
         return static_cast<ssize_t>(total);
     }
@@ -220,6 +224,13 @@ void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
     const GnutlsLogScope scope(shared_->logger);
     const bool encrypted_finished =
         state_ == State::handshaking && has_encrypted_handshake(ciphertext);
+    if (finished_sent_ > 0 && state_ == State::handshaking) {
+        // Anything the server protects with the new keys (its Finished) answers our Finished;
+        // an alert in the clear after it is a refusal (scan_records()).
+        const RecordScan r = scan_records(ciphertext);
+        finished_answered_ = finished_answered_ || r.epoch1;
+        alert_after_finished_ = alert_after_finished_ || r.alert;
+    }
     // The client retransmits its final flight (epoch-0 handshake record first) when our
     // CCS + Finished was lost.
     const bool peer_retransmits = state_ == State::established && !final_flight_.empty() &&
@@ -249,29 +260,61 @@ void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
     }
 }
 
-bool has_encrypted_handshake(BytesView d) noexcept {
+RecordScan scan_records(BytesView d) noexcept {
+    RecordScan r;
     std::size_t off = 0;
-    while (off + 13 <= d.size()) {
+    while (off + 13 <= d.size()) { // RFC 6347 §4.1 record header
         const auto type = std::to_integer<std::uint8_t>(d[off]);
         const auto epoch = static_cast<unsigned>((std::to_integer<unsigned>(d[off + 3]) << 8) |
                                                  std::to_integer<unsigned>(d[off + 4]));
         const auto len = static_cast<std::size_t>((std::to_integer<unsigned>(d[off + 11]) << 8) |
                                                   std::to_integer<unsigned>(d[off + 12]));
-        if (type == 22 && epoch >= 1) return true;
+        if (epoch >= 1) r.epoch1 = true;
+        if (type == 22 && epoch >= 1) r.encrypted_handshake = true;
+        if (type == 21) r.alert = true;
         off += 13 + len;
     }
-    return false;
+    return r;
+}
+
+bool has_encrypted_handshake(BytesView d) noexcept {
+    return scan_records(d).encrypted_handshake;
 }
 
 void Conn::on_timeout(TimePoint now) {
     if (state_ != State::handshaking) return;
     const GnutlsLogScope scope(shared_->logger);
     if (now >= started + std::chrono::milliseconds(shared_->total_ms)) {
-        fail_reason = Errc::handshake_timeout;
+        fail_reason = Errc::handshake_timeout; // refined by diagnose() in fail_handshake
         fail_handshake(now, GNUTLS_E_TIMEDOUT, false);
         return;
     }
-    if (retransmit_at_ && now >= *retransmit_at_) drive(now);
+    if (retransmit_at_ && now >= *retransmit_at_) {
+        // RFC 6347 §4.1.2.7: a server that cannot decrypt our Finished (wrong PSK key, or a key
+        // for another identity) may drop it silently (OpenSSL does), so the handshake would only
+        // time out. Our final flight went out kFinishedTransmissions times and a full
+        // retransmission timeout passed after the last without a reply: say so now.
+        if (psk_client() && finished_sent_ >= kFinishedTransmissions && !finished_answered_) {
+            fail_reason = Errc::no_finished_reply;
+            fail_handshake(now, GNUTLS_E_TIMEDOUT, false);
+            return;
+        }
+        drive(now);
+    }
+}
+
+bool Conn::psk_client() const noexcept {
+    return !server_ && identity.kind == PeerIdentity::Kind::psk;
+}
+
+Errc Conn::diagnose(Errc e) const noexcept {
+    if (!psk_client() || finished_sent_ == 0 || finished_answered_) return e;
+    // Specific answers of the server keep their meaning.
+    if (e == Errc::unknown_identity || e == Errc::bad_credentials) return e;
+    if (alert_after_finished_)
+        return Errc::finished_refused; // e.g. close_notify, handshake_failure
+    if (e == Errc::handshake_timeout && finished_sent_ >= 2) return Errc::no_finished_reply;
+    return e;
 }
 
 std::optional<TimePoint> Conn::deadline() const noexcept {
@@ -384,7 +427,7 @@ void Conn::handshake_done(TimePoint now) {
 }
 
 void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) {
-    const Errc e = fail_reason != Errc{} ? fail_reason : map_error(s_, gnutls_error);
+    const Errc e = diagnose(fail_reason != Errc{} ? fail_reason : map_error(s_, gnutls_error));
     fail_reason = e;
     if (send_alert && s_ != nullptr) {
         if (e == Errc::unknown_identity || e == Errc::certificate_expired ||
@@ -401,8 +444,17 @@ void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) 
     state_ = State::closed;
     retransmit_at_.reset();
     log(*shared_, LogLevel::info, [&] {
+        std::string detail = gnutls_strerror(gnutls_error);
+        if (gnutls_error == GNUTLS_E_FATAL_ALERT_RECEIVED ||
+            gnutls_error == GNUTLS_E_WARNING_ALERT_RECEIVED || alert_after_finished_) {
+            const char* name = gnutls_alert_get_name(gnutls_alert_get(s_));
+            if (name != nullptr) detail += std::string("; last alert received: ") + name;
+        }
+        if (finished_sent_ > 0)
+            detail += "; our Finished sent " + std::to_string(finished_sent_) + " time(s)" +
+                      (finished_answered_ ? ", answered" : ", no encrypted reply");
         return "handshake with " + peer_.to_string() + " failed: " + make_error_code(e).message() +
-               " (" + gnutls_strerror(gnutls_error) + ")";
+               " (" + detail + ")";
     });
     if (!quiet) emit(HandshakeFailed{peer_, make_error_code(e)});
 }
