@@ -116,6 +116,12 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     }
     transport::SystemRandom rng;
     coap::Config cfg;
+    cfg.max_buffered_bytes = o.max_buffered_bytes;
+    // NoSec: RFC 9175 address validation unless turned off; over DTLS the cookie exchange
+    // (RFC 6347 §4.2.1) already proved every peer's address.
+    cfg.address_validation = !secure && o.amplification_factor > 0;
+    cfg.amplification_factor = std::max(1U, o.amplification_factor);
+    cfg.peers_verified_by_transport = secure;
     coap::Endpoint ep(cfg, rng, log);
     DemoResources demo(ep, log);
 
@@ -127,8 +133,10 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
         const int rc = run_loop(o, loop, demo, [](TimePoint) {});
         const auto s = ep.stats();
         log.write(LogLevel::info, "serve",
-                  fmt::format("stopped: {} datagrams in, {} out, {} malformed dropped",
-                              s.datagrams_received, s.datagrams_sent, s.malformed_dropped));
+                  fmt::format("stopped: {} datagrams in, {} out, {} malformed dropped, {} "
+                              "refused, {} caches evicted, {} Echo challenges, {} peers verified",
+                              s.datagrams_received, s.datagrams_sent, s.malformed_dropped,
+                              s.refused, s.evicted, s.echo_challenges, s.peers_verified));
         return rc;
     }
 

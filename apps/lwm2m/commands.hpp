@@ -32,6 +32,10 @@ struct ServeOptions {
     double duration_s = 0;         ///< 0: until SIGINT/SIGTERM
     CredentialOptions credentials; ///< any PSK option given: serve coaps (DTLS) instead of coap
     DtlsCapOptions dtls_caps;
+    /// coap:// only: RFC 9175 address validation (coap::Config::amplification_factor); 0 turns
+    /// it off. Over DTLS the cookie exchange validates addresses (peers_verified_by_transport).
+    unsigned amplification_factor = 3;
+    std::size_t max_buffered_bytes = 64u << 20; ///< coap::Config::max_buffered_bytes
 };
 
 struct RequestOptions {

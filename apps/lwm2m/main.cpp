@@ -141,6 +141,16 @@ int main(int argc, char** argv) {
     s->add_option("--duration", serve.duration_s,
                   "stop after this many seconds (default: run until signalled)")
         ->check(CLI::Range(0.0, 1e9));
+    s->add_option("--amplification-factor", serve.amplification_factor,
+                  "coap:// only: answer at most N times the bytes of a request to a client that "
+                  "has not proved its address (RFC 9175 Echo: larger GET answers become 4.01 + "
+                  "Echo, which libcoap and our client repeat automatically); 0 turns address "
+                  "validation off. Default 3")
+        ->check(CLI::Range(0U, 1000U));
+    s->add_option("--max-buffered-bytes", serve.max_buffered_bytes,
+                  "bytes held for cached replies and block-wise bodies (unverified clients' "
+                  "caches are evicted first when full). Default 64 MiB")
+        ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 40));
     lwm2m::app::add_credential_options(*s, serve.credentials, "server");
     add_dtls_cap_options(*s, serve.dtls_caps);
 

@@ -54,21 +54,6 @@ Result<void> bad() {
     return fail(Status::bad_request);
 }
 
-// TS 1.1 §6.2.1.1 / E.2 Resource 7: transports U (UDP), T (TCP), S (SMS), N (Non-IP), plus Q
-// (1.0 queue mode); each letter at most once, at least one transport.
-bool valid_binding(const std::string& b) {
-    if (b.empty() || b.size() > 5) return false;
-    bool seen[256] = {};
-    bool transport = false;
-    for (char c : b) {
-        if (c != 'U' && c != 'T' && c != 'S' && c != 'N' && c != 'Q') return false;
-        if (seen[static_cast<unsigned char>(c)]) return false;
-        seen[static_cast<unsigned char>(c)] = true;
-        if (c != 'Q') transport = true;
-    }
-    return transport;
-}
-
 Result<dm::Value> check_value(const ServerResourceSpec& spec, const dm::Value& v) {
     switch (spec.type) {
     case DataType::integer:
@@ -92,7 +77,8 @@ Result<dm::Value> check_value(const ServerResourceSpec& spec, const dm::Value& v
     case DataType::string: {
         const std::string* s = detail::as_str(v);
         if (s == nullptr || s->size() > max_server_string_size) return fail(Status::bad_request);
-        if (spec.id == server_rid::binding && !valid_binding(*s)) return fail(Status::bad_request);
+        if (spec.id == server_rid::binding && !is_valid_binding(*s))
+            return fail(Status::bad_request);
         if (spec.id == server_rid::preferred_transport &&
             !(*s == "U" || *s == "T" || *s == "S" || *s == "N"))
             return fail(Status::bad_request);
@@ -118,6 +104,21 @@ std::optional<T> get_int(const ServerInstance& s, std::uint16_t rid) {
 }
 
 } // namespace
+
+// TS 1.1 §6.2.1.1 / E.2 Resource 7: transports U (UDP), T (TCP), S (SMS), N (Non-IP), plus Q
+// (1.0 queue mode); each letter at most once, at least one transport.
+bool is_valid_binding(std::string_view b) noexcept {
+    if (b.empty() || b.size() > 5) return false;
+    bool seen[256] = {};
+    bool transport = false;
+    for (char c : b) {
+        if (c != 'U' && c != 'T' && c != 'S' && c != 'N' && c != 'Q') return false;
+        if (seen[static_cast<unsigned char>(c)]) return false;
+        seen[static_cast<unsigned char>(c)] = true;
+        if (c != 'Q') transport = true;
+    }
+    return transport;
+}
 
 const ServerResourceSpec* server_resource_spec(std::uint16_t rid) noexcept {
     for (const auto& s : kSpecs)

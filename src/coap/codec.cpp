@@ -68,16 +68,28 @@ inline std::byte* put_option(std::size_t delta, BytesView value, std::byte* p) n
 }
 
 // Shared by both encode() overloads. Opts is a range of elements with .number and .value.
-template <class Opts>
+// Checked: registered options must respect the option registry (length range, repetitions).
+template <bool Checked, class Opts>
 Result<std::size_t> encode_impl(Type type, Code code, MessageId mid, const Token& token,
                                 const Opts& opts, BytesView payload,
                                 MutableBytesView out) noexcept {
     // Size pass: validates order and lengths, so the write pass needs no checks.
     std::size_t size = header_size + token.size();
     std::uint16_t prev = 0;
+    bool first = true;
     for (const auto& o : opts) {
         if (o.number < prev || o.value.size() > max_extended)
             return fail(lwm2m::Errc::invalid_argument);
+        if constexpr (Checked) {
+            // RFC 7252 §5.4.3 (length), §5.4.5 (repetition): never emit what a peer must treat
+            // as unrecognized.
+            if (const option::Info* in = option::info(o.number)) {
+                if (!in->length_ok(o.value.size()) ||
+                    (!first && o.number == prev && !in->repeatable))
+                    return fail(lwm2m::Errc::invalid_argument);
+            }
+        }
+        first = false;
         size += option_size(static_cast<std::size_t>(o.number - prev), o.value.size());
         prev = o.number;
     }
@@ -193,16 +205,17 @@ std::size_t encoded_size(const Message& m) noexcept {
 }
 
 Result<std::size_t> encode(const Message& m, MutableBytesView out) noexcept {
-    return encode_impl(m.type, m.code, m.message_id, m.token, m.options(), m.payload, out);
+    return encode_impl<true>(m.type, m.code, m.message_id, m.token, m.options(), m.payload, out);
 }
 
 Result<std::size_t> encode(const MessageView& m, MutableBytesView out) noexcept {
-    return encode_impl(m.type, m.code, m.message_id, m.token, m.options(), m.payload, out);
+    return encode_impl<false>(m.type, m.code, m.message_id, m.token, m.options(), m.payload, out);
 }
 
-// The only failure of this overload is an option value longer than 65804 bytes (RFC 7252 §3.1:
-// 13 + 256 + 65535 is the largest length the option header can express); options are kept
-// sorted by Message. It then returns an EMPTY buffer. Every valid CoAP message is at least the
+// This overload fails for an option value longer than 65804 bytes (RFC 7252 §3.1: 13 + 256 +
+// 65535 is the largest length the option header can express) and for a registered option that
+// breaks the registry (length out of range, forbidden repetition); options are kept sorted by
+// Message. It then returns an EMPTY buffer. Every valid CoAP message is at least the
 // 4-byte header (§3), so empty is unambiguous, but it is NOT a datagram: a caller about to send
 // must check for it (or check sizes first, as coap::Endpoint does: it refuses such a message
 // with coap::Errc::message_too_large and never sends a 0-byte datagram). Code that needs the

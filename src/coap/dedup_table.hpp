@@ -153,6 +153,10 @@ public:
         return e.seq == seq && e.live ? &e : nullptr;
     }
 
+    /// Handles of the oldest and newest slot in the ring (first > last when it is empty).
+    [[nodiscard]] Handle first_handle() const noexcept { return head_ + 1; }
+    [[nodiscard]] Handle last_handle() const noexcept { return tail_; }
+
     /// Oldest slot (live or dead); the ring must not be empty.
     Entry& front() noexcept { return ring_[static_cast<std::size_t>(head_ + 1) & rmask_]; }
     const Entry& front() const noexcept {

@@ -73,34 +73,79 @@ bool operator==(const Token& a, const Token& b) noexcept {
 // Options
 
 namespace option {
-// "Known" means acted on (RFC 7252 §5.4.1): a critical option listed here is processed by the
-// Endpoint or the application. If-Match (1) and If-None-Match (5) (§5.10.8), OSCORE (9)
-// (RFC 8613 §2) and Proxy-Uri (35) / Proxy-Scheme (39) (§5.7.2) are critical and nothing here
-// evaluates them, so they are deliberately NOT known: a CON request carrying one is answered
-// 4.02 Bad Option (or 5.05 for the proxy options, by the Endpoint) instead of being executed
-// as if the precondition, the proxy hop or the protection did not exist.
-bool is_known(std::uint16_t n) {
-    switch (n) {
-    case uri_host:
-    case etag:
-    case observe:
-    case uri_port:
-    case location_path:
-    case uri_path:
-    case content_format:
-    case max_age:
-    case uri_query:
-    case accept:
-    case location_query:
-    case block2:
-    case block1:
-    case size2:
-    case size1:
-    case no_response:
-        return true;
-    default:
-        return false;
+namespace {
+
+// The option registry (see Info in message.hpp). "Acted on" (RFC 7252 §5.4.1): a critical option
+// marked so is processed by the Endpoint or the application. If-Match (1) and If-None-Match (5)
+// (§5.10.8), OSCORE (9) (RFC 8613 §2) and Proxy-Uri (35) / Proxy-Scheme (39) (§5.7.2) are
+// critical and nothing here evaluates them, so they are deliberately NOT acted on: a CON request
+// carrying one is answered 4.02 Bad Option (or 5.05 for the proxy options, by the Endpoint)
+// instead of being executed as if the precondition, the proxy hop or the protection did not
+// exist.
+constexpr std::array<Info, 22> kRegistry{{
+    // number, name, format, min, max, repeatable, acted on
+    {if_match, "If-Match", Format::opaque, 0, 8, true, false},              // RFC 7252 §5.10.8.1
+    {uri_host, "Uri-Host", Format::string, 1, 255, false, true},            // §5.10.1
+    {etag, "ETag", Format::opaque, 1, 8, true, true},                       // §5.10.6
+    {if_none_match, "If-None-Match", Format::empty, 0, 0, false, false},    // §5.10.8.2
+    {observe, "Observe", Format::uint, 0, 3, false, true},                  // RFC 7641 §2
+    {uri_port, "Uri-Port", Format::uint, 0, 2, false, true},                // §5.10.1
+    {location_path, "Location-Path", Format::string, 0, 255, true, true},   // §5.10.7
+    {oscore, "OSCORE", Format::opaque, 0, 255, false, false},               // RFC 8613 §2
+    {uri_path, "Uri-Path", Format::string, 0, 255, true, true},             // §5.10.1
+    {content_format, "Content-Format", Format::uint, 0, 2, false, true},    // §5.10.3
+    {max_age, "Max-Age", Format::uint, 0, 4, false, true},                  // §5.10.5
+    {uri_query, "Uri-Query", Format::string, 0, 255, true, true},           // §5.10.1
+    {accept, "Accept", Format::uint, 0, 2, false, true},                    // §5.10.4
+    {location_query, "Location-Query", Format::string, 0, 255, true, true}, // §5.10.7
+    {block2, "Block2", Format::uint, 0, 3, false, true},                    // RFC 7959 §2.1
+    {block1, "Block1", Format::uint, 0, 3, false, true},                    // RFC 7959 §2.1
+    {size2, "Size2", Format::uint, 0, 4, false, true},                      // RFC 7959 §4
+    {proxy_uri, "Proxy-Uri", Format::string, 1, 1034, false, false},        // §5.10.2
+    {proxy_scheme, "Proxy-Scheme", Format::string, 1, 255, false, false},   // §5.10.2
+    {size1, "Size1", Format::uint, 0, 4, false, true},             // §5.10.9, RFC 7959 §4
+    {echo, "Echo", Format::opaque, 1, 40, false, true},            // RFC 9175 §2.2.1
+    {no_response, "No-Response", Format::uint, 0, 1, false, true}, // RFC 7967 §2
+}};
+
+constexpr bool sorted_unique() {
+    for (std::size_t i = 1; i < kRegistry.size(); ++i)
+        if (kRegistry[i - 1].number >= kRegistry[i].number) return false;
+    return true;
+}
+static_assert(sorted_unique(), "the registry is kept in increasing number order");
+
+/// Index into kRegistry by number for the dense low range (all registered numbers < 64 but
+/// Echo and No-Response); 0xff: not registered.
+constexpr std::array<std::uint8_t, 64> make_low_index() {
+    std::array<std::uint8_t, 64> ix{};
+    for (auto& x : ix)
+        x = 0xff;
+    for (std::size_t i = 0; i < kRegistry.size(); ++i)
+        if (kRegistry[i].number < 64) ix[kRegistry[i].number] = static_cast<std::uint8_t>(i);
+    return ix;
+}
+constexpr std::array<std::uint8_t, 64> kLowIndex = make_low_index();
+
+} // namespace
+
+const Info* info(std::uint16_t n) noexcept {
+    if (n < kLowIndex.size()) {
+        const std::uint8_t i = kLowIndex[n];
+        return i == 0xff ? nullptr : &kRegistry[i];
     }
+    for (std::size_t i = kRegistry.size(); i-- > 0 && kRegistry[i].number >= 64;)
+        if (kRegistry[i].number == n) return &kRegistry[i];
+    return nullptr;
+}
+
+std::span<const Info> registry() noexcept {
+    return kRegistry;
+}
+
+bool is_known(std::uint16_t n) {
+    const Info* i = info(n);
+    return i != nullptr && i->acted_on;
 }
 } // namespace option
 
@@ -157,6 +202,48 @@ std::optional<std::uint64_t> MessageView::uint_option(std::uint16_t number) cons
 
 std::string MessageView::path(std::uint16_t number) const {
     return join_path(options(), number);
+}
+
+void MessageView::remove_option(std::uint16_t number) noexcept {
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < option_count; ++i)
+        if (options_storage[i].number != number) options_storage[out++] = options_storage[i];
+    option_count = out;
+}
+
+MessageView::OptionCheck MessageView::check_options() noexcept {
+    OptionCheck r;
+    std::size_t out = 0;
+    bool have_prev = false;
+    std::uint16_t prev = 0;
+    for (std::size_t i = 0; i < option_count; ++i) {
+        const OptionView o = options_storage[i];
+        // Decoded options are in non-decreasing order (RFC 7252 §3.1 deltas), so an occurrence
+        // beyond the first follows its predecessor (§5.4.5).
+        const bool repeat = have_prev && prev == o.number;
+        have_prev = true;
+        prev = o.number;
+        bool unrecognized = false;
+        if (const option::Info* in = option::info(o.number)) {
+            unrecognized = !in->length_ok(o.value.size()) || (repeat && !in->repeatable) ||
+                           (in->critical() && !in->acted_on);
+        } else {
+            unrecognized = option::is_critical(o.number); // unregistered elective: kept
+        }
+        if (!unrecognized) {
+            options_storage[out++] = o;
+            continue;
+        }
+        if (option::is_critical(o.number)) { // §5.4.1: reject the message
+            if (!r.reject) r.rejected_option = o.number;
+            r.reject = true;
+            options_storage[out++] = o;
+        } else {
+            ++r.ignored; // §5.4.1: an unrecognized elective option is silently ignored
+        }
+    }
+    option_count = out;
+    return r;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,6 +318,17 @@ void Message::add_queries(std::string_view query) {
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);
     }
+}
+
+bool Message::options_valid() const noexcept {
+    for (std::size_t i = 0; i < options_.size(); ++i) {
+        const Option& o = options_[i];
+        const option::Info* in = option::info(o.number);
+        if (in == nullptr) continue;
+        if (!in->length_ok(o.value.size())) return false;
+        if (i > 0 && options_[i - 1].number == o.number && !in->repeatable) return false;
+    }
+    return true;
 }
 
 Message Message::from_view(const MessageView& v) {

@@ -41,6 +41,7 @@ struct RecvBatch::Impl {
     std::vector<mmsghdr> msgs;
     std::vector<std::optional<PeerAddr>> peers;
     std::vector<std::size_t> lengths;
+    std::vector<std::size_t> sizes; ///< real datagram sizes (MSG_TRUNC)
     std::vector<bool> truncated;
 
     Impl(std::size_t c, std::size_t m)
@@ -52,6 +53,7 @@ struct RecvBatch::Impl {
         , msgs(count)
         , peers(count)
         , lengths(count)
+        , sizes(count)
         , truncated(count) {}
 
     void prepare() {
@@ -87,6 +89,9 @@ BytesView RecvBatch::bytes(std::size_t i) const noexcept {
 }
 bool RecvBatch::truncated(std::size_t i) const noexcept {
     return impl_->truncated[i];
+}
+std::size_t RecvBatch::datagram_size(std::size_t i) const noexcept {
+    return impl_->sizes[i];
 }
 
 // ---------------------------------------------------------------------------------- UdpSocket
@@ -241,7 +246,9 @@ Result<std::size_t> UdpSocket::receive_batch(RecvBatch& batch) noexcept {
     b.prepare();
     int r;
     do {
-        r = ::recvmmsg(fd_, b.msgs.data(), static_cast<unsigned>(b.count), MSG_DONTWAIT, nullptr);
+        // MSG_TRUNC: msg_len is the datagram's real size even when it did not fit (udp(7)).
+        r = ::recvmmsg(fd_, b.msgs.data(), static_cast<unsigned>(b.count), MSG_DONTWAIT | MSG_TRUNC,
+                       nullptr);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || is_async_icmp_error(errno))
@@ -251,6 +258,7 @@ Result<std::size_t> UdpSocket::receive_batch(RecvBatch& batch) noexcept {
     const auto n = static_cast<std::size_t>(r);
     for (std::size_t i = 0; i < n; ++i) {
         const auto& h = b.msgs[i].msg_hdr;
+        b.sizes[i] = b.msgs[i].msg_len;
         b.lengths[i] = std::min<std::size_t>(b.msgs[i].msg_len, b.max_datagram);
         b.truncated[i] = (h.msg_flags & MSG_TRUNC) != 0;
         b.peers[i] = from_sockaddr(reinterpret_cast<const sockaddr*>(&b.addrs[i]), h.msg_namelen);

@@ -4,6 +4,34 @@
 
 namespace lwm2m::test {
 
+Bytes raw_encode(const coap::Message& m) {
+    coap::MessageView v;
+    v.type = m.type;
+    v.code = m.code;
+    v.message_id = m.message_id;
+    v.token = m.token;
+    v.payload = m.payload;
+    if (m.options().size() > coap::MessageView::max_options) {
+        ADD_FAILURE() << "raw_encode: more than " << coap::MessageView::max_options << " options";
+        return {};
+    }
+    for (const auto& o : m.options())
+        v.options_storage[v.option_count++] = coap::OptionView{o.number, BytesView(o.value)};
+    std::size_t size = coap::encoded_size(m);
+    Bytes out(size);
+    auto r = coap::encode(v, out);
+    if (!r) {
+        ADD_FAILURE() << "raw_encode: " << r.error().message();
+        return {};
+    }
+    out.resize(*r);
+    return out;
+}
+
+Bytes MsgBuilder::bytes() const {
+    return raw_encode(m_);
+}
+
 std::optional<coap::Message> parse(BytesView bytes) {
     auto v = coap::decode(bytes);
     if (!v) return std::nullopt;
@@ -61,7 +89,7 @@ Lockstep::Lockstep(coap::Config cfg, std::uint64_t seed)
     , now(TimePoint{} + std::chrono::seconds(1)) {}
 
 void Lockstep::receive(const PeerAddr& from, const coap::Message& m) {
-    const Bytes b = coap::encode(m);
+    const Bytes b = raw_encode(m);
     ep.on_datagram(now, from, b);
 }
 void Lockstep::receive_bytes(const PeerAddr& from, BytesView b) {

@@ -75,7 +75,8 @@ public:
         return uint(coap::option::block2, coap::encode_block({num, more, szx}));
     }
     [[nodiscard]] coap::Message build() const { return m_; }
-    [[nodiscard]] Bytes bytes() const { return coap::encode(m_); }
+    /// The datagram as a (possibly hostile) peer sends it: no option registry checks.
+    [[nodiscard]] Bytes bytes() const;
     operator coap::Message() const { return m_; } // NOLINT(google-explicit-constructor)
 
 private:
@@ -98,6 +99,9 @@ inline MsgBuilder rst() {
     return MsgBuilder(coap::Type::rst, coap::code::empty);
 }
 
+/// Encodes `m` without the option registry checks of coap::encode(Message) (through the
+/// faithful MessageView encoder): what a scripted, possibly non-conformant peer sends.
+Bytes raw_encode(const coap::Message& m);
 /// Decodes bytes into an owning Message; nullopt if malformed.
 std::optional<coap::Message> parse(BytesView bytes);
 /// The Block1/Block2 option of a message, decoded.
@@ -139,6 +143,7 @@ public:
     coap::Endpoint ep;
     TimePoint now;
 
+    /// peer -> endpoint: `m` encoded with raw_encode() (any options, even non-conformant ones).
     void receive(const PeerAddr& from, const coap::Message& m);
     void receive_bytes(const PeerAddr& from, BytesView b);
     /// Next transmitted datagram, decoded; records a test failure if none or undecodable.

@@ -1,6 +1,7 @@
 """Process and network helpers shared by the Python test scripts (coap_interop.py,
 coaps_interop.py, cli_test.py): child processes in their own session, killed on exit; bounded
-waits; free UDP ports; CoAP ping; the 4096-byte /large reference body.
+waits; free UDP ports; CoAP ping; the 4096-byte /large reference body; a minimal CoAP message
+encoder/decoder (RFC 7252 §3) for tests that craft datagrams themselves.
 
 Import with:
   sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), <up>, "support"))
@@ -82,3 +83,83 @@ def coap_ping(host, port, timeout=5.0):
                 pass
             mid += 1
     raise AssertionError(f"no CoAP ping answer from {host}:{port} within {timeout} s")
+
+
+# CoAP message types and a few codes/options (RFC 7252 §3, §12.1, §12.2; RFC 9175 Echo).
+CON, NON, ACK, RST = 0, 1, 2, 3
+GET, POST, PUT = 0x01, 0x02, 0x03
+OPT_URI_PATH, OPT_CONTENT_FORMAT, OPT_BLOCK2, OPT_BLOCK1, OPT_SIZE1, OPT_ECHO = 11, 12, 23, 27, 60, 252
+
+
+def coap_code(c):
+    """0x45 -> "2.05"."""
+    return f"{c >> 5}.{c & 0x1F:02d}"
+
+
+def _ext(v):
+    if v < 13:
+        return v, b""
+    if v < 269:
+        return 13, bytes([v - 13])
+    return 14, (v - 269).to_bytes(2, "big")
+
+
+def coap_encode(mtype, code, mid, token=b"", options=(), payload=b""):
+    """options: iterable of (number, bytes), any order (sorted stably here); no registry checks,
+    so a test can send what a non-conformant peer sends."""
+    out = bytearray([0x40 | (mtype << 4) | len(token), code, mid >> 8, mid & 0xFF]) + token
+    prev = 0
+    for num, val in sorted(options, key=lambda o: o[0]):
+        dn, dx = _ext(num - prev)
+        ln, lx = _ext(len(val))
+        out += bytes([(dn << 4) | ln]) + dx + lx + val
+        prev = num
+    if payload:
+        out += b"\xff" + payload
+    return bytes(out)
+
+
+def coap_decode(data):
+    """-> dict(type, code, mid, token, options=[(number, bytes)], payload) or None."""
+    if len(data) < 4 or data[0] >> 6 != 1:
+        return None
+    tkl = data[0] & 0x0F
+    if tkl > 8 or len(data) < 4 + tkl:
+        return None
+    m = {"type": (data[0] >> 4) & 3, "code": data[1], "mid": (data[2] << 8) | data[3],
+         "token": data[4:4 + tkl], "options": [], "payload": b""}
+    i, num = 4 + tkl, 0
+    while i < len(data):
+        if data[i] == 0xFF:
+            m["payload"] = data[i + 1:]
+            break
+        d, ln = data[i] >> 4, data[i] & 0x0F
+        i += 1
+        vals = []
+        for nib in (d, ln):
+            if nib == 13:
+                vals.append(data[i] + 13)
+                i += 1
+            elif nib == 14:
+                vals.append(int.from_bytes(data[i:i + 2], "big") + 269)
+                i += 2
+            elif nib == 15:
+                return None
+            else:
+                vals.append(nib)
+        num += vals[0]
+        m["options"].append((num, data[i:i + vals[1]]))
+        i += vals[1]
+    return m
+
+
+def coap_option(m, number):
+    """First value of an option in a decoded message, or None."""
+    for n, v in m["options"]:
+        if n == number:
+            return v
+    return None
+
+
+def coap_uint(v):
+    return int.from_bytes(v, "big") if v is not None else None

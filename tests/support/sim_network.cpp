@@ -40,12 +40,20 @@ void SimNetwork::drain(std::size_t node) {
         route(node, std::move(*d));
 }
 
+void SimNetwork::inject(const PeerAddr& from, const PeerAddr& to, Bytes bytes) {
+    route_from(from, Datagram{to, std::move(bytes)});
+}
+
 void SimNetwork::route(std::size_t from_node, Datagram d) {
+    route_from(addrs_[from_node], std::move(d));
+}
+
+void SimNetwork::route_from(const PeerAddr& from, Datagram d) {
     ++stats_.sent;
-    const PeerAddr& from = addrs_[from_node];
     auto dst = by_addr_.find(d.peer);
     if (dst == by_addr_.end()) {
         ++stats_.unroutable;
+        stats_.unroutable_bytes += d.bytes.size();
         return;
     }
     for (const auto& p : partitions_) {

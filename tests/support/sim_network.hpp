@@ -85,6 +85,7 @@ public:
         std::uint64_t partitioned = 0;
         std::uint64_t filtered = 0;
         std::uint64_t unroutable = 0;
+        std::uint64_t unroutable_bytes = 0; ///< bytes sent to addresses no node has
         std::uint64_t timer_fires = 0;
         std::uint64_t steps = 0;
         std::uint64_t deadline_violations = 0; ///< a node's deadline stayed <= now after on_timeout
@@ -108,6 +109,10 @@ public:
     [[nodiscard]] const Stats& stats() const { return stats_; }
     [[nodiscard]] Random& random() { return rng_; }
 
+    /// Delivers `bytes` to the node at `to` as if sent from `from`, which need not be a node:
+    /// models a source-address-spoofing attacker. Goes through the (from, to) link's delay,
+    /// jitter and loss; the filter and partitions apply. Unroutable `to` is counted.
+    void inject(const PeerAddr& from, const PeerAddr& to, Bytes bytes);
     /// Runs every node's `after` hook and drains their transmissions (call after issuing
     /// commands to nodes from outside the network).
     void kick();
@@ -138,6 +143,7 @@ private:
 
     void drain(std::size_t node);
     void route(std::size_t from_node, Datagram d);
+    void route_from(const PeerAddr& from, Datagram d);
     /// One step: the earliest delivery or deadline up to `limit`. False if nothing to do.
     bool step(TimePoint limit);
     const LinkConfig& link(const PeerAddr& from, const PeerAddr& to) const;

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <lwm2m/base/log.hpp>
@@ -54,6 +55,10 @@ struct ServerResourceSpec {
     std::int64_t max;
 };
 [[nodiscard]] const ServerResourceSpec* server_resource_spec(std::uint16_t rid) noexcept;
+
+/// A binding text (Object 1 Resource 7, Object 3 Resource 16): letters U, T, S, N and Q, each at
+/// most once, with at least one transport (TS 1.1 §6.2.1.1, E.2, E.4).
+[[nodiscard]] bool is_valid_binding(std::string_view b) noexcept;
 
 struct ServerInstance {
     std::map<std::uint16_t, dm::Resource> resources;

@@ -26,13 +26,17 @@ namespace lwm2m::coap {
 [[nodiscard]] std::size_t encoded_size(const Message& m) noexcept;
 /// Encodes into `out`; returns the number of bytes written (== encoded_size). Never allocates.
 /// Errors (lwm2m::Errc, base layer): buffer_too_small when `out` is shorter than the message;
-/// invalid_argument when options are not in non-decreasing number order (only possible for a
-/// hand-built MessageView) or an option value is longer than 65804 bytes (RFC 7252 §3.1).
-/// A token can never be too long (Token holds at most 8 bytes).
+/// invalid_argument when an option value is longer than 65804 bytes (RFC 7252 §3.1) or, for a
+/// Message, a registered option breaks the option registry (option::info(): value length out
+/// of range, RFC 7252 §5.4.3, or a non-repeatable option repeated, §5.4.5). A token can never
+/// be too long (Token holds at most 8 bytes).
 [[nodiscard]] Result<std::size_t> encode(const Message& m, MutableBytesView out) noexcept;
+/// Re-encodes a decoded (or hand-built) view faithfully, without the registry checks (a relay,
+/// a fuzzer or a test can reproduce any datagram). Errors: buffer_too_small; invalid_argument
+/// when options are not in non-decreasing number order or a value is over 65804 bytes.
 [[nodiscard]] Result<std::size_t> encode(const MessageView& m, MutableBytesView out) noexcept;
 /// Encodes into a new buffer of exactly encoded_size(m) bytes (empty on the invalid_argument
-/// case above).
+/// cases above).
 [[nodiscard]] Bytes encode(const Message& m);
 
 } // namespace lwm2m::coap

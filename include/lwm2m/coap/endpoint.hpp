@@ -12,14 +12,48 @@
 //    §4.2 "reject"); a CON request with an unrecognized critical option gets 4.02 Bad Option
 //    piggybacked (§5.4.1), a NON request with one is dropped silently, a CON/NON response with
 //    one is answered with RST and its request fails with lwm2m::Errc::parse_error.
+//    "Unrecognized" follows the one option registry (option::info(), message.hpp): unknown or
+//    not acted on, a value length out of range (§5.4.3), or an occurrence beyond the first of
+//    a non-repeatable option (§5.4.5). The same faults in an elective option make it ignored
+//    (removed before the application sees the message, Stats::options_ignored). Messages the
+//    application builds are held to the same registry (invalid_argument).
+//  - A datagram larger than the driver's receive buffer (on_oversized(), transport::Loop) that
+//    is a CON request gets 4.13 with Size1 = max_body_size and Block1 = the own block size
+//    (RFC 7959 §2.9.3: retry block-wise).
 //    If-Match, If-None-Match (§5.10.8) and OSCORE (RFC 8613) are not implemented, so they are
 //    such unrecognized options (never ignored). A request with Proxy-Uri or Proxy-Scheme gets
 //    5.05 Proxying Not Supported (§5.7.2; NON requests too): the endpoint is no proxy.
 //  - A RST with a code other than 0.00 (§4.2) and messages of the reserved classes 1, 3, 6, 7
 //    (§3) are dropped and counted as malformed; a CON of a reserved class is answered with RST.
-//  - Cached replies (kept EXCHANGE_LIFETIME for deduplication, §4.5) count in
-//    Config::max_buffered_bytes: while fewer than max_message_size bytes of it are free, new
-//    requests are refused with 5.03 (NON dropped), as for the dedup limits.
+//  - Verified peers: a peer is verified once it proved it receives our datagrams at its address
+//    (it echoed a fresh Echo we made for that address, acknowledged or reset a CON we sent, or
+//    answered our request with our random token), or always with
+//    Config::peers_verified_by_transport (CoAP over DTLS: the cookie exchange proved it).
+//    Verification lives in the per-peer state: a peer idle past EXCHANGE_LIFETIME is forgotten
+//    and proves it again when it next needs a large response.
+//  - Byte budget (issue #7): cached replies (kept EXCHANGE_LIFETIME for deduplication, §4.5),
+//    Block1/Block2 bodies and CON copies count in Config::max_buffered_bytes and in the peer's
+//    share (max_buffered_bytes_per_peer). When something new does not fit, the least recently
+//    used Block1/Block2 caches of unverified peers are evicted, then their oldest cached
+//    replies (the (peer, MID) entry stays: a duplicate is not delivered again, it just gets no
+//    replay); only what verified peers hold makes a new request get 5.03 (NON dropped). A full
+//    dedup or peer table likewise drops the oldest entry of an unverified peer. A flood of
+//    spoofed sources therefore costs legitimate clients their caches at worst, never service.
+//  - Address validation (Config::address_validation, on by default; RFC 7252 §11.3, RFC 9175
+//    §2.4 item 3): an unverified peer never gets more than amplification_factor (3) times the
+//    bytes of its request, and no Block2 body is cached for it. A GET/FETCH whose response is
+//    larger is answered 4.01 Unauthorized + Echo instead (piggybacked or NON, never a separate
+//    CON; the application answered already and will be asked again: GET and FETCH are safe).
+//    The Echo value is stateless: 4 bytes of time and a 64-bit SipHash-2-4 MAC over it and the
+//    peer's address and port, under a key drawn from Random that rotates every echo_lifetime
+//    (the previous key still verifies). An unsafe request (POST, PUT, DELETE, PATCH) was
+//    executed already and is never challenged (that would run it twice): its response goes
+//    out in blocks small enough for the limit (down to 16 bytes), with an Echo the client
+//    returns in the next block request. Notifications to unverified observers are CON.
+//    Client role: a 4.01 with an Echo is repeated once with that Echo (RFC 9175 §2.3), and an
+//    Echo in another response is returned in the exchange's next request.
+//  - ETags of block-wise bodies are a keyed hash of the body and Content-Format (§5.10.6): a body
+//    served again by the application after its cache expired or was evicted keeps its ETag.
 //  - Client role, RFC 7641 §3.4 / RFC 7959 §2.6: a fresh notification arriving while the body
 //    of an older Block2 notification is being fetched abandons that fetch (never delivered).
 //  - A duplicate CON request whose response is not ready yet is answered with an empty ACK
@@ -139,9 +173,31 @@ struct Config {
     std::size_t max_dedup_per_peer = 2048;   ///< ~ requests a peer may send per EXCHANGE_LIFETIME
     std::size_t max_block_transfers_per_peer = 4; ///< Block1 reassemblies + Block2 caches
     std::size_t max_observations_per_peer = 64;
-    /// Total bytes held (bodies, cached replies). New requests are refused with 5.03 while less
-    /// than max_message_size of it is free.
+    /// Total bytes held (bodies, cached replies, CON copies). When a new request, body or cache
+    /// does not fit, the oldest caches of unverified peers are evicted first; only what is
+    /// held for verified peers (or in flight) makes new requests get 5.03 (NON dropped).
     std::size_t max_buffered_bytes = 64u << 20;
+    /// One peer's share of max_buffered_bytes (cached replies, Block1/Block2 bodies, CON
+    /// copies): beyond it that peer alone gets 5.03 / no new caches.
+    std::size_t max_buffered_bytes_per_peer = 4u << 20;
+
+    // Address validation (RFC 7252 §11.3, RFC 9175 §2.4 item 3) and verified peers.
+    /// Server role: a response to a peer not yet verified (see peers_verified_by_transport) is
+    /// never larger than amplification_factor times its request, and no Block2 body is cached
+    /// for it. A GET/FETCH whose response would be is answered 4.01 Unauthorized with an Echo
+    /// option instead (piggybacked or NON, never CON); repeating it with that Echo verifies
+    /// the peer. An unsafe request (POST, PUT, ...) already executed is never asked again: its
+    /// response goes out in blocks small enough for the limit, carrying an Echo. Notifications
+    /// to unverified observers are CON. Default on: a NoSec server on the Internet needs it.
+    bool address_validation = true;
+    /// RFC 9175 §2.4 (as RFC 9000 §8): bytes sent per byte received before verification.
+    unsigned amplification_factor = 3;
+    /// Freshness of an Echo value (RFC 9175 §2.3); also the key rotation period.
+    Duration echo_lifetime = std::chrono::minutes(5);
+    /// Every peer counts as verified: set it when the transport itself proved the addresses
+    /// (CoAP over DTLS: the cookie exchange, RFC 6347 §4.2.1). Turns address validation off
+    /// and makes no cache evictable as "unverified".
+    bool peers_verified_by_transport = false;
 
     // Derived values (RFC 7252 §4.8.2).
     [[nodiscard]] Duration max_transmit_span() const noexcept;
@@ -221,11 +277,18 @@ struct Stats {
     std::uint64_t unmatched = 0;           ///< ACKs/responses that match no exchange
     std::uint64_t stale_notifications = 0; ///< dropped by the RFC 7641 §3.4 freshness rule
     std::uint64_t refused = 0;             ///< refused by a limit (5.03, drop or peer_limit)
-    std::uint64_t bad_option = 0;          ///< unknown critical options (4.02 / drop / RST)
+    std::uint64_t bad_option = 0;          ///< unrecognized critical options (4.02 / drop / RST)
+    std::uint64_t options_ignored = 0;     ///< elective options ignored (bad length or repeated)
     std::uint64_t blocks_served = 0;       ///< Block2 slices served from the body cache
-    std::uint64_t peers = 0;               ///< peers currently tracked
-    std::uint64_t buffered_bytes = 0;      ///< bytes currently held
-    std::uint64_t timer_entries = 0;       ///< timer heap size (live + lazily deleted)
+    std::uint64_t oversized = 0;       ///< datagrams larger than the driver's buffer (on_oversized)
+    std::uint64_t echo_challenges = 0; ///< 4.01 + Echo sent instead of a large response
+    std::uint64_t echo_retries = 0;    ///< client role: requests repeated with a received Echo
+    std::uint64_t peers_verified = 0;  ///< peers that proved their address (Echo, ACK, response)
+    std::uint64_t evicted = 0;         ///< caches of unverified peers evicted under pressure
+    std::uint64_t evicted_bytes = 0;
+    std::uint64_t peers = 0;          ///< peers currently tracked
+    std::uint64_t buffered_bytes = 0; ///< bytes currently held
+    std::uint64_t timer_entries = 0;  ///< timer heap size (live + lazily deleted)
 };
 
 class Endpoint {
@@ -242,6 +305,14 @@ public:
     /// Feeds one received datagram. Never fails: bad input is dropped and counted, or answered
     /// with RST / the right 4.xx.
     void on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes);
+    /// Feeds a datagram the driver could not read whole (larger than its receive buffer):
+    /// `head` is the part it read (the header and token at least, when they fit), `size` the
+    /// datagram's real size. A CON request is answered 4.13 Request Entity Too Large with Size1 =
+    /// Config::max_body_size (the largest request body the endpoint accepts, RFC 7252 §5.9.2.9)
+    /// and Block1 = {0, M=0, the endpoint's block size}: retry block-wise (RFC 7959 §2.3,
+    /// §2.9.3). Another CON is rejected with RST (§4.2); the rest is dropped. Never fails;
+    /// counted in Stats::oversized. transport::Loop calls it for cores that have it.
+    void on_oversized(TimePoint now, const PeerAddr& from, BytesView head, std::size_t size);
     /// Runs every timer due at `now` (retransmissions, timeouts, expiries).
     void on_timeout(TimePoint now);
     /// The next datagram to send, in order.
@@ -257,8 +328,9 @@ public:
     /// token is replaced by a random one of Config::token_length bytes; the MID is always assigned
     /// by the endpoint. A body larger than the block size is sent with Block1 (RFC 7959 §2.5).
     /// Observe=0 in the request keeps the exchange open for notifications.
-    /// Errors: lwm2m::Errc::invalid_argument (not a CON/NON request, or the token collides with
-    /// an open exchange to that peer); coap::Errc::peer_limit (max peers, exchanges per peer,
+    /// Errors: lwm2m::Errc::invalid_argument (not a CON/NON request, an option that breaks the
+    /// option registry (Message::options_valid()), or the token collides with an open exchange
+    /// to that peer); coap::Errc::peer_limit (max peers, exchanges per peer,
     /// queue or buffered bytes exceeded: retry later); coap::Errc::entity_too_large (body over
     /// max_body_size); coap::Errc::message_too_large (headers alone exceed max_message_size).
     [[nodiscard]] Result<RequestId> send_request(TimePoint now, const PeerAddr& to, Message req);
@@ -270,7 +342,8 @@ public:
     /// the ACK if the empty ACK has not been sent yet, else a separate CON (or NON, see Config);
     /// NON for a NON request. Bodies above the block size (or the peer's requested Block2 size)
     /// are served block-wise (RFC 7959 §2.4). Errors: lwm2m::Errc::not_found (unknown, already
-    /// answered or expired id); lwm2m::Errc::invalid_argument (code is not a response code);
+    /// answered or expired id); lwm2m::Errc::invalid_argument (code is not a response code, or
+    /// an option breaks the option registry, Message::options_valid());
     /// coap::Errc::entity_too_large (body over max_body_size); coap::Errc::peer_limit (buffered
     /// bytes exceeded); coap::Errc::message_too_large (headers and one block do not fit
     /// max_message_size, or an option value is over 65804 bytes, RFC 7252 §3.1).
@@ -283,10 +356,21 @@ public:
     /// notification is still unacknowledged: the new one replaces it, keeping its
     /// retransmission state (§4.5.2), so older state is never retransmitted.
     /// Errors: lwm2m::Errc::not_found (unknown or ended observation); lwm2m::Errc::invalid_argument
-    /// (not a response code); coap::Errc::entity_too_large; coap::Errc::peer_limit;
-    /// coap::Errc::message_too_large (as for send_response).
+    /// (not a response code, or an option breaks the option registry);
+    /// coap::Errc::entity_too_large; coap::Errc::peer_limit; coap::Errc::message_too_large (as for
+    /// send_response).
     [[nodiscard]] Result<void> send_notification(TimePoint now, ObservationId id, Message n,
                                                  bool confirmable);
+    /// The Observe value of the last notification (or response) of an observation, to persist
+    /// it with restore_observation(); nullopt for an unknown id.
+    [[nodiscard]] std::optional<std::uint32_t> observation_seq(ObservationId id) const;
+    /// Re-creates a server-role observation from persisted state (after a restart: the peer's
+    /// registration and its observation token are still valid). The next notification carries
+    /// Observe seq + 1 (mod 2^24, RFC 7641 §4.4). Errors: lwm2m::Errc::invalid_argument (empty
+    /// token, or (peer, token) already observing); coap::Errc::peer_limit (max peers or
+    /// max_observations_per_peer).
+    [[nodiscard]] Result<ObservationId> restore_observation(TimePoint now, const PeerAddr& peer,
+                                                            const Token& token, std::uint32_t seq);
     /// Forgets an observer (the next request of the client will tell it). An
     /// ObservationEnded{cancelled} event follows. Errors: lwm2m::Errc::not_found.
     [[nodiscard]] Result<void> cancel_observation(TimePoint now, ObservationId id);

@@ -98,7 +98,7 @@ private:
     std::uint8_t len_ = 0;
 };
 
-/// Option numbers (RFC 7252 §5.10, RFC 7641 §2, RFC 7959 §2.1, RFC 8613, RFC 7967).
+/// Option numbers (RFC 7252 §5.10, RFC 7641 §2, RFC 7959 §2.1, RFC 8613, RFC 7967, RFC 9175).
 namespace option {
 inline constexpr std::uint16_t if_match = 1;
 inline constexpr std::uint16_t uri_host = 3;
@@ -120,6 +120,7 @@ inline constexpr std::uint16_t size2 = 28;
 inline constexpr std::uint16_t proxy_uri = 35;
 inline constexpr std::uint16_t proxy_scheme = 39;
 inline constexpr std::uint16_t size1 = 60;
+inline constexpr std::uint16_t echo = 252; // RFC 9175 §2.2.1
 inline constexpr std::uint16_t no_response = 258;
 
 /// RFC 7252 §5.4.1: odd numbers are critical.
@@ -130,7 +131,45 @@ inline constexpr std::uint16_t no_response = 258;
 [[nodiscard]] constexpr bool is_unsafe(std::uint16_t n) {
     return (n & 2U) != 0;
 }
-/// True for every option number this implementation understands.
+/// RFC 7252 §5.4.6: NoCacheKey is bits 2-4 all set (0b11100).
+[[nodiscard]] constexpr bool is_no_cache_key(std::uint16_t n) {
+    return (n & 0x1eU) == 0x1cU;
+}
+
+/// RFC 7252 §3.2: option value formats.
+enum class Format : std::uint8_t { empty, opaque, uint, string };
+
+/// One row of the option registry: RFC 7252 §5.10 Table 4, RFC 7641 §2 (Observe), RFC 7959
+/// §2.1 and §4 (Block1/2, Size2), RFC 8613 §2 (OSCORE), RFC 9175 §2.2.1 (Echo), RFC 7967 §2
+/// (No-Response). Critical, unsafe and no-cache-key follow from the number (§5.4.6).
+/// This one table drives encode() (lengths, repetitions), MessageView::check_options() (what
+/// the Endpoint treats as unrecognized, §5.4.1/§5.4.3/§5.4.5) and is_known().
+struct Info {
+    std::uint16_t number = 0;
+    std::string_view name;
+    Format format = Format::opaque;
+    std::uint16_t min_length = 0;
+    std::uint16_t max_length = 0;
+    bool repeatable = false;
+    /// Processed by this implementation (the Endpoint or the application). A critical option
+    /// that is registered but not acted on (If-Match, If-None-Match, OSCORE, Proxy-Uri,
+    /// Proxy-Scheme) is unrecognized (§5.4.1), never silently ignored.
+    bool acted_on = false;
+
+    [[nodiscard]] constexpr bool critical() const { return is_critical(number); }
+    [[nodiscard]] constexpr bool unsafe() const { return is_unsafe(number); }
+    [[nodiscard]] constexpr bool no_cache_key() const { return is_no_cache_key(number); }
+    /// RFC 7252 §5.4.3: the value length is within the option's defined range.
+    [[nodiscard]] constexpr bool length_ok(std::size_t n) const {
+        return n >= min_length && n <= max_length;
+    }
+};
+
+/// The registry row of an option number; nullptr when the number is not in the table.
+[[nodiscard]] const Info* info(std::uint16_t n) noexcept;
+/// Every row, in increasing number order.
+[[nodiscard]] std::span<const Info> registry() noexcept;
+/// True for every option number this implementation acts on (Info::acted_on).
 [[nodiscard]] bool is_known(std::uint16_t n);
 } // namespace option
 
@@ -177,6 +216,25 @@ struct MessageView {
     [[nodiscard]] std::optional<std::uint64_t> uint_option(std::uint16_t number) const noexcept;
     /// Concatenates repeated Uri-Path (or Location-Path) segments as "/a/b/c".
     [[nodiscard]] std::string path(std::uint16_t number = option::uri_path) const;
+    /// Removes every option with this number (no allocation).
+    void remove_option(std::uint16_t number) noexcept;
+
+    /// What check_options() found.
+    struct OptionCheck {
+        /// A critical option is unrecognized (RFC 7252 §5.4.1): not in the registry or not acted
+        /// on, a value length outside its range (§5.4.3), or an occurrence beyond the first of a
+        /// non-repeatable option (§5.4.5). The message must be rejected: 4.02 Bad Option for a
+        /// CON request, silently dropped for a NON request, RST for a response.
+        bool reject = false;
+        std::uint16_t rejected_option = 0; ///< the first such option number
+        std::size_t ignored = 0;           ///< elective occurrences removed
+    };
+    /// RFC 7252 §5.4.1, §5.4.3, §5.4.5 against the option registry: elective options with a
+    /// value length out of range, and the occurrences beyond the first of a non-repeatable
+    /// elective option, are treated as unrecognized, i.e. removed from this view (ignored); a
+    /// critical one sets `reject`. Unregistered elective options are kept (the application may
+    /// read them). Never allocates.
+    OptionCheck check_options() noexcept;
 };
 
 /// An owning option (value stored in the message's shared buffer by Message).
@@ -211,6 +269,9 @@ public:
     [[nodiscard]] std::string path(std::uint16_t number = option::uri_path) const;
     /// Adds one Uri-Query option per "a=b" item of "a=b&c=d".
     void add_queries(std::string_view query);
+    /// True when every registered option has a value length in its range and no non-repeatable
+    /// option occurs twice (option::info(); what encode() requires, RFC 7252 §5.4.3, §5.4.5).
+    [[nodiscard]] bool options_valid() const noexcept;
 
     /// Copies a decoded view into an owning message.
     static Message from_view(const MessageView& v);

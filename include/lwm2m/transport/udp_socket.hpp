@@ -30,7 +30,8 @@ struct UdpSocketOptions {
 };
 
 /// Preallocated receive slots for recvmmsg: `count` datagrams of up to `max_datagram` bytes each.
-/// A datagram longer than max_datagram is reported as truncated and must be dropped.
+/// A datagram longer than max_datagram is reported as truncated: bytes() holds its first
+/// max_datagram bytes and datagram_size() its real size; it must not be processed as a message.
 class RecvBatch {
 public:
     explicit RecvBatch(std::size_t count = 32, std::size_t max_datagram = 4096);
@@ -48,6 +49,8 @@ public:
     [[nodiscard]] const std::optional<PeerAddr>& peer(std::size_t i) const noexcept;
     [[nodiscard]] BytesView bytes(std::size_t i) const noexcept;
     [[nodiscard]] bool truncated(std::size_t i) const noexcept;
+    /// The real size of datagram i (larger than bytes(i).size() when truncated).
+    [[nodiscard]] std::size_t datagram_size(std::size_t i) const noexcept;
 
 private:
     friend class UdpSocket;

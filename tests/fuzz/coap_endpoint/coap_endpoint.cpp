@@ -4,11 +4,13 @@
 //
 // Input: records of
 //   op (1 byte): low 2 bits = peer index; bits 2-3 = kind:
-//     0: datagram: len (1 byte) + len bytes fed to on_datagram
+//     0: datagram: len (1 byte) + len bytes fed to on_datagram (len 255: on_oversized, as the
+//        head of a 5000-byte datagram the driver could not read whole)
 //     1: time step: 1 byte, step = b * 50 ms (b >= 200: (b - 199) * 30 s); then on_timeout if due
 //     2: client command: 1 byte: send_request (method/type/body size from the byte) or cancel
 //     3: server command: 1 byte: notify an observer (CON/NON, large/small) or cancel it
 //   bits 4-7 select how the application answers the next IncomingRequests.
+// Inputs of odd length run with address validation (RFC 9175 Echo) off, even ones with it on.
 // Invariants (abort on violation): next_deadline() is never <= now after on_timeout(now); every
 // transmitted datagram decodes and fits max_message_size; buffered bytes stay under the cap.
 #include <cstddef>
@@ -38,8 +40,9 @@ struct Harness {
     std::vector<ObservationId> observers;
     unsigned answer_mode = 0;
 
-    static Config make_config() {
+    static Config make_config(bool validation) {
         Config c;
+        c.address_validation = validation;
         c.block_size = 64;
         c.token_length = 1; // lets the fuzzer hit client-side token matching
         c.max_body_size = 4096;
@@ -54,8 +57,8 @@ struct Harness {
         return c;
     }
 
-    Harness()
-        : cfg(make_config())
+    explicit Harness(bool validation)
+        : cfg(make_config(validation))
         , ep(cfg, rng) {}
 
     static PeerAddr peer(unsigned i) {
@@ -107,7 +110,7 @@ struct Harness {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    Harness h;
+    Harness h(size % 2 == 0);
     std::size_t i = 0;
     while (i < size) {
         const std::uint8_t op = data[i++];
@@ -117,9 +120,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (kind == 0) {
             if (i >= size) break;
             std::size_t len = data[i++];
+            const bool oversized = len == 255;
             if (len > size - i) len = size - i;
-            h.ep.on_datagram(h.now, Harness::peer(p),
-                             BytesView(reinterpret_cast<const std::byte*>(data + i), len));
+            const BytesView bytes(reinterpret_cast<const std::byte*>(data + i), len);
+            if (oversized)
+                h.ep.on_oversized(h.now, Harness::peer(p), bytes, 5000);
+            else
+                h.ep.on_datagram(h.now, Harness::peer(p), bytes);
             i += len;
         } else if (kind == 1) {
             if (i >= size) break;

@@ -137,11 +137,13 @@ TEST(CoapEndpointRfc, ObserverLimitAnswersWithoutObserve) {
         make_error_code(lwm2m::Errc::not_found));
 }
 
-// Cached piggybacked responses count against max_buffered_bytes: once the budget cannot hold
+// Cached piggybacked responses count against max_buffered_bytes. For a verified peer (here:
+// verified by the transport, as over DTLS) nothing is evictable: once the budget cannot hold
 // another reply, new requests are refused with 5.03 (like the dedup limit) until entries expire.
 TEST(CoapEndpointRfc, CachedRepliesRespectBufferedBytes) {
     Config c = det_config();
     c.max_buffered_bytes = 3000;
+    c.peers_verified_by_transport = true;
     Lockstep t(c);
     std::size_t answered = 0;
     std::size_t refused = 0;
@@ -166,11 +168,40 @@ TEST(CoapEndpointRfc, CachedRepliesRespectBufferedBytes) {
     }
     EXPECT_GE(answered, 1U);
     EXPECT_GE(refused, 1U);
+    EXPECT_EQ(t.ep.stats().evicted, 0U);
     // After EXCHANGE_LIFETIME the cached replies are gone and requests are served again.
     t.advance(t.ep.config().exchange_lifetime() + 1s);
     t.drain_tx();
     t.receive(kPeerA, con(code::get).mid(500).token("s").path("/x"));
     (void)t.expect_event<IncomingRequest>();
+}
+
+// The same traffic from an unverified peer (NoSec, no Echo): its oldest cached replies are
+// evicted to make room, so it is never refused; the budget still holds, and a duplicate of a
+// request whose reply was evicted is not delivered again (its (peer, MID) entry stays, §4.5).
+TEST(CoapEndpointRfc, UnverifiedPeersCachedRepliesAreEvictedNotRefused) {
+    Config c = det_config();
+    c.max_buffered_bytes = 3000;
+    c.address_validation = false; // 1000-byte answers to an unverified peer, no Echo
+    Lockstep t(c);
+    for (MessageId mid = 1; mid <= 10; ++mid) {
+        t.receive(kPeerA, con(code::get).mid(mid).token("r").path("/x"));
+        auto in = t.expect_event<IncomingRequest>();
+        ASSERT_TRUE(t.ep.send_response(
+            t.now, in.id, Message(ack(code::content).payload(test::pattern_body(1000)))));
+        EXPECT_EQ(t.expect_tx().code, code::content) << mid;
+        EXPECT_LE(t.ep.stats().buffered_bytes, c.max_buffered_bytes) << mid;
+    }
+    EXPECT_EQ(t.ep.stats().refused, 0U);
+    EXPECT_GE(t.ep.stats().evicted, 7U);
+    // MID 1's reply was evicted: its duplicate is neither replayed nor delivered again.
+    t.receive(kPeerA, con(code::get).mid(1).token("r").path("/x"));
+    t.expect_no_tx();
+    t.expect_no_event();
+    // MID 10's reply is still cached: replayed.
+    t.receive(kPeerA, con(code::get).mid(10).token("r").path("/x"));
+    EXPECT_EQ(t.expect_tx().code, code::content);
+    t.expect_no_event();
 }
 
 // RFC 7252 §4.2: a Reset carries code 0.00; a non-empty "RST" is ignored. §3: classes 1, 3, 6, 7
@@ -237,24 +268,29 @@ TEST(CoapEndpointRfc, NonNotificationReplacesPendingCon) {
 }
 
 // A message the codec cannot encode (an option value over 65804 bytes, RFC 7252 §3.1) or that
-// exceeds max_message_size is refused; no empty datagram is ever sent.
+// exceeds max_message_size is refused; no empty datagram is ever sent. (An unregistered
+// elective option carries the huge values: a registered one would break its registry length
+// first and be refused with invalid_argument, see endpoint_conformance_test.cpp.)
 TEST(CoapEndpointRfc, UnencodableMessagesRefused) {
     Lockstep t(det_config());
     const Bytes huge(65804 + 1, std::byte{'a'});
+    constexpr std::uint16_t unregistered = 2048;
+    ASSERT_EQ(option::info(unregistered), nullptr);
     Message bad_req = con(code::get).path("/a");
-    bad_req.add_option(option::uri_query, BytesView(huge));
+    bad_req.add_option(unregistered, BytesView(huge));
     EXPECT_EQ(t.ep.send_request(t.now, kPeerA, bad_req).error(),
               make_error_code(coap::Errc::message_too_large));
     t.expect_no_tx();
     t.receive(kPeerA, con(code::get).mid(1).token("a").path("/x"));
     auto in = t.expect_event<IncomingRequest>();
     Message bad = ack(code::content).payload("v");
-    bad.add_option(option::location_path, BytesView(huge));
+    bad.add_option(unregistered, BytesView(huge));
     EXPECT_EQ(t.ep.send_response(t.now, in.id, bad).error(),
               make_error_code(coap::Errc::message_too_large));
     t.expect_no_tx();
     Message big_head = ack(code::content).payload("v");
-    big_head.add_option(option::location_path, BytesView(Bytes(2000, std::byte{'b'})));
+    for (int i = 0; i < 8; ++i) // 8 x 250 bytes: each within Location-Path's 0-255
+        big_head.add_option(option::location_path, BytesView(Bytes(250, std::byte{'b'})));
     EXPECT_EQ(t.ep.send_response(t.now, in.id, big_head).error(),
               make_error_code(coap::Errc::message_too_large));
     t.expect_no_tx();
@@ -264,7 +300,7 @@ TEST(CoapEndpointRfc, UnencodableMessagesRefused) {
     // Notifications too.
     const ObservationId obs = register_observer(t, 2);
     Message bad_n = ack(code::content);
-    bad_n.add_option(option::location_path, BytesView(huge));
+    bad_n.add_option(unregistered, BytesView(huge));
     EXPECT_EQ(t.ep.send_notification(t.now, obs, bad_n, true).error(),
               make_error_code(coap::Errc::message_too_large));
     t.expect_no_tx();

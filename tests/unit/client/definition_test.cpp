@@ -7,29 +7,10 @@
 #include <lwm2m/client/server_object.hpp>
 #include <lwm2m/dm/registry.hpp>
 
+#include "unit/client/test_configs.hpp"
+
 namespace lwm2m::client {
 namespace {
-
-dm::Value sample(dm::DataType t) {
-    switch (t) {
-    case dm::DataType::string:
-        return dm::Value::string("x");
-    case dm::DataType::integer:
-        return dm::Value::integer(1);
-    case dm::DataType::unsigned_integer:
-        return dm::Value::unsigned_integer(1);
-    case dm::DataType::boolean:
-        return dm::Value::boolean(true);
-    case dm::DataType::opaque:
-        return dm::Value::opaque(Bytes(6));
-    case dm::DataType::objlnk:
-        return dm::Value::objlnk(0xffff, 0xffff);
-    case dm::DataType::time:
-        return dm::Value::time(1);
-    default:
-        return dm::Value{};
-    }
-}
 
 TEST(Definitions, EveryObject0ResourceOfEveryVersionIsHandled) {
     for (auto v : {dm::Lwm2mVersion::v1_0, dm::Lwm2mVersion::v1_1, dm::Lwm2mVersion::v1_2}) {
@@ -40,8 +21,9 @@ TEST(Definitions, EveryObject0ResourceOfEveryVersionIsHandled) {
         EXPECT_TRUE(def->mandatory);
         for (const auto& r : def->resources) {
             SecurityInstance s;
-            dm::Resource res = r.multiple ? dm::Resource::multi(r.id, {{0, sample(r.type)}})
-                                          : dm::Resource::single(r.id, sample(r.type));
+            dm::Resource res = r.multiple
+                                   ? dm::Resource::multi(r.id, {{0, test::sample_value(r.type)}})
+                                   : dm::Resource::single(r.id, test::sample_value(r.type));
             const auto out = apply_security_resource(s, res);
             // Handled means validated (accepted or 4.00), never "no such resource".
             if (!out) {

@@ -31,6 +31,33 @@ inline Bytes bytes_of(std::size_t n, std::uint8_t seed) {
     return b;
 }
 
+/// A value of data type `t` (an empty value for none): the shape the definition asks for, not
+/// necessarily inside its range.
+inline dm::Value sample_value(dm::DataType t) {
+    switch (t) {
+    case dm::DataType::string:
+        return dm::Value::string("x");
+    case dm::DataType::integer:
+        return dm::Value::integer(1);
+    case dm::DataType::unsigned_integer:
+        return dm::Value::unsigned_integer(1);
+    case dm::DataType::float_:
+        return dm::Value::float_(1.0);
+    case dm::DataType::boolean:
+        return dm::Value::boolean(true);
+    case dm::DataType::opaque:
+        return dm::Value::opaque(Bytes(6));
+    case dm::DataType::time:
+        return dm::Value::time(1);
+    case dm::DataType::objlnk:
+        return dm::Value::objlnk(0xffff, 0xffff);
+    case dm::DataType::corelnk:
+        return dm::Value::corelnk("</3/0>");
+    default:
+        return dm::Value{};
+    }
+}
+
 inline dm::Resource res(std::uint16_t id, dm::Value v) {
     return dm::Resource::single(id, std::move(v));
 }

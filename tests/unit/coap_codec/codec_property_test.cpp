@@ -2,8 +2,10 @@
 // accepted datagram re-encodes byte for byte (RFC 7252 §3 has one encoding per message).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
+#include <lwm2m/base/errc.hpp>
 #include <lwm2m/base/random.hpp>
 #include <lwm2m/coap/codec.hpp>
 
@@ -64,13 +66,49 @@ Message random_message(SeededRandom& r) {
     m.token = Token(random_bytes(r, tkl));
     const auto n = r.uniform(static_cast<std::uint32_t>(MessageView::max_options) + 1);
     std::uint32_t number = 0;
+    bool any = false;
     for (std::uint32_t i = 0; i < n; ++i) {
-        number += random_delta(r);
+        const std::uint16_t delta = random_delta(r);
+        number += delta;
         if (number > 65535) break;
-        m.add_option(static_cast<std::uint16_t>(number), random_bytes(r, random_length(r)));
+        std::size_t len = random_length(r);
+        // Registered options follow the registry (encode(Message) enforces it; the breaking
+        // cases are RandomRegistryViolationsAreRefused below).
+        if (const option::Info* in = option::info(static_cast<std::uint16_t>(number))) {
+            if (delta == 0 && any && !in->repeatable) continue;
+            len = std::clamp<std::size_t>(len, in->min_length, in->max_length);
+        }
+        any = true;
+        m.add_option(static_cast<std::uint16_t>(number), random_bytes(r, len));
     }
     if (r.uniform(3) != 0) m.payload = random_bytes(r, 1 + random_length(r));
     return m;
+}
+
+// encode(Message) refuses exactly the messages whose registered options break the registry.
+TEST(CoapCodecProperty, RandomRegistryViolationsAreRefused) {
+    SeededRandom r(7252543);
+    const auto reg = option::registry();
+    std::vector<std::byte> buf(4096);
+    int refused = 0;
+    for (int i = 0; i < 5000; ++i) {
+        Message m;
+        m.code = code::get;
+        const option::Info& in = reg[r.uniform(static_cast<std::uint32_t>(reg.size()))];
+        const std::size_t len = r.uniform(in.max_length + 3U);
+        m.add_option(in.number, random_bytes(r, len));
+        const bool twice = r.uniform(3) == 0;
+        if (twice) m.add_option(in.number, random_bytes(r, in.min_length));
+        const bool valid = in.length_ok(len) && (!twice || in.repeatable);
+        EXPECT_EQ(m.options_valid(), valid) << in.name << " len=" << len << " twice=" << twice;
+        auto w = encode(m, buf);
+        EXPECT_EQ(w.has_value(), valid) << in.name << " len=" << len << " twice=" << twice;
+        if (!valid) {
+            ++refused;
+            EXPECT_EQ(w.error(), lwm2m::Errc::invalid_argument);
+        }
+    }
+    EXPECT_GT(refused, 1000);
 }
 
 TEST(CoapCodecProperty, RandomMessagesRoundTrip) {

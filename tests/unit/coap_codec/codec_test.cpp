@@ -293,22 +293,25 @@ TEST(CoapCodecBoundaries, OptionDeltaForms) {
     }
 }
 
+// The wire forms of lengths, on an unregistered option (2): a registered option would be held
+// to its registry length range by encode(Message) (see CoapOptionRegistry tests).
 TEST(CoapCodecBoundaries, OptionLengthForms) {
     struct LenCase {
         std::size_t len;
-        const char* header_hex; // for option number 1 (If-Match)
+        const char* header_hex; // for option number 2 (unregistered, elective)
     };
     const std::vector<LenCase> cases = {
-        {0, "10"},      {1, "11"},         {12, "1c"},        {13, "1d 00"},      {14, "1d 01"},
-        {268, "1d ff"}, {269, "1e 00 00"}, {270, "1e 00 01"}, {1500, "1e 04 cf"},
+        {0, "20"},      {1, "21"},         {12, "2c"},        {13, "2d 00"},      {14, "2d 01"},
+        {268, "2d ff"}, {269, "2e 00 00"}, {270, "2e 00 01"}, {1500, "2e 04 cf"},
     };
+    ASSERT_EQ(option::info(2), nullptr);
     for (const auto& c : cases) {
         Message m;
         m.code = code::put;
         Bytes value(c.len);
         for (std::size_t i = 0; i < c.len; ++i)
             value[i] = static_cast<std::byte>(i * 7 + 1);
-        m.add_option(option::if_match, value);
+        m.add_option(2, value);
         const Bytes expected = cat(cat(hex("40 03 00 00"), hex(c.header_hex)), value);
         EXPECT_EQ(encode_ok(m), expected) << c.len;
         auto v = decode(expected);
@@ -319,11 +322,14 @@ TEST(CoapCodecBoundaries, OptionLengthForms) {
 }
 
 TEST(CoapCodecBoundaries, EveryLengthUpTo300RoundTrips) {
+    // Unregistered elective numbers 16 and 62 (delta 46: 1-byte extension).
+    ASSERT_EQ(option::info(16), nullptr);
+    ASSERT_EQ(option::info(62), nullptr);
     for (std::size_t len = 0; len <= 300; ++len) {
         Message m;
         m.code = code::post;
-        m.add_option(option::uri_query, Bytes(len, std::byte{'q'}));
-        m.add_option(option::size1, Bytes(len, std::byte{'s'})); // delta 45 (1-byte ext)
+        m.add_option(16, Bytes(len, std::byte{'q'}));
+        m.add_option(62, Bytes(len, std::byte{'s'}));
         m.payload = Bytes(len % 17, std::byte{'p'});
         const Bytes b = encode_ok(m);
         auto v = decode(b);
@@ -405,7 +411,7 @@ TEST(CoapCodecEncode, UnsortedViewRejected) {
 TEST(CoapCodecEncode, OversizedOptionValueRejected) {
     Message m;
     m.code = code::put;
-    m.add_option(option::if_match, Bytes(65535 + 269 + 1, std::byte{1}));
+    m.add_option(2, Bytes(65535 + 269 + 1, std::byte{1})); // unregistered: no range
     std::vector<std::byte> out(70000);
     auto r = encode(m, out);
     ASSERT_FALSE(r);
@@ -414,7 +420,7 @@ TEST(CoapCodecEncode, OversizedOptionValueRejected) {
     // The largest encodable length works.
     Message ok_m;
     ok_m.code = code::put;
-    ok_m.add_option(option::if_match, Bytes(65535 + 269, std::byte{1}));
+    ok_m.add_option(2, Bytes(65535 + 269, std::byte{1}));
     auto r2 = encode(ok_m, out);
     ASSERT_TRUE(r2);
     auto v = decode(BytesView(out.data(), *r2));
@@ -422,14 +428,14 @@ TEST(CoapCodecEncode, OversizedOptionValueRejected) {
     EXPECT_EQ(v->options()[0].value.size(), 65535U + 269U);
 }
 
-// The owning encode() reports its only failure (option value > 65804 bytes) as an empty buffer;
+// The owning encode() reports a failure (here an option value > 65804 bytes) as an empty buffer;
 // that is unambiguous because every valid message is at least the 4-byte header (RFC 7252 §3).
 TEST(CoapCodecEncode, OwningEncodeEmptyOnlyOnFailure) {
     Message empty_msg; // 0.00, no token: the smallest message
     EXPECT_EQ(encode(empty_msg).size(), 4U);
     Message limit;
     limit.code = code::get;
-    limit.add_option(option::uri_query, Bytes(65804, std::byte{'q'}));
+    limit.add_option(16, Bytes(65804, std::byte{'q'})); // unregistered: no length range
     const Bytes ok_bytes = encode(limit);
     EXPECT_EQ(ok_bytes.size(), encoded_size(limit));
     EXPECT_GE(ok_bytes.size(), 4U + 65804U);
@@ -437,12 +443,64 @@ TEST(CoapCodecEncode, OwningEncodeEmptyOnlyOnFailure) {
     // overload the error.
     Message over = limit;
     over.add_option(option::uri_path, "a");
-    over.add_option(option::size1, Bytes(65805, std::byte{0}));
+    over.add_option(62, Bytes(65805, std::byte{0}));
     EXPECT_TRUE(encode(over).empty());
     std::vector<std::byte> out(encoded_size(over));
     auto r = encode(over, out);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), lwm2m::Errc::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The option registry drives encode(Message): RFC 7252 §5.4.3 (length), §5.4.5 (repetition).
+
+TEST(CoapOptionRegistry, EncodeRefusesOptionsBreakingTheRegistry) {
+    auto refused = [](const Message& m) {
+        std::vector<std::byte> out(encoded_size(m) + 16);
+        auto r = encode(m, out);
+        return !r && r.error() == lwm2m::Errc::invalid_argument && encode(m).empty() &&
+               !m.options_valid();
+    };
+    Message m;
+    m.code = code::get;
+    m.add_option(option::uri_port, BytesView(hex("00 16 33"))); // 3 bytes, range 0-2
+    EXPECT_TRUE(refused(m));
+    m = Message{};
+    m.code = code::get;
+    m.add_option(option::uri_host, BytesView{}); // range 1-255
+    EXPECT_TRUE(refused(m));
+    m = Message{};
+    m.code = code::get;
+    m.add_uint_option(option::accept, 40);
+    m.add_uint_option(option::accept, 50); // not repeatable
+    EXPECT_TRUE(refused(m));
+    m = Message{};
+    m.code = code::content;
+    m.add_option(option::etag, BytesView(Bytes(9, std::byte{1}))); // 1-8
+    EXPECT_TRUE(refused(m));
+    m = Message{};
+    m.code = code::get;
+    m.add_option(option::echo, BytesView(Bytes(41, std::byte{1}))); // RFC 9175: 1-40
+    EXPECT_TRUE(refused(m));
+    // Repeatable options repeat; boundary lengths pass.
+    m = Message{};
+    m.code = code::content;
+    m.add_option(option::etag, BytesView(Bytes(8, std::byte{1})));
+    m.add_option(option::etag, BytesView(Bytes(1, std::byte{2})));
+    m.add_option(option::uri_host, BytesView(Bytes(255, std::byte{'h'})));
+    m.add_option(option::echo, BytesView(Bytes(40, std::byte{3})));
+    m.add_uint_option(option::size1, 0xffffffffULL);
+    m.set_path("/a/b/c");
+    EXPECT_TRUE(m.options_valid());
+    EXPECT_FALSE(encode(m).empty());
+    // A decoded view is re-encoded faithfully even when it breaks the registry.
+    const Bytes bad = hex("40 01 00 01 73 00 16 33"); // GET, Uri-Port of 3 bytes
+    auto v = decode(bad);
+    ASSERT_TRUE(v);
+    std::vector<std::byte> out(bad.size());
+    auto r = encode(*v, out);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(Bytes(out.begin(), out.end()), bad);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 // Message model helpers: Code names, Token, uint options, paths and queries, option order.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include <lwm2m/coap/codec.hpp>
 #include <lwm2m/coap/message.hpp>
 
@@ -88,6 +91,109 @@ TEST(CoapOption, UnimplementedCriticalOptionsAreUnknown) {
         EXPECT_TRUE(option::is_critical(n)) << n;
         EXPECT_FALSE(option::is_known(n)) << n;
     }
+}
+
+// RFC 7252 §5.10 Table 4 (+ RFC 7641, 7959, 8613, 9175, 7967): every row as registered.
+TEST(CoapOption, RegistryRows) {
+    struct Row {
+        std::uint16_t n;
+        std::string_view name;
+        option::Format f;
+        std::uint16_t min, max;
+        bool repeatable;
+    };
+    using F = option::Format;
+    const Row rows[] = {
+        {1, "If-Match", F::opaque, 0, 8, true},
+        {3, "Uri-Host", F::string, 1, 255, false},
+        {4, "ETag", F::opaque, 1, 8, true},
+        {5, "If-None-Match", F::empty, 0, 0, false},
+        {6, "Observe", F::uint, 0, 3, false},
+        {7, "Uri-Port", F::uint, 0, 2, false},
+        {8, "Location-Path", F::string, 0, 255, true},
+        {9, "OSCORE", F::opaque, 0, 255, false},
+        {11, "Uri-Path", F::string, 0, 255, true},
+        {12, "Content-Format", F::uint, 0, 2, false},
+        {14, "Max-Age", F::uint, 0, 4, false},
+        {15, "Uri-Query", F::string, 0, 255, true},
+        {17, "Accept", F::uint, 0, 2, false},
+        {20, "Location-Query", F::string, 0, 255, true},
+        {23, "Block2", F::uint, 0, 3, false},
+        {27, "Block1", F::uint, 0, 3, false},
+        {28, "Size2", F::uint, 0, 4, false},
+        {35, "Proxy-Uri", F::string, 1, 1034, false},
+        {39, "Proxy-Scheme", F::string, 1, 255, false},
+        {60, "Size1", F::uint, 0, 4, false},
+        {252, "Echo", F::opaque, 1, 40, false},
+        {258, "No-Response", F::uint, 0, 1, false},
+    };
+    ASSERT_EQ(option::registry().size(), std::size(rows));
+    for (const auto& r : rows) {
+        const option::Info* in = option::info(r.n);
+        ASSERT_NE(in, nullptr) << r.n;
+        EXPECT_EQ(in->number, r.n);
+        EXPECT_EQ(in->name, r.name);
+        EXPECT_EQ(in->format, r.f) << r.name;
+        EXPECT_EQ(in->min_length, r.min) << r.name;
+        EXPECT_EQ(in->max_length, r.max) << r.name;
+        EXPECT_EQ(in->repeatable, r.repeatable) << r.name;
+    }
+    for (std::uint32_t n = 0; n <= 0xffff; ++n) {
+        const bool listed =
+            std::any_of(std::begin(rows), std::end(rows), [n](const Row& r) { return r.n == n; });
+        EXPECT_EQ(option::info(static_cast<std::uint16_t>(n)) != nullptr, listed) << n;
+    }
+    // §5.4.6 properties from the number: Echo is elective, safe and no-cache-key (RFC 9175
+    // §2.2.1); Size1 is no-cache-key; Uri-Host critical and unsafe.
+    EXPECT_FALSE(option::info(option::echo)->critical());
+    EXPECT_FALSE(option::info(option::echo)->unsafe());
+    EXPECT_TRUE(option::info(option::echo)->no_cache_key());
+    EXPECT_TRUE(option::info(option::size1)->no_cache_key());
+    EXPECT_FALSE(option::info(option::uri_path)->no_cache_key());
+    EXPECT_TRUE(option::info(option::uri_host)->critical());
+    EXPECT_TRUE(option::info(option::uri_host)->unsafe());
+}
+
+// MessageView::check_options(): RFC 7252 §5.4.1/§5.4.3/§5.4.5.
+TEST(CoapOption, CheckOptionsDropsElectiveAndRejectsCritical) {
+    MessageView v;
+    v.code = code::get;
+    const Bytes four(4, std::byte{0});
+    std::size_t i = 0;
+    v.options_storage[i++] = OptionView{option::etag, BytesView{}};        // ETag 0 B: bad
+    v.options_storage[i++] = OptionView{option::observe, BytesView(four)}; // 4 B: bad
+    v.options_storage[i++] = OptionView{option::uri_path, as_bytes("a")};
+    v.options_storage[i++] = OptionView{option::uri_path, as_bytes("b")};       // repeatable
+    v.options_storage[i++] = OptionView{option::content_format, as_bytes("x")}; // first: kept
+    v.options_storage[i++] = OptionView{option::content_format, as_bytes("y")}; // 2nd: dropped
+    v.options_storage[i++] = OptionView{2048, BytesView(four)}; // unregistered elective: kept
+    v.option_count = i;
+    auto r = v.check_options();
+    EXPECT_FALSE(r.reject);
+    EXPECT_EQ(r.ignored, 3U);
+    ASSERT_EQ(v.option_count, 4U);
+    EXPECT_EQ(v.path(), "/a/b");
+    EXPECT_EQ(as_string_view(v.find(option::content_format)->value), "x");
+    EXPECT_NE(v.find(2048), nullptr);
+
+    for (const OptionView bad :
+         {OptionView{option::uri_port, BytesView(four)}, OptionView{option::uri_host, BytesView{}},
+          OptionView{option::if_match, as_bytes("e")}, // not acted on
+          OptionView{2049, BytesView{}}}) {            // unknown critical
+        MessageView w;
+        w.code = code::get;
+        w.options_storage[0] = bad;
+        w.option_count = 1;
+        auto c = w.check_options();
+        EXPECT_TRUE(c.reject) << bad.number;
+        EXPECT_EQ(c.rejected_option, bad.number);
+    }
+    MessageView twice;
+    twice.code = code::get;
+    twice.options_storage[0] = OptionView{option::accept, as_bytes("\x28")};
+    twice.options_storage[1] = OptionView{option::accept, as_bytes("\x28")};
+    twice.option_count = 2;
+    EXPECT_TRUE(twice.check_options().reject);
 }
 
 TEST(CoapOption, DecodeUint) {

@@ -34,12 +34,14 @@ struct Fixture {
     std::unique_ptr<Endpoint> ep;
     TimePoint now{};
 
-    explicit Fixture(std::size_t max_entries = 1 << 20, std::size_t per_peer = 2048) {
+    explicit Fixture(std::size_t max_entries = 1 << 20, std::size_t per_peer = 2048,
+                     bool verified = false) {
         cfg.max_retransmit = 0;
         cfg.max_latency = std::chrono::seconds(1);
         cfg.processing_delay = std::chrono::seconds(1); // EXCHANGE_LIFETIME 3 s
         cfg.max_dedup_entries = max_entries;
         cfg.max_dedup_per_peer = per_peer;
+        cfg.peers_verified_by_transport = verified;
         ep = std::make_unique<Endpoint>(cfg, rng);
     }
     /// Feeds a request; answers it (payload `tag`) if it is delivered. Returns the reply bytes.
@@ -82,8 +84,9 @@ TEST(EndpointDedup, ReplaysCachedReplyAfterTableGrowth) {
     EXPECT_EQ(f.ep->stats().duplicates, (3000U + 6) / 7);
 }
 
+// Verified peers' entries (as over DTLS) are never evicted: a full table refuses new peers.
 TEST(EndpointDedup, GlobalLimitRefusesWith503UntilExpiry) {
-    Fixture f(100);
+    Fixture f(100, 2048, true);
     for (std::uint32_t i = 0; i < 100; ++i)
         ASSERT_TRUE(f.feed(peer(i), 1, 1));
     bool delivered = true;
@@ -105,6 +108,73 @@ TEST(EndpointDedup, GlobalLimitRefusesWith503UntilExpiry) {
     EXPECT_EQ(f.ep->stats().peers, 0U);
     b = f.feed(peer(500), 1, 1, &delivered);
     EXPECT_TRUE(delivered);
+}
+
+// Unverified peers' entries (a flood of spoofed sources fills the table): the oldest one makes
+// room for the newcomer instead of every new peer being refused.
+TEST(EndpointDedup, GlobalLimitEvictsTheOldestUnverifiedEntry) {
+    Fixture f(100);
+    for (std::uint32_t i = 0; i < 100; ++i)
+        ASSERT_TRUE(f.feed(peer(i), 1, 2));
+    for (std::uint32_t i = 500; i < 520; ++i) {
+        bool delivered = false;
+        ASSERT_TRUE(f.feed(peer(i), 1, 2, &delivered));
+        EXPECT_TRUE(delivered) << i;
+    }
+    EXPECT_EQ(f.ep->stats().refused, 0U);
+    EXPECT_EQ(f.ep->stats().evicted, 20U);
+    EXPECT_LE(f.ep->stats().peers, 100U); // evicted idle peers are gone at once
+    // A newer entry is still deduplicated.
+    bool delivered = true;
+    ASSERT_TRUE(f.feed(peer(99), 1, 2, &delivered));
+    EXPECT_FALSE(delivered);
+}
+
+// The peer table full of unverified peers (max_peers): a new peer still gets in, the oldest
+// idle unverified peer goes; verified peers are never pushed out.
+TEST(EndpointDedup, FullPeerTableMakesRoomFromUnverifiedPeers) {
+    SeededRandom rng{3};
+    Config cfg;
+    cfg.max_peers = 50;
+    Endpoint ep(cfg, rng);
+    const TimePoint now = TimePoint{} + std::chrono::seconds(1);
+    auto feed = [&](const PeerAddr& p, MessageId mid) {
+        ep.on_datagram(now, p, request(mid));
+        bool got = false;
+        if (auto e = ep.poll_event()) {
+            got = true;
+            Message r;
+            r.code = code::content;
+            EXPECT_TRUE(ep.send_response(now, std::get<IncomingRequest>(*e).id, std::move(r)));
+        }
+        while (ep.poll_transmit()) {
+        }
+        return got;
+    };
+    for (std::uint32_t i = 0; i < 200; ++i)
+        EXPECT_TRUE(feed(peer(i), 1)) << i;
+    EXPECT_LE(ep.stats().peers, 50U);
+    EXPECT_EQ(ep.stats().refused, 0U);
+    EXPECT_GE(ep.stats().evicted, 150U);
+
+    Config vcfg = cfg;
+    vcfg.peers_verified_by_transport = true;
+    Endpoint vep(vcfg, rng);
+    int refused = 0;
+    for (std::uint32_t i = 0; i < 60; ++i) {
+        vep.on_datagram(now, peer(i), request(1));
+        if (auto e = vep.poll_event()) {
+            Message r;
+            r.code = code::content;
+            EXPECT_TRUE(vep.send_response(now, std::get<IncomingRequest>(*e).id, std::move(r)));
+        } else {
+            ++refused;
+        }
+        while (vep.poll_transmit()) {
+        }
+    }
+    EXPECT_EQ(refused, 10);
+    EXPECT_EQ(vep.stats().evicted, 0U);
 }
 
 TEST(EndpointDedup, PerPeerLimit) {

@@ -50,6 +50,7 @@ TEST_P(UdpSocketFamily, BatchSendThenBatchReceivePreservesOrderAndSource) {
             ASSERT_TRUE(batch.peer(i));
             EXPECT_EQ(*batch.peer(i), a->local_addr());
             EXPECT_FALSE(batch.truncated(i));
+            EXPECT_EQ(batch.datagram_size(i), batch.bytes(i).size());
             got.emplace_back(as_string_view(batch.bytes(i)));
         }
     }
@@ -70,6 +71,7 @@ TEST_P(UdpSocketFamily, OversizedDatagramIsFlaggedTruncated) {
     ASSERT_EQ(*n, 1U);
     EXPECT_TRUE(batch.truncated(0));
     EXPECT_EQ(batch.bytes(0).size(), 64U);
+    EXPECT_EQ(batch.datagram_size(0), 100U); // the real size (MSG_TRUNC)
 }
 
 INSTANTIATE_TEST_SUITE_P(Loopback, UdpSocketFamily,

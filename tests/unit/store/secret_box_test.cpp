@@ -1,0 +1,107 @@
+// store::SecretBox: AES-256-GCM secrets at rest, key file handling, tamper and context checks.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lwm2m/base/errc.hpp>
+#include <lwm2m/store/atomic_file.hpp>
+#include <lwm2m/store/secret_box.hpp>
+#include <lwm2m/store/sqlite.hpp>
+
+namespace lwm2m::store {
+namespace {
+
+std::filesystem::path temp_dir() {
+    auto p = std::filesystem::temp_directory_path() / ("lwm2m_box_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(p);
+    return p;
+}
+
+SecretBytes key_of(std::uint8_t fill) {
+    return SecretBytes(Bytes(32, std::byte{fill}));
+}
+
+Bytes psk_key() {
+    Bytes k(64);
+    for (std::size_t i = 0; i < k.size(); ++i)
+        k[i] = std::byte(static_cast<std::uint8_t>(0xA0 + i));
+    return k;
+}
+
+bool contains(BytesView hay, BytesView needle) {
+    return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+TEST(SecretBox, SealsAndOpensA64BytePskKeyBoundToItsContext) {
+    auto box = SecretBox::from_key(key_of(1));
+    ASSERT_TRUE(box);
+    const Bytes key = psk_key();
+    auto sealed = box->seal(key, "security/psk_key/dev-1");
+    ASSERT_TRUE(sealed);
+    EXPECT_EQ(sealed->size(), key.size() + SecretBox::overhead);
+    EXPECT_FALSE(contains(*sealed, BytesView(key).subspan(0, 8)));
+    auto opened = box->open(*sealed, "security/psk_key/dev-1");
+    ASSERT_TRUE(opened);
+    EXPECT_TRUE(opened->equals(key));
+    // Same plaintext twice: different nonces, different ciphertexts.
+    EXPECT_NE(*box->seal(key, "c"), *box->seal(key, "c"));
+
+    auto moved = box->open(*sealed, "security/psk_key/dev-2");
+    ASSERT_FALSE(moved);
+    EXPECT_EQ(moved.error(), make_error_code(Errc::decrypt_failed));
+}
+
+TEST(SecretBox, WrongKeyTamperingAndTruncationFailCleanly) {
+    auto a = SecretBox::from_key(key_of(1));
+    auto b = SecretBox::from_key(key_of(2));
+    ASSERT_TRUE(a && b);
+    auto sealed = a->seal(psk_key(), "ctx");
+    ASSERT_TRUE(sealed);
+    EXPECT_FALSE(b->open(*sealed, "ctx"));
+    for (std::size_t i = 0; i < sealed->size(); ++i) {
+        Bytes t = *sealed;
+        t[i] ^= std::byte{0x01};
+        EXPECT_FALSE(a->open(t, "ctx")) << "flipped byte " << i;
+    }
+    for (std::size_t n = 0; n < sealed->size(); ++n)
+        EXPECT_FALSE(a->open(BytesView(*sealed).first(n), "ctx")) << "truncated to " << n;
+    EXPECT_FALSE(SecretBox::from_key(SecretBytes(Bytes(16, std::byte{1}))));
+}
+
+TEST(SecretBox, KeyFileIsCreatedOwnerOnlyAndReusedAcrossRestarts) {
+    const auto dir = temp_dir();
+    const auto path = (dir / "secret.key").string();
+    std::filesystem::remove(path);
+    Bytes sealed;
+    {
+        auto box = SecretBox::load_or_create(path);
+        ASSERT_TRUE(box);
+        sealed = *box->seal(psk_key(), "x");
+    }
+    struct ::stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(st.st_size, 32);
+    auto again = SecretBox::load_or_create(path);
+    ASSERT_TRUE(again);
+    auto opened = again->open(sealed, "x");
+    ASSERT_TRUE(opened);
+    EXPECT_TRUE(opened->equals(psk_key()));
+
+    ::chmod(path.c_str(), 0644); // readable by others: refused, never silently used
+    EXPECT_FALSE(SecretBox::load_or_create(path));
+    ::chmod(path.c_str(), 0600);
+    ASSERT_TRUE(write_file_atomic(path, Bytes(31, std::byte{1})));
+    auto short_key = SecretBox::load_or_create(path);
+    ASSERT_FALSE(short_key);
+    EXPECT_EQ(short_key.error(), make_error_code(lwm2m::Errc::invalid_argument));
+    std::filesystem::remove_all(dir);
+}
+
+} // namespace
+} // namespace lwm2m::store
