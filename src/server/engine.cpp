@@ -32,7 +32,11 @@ Result<Engine> Engine::create(EngineConfig config, EngineDeps deps) {
     for (auto& lc : impl->cfg.listeners) {
         auto l = std::make_unique<Listener>();
         l->security = lc.security;
-        l->coap = std::make_unique<coap::Endpoint>(lc.coap, impl->random, impl->log);
+        coap::Config cc = lc.coap;
+        // Over DTLS the cookie exchange (RFC 6347 §4.2.1) already proved that the peer receives
+        // what we send to its address: no RFC 9175 Echo round trip, no amplification limit.
+        if (lc.security == ListenerSecurity::dtls) cc.peers_verified_by_transport = true;
+        l->coap = std::make_unique<coap::Endpoint>(cc, impl->random, impl->log);
         l->awake_time =
             impl->cfg.awake_time.count() > 0 ? impl->cfg.awake_time : lc.coap.max_transmit_wait();
         if (lc.security == ListenerSecurity::dtls) {

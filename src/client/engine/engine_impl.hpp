@@ -50,12 +50,19 @@ protected:
     bool secure_ = false;
 };
 
+/// Over DTLS the handshake proved the server receives what we send to its address, so the
+/// endpoint needs no RFC 9175 Echo round trip nor amplification limit for it.
+inline coap::Config link_config(coap::Config cfg, bool secure) {
+    if (secure) cfg.peers_verified_by_transport = true;
+    return cfg;
+}
+
 template <class Channel>
 class LinkT final : public Link {
 public:
     LinkT(const coap::Config& cfg, Random& rnd, Logger& log, Channel ch, const PeerAddr& peer,
           bool secure)
-        : ep_(cfg, rnd, log)
+        : ep_(link_config(cfg, secure), rnd, log)
         , ch_(std::move(ch))
         , se_(ep_, ch_) {
         peer_ = peer;
