@@ -236,6 +236,11 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         dtls::ClientConfig dcfg;
         dcfg.server = peer;
         dcfg.logger = &log;
+        // The handshake ends within --timeout, so its own diagnosis (e.g. "no reply to our
+        // Finished") is what the user sees, not a generic request timeout.
+        dcfg.handshake_timeout = std::min(
+            dcfg.handshake_timeout,
+            std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.timeout_s)));
         if (*psk) {
             dcfg.credentials =
                 dtls::PskCredentials{std::move((*psk)->identity), std::move((*psk)->key)};

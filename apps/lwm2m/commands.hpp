@@ -1,6 +1,7 @@
 // Subcommands of the `lwm2m` CLI. Each returns the process exit code.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -35,11 +36,22 @@ inline constexpr const char* exit_status_help =
     "token, 404 unknown endpoint, 400 rejected input, ...), 130 interrupted (Ctrl-C; 128 + "
     "signal number, 143 for SIGTERM).";
 
+/// DTLS session-table caps of `coap serve` (dtls::ServerConfig; unset: its defaults).
+struct DtlsCapOptions {
+    std::optional<std::size_t> max_sessions;
+    std::optional<std::size_t> max_handshakes;
+    std::optional<std::size_t> max_handshakes_per_address;
+    std::optional<std::size_t> max_handshakes_per_prefix;
+    std::optional<int> ipv4_prefix_bits;
+    std::optional<int> ipv6_prefix_bits;
+};
+
 struct ServeOptions {
     std::string listen = "127.0.0.1:5683";
     std::string resources = "demo";
     double duration_s = 0;         ///< 0: until SIGINT/SIGTERM
     CredentialOptions credentials; ///< any PSK option given: serve coaps (DTLS) instead of coap
+    DtlsCapOptions dtls_caps;
     /// coap:// only: RFC 9175 address validation (coap::Config::amplification_factor); 0 turns
     /// it off. Over DTLS the cookie exchange validates addresses (peers_verified_by_transport).
     unsigned amplification_factor = 3;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <lwm2m/dtls/server_table.hpp>
 #include <lwm2m/version.hpp>
 
 #include "admin_commands.hpp"
@@ -87,6 +88,42 @@ void add_request_command(CLI::App& coap, const char* name, const char* what,
     out = c;
 }
 
+/// `coap serve` flags for the DTLS session table's caps (dtls::ServerConfig).
+void add_dtls_cap_options(CLI::App& s, lwm2m::app::DtlsCapOptions& o) {
+    const lwm2m::dtls::ServerConfig d;
+    s.add_option("--max-sessions", o.max_sessions,
+                 fmt::format("coaps: DTLS sessions (established + handshaking); at the cap the "
+                             "least recently active one is evicted. Default {}",
+                             d.max_sessions))
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+    s.add_option("--max-handshakes", o.max_handshakes,
+                 fmt::format("coaps: DTLS handshakes in progress (cookie verified, not yet "
+                             "authenticated, ~15 KB each); at the cap the least recently active "
+                             "one is dropped. Default {}",
+                             d.max_handshakes))
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+    s.add_option("--max-handshakes-per-address", o.max_handshakes_per_address,
+                 fmt::format("coaps: handshakes in progress from one IP address; more "
+                             "ClientHellos from it are dropped until one ends. Default {}",
+                             d.max_handshakes_per_address))
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+    s.add_option("--max-handshakes-per-prefix", o.max_handshakes_per_prefix,
+                 fmt::format("coaps: handshakes in progress from one network prefix "
+                             "(--ipv4-prefix, --ipv6-prefix). Default {}",
+                             d.max_handshakes_per_prefix))
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+    s.add_option("--ipv4-prefix", o.ipv4_prefix_bits,
+                 fmt::format("coaps: IPv4 prefix length for --max-handshakes-per-prefix, 1..32. "
+                             "Default {}",
+                             d.ipv4_prefix_bits))
+        ->check(CLI::Range(1, 32));
+    s.add_option("--ipv6-prefix", o.ipv6_prefix_bits,
+                 fmt::format("coaps: IPv6 prefix length for --max-handshakes-per-prefix, 1..128. "
+                             "Default {}",
+                             d.ipv6_prefix_bits))
+        ->check(CLI::Range(1, 128));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -149,6 +186,7 @@ int main(int argc, char** argv) {
                   "caches are evicted first when full). Default 64 MiB")
         ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 40));
     lwm2m::app::add_credential_options(*s, serve.credentials, "server");
+    add_dtls_cap_options(*s, serve.dtls_caps);
 
     lwm2m::app::RequestOptions req;
     CLI::App* get = nullptr;
