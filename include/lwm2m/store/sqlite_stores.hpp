@@ -14,14 +14,18 @@
 // writer thread (CommitQueue, group commit), give the queue a second connection
 // (SqliteStores::open_connection()) and submit apply_registration_changes() as the unit of work:
 //
-//   auto stores = SqliteStores::open("/var/lib/lwm2m");
+//   auto stores = SqliteStores::open("/var/lib/lwm2m");        // at start, on the loop thread
+//   engine->restore(now, (*stores)->registrations());          // reload (docs/server.md)
 //   auto queue = CommitQueue::start(*(*stores)->open_connection());
 //   auto writer = std::make_shared<RegistrationWriter>();
-//   auto changes = engine.take_changes();           // seq of the last one: `seq`
-//   queue->submit([writer, c = std::move(changes)](Database& db) {
-//                     return writer->apply(db, c); },
-//                 [&loop, seq](Result<void> r) { loop.post([=](TimePoint now) {
-//                     engine.on_persisted(now, seq, r); }); });
+//   std::vector<Change> batch;                                 // each loop iteration:
+//   if (auto seq = engine->take_changes(batch); seq != 0)
+//       queue->submit([writer, b = std::move(batch)](Database& db) { return writer->apply(db, b);
+//       },
+//                     [&loop, &engine, seq](Result<void> r) {
+//                         loop.post([&engine, seq, r](TimePoint now) {
+//                             engine->on_persisted(now, seq, r); });
+//                     });
 //
 // Reads through registrations() on the loop thread see every committed unit (WAL readers do not
 // block the writer).
