@@ -196,6 +196,7 @@ public:
     [[nodiscard]] Result<std::size_t> size() const;
 
 private:
+    [[nodiscard]] Result<std::uint64_t> row_count() const;
     Database* db_;
     std::size_t max_rows_;
     std::size_t prune_slack_;
@@ -229,7 +230,8 @@ public:
     static constexpr std::string_view database_file = "lwm2m.db";
     static constexpr std::string_view key_file = "secret.key";
 
-    /// Opens (creating when missing) the data directory `dir`: the directory (0700), the key file,
+    /// Opens (creating when missing) the data directory `dir` (its parent must exist): the
+    /// directory (0700), the key file,
     /// the database, the schema migrations; then loads the security records.
     /// Errors: errno codes (directory, key file), lwm2m::Errc::invalid_argument (a key file of the
     /// wrong size or readable by others), store::Errc::open_failed / corrupt (lwm2m.db is not a
