@@ -12,20 +12,20 @@
 // Threading: one Database connection belongs to one thread. The stores of a SqliteStores share
 // its main connection and are used by the engine's loop thread. To commit registrations on a
 // writer thread (CommitQueue, group commit), give the queue a second connection
-// (SqliteStores::open_connection()) and submit apply_registration_changes() as the unit of work:
+// (SqliteStores::open_connection()) and submit RegistrationWriter::apply() as the unit of work:
 //
-//   auto stores = SqliteStores::open("/var/lib/lwm2m");        // at start, on the loop thread
-//   engine->restore(now, (*stores)->registrations());          // reload (docs/server.md)
+//   auto stores = SqliteStores::open("/var/lib/lwm2m");   // at start, on the loop thread
+//   engine->restore(now, (*stores)->registrations());     // reload (docs/server.md)
 //   auto queue = CommitQueue::start(*(*stores)->open_connection());
 //   auto writer = std::make_shared<RegistrationWriter>();
-//   std::vector<Change> batch;                                 // each loop iteration:
+//   std::vector<Change> batch;                            // each loop iteration:
 //   if (auto seq = engine->take_changes(batch); seq != 0)
-//       queue->submit([writer, b = std::move(batch)](Database& db) { return writer->apply(db, b);
-//       },
-//                     [&loop, &engine, seq](Result<void> r) {
-//                         loop.post([&engine, seq, r](TimePoint now) {
-//                             engine->on_persisted(now, seq, r); });
-//                     });
+//       queue->submit(
+//           [writer, b = std::move(batch)](Database& db) { return writer->apply(db, b); },
+//           [&loop, &engine, seq](Result<void> r) {
+//               loop.post([&engine, seq, r](TimePoint now) {
+//                   engine->on_persisted(now, seq, r); });
+//           });
 //
 // Reads through registrations() on the loop thread see every committed unit (WAL readers do not
 // block the writer).
