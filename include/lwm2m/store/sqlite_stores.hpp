@@ -12,16 +12,20 @@
 // Threading: one Database connection belongs to one thread. The stores of a SqliteStores share
 // its main connection and are used by the engine's loop thread. To commit registrations on a
 // writer thread (CommitQueue, group commit), give the queue a second connection
-// (SqliteStores::open_connection()) and submit apply_registration_changes() as the unit of work:
+// (SqliteStores::open_connection()) and submit RegistrationWriter::apply() as the unit of work:
 //
-//   auto stores = SqliteStores::open("/var/lib/lwm2m");
+//   auto stores = SqliteStores::open("/var/lib/lwm2m");   // at start, on the loop thread
+//   engine->restore(now, (*stores)->registrations());     // reload (docs/server.md)
 //   auto queue = CommitQueue::start(*(*stores)->open_connection());
 //   auto writer = std::make_shared<RegistrationWriter>();
-//   auto changes = engine.take_changes();           // seq of the last one: `seq`
-//   queue->submit([writer, c = std::move(changes)](Database& db) {
-//                     return writer->apply(db, c); },
-//                 [&loop, seq](Result<void> r) { loop.post([=](TimePoint now) {
-//                     engine.on_persisted(now, seq, r); }); });
+//   std::vector<Change> batch;                            // each loop iteration:
+//   if (auto seq = engine->take_changes(batch); seq != 0)
+//       queue->submit(
+//           [writer, b = std::move(batch)](Database& db) { return writer->apply(db, b); },
+//           [&loop, &engine, seq](Result<void> r) {
+//               loop.post([&engine, seq, r](TimePoint now) {
+//                   engine->on_persisted(now, seq, r); });
+//           });
 //
 // Reads through registrations() on the loop thread see every committed unit (WAL readers do not
 // block the writer).
@@ -192,6 +196,7 @@ public:
     [[nodiscard]] Result<std::size_t> size() const;
 
 private:
+    [[nodiscard]] Result<std::uint64_t> row_count() const;
     Database* db_;
     std::size_t max_rows_;
     std::size_t prune_slack_;
@@ -225,7 +230,8 @@ public:
     static constexpr std::string_view database_file = "lwm2m.db";
     static constexpr std::string_view key_file = "secret.key";
 
-    /// Opens (creating when missing) the data directory `dir`: the directory (0700), the key file,
+    /// Opens (creating when missing) the data directory `dir` (its parent must exist): the
+    /// directory (0700), the key file,
     /// the database, the schema migrations; then loads the security records.
     /// Errors: errno codes (directory, key file), lwm2m::Errc::invalid_argument (a key file of the
     /// wrong size or readable by others), store::Errc::open_failed / corrupt (lwm2m.db is not a

@@ -514,7 +514,7 @@ SqliteEventLog::SqliteEventLog(Database& db, std::size_t max_rows) noexcept
 
 Result<std::uint64_t> SqliteEventLog::append(EventRecord event) {
     if (!count_) {
-        LWM2M_TRY(n, size());
+        LWM2M_TRY(n, row_count());
         count_ = n;
     }
     LWM2M_TRY(st, db_->prepare("INSERT INTO events(time, endpoint, kind, detail) "
@@ -529,7 +529,7 @@ Result<std::uint64_t> SqliteEventLog::append(EventRecord event) {
         LWM2M_TRY(del, db_->prepare("DELETE FROM events WHERE seq <= ?1"));
         del.bind(1, static_cast<std::int64_t>(seq - max_rows_));
         LWM2M_TRY_VOID(del.run());
-        LWM2M_TRY(n, size());
+        LWM2M_TRY(n, row_count());
         count_ = n;
     }
     return seq;
@@ -565,11 +565,17 @@ Result<std::vector<EventRecord>> SqliteEventLog::read(const EventQuery& q) const
     return out;
 }
 
-Result<std::size_t> SqliteEventLog::size() const {
-    LWM2M_TRY(st, db_->prepare("SELECT count(*), coalesce(max(seq), 0) FROM events"));
+Result<std::uint64_t> SqliteEventLog::row_count() const {
+    LWM2M_TRY(st, db_->prepare("SELECT count(*) FROM events"));
     LWM2M_TRY(row, st.step());
     if (!row) return fail(Errc::corrupt);
-    return std::min(static_cast<std::size_t>(st.int64(0)), max_rows_);
+    return static_cast<std::uint64_t>(st.int64(0));
+}
+
+Result<std::size_t> SqliteEventLog::size() const {
+    // Rows beyond max_rows_ that wait for the next prune are not visible (as in read()).
+    LWM2M_TRY(n, row_count());
+    return static_cast<std::size_t>(std::min<std::uint64_t>(n, max_rows_));
 }
 
 // ---------------------------------------------------------------- the data directory

@@ -136,6 +136,32 @@ TEST(SqliteStores, ReopenReloadsEverything) {
     EXPECT_GT(*next, (*ev)[0].seq);
 }
 
+TEST(SqliteEventLog, RetentionHoldsAcrossReopens) {
+    TempDir dir;
+    SqliteStoresOptions o;
+    o.event_log_max_rows = 10; // pruned every 10/64 + 1 = 1 append beyond the bound
+    auto rows = [](SqliteStores& s) {
+        auto st = s.database().prepare("SELECT count(*) FROM events");
+        EXPECT_TRUE(st && *st->step());
+        return st->int64(0);
+    };
+    for (int round = 0; round < 3; ++round) {
+        auto s = SqliteStores::open(dir.path(), o);
+        ASSERT_TRUE(s);
+        for (int i = 0; i < 15; ++i) {
+            EventRecord e;
+            e.kind = "k" + std::to_string(round * 100 + i);
+            ASSERT_TRUE((*s)->events().append(e));
+            EXPECT_LE(rows(**s), 11);
+        }
+        auto all = (*s)->events().read({});
+        ASSERT_TRUE(all);
+        ASSERT_EQ(all->size(), 10U);
+        EXPECT_EQ(all->back().kind, "k" + std::to_string(round * 100 + 14));
+        EXPECT_EQ(*(*s)->events().size(), 10U);
+    }
+}
+
 TEST(SqliteStores, SecretsAreNeverReadableInTheDatabaseFiles) {
     TempDir dir;
     const Bytes key = bytes({0x5e, 0xc7, 0xe7, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
