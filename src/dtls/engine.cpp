@@ -17,6 +17,8 @@ namespace lwm2m::dtls::detail {
 // We install our own log function at initialisation, set the level ourselves and forward only
 // levels <= kMaxGnutlsLogLevel to the Logger of the object whose GnuTLS call is running; nothing
 // of GnuTLS's output ever goes to stderr. SSLKEYLOGFILE is neutralised per session (keylog_noop).
+// They arrive at LogLevel::trace: an assertion line per internal check (dozens per handshake)
+// would drown our own debug diagnostics (a failed handshake's reason is logged at info).
 namespace {
 
 constexpr int kMaxGnutlsLogLevel = 3;
@@ -24,17 +26,17 @@ constexpr int kMaxGnutlsLogLevel = 3;
 /// The Logger of the ClientSession/ServerTable whose GnuTLS call runs on this thread (GnuTLS
 /// logs synchronously from inside the call).
 thread_local Logger* t_gnutls_logger = nullptr;
-/// Whether some owner's Logger wants debug output (then GnuTLS formats levels 1..3).
+/// Whether some owner's Logger wants trace output (then GnuTLS formats levels 1..3).
 std::atomic<bool> g_gnutls_debug_wanted{false};
 
 void forward_gnutls_log(int level, const char* text) {
     if (level > kMaxGnutlsLogLevel || text == nullptr) return; // never: may carry key material
     Logger* l = t_gnutls_logger;
-    if (l == nullptr || !l->enabled(LogLevel::debug)) return;
+    if (l == nullptr || !l->enabled(LogLevel::trace)) return;
     std::string_view s(text);
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
         s.remove_suffix(1);
-    l->write(LogLevel::debug, "gnutls", s);
+    l->write(LogLevel::trace, "gnutls", s);
 }
 
 void forward_gnutls_audit(gnutls_session_t, const char* text) {
@@ -541,7 +543,7 @@ Result<void> Shared::apply_common(const CommonConfig& cfg) {
     retransmit_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.retransmit_timeout)));
     total_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.handshake_timeout)));
     logger = cfg.logger;
-    if (logger != nullptr && logger->enabled(LogLevel::debug)) want_gnutls_debug_log();
+    if (logger != nullptr && logger->enabled(LogLevel::trace)) want_gnutls_debug_log();
     return ok();
 }
 

@@ -53,7 +53,7 @@ private:
 };
 
 /// Raises GnuTLS's (process-wide) log level to the highest forwarded level, for an owner whose
-/// Logger has debug enabled. Never above 3: higher levels carry secrets.
+/// Logger has trace enabled. Never above 3: higher levels carry secrets.
 void want_gnutls_debug_log();
 
 /// Outputs shared by all Conns of one owner.

@@ -143,7 +143,7 @@ TEST(DtlsDebugEnv, KeyNeverPrintedWithGnutlsDebugLevel9) {
         EXPECT_EQ(r.output.find("gnutls[" + std::to_string(level) + "]"), std::string::npos)
             << "GnuTLS printed level " << level << " by itself";
     EXPECT_EQ(r.output.find("HSK["), std::string::npos);
-    // GnuTLS's messages of the safe levels did reach our debug Logger.
+    // GnuTLS's messages of the safe levels did reach our Logger (at trace).
     EXPECT_EQ(r.output.find("GNUTLS_LINES=0\n"), std::string::npos);
     EXPECT_FALSE(file_has_content(keylog)) << "SSLKEYLOGFILE received the session secrets";
     std::remove(keylog.c_str());
