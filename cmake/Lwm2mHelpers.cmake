@@ -1,13 +1,38 @@
-# lwm2m_add_library(<layer> SOURCES ... DEPS ...)
-#   One static library target `lwm2m_<layer>` per layer; public headers in include/lwm2m/<layer>.
+# lwm2m_add_library(<layer> SOURCES ... DEPS ... PRIVATE_DEPS ...)
+#   One library target `lwm2m_<layer>` per layer (static, or shared with BUILD_SHARED_LIBS=ON),
+#   alias `lwm2m::<layer>`; public headers in include/lwm2m/<layer>. When LWM2M_INSTALL is on,
+#   the library and its headers are installed and exported as `lwm2m::<layer>` (package
+#   `lwm2m`, cmake/lwm2mConfig.cmake.in), so a new layer is packaged without further edits.
+#   PRIVATE_DEPS must be targets the package config recreates (PkgConfig::GNUTLS, EXPAT::EXPAT):
+#   a static library's consumers link them too.
 function(lwm2m_add_library layer)
   cmake_parse_arguments(A "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
-  add_library(lwm2m_${layer} STATIC ${A_SOURCES})
+  add_library(lwm2m_${layer} ${A_SOURCES})
   add_library(lwm2m::${layer} ALIAS lwm2m_${layer})
+  set_target_properties(lwm2m_${layer} PROPERTIES
+    EXPORT_NAME ${layer}
+    VERSION ${PROJECT_VERSION}
+    SOVERSION ${LWM2M_SOVERSION})
+  target_compile_features(lwm2m_${layer} PUBLIC cxx_std_20)
   target_include_directories(lwm2m_${layer}
     PUBLIC  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+            $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include> # generated lwm2m/version.hpp
+            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     PRIVATE ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(lwm2m_${layer} PUBLIC ${A_DEPS} PRIVATE lwm2m_warnings ${A_PRIVATE_DEPS})
+  target_link_libraries(lwm2m_${layer} PUBLIC ${A_DEPS}
+                        PRIVATE $<BUILD_INTERFACE:lwm2m_warnings> ${A_PRIVATE_DEPS})
+  set_property(GLOBAL APPEND PROPERTY LWM2M_LAYERS ${layer})
+  if(LWM2M_INSTALL)
+    install(TARGETS lwm2m_${layer} EXPORT lwm2mTargets
+      ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT lwm2m_development
+      LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT lwm2m_runtime
+              NAMELINK_COMPONENT lwm2m_development
+      RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT lwm2m_runtime)
+    if(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/include/lwm2m/${layer})
+      install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/lwm2m/${layer}
+              DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lwm2m COMPONENT lwm2m_development)
+    endif()
+  endif()
 endfunction()
 
 # lwm2m_add_test(<name> SOURCES ... LIBS ... LABELS ...)

@@ -15,14 +15,12 @@
 #include <lwm2m/transport/system_random.hpp>
 
 #include "commands.hpp"
+#include "icmp_errors.hpp"
 #include "signals.hpp"
 
 namespace lwm2m::app {
-namespace {
 
-namespace option = coap::option;
-
-std::string_view reason(coap::Code c) {
+std::string_view coap_reason(coap::Code c) {
     switch (c.value) {
     case coap::code::created.value:
         return "Created";
@@ -75,15 +73,25 @@ std::string_view reason(coap::Code c) {
     }
 }
 
-/// Prints "<code> <reason>[ observe=<n>]" then the payload; with --output the payload goes to the
-/// file instead (byte-exact, the last one wins for observations).
+namespace {
+
+namespace option = coap::option;
+
+/// Prints "<code> <reason>[ observe=<n>]" (not with -q) then the payload; with --output FILE the
+/// payload goes to the file instead (byte-exact, the last one wins for observations); with
+/// --output - it goes to stdout byte-exact (no newline added).
 void print_response(const coap::Message& m, std::optional<std::uint32_t> seq,
-                    const std::optional<std::string>& output_file) {
-    std::string head = m.code.to_string();
-    if (auto r = reason(m.code); !r.empty()) head += fmt::format(" {}", r);
-    if (seq) head += fmt::format(" observe={}", *seq);
-    fmt::print("{}\n", head);
-    if (output_file) {
+                    const RequestOptions& o) {
+    const auto& output_file = o.output_file;
+    if (!o.quiet) {
+        std::string head = m.code.to_string();
+        if (auto r = coap_reason(m.code); !r.empty()) head += fmt::format(" {}", r);
+        if (seq) head += fmt::format(" observe={}", *seq);
+        fmt::print("{}\n", head);
+    }
+    if (output_file && *output_file == "-") {
+        std::fwrite(m.payload.data(), 1, m.payload.size(), stdout);
+    } else if (output_file) {
         std::ofstream f(*output_file, std::ios::binary | std::ios::trunc);
         f.write(reinterpret_cast<const char*>(m.payload.data()),
                 static_cast<std::streamsize>(m.payload.size()));
@@ -94,8 +102,9 @@ void print_response(const coap::Message& m, std::optional<std::uint32_t> seq,
     std::fflush(stdout);
 }
 
+/// The bytes of a file; "-" reads standard input.
 std::optional<Bytes> read_file(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
+    std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
     if (f == nullptr) return std::nullopt;
     Bytes out;
     std::byte buf[4096];
@@ -103,7 +112,7 @@ std::optional<Bytes> read_file(const std::string& path) {
     while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
         out.insert(out.end(), buf, buf + n);
     const bool failed = std::ferror(f) != 0;
-    std::fclose(f);
+    if (f != stdin) std::fclose(f);
     if (failed) return std::nullopt;
     return out;
 }
@@ -173,7 +182,7 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     auto peers = transport::resolve_udp(uri->host, uri->port);
     if (!peers) {
         fmt::print(stderr, "error: cannot resolve '{}': {}\n", uri->host, peers.error().message());
-        return exit_failure;
+        return exit_network;
     }
     const PeerAddr peer = peers->front();
 
@@ -195,6 +204,7 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         req.add_option(option::uri_query, std::string_view(q));
     if (o.content_format)
         req.add_uint_option(option::content_format, static_cast<std::uint64_t>(*o.content_format));
+    if (o.accept) req.add_uint_option(option::accept, static_cast<std::uint64_t>(*o.accept));
     if (o.observe) req.add_uint_option(option::observe, 0); // RFC 7641 §3.1 register
     if (o.payload) {
         req.payload = to_bytes(*o.payload);
@@ -212,8 +222,10 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     auto sock = transport::UdpSocket::bind(local);
     if (!sock) {
         fmt::print(stderr, "error: cannot open a UDP socket: {}\n", sock.error().message());
-        return exit_failure;
+        return exit_network;
     }
+    // ICMP errors (a closed port) end the request at once instead of after --timeout.
+    enable_icmp_errors(sock->fd(), sock->family() == PeerAddr::Family::ipv6);
     transport::SystemRandom rng;
     coap::Config cfg;
     cfg.block_size = static_cast<std::size_t>(o.block_size);
@@ -224,6 +236,11 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         dtls::ClientConfig dcfg;
         dcfg.server = peer;
         dcfg.logger = &log;
+        // The handshake ends within --timeout, so its own diagnosis (e.g. "no reply to our
+        // Finished") is what the user sees, not a generic request timeout.
+        dcfg.handshake_timeout = std::min(
+            dcfg.handshake_timeout,
+            std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.timeout_s)));
         if (*psk) {
             dcfg.credentials =
                 dtls::PskCredentials{std::move((*psk)->identity), std::move((*psk)->key)};
@@ -243,7 +260,7 @@ int run_coap_request(RequestOptions& o, Logger& log) {
         auto s = dtls::ClientSession::create(std::move(dcfg));
         if (!s) {
             fmt::print(stderr, "error: DTLS client: {}\n", s.error().message());
-            return exit_failure;
+            return exit_usage;
         }
         session.emplace(std::move(*s));
         sep.emplace(ep, *session);
@@ -252,7 +269,7 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     auto id = ep.send_request(start, peer, std::move(req));
     if (!id) {
         fmt::print(stderr, "error: request not sent: {}\n", id.error().message());
-        return exit_failure;
+        return exit_usage;
     }
     if (sep) sep->flush(start); // starts the DTLS handshake; the request waits for it
     log.write(LogLevel::debug, "client",
@@ -263,7 +280,7 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     const int wanted = o.observe ? *o.observe : 1;
     int received = 0;
     bool finished = false;
-    int exit_code = exit_failure;
+    int exit_code = exit_timeout;
     auto on_coap = [&](const coap::Event& ev) {
         {
             if (auto* r = std::get_if<coap::Response>(&ev); r && r->id == *id) {
@@ -271,25 +288,26 @@ int run_coap_request(RequestOptions& o, Logger& log) {
                 std::optional<std::uint32_t> seq;
                 if (auto obs = r->response.uint_option(option::observe))
                     seq = static_cast<std::uint32_t>(*obs);
-                print_response(r->response, seq, o.output_file);
+                print_response(r->response, seq, o);
                 exit_code = r->response.code.is_success() ? exit_success : exit_error_response;
                 if (!o.observe || received >= wanted) {
                     finished = true;
                 } else if (!seq) {
                     // RFC 7641 §3.1: no Observe option in the response: not added to the list.
                     fmt::print(stderr, "error: the server did not accept the observation\n");
-                    if (exit_code == exit_success) exit_code = exit_failure;
+                    if (exit_code == exit_success) exit_code = exit_error_response;
                     finished = true;
                 }
             } else if (auto* n = std::get_if<coap::Notification>(&ev); n && n->id == *id) {
                 ++received;
-                print_response(n->notification, n->seq, o.output_file);
+                print_response(n->notification, n->seq, o);
                 exit_code = n->notification.code.is_success() ? exit_success : exit_error_response;
                 if (received >= wanted || !n->notification.code.is_success()) finished = true;
             } else if (auto* f = std::get_if<coap::RequestFailed>(&ev); f && f->id == *id) {
                 if (!finished)
                     fmt::print(stderr, "error: {} {}: {}\n", o.method, o.uri, f->error.message());
-                exit_code = exit_failure;
+                exit_code =
+                    f->error == make_error_code(coap::Errc::timeout) ? exit_timeout : exit_network;
                 finished = true;
             }
         }
@@ -302,12 +320,12 @@ int run_coap_request(RequestOptions& o, Logger& log) {
                 fmt::print(stderr, "error: DTLS handshake with {} failed: {}\n", peer.to_string(),
                            f->error.message());
             }
-            exit_code = exit_failure;
+            exit_code = exit_network;
             finished = true;
         } else if (const auto* c = std::get_if<dtls::Closed>(&ev); c && !finished) {
             fmt::print(stderr, "error: DTLS session with {} closed: {}\n", peer.to_string(),
                        c->reason.message());
-            exit_code = exit_failure;
+            exit_code = exit_network;
             finished = true;
         } else if (const auto* h = std::get_if<dtls::HandshakeDone>(&ev)) {
             log.write(LogLevel::debug, "client",
@@ -316,6 +334,16 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     };
     const auto timeout =
         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.timeout_s));
+    // ICMP errors about the peer (e.g. port unreachable: "connection refused").
+    auto check_icmp = [&] {
+        if (finished) return;
+        if (auto e = take_icmp_error(sock->fd(), peer)) {
+            fmt::print(stderr, "error: {} {}: {} (ICMP from {})\n", o.method, o.uri, e->what,
+                       peer.to_string());
+            exit_code = exit_network;
+            finished = true;
+        }
+    };
     auto drive = [&](auto& loop) -> Result<bool> {
         StopOnSignal guard(loop);
         return loop.run_until([&] { return finished || StopOnSignal::requested(); }, timeout);
@@ -326,6 +354,7 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     if (sep) {
         secure_loop.emplace(*sep, *sock);
         secure_loop->set_hook([&](TimePoint now) {
+            check_icmp();
             while (auto ev = sep->poll_event()) {
                 if (auto* ce = std::get_if<coap::Event>(&*ev))
                     on_coap(*ce);
@@ -338,6 +367,7 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     } else {
         plain_loop.emplace(ep, *sock);
         plain_loop->set_hook([&](TimePoint) {
+            check_icmp();
             while (auto ev = ep.poll_event())
                 on_coap(*ev);
         });
@@ -345,15 +375,19 @@ int run_coap_request(RequestOptions& o, Logger& log) {
     }
     if (!done) {
         fmt::print(stderr, "error: event loop: {}\n", done.error().message());
-        return exit_failure;
+        return exit_network;
     }
-    if (!finished) {
+    if (!finished && StopOnSignal::requested()) {
+        // Ctrl-C / SIGTERM: stop at once, no timeout message (none happened).
+        fmt::print(stderr, "interrupted\n");
+        exit_code = exit_signal_base + StopOnSignal::signal_number();
+    } else if (!finished) {
         if (o.observe && received > 0) {
             fmt::print(stderr, "error: timeout after {} of {} notifications\n", received, wanted);
         } else {
             fmt::print(stderr, "error: timeout: no response within {} s\n", o.timeout_s);
         }
-        exit_code = exit_failure;
+        exit_code = exit_timeout;
     }
     if (o.observe) {
         // RFC 7641 §3.6: forget the observation. The server learns it when its next

@@ -9,6 +9,7 @@
 
 #include <lwm2m/coap/endpoint.hpp>
 #include <lwm2m/dtls/secure_endpoint.hpp>
+#include <lwm2m/transport/heap.hpp>
 #include <lwm2m/transport/loop.hpp>
 #include <lwm2m/transport/system_random.hpp>
 
@@ -142,6 +143,17 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     dtls::ServerConfig scfg;
     scfg.psk = psk->has_value();
     scfg.logger = &log;
+    const auto& caps = o.dtls_caps;
+    if (caps.max_sessions) scfg.max_sessions = *caps.max_sessions;
+    if (caps.max_handshakes) scfg.max_handshakes = *caps.max_handshakes;
+    if (caps.max_handshakes_per_address)
+        scfg.max_handshakes_per_address = *caps.max_handshakes_per_address;
+    if (caps.max_handshakes_per_prefix)
+        scfg.max_handshakes_per_prefix = *caps.max_handshakes_per_prefix;
+    if (caps.ipv4_prefix_bits)
+        scfg.ipv4_prefix_bits = static_cast<std::uint8_t>(*caps.ipv4_prefix_bits);
+    if (caps.ipv6_prefix_bits)
+        scfg.ipv6_prefix_bits = static_cast<std::uint8_t>(*caps.ipv6_prefix_bits);
     if (*x509) {
         scfg.x509 = dtls::X509Credentials{std::move((*x509)->chain), std::move((*x509)->key)};
         scfg.client_ca_der = std::move((*x509)->cas);
@@ -176,6 +188,13 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
             }
         }
         sep.flush(now);
+        // Many sessions freed at once (mass handshake expiry): give the heap pages back.
+        if (table->take_release_hint()) {
+            const bool released = transport::release_free_heap();
+            log.write(LogLevel::debug, "serve",
+                      fmt::format("{} DTLS sessions left; free heap {}returned to the OS",
+                                  table->size(), released ? "" : "not "));
+        }
     });
     StopOnSignal guard(loop);
     print_listening(*sock);
@@ -187,8 +206,10 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     const auto& ts = table->stats();
     log.write(LogLevel::info, "serve",
               fmt::format("stopped: {} handshakes completed, {} failed, {} CoAP datagrams dropped "
-                          "without a session",
-                          ts.handshakes_completed, ts.handshakes_failed, sep.dropped()));
+                          "without a session; handshake caps: {} dropped at --max-handshakes, {} "
+                          "refused per address, {} per prefix",
+                          ts.handshakes_completed, ts.handshakes_failed, sep.dropped(),
+                          ts.half_open_evictions, ts.refused_per_address, ts.refused_per_prefix));
     return rc;
 }
 

@@ -16,28 +16,6 @@ namespace {
 // key <= 64 at least; we keep the protocol limits.
 constexpr std::size_t max_len = 65535;
 
-std::optional<Bytes> from_hex(std::string_view s) {
-    if (s.size() % 2 != 0) return std::nullopt;
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    Bytes out;
-    out.reserve(s.size() / 2);
-    for (std::size_t i = 0; i < s.size(); i += 2) {
-        const int hi = nibble(s[i]);
-        const int lo = nibble(s[i + 1]);
-        if (hi < 0 || lo < 0) {
-            secure_wipe(out.data(), out.size());
-            return std::nullopt;
-        }
-        out.push_back(static_cast<std::byte>(hi * 16 + lo));
-    }
-    return out;
-}
-
 void wipe_string(std::optional<std::string>& s) noexcept {
     if (s && !s->empty()) secure_wipe(s->data(), s->size());
     s.reset();
@@ -65,15 +43,20 @@ void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* rol
     auto* idh = cmd.add_option("--psk-identity-hex", o.psk_identity_hex,
                                "PSK identity as hex digits (binary)");
     id->excludes(idh);
-    auto* k = cmd.add_option("--psk-key", o.psk_key,
-                             "PSK key as text. Visible in the process list: prefer --psk-key-file. "
-                             "Never printed");
-    auto* kh = cmd.add_option("--psk-key-hex", o.psk_key_hex,
-                              "PSK key as hex digits (binary). Never printed");
-    auto* kf =
-        cmd.add_option("--psk-key-file", o.psk_key_file,
-                       "read the PSK key from this file: its bytes are the key, one trailing "
-                       "newline (LF or CRLF) removed");
+    auto* k = cmd.add_option(
+        "--psk-key", o.psk_key,
+        "PSK key as text. Visible in the process list until the program starts (it then "
+        "overwrites it): prefer --psk-key-file or LWM2M_PSK_KEY_HEX. Never printed");
+    auto* kh = cmd.add_option(
+        "--psk-key-hex", o.psk_key_hex,
+        "PSK key as hex digits (binary). Visible in the process list until the program starts "
+        "(it then overwrites it): prefer --psk-key-file or LWM2M_PSK_KEY_HEX. Never printed");
+    auto* kf = cmd.add_option(
+        "--psk-key-file", o.psk_key_file,
+        "read the PSK key from this file ('-': standard input): its bytes are the key, one "
+        "trailing newline (LF or CRLF) removed. Without any --psk-key* option the key may come "
+        "from the environment variable LWM2M_PSK_KEY_HEX (hex digits). Every copy of the key "
+        "the program makes is wiped");
     k->excludes(kh);
     k->excludes(kf);
     kh->excludes(kf);
@@ -85,7 +68,7 @@ void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* rol
                          "--key and --ca)")
         ->check(CLI::ExistingFile);
     cmd.add_option("--key", o.key_file,
-                   "PEM private key (P-256, unencrypted) of --cert. Never printed")
+                   "PEM private key (P-256, unencrypted PKCS#8 or SEC1) of --cert. Never printed")
         ->check(CLI::ExistingFile);
     cmd.add_option("--ca", o.ca_file,
                    server
@@ -107,28 +90,8 @@ void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* rol
 
 namespace {
 
-std::optional<std::string> read_text(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) return std::nullopt;
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && out.size() < (1U << 20))
-        out.append(buf, n);
-    const bool failed = std::ferror(f) != 0;
-    std::fclose(f);
-    secure_wipe(buf, sizeof buf);
-    if (failed) {
-        secure_wipe(out.data(), out.size());
-        return std::nullopt;
-    }
-    return out;
-}
-
 std::optional<std::vector<Bytes>> read_certs(const std::string& path) {
-    auto text = read_text(path);
-    if (!text) return std::nullopt;
-    auto blocks = parse_pem(*text);
+    auto blocks = read_pem_file(path);
     if (!blocks) return std::nullopt;
     std::vector<Bytes> out;
     for (auto& b : *blocks)
@@ -150,18 +113,19 @@ Result<std::optional<X509Material>> decode_x509(const CredentialOptions& o) {
     auto cas = read_certs(*o.ca_file);
     if (!cas) return usage(fmt::format("--ca '{}' holds no PEM CERTIFICATE", *o.ca_file));
     m.cas = std::move(*cas);
-    auto text = read_text(*o.key_file);
-    if (!text) return usage(fmt::format("cannot read --key '{}'", *o.key_file));
-    auto blocks = parse_pem(*text);
-    secure_wipe(text->data(), text->size());
+    auto blocks = read_pem_file(*o.key_file);
+    if (!blocks) return usage(fmt::format("cannot read --key '{}' as PEM", *o.key_file));
     bool found = false;
-    if (blocks) {
-        for (auto& b : *blocks) {
-            if (!found && (b.label == "PRIVATE KEY" || b.label == "EC PRIVATE KEY")) {
-                m.key = SecretBytes(b.der);
-                found = true;
-            }
-            secure_wipe(b.der.data(), b.der.size());
+    for (auto& b : *blocks) {
+        if (b.label == "ENCRYPTED PRIVATE KEY") {
+            return usage(fmt::format("--key '{}' is an encrypted PKCS#8 key: decrypt it first "
+                                     "(certtool --to-p8 --password '' or openssl pkcs8)",
+                                     *o.key_file));
+        }
+        if (!found && b.is_private_key() &&
+            (b.label == "PRIVATE KEY" || b.label == "EC PRIVATE KEY")) {
+            m.key = std::move(b.key);
+            found = true;
         }
     }
     if (!found) {
@@ -177,9 +141,9 @@ Result<std::optional<Psk>> decode_credentials(CredentialOptions& o) {
     if (o.psk_identity) {
         psk.identity = to_bytes(*o.psk_identity);
     } else if (o.psk_identity_hex) {
-        auto b = from_hex(*o.psk_identity_hex);
+        auto b = secret_from_hex(*o.psk_identity_hex);
         if (!b) return usage("--psk-identity-hex is not an even number of hex digits");
-        psk.identity = std::move(*b);
+        psk.identity.assign(b->view().begin(), b->view().end());
     } else {
         o.wipe_keys();
         return usage("a PSK key needs --psk-identity or --psk-identity-hex");
@@ -189,38 +153,34 @@ Result<std::optional<Psk>> decode_credentials(CredentialOptions& o) {
         return usage("the PSK identity must be 1..65535 bytes");
     }
 
-    if (o.psk_key) {
-        psk.key = SecretBytes(as_bytes(*o.psk_key));
-    } else if (o.psk_key_hex) {
-        auto b = from_hex(*o.psk_key_hex);
-        if (!b) {
+    if (o.psk_key || o.psk_key_hex) {
+        // Taken out of argv before parsing (secret_input.hpp); o.psk_key* hold only '*'.
+        if (o.arg_key.error) {
             o.wipe_keys();
-            return usage("--psk-key-hex is not an even number of hex digits (value not shown)");
+            return usage(*o.arg_key.error);
         }
-        psk.key = SecretBytes(*b);
-        secure_wipe(b->data(), b->size());
+        if (!o.arg_key.key) {
+            o.wipe_keys();
+            return usage("the PSK key option has no value");
+        }
+        psk.key = std::move(*o.arg_key.key);
     } else if (o.psk_key_file) {
-        std::FILE* f = std::fopen(o.psk_key_file->c_str(), "rb");
-        if (f == nullptr)
-            return usage(fmt::format("cannot open --psk-key-file '{}'", *o.psk_key_file));
-        Bytes data;
-        std::byte buf[512];
-        std::size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && data.size() <= max_len + 2) {
-            data.insert(data.end(), buf, buf + n);
+        bool too_long = false;
+        auto key = read_secret_file(*o.psk_key_file, max_len + 2, true, &too_long);
+        if (!key) {
+            return usage(too_long
+                             ? std::string("the PSK key must be 1..65535 bytes")
+                             : fmt::format("cannot read --psk-key-file '{}'", *o.psk_key_file));
         }
-        const bool failed = std::ferror(f) != 0;
-        std::fclose(f);
-        secure_wipe(buf, sizeof buf);
-        if (!data.empty() && data.back() == std::byte{'\n'}) {
-            data.pop_back();
-            if (!data.empty() && data.back() == std::byte{'\r'}) data.pop_back();
-        }
-        psk.key = SecretBytes(data);
-        secure_wipe(data.data(), data.size());
-        if (failed) return usage(fmt::format("cannot read --psk-key-file '{}'", *o.psk_key_file));
+        psk.key = std::move(*key);
+    } else if (o.env_key.error) {
+        return usage(*o.env_key.error);
+    } else if (o.env_key.key) {
+        psk.key = std::move(*o.env_key.key);
     } else {
-        return usage("a PSK identity needs --psk-key, --psk-key-hex or --psk-key-file");
+        return usage(
+            std::string("a PSK identity needs --psk-key, --psk-key-hex, --psk-key-file or ") +
+            psk_key_env);
     }
     o.wipe_keys();
     if (psk.key.empty() || psk.key.size() > max_len)
@@ -237,27 +197,22 @@ Result<std::optional<RpkMaterial>> decode_rpk(const CredentialOptions& o) {
     if (!o.rpk_file || !o.rpk_peer_file)
         return usage("raw public keys need --rpk and --rpk-peer together");
     RpkMaterial m;
-    auto text = read_text(*o.rpk_file);
-    if (!text) return usage(fmt::format("cannot read --rpk '{}'", *o.rpk_file));
-    auto blocks = parse_pem(*text);
-    secure_wipe(text->data(), text->size());
+    auto blocks = read_pem_file(*o.rpk_file);
+    if (!blocks) return usage(fmt::format("cannot read --rpk '{}' as PEM", *o.rpk_file));
     bool have_key = false;
-    if (blocks) {
-        for (auto& b : *blocks) {
-            if (b.label == "PUBLIC KEY" && m.spki.empty()) m.spki = b.der;
-            if (!have_key && (b.label == "PRIVATE KEY" || b.label == "EC PRIVATE KEY")) {
-                m.key = SecretBytes(b.der);
-                have_key = true;
-            }
-            secure_wipe(b.der.data(), b.der.size());
+    for (auto& b : *blocks) {
+        if (b.label == "PUBLIC KEY" && m.spki.empty()) m.spki = b.der;
+        if (!have_key && b.is_private_key() &&
+            (b.label == "PRIVATE KEY" || b.label == "EC PRIVATE KEY")) {
+            m.key = std::move(b.key);
+            have_key = true;
         }
     }
     if (m.spki.empty() || !have_key) {
         return usage(fmt::format("--rpk '{}' needs a PEM PUBLIC KEY and an unencrypted PRIVATE KEY",
                                  *o.rpk_file));
     }
-    auto peer_text = read_text(*o.rpk_peer_file);
-    auto peer_blocks = peer_text ? parse_pem(*peer_text) : std::nullopt;
+    auto peer_blocks = read_pem_file(*o.rpk_peer_file);
     if (peer_blocks) {
         for (auto& b : *peer_blocks)
             if (b.label == "PUBLIC KEY") m.peers.push_back(std::move(b.der));

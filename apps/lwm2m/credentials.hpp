@@ -10,6 +10,8 @@
 #include <lwm2m/base/result.hpp>
 #include <lwm2m/base/secret.hpp>
 
+#include "secret_input.hpp"
+
 namespace CLI {
 class App;
 }
@@ -28,6 +30,10 @@ struct CredentialOptions {
     std::optional<std::string> ca_file;          ///< --ca F (PEM CA certificates)
     std::optional<std::string> rpk_file;         ///< --rpk F (PEM PUBLIC KEY + private key)
     std::optional<std::string> rpk_peer_file;    ///< --rpk-peer F (PEM PUBLIC KEY(s) of peers)
+    /// The --psk-key / --psk-key-hex value, taken out of argv before parsing (the strings above
+    /// then hold only '*'), and LWM2M_PSK_KEY_HEX taken out of the environment.
+    TakenSecret arg_key;
+    TakenSecret env_key;
 
     /// Any PSK option given.
     [[nodiscard]] bool any() const noexcept {
@@ -64,9 +70,10 @@ struct RpkMaterial {
 /// Adds the PSK options to a (sub)command. `role` ("server" or "client") adjusts the help text.
 void add_credential_options(CLI::App& cmd, CredentialOptions& o, const char* role);
 
-/// Decodes the options. Returns nullopt when no credential option was given; on a usage error
-/// (identity without key, bad hex, unreadable key file, empty or over-long value) prints
-/// "error: ..." to stderr WITHOUT the key and returns an error.
+/// Decodes the options. The key comes from --psk-key / --psk-key-hex (taken from argv), else
+/// --psk-key-file (a file, or standard input for "-"), else LWM2M_PSK_KEY_HEX. Returns nullopt when
+/// no PSK option was given; on a usage error (identity without key, bad hex, unreadable key file,
+/// empty or over-long value) prints "error: ..." to stderr WITHOUT the key and returns an error.
 [[nodiscard]] Result<std::optional<Psk>> decode_credentials(CredentialOptions& o);
 
 /// Reads --cert, --key, --ca (all three required together). nullopt when none was given; usage

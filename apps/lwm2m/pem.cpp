@@ -1,45 +1,39 @@
 #include "pem.hpp"
 
-#include <lwm2m/base/secret.hpp>
+#include <lwm2m/dm/value_text.hpp>
+
+#include "secret_input.hpp"
 
 namespace lwm2m::app {
 namespace {
 
-int b64(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/// RFC 4648 §4 base64, whitespace ignored, '=' padding only at the end.
-std::optional<Bytes> decode_base64(std::string_view s) {
-    Bytes out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    bool padding = false;
-    for (char c : s) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-        if (c == '=') {
-            padding = true;
-            continue;
-        }
-        const int v = b64(c);
-        if (v < 0 || padding) {
-            secure_wipe(out.data(), out.size());
-            return std::nullopt;
-        }
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<std::byte>((acc >> bits) & 0xFF));
-        }
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+/// Decodes a PEM body (base64 with line breaks, RFC 7468 §3) into `out`, which is sized here
+/// once. The whitespace-free copy of the text is a pre-sized buffer wiped before it is freed.
+bool decode_body(std::string_view body, Bytes& out) {
+    std::string compact(body.size(), '\0');
+    std::size_t n = 0;
+    for (char c : body)
+        if (!is_space(c)) compact[n++] = c;
+    const std::string_view text(compact.data(), n);
+    out.assign(dm::base64_max_decoded_size(text), std::byte{0});
+    auto size = dm::base64_decode_into(text, out, dm::Base64Alphabet::standard,
+                                       dm::Base64Padding::required);
+    secure_wipe(compact.data(), compact.size());
+    if (!size || *size == 0) {
+        secure_wipe(out.data(), out.size());
+        out.clear();
+        return false;
     }
-    acc = 0;
-    return out;
+    out.resize(*size); // shrinks in place
+    return true;
 }
 
 } // namespace
@@ -58,16 +52,33 @@ std::optional<std::vector<PemBlock>> parse_pem(std::string_view text) {
         const std::size_t body_start = label_end + 5;
         const std::size_t body_end = text.find(end_marker, body_start);
         if (body_end == std::string_view::npos) return std::nullopt;
-        std::string_view body = text.substr(body_start, body_end - body_start);
-        // RFC 1421 style headers ("Proc-Type: ...") are not supported: encrypted keys are refused.
-        if (body.find(':') != std::string_view::npos) return std::nullopt;
-        auto der = decode_base64(body);
-        if (!der || der->empty()) return std::nullopt;
-        b.der = std::move(*der);
-        blocks.push_back(std::move(b));
+        const std::string_view body = text.substr(body_start, body_end - body_start);
         pos = body_end + end_marker.size();
+        // RFC 1421 headers ("Proc-Type: 4,ENCRYPTED") mark legacy encrypted keys: refused.
+        if (body.find(':') != std::string_view::npos) return std::nullopt;
+        if (b.label ==
+            "ENCRYPTED PRIVATE KEY") { // PKCS#8 EncryptedPrivateKeyInfo: no password here
+            blocks.push_back(std::move(b));
+            continue;
+        }
+        Bytes der;
+        if (!decode_body(body, der)) return std::nullopt;
+        if (ends_with(b.label, "PRIVATE KEY")) {
+            b.key = SecretBytes(der);
+            secure_wipe(der.data(), der.size());
+        } else {
+            b.der = std::move(der);
+        }
+        blocks.push_back(std::move(b));
     }
     return blocks;
+}
+
+std::optional<std::vector<PemBlock>> read_pem_file(const std::string& path) {
+    auto text = read_secret_file(path, std::size_t{1} << 20, false);
+    if (!text) return std::nullopt;
+    const BytesView v = text->view();
+    return parse_pem(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()));
 }
 
 } // namespace lwm2m::app

@@ -26,15 +26,17 @@ public:
     }
     StopOnSignal(const StopOnSignal&) = delete;
     StopOnSignal& operator=(const StopOnSignal&) = delete;
-    static bool requested() noexcept { return flag_.load(); }
+    static bool requested() noexcept { return signal_.load() != 0; }
+    /// The signal that stopped the loop (SIGINT, SIGTERM), 0 if none.
+    static int signal_number() noexcept { return signal_.load(); }
 
 private:
-    static void handle(int) {
-        flag_.store(true);
+    static void handle(int sig) {
+        signal_.store(sig);
         if (auto* l = loop_.load()) l->stop();
     }
     static inline std::atomic<transport::LoopBase*> loop_{nullptr};
-    static inline std::atomic<bool> flag_{false};
+    static inline std::atomic<int> signal_{0};
 };
 
 } // namespace lwm2m::app

@@ -28,7 +28,7 @@ bool SpdlogLogger::enabled(LogLevel level) const {
     return logger_->should_log(to_spdlog(level));
 }
 
-void SpdlogLogger::write(LogLevel level, std::string_view component, std::string_view message) {
+void SpdlogLogger::sink(LogLevel level, std::string_view component, std::string_view message) {
     logger_->log(to_spdlog(level), "[{}] {}", component, message);
 }
 

@@ -1,4 +1,4 @@
-// lwm2m::Logger on top of spdlog (apps only: the core never prints, ARCHITECTURE.md §2).
+// lwm2m::Logger on top of spdlog (apps only: the core never prints, docs/architecture.md §2).
 #pragma once
 
 #include <memory>
@@ -15,8 +15,11 @@ public:
     explicit SpdlogLogger(std::shared_ptr<spdlog::logger> logger)
         : logger_(std::move(logger)) {}
     [[nodiscard]] bool enabled(LogLevel level) const override;
-    void write(LogLevel level, std::string_view component, std::string_view message) override;
     [[nodiscard]] spdlog::logger& raw() noexcept { return *logger_; }
+
+protected:
+    /// Logger::write() has escaped control bytes and invalid UTF-8 already.
+    void sink(LogLevel level, std::string_view component, std::string_view message) override;
 
 private:
     std::shared_ptr<spdlog::logger> logger_;

@@ -16,7 +16,7 @@
 //                  [--handshakes 3000] [--concurrency 4] [--sessions 1000] [--requests 50000]
 //                  [--window 16]
 //
-// A bench program (ARCHITECTURE.md: benchmarks report, never pass/fail on time). Not a ctest.
+// A bench program (docs/architecture.md: benchmarks report, never pass/fail on time). Not a ctest.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>

@@ -108,6 +108,15 @@ Result<void> Endpoint::send_notification(TimePoint now, ObservationId id, Messag
                                          bool confirmable) {
     return impl_->send_notification(now, id, std::move(n), confirmable);
 }
+std::optional<std::uint32_t> Endpoint::observation_seq(ObservationId id) const {
+    return impl_->observation_seq(id);
+}
+
+Result<ObservationId> Endpoint::restore_observation(TimePoint now, const PeerAddr& peer,
+                                                    const Token& token, std::uint32_t seq) {
+    return impl_->restore_observation(now, peer, token, seq);
+}
+
 Result<void> Endpoint::cancel_observation(TimePoint now, ObservationId id) {
     return impl_->cancel_observation(now, id);
 }

@@ -657,6 +657,9 @@ struct Endpoint::Impl {
                          ObservationEndReason reason);
     Result<void> send_notification(TimePoint now, ObservationId id, Message n, bool confirmable);
     Result<void> cancel_observation(TimePoint now, ObservationId id);
+    std::optional<std::uint32_t> observation_seq(ObservationId id) const;
+    Result<ObservationId> restore_observation(TimePoint now, const PeerAddr& peer,
+                                              const Token& token, std::uint32_t seq);
 
     // --- input ---------------------------------------------------------------------------------
 

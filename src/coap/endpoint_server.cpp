@@ -625,6 +625,35 @@ Result<void> Endpoint::Impl::send_notification(TimePoint now, ObservationId id, 
     return ok();
 }
 
+std::optional<std::uint32_t> Endpoint::Impl::observation_seq(ObservationId id) const {
+    auto it = observations_.find(id.value);
+    if (it == observations_.end()) return std::nullopt;
+    return it->second.seq;
+}
+
+Result<ObservationId> Endpoint::Impl::restore_observation(TimePoint now, const PeerAddr& peer,
+                                                          const Token& token, std::uint32_t seq) {
+    now_ = std::max(now_, now);
+    if (token.empty() || obs_index_.count(PeerToken{peer, token}) != 0)
+        return fail(lwm2m::Errc::invalid_argument);
+    Peer* existing = find_peer(peer);
+    if (existing != nullptr && existing->observations >= cfg.max_observations_per_peer)
+        return fail(Errc::peer_limit);
+    Peer* p = ref_peer(peer);
+    if (p == nullptr) return fail(Errc::peer_limit);
+    Observation o;
+    o.peer = peer;
+    o.token = token;
+    o.key = 0; // no request to hash: Block2 slices of its notifications are keyed 0
+    o.last_con = now;
+    o.seq = seq & 0xffffffU;
+    const std::uint64_t id = next_id_++;
+    observations_.emplace(id, std::move(o));
+    obs_index_.insert_or_assign(PeerToken{peer, token}, id);
+    ++p->observations;
+    return ObservationId{id};
+}
+
 Result<void> Endpoint::Impl::cancel_observation(TimePoint now, ObservationId id) {
     now_ = std::max(now_, now);
     auto it = observations_.find(id.value);

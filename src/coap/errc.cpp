@@ -1,4 +1,4 @@
-// Error category of the CoAP layer (ARCHITECTURE.md §5).
+// Error category of the CoAP layer (docs/architecture.md §5).
 #include <lwm2m/coap/errc.hpp>
 
 #include <string>

@@ -185,7 +185,8 @@ Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, bool
                          padded ? Base64Padding::required : Base64Padding::forbidden);
 }
 
-Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base64Padding padding) {
+Result<std::size_t> base64_decode_into(std::string_view text, std::span<std::byte> out,
+                                       Base64Alphabet alphabet, Base64Padding padding) {
     std::size_t pad_count = 0;
     const bool padded = padding == Base64Padding::required ||
                         (padding == Base64Padding::optional && !text.empty() && text.back() == '=');
@@ -203,7 +204,8 @@ Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base
     const signed char* tbl = alphabet == Base64Alphabet::standard ? kStdTable.v : kUrlTable.v;
     const std::size_t full = text.size() / 4;
     const std::size_t rest = text.size() - full * 4; // 0, 2 or 3 (1 rejected above)
-    Bytes out(full * 3 + (rest == 0 ? 0 : rest - 1));
+    const std::size_t size = full * 3 + (rest == 0 ? 0 : rest - 1);
+    if (out.size() < size) return fail(Errc::bad_value);
     std::byte* o = out.data();
     const auto* in = reinterpret_cast<const unsigned char*>(text.data());
     for (std::size_t i = 0; i < full; ++i, in += 4) {
@@ -227,6 +229,17 @@ Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base
         *o++ = static_cast<std::byte>(v >> 16);
         if (rest == 3) *o++ = static_cast<std::byte>(v >> 8);
     }
+    return size;
+}
+
+std::size_t base64_max_decoded_size(std::string_view text) noexcept {
+    return text.size() / 4 * 3 + 2;
+}
+
+Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet, Base64Padding padding) {
+    Bytes out(base64_max_decoded_size(text));
+    LWM2M_TRY(n, base64_decode_into(text, out, alphabet, padding));
+    out.resize(n); // shrinks in place: no second buffer
     return out;
 }
 

@@ -1,13 +1,81 @@
 #include "dtls/engine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 namespace lwm2m::dtls::detail {
 
+// ---- GnuTLS's own log output ----------------------------------------------------------------
+//
+// GnuTLS reads GNUTLS_DEBUG_LEVEL when the library loads and then prints every message of that
+// level or below to stderr. Its levels (lib/errors.h): 1 audit, 2 debug, 3 assertions and
+// certificate/DN lines, 4 handshake, 5 record, 6 DTLS, 9 "hard" (premaster and master secrets,
+// key blocks, MPIs: for PSK the premaster secret holds the key in hex), 10/11 record contents
+// read/written (application data: LwM2M bootstrap writes carry keys), 12/13 I/O and buffers.
+// We install our own log function at initialisation, set the level ourselves and forward only
+// levels <= kMaxGnutlsLogLevel to the Logger of the object whose GnuTLS call is running; nothing
+// of GnuTLS's output ever goes to stderr. SSLKEYLOGFILE is neutralised per session (keylog_noop).
+// They arrive at LogLevel::trace: an assertion line per internal check (dozens per handshake)
+// would drown our own debug diagnostics (a failed handshake's reason is logged at info).
+namespace {
+
+constexpr int kMaxGnutlsLogLevel = 3;
+
+/// The Logger of the ClientSession/ServerTable whose GnuTLS call runs on this thread (GnuTLS
+/// logs synchronously from inside the call).
+thread_local Logger* t_gnutls_logger = nullptr;
+/// Whether some owner's Logger wants trace output (then GnuTLS formats levels 1..3).
+std::atomic<bool> g_gnutls_debug_wanted{false};
+
+void forward_gnutls_log(int level, const char* text) {
+    if (level > kMaxGnutlsLogLevel || text == nullptr) return; // never: may carry key material
+    Logger* l = t_gnutls_logger;
+    if (l == nullptr || !l->enabled(LogLevel::trace)) return;
+    std::string_view s(text);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
+    l->write(LogLevel::trace, "gnutls", s);
+}
+
+void forward_gnutls_audit(gnutls_session_t, const char* text) {
+    forward_gnutls_log(1, text);
+}
+
+/// SSLKEYLOGFILE: GnuTLS's default keylog function appends every session's secrets to that
+/// file. Ours drops them.
+int keylog_noop(gnutls_session_t, const char*, const gnutls_datum_t*) {
+    return 0;
+}
+
+void apply_gnutls_log_level() {
+    gnutls_global_set_log_level(
+        g_gnutls_debug_wanted.load(std::memory_order_relaxed) ? kMaxGnutlsLogLevel : 0);
+}
+
+} // namespace
+
+GnutlsLogScope::GnutlsLogScope(Logger* logger) noexcept
+    : previous_(t_gnutls_logger) {
+    t_gnutls_logger = logger;
+}
+GnutlsLogScope::~GnutlsLogScope() {
+    t_gnutls_logger = previous_;
+}
+
+void want_gnutls_debug_log() {
+    g_gnutls_debug_wanted.store(true, std::memory_order_relaxed);
+    apply_gnutls_log_level();
+}
+
 GlobalInit::GlobalInit() {
     ok_ = gnutls_global_init() >= 0;
+    if (!ok_) return;
+    // Replaces the stderr printer GnuTLS installed for GNUTLS_DEBUG_LEVEL, and its level.
+    gnutls_global_set_log_function(&forward_gnutls_log);
+    gnutls_global_set_audit_log_function(&forward_gnutls_audit);
+    apply_gnutls_log_level();
 }
 GlobalInit::~GlobalInit() {
     if (ok_) gnutls_global_deinit();
@@ -48,6 +116,10 @@ struct Callbacks {
             if (iov[i].iov_len != 0) std::memcpy(b.data() + off, iov[i].iov_base, iov[i].iov_len);
             off += iov[i].iov_len;
         }
+        // Client: each (re)transmission of the flight that ends with our Finished (the only
+        // epoch >= 1 handshake record we send).
+        if (!c->server_ && c->state_ == Conn::State::handshaking && has_encrypted_handshake(b))
+            ++c->finished_sent_;
         c->out_->tx.push_back(Datagram{c->peer_, std::move(b)});
         return static_cast<ssize_t>(total);
     }
@@ -129,6 +201,7 @@ Result<void> Conn::init(bool server, const gnutls_dtls_prestate_st* prestate) {
     if (server && shared_->cert != nullptr)
         gnutls_certificate_server_set_request(s_, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_ptr(s_, this);
+    gnutls_session_set_keylog_function(s_, &keylog_noop);
     gnutls_transport_set_ptr(s_, this);
     gnutls_transport_set_vec_push_function(s_, &Callbacks::vec_push);
     gnutls_transport_set_pull_function(s_, &Callbacks::pull);
@@ -142,6 +215,7 @@ Result<void> Conn::init(bool server, const gnutls_dtls_prestate_st* prestate) {
 }
 
 void Conn::start(TimePoint now) {
+    const GnutlsLogScope scope(shared_->logger);
     started = now;
     last_activity = now;
     drive(now);
@@ -149,8 +223,16 @@ void Conn::start(TimePoint now) {
 
 void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
     if (state_ != State::handshaking && state_ != State::established) return;
+    const GnutlsLogScope scope(shared_->logger);
     const bool encrypted_finished =
         state_ == State::handshaking && has_encrypted_handshake(ciphertext);
+    if (finished_sent_ > 0 && state_ == State::handshaking) {
+        // Anything the server protects with the new keys (its Finished) answers our Finished;
+        // an alert in the clear after it is a refusal (scan_records()).
+        const RecordScan r = scan_records(ciphertext);
+        finished_answered_ = finished_answered_ || r.epoch1;
+        alert_after_finished_ = alert_after_finished_ || r.alert;
+    }
     // The client retransmits its final flight (epoch-0 handshake record first) when our
     // CCS + Finished was lost.
     const bool peer_retransmits = state_ == State::established && !final_flight_.empty() &&
@@ -180,28 +262,61 @@ void Conn::on_datagram(TimePoint now, BytesView ciphertext) {
     }
 }
 
-bool has_encrypted_handshake(BytesView d) noexcept {
+RecordScan scan_records(BytesView d) noexcept {
+    RecordScan r;
     std::size_t off = 0;
-    while (off + 13 <= d.size()) {
+    while (off + 13 <= d.size()) { // RFC 6347 §4.1 record header
         const auto type = std::to_integer<std::uint8_t>(d[off]);
         const auto epoch = static_cast<unsigned>((std::to_integer<unsigned>(d[off + 3]) << 8) |
                                                  std::to_integer<unsigned>(d[off + 4]));
         const auto len = static_cast<std::size_t>((std::to_integer<unsigned>(d[off + 11]) << 8) |
                                                   std::to_integer<unsigned>(d[off + 12]));
-        if (type == 22 && epoch >= 1) return true;
+        if (epoch >= 1) r.epoch1 = true;
+        if (type == 22 && epoch >= 1) r.encrypted_handshake = true;
+        if (type == 21) r.alert = true;
         off += 13 + len;
     }
-    return false;
+    return r;
+}
+
+bool has_encrypted_handshake(BytesView d) noexcept {
+    return scan_records(d).encrypted_handshake;
 }
 
 void Conn::on_timeout(TimePoint now) {
     if (state_ != State::handshaking) return;
+    const GnutlsLogScope scope(shared_->logger);
     if (now >= started + std::chrono::milliseconds(shared_->total_ms)) {
-        fail_reason = Errc::handshake_timeout;
+        fail_reason = Errc::handshake_timeout; // refined by diagnose() in fail_handshake
         fail_handshake(now, GNUTLS_E_TIMEDOUT, false);
         return;
     }
-    if (retransmit_at_ && now >= *retransmit_at_) drive(now);
+    if (retransmit_at_ && now >= *retransmit_at_) {
+        // RFC 6347 §4.1.2.7: a server that cannot decrypt our Finished (wrong PSK key, or a key
+        // for another identity) may drop it silently (OpenSSL does), so the handshake would only
+        // time out. Our final flight went out kFinishedTransmissions times and a full
+        // retransmission timeout passed after the last without a reply: say so now.
+        if (psk_client() && finished_sent_ >= kFinishedTransmissions && !finished_answered_) {
+            fail_reason = Errc::no_finished_reply;
+            fail_handshake(now, GNUTLS_E_TIMEDOUT, false);
+            return;
+        }
+        drive(now);
+    }
+}
+
+bool Conn::psk_client() const noexcept {
+    return !server_ && identity.kind == PeerIdentity::Kind::psk;
+}
+
+Errc Conn::diagnose(Errc e) const noexcept {
+    if (!psk_client() || finished_sent_ == 0 || finished_answered_) return e;
+    // Specific answers of the server keep their meaning.
+    if (e == Errc::unknown_identity || e == Errc::bad_credentials) return e;
+    if (alert_after_finished_)
+        return Errc::finished_refused; // e.g. close_notify, handshake_failure
+    if (e == Errc::handshake_timeout && finished_sent_ >= 2) return Errc::no_finished_reply;
+    return e;
 }
 
 std::optional<TimePoint> Conn::deadline() const noexcept {
@@ -314,7 +429,7 @@ void Conn::handshake_done(TimePoint now) {
 }
 
 void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) {
-    const Errc e = fail_reason != Errc{} ? fail_reason : map_error(s_, gnutls_error);
+    const Errc e = diagnose(fail_reason != Errc{} ? fail_reason : map_error(s_, gnutls_error));
     fail_reason = e;
     if (send_alert && s_ != nullptr) {
         if (e == Errc::unknown_identity || e == Errc::certificate_expired ||
@@ -331,8 +446,17 @@ void Conn::fail_handshake(TimePoint /*now*/, int gnutls_error, bool send_alert) 
     state_ = State::closed;
     retransmit_at_.reset();
     log(*shared_, LogLevel::info, [&] {
+        std::string detail = gnutls_strerror(gnutls_error);
+        if (gnutls_error == GNUTLS_E_FATAL_ALERT_RECEIVED ||
+            gnutls_error == GNUTLS_E_WARNING_ALERT_RECEIVED || alert_after_finished_) {
+            const char* name = gnutls_alert_get_name(gnutls_alert_get(s_));
+            if (name != nullptr) detail += std::string("; last alert received: ") + name;
+        }
+        if (finished_sent_ > 0)
+            detail += "; our Finished sent " + std::to_string(finished_sent_) + " time(s)" +
+                      (finished_answered_ ? ", answered" : ", no encrypted reply");
         return "handshake with " + peer_.to_string() + " failed: " + make_error_code(e).message() +
-               " (" + gnutls_strerror(gnutls_error) + ")";
+               " (" + detail + ")";
     });
     if (!quiet) emit(HandshakeFailed{peer_, make_error_code(e)});
 }
@@ -380,6 +504,7 @@ void Conn::drain_records(TimePoint now) {
 Result<void> Conn::send(TimePoint now, BytesView plaintext) {
     if (state_ != State::established) return fail(Errc::not_connected);
     if (plaintext.size() > max_plaintext()) return fail(Errc::message_too_large);
+    const GnutlsLogScope scope(shared_->logger);
     const ssize_t r = gnutls_record_send(s_, plaintext.data(), plaintext.size());
     if (r == GNUTLS_E_LARGE_PACKET) return fail(Errc::message_too_large);
     if (r < 0) return fail(Errc::internal_error);
@@ -388,6 +513,7 @@ Result<void> Conn::send(TimePoint now, BytesView plaintext) {
 }
 
 void Conn::close_notify() {
+    const GnutlsLogScope scope(shared_->logger);
     if (state_ == State::established) gnutls_bye(s_, GNUTLS_SHUT_WR);
     state_ = State::closed;
     retransmit_at_.reset();
@@ -417,6 +543,7 @@ Result<void> Shared::apply_common(const CommonConfig& cfg) {
     retransmit_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.retransmit_timeout)));
     total_ms = static_cast<unsigned>(std::max<std::int64_t>(1, to_ms(cfg.handshake_timeout)));
     logger = cfg.logger;
+    if (logger != nullptr && logger->enabled(LogLevel::trace)) want_gnutls_debug_log();
     return ok();
 }
 

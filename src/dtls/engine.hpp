@@ -25,7 +25,8 @@
 
 namespace lwm2m::dtls::detail {
 
-/// Reference-counted gnutls_global_init (GnuTLS counts too; this only keeps it balanced).
+/// Reference-counted gnutls_global_init (GnuTLS counts too; this only keeps it balanced). Also
+/// installs our GnuTLS log function and level (never GnuTLS's stderr output, see engine.cpp).
 class GlobalInit {
 public:
     GlobalInit();
@@ -37,6 +38,23 @@ public:
 private:
     bool ok_ = false;
 };
+
+/// Routes GnuTLS's log messages (levels <= 3 only, see engine.cpp) to `logger` while alive, on
+/// this thread. Every Conn entry point that calls into GnuTLS opens one.
+class GnutlsLogScope {
+public:
+    explicit GnutlsLogScope(Logger* logger) noexcept;
+    ~GnutlsLogScope();
+    GnutlsLogScope(const GnutlsLogScope&) = delete;
+    GnutlsLogScope& operator=(const GnutlsLogScope&) = delete;
+
+private:
+    Logger* previous_;
+};
+
+/// Raises GnuTLS's (process-wide) log level to the highest forwarded level, for an owner whose
+/// Logger has trace enabled. Never above 3: higher levels carry secrets.
+void want_gnutls_debug_log();
 
 /// Outputs shared by all Conns of one owner.
 struct Outbox {
@@ -144,6 +162,10 @@ public:
     // Owner bookkeeping (ServerTable).
     std::uint64_t id = 0;
     std::optional<TimePoint> timer_at;
+    /// In the owner's list of handshakes in progress (half-open sessions), least recently active
+    /// first; valid while `half_open`.
+    std::list<Conn*>::iterator half_open_pos{};
+    bool half_open = false;
 
 private:
     friend struct Callbacks;
@@ -153,6 +175,14 @@ private:
     void handshake_done(TimePoint now);
     void update_deadline(TimePoint now);
     void emit(Event e) { out_->events.push_back(std::move(e)); }
+    /// A PSK client (the Finished diagnostics below apply).
+    [[nodiscard]] bool psk_client() const noexcept;
+    /// Refines the failure of a PSK client whose Finished went unanswered: finished_refused
+    /// (an alert in the clear after it) or no_finished_reply (retransmitted, no reply at all).
+    [[nodiscard]] Errc diagnose(Errc e) const noexcept;
+
+    /// Transmissions of our final flight without any reply before we report no_finished_reply.
+    static constexpr unsigned kFinishedTransmissions = 3;
 
     Shared* shared_;
     Outbox* out_;
@@ -164,12 +194,22 @@ private:
     State state_ = State::idle;
     std::optional<TimePoint> retransmit_at_;
     std::uint8_t undecryptable_finished_ = 0;
+    unsigned finished_sent_ = 0;        ///< client: transmissions of our Finished flight
+    bool finished_answered_ = false;    ///< client: an epoch >= 1 record came after it
+    bool alert_after_finished_ = false; ///< client: an alert came after it
     std::size_t tx_mark_ = 0;
     /// Server: our last flight (CCS + Finished), resent when the client retransmits its final
     /// flight because ours was lost (RFC 6347 §4.2.4); dropped once the client sends data.
     std::vector<Bytes> final_flight_;
 };
 
+/// What the DTLS records of a datagram hold (RFC 6347 §4.1 headers only; never decrypts).
+struct RecordScan {
+    bool epoch1 = false;              ///< a record of epoch >= 1 (protected with the new keys)
+    bool encrypted_handshake = false; ///< a handshake record of epoch >= 1 (a Finished)
+    bool alert = false;               ///< an alert record
+};
+[[nodiscard]] RecordScan scan_records(BytesView datagram) noexcept;
 /// Whether a datagram carries a handshake record of epoch >= 1 (an encrypted Finished).
 [[nodiscard]] bool has_encrypted_handshake(BytesView datagram) noexcept;
 

@@ -45,6 +45,11 @@ public:
             return "invalid DTLS configuration";
         case Errc::internal_error:
             return "internal DTLS library error";
+        case Errc::no_finished_reply:
+            return "DTLS handshake failed: no reply to our Finished: wrong PSK key or identity?";
+        case Errc::finished_refused:
+            return "DTLS handshake failed: the server ended the handshake in answer to our "
+                   "Finished: wrong PSK key or identity?";
         }
         return "unknown DTLS error";
     }

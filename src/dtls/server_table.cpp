@@ -39,6 +39,20 @@ bool is_client_hello(BytesView b) {
     return u8(b, kRecordHeader) == kClientHello;
 }
 
+/// `p` with only its first `bits` address bits kept (port and scope cleared): the source prefix
+/// a handshake is counted against.
+PeerAddr masked(const PeerAddr& p, unsigned bits) noexcept {
+    PeerAddr m;
+    m.family = p.family;
+    const unsigned total = p.family == PeerAddr::Family::ipv4 ? 32 : 128;
+    bits = std::min(bits, total);
+    for (unsigned i = 0; i < bits / 8; ++i)
+        m.addr[i] = p.addr[i];
+    if (bits % 8 != 0)
+        m.addr[bits / 8] = static_cast<std::uint8_t>(p.addr[bits / 8] & (0xFF00U >> (bits % 8)));
+    return m;
+}
+
 void client_random(BytesView b, std::array<std::byte, 32>& out) {
     std::memcpy(out.data(), b.data() + kRecordHeader + kHandshakeHeader + 2, 32);
 }
@@ -67,6 +81,13 @@ struct ServerTable::Impl final : detail::Policy {
     std::unordered_map<SessionKey, Entry, SessionKeyHash> entries;
     std::list<SessionKey> lru; // front: least recently active
     std::set<std::tuple<TimePoint, std::uint64_t, Conn*>> timers;
+    /// Handshakes in progress, least recently active first (Conn::half_open_pos).
+    std::list<Conn*> half_open;
+    /// Handshakes in progress per source address (port 0) and per source prefix.
+    std::unordered_map<PeerAddr, std::uint32_t, PeerAddrHash> per_address;
+    std::unordered_map<PeerAddr, std::uint32_t, PeerAddrHash> per_prefix;
+    std::size_t high_water = 0; ///< most sessions since the last release hint
+    bool release_hint = false;
     std::size_t conn_count = 0;
     std::uint64_t next_id = 1;
     std::array<unsigned char, GNUTLS_COOKIE_KEY_SIZE> cookie_key{};
@@ -111,20 +132,68 @@ struct ServerTable::Impl final : detail::Policy {
 
     void on_established(Conn& c) override {
         ++stats.handshakes_completed;
+        leave_half_open(c);
         auto it = entries.find(SessionKey::of(c.peer()));
         if (it == entries.end()) return;
         Entry& e = it->second;
         if (e.pending.get() != &c) return;
         // RFC 6347 §4.2.8: the new handshake completed, only now drop the old session.
         if (e.cur) {
-            unschedule(*e.cur);
+            retire(*e.cur);
             e.cur.reset();
-            --conn_count;
             out.events.push_back(Closed{c.peer(), make_error_code(Errc::replaced)});
         }
         ++stats.replacements;
         c.quiet = false;
         e.cur = std::move(e.pending);
+    }
+
+    // ---- session accounting ----
+    PeerAddr address_of(const PeerAddr& p) const noexcept {
+        PeerAddr a = p;
+        a.port = 0;
+        return a;
+    }
+    PeerAddr prefix_of(const PeerAddr& p) const noexcept {
+        return masked(p, p.family == PeerAddr::Family::ipv4 ? cfg.ipv4_prefix_bits
+                                                            : cfg.ipv6_prefix_bits);
+    }
+    static void decrement(std::unordered_map<PeerAddr, std::uint32_t, PeerAddrHash>& m,
+                          const PeerAddr& k) {
+        auto it = m.find(k);
+        if (it != m.end() && --it->second == 0) m.erase(it);
+    }
+    static std::uint32_t
+    count_of(const std::unordered_map<PeerAddr, std::uint32_t, PeerAddrHash>& m,
+             const PeerAddr& k) {
+        const auto it = m.find(k);
+        return it == m.end() ? 0 : it->second;
+    }
+    void enter_half_open(Conn& c) {
+        c.half_open_pos = half_open.insert(half_open.end(), &c);
+        c.half_open = true;
+        ++per_address[address_of(c.peer())];
+        ++per_prefix[prefix_of(c.peer())];
+    }
+    void leave_half_open(Conn& c) {
+        if (!c.half_open) return;
+        half_open.erase(c.half_open_pos);
+        c.half_open = false;
+        decrement(per_address, address_of(c.peer()));
+        decrement(per_prefix, prefix_of(c.peer()));
+    }
+    /// Everything the table does for a Conn that it is about to destroy.
+    void retire(Conn& c) {
+        unschedule(c);
+        leave_half_open(c);
+        --conn_count;
+        ++stats.sessions_freed;
+        if (conn_count + cfg.release_hint_sessions <= high_water) release_hint = true;
+    }
+    void added_conn(Conn& c) {
+        ++conn_count;
+        enter_half_open(c);
+        high_water = std::max(high_water, conn_count);
     }
 
     // ---- timers / LRU ----
@@ -149,11 +218,8 @@ struct ServerTable::Impl final : detail::Policy {
     }
     void erase_entry(std::unordered_map<SessionKey, Entry, SessionKeyHash>::iterator it) {
         Entry& e = it->second;
-        for (auto* c : {e.cur.get(), e.pending.get()}) {
-            if (c == nullptr) continue;
-            unschedule(*c);
-            --conn_count;
-        }
+        for (auto* c : {e.cur.get(), e.pending.get()})
+            if (c != nullptr) retire(*c);
         lru.erase(e.lru);
         entries.erase(it);
     }
@@ -166,8 +232,7 @@ struct ServerTable::Impl final : detail::Policy {
         if (c != nullptr && (e.cur.get() == c || e.pending.get() == c)) {
             if (c->state() == Conn::State::closed) {
                 if (!c->established_once) ++stats.handshakes_failed;
-                unschedule(*c);
-                --conn_count;
+                retire(*c);
                 if (e.cur.get() == c) {
                     e.cur = std::move(e.pending);
                     if (e.cur) e.cur->quiet = false;
@@ -196,30 +261,70 @@ struct ServerTable::Impl final : detail::Policy {
     /// its address (RFC 6347 §4.2.1), not that it holds credentials, so a flood of verified
     /// ClientHellos from many routable addresses must not push out authenticated sessions.
     /// Only when every slot holds an established session is the least recently active one
-    /// evicted (the configured LRU policy).
+    /// evicted (the configured LRU policy). O(1) but for skipping `except`.
     bool evict_lru(const PeerAddr& except) {
-        for (const bool established_pass : {false, true})
-            for (auto it = lru.begin(); it != lru.end(); ++it)
-                if (!(it->addr == except) && try_evict(*it, established_pass)) return true;
+        for (Conn* c : half_open) {
+            if (c->peer() == except) continue;
+            evict_half_open(*c);
+            ++stats.evictions;
+            return true;
+        }
+        for (auto it = lru.begin(); it != lru.end(); ++it)
+            if (!(it->addr == except) && try_evict(*it)) return true;
         return false;
     }
 
-    bool try_evict(const SessionKey& key, bool allow_established) {
+    /// Drops the handshake `c` (a half-open session or a pending replacement handshake). A
+    /// pending replacement goes silently (the established session stays); a half-open session
+    /// reports HandshakeFailed{session_limit}.
+    void evict_half_open(Conn& c) {
+        const PeerAddr peer = c.peer();
+        auto eit = entries.find(SessionKey::of(peer));
+        if (eit == entries.end()) return;
+        Entry& e = eit->second;
+        detail::log(shared, LogLevel::debug,
+                    [&] { return "dropping handshake with " + peer.to_string() + " (cap)"; });
+        if (e.pending.get() == &c) {
+            retire(c);
+            e.pending.reset();
+            return;
+        }
+        erase_entry(eit);
+        out.events.push_back(HandshakeFailed{peer, make_error_code(Errc::session_limit)});
+    }
+
+    /// Evicts the established session of `key` (max_sessions reached, no handshake to drop).
+    bool try_evict(const SessionKey& key) {
         auto eit = entries.find(key);
         if (eit == entries.end()) return false;
         Entry& e = eit->second;
-        const bool est = e.cur && e.cur->state() == Conn::State::established;
-        if (est && !allow_established) return false;
+        if (!e.cur || e.cur->state() != Conn::State::established) return false;
         const PeerAddr peer = key.addr;
-        if (est) e.cur->close_notify();
+        e.cur->close_notify();
         ++stats.evictions;
         detail::log(shared, LogLevel::info,
                     [&] { return "evicting session " + peer.to_string() + " (table full)"; });
         erase_entry(eit);
-        if (est)
-            out.events.push_back(Closed{peer, make_error_code(Errc::session_limit)});
-        else
-            out.events.push_back(HandshakeFailed{peer, make_error_code(Errc::session_limit)});
+        out.events.push_back(Closed{peer, make_error_code(Errc::session_limit)});
+        return true;
+    }
+
+    /// The caps on handshakes in progress (max_handshakes and the per-address / per-prefix
+    /// caps) for a new verified ClientHello from `from` that does not replace a handshake of
+    /// the same address and port. false: drop the ClientHello.
+    bool admit_half_open(const PeerAddr& from) {
+        if (count_of(per_address, address_of(from)) >= cfg.max_handshakes_per_address) {
+            ++stats.refused_per_address;
+            return false;
+        }
+        if (count_of(per_prefix, prefix_of(from)) >= cfg.max_handshakes_per_prefix) {
+            ++stats.refused_per_prefix;
+            return false;
+        }
+        if (half_open.size() >= cfg.max_handshakes && !half_open.empty()) {
+            evict_half_open(*half_open.front());
+            ++stats.half_open_evictions;
+        }
         return true;
     }
 
@@ -257,6 +362,15 @@ struct ServerTable::Impl final : detail::Policy {
                                       it->second.cur->state() == Conn::State::established;
         // Capacity: a replacement of a handshaking session reuses its slot.
         const bool reuses_slot = it != entries.end() && !have_established;
+        // A new handshake that replaces one in progress from the same address and port keeps
+        // its half-open slot; any other must pass the half-open caps.
+        const bool replaces_half_open =
+            reuses_slot || (have_established && it->second.pending != nullptr);
+        if (!replaces_half_open && !admit_half_open(from)) {
+            ++stats.dropped_datagrams;
+            return;
+        }
+        it = entries.find(key); // admit_half_open may have evicted entries
         if (!reuses_slot && conn_count >= cfg.max_sessions && !evict_lru(from)) {
             ++stats.dropped_datagrams;
             return;
@@ -280,20 +394,14 @@ struct ServerTable::Impl final : detail::Policy {
         Entry& e = it->second;
         Conn* raw = c.get();
         if (have_established) {
-            if (e.pending) {
-                unschedule(*e.pending);
-                --conn_count;
-            }
+            if (e.pending) retire(*e.pending);
             c->quiet = true; // a failed replacement leaves the working session alone
             e.pending = std::move(c);
         } else {
-            if (e.cur) {
-                unschedule(*e.cur);
-                --conn_count;
-            }
+            if (e.cur) retire(*e.cur);
             e.cur = std::move(c);
         }
-        ++conn_count;
+        added_conn(*raw);
         touch(e, now);
         raw->on_datagram(now, bytes);
         after(from, raw);
@@ -307,7 +415,11 @@ Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& st
     auto& cfg = impl->cfg;
     auto& sh = impl->shared;
     if (!sh.global.ok()) return fail(Errc::internal_error);
-    if (cfg.max_sessions == 0) return fail(Errc::invalid_config);
+    if (cfg.max_sessions == 0 || cfg.max_handshakes == 0 || cfg.max_handshakes_per_address == 0 ||
+        cfg.max_handshakes_per_prefix == 0 || cfg.release_hint_sessions == 0 ||
+        cfg.ipv4_prefix_bits < 1 || cfg.ipv4_prefix_bits > 32 || cfg.ipv6_prefix_bits < 1 ||
+        cfg.ipv6_prefix_bits > 128)
+        return fail(Errc::invalid_config);
     LWM2M_TRY_VOID(sh.apply_common(cfg));
     sh.policy = impl.get();
     const bool want_cert = cfg.rpk.has_value() || cfg.x509.has_value();
@@ -402,6 +514,8 @@ void ServerTable::on_datagram(TimePoint now, const PeerAddr& from, BytesView b) 
         target = e.cur.get();
     }
     im.touch(e, now);
+    if (target->half_open)
+        im.half_open.splice(im.half_open.end(), im.half_open, target->half_open_pos);
     target->on_datagram(now, b);
     im.after(from, target);
 }
@@ -477,6 +591,17 @@ void ServerTable::close(TimePoint /*now*/, const PeerAddr& peer) {
 
 std::size_t ServerTable::size() const noexcept {
     return impl_->conn_count;
+}
+std::size_t ServerTable::handshakes() const noexcept {
+    return impl_->half_open.size();
+}
+bool ServerTable::take_release_hint() noexcept {
+    auto& im = *impl_;
+    if (!im.release_hint) return false;
+    im.release_hint = false;
+    im.high_water = im.conn_count;
+    ++im.stats.release_hints;
+    return true;
 }
 bool ServerTable::established(const PeerAddr& peer) const noexcept {
     const auto it = impl_->entries.find(SessionKey::of(peer));

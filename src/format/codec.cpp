@@ -67,25 +67,24 @@ Result<dm::Content> decode(ContentFormat f, BytesView payload, const dm::Path& t
     if (target.depth() == 0) return fail(Errc::path_mismatch);
     switch (f) {
     case ContentFormat::text_plain:
-        return detail::text_decode(payload, target, registry);
+        return detail::text_decode(payload, target, registry, options);
     case ContentFormat::octet_stream:
-        return detail::opaque_decode(payload, target, registry);
+        return detail::opaque_decode(payload, target, registry, options);
     case ContentFormat::lwm2m_tlv:
         return detail::tlv_decode(payload, target, registry, options);
     case ContentFormat::senml_json:
     case ContentFormat::senml_cbor:
     case ContentFormat::lwm2m_cbor: {
         LWM2M_TRY(recs, decode_raw(f, payload, options));
-        return from_records(std::move(recs), target, registry);
+        return from_records(std::move(recs), target, registry, options);
     }
     case ContentFormat::lwm2m_json: {
         LWM2M_TRY(recs, decode_raw(f, payload, options));
-        DecodeOptions strict = options;
-        strict.allow_unknown = false;
         for (const auto& r : recs)
             if (r.value.is_none()) return fail(Errc::malformed);
-        LWM2M_TRY_VOID(detail::check_records(recs, registry, strict, detail::CoerceFlags{true}));
-        return from_records(std::move(recs), target, registry);
+        LWM2M_TRY_VOID(detail::check_records(recs, registry, options,
+                                             detail::CoerceFlags{true, options.lenient_base64}));
+        return from_records(std::move(recs), target, registry, options);
     }
     case ContentFormat::link_format:
         break;
@@ -124,6 +123,7 @@ Result<std::vector<dm::Record>> decode_records(ContentFormat f, BytesView payloa
     LWM2M_TRY(recs, decode_raw(f, payload, options));
     detail::CoerceFlags flags;
     flags.string_is_base64 = f == ContentFormat::lwm2m_json;
+    flags.lenient_base64 = options.lenient_base64;
     LWM2M_TRY_VOID(detail::check_records(recs, registry, options, flags));
     return recs;
 }

@@ -8,8 +8,15 @@
 
 namespace lwm2m::format::detail {
 
-bool base64_decode(std::string_view in, Bytes& out, Base64Alphabet alphabet) {
+bool base64_decode(std::string_view in, Bytes& out, Base64Alphabet alphabet, bool lenient) {
     auto r = dm::base64_decode(in, alphabet, Base64Padding::optional);
+    if (!r && lenient) {
+        // The alphabets differ only in 62/63 ('+' '/' vs '-' '_'): text in one decodes in the
+        // other to the same bytes or fails, so trying both is unambiguous.
+        const auto other =
+            alphabet == Base64Alphabet::standard ? Base64Alphabet::url : Base64Alphabet::standard;
+        r = dm::base64_decode(in, other, Base64Padding::optional);
+    }
     if (!r) return false;
     out = std::move(*r);
     return true;
@@ -228,7 +235,7 @@ Result<dm::Value> coerce(const dm::ResourceDef& def, dm::Value raw, CoerceFlags 
         if (std::holds_alternative<Bytes>(st)) return raw;
         if (flags.string_is_base64 && std::holds_alternative<std::string>(st)) {
             Bytes b;
-            if (!base64_decode(raw.as_string(), b, Base64Alphabet::standard))
+            if (!base64_decode(raw.as_string(), b, Base64Alphabet::standard, flags.lenient_base64))
                 return fail(Errc::type_mismatch);
             return dm::Value::opaque(std::move(b));
         }

@@ -27,8 +27,10 @@ using dm::Base64Padding;
 using dm::is_valid_utf8;
 
 /// Decodes base64 of the given alphabet; padding is optional (exact when present). Bad
-/// characters, a bad final quantum or non-zero trailing bits fail.
-[[nodiscard]] bool base64_decode(std::string_view in, Bytes& out, Base64Alphabet alphabet);
+/// characters, a bad final quantum or non-zero trailing bits fail. With `lenient` the other
+/// alphabet is accepted too (DecodeOptions::lenient_base64).
+[[nodiscard]] bool base64_decode(std::string_view in, Bytes& out, Base64Alphabet alphabet,
+                                 bool lenient = false);
 
 /// Appends the shortest decimal form that reads back to the same double (std::to_chars), with
 /// ".0" added to integral values. Precondition: finite.
@@ -57,6 +59,7 @@ void append_path(std::string& out, const dm::Path& p);
 /// How a decoder saw a value before it knows the resource type.
 struct CoerceFlags {
     bool string_is_base64 = false; ///< LwM2M JSON "sv" carries Opaque as base64 (TS 1.0 §6.4.4)
+    bool lenient_base64 = false;   ///< DecodeOptions::lenient_base64
 };
 /// Converts a decoded value to the resource's data type (LwM2M TS 1.1 Appendix C), or fails with
 /// type_mismatch / out_of_range.

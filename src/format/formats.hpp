@@ -32,10 +32,12 @@ void leaves_of(const dm::Content& c, Leaves& out);
 // text/plain (TS 1.1 §7.4.1) and octet-stream (§7.4.2)
 [[nodiscard]] Result<void> text_encode(const dm::Content& c, Bytes& out);
 [[nodiscard]] Result<dm::Content> text_decode(BytesView in, const dm::Path& target,
-                                              const dm::ObjectRegistry& reg);
+                                              const dm::ObjectRegistry& reg,
+                                              const DecodeOptions& o);
 [[nodiscard]] Result<void> opaque_encode(const dm::Content& c, Bytes& out);
 [[nodiscard]] Result<dm::Content> opaque_decode(BytesView in, const dm::Path& target,
-                                                const dm::ObjectRegistry& reg);
+                                                const dm::ObjectRegistry& reg,
+                                                const DecodeOptions& o);
 
 // SenML JSON (RFC 8428; TS 1.1 §7.4.4); `base` is written as "bn" of the first record.
 [[nodiscard]] Result<void> senml_json_encode(const Leaves& recs, const dm::Path* base,

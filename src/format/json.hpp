@@ -2,7 +2,9 @@
 // no DOM, no allocation beyond the strings it returns, bounded nesting when skipping values.
 // Chosen over nlohmann-json by measurement (Release, g++ 12, the 20-resource Device instance of
 // bench/format, 560 bytes): nlohmann::json::parse alone (DOM only) 8.1 us; this reader producing
-// SenML records 2.7 us. nlohmann would also recurse without a depth bound.
+// SenML records 2.7 us. (nlohmann's parser does not recurse: it keeps an explicit stack, so deep
+// nesting costs heap memory instead of call stack; but it has no depth limit of its own, so a
+// hostile payload's nesting is bounded only by its size.)
 #pragma once
 
 #include <cstdint>

@@ -162,7 +162,7 @@ Result<std::vector<dm::Record>> senml_json_decode(BytesView in, const DecodeOpti
                     } else if (key == "vd") {
                         Bytes b;
                         if (!once(128) || !j.string(str) ||
-                            !base64_decode(str, b, Base64Alphabet::url))
+                            !base64_decode(str, b, Base64Alphabet::url, o.lenient_base64))
                             return fail(Errc::malformed);
                         v = dm::Value::opaque(std::move(b));
                         ++values;

@@ -22,10 +22,14 @@ void append_str(Bytes& out, std::string_view s) {
     out.insert(out.end(), p, p + s.size());
 }
 
-// Shared target check: the target must address one value of the definition.
-Result<const dm::ResourceDef*> leaf_def(const dm::Path& target, const dm::ObjectRegistry& reg) {
+// Shared target check: the target must address one value of the definition. nullptr: the
+// resource is unknown and the caller allows unknown resources (the value stays untyped).
+Result<const dm::ResourceDef*> leaf_def(const dm::Path& target, const dm::ObjectRegistry& reg,
+                                        const DecodeOptions& o) {
     if (target.depth() < 3) return fail(Errc::format_not_allowed);
-    LWM2M_TRY(def, lookup(reg, target.oid().v, target.rid().v));
+    auto found = lookup(reg, target.oid().v, target.rid().v);
+    if (!found && o.allow_unknown) return static_cast<const dm::ResourceDef*>(nullptr);
+    LWM2M_TRY(def, std::move(found));
     if (target.depth() == 3 && def->multiple) return fail(Errc::format_not_allowed);
     if (target.depth() == 4 && !def->multiple) return fail(Errc::structure_mismatch);
     return def;
@@ -95,10 +99,14 @@ Result<void> text_encode(const dm::Content& c, Bytes& out) {
     return ok();
 }
 
-Result<dm::Content> text_decode(BytesView in, const dm::Path& target,
-                                const dm::ObjectRegistry& reg) {
-    LWM2M_TRY(def, leaf_def(target, reg));
+Result<dm::Content> text_decode(BytesView in, const dm::Path& target, const dm::ObjectRegistry& reg,
+                                const DecodeOptions& o) {
+    LWM2M_TRY(def, leaf_def(target, reg, o));
     const std::string_view s = as_string_view(in);
+    if (def == nullptr) { // unknown resource, allowed: untyped text
+        if (!is_valid_utf8(s)) return fail(Errc::type_mismatch);
+        return make_leaf(target, dm::Value::string(std::string(s)));
+    }
     using T = dm::DataType;
     dm::Value v;
     switch (def->type) {
@@ -147,7 +155,8 @@ Result<dm::Content> text_decode(BytesView in, const dm::Path& target,
     case T::opaque: {
         // TS 1.1 §7.4.1: Opaque in text/plain is base64 (RFC 4648 §4).
         Bytes b;
-        if (!base64_decode(s, b, Base64Alphabet::standard)) return fail(Errc::type_mismatch);
+        if (!base64_decode(s, b, Base64Alphabet::standard, o.lenient_base64))
+            return fail(Errc::type_mismatch);
         v = dm::Value::opaque(std::move(b));
         break;
     }
@@ -175,9 +184,9 @@ Result<void> opaque_encode(const dm::Content& c, Bytes& out) {
 }
 
 Result<dm::Content> opaque_decode(BytesView in, const dm::Path& target,
-                                  const dm::ObjectRegistry& reg) {
-    LWM2M_TRY(def, leaf_def(target, reg));
-    if (def->type != dm::DataType::opaque) return fail(Errc::format_not_allowed);
+                                  const dm::ObjectRegistry& reg, const DecodeOptions& o) {
+    LWM2M_TRY(def, leaf_def(target, reg, o));
+    if (def != nullptr && def->type != dm::DataType::opaque) return fail(Errc::format_not_allowed);
     return make_leaf(target, dm::Value::opaque(Bytes(in.begin(), in.end())));
 }
 

@@ -280,10 +280,33 @@ Result<dm::Value> decode_value(const dm::ResourceDef& def, BytesView b) {
     return fail(Errc::type_mismatch);
 }
 
-Result<dm::Resource> decode_resource(const dm::ObjectDef& odef, const Entry& e,
-                                     std::size_t& budget) {
-    const dm::ResourceDef* def = odef.resource(e.id);
-    if (def == nullptr) return fail(Errc::unknown_resource);
+// An unknown resource kept untyped (DecodeOptions::allow_unknown): TLV carries no type, so the
+// values stay Opaque (the raw bytes); the TLV entry type tells single from multiple.
+Result<dm::Resource> decode_untyped_resource(const Entry& e, std::size_t& budget) {
+    if (e.type == TlvType::resource)
+        return dm::Resource::single(e.id, dm::Value::opaque(Bytes(e.value.begin(), e.value.end())));
+    if (e.type != TlvType::multiple_resource) return fail(Errc::malformed);
+    dm::Resource r = dm::Resource::multi(e.id);
+    Reader rd(e.value, budget);
+    while (!rd.done()) {
+        LWM2M_TRY(ie, rd.next());
+        if (ie.type != TlvType::resource_instance) return fail(Errc::malformed);
+        if (!r.instances
+                 .try_emplace(ie.id, dm::Value::opaque(Bytes(ie.value.begin(), ie.value.end())))
+                 .second)
+            return fail(Errc::duplicate);
+    }
+    return r;
+}
+
+// `odef` is nullptr for an unknown object (only with allow_unknown).
+Result<dm::Resource> decode_resource(const dm::ObjectDef* odef, const Entry& e, std::size_t& budget,
+                                     const DecodeOptions& o) {
+    const dm::ResourceDef* def = odef != nullptr ? odef->resource(e.id) : nullptr;
+    if (def == nullptr) {
+        if (o.allow_unknown) return decode_untyped_resource(e, budget);
+        return fail(Errc::unknown_resource);
+    }
     if (e.type == TlvType::resource) {
         if (def->multiple) return fail(Errc::structure_mismatch);
         LWM2M_TRY(v, decode_value(*def, e.value));
@@ -302,13 +325,14 @@ Result<dm::Resource> decode_resource(const dm::ObjectDef& odef, const Entry& e,
     return r;
 }
 
-Result<dm::Instance> decode_instance_body(const dm::ObjectDef& odef, std::uint16_t iid,
-                                          BytesView body, std::size_t& budget) {
+Result<dm::Instance> decode_instance_body(const dm::ObjectDef* odef, std::uint16_t iid,
+                                          BytesView body, std::size_t& budget,
+                                          const DecodeOptions& o) {
     dm::Instance inst{iid, {}};
     Reader rd(body, budget);
     while (!rd.done()) {
         LWM2M_TRY(e, rd.next());
-        LWM2M_TRY(r, decode_resource(odef, e, budget));
+        LWM2M_TRY(r, decode_resource(odef, e, budget, o));
         const auto id = r.id;
         if (!inst.resources.try_emplace(id, std::move(r)).second) return fail(Errc::duplicate);
     }
@@ -344,7 +368,7 @@ Result<dm::Content> tlv_decode(BytesView in, const dm::Path& target, const dm::O
                                const DecodeOptions& o) {
     if (target.depth() == 0) return fail(Errc::path_mismatch);
     const dm::ObjectDef* odef = reg.find(target.oid().v);
-    if (odef == nullptr) return fail(Errc::unknown_object);
+    if (odef == nullptr && !o.allow_unknown) return fail(Errc::unknown_object);
     std::size_t budget = o.max_records;
     dm::Content c;
     c.path = target;
@@ -356,7 +380,7 @@ Result<dm::Content> tlv_decode(BytesView in, const dm::Path& target, const dm::O
             LWM2M_TRY(e, rd.next());
             if (e.type != TlvType::object_instance) return fail(Errc::malformed);
             if (e.id == 0xFFFF) return fail(Errc::malformed);
-            LWM2M_TRY(inst, decode_instance_body(*odef, e.id, e.value, budget));
+            LWM2M_TRY(inst, decode_instance_body(odef, e.id, e.value, budget, o));
             if (!obj.instances.try_emplace(e.id, std::move(inst)).second)
                 return fail(Errc::duplicate);
         }
@@ -372,21 +396,29 @@ Result<dm::Content> tlv_decode(BytesView in, const dm::Path& target, const dm::O
             if (e.id != target.iid().v) return fail(Errc::path_mismatch);
             body = e.value;
         }
-        LWM2M_TRY(inst, decode_instance_body(*odef, target.iid().v, body, budget));
+        LWM2M_TRY(inst, decode_instance_body(odef, target.iid().v, body, budget, o));
         c.node = std::move(inst);
         return c;
     }
     case 3: {
-        const dm::ResourceDef* def = odef->resource(target.rid().v);
-        if (def == nullptr) return fail(Errc::unknown_resource);
+        const dm::ResourceDef* def = odef != nullptr ? odef->resource(target.rid().v) : nullptr;
+        if (def == nullptr && !o.allow_unknown) return fail(Errc::unknown_resource);
         if (in.empty()) return fail(Errc::malformed);
         if ((std::to_integer<std::uint8_t>(in[0]) >> 6) == 1) {
             // Bare resource instances for a multiple resource.
-            if (!def->multiple) return fail(Errc::structure_mismatch);
+            if (def != nullptr && !def->multiple) return fail(Errc::structure_mismatch);
             dm::Resource r = dm::Resource::multi(target.rid().v);
             while (!rd.done()) {
                 LWM2M_TRY(ie, rd.next());
                 if (ie.type != TlvType::resource_instance) return fail(Errc::malformed);
+                if (def == nullptr) {
+                    if (!r.instances
+                             .try_emplace(
+                                 ie.id, dm::Value::opaque(Bytes(ie.value.begin(), ie.value.end())))
+                             .second)
+                        return fail(Errc::duplicate);
+                    continue;
+                }
                 LWM2M_TRY(v, decode_value(*def, ie.value));
                 if (!r.instances.try_emplace(ie.id, std::move(v)).second)
                     return fail(Errc::duplicate);
@@ -397,18 +429,22 @@ Result<dm::Content> tlv_decode(BytesView in, const dm::Path& target, const dm::O
         LWM2M_TRY(e, rd.next());
         if (!rd.done()) return fail(Errc::malformed);
         if (e.id != target.rid().v) return fail(Errc::path_mismatch);
-        LWM2M_TRY(r, decode_resource(*odef, e, budget));
+        LWM2M_TRY(r, decode_resource(odef, e, budget, o));
         c.node = std::move(r);
         return c;
     }
     default: {
-        const dm::ResourceDef* def = odef->resource(target.rid().v);
-        if (def == nullptr) return fail(Errc::unknown_resource);
-        if (!def->multiple) return fail(Errc::structure_mismatch);
+        const dm::ResourceDef* def = odef != nullptr ? odef->resource(target.rid().v) : nullptr;
+        if (def == nullptr && !o.allow_unknown) return fail(Errc::unknown_resource);
+        if (def != nullptr && !def->multiple) return fail(Errc::structure_mismatch);
         LWM2M_TRY(e, rd.next());
         if (!rd.done()) return fail(Errc::malformed);
         if (e.type != TlvType::resource_instance) return fail(Errc::malformed);
         if (e.id != target.riid().v) return fail(Errc::path_mismatch);
+        if (def == nullptr) {
+            c.node = dm::Value::opaque(Bytes(e.value.begin(), e.value.end()));
+            return c;
+        }
         LWM2M_TRY(v, decode_value(*def, e.value));
         c.node = std::move(v);
         return c;

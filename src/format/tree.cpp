@@ -40,7 +40,7 @@ std::vector<dm::Record> to_records(const dm::Content& c) {
 }
 
 Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path& target,
-                                 const dm::ObjectRegistry& registry) {
+                                 const dm::ObjectRegistry& registry, const DecodeOptions& options) {
     using detail::lookup;
     if (target.depth() == 0) return fail(Errc::path_mismatch);
     dm::Content c;
@@ -50,33 +50,42 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
     dm::Resource single_res;
     bool leaf_set = false;
     dm::Value leaf;
-    if (target.depth() >= 3) {
-        LWM2M_TRY(def, lookup(registry, target.oid().v, target.rid().v));
-        if (target.depth() == 4 && !def->multiple) return fail(Errc::structure_mismatch);
-        single_res.id = target.rid().v;
-        single_res.multiple = def->multiple;
-    } else if (registry.find(target.oid().v) == nullptr) {
-        return fail(Errc::unknown_object);
-    }
     const dm::ObjectDef* odef = registry.find(target.oid().v); // every record is below target
+    if (odef == nullptr && !options.allow_unknown) return fail(Errc::unknown_object);
+    if (target.depth() >= 3) {
+        const dm::ResourceDef* def = odef != nullptr ? odef->resource(target.rid().v) : nullptr;
+        if (def == nullptr && !options.allow_unknown)
+            return fail(odef == nullptr ? Errc::unknown_object : Errc::unknown_resource);
+        single_res.id = target.rid().v;
+        if (def != nullptr) {
+            if (target.depth() == 4 && !def->multiple) return fail(Errc::structure_mismatch);
+            single_res.multiple = def->multiple;
+        } else {
+            // Unknown resource kept untyped: multiple when the records carry instance ids.
+            single_res.multiple =
+                target.depth() == 4 || (!records.empty() && records.front().path.depth() == 4);
+        }
+    }
     // One block for the children of an instance target (records >= resources).
     if (target.depth() == 2) single_inst.resources.reserve(records.size());
-    if (odef == nullptr) return fail(Errc::unknown_object);
     for (std::size_t ri = 0; ri < records.size(); ++ri) {
         auto& rec = records[ri];
         if (!target.is_prefix_of(rec.path)) return fail(Errc::path_mismatch);
         if (rec.path.depth() < 3 || rec.value.is_none()) return fail(Errc::malformed);
-        const dm::ResourceDef* def = odef->resource(rec.path.rid().v);
-        if (def == nullptr) return fail(Errc::unknown_resource);
-        LWM2M_TRY_VOID(detail::check_multiplicity(*def, rec.path));
+        const dm::ResourceDef* def = odef != nullptr ? odef->resource(rec.path.rid().v) : nullptr;
+        if (def == nullptr && !options.allow_unknown) return fail(Errc::unknown_resource);
         // The value moves once, from the record (or the coerced copy) into the tree.
         dm::Value* v = &rec.value;
         dm::Value coerced;
-        if (!detail::already_typed(*def, rec.value)) {
-            LWM2M_TRY(cv, detail::coerce(*def, std::move(rec.value)));
-            coerced = std::move(cv);
-            v = &coerced;
+        if (def != nullptr) {
+            LWM2M_TRY_VOID(detail::check_multiplicity(*def, rec.path));
+            if (!detail::already_typed(*def, rec.value)) {
+                LWM2M_TRY(cv, detail::coerce(*def, std::move(rec.value)));
+                coerced = std::move(cv);
+                v = &coerced;
+            }
         }
+        const bool multiple = def != nullptr ? def->multiple : rec.path.depth() == 4;
         if (target.depth() == 4) {
             if (leaf_set) return fail(Errc::duplicate);
             leaf = std::move(*v);
@@ -97,7 +106,7 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
             res = &rit->second;
             if (rfresh) {
                 res->id = rec.path.rid().v;
-                res->multiple = def->multiple;
+                res->multiple = multiple;
                 if (res->multiple) {
                     // One block for the resource's instances: count the records of this resource
                     // that follow (encoders write them together).
@@ -108,10 +117,13 @@ Result<dm::Content> from_records(std::vector<dm::Record> records, const dm::Path
                         ++n;
                     res->instances.reserve(n);
                 }
+            } else if (res->multiple != multiple) {
+                return fail(Errc::structure_mismatch);
             } else if (!res->multiple) {
                 return fail(Errc::duplicate);
             }
         }
+        if (res->multiple != multiple) return fail(Errc::structure_mismatch);
         if (res->multiple) {
             auto [it, fresh] = res->instances.try_emplace(rec.path.riid().v, std::move(*v));
             if (!fresh) return fail(Errc::duplicate);

@@ -108,7 +108,9 @@ std::size_t LoopBase::receive(std::size_t socket_index) {
 }
 
 void LoopBase::enqueue(Datagram&& d) {
-    for (std::size_t i = 0; i < sockets_.size(); ++i) {
+    std::size_t first = d.socket;
+    if (first >= sockets_.size() || !sockets_[first]->can_reach(d.peer)) first = 0;
+    for (std::size_t i = first; i < sockets_.size(); ++i) {
         if (!sockets_[i]->can_reach(d.peer)) continue;
         Outbox& o = outboxes_[i];
         if (o.queue.size() - o.head >= options_.max_outbox) {

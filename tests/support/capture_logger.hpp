@@ -16,9 +16,6 @@ public:
         std::string message;
     };
     [[nodiscard]] bool enabled(LogLevel) const override { return true; }
-    void write(LogLevel level, std::string_view component, std::string_view message) override {
-        lines.push_back({level, std::string(component), std::string(message)});
-    }
     /// Every line as "component: message", one per line.
     [[nodiscard]] std::string all() const {
         std::string s;
@@ -27,6 +24,12 @@ public:
         return s;
     }
     std::vector<Line> lines;
+
+protected:
+    /// Keeps the record as the sink receives it (already escaped by Logger::write).
+    void sink(LogLevel level, std::string_view component, std::string_view message) override {
+        lines.push_back({level, std::string(component), std::string(message)});
+    }
 };
 
 } // namespace lwm2m::test

@@ -1,5 +1,5 @@
 // SimNetwork: a deterministic network simulator in virtual time for sans-I/O cores
-// (ARCHITECTURE.md §2, §7 "sim" level). Reusable by every layer (CoAP, DTLS, client, server).
+// (docs/architecture.md §2, §7 "sim" level). Reusable by every layer (CoAP, DTLS, client, server).
 //
 // Nodes are any objects with the sans-I/O contract, seen through a SimNode adapter of
 // std::function's (make_sim_node() builds one for any type with on_datagram / on_timeout /

@@ -1,4 +1,4 @@
-// Byte buffers and views. Binary data is std::byte, never std::string (ARCHITECTURE.md §6).
+// Byte buffers and views. Binary data is std::byte, never std::string (docs/architecture.md §6).
 #pragma once
 
 #include <cstddef>

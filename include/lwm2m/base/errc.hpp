@@ -1,7 +1,7 @@
 // Errors of the base layer and the shared helper to declare a layer's error category.
 //
 // Every layer has one `enum class Errc` in its namespace with a std::error_category
-// (ARCHITECTURE.md §5). Layers compose into std::error_code.
+// (docs/architecture.md §5). Layers compose into std::error_code.
 #pragma once
 
 #include <system_error>

@@ -1,4 +1,4 @@
-// Strong ids of the LwM2M data model (ARCHITECTURE.md §4): never a bare uint16_t.
+// Strong ids of the LwM2M data model (docs/architecture.md §4): never a bare uint16_t.
 #pragma once
 
 #include <compare>

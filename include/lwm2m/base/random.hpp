@@ -1,4 +1,4 @@
-// Injected randomness (ARCHITECTURE.md §2): message IDs, tokens, ACK_RANDOM_FACTOR jitter.
+// Injected randomness (docs/architecture.md §2): message IDs, tokens, ACK_RANDOM_FACTOR jitter.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// Result<T>: the one error-return type of lwm2m-cpp (ARCHITECTURE.md §5).
+// Result<T>: the one error-return type of lwm2m-cpp (docs/architecture.md §5).
 //
 // A thin [[nodiscard]] wrapper over tl::expected<T, std::error_code> (Debian libexpected-dev).
 // Moving to std::expected later is a change in this file only.

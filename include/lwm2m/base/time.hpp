@@ -1,4 +1,4 @@
-// Core time types (ARCHITECTURE.md §2).
+// Core time types (docs/architecture.md §2).
 //
 // CoreClock has no now(): code in src/ cannot read the time. Drivers in src/transport convert from
 // std::chrono::steady_clock; the simulator counts from zero. Wall-clock needs (SenML base time,

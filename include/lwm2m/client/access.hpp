@@ -1,5 +1,5 @@
 // The client's access policy: ONE pure function of (actor, operation, path), the table of
-// docs "SECURITY-OBJECT.md § Who may touch Object 0" plus the interface rules of LwM2M TS 1.1
+// docs/security-object.md "Who may touch Object 0" plus the interface rules of LwM2M TS 1.1
 // §5.2.7 (Bootstrap) and §5.4 (Device Management). Object handlers call it first; data-dependent
 // checks (a DM server may only touch its own Server Object instance) stay in the handlers.
 //

@@ -1,6 +1,6 @@
 // ClientConfig: the value of Objects 0 and 1 together (the accounts), and AccountStore: the
 // Security and Server objects plus the last committed configuration, with Bootstrap-Delete and
-// the Bootstrap-Finish consistency check (TS 1.1 §5.2.7.5, §5.2.7.6; SECURITY-OBJECT.md).
+// the Bootstrap-Finish consistency check (TS 1.1 §5.2.7.5, §5.2.7.6; docs/security-object.md).
 //
 // Snapshot / rollback: writes go to the objects (the working state). finish() checks the working
 // state; on success it becomes the committed configuration (generation() grows, the caller

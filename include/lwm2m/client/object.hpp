@@ -1,4 +1,4 @@
-// The client-side object handler interface (ARCHITECTURE.md §4): an object reads and writes
+// The client-side object handler interface (docs/architecture.md §4): an object reads and writes
 // dm::Values and never sees TLV / SenML bytes; the engine decodes a request with the object
 // registry, checks client::access() and calls the handler with an explicit Actor. Objects 0 and 1
 // implement it now (security_object.hpp, server_object.hpp); Objects 2-7 and user objects follow.

@@ -1,5 +1,5 @@
 // The LwM2M Security Object (Object 0) on the client (LwM2M TS 1.1 Appendix E.1, the 1.0 change
-// request on PSK sizes, and docs SECURITY-OBJECT.md, the rules this file implements).
+// request on PSK sizes, and docs/security-object.md, the rules this file implements).
 //
 // Storage is typed (SecurityInstance); keys are SecretBytes. Every write is validated resource by
 // resource (4.00 on a bad value, all or nothing), cross-resource rules that depend on the write
@@ -60,7 +60,7 @@ inline constexpr std::size_t max_security_instances = 64;
 inline constexpr std::size_t max_ciphersuites = 16;
 inline constexpr std::int64_t max_seconds_value = 0xffffffffLL; ///< cap for 11/12 (seconds)
 
-/// IANA TLS cipher suite values we can offer (ARCHITECTURE.md §3; TS 1.1 §7.1).
+/// IANA TLS cipher suite values we can offer (docs/architecture.md §3; TS 1.1 §7.1).
 inline constexpr std::uint16_t cs_psk_aes128_ccm8 = 0xC0A8;       // TLS_PSK_WITH_AES_128_CCM_8
 inline constexpr std::uint16_t cs_psk_aes128_cbc_sha256 = 0x00AE; // TLS_PSK_WITH_AES_128_CBC_SHA256
 inline constexpr std::uint16_t cs_ecdhe_ecdsa_aes128_ccm8 =
@@ -99,7 +99,7 @@ struct SecurityInstance {
 enum class Audience : std::uint8_t { server, local };
 
 /// Applies one resource of a write to `inst` after validating it (the per-resource rules of the
-/// table in SECURITY-OBJECT.md). Errors: Status::bad_request (invalid or unsupported value),
+/// table in docs/security-object.md). Errors: Status::bad_request (invalid or unsupported value),
 /// Status::not_found (no such resource in Object 0).
 [[nodiscard]] Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource& res);
 /// Write-time checks that need several resources of one instance but not the rest of the

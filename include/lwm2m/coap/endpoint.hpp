@@ -1,4 +1,4 @@
-// The sans-I/O CoAP endpoint (ARCHITECTURE.md §2): RFC 7252 message layer (reliability,
+// The sans-I/O CoAP endpoint (docs/architecture.md §2): RFC 7252 message layer (reliability,
 // deduplication, piggybacked/separate responses, NSTART), RFC 7959 block-wise transfers (both
 // roles, transparent to the application) and RFC 7641 Observe (both roles).
 //
@@ -361,6 +361,16 @@ public:
     /// send_response).
     [[nodiscard]] Result<void> send_notification(TimePoint now, ObservationId id, Message n,
                                                  bool confirmable);
+    /// The Observe value of the last notification (or response) of an observation, to persist
+    /// it with restore_observation(); nullopt for an unknown id.
+    [[nodiscard]] std::optional<std::uint32_t> observation_seq(ObservationId id) const;
+    /// Re-creates a server-role observation from persisted state (after a restart: the peer's
+    /// registration and its observation token are still valid). The next notification carries
+    /// Observe seq + 1 (mod 2^24, RFC 7641 §4.4). Errors: lwm2m::Errc::invalid_argument (empty
+    /// token, or (peer, token) already observing); coap::Errc::peer_limit (max peers or
+    /// max_observations_per_peer).
+    [[nodiscard]] Result<ObservationId> restore_observation(TimePoint now, const PeerAddr& peer,
+                                                            const Token& token, std::uint32_t seq);
     /// Forgets an observer (the next request of the client will tell it). An
     /// ObservationEnded{cancelled} event follows. Errors: lwm2m::Errc::not_found.
     [[nodiscard]] Result<void> cancel_observation(TimePoint now, ObservationId id);

@@ -1,4 +1,4 @@
-// Errors of the CoAP layer (ARCHITECTURE.md §5).
+// Errors of the CoAP layer (docs/architecture.md §5).
 #pragma once
 
 #include <system_error>

@@ -2,6 +2,7 @@
 // used by the string forms of SenML / LwM2M JSON, and base64 (RFC 4648).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -60,6 +61,16 @@ enum class Base64Padding : std::uint8_t { required, forbidden, optional };
 /// As above with an explicit padding rule. Errors: dm::Errc::bad_value.
 [[nodiscard]] Result<Bytes> base64_decode(std::string_view text, Base64Alphabet alphabet,
                                           Base64Padding padding);
+/// The same decoder writing into a caller's buffer (for key material: the caller owns, sizes and
+/// wipes the only copy; nothing is allocated). `out` must hold base64_max_decoded_size(text)
+/// bytes. Returns the number of bytes written. Errors: dm::Errc::bad_value (bad input, or `out`
+/// too small); on error `out` may hold partial output, which the caller wipes.
+[[nodiscard]] Result<std::size_t> base64_decode_into(std::string_view text,
+                                                     std::span<std::byte> out,
+                                                     Base64Alphabet alphabet,
+                                                     Base64Padding padding);
+/// An upper bound of the decoded size of `text` (exact within two bytes).
+[[nodiscard]] std::size_t base64_max_decoded_size(std::string_view text) noexcept;
 
 /// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view s) noexcept;

@@ -1,4 +1,4 @@
-// ClientSession: one DTLS 1.2 client connection to one server, sans-I/O (ARCHITECTURE.md §2).
+// ClientSession: one DTLS 1.2 client connection to one server, sans-I/O (docs/architecture.md §2).
 //
 //   auto c = ClientSession::create(cfg);            // Result<ClientSession>
 //   c->connect(now);                                // emits the ClientHello

@@ -1,4 +1,4 @@
-// Errors of the DTLS layer (ARCHITECTURE.md §5).
+// Errors of the DTLS layer (docs/architecture.md §5).
 //
 // Every handshake or session failure surfaces as one of these codes, in a HandshakeFailed or
 // Closed event or as the error of a call. Messages never contain key material.
@@ -27,6 +27,12 @@ enum class Errc {
     message_too_large,        ///< the plaintext does not fit one record under the MTU
     invalid_config,           ///< configuration error (bad key, unsupported suite, empty identity)
     internal_error,           ///< a GnuTLS call failed unexpectedly (e.g. out of memory)
+    /// PSK client: our Finished was retransmitted and the server never answered it (a server that
+    /// cannot decrypt it may drop it silently, RFC 6347 §4.1.2.7): wrong key or identity?
+    no_finished_reply,
+    /// PSK client: the server ended the handshake with a non-specific alert (close_notify,
+    /// handshake_failure, ...) in answer to our Finished: wrong key or identity?
+    finished_refused,
 };
 
 const std::error_category& dtls_category() noexcept;

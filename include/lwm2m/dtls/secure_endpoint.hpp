@@ -1,6 +1,6 @@
 // SecureEndpoint: CoAP over DTLS (RFC 7252 §9.1) as one sans-I/O object, composing a
 // coap::Endpoint with a DTLS channel: ServerTable (server role), ClientSession (client role) or
-// NoSecChannel (LwM2M NoSec). Same contract as its parts (ARCHITECTURE.md §2):
+// NoSecChannel (LwM2M NoSec). Same contract as its parts (docs/architecture.md §2):
 //
 //   on_datagram(now, from, ciphertext) / on_timeout(now) / poll_transmit() (ciphertext) /
 //   poll_event() (CoAP or DTLS events) / next_deadline()

@@ -1,4 +1,5 @@
-// ServerTable: many DTLS 1.2 server sessions behind one UDP socket, sans-I/O (ARCHITECTURE.md §2).
+// ServerTable: many DTLS 1.2 server sessions behind one UDP socket, sans-I/O (docs/architecture.md
+// §2).
 //
 // - A ClientHello from an unknown address is answered statelessly with a HelloVerifyRequest
 //   (RFC 6347 §4.2.1); NOTHING is allocated for the peer until its cookie verifies. The cookie key
@@ -8,7 +9,15 @@
 // - A new handshake (epoch-0 ClientHello with a valid cookie) from an address that has an
 //   established session runs beside the old one; the old session keeps working and is replaced
 //   only when the new handshake completes (RFC 6347 §4.2.8).
-// - Caps: handshake timeout, idle timeout, max sessions with least-recently-active eviction.
+// - Caps: handshake timeout, idle timeout, max sessions with least-recently-active eviction, and
+//   separate, much lower caps for handshakes in progress ("half-open" sessions: cookie verified,
+//   not yet authenticated): in total, per source address and per source prefix. A cookie proves
+//   only that the peer receives datagrams at its address (RFC 6347 §4.2.1), while each half-open
+//   GnuTLS session holds ~15 KB, so without these caps 10^5 routable addresses could hold
+//   ~1.5 GB until the handshake timeout.
+// - Memory: GnuTLS allocates through the global malloc; after many sessions are freed the heap
+//   keeps the pages. take_release_hint() tells the driver when a malloc_trim(0) is worth it
+//   (transport::release_free_heap()); the table itself stays pure.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +45,25 @@ struct ServerConfig : CommonConfig {
     /// Established + handshaking sessions. At the cap a verified new handshake evicts the least
     /// recently active session (Closed{session_limit}).
     std::size_t max_sessions = 100000;
+    /// Handshakes in progress (half-open sessions, replacement handshakes included) across all
+    /// peers. At the cap a new cookie-verified ClientHello evicts the least recently active
+    /// handshake (HandshakeFailed{session_limit} for it; stats().half_open_evictions): a
+    /// client that is really handshaking sends a flight every round trip, a flood's half-open
+    /// sessions stay silent after their ClientHello. Memory bound: ~15 KB per handshake.
+    std::size_t max_handshakes = 1000;
+    /// Handshakes in progress from one IP address (any port). Beyond it a new ClientHello is
+    /// dropped (stats().refused_per_address); the client retransmits it (RFC 6347 §4.2.4) and
+    /// gets in once one of the address's handshakes completed or expired.
+    std::size_t max_handshakes_per_address = 8;
+    /// Handshakes in progress from one prefix (ipv4_prefix_bits / ipv6_prefix_bits of the
+    /// source address). Beyond it new ClientHellos from the prefix are dropped
+    /// (stats().refused_per_prefix), so one network cannot take the whole max_handshakes.
+    std::size_t max_handshakes_per_prefix = 64;
+    std::uint8_t ipv4_prefix_bits = 24; ///< 1..32
+    std::uint8_t ipv6_prefix_bits = 56; ///< 1..128
+    /// take_release_hint() turns true once the table holds this many sessions fewer than at
+    /// its high-water mark since the last hint.
+    std::size_t release_hint_sessions = 512;
     /// How often the cookie key is replaced.
     Duration cookie_rotation = std::chrono::minutes(5);
 };
@@ -58,15 +86,21 @@ struct ServerStats {
     std::size_t dropped_datagrams = 0; ///< unparseable / unexpected datagrams dropped
     std::size_t handshakes_completed = 0;
     std::size_t handshakes_failed = 0;
-    std::size_t evictions = 0;
+    std::size_t evictions = 0; ///< sessions evicted at max_sessions
     std::size_t idle_closes = 0;
     std::size_t replacements = 0;
+    std::size_t half_open_evictions = 0; ///< handshakes evicted at max_handshakes
+    std::size_t refused_per_address = 0; ///< verified ClientHellos over max_handshakes_per_address
+    std::size_t refused_per_prefix = 0;  ///< verified ClientHellos over max_handshakes_per_prefix
+    std::size_t sessions_freed = 0;      ///< sessions (GnuTLS states) destroyed, for any reason
+    std::size_t release_hints = 0;       ///< times take_release_hint() returned true
 };
 
 class ServerTable {
 public:
     /// `store` must outlive the table. Errors: Errc::invalid_config (no mode enabled, bad key
-    /// DER, bad CA DER, unsupported suite), Errc::internal_error.
+    /// DER, bad CA DER, unsupported suite, a zero cap, prefix bits out of range),
+    /// Errc::internal_error.
     [[nodiscard]] static Result<ServerTable> create(ServerConfig config, CredentialStore& store);
 
     ServerTable(ServerTable&&) noexcept;
@@ -87,6 +121,12 @@ public:
 
     /// Sessions in the table (handshaking + established + pending replacements).
     [[nodiscard]] std::size_t size() const noexcept;
+    /// Handshakes in progress (counted against max_handshakes).
+    [[nodiscard]] std::size_t handshakes() const noexcept;
+    /// True once each time the table has shrunk by ServerConfig::release_hint_sessions or more
+    /// below its high-water mark since the last true (mass expiry, eviction or close). The
+    /// driver may then return free heap pages to the OS (transport::release_free_heap()).
+    [[nodiscard]] bool take_release_hint() noexcept;
     [[nodiscard]] bool established(const PeerAddr& peer) const noexcept;
     [[nodiscard]] const ServerStats& stats() const noexcept;
 

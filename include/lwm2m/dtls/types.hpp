@@ -1,7 +1,7 @@
 // Shared value types of the DTLS layer: credentials, cipher suites, identities and events.
 //
-// The layer is sans-I/O (ARCHITECTURE.md §2): ciphertext datagrams in and out, plaintext in and
-// out, one deadline. GnuTLS stays behind src/dtls/ (no GnuTLS type appears here).
+// The layer is sans-I/O (docs/architecture.md §2): ciphertext datagrams in and out, plaintext in
+// and out, one deadline. GnuTLS stays behind src/dtls/ (no GnuTLS type appears here).
 #pragma once
 
 #include <chrono>

@@ -34,10 +34,20 @@ struct DecodeOptions {
     /// the Unix epoch, from the caller's WallClock) such times are resolved to absolute ones;
     /// when not set they are returned as they are (possibly zero or negative).
     std::optional<double> now;
-    /// Records whose object or resource is not in the registry are returned with their values as
-    /// decoded (numbers as Integer/Unsigned/Float) instead of failing with unknown_object /
-    /// unknown_resource. Only for decode_records (a server receiving a Send with vendor objects).
+    /// Lenient decoding of data from real devices (a server reading a client that serves
+    /// resources its registered object version does not define, or vendor objects without a
+    /// definition): values of an object or resource that is not in the registry are kept
+    /// untyped instead of failing the whole payload with unknown_object / unknown_resource.
+    /// Untyped values are what the format itself tells: SenML / LwM2M JSON and CBOR values as
+    /// decoded (numbers as Integer/Unsigned/Float), TLV values as Opaque (the raw bytes),
+    /// text/plain as String, octet-stream as Opaque. A resource is multiple when its records
+    /// carry a resource instance id (TLV: a Multiple Resource entry). decode() and
+    /// decode_records() honour it.
     bool allow_unknown = false;
+    /// Opaque values in base64 (SenML JSON "vd", LwM2M JSON "sv", text/plain) are accepted in
+    /// either alphabet of RFC 4648 (§4 standard and §5 URL-safe), padded or not. Real clients
+    /// write SenML "vd" in standard base64 with padding where RFC 8428 §4.3 asks for base64url.
+    bool lenient_base64 = false;
     /// Upper bound of records / TLV entries in one payload (hostile input).
     std::size_t max_records = 65536;
 };
@@ -74,8 +84,11 @@ struct DecodeOptions {
 [[nodiscard]] std::vector<dm::Record> to_records(const dm::Content& content);
 /// Rebuilds the content at `target` from leaf records, checking each against the registry
 /// (unknown_object/resource, type_mismatch, structure_mismatch, duplicate, path_mismatch).
+/// With options.allow_unknown, records of unknown objects/resources keep their values as they
+/// are (see DecodeOptions).
 [[nodiscard]] Result<dm::Content> from_records(std::vector<dm::Record> records,
                                                const dm::Path& target,
-                                               const dm::ObjectRegistry& registry);
+                                               const dm::ObjectRegistry& registry,
+                                               const DecodeOptions& options = {});
 
 } // namespace lwm2m::format

@@ -1,4 +1,4 @@
-// Errors of the content-format layer (ARCHITECTURE.md §5) and their CoAP response codes.
+// Errors of the content-format layer (docs/architecture.md §5) and their CoAP response codes.
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,7 @@
 // batch, not per change.
 //
 // One Database belongs to one thread at a time (SQLITE_OPEN_NOMUTEX: no locking inside SQLite).
-// Errors: lwm2m::store::Errc (sqlite.hpp's category "lwm2m.store"); messages never contain bound
+// Errors: lwm2m::store::Errc (store/errc.hpp, category "lwm2m.store"); messages never contain bound
 // values (they may hold secrets), only SQLite's own text about the statement.
 #pragma once
 
@@ -25,25 +25,12 @@
 
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/result.hpp>
+#include <lwm2m/store/errc.hpp>
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace lwm2m::store {
-
-/// Errors of the store layer's database code.
-enum class Errc {
-    open_failed = 1, ///< the file could not be opened or is not a database
-    sql_error,       ///< SQLite rejected a statement (a bug, or a schema from a newer version)
-    busy,            ///< another process holds the database lock past the busy timeout
-    constraint,      ///< a UNIQUE / NOT NULL / FOREIGN KEY constraint failed
-    corrupt,         ///< the file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB)
-    io_error,        ///< a disk I/O error (full disk, permissions)
-    newer_schema,    ///< the database was written by a newer version of this program
-    decrypt_failed,  ///< a sealed secret does not open with this key (wrong key or tampered)
-};
-const std::error_category& store_category() noexcept;
-std::error_code make_error_code(Errc e) noexcept;
 
 enum class Synchronous : std::uint8_t { normal, full };
 
@@ -174,6 +161,3 @@ private:
 };
 
 } // namespace lwm2m::store
-
-template <>
-struct std::is_error_code_enum<lwm2m::store::Errc> : std::true_type {};

@@ -1,5 +1,5 @@
-// Errors of the transport layer (ARCHITECTURE.md §5). Operating-system failures are reported as
-// std::system_category() codes (errno) so the caller sees the real cause; these are the
+// Errors of the transport layer (docs/architecture.md §5). Operating-system failures are reported
+// as std::system_category() codes (errno) so the caller sees the real cause; these are the
 // transport's own conditions.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The driver that runs a sans-I/O core on real UDP sockets (ARCHITECTURE.md §2).
+// The driver that runs a sans-I/O core on real UDP sockets (docs/architecture.md §2).
 //
 //   transport::Loop loop(endpoint, socket);
 //   loop.set_hook([&](TimePoint now) { while (auto ev = endpoint.poll_event()) handle(*ev); });
@@ -9,6 +9,11 @@
 // (recvmmsg) and feed on_datagram(); call on_timeout() when the deadline has passed; call the
 // tasks post()ed by other threads; the application hook; drain poll_transmit() into per-socket
 // outboxes and send them with sendmmsg.
+//
+// Several sockets (a server on 5683 and 5684, IPv4 and IPv6): a core that has the overload
+// `on_datagram(now, std::uint16_t socket, from, bytes)` is told the index (in sockets()) of the
+// socket each datagram arrived on; a Datagram it emits leaves from sockets()[d.socket] when that
+// socket can reach the peer, else from the first socket that can.
 //
 // The loop and its core belong to one thread. stop() may be called from any thread.
 #pragma once
@@ -36,10 +41,20 @@
 
 namespace lwm2m::transport {
 
-/// The sans-I/O contract every protocol core satisfies (ARCHITECTURE.md §2).
+/// A core that wants to know which local socket a datagram arrived on (multi-socket servers).
+template <class C>
+concept SocketAwareCore = requires(C& c, TimePoint t, std::uint16_t socket, const PeerAddr& p,
+                                   BytesView b) {
+    c.on_datagram(t, socket, p, b);
+};
+
+/// The sans-I/O contract every protocol core satisfies (docs/architecture.md §2): on_datagram with
+/// or without the socket index.
 template <class C>
 concept SansIoCore = requires(C& c, const C& cc, TimePoint t, const PeerAddr& p, BytesView b) {
-    c.on_datagram(t, p, b);
+    requires SocketAwareCore<C> || requires {
+        c.on_datagram(t, p, b);
+    };
     c.on_timeout(t);
     { c.poll_transmit() } -> std::convertible_to<std::optional<Datagram>>;
     { cc.next_deadline() } -> std::convertible_to<std::optional<TimePoint>>;
@@ -89,7 +104,7 @@ public:
     void stop() noexcept;
     /// Queues `task` to run on the loop's thread in its next iteration (before the hook), and
     /// wakes the wait. Thread-safe: how other threads (REST handlers, admin commands) act on a
-    /// core that only the loop's thread may touch (ARCHITECTURE.md §2). Tasks run in order.
+    /// core that only the loop's thread may touch (docs/architecture.md). Tasks run in order.
     void post(std::function<void(TimePoint now)> task);
     [[nodiscard]] const LoopStats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::span<UdpSocket* const> sockets() const noexcept { return sockets_; }
@@ -106,7 +121,8 @@ protected:
     }
     /// Reads one batch from socket i into batch_; returns the number of slots filled.
     std::size_t receive(std::size_t socket_index);
-    /// Queues a datagram on the first socket that can reach its peer.
+    /// Queues a datagram on sockets()[d.socket] when that socket can reach its peer, else on the
+    /// first socket that can.
     void enqueue(Datagram&& d);
     /// Sends queued datagrams until done or the kernel buffer is full.
     void flush();
@@ -186,7 +202,10 @@ public:
                     }
                     if (!from) continue;
                     ++stats_.datagrams_received;
-                    core_.on_datagram(t, *from, batch_.bytes(i));
+                    if constexpr (SocketAwareCore<Core>)
+                        core_.on_datagram(t, static_cast<std::uint16_t>(s), *from, batch_.bytes(i));
+                    else
+                        core_.on_datagram(t, *from, batch_.bytes(i));
                 }
                 drain();
                 if (n < batch_.capacity()) break;

@@ -1,4 +1,5 @@
-// Randomness from the operating system, for apps (ARCHITECTURE.md §2: cores receive a Random&).
+// Randomness from the operating system, for apps (docs/architecture.md §2: cores receive a
+// Random&).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The real clock, for drivers only (ARCHITECTURE.md §2): the core's TimePoint has no now().
+// The real clock, for drivers only (docs/architecture.md §2): the core's TimePoint has no now().
 #pragma once
 
 #include <chrono>

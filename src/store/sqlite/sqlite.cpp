@@ -10,32 +10,6 @@
 namespace lwm2m::store {
 namespace {
 
-class StoreCategory final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "lwm2m.store"; }
-    std::string message(int ev) const override {
-        switch (static_cast<Errc>(ev)) {
-        case Errc::open_failed:
-            return "the database could not be opened";
-        case Errc::sql_error:
-            return "the database rejected a statement";
-        case Errc::busy:
-            return "the database is locked by another process";
-        case Errc::constraint:
-            return "a database constraint failed";
-        case Errc::corrupt:
-            return "the database file is damaged";
-        case Errc::io_error:
-            return "disk I/O error on the database";
-        case Errc::newer_schema:
-            return "the database was written by a newer version of this program";
-        case Errc::decrypt_failed:
-            return "a stored secret does not decrypt with this key";
-        }
-        return "unknown store error";
-    }
-};
-
 Errc map_code(int rc) noexcept {
     switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -62,14 +36,6 @@ tl::unexpected<Error> fail_rc(int rc) {
 }
 
 } // namespace
-
-const std::error_category& store_category() noexcept {
-    static const StoreCategory c;
-    return c;
-}
-std::error_code make_error_code(Errc e) noexcept {
-    return {static_cast<int>(e), store_category()};
-}
 
 // --- Database -------------------------------------------------------------------------------
 

@@ -10,5 +10,8 @@ namespace lwm2m::test {
 
 /// Number of global operator new / new[] calls since the program started.
 [[nodiscard]] std::uint64_t allocation_count() noexcept;
+/// Bytes of the operator-new blocks alive now (malloc_usable_size, so allocator rounding
+/// included; memory from plain malloc, e.g. inside GnuTLS, is not counted).
+[[nodiscard]] std::int64_t live_heap_bytes() noexcept;
 
 } // namespace lwm2m::test

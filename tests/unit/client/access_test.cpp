@@ -1,4 +1,4 @@
-// Rule "Who may touch Object 0" (SECURITY-OBJECT.md): the access policy, every cell.
+// Rule "Who may touch Object 0" (docs/security-object.md): the access policy, every cell.
 #include <gtest/gtest.h>
 
 #include <array>

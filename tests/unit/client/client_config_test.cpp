@@ -1,5 +1,5 @@
-// Rules "Bootstrap-Finish consistency check" and Bootstrap-Delete (SECURITY-OBJECT.md), and the
-// snapshot / rollback of AccountStore.
+// Rules "Bootstrap-Finish consistency check" and Bootstrap-Delete (docs/security-object.md), and
+// the snapshot / rollback of AccountStore.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Rule "Storage" (SECURITY-OBJECT.md), the codec half: a versioned binary format with magic,
+// Rule "Storage" (docs/security-object.md), the codec half: a versioned binary format with magic,
 // lengths and CRC-32; every corruption is a clear error and start-up falls back safely.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Rule "Secret Key (5) ... never leave the client" (SECURITY-OBJECT.md), in memory: the state
+// Rule "Secret Key (5) ... never leave the client" (docs/security-object.md), in memory: the state
 // codec leaves no copy of a key in a heap block it frees. This executable replaces the global
 // operator new/delete: every block is zeroed when allocated (so a hit cannot come from stale data
 // of an earlier owner) and, while a test arms the hook, scanned when freed for windows of the

@@ -1,5 +1,5 @@
 // Rule "Storage: a crash at any point leaves either the old or the new configuration, never a
-// mix; secrets at rest readable only by the owner (0600)" (SECURITY-OBJECT.md).
+// mix; secrets at rest readable only by the owner (0600)" (docs/security-object.md).
 //
 // A forked child writes configurations A and B alternately with store::write_file_atomic; the
 // parent SIGKILLs it at a random moment, then loads the file: it must decode to exactly A, B or
@@ -110,7 +110,7 @@ TEST_F(CrashTest, KilledWriterLeavesOldOrNewConfigurationNeverAMix) {
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_LT(secs, 20.0); // typically 3-5 s; generous against a loaded CI machine
+    // Reported, never asserted (no test fails on wall-clock time): typically 3-5 s.
     EXPECT_EQ(seen_a + seen_b + seen_original, 200);
     EXPECT_GT(seen_a, 0); // the writers did get both files in place
     EXPECT_GT(seen_b, 0);

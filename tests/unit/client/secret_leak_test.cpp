@@ -1,6 +1,6 @@
 // Rule "Secret Key (5) and SMS Binding Secret Key(s) (8) never appear in logs, error messages"
-// (SECURITY-OBJECT.md): run writes, reads, failing Bootstrap-Finish and corrupt persisted state
-// with a known key through a CaptureLogger, then search every log line, error text and finish
+// (docs/security-object.md): run writes, reads, failing Bootstrap-Finish and corrupt persisted
+// state with a known key through a CaptureLogger, then search every log line, error text and finish
 // reason for the key in raw, hex (lower and upper) and base64 form.
 #include <gtest/gtest.h>
 

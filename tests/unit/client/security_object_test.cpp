@@ -1,4 +1,4 @@
-// Object 0 rules of SECURITY-OBJECT.md, one test per rule (resource table, PSK sizes, secrecy,
+// Object 0 rules of docs/security-object.md, one test per rule (resource table, PSK sizes, secrecy,
 // Bootstrap-Delete, Bootstrap-Discover).
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Rule "Resource 0 LwM2M Server URI" (SECURITY-OBJECT.md): coap(s)://host:port, IP literal or
+// Rule "Resource 0 LwM2M Server URI" (docs/security-object.md): coap(s)://host:port, IP literal or
 // FQDN, default ports, <= 255 bytes, else 4.00.
 #include <gtest/gtest.h>
 

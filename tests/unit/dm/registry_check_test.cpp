@@ -1,7 +1,8 @@
 // Checks every built-in object definition (src/dm/builtin_objects.cpp) field by field against
 // the official OMA registry DDF files, loaded with the project's own DDF loader. The registry
-// folder is test data only (never copied into the tree); its path comes from the compile
-// definition LWM2M_OMA_REGISTRY_DIR. A missing folder is a FAILURE, not a skip.
+// folder is test data only (never copied into the tree); its path comes from the CMake option
+// LWM2M_OMA_REGISTRY (compile definition LWM2M_OMA_REGISTRY_DIR), and the test exists only when
+// that option is set. A missing folder is then a FAILURE, not a skip.
 #include <lwm2m/dm/ddf.hpp>
 #include <lwm2m/dm/registry.hpp>
 
@@ -26,7 +27,7 @@ const fs::path kRegistry{LWM2M_OMA_REGISTRY_DIR};
 // "oid/version/rid/field", with the reason. The built-in tables are generated from the
 // published files (tools/ddf_to_cpp.py), so the list is empty: the project follows the
 // published definitions, including where the OMA change request differs (see
-// ../shared/design/SECURITY-OBJECT.md: Security resource 9 "LwM2M Server SMS Number" is String
+// docs/security-object.md: Security resource 9 "LwM2M Server SMS Number" is String
 // as published, not Integer as in the change request; Short Server ID 65535 is excluded as
 // published). A deviation added later must be listed here with its reason.
 const std::map<std::string, std::string> kDeviations = {};
@@ -55,8 +56,8 @@ std::string collapse(const std::string& s) {
 void require_registry() {
     ASSERT_TRUE(fs::is_directory(kRegistry))
         << "OMA registry folder not found at '" << kRegistry.string()
-        << "' (expected ../shared/oma-registry beside the source tree). This test needs it and "
-           "fails rather than skips.";
+        << "' (the CMake option LWM2M_OMA_REGISTRY). This test needs it and fails rather than "
+           "skips.";
 }
 
 ObjectDef load_or_fail(const fs::path& f) {

@@ -2,6 +2,7 @@
 // few seconds and normally finishes in milliseconds.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include <poll.h>
@@ -18,9 +19,13 @@ namespace {
 using namespace std::chrono_literals;
 using test::ClientCore;
 using test::EchoCore;
+using test::SocketEchoCore;
 
 static_assert(SansIoCore<EchoCore>);
 static_assert(SansIoCore<ClientCore>);
+static_assert(SansIoCore<SocketEchoCore>);
+static_assert(SocketAwareCore<SocketEchoCore>);
+static_assert(!SocketAwareCore<EchoCore>);
 static_assert(!SansIoCore<int>);
 static_assert(AnswersOversized<test::OversizedCore>);
 static_assert(!AnswersOversized<EchoCore>);
@@ -333,6 +338,65 @@ TEST(Loop, TwoSocketsRouteRepliesByFamily) {
     EXPECT_EQ(k6.replies[0], "six");
     EXPECT_EQ(k4.reply_peers[0], s4->local_addr());
     EXPECT_EQ(k6.reply_peers[0], s6->local_addr());
+}
+
+TEST(Loop, SocketAwareCoreLearnsTheArrivalSocketAndRepliesFromIt) {
+    // Two ports of one family (a server's 5683 and 5684): the core is told which one a datagram
+    // arrived on, and its reply (Datagram::socket) leaves from that port, not the first one.
+    auto s0 = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto s1 = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto c = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(s0 && s1 && c);
+    SocketEchoCore echo;
+    UdpSocket* both[] = {&*s0, &*s1};
+    Loop server(echo, std::span<UdpSocket* const>(both));
+    ClientCore k;
+    Loop lc(k, *c);
+    k.send(s1->local_addr(), "to one");
+    k.send(s0->local_addr(), "to zero");
+    for (int i = 0; i < 400 && k.replies.size() < 2; ++i) {
+        ASSERT_TRUE(lc.run_once(2ms));
+        ASSERT_TRUE(server.run_once(2ms));
+    }
+    ASSERT_EQ(k.replies.size(), 2U);
+    ASSERT_EQ(echo.sockets.size(), 2U);
+    // Arrival order between two sockets is not guaranteed: match replies by text.
+    for (std::size_t i = 0; i < 2; ++i) {
+        const bool one = k.replies[i] == "to one";
+        EXPECT_EQ(k.reply_peers[i], one ? s1->local_addr() : s0->local_addr()) << k.replies[i];
+    }
+    EXPECT_EQ(std::count(echo.sockets.begin(), echo.sockets.end(), std::uint16_t{1}), 1);
+    EXPECT_EQ(std::count(echo.sockets.begin(), echo.sockets.end(), std::uint16_t{0}), 1);
+}
+
+TEST(Loop, DatagramSocketFallsBackToTheFirstSocketThatCanReachThePeer) {
+    // sockets() = {v6, v4a, v4b}. A reply asking for the v6 socket (cannot reach an IPv4 peer)
+    // or for a socket that does not exist leaves from the first IPv4 socket; one asking for v4b
+    // leaves from v4b.
+    auto s6 = UdpSocket::bind(*PeerAddr::parse("[::1]:0"));
+    auto s4a = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto s4b = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    auto c = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+    ASSERT_TRUE(s6 && s4a && s4b && c);
+    SocketEchoCore echo;
+    UdpSocket* all[] = {&*s6, &*s4a, &*s4b};
+    Loop server(echo, std::span<UdpSocket* const>(all));
+    ClientCore k;
+    Loop lc(k, *c);
+    const std::uint16_t wanted[] = {0, 9, 2};
+    const PeerAddr expected[] = {s4a->local_addr(), s4a->local_addr(), s4b->local_addr()};
+    for (std::size_t n = 0; n < 3; ++n) {
+        echo.force_socket = wanted[n];
+        k.send(s4b->local_addr(), "x");
+        for (int i = 0; i < 400 && k.replies.size() <= n; ++i) {
+            ASSERT_TRUE(lc.run_once(2ms));
+            ASSERT_TRUE(server.run_once(2ms));
+        }
+        ASSERT_EQ(k.replies.size(), n + 1);
+        EXPECT_EQ(k.reply_peers[n], expected[n]) << "socket " << wanted[n];
+        EXPECT_EQ(echo.sockets[n], 2U); // every request arrived on s4b
+    }
+    EXPECT_EQ(server.stats().unroutable_dropped, 0U);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // Tiny sans-I/O cores for driver tests: an echo server and a client that sends a burst.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
@@ -31,6 +32,32 @@ public:
 
     std::size_t received = 0;
     std::optional<PeerAddr> last_peer;
+
+private:
+    std::deque<Datagram> out_;
+};
+
+/// Echoes every datagram back from the socket it arrived on (the multi-socket overload of
+/// on_datagram), or from `force_socket` when set; records the arrival socket indexes.
+class SocketEchoCore {
+public:
+    void on_datagram(TimePoint, std::uint16_t socket, const PeerAddr& from, BytesView b) {
+        sockets.push_back(socket);
+        Datagram d{from, Bytes(b.begin(), b.end())};
+        d.socket = force_socket ? *force_socket : socket;
+        out_.push_back(std::move(d));
+    }
+    void on_timeout(TimePoint) {}
+    std::optional<Datagram> poll_transmit() {
+        if (out_.empty()) return std::nullopt;
+        Datagram d = std::move(out_.front());
+        out_.pop_front();
+        return d;
+    }
+    [[nodiscard]] std::optional<TimePoint> next_deadline() const { return std::nullopt; }
+
+    std::vector<std::uint16_t> sockets;
+    std::optional<std::uint16_t> force_socket;
 
 private:
     std::deque<Datagram> out_;

@@ -1,0 +1,769 @@
+#include "backend.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include <lwm2m/coap/errc.hpp>
+#include <lwm2m/http/json_content.hpp>
+#include <lwm2m/server/errc.hpp>
+
+#include "bootstrap_dto.hpp"
+
+namespace lwm2m::app {
+namespace {
+
+using http::ApiError;
+
+ApiError unknown_client(const std::string& ep) {
+    return {404, "unknown_client", "no registration for endpoint '" + ep + "'"};
+}
+
+/// A failed Engine::send() or downlink as an HTTP error.
+ApiError from_error(const Error& e, const std::string& endpoint) {
+    if (e.category() == server::server_category()) {
+        switch (static_cast<server::Errc>(e.value())) {
+        case server::Errc::not_registered:
+        case server::Errc::deregistered:
+            return unknown_client(endpoint);
+        case server::Errc::invalid_request:
+            return ApiError::bad_request(e.message());
+        case server::Errc::queue_full:
+            return {503, "client_sleeping", "the client's request queue is full"};
+        case server::Errc::timeout:
+            return {504, "device_timeout", "the device did not answer"};
+        case server::Errc::unknown_observation:
+            return ApiError::not_found("no such observation");
+        default:
+            break;
+        }
+    }
+    if (e.category() == coap::coap_category()) {
+        if (static_cast<coap::Errc>(e.value()) == coap::Errc::timeout)
+            return {504, "device_timeout", "the device did not answer (CoAP retransmissions)"};
+        return {502, "device_error", e.message()};
+    }
+    // format:: errors: the content cannot be encoded in the chosen format.
+    return ApiError::bad_request(e.message());
+}
+
+std::string code_text(coap::Code c) {
+    return fmt::format("{}.{:02d}", c.cls(), c.detail());
+}
+
+std::string binding_text(const server::RegistrationInfo& r) {
+    std::string b = server::binding_to_string(r.binding);
+    if (r.queue_mode) b += 'Q';
+    return b;
+}
+
+http::ClientInfo to_client(const server::RegistrationInfo& r) {
+    http::ClientInfo c;
+    c.endpoint = r.endpoint;
+    c.registration_id = r.location;
+    c.lwm2m_version = std::string(dm::to_string(r.version));
+    c.binding = binding_text(r);
+    c.lifetime = r.lifetime_s;
+    if (!r.sms_number.empty()) c.sms_number = r.sms_number;
+    c.address = r.peer.to_string();
+    c.security_mode = r.security;
+    c.queue_mode = r.queue_mode;
+    c.registered_at = r.registered_at;
+    c.last_update = r.updated_at;
+    c.root_path = r.objects.root;
+    for (const auto& l : r.objects.links) {
+        http::ObjectLink o;
+        o.path = l.iid == server::ObjectLink::no_instance ? dm::Path(Oid{l.oid})
+                                                          : dm::Path(Oid{l.oid}, Iid{l.iid});
+        if (l.has_version)
+            o.attributes.emplace_back("ver", fmt::format("{}.{}", l.ver_major, l.ver_minor));
+        c.objects.push_back(std::move(o));
+    }
+    return c;
+}
+
+std::string number(double v) {
+    return fmt::format("{}", v);
+}
+
+std::vector<format::LinkAttr> to_attrs(const http::NotificationAttributes& a) {
+    std::vector<format::LinkAttr> out;
+    auto u = [&](const char* n, const std::optional<std::uint32_t>& v) {
+        if (v) out.push_back({n, std::to_string(*v), false});
+    };
+    auto d = [&](const char* n, const std::optional<double>& v) {
+        if (v) out.push_back({n, number(*v), false});
+    };
+    auto b = [&](const char* n, const std::optional<bool>& v) {
+        if (v) out.push_back({n, std::string(*v ? "1" : "0"), false});
+    };
+    u("pmin", a.pmin);
+    u("pmax", a.pmax);
+    d("gt", a.gt);
+    d("lt", a.lt);
+    d("st", a.st);
+    u("epmin", a.epmin);
+    u("epmax", a.epmax);
+    b("edge", a.edge);
+    b("con", a.con);
+    u("hqmax", a.hqmax);
+    for (const auto& c : a.clear)
+        out.push_back({c, std::nullopt, false});
+    return out;
+}
+
+std::string paths_text(const std::vector<dm::Path>& ps) {
+    std::string s;
+    for (const auto& p : ps) {
+        if (!s.empty()) s += ',';
+        s += p.to_string();
+    }
+    return s;
+}
+
+template <class T>
+std::vector<T> page_of(std::vector<T> all, const http::PageQuery& q, std::size_t* total) {
+    *total = all.size();
+    std::vector<T> out;
+    for (std::size_t i = q.offset; i < all.size() && out.size() < q.limit; ++i)
+        out.push_back(std::move(all[i]));
+    return out;
+}
+
+} // namespace
+
+ServerBackend::ServerBackend(http::EngineExecutor executor, server::Engine* dm,
+                             bootstrap::Engine* bootstrap_engine, store::SecurityStore& security,
+                             store::BootstrapConfigStore& configs,
+                             std::shared_ptr<http::EventHub> hub, WallClock& wall, Logger& log,
+                             BackendOptions options, dm::ObjectRegistry models)
+    : ex_(std::move(executor))
+    , dm_(dm)
+    , bs_(bootstrap_engine)
+    , security_(security)
+    , configs_(configs)
+    , hub_(std::move(hub))
+    , wall_(wall)
+    , log_(log)
+    , options_(std::move(options))
+    , models_(std::make_shared<const dm::ObjectRegistry>(std::move(models))) {}
+
+// ---- clients
+// -------------------------------------------------------------------------------------
+
+void ServerBackend::list_clients(const http::ClientQuery& q,
+                                 http::Completion<http::ClientPage> done) {
+    if (dm_ == nullptr) {
+        done(http::ClientPage{});
+        return;
+    }
+    ex_.post([this, q, done](TimePoint) {
+        std::vector<http::ClientInfo> all;
+        dm_->for_each_registration([&](const server::RegistrationInfo& r) {
+            if (!q.endpoint_contains.empty() &&
+                r.endpoint.find(q.endpoint_contains) == std::string::npos)
+                return;
+            if (!q.endpoint_prefix.empty() && r.endpoint.rfind(q.endpoint_prefix, 0) != 0) return;
+            if (q.security_mode && r.security != *q.security_mode) return;
+            if (q.binding && binding_text(r) != *q.binding) return;
+            all.push_back(to_client(r));
+        });
+        std::sort(all.begin(), all.end(),
+                  [](const auto& a, const auto& b) { return a.endpoint < b.endpoint; });
+        http::ClientPage page;
+        page.items = page_of(std::move(all), q.page, &page.total);
+        done(std::move(page));
+    });
+}
+
+void ServerBackend::get_client(const std::string& endpoint,
+                               http::Completion<http::ClientInfo> done) {
+    if (dm_ == nullptr) {
+        done.fail(unknown_client(endpoint));
+        return;
+    }
+    ex_.post([this, endpoint, done](TimePoint) {
+        auto r = dm_->registration(endpoint);
+        if (!r) {
+            done.fail(unknown_client(endpoint));
+            return;
+        }
+        done(to_client(*r));
+    });
+}
+
+void ServerBackend::delete_client(const std::string& endpoint, http::Completion<http::Done> done) {
+    if (dm_ == nullptr) {
+        done.fail(unknown_client(endpoint));
+        return;
+    }
+    ex_.post([this, endpoint, done](TimePoint now) {
+        if (auto r = dm_->deregister(now, endpoint); !r) {
+            done.fail(unknown_client(endpoint));
+            return;
+        }
+        done(http::Done{});
+    });
+}
+
+void ServerBackend::device(http::DeviceRequest req, http::Completion<http::DeviceResponse> done) {
+    if (dm_ == nullptr) {
+        done.fail(unknown_client(req.endpoint));
+        return;
+    }
+    ex_.post([this, req = std::move(req), done](TimePoint now) mutable {
+        start_device(now, std::move(req), done);
+    });
+}
+
+void ServerBackend::start_device(TimePoint now, http::DeviceRequest req,
+                                 http::Completion<http::DeviceResponse> done) {
+    using Op = http::Operation;
+    const dm::Path path = req.paths.empty() ? dm::Path{} : req.paths.front();
+    std::string shown = req.paths.size() == 1 ? path.to_string() : paths_text(req.paths);
+    const bool needs_content =
+        req.op == Op::write_replace || req.op == Op::write_partial || req.op == Op::create;
+    if (needs_content && !req.content) {
+        done.fail(ApiError::bad_request("the operation needs content"));
+        return;
+    }
+    if (req.op == Op::cancel_observe || req.op == Op::cancel_observe_composite) {
+        const bool composite = req.op == Op::cancel_observe_composite;
+        if (!dm_->registration(req.endpoint)) {
+            done.fail(unknown_client(req.endpoint));
+            return;
+        }
+        std::optional<server::ObservationId> found;
+        for (const auto& o : dm_->observations(req.endpoint))
+            if (o.composite == composite && o.paths == req.paths) found = o.id;
+        if (!found) {
+            done.fail(ApiError::not_found("no observation of " + shown));
+            return;
+        }
+        observation_paths_.erase(*found);
+        if (!req.active_cancel) {
+            if (auto r = dm_->forget_observation(now, *found); !r) {
+                done.fail(from_error(r.error(), req.endpoint));
+                return;
+            }
+            http::DeviceResponse resp;
+            resp.code = 0x45;
+            done(std::move(resp));
+            return;
+        }
+        auto id = dm_->cancel_observation(now, *found);
+        if (!id) {
+            done.fail(from_error(id.error(), req.endpoint));
+            return;
+        }
+        pending_.emplace(*id, Pending{done, shown});
+        return;
+    }
+    server::Request r;
+    switch (req.op) {
+    case Op::read:
+        r = server::Request::read(path, req.format);
+        break;
+    case Op::discover:
+        r = server::Request::discover(path);
+        break;
+    case Op::write_replace:
+        r = server::Request::write(*req.content, true, req.format);
+        break;
+    case Op::write_partial:
+        r = server::Request::write(*req.content, false, req.format);
+        break;
+    case Op::execute:
+        r = server::Request::execute(path, req.execute_arguments);
+        break;
+    case Op::create:
+        r = server::Request::create(*req.content, req.format);
+        break;
+    case Op::delete_:
+        r = server::Request::delete_(path);
+        break;
+    case Op::write_attributes:
+        r = server::Request::write_attributes(path, to_attrs(req.attributes));
+        break;
+    case Op::observe:
+        r = server::Request::observe(path, req.format);
+        break;
+    case Op::read_composite:
+        r = server::Request::read_composite(req.paths, req.format);
+        break;
+    case Op::write_composite:
+        r = server::Request::write_composite(req.records, req.format);
+        break;
+    case Op::observe_composite:
+        r = server::Request::observe_composite(req.paths, req.format);
+        break;
+    case Op::cancel_observe:
+    case Op::cancel_observe_composite:
+        return; // handled above
+    }
+    r.timeout = std::chrono::duration_cast<Duration>(req.timeout);
+    auto id = dm_->send(now, req.endpoint, std::move(r));
+    if (!id) {
+        done.fail(from_error(id.error(), req.endpoint));
+        return;
+    }
+    pending_.emplace(*id, Pending{done, std::move(shown)});
+}
+
+void ServerBackend::fail_pending() {
+    for (auto& [id, p] : pending_)
+        p.done.fail({503, "engine_unavailable", "the server is stopping"});
+    pending_.clear();
+}
+
+// ---- engine events ------------------------------------------------------------------------------
+
+void ServerBackend::publish(http::EventType type, const std::string& endpoint,
+                            nlohmann::json data) {
+    if (hub_) hub_->publish(http::Event{type, endpoint, std::move(data)});
+}
+
+void ServerBackend::on_dm_event(TimePoint, server::Event&& ev) {
+    const auto* reg = std::get_if<server::Registered>(&ev);
+    if (options_.log_event &&
+        ((reg != nullptr && !reg->restored) || std::holds_alternative<server::Deregistered>(ev)))
+        options_.log_event(server::to_event_record(ev, wall_.unix_seconds() * 1000));
+    std::visit(
+        [this](auto&& e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, server::Registered>) {
+                log_.write(LogLevel::info, "server",
+                           fmt::format("registered ep={} location=/rd/{} lwm2m={} lt={} peer={}{}",
+                                       e.endpoint, e.location, dm::to_string(e.version),
+                                       e.lifetime_s, e.peer.to_string(),
+                                       e.replaced ? " (replaced)" : ""));
+                publish(http::EventType::registration, e.endpoint,
+                        {{"location", "/rd/" + e.location},
+                         {"lwm2m_version", std::string(dm::to_string(e.version))},
+                         {"lifetime", e.lifetime_s},
+                         {"queue_mode", e.queue_mode},
+                         {"address", e.peer.to_string()},
+                         {"replaced", e.replaced},
+                         {"restored", e.restored}});
+            } else if constexpr (std::is_same_v<T, server::Updated>) {
+                log_.write(LogLevel::debug, "server",
+                           fmt::format("updated ep={} peer={}", e.endpoint, e.peer.to_string()));
+                publish(http::EventType::update, e.endpoint,
+                        {{"location", "/rd/" + e.location},
+                         {"address", e.peer.to_string()},
+                         {"address_changed", e.address_changed},
+                         {"objects_changed", e.objects_changed},
+                         {"parameters_changed", e.parameters_changed}});
+            } else if constexpr (std::is_same_v<T, server::Deregistered>) {
+                log_.write(LogLevel::info, "server",
+                           fmt::format("deregistered ep={} reason={}", e.endpoint,
+                                       server::to_string(e.reason)));
+                publish(http::EventType::deregistration, e.endpoint,
+                        {{"location", "/rd/" + e.location},
+                         {"reason", std::string(server::to_string(e.reason))}});
+            } else if constexpr (std::is_same_v<T, server::ResponseEvent>) {
+                auto it = pending_.find(e.id);
+                if (it == pending_.end()) return;
+                auto p = std::move(it->second);
+                pending_.erase(it);
+                http::DeviceResponse r;
+                r.code = e.code.value;
+                r.content = std::move(e.content);
+                r.records = std::move(e.records);
+                if (!e.links.empty()) r.links = format::serialize_links(e.links);
+                r.format = e.format;
+                r.rtt = std::chrono::duration_cast<std::chrono::microseconds>(e.rtt);
+                r.location = std::move(e.location);
+                r.diagnostic = std::move(e.diagnostic);
+                if (e.decode_error && e.code.cls() == 2 && r.diagnostic.empty())
+                    r.diagnostic = "payload not decoded: " + e.decode_error.message();
+                if (e.observation.value != 0) observation_paths_[e.observation] = p.path;
+                p.done(std::move(r));
+            } else if constexpr (std::is_same_v<T, server::RequestFailed>) {
+                auto it = pending_.find(e.id);
+                if (it == pending_.end()) return;
+                auto p = std::move(it->second);
+                pending_.erase(it);
+                p.done.fail(from_error(e.error, e.endpoint));
+            } else if constexpr (std::is_same_v<T, server::NotificationEvent>) {
+                nlohmann::json d = {
+                    {"observation", e.id.value}, {"seq", e.seq}, {"code", code_text(e.code)}};
+                if (auto it = observation_paths_.find(e.id); it != observation_paths_.end())
+                    d["path"] = it->second;
+                if (e.format) d["format"] = std::string(http::format_name(*e.format));
+                if (e.content) d["content"] = http::content_to_json(*e.content);
+                if (!e.records.empty()) d["records"] = http::records_to_json(e.records);
+                if (e.decode_error) d["decode_error"] = e.decode_error.message();
+                publish(http::EventType::notification, e.endpoint, std::move(d));
+            } else if constexpr (std::is_same_v<T, server::ObservationEnded>) {
+                observation_paths_.erase(e.id);
+                publish(http::EventType::notification, e.endpoint,
+                        {{"observation", e.id.value},
+                         {"ended", std::string(server::to_string(e.reason))}});
+            } else if constexpr (std::is_same_v<T, server::SendEvent>) {
+                publish(http::EventType::notification, e.endpoint,
+                        {{"send", true},
+                         {"format", std::string(http::format_name(e.format))},
+                         {"records", http::records_to_json(e.records)}});
+            }
+        },
+        std::move(ev));
+}
+
+void ServerBackend::set_status(const std::string& endpoint, const std::string& state,
+                               std::int64_t at, std::string detail) {
+    std::lock_guard lock(mutex_);
+    auto& s = status_[endpoint];
+    s.state = state;
+    if (state == "in_progress") {
+        s.started_at = at;
+        s.finished_at.reset();
+    } else {
+        s.finished_at = at;
+    }
+    s.detail = std::move(detail);
+}
+
+void ServerBackend::seed_status(const std::string& endpoint, bool success, std::int64_t unix_s,
+                                std::string detail) {
+    std::lock_guard lock(mutex_);
+    if (status_.count(endpoint) != 0) return; // newest first: keep the first seen
+    auto& st = status_[endpoint];
+    st.state = success ? "finished" : "failed";
+    st.finished_at = unix_s;
+    if (!success) st.detail = std::move(detail);
+}
+
+Result<void> ServerBackend::record(const store::BootstrapOutcome& outcome,
+                                   std::span<const store::SecurityInfo> infos, std::string* why) {
+    if (options_.record_outcome) return options_.record_outcome(outcome, infos, why);
+    for (const auto& info : infos)
+        LWM2M_TRY_VOID(security_.put(info, why));
+    return ok();
+}
+
+bool ServerBackend::record_credentials(std::uint64_t session, const std::string& endpoint,
+                                       const std::vector<store::DmCredential>& creds) {
+    if (creds.empty()) return true;
+    const store::DmCredential* pick = &creds.front();
+    for (const auto& c : creds) {
+        for (auto port : options_.dm_ports) {
+            if (c.server_uri.ends_with(":" + std::to_string(port)) ||
+                c.server_uri.find(":" + std::to_string(port) + "/") != std::string::npos)
+                pick = &c;
+        }
+    }
+    if (session != 0 && replaced_.count(session) == 0) {
+        const auto* old = security_.find(endpoint);
+        replaced_.emplace(session, old ? std::optional<store::SecurityInfo>(*old) : std::nullopt);
+    }
+    store::SecurityInfo info = pick->info;
+    info.endpoint = endpoint;
+    store::BootstrapOutcome outcome;
+    outcome.endpoint = endpoint;
+    outcome.time = wall_.unix_seconds() * 1000;
+    outcome.success = true;
+    outcome.session = session;
+    outcome.detail = "DM credentials written for " + pick->server_uri;
+    std::string why;
+    if (auto r = record(outcome, std::span<const store::SecurityInfo>(&info, 1), &why); !r) {
+        log_.write(LogLevel::error, "bootstrap",
+                   fmt::format("ep={}: storing the DM credentials failed: {} {}", endpoint,
+                               r.error().message(), why));
+        replaced_.erase(session);
+        return false;
+    }
+    return true;
+}
+
+void ServerBackend::on_bootstrap_event(TimePoint now, bootstrap::Event&& ev) {
+    const std::int64_t at = wall_.unix_seconds();
+    if (options_.log_event && !std::holds_alternative<bootstrap::CredentialsPending>(ev)) {
+        store::EventRecord rec;
+        rec.time = at * 1000;
+        std::visit([&rec](const auto& e) { rec.endpoint = e.endpoint; }, ev);
+        rec.kind = std::holds_alternative<bootstrap::BootstrapStarted>(ev)    ? "bootstrap_started"
+                   : std::holds_alternative<bootstrap::BootstrapFinished>(ev) ? "bootstrap_finished"
+                                                                              : "bootstrap_failed";
+        rec.detail = bootstrap::describe(ev).substr(0, 500); // keys only as "<secret: N bytes>"
+        options_.log_event(std::move(rec));
+    }
+    log_.write(std::holds_alternative<bootstrap::BootstrapFailed>(ev) ? LogLevel::warn
+                                                                      : LogLevel::info,
+               "bootstrap", bootstrap::describe(ev));
+    std::visit(
+        [&](auto&& e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, bootstrap::BootstrapStarted>) {
+                set_status(e.endpoint, "in_progress", at, "");
+                publish(http::EventType::bootstrap, e.endpoint,
+                        {{"state", "started"},
+                         {"session", e.session},
+                         {"address", e.peer.to_string()},
+                         {"initiator", std::string(bootstrap::to_string(e.initiator))}});
+            } else if constexpr (std::is_same_v<T, bootstrap::CredentialsPending>) {
+                // Durable before Finish goes out: the device may register the moment it has
+                // answered Finish (docs/bootstrap.md "Events and durability").
+                if (record_credentials(e.session, e.endpoint, e.credentials)) {
+                    if (bs_ != nullptr) (void)bs_->credentials_persisted(now, e.session);
+                } else if (bs_ != nullptr) {
+                    (void)bs_->cancel(now, e.endpoint); // never Finish without durable credentials
+                }
+            } else if constexpr (std::is_same_v<T, bootstrap::BootstrapFinished>) {
+                if (replaced_.erase(e.session) == 0)
+                    record_credentials(0, e.endpoint, e.credentials);
+                set_status(e.endpoint, "finished", at, "");
+                nlohmann::json ids = nlohmann::json::object();
+                for (const auto& [from, to] : e.security_ids)
+                    ids[std::to_string(from)] = to;
+                publish(
+                    http::EventType::bootstrap, e.endpoint,
+                    {{"state", "finished"},
+                     {"session", e.session},
+                     {"address", e.peer.to_string()},
+                     {"format", std::string(http::format_name(e.format))},
+                     {"client_version", e.client_version},
+                     {"dm_accounts", e.credentials.size()},
+                     {"security_ids", ids},
+                     {"elapsed_ms",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(e.elapsed).count()}});
+            } else if constexpr (std::is_same_v<T, bootstrap::BootstrapFailed>) {
+                std::string detail = std::string(bootstrap::to_string(e.step));
+                if (e.path) detail += " " + e.path->to_string();
+                if (e.code) detail += " " + code_text(*e.code);
+                if (!e.reason.empty()) detail += ": " + e.reason;
+                if (auto it = replaced_.find(e.session); it != replaced_.end()) {
+                    // The device rolled back to its previous configuration: so do we, with the
+                    // failure recorded in the same transaction.
+                    store::BootstrapOutcome outcome;
+                    outcome.endpoint = e.endpoint;
+                    outcome.time = at * 1000;
+                    outcome.success = false;
+                    outcome.session = e.session;
+                    outcome.detail = detail.substr(0, 200);
+                    std::string why;
+                    Result<void> r = ok();
+                    if (it->second) {
+                        r = record(outcome, std::span<const store::SecurityInfo>(&*it->second, 1),
+                                   &why);
+                    } else {
+                        r = record(outcome, {}, &why);
+                        if (r) {
+                            auto rm = security_.remove(e.endpoint);
+                            if (!rm) r = tl::unexpected(rm.error());
+                        }
+                    }
+                    if (!r)
+                        log_.write(LogLevel::error, "bootstrap",
+                                   fmt::format("ep={}: restoring the previous credentials failed: "
+                                               "{}",
+                                               e.endpoint, r.error().message()));
+                    replaced_.erase(it);
+                }
+                if (!e.endpoint.empty() && e.session != 0)
+                    set_status(e.endpoint, "failed", at, detail);
+                nlohmann::json d = {{"state", "failed"},
+                                    {"session", e.session},
+                                    {"address", e.peer.to_string()},
+                                    {"step", std::string(bootstrap::to_string(e.step))},
+                                    {"reason", e.reason}};
+                if (e.code) d["code"] = code_text(*e.code);
+                if (e.path) d["path"] = e.path->to_string();
+                publish(http::EventType::bootstrap, e.endpoint, std::move(d));
+            }
+        },
+        std::move(ev));
+}
+
+// ---- credentials
+// ---------------------------------------------------------------------------------
+
+void ServerBackend::list_security(const http::PageQuery& q,
+                                  http::Completion<http::SecurityPage> done) {
+    ex_.post([this, q, done](TimePoint) {
+        std::vector<store::SecurityInfo> all;
+        security_.for_each([&](const store::SecurityInfo& s) { all.push_back(s); });
+        std::sort(all.begin(), all.end(),
+                  [](const auto& a, const auto& b) { return a.endpoint < b.endpoint; });
+        http::SecurityPage page;
+        page.items = page_of(std::move(all), q, &page.total);
+        done(std::move(page));
+    });
+}
+
+void ServerBackend::get_security(const std::string& endpoint,
+                                 http::Completion<store::SecurityInfo> done) {
+    ex_.post([this, endpoint, done](TimePoint) {
+        const auto* s = security_.find(endpoint);
+        if (s == nullptr) {
+            done.fail(ApiError::not_found("no credentials for endpoint '" + endpoint + "'"));
+            return;
+        }
+        done(*s);
+    });
+}
+
+void ServerBackend::put_security(store::SecurityInfo info, http::PutMode mode,
+                                 http::Completion<http::Done> done) {
+    auto shared = std::make_shared<store::SecurityInfo>(std::move(info));
+    ex_.post([this, shared, mode, done](TimePoint) {
+        const bool exists = security_.find(shared->endpoint) != nullptr;
+        if (mode == http::PutMode::create && exists) {
+            done.fail(
+                ApiError::conflict("endpoint '" + shared->endpoint + "' already has credentials"));
+            return;
+        }
+        if (mode == http::PutMode::replace && !exists) {
+            done.fail(
+                ApiError::not_found("no credentials for endpoint '" + shared->endpoint + "'"));
+            return;
+        }
+        std::string why;
+        if (auto r = security_.put(std::move(*shared), &why); !r) {
+            if (r.error() == store::Errc::conflict)
+                done.fail(ApiError::conflict(why.empty() ? "credential in use" : why));
+            else if (r.error() == lwm2m::Errc::invalid_argument)
+                done.fail(ApiError::bad_request(why.empty() ? r.error().message() : why));
+            else
+                done.fail({500, "internal_error", "storing the credentials failed"});
+            return;
+        }
+        done(http::Done{});
+    });
+}
+
+void ServerBackend::delete_security(const std::string& endpoint,
+                                    http::Completion<http::Done> done) {
+    ex_.post([this, endpoint, done](TimePoint) {
+        auto r = security_.remove(endpoint);
+        if (!r) {
+            done.fail({500, "internal_error", "removing the credentials failed"});
+            return;
+        }
+        if (!*r) {
+            done.fail(ApiError::not_found("no credentials for endpoint '" + endpoint + "'"));
+            return;
+        }
+        done(http::Done{});
+    });
+}
+
+// ---- bootstrap configurations (thread-safe store: used on the HTTP thread)
+// ------------------------
+
+void ServerBackend::list_bootstrap(const http::PageQuery& q,
+                                   http::Completion<http::BootstrapPage> done) {
+    http::BootstrapPage page;
+    page.total = configs_.size();
+    std::string after;
+    std::size_t skipped = 0;
+    // Page by endpoint order: list() pages by "after", so skip `offset` entries first.
+    while (skipped < q.offset) {
+        auto views = configs_.list(after, std::min<std::size_t>(q.offset - skipped, 1000));
+        if (views.empty()) break;
+        skipped += views.size();
+        after = views.back().endpoint;
+    }
+    if (skipped >= q.offset) {
+        for (const auto& v : configs_.list(after, q.limit)) {
+            auto snap = configs_.find(v.endpoint);
+            if (snap) page.items.push_back(to_rest(*snap, options_.bootstrap_uri));
+        }
+    }
+    done(std::move(page));
+}
+
+void ServerBackend::get_bootstrap(const std::string& endpoint,
+                                  http::Completion<http::BootstrapConfig> done) {
+    auto snap = configs_.find(endpoint);
+    if (!snap) {
+        done.fail(ApiError::not_found("no bootstrap configuration for '" + endpoint + "'"));
+        return;
+    }
+    done(to_rest(*snap, options_.bootstrap_uri));
+}
+
+void ServerBackend::put_bootstrap(http::BootstrapConfig config, http::PutMode mode,
+                                  http::Completion<http::Done> done) {
+    const bool exists = configs_.find(config.endpoint) != nullptr;
+    if (mode == http::PutMode::create && exists) {
+        done.fail(ApiError::conflict("endpoint '" + config.endpoint +
+                                     "' already has a bootstrap configuration"));
+        return;
+    }
+    if (mode == http::PutMode::replace && !exists) {
+        done.fail(ApiError::not_found("no bootstrap configuration for '" + config.endpoint + "'"));
+        return;
+    }
+    auto c = to_store(config);
+    if (!c) {
+        done.fail(c.error());
+        return;
+    }
+    std::vector<std::string> reasons;
+    if (auto r = configs_.put(std::move(*c), &reasons); !r) {
+        std::string msg;
+        for (const auto& s : reasons)
+            msg += (msg.empty() ? "" : "; ") + s;
+        if (msg.empty()) msg = r.error().message();
+        if (r.error() == store::ConfigErrc::conflict)
+            done.fail(ApiError::conflict(msg));
+        else if (r.error() == store::ConfigErrc::invalid)
+            done.fail(ApiError::bad_request("inconsistent configuration: " + msg));
+        else
+            done.fail({500, "internal_error", "storing the configuration failed"});
+        return;
+    }
+    done(http::Done{});
+}
+
+void ServerBackend::delete_bootstrap(const std::string& endpoint,
+                                     http::Completion<http::Done> done) {
+    if (auto r = configs_.remove(endpoint); !r) {
+        if (r.error() == store::ConfigErrc::not_found)
+            done.fail(ApiError::not_found("no bootstrap configuration for '" + endpoint + "'"));
+        else
+            done.fail({500, "internal_error", "removing the configuration failed"});
+        return;
+    }
+    done(http::Done{});
+}
+
+void ServerBackend::bootstrap_status(const std::string& endpoint,
+                                     http::Completion<http::BootstrapStatus> done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = status_.find(endpoint); it != status_.end()) {
+            done(it->second);
+            return;
+        }
+    }
+    if (!configs_.find(endpoint)) {
+        done.fail(ApiError::not_found("no bootstrap configuration for '" + endpoint + "'"));
+        return;
+    }
+    done(http::BootstrapStatus{});
+}
+
+// ---- models ------------------------------------------------------------------------------------
+
+std::shared_ptr<const dm::ObjectRegistry> ServerBackend::models() const {
+    std::lock_guard lock(mutex_);
+    return models_;
+}
+
+void ServerBackend::add_model(dm::ObjectDef def, bool replace, http::Completion<http::Done> done) {
+    std::lock_guard lock(mutex_);
+    if (!replace && models_->find(def.id) != nullptr) {
+        done.fail(ApiError::conflict("object " + std::to_string(def.id) +
+                                     " has a model (use ?replace=true)"));
+        return;
+    }
+    auto next = std::make_shared<dm::ObjectRegistry>(*models_);
+    next->add(std::move(def));
+    models_ = std::move(next);
+    done(http::Done{});
+}
+
+} // namespace lwm2m::app

@@ -1,0 +1,133 @@
+// http::Backend over the device-management and bootstrap engines (docs/rest-api.md "Threads").
+//
+// Every call arrives on the HTTP thread. Anything that touches an engine or the SecurityStore
+// is posted to the engine thread (http::EngineExecutor over the transport::Loop); a device
+// operation's Completion is kept there until the engine reports the ResponseEvent or
+// RequestFailed. The BootstrapConfigStore is thread-safe and used from the HTTP thread.
+// Engine events are turned into REST events (http::EventHub) on the engine thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include <lwm2m/base/log.hpp>
+#include <lwm2m/base/time.hpp>
+#include <lwm2m/bootstrap/engine.hpp>
+#include <lwm2m/http/api.hpp>
+#include <lwm2m/server/engine.hpp>
+#include <lwm2m/store/bootstrap_config_store.hpp>
+#include <lwm2m/store/event_log.hpp>
+#include <lwm2m/store/security_store.hpp>
+#include <lwm2m/store/sqlite_stores.hpp>
+
+namespace lwm2m::app {
+
+struct BackendOptions {
+    /// Shown as the URI of the bootstrap-server entry of a configuration read back.
+    std::string bootstrap_uri = "coaps://127.0.0.1:5784";
+    /// Ports of our DM listeners: of a bootstrap outcome's DM credentials, the one whose server
+    /// URI names one of these ports is recorded in the SecurityStore (else the first one).
+    std::vector<std::uint16_t> dm_ports;
+    /// Records a bootstrap outcome together with the DM credentials it wrote (or, after a failed
+    /// Finish, the credentials restored), in one transaction (SqliteStores::
+    /// commit_bootstrap_outcome). Engine thread. Empty: the credentials are put() into the
+    /// SecurityStore one by one (memory stores).
+    std::function<Result<void>(const store::BootstrapOutcome&, std::span<const store::SecurityInfo>,
+                               std::string* why)>
+        record_outcome;
+    /// Appends an event to the durable event log (registrations, de-registrations, bootstrap
+    /// sessions; not updates or notifications). Engine thread; must not block (SQLite: queued
+    /// to the writer thread). Empty: no event log.
+    std::function<void(store::EventRecord)> log_event;
+};
+
+class ServerBackend final : public http::Backend {
+public:
+    /// `dm` and `bootstrap_engine` may be null (role turned off). Everything must outlive the
+    /// backend; `security` belongs to the engine thread.
+    ServerBackend(http::EngineExecutor executor, server::Engine* dm,
+                  bootstrap::Engine* bootstrap_engine, store::SecurityStore& security,
+                  store::BootstrapConfigStore& configs, std::shared_ptr<http::EventHub> hub,
+                  WallClock& wall, Logger& log, BackendOptions options, dm::ObjectRegistry models);
+
+    // ---- http::Backend (HTTP thread)
+    void list_clients(const http::ClientQuery& q, http::Completion<http::ClientPage> done) override;
+    void get_client(const std::string& endpoint, http::Completion<http::ClientInfo> done) override;
+    void delete_client(const std::string& endpoint, http::Completion<http::Done> done) override;
+    void device(http::DeviceRequest req, http::Completion<http::DeviceResponse> done) override;
+    void list_security(const http::PageQuery& q,
+                       http::Completion<http::SecurityPage> done) override;
+    void get_security(const std::string& endpoint,
+                      http::Completion<store::SecurityInfo> done) override;
+    void put_security(store::SecurityInfo info, http::PutMode mode,
+                      http::Completion<http::Done> done) override;
+    void delete_security(const std::string& endpoint, http::Completion<http::Done> done) override;
+    void list_bootstrap(const http::PageQuery& q,
+                        http::Completion<http::BootstrapPage> done) override;
+    void get_bootstrap(const std::string& endpoint,
+                       http::Completion<http::BootstrapConfig> done) override;
+    void put_bootstrap(http::BootstrapConfig config, http::PutMode mode,
+                       http::Completion<http::Done> done) override;
+    void delete_bootstrap(const std::string& endpoint, http::Completion<http::Done> done) override;
+    void bootstrap_status(const std::string& endpoint,
+                          http::Completion<http::BootstrapStatus> done) override;
+    [[nodiscard]] std::shared_ptr<const dm::ObjectRegistry> models() const override;
+    void add_model(dm::ObjectDef def, bool replace, http::Completion<http::Done> done) override;
+
+    /// The last known bootstrap outcome of an endpoint (start-up, from the store's outcomes).
+    void seed_status(const std::string& endpoint, bool success, std::int64_t unix_s,
+                     std::string detail);
+
+    // ---- engine thread
+    void on_dm_event(TimePoint now, server::Event&& ev);
+    void on_bootstrap_event(TimePoint now, bootstrap::Event&& ev);
+    /// Fails every device operation still waiting (shutdown).
+    void fail_pending();
+
+private:
+    struct Pending {
+        http::Completion<http::DeviceResponse> done;
+        std::string path;
+    };
+    void start_device(TimePoint now, http::DeviceRequest req,
+                      http::Completion<http::DeviceResponse> done);
+    /// Stores the DM credential meant for this server with an outcome row; remembers the
+    /// credentials it replaces under `session`. Returns false when it could not be stored.
+    bool record_credentials(std::uint64_t session, const std::string& endpoint,
+                            const std::vector<store::DmCredential>& creds);
+    Result<void> record(const store::BootstrapOutcome& outcome,
+                        std::span<const store::SecurityInfo> infos, std::string* why);
+    void set_status(const std::string& endpoint, const std::string& state, std::int64_t at,
+                    std::string detail);
+    void publish(http::EventType type, const std::string& endpoint, nlohmann::json data);
+
+    http::EngineExecutor ex_;
+    server::Engine* dm_;
+    bootstrap::Engine* bs_;
+    store::SecurityStore& security_;
+    store::BootstrapConfigStore& configs_;
+    std::shared_ptr<http::EventHub> hub_;
+    WallClock& wall_;
+    Logger& log_;
+    BackendOptions options_;
+
+    // engine thread
+    std::unordered_map<server::RequestId, Pending> pending_;
+    std::unordered_map<server::ObservationId, std::string> observation_paths_;
+    /// Bootstrap sessions whose new DM credentials were recorded before Finish: the credentials
+    /// they replaced (restored when the device refuses Finish and rolls back).
+    std::unordered_map<std::uint64_t, std::optional<store::SecurityInfo>> replaced_;
+
+    mutable std::mutex mutex_; // guards status_ and models_
+    std::map<std::string, http::BootstrapStatus, std::less<>> status_;
+    std::shared_ptr<const dm::ObjectRegistry> models_;
+};
+
+} // namespace lwm2m::app

@@ -1,0 +1,420 @@
+// lwm2m-server: the device-management and bootstrap engines on UDP sockets (one engine thread
+// running a transport::Loop), the REST API (one HTTP thread) and the stores, in one program.
+// Exceptions stop here (docs/architecture.md: only at the edges).
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <lwm2m/bootstrap/engine.hpp>
+#include <lwm2m/dm/ddf.hpp>
+#include <lwm2m/http/api.hpp>
+#include <lwm2m/http/auth.hpp>
+#include <lwm2m/http/server.hpp>
+#include <lwm2m/server/engine.hpp>
+#include <lwm2m/store/commit_queue.hpp>
+#include <lwm2m/store/memory_bootstrap_config_store.hpp>
+#include <lwm2m/store/memory_stores.hpp>
+#include <lwm2m/store/sqlite_bootstrap_config_store.hpp>
+#include <lwm2m/store/sqlite_stores.hpp>
+#include <lwm2m/transport/loop.hpp>
+#include <lwm2m/transport/system_random.hpp>
+#include <lwm2m/transport/time_source.hpp>
+#include <lwm2m/transport/udp_socket.hpp>
+
+#include "backend.hpp"
+#include "credentials.hpp"
+#include "options.hpp"
+#include "server_core.hpp"
+#include "spdlog_logger.hpp"
+#include "static_files.hpp"
+
+namespace {
+
+using namespace lwm2m;
+
+/// The stores the engines use. Memory: everything is lost at exit. SQLite (the default): one
+/// data directory; registrations are committed by a CommitQueue writer thread (group commit) on
+/// its own connection, the credentials write through on the engine thread, the bootstrap
+/// configurations have their own connection (used from the HTTP thread).
+struct Stores {
+    std::unique_ptr<store::MemorySecurityStore> memory_security;
+    std::unique_ptr<store::MemoryRegistrationStore> memory_registrations;
+    std::unique_ptr<store::SqliteStores> sql;
+    std::unique_ptr<store::CommitQueue> queue;
+    std::shared_ptr<store::RegistrationWriter> writer;
+    std::unique_ptr<store::BootstrapConfigStore> configs;
+
+    store::SecurityStore& security() {
+        return sql ? static_cast<store::SecurityStore&>(sql->security()) : *memory_security;
+    }
+    store::RegistrationStore& registrations() {
+        return sql ? static_cast<store::RegistrationStore&>(sql->registrations())
+                   : *memory_registrations;
+    }
+};
+
+Result<Stores> open_stores(const app::ServerOptions& o) {
+    Stores s;
+    if (o.store == "memory") {
+        s.memory_security = std::make_unique<store::MemorySecurityStore>();
+        s.memory_registrations = std::make_unique<store::MemoryRegistrationStore>();
+        s.configs = std::make_unique<store::MemoryBootstrapConfigStore>();
+        return s;
+    }
+    LWM2M_TRY(sql, store::SqliteStores::open(o.data_dir));
+    s.sql = std::move(sql);
+    LWM2M_TRY(writer_db, s.sql->open_connection());
+    s.queue = store::CommitQueue::start(std::move(writer_db));
+    s.writer = std::make_shared<store::RegistrationWriter>();
+    LWM2M_TRY(config_db, s.sql->open_connection());
+    LWM2M_TRY(configs,
+              store::SqliteBootstrapConfigStore::open(std::move(config_db), s.sql->secret_box()));
+    s.configs = std::move(configs);
+    return s;
+}
+
+Result<transport::UdpSocket> bind_udp(const std::string& address, int port) {
+    auto a = PeerAddr::parse(address);
+    if (!a) return fail(Errc::invalid_argument);
+    a->port = static_cast<std::uint16_t>(port);
+    transport::UdpSocketOptions so;
+    so.reuse_address = true;
+    so.v6_only = false;
+    so.receive_buffer_bytes = 4 << 20;
+    so.send_buffer_bytes = 4 << 20;
+    return transport::UdpSocket::bind(*a, so);
+}
+
+int run(const app::ServerOptions& o) {
+    auto raw = app::make_stderr_logger(o.log_level);
+    app::SpdlogLogger logger(raw);
+    auto& log = raw;
+
+    std::error_code fec;
+    std::filesystem::create_directories(o.data_dir, fec);
+    if (fec) {
+        log->error("data directory {}: {}", o.data_dir, fec.message());
+        return 1;
+    }
+    std::filesystem::permissions(o.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, fec);
+
+    transport::SystemRandom random;
+    transport::SystemWallClock wall;
+
+    auto stores = open_stores(o);
+    if (!stores) {
+        log->error("opening the {} store in {}: {}", o.store, o.data_dir, stores.error().message());
+        return 1;
+    }
+
+    // Object models: built-in Objects 0-7 plus the DDF folder.
+    std::vector<dm::ObjectDef> extra;
+    if (!o.objects_dir.empty()) {
+        auto r = dm::load_ddf_dir(o.objects_dir);
+        for (const auto& e : r.errors)
+            log->warn("DDF {}: {}", e.file, e.message);
+        extra = std::move(r.defs);
+        log->info("{} object definitions loaded from {}", extra.size(), o.objects_dir);
+    }
+    dm::ObjectRegistry models = dm::ObjectRegistry::builtin(dm::Lwm2mVersion::v1_2);
+    for (const auto& d : extra)
+        models.add(d);
+
+    // Our DTLS credentials beyond PSK (both roles' DTLS listeners).
+    app::CredentialOptions co;
+    if (!o.dtls_rpk.empty()) {
+        co.rpk_file = o.dtls_rpk;
+        co.rpk_peer_file = o.dtls_rpk; // peers are checked against the SecurityStore, not a list
+    }
+    if (!o.dtls_cert.empty()) {
+        co.cert_file = o.dtls_cert;
+        co.key_file = o.dtls_key;
+        co.ca_file = o.dtls_ca;
+    }
+    auto rpk = app::decode_rpk(co);
+    auto x509 = app::decode_x509(co);
+    if (!rpk || !x509) return 2; // the reason is printed (file names only)
+    auto with_credentials = [&](dtls::ServerConfig& dc) {
+        dc.psk = true;
+        if (*rpk) dc.rpk = dtls::RpkCredentials{(*rpk)->spki, SecretBytes((*rpk)->key.view())};
+        if (*x509) {
+            dc.x509 = dtls::X509Credentials{(*x509)->chain, SecretBytes((*x509)->key.view())};
+            dc.client_ca_der = (*x509)->cas;
+        }
+    };
+
+    // Sockets: DM first (NoSec, DTLS), then bootstrap (NoSec, DTLS).
+    std::vector<transport::UdpSocket> sockets;
+    std::vector<std::string> names;
+    server::EngineConfig dcfg;
+    dcfg.listeners.clear();
+    bootstrap::EngineConfig bcfg;
+    bcfg.listeners.clear();
+    auto open = [&](int port, const char* what) -> bool {
+        auto s = bind_udp(o.coap_address, port);
+        if (!s) {
+            log->error("cannot bind {} {}:{}: {}", what, o.coap_address, port, s.error().message());
+            return false;
+        }
+        names.push_back(fmt::format("{} {}", what, s->local_addr().to_string()));
+        sockets.push_back(std::move(*s));
+        return true;
+    };
+    if (o.dm) {
+        if (o.coap_port != 0) {
+            if (!open(o.coap_port, "dm coap")) return 1;
+            dcfg.listeners.push_back({server::ListenerSecurity::nosec, {}, {}});
+        }
+        if (o.coaps_port != 0) {
+            if (!open(o.coaps_port, "dm coaps")) return 1;
+            server::ListenerConfig l{server::ListenerSecurity::dtls, {}, {}};
+            with_credentials(l.dtls);
+            dcfg.listeners.push_back(std::move(l));
+        }
+    }
+    const auto dm_sockets = static_cast<std::uint16_t>(sockets.size());
+    if (o.bootstrap) {
+        if (o.bs_coap_port != 0) {
+            if (!open(o.bs_coap_port, "bootstrap coap")) return 1;
+            bcfg.listeners.push_back({bootstrap::Listener::Security::nosec, {}});
+        }
+        if (o.bs_coaps_port != 0) {
+            if (!open(o.bs_coaps_port, "bootstrap coaps")) return 1;
+            bootstrap::Listener l{bootstrap::Listener::Security::dtls, {}};
+            with_credentials(l.dtls);
+            bcfg.listeners.push_back(std::move(l));
+        }
+    }
+    if (sockets.empty()) {
+        log->error("no CoAP listener: every port is 0");
+        return 2;
+    }
+
+    std::optional<server::Engine> dm;
+    if (o.dm && !dcfg.listeners.empty()) {
+        dcfg.nosec = o.nosec == "any"      ? server::NoSecPolicy::any
+                     : o.nosec == "refuse" ? server::NoSecPolicy::refuse
+                                           : server::NoSecPolicy::listed;
+        dcfg.strict = o.strict;
+        dcfg.objects = extra;
+        auto e = server::Engine::create(dcfg, {stores->security(), random, wall, logger});
+        if (!e) {
+            log->error("device-management engine: {}", e.error().message());
+            return 1;
+        }
+        dm.emplace(std::move(*e));
+        auto restored = dm->restore(transport::LoopBase::now(), stores->registrations());
+        if (!restored) {
+            log->error("restoring registrations: {}", restored.error().message());
+            return 1;
+        }
+        if (*restored != 0) log->info("{} registrations restored", *restored);
+    }
+    std::optional<bootstrap::Engine> bs;
+    if (o.bootstrap && !bcfg.listeners.empty()) {
+        bcfg.allow_nosec = o.bs_allow_nosec;
+        bcfg.hold_finish_until_persisted = true;
+        auto e = bootstrap::Engine::create(bcfg, *stores->configs, random, wall, logger);
+        if (!e) {
+            log->error("bootstrap engine: {}", e.error().message());
+            return 1;
+        }
+        bs.emplace(std::move(*e));
+    }
+
+    app::ServerCore core(dm ? &*dm : nullptr, dm_sockets, bs ? &*bs : nullptr);
+    std::vector<transport::UdpSocket*> socket_ptrs;
+    for (auto& s : sockets)
+        socket_ptrs.push_back(&s);
+    transport::Loop<app::ServerCore> loop(core,
+                                          std::span<transport::UdpSocket* const>(socket_ptrs));
+
+    // REST API.
+    bool token_created = false;
+    auto token = http::load_or_create_token(o.data_dir, random, &token_created);
+    if (!token) {
+        log->error("API token in {}: {}", o.data_dir, token.error().message());
+        return 1;
+    }
+    auto hub = http::EventHub::create();
+    app::BackendOptions bo;
+    bo.bootstrap_uri = fmt::format("coaps://{}:{}", o.public_host, o.bs_coaps_port);
+    if (o.coap_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coap_port));
+    if (o.coaps_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coaps_port));
+    if (stores->sql) {
+        bo.record_outcome = [sql = stores->sql.get()](const store::BootstrapOutcome& outcome,
+                                                      std::span<const store::SecurityInfo> infos,
+                                                      std::string* why) -> Result<void> {
+            LWM2M_TRY_VOID(sql->commit_bootstrap_outcome(outcome, infos, why));
+            return ok();
+        };
+    }
+    if (stores->queue) {
+        // The event log lives on the writer's connection and is appended in its transactions
+        // (group commit, never blocking the engine thread).
+        auto event_log = std::make_shared<std::optional<store::SqliteEventLog>>();
+        bo.log_event = [q = stores->queue.get(), event_log, &log](store::EventRecord rec) {
+            q->submit(
+                [event_log, rec = std::move(rec)](store::Database& db) -> Result<void> {
+                    if (!*event_log) event_log->emplace(db);
+                    LWM2M_TRY_VOID((*event_log)->append(rec));
+                    return ok();
+                },
+                [&log](Result<void> r) {
+                    if (!r) log->warn("event log append failed: {}", r.error().message());
+                });
+        };
+    }
+    app::ServerBackend backend(http::EngineExecutor::for_loop(loop), dm ? &*dm : nullptr,
+                               bs ? &*bs : nullptr, stores->security(), *stores->configs, hub, wall,
+                               logger, bo, std::move(models));
+    if (stores->sql) {
+        // The bootstrap status survives a restart: the newest outcome of each endpoint.
+        if (auto outcomes = stores->sql->bootstrap_outcomes("", 100000)) {
+            for (const auto& oc : *outcomes)
+                backend.seed_status(oc.endpoint, oc.success, oc.time / 1000, oc.detail);
+        } else {
+            log->warn("reading bootstrap outcomes: {}", outcomes.error().message());
+        }
+    }
+    http::Router router;
+    http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", "0.1.0"}});
+    router.set_authenticator(http::bearer_authenticator(*token));
+    if (!o.web_root.empty()) {
+        if (std::filesystem::is_directory(o.web_root)) {
+            app::add_static_files(router, o.web_root, http::bearer_authenticator(*token));
+            log->info("web UI files served from {}", o.web_root);
+        } else {
+            log->warn("--web-root {} is not a folder: no web UI", o.web_root);
+        }
+    }
+    http::ServerOptions hso;
+    hso.address = o.http_address;
+    hso.port = static_cast<std::uint16_t>(o.http_port);
+    http::HttpServer http_server(router, hso);
+
+    // Signals: blocked in every thread, taken by sigwait() below.
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (auto r = http_server.start(); !r) {
+        log->error("REST API on {}:{}: {}", o.http_address, o.http_port, r.error().message());
+        return 1;
+    }
+
+    std::vector<store::Change> batch;
+    loop.set_hook([&](TimePoint now) {
+        for (int round = 0; round < 4; ++round) {
+            bool more = false;
+            if (dm) {
+                while (auto ev = dm->poll_event())
+                    backend.on_dm_event(now, std::move(*ev));
+                if (auto seq = dm->take_changes(batch); seq != 0) {
+                    if (stores->queue) {
+                        // Group commit on the writer thread; the outcome comes back as a task.
+                        stores->queue->submit([w = stores->writer, b = std::move(batch)](
+                                                  store::Database& db) { return w->apply(db, b); },
+                                              [&loop, &dm, &log, seq](Result<void> r) {
+                                                  if (!r)
+                                                      log->error("registration commit failed: {}",
+                                                                 r.error().message());
+                                                  loop.post([&dm, seq, r](TimePoint t) {
+                                                      dm->on_persisted(t, seq, r);
+                                                  });
+                                              });
+                        batch = {};
+                    } else {
+                        auto r = stores->registrations().commit(batch);
+                        if (!r) log->error("registration commit failed: {}", r.error().message());
+                        dm->on_persisted(now, seq, r);
+                        more = true;
+                    }
+                }
+            }
+            if (bs) {
+                while (auto ev = bs->poll_event()) {
+                    backend.on_bootstrap_event(now, std::move(*ev));
+                    more = true;
+                }
+            }
+            if (!more) break;
+        }
+    });
+
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> engine_failed{false};
+    std::thread engine_thread([&] {
+        while (!stopping.load()) {
+            auto r = loop.run_for(std::chrono::hours(1));
+            if (!r) {
+                log->error("engine loop: {}", r.error().message());
+                engine_failed = true;
+                break;
+            }
+        }
+    });
+
+    for (const auto& n : names)
+        log->info("listening: {}", n);
+    log->info("REST API on http://{}:{} (token in {}/api-token{})", o.http_address,
+              http_server.port(), o.data_dir, token_created ? ", created" : "");
+    std::printf("READY http=%s:%u\n", o.http_address.c_str(), http_server.port());
+    std::fflush(stdout);
+
+    int sig = 0;
+    while (sig <= 0 && !engine_failed.load()) {
+        timespec ts{0, 200'000'000};
+        sig = sigtimedwait(&sigs, nullptr, &ts);
+    }
+    log->info("stopping{}", sig > 0 ? fmt::format(" (signal {})", sig) : std::string());
+    // Stop accepting; requests in flight get their answer from the still-running engine.
+    http_server.stop(std::chrono::milliseconds(static_cast<long>(o.shutdown_grace_s * 1000)));
+    stopping = true;
+    loop.stop();
+    engine_thread.join();
+    backend.fail_pending();
+    if (dm) {
+        // What the last iteration journaled (e.g. expiries) is written before we exit.
+        if (auto seq = dm->take_changes(batch); seq != 0) {
+            Result<void> r = ok();
+            if (stores->queue)
+                r = stores->queue->run_sync(
+                    [&](store::Database& db) { return stores->writer->apply(db, batch); });
+            else
+                r = stores->registrations().commit(batch);
+            if (!r) log->error("final registration commit failed: {}", r.error().message());
+        }
+    }
+    // Flush and stop the writer thread while the loop its callbacks post to still exists.
+    stores->queue.reset();
+    log->info("stopped");
+    return engine_failed.load() ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    lwm2m::app::ServerOptions o;
+    if (int rc = lwm2m::app::parse_options(argc, argv, o); rc >= 0) return rc;
+    try {
+        return run(o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lwm2m-server: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,163 @@
+#include "options.hpp"
+
+#include <cstdio>
+#include <istream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace lwm2m::app {
+namespace {
+
+/// A JSON object as CLI11 configuration: {"coap-port": 5683, "dm": false, "log-level": "debug"}.
+/// Nested objects are not used; arrays give several inputs.
+class JsonConfig final : public CLI::Config {
+public:
+    std::string to_config(const CLI::App*, bool, bool, std::string) const override { return {}; }
+    std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
+        std::ostringstream buf;
+        buf << in.rdbuf();
+        const std::string text = buf.str();
+        auto j = nlohmann::json::parse(text, nullptr, false);
+        if (j.is_discarded() || !j.is_object())
+            throw CLI::ConversionError("the configuration file is not a JSON object");
+        std::vector<CLI::ConfigItem> result;
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            CLI::ConfigItem item;
+            item.name = it.key();
+            auto text_of = [&](const nlohmann::json& v) -> std::string {
+                if (v.is_string()) return v.get<std::string>();
+                if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+                if (v.is_number()) return v.dump();
+                throw CLI::ConversionError("configuration key '" + it.key() +
+                                           "': expected a string, number or boolean");
+            };
+            if (it.value().is_array()) {
+                for (const auto& v : it.value())
+                    item.inputs.push_back(text_of(v));
+            } else {
+                item.inputs.push_back(text_of(it.value()));
+            }
+            result.push_back(std::move(item));
+        }
+        return result;
+    }
+};
+
+} // namespace
+
+int parse_options(int argc, char** argv, ServerOptions& o) {
+    CLI::App app{"lwm2m-server: LwM2M device-management and bootstrap server with a REST API "
+                 "(lwm2m-cpp)",
+                 "lwm2m-server"};
+    // A repeated option takes its last value (a wrapper script can override what it passed).
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app.config_formatter(std::make_shared<JsonConfig>());
+    app.set_config("--config", "",
+                   "JSON configuration file: an object whose keys are the long option names "
+                   "without '--' (e.g. {\"coap-port\": 5683, \"store\": \"sqlite\"}); the command "
+                   "line wins");
+    app.allow_config_extras(false);
+    app.set_version_flag("--version", "lwm2m-server 0.1.0");
+
+    app.add_option("--dm", o.dm, "run the device-management server role (true/false)")
+        ->capture_default_str();
+    app.add_option("--bootstrap", o.bootstrap, "run the bootstrap server role (true/false)")
+        ->capture_default_str();
+    app.add_option("--coap-address", o.coap_address,
+                   "local address of the CoAP sockets (0.0.0.0, ::, 127.0.0.1, ...)")
+        ->capture_default_str();
+    auto port = CLI::Range(0, 65535);
+    app.add_option("--coap-port", o.coap_port, "DM server, CoAP NoSec port (0: no listener)")
+        ->check(port)
+        ->capture_default_str();
+    app.add_option("--coaps-port", o.coaps_port, "DM server, CoAP over DTLS port (0: no listener)")
+        ->check(port)
+        ->capture_default_str();
+    app.add_option("--bs-coap-port", o.bs_coap_port,
+                   "bootstrap server, CoAP NoSec port (0: no listener)")
+        ->check(port)
+        ->capture_default_str();
+    app.add_option("--bs-coaps-port", o.bs_coaps_port,
+                   "bootstrap server, CoAP over DTLS port (0: no listener)")
+        ->check(port)
+        ->capture_default_str();
+    app.add_option("--http-address", o.http_address,
+                   "REST API address (keep it on loopback or behind a TLS proxy: no TLS here)")
+        ->capture_default_str();
+    app.add_option("--http-port", o.http_port, "REST API port (0: ephemeral, printed at start)")
+        ->check(port)
+        ->capture_default_str();
+    app.add_option("--data-dir", o.data_dir,
+                   "data directory: the database, the secret key file (0600) and the API token "
+                   "file (api-token, 0600)")
+        ->capture_default_str();
+    app.add_option("--store", o.store,
+                   "where registrations, credentials and bootstrap configurations live")
+        ->check(CLI::IsMember({"memory", "sqlite"}))
+        ->capture_default_str();
+    app.add_option("--nosec", o.nosec,
+                   "who may register over plain CoAP: refuse (nobody), listed (endpoints whose "
+                   "credentials say nosec), any (any endpoint without credentials requiring DTLS)")
+        ->check(CLI::IsMember({"refuse", "listed", "any"}))
+        ->capture_default_str();
+    app.add_option("--bs-allow-nosec", o.bs_allow_nosec,
+                   "accept Bootstrap-Requests over plain CoAP (endpoints whose bootstrap "
+                   "credentials are nosec)")
+        ->capture_default_str();
+    app.add_option("--objects-dir", o.objects_dir,
+                   "folder of DDF files (*.xml) with object definitions beyond Objects 0-7");
+    app.add_option("--web-root", o.web_root, "folder of the web UI's static files (served at /)");
+    app.add_option("--dtls-rpk", o.dtls_rpk,
+                   "PEM file with the server's raw public key (PUBLIC KEY + unencrypted PRIVATE "
+                   "KEY): the DTLS listeners also accept RPK clients (RFC 7250) whose key is "
+                   "stored for them")
+        ->check(CLI::ExistingFile);
+    app.add_option("--dtls-cert", o.dtls_cert,
+                   "PEM certificate chain of the server (end-entity first): with --dtls-key and "
+                   "--dtls-ca the DTLS listeners also accept X.509 clients")
+        ->check(CLI::ExistingFile);
+    app.add_option("--dtls-key", o.dtls_key, "PEM private key of --dtls-cert")
+        ->check(CLI::ExistingFile);
+    app.add_option("--dtls-ca", o.dtls_ca, "PEM CA certificates client certificates chain to")
+        ->check(CLI::ExistingFile);
+    app.add_option("--public-host", o.public_host,
+                   "host name or address devices use to reach this server (shown in URIs)")
+        ->capture_default_str();
+    app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+        ->capture_default_str();
+    app.add_option("--strict", o.strict,
+                   "refuse what lenient parsing tolerates in registrations (true/false)")
+        ->capture_default_str();
+    app.add_option("--shutdown-grace", o.shutdown_grace_s,
+                   "seconds that requests in flight get to finish on SIGTERM")
+        ->check(CLI::Range(0.0, 300.0))
+        ->capture_default_str();
+    app.footer("Ports: DM 5683 (coap) / 5684 (coaps), bootstrap 5783 / 5784, REST 127.0.0.1:8080.\n"
+               "The REST API needs 'Authorization: Bearer <token>' with the token of "
+               "<data-dir>/api-token\n"
+               "(created at first start). SIGTERM / SIGINT stop gracefully (exit 0).\n"
+               "Documentation: docs/guide-server.md, docs/rest-api.md.");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help / --version exit 0; every usage error exits 2 (after CLI11's message).
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    const int x509_given = !o.dtls_cert.empty() + !o.dtls_key.empty() + !o.dtls_ca.empty();
+    if (x509_given != 0 && x509_given != 3) {
+        std::fprintf(stderr, "lwm2m-server: --dtls-cert, --dtls-key and --dtls-ca go together\n");
+        return 2;
+    }
+    if (!o.dm && !o.bootstrap) {
+        std::fprintf(stderr, "lwm2m-server: both roles are turned off (--dm, --bootstrap)\n");
+        return 2;
+    }
+    return -1;
+}
+
+} // namespace lwm2m::app

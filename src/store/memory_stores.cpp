@@ -1,0 +1,237 @@
+#include <lwm2m/store/memory_stores.hpp>
+
+#include <algorithm>
+
+#include <lwm2m/base/errc.hpp>
+
+namespace lwm2m::store {
+
+namespace {
+std::string key_of(BytesView b) {
+    return std::string(as_string_view(b));
+}
+std::string_view cn_of(const SecurityInfo& info) {
+    return info.x509_common_name.empty() ? std::string_view(info.endpoint)
+                                         : std::string_view(info.x509_common_name);
+}
+} // namespace
+
+// ---------------------------------------------------------------- registrations
+
+namespace {
+std::uint32_t tag_of(std::string_view endpoint) {
+    return SlotIndex::tag_of(std::hash<std::string_view>{}(endpoint));
+}
+} // namespace
+
+std::optional<std::uint32_t> MemoryRegistrationStore::slot_of(std::string_view endpoint) const {
+    return index_.find(tag_of(endpoint),
+                       [&](std::uint32_t s) { return entries_[s].record.endpoint == endpoint; });
+}
+
+Result<void> MemoryRegistrationStore::commit(std::span<const Change> batch) {
+    if (fail_) return fail(*fail_);
+    // Nothing below can fail, so applying in order is all-or-nothing.
+    for (const Change& c : batch) {
+        if (const auto* put = std::get_if<RegistrationPut>(&c.op)) {
+            if (auto s = slot_of(put->record.endpoint)) {
+                Entry& e = entries_[*s];
+                e.record = put->record; // assigns in place: the strings keep their storage
+                if (put->replaces) e.observations.clear();
+                continue;
+            }
+            std::uint32_t s;
+            if (!free_.empty()) {
+                s = free_.back();
+                free_.pop_back();
+            } else {
+                s = static_cast<std::uint32_t>(entries_.size());
+                entries_.emplace_back();
+            }
+            Entry& e = entries_[s];
+            e.used = true;
+            e.record = put->record;
+            e.observations.clear();
+            index_.assign(tag_of(e.record.endpoint), s, [](std::uint32_t) { return false; });
+        } else if (const auto* rm = std::get_if<RegistrationRemove>(&c.op)) {
+            if (auto s = slot_of(rm->endpoint)) {
+                index_.erase(tag_of(rm->endpoint), *s);
+                entries_[*s].used = false;
+                entries_[*s].observations.clear();
+                free_.push_back(*s);
+            }
+        } else if (const auto* oput = std::get_if<ObservationPut>(&c.op)) {
+            auto s = slot_of(oput->record.endpoint);
+            if (!s) continue;
+            auto& obs = entries_[*s].observations;
+            auto o = std::find_if(obs.begin(), obs.end(), [&](const ObservationRecord& r) {
+                return r.id == oput->record.id;
+            });
+            if (o == obs.end())
+                obs.push_back(oput->record);
+            else
+                *o = oput->record;
+        } else if (const auto* orm = std::get_if<ObservationRemove>(&c.op)) {
+            auto s = slot_of(orm->endpoint);
+            if (!s) continue;
+            std::erase_if(entries_[*s].observations,
+                          [&](const ObservationRecord& r) { return r.id == orm->id; });
+        }
+    }
+    ++commits_;
+    return ok();
+}
+
+Result<void> MemoryRegistrationStore::load(
+    const std::function<void(RegistrationRecord&&)>& on_registration,
+    const std::function<void(ObservationRecord&&)>& on_observation) const {
+    for (const auto& e : entries_)
+        if (e.used && on_registration) on_registration(RegistrationRecord(e.record));
+    for (const auto& e : entries_)
+        if (e.used)
+            for (const auto& o : e.observations)
+                if (on_observation) on_observation(ObservationRecord(o));
+    return ok();
+}
+
+Result<std::optional<RegistrationRecord>>
+MemoryRegistrationStore::find(std::string_view endpoint) const {
+    auto s = slot_of(endpoint);
+    if (!s) return std::optional<RegistrationRecord>{};
+    return std::optional<RegistrationRecord>{entries_[*s].record};
+}
+
+Result<std::size_t> MemoryRegistrationStore::size() const {
+    return index_.size();
+}
+
+std::vector<ObservationRecord> MemoryRegistrationStore::observations(std::string_view ep) const {
+    auto s = slot_of(ep);
+    if (!s) return {};
+    return entries_[*s].observations;
+}
+
+// ---------------------------------------------------------------- security
+
+Result<void> MemorySecurityStore::put(SecurityInfo info, std::string* why) {
+    LWM2M_TRY_VOID(validate(info, why));
+    auto taken = [&](const detail::StringMap<const SecurityInfo*>& index, std::string_view key,
+                     const char* what) -> bool {
+        auto it = index.find(key);
+        if (it == index.end() || it->second->endpoint == info.endpoint) return false;
+        if (why) *why = what;
+        return true;
+    };
+    switch (info.mode) {
+    case SecurityMode::psk:
+        if (taken(by_psk_identity_, as_string_view(info.psk_identity),
+                  "the PSK identity is bound to another endpoint"))
+            return fail(Errc::conflict);
+        break;
+    case SecurityMode::rpk:
+        if (taken(by_rpk_, as_string_view(info.rpk_public_key),
+                  "the raw public key is bound to another endpoint"))
+            return fail(Errc::conflict);
+        break;
+    case SecurityMode::x509:
+        if (taken(by_cn_, cn_of(info), "the certificate name is bound to another endpoint"))
+            return fail(Errc::conflict);
+        break;
+    case SecurityMode::nosec:
+        break;
+    }
+    auto it = by_endpoint_.find(info.endpoint);
+    if (it != by_endpoint_.end()) {
+        unindex(it->second);
+        it->second = std::move(info);
+    } else {
+        std::string key = info.endpoint;
+        it = by_endpoint_.emplace(std::move(key), std::move(info)).first;
+    }
+    const SecurityInfo* p = &it->second;
+    switch (p->mode) {
+    case SecurityMode::psk:
+        by_psk_identity_[key_of(p->psk_identity)] = p;
+        break;
+    case SecurityMode::rpk:
+        by_rpk_[key_of(p->rpk_public_key)] = p;
+        break;
+    case SecurityMode::x509:
+        by_cn_[std::string(cn_of(*p))] = p;
+        break;
+    case SecurityMode::nosec:
+        break;
+    }
+    return ok();
+}
+
+void MemorySecurityStore::unindex(const SecurityInfo& info) {
+    auto drop = [&](detail::StringMap<const SecurityInfo*>& index, std::string_view key) {
+        auto it = index.find(key);
+        if (it != index.end() && it->second == &info) index.erase(it);
+    };
+    drop(by_psk_identity_, as_string_view(info.psk_identity));
+    drop(by_rpk_, as_string_view(info.rpk_public_key));
+    drop(by_cn_, cn_of(info));
+}
+
+Result<bool> MemorySecurityStore::remove(std::string_view endpoint) {
+    auto it = by_endpoint_.find(endpoint);
+    if (it == by_endpoint_.end()) return false;
+    unindex(it->second);
+    by_endpoint_.erase(it);
+    return true;
+}
+
+const SecurityInfo* MemorySecurityStore::find(std::string_view endpoint) const {
+    auto it = by_endpoint_.find(endpoint);
+    return it == by_endpoint_.end() ? nullptr : &it->second;
+}
+
+const SecurityInfo* MemorySecurityStore::find_by_psk_identity(BytesView identity) const {
+    auto it = by_psk_identity_.find(as_string_view(identity));
+    return it == by_psk_identity_.end() ? nullptr : it->second;
+}
+
+const SecurityInfo* MemorySecurityStore::find_by_rpk(BytesView spki) const {
+    auto it = by_rpk_.find(as_string_view(spki));
+    return it == by_rpk_.end() ? nullptr : it->second;
+}
+
+const SecurityInfo* MemorySecurityStore::find_by_x509_cn(std::string_view common_name) const {
+    auto it = by_cn_.find(common_name);
+    return it == by_cn_.end() ? nullptr : it->second;
+}
+
+void MemorySecurityStore::for_each(const std::function<void(const SecurityInfo&)>& fn) const {
+    for (const auto& [ep, info] : by_endpoint_)
+        fn(info);
+}
+
+// ---------------------------------------------------------------- events
+
+MemoryEventLog::MemoryEventLog(std::size_t capacity)
+    : capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+Result<std::uint64_t> MemoryEventLog::append(EventRecord event) {
+    event.seq = next_seq_++;
+    if (events_.size() == capacity_) events_.pop_front();
+    events_.push_back(std::move(event));
+    return events_.back().seq;
+}
+
+Result<std::vector<EventRecord>> MemoryEventLog::read(const EventQuery& q) const {
+    std::vector<EventRecord> out;
+    // Sequence numbers are consecutive in the deque: start at the first one after after_seq.
+    std::size_t start = 0;
+    if (!events_.empty() && q.after_seq >= events_.front().seq)
+        start = static_cast<std::size_t>(q.after_seq - events_.front().seq + 1);
+    for (std::size_t i = start; i < events_.size() && out.size() < q.limit; ++i) {
+        const auto& e = events_[i];
+        if (q.endpoint && e.endpoint != *q.endpoint) continue;
+        out.push_back(e);
+    }
+    return out;
+}
+
+} // namespace lwm2m::store
