@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include <lwm2m/version.hpp>
 #include <lwm2m/bootstrap/engine.hpp>
 #include <lwm2m/dm/ddf.hpp>
 #include <lwm2m/http/api.hpp>
@@ -289,7 +290,7 @@ int run(const app::ServerOptions& o) {
         }
     }
     http::Router router;
-    http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", "0.1.0"}});
+    http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", LWM2M_VERSION_STRING}});
     router.set_authenticator(http::bearer_authenticator(*token));
     if (!o.web_root.empty()) {
         if (std::filesystem::is_directory(o.web_root)) {

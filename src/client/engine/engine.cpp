@@ -837,12 +837,14 @@ void Engine::Impl::step(TimePoint t) {
         }
     }
     evaluate_observations(t);
-    if (stopping) {
-        bool busy = false;
-        for (auto& a : accounts)
-            if (a->state == RegState::deregistering) busy = true;
-        if (!busy) is_stopped = true;
-    }
+    update_stopped();
+}
+
+void Engine::Impl::update_stopped() {
+    if (!stopping) return;
+    for (auto& a : accounts)
+        if (a->state == RegState::deregistering) return;
+    is_stopped = true;
 }
 
 std::optional<TimePoint> Engine::Impl::deadline() const {
@@ -1101,6 +1103,7 @@ void Engine::on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes) {
     m.run_server_actions(now);
     if (m.dirty) m.evaluate_observations(now);
     m.pump(now);
+    m.update_stopped();
     m.retired.clear();
 }
 

@@ -101,8 +101,8 @@ class Server:
 
 
 class Client:
-    def __init__(self, binary, args):
-        self.proc = procs.spawn([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def __init__(self, binary, args, stderr=subprocess.PIPE):
+        self.proc = procs.spawn([binary] + args, stdout=subprocess.PIPE, stderr=stderr)
         self.lines = queue.Queue()
         self.seen = []
         threading.Thread(target=self._pump, daemon=True).start()
