@@ -54,8 +54,20 @@ dm::ObjectDef temperature_object_def() {
     return d;
 }
 
+namespace {
+
+client::TypedObject::Options sensor_options() {
+    client::TypedObject::Options o;
+    // The instance is the hardware sensor, not configuration: a Bootstrap-Delete of "/" (which
+    // Bootstrap Servers send first, TS 1.1 §5.2.7.5) must not make it disappear until a reboot.
+    o.bootstrap_deletes_instances = false;
+    return o;
+}
+
+} // namespace
+
 TemperatureSensor::TemperatureSensor(Logger& log)
-    : object_(temperature_object_def(), log) {
+    : object_(temperature_object_def(), sensor_options(), log) {
     const Iid i{0};
     // Every call below names a resource of the definition above with its own type: they cannot
     // fail, which the asserts in tests/integration/client check through reads.

@@ -258,6 +258,9 @@ def case_bootstrap_psk(a, d):
            f"generated DM credentials: {j}")
     j = read(s, ep, "/3/0")
     expect(j["code"] == "2.05", f"read over DTLS-PSK: {j}")
+    # The bootstrap server's Bootstrap-Delete "/" leaves the device's own sensor instance.
+    j = read(s, ep, "/3303/0/5700", "senml-json")
+    expect(j["code"] == "2.05", f"read of the sensor after the bootstrap: {j}")
     ev = sse.wait(lambda e: e["type"] == "bootstrap" and e["ep"] == ep
                   and e["data"]["state"] == "finished")
     expect(ev is not None, "no bootstrap event")
