@@ -10,6 +10,11 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <csignal>
+
+#include <malloc.h>
+
 #include <fmt/format.h>
 
 #include <lwm2m/base/errc.hpp>
@@ -61,6 +66,19 @@ private:
     bool ipv6_;
 };
 
+/// SIGUSR1: log the statistics (engine counters, heap in use) at the next loop iteration.
+std::atomic<bool> g_stats_requested{false};
+/// Heap in use (malloc'd + mmapped) when main() started: the C++ runtime's and GnuTLS's global
+/// initialisation, which the statistics subtract to show what the client itself holds.
+std::size_t g_heap_at_start = 0;
+std::size_t heap_in_use() {
+    const struct mallinfo2 mi = ::mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+void on_sigusr1(int) {
+    g_stats_requested.store(true);
+}
+
 void milestone(const std::string& line) {
     std::fputs((line + "\n").c_str(), stdout);
     std::fflush(stdout);
@@ -70,6 +88,16 @@ dm::Lwm2mVersion version_of(const std::string& v) {
     if (v == "1.0") return dm::Lwm2mVersion::v1_0;
     if (v == "1.2") return dm::Lwm2mVersion::v1_2;
     return dm::Lwm2mVersion::v1_1;
+}
+
+/// Objects 0-2 of the enabler version; the served objects add their own definitions (the full
+/// built-in registry would also hold definitions nobody serves: heap for nothing).
+dm::ObjectRegistry core_registry(dm::Lwm2mVersion v) {
+    const auto all = dm::ObjectRegistry::builtin(v);
+    dm::ObjectRegistry r;
+    for (const std::uint16_t oid : {0, 1, 2})
+        if (const dm::ObjectDef* d = all.find(oid)) r.add(*d);
+    return r;
 }
 
 enum class RunEnd { stopped, reboot, factory_reset, fatal };
@@ -87,7 +115,7 @@ public:
         , log_(log)
         , resolver_(socket.family() == PeerAddr::Family::ipv6)
         , version_(version_of(o.lwm2m_version))
-        , registry_(dm::ObjectRegistry::builtin(version_))
+        , registry_(core_registry(version_))
         , device_(wall_, device_options(), log)
         , connectivity_(connectivity_version(), log)
         , acl_(version_ == dm::Lwm2mVersion::v1_2 ? client::AccessControlObject::Version::v1_1
@@ -120,6 +148,7 @@ private:
     void persist(const client::Engine& engine);
     void persist_firmware(const client::FirmwareUpdateObject& fw);
     void on_event(const client::EngineEvent& ev, client::Engine& engine, bool& dirty);
+    void log_stats(const client::Engine& engine) const;
     [[nodiscard]] std::string server_uri(ShortServerId ssid) const;
     [[nodiscard]] std::string location(const client::Engine& engine, ShortServerId ssid) const;
 
@@ -355,6 +384,20 @@ void Device::on_event(const client::EngineEvent& ev, client::Engine& engine, boo
     }
 }
 
+void Device::log_stats(const client::Engine& engine) const {
+    const client::EngineStats st = engine.stats();
+    // mallinfo2: every malloc'd or mmapped byte of the process (GnuTLS sessions included under
+    // DTLS), and the part allocated since main() started.
+    const std::size_t heap = heap_in_use();
+    log_.write(LogLevel::info, "client",
+               fmt::format("stats: requests {} notifications {} (stored {}, dropped {}) "
+                           "registrations {} updates {} bootstraps {} heap-in-use {} bytes "
+                           "({} since start)",
+                           st.requests_handled, st.notifications_sent, st.notifications_stored,
+                           st.notifications_dropped, st.registrations, st.updates, st.bootstraps,
+                           heap, heap - std::min(heap, g_heap_at_start)));
+}
+
 RunEnd Device::run() {
     const TimePoint t0 = transport::LoopBase::now();
     // Accounts: the stored ones when they decode and are consistent, else the options'.
@@ -394,7 +437,12 @@ RunEnd Device::run() {
     persist(engine);
     if (firmware_) persist_firmware(*firmware_);
 
-    transport::Loop loop(engine, socket_);
+    // One server conversation at a time: a receive batch of 2 datagrams (the default 32 x 4 KiB
+    // suits servers; here it would be most of the heap).
+    transport::LoopOptions lo;
+    lo.batch_size = 2;
+    lo.max_outbox = 64;
+    transport::Loop loop(engine, socket_, lo);
     app::StopOnSignal stop_on_signal(loop);
     RunEnd end = RunEnd::stopped;
     bool ending = false;
@@ -434,6 +482,7 @@ RunEnd Device::run() {
             (void)device_.set_battery_level(battery_);
         }
         if (dirty) persist(engine);
+        if (g_stats_requested.exchange(false)) log_stats(engine);
     });
 
     milestone(fmt::format("started {} on {}", o_.endpoint, socket_.local_addr().to_string()));
@@ -468,6 +517,7 @@ RunEnd Device::run() {
 } // namespace
 
 int main(int argc, char** argv) {
+    g_heap_at_start = heap_in_use();
     app::ClientOptions o;
     if (int rc = app::parse_options(argc, argv, o); rc >= 0) return rc;
     auto logger = app::make_stderr_logger(o.log_level);
@@ -509,6 +559,11 @@ int main(int argc, char** argv) {
                      o.port, socket.error().message().c_str());
         return 1;
     }
+
+    struct sigaction usr1 {};
+    usr1.sa_handler = &on_sigusr1;
+    sigemptyset(&usr1.sa_mask);
+    sigaction(SIGUSR1, &usr1, nullptr);
 
     for (;;) {
         RunEnd end = RunEnd::fatal;

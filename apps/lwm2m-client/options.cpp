@@ -41,7 +41,8 @@ int parse_options(int argc, char** argv, ClientOptions& o) {
                  "and kill -9. SIGINT/SIGTERM de-register and exit 0.\n"
                  "stdout gets one line per milestone: 'bootstrapped <ep> from <uri>', "
                  "'registered <ep> at <uri> location <path>', 'updated <ep> at <uri>', "
-                 "'deregistered <ep> from <uri>'. Logs go to stderr and never show keys.\n"
+                 "'deregistered <ep> from <uri>'. Logs go to stderr and never show keys; SIGUSR1 logs the "
+                 "statistics (requests, notifications, registrations, heap in use).\n"
                  "Exit codes: 0 stopped by a signal, 1 fatal error (socket, state directory), "
                  "2 usage error.",
                  "lwm2m-client"};

@@ -318,7 +318,6 @@ std::string Engine::Impl::object_links() const {
     // (OSCORE), which never leave the client; `ver=` when the object version is not the one the
     // enabler version implies (TS 1.2 §6.2.1.1: core objects default to the version published
     // with the enabler, every other object to 1.0).
-    const dm::ObjectRegistry defaults = dm::ObjectRegistry::builtin(cfg.version);
     std::vector<format::RegisterObject> objs;
     for (const auto& [oid, h] : objects) {
         if (oid == 0 || oid == 21) continue;
@@ -326,9 +325,9 @@ std::string Engine::Impl::object_links() const {
         o.oid = oid;
         const std::string_view v = h->version();
         std::string_view def = "1.0";
-        if (const dm::ObjectDef* d = defaults.find(oid);
-            d != nullptr && cfg.version != dm::Lwm2mVersion::v1_0)
-            def = d->object_version;
+        if (const auto d = dm::builtin_object_version(cfg.version, oid);
+            d && cfg.version != dm::Lwm2mVersion::v1_0)
+            def = *d;
         // Object 1 is the AccountStore's ServerObject: it carries the enabler's own version.
         if (v != def && oid != 1) o.version = std::string(v);
         for (const Iid i : h->instances())
