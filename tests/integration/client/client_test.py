@@ -9,6 +9,7 @@ Prints "PASS <case>" or "FAIL <case>: why".
 """
 import argparse
 import base64
+import json
 import os
 import secrets
 import signal
@@ -203,11 +204,20 @@ def case_dm_nosec(a, d):
 def case_kill9_restart(a, d):
     s = start_server(a, d)
     ep = "cl-kill9"
-    args = nosec_args(s, d, ep)
+    # The options come from a JSON configuration file this time (arrays for list options).
+    config = os.path.join(d, "client.json")
+    with open(config, "w") as f:
+        json.dump({"endpoint": ep, "server": f"coap://127.0.0.1:{s.ports['coap']}",
+                   "state-dir": os.path.join(d, "state-" + ep), "objects": [3, 5, 3303],
+                   "demo-interval": 0.3, "log-level": "debug"}, f)
+    args = ["--config", config]
     cl = Daemon(a.client, args, os.path.join(d, "client.err"))
     expect(cl.wait_for("registered", 15), f"no registration: {cl.seen}\n{cl.stderr()}")
     st, j, _ = s.api("GET", f"/api/clients/{ep}")
     expect(st == 200, f"client: {st}")
+    paths = [o["path"] for o in j["objects"]]
+    expect("/5/0" in paths and "/3303/0" in paths and "/4/0" not in paths and "/2" not in paths,
+           f"objects from the configuration file: {paths}")
     reg_id = j["registration_id"]
     # Let the demo write state a few times, then kill -9 in the middle of it.
     time.sleep(1.0)
