@@ -369,7 +369,11 @@ void Device::on_event(const client::EngineEvent& ev, client::Engine& engine, boo
             fmt::format("bootstrap failed ({}); retrying after the hold-off", ev.error.message()));
         break;
     case K::state_changed:
+        dirty = true;
+        break;
     case K::account_purged:
+        log_.write(LogLevel::info, "client",
+                   "Bootstrap-Server account purged (Object 0 Resource 12 timeout)");
         dirty = true;
         break;
     case K::disabled:

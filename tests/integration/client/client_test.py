@@ -4,7 +4,7 @@
 
   client_test.py --client PATH --server PATH --case NAME
 
-Cases: usage, dm_nosec, kill9_restart, bootstrap_psk, firmware, factory_reset.
+Cases: usage, dm_nosec, kill9_restart, bootstrap_psk, bootstrap_purge, firmware, factory_reset.
 Prints "PASS <case>" or "FAIL <case>: why".
 """
 import argparse
@@ -297,6 +297,57 @@ def case_bootstrap_psk(a, d):
         expect(needle not in outputs, "the bootstrap key appears in a log")
 
 
+def case_bootstrap_purge(a, d):
+    """Object 0 Resource 12 (TS 1.1 E.1): the Bootstrap-Server account is purged that many seconds
+    after a successful bootstrap; afterwards a Bootstrap-Request Trigger (/1/0/9) starts nothing."""
+    s = start_server(a, d, extra=())
+    sse = Sse(s, "?type=bootstrap")
+    ep = "cl-bs-purge"
+    bs_id, bs_key = printable_id(32), secrets.token_bytes(32)
+    st, j, _ = s.api("POST", "/api/bootstrap", bootstrap_body(ep, s, bs_id, bs_key))
+    expect(st == 201, f"bootstrap config: {st} {j}")
+    key_file = os.path.join(d, "bs.key")
+    with open(key_file, "wb") as f:
+        f.write(bs_key)
+    cl = Daemon(a.client, ["-e", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
+                           "--psk-identity", bs_id.decode(), "--psk-key-file", key_file,
+                           "-d", os.path.join(d, "state"), "--bootstrap-jitter", "0.1",
+                           "--bootstrap-account-timeout", "4", "--log-level", "debug"],
+                os.path.join(d, "client.err"))
+    expect(cl.wait_for("registered", 25), f"no registration: {cl.seen}\n{cl.stderr()}")
+
+    def finished():
+        with sse.lock:
+            return sum(1 for e in sse.items if e["ep"] == ep and e["data"]["state"] == "finished")
+    expect(sse.wait(lambda e: e["ep"] == ep and e["data"]["state"] == "finished") is not None,
+           "no bootstrap event")
+    # Before the timeout the trigger bootstraps again (and restarts the timer).
+    st, j, _ = s.api("POST", f"/api/clients/{ep}/execute/1/0/9")
+    expect(st == 200 and j["code"] == "2.04", f"execute /1/0/9: {j}")
+    end = time.time() + 15
+    while time.time() < end and finished() < 2:
+        time.sleep(0.1)
+    expect(finished() == 2, f"the trigger did not bootstrap again: {finished()} sessions")
+    expect(cl.wait_for("registered", 15), f"no registration after the second bootstrap: {cl.seen}")
+    end = time.time() + 15
+    purged = False
+    while time.time() < end and not purged:
+        purged = "Bootstrap-Server account purged" in cl.stderr()
+        time.sleep(0.1)
+    expect(purged, f"no purge within 15 s\n{cl.stderr()}")
+    # After the purge: the trigger is accepted (2.04) but no Bootstrap-Request reaches the server.
+    st, j, _ = s.api("POST", f"/api/clients/{ep}/execute/1/0/9")
+    expect(st == 200 and j["code"] == "2.04", f"execute /1/0/9 after the purge: {j}")
+    time.sleep(3)
+    expect(finished() == 2, f"a bootstrap after the purge: {finished()} sessions")
+    expect(cl.count("bootstrapped") == 2, f"bootstrapped after the purge: {cl.seen}")
+    j = read(s, ep, "/3/0/0", "text")
+    expect(j["code"] == "2.05", f"the DM account still works: {j}")
+    stop_and_check_deregistered(s, cl, ep)
+    sse.close()
+    s.stop()
+
+
 def case_firmware(a, d):
     s = start_server(a, d)
     ep = "cl-fw"
@@ -375,7 +426,8 @@ def case_factory_reset(a, d):
 
 
 CASES = {f.__name__[5:]: f for f in (case_usage, case_dm_nosec, case_kill9_restart,
-                                     case_bootstrap_psk, case_firmware, case_factory_reset)}
+                                     case_bootstrap_psk, case_bootstrap_purge, case_firmware,
+                                     case_factory_reset)}
 
 
 def main():
