@@ -2,9 +2,10 @@
 """lwm2m-client integration tests: the real daemon against the real lwm2m-server on 127.0.0.1
 (label integration).
 
-  client_test.py --client PATH --server PATH --case NAME
+  client_test.py --client PATH --server PATH [--lwm2m PATH] --case NAME
 
-Cases: usage, dm_nosec, kill9_restart, bootstrap_psk, bootstrap_purge, firmware, factory_reset.
+Cases: usage, dm_nosec, kill9_restart, bootstrap_psk, bootstrap_purge, firmware, factory_reset,
+admin_cli (the `lwm2m` admin commands against both).
 Prints "PASS <case>" or "FAIL <case>: why".
 """
 import argparse
@@ -425,15 +426,103 @@ def case_factory_reset(a, d):
     s.stop()
 
 
+def case_admin_cli(a, d):
+    """The `lwm2m` admin commands against the real lwm2m-server with a real lwm2m-client (#11):
+    --json parsed and checked, human output sampled, bad input with the documented exit codes."""
+    expect(a.lwm2m, "--lwm2m is required for admin_cli")
+    s = start_server(a, d, extra=("--nosec", "any"))
+    ep = "cl-admin"
+    cl = Daemon(a.client, nosec_args(s, d, ep), os.path.join(d, "client.err"))
+    expect(cl.wait_for("registered", 15), f"no registration: {cl.seen}\n{cl.stderr()}")
+    base = [a.lwm2m, "--server", f"http://127.0.0.1:{s.http_port}", "--token-file",
+            os.path.join(s.data_dir, "api-token")]
+
+    def cli(*args, rc=0, timeout=20):
+        r = subprocess.run(base + list(args), capture_output=True, text=True, timeout=timeout)
+        expect(r.returncode == rc, f"lwm2m {' '.join(args)}: exit {r.returncode} (wanted {rc})"
+                                   f"\n{r.stdout}\n{r.stderr}")
+        return r.stdout, r.stderr
+
+    def cli_json(*args, rc=0):
+        out, _ = cli("--json", *args, rc=rc)
+        return json.loads(out)
+
+    j = cli_json("clients")
+    expect(j["total"] == 1 and j["items"][0]["endpoint"] == ep, f"clients: {j}")
+    out, _ = cli("clients")
+    expect(ep in out and "1 of 1 client" in out, f"clients table: {out}")
+    j = cli_json("client", ep)
+    expect(any(o["path"] == "/3303/0" for o in j["objects"]), f"client: {j}")
+    out, _ = cli("client", ep)
+    # Names come from the server's models (3303 has none without --objects-dir: listed unnamed).
+    expect("Device" in out and "Firmware Update" in out and "/3303/0" in out,
+           f"objects in the table: {out}")
+    # read: human output with names from the model; --json in several formats.
+    out, _ = cli("read", ep, "/3/0")
+    expect(out.startswith("2.05 Content") and "Manufacturer" in out and "lwm2m-cpp" in out,
+           f"read /3/0: {out}")
+    for fmt in ("tlv", "senml-cbor", "lwm2m-cbor"):
+        j = cli_json("read", ep, "/3/0/2", "--format", fmt)
+        expect(j["code"] == "2.05" and j["content"]["value"] == ep, f"read {fmt}: {j}")
+    j = cli_json("read", ep, "/3303/0/5700", "--format", "senml-json")
+    expect(isinstance(j["content"]["value"], float), f"sensor: {j}")
+    # write typed by the model, read back; exec; discover; attrs; composite read.
+    cli("write", ep, "/3303/0/5750", "attic", "--type", "string")  # no model on the server
+    j = cli_json("read", ep, "/3303/0/5750", "--format", "text")
+    expect(j["content"]["value"] == "attic", f"read back: {j}")
+    out, _ = cli("write", ep, "/3/0/0", "evil", rc=1)
+    expect("4.05" in out, f"write of a read-only resource: {out}")
+    j = cli_json("discover", ep, "/3303/0")
+    expect(j["code"] == "2.05" and "5700" in json.dumps(j), f"discover: {j}")
+    cli("attrs", ep, "/3303/0/5700", "--pmin", "0", "--pmax", "5")
+    j = cli_json("composite", "read", ep, "/3/0/0", "/3303/0/5701", "--format", "senml-cbor")
+    vals = {r["path"]: r.get("value") for r in j.get("records", [])}
+    expect(vals.get("/3/0/0") == "lwm2m-cpp" and vals.get("/3303/0/5701") == "Cel",
+           f"composite read: {j}")
+    # observe streams notifications: three lines with --count 3 (the sensor changes every 0.3 s).
+    out, _ = cli("--json", "observe", ep, "/3303/0/5700", "--count", "3", timeout=30)
+    lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+    expect(len(lines) >= 3, f"observe --count 3: {out}")
+    # Object 0: refused by the device, exit 1 with the code.
+    out, _ = cli("read", ep, "/0/0", rc=1)
+    expect(out.startswith("4.01"), f"read /0/0: {out}")
+    # security: add a PSK for another endpoint from stdin, list (key never shown), delete.
+    key = secrets.token_bytes(64)
+    key_file = os.path.join(d, "other.key")
+    with open(key_file, "wb") as f:
+        f.write(key)
+    cli("security", "add-psk", "other-dev", "--identity", "x" * 128, "--psk-key-file", key_file)
+    j = cli_json("security", "list")
+    items = j["items"] if isinstance(j, dict) else j
+    entry = [e for e in items if e["endpoint"] == "other-dev"]
+    expect(entry and entry[0]["psk_key"] == "<set>", f"security list: {j}")
+    expect(key.hex() not in json.dumps(j), "the key in the listing")
+    cli("security", "delete", "other-dev")
+    # exec: Reboot; the daemon comes back with an Update.
+    cli("exec", ep, "/3/0/4")
+    expect(cl.wait_for("updated", 15), f"no Update after the reboot: {cl.seen}")
+    # Bad input: unknown endpoint (HTTP 404: exit 5), bad path (2), bad value for the type (2),
+    # no token (5).
+    cli("read", "no-such-device", "/3/0", rc=5)
+    cli("read", ep, "/3/x", rc=2)
+    cli("write", ep, "/3/0/9", "not-a-number", rc=2)
+    r = subprocess.run([a.lwm2m, "--server", f"http://127.0.0.1:{s.http_port}", "--token-file",
+                        "/nonexistent", "clients"], capture_output=True, text=True, timeout=20)
+    expect(r.returncode in (2, 5), f"missing token: exit {r.returncode} {r.stderr}")
+    stop_and_check_deregistered(s, cl, ep)
+    s.stop()
+
+
 CASES = {f.__name__[5:]: f for f in (case_usage, case_dm_nosec, case_kill9_restart,
                                      case_bootstrap_psk, case_bootstrap_purge, case_firmware,
-                                     case_factory_reset)}
+                                     case_factory_reset, case_admin_cli)}
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--client", required=True)
     p.add_argument("--server", required=True)
+    p.add_argument("--lwm2m", default="", help="the lwm2m admin CLI (case admin_cli)")
     p.add_argument("--case", required=True, choices=sorted(CASES))
     a = p.parse_args()
     d = tempfile.mkdtemp(prefix="lwm2m-client-test-")
