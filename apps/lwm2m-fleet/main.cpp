@@ -42,6 +42,7 @@ struct Options {
     double duration_s = 30;
     std::int64_t lifetime = 300;
     std::string endpoint_prefix = "fleet-";
+    std::size_t first_index = 0;
     std::string psk_key_file;
     std::string lwm2m_version = "1.1";
     std::string bind = "127.0.0.1";
@@ -115,6 +116,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{0xFFFFFFFF}))
         ->capture_default_str();
     cli.add_option("--endpoint-prefix", o.endpoint_prefix, "endpoint names: <prefix><index>")
+        ->capture_default_str();
+    cli.add_option("--first-index", o.first_index,
+                   "index of the first device (several processes can share one fleet: "
+                   "--first-index 0 -n 50000, then --first-index 50000 -n 50000)")
         ->capture_default_str();
     cli.add_option("--psk-key-file", o.psk_key_file,
                    "coaps:// URIs: file holding the PSK key shared by the fleet (else "
@@ -199,12 +204,19 @@ int main(int argc, char** argv) {
     ::getrlimit(RLIMIT_NOFILE, &rl);
     const rlim_t need = static_cast<rlim_t>(o.count) + 256;
     if (rl.rlim_cur < need) {
-        rl.rlim_cur = std::min(need, rl.rlim_max);
-        ::setrlimit(RLIMIT_NOFILE, &rl);
+        // Root (CAP_SYS_RESOURCE) may also raise the hard limit, up to fs.nr_open.
+        rlimit want{need, std::max(need, rl.rlim_max)};
+        if (::setrlimit(RLIMIT_NOFILE, &want) == 0) {
+            rl = want;
+        } else {
+            rl.rlim_cur = std::min(need, rl.rlim_max);
+            ::setrlimit(RLIMIT_NOFILE, &rl);
+        }
     }
     if (rl.rlim_cur < need)
-        return usage(fmt::format("{} devices need {} file descriptors; the limit is {}", o.count,
-                                 need, rl.rlim_max));
+        return usage(fmt::format("{} devices need {} file descriptors; the limit is {}: run "
+                                 "several processes with --first-index",
+                                 o.count, need, rl.rlim_max));
 
     auto logger = app::make_stderr_logger(o.log_level);
     app::SpdlogLogger log(logger);
@@ -230,7 +242,7 @@ int main(int argc, char** argv) {
             sh->sockets.push_back(std::move(*sock));
         }
         fleet::FleetConfig c = base;
-        c.first_index = first;
+        c.first_index = o.first_index + first;
         c.count = n;
         c.rate = o.rate * static_cast<double>(n) / static_cast<double>(o.count);
         randoms.push_back(std::make_unique<transport::SystemRandom>());
