@@ -4,8 +4,8 @@
 
   client_test.py --client PATH --server PATH [--lwm2m PATH] --case NAME
 
-Cases: usage, dm_nosec, kill9_restart, bootstrap_psk, bootstrap_purge, firmware, factory_reset,
-admin_cli (the `lwm2m` admin commands against both).
+Cases: usage, dm_nosec, kill9_restart, bootstrap_psk, bootstrap_purge, firmware, firmware_pull,
+factory_reset, admin_cli (the `lwm2m` admin commands against both).
 Prints "PASS <case>" or "FAIL <case>: why".
 """
 import argparse
@@ -404,6 +404,51 @@ def case_firmware(a, d):
     s.stop()
 
 
+def case_firmware_pull(a, d):
+    """Firmware pull (TS 1.1 E.6, Delivery Method pull): a Package URI the client fetches with
+    Block2 from an independent CoAP server process (`lwm2m coap serve`'s /large, 4,096 bytes)."""
+    expect(a.lwm2m, "--lwm2m is required for firmware_pull")
+    port = procs.free_udp_port()
+    procs.spawn([a.lwm2m, "coap", "serve", "--listen", f"127.0.0.1:{port}", "--duration", "60"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.coap_ping("127.0.0.1", port)  # raises when it does not answer
+    s = start_server(a, d)
+    ep = "cl-fw-pull"
+    cl = Daemon(a.client, nosec_args(s, d, ep), os.path.join(d, "client.err"))
+    expect(cl.wait_for("registered", 15), f"no registration: {cl.seen}\n{cl.stderr()}")
+    st, j, _ = s.api("PUT", f"/api/clients/{ep}/write/5/0/1",
+                     {"id": 1, "type": "string", "value": f"coap://127.0.0.1:{port}/large"})
+    expect(st == 200 and j["code"] == "2.04", f"write Package URI: {j}")
+    end = time.time() + 15
+    state = None
+    while time.time() < end:
+        state = read(s, ep, "/5/0/3", "text")["content"].get("value")
+        if state == 2:
+            break
+        time.sleep(0.2)
+    expect(state == 2, f"state {state} (2 = Downloaded)\n{cl.stderr()}")
+    package = procs.large_reference()
+    with open(os.path.join(d, "state-" + ep, "firmware.bin"), "rb") as f:
+        expect(f.read() == package, "firmware.bin is not the served /large body")
+    st, j, _ = s.api("POST", f"/api/clients/{ep}/execute/5/0/2")
+    expect(st == 200 and j["code"] == "2.04", f"execute update: {j}")
+    want = f"fw-{len(package)}-{zlib.crc32(package):08x}"
+    end = time.time() + 10
+    version = None
+    while time.time() < end and version != want:
+        version = read(s, ep, "/3/0/3", "text")["content"].get("value")
+        time.sleep(0.2)
+    expect(version == want, f"firmware version {version!r}, expected {want!r}")
+    # A URI with a scheme the client cannot fetch: 2.04, then Update Result 9 (TS 1.1 E.6).
+    st, j, _ = s.api("PUT", f"/api/clients/{ep}/write/5/0/1",
+                     {"id": 1, "type": "string", "value": "http://127.0.0.1/fw.bin"})
+    expect(st == 200 and j["code"] == "2.04", f"write http URI: {j}")
+    j = read(s, ep, "/5/0/5", "text")
+    expect(j["content"]["value"] == 9, f"Update Result (9 = unsupported protocol): {j}")
+    stop_and_check_deregistered(s, cl, ep)
+    s.stop()
+
+
 def case_factory_reset(a, d):
     s = start_server(a, d)
     ep = "cl-reset"
@@ -515,7 +560,7 @@ def case_admin_cli(a, d):
 
 CASES = {f.__name__[5:]: f for f in (case_usage, case_dm_nosec, case_kill9_restart,
                                      case_bootstrap_psk, case_bootstrap_purge, case_firmware,
-                                     case_factory_reset, case_admin_cli)}
+                                     case_firmware_pull, case_factory_reset, case_admin_cli)}
 
 
 def main():
