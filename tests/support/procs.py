@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 CHILDREN = []
@@ -163,3 +164,24 @@ def coap_option(m, number):
 
 def coap_uint(v):
     return int.from_bytes(v, "big") if v is not None else None
+
+
+def run_case_main(parser, cases, tmp_prefix):
+    """main() of the integration scripts: adds --case, runs that case with the parsed arguments and
+    a fresh temporary folder, prints "PASS <case>" or "FAIL <case>: why" (ctest matches "FAIL "),
+    and always kills the processes the case spawned. Returns the exit status."""
+    parser.add_argument("--case", required=True, choices=sorted(cases))
+    a = parser.parse_args()
+    d = tempfile.mkdtemp(prefix=tmp_prefix)
+    try:
+        cases[a.case](a, d)
+        print(f"PASS {a.case}")
+        return 0
+    except AssertionError as e:
+        print(f"FAIL {a.case}: {e}")
+        return 1
+    except Exception as e:  # noqa: BLE001 - any error fails the case
+        print(f"FAIL {a.case}: {type(e).__name__}: {e}")
+        return 1
+    finally:
+        kill_children()

@@ -17,7 +17,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 import zlib
 
@@ -567,23 +566,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--client", required=True)
     p.add_argument("--server", required=True)
-    p.add_argument("--lwm2m", default="", help="the lwm2m admin CLI (case admin_cli)")
-    p.add_argument("--case", required=True, choices=sorted(CASES))
-    a = p.parse_args()
-    d = tempfile.mkdtemp(prefix="lwm2m-client-test-")
-    try:
-        CASES[a.case](a, d)
-        print(f"PASS {a.case}")
-        return 0
-    except AssertionError as e:
-        print(f"FAIL {a.case}: {e}")
-        return 1
-    except Exception as e:  # noqa: BLE001 - any error fails the case
-        print(f"FAIL {a.case}: {type(e).__name__}: {e}")
-        return 1
-    finally:
-        procs.kill_children()
-
+    p.add_argument("--lwm2m", default="", help="the lwm2m admin CLI (admin_cli, firmware_pull)")
+    return procs.run_case_main(p, CASES, "lwm2m-client-test-")
 
 if __name__ == "__main__":
     sys.exit(main())

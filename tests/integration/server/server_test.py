@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -909,24 +908,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--server", required=True)
     p.add_argument("--client", required=True)
-    p.add_argument("--case", required=True, choices=sorted(CASES))
     p.add_argument("--store", default="memory")
     p.add_argument("--npm-dir", default="")
-    a = p.parse_args()
-    d = tempfile.mkdtemp(prefix="lwm2m-server-test-")
-    try:
-        CASES[a.case](a, d)
-        print(f"PASS {a.case}")
-        return 0
-    except AssertionError as e:
-        print(f"FAIL {a.case}: {e}")
-        return 1
-    except Exception as e:  # noqa: BLE001 - any error fails the case
-        print(f"FAIL {a.case}: {type(e).__name__}: {e}")
-        return 1
-    finally:
-        procs.kill_children()
-
+    return procs.run_case_main(p, CASES, "lwm2m-server-test-")
 
 if __name__ == "__main__":
     sys.exit(main())
