@@ -15,7 +15,6 @@
 
 #include <fmt/format.h>
 
-#include <lwm2m/version.hpp>
 #include <lwm2m/bootstrap/engine.hpp>
 #include <lwm2m/dm/ddf.hpp>
 #include <lwm2m/http/api.hpp>
@@ -27,10 +26,12 @@
 #include <lwm2m/store/memory_stores.hpp>
 #include <lwm2m/store/sqlite_bootstrap_config_store.hpp>
 #include <lwm2m/store/sqlite_stores.hpp>
+#include <lwm2m/transport/heap.hpp>
 #include <lwm2m/transport/loop.hpp>
 #include <lwm2m/transport/system_random.hpp>
 #include <lwm2m/transport/time_source.hpp>
 #include <lwm2m/transport/udp_socket.hpp>
+#include <lwm2m/version.hpp>
 
 #include "backend.hpp"
 #include "credentials.hpp"
@@ -354,6 +355,14 @@ int run(const app::ServerOptions& o) {
                 }
             }
             if (!more) break;
+        }
+        // A mass expiry (registrations, DTLS sessions) freed much at once: give the pages back.
+        const bool dm_hint = dm && dm->take_release_hint();
+        const bool bs_hint = bs && bs->take_release_hint();
+        if (dm_hint || bs_hint) {
+            const bool released = transport::release_free_heap();
+            log->debug("{} registrations left; free heap {}returned to the OS",
+                       dm ? dm->registration_count() : 0, released ? "" : "not ");
         }
     });
 
