@@ -1,7 +1,8 @@
 """Process and network helpers shared by the Python test scripts (coap_interop.py,
 coaps_interop.py, cli_test.py): child processes in their own session, killed on exit; bounded
-waits; free UDP ports; CoAP ping; the 4096-byte /large reference body; a minimal CoAP message
-encoder/decoder (RFC 7252 §3) for tests that craft datagrams themselves.
+waits; free UDP ports; CoAP ping; npm packages installed into the build tree on first use; the
+4096-byte /large reference body; a minimal CoAP message encoder/decoder (RFC 7252 §3) for tests
+that craft datagrams themselves.
 
 Import with:
   sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), <up>, "support"))

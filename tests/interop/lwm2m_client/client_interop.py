@@ -4,6 +4,9 @@
 
   client_interop.py --client PATH --case NAME [--npm-dir DIR]
 
+The work directory (/tmp/lwm2m-client-interop-*: logs, the client's state with its keys) is
+removed when the case passes and kept when it fails.
+
 Cases:
   node_lib_server   lwm2m-node-lib 1.x's LwM2M 1.0 server (npm, NoSec), driven by
                     tests/interop/lwm2m_node_server/node_server.js.
@@ -21,6 +24,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -386,7 +390,8 @@ def free_port_pair():
 def libcoap_dtls(a, d, tls):
     """coap-server-<tls> as a stand-in LwM2M server over DTLS PSK: its -d option creates the
     unknown resource "rd" on the POST (2.01, Location-Path "rd", plus Location-Query options
-    our client ignores) and deletes it on the DELETE (2.02). It sends no requests itself.
+    our client ignores), answers the Updates (POST /rd) 2.04 and deletes it on the DELETE
+    (2.02). It is no LwM2M server: it sends no requests (no Read, Observe...) itself.
     Identity 128 bytes (sent with --psk-identity-hex), key 64 bytes: coap-server takes the key
     as one command-line string of at most 64 bytes, so it is printable; any identity is
     accepted (no -i file)."""
@@ -400,9 +405,9 @@ def libcoap_dtls(a, d, tls):
     log_path = os.path.join(d, "coap-server.log")
     log = open(log_path, "wb")
     # stdbuf: its packet dumps go to a fully buffered stdout otherwise.
-    srv = procs.spawn(["stdbuf", "-oL", "-eL", f"coap-server-{tls}", "-A", "127.0.0.1", "-p", str(port), "-v", "8",
-                       "-d", "4", "-k", key.decode(), "-h", "lwm2m"], stdout=log,
-                      stderr=subprocess.STDOUT)
+    srv = procs.spawn(["stdbuf", "-oL", "-eL", f"coap-server-{tls}", "-A", "127.0.0.1",
+                       "-p", str(port), "-v", "8", "-d", "4", "-k", key.decode(), "-h", "lwm2m"],
+                      stdout=log, stderr=subprocess.STDOUT)
     procs.coap_ping("127.0.0.1", port)
 
     def server_log(want=None, timeout=5):
@@ -417,7 +422,7 @@ def libcoap_dtls(a, d, tls):
     ep = f"cpp-dtls-{tls}"
     uri = f"coaps://127.0.0.1:{port + 1}"
     cl = daemon(a, d, ep, uri, "--psk-identity-hex", identity.hex(), "--psk-key-file", key_file,
-                "--lifetime", "60", "--shutdown-grace", "5", log_level="trace")
+                "--lifetime", "2", "--shutdown-grace", "5", log_level="trace")
     expect(cl.wait_for("registered", 15), f"not registered over DTLS: {cl.seen}\n{cl.stderr()}\n"
                                           f"{server_log()[-3000:]}")
     expect(cl.line("registered") == f"registered {ep} at {uri} location /rd",
@@ -426,10 +431,21 @@ def libcoap_dtls(a, d, tls):
     expect(f"got psk_identity: '{identity.decode()}'" in text,
            f"coap-server-{tls} did not get the 128-byte identity:\n{text[-3000:]}")
     post = [ln for ln in text.splitlines() if "c:POST" in ln and "Uri-Path:rd" in ln]
-    expect(post and f"Uri-Query:ep={ep}" in post[0] and "Uri-Query:lt=60" in post[0]
+    expect(post and f"Uri-Query:ep={ep}" in post[0] and "Uri-Query:lt=2" in post[0]
            and "</3/0>" in post[0], f"no decrypted Register in the server log: {post}")
     expect(any("c:2.01" in ln and "Location-Path:rd" in ln for ln in text.splitlines()),
            "no 2.01 Created in the server log")
+    # Updates (lifetime 2 s: one a second) to the same location, answered 2.04 by the existing
+    # resource, over the same DTLS session (one handshake).
+    expect(cl.wait_for("updated", 5), f"no Update: {cl.seen}\n{cl.stderr()}")
+    text = server_log(["c:2.04"])
+    lines = text.splitlines()
+    ups = [i for i, ln in enumerate(lines) if "c:POST" in ln and "Uri-Path:rd" in ln
+           and "Uri-Query:ep=" not in ln]
+    expect(ups and any("c:2.04" in ln for ln in lines[ups[0]:]), f"Update not answered: {ups}")
+    with open(cl.err_path, "rb") as f:
+        hs = f.read().decode(errors="replace").count("handshake with 127.0.0.1")
+    expect(hs == 1, f"{hs} DTLS handshakes for a Register and its Updates")
     stop_client(cl)
     text = server_log(["c:DELETE", "c:2.02"])
     expect(any("c:DELETE" in ln and "Uri-Path:rd" in ln for ln in text.splitlines()),
@@ -465,6 +481,8 @@ def main():
     try:
         CASES[a.case](a, d)
         print(f"PASS {a.case}")
+        procs.kill_children()
+        shutil.rmtree(d, ignore_errors=True)  # kept on failure (logs, state with the keys)
         return 0
     except AssertionError as e:
         print(f"FAIL {a.case}: {e}")

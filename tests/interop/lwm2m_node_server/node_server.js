@@ -21,7 +21,8 @@ const path = require('path');
 const readline = require('readline');
 const lwm2m = require('lwm2m-node-lib');
 // The coap module instance lwm2m-node-lib itself uses.
-const coap = require(require.resolve('coap', {paths: [path.dirname(require.resolve('lwm2m-node-lib'))]}));
+const libDir = path.dirname(require.resolve('lwm2m-node-lib'));
+const coap = require(require.resolve('coap', {paths: [libDir]}));
 
 const port = Number(process.argv[2]);
 const writeFormat = process.argv[3] || 'text/plain';

@@ -23,8 +23,11 @@ const readline = require('readline');
 const [port, dbDir, codecDir] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
 const base = path.dirname(require.resolve('coap-shepherd'));
 const out = (line) => process.stdout.write(line + '\n');
+const text = (err) => String((err && err.message) || err);
+const json = (v) => JSON.stringify(v === undefined ? null : v);
 process.on('uncaughtException', (err) => {
-    out('CRASH ' + JSON.stringify(String(err && err.stack || err).split('\n').slice(0, 2).join(' ')));
+    const where = String((err && err.stack) || err).split('\n').slice(0, 2).join(' ');
+    out('CRASH ' + JSON.stringify(where));
     process.exit(70);
 });
 if (codecDir) {
@@ -54,13 +57,13 @@ coap.createServer.prototype.listen = function (p, address, done) {
 const shepherd = require('coap-shepherd');
 
 function answer(cmd) {
-    return (result) => out('OK ' + cmd + ' ' + JSON.stringify(result === undefined ? null : result));
+    return (result) => out('OK ' + cmd + ' ' + json(result));
 }
 
 function command(line) {
     const a = line.trim().split(/\s+/);
     const cmd = a[0];
-    const fail = (err) => out('ERROR ' + cmd + ' ' + JSON.stringify(String(err && err.message || err)));
+    const fail = (err) => out('ERROR ' + cmd + ' ' + JSON.stringify(text(err)));
     try {
         if (cmd === 'list') return answer(cmd)(shepherd.list());
         if (cmd === 'quit') {
@@ -95,10 +98,10 @@ function command(line) {
     }
 }
 
-shepherd.on('error', (err) => out('SHEPHERD-ERROR ' + JSON.stringify(String(err && err.message || err))));
+shepherd.on('error', (err) => out('SHEPHERD-ERROR ' + JSON.stringify(text(err))));
 shepherd.on('ind', (msg) => {
     const ep = typeof msg.cnode === 'string' ? msg.cnode : (msg.cnode && msg.cnode.clientName);
-    out('IND ' + msg.type + ' ' + ep + ' ' + JSON.stringify(msg.data === undefined ? null : msg.data));
+    out('IND ' + msg.type + ' ' + ep + ' ' + json(msg.data));
 });
 shepherd.on('ready', () => {
     shepherd._server.on('request', (req) => {
@@ -113,7 +116,7 @@ shepherd.on('ready', () => {
 });
 shepherd.start((err) => {
     if (err) {
-        out('ERROR start ' + JSON.stringify(String(err && err.message || err)));
+        out('ERROR start ' + JSON.stringify(text(err)));
         process.exit(1);
     }
 });
