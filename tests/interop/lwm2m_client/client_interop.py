@@ -271,8 +271,10 @@ def case_coap_shepherd(a, d):
       Resources unknown to its lwm2m-id tables (e.g. /3303/0/5750, a String) come back as hex;
     - Observe: it sends the request from a NEW socket (another port) instead of the one the
       client registered with; our client drops requests from an unknown source (NoSec: the
-      server is known by its address), so coap-shepherd's Observe never succeeds. Reads,
-      Writes, Discover, Write-Attributes and Execute go through its server socket and work;
+      server is known by its address), so coap-shepherd's Observe never succeeds. The driver's
+      observe-via-server sends the same Observe through coap-shepherd's server socket: 2.05 in
+      TLV and notifications, which shows the port is the only problem. Reads, Writes,
+      Discover, Write-Attributes and Execute go through its server socket and work;
     - Update (POST /rd/<id>) and De-register (DELETE) work (devUpdate / devLeaving).
     """
     expect(a.npm_dir, "--npm-dir is required")
@@ -344,6 +346,17 @@ def case_coap_shepherd(a, d):
     expect(not any('"2.05"' in s or "devNotify" in s for s in obs),
            f"an Observe from an unknown port was answered: {obs}")
     expect(peer.ok(f"read {ep} /3/0/0")["status"] == "2.05", "read after the observe")
+    # The same Observe sent from coap-shepherd's server socket: 2.05 in TLV, then notifications
+    # (TLV hex: the payloads change with the sensor).
+    mark = peer.mark()
+    r = peer.ok(f"observe-via-server {ep} /3303/0/5700")
+    expect(r == {"status": "2.05", "format": "application/tlv"}, f"observe via server: {r}")
+    got = set()
+    end = time.time() + 10
+    while time.time() < end and len(got) < 2:
+        got = {s for s in peer.snapshot(mark) if s.startswith(f"NOTIFY {ep} /3303/0/5700 ")}
+        time.sleep(0.05)
+    expect(len(got) >= 2, f"no changing notifications via the server socket: {peer.tail()}")
     # Updates keep it registered (the Location-Path "rd","1" echoed as two options).
     mark = peer.mark()
     end = time.time() + 3 * lifetime

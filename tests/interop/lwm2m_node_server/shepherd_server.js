@@ -15,7 +15,7 @@
 //   SHEPHERD-ERROR <message>        (the library's 'error' event)
 // stdin, one command per line; each answers "OK <cmd> <result>" or "ERROR <cmd> <message>":
 //   read EP PATH | write EP PATH VALUE | execute EP PATH | discover EP PATH |
-//   attributes EP PATH k=v[&k=v] | observe EP PATH | list | quit
+//   attributes EP PATH k=v[&k=v] | observe EP PATH | observe-via-server EP PATH | list | quit
 'use strict';
 const path = require('path');
 const readline = require('readline');
@@ -90,6 +90,24 @@ function command(line) {
             break;
         }
         case 'observe': p = node.observeReq(a[2]); break;
+        case 'observe-via-server': {
+            // What coap-shepherd's Observe would do from its server socket (its agent for every
+            // other request): proves that the port is what our client refuses.
+            const req = shepherd._agent.request({hostname: node.ip, port: node.port,
+                                                 pathname: a[2], method: 'GET', observe: true,
+                                                 options: {Accept: 'application/tlv'}});
+            p = new Promise((resolve, reject) => {
+                req.on('response', (stream) => {
+                    stream.on('data', (v) => out('NOTIFY ' + a[1] + ' ' + a[2] + ' ' +
+                                                 JSON.stringify(v.toString('hex'))));
+                    resolve({status: stream.code,
+                             format: stream.headers['Content-Format'] || null});
+                });
+                req.on('error', reject);
+            });
+            req.end();
+            break;
+        }
         default: return fail('unknown command');
         }
         return p.then(answer(cmd), fail);
