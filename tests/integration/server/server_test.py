@@ -648,22 +648,13 @@ def case_node_lib(a, d):
     """Interop: lwm2m-node-lib's LwM2M 1.0 client (npm, NoSec) registers with our DM server and
     answers reads. Its limits: single resources only (an instance read is 4.04), answers without
     Content-Format (read as plain text, lenient mode), no TLV."""
-    import shutil
-    npm_dir = a.npm_dir
-    expect(npm_dir, "--npm-dir is required for node_lib")
-    mod = os.path.join(npm_dir, "node_modules", "lwm2m-node-lib")
-    if not os.path.isdir(mod):
-        expect(shutil.which("npm") is not None, "npm is not installed (scripts/install-deps)")
-        os.makedirs(npm_dir, exist_ok=True)
-        r = procs.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", npm_dir,
-                       "lwm2m-node-lib@1"], timeout=240)
-        expect(r.returncode == 0 and os.path.isdir(mod),
-               f"cannot install lwm2m-node-lib from npm (network?): {r.stderr[-500:]!r}")
+    expect(a.npm_dir, "--npm-dir is required for node_lib")
+    modules = procs.npm_install(a.npm_dir, "lwm2m-node-lib@1")
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "interop",
                           "lwm2m_node_server", "node_client.js")
     s = Server(a.server, d, a.store, ["--nosec", "any"])
     s.start()
-    env = dict(os.environ, NODE_PATH=os.path.join(npm_dir, "node_modules"))
+    env = dict(os.environ, NODE_PATH=modules)
     node = procs.spawn(["node", script, "127.0.0.1", str(s.ports["coap"]), "node-1"],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     lines = queue.Queue()
