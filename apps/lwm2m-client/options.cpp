@@ -34,18 +34,19 @@ int parse_options(int argc, char** argv, ClientOptions& o) {
     o.credentials.arg_key = take_psk_key_args(argc, argv);
     o.credentials.env_key = take_psk_key_env();
 
-    CLI::App app{"lwm2m-client: the LwM2M client daemon of lwm2m-cpp. It bootstraps (--bootstrap) "
-                 "or registers with a configured server (--server), answers device management "
-                 "and reports observations; its state directory keeps the accounts (keys "
-                 "included, mode 0600), registrations, observations and firmware across restarts "
-                 "and kill -9. SIGINT/SIGTERM de-register and exit 0.\n"
-                 "stdout gets one line per milestone: 'bootstrapped <ep> from <uri>', "
-                 "'registered <ep> at <uri> location <path>', 'updated <ep> at <uri>', "
-                 "'deregistered <ep> from <uri>'. Logs go to stderr and never show keys; SIGUSR1 logs the "
-                 "statistics (requests, notifications, registrations, heap in use).\n"
-                 "Exit codes: 0 stopped by a signal, 1 fatal error (socket, state directory), "
-                 "2 usage error.",
-                 "lwm2m-client"};
+    CLI::App app{
+        "lwm2m-client: the LwM2M client daemon of lwm2m-cpp. It bootstraps (--bootstrap) "
+        "or registers with a configured server (--server), answers device management "
+        "and reports observations; its state directory keeps the accounts (keys "
+        "included, mode 0600), registrations, observations and firmware across restarts "
+        "and kill -9. SIGINT/SIGTERM de-register and exit 0.\n"
+        "stdout gets one line per milestone: 'bootstrapped <ep> from <uri>', "
+        "'registered <ep> at <uri> location <path>', 'updated <ep> at <uri>', "
+        "'deregistered <ep> from <uri>'. Logs go to stderr and never show keys; SIGUSR1 logs the "
+        "statistics (requests, notifications, registrations, heap in use).\n"
+        "Exit codes: 0 stopped by a signal, 1 fatal error (socket, state directory), "
+        "2 usage error.",
+        "lwm2m-client"};
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.config_formatter(std::make_shared<JsonConfig>());
     app.set_config("--config", "",

@@ -104,6 +104,23 @@ def free_udp_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def free_udp_port_pair(host="127.0.0.1"):
+    """A UDP port P with P+1 free too (libcoap's coap-server takes P for coap://, P+1 for
+    coaps://): a free P alone lets another process hold P+1 and the server fail to start."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        p = free_udp_port(host)
+        if p >= 65535:
+            continue
+        try:
+            with socket.socket(fam, socket.SOCK_DGRAM) as s:
+                s.bind((host, p + 1))
+            return p
+        except OSError:
+            continue
+    raise AssertionError("no free UDP port pair")
+
+
 def coap_ping(host, port, timeout=5.0):
     """Waits until a CoAP endpoint answers a CoAP ping (empty CON -> RST, RFC 7252 §4.3)."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET

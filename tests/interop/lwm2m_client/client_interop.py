@@ -25,7 +25,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -386,20 +385,6 @@ def case_coap_shepherd(a, d):
 
 # ---- libcoap over DTLS -----------------------------------------------------------------------
 
-def free_port_pair():
-    """A UDP port P with P+1 free too (coap-server takes P for coap://, P+1 for coaps://)."""
-    for _ in range(50):
-        p = procs.free_udp_port()
-        if p < 65535:
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                    s.bind(("127.0.0.1", p + 1))
-                return p
-            except OSError:
-                continue
-    raise AssertionError("no free UDP port pair")
-
-
 def libcoap_dtls(a, d, tls):
     """coap-server-<tls> as a stand-in LwM2M server over DTLS PSK: its -d option creates the
     unknown resource "rd" on the POST (2.01, Location-Path "rd", plus Location-Query options
@@ -414,7 +399,7 @@ def libcoap_dtls(a, d, tls):
     with open(key_file, "wb") as f:
         f.write(key)
     os.chmod(key_file, 0o600)
-    port = free_port_pair()
+    port = procs.free_udp_port_pair()
     log_path = os.path.join(d, "coap-server.log")
     log = open(log_path, "wb")
     # stdbuf: its packet dumps go to a fully buffered stdout otherwise.
