@@ -223,13 +223,16 @@ def coap_uint(v):
 def run_case_main(parser, cases, tmp_prefix):
     """main() of the integration scripts: adds --case, runs that case with the parsed arguments and
     a fresh temporary folder, prints "PASS <case>" or "FAIL <case>: why" (ctest matches "FAIL "),
-    and always kills the processes the case spawned. Returns the exit status."""
+    and always kills the processes the case spawned. The folder is removed after a pass and kept
+    after a failure (logs, state). Returns the exit status."""
     parser.add_argument("--case", required=True, choices=sorted(cases))
     a = parser.parse_args()
     d = tempfile.mkdtemp(prefix=tmp_prefix)
     try:
         cases[a.case](a, d)
         print(f"PASS {a.case}")
+        kill_children()
+        shutil.rmtree(d, ignore_errors=True)
         return 0
     except AssertionError as e:
         print(f"FAIL {a.case}: {e}")

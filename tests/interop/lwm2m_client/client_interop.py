@@ -24,10 +24,8 @@ import argparse
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -472,24 +470,8 @@ CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--client", required=True)
-    p.add_argument("--case", required=True, choices=sorted(CASES))
     p.add_argument("--npm-dir", default="")
-    a = p.parse_args()
-    d = tempfile.mkdtemp(prefix="lwm2m-client-interop-")
-    try:
-        CASES[a.case](a, d)
-        print(f"PASS {a.case}")
-        procs.kill_children()
-        shutil.rmtree(d, ignore_errors=True)  # kept on failure (logs, state with the keys)
-        return 0
-    except AssertionError as e:
-        print(f"FAIL {a.case}: {e}")
-        return 1
-    except Exception as e:  # noqa: BLE001 - any error fails the case
-        print(f"FAIL {a.case}: {type(e).__name__}: {e}")
-        return 1
-    finally:
-        procs.kill_children()
+    return procs.run_case_main(p, CASES, "lwm2m-client-interop-")
 
 
 if __name__ == "__main__":
