@@ -136,3 +136,45 @@ export function bootstrapErrors(c: unknown): string[] {
   });
   return out;
 }
+
+const hexToBase64 = (hex: string) => {
+  const h = normHex(hex);
+  let s = "";
+  for (let i = 0; i < h.length; i += 2) s += String.fromCharCode(parseInt(h.slice(i, i + 2), 16));
+  return btoa(s);
+};
+
+/** Parses the text of a typed input into the API's JSON value (docs/rest-api.md types). */
+export function parseValue(type: string | undefined, text: string, opaqueAs: "hex" | "base64" = "hex"): { value?: unknown; error?: string } {
+  const t = text.trim();
+  switch (type) {
+    case "integer":
+    case "time":
+      if (!/^-?\d+$/.test(t)) return { error: type === "time" ? "a time is whole Unix seconds" : "an integer is required" };
+      return { value: Number(t) };
+    case "unsigned":
+      if (!/^\d+$/.test(t)) return { error: "a non-negative integer is required" };
+      return { value: Number(t) };
+    case "float":
+      if (t === "" || Number.isNaN(Number(t))) return { error: "a number is required" };
+      return { value: Number(t) };
+    case "boolean":
+      if (t !== "true" && t !== "false") return { error: "true or false" };
+      return { value: t === "true" };
+    case "opaque":
+      if (opaqueAs === "hex") {
+        const e = hexError("value", t, 0, 1 << 22);
+        return e ? { error: e } : { value: hexToBase64(t) };
+      }
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(t) || t.length % 4 !== 0) return { error: "padded base64 (RFC 4648 §4) is required" };
+      return { value: t };
+    case "objlnk":
+      if (!/^\d+:\d+$/.test(t)) return { error: 'an object link is "oid:iid"' };
+      return { value: t };
+    case "none":
+      return { value: null };
+    default:
+      return { value: text };
+  }
+}
+
