@@ -146,6 +146,12 @@ async function main() {
   expect(navigations.length === 0, `the page navigated: ${navigations}`);
   await page.screenshot({ path: path.join(shots, "clients.png") });
   step("the client appeared in the list without a reload");
+  // server-side search (ep_prefix): no match, then a match
+  await page.fill('input[type="search"]', "nomatch-");
+  await page.locator("text=No client matches").waitFor();
+  await page.fill('input[type="search"]', "e2e-dev");
+  await page.locator(`[data-testid="clients"] a:text-is("${ep}")`).waitFor();
+  expect(requests.some((r) => r.includes("ep_prefix=nomatch-")), "the search was not done by the server");
 
   // ---- the client page: read /3/0/0 ----
   await page.click(`[data-testid="clients"] a:text-is("${ep}")`);
