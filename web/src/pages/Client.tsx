@@ -129,7 +129,7 @@ export function ClientPage({ ep }: { ep: string }) {
     () =>
       subscribe({ ep: [ep] }, (e) => {
         setEvents((old) => [e, ...old].slice(0, 200));
-        if (e.type === "registration" || e.type === "update" || e.type === "deregistration" || e.type === "sleeping" || e.type === "awake") loadRef.current();
+        if (e.type !== "notification" && e.type !== "coap") loadRef.current(); // incl. lost: re-read the state
         if (e.type === "notification" && e.data) {
           const d = e.data as Json;
           const m = new Map<string, string>();
