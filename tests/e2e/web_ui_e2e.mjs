@@ -182,14 +182,25 @@ async function main() {
   await page.locator('[data-testid="lifetime"]:text-is("137 s")').waitFor();
   step("wrote lifetime 137: update event arrived, lifetime shown");
 
-  // ---- observe /3303/0/5700: at least three values arrive ----
+  // ---- an object the server has no model of: resources found by Discover, by id ----
   await page.locator('.instance:has(.muted:text-is("/3303/0")) button[aria-expanded]').click();
+  await row("/3303/0/5700").locator('td.rname:text("Resource 5700")').waitFor();
+  // its DDF uploaded (POST /api/models), the page reloaded: names, types and units from the model
+  const ddf = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), "temperature-3303.xml"));
+  const up = await fetch(origin + "/api/models", { method: "POST", headers: { Authorization: "Bearer " + apiToken, "Content-Type": "application/xml" }, body: ddf });
+  expect(up.status === 201 || up.status === 200, `POST /api/models answered ${up.status}: ${await up.text()}`);
+  await page.reload();
+  await page.locator('.instance:has(.muted:text-is("/3303/0")) button[aria-expanded]').click();
+  await row("/3303/0/5700").locator('td.rname:text("Sensor Value")').waitFor();
+  step("object 3303: resources by Discover without a model, named after its DDF was uploaded");
+
+  // ---- observe /3303/0/5700: at least three values arrive ----
   await row("/3303/0/5700").locator('button[data-op="observe"]').click();
   await row("/3303/0/5700").locator('button[data-op="cancel"]').waitFor();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-/3303/0/5700"] li').length >= 3, null, { timeout: T });
   const seen = await page.locator('[data-testid="history-/3303/0/5700"] li').allInnerTexts();
   step(`observe /3303/0/5700: ${seen.length} values (${seen.slice(0, 4).map((s) => s.split(" ")[0]).join(", ")})`);
-  for (const p of ["/3/0", "/1/0"]) await page.locator(`.instance:has(.muted:text-is("${p}")) button[aria-expanded]`).click();
+  await page.locator('.instance:has(.muted:text-is("/3/0")) button[aria-expanded]').click();
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(shots, "client.png"), fullPage: false });
   await page.locator('.instance:has(.muted:text-is("/3/0")) button[aria-expanded]').click();
