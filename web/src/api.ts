@@ -19,6 +19,7 @@ export type BootstrapStatus = S["BootstrapStatus"];
 export type Attributes = S["Attributes"];
 export type ApiEvent = S["Event"];
 export type Version = S["Version"];
+export type ModelSummary = S["ModelSummary"];
 export type ValueType = NonNullable<S["Resource"]["type"]>;
 
 /** Content formats a device operation may ask for (`?format=`). */
@@ -66,7 +67,7 @@ function url(path: string, query?: Query): string {
 export const seg = (s: string) => encodeURIComponent(s);
 
 /** One request; resolves with the JSON body (or null for 204), rejects with ApiError. */
-export async function request<T>(method: string, path: string, opts: { query?: Query; body?: unknown; tok?: string } = {}): Promise<T> {
+export async function request<T>(method: string, path: string, opts: { query?: Query; body?: unknown; tok?: string; xml?: string } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const t = opts.tok ?? token.get();
   if (t) headers.Authorization = "Bearer " + t;
@@ -74,6 +75,9 @@ export async function request<T>(method: string, path: string, opts: { query?: Q
   if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(opts.body);
+  } else if (opts.xml !== undefined) {
+    headers["Content-Type"] = "application/xml";
+    body = opts.xml;
   }
   let res: Response;
   try {
@@ -167,6 +171,8 @@ export const api = {
   bootstraps: (q: { offset: number; limit: number }) => request<BootstrapPage>("GET", "/bootstrap", { query: q }),
   addBootstrap: (c: BootstrapConfig) => request<BootstrapConfig>("POST", "/bootstrap", { body: c }),
   deleteBootstrap: (ep: string) => request<null>("DELETE", `/bootstrap/${seg(ep)}`),
+  models: () => request<{ items?: ModelSummary[] }>("GET", "/models"),
+  uploadModel: (xml: string, replace: boolean) => request<ModelSummary>("POST", "/models", { xml, query: { replace: replace || undefined } }),
   bootstrapStatus: (ep: string) => request<BootstrapStatus>("GET", `/bootstrap/${seg(ep)}/status`),
 };
 
@@ -175,7 +181,8 @@ const models = new Map<number, Promise<Model | null>>();
 export function modelOf(oid: number): Promise<Model | null> {
   let m = models.get(oid);
   if (!m) {
-    m = api.model(oid).catch(() => null);
+    // an unknown model is asked again next time (a DDF may have been loaded meanwhile)
+    m = api.model(oid).catch(() => (models.delete(oid), null));
     models.set(oid, m);
   }
   return m;

@@ -6,6 +6,7 @@ import { Clients } from "./pages/Clients";
 import { ClientPage } from "./pages/Client";
 import { SecurityPage } from "./pages/Security";
 import { BootstrapPage } from "./pages/Bootstrap";
+import { ModelsPage } from "./pages/Models";
 import "./style.css";
 
 /** Hash routes (#/clients, #/clients/<ep>, #/security, #/bootstrap): the server only serves
@@ -45,6 +46,7 @@ function App() {
           {nav("#/clients", "Clients", page === "clients")}
           {nav("#/security", "Security", page === "security")}
           {nav("#/bootstrap", "Bootstrap", page === "bootstrap")}
+          {nav("#/models", "Models", page === "models")}
         </nav>
         <button
           class="link"
@@ -63,6 +65,8 @@ function App() {
           <SecurityPage />
         ) : page === "bootstrap" ? (
           <BootstrapPage />
+        ) : page === "models" ? (
+          <ModelsPage />
         ) : (
           <Clients />
         )}
