@@ -3,15 +3,14 @@
 // temperature sensor (3303) and objects from DDF files; its state directory keeps everything a
 // restart needs (state_dir.hpp).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <atomic>
-#include <csignal>
 
 #include <malloc.h>
 

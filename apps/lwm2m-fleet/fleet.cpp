@@ -209,13 +209,14 @@ struct Fleet::Impl {
         }
     }
 
-    void change_values(TimePoint now) {
+    void change_values() {
         for (std::size_t i = 0; i < devices.size(); ++i) {
             Device& d = devices[i];
             if (!d.engine || !d.registered) continue;
             d.battery = d.battery <= 5 ? 100 : d.battery - 1;
+            // set() tells the engine (ChangeListener): its next_deadline() becomes now, so the
+            // loop's next on_timeout() evaluates the observations of the changed value.
             (void)d.object->set_battery_level(d.battery);
-            d.engine->on_timeout(now); // evaluates the observations of the changed value
             touched(i);
         }
     }
@@ -318,7 +319,7 @@ void Fleet::on_timeout(TimePoint now) {
     if (m.stopping) return;
     if (now >= m.next_value) {
         m.next_value = now + m.cfg.value_interval;
-        m.change_values(now);
+        m.change_values();
     }
     if (m.cfg.churn_fraction > 0 && now >= m.next_churn) {
         m.next_churn = now + m.cfg.churn_interval;

@@ -308,7 +308,6 @@ bool Engine::take_release_hint() noexcept {
     bool hint = false;
     for (auto& l : m.listeners)
         if (l->table && l->table->take_release_hint()) hint = true;
-    m.reg_peak = std::max(m.reg_peak, m.reg_count);
     if (m.reg_peak - m.reg_count >= std::max<std::size_t>(1, m.cfg.release_hint_registrations))
         hint = true;
     if (hint) m.reg_peak = m.reg_count;

@@ -72,6 +72,19 @@ def read(s, ep, path, fmt=None):
     return j
 
 
+def read_until(s, ep, path, want, timeout):
+    """Reads `path` as text until its value is `want` or `timeout` seconds passed; the last
+    value read."""
+    end = time.time() + timeout
+    value = None
+    while time.time() < end:
+        value = read(s, ep, path, "text")["content"].get("value")
+        if value == want:
+            break
+        time.sleep(0.2)
+    return value
+
+
 def stop_and_check_deregistered(s, cl, ep):
     rc = cl.stop()
     expect(rc == 0, f"client exited {rc} on SIGTERM\n{cl.stderr()}")
@@ -366,13 +379,7 @@ def case_firmware(a, d):
     st, j, _ = s.api("POST", f"/api/clients/{ep}/execute/5/0/2")
     expect(st == 200 and j["code"] == "2.04", f"execute update: {j}")
     want = f"fw-{len(package)}-{zlib.crc32(package):08x}"
-    end = time.time() + 10
-    version = None
-    while time.time() < end:
-        version = read(s, ep, "/3/0/3", "text")["content"].get("value")
-        if version == want:
-            break
-        time.sleep(0.2)
+    version = read_until(s, ep, "/3/0/3", want, 10)
     expect(version == want, f"firmware version {version!r}, expected {want!r}")
     j = read(s, ep, "/5/0/5", "text")
     expect(j["content"]["value"] == 1, f"Update Result (1 = success): {j}")
@@ -418,13 +425,7 @@ def case_firmware_pull(a, d):
     st, j, _ = s.api("PUT", f"/api/clients/{ep}/write/5/0/1",
                      {"id": 1, "type": "string", "value": f"coap://127.0.0.1:{port}/large"})
     expect(st == 200 and j["code"] == "2.04", f"write Package URI: {j}")
-    end = time.time() + 15
-    state = None
-    while time.time() < end:
-        state = read(s, ep, "/5/0/3", "text")["content"].get("value")
-        if state == 2:
-            break
-        time.sleep(0.2)
+    state = read_until(s, ep, "/5/0/3", 2, 15)
     expect(state == 2, f"state {state} (2 = Downloaded)\n{cl.stderr()}")
     package = procs.large_reference()
     with open(os.path.join(d, "state-" + ep, "firmware.bin"), "rb") as f:
@@ -432,11 +433,7 @@ def case_firmware_pull(a, d):
     st, j, _ = s.api("POST", f"/api/clients/{ep}/execute/5/0/2")
     expect(st == 200 and j["code"] == "2.04", f"execute update: {j}")
     want = f"fw-{len(package)}-{zlib.crc32(package):08x}"
-    end = time.time() + 10
-    version = None
-    while time.time() < end and version != want:
-        version = read(s, ep, "/3/0/3", "text")["content"].get("value")
-        time.sleep(0.2)
+    version = read_until(s, ep, "/3/0/3", want, 10)
     expect(version == want, f"firmware version {version!r}, expected {want!r}")
     # A URI with a scheme the client cannot fetch: 2.04, then Update Result 9 (TS 1.1 E.6).
     st, j, _ = s.api("PUT", f"/api/clients/{ep}/write/5/0/1",
