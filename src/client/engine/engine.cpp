@@ -1096,7 +1096,14 @@ void Engine::on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes) {
         m.download->own_link->on_datagram(now, from, bytes);
         m.pump_link(nullptr, *m.download->own_link, now);
     } else {
-        ++m.stats.unknown_source_dropped;
+        // Not from a configured server (a spoofed source, or a server answering from another
+        // address than its URI names): dropped. Logged at the 1st, 2nd, 4th, 8th... so that a
+        // flood cannot fill the log but a misconfiguration shows at once.
+        const std::uint64_t n = ++m.stats.unknown_source_dropped;
+        if ((n & (n - 1)) == 0)
+            m.log_line(LogLevel::info, "dropped a datagram from " + from.to_string() +
+                                           ", which is no configured server (" + std::to_string(n) +
+                                           " so far)");
         return;
     }
     m.run_server_actions(now);

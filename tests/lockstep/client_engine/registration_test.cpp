@@ -130,6 +130,30 @@ TEST(EngineRegistration, UpdateBeforeTheLifetimeEnds) {
 namespace lwm2m::client::test {
 namespace {
 
+TEST(EngineRegistration, DatagramsFromUnknownSourcesAreDroppedAndLoggedSparsely) {
+    EngineLockstep t(nosec_config(300));
+    t.dm_server_ok();
+    t.start();
+    const auto stranger = *PeerAddr::parse("127.0.0.9:5683");
+    coap::Message m;
+    m.code = coap::code::get;
+    m.message_id = 0x1234;
+    m.token = coap::Token::from_u64(5, 2);
+    m.set_path("/3/0");
+    const Bytes get = coap::encode(m);
+    for (int i = 0; i < 5; ++i)
+        t.engine->on_datagram(t.now, stranger, get);
+    EXPECT_EQ(t.engine->stats().unknown_source_dropped, 5u);
+    EXPECT_FALSE(t.engine->poll_transmit()); // no answer to a stranger
+    std::size_t logged = 0;
+    for (const auto& l : t.log.lines)
+        if (l.message.find("from 127.0.0.9:5683, which is no configured server") !=
+            std::string::npos)
+            ++logged;
+    EXPECT_EQ(logged, 3u) << t.log.all(); // the 1st, 2nd and 4th
+    EXPECT_EQ(t.engine->reg_state(ShortServerId{101}), RegState::registered);
+}
+
 TEST(EngineRegistration, StoppedAsSoonAsTheDeregisterIsAnswered) {
     // TS 1.1 §6.2.3: stop() De-registers; the answer itself completes the stop, without waiting
     // for a timer (the last answer leaves no deadline: stopped() used to stay false forever).
