@@ -118,8 +118,9 @@ struct Callbacks {
         }
         // Client: each (re)transmission of the flight that ends with our Finished (the only
         // epoch >= 1 handshake record we send).
-        if (!c->server_ && c->state_ == Conn::State::handshaking && has_encrypted_handshake(b))
+        if (!c->server_ && c->state_ == Conn::State::handshaking && has_encrypted_handshake(b)) {
             ++c->finished_sent_;
+        }
         c->out_->tx.push_back(Datagram{c->peer_, std::move(b)});
         return static_cast<ssize_t>(total);
     }
