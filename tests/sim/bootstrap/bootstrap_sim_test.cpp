@@ -10,7 +10,7 @@
 //    client error, and none is left running;
 //  - no node reports a deadline in the past.
 //
-// LWM2M_SIM_SEEDS seeds are run (3 in the default `sim` run, 40 under `sim-long`).
+// 3 seeds in the default `sim` run, 200 under `sim-long` (LWM2M_SIM_SEEDS).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -25,10 +25,6 @@
 #include "support/bootstrap_test_client.hpp"
 #include "support/gnutls_time.hpp"
 #include "support/sim_network.hpp"
-
-#ifndef LWM2M_SIM_SEEDS
-#define LWM2M_SIM_SEEDS 3
-#endif
 
 namespace lwm2m::bootstrap {
 namespace {
@@ -61,10 +57,10 @@ lwm2m::test::SimNode timed_node(T& obj, std::function<void(TimePoint)> after) {
     return n;
 }
 
-class BootstrapSim : public ::testing::TestWithParam<int> {};
+class BootstrapSim : public ::testing::TestWithParam<std::uint64_t> {};
 
 TEST_P(BootstrapSim, ManyClientsOverLossyDtlsPsk) {
-    const auto seed = static_cast<std::uint64_t>(GetParam());
+    const std::uint64_t seed = GetParam();
     lwm2m::test::SimNetwork net(seed);
     lwm2m::test::GnutlsVirtualTime::install(net.now());
     lwm2m::test::LinkConfig link;
@@ -176,7 +172,21 @@ TEST_P(BootstrapSim, ManyClientsOverLossyDtlsPsk) {
         const auto& p = pending[ep];
         EXPECT_NE(std::find(p.begin(), p.end(), *committed), p.end())
             << ep << ": committed credentials were never handed over before Finish";
-        ASSERT_TRUE(last_finished.count(ep)) << ep;
+        if (!last_finished.count(ep)) {
+            // The Two Generals case: the client committed at Finish but every answer to the
+            // Finish (and its retransmissions) was lost, so the server saw a timeout at step
+            // finish (seed 126: sim-14). What the device holds must then be the last credentials
+            // the server handed over (and persisted) before that Finish.
+            const auto last_failure =
+                std::find_if(failures.rbegin(), failures.rend(),
+                             [&](const BootstrapFailed& f) { return f.endpoint == ep; });
+            ASSERT_NE(last_failure, failures.rend()) << ep << ": neither finished nor failed";
+            EXPECT_EQ(last_failure->step, Step::finish) << describe(Event{*last_failure});
+            EXPECT_EQ(last_failure->error, make_error_code(coap::Errc::timeout));
+            ASSERT_FALSE(p.empty());
+            EXPECT_EQ(p.back(), *committed) << ep << " seed " << seed;
+            continue;
+        }
         EXPECT_EQ(last_finished[ep], *committed) << ep << " seed " << seed;
     }
     for (const auto& f : failures)
@@ -195,7 +205,8 @@ TEST_P(BootstrapSim, ManyClientsOverLossyDtlsPsk) {
     EXPECT_GE(st.failed, 2u) << "the partitioned clients' first sessions must have failed";
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, BootstrapSim, ::testing::Range(1, 1 + LWM2M_SIM_SEEDS));
+INSTANTIATE_TEST_SUITE_P(Seeds, BootstrapSim,
+                         ::testing::Range<std::uint64_t>(1, 1 + lwm2m::test::sim_seeds(3)));
 
 } // namespace
 } // namespace lwm2m::bootstrap
