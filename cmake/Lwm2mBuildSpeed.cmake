@@ -31,3 +31,10 @@ if(LWM2M_DEBUG_INFO STREQUAL "lines")
 elseif(NOT LWM2M_DEBUG_INFO STREQUAL "full")
   message(FATAL_ERROR "LWM2M_DEBUG_INFO must be full or lines, not '${LWM2M_DEBUG_INFO}'")
 endif()
+
+# LWM2M_UNITY_TESTS: each GoogleTest program compiles as one translation unit (CMake unity build)
+# instead of one per test file. The test files share most of their headers and template
+# instantiations (GoogleTest, the project's), so this is 3-4x less compile time for the tests
+# (client_engine_lockstep_test under ASan: 65 s of CPU in 5 files, 18 s as one). Test files must
+# then keep their file-local helpers distinct (a name defined twice in one program fails here).
+option(LWM2M_UNITY_TESTS "Compile each test program as one translation unit" ON)

@@ -42,11 +42,28 @@ function(lwm2m_add_test name)
   add_executable(${name} ${A_SOURCES})
   target_link_libraries(${name} PRIVATE ${A_LIBS} lwm2m_test_support GTest::gtest_main lwm2m_warnings)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  list(LENGTH A_SOURCES n_sources)
+  if(LWM2M_UNITY_TESTS AND n_sources GREATER 1)
+    set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 0)
+  endif()
   add_test(NAME ${name} COMMAND ${name})
   if(NOT A_TIMEOUT)
     set(A_TIMEOUT 120)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${A_LABELS}" TIMEOUT ${A_TIMEOUT})
+endfunction()
+
+# lwm2m_add_sim_long_test(<name> PROGRAM <test program> SEEDS <n> [TIMEOUT <s>])
+#   The `sim-long` run of a simulation program (label sim-long, excluded from the default run):
+#   the same program as its `sim` entry with LWM2M_SIM_SEEDS=<n> (no second compile).
+function(lwm2m_add_sim_long_test name)
+  cmake_parse_arguments(A "" "PROGRAM;SEEDS;TIMEOUT" "" ${ARGN})
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 1800)
+  endif()
+  add_test(NAME ${name} COMMAND ${A_PROGRAM})
+  set_tests_properties(${name} PROPERTIES LABELS sim-long TIMEOUT ${A_TIMEOUT}
+    ENVIRONMENT LWM2M_SIM_SEEDS=${A_SEEDS})
 endfunction()
 
 # lwm2m_add_subdirs(<dir>): add every immediate sub-folder of <dir> that has a CMakeLists.txt.

@@ -1,8 +1,18 @@
 #include "support/sim_network.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 namespace lwm2m::test {
+
+std::uint64_t sim_seeds(std::uint64_t fallback) {
+    const char* v = std::getenv("LWM2M_SIM_SEEDS");
+    if (v == nullptr || *v == '\0') return fallback;
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    return *end == '\0' && n >= 1 && n <= 100000 ? n : fallback;
+}
 
 SimNetwork::SimNetwork(std::uint64_t seed, TimePoint start)
     : rng_(seed)

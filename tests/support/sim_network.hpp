@@ -38,6 +38,11 @@
 
 namespace lwm2m::test {
 
+/// How many seeds a simulation test runs: $LWM2M_SIM_SEEDS when set to a number in 1..100000
+/// (the `sim-long` ctest entries run the same programs with it), else `fallback` (the default
+/// `sim` run).
+[[nodiscard]] std::uint64_t sim_seeds(std::uint64_t fallback);
+
 struct SimNode {
     std::function<void(TimePoint, const PeerAddr&, BytesView)> on_datagram;
     std::function<void(TimePoint)> on_timeout;

@@ -12,7 +12,7 @@
 #include "support/dtls_creds.hpp"
 
 namespace lwm2m::bootstrap::test {
-namespace {
+namespace bootstrap_auth_lockstep_test { // named: unity builds join the files
 
 using lwm2m::test::key_for;
 using lwm2m::test::typical_bootstrap_config;
@@ -313,5 +313,5 @@ TEST_F(BootstrapDtls, KeysNeverInLogsOrEventTexts) {
     EXPECT_NE(text.find("bootstrap finished"), std::string::npos);
 }
 
-} // namespace
+} // namespace bootstrap_auth_lockstep_test
 } // namespace lwm2m::bootstrap::test

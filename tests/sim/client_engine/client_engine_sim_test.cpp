@@ -268,7 +268,8 @@ TEST_P(EngineSim, BootstrapRegisterWeekNotifyFirmwareUnderLoss) {
     run(GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, EngineSim, ::testing::Range<std::uint64_t>(1, 1 + LWM2M_SIM_SEEDS));
+INSTANTIATE_TEST_SUITE_P(Seeds, EngineSim,
+                         ::testing::Range<std::uint64_t>(1, 1 + lwm2m::test::sim_seeds(3)));
 
 } // namespace
 } // namespace lwm2m::client::test

@@ -4,7 +4,7 @@
 // response reaches its caller exactly once, block-wise bodies arrive byte for byte, no node ever
 // reports a deadline in the past.
 //
-// LWM2M_SIM_SEEDS seeds are run (5 in the default `sim` run, 200 under `sim-long`).
+// 5 seeds in the default `sim` run, 200 under `sim-long` (LWM2M_SIM_SEEDS).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -15,10 +15,6 @@
 
 #include "support/coap_script.hpp"
 #include "support/sim_network.hpp"
-
-#ifndef LWM2M_SIM_SEEDS
-#define LWM2M_SIM_SEEDS 5
-#endif
 
 using namespace lwm2m;
 using namespace lwm2m::coap;
@@ -306,6 +302,7 @@ TEST_P(CoapEndpointSim, ObserveNotificationsInOrder) {
     EXPECT_EQ(net.stats().deadline_violations, 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, CoapEndpointSim, ::testing::Range(1, LWM2M_SIM_SEEDS + 1));
+INSTANTIATE_TEST_SUITE_P(Seeds, CoapEndpointSim,
+                         ::testing::Range(1, 1 + static_cast<int>(lwm2m::test::sim_seeds(5))));
 
 } // namespace

@@ -11,6 +11,7 @@
 
 #include <lwm2m/base/random.hpp>
 
+#include "support/sim_network.hpp"
 #include "unit/dtls/dtls_harness.hpp"
 
 namespace lwm2m::dtls::test {
@@ -143,11 +144,8 @@ TEST_P(DtlsSim, HandshakeAndRoundTripsUnderLossAndDuplication) {
     run_sim(std::get<0>(GetParam()), std::get<1>(GetParam()));
 }
 
-#ifdef DTLS_SIM_LONG
-constexpr std::uint64_t kSeeds = 300; // label sim-long
-#else
-constexpr std::uint64_t kSeeds = 12;
-#endif
+// 12 seeds in the default `sim` run, 300 under `sim-long` (LWM2M_SIM_SEEDS).
+const std::uint64_t kSeeds = lwm2m::test::sim_seeds(12);
 INSTANTIATE_TEST_SUITE_P(Psk, DtlsSim,
                          ::testing::Combine(::testing::Values(Mode::psk),
                                             ::testing::Range<std::uint64_t>(1, 1 + kSeeds)));

@@ -9,7 +9,7 @@
 //    has to register again), reads are answered, notifications arrive;
 //  - no node ever reports a deadline in the past.
 //
-// LWM2M_SIM_SEEDS seeds are run (3 in the default `sim` run, 50 under `sim-long`).
+// 3 seeds in the default `sim` run, 50 under `sim-long` (LWM2M_SIM_SEEDS).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -24,10 +24,6 @@
 
 #include "support/coap_script.hpp"
 #include "support/sim_network.hpp"
-
-#ifndef LWM2M_SIM_SEEDS
-#define LWM2M_SIM_SEEDS 3
-#endif
 
 using namespace lwm2m;
 using namespace std::chrono_literals;
@@ -318,6 +314,7 @@ TEST_P(ServerSim, ARestartedServerKeepsEveryRegistration) {
     EXPECT_EQ(observed, w.clients.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, ServerSim, ::testing::Range(1, LWM2M_SIM_SEEDS + 1));
+INSTANTIATE_TEST_SUITE_P(Seeds, ServerSim,
+                         ::testing::Range(1, 1 + static_cast<int>(lwm2m::test::sim_seeds(3))));
 
 } // namespace

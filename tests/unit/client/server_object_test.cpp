@@ -6,7 +6,7 @@
 #include "unit/client/test_configs.hpp"
 
 namespace lwm2m::client {
-namespace {
+namespace server_object_test { // named: unity builds join the files
 
 using test::res;
 using test::server_instance;
@@ -154,5 +154,5 @@ TEST_F(ServerObjectTest, BootstrapDeleteOfObject1RemovesAllInstances) {
     EXPECT_TRUE(obj.instances().empty());
 }
 
-} // namespace
+} // namespace server_object_test
 } // namespace lwm2m::client

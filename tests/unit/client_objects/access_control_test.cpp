@@ -11,7 +11,7 @@
 #include "unit/client_objects/helpers.hpp"
 
 namespace lwm2m::client {
-namespace {
+namespace access_control_test { // named: unity builds join the files
 
 using test::P;
 namespace rid = acl_rid;
@@ -331,5 +331,5 @@ TEST_F(AccessControlTest, BootstrapFinishConsistency) {
     EXPECT_NE(reasons[0].find("/2/20"), std::string::npos);
 }
 
-} // namespace
+} // namespace access_control_test
 } // namespace lwm2m::client

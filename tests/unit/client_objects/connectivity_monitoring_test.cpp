@@ -10,7 +10,7 @@
 #include "unit/client_objects/helpers.hpp"
 
 namespace lwm2m::client {
-namespace {
+namespace connectivity_monitoring_test { // named: unity builds join the files
 
 using test::P;
 namespace rid = connectivity_rid;
@@ -130,11 +130,11 @@ TEST(ConnectivityMonitoring, IpAddressText) {
     }
 }
 
-} // namespace
+} // namespace connectivity_monitoring_test
 } // namespace lwm2m::client
 
 namespace lwm2m::client {
-namespace {
+namespace connectivity_monitoring_test { // named: unity builds join the files
 
 TEST(ConnectivityMonitoringDefinition, EveryResourceOfEveryVersionFollowsItsOperations) {
     for (auto v : {CM::Version::v1_0, CM::Version::v1_1, CM::Version::v1_2, CM::Version::v1_3}) {
@@ -145,5 +145,5 @@ TEST(ConnectivityMonitoringDefinition, EveryResourceOfEveryVersionFollowsItsOper
     }
 }
 
-} // namespace
+} // namespace connectivity_monitoring_test
 } // namespace lwm2m::client

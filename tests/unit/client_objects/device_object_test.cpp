@@ -10,7 +10,7 @@
 #include "unit/client_objects/helpers.hpp"
 
 namespace lwm2m::client {
-namespace {
+namespace device_object_test { // named: unity builds join the files
 
 using test::P;
 namespace rid = device_rid;
@@ -315,11 +315,11 @@ TEST_F(DeviceTest, DiscoverShowsVersionAndDim) {
     EXPECT_TRUE(saw_errors);
 }
 
-} // namespace
+} // namespace device_object_test
 } // namespace lwm2m::client
 
 namespace lwm2m::client {
-namespace {
+namespace device_object_test { // named: unity builds join the files
 
 TEST(DeviceDefinition, EveryResourceOfEveryVersionFollowsItsOperations) {
     test::ManualWallClock clock;
@@ -336,5 +336,5 @@ TEST(DeviceDefinition, EveryResourceOfEveryVersionFollowsItsOperations) {
     }
 }
 
-} // namespace
+} // namespace device_object_test
 } // namespace lwm2m::client

@@ -11,7 +11,7 @@
 #include "unit/client_objects/helpers.hpp"
 
 namespace lwm2m::client {
-namespace {
+namespace firmware_update_test { // named: unity builds join the files
 
 using test::P;
 namespace rid = firmware_rid;
@@ -586,11 +586,11 @@ TEST_F(FirmwareTest, DestroyingTheObjectCancelsARunningDownload) {
     EXPECT_EQ(fetcher.cancels, 1);
 }
 
-} // namespace
+} // namespace firmware_update_test
 } // namespace lwm2m::client
 
 namespace lwm2m::client {
-namespace {
+namespace firmware_update_test { // named: unity builds join the files
 
 TEST(FirmwareDefinition, EveryResourceOfEveryVersionFollowsItsOperations) {
     for (auto v : {FW::Version::v1_0, FW::Version::v1_1, FW::Version::v1_2}) {
@@ -605,5 +605,5 @@ TEST(FirmwareDefinition, EveryResourceOfEveryVersionFollowsItsOperations) {
     }
 }
 
-} // namespace
+} // namespace firmware_update_test
 } // namespace lwm2m::client

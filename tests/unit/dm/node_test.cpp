@@ -10,7 +10,7 @@ using lwm2m::Oid;
 using lwm2m::Rid;
 using lwm2m::Riid;
 
-namespace {
+namespace node_test { // named: unity builds join the files
 
 Path P(std::string_view s) {
     return Path::parse(s).value();
@@ -24,8 +24,6 @@ Instance device_instance() {
     i.resources.emplace(13, Resource::single(13, Value::time(1700000000)));
     return i;
 }
-
-} // namespace
 
 TEST(Flatten, ObjectInPathOrder) {
     Object o{3, {}};
@@ -135,3 +133,5 @@ TEST(Unflatten, RejectsBadRecordSets) {
                   {{P("/3/0/1"), Value::integer(1), {}}, {P("/3/0/1"), Value::integer(1), {}}}),
               structure);
 }
+
+} // namespace node_test

@@ -12,7 +12,7 @@
 #include "unit/dtls/dtls_harness.hpp"
 
 namespace lwm2m::dtls::test {
-namespace {
+namespace alert_test { // named: unity builds join the files
 
 const PeerAddr kServer = PeerAddr::v4(10, 0, 0, 1, 5684);
 const PeerAddr kClient = PeerAddr::v4(192, 0, 2, 50, 6000);
@@ -193,5 +193,5 @@ TEST(DtlsAlerts, FatalAlertFromClientFreesServerSlot) {
     EXPECT_EQ(closed[0].reason, make_error_code(Errc::peer_alert));
 }
 
-} // namespace
+} // namespace alert_test
 } // namespace lwm2m::dtls::test

@@ -8,7 +8,7 @@
 #include "unit/dtls/dtls_harness.hpp"
 
 namespace lwm2m::dtls::test {
-namespace {
+namespace half_open_test { // named: unity builds join the files
 
 using lwm2m::test::cookie_of_hello_verify;
 using lwm2m::test::with_cookie;
@@ -300,5 +300,5 @@ TEST(DtlsHalfOpen, InvalidCapsAreRefused) {
     EXPECT_FALSE(bad([](ServerConfig& c) { c.ipv6_prefix_bits = 128; }));
 }
 
-} // namespace
+} // namespace half_open_test
 } // namespace lwm2m::dtls::test

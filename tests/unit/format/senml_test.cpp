@@ -6,7 +6,7 @@
 #include "unit/format/test_defs.hpp"
 
 namespace lwm2m::format {
-namespace {
+namespace senml_test { // named: unity builds join the files
 
 using test::hex;
 
@@ -257,5 +257,5 @@ TEST(SenmlCbor, Errors) {
               Errc::limit_exceeded);
 }
 
-} // namespace
+} // namespace senml_test
 } // namespace lwm2m::format

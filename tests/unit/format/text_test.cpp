@@ -7,7 +7,7 @@
 #include "unit/format/test_defs.hpp"
 
 namespace lwm2m::format {
-namespace {
+namespace text_test { // named: unity builds join the files
 
 using test::hex;
 
@@ -139,5 +139,5 @@ TEST(ContentFormats, NumbersAndNames) {
     EXPECT_EQ(make_error_code(Errc::malformed).message(), "malformed payload");
 }
 
-} // namespace
+} // namespace text_test
 } // namespace lwm2m::format

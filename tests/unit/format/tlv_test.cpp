@@ -6,7 +6,7 @@
 #include "unit/format/test_defs.hpp"
 
 namespace lwm2m::format {
-namespace {
+namespace tlv_test { // named: unity builds join the files
 
 using test::hex;
 
@@ -206,5 +206,5 @@ TEST(Tlv, EncodeRejectsInconsistentContent) {
     EXPECT_EQ(coap_code_for(make_error_code(Errc::invalid_content)), 0xA0); // 5.00
 }
 
-} // namespace
+} // namespace tlv_test
 } // namespace lwm2m::format

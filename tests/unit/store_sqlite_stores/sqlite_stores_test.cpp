@@ -16,7 +16,7 @@
 #include "temp_dir.hpp"
 
 namespace lwm2m::store {
-namespace {
+namespace sqlite_stores_test { // named: unity builds join the files
 
 using test::bytes;
 using test::read_file;
@@ -398,5 +398,5 @@ TEST(SqliteStores, RegistrationsCommittedThroughCommitQueue) {
     EXPECT_EQ(*(*s)->registrations().size(), 699U);
 }
 
-} // namespace
+} // namespace sqlite_stores_test
 } // namespace lwm2m::store
