@@ -60,3 +60,13 @@ function(lwm2m_add_subdirs)
     endif()
   endforeach()
 endfunction()
+
+# lwm2m_install_program(<target>): installs a program into bin/ (component lwm2m_runtime) when
+# LWM2M_INSTALL is on, with an RPATH to the libraries next to it (BUILD_SHARED_LIBS: lib/ relative
+# to bin/).
+function(lwm2m_install_program target)
+  if(LWM2M_INSTALL)
+    set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
+    install(TARGETS ${target} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT lwm2m_runtime)
+  endif()
+endfunction()

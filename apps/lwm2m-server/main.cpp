@@ -26,10 +26,12 @@
 #include <lwm2m/store/memory_stores.hpp>
 #include <lwm2m/store/sqlite_bootstrap_config_store.hpp>
 #include <lwm2m/store/sqlite_stores.hpp>
+#include <lwm2m/transport/heap.hpp>
 #include <lwm2m/transport/loop.hpp>
 #include <lwm2m/transport/system_random.hpp>
 #include <lwm2m/transport/time_source.hpp>
 #include <lwm2m/transport/udp_socket.hpp>
+#include <lwm2m/version.hpp>
 
 #include "backend.hpp"
 #include "credentials.hpp"
@@ -289,7 +291,7 @@ int run(const app::ServerOptions& o) {
         }
     }
     http::Router router;
-    http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", "0.1.0"}});
+    http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", LWM2M_VERSION_STRING}});
     router.set_authenticator(http::bearer_authenticator(*token));
     if (!o.web_root.empty()) {
         if (std::filesystem::is_directory(o.web_root)) {
@@ -353,6 +355,14 @@ int run(const app::ServerOptions& o) {
                 }
             }
             if (!more) break;
+        }
+        // A mass expiry (registrations, DTLS sessions) freed much at once: give the pages back.
+        const bool dm_hint = dm && dm->take_release_hint();
+        const bool bs_hint = bs && bs->take_release_hint();
+        if (dm_hint || bs_hint) {
+            const bool released = transport::release_free_heap();
+            log->debug("{} registrations left; free heap {}returned to the OS",
+                       dm ? dm->registration_count() : 0, released ? "" : "not ");
         }
     });
 

@@ -1,53 +1,15 @@
 #include "options.hpp"
 
 #include <cstdio>
-#include <istream>
-#include <iterator>
 #include <memory>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
+
+#include <lwm2m/version.hpp>
+
+#include "json_config.hpp"
 
 namespace lwm2m::app {
-namespace {
-
-/// A JSON object as CLI11 configuration: {"coap-port": 5683, "dm": false, "log-level": "debug"}.
-/// Nested objects are not used; arrays give several inputs.
-class JsonConfig final : public CLI::Config {
-public:
-    std::string to_config(const CLI::App*, bool, bool, std::string) const override { return {}; }
-    std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
-        std::ostringstream buf;
-        buf << in.rdbuf();
-        const std::string text = buf.str();
-        auto j = nlohmann::json::parse(text, nullptr, false);
-        if (j.is_discarded() || !j.is_object())
-            throw CLI::ConversionError("the configuration file is not a JSON object");
-        std::vector<CLI::ConfigItem> result;
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            CLI::ConfigItem item;
-            item.name = it.key();
-            auto text_of = [&](const nlohmann::json& v) -> std::string {
-                if (v.is_string()) return v.get<std::string>();
-                if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-                if (v.is_number()) return v.dump();
-                throw CLI::ConversionError("configuration key '" + it.key() +
-                                           "': expected a string, number or boolean");
-            };
-            if (it.value().is_array()) {
-                for (const auto& v : it.value())
-                    item.inputs.push_back(text_of(v));
-            } else {
-                item.inputs.push_back(text_of(it.value()));
-            }
-            result.push_back(std::move(item));
-        }
-        return result;
-    }
-};
-
-} // namespace
 
 int parse_options(int argc, char** argv, ServerOptions& o) {
     CLI::App app{"lwm2m-server: LwM2M device-management and bootstrap server with a REST API "
@@ -61,7 +23,7 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
                    "without '--' (e.g. {\"coap-port\": 5683, \"store\": \"sqlite\"}); the command "
                    "line wins");
     app.allow_config_extras(false);
-    app.set_version_flag("--version", "lwm2m-server 0.1.0");
+    app.set_version_flag("--version", "lwm2m-server " LWM2M_VERSION_STRING);
 
     app.add_option("--dm", o.dm, "run the device-management server role (true/false)")
         ->capture_default_str();

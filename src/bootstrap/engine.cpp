@@ -1005,6 +1005,13 @@ Stats Engine::stats() const {
     return impl_->stats;
 }
 
+bool Engine::take_release_hint() noexcept {
+    bool hint = false;
+    for (auto& l : impl_->listeners)
+        if (l->table && l->table->take_release_hint()) hint = true;
+    return hint;
+}
+
 std::optional<coap::Stats> Engine::coap_stats(std::uint16_t listener) const {
     if (listener >= impl_->listeners.size()) return std::nullopt;
     return impl_->listeners[listener]->coap->stats();

@@ -78,12 +78,23 @@ std::vector<ObjectDef> builtin_objects() {
     return out;
 }
 
+namespace {
+std::span<const Pick> picks_of(Lwm2mVersion version) {
+    if (version == Lwm2mVersion::v1_0) return picks_1_0;
+    if (version == Lwm2mVersion::v1_2) return picks_1_2;
+    return picks_1_1;
+}
+} // namespace
+
+std::optional<std::string_view> builtin_object_version(Lwm2mVersion version, std::uint16_t oid) {
+    for (const Pick& p : picks_of(version))
+        if (p.oid == oid) return std::string_view(p.version);
+    return std::nullopt;
+}
+
 ObjectRegistry ObjectRegistry::builtin(Lwm2mVersion version) {
-    std::span<const Pick> picks = picks_1_1;
-    if (version == Lwm2mVersion::v1_0) picks = picks_1_0;
-    if (version == Lwm2mVersion::v1_2) picks = picks_1_2;
     ObjectRegistry reg;
-    for (const Pick& p : picks) {
+    for (const Pick& p : picks_of(version)) {
         auto def = builtin_object(p.oid, p.version);
         if (def) reg.add(std::move(*def));
     }

@@ -303,6 +303,17 @@ std::size_t Engine::registration_count() const noexcept {
     return impl_->reg_count;
 }
 
+bool Engine::take_release_hint() noexcept {
+    Impl& m = *impl_;
+    bool hint = false;
+    for (auto& l : m.listeners)
+        if (l->table && l->table->take_release_hint()) hint = true;
+    if (m.reg_peak - m.reg_count >= std::max<std::size_t>(1, m.cfg.release_hint_registrations))
+        hint = true;
+    if (hint) m.reg_peak = m.reg_count;
+    return hint;
+}
+
 std::vector<ObservationInfo> Engine::observations(std::string_view endpoint) const {
     std::vector<ObservationInfo> out;
     auto slot = impl_->find_slot(endpoint);

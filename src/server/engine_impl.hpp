@@ -222,8 +222,9 @@ struct Engine::Impl {
     std::vector<std::uint32_t> free_slots;
     std::uint32_t slot_high = 0;
     std::size_t reg_count = 0;
-    SlotIndex by_endpoint; ///< endpoint name -> slot
-    SlotIndex by_peer;     ///< (listener, address) -> slot
+    std::size_t reg_peak = 0; ///< most registrations since the last release hint
+    SlotIndex by_endpoint;    ///< endpoint name -> slot
+    SlotIndex by_peer;        ///< (listener, address) -> slot
     std::unordered_map<detail::PeerKey, BoundIdentity, detail::PeerKeyHash> identities;
     std::vector<detail::ExpiryEntry> expiry; ///< min-heap (std::greater)
 

@@ -477,6 +477,7 @@ void Engine::Impl::do_register(std::uint16_t l, TimePoint now, coap::IncomingReq
         reg(slot).endpoint.assign(ep);
         by_endpoint.assign(endpoint_tag(ep), slot, [](std::uint32_t) { return false; });
         ++reg_count;
+        reg_peak = std::max(reg_peak, reg_count);
     }
     Reg& r = reg(slot);
     const bool peer_indexed = replaced && r.peer == in.peer && r.listener == l;
@@ -831,6 +832,7 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
         by_endpoint.assign(endpoint_tag(r.endpoint), slot, [](std::uint32_t) { return false; });
         index_peer(slot);
         ++reg_count;
+        reg_peak = std::max(reg_peak, reg_count);
         ++restored;
         push_expiry(slot);
         if (!same_location) {

@@ -1,17 +1,22 @@
 """Process and network helpers shared by the Python test scripts (coap_interop.py,
 coaps_interop.py, cli_test.py): child processes in their own session, killed on exit; bounded
-waits; free UDP ports; CoAP ping; the 4096-byte /large reference body; a minimal CoAP message
-encoder/decoder (RFC 7252 §3) for tests that craft datagrams themselves.
+waits; free UDP ports; CoAP ping; npm packages installed into the build tree on first use; the
+4096-byte /large reference body; a minimal CoAP message encoder/decoder (RFC 7252 §3) for tests
+that craft datagrams themselves.
 
 Import with:
   sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), <up>, "support"))
 """
+import fcntl
+import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -55,6 +60,39 @@ def run(args, timeout=20, check_rc=None):
         raise AssertionError(f"{args} exited {r.returncode}, wanted {check_rc}\n"
                              f"stdout: {r.stdout[-2000:]!r}\nstderr: {r.stderr[-2000:]!r}")
     return r
+
+
+def npm_install(npm_dir, package, timeout=240):
+    """Installs an npm package (e.g. "lwm2m-node-lib@1") into npm_dir/node_modules on first use
+    and returns that node_modules directory (for NODE_PATH). Tests sharing npm_dir may run in
+    parallel: an flock on npm_dir/.install-lock serialises their installs. Raises AssertionError
+    (the test FAILS, never skips) when npm is missing or the install fails."""
+    at = package.rfind("@")
+    name, version = (package[:at], package[at + 1:]) if at > 0 else (package, "")
+    modules = os.path.join(npm_dir, "node_modules")
+    mod = os.path.join(modules, name)
+    os.makedirs(npm_dir, exist_ok=True)
+
+    def installed():
+        # The top-level copy, in the requested version ("1" matches 1.x.y; another package's
+        # dependency may have put a different version there first).
+        try:
+            with open(os.path.join(mod, "package.json")) as f:
+                v = json.load(f).get("version", "")
+        except (OSError, ValueError):
+            return False
+        return not version or v == version or v.startswith(version + ".")
+
+    with open(os.path.join(npm_dir, ".install-lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not installed():
+            expect(shutil.which("npm") is not None, "npm is not installed (scripts/install-deps)")
+            expect(shutil.which("node") is not None, "node is not installed (scripts/install-deps)")
+            r = run(["npm", "install", "--no-audit", "--no-fund", "--prefix", npm_dir, package],
+                    timeout=timeout)
+            expect(r.returncode == 0 and installed(),
+                   f"cannot install {package} from npm (network?): {r.stderr[-500:]!r}")
+    return modules
 
 
 def expect(cond, msg):
@@ -129,6 +167,23 @@ def free_udp_port(host="127.0.0.1"):
     with socket.socket(fam, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def free_udp_port_pair(host="127.0.0.1"):
+    """A UDP port P with P+1 free too (libcoap's coap-server takes P for coap://, P+1 for
+    coaps://): a free P alone lets another process hold P+1 and the server fail to start."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        p = free_udp_port(host)
+        if p >= 65535:
+            continue
+        try:
+            with socket.socket(fam, socket.SOCK_DGRAM) as s:
+                s.bind((host, p + 1))
+            return p
+        except OSError:
+            continue
+    raise AssertionError("no free UDP port pair")
 
 
 def coap_ping(host, port, timeout=5.0):
@@ -228,3 +283,27 @@ def coap_option(m, number):
 
 def coap_uint(v):
     return int.from_bytes(v, "big") if v is not None else None
+
+
+def run_case_main(parser, cases, tmp_prefix):
+    """main() of the integration scripts: adds --case, runs that case with the parsed arguments and
+    a fresh temporary folder, prints "PASS <case>" or "FAIL <case>: why" (ctest matches "FAIL "),
+    and always kills the processes the case spawned. The folder is removed after a pass and kept
+    after a failure (logs, state). Returns the exit status."""
+    parser.add_argument("--case", required=True, choices=sorted(cases))
+    a = parser.parse_args()
+    d = tempfile.mkdtemp(prefix=tmp_prefix)
+    try:
+        cases[a.case](a, d)
+        print(f"PASS {a.case}")
+        kill_children()
+        shutil.rmtree(d, ignore_errors=True)
+        return 0
+    except AssertionError as e:
+        print(f"FAIL {a.case}: {e}")
+        return 1
+    except Exception as e:  # noqa: BLE001 - any error fails the case
+        print(f"FAIL {a.case}: {type(e).__name__}: {e}")
+        return 1
+    finally:
+        kill_children()

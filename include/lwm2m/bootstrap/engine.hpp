@@ -202,6 +202,10 @@ public:
     Result<void> cancel(TimePoint now, std::string_view endpoint);
 
     [[nodiscard]] Stats stats() const;
+    /// True once each time a DTLS listener's session table shrank a lot
+    /// (dtls::ServerTable::take_release_hint()): the driver then calls
+    /// transport::release_free_heap().
+    [[nodiscard]] bool take_release_hint() noexcept;
     /// The CoAP counters of a listener (nullopt when out of range).
     [[nodiscard]] std::optional<coap::Stats> coap_stats(std::uint16_t listener) const;
 

@@ -42,6 +42,11 @@ private:
     std::map<std::uint16_t, ObjectDef> defs_;
 };
 
+/// The version of core object `oid` that ObjectRegistry::builtin(version) holds (e.g. Device
+/// "1.1" for LwM2M 1.1), without building any definition; nullopt for objects it does not hold.
+[[nodiscard]] std::optional<std::string_view> builtin_object_version(Lwm2mVersion version,
+                                                                     std::uint16_t oid);
+
 /// One built-in definition by object id and object version ("1.0", "1.1", ...), or nullopt.
 [[nodiscard]] std::optional<ObjectDef> builtin_object(std::uint16_t oid,
                                                       std::string_view object_version);

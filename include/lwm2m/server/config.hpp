@@ -55,6 +55,10 @@ struct EngineConfig {
     Duration lifetime_grace = std::chrono::seconds(30);
     /// New registrations beyond this are answered 5.03 (replacements always pass).
     std::size_t max_registrations = 1'000'000;
+    /// Engine::take_release_hint() turns true once the registrations have dropped this many below
+    /// their peak since the last hint (a mass expiry or de-registration: glibc keeps the freed
+    /// pages until the driver calls transport::release_free_heap()).
+    std::size_t release_hint_registrations = 512;
 
     /// Journal registration changes for a RegistrationStore (take_changes / on_persisted).
     /// false: nothing is journaled and responses go out at once (no durability).

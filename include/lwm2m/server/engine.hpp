@@ -145,6 +145,11 @@ public:
     [[nodiscard]] std::optional<RegistrationInfo> registration(std::string_view endpoint) const;
     void for_each_registration(const std::function<void(const RegistrationInfo&)>& fn) const;
     [[nodiscard]] std::size_t registration_count() const noexcept;
+    /// True once each time the engine freed much at once: the registrations dropped by
+    /// EngineConfig::release_hint_registrations below their peak since the last hint, or a DTLS
+    /// listener's session table shrank (dtls::ServerTable::take_release_hint()). The driver
+    /// then calls transport::release_free_heap() (the core never touches the allocator).
+    [[nodiscard]] bool take_release_hint() noexcept;
     [[nodiscard]] std::vector<ObservationInfo> observations(std::string_view endpoint) const;
     /// The decoding model (object definitions by the versions the client registered).
     [[nodiscard]] const dm::ObjectRegistry* model(std::string_view endpoint) const;

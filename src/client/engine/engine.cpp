@@ -318,7 +318,6 @@ std::string Engine::Impl::object_links() const {
     // (OSCORE), which never leave the client; `ver=` when the object version is not the one the
     // enabler version implies (TS 1.2 §6.2.1.1: core objects default to the version published
     // with the enabler, every other object to 1.0).
-    const dm::ObjectRegistry defaults = dm::ObjectRegistry::builtin(cfg.version);
     std::vector<format::RegisterObject> objs;
     for (const auto& [oid, h] : objects) {
         if (oid == 0 || oid == 21) continue;
@@ -326,9 +325,9 @@ std::string Engine::Impl::object_links() const {
         o.oid = oid;
         const std::string_view v = h->version();
         std::string_view def = "1.0";
-        if (const dm::ObjectDef* d = defaults.find(oid);
-            d != nullptr && cfg.version != dm::Lwm2mVersion::v1_0)
-            def = d->object_version;
+        if (const auto d = dm::builtin_object_version(cfg.version, oid);
+            d && cfg.version != dm::Lwm2mVersion::v1_0)
+            def = *d;
         // Object 1 is the AccountStore's ServerObject: it carries the enabler's own version.
         if (v != def && oid != 1) o.version = std::string(v);
         for (const Iid i : h->instances())
@@ -837,12 +836,14 @@ void Engine::Impl::step(TimePoint t) {
         }
     }
     evaluate_observations(t);
-    if (stopping) {
-        bool busy = false;
-        for (auto& a : accounts)
-            if (a->state == RegState::deregistering) busy = true;
-        if (!busy) is_stopped = true;
-    }
+    update_stopped();
+}
+
+void Engine::Impl::update_stopped() {
+    if (!stopping) return;
+    for (auto& a : accounts)
+        if (a->state == RegState::deregistering) return;
+    is_stopped = true;
 }
 
 std::optional<TimePoint> Engine::Impl::deadline() const {
@@ -1101,6 +1102,7 @@ void Engine::on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes) {
     m.run_server_actions(now);
     if (m.dirty) m.evaluate_observations(now);
     m.pump(now);
+    m.update_stopped();
     m.retired.clear();
 }
 

@@ -235,6 +235,9 @@ struct Engine::Impl {
     void on_response(detail::Account& a, coap::RequestId id, const coap::Message* resp, Error err,
                      TimePoint now);
     void step(TimePoint now);
+    /// After stop(): stopped once no De-register is outstanding (checked after every input, not
+    /// only on timers: the last De-register answer leaves no deadline behind).
+    void update_stopped();
     std::optional<TimePoint> deadline() const;
     std::string object_links() const;
     Result<void> send_register(detail::Account& a, TimePoint now);

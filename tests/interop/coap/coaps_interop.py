@@ -67,7 +67,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
-from procs import (CHILDREN, coap_ping, expect, free_udp_port, kill_children,  # noqa: E402
+from procs import (CHILDREN, coap_ping, expect, free_udp_port_pair, kill_children,  # noqa: E402
                    large_reference, run, spawn)
 
 IDENTITY = ("urn:imei:lwm2m-cpp-coaps-cli-" + "".join(chr(ord("A") + i % 26) for i in range(200)))[:128]
@@ -104,7 +104,7 @@ class Ctx:
             return f.read()
 
     def libcoap_server(self, tls="gnutls"):
-        port = free_udp_port()
+        port = free_udp_port_pair()
         if port > 65000:
             port = 40000
         log = open(os.path.join(self.tmp, "libcoap-server.log"), "wb")
@@ -365,7 +365,7 @@ def x509_libcoap_client_openssl(c):
 
 def x509_client_libcoap_server(c, tls):
     P = make_pki(c)
-    port = free_udp_port()
+    port = free_udp_port_pair()
     if port > 65000:
         port = 40000
     log = open(os.path.join(c.tmp, "libcoap-server.log"), "wb")
@@ -454,7 +454,7 @@ def rpk_libcoap_client(c):
 
 def rpk_client_libcoap_server(c):
     P = make_rpk(c)
-    port = free_udp_port()
+    port = free_udp_port_pair()
     if port > 65000:
         port = 40000
     log = open(os.path.join(c.tmp, "libcoap-server.log"), "wb")

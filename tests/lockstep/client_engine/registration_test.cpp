@@ -126,3 +126,37 @@ TEST(EngineRegistration, UpdateBeforeTheLifetimeEnds) {
 
 } // namespace
 } // namespace lwm2m::client::test
+
+namespace lwm2m::client::test {
+namespace {
+
+TEST(EngineRegistration, StoppedAsSoonAsTheDeregisterIsAnswered) {
+    // TS 1.1 §6.2.3: stop() De-registers; the answer itself completes the stop, without waiting
+    // for a timer (the last answer leaves no deadline: stopped() used to stay false forever).
+    EngineLockstep t(nosec_config(300));
+    auto& s = t.dm_server_ok();
+    t.start();
+    ASSERT_EQ(t.engine->reg_state(ShortServerId{101}), RegState::registered);
+    t.engine->stop(t.now);
+    EXPECT_FALSE(t.engine->stopped());
+    t.settle(); // no virtual time passes
+    ASSERT_EQ(s.requests.size(), 2u);
+    EXPECT_EQ(s.requests[1].request.code, coap::code::delete_);
+    EXPECT_TRUE(t.engine->stopped());
+    EXPECT_EQ(t.count_events(EngineEvent::Kind::deregistered), 1u);
+}
+
+TEST(EngineRegistration, StoppedAfterAnUnansweredDeregisterGivesUp) {
+    EngineLockstep t(nosec_config(300));
+    auto& s = t.dm_server_ok();
+    t.start();
+    s.drop_all = true;
+    t.engine->stop(t.now);
+    t.settle();
+    EXPECT_FALSE(t.engine->stopped());
+    // RFC 7252 §4.8.2: the De-register is given up after MAX_TRANSMIT_WAIT (93 s by default).
+    EXPECT_TRUE(t.run_until_pred([&] { return t.engine->stopped(); }, std::chrono::seconds(200)));
+}
+
+} // namespace
+} // namespace lwm2m::client::test

@@ -276,6 +276,30 @@ TEST(Expiry, AfterLifetimePlusGrace) {
     EXPECT_EQ(*h.store.size(), 0U);
 }
 
+TEST(Expiry, AMassExpiryGivesOneReleaseHint) {
+    // The driver returns freed heap pages to the OS when the engine says much was freed at once
+    // (lwm2m-server calls transport::release_free_heap()): once per drop of
+    // release_hint_registrations below the peak, never for a few expiries.
+    auto cfg = open_config();
+    cfg.release_hint_registrations = 8;
+    ServerHarness h(cfg);
+    for (std::uint8_t i = 0; i < 12; ++i) {
+        const PeerAddr peer = PeerAddr::v4(10, 0, 0, static_cast<std::uint8_t>(i + 1), 5683);
+        const std::string q = "ep=m" + std::to_string(i) + (i < 10 ? "&lt=60" : "&lt=600");
+        h.register_client(peer, q, "</1/0>,</3/0>", static_cast<coap::MessageId>(0x200 + i));
+    }
+    ASSERT_EQ(h.engine->registration_count(), 12U);
+    EXPECT_FALSE(h.engine->take_release_hint());
+    h.advance(91s); // ten expire (lifetime 60 + grace 30)
+    h.persist();
+    ASSERT_EQ(h.engine->registration_count(), 2U);
+    EXPECT_TRUE(h.engine->take_release_hint());
+    EXPECT_FALSE(h.engine->take_release_hint()); // once, not again for the same drop
+    h.advance(600s); // two more: below the threshold from the new reference
+    EXPECT_EQ(h.engine->registration_count(), 0U);
+    EXPECT_FALSE(h.engine->take_release_hint());
+}
+
 TEST(Expiry, AnUpdatePostponesItAndAShorterLifetimeBringsItForward) {
     ServerHarness h;
     const auto loc = h.register_client(kPeerA, "ep=e&lt=60");

@@ -81,3 +81,22 @@ TEST(Registry, EveryPublishedVersionIsBuiltIn) {
         for (std::size_t k = 1; k < d.resources.size(); ++k)
             EXPECT_LT(d.resources[k - 1].id, d.resources[k].id) << d.id << " " << d.object_version;
 }
+
+TEST(Registry, BuiltinObjectVersionMatchesTheRegistry) {
+    // The cheap lookup the client engine uses for `ver=` gives exactly the versions builtin()
+    // holds, for every enabler version and every object id (also the ones it does not hold).
+    for (const auto v : {Lwm2mVersion::v1_0, Lwm2mVersion::v1_1, Lwm2mVersion::v1_2}) {
+        const auto reg = ObjectRegistry::builtin(v);
+        for (std::uint16_t oid = 0; oid < 40; ++oid) {
+            const ObjectDef* d = reg.find(oid);
+            const auto ver = builtin_object_version(v, oid);
+            ASSERT_EQ(d != nullptr, ver.has_value()) << oid;
+            if (d != nullptr) {
+                EXPECT_EQ(d->object_version, *ver) << oid;
+            }
+        }
+    }
+    EXPECT_EQ(builtin_object_version(Lwm2mVersion::v1_1, 3), "1.1");
+    EXPECT_EQ(builtin_object_version(Lwm2mVersion::v1_2, 4), "1.3");
+    EXPECT_FALSE(builtin_object_version(Lwm2mVersion::v1_1, 3303).has_value());
+}

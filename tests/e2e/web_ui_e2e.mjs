@@ -1,0 +1,303 @@
+#!/usr/bin/env node
+// The web UI in a real browser (label e2e): headless Debian chromium driven by playwright-core
+// against the real lwm2m-server (serving the built UI with --web-root) and the real
+// lwm2m-client (NoSec, demo sensor every 0.5 s), all on 127.0.0.1 with free ports.
+//
+//   node web_ui_e2e.mjs --server BIN --client BIN --web-root DIR --node-modules DIR
+//                       [--chromium /usr/bin/chromium] [--screenshots DIR] [--work DIR]
+//
+// Prints "PASS e2e" or "FAIL e2e: why" (ctest FAIL_REGULAR_EXPRESSION). Every wait is bounded;
+// a watchdog ends the run after 90 s whatever happens.
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import dgram from "node:dgram";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+for (const k of ["server", "client", "web-root", "node-modules"]) {
+  if (!args[k]) {
+    console.error(`usage: missing --${k}`);
+    process.exit(2);
+  }
+}
+const require = createRequire(path.join(path.resolve(args["node-modules"]), "x.js"));
+const { chromium } = require("playwright-core");
+
+const T = 10_000; // the bound of every single wait
+const work = fs.mkdtempSync(path.join(args.work ?? os.tmpdir(), "lwm2m-e2e-"));
+const shots = args.screenshots ? path.resolve(args.screenshots) : path.join(work, "screenshots");
+fs.mkdirSync(shots, { recursive: true });
+const children = [];
+let browser;
+const t0 = Date.now();
+const consoleLines = [];
+const step = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${s}`);
+
+async function cleanup() {
+  try {
+    await browser?.close();
+  } catch {}
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => (c.once("exit", r), setTimeout(r, 5000))) : null)));
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+}
+const watchdog = setTimeout(async () => {
+  console.log("FAIL e2e: watchdog (90 s)");
+  await cleanup();
+  process.exit(1);
+}, 90_000);
+
+function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket("udp4");
+    s.on("error", reject);
+    s.bind(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function expect(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function main() {
+  // ---- lwm2m-server ----
+  const ports = { coap: await freeUdpPort(), coaps: await freeUdpPort(), bs: await freeUdpPort(), bss: await freeUdpPort() };
+  const dataDir = path.join(work, "server");
+  fs.mkdirSync(dataDir);
+  const serverErr = fs.openSync(path.join(work, "server.err"), "w");
+  const server = spawn(
+    args.server,
+    ["--data-dir", dataDir, "--store", "memory", "--coap-address", "127.0.0.1", "--http-address", "127.0.0.1", "--http-port", "0",
+     "--coap-port", ports.coap, "--coaps-port", ports.coaps, "--bs-coap-port", ports.bs, "--bs-coaps-port", ports.bss,
+     "--nosec", "any", "--web-root", path.resolve(args["web-root"]), "--log-level", "debug"].map(String),
+    { stdio: ["ignore", "pipe", serverErr] },
+  );
+  children.push(server);
+  const ready = await new Promise((resolve) => {
+    const rl = readline.createInterface({ input: server.stdout });
+    const timer = setTimeout(() => resolve(""), T);
+    rl.once("line", (l) => (clearTimeout(timer), resolve(l)));
+  });
+  expect(ready.startsWith("READY http="), `lwm2m-server did not start: ${ready}\n${fs.readFileSync(path.join(work, "server.err"), "utf8").slice(-3000)}`);
+  const base = `http://${ready.slice("READY http=".length).trim()}/`;
+  const origin = new URL(base).origin;
+  const apiToken = fs.readFileSync(path.join(dataDir, "api-token"), "utf8").trim();
+  step(`server at ${base}`);
+
+  // ---- the browser ----
+  const profile = path.join(work, "chromium-profile");
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: args.chromium ?? "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1280, height: 820 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  page.setDefaultTimeout(T);
+  const problems = [];
+  const requests = [];
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  page.on("console", (m) => consoleLines.push(m.type() + ": " + m.text()));
+  page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && problems.push("console error: " + m.text()));
+  page.on("response", (r) => r.status() >= 400 && consoleLines.push(`HTTP ${r.status()} ${r.request().method()} ${r.url().replace(/access_token=[0-9a-f]+/, "access_token=...")}`));
+  page.on("request", (r) => {
+    requests.push(r.method() + " " + r.url());
+    if (!r.url().startsWith(origin + "/") && !r.url().startsWith("data:")) problems.push("request to another host: " + r.url());
+  });
+
+  // ---- sign in ----
+  await page.goto(base);
+  await page.locator('[data-testid="signin"]').waitFor();
+  await page.screenshot({ path: path.join(shots, "signin.png") });
+  await page.fill('input[name="token"]', "00".repeat(32));
+  await page.click('button[type="submit"]');
+  await page.locator("text=not accepted").waitFor();
+  await page.fill('input[name="token"]', apiToken);
+  await page.click('button[type="submit"]');
+  await page.locator('[data-testid="clients"]').waitFor();
+  await page.locator("text=No client is registered").waitFor();
+  await page.locator(".live.on").waitFor();
+  step("signed in; the clients list is empty and live");
+
+  // ---- the client registers: it appears without a reload ----
+  const ep = "e2e-device-1";
+  const clientErr = fs.openSync(path.join(work, "client.err"), "w");
+  const client = spawn(
+    args.client,
+    ["-e", ep, "--server", `coap://127.0.0.1:${ports.coap}`, "-d", path.join(work, "client-state"), "--demo-interval", "0.5",
+     "--serial", "E2E-SN-0042", "--log-level", "debug", "--shutdown-grace", "3"],
+    { stdio: ["ignore", "ignore", clientErr] },
+  );
+  children.push(client);
+  const navigations = [];
+  page.on("framenavigated", (f) => f === page.mainFrame() && navigations.push(f.url()));
+  await page.locator(`[data-testid="clients"] a:text-is("${ep}")`).waitFor();
+  expect(navigations.length === 0, `the page navigated: ${navigations}`);
+  await page.screenshot({ path: path.join(shots, "clients.png") });
+  step("the client appeared in the list without a reload");
+  // server-side search (ep_prefix): no match, then a match
+  await page.fill('input[type="search"]', "nomatch-");
+  await page.locator("text=No client matches").waitFor();
+  await page.fill('input[type="search"]', "e2e-dev");
+  await page.locator(`[data-testid="clients"] a:text-is("${ep}")`).waitFor();
+  expect(requests.some((r) => r.includes("ep_prefix=nomatch-")), "the search was not done by the server");
+
+  // ---- the client page: read /3/0/0 ----
+  await page.click(`[data-testid="clients"] a:text-is("${ep}")`);
+  await page.locator('[data-testid="tree"] [data-path="/3/0/0"]').waitFor();
+  const row = (p) => page.locator(`[data-path="${p}"]`);
+  await row("/3/0/0").locator('button[data-op="read"]').click();
+  await page.locator('[data-testid="value-/3/0/0"] .v').waitFor();
+  const manufacturer = (await page.locator('[data-testid="value-/3/0/0"] .v').innerText()).trim();
+  expect(manufacturer.length > 0, "no value shown for /3/0/0");
+  const first = page.locator('[data-testid="answers"] li[data-op="read"][data-path="/3/0/0"]').first();
+  await first.waitFor();
+  expect((await first.locator(".code").innerText()).trim() === "2.05", "read /3/0/0 did not answer 2.05");
+  expect(/\d+(\.\d)? ms device/.test(await first.innerText()), "no timing shown for the read");
+  // the serial number, as a first-time user would find it
+  await row("/3/0/2").locator('button[data-op="read"]').click();
+  await page.locator('[data-testid="value-/3/0/2"] .v:text("E2E-SN-0042")').waitFor();
+  step(`read /3/0/0 = ${manufacturer}, /3/0/2 = E2E-SN-0042`);
+
+  // ---- write /1/0/1 (lifetime): the client sends an Update ----
+  const updates = () => page.locator('[data-testid="events"] li[data-type="update"]').count();
+  const updatesBefore = await updates();
+  await page.locator('.instance:has(.muted:text-is("/1/0")) button[aria-expanded]').click();
+  await row("/1/0/1").locator('button[data-op="write"]').click();
+  await page.locator('[data-testid="write-form"] input[aria-label="value"]').fill("137");
+  await page.locator('[data-testid="write-form"] button[type="submit"]').click();
+  await page.locator('[data-testid="answers"] li').first().locator('.code:text-is("2.04")').waitFor();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="events"] li[data-type="update"]').length > n, updatesBefore, { timeout: T });
+  await page.locator('[data-testid="lifetime"]:text-is("137 s")').waitFor();
+  step("wrote lifetime 137: update event arrived, lifetime shown");
+
+  // ---- an object the server has no model of: resources found by Discover, by id ----
+  await page.locator('.instance:has(.muted:text-is("/3303/0")) button[aria-expanded]').click();
+  await row("/3303/0/5700").locator('td.rname:text("Resource 5700")').waitFor();
+  // its DDF loaded on the Models page (POST /api/models): names, types and units from the model
+  await page.click('header a[href="#/models"]');
+  await page.locator('[data-testid="models"] td:text-is("Device")').waitFor();
+  await page.setInputFiles('input[name="ddf"]', path.join(path.dirname(new URL(import.meta.url).pathname), "temperature-3303.xml"));
+  await page.click('[data-testid="model-form"] button[type="submit"]');
+  await page.locator('[data-testid="model-msg"]:text("Object 3303 (Temperature) loaded")').waitFor();
+  await page.locator('[data-testid="models"] td:text-is("Temperature")').waitFor();
+  await page.screenshot({ path: path.join(shots, "models.png") });
+  await page.goBack();
+  await page.locator('.instance:has(.muted:text-is("/3303/0")) button[aria-expanded]').click();
+  await row("/3303/0/5700").locator('td.rname:text("Sensor Value")').waitFor();
+  step("object 3303: resources by Discover without a model, named after its DDF was loaded on the Models page");
+
+  // ---- observe /3303/0/5700: at least three values arrive ----
+  await row("/3303/0/5700").locator('button[data-op="observe"]').click();
+  await row("/3303/0/5700").locator('button[data-op="cancel"]').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-/3303/0/5700"] li').length >= 3, null, { timeout: T });
+  const seen = await page.locator('[data-testid="history-/3303/0/5700"] li').allInnerTexts();
+  step(`observe /3303/0/5700: ${seen.length} values (${seen.slice(0, 4).map((s) => s.split(" ")[0]).join(", ")})`);
+  await page.locator('.instance:has(.muted:text-is("/3/0")) button[aria-expanded]').click();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(shots, "client.png"), fullPage: false });
+  await page.locator('.instance:has(.muted:text-is("/3/0")) button[aria-expanded]').click();
+  await row("/3303/0/5700").locator('button[data-op="cancel"]').click();
+  await row("/3303/0/5700").locator('button[data-op="observe"]').waitFor();
+
+  // ---- execute /3/0/4 (reboot): the client comes back with an Update or a Register ----
+  const backBefore = await page.locator('[data-testid="events"] li[data-type="update"], [data-testid="events"] li[data-type="registration"]').count();
+  await row("/3/0/4").locator('button[data-op="execute"]').click();
+  await page.locator('[data-testid="execute-form"] button[type="submit"]').click();
+  await page.locator('[data-testid="answers"] li').first().locator('.code:text-is("2.04")').waitFor();
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="events"] li[data-type="update"], [data-testid="events"] li[data-type="registration"]').length > n,
+    backBefore,
+    { timeout: 15_000 },
+  );
+  step("executed /3/0/4: the client came back (update/registration event)");
+
+  // ---- security: a PSK with a 128-byte identity and a 64-byte key; a 65-byte key refused ----
+  await page.click('header a[href="#/security"]');
+  await page.locator('[data-testid="security-form"]').waitFor();
+  const identity = "e2e-identity-".padEnd(126, "x") + "é"; // 126 ASCII + one 2-byte character
+  expect(Buffer.byteLength(identity, "utf8") === 128, "test identity is not 128 bytes");
+  const key64 = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)).toString("hex");
+  const posts = () => requests.filter((r) => r.startsWith("POST ") && r.includes("/api/security")).length;
+  await page.fill('input[name="endpoint"]', "e2e-psk-device");
+  await page.fill('input[name="identity"]', identity);
+  await page.fill('input[name="key"]', key64);
+  await page.click('[data-testid="security-form"] button[type="submit"]');
+  await page.locator('[data-testid="security-msg"]:text("added")').waitFor();
+  await page.locator('[data-testid="security"] td:text-is("e2e-psk-device")').waitFor();
+  await page.locator('[data-testid="security"] :text("set (write-only)")').waitFor();
+  const postsAfterAdd = posts();
+  await page.fill('input[name="endpoint"]', "e2e-psk-device-2");
+  await page.fill('input[name="identity"]', "short-id");
+  await page.fill('input[name="key"]', key64 + "ab");
+  await page.click('[data-testid="security-form"] button[type="submit"]');
+  const msg = (await page.locator('[data-testid="error-key"]').innerText()).trim();
+  expect(/1 to 64 bytes \(got 65 bytes\)/.test(msg), `unclear message for a 65-byte key: ${msg}`);
+  expect(posts() === postsAfterAdd, "the 65-byte key was sent to the server");
+  await page.fill('input[name="key"]', "");
+  await page.fill('input[name="endpoint"]', "");
+  await page.fill('input[name="identity"]', "");
+  await page.fill('input[name="key"]', key64 + "ab");
+  await page.click('[data-testid="security-form"] button[type="submit"]');
+  await page.screenshot({ path: path.join(shots, "security.png") });
+  const html = await page.content();
+  expect(!html.toLowerCase().includes(key64.slice(0, 32)) || (await page.inputValue('input[name="key"]')).includes(key64.slice(0, 32)), "the stored key is shown on the page");
+  const api = await fetch(origin + "/api/security/e2e-psk-device", { headers: { Authorization: "Bearer " + apiToken } }).then((r) => r.json());
+  expect(api.psk_identity === identity && api.psk_key === "<set>", `stored credential differs: ${JSON.stringify(api)}`);
+  step("PSK 128-byte identity + 64-byte key added; 65-byte key refused in the form");
+
+  // ---- bootstrap: add a configuration, see it listed with its status ----
+  await page.click('header a[href="#/bootstrap"]');
+  await page.locator('[data-testid="bootstrap-form"]').waitFor();
+  await page.click('[data-testid="bootstrap-form"] button[type="submit"]');
+  await page.locator('[data-testid="bootstrap"] td:text-is("device-1")').waitFor();
+  await page.locator('[data-testid="bootstrap"] td:text-is("never")').waitFor();
+  await page.locator('[data-testid="bootstrap"] button:text-is("Show")').click();
+  const shown = await page.locator('[data-testid="bootstrap"] pre').innerText();
+  expect(shown.includes('"<set>"') && !shown.includes("000102030405060708090a0b0c0d0e0f"), "a bootstrap key is shown");
+  await page.locator('[data-testid="bootstrap-form"] textarea').fill('{"endpoint": "bad", "security": [{"uri": "coaps://h:1", "mode": "nosec", "short_server_id": 9}]}');
+  await page.click('[data-testid="bootstrap-form"] button[type="submit"]');
+  await page.locator('[data-testid="bootstrap-errors"] li:text("coaps:// needs psk")').waitFor();
+  await page.locator('[data-testid="bootstrap"] button:text-is("Hide")').click();
+  await page.screenshot({ path: path.join(shots, "bootstrap.png") });
+  step("bootstrap configuration added and listed; secrets shown as <set>; bad configuration refused in the form");
+
+  expect(problems.length === 0, problems.join("\n"));
+  for (const f of ["server.err", "client.err"]) {
+    const log = fs.readFileSync(path.join(work, f), "utf8").toLowerCase();
+    expect(!log.includes(key64), `the PSK key appears in ${f}`);
+  }
+}
+
+let ok = false;
+try {
+  await main();
+  ok = true;
+} catch (e) {
+  console.log(`FAIL e2e: ${e.message}`);
+  console.log("--- browser console (tail)\n" + consoleLines.slice(-20).join("\n"));
+  for (const f of ["server.err", "client.err"]) {
+    try {
+      console.log(`--- ${f} (tail)\n` + fs.readFileSync(path.join(work, f), "utf8").slice(-2500));
+    } catch {}
+  }
+} finally {
+  clearTimeout(watchdog);
+  await cleanup();
+}
+if (ok) {
+  console.log(`PASS e2e (${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${shots})`);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+process.exit(ok ? 0 : 1);
