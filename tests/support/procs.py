@@ -10,11 +10,14 @@ Import with:
 import fcntl
 import json
 import os
+import queue
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 CHILDREN = []
@@ -95,6 +98,68 @@ def npm_install(npm_dir, package, timeout=240):
 def expect(cond, msg):
     if not cond:
         raise AssertionError(msg)
+
+
+class LineProc:
+    """A child process (spawn(): own session, killed by kill_children()) whose stdout is read line
+    by line on a thread, so that a test can wait, bounded, for a line matching a pattern."""
+
+    def __init__(self, args, **kw):
+        self.proc = spawn(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", **kw)
+        self.lines = []
+        self.eof = False
+        self._queue = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)  # end of output
+
+    def _drain(self, timeout):
+        """Moves one line to self.lines (waiting at most `timeout`); False when none came."""
+        if self.eof:
+            return False
+        try:
+            line = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        if line is None:
+            self.eof = True
+            return False
+        self.lines.append(line)
+        return True
+
+    def wait_for(self, pattern, timeout=10.0, start=0):
+        """The first match of `pattern` (re.search) in the lines from index `start` on, waiting at
+        most `timeout` seconds for more output; None when none came (or the output ended)."""
+        end = time.time() + timeout
+        i = start
+        while True:
+            while i < len(self.lines):
+                m = re.search(pattern, self.lines[i])
+                if m:
+                    return m
+                i += 1
+            left = end - time.time()
+            if left <= 0 or (not self._drain(min(left, 0.2)) and self.eof):
+                return None
+
+    def text(self):
+        """Every line read so far (after draining what is already available)."""
+        while self._drain(0):
+            pass
+        return "\n".join(self.lines)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Sends `sig` and returns the exit code (bounded wait); the rest of the output is read."""
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=timeout)
+        end = time.time() + 2
+        while time.time() < end and self._drain(0.1):
+            pass
+        return rc
 
 
 def free_udp_port(host="127.0.0.1"):

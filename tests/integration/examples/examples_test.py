@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Installs the build into a temporary prefix, then configures, builds and runs every example
-project (examples/*) against that installed package, as a user of the package would. Also checks
-the pkg-config file with a one-line compile, and the use as a sub-project (add_subdirectory, only
-the libraries, without the CLI's, tests' or benchmarks' packages). Bounded: every command has a
-timeout.
+project (examples/*) against that installed package, as a user of the package would, and runs
+minimal_client against embedded_server on 127.0.0.1. Also checks the pkg-config file with a
+one-line compile, and the use as a sub-project (add_subdirectory, only the libraries, without the
+CLI's, tests' or benchmarks' packages). Bounded: every command has a timeout.
 
   examples_test.py --build-dir BUILD --source-dir SRC --lwm2m BUILD/apps/lwm2m/lwm2m
                    [--generator Ninja] [--cxx g++]
@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
-from procs import expect, kill_children, spawn  # noqa: E402
+from procs import LineProc, expect, kill_children, spawn  # noqa: E402
 
 
 def run(args, timeout=300, env=None):
@@ -41,6 +41,67 @@ def build_example(a, prefix, tmp, name):
     run(cfg)
     run(["cmake", "--build", out])
     return os.path.join(out, name)
+
+
+def client_meets_server(tmp, server_exe, client_exe):
+    """minimal_client registers with embedded_server on 127.0.0.1: over DTLS-PSK, stopped by
+    SIGTERM (client first: the server must see its de-registration), then over NoSec with the
+    server's --count 2 ending it by itself. Every wait is bounded."""
+    key = os.urandom(16).hex()
+    key_file = os.path.join(tmp, "psk.hex")
+    with open(key_file, "w") as f:
+        f.write(key + "\n")
+    os.chmod(key_file, 0o600)
+    ep = "example-client-psk"
+    srv = LineProc([server_exe, "--listen", "127.0.0.1:0", "--psk-endpoint", ep, "--psk-identity",
+                    "example-identity", "--psk-key-file", key_file])
+    m = srv.wait_for(r"^listening on coaps://127\.0\.0\.1:(\d+)$", 10)
+    expect(m, f"embedded_server: no 'listening' line:\n{srv.text()}")
+    cli = LineProc([client_exe, "--server", f"coaps://127.0.0.1:{m.group(1)}", "--ep", ep,
+                    "--psk-identity", "example-identity", "--psk-key-file", key_file])
+    expect(srv.wait_for(rf"^registered {ep} \(lwm2m 1\.1, lifetime 300s\) from 127\.0\.0\.1:\d+$", 20),
+           f"the server saw no registration:\nserver:\n{srv.text()}\nclient:\n{cli.text()}")
+    expect(cli.wait_for(r"^registered with coaps://", 5), f"client:\n{cli.text()}")
+    # The Read of /3/0 answered with the Device object's values the client set.
+    read = srv.wait_for(rf"^read {ep}: 2\.05$", 10)
+    expect(read, f"no Read /3/0 answer:\n{srv.text()}")
+    start = srv.lines.index(read.string)
+    for line in (r"^  /3/0/0 = lwm2m-cpp examples$", r"^  /3/0/1 = minimal_client$",
+                 r"^  /3/0/2 = 0001$", r"^  /3/0/3 = 1\.0\.0$", r"^  /3/0/16 = U$"):
+        expect(srv.wait_for(line, 5, start), f"Read /3/0 lacks {line}:\n{srv.text()}")
+    # At least one notification of the custom object (a new temperature each second).
+    n = srv.wait_for(rf"^notification {ep} #\d+:$", 10)
+    expect(n, f"no notification:\n{srv.text()}")
+    expect(srv.wait_for(r"^  /3303/0/5700 = 2[1-4](\.5)?$", 5, srv.lines.index(n.string)),
+           f"the notification carries no temperature:\n{srv.text()}")
+    # SIGTERM: the client de-registers and exits 0; the server saw it and exits 0 on SIGTERM.
+    rc = cli.stop()
+    expect(rc == 0, f"minimal_client exited {rc} on SIGTERM:\n{cli.text()}")
+    expect(re.search(r"^deregistered$", cli.text(), re.M), f"client:\n{cli.text()}")
+    expect(srv.wait_for(rf"^deregistered {ep} \(deregistered\)$", 10),
+           f"the server saw no de-registration:\n{srv.text()}")
+    rc = srv.stop()
+    expect(rc == 0, f"embedded_server exited {rc} on SIGTERM:\n{srv.text()}")
+    expect(srv.wait_for(r"^stopped after \d+ notifications$", 2), f"server:\n{srv.text()}")
+    for text in (srv.text(), cli.text()):
+        expect(key not in text and key.upper() not in text, "the PSK was printed")
+
+    # NoSec, and the server's own end: --count 2 stops it after two notifications, exit 0.
+    srv = LineProc([server_exe, "--listen", "127.0.0.1:0", "--count", "2"])
+    m = srv.wait_for(r"^listening on coap://127\.0\.0\.1:(\d+)$", 10)
+    expect(m, f"embedded_server (NoSec): no 'listening' line:\n{srv.text()}")
+    cli = LineProc([client_exe, "--server", f"coap://127.0.0.1:{m.group(1)}", "--ep", "example-client"])
+    expect(srv.wait_for(r"^registered example-client \(lwm2m 1\.1", 20), f"server:\n{srv.text()}")
+    try:
+        rc = srv.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        rc = None
+    expect(rc == 0, f"embedded_server --count 2 exited {rc}:\n{srv.text()}")
+    expect(srv.wait_for(r"^stopped after 2 notifications$", 2), f"server:\n{srv.text()}")
+    expect(len([s for s in srv.lines if s.startswith("notification example-client #")]) == 2,
+           f"server:\n{srv.text()}")
+    rc = cli.stop()  # its De-register gets no answer now: bounded by the client's 5 s wait
+    expect(rc == 0, f"minimal_client exited {rc}:\n{cli.text()}")
 
 
 def subproject(a):
@@ -123,6 +184,11 @@ def main():
         r = run([exe, m.group(1), "/hello", id_file, key_file], timeout=30)
         expect(r.stdout.startswith("2.05 "), f"coaps_psk_get over UDP: {r.stdout!r}")
         expect(key not in r.stdout + r.stderr, "the key was printed")
+
+        # minimal_client and embedded_server talk to each other.
+        server_exe = build_example(a, prefix, tmp, "embedded_server")
+        client_exe = build_example(a, prefix, tmp, "minimal_client")
+        client_meets_server(tmp, server_exe, client_exe)
 
         # pkg-config: one compile and link of decode_payload with the flags of lwm2m.pc.
         if shutil.which("pkg-config"):
