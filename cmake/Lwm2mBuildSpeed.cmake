@@ -38,3 +38,11 @@ endif()
 # (client_engine_lockstep_test under ASan: 65 s of CPU in 5 files, 18 s as one). Test files must
 # then keep their file-local helpers distinct (a name defined twice in one program fails here).
 option(LWM2M_UNITY_TESTS "Compile each test program as one translation unit" ON)
+
+# LWM2M_UNITY_ALL: every target (libraries and programs too) compiles in unity batches of 8 files:
+# about 2.5x less compile time for the libraries. Off by default so that the usual builds check
+# that each source file includes what it uses; the asan-ubsan preset (CI's second build) sets it.
+option(LWM2M_UNITY_ALL "Compile every target in unity batches" OFF)
+if(LWM2M_UNITY_ALL)
+  set(CMAKE_UNITY_BUILD ON)
+endif()

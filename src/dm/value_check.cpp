@@ -6,20 +6,13 @@
 #include <cmath>
 #include <limits>
 
+#include "dm/text_util.hpp"
+
 namespace lwm2m::dm {
 namespace {
 
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back()))
-        s.remove_suffix(1);
-    return s;
-}
+using detail::is_space;
+using detail::trim;
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;

@@ -27,7 +27,7 @@ std::optional<SecurityMode> security_mode_from_string(std::string_view s) noexce
 Result<void> validate(const SecurityInfo& info, std::string* why) {
     auto reject = [&](const char* reason) -> Result<void> {
         if (why) *why = reason;
-        return lwm2m::fail(Errc::invalid_argument);
+        return lwm2m::fail(lwm2m::Errc::invalid_argument);
     };
     if (info.endpoint.empty()) return reject("the endpoint name is empty");
     if (info.endpoint.size() > max_endpoint_name_size)
