@@ -1,7 +1,9 @@
 // Fuzz target: coap::decode on arbitrary bytes (RFC 7252 §3). Checks, beyond "no crash":
 //  - decode() and decode_into() agree;
 //  - every accepted datagram re-encodes byte for byte from the view (one encoding per message),
-//    and again from the owning Message::from_view copy, with encoded_size() exact;
+//    and again from the owning Message::from_view copy when its options satisfy the option
+//    registry (else encode(Message) refuses it), with encoded_size() exact;
+//  - check_options() leaves (unless it rejects the message) only options that encode() accepts;
 //  - option numbers never decrease and every view lies inside the input.
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include <lwm2m/base/errc.hpp>
 #include <lwm2m/coap/codec.hpp>
 
 namespace {
@@ -57,6 +60,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Message m = Message::from_view(view);
     check(encoded_size(m) == size);
     const Bytes again = encode(m);
-    check(again.size() == size && (size == 0 || std::memcmp(again.data(), data, size) == 0));
+    if (m.options_valid()) {
+        check(again.size() == size && (size == 0 || std::memcmp(again.data(), data, size) == 0));
+    } else {
+        // encode(Message) never emits what a peer must treat as unrecognized (a registered
+        // option with a length out of range or repeated when it must not be, RFC 7252 §5.4.3,
+        // §5.4.5): the empty buffer, and invalid_argument from the Result overload.
+        check(again.empty());
+        const auto refused = encode(m, out);
+        check(!refused && refused.error() == lwm2m::Errc::invalid_argument);
+    }
+
+    // check_options() (what the Endpoint runs on every message): it only removes elective
+    // occurrences; unless the message is rejected, what is left satisfies the registry and
+    // encodes from an owning Message.
+    static MessageView checked;
+    checked = view;
+    const auto oc = checked.check_options();
+    check(checked.option_count + oc.ignored == view.option_count);
+    check(!oc.reject || option::is_critical(oc.rejected_option));
+    if (!oc.reject) {
+        const Message cm = Message::from_view(checked);
+        check(cm.options_valid());
+        const Bytes enc = encode(cm);
+        check(enc.size() == encoded_size(cm));
+    }
     return 0;
 }
