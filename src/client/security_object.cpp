@@ -41,6 +41,8 @@ bool operator==(const SecurityInstance& a, const SecurityInstance& b) {
 
 namespace {
 
+namespace rid = security_rid;
+
 Result<void> bad() {
     return fail(Status::bad_request);
 }
@@ -77,7 +79,7 @@ const Bytes* opaque_of(const dm::Resource& r) {
 Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource& res) {
     std::int64_t n = 0;
     switch (res.id) {
-    case security_rid::server_uri: {
+    case rid::server_uri: {
         const dm::Value* v = single(res);
         const std::string* s = v ? as_str(*v) : nullptr;
         if (s == nullptr) return bad();
@@ -85,18 +87,18 @@ Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource&
         inst.server_uri = *s;
         return ok();
     }
-    case security_rid::bootstrap_server: {
+    case rid::bootstrap_server: {
         const dm::Value* v = single(res);
         const auto b = v ? as_bool(*v) : std::nullopt;
         if (!b) return bad();
         inst.bootstrap_server = *b;
         return ok();
     }
-    case security_rid::security_mode:
+    case rid::security_mode:
         LWM2M_TRY_VOID(int_in(res, 0, 4, n)); // 1.1: 0-4
         inst.security_mode = static_cast<SecurityMode>(n);
         return ok();
-    case security_rid::public_key_or_identity: {
+    case rid::public_key_or_identity: {
         const dm::Value* v = single(res);
         if (v == nullptr) return bad();
         if (const Bytes* b = as_opaque(*v)) {
@@ -111,23 +113,23 @@ Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource&
         }
         return bad();
     }
-    case security_rid::server_public_key: {
+    case rid::server_public_key: {
         const Bytes* b = opaque_of(res);
         if (b == nullptr || b->size() > max_server_public_key_size) return bad();
         inst.server_public_key = *b;
         return ok();
     }
-    case security_rid::secret_key: {
+    case rid::secret_key: {
         const Bytes* b = opaque_of(res);
         if (b == nullptr || b->size() > max_secret_key_size) return bad();
         inst.secret_key = SecretBytes(*b);
         return ok();
     }
-    case security_rid::sms_security_mode:
+    case rid::sms_security_mode:
         LWM2M_TRY_VOID(int_in(res, 0, 255, n));
         inst.sms_security_mode = static_cast<std::uint8_t>(n);
         return ok();
-    case security_rid::sms_key_parameters: {
+    case rid::sms_key_parameters: {
         const Bytes* b = opaque_of(res);
         if (b == nullptr || b->size() != sms_key_parameters_size) return bad(); // exactly 6
         std::array<std::byte, 6> p{};
@@ -135,13 +137,13 @@ Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource&
         inst.sms_key_parameters = p;
         return ok();
     }
-    case security_rid::sms_secret_key: {
+    case rid::sms_secret_key: {
         const Bytes* b = opaque_of(res);
         if (b == nullptr || (b->size() != 16 && b->size() != 32 && b->size() != 48)) return bad();
         inst.sms_secret_key = SecretBytes(*b);
         return ok();
     }
-    case security_rid::sms_number: {
+    case rid::sms_number: {
         // The change request says Integer, the published definitions String: store a string,
         // accept an integer-typed value and convert it.
         const dm::Value* v = single(res);
@@ -158,23 +160,23 @@ Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource&
         inst.sms_number = std::move(s);
         return ok();
     }
-    case security_rid::short_server_id:
+    case rid::short_server_id:
         LWM2M_TRY_VOID(int_in(res, 1, 65534, n)); // 0 and 65535 reserved
         inst.short_server_id = static_cast<std::uint16_t>(n);
         return ok();
-    case security_rid::client_hold_off:
+    case rid::client_hold_off:
         LWM2M_TRY_VOID(int_in(res, 0, max_seconds_value, n));
         inst.client_hold_off = n;
         return ok();
-    case security_rid::bs_account_timeout:
+    case rid::bs_account_timeout:
         LWM2M_TRY_VOID(int_in(res, 0, max_seconds_value, n));
         inst.bs_account_timeout = n;
         return ok();
-    case security_rid::matching_type:
+    case rid::matching_type:
         LWM2M_TRY_VOID(int_in(res, 0, 3, n));
         inst.matching_type = static_cast<std::uint8_t>(n);
         return ok();
-    case security_rid::sni: {
+    case rid::sni: {
         const dm::Value* v = single(res);
         const std::string* s = v ? as_str(*v) : nullptr;
         // RFC 6066 §3: a DNS host name; literal IP addresses are not permitted.
@@ -182,11 +184,11 @@ Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource&
         inst.sni = *s;
         return ok();
     }
-    case security_rid::certificate_usage:
+    case rid::certificate_usage:
         LWM2M_TRY_VOID(int_in(res, 0, 3, n));
         inst.certificate_usage = static_cast<std::uint8_t>(n);
         return ok();
-    case security_rid::ciphersuite: {
+    case rid::ciphersuite: {
         if (!res.multiple || res.instances.size() > max_ciphersuites) return bad();
         std::map<std::uint16_t, std::uint16_t> cs;
         for (const auto& [riid, v] : res.instances) {
@@ -198,7 +200,7 @@ Result<void> apply_security_resource(SecurityInstance& inst, const dm::Resource&
         inst.ciphersuites = std::move(cs);
         return ok();
     }
-    case security_rid::oscore_mode: {
+    case rid::oscore_mode: {
         // OSCORE is not supported: only the null link ("no OSCORE") is accepted, and not stored.
         const dm::Value* v = single(res);
         const auto l = v ? detail::as_objlnk(*v) : std::nullopt;
@@ -237,52 +239,46 @@ dm::Instance to_dm_instance(std::uint16_t iid, const SecurityInstance& s, Audien
     auto put = [&](std::uint16_t id, dm::Value v) {
         out.resources.emplace(id, dm::Resource::single(id, std::move(v)));
     };
-    if (s.server_uri) put(security_rid::server_uri, dm::Value::string(*s.server_uri));
-    if (s.bootstrap_server)
-        put(security_rid::bootstrap_server, dm::Value::boolean(*s.bootstrap_server));
+    if (s.server_uri) put(rid::server_uri, dm::Value::string(*s.server_uri));
+    if (s.bootstrap_server) put(rid::bootstrap_server, dm::Value::boolean(*s.bootstrap_server));
     if (s.security_mode)
-        put(security_rid::security_mode,
-            dm::Value::integer(static_cast<std::int64_t>(*s.security_mode)));
-    put(security_rid::public_key_or_identity, dm::Value::opaque(s.public_key_or_identity));
-    put(security_rid::server_public_key, dm::Value::opaque(s.server_public_key));
+        put(rid::security_mode, dm::Value::integer(static_cast<std::int64_t>(*s.security_mode)));
+    put(rid::public_key_or_identity, dm::Value::opaque(s.public_key_or_identity));
+    put(rid::server_public_key, dm::Value::opaque(s.server_public_key));
     if (audience == Audience::local) {
         const BytesView k = s.secret_key.view();
-        put(security_rid::secret_key, dm::Value::opaque(Bytes(k.begin(), k.end())));
+        put(rid::secret_key, dm::Value::opaque(Bytes(k.begin(), k.end())));
     }
-    if (s.sms_security_mode)
-        put(security_rid::sms_security_mode, dm::Value::integer(*s.sms_security_mode));
+    if (s.sms_security_mode) put(rid::sms_security_mode, dm::Value::integer(*s.sms_security_mode));
     if (s.sms_key_parameters)
-        put(security_rid::sms_key_parameters,
+        put(rid::sms_key_parameters,
             dm::Value::opaque(Bytes(s.sms_key_parameters->begin(), s.sms_key_parameters->end())));
     if (audience == Audience::local && !s.sms_secret_key.empty()) {
         const BytesView k = s.sms_secret_key.view();
-        put(security_rid::sms_secret_key, dm::Value::opaque(Bytes(k.begin(), k.end())));
+        put(rid::sms_secret_key, dm::Value::opaque(Bytes(k.begin(), k.end())));
     }
-    if (s.sms_number) put(security_rid::sms_number, dm::Value::string(*s.sms_number));
-    if (s.short_server_id)
-        put(security_rid::short_server_id, dm::Value::integer(*s.short_server_id));
-    if (s.client_hold_off)
-        put(security_rid::client_hold_off, dm::Value::integer(*s.client_hold_off));
+    if (s.sms_number) put(rid::sms_number, dm::Value::string(*s.sms_number));
+    if (s.short_server_id) put(rid::short_server_id, dm::Value::integer(*s.short_server_id));
+    if (s.client_hold_off) put(rid::client_hold_off, dm::Value::integer(*s.client_hold_off));
     if (s.bs_account_timeout)
-        put(security_rid::bs_account_timeout, dm::Value::integer(*s.bs_account_timeout));
-    if (s.matching_type)
-        put(security_rid::matching_type, dm::Value::unsigned_integer(*s.matching_type));
-    if (s.sni) put(security_rid::sni, dm::Value::string(*s.sni));
+        put(rid::bs_account_timeout, dm::Value::integer(*s.bs_account_timeout));
+    if (s.matching_type) put(rid::matching_type, dm::Value::unsigned_integer(*s.matching_type));
+    if (s.sni) put(rid::sni, dm::Value::string(*s.sni));
     if (s.certificate_usage)
-        put(security_rid::certificate_usage, dm::Value::unsigned_integer(*s.certificate_usage));
+        put(rid::certificate_usage, dm::Value::unsigned_integer(*s.certificate_usage));
     if (!s.ciphersuites.empty()) {
         std::map<std::uint16_t, dm::Value> inst;
         for (const auto& [riid, v] : s.ciphersuites)
             inst.emplace(riid, dm::Value::unsigned_integer(v));
-        out.resources.emplace(security_rid::ciphersuite,
-                              dm::Resource::multi(security_rid::ciphersuite, std::move(inst)));
+        out.resources.emplace(rid::ciphersuite,
+                              dm::Resource::multi(rid::ciphersuite, std::move(inst)));
     }
     return out;
 }
 
 namespace {
 bool is_secret_rid(std::uint16_t r) {
-    return r == security_rid::secret_key || r == security_rid::sms_secret_key;
+    return r == rid::secret_key || r == rid::sms_secret_key;
 }
 
 void redact_instance(dm::Instance& in) {
@@ -486,7 +482,7 @@ Result<void> SecurityObject::write_checked(const dm::Path& path, const dm::Conte
         if (r == nullptr || r->id != path.rid().v) return bad();
         if (path.iid().v == 0xffff) return bad();
         SecurityInstance& s = next[path.iid().v]; // Bootstrap-Write creates a missing instance
-        if (r->id == security_rid::ciphersuite && mode == WriteMode::partial && r->multiple) {
+        if (r->id == rid::ciphersuite && mode == WriteMode::partial && r->multiple) {
             dm::Resource merged = dm::Resource::multi(r->id);
             for (const auto& [riid, v] : s.ciphersuites)
                 merged.instances.emplace(riid, dm::Value::unsigned_integer(v));
@@ -502,11 +498,11 @@ Result<void> SecurityObject::write_checked(const dm::Path& path, const dm::Conte
     case 4: {
         const auto* v = std::get_if<dm::Value>(&content.node);
         if (v == nullptr) return bad();
-        if (path.rid().v != security_rid::ciphersuite)
+        if (path.rid().v != rid::ciphersuite)
             return fail(path.rid().v <= 30 ? Status::bad_request : Status::not_found);
         const auto it = next.find(path.iid().v);
         if (it == next.end()) return fail(Status::not_found);
-        dm::Resource merged = dm::Resource::multi(security_rid::ciphersuite);
+        dm::Resource merged = dm::Resource::multi(rid::ciphersuite);
         for (const auto& [riid, cs] : it->second.ciphersuites)
             merged.instances.emplace(riid, dm::Value::unsigned_integer(cs));
         merged.instances[path.riid().v] = *v;

@@ -50,7 +50,7 @@ constexpr ServerResourceSpec kSpecs[] = {
     {27, DataType::unsigned_integer, false, true, true, false, 0, 255},
 };
 
-Result<void> bad_request() {
+Result<void> bad() {
     return fail(Status::bad_request);
 }
 
@@ -171,16 +171,16 @@ Result<void> apply_server_resource(ServerInstance& inst, const dm::Resource& res
     const ServerResourceSpec* spec = server_resource_spec(res.id);
     if (spec == nullptr) return fail(Status::not_found);
     if (spec->executable) return fail(Status::method_not_allowed);
-    if (res.multiple != spec->multiple) return bad_request();
+    if (res.multiple != spec->multiple) return bad();
     if (!spec->multiple) {
         LWM2M_TRY(v, check_value(*spec, res.value));
         inst.resources[res.id] = dm::Resource::single(res.id, std::move(v));
         return ok();
     }
-    if (res.instances.size() > max_server_resource_instances) return bad_request();
+    if (res.instances.size() > max_server_resource_instances) return bad();
     dm::Resource out = dm::Resource::multi(res.id);
     for (const auto& [riid, v] : res.instances) {
-        if (riid == 0xffff) return bad_request();
+        if (riid == 0xffff) return bad();
         LWM2M_TRY(cv, check_value(*spec, v));
         out.instances.emplace(riid, std::move(cv));
     }
@@ -269,9 +269,9 @@ Result<dm::Content> ServerObject::read(const Actor& actor, const dm::Path& path)
 
 Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& path,
                                          const dm::Content& content, WriteMode mode) {
-    if (path.depth() == 0) return bad_request();
+    if (path.depth() == 0) return bad();
     if (path.oid().v != 1) return fail(Status::not_found);
-    if (!(content.path == path)) return bad_request();
+    if (!(content.path == path)) return bad();
     const bool dm_actor = actor.kind == Actor::Kind::dm_server;
     auto next = instances_;
     auto check_dm_writable = [&](std::uint16_t rid) -> Result<void> {
@@ -283,7 +283,7 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
     };
     auto write_instance = [&](std::uint16_t iid, const dm::Instance& in,
                               WriteMode m) -> Result<void> {
-        if (iid == 0xffff || in.id != iid) return bad_request();
+        if (iid == 0xffff || in.id != iid) return bad();
         const auto it = next.find(iid);
         if (dm_actor && it == next.end()) return fail(Status::not_found);
         ServerInstance s =
@@ -296,7 +296,7 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
             }
         }
         for (const auto& [id, r] : in.resources) {
-            if (id != r.id) return bad_request();
+            if (id != r.id) return bad();
             LWM2M_TRY_VOID(check_dm_writable(id));
             LWM2M_TRY_VOID(apply_server_resource(s, r));
         }
@@ -309,7 +309,7 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
     case 1: {
         if (dm_actor) return fail(Status::method_not_allowed);
         const auto* o = std::get_if<dm::Object>(&content.node);
-        if (o == nullptr || o->id != 1) return bad_request();
+        if (o == nullptr || o->id != 1) return bad();
         for (const auto& [iid, in] : o->instances)
             LWM2M_TRY_VOID(write_instance(iid, in, mode));
         break;
@@ -317,14 +317,14 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
     case 2: {
         LWM2M_TRY_VOID(owned_by(actor, path.iid().v));
         const auto* in = std::get_if<dm::Instance>(&content.node);
-        if (in == nullptr) return bad_request();
+        if (in == nullptr) return bad();
         LWM2M_TRY_VOID(write_instance(path.iid().v, *in, mode));
         break;
     }
     case 3: {
         LWM2M_TRY_VOID(owned_by(actor, path.iid().v));
         const auto* r = std::get_if<dm::Resource>(&content.node);
-        if (r == nullptr || r->id != path.rid().v || path.iid().v == 0xffff) return bad_request();
+        if (r == nullptr || r->id != path.rid().v || path.iid().v == 0xffff) return bad();
         LWM2M_TRY_VOID(check_dm_writable(r->id));
         if (dm_actor && next.count(path.iid().v) == 0) return fail(Status::not_found);
         ServerInstance& s = next[path.iid().v];
@@ -343,13 +343,13 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
     case 4: {
         LWM2M_TRY_VOID(owned_by(actor, path.iid().v));
         const auto* v = std::get_if<dm::Value>(&content.node);
-        if (v == nullptr) return bad_request();
+        if (v == nullptr) return bad();
         LWM2M_TRY_VOID(check_dm_writable(path.rid().v));
         const auto it = next.find(path.iid().v);
         if (it == next.end()) return fail(Status::not_found);
         const ServerResourceSpec* spec = server_resource_spec(path.rid().v);
         if (spec == nullptr) return fail(Status::not_found);
-        if (!spec->multiple) return bad_request();
+        if (!spec->multiple) return bad();
         dm::Resource merged = dm::Resource::multi(path.rid().v);
         if (const auto old = it->second.resources.find(path.rid().v);
             old != it->second.resources.end())
@@ -359,7 +359,7 @@ Result<void> ServerObject::write_checked(const Actor& actor, const dm::Path& pat
         break;
     }
     default:
-        return bad_request();
+        return bad();
     }
     if (next.size() > max_server_instances) return fail(Status::request_entity_too_large);
     instances_ = std::move(next);
@@ -401,7 +401,7 @@ Result<void> ServerObject::delete_(const Actor& actor, const dm::Path& path) {
         instances_.clear(); // TS 1.1 §5.2.7.5: "/" and "/1" remove every Server instance
         return ok();
     }
-    if (path.depth() != 2) return bad_request();
+    if (path.depth() != 2) return bad();
     if (instances_.erase(path.iid().v) == 0) return fail(Status::not_found);
     return ok();
 }

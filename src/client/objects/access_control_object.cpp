@@ -12,6 +12,7 @@ namespace lwm2m::client {
 
 namespace {
 
+namespace rid = acl_rid;
 constexpr std::uint16_t acl_oid = 2;
 constexpr std::uint16_t server_oid = 1;
 constexpr std::uint16_t security_oid = 0;
@@ -177,7 +178,7 @@ void AccessControlObject::on_instance_deleted(Oid oid, Iid iid) {
 void AccessControlObject::remove_server_entries(ShortServerId ssid) {
     if (ssid.v == 0) return; // the default entry is not a server's
     for (auto& [id, a] : instances_)
-        if (a.acl.erase(ssid.v) != 0) changed(dm::Path{Oid{acl_oid}, Iid{id}, Rid{acl_rid::acl}});
+        if (a.acl.erase(ssid.v) != 0) changed(dm::Path{Oid{acl_oid}, Iid{id}, Rid{rid::acl}});
 }
 
 void AccessControlObject::check_consistency(std::vector<std::string>& reasons) const {
@@ -206,25 +207,25 @@ Result<void> AccessControlObject::apply(AclInstance& inst, const dm::Resource& r
     if (dm_actor && !d->writable()) return fail(Status::method_not_allowed);
     if (r.multiple != d->multiple) return bad();
     switch (r.id) {
-    case acl_rid::object_id: {
+    case rid::object_id: {
         const auto v = int_in(r.value, 1, 65534);
         if (!v) return bad();
         inst.object_id = *v;
         return ok();
     }
-    case acl_rid::object_instance_id: {
+    case rid::object_instance_id: {
         const auto v = int_in(r.value, 0, 65535);
         if (!v) return bad();
         inst.object_instance_id = *v;
         return ok();
     }
-    case acl_rid::access_control_owner: {
+    case rid::access_control_owner: {
         const auto v = int_in(r.value, 0, 65535);
         if (!v) return bad();
         inst.owner = *v;
         return ok();
     }
-    case acl_rid::acl: {
+    case rid::acl: {
         std::map<std::uint16_t, std::uint16_t> next;
         if (partial) next = inst.acl;
         for (const auto& [ssid, v] : r.instances) {
@@ -259,22 +260,21 @@ dm::Instance AccessControlObject::to_dm(std::uint16_t iid, const AclInstance& a)
     out.id = iid;
     if (a.object_id)
         out.resources.try_emplace(
-            acl_rid::object_id,
-            dm::Resource::single(acl_rid::object_id, dm::Value::integer(*a.object_id)));
+            rid::object_id, dm::Resource::single(rid::object_id, dm::Value::integer(*a.object_id)));
     if (a.object_instance_id)
-        out.resources.try_emplace(acl_rid::object_instance_id,
-                                  dm::Resource::single(acl_rid::object_instance_id,
+        out.resources.try_emplace(rid::object_instance_id,
+                                  dm::Resource::single(rid::object_instance_id,
                                                        dm::Value::integer(*a.object_instance_id)));
     if (!a.acl.empty()) {
-        dm::Resource r = dm::Resource::multi(acl_rid::acl);
+        dm::Resource r = dm::Resource::multi(rid::acl);
         for (const auto& [ssid, bits] : a.acl)
             r.instances.try_emplace(ssid, dm::Value::integer(bits));
-        out.resources.try_emplace(acl_rid::acl, std::move(r));
+        out.resources.try_emplace(rid::acl, std::move(r));
     }
     if (a.owner)
         out.resources.try_emplace(
-            acl_rid::access_control_owner,
-            dm::Resource::single(acl_rid::access_control_owner, dm::Value::integer(*a.owner)));
+            rid::access_control_owner,
+            dm::Resource::single(rid::access_control_owner, dm::Value::integer(*a.owner)));
     return out;
 }
 
@@ -470,7 +470,7 @@ Result<void> AccessControlObject::delete_(const Actor& actor, const dm::Path& pa
         return ok();
     case 4: {
         const auto it = instances_.find(path.iid().v);
-        if (it == instances_.end() || path.rid().v != acl_rid::acl ||
+        if (it == instances_.end() || path.rid().v != rid::acl ||
             it->second.acl.erase(path.riid().v) == 0)
             return fail(Status::not_found);
         if (!actor.is_server()) changed(path);

@@ -9,6 +9,7 @@ namespace lwm2m::client {
 
 namespace {
 
+namespace rid = connectivity_rid;
 constexpr Iid iid0{0};
 
 dm::ObjectDef definition_for(ConnectivityMonitoringObject::Version v) {
@@ -65,11 +66,11 @@ bool is_valid_ip_address(std::string_view s) noexcept {
 ConnectivityMonitoringObject::ConnectivityMonitoringObject(Version version, Logger& log)
     : TypedObjectFacade(definition_for(version), facade_options(), log) {
     (void)typed_.add_instance(iid0);
-    (void)typed_.set_validator(Rid{connectivity_rid::ip_addresses}, ip_text);
-    (void)typed_.set_validator(Rid{connectivity_rid::router_ip_addresses}, ip_text);
-    (void)typed_.set_validator(Rid{connectivity_rid::apn}, non_empty);
-    (void)typed_.set_validator(Rid{connectivity_rid::cell_id}, non_negative);
-    (void)typed_.set_validator(Rid{connectivity_rid::lac}, non_negative);
+    (void)typed_.set_validator(Rid{rid::ip_addresses}, ip_text);
+    (void)typed_.set_validator(Rid{rid::router_ip_addresses}, ip_text);
+    (void)typed_.set_validator(Rid{rid::apn}, non_empty);
+    (void)typed_.set_validator(Rid{rid::cell_id}, non_negative);
+    (void)typed_.set_validator(Rid{rid::lac}, non_negative);
 }
 
 Result<void> ConnectivityMonitoringObject::set_int(std::uint16_t r, std::int64_t v) {
@@ -87,7 +88,7 @@ Result<void> ConnectivityMonitoringObject::set_strings(std::uint16_t r,
 }
 
 Result<void> ConnectivityMonitoringObject::set_network_bearer(std::int64_t bearer) {
-    return set_int(connectivity_rid::network_bearer, bearer);
+    return set_int(rid::network_bearer, bearer);
 }
 
 Result<void>
@@ -97,45 +98,45 @@ ConnectivityMonitoringObject::set_available_network_bearers(const std::vector<st
         if (i >= 0xffff) return fail(Status::request_entity_too_large);
         m.emplace(static_cast<std::uint16_t>(i), b[i]);
     }
-    return typed_.set_all(iid0, Rid{connectivity_rid::available_network_bearer}, m);
+    return typed_.set_all(iid0, Rid{rid::available_network_bearer}, m);
 }
 
 Result<void> ConnectivityMonitoringObject::set_radio_signal_strength(std::int64_t dbm) {
-    return set_int(connectivity_rid::radio_signal_strength, dbm);
+    return set_int(rid::radio_signal_strength, dbm);
 }
 Result<void> ConnectivityMonitoringObject::set_link_quality(std::int64_t q) {
-    return set_int(connectivity_rid::link_quality, q);
+    return set_int(rid::link_quality, q);
 }
 Result<void> ConnectivityMonitoringObject::set_ip_addresses(const std::vector<std::string>& a) {
-    return set_strings(connectivity_rid::ip_addresses, a);
+    return set_strings(rid::ip_addresses, a);
 }
 Result<void>
 ConnectivityMonitoringObject::set_router_ip_addresses(const std::vector<std::string>& a) {
-    return set_strings(connectivity_rid::router_ip_addresses, a);
+    return set_strings(rid::router_ip_addresses, a);
 }
 Result<void> ConnectivityMonitoringObject::set_link_utilization(std::int64_t percent) {
-    return set_int(connectivity_rid::link_utilization, percent);
+    return set_int(rid::link_utilization, percent);
 }
 Result<void> ConnectivityMonitoringObject::set_apns(const std::vector<std::string>& apns) {
-    return set_strings(connectivity_rid::apn, apns);
+    return set_strings(rid::apn, apns);
 }
 Result<void> ConnectivityMonitoringObject::set_cell_id(std::int64_t v) {
-    return set_int(connectivity_rid::cell_id, v);
+    return set_int(rid::cell_id, v);
 }
 Result<void> ConnectivityMonitoringObject::set_smnc(std::int64_t v) {
-    return set_int(connectivity_rid::smnc, v);
+    return set_int(rid::smnc, v);
 }
 Result<void> ConnectivityMonitoringObject::set_smcc(std::int64_t v) {
-    return set_int(connectivity_rid::smcc, v);
+    return set_int(rid::smcc, v);
 }
 Result<void> ConnectivityMonitoringObject::set_signal_snr(std::int64_t db) {
-    return set_int(connectivity_rid::signal_snr, db);
+    return set_int(rid::signal_snr, db);
 }
 Result<void> ConnectivityMonitoringObject::set_lac(std::int64_t v) {
-    return set_int(connectivity_rid::lac, v);
+    return set_int(rid::lac, v);
 }
 Result<void> ConnectivityMonitoringObject::set_coverage_enhancement_level(std::int64_t level) {
-    return set_int(connectivity_rid::coverage_enhancement_level, level);
+    return set_int(rid::coverage_enhancement_level, level);
 }
 
 Result<void> ConnectivityMonitoringObject::clear(Rid r) {

@@ -9,6 +9,7 @@ namespace lwm2m::client {
 
 namespace {
 
+namespace rid = device_rid;
 constexpr Iid iid0{0};
 
 dm::ObjectDef definition_for(DeviceObject::Version v) {
@@ -93,48 +94,46 @@ DeviceObject::DeviceObject(const WallClock& clock, Options options, Logger& log)
     , clock_(&clock)
     , options_(std::move(options)) {
     (void)typed_.add_instance(iid0);
-    (void)typed_.bind_execute(iid0, Rid{device_rid::reboot}, [this](std::string_view) {
+    (void)typed_.bind_execute(iid0, Rid{rid::reboot}, [this](std::string_view) {
         queue(DeviceAction::Kind::reboot);
         return ok();
     });
-    (void)typed_.bind_execute(iid0, Rid{device_rid::factory_reset}, [this](std::string_view) {
+    (void)typed_.bind_execute(iid0, Rid{rid::factory_reset}, [this](std::string_view) {
         queue(DeviceAction::Kind::factory_reset);
         return ok();
     });
-    (void)typed_.bind_execute(iid0, Rid{device_rid::reset_error_code}, [this](std::string_view) {
+    (void)typed_.bind_execute(iid0, Rid{rid::reset_error_code}, [this](std::string_view) {
         // E.4 Resource 12: delete every error instance, keep one "0", then re-evaluate.
         (void)reset_errors();
         queue(DeviceAction::Kind::reevaluate_errors);
         return ok();
     });
     errors_ = {{0, device_error::no_error}};
-    (void)typed_.bind(iid0, Rid{device_rid::error_code}, errors_);
+    (void)typed_.bind(iid0, Rid{rid::error_code}, errors_);
     (void)typed_.bind<dm::Time>(
-        iid0, Rid{device_rid::current_time}, [this] { return dm::Time{current_time()}; },
+        iid0, Rid{rid::current_time}, [this] { return dm::Time{current_time()}; },
         [this](const dm::Time& t) -> Result<void> {
             if (options_.time_writer) return options_.time_writer(t.seconds);
             time_offset_ = t.seconds - clock_->unix_seconds();
             return ok();
         });
-    (void)typed_.set_validator(Rid{device_rid::utc_offset}, [](const dm::Value& v) -> Result<void> {
+    (void)typed_.set_validator(Rid{rid::utc_offset}, [](const dm::Value& v) -> Result<void> {
         const auto* s = std::get_if<std::string>(&v.storage());
         if (s == nullptr || !is_valid_utc_offset(*s)) return fail(Status::bad_request);
         return ok();
     });
-    (void)typed_.set_validator(Rid{device_rid::timezone}, [](const dm::Value& v) -> Result<void> {
+    (void)typed_.set_validator(Rid{rid::timezone}, [](const dm::Value& v) -> Result<void> {
         const auto* s = std::get_if<std::string>(&v.storage());
         if (s == nullptr || !is_valid_timezone(*s)) return fail(Status::bad_request);
         return ok();
     });
-    (void)typed_.set_validator(Rid{device_rid::memory_free}, non_negative);
-    (void)typed_.set_validator(Rid{device_rid::memory_total}, non_negative);
-    (void)typed_.set_validator(Rid{device_rid::supported_binding},
-                               [](const dm::Value& v) -> Result<void> {
-                                   const auto* s = std::get_if<std::string>(&v.storage());
-                                   if (s == nullptr || !is_valid_binding(*s))
-                                       return fail(Status::bad_request);
-                                   return ok();
-                               });
+    (void)typed_.set_validator(Rid{rid::memory_free}, non_negative);
+    (void)typed_.set_validator(Rid{rid::memory_total}, non_negative);
+    (void)typed_.set_validator(Rid{rid::supported_binding}, [](const dm::Value& v) -> Result<void> {
+        const auto* s = std::get_if<std::string>(&v.storage());
+        if (s == nullptr || !is_valid_binding(*s)) return fail(Status::bad_request);
+        return ok();
+    });
     // Resource 16 is mandatory: an invalid configured text falls back to UDP.
     if (!set_supported_binding(options_.supported_binding)) (void)set_supported_binding("U");
 }
@@ -144,49 +143,48 @@ Result<void> DeviceObject::set_string(std::uint16_t r, std::string& v) {
 }
 
 Result<void> DeviceObject::set_supported_binding(std::string v) {
-    return typed_.set(iid0, Rid{device_rid::supported_binding}, v);
+    return typed_.set(iid0, Rid{rid::supported_binding}, v);
 }
 
 Result<void> DeviceObject::set_power_source(Riid id, PowerSource kind) {
     if (options_.version == Version::v1_0 && kind == PowerSource::fuel_cell)
         return fail(Status::bad_request); // 1.0 defines no value 3
-    return typed_.set(iid0, Rid{device_rid::available_power_sources}, id,
-                      static_cast<std::int64_t>(kind));
+    return typed_.set(iid0, Rid{rid::available_power_sources}, id, static_cast<std::int64_t>(kind));
 }
 
 Result<void> DeviceObject::set_power_source_voltage(Riid id, std::int64_t millivolts) {
-    const auto sources = typed_.resource(iid0, Rid{device_rid::available_power_sources});
+    const auto sources = typed_.resource(iid0, Rid{rid::available_power_sources});
     if (!sources || sources->instances.count(id.v) == 0) return fail(Status::bad_request);
-    return typed_.set(iid0, Rid{device_rid::power_source_voltage}, id, millivolts);
+    return typed_.set(iid0, Rid{rid::power_source_voltage}, id, millivolts);
 }
 
 Result<void> DeviceObject::set_power_source_current(Riid id, std::int64_t milliamperes) {
-    const auto sources = typed_.resource(iid0, Rid{device_rid::available_power_sources});
+    const auto sources = typed_.resource(iid0, Rid{rid::available_power_sources});
     if (!sources || sources->instances.count(id.v) == 0) return fail(Status::bad_request);
-    return typed_.set(iid0, Rid{device_rid::power_source_current}, id, milliamperes);
+    return typed_.set(iid0, Rid{rid::power_source_current}, id, milliamperes);
 }
 
 Result<void> DeviceObject::remove_power_source(Riid id) {
-    LWM2M_TRY_VOID(typed_.unset(iid0, Rid{device_rid::available_power_sources}, id));
-    (void)typed_.unset(iid0, Rid{device_rid::power_source_voltage}, id);
-    (void)typed_.unset(iid0, Rid{device_rid::power_source_current}, id);
+    LWM2M_TRY_VOID(typed_.unset(iid0, Rid{rid::available_power_sources}, id));
+    (void)typed_.unset(iid0, Rid{rid::power_source_voltage}, id);
+    (void)typed_.unset(iid0, Rid{rid::power_source_current}, id);
     return ok();
 }
 
 Result<void> DeviceObject::set_battery_level(std::int64_t percent) {
-    return typed_.set(iid0, Rid{device_rid::battery_level}, percent);
+    return typed_.set(iid0, Rid{rid::battery_level}, percent);
 }
 
 Result<void> DeviceObject::set_battery_status(BatteryStatus s) {
-    return typed_.set(iid0, Rid{device_rid::battery_status}, static_cast<std::int64_t>(s));
+    return typed_.set(iid0, Rid{rid::battery_status}, static_cast<std::int64_t>(s));
 }
 
 Result<void> DeviceObject::set_memory_free(std::int64_t kilobytes) {
-    return typed_.set(iid0, Rid{device_rid::memory_free}, kilobytes);
+    return typed_.set(iid0, Rid{rid::memory_free}, kilobytes);
 }
 
 Result<void> DeviceObject::set_memory_total(std::int64_t kilobytes) {
-    return typed_.set(iid0, Rid{device_rid::memory_total}, kilobytes);
+    return typed_.set(iid0, Rid{rid::memory_total}, kilobytes);
 }
 
 Result<void> DeviceObject::set_ext_dev_info(const std::vector<dm::Objlnk>& links) {
@@ -195,7 +193,7 @@ Result<void> DeviceObject::set_ext_dev_info(const std::vector<dm::Objlnk>& links
         if (i >= 0xffff) return fail(Status::request_entity_too_large);
         m.emplace(static_cast<std::uint16_t>(i), links[i]);
     }
-    return typed_.set_all(iid0, Rid{device_rid::ext_dev_info}, m);
+    return typed_.set_all(iid0, Rid{rid::ext_dev_info}, m);
 }
 
 std::uint8_t DeviceObject::max_error_code() const {
@@ -214,7 +212,7 @@ Result<void> DeviceObject::add_error(std::uint8_t code) {
             ++riid;
         errors_.emplace(riid, code);
     }
-    typed_.notify_changed(iid0, Rid{device_rid::error_code});
+    typed_.notify_changed(iid0, Rid{rid::error_code});
     return ok();
 }
 
@@ -225,7 +223,7 @@ Result<void> DeviceObject::clear_error(std::uint8_t code) {
     if (it == errors_.end()) return fail(Status::not_found);
     errors_.erase(it);
     if (errors_.empty()) errors_.emplace(0, device_error::no_error);
-    typed_.notify_changed(iid0, Rid{device_rid::error_code});
+    typed_.notify_changed(iid0, Rid{rid::error_code});
     return ok();
 }
 
@@ -233,7 +231,7 @@ Result<void> DeviceObject::reset_errors() {
     const bool was_clear =
         errors_.size() == 1 && errors_.begin()->first == 0 && errors_.begin()->second == 0;
     errors_ = {{0, device_error::no_error}};
-    if (!was_clear) typed_.notify_changed(iid0, Rid{device_rid::error_code});
+    if (!was_clear) typed_.notify_changed(iid0, Rid{rid::error_code});
     return ok();
 }
 
@@ -246,19 +244,19 @@ std::vector<std::uint8_t> DeviceObject::errors() const {
 }
 
 Result<void> DeviceObject::set_utc_offset(std::string v) {
-    return typed_.set(iid0, Rid{device_rid::utc_offset}, v);
+    return typed_.set(iid0, Rid{rid::utc_offset}, v);
 }
 
 Result<void> DeviceObject::set_timezone(std::string v) {
-    return typed_.set(iid0, Rid{device_rid::timezone}, v);
+    return typed_.set(iid0, Rid{rid::timezone}, v);
 }
 
 std::optional<std::string> DeviceObject::utc_offset() const {
-    return typed_.get<std::string>(iid0, Rid{device_rid::utc_offset});
+    return typed_.get<std::string>(iid0, Rid{rid::utc_offset});
 }
 
 std::optional<std::string> DeviceObject::timezone() const {
-    return typed_.get<std::string>(iid0, Rid{device_rid::timezone});
+    return typed_.get<std::string>(iid0, Rid{rid::timezone});
 }
 
 std::int64_t DeviceObject::current_time() const {

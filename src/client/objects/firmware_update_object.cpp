@@ -12,6 +12,7 @@ namespace lwm2m::client {
 
 namespace {
 
+namespace rid = firmware_rid;
 constexpr Iid iid0{0};
 constexpr std::size_t max_short_string = 255; // E.6 Resources 1, 6, 7: "0..255"
 
@@ -106,34 +107,33 @@ FirmwareUpdateObject::FirmwareUpdateObject(FirmwareUpdateHandler& app, Options o
     (void)typed_.add_instance(iid0);
     // Package (W): never read; the setter runs the push transfer.
     (void)typed_.bind<Bytes>(
-        iid0, Rid{firmware_rid::package}, [] { return Bytes{}; },
+        iid0, Rid{rid::package}, [] { return Bytes{}; },
         [this](const Bytes& b) { return on_package(BytesView(b)); });
     (void)typed_.bind<std::string>(
-        iid0, Rid{firmware_rid::package_uri}, [this] { return uri_; },
+        iid0, Rid{rid::package_uri}, [this] { return uri_; },
         [this](const std::string& u) { return on_uri(u); });
-    (void)typed_.bind_execute(iid0, Rid{firmware_rid::update},
+    (void)typed_.bind_execute(iid0, Rid{rid::update},
                               [this](std::string_view) { return on_update(); });
-    (void)typed_.bind<std::int64_t>(iid0, Rid{firmware_rid::state},
+    (void)typed_.bind<std::int64_t>(iid0, Rid{rid::state},
                                     [this] { return static_cast<std::int64_t>(state_); });
-    (void)typed_.bind<std::int64_t>(iid0, Rid{firmware_rid::update_result},
+    (void)typed_.bind<std::int64_t>(iid0, Rid{rid::update_result},
                                     [this] { return static_cast<std::int64_t>(result_); });
     if (options_.fetcher != nullptr) {
         std::map<std::uint16_t, std::int64_t> protocols;
         std::uint16_t i = 0;
         for (const FirmwareProtocol p : options_.protocols)
             protocols.emplace(i++, static_cast<std::int64_t>(p));
-        (void)typed_.set_all(iid0, Rid{firmware_rid::protocol_support}, protocols);
+        (void)typed_.set_all(iid0, Rid{rid::protocol_support}, protocols);
     }
-    (void)typed_.set(iid0, Rid{firmware_rid::delivery_method},
-                     static_cast<std::int64_t>(delivery_method()));
+    (void)typed_.set(iid0, Rid{rid::delivery_method}, static_cast<std::int64_t>(delivery_method()));
     if (options_.version != Version::v1_0) {
-        (void)typed_.bind_execute(iid0, Rid{firmware_rid::cancel},
+        (void)typed_.bind_execute(iid0, Rid{rid::cancel},
                                   [this](std::string_view) { return on_cancel(); });
-        (void)typed_.bind(iid0, Rid{firmware_rid::severity}, severity_);
-        (void)typed_.bind(iid0, Rid{firmware_rid::maximum_defer_period}, max_defer_);
+        (void)typed_.bind(iid0, Rid{rid::severity}, severity_);
+        (void)typed_.bind(iid0, Rid{rid::maximum_defer_period}, max_defer_);
     }
     if (options_.version == Version::v1_2)
-        (void)typed_.bind(iid0, Rid{firmware_rid::automatic_upgrade}, auto_upgrade_);
+        (void)typed_.bind(iid0, Rid{rid::automatic_upgrade}, auto_upgrade_);
 }
 
 FirmwareUpdateObject::~FirmwareUpdateObject() {
@@ -150,15 +150,14 @@ void FirmwareUpdateObject::set_state(FirmwareState s, UpdateResult r) {
         // E.6 Resource 12: "Device updates this resource before making any change to the State."
         if (options_.clock != nullptr && options_.version != Version::v1_0) {
             last_change_ = options_.clock->unix_seconds();
-            (void)typed_.set(iid0, Rid{firmware_rid::last_state_change_time},
-                             dm::Time{*last_change_});
+            (void)typed_.set(iid0, Rid{rid::last_state_change_time}, dm::Time{*last_change_});
         }
         state_ = s;
-        typed_.notify_changed(iid0, Rid{firmware_rid::state});
+        typed_.notify_changed(iid0, Rid{rid::state});
     }
     if (r != result_) {
         result_ = r;
-        typed_.notify_changed(iid0, Rid{firmware_rid::update_result});
+        typed_.notify_changed(iid0, Rid{rid::update_result});
     }
 }
 
@@ -320,13 +319,13 @@ Result<void> FirmwareUpdateObject::set_package_info(std::optional<std::string> n
                                                     std::optional<std::string> version) {
     if (!valid_short_string(name) || !valid_short_string(version)) return fail(Status::bad_request);
     if (name)
-        LWM2M_TRY_VOID(typed_.set(iid0, Rid{firmware_rid::pkg_name}, *name));
+        LWM2M_TRY_VOID(typed_.set(iid0, Rid{rid::pkg_name}, *name));
     else
-        (void)typed_.unset(iid0, Rid{firmware_rid::pkg_name});
+        (void)typed_.unset(iid0, Rid{rid::pkg_name});
     if (version)
-        LWM2M_TRY_VOID(typed_.set(iid0, Rid{firmware_rid::pkg_version}, *version));
+        LWM2M_TRY_VOID(typed_.set(iid0, Rid{rid::pkg_version}, *version));
     else
-        (void)typed_.unset(iid0, Rid{firmware_rid::pkg_version});
+        (void)typed_.unset(iid0, Rid{rid::pkg_version});
     return ok();
 }
 
@@ -440,13 +439,12 @@ void FirmwareUpdateObject::on_download_failed(DownloadError error) {
 
 Result<void> FirmwareUpdateObject::write(const Actor& actor, const dm::Path& path,
                                          const dm::Content& content, WriteMode mode) {
-    if (path.depth() == 3 && path.oid().v == 5 && path.rid().v == firmware_rid::package) {
+    if (path.depth() == 3 && path.oid().v == 5 && path.rid().v == rid::package) {
         // The push package: handed to the application from the request without a copy.
         LWM2M_TRY_VOID(check_access(actor, Operation::write, path));
         if (path.iid().v != 0) return fail(Status::not_found);
         const auto* r = std::get_if<dm::Resource>(&content.node);
-        if (!(content.path == path) || r == nullptr || r->id != firmware_rid::package ||
-            r->multiple)
+        if (!(content.path == path) || r == nullptr || r->id != rid::package || r->multiple)
             return fail(Status::bad_request);
         const auto* b = std::get_if<Bytes>(&r->value.storage());
         if (b == nullptr) return fail(Status::bad_request);
@@ -454,8 +452,7 @@ Result<void> FirmwareUpdateObject::write(const Actor& actor, const dm::Path& pat
     }
     // One state-machine trigger per request: a Package together with a Package URI is ambiguous.
     auto both = [](const dm::Instance& in) {
-        return in.resources.count(firmware_rid::package) != 0 &&
-               in.resources.count(firmware_rid::package_uri) != 0;
+        return in.resources.count(rid::package) != 0 && in.resources.count(rid::package_uri) != 0;
     };
     if (const auto* in = std::get_if<dm::Instance>(&content.node); in != nullptr && both(*in))
         return fail(Status::bad_request);
