@@ -644,6 +644,72 @@ def case_x509(a, d):
     s.stop()
 
 
+def der_of(d, pem, kind):
+    """The DER of a PEM key (kind "pkey") or certificate (kind "x509")."""
+    out = pem + ".der"
+    procs.run(["openssl", kind, "-in", pem, "-outform", "DER", "-out", out], check_rc=0)
+    return open(out, "rb").read()
+
+
+def case_bootstrap_rpk_x509(a, d):
+    """The full chain without PSK: the device bootstraps over DTLS with a raw public key (RFC
+    7250) and receives an X.509 account for the DM server, with which it registers. The
+    bootstrap server authenticates the device's key from the configuration; the DM server
+    accepts the certificate's CN as the endpoint because the bootstrap stored the credentials."""
+    srv_pem, srv_spki = rpk_pair(d, "server")
+    dev_pem, dev_spki = rpk_pair(d, "device")
+    os.mkdir(os.path.join(d, "pki"))  # apart from rpk_pair's server.pem / device.pem
+    p = x509_material(os.path.join(d, "pki"))  # device certificate CN=x509-1 from the test CA
+    ep = "x509-1"
+    s = Server(a.server, d, a.store, ["--dtls-rpk", srv_pem, "--dtls-cert", p("server.pem"),
+                                      "--dtls-key", p("server.key"), "--dtls-ca", p("ca.pem")])
+    s.start()
+    sse = Sse(s)
+    dev_priv = der_of(d, os.path.join(d, "device.key.pem"), "pkey")
+    x509_priv = der_of(d, p("device.key"), "pkey")
+    body = {"endpoint": ep,
+            "security": [
+                {"uri": f"coaps://127.0.0.1:{s.ports['bs_coaps']}", "bootstrap_server": True,
+                 "mode": "rpk", "public_key_hex": open(dev_spki, "rb").read().hex(),
+                 "private_key_hex": dev_priv.hex(),
+                 "server_public_key_hex": open(srv_spki, "rb").read().hex()},
+                {"instance_id": 1, "uri": f"coaps://127.0.0.1:{s.ports['coaps']}",
+                 "mode": "x509", "public_key_hex": der_of(d, p("device.pem"), "x509").hex(),
+                 "private_key_hex": x509_priv.hex(),
+                 "server_public_key_hex": der_of(d, p("server.pem"), "x509").hex(),
+                 "short_server_id": 101}],
+            "servers": [{"instance_id": 0, "short_server_id": 101, "lifetime": 120,
+                         "binding": "U"}]}
+    st, j, _ = s.api("POST", "/api/bootstrap", body)
+    expect(st == 201, f"bootstrap config: {st} {j}")
+    st, j, _ = s.api("GET", f"/api/bootstrap/{ep}")
+    expect(st == 200 and dev_priv.hex() not in json.dumps(j)
+           and x509_priv.hex() not in json.dumps(j), f"private keys read back: {st}")
+    # Another raw public key than the configured one: the bootstrap server refuses it.
+    other_pem, _ = rpk_pair(d, "other")
+    c0 = start_client(a, d, ["-e", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
+                           "--rpk", other_pem, "--rpk-peer", os.path.join(d, "server.pub.pem")])
+    expect(not c0.wait_for("bootstrapped", 5), "an unknown raw public key was bootstrapped")
+    c0.stop()
+    cl = start_client(a, d, ["-e", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
+                           "--rpk", dev_pem, "--rpk-peer", os.path.join(d, "server.pub.pem")])
+    expect(cl.wait_for("bootstrapped", 25), f"no bootstrap: {cl.seen}\n{s.stderr()}")
+    expect(cl.wait_for("registered", 25), f"no registration: {cl.seen}\n{s.stderr()}")
+    st, j, _ = s.api("GET", f"/api/clients/{ep}")
+    expect(st == 200 and j.get("security", j.get("security_mode")) == "x509", f"client: {j}")
+    st, j, _ = s.api("GET", f"/api/clients/{ep}/read/3/0/0")
+    expect(st == 200 and j["code"] == "2.05", f"read over X.509: {j}")
+    ev = sse.wait(lambda e: e["type"] == "bootstrap" and e["ep"] == ep
+                  and e["data"]["state"] == "finished")
+    expect(ev is not None, "no bootstrap event")
+    cl.stop()
+    sse.close()
+    s.stop()
+    log = s.stderr()
+    for secret in (dev_priv.hex(), x509_priv.hex()):
+        expect(secret not in log and secret.upper() not in log, "a private key in the log")
+
+
 def case_node_lib(a, d):
     """Interop: lwm2m-node-lib's LwM2M 1.0 client (npm, NoSec) registers with our DM server and
     answers reads. Its limits: single resources only (an instance read is 4.04), answers without
