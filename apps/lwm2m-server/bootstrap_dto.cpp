@@ -85,7 +85,7 @@ tl::expected<store::BootstrapConfig, http::ApiError> to_store(const http::Bootst
     out.endpoint = in.endpoint;
     out.bootstrap_credentials.endpoint = in.endpoint;
     out.bootstrap_credentials.mode = store::SecurityMode::nosec;
-    if (!in.delete_paths.empty()) out.deletes = in.delete_paths;
+    if (in.delete_paths) out.deletes = *in.delete_paths; // else the default "/"
     out.content_format = in.format;
 
     const auto sec_ids = assign_ids(in.security);

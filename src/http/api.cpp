@@ -433,7 +433,7 @@ json to_json(const store::SecurityInfo& s) {
 
 json to_json(const BootstrapConfig& c) {
     json del = json::array();
-    for (const auto& p : c.delete_paths)
+    for (const auto& p : c.delete_paths.value_or(std::vector<dm::Path>{}))
         del.push_back(p.to_string());
     json sec = json::array();
     for (const auto& s : c.security) {
@@ -616,13 +616,14 @@ Expected<BootstrapConfig> bootstrap_from_json(const json& j, const std::string& 
     }
     if (j.contains("delete")) {
         if (!j["delete"].is_array()) return bad("\"delete\" must be an array of paths");
+        c.delete_paths.emplace();
         for (const auto& p : j["delete"]) {
             if (!p.is_string()) return bad("\"delete\" must hold strings");
             auto parsed = dm::Path::parse(p.get<std::string>());
             if (!parsed || parsed->depth() > 2)
                 return bad("\"delete\": \"" + p.get<std::string>() +
                            "\" is not \"/\", an object or an instance path");
-            c.delete_paths.push_back(*parsed);
+            c.delete_paths->push_back(*parsed);
         }
     }
     auto array_of = [&](const char* name) -> Expected<json> {

@@ -193,7 +193,9 @@ struct BootstrapAcl {
 
 struct BootstrapConfig {
     std::string endpoint;
-    std::vector<dm::Path> delete_paths; ///< Bootstrap-Delete targets, in order ("/" allowed)
+    /// Bootstrap-Delete targets, in order ("/" allowed); nullopt: the default, "/" (an
+    /// empty list deletes nothing).
+    std::optional<std::vector<dm::Path>> delete_paths;
     std::vector<BootstrapSecurity> security;
     std::vector<BootstrapServer> servers;
     std::vector<BootstrapAcl> acls;

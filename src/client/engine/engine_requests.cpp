@@ -492,7 +492,11 @@ coap::Message Engine::Impl::handle_bootstrap(Account&, coap::IncomingRequest& in
         // Bootstrap-Finish (TS 1.1 §5.2.7.6): consistency check, 2.04 or 4.06.
         const FinishResult r = store.finish(actor, now_);
         if (!r.ok) {
-            emit(EngineEvent::Kind::bootstrap_failed, 0, make_error_code(r.status));
+            // The configuration is rolled back (last consistent one kept); this bootstrap is
+            // over: retry after the hold-off with back-off instead of waiting for the
+            // bootstrap timeout (EXCHANGE_LIFETIME). A Bootstrap-Server that goes on with more
+            // commands meanwhile starts a server-initiated bootstrap, as any would.
+            bootstrap_failed(now_, make_error_code(r.status));
             return reply(r.status);
         }
         bs_finish_pending = true; // accounts rebuilt at the next step, after the 2.04 left

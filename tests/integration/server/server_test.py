@@ -470,6 +470,57 @@ def case_bootstrap_psk(a, d):
         expect(secret not in log, "bootstrap key in the log")
 
 
+def case_bootstrap_finish_refused(a, d):
+    """A configuration the server accepts but the device cannot (it only clashes with what the
+    device already holds): the device answers Bootstrap-Finish with 4.06 and keeps its previous
+    accounts, the failure reaches the events and the bootstrap status, and the device retries
+    after its hold-off, succeeding once the operator fixed the configuration."""
+    s = Server(a.server, d, a.store)
+    s.start()
+    sse = Sse(s)
+    ep = "bs-refused-1"
+    bs_id, bs_key = printable_id(32), secrets.token_bytes(32)
+    good = bootstrap_body(ep, s, bs_id, bs_key)
+    good["security"][0]["client_hold_off"] = 1
+    st, j, _ = s.api("POST", "/api/bootstrap", good)
+    expect(st == 201, f"bootstrap config: {st} {j}")
+    cl = start_client(a, d, ["-e", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
+                           "--psk-identity-hex", bs_id.hex(), "--psk-key-hex", bs_key.hex()])
+    expect(cl.wait_for("registered", 25), f"no registration: {cl.seen}\n{s.stderr()}")
+    # Deletes nothing and adds a second account for the same server (Short Server ID 101) next
+    # to the one the device holds: consistent on its own, inconsistent on the device.
+    clash = json.loads(json.dumps(good))
+    clash["delete"] = []
+    clash["security"][1]["instance_id"] = 2
+    clash["servers"][0]["instance_id"] = 1
+    st, j, _ = s.api("PUT", f"/api/bootstrap/{ep}", clash)
+    expect(st == 204, f"config update: {st} {j}")
+    # Bootstrap-Request Trigger (Object 1 Resource 9).
+    st, j, _ = s.api("POST", f"/api/clients/{ep}/execute/1/0/9")
+    expect(st == 200 and j["code"] == "2.04", f"trigger: {st} {j}")
+    ev = sse.wait(lambda e: e["type"] == "bootstrap" and e["ep"] == ep
+                  and e["data"]["state"] == "failed", timeout=25)
+    expect(ev is not None, f"no failed bootstrap event\n{s.stderr()}")
+    expect(ev["data"]["step"] == "finish" and ev["data"].get("code") == "4.06",
+           f"failure: {ev['data']}")
+    st, j, _ = s.api("GET", f"/api/bootstrap/{ep}/status")
+    expect(st == 200 and j["state"] == "failed", f"status: {j}")
+    # The operator fixes the configuration; the device's retry (after its 1 s hold-off, doubled
+    # per failure) gets it and registers again with the new credentials.
+    st, j, _ = s.api("PUT", f"/api/bootstrap/{ep}", good)
+    expect(st == 204, f"config fix: {st} {j}")
+    failed_at = ev["id"]
+    ev = sse.wait(lambda e: e["type"] == "bootstrap" and e["ep"] == ep and e["id"] > failed_at
+                  and e["data"]["state"] == "finished", timeout=30)
+    expect(ev is not None, f"no retry after the hold-off: {cl.seen}\n{s.stderr()}")
+    ev = sse.wait(lambda e: e["type"] == "registration" and e["ep"] == ep
+                  and e["id"] > failed_at, timeout=25)
+    expect(ev is not None, f"no registration after the retry: {cl.seen}")
+    cl.stop()
+    sse.close()
+    s.stop()
+
+
 def case_wrong_psk(a, d):
     s = Server(a.server, d, a.store)
     s.start()

@@ -131,7 +131,29 @@ TEST(EngineBootstrap, FinishNotAcceptableThenFixedAndFinished) {
     provision(t, /*with_server=*/false); // Security without a Server instance: inconsistent
     EXPECT_EQ(finish(t), coap::code::not_acceptable);
     EXPECT_TRUE(t.store.committed().security.size() == 1u); // rolled back
-    EXPECT_TRUE(t.engine->bootstrapping());
+    // This bootstrap is over (a retry is scheduled after the hold-off), but a Bootstrap-Server
+    // that goes on fixing the configuration starts a server-initiated one and finishes it.
+    EXPECT_FALSE(t.engine->bootstrapping());
+    EXPECT_EQ(t.count_events(EngineEvent::Kind::bootstrap_failed), 1u);
+    provision(t, true);
+    EXPECT_EQ(finish(t), coap::code::changed);
+    t.run_for(1s);
+    EXPECT_EQ(t.engine->reg_state(ShortServerId{101}), RegState::registered);
+}
+
+TEST(EngineBootstrap, FinishNotAcceptableIsRetriedAfterTheHoldOff) {
+    EngineLockstep t(bootstrap_only(2));
+    auto& s = bs_server(t);
+    t.dm_server_ok();
+    t.start();
+    ASSERT_TRUE(t.run_until_pred([&] { return s.requests.size() == 1; }, 10s));
+    provision(t, /*with_server=*/false);
+    EXPECT_EQ(finish(t), coap::code::not_acceptable);
+    // The next Bootstrap-Request after hold-off * 2^1 = 4 s (plus jitter), not after the
+    // bootstrap timeout (EXCHANGE_LIFETIME, 247 s).
+    ASSERT_TRUE(t.run_until_pred([&] { return s.requests.size() == 2; }, 30s));
+    EXPECT_EQ(s.requests[1].request.path(), "/bs");
+    EXPECT_EQ(s.request_times[1] - s.request_times[0], 4s); // virtual time stood still
     provision(t, true);
     EXPECT_EQ(finish(t), coap::code::changed);
     t.run_for(1s);
