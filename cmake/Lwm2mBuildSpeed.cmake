@@ -46,3 +46,14 @@ option(LWM2M_UNITY_ALL "Compile every target in unity batches" OFF)
 if(LWM2M_UNITY_ALL)
   set(CMAKE_UNITY_BUILD ON)
 endif()
+
+# LWM2M_OPTIMIZE_TESTS: off (the default) compiles the test programs, their support library and
+# the fuzz replay drivers at -O0 whatever the build type: the libraries under test keep the build
+# type's optimisation, and test code compiles about 3x faster (client_objects_test as one unit:
+# 36 s at -O2, 13 s at -O0). On: the build type's flags for the tests too.
+option(LWM2M_OPTIMIZE_TESTS "Compile the test programs with the build type's optimisation" OFF)
+function(lwm2m_test_code_options target)
+  if(NOT LWM2M_OPTIMIZE_TESTS)
+    target_compile_options(${target} PRIVATE -O0) # after the build type's -O2: the last -O wins
+  endif()
+endfunction()
