@@ -33,7 +33,7 @@ def build_example(a, prefix, tmp, name):
     src = os.path.join(a.source_dir, "examples", name)
     out = os.path.join(tmp, "build-" + name)
     cfg = ["cmake", "-S", src, "-B", out, f"-DCMAKE_PREFIX_PATH={prefix}",
-           "-DCMAKE_BUILD_TYPE=Release"]
+           "-DCMAKE_BUILD_TYPE="]
     if a.generator:
         cfg += ["-G", a.generator]
     if a.cxx:
@@ -110,7 +110,7 @@ def subproject(a):
     try:
         sub = os.path.join(tmp, "build")
         cfg = ["cmake", "-S", os.path.join(os.path.dirname(os.path.abspath(__file__)), "subproject"), "-B", sub,
-               f"-DLWM2M_SOURCE_DIR={a.source_dir}", "-DCMAKE_BUILD_TYPE=Release"]
+               f"-DLWM2M_SOURCE_DIR={a.source_dir}", "-DCMAKE_BUILD_TYPE="]
         for pkg in ("CLI11", "spdlog", "fmt", "GTest", "benchmark"):
             cfg.append(f"-DCMAKE_DISABLE_FIND_PACKAGE_{pkg}=ON")
         if a.generator:
