@@ -88,7 +88,7 @@ TemperatureSensor::TemperatureSensor(Logger& log)
 void TemperatureSensor::step() {
     ++steps_;
     // A slow sine plus a small saw-tooth: every step changes the value by at least 0.01.
-    const double t = static_cast<double>(steps_);
+    const auto t = static_cast<double>(steps_);
     const double v = std::round((21.0 + 4.0 * std::sin(t / 30.0) +
                                  0.05 * static_cast<double>(steps_ % 7) + 0.01) *
                                 100.0) /

@@ -126,7 +126,7 @@ public:
     RunEnd run();
 
 private:
-    client::DeviceObject::Options device_options() const {
+    [[nodiscard]] client::DeviceObject::Options device_options() const {
         client::DeviceObject::Options d;
         d.version = version_ == dm::Lwm2mVersion::v1_0   ? client::DeviceObject::Version::v1_0
                     : version_ == dm::Lwm2mVersion::v1_2 ? client::DeviceObject::Version::v1_2
@@ -134,7 +134,7 @@ private:
         d.supported_binding = o_.queue_mode && version_ == dm::Lwm2mVersion::v1_0 ? "UQ" : "U";
         return d;
     }
-    client::ConnectivityMonitoringObject::Version connectivity_version() const {
+    [[nodiscard]] client::ConnectivityMonitoringObject::Version connectivity_version() const {
         using V = client::ConnectivityMonitoringObject::Version;
         return version_ == dm::Lwm2mVersion::v1_0   ? V::v1_0
                : version_ == dm::Lwm2mVersion::v1_2 ? V::v1_3

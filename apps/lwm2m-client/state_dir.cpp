@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kept_files[] = {"accounts.bin", "engine.bin", "firmware.json", "firmware.bin",
                                       "firmware.part"};
-constexpr std::size_t max_firmware_json = 64 * 1024;
+constexpr std::size_t max_firmware_json = std::size_t{64} * 1024;
 
 Error errno_error(int e) {
     return {e, std::system_category()};

@@ -80,7 +80,7 @@ int usage(const std::string& msg) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     app::TakenSecret env_key = app::take_psk_key_env();
     Options o;
     CLI::App cli{"lwm2m-fleet: N simulated LwM2M clients in one process (lwm2m-cpp). Each device "
@@ -385,4 +385,12 @@ int main(int argc, char** argv) {
             std::printf("failure x%llu: %s\n", static_cast<unsigned long long>(n), cause.c_str());
     }
     return never == 0 ? 0 : 1;
+} catch (const std::exception& e) {
+    // Anything not handled above (out of memory, a thread that cannot start): a message, not
+    // std::terminate().
+    std::fprintf(stderr, "lwm2m-fleet: %s\n", e.what());
+    return 1;
+} catch (...) {
+    std::fprintf(stderr, "lwm2m-fleet: unexpected exception\n");
+    return 1;
 }

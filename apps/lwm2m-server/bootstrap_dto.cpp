@@ -107,10 +107,8 @@ tl::expected<store::BootstrapConfig, http::ApiError> to_store(const http::Bootst
             case store::SecurityMode::rpk:
                 bc.rpk_public_key = s.public_key;
                 break;
-            case store::SecurityMode::x509:
-                // The expected certificate CN is the endpoint name (TS 1.1 §7.1.9).
-                break;
-            case store::SecurityMode::nosec:
+            case store::SecurityMode::x509: // the expected CN is the endpoint name (TS 1.1 §7.1.9)
+            case store::SecurityMode::nosec: // nothing to copy
                 break;
             }
             continue;

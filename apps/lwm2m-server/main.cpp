@@ -1,8 +1,8 @@
 // lwm2m-server: the device-management and bootstrap engines on UDP sockets (one engine thread
 // running a transport::Loop), the REST API (one HTTP thread) and the stores, in one program.
 // Exceptions stop here (docs/architecture.md: only at the edges).
+#include <csignal>
 #include <pthread.h>
-#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -237,6 +237,7 @@ int run(const app::ServerOptions& o) {
 
     app::ServerCore core(dm ? &*dm : nullptr, dm_sockets, bs ? &*bs : nullptr);
     std::vector<transport::UdpSocket*> socket_ptrs;
+    socket_ptrs.reserve(sockets.size());
     for (auto& s : sockets)
         socket_ptrs.push_back(&s);
     transport::Loop<app::ServerCore> loop(core,

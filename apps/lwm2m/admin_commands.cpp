@@ -169,9 +169,9 @@ struct AdminCommands::State {
     ModelLookup lookup() {
         return [this](std::uint16_t oid) { return model(oid); };
     }
-    std::string device_query(bool with_format) const;
+    [[nodiscard]] std::string device_query(bool with_format) const;
     std::optional<std::string> lwm2m_path(const std::string& p, Failure& f) const;
-    std::string client_base() const { return "/api/clients/" + url_encode(ep); }
+    [[nodiscard]] std::string client_base() const { return "/api/clients/" + url_encode(ep); }
     int device_result(const json& r, Failure& f, const std::function<void(const json&)>& body);
     int stream_events(const std::string& target, const std::function<bool()>& on_open,
                       const std::function<bool(const json&)>& on_event, Failure& f);
@@ -283,7 +283,7 @@ void AdminCommands::add_to(CLI::App& app) {
     ep_arg(s.create);
     path_arg(s.create, "the object, e.g. /3303");
     s.create->add_option("--node", s.node,
-                         "the instance as JSON {\"id\", \"resources\": [...]}, @FILE or -");
+                         R"(the instance as JSON {"id", "resources": [...]}, @FILE or -)");
     s.create->add_option("--id", s.create_id, "the new instance id")->check(CLI::Range(0, 65534));
     format_opt(s.create);
 
@@ -1186,7 +1186,7 @@ int AdminCommands::State::run_security(Failure& f) {
         // Spliced in as text so that no JSON value holds a copy; RestClient wipes the body.
         text.pop_back();
         text.reserve(text.size() + key->size() * 2 + 20);
-        text += ",\"psk_key_hex\":\"";
+        text += R"(,"psk_key_hex":")";
         static constexpr char d[] = "0123456789abcdef";
         for (auto c : key->view()) {
             text += d[static_cast<unsigned>(c) >> 4];

@@ -126,7 +126,7 @@ void add_dtls_cap_options(CLI::App& s, lwm2m::app::DtlsCapOptions& o) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     // Keys given on the command line or in the environment are taken out (and overwritten in
     // argv / the environment) before anything else copies them (issue #7, secret_input.hpp).
     lwm2m::app::TakenSecret arg_key = lwm2m::app::take_psk_key_args(argc, argv);
@@ -240,5 +240,12 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "error: {}\n", e.what());
         return exit_usage;
     }
+    return exit_usage;
+} catch (const std::exception& e) {
+    // Anything the command handlers above did not catch: a message, not std::terminate().
+    fmt::print(stderr, "error: {}\n", e.what());
+    return exit_usage;
+} catch (...) {
+    fmt::print(stderr, "error: unexpected exception\n");
     return exit_usage;
 }

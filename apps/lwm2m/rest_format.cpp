@@ -184,7 +184,7 @@ std::optional<ObjectModel> object_model_from_json(const json& j) {
 }
 
 std::string iso8601_utc(std::int64_t t, bool millis) {
-    std::time_t secs = static_cast<std::time_t>(millis ? t / 1000 : t);
+    auto secs = static_cast<std::time_t>(millis ? t / 1000 : t);
     std::tm tm{};
     if (!gmtime_r(&secs, &tm)) return std::to_string(t);
     char buf[32];

@@ -4,8 +4,8 @@ namespace lwm2m {
 namespace {
 class BaseCategory final : public std::error_category {
 public:
-    const char* name() const noexcept override { return "lwm2m.base"; }
-    std::string message(int ev) const override {
+    [[nodiscard]] const char* name() const noexcept override { return "lwm2m.base"; }
+    [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
         case Errc::invalid_argument:
             return "invalid argument";

@@ -7,19 +7,19 @@ namespace lwm2m {
 namespace {
 
 // Byte classes for the scan: printable ASCII passes, the rest needs a closer look.
-enum : std::uint8_t { kPass = 0, kEscape = 1, kBackslash = 2, kLead = 3 };
+enum : std::uint8_t { cls_pass = 0, cls_escape = 1, cls_backslash = 2, cls_lead = 3 };
 
 constexpr std::array<std::uint8_t, 256> make_classes() {
     std::array<std::uint8_t, 256> t{};
     for (unsigned b = 0; b < 256; ++b) {
         if (b < 0x20 || b == 0x7F)
-            t[b] = kEscape;
+            t[b] = cls_escape;
         else if (b == '\\')
-            t[b] = kBackslash;
+            t[b] = cls_backslash;
         else if (b >= 0x80)
-            t[b] = kLead;
+            t[b] = cls_lead;
         else
-            t[b] = kPass;
+            t[b] = cls_pass;
     }
     return t;
 }
@@ -67,11 +67,11 @@ void append_hex(std::string& out, unsigned char b) {
 bool log_text_is_clean(std::string_view s) noexcept {
     for (std::size_t i = 0; i < s.size();) {
         const auto c = kClass[static_cast<unsigned char>(s[i])];
-        if (c == kPass) {
+        if (c == cls_pass) {
             ++i;
             continue;
         }
-        if (c != kLead) return false;
+        if (c != cls_lead) return false;
         const std::size_t n = utf8_sequence(s, i);
         if (n == 0 || escaped_code_point(s, i, n)) return false;
         i += n;
@@ -85,16 +85,16 @@ void escape_log_text(std::string_view s, std::string& out) {
     while (i < s.size()) {
         const auto b = static_cast<unsigned char>(s[i]);
         const auto c = kClass[b];
-        if (c == kPass) {
+        if (c == cls_pass) {
             std::size_t j = i + 1;
-            while (j < s.size() && kClass[static_cast<unsigned char>(s[j])] == kPass)
+            while (j < s.size() && kClass[static_cast<unsigned char>(s[j])] == cls_pass)
                 ++j;
             out.append(s.data() + i, j - i);
             i = j;
-        } else if (c == kBackslash) {
+        } else if (c == cls_backslash) {
             out.append("\\\\", 2);
             ++i;
-        } else if (c == kEscape) {
+        } else if (c == cls_escape) {
             append_hex(out, b);
             ++i;
         } else {

@@ -1,6 +1,9 @@
 #include <lwm2m/base/peer.hpp>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 
 namespace lwm2m {
@@ -112,12 +115,11 @@ bool parse_v6(std::string_view s, std::array<std::uint8_t, 16>& out) {
     std::array<std::uint16_t, 8> full{};
     if (gap >= 0) {
         if (n > 7) return false;
-        const int tail = n - gap;
-        for (int k = 0; k < gap; ++k)
-            full[static_cast<std::size_t>(k)] = groups[static_cast<std::size_t>(k)];
-        for (int k = 0; k < tail; ++k)
-            full[static_cast<std::size_t>(8 - tail + k)] =
-                groups[static_cast<std::size_t>(gap + k)];
+        // The groups before "::" stay in front, the ones after it move to the end.
+        const auto head = static_cast<std::ptrdiff_t>(gap);
+        const auto tail = static_cast<std::ptrdiff_t>(n - gap);
+        std::copy_n(groups.begin(), head, full.begin());
+        std::copy_n(groups.begin() + head, tail, full.end() - tail);
     } else {
         if (n != 8) return false;
         full = groups;

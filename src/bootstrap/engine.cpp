@@ -59,7 +59,7 @@ F other_format(F f) {
 void wipe_content(dm::Content& c) {
     auto wipe_value = [](dm::Value& v) {
         if (v.type() != dm::DataType::opaque) return;
-        Bytes& b = const_cast<Bytes&>(v.as_opaque());
+        auto& b = const_cast<Bytes&>(v.as_opaque());
         secure_wipe(b.data(), b.size());
     };
     auto wipe_instance = [&](dm::Instance& in) {
@@ -156,10 +156,10 @@ struct KnownPeer {
 
 struct Engine::Impl {
     EngineConfig config;
-    store::BootstrapConfigStore* store;
-    Random* random;
-    const WallClock* wall;
-    Logger* log;
+    store::BootstrapConfigStore* store = nullptr;
+    Random* random = nullptr;
+    const WallClock* wall = nullptr;
+    Logger* log = nullptr;
     std::unique_ptr<detail::BootstrapCredentials> credentials;
     std::vector<std::unique_ptr<ListenerState>> listeners;
 
@@ -188,10 +188,10 @@ struct Engine::Impl {
         for (int round = 0; round < 1024; ++round) {
             bool progress = false;
             for (std::size_t i = 0; i < listeners.size(); ++i) {
-                ListenerState& L = *listeners[i];
-                L.with([&](auto& se) { se.flush(now); });
+                ListenerState& ls = *listeners[i];
+                ls.with([&](auto& se) { se.flush(now); });
                 while (true) {
-                    auto e = L.with([&](auto& se) { return se.poll_event(); });
+                    auto e = ls.with([&](auto& se) { return se.poll_event(); });
                     if (!e) break;
                     progress = true;
                     handle(now, static_cast<std::uint16_t>(i), std::move(*e));
@@ -217,16 +217,16 @@ struct Engine::Impl {
     void on_event(TimePoint now, std::uint16_t li, dtls::Closed& c) { peer_gone(now, li, c.peer); }
     void on_event(TimePoint now, std::uint16_t li, dtls::HandshakeFailed& f) {
         // A failed new handshake beside an established session leaves that session working.
-        ListenerState& L = *listeners[li];
-        if (L.table && !L.table->established(f.peer)) peer_gone(now, li, f.peer);
+        ListenerState& ls = *listeners[li];
+        if (ls.table && !ls.table->established(f.peer)) peer_gone(now, li, f.peer);
     }
     void on_event(TimePoint, std::uint16_t, dtls::Plaintext&) {}
 
     void peer_gone(TimePoint now, std::uint16_t li, const PeerAddr& peer) {
-        ListenerState& L = *listeners[li];
-        L.identities.erase(peer);
-        const auto it = L.sessions.find(peer);
-        if (it == L.sessions.end()) return;
+        ListenerState& ls = *listeners[li];
+        ls.identities.erase(peer);
+        const auto it = ls.sessions.find(peer);
+        if (it == ls.sessions.end()) return;
         if (Session* s = find_session(it->second))
             fail(now, *s, current_step(*s), current_path(*s), std::nullopt,
                  "the DTLS session with the client ended", Errc::dtls_closed);
@@ -247,11 +247,11 @@ struct Engine::Impl {
     }
     void on_event(TimePoint now, std::uint16_t li, coap::Response& r) { on_response(now, li, r); }
     void on_event(TimePoint now, std::uint16_t li, coap::RequestFailed& f) {
-        ListenerState& L = *listeners[li];
-        const auto it = L.requests.find(f.id);
-        if (it == L.requests.end()) return;
+        ListenerState& ls = *listeners[li];
+        const auto it = ls.requests.find(f.id);
+        if (it == ls.requests.end()) return;
         const std::uint64_t sid = it->second;
-        L.requests.erase(it);
+        ls.requests.erase(it);
         Session* s = find_session(sid);
         if (s == nullptr || s->in_flight != f.id) return;
         s->in_flight.reset();
@@ -290,14 +290,14 @@ struct Engine::Impl {
     }
 
     void erase_session(TimePoint now, Session& s) {
-        ListenerState& L = *listeners[s.listener];
+        ListenerState& ls = *listeners[s.listener];
         if (s.in_flight) {
-            L.requests.erase(*s.in_flight);
+            ls.requests.erase(*s.in_flight);
             // No more retransmissions; the RequestFailed{cancelled} that follows matches nothing.
-            (void)L.coap->cancel_request(now, *s.in_flight);
+            (void)ls.coap->cancel_request(now, *s.in_flight);
         }
-        if (const auto it = L.sessions.find(s.peer); it != L.sessions.end() && it->second == s.id)
-            L.sessions.erase(it);
+        if (const auto it = ls.sessions.find(s.peer); it != ls.sessions.end() && it->second == s.id)
+            ls.sessions.erase(it);
         if (const auto it = by_endpoint.find(s.endpoint);
             it != by_endpoint.end() && it->second == s.id)
             by_endpoint.erase(it);
@@ -314,7 +314,7 @@ struct Engine::Impl {
         f.listener = s.listener;
         f.peer = s.peer;
         f.step = step;
-        f.path = std::move(path);
+        f.path = path;
         f.code = code;
         f.reason = std::move(reason);
         f.error = error;
@@ -345,9 +345,9 @@ struct Engine::Impl {
     /// "Endpoint Client Name": the endpoint name must match the DTLS identity).
     bool authenticated(std::uint16_t li, const PeerAddr& peer, const store::BootstrapConfig& cfg,
                        std::string& why) const {
-        const ListenerState& L = *listeners[li];
+        const ListenerState& ls = *listeners[li];
         const store::SecurityInfo& want = cfg.bootstrap_credentials;
-        if (L.security == Listener::Security::nosec) {
+        if (ls.security == Listener::Security::nosec) {
             if (!config.allow_nosec) {
                 why = "NoSec bootstrap is not allowed on this server";
                 return false;
@@ -358,8 +358,8 @@ struct Engine::Impl {
             }
             return true;
         }
-        const auto it = L.identities.find(peer);
-        if (it == L.identities.end()) {
+        const auto it = ls.identities.find(peer);
+        if (it == ls.identities.end()) {
             why = "no DTLS session with the peer";
             return false;
         }
@@ -461,12 +461,12 @@ struct Engine::Impl {
     /// Errc::credential_generation.
     Result<std::uint64_t> prepare(TimePoint now, std::uint16_t li, const PeerAddr& peer,
                                   const Snapshot& cfg, Initiator initiator, F format, bool forced) {
-        ListenerState& L = *listeners[li];
+        ListenerState& ls = *listeners[li];
         if (const auto it = by_endpoint.find(cfg->endpoint); it != by_endpoint.end())
             if (Session* old = find_session(it->second))
                 fail(now, *old, current_step(*old), current_path(*old), std::nullopt,
                      "superseded by a new bootstrap of the endpoint", Errc::superseded);
-        if (const auto it = L.sessions.find(peer); it != L.sessions.end())
+        if (const auto it = ls.sessions.find(peer); it != ls.sessions.end())
             if (Session* old = find_session(it->second))
                 fail(now, *old, current_step(*old), current_path(*old), std::nullopt,
                      "superseded by a bootstrap of another endpoint from the same peer",
@@ -511,7 +511,7 @@ struct Engine::Impl {
         const std::uint64_t id = s.id;
         s.deadline_pos = by_deadline.insert(by_deadline.end(), id);
         by_endpoint[s.endpoint] = id;
-        L.sessions[peer] = id;
+        ls.sessions[peer] = id;
         sessions.emplace(id, std::move(s));
         ++stats.started;
         stats.active = sessions.size();
@@ -583,15 +583,15 @@ struct Engine::Impl {
         case Step::persist:
             return;
         }
-        ListenerState& L = *listeners[s->listener];
-        auto rid = L.coap->send_request(now, s->peer, std::move(m));
+        ListenerState& ls = *listeners[s->listener];
+        auto rid = ls.coap->send_request(now, s->peer, std::move(m));
         if (!rid) {
             fail(now, *s, op.step, current_path(*s), std::nullopt,
                  "the request could not be sent: " + rid.error().message(), rid.error());
             return;
         }
         s->in_flight = *rid;
-        L.requests[*rid] = s->id;
+        ls.requests[*rid] = s->id;
         if (log->enabled(LogLevel::debug))
             logf(LogLevel::debug, "session " + std::to_string(s->id) + " " +
                                       std::string(to_string(op.step)) + " " + target.to_string());
@@ -619,11 +619,11 @@ struct Engine::Impl {
     }
 
     void on_response(TimePoint now, std::uint16_t li, coap::Response& r) {
-        ListenerState& L = *listeners[li];
-        const auto it = L.requests.find(r.id);
-        if (it == L.requests.end()) return;
+        ListenerState& ls = *listeners[li];
+        const auto it = ls.requests.find(r.id);
+        if (it == ls.requests.end()) return;
         const std::uint64_t sid = it->second;
-        L.requests.erase(it);
+        ls.requests.erase(it);
         Session* s = find_session(sid);
         if (s == nullptr || s->in_flight != r.id) return;
         s->in_flight.reset();
@@ -874,28 +874,28 @@ Result<Engine> Engine::create(EngineConfig config, store::BootstrapConfigStore& 
     impl->log = &logger;
     impl->credentials = std::make_unique<detail::BootstrapCredentials>(store);
     for (const auto& l : config.listeners) {
-        auto L = std::make_unique<ListenerState>();
-        L->security = l.security;
+        auto ls = std::make_unique<ListenerState>();
+        ls->security = l.security;
         coap::Config cc = config.coap;
         // Over DTLS the cookie exchange (RFC 6347 §4.2.1) proved the client's address: no RFC 9175
         // Echo round trip and no amplification limit for it.
         if (l.security != Listener::Security::nosec) cc.peers_verified_by_transport = true;
-        L->coap = std::make_unique<coap::Endpoint>(cc, random, logger);
+        ls->coap = std::make_unique<coap::Endpoint>(cc, random, logger);
         if (l.security == Listener::Security::nosec) {
-            L->nosec = std::make_unique<dtls::NoSecChannel>();
-            L->se_nosec =
-                std::make_unique<dtls::SecureEndpoint<dtls::NoSecChannel>>(*L->coap, *L->nosec);
+            ls->nosec = std::make_unique<dtls::NoSecChannel>();
+            ls->se_nosec =
+                std::make_unique<dtls::SecureEndpoint<dtls::NoSecChannel>>(*ls->coap, *ls->nosec);
         } else {
             dtls::ServerConfig dc = l.dtls;
             dc.psk = true;
             if (dc.logger == nullptr) dc.logger = &logger;
             auto table = dtls::ServerTable::create(std::move(dc), *impl->credentials);
             if (!table) return lwm2m::fail(table.error());
-            L->table = std::make_unique<dtls::ServerTable>(std::move(*table));
-            L->se_dtls =
-                std::make_unique<dtls::SecureEndpoint<dtls::ServerTable>>(*L->coap, *L->table);
+            ls->table = std::make_unique<dtls::ServerTable>(std::move(*table));
+            ls->se_dtls =
+                std::make_unique<dtls::SecureEndpoint<dtls::ServerTable>>(*ls->coap, *ls->table);
         }
-        impl->listeners.push_back(std::move(L));
+        impl->listeners.push_back(std::move(ls));
     }
     impl->config = std::move(config);
     return Engine(std::move(impl));
@@ -919,8 +919,8 @@ void Engine::on_datagram(TimePoint now, std::uint16_t listener, const PeerAddr& 
 }
 
 void Engine::on_timeout(TimePoint now) {
-    for (auto& L : impl_->listeners)
-        L->with([&](auto& se) {
+    for (auto& ls : impl_->listeners)
+        ls->with([&](auto& se) {
             if (auto d = se.next_deadline(); d && *d <= now) se.on_timeout(now);
         });
     impl_->pump(now);
@@ -948,8 +948,8 @@ std::optional<Event> Engine::poll_event() {
 
 std::optional<TimePoint> Engine::next_deadline() const {
     std::optional<TimePoint> best = impl_->session_deadline();
-    for (const auto& L : impl_->listeners) {
-        const auto d = L->with([](const auto& se) { return se.next_deadline(); });
+    for (const auto& ls : impl_->listeners) {
+        const auto d = ls->with([](const auto& se) { return se.next_deadline(); });
         if (d && (!best || *d < *best)) best = d;
     }
     return best;
@@ -965,18 +965,18 @@ Result<std::uint64_t> Engine::start_server_initiated(TimePoint now, std::string_
 
 Result<std::uint64_t> Engine::start_server_initiated(TimePoint now, std::string_view endpoint,
                                                      std::uint16_t listener, const PeerAddr& peer) {
-    Impl& I = *impl_;
-    Snapshot cfg = I.store->find(endpoint);
+    Impl& im = *impl_;
+    Snapshot cfg = im.store->find(endpoint);
     if (!cfg) return lwm2m::fail(Errc::unknown_endpoint);
-    if (listener >= I.listeners.size()) return lwm2m::fail(Errc::no_such_listener);
-    if (std::string why; !I.authenticated(listener, peer, *cfg, why))
+    if (listener >= im.listeners.size()) return lwm2m::fail(Errc::no_such_listener);
+    if (std::string why; !im.authenticated(listener, peer, *cfg, why))
         return lwm2m::fail(Errc::not_authenticated);
     const bool forced = cfg->content_format.has_value();
     const F format = forced ? *cfg->content_format : default_format(cfg->lwm2m_version);
-    LWM2M_TRY(sid, I.prepare(now, listener, peer, cfg, Initiator::server, format, forced));
-    I.started(I.sessions.at(sid));
-    I.advance(now, sid);
-    I.pump(now);
+    LWM2M_TRY(sid, im.prepare(now, listener, peer, cfg, Initiator::server, format, forced));
+    im.started(im.sessions.at(sid));
+    im.advance(now, sid);
+    im.pump(now);
     return sid;
 }
 

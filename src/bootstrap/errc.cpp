@@ -7,8 +7,8 @@ namespace {
 
 class Category final : public std::error_category {
 public:
-    const char* name() const noexcept override { return "lwm2m.bootstrap"; }
-    std::string message(int ev) const override {
+    [[nodiscard]] const char* name() const noexcept override { return "lwm2m.bootstrap"; }
+    [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
         case Errc::invalid_config:
             return "invalid bootstrap engine configuration";

@@ -43,8 +43,8 @@ bool ClientConfig::is_known_sms_sender(std::string_view msisdn) const {
 std::vector<std::string> check_consistency(const ClientConfig& c) {
     std::vector<std::string> reasons;
     if (c.security.size() > max_security_instances)
-        reasons.push_back("too many Security instances");
-    if (c.servers.size() > max_server_instances) reasons.push_back("too many Server instances");
+        reasons.emplace_back("too many Security instances");
+    if (c.servers.size() > max_server_instances) reasons.emplace_back("too many Server instances");
     std::map<std::uint16_t, std::uint16_t> server_by_ssid; // ssid -> /1 iid
     for (const auto& [iid, s] : c.servers) {
         check_server_instance(iid, s, reasons);
@@ -81,7 +81,7 @@ std::vector<std::string> check_consistency(const ClientConfig& c) {
         reasons.push_back(std::to_string(bootstrap_count) +
                           " Bootstrap-Server instances (at most one allowed)");
     if (c.bs_purge_at && !bootstrap_account_timeout(c))
-        reasons.push_back(
+        reasons.emplace_back(
             "Bootstrap-Server account purge deadline without a Bootstrap-Server instance whose "
             "resource 12 (Account Timeout) is > 0");
     for (const auto& [ssid, iid] : server_by_ssid) {

@@ -267,7 +267,7 @@ Result<dm::Instance> read_instance(Reader& r, std::uint16_t iid) {
     InstanceWipe wipe_in(in); // every error return below drops `in`, maybe holding a key
     std::uint16_t n = 0;
     LWM2M_NEED(r.u16(n), Errc::config_bad_length);
-    LWM2M_NEED(n <= kMaxResources && n * 4u <= r.left(), Errc::config_bad_length);
+    LWM2M_NEED(n <= kMaxResources && std::size_t{n} * 4 <= r.left(), Errc::config_bad_length);
     int prev = -1;
     for (std::uint16_t k = 0; k < n; ++k) {
         std::uint16_t rid = 0;
@@ -281,7 +281,8 @@ Result<dm::Instance> read_instance(Reader& r, std::uint16_t iid) {
         } else if (kind == 1) {
             std::uint16_t m = 0;
             LWM2M_NEED(r.u16(m), Errc::config_bad_length);
-            LWM2M_NEED(m <= kMaxResourceInstances && m * 3u <= r.left(), Errc::config_bad_length);
+            LWM2M_NEED(m <= kMaxResourceInstances && std::size_t{m} * 3 <= r.left(),
+                       Errc::config_bad_length);
             dm::Resource res = dm::Resource::multi(rid);
             ResourceWipe wipe_res(res);
             int prev_ri = -1;
@@ -307,7 +308,7 @@ template <class Map, class FromInstance>
 Result<void> read_object(Reader& r, std::size_t max_instances, Map& out, FromInstance from) {
     std::uint16_t n = 0;
     LWM2M_NEED(r.u16(n), Errc::config_bad_length);
-    LWM2M_NEED(n <= max_instances && n * 4u <= r.left(), Errc::config_bad_length);
+    LWM2M_NEED(n <= max_instances && std::size_t{n} * 4 <= r.left(), Errc::config_bad_length);
     int prev = -1;
     for (std::uint16_t k = 0; k < n; ++k) {
         std::uint16_t iid = 0;

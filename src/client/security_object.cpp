@@ -270,8 +270,7 @@ dm::Instance to_dm_instance(std::uint16_t iid, const SecurityInstance& s, Audien
         std::map<std::uint16_t, dm::Value> inst;
         for (const auto& [riid, v] : s.ciphersuites)
             inst.emplace(riid, dm::Value::unsigned_integer(v));
-        out.resources.emplace(rid::ciphersuite,
-                              dm::Resource::multi(rid::ciphersuite, std::move(inst)));
+        out.resources.emplace(rid::ciphersuite, dm::Resource::multi(rid::ciphersuite, inst));
     }
     return out;
 }

@@ -7,8 +7,8 @@ namespace {
 
 class StatusCategory final : public std::error_category {
 public:
-    const char* name() const noexcept override { return "lwm2m.client.status"; }
-    std::string message(int ev) const override {
+    [[nodiscard]] const char* name() const noexcept override { return "lwm2m.client.status"; }
+    [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<Status>(ev)) {
         case Status::bad_request:
             return "4.00 Bad Request";
@@ -45,8 +45,8 @@ public:
 
 class ClientCategory final : public std::error_category {
 public:
-    const char* name() const noexcept override { return "lwm2m.client"; }
-    std::string message(int ev) const override {
+    [[nodiscard]] const char* name() const noexcept override { return "lwm2m.client"; }
+    [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
         case Errc::config_bad_magic:
             return "client state: not a client state file (bad magic)";

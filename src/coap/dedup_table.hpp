@@ -159,7 +159,7 @@ public:
 
     /// Oldest slot (live or dead); the ring must not be empty.
     Entry& front() noexcept { return ring_[static_cast<std::size_t>(head_ + 1) & rmask_]; }
-    const Entry& front() const noexcept {
+    [[nodiscard]] const Entry& front() const noexcept {
         return ring_[static_cast<std::size_t>(head_ + 1) & rmask_];
     }
     /// Pops the oldest slot (removing it from the index when live). After a burst the ring
@@ -177,7 +177,7 @@ private:
     static constexpr std::uint64_t kTagMask = ~kPosMask;
     static std::uint64_t tag_of(std::uint64_t h) noexcept { return h & kTagMask; }
     /// Home bucket from the high 32 bits (those stored in the bucket): index size <= 2^32.
-    std::size_t home_of(std::uint64_t h) const noexcept {
+    [[nodiscard]] std::size_t home_of(std::uint64_t h) const noexcept {
         return static_cast<std::size_t>(h >> 32) & imask_;
     }
 
@@ -249,7 +249,7 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return tail_ - head_; }
     [[nodiscard]] std::size_t capacity() const noexcept { return buf_.size(); }
     T& front() noexcept { return buf_[head_ & mask_]; }
-    const T& front() const noexcept { return buf_[head_ & mask_]; }
+    [[nodiscard]] const T& front() const noexcept { return buf_[head_ & mask_]; }
     void push_back(T v) {
         if (size() == buf_.size()) grow();
         buf_[tail_ & mask_] = std::move(v);

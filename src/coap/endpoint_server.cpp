@@ -201,7 +201,7 @@ void Endpoint::Impl::handle_request(TimePoint now, const PeerAddr& from, Message
     }
     if (in.con) ack_fifo_.push_back(FifoTimer{now + cfg.auto_ack_delay, id, in.gen});
     expire_fifo_.push_back(FifoTimer{in.expires, id, in.gen});
-    incoming_nodes_.emplace(incoming_, id, std::move(in));
+    incoming_nodes_.emplace(incoming_, id, in);
 
     IncomingRequest ev;
     ev.id = IncomingId{id};
@@ -464,7 +464,7 @@ Result<void> Endpoint::Impl::send_response(TimePoint now, IncomingId id, Message
                 o.key = in.key;
                 o.last_con = now;
                 o.seq = rng.next_u32() & 0xffffU;
-                oit = observations_.emplace(in.observation, std::move(o)).first;
+                oit = observations_.emplace(in.observation, o).first;
                 obs_index_.insert_or_assign(PeerToken{in.peer, in.token}, in.observation);
                 ref_peer(in.peer);
                 if (Peer* pp = find_peer(in.peer)) ++pp->observations;
@@ -534,7 +534,7 @@ void Endpoint::Impl::end_observation(std::unordered_map<std::uint64_t, Observati
                                      ObservationEndReason reason) {
     if (it == observations_.end()) return;
     const std::uint64_t id = it->first;
-    Observation o = std::move(it->second);
+    Observation o = it->second;
     observations_.erase(it);
     auto ix = obs_index_.find(PeerToken{o.peer, o.token});
     if (ix != obs_index_.end() && ix->second == id) obs_index_.erase(ix);
@@ -648,7 +648,7 @@ Result<ObservationId> Endpoint::Impl::restore_observation(TimePoint now, const P
     o.last_con = now;
     o.seq = seq & 0xffffffU;
     const std::uint64_t id = next_id_++;
-    observations_.emplace(id, std::move(o));
+    observations_.emplace(id, o);
     obs_index_.insert_or_assign(PeerToken{peer, token}, id);
     ++p->observations;
     return ObservationId{id};

@@ -7,8 +7,8 @@ namespace lwm2m::coap {
 namespace {
 class CoapCategory final : public std::error_category {
 public:
-    const char* name() const noexcept override { return "lwm2m.coap"; }
-    std::string message(int ev) const override {
+    [[nodiscard]] const char* name() const noexcept override { return "lwm2m.coap"; }
+    [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
         case Errc::truncated_header:
             return "CoAP message shorter than its header and token";

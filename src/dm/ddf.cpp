@@ -326,7 +326,7 @@ private:
         return "?";
     }
 
-    std::string where() const {
+    [[nodiscard]] std::string where() const {
         return item_ ? "resource " + std::to_string(item_->def.id) + ": " : std::string();
     }
 

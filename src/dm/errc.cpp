@@ -4,8 +4,8 @@ namespace lwm2m::dm {
 namespace {
 class DmCategory final : public std::error_category {
 public:
-    const char* name() const noexcept override { return "lwm2m.dm"; }
-    std::string message(int ev) const override {
+    [[nodiscard]] const char* name() const noexcept override { return "lwm2m.dm"; }
+    [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
         case Errc::bad_path:
             return "invalid LwM2M path";

@@ -2,6 +2,7 @@
 #include <lwm2m/dm/errc.hpp>
 #include <lwm2m/dm/value_text.hpp>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -82,15 +83,15 @@ Result<std::uint16_t> parse_u16(std::string_view s) {
 constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-// 256-entry decode tables: -1 for characters outside the alphabet.
+// 256-entry decode tables: the 6-bit value, or kNotB64 (a bit no 6-bit value has) for characters
+// outside the alphabet, so that one OR of a group's entries tells whether all were valid.
+constexpr std::uint8_t kNotB64 = 0x40;
 struct B64Table {
-    signed char v[256];
-    constexpr explicit B64Table(const char* alphabet)
-        : v{} {
-        for (int i = 0; i < 256; ++i)
-            v[i] = -1;
-        for (int i = 0; i < 64; ++i)
-            v[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+    std::array<std::uint8_t, 256> v{};
+    constexpr explicit B64Table(const char* alphabet) {
+        v.fill(kNotB64);
+        for (std::uint8_t i = 0; i < 64; ++i)
+            v[static_cast<unsigned char>(alphabet[i])] = i;
     }
 };
 constexpr B64Table kStdTable(kStd);
@@ -201,7 +202,7 @@ Result<std::size_t> base64_decode_into(std::string_view text, std::span<std::byt
     } else if (text.size() % 4 == 1) {
         return fail(Errc::bad_value);
     }
-    const signed char* tbl = alphabet == Base64Alphabet::standard ? kStdTable.v : kUrlTable.v;
+    const auto& tbl = alphabet == Base64Alphabet::standard ? kStdTable.v : kUrlTable.v;
     const std::size_t full = text.size() / 4;
     const std::size_t rest = text.size() - full * 4; // 0, 2 or 3 (1 rejected above)
     const std::size_t size = full * 3 + (rest == 0 ? 0 : rest - 1);
@@ -209,8 +210,9 @@ Result<std::size_t> base64_decode_into(std::string_view text, std::span<std::byt
     std::byte* o = out.data();
     const auto* in = reinterpret_cast<const unsigned char*>(text.data());
     for (std::size_t i = 0; i < full; ++i, in += 4) {
-        const int a = tbl[in[0]], b = tbl[in[1]], c = tbl[in[2]], d = tbl[in[3]];
-        if ((a | b | c | d) < 0) return fail(Errc::bad_value); // includes a '=' inside the data
+        const unsigned a = tbl[in[0]], b = tbl[in[1]], c = tbl[in[2]], d = tbl[in[3]];
+        if (((a | b | c | d) & kNotB64) != 0)
+            return fail(Errc::bad_value); // includes a '=' inside the data
         const auto v = (static_cast<std::uint32_t>(a) << 18) |
                        (static_cast<std::uint32_t>(b) << 12) |
                        (static_cast<std::uint32_t>(c) << 6) | static_cast<std::uint32_t>(d);
@@ -219,8 +221,8 @@ Result<std::size_t> base64_decode_into(std::string_view text, std::span<std::byt
         *o++ = static_cast<std::byte>(v);
     }
     if (rest != 0) {
-        const int a = tbl[in[0]], b = tbl[in[1]], c = rest == 3 ? tbl[in[2]] : 0;
-        if ((a | b | c) < 0) return fail(Errc::bad_value);
+        const unsigned a = tbl[in[0]], b = tbl[in[1]], c = rest == 3 ? tbl[in[2]] : 0U;
+        if (((a | b | c) & kNotB64) != 0) return fail(Errc::bad_value);
         const auto v = (static_cast<std::uint32_t>(a) << 18) |
                        (static_cast<std::uint32_t>(b) << 12) | (static_cast<std::uint32_t>(c) << 6);
         // Canonical encoding: the unused trailing bits must be zero (RFC 4648 §3.5).

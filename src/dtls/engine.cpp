@@ -348,7 +348,6 @@ unsigned alert_for(Errc e) {
     case Errc::peer_verification_failed:
         return GNUTLS_A_BAD_CERTIFICATE;
     case Errc::no_common_cipher_suite:
-        return GNUTLS_A_HANDSHAKE_FAILURE;
     default:
         return GNUTLS_A_HANDSHAKE_FAILURE;
     }
@@ -785,11 +784,9 @@ Errc verify_chain(const PeerCerts& certs, gnutls_x509_trust_list_t tl) {
         unsigned status = 0;
         const int r = gnutls_x509_trust_list_verify_crt(
             tl, crts.data(), static_cast<unsigned>(crts.size()), 0, &status, nullptr);
-        if (r < 0)
-            result = Errc::certificate_untrusted;
-        else if ((status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) != 0)
+        if (r >= 0 && (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) != 0)
             result = Errc::certificate_expired;
-        else if (status != 0)
+        else if (r < 0 || status != 0)
             result = Errc::certificate_untrusted;
     }
     for (auto c : crts)

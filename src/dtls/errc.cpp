@@ -4,8 +4,8 @@ namespace lwm2m::dtls {
 namespace {
 class DtlsCategory final : public std::error_category {
 public:
-    const char* name() const noexcept override { return "lwm2m.dtls"; }
-    std::string message(int ev) const override {
+    [[nodiscard]] const char* name() const noexcept override { return "lwm2m.dtls"; }
+    [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
         case Errc::handshake_failed:
             return "DTLS handshake failed";

@@ -6,7 +6,7 @@ namespace lwm2m::dtls {
 
 void NoSecChannel::on_datagram(TimePoint /*now*/, const PeerAddr& from, BytesView bytes) {
     if (bytes.empty()) return;
-    events_.push_back(Plaintext{from, Bytes(bytes.begin(), bytes.end())});
+    events_.emplace_back(Plaintext{from, Bytes(bytes.begin(), bytes.end())});
 }
 
 std::optional<Datagram> NoSecChannel::poll_transmit() {

@@ -141,7 +141,7 @@ struct ServerTable::Impl final : detail::Policy {
         if (e.cur) {
             retire(*e.cur);
             e.cur.reset();
-            out.events.push_back(Closed{c.peer(), make_error_code(Errc::replaced)});
+            out.events.emplace_back(Closed{c.peer(), make_error_code(Errc::replaced)});
         }
         ++stats.replacements;
         c.quiet = false;
@@ -269,8 +269,8 @@ struct ServerTable::Impl final : detail::Policy {
             ++stats.evictions;
             return true;
         }
-        for (auto it = lru.begin(); it != lru.end(); ++it)
-            if (!(it->addr == except) && try_evict(*it)) return true;
+        for (auto& it : lru)
+            if (!(it.addr == except) && try_evict(it)) return true;
         return false;
     }
 
@@ -290,7 +290,7 @@ struct ServerTable::Impl final : detail::Policy {
             return;
         }
         erase_entry(eit);
-        out.events.push_back(HandshakeFailed{peer, make_error_code(Errc::session_limit)});
+        out.events.emplace_back(HandshakeFailed{peer, make_error_code(Errc::session_limit)});
     }
 
     /// Evicts the established session of `key` (max_sessions reached, no handshake to drop).
@@ -305,7 +305,7 @@ struct ServerTable::Impl final : detail::Policy {
         detail::log(shared, LogLevel::info,
                     [&] { return "evicting session " + peer.to_string() + " (table full)"; });
         erase_entry(eit);
-        out.events.push_back(Closed{peer, make_error_code(Errc::session_limit)});
+        out.events.emplace_back(Closed{peer, make_error_code(Errc::session_limit)});
         return true;
     }
 
@@ -541,9 +541,9 @@ void ServerTable::on_timeout(TimePoint now) {
         ++im.stats.idle_closes;
         im.erase_entry(it);
         if (est)
-            im.out.events.push_back(Closed{peer, make_error_code(Errc::idle_timeout)});
+            im.out.events.emplace_back(Closed{peer, make_error_code(Errc::idle_timeout)});
         else
-            im.out.events.push_back(
+            im.out.events.emplace_back(
                 HandshakeFailed{peer, make_error_code(Errc::handshake_timeout)});
     }
 }

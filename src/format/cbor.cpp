@@ -34,7 +34,7 @@ bool half_exact(double d, std::uint16_t& h) {
         h = 0x7E00;
         return true;
     }
-    const float f = static_cast<float>(d);
+    const auto f = static_cast<float>(d);
     if (static_cast<double>(f) != d) return false;
     const auto bits = std::bit_cast<std::uint32_t>(f);
     const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000);
@@ -86,7 +86,7 @@ void CborWriter::float64(double d) {
         out_.push_back(std::byte{static_cast<std::uint8_t>(h)});
         return;
     }
-    const float f = static_cast<float>(d);
+    const auto f = static_cast<float>(d);
     if (static_cast<double>(f) == d) {
         const auto bits = std::bit_cast<std::uint32_t>(f);
         out_.push_back(std::byte{0xFA});
@@ -265,7 +265,7 @@ Result<dm::Value> CborReader::scalar() {
             return dm::Value::float_(d);
         }
         case 26: {
-            const float f = std::bit_cast<float>(static_cast<std::uint32_t>(h.arg));
+            const auto f = std::bit_cast<float>(static_cast<std::uint32_t>(h.arg));
             return dm::Value::float_(static_cast<double>(f));
         }
         case 27:

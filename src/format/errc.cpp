@@ -5,8 +5,8 @@ namespace lwm2m::format {
 namespace {
 class FormatCategory final : public std::error_category {
 public:
-    const char* name() const noexcept override { return "lwm2m.format"; }
-    std::string message(int ev) const override {
+    [[nodiscard]] const char* name() const noexcept override { return "lwm2m.format"; }
+    [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
         case Errc::malformed:
             return "malformed payload";

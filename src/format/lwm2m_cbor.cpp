@@ -81,16 +81,16 @@ using It = std::vector<const LeafRef*>::const_iterator;
 // Encodes the records [b, e), which share their first `d` ids, as one map.
 void write_map(CborWriter& w, It b, It e, int d) {
     std::uint64_t groups = 0;
-    for (It i = b; i != e;) {
+    for (auto i = b; i != e;) {
         const int id = path_id((*i)->path, d);
         while (i != e && path_id((*i)->path, d) == id)
             ++i;
         ++groups;
     }
     w.head(cbor::map, groups);
-    for (It i = b; i != e;) {
+    for (auto i = b; i != e;) {
         const int id = path_id((*i)->path, d);
-        It g = i;
+        auto g = i;
         while (g != e && path_id((*g)->path, d) == id)
             ++g;
         // Extend the key while every record of the group shares the next id and none ends there.
@@ -98,7 +98,7 @@ void write_map(CborWriter& w, It b, It e, int d) {
         if (g - i == 1) k = (*i)->path.depth(); // a single leaf: the whole rest of the path
         while (g - i > 1) {
             bool extend = true;
-            for (It x = i; x != g && extend; ++x)
+            for (auto x = i; x != g && extend; ++x)
                 extend =
                     (*x)->path.depth() > k + 1 && path_id((*x)->path, k) == path_id((*i)->path, k);
             if (!extend) break;
@@ -130,11 +130,11 @@ dm::Path make_path(const std::uint16_t* ids, int n) {
     case 1:
         return dm::Path(Oid{ids[0]});
     case 2:
-        return dm::Path(Oid{ids[0]}, Iid{ids[1]});
+        return {Oid{ids[0]}, Iid{ids[1]}};
     case 3:
-        return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]});
+        return {Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}};
     default:
-        return dm::Path(Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}, Riid{ids[3]});
+        return {Oid{ids[0]}, Iid{ids[1]}, Rid{ids[2]}, Riid{ids[3]}};
     }
 }
 

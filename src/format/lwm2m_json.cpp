@@ -67,7 +67,7 @@ Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base, const E
             s.append(v.as_boolean() ? ",\"bv\":true" : ",\"bv\":false");
             break;
         case 6:
-            s.append(",\"sv\":\"");
+            s.append(R"(,"sv":")");
             append_base64(s, v.as_opaque());
             s.push_back('"');
             break;
@@ -76,7 +76,7 @@ Result<void> lwm2m_json_encode(const Leaves& recs, const dm::Path* base, const E
             append_integer(s, v.as_time());
             break;
         case 8:
-            s.append(",\"ov\":\"");
+            s.append(R"(,"ov":")");
             append_objlnk(s, v.as_objlnk());
             s.push_back('"');
             break;

@@ -39,7 +39,7 @@ Result<void> write_value(std::string& s, const dm::Value& v) {
         s.append(v.as_boolean() ? ",\"vb\":true" : ",\"vb\":false");
         return ok();
     case 6:
-        s.append(",\"vd\":\"");
+        s.append(R"(,"vd":")");
         append_base64(s, v.as_opaque(), Base64Alphabet::url, false); // RFC 8428 §4.3
         s.push_back('"');
         return ok();
@@ -48,7 +48,7 @@ Result<void> write_value(std::string& s, const dm::Value& v) {
         append_integer(s, v.as_time());
         return ok();
     case 8:
-        s.append(",\"vlo\":\"");
+        s.append(R"(,"vlo":")");
         append_objlnk(s, v.as_objlnk());
         s.push_back('"');
         return ok();

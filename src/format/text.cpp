@@ -29,7 +29,7 @@ Result<const dm::ResourceDef*> leaf_def(const dm::Path& target, const dm::Object
     if (target.depth() < 3) return fail(Errc::format_not_allowed);
     auto found = lookup(reg, target.oid().v, target.rid().v);
     if (!found && o.allow_unknown) return static_cast<const dm::ResourceDef*>(nullptr);
-    LWM2M_TRY(def, std::move(found));
+    LWM2M_TRY(def, found);
     if (target.depth() == 3 && def->multiple) return fail(Errc::format_not_allowed);
     if (target.depth() == 4 && !def->multiple) return fail(Errc::structure_mismatch);
     return def;

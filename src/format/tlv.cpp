@@ -72,7 +72,7 @@ void put_be(Bytes& out, std::uint64_t v, std::size_t n) {
 
 Result<void> put_header(Bytes& out, TlvType t, std::uint16_t id, std::size_t len) {
     if (len > 0xFFFFFF) return fail(Errc::invalid_content); // TS: at most 16.7 MB
-    std::uint8_t b = static_cast<std::uint8_t>(static_cast<std::uint8_t>(t) << 6);
+    auto b = static_cast<std::uint8_t>(static_cast<std::uint8_t>(t) << 6);
     if (id > 0xFF) b |= 0x20;
     std::size_t lf = 0;
     if (len < 8)
@@ -106,7 +106,7 @@ void put_value(Bytes& out, const dm::Value& v, std::size_t len) {
         void operator()(std::uint64_t u) const { put_be(out, u, len); }
         void operator()(double d) const {
             if (len == 4) {
-                const float f = static_cast<float>(d);
+                const auto f = static_cast<float>(d);
                 std::uint32_t bits;
                 std::memcpy(&bits, &f, 4);
                 put_be(out, bits, 4);

@@ -621,8 +621,8 @@ Expected<BootstrapConfig> bootstrap_from_json(const json& j, const std::string& 
             if (!p.is_string()) return bad("\"delete\" must hold strings");
             auto parsed = dm::Path::parse(p.get<std::string>());
             if (!parsed || parsed->depth() > 2)
-                return bad("\"delete\": \"" + p.get<std::string>() +
-                           "\" is not \"/\", an object or an instance path");
+                return bad(R"("delete": ")" + p.get<std::string>() +
+                           R"(" is not "/", an object or an instance path)");
             c.delete_paths->push_back(*parsed);
         }
     }
@@ -842,10 +842,12 @@ struct Api {
     ApiOptions options;
 
     template <class T, class F>
-    Completion<T> done(Reply r, F convert) const {
+    [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] [[nodiscard]] Completion<
+        T>
+    done(Reply r, F convert) const {
         return Completion<T>(std::move(r), std::function<Response(T&)>(std::move(convert)));
     }
-    Completion<Done> no_content(Reply r) const {
+    [[nodiscard]] Completion<Done> no_content(Reply r) const {
         return done<Done>(std::move(r), [](Done&) { return Response::no_content(); });
     }
     void backend_call(Request& req) const { req.answer_within = options.backend_timeout; }
@@ -888,11 +890,11 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
     // ---- service ----------------------------------------------------------------------------
     router.add(
         "GET", "/api/health",
-        [](Request&, Reply reply) {
+        [](Request&, const Reply& reply) {
             reply.json(200, {{"status", "ok"}});
         },
         true);
-    router.add("GET", "/api/version", [api](Request&, Reply reply) {
+    router.add("GET", "/api/version", [api](Request&, const Reply& reply) {
         const auto& i = api->options.info;
         reply.json(200, {{"product", i.product},
                          {"version", i.version},
@@ -1236,7 +1238,7 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
     });
 
     // ---- object models --------------------------------------------------------------------------
-    router.add("GET", "/api/models", [api](Request&, Reply reply) {
+    router.add("GET", "/api/models", [api](Request&, const Reply& reply) {
         auto models = api->backend->models();
         json items = json::array();
         if (models)
@@ -1244,7 +1246,7 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
                 items.push_back(to_json(d, false));
         reply.json(200, {{"items", std::move(items)}});
     });
-    router.add("GET", "/api/models/{oid}", [api](Request& req, Reply reply) {
+    router.add("GET", "/api/models/{oid}", [api](Request& req, const Reply& reply) {
         auto oid = parse_uint(req.param("oid"));
         if (!oid || *oid > 65534) {
             reply.fail(ApiError::bad_request("the object id must be an integer from 0 to 65534"));
@@ -1294,7 +1296,7 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
     });
 
     // ---- events -----------------------------------------------------------------------------
-    router.add("GET", "/api/events", [api](Request& req, Reply reply) {
+    router.add("GET", "/api/events", [api](Request& req, const Reply& reply) {
         if (!api->events) {
             reply.fail(ApiError{503, "events_unavailable", "this server publishes no events"});
             return;

@@ -146,7 +146,7 @@ public:
         bool has_inst = j.contains("instances");
         if (has_value == has_inst)
             return err_(dm::Errc::bad_structure,
-                        where + ": a resource has exactly one of \"value\" and \"instances\"");
+                        where + R"(: a resource has exactly one of "value" and "instances")");
         const dm::ResourceDef* def = models_ ? models_->find(oid, rid) : nullptr;
         if (has_value) {
             if (def && def->multiple)
@@ -406,7 +406,7 @@ Result<dm::Content> content_from_json(const json& j, const dm::Path& base,
         if (!j.contains("kind")) return ok();
         if (!j["kind"].is_string() || j["kind"].get<std::string>() != k)
             return err(dm::Errc::bad_structure,
-                       "\"kind\" must be \"" + std::string(k) + "\" at " + where);
+                       R"("kind" must be ")" + std::string(k) + "\" at " + where);
         return ok();
     };
     switch (base.level()) {

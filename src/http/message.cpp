@@ -70,7 +70,7 @@ bool Reply::send_with(std::function<Response()> make) const {
 
 Reply Reply::to(std::function<void(Response)> sink) {
     return Reply(std::make_shared<detail::ReplyState>(
-        [sink = std::move(sink)](std::function<Response()> make) { sink(make()); }));
+        [sink = std::move(sink)](const std::function<Response()>& make) { sink(make()); }));
 }
 
 } // namespace lwm2m::http

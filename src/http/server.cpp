@@ -282,7 +282,7 @@ private:
             });
     }
 
-    void fail_and_close(unsigned status, std::string_view code, std::string msg) {
+    void fail_and_close(unsigned status, std::string_view code, const std::string& msg) {
         close_after_ = true;
         method_ = "-";
         write(Response::error(status, code, msg));
@@ -302,7 +302,7 @@ private:
                            "Cache-Control: no-store\r\nConnection: close\r\n"
                            "X-Accel-Buffering: no\r\n";
         for (auto& [k, v] : r.headers)
-            head += k + ": " + v + "\r\n";
+            head.append(k).append(": ").append(v).append("\r\n");
         head += "\r\n";
         head += "retry: " + std::to_string(srv_->options.sse_retry.count()) + "\n\n";
         out_ = std::move(head);
@@ -470,30 +470,35 @@ HttpServer::HttpServer(const Router& router, ServerOptions options, Logger& log)
     : impl_(std::make_shared<Impl>(router, std::move(options), log)) {}
 
 HttpServer::~HttpServer() {
-    stop(std::chrono::milliseconds(0));
-    {
-        std::lock_guard lock(impl_->gate->mutex);
-        impl_->gate->open = false;
+    // A destructor must not throw (std::terminate): should stopping fail (a mutex or memory
+    // error), what is left is released with impl_.
+    try {
+        stop(std::chrono::milliseconds(0));
+        {
+            std::lock_guard lock(impl_->gate->mutex);
+            impl_->gate->open = false;
+        }
+        // Pending handlers hold sessions, which hold impl_: close every socket and timer and let
+        // the handlers finish on this thread (no I/O thread runs any more), which releases them.
+        auto& im = *impl_;
+        std::vector<std::shared_ptr<Session>> live;
+        {
+            std::lock_guard lock(im.mutex);
+            for (auto& w : im.sessions)
+                if (auto s = w.lock()) live.push_back(std::move(s));
+            im.sessions.clear();
+        }
+        im.ioc.restart();
+        net::post(im.ioc, [impl = impl_] {
+            beast::error_code ec;
+            if (impl->acceptor) impl->acceptor->close(ec);
+        });
+        for (auto& s : live)
+            net::post(s->executor(), [s] { s->force_close(); });
+        live.clear();
+        im.ioc.run_for(std::chrono::seconds(2));
+    } catch (...) {
     }
-    // Pending handlers hold sessions, which hold impl_: close every socket and timer and let the
-    // handlers finish on this thread (no I/O thread runs any more), which releases them.
-    auto& im = *impl_;
-    std::vector<std::shared_ptr<Session>> live;
-    {
-        std::lock_guard lock(im.mutex);
-        for (auto& w : im.sessions)
-            if (auto s = w.lock()) live.push_back(std::move(s));
-        im.sessions.clear();
-    }
-    im.ioc.restart();
-    net::post(im.ioc, [impl = impl_] {
-        beast::error_code ec;
-        if (impl->acceptor) impl->acceptor->close(ec);
-    });
-    for (auto& s : live)
-        net::post(s->executor(), [s] { s->force_close(); });
-    live.clear();
-    im.ioc.run_for(std::chrono::seconds(2));
 }
 
 Result<void> HttpServer::start() {

@@ -207,7 +207,8 @@ void Engine::on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes) {
 
 void Engine::on_timeout(TimePoint now) {
     auto& im = *impl_;
-    for (std::uint16_t i = 0; i < im.listeners.size(); ++i) {
+    // At most 0xFFFF listeners (checked at construction): the index fits the socket number.
+    for (std::size_t i = 0; i < im.listeners.size(); ++i) {
         Listener& l = *im.listeners[i];
         const auto dl = l.secure ? l.secure->next_deadline() : l.coap->next_deadline();
         if (!dl || *dl > now) continue;
@@ -215,7 +216,7 @@ void Engine::on_timeout(TimePoint now) {
             l.secure->on_timeout(now);
         else
             l.coap->on_timeout(now);
-        im.drain(i, now);
+        im.drain(static_cast<std::uint16_t>(i), now);
     }
     im.expire(now);
     im.request_timeouts(now);
@@ -223,11 +224,11 @@ void Engine::on_timeout(TimePoint now) {
 
 std::optional<Datagram> Engine::poll_transmit() {
     auto& im = *impl_;
-    for (std::uint16_t i = 0; i < im.listeners.size(); ++i) {
+    for (std::size_t i = 0; i < im.listeners.size(); ++i) {
         Listener& l = *im.listeners[i];
         auto d = l.secure ? l.secure->poll_transmit() : l.coap->poll_transmit();
         if (d) {
-            d->socket = i;
+            d->socket = static_cast<std::uint16_t>(i);
             return d;
         }
     }

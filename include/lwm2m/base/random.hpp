@@ -28,7 +28,7 @@ public:
     std::uint32_t next_u32() override;
 
 private:
-    std::uint32_t s_[4];
+    std::uint32_t s_[4]{};
 };
 
 } // namespace lwm2m

@@ -45,7 +45,8 @@ template <class E>
     auto LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__) = (expr);                                          \
     if (!LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__))                                                   \
         return ::tl::unexpected<::lwm2m::Error>(LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__).error());   \
-    auto var = std::move(*LWM2M_TRY_CONCAT(lwm2m_try_, __LINE__))
+    auto var = std::move(*LWM2M_TRY_CONCAT(                                                        \
+        lwm2m_try_, __LINE__)) // NOLINT(bugprone-macro-parentheses): var is the name declared
 
 /// LWM2M_TRY_VOID(expr): as LWM2M_TRY for a Result<void>.
 #define LWM2M_TRY_VOID(expr)                                                                       \

@@ -21,8 +21,7 @@ public:
     SecretBytes() = default;
     explicit SecretBytes(BytesView b)
         : data_(b.begin(), b.end()) {}
-    SecretBytes(const SecretBytes& o)
-        : data_(o.data_) {}
+    SecretBytes(const SecretBytes& o) = default;
     SecretBytes(SecretBytes&& o) noexcept
         : data_(std::move(o.data_)) {
         o.data_.clear();

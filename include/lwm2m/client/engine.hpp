@@ -140,7 +140,7 @@ struct EngineEvent {
         disabled,            ///< Object 1 Resource 4: offline until `until` (ssid)
         account_purged,      ///< Bootstrap-Server account purged (Object 0 Resource 12)
     };
-    Kind kind;
+    Kind kind{};
     ShortServerId ssid{};
     Error error;
     std::uint64_t send_id = 0;
@@ -205,7 +205,8 @@ public:
     /// id reported in send_done / send_failed. Errors: lwm2m::Errc::invalid_state (1.0, or the
     /// server is not registered), lwm2m::Errc::not_found (no such server), Status::forbidden
     /// (Mute Send, Object 1 Resource 23), Status codes of the reads, lwm2m::Errc::limit_exceeded.
-    Result<std::uint64_t> send(TimePoint now, ShortServerId ssid, std::vector<dm::Path> paths);
+    Result<std::uint64_t> send(TimePoint now, ShortServerId ssid,
+                               const std::vector<dm::Path>& paths);
 
     // --- sans-I/O ---
     void on_datagram(TimePoint now, const PeerAddr& from, BytesView bytes);

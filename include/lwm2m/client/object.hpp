@@ -93,7 +93,8 @@ public:
     [[nodiscard]] virtual std::vector<Iid> instances() const = 0;
 
     /// Read /o, /o/i, /o/i/r or /o/i/r/ri. Errors: Status (4.01, 4.04, 4.05).
-    virtual Result<dm::Content> read(const Actor& actor, const dm::Path& path) const = 0;
+    [[nodiscard]] virtual Result<dm::Content> read(const Actor& actor,
+                                                   const dm::Path& path) const = 0;
     /// Write `content` (whose path equals `path`) in the given mode. All or nothing: on error the
     /// object is unchanged. Errors: Status (4.00 invalid value, 4.01, 4.04, 4.05).
     virtual Result<void> write(const Actor& actor, const dm::Path& path, const dm::Content& content,
@@ -104,8 +105,8 @@ public:
     /// Delete "/", /o or /o/i (Bootstrap-Delete) or /o/i (DM Delete). Errors: Status.
     virtual Result<void> delete_(const Actor& actor, const dm::Path& path) = 0;
     /// Discover below `path`. Errors: Status.
-    virtual Result<std::vector<LinkInfo>> discover(const Actor& actor,
-                                                   const dm::Path& path) const = 0;
+    [[nodiscard]] virtual Result<std::vector<LinkInfo>> discover(const Actor& actor,
+                                                                 const dm::Path& path) const = 0;
     /// Execute /o/i/r with the (already decoded) argument text. Errors: Status.
     virtual Result<void> execute(const Actor& actor, const dm::Path& path,
                                  std::string_view args) = 0;

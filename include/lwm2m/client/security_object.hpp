@@ -124,7 +124,7 @@ public:
 
     [[nodiscard]] Oid oid() const override { return Oid{0}; }
     [[nodiscard]] std::vector<Iid> instances() const override;
-    Result<dm::Content> read(const Actor& actor, const dm::Path& path) const override;
+    [[nodiscard]] Result<dm::Content> read(const Actor& actor, const dm::Path& path) const override;
     Result<void> write(const Actor& actor, const dm::Path& path, const dm::Content& content,
                        WriteMode mode) override;
     Result<Iid> create(const Actor& actor, std::optional<Iid> iid,
@@ -133,7 +133,8 @@ public:
     /// Bootstrap-Server account; /0/i of the Bootstrap-Server account is 4.00 Bad Request.
     Result<void> delete_(const Actor& actor, const dm::Path& path) override;
     /// Bootstrap-Discover: </0>;ver=1.1 and per instance ssid (non-bootstrap) and uri, no values.
-    Result<std::vector<LinkInfo>> discover(const Actor& actor, const dm::Path& path) const override;
+    [[nodiscard]] Result<std::vector<LinkInfo>> discover(const Actor& actor,
+                                                         const dm::Path& path) const override;
     /// Object 0 has no executable resource: 4.05 for anyone allowed, else the policy's code.
     Result<void> execute(const Actor& actor, const dm::Path& path, std::string_view args) override;
 

@@ -103,13 +103,14 @@ public:
 
     [[nodiscard]] Oid oid() const override { return Oid{1}; }
     [[nodiscard]] std::vector<Iid> instances() const override;
-    Result<dm::Content> read(const Actor& actor, const dm::Path& path) const override;
+    [[nodiscard]] Result<dm::Content> read(const Actor& actor, const dm::Path& path) const override;
     Result<void> write(const Actor& actor, const dm::Path& path, const dm::Content& content,
                        WriteMode mode) override;
     Result<Iid> create(const Actor& actor, std::optional<Iid> iid,
                        const dm::Instance& content) override;
     Result<void> delete_(const Actor& actor, const dm::Path& path) override;
-    Result<std::vector<LinkInfo>> discover(const Actor& actor, const dm::Path& path) const override;
+    [[nodiscard]] Result<std::vector<LinkInfo>> discover(const Actor& actor,
+                                                         const dm::Path& path) const override;
     Result<void> execute(const Actor& actor, const dm::Path& path, std::string_view args) override;
 
     [[nodiscard]] const ServerInstance* find(Iid iid) const;

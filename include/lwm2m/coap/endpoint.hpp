@@ -259,7 +259,7 @@ enum class ObservationEndReason : std::uint8_t {
 struct ObservationEnded {
     ObservationId id;
     PeerAddr peer;
-    ObservationEndReason reason;
+    ObservationEndReason reason{};
 };
 
 using Event =

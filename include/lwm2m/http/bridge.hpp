@@ -75,12 +75,12 @@ public:
         auto v = std::make_shared<T>(std::move(value));
         return reply_.send_with([v, c = convert_] { return (*c)(*v); });
     }
+    // NOLINTBEGIN(modernize-use-nodiscard): they answer the request, as Reply::send
     /// Answers with the error.
-    bool fail(ApiError e) const { return reply_.fail(e); }
+    bool fail(const ApiError& e) const { return reply_.fail(e); }
     /// Either.
-    bool complete(Outcome o) const {
-        return o ? (*this)(std::move(*o)) : fail(std::move(o.error()));
-    }
+    bool complete(Outcome o) const { return o ? (*this)(std::move(*o)) : fail(o.error()); }
+    // NOLINTEND(modernize-use-nodiscard)
     [[nodiscard]] bool done() const noexcept { return reply_.done(); }
 
 private:

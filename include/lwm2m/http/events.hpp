@@ -42,6 +42,8 @@ enum class EventType : std::uint8_t {
 [[nodiscard]] std::optional<EventType> event_type_from_string(std::string_view s) noexcept;
 
 /// What an engine publishes.
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's destructor may allocate (it
+// flattens nested values on a vector); out of memory there ends the process either way.
 struct Event {
     EventType type = EventType::registration;
     std::string endpoint; ///< the client endpoint name (may be empty)
@@ -49,6 +51,7 @@ struct Event {
 };
 
 /// A published event with its sequence number (the SSE `id:`) and publication time.
+// NOLINTNEXTLINE(bugprone-exception-escape): as Event.
 struct StoredEvent {
     std::uint64_t id = 0;
     std::int64_t time_ms = 0; ///< Unix time in milliseconds

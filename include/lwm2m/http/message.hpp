@@ -107,6 +107,9 @@ public:
     explicit Reply(std::shared_ptr<detail::ReplyState> s)
         : s_(std::move(s)) {}
 
+    // These answer the request: calling them for that effect and ignoring whether this call was
+    // the one that answered is the normal use, so no [[nodiscard]].
+    // NOLINTBEGIN(modernize-use-nodiscard)
     /// Answers with `r`. Returns false when the request was already answered (or timed out).
     bool send(Response r) const;
     /// Answers with the response `make()` builds; `make` runs on the HTTP thread, so an engine
@@ -117,6 +120,7 @@ public:
         return send(Response::json(status, v));
     }
     bool fail(const ApiError& e) const { return send(e.to_response()); }
+    // NOLINTEND(modernize-use-nodiscard)
     /// True once answered.
     [[nodiscard]] bool done() const noexcept {
         return !s_ || s_->done.load(std::memory_order_acquire);

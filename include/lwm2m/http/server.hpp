@@ -31,8 +31,8 @@ struct ServerOptions {
     std::uint16_t port = 8080;         ///< 0: an ephemeral port (see HttpServer::port())
     std::size_t threads = 1;           ///< I/O threads (never the engine's)
     std::size_t max_connections = 256;
-    std::size_t max_header_bytes = 16 * 1024;
-    std::size_t max_body_bytes = 4 * 1024 * 1024;
+    std::size_t max_header_bytes = std::size_t{16} * 1024;
+    std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
     /// Reading one request (from the end of the previous response, i.e. including keep-alive
     /// idle time, to its last body byte).
     std::chrono::milliseconds request_timeout{std::chrono::seconds(15)};

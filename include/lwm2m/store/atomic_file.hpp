@@ -23,7 +23,7 @@
 
 namespace lwm2m::store {
 
-inline constexpr std::size_t write_chunk_size = 64 * 1024;
+inline constexpr std::size_t write_chunk_size = std::size_t{64} * 1024;
 
 /// Atomically replaces `path` with `data` (file mode `mode`, default 0600).
 [[nodiscard]] Result<void> write_file_atomic(const std::string& path, BytesView data,

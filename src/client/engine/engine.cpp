@@ -1074,7 +1074,8 @@ Result<void> Engine::request_bootstrap(TimePoint now) {
     return ok();
 }
 
-Result<std::uint64_t> Engine::send(TimePoint now, ShortServerId ssid, std::vector<dm::Path> paths) {
+Result<std::uint64_t> Engine::send(TimePoint now, ShortServerId ssid,
+                                   const std::vector<dm::Path>& paths) {
     Impl& m = *impl_;
     m.current = now;
     auto r = m.do_send(now, ssid.v, paths);

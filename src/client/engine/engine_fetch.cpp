@@ -141,9 +141,9 @@ void Engine::Impl::start_download(std::string_view uri, DownloadSink& sink) {
             tmp.sec_iid = owner->sec_iid;
             coap::Config saved = cfg.coap;
             cfg.coap = cc;
-            const bool ok_ = connect(tmp, current);
+            const bool connected = connect(tmp, current);
             cfg.coap = saved;
-            if (!ok_ || !tmp.link) return fail_with(DownloadError::connection_lost);
+            if (!connected || !tmp.link) return fail_with(DownloadError::connection_lost);
             d.own_link = std::move(tmp.link);
             d.addr = tmp.addr;
         } else {

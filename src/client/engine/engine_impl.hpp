@@ -225,7 +225,7 @@ struct Engine::Impl {
     void log_line(LogLevel lv, const std::string& m) const;
     detail::Account* find_account(std::uint16_t ssid);
     detail::Account* bootstrap_account();
-    const ServerInstance* server_instance(std::uint16_t ssid) const;
+    [[nodiscard]] const ServerInstance* server_instance(std::uint16_t ssid) const;
     bool rebuild_accounts(TimePoint now);
     bool connect(detail::Account& a, TimePoint now);
     void pump(TimePoint now);
@@ -238,8 +238,8 @@ struct Engine::Impl {
     /// After stop(): stopped once no De-register is outstanding (checked after every input, not
     /// only on timers: the last De-register answer leaves no deadline behind).
     void update_stopped();
-    std::optional<TimePoint> deadline() const;
-    std::string object_links() const;
+    [[nodiscard]] std::optional<TimePoint> deadline() const;
+    [[nodiscard]] std::string object_links() const;
     Result<void> send_register(detail::Account& a, TimePoint now);
     Result<void> send_update(detail::Account& a, TimePoint now);
     void send_deregister(detail::Account& a, TimePoint now);
@@ -252,31 +252,32 @@ struct Engine::Impl {
     void apply_factory();
     void disable(detail::Account& a, TimePoint now);
     void touch(detail::Account& a, TimePoint now);
-    bool can_talk(const detail::Account& a) const;
+    [[nodiscard]] bool can_talk(const detail::Account& a) const;
     void wake(detail::Account& a, TimePoint now);
     void run_server_actions(TimePoint now);
-    EngineState build_state() const;
-    Duration queue_timeout() const;
-    Duration bootstrap_timeout() const;
+    [[nodiscard]] EngineState build_state() const;
+    [[nodiscard]] Duration queue_timeout() const;
+    [[nodiscard]] Duration bootstrap_timeout() const;
 
     // --- engine_requests.cpp ---
     void handle_request(detail::Account& a, coap::IncomingRequest& in, TimePoint now);
     coap::Message handle_dm(detail::Account& a, coap::IncomingRequest& in, TimePoint now);
     coap::Message handle_bootstrap(detail::Account& a, coap::IncomingRequest& in, TimePoint now);
     Result<void> check_dm_access(std::uint16_t ssid, Operation op, const dm::Path& path) const;
-    ObjectHandler* handler(std::uint16_t oid) const;
-    std::size_t dm_account_count() const;
-    format::ContentFormat preferred_format() const;
-    Result<std::pair<Bytes, format::ContentFormat>>
+    [[nodiscard]] ObjectHandler* handler(std::uint16_t oid) const;
+    [[nodiscard]] std::size_t dm_account_count() const;
+    [[nodiscard]] format::ContentFormat preferred_format() const;
+    [[nodiscard]] Result<std::pair<Bytes, format::ContentFormat>>
     encode_for(const dm::Content& c, std::optional<std::uint64_t> accept) const;
-    Result<dm::Content> read_for(std::uint16_t ssid, const dm::Path& p) const;
+    [[nodiscard]] Result<dm::Content> read_for(std::uint16_t ssid, const dm::Path& p) const;
     void after_object1_change(detail::Account& a, TimePoint now);
 
     // --- engine_observe.cpp ---
-    NotificationAttributes effective_attributes(std::uint16_t ssid, const dm::Path& p) const;
+    [[nodiscard]] NotificationAttributes effective_attributes(std::uint16_t ssid,
+                                                              const dm::Path& p) const;
     void mark_changed(const dm::Path& p);
     void evaluate_observations(TimePoint now);
-    std::optional<TimePoint> observation_deadline(const detail::Observation& o) const;
+    [[nodiscard]] std::optional<TimePoint> observation_deadline(const detail::Observation& o) const;
     bool notify(detail::Observation& o, TimePoint now, const coap::Message* prepared);
     Result<coap::Message> build_notification(detail::Observation& o, Bytes* payload_out,
                                              std::optional<double>* num_out) const;
@@ -285,7 +286,7 @@ struct Engine::Impl {
     void flush_stored(detail::Account& a, TimePoint now);
     void drop_observations(std::uint16_t ssid);
     void forget_observation(coap::ObservationId id, std::uint16_t ssid);
-    bool confirmable_for(std::uint16_t ssid, const NotificationAttributes& a) const;
+    [[nodiscard]] bool confirmable_for(std::uint16_t ssid, const NotificationAttributes& a) const;
     Result<std::uint64_t> do_send(TimePoint now, std::uint16_t ssid,
                                   const std::vector<dm::Path>& paths);
 

@@ -201,8 +201,7 @@ bool Engine::Impl::notify(Observation& o, TimePoint now_, const coap::Message* p
 void Engine::Impl::evaluate_observations(TimePoint now_) {
     dirty = false;
     std::vector<coap::ObservationId> gone;
-    for (std::size_t i = 0; i < observations.size(); ++i) {
-        Observation& o = observations[i];
+    for (auto& o : observations) {
         const Effective e =
             effective_of(effective_attributes(o.ssid, o.composite ? dm::Path{} : o.paths.front()));
         const bool evaluate = (o.changed && (!e.epmin || now_ >= o.last_eval + *e.epmin)) ||
@@ -281,7 +280,7 @@ Result<std::uint64_t> Engine::Impl::do_send(TimePoint now_, std::uint16_t ssid,
                 return fail(Status::forbidden);
     }
     std::vector<dm::Record> recs;
-    const double t = static_cast<double>(wall.unix_seconds());
+    const auto t = static_cast<double>(wall.unix_seconds());
     for (const auto& p : paths) {
         if (p.is_root()) return fail(Status::bad_request);
         LWM2M_TRY_VOID(check_dm_access(ssid, Operation::read, p));

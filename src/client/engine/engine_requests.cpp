@@ -230,8 +230,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
             // Check everything first, then write (each write is all-or-nothing in its object).
             for (const auto& r : *recs) {
                 if (r.path.depth() < 3 || r.value.is_none()) return reply(coap::code::bad_request);
-                if (auto ok_ = check_dm_access(ssid, Operation::write, r.path); !ok_)
-                    return reply_error(ok_.error());
+                if (auto allowed = check_dm_access(ssid, Operation::write, r.path); !allowed)
+                    return reply_error(allowed.error());
                 if (handler(r.path.oid().v) == nullptr) return reply(coap::code::not_found);
             }
             last_writer_ssid = ssid;
@@ -249,10 +249,10 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         std::vector<dm::Path> paths;
         std::vector<dm::Record> out;
         for (const auto& r : *recs) {
-            if (auto ok_ =
+            if (auto allowed =
                     check_dm_access(ssid, observe ? Operation::observe : Operation::read, r.path);
-                !ok_)
-                return reply_error(ok_.error());
+                !allowed)
+                return reply_error(allowed.error());
             if (r.path.is_root()) return reply(coap::code::bad_request);
             auto c = read_for(ssid, r.path);
             if (!c) return reply_error(c.error());
@@ -301,8 +301,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
     if (req.code == coap::code::get) {
         if (accept && *accept == coap::content_format::link_format) {
             // Discover (TS 1.1 §5.4.2 / 1.2 §5.4.2): links with attributes and dim/ver.
-            if (auto ok_ = check_dm_access(ssid, Operation::discover, path); !ok_)
-                return reply_error(ok_.error());
+            if (auto allowed = check_dm_access(ssid, Operation::discover, path); !allowed)
+                return reply_error(allowed.error());
             if (h == nullptr) return reply(coap::code::not_found);
             auto links = h->discover(actor, path);
             if (!links) return reply_error(links.error());
@@ -317,9 +317,10 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
             return m;
         }
         // Read (TS 1.1 §5.4.1), Observe (§5.5.1), Cancel Observation (Observe=1, §5.5.3).
-        if (auto ok_ = check_dm_access(ssid, observe ? Operation::observe : Operation::read, path);
-            !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed =
+                check_dm_access(ssid, observe ? Operation::observe : Operation::read, path);
+            !allowed)
+            return reply_error(allowed.error());
         if (h == nullptr) return reply(coap::code::not_found);
         auto c = read_for(ssid, path);
         if (!c) return reply_error(c.error());
@@ -357,8 +358,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         // Write-Attributes (TS 1.1 §5.4.4): PUT with Uri-Query and no payload.
         const auto q = queries_of(req);
         if (q.empty()) return reply(coap::code::bad_request);
-        if (auto ok_ = check_dm_access(ssid, Operation::write_attributes, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_dm_access(ssid, Operation::write_attributes, path); !allowed)
+            return reply_error(allowed.error());
         if (h == nullptr) return reply(coap::code::not_found);
         if (path.depth() >= 2) {
             const auto iids = h->instances();
@@ -394,8 +395,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         // Write: Replace (PUT) or Partial Update (POST on an instance), TS 1.1 §5.4.3.
         const WriteMode mode =
             req.code == coap::code::put ? WriteMode::replace : WriteMode::partial;
-        if (auto ok_ = check_dm_access(ssid, Operation::write, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_dm_access(ssid, Operation::write, path); !allowed)
+            return reply_error(allowed.error());
         if (h == nullptr) return reply(coap::code::not_found);
         const auto f = cf ? format::content_format_from(static_cast<std::uint16_t>(*cf))
                           : std::optional<format::ContentFormat>{};
@@ -413,8 +414,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
 
     if (req.code == coap::code::post && path.depth() == 1) {
         // Create (TS 1.1 §5.4.6).
-        if (auto ok_ = check_dm_access(ssid, Operation::create, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_dm_access(ssid, Operation::create, path); !allowed)
+            return reply_error(allowed.error());
         if (h == nullptr) return reply(coap::code::not_found);
         const auto f = cf ? format::content_format_from(static_cast<std::uint16_t>(*cf))
                           : std::optional<format::ContentFormat>{};
@@ -449,8 +450,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
 
     if (req.code == coap::code::post && path.depth() == 3) {
         // Execute (TS 1.1 §5.4.5).
-        if (auto ok_ = check_dm_access(ssid, Operation::execute, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_dm_access(ssid, Operation::execute, path); !allowed)
+            return reply_error(allowed.error());
         if (h == nullptr) return reply(coap::code::not_found);
         const std::string_view args = as_string_view(req.payload);
         if (!valid_execute_args(args)) return reply(coap::code::bad_request);
@@ -460,8 +461,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
 
     if (req.code == coap::code::delete_) {
         // Delete (TS 1.1 §5.4.7).
-        if (auto ok_ = check_dm_access(ssid, Operation::delete_, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_dm_access(ssid, Operation::delete_, path); !allowed)
+            return reply_error(allowed.error());
         if (h == nullptr) return reply(coap::code::not_found);
         if (auto d = h->delete_(actor, path); !d) return reply_error(d.error());
         if (acl != nullptr && path.depth() == 2) acl->on_instance_deleted(path.oid(), path.iid());
@@ -508,8 +509,8 @@ coap::Message Engine::Impl::handle_bootstrap(Account&, coap::IncomingRequest& in
 
     if (req.code == coap::code::put) {
         // Bootstrap-Write (TS 1.1 §5.2.7.4).
-        if (auto ok_ = check_access(actor, Operation::write, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_access(actor, Operation::write, path); !allowed)
+            return reply_error(allowed.error());
         ObjectHandler* h = handler(path.oid().v);
         if (h == nullptr) return reply(coap::code::not_found);
         const auto f = cf ? format::content_format_from(static_cast<std::uint16_t>(*cf))
@@ -523,8 +524,8 @@ coap::Message Engine::Impl::handle_bootstrap(Account&, coap::IncomingRequest& in
     }
     if (req.code == coap::code::delete_) {
         // Bootstrap-Delete (TS 1.1 §5.2.7.5).
-        if (auto ok_ = check_access(actor, Operation::delete_, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_access(actor, Operation::delete_, path); !allowed)
+            return reply_error(allowed.error());
         if (path.is_root()) {
             (void)store.bootstrap_delete(actor, path);
             for (const auto& [oid, h] : objects)
@@ -543,8 +544,8 @@ coap::Message Engine::Impl::handle_bootstrap(Account&, coap::IncomingRequest& in
     }
     if (req.code == coap::code::get && accept && *accept == coap::content_format::link_format) {
         // Bootstrap-Discover (TS 1.1 §5.2.7.3): "</>;lwm2m=1.1" first on "/".
-        if (auto ok_ = check_access(actor, Operation::discover, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_access(actor, Operation::discover, path); !allowed)
+            return reply_error(allowed.error());
         std::vector<format::Link> out;
         if (path.is_root()) {
             format::Link root;
@@ -579,8 +580,8 @@ coap::Message Engine::Impl::handle_bootstrap(Account&, coap::IncomingRequest& in
     if (req.code == coap::code::get) {
         // Bootstrap-Read (TS 1.1 §5.2.7.2): Objects 1 and 2 only (access()); not in 1.0.
         if (cfg.version == dm::Lwm2mVersion::v1_0) return reply(coap::code::method_not_allowed);
-        if (auto ok_ = check_access(actor, Operation::read, path); !ok_)
-            return reply_error(ok_.error());
+        if (auto allowed = check_access(actor, Operation::read, path); !allowed)
+            return reply_error(allowed.error());
         ObjectHandler* h = handler(path.oid().v);
         if (h == nullptr) return reply(coap::code::not_found);
         auto c = h->read(actor, path);

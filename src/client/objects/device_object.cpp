@@ -142,7 +142,7 @@ Result<void> DeviceObject::set_string(std::uint16_t r, std::string& v) {
     return typed_.set(iid0, Rid{r}, v);
 }
 
-Result<void> DeviceObject::set_supported_binding(std::string v) {
+Result<void> DeviceObject::set_supported_binding(const std::string& v) {
     return typed_.set(iid0, Rid{rid::supported_binding}, v);
 }
 
@@ -243,11 +243,11 @@ std::vector<std::uint8_t> DeviceObject::errors() const {
     return out;
 }
 
-Result<void> DeviceObject::set_utc_offset(std::string v) {
+Result<void> DeviceObject::set_utc_offset(const std::string& v) {
     return typed_.set(iid0, Rid{rid::utc_offset}, v);
 }
 
-Result<void> DeviceObject::set_timezone(std::string v) {
+Result<void> DeviceObject::set_timezone(const std::string& v) {
     return typed_.set(iid0, Rid{rid::timezone}, v);
 }
 

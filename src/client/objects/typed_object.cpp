@@ -1,5 +1,6 @@
 #include <lwm2m/client/objects/typed_object.hpp>
 
+#include <ranges>
 #include <utility>
 
 #include <lwm2m/client/access.hpp>
@@ -218,12 +219,12 @@ Result<void> TypedObject::commit(std::vector<Change>& changes) {
     std::vector<Undo> undo;
     undo.reserve(changes.size());
     auto rollback = [&] {
-        for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
-            Slot& s = instances_.at(it->iid)[it->rid];
+        for (auto& it : std::ranges::reverse_view(undo)) {
+            Slot& s = instances_.at(it.iid)[it.rid];
             if (s.binding) {
-                if (it->old) (void)s.binding->set(*it->old); // best effort: the old value fitted
+                if (it.old) (void)s.binding->set(*it.old); // best effort: the old value fitted
             } else {
-                s.owned = std::move(it->old);
+                s.owned = std::move(it.old);
             }
         }
     };
@@ -246,7 +247,7 @@ Result<void> TypedObject::commit(std::vector<Change>& changes) {
     return ok();
 }
 
-Result<void> TypedObject::set_resource(Iid iid, dm::Resource r) {
+Result<void> TypedObject::set_resource(Iid iid, const dm::Resource& r) {
     const auto it = instances_.find(iid.v);
     if (it == instances_.end()) return fail(Status::not_found);
     const dm::ResourceDef* d = def_.resource(r.id);

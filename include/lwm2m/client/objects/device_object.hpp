@@ -129,7 +129,7 @@ public:
         return set_string(device_rid::software_version, v);
     }
     /// Resource 16. Errors: Status::bad_request (not a valid binding text).
-    Result<void> set_supported_binding(std::string v);
+    Result<void> set_supported_binding(const std::string& v);
 
     /// Resources 6/7/8 share the Resource Instance ID of one power source (E.4). Errors:
     /// Status::bad_request (65535, a kind the object version does not define (Fuel Cell in 1.0),
@@ -161,8 +161,8 @@ public:
 
     /// Resources 14 and 15. Errors: Status::bad_request (see is_valid_utc_offset /
     /// is_valid_timezone).
-    Result<void> set_utc_offset(std::string v);
-    Result<void> set_timezone(std::string v);
+    Result<void> set_utc_offset(const std::string& v);
+    Result<void> set_timezone(const std::string& v);
     [[nodiscard]] std::optional<std::string> utc_offset() const;
     [[nodiscard]] std::optional<std::string> timezone() const;
     /// Resource 13: the WallClock plus the offset a server's Write left (no time_writer).

@@ -235,10 +235,11 @@ class VariableBinding final : public ResourceBinding {
 public:
     explicit VariableBinding(T& v)
         : v_(&v) {}
-    std::optional<dm::Resource> get(std::uint16_t rid, dm::DataType type) const override {
+    [[nodiscard]] std::optional<dm::Resource> get(std::uint16_t rid,
+                                                  dm::DataType type) const override {
         return dm::Resource::single(rid, ValueCodec<T>::encode(*v_, type));
     }
-    bool settable() const override { return true; }
+    [[nodiscard]] bool settable() const override { return true; }
     Result<void> check(const dm::Resource& r) const override {
         if (r.multiple || !ValueCodec<T>::decode(r.value)) return fail(Status::bad_request);
         return ok();
@@ -260,7 +261,8 @@ class VectorBinding final : public ResourceBinding {
 public:
     explicit VectorBinding(std::vector<T>& v)
         : v_(&v) {}
-    std::optional<dm::Resource> get(std::uint16_t rid, dm::DataType type) const override {
+    [[nodiscard]] std::optional<dm::Resource> get(std::uint16_t rid,
+                                                  dm::DataType type) const override {
         dm::Resource r = dm::Resource::multi(rid);
         r.instances.reserve(v_->size());
         for (std::size_t i = 0; i < v_->size() && i < 0xffff; ++i)
@@ -268,7 +270,7 @@ public:
                                     ValueCodec<T>::encode((*v_)[i], type));
         return r;
     }
-    bool settable() const override { return true; }
+    [[nodiscard]] bool settable() const override { return true; }
     Result<void> check(const dm::Resource& r) const override {
         if (!r.multiple) return fail(Status::bad_request);
         std::uint16_t expected = 0;
@@ -296,14 +298,15 @@ class MapBinding final : public ResourceBinding {
 public:
     explicit MapBinding(std::map<std::uint16_t, T>& v)
         : v_(&v) {}
-    std::optional<dm::Resource> get(std::uint16_t rid, dm::DataType type) const override {
+    [[nodiscard]] std::optional<dm::Resource> get(std::uint16_t rid,
+                                                  dm::DataType type) const override {
         dm::Resource r = dm::Resource::multi(rid);
         r.instances.reserve(v_->size());
         for (const auto& [riid, x] : *v_)
             if (riid != 0xffff) r.instances.try_emplace(riid, ValueCodec<T>::encode(x, type));
         return r;
     }
-    bool settable() const override { return true; }
+    [[nodiscard]] bool settable() const override { return true; }
     Result<void> check(const dm::Resource& r) const override {
         if (!r.multiple) return fail(Status::bad_request);
         for (const auto& kv : r.instances)
@@ -329,10 +332,11 @@ public:
     AccessorBinding(std::function<T()> get, std::function<Result<void>(const T&)> set)
         : get_(std::move(get))
         , set_(std::move(set)) {}
-    std::optional<dm::Resource> get(std::uint16_t rid, dm::DataType type) const override {
+    [[nodiscard]] std::optional<dm::Resource> get(std::uint16_t rid,
+                                                  dm::DataType type) const override {
         return dm::Resource::single(rid, ValueCodec<T>::encode(get_(), type));
     }
-    bool settable() const override { return static_cast<bool>(set_); }
+    [[nodiscard]] bool settable() const override { return static_cast<bool>(set_); }
     Result<void> check(const dm::Resource& r) const override {
         if (r.multiple || !ValueCodec<T>::decode(r.value)) return fail(Status::bad_request);
         return ok();
@@ -363,7 +367,7 @@ public:
         std::size_t max_resource_instances = 64;
         /// Bytes of one String / Opaque / Corelnk value in owned storage (beyond it: 4.13) when
         /// the definition has no range; a definition's range always applies.
-        std::size_t max_value_size = 64 * 1024;
+        std::size_t max_value_size = std::size_t{64} * 1024;
         /// Bootstrap-Delete of "/" or "/oid" removes the instances (TS 1.1 §5.2.7.5). nullopt:
         /// only when the definition allows multiple instances (a single instance provided by the
         /// device itself stays, as the Device object does). With false, Bootstrap-Delete of
@@ -476,13 +480,13 @@ public:
         dm::Resource r = dm::Resource::multi(rid.v);
         for (const auto& [riid, x] : values)
             r.instances.try_emplace(riid, ValueCodec<T>::encode(x, d->type));
-        return set_resource(iid, std::move(r));
+        return set_resource(iid, r);
     }
     /// As set() with a dm value (converted losslessly to the definition's type first).
     Result<void> set_value(Iid iid, Rid rid, dm::Value v);
     Result<void> set_value(Iid iid, Rid rid, Riid riid, dm::Value v);
     /// Replaces a whole resource (single or multiple). Errors: as set().
-    Result<void> set_resource(Iid iid, dm::Resource r);
+    Result<void> set_resource(Iid iid, const dm::Resource& r);
     /// Removes an owned value, or one instance of an owned/bound multiple resource (riid given).
     /// Errors: Status::not_found (absent), Status::method_not_allowed (accessor binding).
     Result<void> unset(Iid iid, Rid rid);
@@ -524,8 +528,8 @@ private:
     };
     using InstanceState = std::map<std::uint16_t, Slot>;
     struct Change {
-        std::uint16_t iid;
-        std::uint16_t rid;
+        std::uint16_t iid = 0;
+        std::uint16_t rid = 0;
         std::optional<dm::Resource> value; ///< nullopt: remove the owned value
     };
 
@@ -541,7 +545,8 @@ private:
     Result<dm::Resource> prepare(const Actor* actor, std::uint16_t iid, const dm::Resource& r,
                                  bool partial) const;
     Result<void> erase_resource_instance(Iid iid, Rid rid, Riid riid);
-    Result<dm::Value> prepare_value(const dm::ResourceDef& d, const dm::Value& v) const;
+    [[nodiscard]] Result<dm::Value> prepare_value(const dm::ResourceDef& d,
+                                                  const dm::Value& v) const;
     /// Validates every change, then applies them all or none.
     Result<void> commit(std::vector<Change>& changes);
     Result<void> write_checked(const Actor& actor, const dm::Path& path, const dm::Content& content,
