@@ -1,7 +1,7 @@
 // An in-memory Backend for the REST tests (unit and integration). With an EngineExecutor every
 // call hops to that "engine" thread first, as the real server wiring does. Device operations on
 // endpoint "dev1" answer from a fixed Device object; "ghost" is unknown (404); "sleepy" never
-// answers (the server's 504).
+// answers (the server's 504). Removing a client appends "deregistered" to its event history.
 #pragma once
 
 #include <map>
@@ -75,6 +75,7 @@ public:
             if (!clients_.erase(ep))
                 return (void)done.fail({404, "unknown_client", "no such client"});
             if (events_) events_->publish({EventType::deregistration, ep, {{"reason", "api"}}});
+            log_event(ep, "deregistered", "removed");
             done(Done{});
         });
     }
