@@ -746,6 +746,23 @@ void ServerBackend::bootstrap_status(const std::string& endpoint,
     done(http::BootstrapStatus{});
 }
 
+// ---- event history -----------------------------------------------------------------------------
+
+void ServerBackend::event_history(store::EventQuery q,
+                                  http::Completion<std::vector<store::EventRecord>> done) {
+    if (!options_.read_events) {
+        done.fail({503, "history_unavailable", "this server keeps no event log"});
+        return;
+    }
+    auto events = options_.read_events(q);
+    if (!events) {
+        log_.write(LogLevel::warn, "server", "reading the event log: " + events.error().message());
+        done.fail({500, "internal_error", "the event log could not be read"});
+        return;
+    }
+    done(std::move(*events));
+}
+
 // ---- models ------------------------------------------------------------------------------------
 
 std::shared_ptr<const dm::ObjectRegistry> ServerBackend::models() const {

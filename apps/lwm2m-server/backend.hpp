@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <lwm2m/base/log.hpp>
 #include <lwm2m/base/time.hpp>
@@ -46,6 +47,9 @@ struct BackendOptions {
     /// sessions; not updates or notifications). Engine thread; must not block (SQLite: queued
     /// to the writer thread). Empty: no event log.
     std::function<void(store::EventRecord)> log_event;
+    /// Reads the event log back (GET /api/events/history). HTTP thread; must not wait for the
+    /// writer (SQLite: a reader connection of its own, WAL). Empty: 503 history_unavailable.
+    std::function<Result<std::vector<store::EventRecord>>(const store::EventQuery&)> read_events;
 };
 
 class ServerBackend final : public http::Backend {
@@ -80,6 +84,8 @@ public:
                           http::Completion<http::BootstrapStatus> done) override;
     [[nodiscard]] std::shared_ptr<const dm::ObjectRegistry> models() const override;
     void add_model(dm::ObjectDef def, bool replace, http::Completion<http::Done> done) override;
+    void event_history(store::EventQuery q,
+                       http::Completion<std::vector<store::EventRecord>> done) override;
 
     /// The last known bootstrap outcome of an endpoint (start-up, from the store's outcomes).
     void seed_status(const std::string& endpoint, bool success, std::int64_t unix_s,

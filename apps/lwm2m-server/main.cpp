@@ -10,6 +10,7 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -44,10 +45,23 @@ namespace {
 
 using namespace lwm2m;
 
+/// Events the durable log keeps (the oldest go first).
+constexpr std::size_t event_log_rows = 100000;
+
+/// The memory store's event log: appended on the engine thread, read on the HTTP thread.
+struct SharedMemoryEventLog {
+    std::mutex mutex;
+    store::MemoryEventLog log{event_log_rows};
+};
+
 /// The stores the engines use. Memory: everything is lost at exit. SQLite (the default): one
 /// data directory; registrations are committed by a CommitQueue writer thread (group commit) on
 /// its own connection, the credentials write through on the engine thread, the bootstrap
-/// configurations have their own connection (used from the HTTP thread).
+/// configurations have their own connection (used from the HTTP thread). The event log is
+/// appended on the writer's connection (in its transactions) and read back on a read-only
+/// connection of its own from the HTTP thread: in WAL mode a reader sees the last commit and
+/// never waits for the writer, so GET /api/events/history neither queues behind a group commit
+/// nor holds one up.
 struct Stores {
     std::unique_ptr<store::MemorySecurityStore> memory_security;
     std::unique_ptr<store::MemoryRegistrationStore> memory_registrations;
@@ -55,6 +69,9 @@ struct Stores {
     std::unique_ptr<store::CommitQueue> queue;
     std::shared_ptr<store::RegistrationWriter> writer;
     std::unique_ptr<store::BootstrapConfigStore> configs;
+    std::unique_ptr<store::Database> history_db; ///< SQLite: the HTTP thread's reader
+    std::unique_ptr<store::SqliteEventLog> history;
+    std::shared_ptr<SharedMemoryEventLog> memory_events;
 
     store::SecurityStore& security() {
         return sql ? static_cast<store::SecurityStore&>(sql->security()) : *memory_security;
@@ -71,6 +88,7 @@ Result<Stores> open_stores(const app::ServerOptions& o) {
         s.memory_security = std::make_unique<store::MemorySecurityStore>();
         s.memory_registrations = std::make_unique<store::MemoryRegistrationStore>();
         s.configs = std::make_unique<store::MemoryBootstrapConfigStore>();
+        s.memory_events = std::make_shared<SharedMemoryEventLog>();
         return s;
     }
     LWM2M_TRY(sql, store::SqliteStores::open(o.data_dir));
@@ -82,6 +100,10 @@ Result<Stores> open_stores(const app::ServerOptions& o) {
     LWM2M_TRY(configs,
               store::SqliteBootstrapConfigStore::open(std::move(config_db), s.sql->secret_box()));
     s.configs = std::move(configs);
+    LWM2M_TRY(history_db, s.sql->open_connection());
+    s.history_db = std::make_unique<store::Database>(std::move(history_db));
+    LWM2M_TRY_VOID(s.history_db->exec("PRAGMA query_only = ON"));
+    s.history = std::make_unique<store::SqliteEventLog>(*s.history_db, event_log_rows);
     return s;
 }
 
@@ -270,13 +292,25 @@ int run(const app::ServerOptions& o) {
         bo.log_event = [q = stores->queue.get(), event_log, &log](store::EventRecord rec) {
             q->submit(
                 [event_log, rec = std::move(rec)](store::Database& db) -> Result<void> {
-                    if (!*event_log) event_log->emplace(db);
+                    if (!*event_log) event_log->emplace(db, event_log_rows);
                     LWM2M_TRY_VOID((*event_log)->append(rec));
                     return ok();
                 },
                 [&log](Result<void> r) {
                     if (!r) log->warn("event log append failed: {}", r.error().message());
                 });
+        };
+        bo.read_events = [history = stores->history.get()](const store::EventQuery& q) {
+            return history->read(q);
+        };
+    } else if (stores->memory_events) {
+        bo.log_event = [m = stores->memory_events](store::EventRecord rec) {
+            std::lock_guard lock(m->mutex);
+            (void)m->log.append(std::move(rec)); // cannot fail
+        };
+        bo.read_events = [m = stores->memory_events](const store::EventQuery& q) {
+            std::lock_guard lock(m->mutex);
+            return m->log.read(q);
         };
     }
     app::ServerBackend backend(http::EngineExecutor::for_loop(loop), dm ? &*dm : nullptr,

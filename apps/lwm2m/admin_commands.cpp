@@ -115,6 +115,7 @@ struct AdminCommands::State {
     CLI::App* comp_read = nullptr;
     CLI::App* comp_observe = nullptr;
     CLI::App* events = nullptr;
+    CLI::App* ev_history = nullptr;
     CLI::App* security = nullptr;
     CLI::App* sec_psk = nullptr;
     CLI::App* sec_rpk = nullptr;
@@ -149,6 +150,11 @@ struct AdminCommands::State {
     bool keep = false;
     std::vector<std::string> event_eps, event_types;
     std::string last_event_id;
+    // events history
+    std::string history_ep;
+    std::uint64_t history_after = 0;
+    std::size_t history_limit = 100;
+    bool history_all = false;
     // security
     std::string identity, identity_hex, key_file, public_key_file, public_key_hex, common_name;
     bool replace = false;
@@ -189,6 +195,7 @@ struct AdminCommands::State {
     int run_observe(Failure& f, bool composite);
     int run_composite_read(Failure& f);
     int run_events(Failure& f);
+    int run_event_history(Failure& f);
     int run_security(Failure& f);
     int run_bootstrap(Failure& f);
 };
@@ -342,6 +349,16 @@ void AdminCommands::add_to(CLI::App& app) {
         ->delimiter(',');
     s.events->add_option("--last-event-id", s.last_event_id, "resume after this event id");
     stream_opts(s.events);
+    s.ev_history = s.events->add_subcommand(
+        "history", "the persisted event log, oldest first (GET /api/events/history): "
+                   "registrations, de-registrations, bootstrap sessions; survives restarts");
+    s.ev_history->add_option("--ep", s.history_ep, "only this endpoint's events (exact name)");
+    s.ev_history->add_option("--after", s.history_after,
+                             "only events with a sequence number above N (default 0)");
+    s.ev_history->add_option("--limit", s.history_limit, "at most N events (1..1000, default 100)")
+        ->check(CLI::Range(1, 1000));
+    s.ev_history->add_flag("--all", s.history_all,
+                           "every page up to the newest event (--limit is then the page size)");
 
     s.security = app.add_subcommand(
         "security", "DM server credentials (keys from a file, stdin or LWM2M_PSK_KEY_HEX, never "
@@ -435,6 +452,8 @@ int AdminCommands::run(TakenSecret env_key) {
             rc = s.run_composite_read(f);
         else if (s.comp_observe->parsed())
             rc = s.run_observe(f, true);
+        else if (s.ev_history->parsed())
+            rc = s.run_event_history(f);
         else if (s.events->parsed())
             rc = s.run_events(f);
         else if (s.security->parsed())
@@ -1040,6 +1059,47 @@ int AdminCommands::State::run_observe(Failure& f, bool is_composite) {
     }
     if (rc != 0) return rc;
     return srv;
+}
+
+int AdminCommands::State::run_event_history(Failure& f) {
+    json got = json::array();
+    json next = nullptr;
+    std::uint64_t after = history_after;
+    for (;;) {
+        std::string q = fmt::format("?after={}&limit={}", after, history_limit);
+        if (!history_ep.empty()) q += "&ep=" + url_encode(history_ep);
+        // --json: one page prints as the API sent it; --all prints the merged pages below.
+        auto j = call("GET", "/api/events/history" + q, f, {}, !history_all);
+        if (!j) return f.status;
+        if (!j->contains("events") || !(*j)["events"].is_array()) {
+            f = {exit_http_error, "the answer has no \"events\" list"};
+            return f.status;
+        }
+        for (auto& e : (*j)["events"])
+            got.push_back(std::move(e));
+        next = j->value("next_after", json(nullptr));
+        // A cursor that does not advance would loop forever: stop on it.
+        if (!history_all || !next.is_number_unsigned() || next.get<std::uint64_t>() <= after) break;
+        after = next.get<std::uint64_t>();
+    }
+    if (json_out) {
+        if (history_all) fmt::print("{}\n", json{{"events", got}, {"next_after", next}}.dump());
+        return 0;
+    }
+    Table t({"SEQ", "TIME", "ENDPOINT", "KIND", "DETAIL"});
+    for (const auto& e : got) {
+        auto ts = e.value("time", std::int64_t{0});
+        std::string name = e.value("endpoint", "");
+        t.add({std::to_string(e.value("seq", std::uint64_t{0})), ts ? iso8601_utc(ts, true) : "-",
+               name.empty() ? "-" : name, e.value("kind", ""), e.value("detail", "")});
+    }
+    fmt::print("{}", t.render());
+    fmt::print("{} event{}", t.rows(), t.rows() == 1 ? "" : "s");
+    if (next.is_number_unsigned())
+        fmt::print("; more: --after {}\n", next.get<std::uint64_t>());
+    else
+        fmt::print("\n");
+    return 0;
 }
 
 int AdminCommands::State::run_events(Failure& f) {

@@ -1,6 +1,6 @@
 // The administration commands of `lwm2m` over the REST API of lwm2m-server (docs/rest-api.md,
 // docs/guide-cli.md "Administration"): clients, client, read, write, exec, create, delete,
-// discover, attrs, observe, composite, security, bootstrap, events.
+// discover, attrs, observe, composite, security, bootstrap, events (and events history).
 #pragma once
 
 #include <memory>

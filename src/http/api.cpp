@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include <lwm2m/dm/ddf.hpp>
@@ -410,6 +411,14 @@ json to_json(const ClientInfo& c) {
               {"objects", links_json(c.objects, nullptr)}};
     if (c.sms_number) j["sms_number"] = *c.sms_number;
     return j;
+}
+
+json to_json(const store::EventRecord& e) {
+    return {{"seq", e.seq},
+            {"time", e.time},
+            {"endpoint", e.endpoint},
+            {"kind", e.kind},
+            {"detail", e.detail}};
 }
 
 json to_json(const store::SecurityInfo& s) {
@@ -1296,6 +1305,53 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
     });
 
     // ---- events -----------------------------------------------------------------------------
+    // The persisted history (the event log), paged by sequence number. Unlike the stream below,
+    // it takes the token only in the Authorization header (auth.cpp).
+    router.add("GET", "/api/events/history", [api](Request& req, Reply reply) {
+        store::EventQuery q;
+        q.limit = 100;
+        if (auto v = req.query_param("ep")) {
+            if (v->empty()) {
+                reply.fail(ApiError::bad_request("ep must not be empty"));
+                return;
+            }
+            q.endpoint = std::string(*v);
+        }
+        if (auto v = req.query_param("after")) {
+            auto n = parse_uint(*v);
+            if (!n || *n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                reply.fail(ApiError::bad_request("after must be an event sequence number (an "
+                                                 "integer from 0)"));
+                return;
+            }
+            q.after_seq = *n;
+        }
+        const std::size_t max = api->options.max_page;
+        if (auto v = req.query_param("limit")) {
+            auto n = parse_uint(*v);
+            if (!n || *n == 0 || *n > max) {
+                reply.fail(ApiError::bad_request("limit must be an integer from 1 to " +
+                                                 std::to_string(max)));
+                return;
+            }
+            q.limit = static_cast<std::size_t>(*n);
+        }
+        const std::size_t limit = q.limit;
+        q.limit = limit + 1; // one more: is there a next page?
+        api->backend_call(req);
+        api->backend->event_history(
+            std::move(q), api->done<std::vector<store::EventRecord>>(
+                              std::move(reply), [limit](std::vector<store::EventRecord>& evs) {
+                                  const bool more = evs.size() > limit;
+                                  if (more) evs.resize(limit);
+                                  json items = json::array();
+                                  for (const auto& e : evs)
+                                      items.push_back(to_json(e));
+                                  json next = more ? json(evs.back().seq) : json(nullptr);
+                                  return Response::json(200, {{"events", std::move(items)},
+                                                              {"next_after", std::move(next)}});
+                              }));
+    });
     router.add("GET", "/api/events", [api](Request& req, const Reply& reply) {
         if (!api->events) {
             reply.fail(ApiError{503, "events_unavailable", "this server publishes no events"});

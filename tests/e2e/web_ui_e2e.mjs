@@ -170,6 +170,13 @@ async function main() {
   await page.locator('[data-testid="value-/3/0/2"] .v:text("E2E-SN-0042")').waitFor();
   step(`read /3/0/0 = ${manufacturer}, /3/0/2 = E2E-SN-0042`);
 
+  // ---- the persisted history (GET /api/events/history) lists the registration ----
+  const registered = page.locator('[data-testid="history"] li[data-kind="registered"]').first();
+  await registered.waitFor({ timeout: T });
+  expect((await registered.innerText()).includes("location"), "the history entry has no detail");
+  expect(requests.some((r) => r.includes("/api/events/history") && r.includes(`ep=${encodeURIComponent(ep)}`)), "the history was not asked for this endpoint");
+  step("history shows the registration");
+
   // ---- write /1/0/1 (lifetime): the client sends an Update ----
   const updates = () => page.locator('[data-testid="events"] li[data-type="update"]').count();
   const updatesBefore = await updates();

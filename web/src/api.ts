@@ -18,6 +18,8 @@ export type BootstrapPage = S["BootstrapPage"];
 export type BootstrapStatus = S["BootstrapStatus"];
 export type Attributes = S["Attributes"];
 export type ApiEvent = S["Event"];
+export type EventHistory = S["EventHistory"];
+export type HistoryEvent = S["HistoryEvent"];
 export type Version = S["Version"];
 export type ModelSummary = S["ModelSummary"];
 export type ValueType = NonNullable<S["Resource"]["type"]>;
@@ -174,6 +176,7 @@ export const api = {
   models: () => request<{ items?: ModelSummary[] }>("GET", "/models"),
   uploadModel: (xml: string, replace: boolean) => request<ModelSummary>("POST", "/models", { xml, query: { replace: replace || undefined } }),
   bootstrapStatus: (ep: string) => request<BootstrapStatus>("GET", `/bootstrap/${seg(ep)}/status`),
+  history: (q: { ep?: string; after?: number; limit?: number }) => request<EventHistory>("GET", "/events/history", { query: q }),
 };
 
 /** Model cache: object models do not change while the page is open. */

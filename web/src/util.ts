@@ -1,5 +1,6 @@
 export const fmtTime = (unixSeconds?: number) => (unixSeconds ? new Date(unixSeconds * 1000).toLocaleString() : "—");
 export const fmtMsTime = (ms: number) => new Date(ms).toLocaleTimeString();
+export const fmtMsDateTime = (ms: number) => new Date(ms).toLocaleString();
 export const ago = (unixSeconds?: number) => {
   if (!unixSeconds) return "";
   const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));

@@ -27,6 +27,7 @@
 #include <lwm2m/http/bridge.hpp>
 #include <lwm2m/http/events.hpp>
 #include <lwm2m/http/router.hpp>
+#include <lwm2m/store/event_log.hpp>
 #include <lwm2m/store/security_info.hpp>
 
 namespace lwm2m::http {
@@ -250,6 +251,13 @@ public:
     [[nodiscard]] virtual std::shared_ptr<const dm::ObjectRegistry> models() const = 0;
     /// Adds (or, with `replace`, replaces) a model parsed from an uploaded DDF file.
     virtual void add_model(dm::ObjectDef def, bool replace, Completion<Done> done) = 0;
+
+    /// The persisted event history (store::EventLog): at most `q.limit` events with seq >
+    /// `q.after_seq` (of `q.endpoint` only, when set), oldest first. The API asks for one event
+    /// more than the page to learn whether more follow. Must not block the HTTP thread on
+    /// writes. Errors: 503 history_unavailable (no event log), 500 on a store failure.
+    virtual void event_history(store::EventQuery q,
+                               Completion<std::vector<store::EventRecord>> done) = 0;
 };
 
 struct ApiInfo {
@@ -283,6 +291,8 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
 [[nodiscard]] nlohmann::json to_json(const BootstrapStatus& s);
 [[nodiscard]] nlohmann::json to_json(const DeviceResponse& r);
 [[nodiscard]] nlohmann::json to_json(const dm::ObjectDef& d, bool with_resources);
+/// One event of GET /api/events/history: seq, time (Unix ms), endpoint, kind, detail.
+[[nodiscard]] nlohmann::json to_json(const store::EventRecord& e);
 /// Parses a security body; `path_endpoint` (PUT) must match a body "endpoint" when both are
 /// given. Runs store::validate. Errors: ApiError 400 with a message that never holds key bytes.
 [[nodiscard]] tl::expected<store::SecurityInfo, ApiError>

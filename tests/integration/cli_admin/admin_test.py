@@ -456,6 +456,48 @@ def case_streams(exe):
            f"server stop: {p.returncode} {err}")
 
 
+def case_history(exe):
+    """events history: the persisted log (the fake backend logs "deregistered" per removal)."""
+    s = Server(exe)
+    c = Cli(s)
+    out, _, _ = c.run("events", "history", "--help")
+    for opt in ("--ep", "--after", "--limit", "--all", "GET /api/events/history"):
+        expect(opt in out, f"--help lacks {opt}: {out}")
+    out, _, _ = c.run("events", "history")
+    expect(out.strip().endswith("0 events"), out)
+    for ep in ("dev2", "sensor-a", "dev1"):
+        st, _ = s.http("DELETE", f"/api/clients/{ep}")
+        expect(st == 204, f"delete {ep}: {st}")
+    j = c.json("events", "history")
+    expect([(e["seq"], e["endpoint"], e["kind"], e["detail"]) for e in j["events"]] ==
+           [(1, "dev2", "deregistered", "removed"), (2, "sensor-a", "deregistered", "removed"),
+            (3, "dev1", "deregistered", "removed")] and j["next_after"] is None, f"{j}")
+    rows = table(c.run("events", "history")[0])
+    expect(rows[0] == ["SEQ", "TIME", "ENDPOINT", "KIND", "DETAIL"], f"{rows}")
+    expect(rows[1][0] == "1" and rows[1][2:] == ["dev2", "deregistered", "removed"] and
+           rows[1][1].endswith("Z"), f"{rows}")
+    expect(rows[-1] == ["3 events"], f"{rows}")
+    out, _, _ = c.run("events", "history", "--ep", "sensor-a")
+    rows = table(out)
+    expect(len(rows) == 3 and rows[1][0] == "2" and rows[1][2] == "sensor-a", out)
+    out, _, _ = c.run("events", "history", "--limit", "2")
+    rows = table(out)
+    expect([r[0] for r in rows[1:3]] == ["1", "2"] and rows[-1] == ["2 events; more: --after 2"],
+           out)
+    out, _, _ = c.run("events", "history", "--after", "2")
+    rows = table(out)
+    expect(len(rows) == 3 and rows[1][0] == "3" and rows[-1] == ["1 event"], out)
+    j = c.json("events", "history", "--limit", "1", "--all")
+    expect([e["seq"] for e in j["events"]] == [1, 2, 3] and j["next_after"] is None, f"{j}")
+    j = c.json("events", "history", "--limit", "1")
+    expect([e["seq"] for e in j["events"]] == [1] and j["next_after"] == 1, f"{j}")
+    _, err, _ = c.run("events", "history", "--limit", "0", rc=EXIT_USAGE)
+    expect("--limit" in err, err)
+    noauth = Cli(s, auth=False)
+    _, err, _ = noauth.run("events", "history", "--server", s.url, rc=EXIT_HTTP)
+    expect("HTTP 401" in err, err)
+
+
 def case_config(exe):
     s = Server(exe)
     c = Cli(s, auth=False)

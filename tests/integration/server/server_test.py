@@ -4,7 +4,7 @@
   server_test.py --server PATH --client PATH-OF-lwm2m-client --case NAME [--store memory|sqlite]
 
 Cases: health_auth, nosec_register_read, bootstrap_psk, wrong_psk, raw_register, malformed,
-restart_kill9 (sqlite). Every case ends with SIGTERM to the server and checks exit status 0.
+restart_kill9 (sqlite), event_history. Every case ends with SIGTERM to the server and checks exit status 0.
 Prints "PASS <case>" or "FAIL <case>: why".
 """
 import argparse
@@ -391,6 +391,71 @@ def case_nosec_register_read(a, d):
     st, j, _ = s.api("GET", "/api/clients/nosec-1")
     expect(st == 404, f"after de-register: {st}")
     sse.close()
+    s.stop()
+
+
+def history(s, query=""):
+    st, j, _ = s.api("GET", "/api/events/history" + query)
+    expect(st == 200, f"history{query}: {st} {j}")
+    expect(isinstance(j.get("events"), list) and "next_after" in j, f"history{query}: {j}")
+    return j
+
+
+def wait_history(s, ep, kinds, timeout=10):
+    """Polls the history of `ep` until its kinds are `kinds` (events are visible once committed)."""
+    end = time.time() + timeout
+    while True:
+        j = history(s, f"?ep={ep}")
+        got = [e["kind"] for e in j["events"]]
+        if got == kinds or time.time() > end:
+            expect(got == kinds, f"history of {ep}: {got}, want {kinds}: {j}")
+            return j["events"]
+        time.sleep(0.1)
+
+
+def case_event_history(a, d):
+    """The persisted event log through GET /api/events/history: a client registers and
+    de-registers, the server restarts (sqlite), both events are still there in order."""
+    s = Server(a.server, d, a.store)
+    s.start()
+    t0 = int(time.time() * 1000) - 1000
+    other = register_nosec(a, s, "hist-2")
+    cl = register_nosec(a, s, "hist-1")
+    expect(cl.stop() == 0, "client exit status")
+    before = wait_history(s, "hist-1", ["registered", "deregistered"])
+    t1 = int(time.time() * 1000) + 1000
+    # The route takes the token in the header only (not ?access_token= like the SSE stream).
+    st, j, _ = s.api("GET", f"/api/events/history?access_token={s.token}", token=False)
+    expect(st == 401 and j["error"]["code"] == "unauthorized", f"query token: {st} {j}")
+    for q in ("limit=0", "limit=1001", "after=-1", "after=x", "ep="):
+        st, j, _ = s.api("GET", "/api/events/history?" + q)
+        expect(st == 400 and j["error"]["code"] == "bad_request", f"{q}: {st} {j}")
+    if a.store == "sqlite":
+        s.stop()
+        s.start()
+    evs = wait_history(s, "hist-1", ["registered", "deregistered"], timeout=1)
+    expect(evs == before, f"history changed across the restart: {before} -> {evs}")
+    reg, dereg = evs
+    expect(reg["seq"] < dereg["seq"] and reg["time"] <= dereg["time"], f"order: {evs}")
+    expect(t0 <= reg["time"] <= t1 and t0 <= dereg["time"] <= t1, f"times {t0}..{t1}: {evs}")
+    expect(all(e["endpoint"] == "hist-1" for e in evs), f"endpoints: {evs}")
+    expect("location" in reg["detail"] and dereg["detail"] == "deregistered", f"details: {evs}")
+    # The whole log holds the other client too, oldest first; paging by next_after walks it.
+    everything = history(s)["events"]
+    seqs = [e["seq"] for e in everything]
+    expect(seqs == sorted(seqs) and len(set(seqs)) == len(seqs), f"order: {seqs}")
+    expect(any(e["endpoint"] == "hist-2" and e["kind"] == "registered" for e in everything),
+           f"hist-2 missing: {everything}")
+    walked, after = [], 0
+    for _ in range(len(everything) + 1):
+        j = history(s, f"?limit=1&after={after}")
+        walked += j["events"]
+        if j["next_after"] is None:
+            break
+        expect(len(j["events"]) == 1 and j["next_after"] == j["events"][0]["seq"], f"page {j}")
+        after = j["next_after"]
+    expect(walked == everything, f"paged walk {walked} != {everything}")
+    other.stop()
     s.stop()
 
 

@@ -485,6 +485,84 @@ TEST_F(Api, EventsRouteSubscribes) {
     EXPECT_EQ(unauth.status, 200u) << "the query token works for EventSource";
 }
 
+TEST_F(Api, EventHistoryPagesOldestFirst) {
+    // 5 events, 3 of dev1; the page size 2 walks dev1's in order through next_after.
+    backend.log_event("dev1", "registered", "location /rd/1", 1700000000001);
+    backend.log_event("dev2", "registered", "location /rd/2", 1700000000002);
+    backend.log_event("dev1", "deregistered", "expired", 1700000000003);
+    backend.log_event("", "bootstrap_failed", "server-wide", 1700000000004);
+    backend.log_event("dev1", "registered", "location /rd/3", 1700000000005);
+
+    auto all = call("GET", "/api/events/history");
+    ASSERT_EQ(all.status, 200u) << all.body.dump();
+    ASSERT_EQ(all.body["events"].size(), 5u);
+    EXPECT_TRUE(all.body["next_after"].is_null());
+    EXPECT_EQ(backend.last_history_query()->limit, 101u) << "default 100, plus one to look ahead";
+    EXPECT_EQ(backend.last_history_query()->after_seq, 0u);
+    EXPECT_FALSE(backend.last_history_query()->endpoint);
+    const json& e0 = all.body["events"][0];
+    EXPECT_EQ(e0["seq"], 1);
+    EXPECT_EQ(e0["time"], 1700000000001);
+    EXPECT_EQ(e0["endpoint"], "dev1");
+    EXPECT_EQ(e0["kind"], "registered");
+    EXPECT_EQ(e0["detail"], "location /rd/1");
+    EXPECT_EQ(all.body["events"][3]["endpoint"], "");
+
+    auto p1 = call("GET", "/api/events/history?ep=dev1&limit=2");
+    ASSERT_EQ(p1.status, 200u);
+    ASSERT_EQ(p1.body["events"].size(), 2u);
+    EXPECT_EQ(p1.body["events"][0]["seq"], 1);
+    EXPECT_EQ(p1.body["events"][1]["seq"], 3);
+    EXPECT_EQ(p1.body["next_after"], 3);
+    EXPECT_EQ(*backend.last_history_query()->endpoint, "dev1");
+    auto p2 = call("GET", "/api/events/history?ep=dev1&limit=2&after=3");
+    ASSERT_EQ(p2.status, 200u);
+    ASSERT_EQ(p2.body["events"].size(), 1u);
+    EXPECT_EQ(p2.body["events"][0]["seq"], 5);
+    EXPECT_EQ(p2.body["events"][0]["detail"], "location /rd/3");
+    EXPECT_TRUE(p2.body["next_after"].is_null());
+    // A page that ends exactly at the last event says so (the look-ahead found nothing).
+    auto exact = call("GET", "/api/events/history?after=3&limit=2");
+    ASSERT_EQ(exact.body["events"].size(), 2u);
+    EXPECT_TRUE(exact.body["next_after"].is_null());
+    auto none = call("GET", "/api/events/history?ep=nobody");
+    EXPECT_EQ(none.status, 200u);
+    EXPECT_TRUE(none.body["events"].empty());
+    EXPECT_TRUE(none.body["next_after"].is_null());
+    EXPECT_EQ(call("GET", "/api/events/history?limit=1000").status, 200u);
+    EXPECT_EQ(backend.last_history_query()->limit, 1001u);
+}
+
+TEST_F(Api, EventHistoryRejectsBadParameters) {
+    for (const char* q : {"limit=0", "limit=1001", "limit=-1", "limit=x", "limit=", "after=-1",
+                          "after=1.5", "after=", "after=9223372036854775808", "ep="}) {
+        auto o = call("GET", std::string("/api/events/history?") + q);
+        expect_error(o, 400, "bad_request");
+        EXPECT_NE(o.body.dump().find(std::string(q).substr(0, std::string(q).find('='))),
+                  std::string::npos)
+            << "the message names the parameter: " << o.body.dump();
+    }
+    EXPECT_EQ(call("GET", "/api/events/history?after=9223372036854775807").status, 200u);
+    backend.fail_history(ApiError{503, "history_unavailable", "no event log"});
+    expect_error(call("GET", "/api/events/history"), 503, "history_unavailable");
+}
+
+TEST_F(Api, EventHistoryNeedsTheBearerToken) {
+    backend.log_event("dev1", "registered", "location /rd/1");
+    expect_error(call("GET", "/api/events/history", "", "", false), 401, "unauthorized");
+    // Only the SSE stream takes ?access_token= (EventSource cannot set headers).
+    expect_error(call("GET", "/api/events/history?access_token=t0ken", "", "", false), 401,
+                 "unauthorized");
+    Request req;
+    req.method = "GET";
+    req.target = "/api/events/history";
+    req.headers.emplace_back("authorization", "Bearer wrong");
+    unsigned status = 0;
+    router.dispatch(req, Reply::to([&](Response r) { status = r.status; }));
+    EXPECT_EQ(status, 401u);
+    EXPECT_EQ(call("GET", "/api/events/history").status, 200u);
+}
+
 // ---- docs/openapi.json documents exactly the registered routes
 // -----------------------------------
 

@@ -1,7 +1,7 @@
 // An in-memory Backend for the REST tests (unit and integration). With an EngineExecutor every
 // call hops to that "engine" thread first, as the real server wiring does. Device operations on
 // endpoint "dev1" answer from a fixed Device object; "ghost" is unknown (404); "sleepy" never
-// answers (the server's 504).
+// answers (the server's 504). Removing a client appends "deregistered" to its event history.
 #pragma once
 
 #include <map>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <lwm2m/http/api.hpp>
+#include <lwm2m/store/memory_stores.hpp>
 
 namespace lwm2m::http::fake {
 
@@ -74,6 +75,7 @@ public:
             if (!clients_.erase(ep))
                 return (void)done.fail({404, "unknown_client", "no such client"});
             if (events_) events_->publish({EventType::deregistration, ep, {{"reason", "api"}}});
+            log_event(ep, "deregistered", "removed");
             done(Done{});
         });
     }
@@ -250,6 +252,35 @@ public:
         });
     }
 
+    /// Appends to the event history (store::MemoryEventLog semantics). Returns the seq.
+    std::uint64_t log_event(std::string endpoint, std::string kind, std::string detail,
+                            std::int64_t time_ms = 1700000000000) {
+        std::lock_guard lock(mutex_);
+        return *history_.append(
+            {0, time_ms, std::move(endpoint), std::move(kind), std::move(detail)});
+    }
+    /// The last history query (for assertions).
+    std::optional<store::EventQuery> last_history_query() {
+        std::lock_guard lock(mutex_);
+        return last_history_;
+    }
+    /// Makes event_history fail with this error (nullopt: answer normally).
+    void fail_history(std::optional<ApiError> e) {
+        std::lock_guard lock(mutex_);
+        history_error_ = std::move(e);
+    }
+    void event_history(store::EventQuery q,
+                       Completion<std::vector<store::EventRecord>> done) override {
+        run([this, q = std::move(q), done] {
+            std::lock_guard lock(mutex_);
+            last_history_ = q;
+            if (history_error_) return (void)done.fail(*history_error_);
+            auto r = history_.read(q);
+            if (!r) return (void)done.fail({500, "internal_error", r.error().message()});
+            done(std::move(*r));
+        });
+    }
+
 private:
     template <class F>
     void run(F&& f) {
@@ -264,6 +295,9 @@ private:
     mutable std::mutex mutex_;
     std::shared_ptr<const dm::ObjectRegistry> models_;
     std::optional<DeviceRequest> last_;
+    store::MemoryEventLog history_;                 ///< guarded by mutex_
+    std::optional<store::EventQuery> last_history_; ///< guarded by mutex_
+    std::optional<ApiError> history_error_;         ///< guarded by mutex_
     // Engine-thread state.
     std::map<std::string, ClientInfo> clients_;
     std::map<std::string, store::SecurityInfo> security_;

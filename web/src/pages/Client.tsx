@@ -9,13 +9,14 @@ import {
   type Client,
   type DeviceOp,
   type Format,
+  type HistoryEvent,
   type Model,
   type ModelResource,
   type ObjectLink,
   type OpAnswer,
 } from "../api";
 import { subscribe } from "../events";
-import { ago, fmtMsTime, fmtTime } from "../util";
+import { ago, fmtMsDateTime, fmtMsTime, fmtTime } from "../util";
 import { AttributesForm, ExecuteForm, WriteForm } from "./forms";
 
 type Json = Record<string, unknown>;
@@ -76,6 +77,7 @@ export function ClientPage({ ep }: { ep: string }) {
   const [observed, setObserved] = useState<Set<string>>(new Set());
   const [answers, setAnswers] = useState<OpAnswer[]>([]);
   const [events, setEvents] = useState<ApiEvent[]>([]);
+  const [log, setLog] = useState<HistoryEvent[]>([]);
   const [form, setForm] = useState<{ path: string; kind: "write" | "execute" | "attributes" | "create" } | null>(null);
   const [open, setOpen] = useState<Set<string>>(new Set(["/3/0"]));
   const [composite, setComposite] = useState("/3/0/0, /3/0/1");
@@ -93,8 +95,26 @@ export function ClientPage({ ep }: { ep: string }) {
       if ((e as { status?: number }).status === 404) setGone(true);
     }
   };
+  // The persisted history (GET /api/events/history: registrations, de-registrations, bootstrap
+  // sessions, across restarts), oldest first from the server; the newest 50 are kept.
+  const loadLog = async () => {
+    try {
+      let kept: HistoryEvent[] = [];
+      let after = 0;
+      for (let page = 0; page < 20; page++) {
+        const h = await api.history({ ep, after, limit: 1000 });
+        kept = [...kept, ...(h.events ?? [])].slice(-50);
+        if (h.next_after === null || h.next_after === undefined) break;
+        after = h.next_after;
+      }
+      setLog(kept);
+    } catch {
+      // no log (503) or signed out: the list stays as it was
+    }
+  };
   useEffect(() => {
     loadClient();
+    loadLog();
   }, [ep]);
   // The Device object (manufacturer, model, serial number, firmware) is read once on opening, so
   // the first thing a visitor sees are the device's own answers (LwM2M TS 1.1 §E.4).
@@ -123,6 +143,8 @@ export function ClientPage({ ep }: { ep: string }) {
 
   const loadRef = useRef(loadClient);
   loadRef.current = loadClient;
+  const loadLogRef = useRef(loadLog);
+  loadLogRef.current = loadLog;
   const setShownRef = useRef(setShown);
   setShownRef.current = setShown;
   useEffect(
@@ -130,6 +152,9 @@ export function ClientPage({ ep }: { ep: string }) {
       subscribe({ ep: [ep] }, (e) => {
         setEvents((old) => [e, ...old].slice(0, 200));
         if (e.type !== "notification" && e.type !== "coap") loadRef.current(); // incl. lost: re-read the state
+        // an event reaches the log once the server committed it: read it a little later
+        if (e.type === "registration" || e.type === "deregistration" || e.type === "bootstrap" || e.type === "lost")
+          setTimeout(() => loadLogRef.current(), 500);
         if (e.type === "notification" && e.data) {
           const d = e.data as Json;
           const m = new Map<string, string>();
@@ -443,6 +468,15 @@ export function ClientPage({ ep }: { ep: string }) {
             {events.map((e) => (
               <li key={String(e.id) + e.type + e.time} data-type={e.type}>
                 <span class="muted">{fmtMsTime(e.time ?? Date.now())}</span> <b>{e.type}</b> <code>{summary(e)}</code>
+              </li>
+            ))}
+          </ol>
+          <h3>History</h3>
+          {log.length === 0 && <p class="muted">Nothing recorded yet.</p>}
+          <ol class="events" data-testid="history">
+            {[...log].reverse().map((e) => (
+              <li key={e.seq} data-kind={e.kind} data-seq={e.seq}>
+                <span class="muted">{fmtMsDateTime(e.time)}</span> <b>{e.kind}</b> <code>{e.detail}</code>
               </li>
             ))}
           </ol>
