@@ -7,7 +7,7 @@
 //   lwm2m_seed_registrations <data-dir> <count> [--prefix dev-] [--lifetime 86400]
 //
 // Endpoints are <prefix><6-digit number> (dev-000000 ..), LwM2M 1.0 / 1.1 / 1.2 in turn, binding
-// U or UQ (queue mode on every 7th), addresses 10.x.y.z:5683, registered now minus a few
+// U or UQ (queue mode on every 7th), loopback addresses 127.x.y.z:5683, registered now minus a few
 // seconds. Prints "seeded N registrations into <dir>/lwm2m.db in T s". Exit 0, or 1 with a
 // message on stderr (2 on a usage error).
 #include <chrono>
@@ -55,7 +55,9 @@ store::RegistrationRecord record_of(std::uint64_t i, const std::string& prefix,
     r.binding = r.queue_mode ? "UQ" : "U";
     r.object_links = i % 2 == 0 ? "</>;rt=\"oma.lwm2m\",</1/0>,</3/0>,</4/0>,</5/0>,</3303/0>"
                                 : "</1/0>,</3/0>,</3303/0>,</3303/1>";
-    r.peer = PeerAddr::v4(10, static_cast<std::uint8_t>((i >> 16) & 0xff),
+    // Loopback addresses (127.0.0.0/8, one per client): whatever the server sends to a seeded
+    // client (the web UI reads /3/0 on opening it) stays on this machine.
+    r.peer = PeerAddr::v4(127, static_cast<std::uint8_t>(1 + ((i >> 16) & 0x7f)),
                           static_cast<std::uint8_t>((i >> 8) & 0xff),
                           static_cast<std::uint8_t>(i & 0xff), 5683);
     r.socket = 0; // the first DM listener (plain CoAP)
