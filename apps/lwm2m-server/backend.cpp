@@ -686,7 +686,9 @@ void ServerBackend::list_bootstrap(const http::PageQuery& q,
     if (skipped >= q.offset) {
         for (const auto& v : configs_.list(after, q.limit)) {
             auto snap = configs_.find(v.endpoint);
-            if (snap) page.items.push_back(to_rest(*snap, options_.bootstrap_uri));
+            if (snap)
+                page.items.push_back(
+                    to_rest(*snap, options_.bootstrap_uri, options_.bootstrap_uri_nosec));
         }
     }
     done(std::move(page));
@@ -699,7 +701,7 @@ void ServerBackend::get_bootstrap(const std::string& endpoint,
         done.fail(ApiError::not_found("no bootstrap configuration for '" + endpoint + "'"));
         return;
     }
-    done(to_rest(*snap, options_.bootstrap_uri));
+    done(to_rest(*snap, options_.bootstrap_uri, options_.bootstrap_uri_nosec));
 }
 
 void ServerBackend::put_bootstrap(http::BootstrapConfig config, http::PutMode mode,

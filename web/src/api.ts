@@ -174,6 +174,8 @@ export const api = {
   models: () => request<{ items?: ModelSummary[] }>("GET", "/models"),
   uploadModel: (xml: string, replace: boolean) => request<ModelSummary>("POST", "/models", { xml, query: { replace: replace || undefined } }),
   bootstrapStatus: (ep: string) => request<BootstrapStatus>("GET", `/bootstrap/${seg(ep)}/status`),
+  // PUT replaces the whole configuration (write-only keys must be given again).
+  replaceBootstrap: (ep: string, c: BootstrapConfig) => request<BootstrapConfig>("PUT", `/bootstrap/${seg(ep)}`, { body: c }),
 };
 
 /** Model cache: object models do not change while the page is open. */

@@ -307,9 +307,11 @@ export function formErrors(f: BootstrapForm): Record<string, string> {
     if (pmin !== undefined && pmax !== undefined && pmax > 0 && pmax < pmin) e[`${at}.pmax`] = "default pmax must not be below default pmin";
     int(`${at}.disableTimeout`, s.disableTimeout, 0, 4294967295, "disable timeout");
   });
+  const bsRows = f.security.filter((s) => s.bootstrapServer).length;
   f.security.forEach((s, n) => {
     const at = `security.${n}`;
     const uri = s.uri.trim();
+    if (s.bootstrapServer && bsRows > 1) e[`${at}.bootstrapServer`] = "only one security instance can be the bootstrap server's";
     if (uri === "") e[`${at}.uri`] = "server URI is required";
     else if (!/^coaps?(\+tcp)?:\/\/./.test(uri)) e[`${at}.uri`] = "the URI must start with coap:// or coaps://";
     else if (uri.startsWith("coaps") && s.mode === "nosec") e[`${at}.mode`] = "coaps:// needs PSK, RPK or X.509";
@@ -319,6 +321,10 @@ export function formErrors(f: BootstrapForm): Record<string, string> {
         const i = identityError(s.identity, s.identityHex);
         if (i) e[`${at}.identity`] = i;
       }
+      if (s.generate && s.bootstrapServer) e[`${at}.genKeyBytes`] = "the bootstrap-server account cannot have generated credentials: give its key";
+      else if (s.generate && !e[`${at}.identity`] && !/^[\x21-\x7e]*$/.test(s.identityHex ? "" : s.identity))
+        e[`${at}.identity`] = "the prefix of a generated identity must be printable ASCII (no spaces)";
+      else if (s.generate && s.identityHex && s.identity !== "") e[`${at}.identity`] = "the prefix of a generated identity is text, not hex";
       if (s.generate) {
         int(`${at}.genKeyBytes`, s.genKeyBytes, 16, 64, "generated key length");
         const idb = int(`${at}.genIdentityBytes`, s.genIdentityBytes, 16, 128, "generated identity length");

@@ -94,6 +94,7 @@ export function bootstrapErrors(c: unknown): string[] {
       if (isObj(s) && s[k] !== undefined && !isInt(s[k], 0, 2 ** 32 - 1)) out.push(`servers[${n}].${k} must be a whole number of seconds`);
     if (isObj(s) && s.binding !== undefined && !(typeof s.binding === "string" && /^[UTSNQ]+$/.test(s.binding))) out.push(`servers[${n}].binding must be letters of UTSNQ`);
   });
+  if (sec.filter((s) => isObj(s) && s.bootstrap_server === true).length > 1) out.push("security: more than one bootstrap_server instance");
   sec.forEach((s, n) => {
     const at = `security[${n}]`;
     if (!isObj(s)) return void out.push(`${at} must be an object`);
@@ -124,6 +125,9 @@ export function bootstrapErrors(c: unknown): string[] {
       } else if (!gen && s.psk_key !== "<set>") out.push(`${at}: psk needs psk_key_hex or generate`);
       if (isObj(s.generate)) {
         const g = s.generate;
+        if (s.bootstrap_server === true) out.push(`${at}: the bootstrap-server account cannot have generated credentials`);
+        if (typeof s.psk_identity_hex === "string" || (typeof s.psk_identity === "string" && !/^[\x21-\x7e]*$/.test(s.psk_identity)))
+          out.push(`${at}.psk_identity: the prefix of a generated identity must be printable ASCII`);
         if (g.psk_key_bytes !== undefined && !isInt(g.psk_key_bytes, 16, 64)) out.push(`${at}.generate.psk_key_bytes must be 16..64`);
         if (g.psk_identity_bytes !== undefined && !isInt(g.psk_identity_bytes, 16, 128)) out.push(`${at}.generate.psk_identity_bytes must be 16..128`);
         const prefix = typeof s.psk_identity === "string" ? utf8Bytes(s.psk_identity) : typeof s.psk_identity_hex === "string" ? normHex(s.psk_identity_hex).length / 2 : 0;
