@@ -274,6 +274,7 @@ async function main() {
   const bsMsg = (await page.locator('[data-testid="error-security.0.keyHex"]').innerText()).trim();
   expect(/PSK key must be 1 to 64 bytes \(got 65 bytes\)/.test(bsMsg), `unclear message for a 65-byte bootstrap key: ${bsMsg}`);
   expect(bsWrites() === 0, "the 65-byte bootstrap key was sent to the server");
+  await bsForm.screenshot({ path: path.join(shots, "bootstrap-form.png") });
   await bsForm.locator('input[name="security.0.keyHex"]').fill(bsKey);
   await bsForm.locator('button[type="submit"]').click();
   await page.locator('[data-testid="bootstrap-msg"]:text("Configuration of e2e-bs-device added")').waitFor();
