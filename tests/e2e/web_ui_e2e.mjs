@@ -305,6 +305,16 @@ async function main() {
   await bsForm.locator('button[type="submit"]').click();
   await page.locator('[data-testid="bootstrap-msg"]:text("Configuration of e2e-bs-device replaced")').waitFor();
   await page.locator('[data-testid="bootstrap"] td:text("(600 s, U)")').waitFor();
+  // the server refuses a second configuration of the endpoint: its message is shown, the typed
+  // key does not stay in the form
+  await bsForm.locator('input[name="endpoint"]').fill("e2e-bs-device");
+  await bsForm.locator('input[name="security.0.uri"]').fill("coaps://127.0.0.1:5684");
+  await bsForm.locator('input[name="security.0.identity"]').fill("e2e-bs-device");
+  await bsForm.locator('input[name="security.0.keyHex"]').fill(bsKey);
+  await bsForm.locator('button[type="submit"]').click();
+  const refused = (await bsForm.locator('[data-testid="bootstrap-failure"]').innerText()).trim();
+  expect(refused.length > 0 && !refused.includes(bsKey), `no clear refusal: ${refused}`);
+  expect((await bsForm.locator('input[name="security.0.keyHex"]').inputValue()) === "", "the typed key stayed in the form after a refused attempt");
   // a bad configuration in the JSON editor is refused before sending
   const writesBefore = bsWrites();
   await bsForm.locator('[data-testid="json-toggle"]').click();

@@ -207,6 +207,8 @@ function BootstrapEditor(props: { initial: BootstrapForm; replace: boolean; onSa
       props.onSaved(`Configuration of ${c.endpoint ?? f.endpoint} ${props.replace ? "replaced" : "added"}.`);
     } catch (x) {
       setFailure((x as Error).message);
+      // as on the Security page: typed keys do not outlive a refused attempt
+      if (!asJson) upd((g) => g.security.forEach((r) => ((r.keyHex = ""), (r.privateKeyHex = ""))));
     } finally {
       setBusy(false);
     }
