@@ -33,6 +33,8 @@ namespace lwm2m::app {
 struct BackendOptions {
     /// Shown as the URI of the bootstrap-server entry of a configuration read back.
     std::string bootstrap_uri = "coaps://127.0.0.1:5784";
+    /// ... when the configuration's bootstrap credentials are NoSec (plain CoAP).
+    std::string bootstrap_uri_nosec = "coap://127.0.0.1:5783";
     /// Ports of our DM listeners: of a bootstrap outcome's DM credentials, the one whose server
     /// URI names one of these ports is recorded in the SecurityStore (else the first one).
     std::vector<std::uint16_t> dm_ports;

@@ -178,7 +178,8 @@ tl::expected<store::BootstrapConfig, http::ApiError> to_store(const http::Bootst
     return out;
 }
 
-http::BootstrapConfig to_rest(const store::BootstrapConfig& in, const std::string& bootstrap_uri) {
+http::BootstrapConfig to_rest(const store::BootstrapConfig& in, const std::string& bootstrap_uri,
+                              const std::string& bootstrap_uri_nosec) {
     http::BootstrapConfig out;
     out.endpoint = in.endpoint;
     out.delete_paths = in.deletes;
@@ -186,7 +187,9 @@ http::BootstrapConfig to_rest(const store::BootstrapConfig& in, const std::strin
     {
         const auto& bc = in.bootstrap_credentials;
         http::BootstrapSecurity b;
-        b.uri = bootstrap_uri;
+        b.uri = bc.mode == store::SecurityMode::nosec && !bootstrap_uri_nosec.empty()
+                    ? bootstrap_uri_nosec
+                    : bootstrap_uri;
         b.bootstrap_server = true;
         b.mode = bc.mode;
         b.psk_identity = bc.psk_identity;

@@ -22,8 +22,10 @@ to_store(const http::BootstrapConfig& in);
 
 /// store -> REST (secrets included in the value; http::to_json() never prints them).
 /// `bootstrap_uri` is reported as the URI of the bootstrap-server entry (the store keeps only its
-/// credentials).
+/// credentials); `bootstrap_uri_nosec` (the coap:// one) when those credentials are NoSec and it
+/// is not empty, so that a configuration read back is accepted again by POST / PUT.
 [[nodiscard]] http::BootstrapConfig to_rest(const store::BootstrapConfig& in,
-                                            const std::string& bootstrap_uri);
+                                            const std::string& bootstrap_uri,
+                                            const std::string& bootstrap_uri_nosec = {});
 
 } // namespace lwm2m::app

@@ -275,6 +275,7 @@ int run(const app::ServerOptions& o) {
     auto hub = http::EventHub::create();
     app::BackendOptions bo;
     bo.bootstrap_uri = fmt::format("coaps://{}:{}", o.public_host, o.bs_coaps_port);
+    bo.bootstrap_uri_nosec = fmt::format("coap://{}:{}", o.public_host, o.bs_coap_port);
     if (o.coap_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coap_port));
     if (o.coaps_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coaps_port));
     if (stores->sql) {

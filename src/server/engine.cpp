@@ -300,6 +300,10 @@ void Engine::for_each_registration(const std::function<void(const RegistrationIn
     impl_->by_endpoint.for_each([&](std::uint32_t slot) { fn(impl_->info_of(slot)); });
 }
 
+void Engine::for_each_endpoint(const std::function<void(std::string_view)>& fn) const {
+    impl_->by_endpoint.for_each([&](std::uint32_t slot) { fn(impl_->reg(slot).endpoint); });
+}
+
 std::size_t Engine::registration_count() const noexcept {
     return impl_->reg_count;
 }

@@ -264,21 +264,78 @@ async function main() {
   expect(api.psk_identity === identity && api.psk_key === "<set>", `stored credential differs: ${JSON.stringify(api)}`);
   step("PSK 128-byte identity + 64-byte key added; 65-byte key refused in the form");
 
-  // ---- bootstrap: add a configuration, see it listed with its status ----
+  // ---- bootstrap: a configuration through the form (a 65-byte key refused first), listed with
+  // its status; edited (the write-only key must be typed again); a bad JSON one refused ----
   await page.click('header a[href="#/bootstrap"]');
-  await page.locator('[data-testid="bootstrap-form"]').waitFor();
-  await page.click('[data-testid="bootstrap-form"] button[type="submit"]');
-  await page.locator('[data-testid="bootstrap"] td:text-is("device-1")').waitFor();
+  const bsForm = page.locator('[data-testid="bootstrap-form"]');
+  await bsForm.waitFor();
+  const bsWrites = () => requests.filter((r) => /^(POST|PUT) .*\/api\/bootstrap/.test(r)).length;
+  const bsKey = "5a".repeat(16);
+  await bsForm.locator('input[name="endpoint"]').fill("e2e-bs-device");
+  await bsForm.locator('input[name="security.0.uri"]').fill("coaps://127.0.0.1:5684");
+  await bsForm.locator('input[name="security.0.identity"]').fill("e2e-bs-device");
+  await bsForm.locator('input[name="security.0.keyHex"]').fill("5a".repeat(65));
+  await bsForm.locator('[data-testid="add-acl"]').click();
+  await bsForm.locator('input[name="acls.0.rights.0.W"]').check();
+  await bsForm.locator('button[type="submit"]').click();
+  const bsMsg = (await page.locator('[data-testid="error-security.0.keyHex"]').innerText()).trim();
+  expect(/PSK key must be 1 to 64 bytes \(got 65 bytes\)/.test(bsMsg), `unclear message for a 65-byte bootstrap key: ${bsMsg}`);
+  expect(bsWrites() === 0, "the 65-byte bootstrap key was sent to the server");
+  await bsForm.screenshot({ path: path.join(shots, "bootstrap-form.png") });
+  await bsForm.locator('input[name="security.0.keyHex"]').fill(bsKey);
+  await bsForm.locator('button[type="submit"]').click();
+  await page.locator('[data-testid="bootstrap-msg"]:text("Configuration of e2e-bs-device added")').waitFor();
+  await page.locator('[data-testid="bootstrap"] td:text-is("e2e-bs-device")').waitFor();
   await page.locator('[data-testid="bootstrap"] td:text-is("never")').waitFor();
+  const bsStored = await fetch(origin + "/api/bootstrap/e2e-bs-device", { headers: { Authorization: "Bearer " + apiToken } }).then((r) => r.json());
+  // security: the bootstrap-server entry the server reports (NoSec: the form gave none), then ours
+  const dmSec = bsStored.security?.find((x) => !x.bootstrap_server);
+  expect(dmSec?.psk_key === "<set>" && dmSec.short_server_id === 101 && bsStored.servers?.[0]?.short_server_id === 101
+         && bsStored.acls?.[0]?.acl?.["101"] === 3 && !("delete" in bsStored && bsStored.delete.length === 0), `stored configuration differs: ${JSON.stringify(bsStored)}`);
   await page.locator('[data-testid="bootstrap"] button:text-is("Show")').click();
   const shown = await page.locator('[data-testid="bootstrap"] pre').innerText();
-  expect(shown.includes('"<set>"') && !shown.includes("000102030405060708090a0b0c0d0e0f"), "a bootstrap key is shown");
-  await page.locator('[data-testid="bootstrap-form"] textarea').fill('{"endpoint": "bad", "security": [{"uri": "coaps://h:1", "mode": "nosec", "short_server_id": 9}]}');
-  await page.click('[data-testid="bootstrap-form"] button[type="submit"]');
-  await page.locator('[data-testid="bootstrap-errors"] li:text("coaps:// needs psk")').waitFor();
+  expect(shown.includes('"<set>"') && !shown.includes(bsKey), "a bootstrap key is shown");
   await page.locator('[data-testid="bootstrap"] button:text-is("Hide")').click();
-  await page.screenshot({ path: path.join(shots, "bootstrap.png") });
-  step("bootstrap configuration added and listed; secrets shown as <set>; bad configuration refused in the form");
+  // edit: loaded into the form, the key is write-only; as JSON it is "<set>" and refused
+  await page.locator('[data-testid="bootstrap"] button:text-is("Edit")').click();
+  await bsForm.locator('h3:text("Replace the configuration of e2e-bs-device")').waitFor();
+  const dmRow = bsStored.security.indexOf(dmSec); // the form lists the instances as GET gave them
+  expect((await bsForm.locator(`input[name="security.${dmRow}.keyHex"]`).inputValue()) === "", "the stored key is in the form");
+  await bsForm.locator(':text("a key is stored (write-only)")').waitFor();
+  await bsForm.locator('[data-testid="json-toggle"]').click();
+  expect((await bsForm.locator("textarea").inputValue()).includes('"psk_key": "<set>"'), "the JSON view lost the stored-key marker");
+  await bsForm.locator('button[type="submit"]').click();
+  await bsForm.locator('[data-testid="bootstrap-errors"] li:text("write-only")').waitFor();
+  await bsForm.locator('[data-testid="json-toggle"]').click();
+  await bsForm.locator('input[name="servers.0.lifetime"]').fill("600");
+  await bsForm.locator(`input[name="security.${dmRow}.keyHex"]`).fill(bsKey);
+  await bsForm.locator('button[type="submit"]').click();
+  await page.locator('[data-testid="bootstrap-msg"]:text("Configuration of e2e-bs-device replaced")').waitFor();
+  await page.locator('[data-testid="bootstrap"] td:text("(600 s, U)")').waitFor();
+  // the server refuses a second configuration of the endpoint: its message is shown, the typed
+  // key does not stay in the form
+  await bsForm.locator('input[name="endpoint"]').fill("e2e-bs-device");
+  await bsForm.locator('input[name="security.0.uri"]').fill("coaps://127.0.0.1:5684");
+  await bsForm.locator('input[name="security.0.identity"]').fill("e2e-bs-device");
+  await bsForm.locator('input[name="security.0.keyHex"]').fill(bsKey);
+  await bsForm.locator('button[type="submit"]').click();
+  const refused = (await bsForm.locator('[data-testid="bootstrap-failure"]').innerText()).trim();
+  expect(refused.length > 0 && !refused.includes(bsKey), `no clear refusal: ${refused}`);
+  expect((await bsForm.locator('input[name="security.0.keyHex"]').inputValue()) === "", "the typed key stayed in the form after a refused attempt");
+  // a bad configuration in the JSON editor is refused before sending
+  const writesBefore = bsWrites();
+  await bsForm.locator('[data-testid="json-toggle"]').click();
+  await bsForm.locator("textarea").fill('{"endpoint": "bad", "security": [{"uri": "coaps://h:1", "mode": "nosec", "short_server_id": 9}]}');
+  await bsForm.locator('button[type="submit"]').click();
+  await bsForm.locator('[data-testid="bootstrap-errors"] li:text("coaps:// needs psk")').waitFor();
+  expect(bsWrites() === writesBefore, "a bad bootstrap configuration was sent");
+  await bsForm.locator('[data-testid="json-toggle"]').click(); // back to the form, from the JSON
+  await bsForm.locator('input[name="endpoint"]').fill("e2e-bs-device-2");
+  await bsForm.locator('button[type="submit"]').click();
+  await bsForm.locator('[data-testid="error-security.0.mode"]:text("coaps:// needs PSK")').waitFor();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(shots, "bootstrap.png"), fullPage: true });
+  step("bootstrap configuration added through the form (65-byte key refused first), listed, replaced with the key typed again; secrets shown as <set>; bad configurations refused in the form and JSON");
 
   expect(problems.length === 0, problems.join("\n"));
   for (const f of ["server.err", "client.err"]) {

@@ -177,6 +177,8 @@ export const api = {
   uploadModel: (xml: string, replace: boolean) => request<ModelSummary>("POST", "/models", { xml, query: { replace: replace || undefined } }),
   bootstrapStatus: (ep: string) => request<BootstrapStatus>("GET", `/bootstrap/${seg(ep)}/status`),
   history: (q: { ep?: string; after?: number; limit?: number }) => request<EventHistory>("GET", "/events/history", { query: q }),
+  // PUT replaces the whole configuration (write-only keys must be given again).
+  replaceBootstrap: (ep: string, c: BootstrapConfig) => request<BootstrapConfig>("PUT", `/bootstrap/${seg(ep)}`, { body: c }),
 };
 
 /** Model cache: object models do not change while the page is open. */

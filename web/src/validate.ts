@@ -76,7 +76,7 @@ export function bootstrapErrors(c: unknown): string[] {
     list.forEach((x, n) => {
       if (!isObj(x) || x.instance_id === undefined) return;
       const id = x.instance_id;
-      if (!isInt(id, 0, 65535)) out.push(`${what}[${n}].instance_id must be 0..65535`);
+      if (!isInt(id, 0, 65534)) out.push(`${what}[${n}].instance_id must be 0..65534`);
       else if (seen.has(id as number)) out.push(`${what}: instance id ${id} is used twice`);
       else seen.add(id as number);
     });
@@ -87,10 +87,14 @@ export function bootstrapErrors(c: unknown): string[] {
   const ssids = new Set<number>();
   srv.forEach((s, n) => {
     if (!isObj(s) || !isInt(s.short_server_id, 1, 65534)) out.push(`servers[${n}].short_server_id must be 1..65534`);
+    else if (ssids.has(s.short_server_id as number)) out.push(`servers: short_server_id ${s.short_server_id} has two server instances`);
     else ssids.add(s.short_server_id as number);
-    if (isObj(s) && s.lifetime !== undefined && !isInt(s.lifetime, 1, 2 ** 31)) out.push(`servers[${n}].lifetime must be a positive integer`);
+    if (isObj(s) && s.lifetime !== undefined && !isInt(s.lifetime, 1, 2 ** 32 - 1)) out.push(`servers[${n}].lifetime must be a positive integer`);
+    for (const k of ["default_min_period", "default_max_period", "disable_timeout"])
+      if (isObj(s) && s[k] !== undefined && !isInt(s[k], 0, 2 ** 32 - 1)) out.push(`servers[${n}].${k} must be a whole number of seconds`);
     if (isObj(s) && s.binding !== undefined && !(typeof s.binding === "string" && /^[UTSNQ]+$/.test(s.binding))) out.push(`servers[${n}].binding must be letters of UTSNQ`);
   });
+  if (sec.filter((s) => isObj(s) && s.bootstrap_server === true).length > 1) out.push("security: more than one bootstrap_server instance");
   sec.forEach((s, n) => {
     const at = `security[${n}]`;
     if (!isObj(s)) return void out.push(`${at} must be an object`);
@@ -100,25 +104,48 @@ export function bootstrapErrors(c: unknown): string[] {
     const secure = uri.startsWith("coaps");
     if (secure && mode === "nosec") out.push(`${at}: coaps:// needs psk, rpk or x509`);
     if (!secure && uri && mode !== "nosec") out.push(`${at}: coap:// needs mode nosec`);
+    const keyAgain = "is write-only and a replace (PUT) does not keep it: give it again";
+    if (s.psk_key === "<set>" && s.psk_key_hex === undefined && s.generate === undefined) out.push(`${at}: the stored psk_key ${keyAgain} as psk_key_hex`);
+    if (s.private_key === "<set>" && s.private_key_hex === undefined) out.push(`${at}: the stored private_key ${keyAgain} as private_key_hex`);
+    const hasId = typeof s.psk_identity === "string" || typeof s.psk_identity_hex === "string";
+    const hasPki = s.public_key_hex !== undefined || s.private_key_hex !== undefined;
+    if (typeof s.psk_identity === "string" && typeof s.psk_identity_hex === "string") out.push(`${at}: give psk_identity or psk_identity_hex, not both`);
     if (mode === "psk") {
-      const hasId = typeof s.psk_identity === "string" || typeof s.psk_identity_hex === "string";
-      if (!hasId) out.push(`${at}: psk needs psk_identity or psk_identity_hex`);
+      const gen = isObj(s.generate);
+      if (hasPki) out.push(`${at}: psk mode takes no public/private keys`);
+      if (!hasId && !gen) out.push(`${at}: psk needs psk_identity or psk_identity_hex`);
       else if (typeof s.psk_identity_hex === "string") {
-        const e = hexError(`${at}.psk_identity_hex`, s.psk_identity_hex, 1, 128);
+        const e = hexError(`${at}.psk_identity_hex`, s.psk_identity_hex, gen ? 0 : 1, 128);
         if (e) out.push(e);
-      } else if (s.generate === undefined && utf8Bytes(s.psk_identity as string) > 128) out.push(`${at}.psk_identity must be at most 128 bytes as UTF-8`);
+      } else if (typeof s.psk_identity === "string" && utf8Bytes(s.psk_identity) > 128) out.push(`${at}.psk_identity must be at most 128 bytes as UTF-8`);
       if (typeof s.psk_key_hex === "string") {
         const e = hexError(`${at}.psk_key_hex`, s.psk_key_hex, 1, 64);
         if (e) out.push(e);
-      } else if (!isObj(s.generate)) out.push(`${at}: psk needs psk_key_hex or generate`);
+        if (gen) out.push(`${at}: give psk_key_hex or generate, not both`);
+      } else if (!gen && s.psk_key !== "<set>") out.push(`${at}: psk needs psk_key_hex or generate`);
       if (isObj(s.generate)) {
         const g = s.generate;
+        if (s.bootstrap_server === true) out.push(`${at}: the bootstrap-server account cannot have generated credentials`);
+        if (typeof s.psk_identity_hex === "string" || (typeof s.psk_identity === "string" && !/^[\x21-\x7e]*$/.test(s.psk_identity)))
+          out.push(`${at}.psk_identity: the prefix of a generated identity must be printable ASCII`);
         if (g.psk_key_bytes !== undefined && !isInt(g.psk_key_bytes, 16, 64)) out.push(`${at}.generate.psk_key_bytes must be 16..64`);
         if (g.psk_identity_bytes !== undefined && !isInt(g.psk_identity_bytes, 16, 128)) out.push(`${at}.generate.psk_identity_bytes must be 16..128`);
-      }
+        const prefix = typeof s.psk_identity === "string" ? utf8Bytes(s.psk_identity) : typeof s.psk_identity_hex === "string" ? normHex(s.psk_identity_hex).length / 2 : 0;
+        const idBytes = isInt(g.psk_identity_bytes, 16, 128) ? (g.psk_identity_bytes as number) : 32;
+        if (prefix + 16 > idBytes) out.push(`${at}.generate.psk_identity_bytes (${idBytes}) must leave at least 16 random characters after the ${prefix}-byte psk_identity`);
+      } else if (s.generate !== undefined) out.push(`${at}.generate must be an object`);
     } else if (mode === "rpk" || mode === "x509") {
-      if (typeof s.public_key_hex !== "string" || typeof s.private_key_hex !== "string") out.push(`${at}: ${mode} needs public_key_hex and private_key_hex`);
-    }
+      if (hasId || s.psk_key_hex !== undefined || s.generate !== undefined) out.push(`${at}: ${mode} takes no psk fields`);
+      if (typeof s.public_key_hex !== "string" || (typeof s.private_key_hex !== "string" && s.private_key !== "<set>")) out.push(`${at}: ${mode} needs public_key_hex and private_key_hex`);
+      for (const k of ["public_key_hex", "private_key_hex", "server_public_key_hex"])
+        if (typeof s[k] === "string") {
+          const e = hexError(`${at}.${k}`, s[k] as string, 0, 65536);
+          if (e) out.push(e);
+        }
+    } else if (mode === "nosec") {
+      if (hasId || hasPki || s.psk_key_hex !== undefined || s.generate !== undefined || s.server_public_key_hex !== undefined) out.push(`${at}: nosec takes no credentials`);
+    } else out.push(`${at}.mode must be psk, rpk, x509 or nosec`);
+    if (s.client_hold_off !== undefined && !isInt(s.client_hold_off, 0, 2 ** 32 - 1)) out.push(`${at}.client_hold_off must be a whole number of seconds`);
     if (!s.bootstrap_server) {
       if (!isInt(s.short_server_id, 1, 65534)) out.push(`${at}: a DM server account needs short_server_id`);
       else if (!ssids.has(s.short_server_id as number)) out.push(`${at}: short_server_id ${s.short_server_id} has no server instance`);
@@ -127,7 +154,7 @@ export function bootstrapErrors(c: unknown): string[] {
   acls.forEach((a, n) => {
     const at = `acls[${n}]`;
     if (!isObj(a)) return void out.push(`${at} must be an object`);
-    if (!isInt(a.object_id, 0, 65535) || !isInt(a.object_instance_id, 0, 65535)) out.push(`${at}: object_id and object_instance_id are required`);
+    if (!isInt(a.object_id, 0, 65534) || !isInt(a.object_instance_id, 0, 65535)) out.push(`${at}: object_id and object_instance_id are required`);
     if (!isInt(a.owner, 0, 65535)) out.push(`${at}.owner is required`);
     if (a.acl !== undefined) {
       if (!isObj(a.acl)) out.push(`${at}.acl must map short server ids to rights`);

@@ -144,6 +144,10 @@ public:
     [[nodiscard]] Result<void> deregister(TimePoint now, std::string_view endpoint);
     [[nodiscard]] std::optional<RegistrationInfo> registration(std::string_view endpoint) const;
     void for_each_registration(const std::function<void(const RegistrationInfo&)>& fn) const;
+    /// Calls `fn` with the endpoint name of every registration (no order), without building a
+    /// RegistrationInfo: the cheap scan for listing and searching many registrations (REST
+    /// paging at 100k clients). The views are valid until the engine is next changed.
+    void for_each_endpoint(const std::function<void(std::string_view endpoint)>& fn) const;
     [[nodiscard]] std::size_t registration_count() const noexcept;
     /// True once each time the engine freed much at once: the registrations dropped by
     /// EngineConfig::release_hint_registrations below their peak since the last hint, or a DTLS

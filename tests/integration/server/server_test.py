@@ -489,6 +489,22 @@ def case_bootstrap_psk(a, d):
     expect(st == 200 and bs_key.hex() not in json.dumps(j), f"config read back {st}")
     st, j, _ = s.api("GET", f"/api/bootstrap/{ep}/status")
     expect(st == 200 and j["state"] == "never", f"status before: {j}")
+    # NoSec bootstrap credentials (no bootstrap_server instance given) read back with the
+    # coap:// bootstrap URI, and the configuration as read is accepted again by PUT (the web
+    # UI's Edit round trip; it used to read back as nosec + coaps://, which PUT refuses).
+    nosec = {"endpoint": "bs-nosec-1",
+             "security": [{"instance_id": 0, "uri": f"coap://127.0.0.1:{s.ports['coap']}",
+                           "mode": "nosec", "short_server_id": 101}],
+             "servers": [{"instance_id": 0, "short_server_id": 101}]}
+    st, j, _ = s.api("POST", "/api/bootstrap", nosec)
+    expect(st == 201, f"nosec bootstrap config: {st} {j}")
+    st, j, _ = s.api("GET", "/api/bootstrap/bs-nosec-1")
+    bs = [x for x in j.get("security", []) if x.get("bootstrap_server")]
+    expect(st == 200 and len(bs) == 1 and bs[0]["mode"] == "nosec"
+           and bs[0]["uri"].startswith("coap://")
+           and bs[0]["uri"].endswith(f":{s.ports['bs_coap']}"), f"nosec bootstrap entry: {j}")
+    st, j2, _ = s.api("PUT", "/api/bootstrap/bs-nosec-1", j)
+    expect(st == 204, f"configuration read back refused by PUT: {st} {j2}")
     cl = start_client(a, d, ["-e", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
                            "--psk-identity-hex", bs_id.hex(), "--psk-key-hex", bs_key.hex()])
     expect(cl.wait_for("bootstrapped", 25), f"no bootstrap: {cl.seen}\n{s.stderr()}")
