@@ -15,9 +15,11 @@
 //   `retry_deadline`; then the call fails with store::Errc::unavailable. Commands may therefore
 //   run twice (a reply lost with its connection): the stores only send idempotent ones.
 // - Durability: with `wait_replicas` > 0, every node that received writes in a call also gets
-//   `WAIT wait_replicas wait_timeout` in the same pipeline, when the slot map lists live replicas
-//   for it. Fewer acknowledgements than asked count as a transient failure of that node's
-//   commands (they are sent again, then WAIT again) until the deadline.
+//   `WAIT wait_replicas wait_timeout` in the same pipeline, when it has a replica online (INFO
+//   replication, asked once per connection and re-asked every second while none is online).
+//   Fewer acknowledgements than asked while a replica is online count as a transient failure of
+//   that node's commands (they are sent again, then WAIT again) until the deadline; when no
+//   replica is online any more the writes are accepted (ClusterStats::unreplicated).
 //
 // Threading: every public member is serialised by an internal mutex; one call runs at a time.
 // Error texts (`last_error()`) name host:port, never command arguments (which may be sealed
@@ -132,6 +134,9 @@ struct ClusterStats {
     std::uint64_t reconnects = 0; ///< connections (re)opened
     std::uint64_t refreshes = 0;  ///< slot map refreshes
     std::uint64_t waits = 0;      ///< WAIT commands sent
+    /// Writing pipelines that no replica acknowledged because none was online (a degraded
+    /// cluster: the primary alone holds them).
+    std::uint64_t unreplicated = 0;
 };
 
 /// A command routed by the slot of its key (every key of one command must share a slot).

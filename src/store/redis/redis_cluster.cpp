@@ -243,7 +243,8 @@ struct ClusterClient::Impl {
     struct Node {
         HostPort addr;
         Context ctx;
-        bool has_replicas = false;
+        int online_replicas = -1; ///< from INFO replication; -1: not asked yet
+        std::chrono::steady_clock::time_point replicas_checked{};
     };
 
     std::vector<HostPort> seeds;
@@ -260,7 +261,7 @@ struct ClusterClient::Impl {
     std::size_t node_index(const HostPort& hp) {
         for (std::size_t i = 0; i < nodes.size(); ++i)
             if (nodes[i].addr == hp) return i;
-        nodes.push_back(Node{hp, nullptr, false});
+        nodes.push_back(Node{hp, nullptr});
         return nodes.size() - 1;
     }
 
@@ -323,12 +324,7 @@ struct ClusterClient::Impl {
         if (!r) return false;
         if (r->is_error()) {
             if (r->str.find("cluster support disabled") != std::string::npos) {
-                // A single Redis: it owns every slot; replicas from INFO replication.
-                auto info = call(i, {"INFO", "replication"});
-                if (!info) return false;
-                const auto pos = info->str.find("connected_slaves:");
-                nodes[i].has_replicas =
-                    pos != std::string::npos && info->str.compare(pos + 17, 1, "0") != 0;
+                // A single Redis: it owns every slot.
                 slots.fill(static_cast<std::int32_t>(i));
                 primary_order = {i};
                 standalone = true;
@@ -347,11 +343,8 @@ struct ClusterClient::Impl {
         std::sort(ranges->begin(), ranges->end(),
                   [](const SlotRange& a, const SlotRange& b) { return a.first < b.first; });
         std::vector<std::size_t> order;
-        std::vector<bool> replicas(nodes.size() + ranges->size(), false);
         for (const auto& range : *ranges) {
             const auto p = node_index(range.primary);
-            if (replicas.size() < nodes.size()) replicas.resize(nodes.size(), false);
-            if (!range.replicas.empty()) replicas[p] = true;
             for (std::uint32_t s = range.first; s <= range.last; ++s)
                 map[s] = static_cast<std::int32_t>(p);
             if (std::find(order.begin(), order.end(), p) == order.end()) order.push_back(p);
@@ -360,8 +353,6 @@ struct ClusterClient::Impl {
             last_error = nodes[i].addr.to_string() + ": the cluster does not cover every slot";
             return false;
         }
-        for (std::size_t n = 0; n < nodes.size(); ++n)
-            nodes[n].has_replicas = n < replicas.size() && replicas[n];
         slots = map;
         primary_order = std::move(order);
         standalone = false;
@@ -386,6 +377,26 @@ struct ClusterClient::Impl {
             }
         return false;
     }
+
+    /// Replicas of node `i` that are online (INFO replication: "slaveN:...,state=online"), asked
+    /// when unknown, and again after `recheck` when none was online. CLUSTER SLOTS is no guide:
+    /// it lists a replica only once its replication offset is non-zero.
+    int online_replicas(std::size_t i, bool force) {
+        auto& n = nodes[i];
+        const auto now = std::chrono::steady_clock::now();
+        const bool stale = n.online_replicas == 0 && now - n.replicas_checked > recheck;
+        if (!force && n.online_replicas >= 0 && !stale) return n.online_replicas;
+        auto info = call(i, {"INFO", "replication"});
+        if (!info || info->type != Reply::Type::string) return n.online_replicas;
+        int online = 0;
+        for (std::size_t pos = 0; (pos = info->str.find("state=online", pos)) != std::string::npos;
+             ++pos)
+            ++online;
+        n.online_replicas = online;
+        n.replicas_checked = now;
+        return online;
+    }
+    static constexpr std::chrono::milliseconds recheck{1000};
 
     Result<void> refresh_until_deadline() {
         const auto deadline = std::chrono::steady_clock::now() + options.retry_deadline;
@@ -431,16 +442,18 @@ struct ClusterClient::Impl {
             };
             std::vector<Sent> sent;
             for (auto& [n, list] : by_node) {
+                const bool writes = std::any_of(list.begin(), list.end(),
+                                                [&](std::size_t i) { return cmds[i].write; });
+                // Asked before anything is appended (INFO is a synchronous call on the same
+                // connection).
+                const bool waits =
+                    writes && options.wait_replicas > 0 && conn(n) && online_replicas(n, false) > 0;
                 auto* c = conn(n);
-                bool waits = false;
                 if (c) {
-                    bool writes = false;
                     for (auto i : list) {
                         if (ask_to[i] >= 0) append(c, {"ASKING"});
                         append(c, cmds[i].args);
-                        writes = writes || cmds[i].write;
                     }
-                    waits = writes && options.wait_replicas > 0 && nodes[n].has_replicas;
                     if (waits) {
                         ++stats.waits;
                         append(c, {"WAIT", std::to_string(options.wait_replicas),
@@ -502,14 +515,20 @@ struct ClusterClient::Impl {
                 bool node_retry = false;
                 if (s.waits) {
                     const auto& w = got.back();
-                    if (w.type != Reply::Type::integer || w.integer < options.wait_replicas) {
-                        // Not acknowledged by a replica: maybe the replica failed (the next
-                        // map drops it) or the node is no longer a primary. Everything this
-                        // node got is sent again (idempotent) and waited for again.
+                    if ((w.type != Reply::Type::integer || w.integer < options.wait_replicas) &&
+                        online_replicas(s.node, true) != 0) {
+                        // Not acknowledged although a replica is online (or the node cannot
+                        // say): everything this node got is sent again (idempotent) and waited
+                        // for again, until the deadline. When no replica is online any more
+                        // (it failed), the primary alone holds the writes: accepted, and
+                        // counted (ClusterStats::unreplicated).
                         last_error = nodes[s.node].addr.to_string() +
                                      ": writes not acknowledged by a replica (WAIT)";
                         need_refresh = true;
                         node_retry = true;
+                    } else if (w.type != Reply::Type::integer ||
+                               w.integer < options.wait_replicas) {
+                        ++stats.unreplicated;
                     }
                 }
                 for (std::size_t k = 0; k < list.size(); ++k) {

@@ -1,0 +1,266 @@
+// The Redis stores over a real local Redis Cluster (3 primaries + 3 replicas, started by
+// tests/support/redis_cluster.py, which sets LWM2M_TEST_REDIS_URL and LWM2M_TEST_REDIS_DIR):
+// reload from a second client, secrets at rest (values and the nodes' append-only files),
+// another key file, -MOVED handling with a stale slot map, WAIT on the replicas, idempotent
+// re-application, a pipelined load() spanning every primary. The store contract runs in the same
+// program (tests/unit/store_sqlite_stores/contract_test.cpp with LWM2M_CONTRACT_REDIS).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include <lwm2m/base/errc.hpp>
+#include <lwm2m/store/redis_bootstrap_config_store.hpp>
+#include <lwm2m/store/redis_stores.hpp>
+
+#include "support/bootstrap_samples.hpp"
+#include "unit/store_sqlite_stores/temp_dir.hpp"
+
+namespace lwm2m::store {
+namespace {
+
+using test::bytes;
+
+std::string url() {
+    const char* u = std::getenv("LWM2M_TEST_REDIS_URL");
+    return u ? u : "";
+}
+
+std::string fresh_prefix() {
+    static int n = 0;
+    return "it" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+}
+
+std::unique_ptr<RedisStores> open(const std::string& key_file, const std::string& prefix) {
+    RedisStoresOptions o;
+    o.prefix = prefix;
+    std::string why;
+    auto s = RedisStores::open(url(), key_file, o, &why);
+    EXPECT_TRUE(s) << s.error().message() << ": " << why;
+    return s ? std::move(*s) : nullptr;
+}
+
+RegistrationRecord reg(std::string ep, std::string loc) {
+    RegistrationRecord r;
+    r.endpoint = std::move(ep);
+    r.location = std::move(loc);
+    r.lwm2m_version = "1.1";
+    r.binding = "U";
+    r.peer = PeerAddr::v4(127, 0, 0, 1, 40000);
+    r.registered_at = 1'700'000'000;
+    r.updated_at = 1'700'000'010;
+    return r;
+}
+
+std::string to_base64(BytesView b) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (std::size_t i = 0; i + 2 < b.size(); i += 3) {
+        const unsigned v = (std::to_integer<unsigned>(b[i]) << 16) |
+                           (std::to_integer<unsigned>(b[i + 1]) << 8) |
+                           std::to_integer<unsigned>(b[i + 2]);
+        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+    }
+    return out;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+TEST(RedisStoresCluster, ReloadFromAnotherClientSeesEverything) {
+    ASSERT_FALSE(url().empty()) << "run through tests/support/redis_cluster.py";
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a);
+    // 300 endpoints: spread over the three primaries; load() pages through SCAN.
+    std::vector<Change> batch;
+    std::uint64_t seq = 0;
+    for (int i = 0; i < 300; ++i) {
+        const auto ep = "dev-" + std::to_string(i);
+        batch.push_back({++seq, RegistrationPut{reg(ep, std::to_string(i))}});
+        ObservationRecord o;
+        o.endpoint = ep;
+        o.id = static_cast<std::uint64_t>(i) + 1;
+        o.token = bytes({1, 2});
+        o.paths = {"/3/0/9"};
+        batch.push_back({++seq, ObservationPut{o}});
+    }
+    ASSERT_TRUE(a->registrations().commit(batch));
+    SecurityInfo psk;
+    psk.endpoint = "dev-1";
+    psk.psk_identity = to_bytes("dev-1-id");
+    psk.psk_key = SecretBytes(bytes({9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11, 12}));
+    ASSERT_TRUE(a->security().put(psk));
+    EventRecord e;
+    e.endpoint = "dev-1";
+    e.kind = "registered";
+    auto s1 = a->events().append(e);
+    ASSERT_TRUE(s1);
+
+    auto b = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(b);
+    std::set<std::string> eps;
+    std::size_t observations = 0;
+    ASSERT_TRUE(b->registrations().load(
+        [&](RegistrationRecord&& r) { EXPECT_TRUE(eps.insert(r.endpoint).second); },
+        [&](ObservationRecord&& o) {
+            EXPECT_TRUE(eps.count(o.endpoint)) << "observation before its registration";
+            ++observations;
+        }));
+    EXPECT_EQ(eps.size(), 300U);
+    EXPECT_EQ(observations, 300U);
+    EXPECT_EQ(*b->registrations().size(), 300U);
+    EXPECT_EQ(**b->registrations().find("dev-7"), reg("dev-7", "7"));
+    const auto* found = b->security().find_by_psk_identity(to_bytes("dev-1-id"));
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(*found, psk);
+    // The event sequence continues.
+    auto s2 = b->events().append(e);
+    ASSERT_TRUE(s2);
+    EXPECT_EQ(*s2, *s1 + 1);
+    // The primaries all hold some of the registrations (the keys are spread by endpoint).
+    EXPECT_EQ(b->client().primaries().size(), 3U);
+    EXPECT_FALSE(b->client().standalone());
+}
+
+TEST(RedisStoresCluster, SecretsAreSealedInRedisAndInTheAppendOnlyFiles) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    const auto key = bytes({0x5e, 0xc2, 0xe7, 0x4b, 0x65, 0x79, 0x21, 0x42, 0x99, 0x13, 0x37, 0x77,
+                            0x01, 0xfe, 0x88, 0x31});
+    SecurityInfo psk;
+    psk.endpoint = "secret-dev";
+    psk.psk_identity = to_bytes("secret-dev-identity");
+    psk.psk_key = SecretBytes(key);
+    ASSERT_TRUE(s->security().put(psk));
+    const auto k = s->keys().sec("secret-dev");
+    auto raw = s->client().run(redis::command({"GET", k}, k));
+    ASSERT_TRUE(raw);
+    ASSERT_EQ(raw->type, redis::Reply::Type::string);
+    const std::string key_raw(reinterpret_cast<const char*>(key.data()), key.size());
+    EXPECT_NE(raw->str.find("secret-dev-identity"), std::string::npos); // the test sees values
+    EXPECT_EQ(raw->str.find(key_raw), std::string::npos);
+    EXPECT_EQ(lower(raw->str).find(to_hex(key)), std::string::npos);
+    // The append-only files of every node (primaries and replicas).
+    const char* rdir = std::getenv("LWM2M_TEST_REDIS_DIR");
+    ASSERT_NE(rdir, nullptr);
+    ::sleep(1); // appendfsync everysec: the AOF write reaches the file within a second
+    std::size_t files = 0;
+    bool identity_seen = false;
+    for (const auto& f : std::filesystem::recursive_directory_iterator(rdir)) {
+        if (!f.is_regular_file()) continue;
+        const auto text = test::read_file(f.path().string());
+        ++files;
+        identity_seen = identity_seen || text.find("secret-dev-identity") != std::string::npos;
+        EXPECT_EQ(text.find(key_raw), std::string::npos) << f.path();
+        EXPECT_EQ(lower(text).find(to_hex(key)), std::string::npos) << f.path();
+        EXPECT_EQ(text.find(to_base64(key)), std::string::npos) << f.path();
+    }
+    EXPECT_GT(files, 6U);
+    EXPECT_TRUE(identity_seen) << "the AOF files were not searched";
+
+    // Another key file: nothing opens, nothing is loaded.
+    test::TempDir other;
+    RedisStoresOptions o;
+    o.prefix = prefix;
+    auto wrong = RedisStores::open(url(), other.file("secret.key"), o);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error(), make_error_code(Errc::decrypt_failed));
+    // A sealed value copied to another endpoint's key does not open there.
+    const auto k2 = s->keys().sec("thief");
+    auto copy = s->client().run(redis::command({"SET", k2, raw->str}, k2, true));
+    ASSERT_TRUE(copy);
+    auto moved = RedisStores::open(url(), dir.file("secret.key"), o);
+    ASSERT_FALSE(moved);
+}
+
+TEST(RedisStoresCluster, StaleSlotMapIsCorrectedByMoved) {
+    test::TempDir dir;
+    auto s = open(dir.file("secret.key"), fresh_prefix());
+    ASSERT_TRUE(s);
+    auto& client = s->writer_client();
+    const auto primaries = client.primaries();
+    ASSERT_EQ(primaries.size(), 3U);
+    client.debug_route_all_slots_to(primaries[0]);
+    std::vector<Change> batch;
+    for (int i = 0; i < 60; ++i)
+        batch.push_back({static_cast<std::uint64_t>(i + 1),
+                         RegistrationPut{reg("mv-" + std::to_string(i), std::to_string(i))}});
+    const auto before = client.stats();
+    ASSERT_TRUE(s->registrations().commit(batch));
+    const auto after = client.stats();
+    EXPECT_GT(after.moved, before.moved); // two thirds of the endpoints live elsewhere
+    EXPECT_EQ(after.retries, before.retries);
+    EXPECT_GT(after.waits, before.waits); // the replicas acknowledged (WAIT 1)
+    for (int i = 0; i < 60; ++i)
+        EXPECT_TRUE(*s->registrations().find("mv-" + std::to_string(i))) << i;
+}
+
+TEST(RedisStoresCluster, ReapplyingABatchConverges) {
+    test::TempDir dir;
+    auto s = open(dir.file("secret.key"), fresh_prefix());
+    ASSERT_TRUE(s);
+    ObservationRecord o;
+    o.endpoint = "idem";
+    o.id = 5;
+    o.paths = {"/3/0"};
+    std::vector<Change> batch{{1, RegistrationPut{reg("idem", "1")}},
+                              {2, ObservationPut{o}},
+                              {3, RegistrationPut{reg("gone", "2")}},
+                              {4, RegistrationRemove{"gone"}},
+                              {5, RegistrationPut{reg("idem", "3"), true}},
+                              {6, ObservationPut{o}}};
+    ASSERT_TRUE(s->registrations().commit(batch));
+    ASSERT_TRUE(s->registrations().commit(batch)); // a retry after an unknown outcome
+    EXPECT_EQ(*s->registrations().size(), 1U);
+    EXPECT_EQ((*s->registrations().find("idem"))->location, "3");
+    auto obs = s->registrations().observations("idem");
+    ASSERT_TRUE(obs);
+    ASSERT_EQ(obs->size(), 1U);
+    EXPECT_EQ(obs->front(), o);
+    EXPECT_FALSE(*s->registrations().find("gone"));
+}
+
+TEST(RedisStoresCluster, BootstrapConfigurationsAreSealedAndReloaded) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    auto cfgs = RedisBootstrapConfigStore::open(s->client(), s->secret_box(), s->keys());
+    ASSERT_TRUE(cfgs);
+    BootstrapConfig c = lwm2m::test::typical_bootstrap_config("bs-dev");
+    c.bootstrap_credentials.psk_identity = to_bytes("bs-dev-id");
+    std::vector<std::string> reasons;
+    auto put = (*cfgs)->put(c, &reasons);
+    ASSERT_TRUE(put) << (reasons.empty() ? put.error().message() : reasons.front());
+    BootstrapConfig clash = lwm2m::test::typical_bootstrap_config("bs-other");
+    clash.bootstrap_credentials.psk_identity = to_bytes("bs-dev-id");
+    auto r = (*cfgs)->put(clash, &reasons);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(ConfigErrc::conflict));
+
+    auto again = RedisBootstrapConfigStore::open(s->client(), s->secret_box(), s->keys());
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)->size(), 1U);
+    auto found = (*again)->find_by_psk_identity(to_bytes("bs-dev-id"));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->endpoint, "bs-dev");
+    const auto k = s->keys().bscfg("bs-dev");
+    auto raw = s->client().run(redis::command({"GET", k}, k));
+    ASSERT_TRUE(raw);
+    EXPECT_EQ(raw->str.find("bs-dev-id"), std::string::npos); // the whole value is sealed
+    ASSERT_TRUE((*again)->remove("bs-dev"));
+    EXPECT_EQ((*again)->remove("bs-dev").error(), make_error_code(ConfigErrc::not_found));
+}
+
+} // namespace
+} // namespace lwm2m::store
