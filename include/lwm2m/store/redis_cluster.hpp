@@ -177,6 +177,8 @@ public:
                                     const std::function<Result<void>(std::vector<std::string>&)>&
                                         on_keys);
 
+    /// The primary serving `slot` in the current map.
+    [[nodiscard]] HostPort owner(std::uint16_t slot) const;
     /// The primaries of the current map (unique, in slot order).
     [[nodiscard]] std::vector<HostPort> primaries() const;
     /// True when the server answered "cluster support disabled" (one node owns every slot).

@@ -682,6 +682,12 @@ Result<void> ClusterClient::scan(
     return ok();
 }
 
+HostPort ClusterClient::owner(std::uint16_t slot) const {
+    std::lock_guard lock(impl_->mutex);
+    const auto n = impl_->slots[slot % slot_count];
+    return n < 0 ? HostPort{} : impl_->nodes[static_cast<std::size_t>(n)].addr;
+}
+
 std::vector<HostPort> ClusterClient::primaries() const {
     std::lock_guard lock(impl_->mutex);
     std::vector<HostPort> out;

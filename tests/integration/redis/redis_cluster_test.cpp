@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -203,6 +204,88 @@ TEST(RedisStoresCluster, StaleSlotMapIsCorrectedByMoved) {
     EXPECT_GT(after.waits, before.waits); // the replicas acknowledged (WAIT 1)
     for (int i = 0; i < 60; ++i)
         EXPECT_TRUE(*s->registrations().find("mv-" + std::to_string(i))) << i;
+}
+
+/// A command for the node owning `slot` (every command here is routed by a slot).
+redis::Command at(std::uint16_t slot, std::vector<std::string> args) {
+    redis::Command c;
+    c.args = std::move(args);
+    c.slot = slot;
+    return c;
+}
+
+TEST(RedisStoresCluster, SlotMigrationAskTryagainThenMoved) {
+    // A real resharding of one slot (Redis Cluster specification, "Live resharding"): while the
+    // slot is MIGRATING on its owner and IMPORTING on another primary, a single-key command for
+    // a key the owner does not have goes to the target through -ASK (ASKING + the command); the
+    // two-key commit script gets -TRYAGAIN there (its keys are not all present) and is retried
+    // until the slot is given to the target (SETSLOT NODE); then -MOVED updates the map.
+    test::TempDir dir;
+    auto s = open(dir.file("secret.key"), fresh_prefix());
+    ASSERT_TRUE(s);
+    auto& data = s->writer_client(); // the stores' writes
+    auto& admin = s->client();       // SETSLOT, from another connection
+    const std::string ep = "ask-dev";
+    const auto slot = redis::key_slot(s->keys().reg(ep));
+    const auto source = data.owner(slot);
+    std::uint16_t target_slot = 0;
+    while (admin.owner(target_slot) == source)
+        ++target_slot;
+    auto id_of = [&](std::uint16_t sl) {
+        auto r = admin.run(at(sl, {"CLUSTER", "MYID"}));
+        EXPECT_TRUE(r);
+        return r ? r->str : std::string();
+    };
+    const auto source_id = id_of(slot);
+    const auto target_id = id_of(target_slot);
+    ASSERT_FALSE(source_id.empty());
+    ASSERT_FALSE(target_id.empty());
+    const auto slot_text = std::to_string(slot);
+    auto r = admin.run(at(target_slot, {"CLUSTER", "SETSLOT", slot_text, "IMPORTING", source_id}));
+    ASSERT_TRUE(r);
+    ASSERT_FALSE(r->is_error()) << r->str;
+    r = admin.run(at(slot, {"CLUSTER", "SETSLOT", slot_text, "MIGRATING", target_id}));
+    ASSERT_TRUE(r);
+    ASSERT_FALSE(r->is_error()) << r->str;
+
+    // -ASK: a new key of the slot is created on the target, and read back from there.
+    const auto asked = data.stats().asked;
+    const auto k = s->keys().reg(ep) + ":ask";
+    r = data.run(redis::command({"SET", k, "v"}, k, true));
+    ASSERT_TRUE(r) << data.last_error();
+    EXPECT_EQ(r->str, "OK");
+    r = data.run(redis::command({"GET", k}, k));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "v");
+    EXPECT_GE(data.stats().asked, asked + 2);
+
+    // -TRYAGAIN while migrating; the commit goes through once the migration ends.
+    const auto retries = data.stats().retries;
+    Result<void> committed = fail(Errc::unavailable);
+    std::thread writer([&] {
+        std::vector<Change> batch{{1, RegistrationPut{reg(ep, "1")}}};
+        committed = s->registrations().commit(batch);
+    });
+    ::usleep(400'000);
+    for (auto sl : {target_slot, slot}) {
+        r = admin.run(at(sl, {"CLUSTER", "SETSLOT", slot_text, "NODE", target_id}));
+        ASSERT_TRUE(r);
+        EXPECT_FALSE(r->is_error()) << r->str;
+    }
+    writer.join();
+    ASSERT_TRUE(committed) << data.last_error();
+    EXPECT_GT(data.stats().retries, retries);
+    EXPECT_NE(data.last_error().find("TRYAGAIN"), std::string::npos) << data.last_error();
+
+    // -MOVED for a client whose map still names the source.
+    s->writer_client().debug_route_all_slots_to(source);
+    const auto moved = data.stats().moved;
+    auto found = s->registrations().find(ep);
+    ASSERT_TRUE(found);
+    ASSERT_TRUE(*found);
+    EXPECT_EQ((*found)->location, "1");
+    EXPECT_GT(data.stats().moved, moved);
+    EXPECT_NE(data.owner(slot), source); // the slot stays there (no test needs the layout)
 }
 
 TEST(RedisStoresCluster, ReapplyingABatchConverges) {
