@@ -6,12 +6,15 @@ procs.kill_children()).
   c = RedisCluster(tmp_dir)
   c.start()                  # 6 processes, `redis-cli --cluster create`, cluster_state:ok
   c.url()                    # "redis://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3"
-  c.kill_primary_of(key)     # kill -9 the primary owning `key`'s slot; returns its port
+  c.primaries()              # ports of the live primaries
+  c.kill(port)               # kill -9 one node
   c.wait_ok()                # bounded wait for cluster_state:ok seen by every live node
   c.restart_all()            # SIGTERM every node (AOF flushed), start them again, wait ok
 
-As a program (for gtest integration cases): `redis_cluster.py -- CMD ARGS...` starts a cluster,
-runs CMD with LWM2M_TEST_REDIS_URL set, stops the cluster and exits with CMD's status.
+As a program (for gtest integration cases): `redis_cluster.py [--standalone] -- CMD ARGS...`
+starts a cluster (or, with --standalone, one redis-server without cluster support), runs CMD with
+LWM2M_TEST_REDIS_URL (and LWM2M_TEST_REDIS_DIR, the nodes' folder) set, stops the processes and
+exits with CMD's status.
 """
 import os
 import shutil
@@ -59,12 +62,13 @@ class RedisCluster:
         self.cli = shutil.which("redis-cli")
         expect(self.server and self.cli, "redis-server / redis-cli not found (scripts/install-deps)")
 
-    def _start_node(self, port):
+    def _start_node(self, port, cluster=True):
         d = os.path.join(self.dir, str(port))
         os.makedirs(d, exist_ok=True)
-        args = [self.server, "--port", str(port), "--bind", "127.0.0.1", "--dir", d,
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "1000", "--appendonly", "yes",
+        mode = (["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                 "--cluster-node-timeout", "1000"] if cluster else [])
+        args = [self.server, "--port", str(port), "--bind", "127.0.0.1", "--dir", d] + mode + [
+                "--appendonly", "yes",
                 "--appendfsync", "everysec", "--save", "", "--protected-mode", "no",
                 "--repl-diskless-sync-delay", "0",
                 "--daemonize", "no", "--logfile", os.path.join(d, "redis.log")]
@@ -100,6 +104,13 @@ class RedisCluster:
         expect(r.returncode == 0, f"redis-cli --cluster create: {r.stdout[-1500:]!r}"
                                   f" {r.stderr[-500:]!r}")
         self.wait_ok()
+
+    def start_standalone(self):
+        """One redis-server without cluster support (development setups)."""
+        os.makedirs(self.dir, exist_ok=True)
+        self.ports = [free_tcp_port()]
+        self._start_node(self.ports[0], cluster=False)
+        self._wait_ping(self.ports[0])
 
     def live_ports(self):
         return [p for p, pr in self.procs.items() if pr.poll() is None]
@@ -162,34 +173,10 @@ class RedisCluster:
     def url(self):
         return "redis://" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:3])
 
-    def primary_of(self, key):
-        slot = int(self.cli_run(self.live_ports()[0], "CLUSTER", "KEYSLOT", key))
-        for p in self.live_ports():
-            text = self.cli_run(p, "CLUSTER", "SLOTS")
-            # redis-cli prints nested arrays flat: first, last, host, port, id, ...
-            lines = text.splitlines()
-            i = 0
-            while i + 3 < len(lines):
-                try:
-                    a, b = int(lines[i]), int(lines[i + 1])
-                    port = int(lines[i + 3])
-                except ValueError:
-                    i += 1
-                    continue
-                if a <= slot <= b and lines[i + 2] == "127.0.0.1":
-                    return port
-                i += 1
-        raise AssertionError(f"no primary found for slot {slot}")
-
     def kill(self, port):
         pr = self.procs[port]
         os.killpg(pr.pid, signal.SIGKILL)
         pr.wait(timeout=5)
-
-    def kill_primary_of(self, key):
-        port = self.primary_of(key)
-        self.kill(port)
-        return port
 
     def start_node(self, port):
         self._start_node(port)
@@ -220,12 +207,17 @@ def main():
         print("usage: redis_cluster.py -- CMD ARGS...", file=sys.stderr)
         return 2
     cmd = sys.argv[sys.argv.index("--") + 1:]
+    standalone = "--standalone" in sys.argv[:sys.argv.index("--")]
     import tempfile
     d = tempfile.mkdtemp(prefix="lwm2m-redis-")
     try:
         c = RedisCluster(d)
-        c.start()
+        if standalone:
+            c.start_standalone()
+        else:
+            c.start()
         env = dict(os.environ, LWM2M_TEST_REDIS_URL=c.url(), LWM2M_TEST_REDIS_DIR=c.dir,
+                   LWM2M_TEST_REDIS_STANDALONE="1" if standalone else "0",
                    LWM2M_TEST_REDIS_PORTS=",".join(str(p) for p in c.ports))
         rc = subprocess.run(cmd, env=env, timeout=300).returncode
     except AssertionError as e:

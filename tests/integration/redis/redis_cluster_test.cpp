@@ -126,9 +126,10 @@ TEST(RedisStoresCluster, ReloadFromAnotherClientSeesEverything) {
     auto s2 = b->events().append(e);
     ASSERT_TRUE(s2);
     EXPECT_EQ(*s2, *s1 + 1);
-    // The primaries all hold some of the registrations (the keys are spread by endpoint).
-    EXPECT_EQ(b->client().primaries().size(), 3U);
-    EXPECT_FALSE(b->client().standalone());
+    const char* standalone = std::getenv("LWM2M_TEST_REDIS_STANDALONE");
+    const bool one = standalone && std::string(standalone) == "1";
+    EXPECT_EQ(b->client().primaries().size(), one ? 1U : 3U);
+    EXPECT_EQ(b->client().standalone(), one);
 }
 
 TEST(RedisStoresCluster, SecretsAreSealedInRedisAndInTheAppendOnlyFiles) {
