@@ -123,6 +123,11 @@ struct ClusterOptions {
     /// Replicas that must acknowledge writes (WAIT) before a writing call returns; 0: no WAIT.
     int wait_replicas = 1;
     std::chrono::milliseconds wait_timeout{1000};
+    /// false (default): a primary with no replica online (the replica failed) takes writes
+    /// alone (ClusterStats::unreplicated counts them): available, but those writes are lost if
+    /// that primary is failed over before a replica is back. true: such writes fail with
+    /// Errc::unavailable after the retry deadline.
+    bool require_replica = false;
 };
 
 struct ClusterStats {

@@ -446,8 +446,17 @@ struct ClusterClient::Impl {
                                                 [&](std::size_t i) { return cmds[i].write; });
                 // Asked before anything is appended (INFO is a synchronous call on the same
                 // connection).
-                const bool waits =
-                    writes && options.wait_replicas > 0 && conn(n) && online_replicas(n, false) > 0;
+                const int online = writes && options.wait_replicas > 0 && conn(n)
+                                       ? online_replicas(n, false)
+                                       : -1;
+                const bool waits = online > 0;
+                if (online == 0 && options.require_replica) {
+                    // Strict mode: a primary without a replica online takes no writes (retried
+                    // until a replica is back or the deadline passes).
+                    last_error = nodes[n].addr.to_string() + ": no replica online";
+                    sent.push_back(Sent{n, &list, false, false});
+                    continue;
+                }
                 auto* c = conn(n);
                 if (c) {
                     for (auto i : list) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
 #include <lwm2m/base/errc.hpp>
 #include <lwm2m/store/redis_bootstrap_config_store.hpp>
@@ -344,6 +345,58 @@ TEST(RedisStoresCluster, BootstrapConfigurationsAreSealedAndReloaded) {
     EXPECT_EQ(raw->str.find("bs-dev-id"), std::string::npos); // the whole value is sealed
     ASSERT_TRUE((*again)->remove("bs-dev"));
     EXPECT_EQ((*again)->remove("bs-dev").error(), make_error_code(ConfigErrc::not_found));
+}
+
+TEST(RedisStoresCluster, LosingAReplicaIsAcceptedOrRefusedAsConfigured) {
+    // Runs last in this file: it shuts one replica down for good.
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    auto& data = s->writer_client();
+    const auto primary = data.primaries().front();
+    std::string ep;
+    for (int i = 0; ep.empty(); ++i)
+        if (data.owner(redis::key_slot(s->keys().reg("rl-" + std::to_string(i)))) == primary)
+            ep = "rl-" + std::to_string(i);
+    const auto slot = redis::key_slot(s->keys().reg(ep));
+    std::vector<Change> batch{{1, RegistrationPut{reg(ep, "1")}}};
+    const auto waits = data.stats().waits;
+    ASSERT_TRUE(s->registrations().commit(batch));
+    EXPECT_GT(data.stats().waits, waits); // acknowledged by the replica
+    EXPECT_EQ(data.stats().unreplicated, 0U);
+
+    // The primary's replica, from INFO replication ("slave0:ip=127.0.0.1,port=7003,...").
+    auto info = data.run(at(slot, {"INFO", "replication"}));
+    ASSERT_TRUE(info);
+    const auto at_port = info->str.find(",port=");
+    ASSERT_NE(at_port, std::string::npos) << info->str;
+    const int replica_port = std::atoi(info->str.c_str() + at_port + 6);
+    ASSERT_GT(replica_port, 0);
+    timeval tv{2, 0};
+    redisContext* rc = redisConnectWithTimeout("127.0.0.1", replica_port, tv);
+    ASSERT_TRUE(rc && !rc->err);
+    redisReply* reply = static_cast<redisReply*>(redisCommand(rc, "SHUTDOWN NOSAVE"));
+    if (reply) freeReplyObject(reply); // no reply: the connection closed with the process
+    redisFree(rc);
+
+    // Strict: a primary without a replica online takes no writes.
+    RedisStoresOptions strict;
+    strict.prefix = prefix;
+    strict.cluster.require_replica = true;
+    strict.cluster.retry_deadline = std::chrono::milliseconds(1500);
+    auto st = RedisStores::open(url(), dir.file("secret.key"), strict);
+    ASSERT_TRUE(st);
+    std::vector<Change> b2{{2, RegistrationPut{reg(ep, "2")}}};
+    auto refused = (*st)->registrations().commit(b2);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), make_error_code(Errc::unavailable));
+    EXPECT_NE((*st)->writer_client().last_error().find("no replica online"), std::string::npos)
+        << (*st)->writer_client().last_error();
+    // Default: accepted by the primary alone, and counted.
+    ASSERT_TRUE(s->registrations().commit(b2)) << data.last_error();
+    EXPECT_GT(data.stats().unreplicated, 0U);
+    EXPECT_EQ((*s->registrations().find(ep))->location, "2");
 }
 
 } // namespace
