@@ -286,8 +286,8 @@ int run(const app::ServerOptions& o) {
     }
     if (stores->redis) {
         // Appended on the registrations' writer thread, in order with the commits.
-        stores->committer = std::make_unique<store::RegistrationCommitter>(
-            stores->redis->registrations());
+        stores->committer =
+            std::make_unique<store::RegistrationCommitter>(stores->redis->registrations());
         bo.log_event = [c = stores->committer.get(), events = &stores->redis->events(),
                         &log](store::EventRecord rec) {
             c->post([events, rec = std::move(rec), &log]() mutable {

@@ -178,9 +178,9 @@ public:
     [[nodiscard]] Result<std::vector<Reply>> run_on_primaries(const std::vector<std::string>& args);
     /// SCANs every primary for keys matching `pattern` (COUNT `batch`), calling `on_keys` with
     /// each batch. A key may be reported twice (failover during the scan). Errors: as run().
-    [[nodiscard]] Result<void> scan(std::string_view pattern, std::size_t batch,
-                                    const std::function<Result<void>(std::vector<std::string>&)>&
-                                        on_keys);
+    [[nodiscard]] Result<void>
+    scan(std::string_view pattern, std::size_t batch,
+         const std::function<Result<void>(std::vector<std::string>&)>& on_keys);
 
     /// The primary serving `slot` in the current map.
     [[nodiscard]] HostPort owner(std::uint16_t slot) const;

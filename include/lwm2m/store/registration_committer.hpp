@@ -1,6 +1,6 @@
 // RegistrationCommitter (library lwm2m_store_redis, which needs it first; it depends only on the
-// RegistrationStore interface): group commit for any RegistrationStore on a writer thread of its own
-// (the SQLite stores have CommitQueue, which owns a Database; this one works through the
+// RegistrationStore interface): group commit for any RegistrationStore on a writer thread of its
+// own (the SQLite stores have CommitQueue, which owns a Database; this one works through the
 // RegistrationStore interface, for the Redis store). The engine thread submits the batches of
 // Engine::take_changes(); every batch queued while a commit runs joins the next commit (the
 // batches are concatenated, in order, into ONE RegistrationStore::commit call), so a slow store
@@ -32,11 +32,11 @@
 namespace lwm2m::store {
 
 struct RegistrationCommitterStats {
-    std::uint64_t commits = 0;     ///< RegistrationStore::commit calls
-    std::uint64_t batches = 0;     ///< batches submitted and committed (or failed)
-    std::uint64_t failed = 0;      ///< batches whose callback got an error
-    std::uint64_t max_group = 0;   ///< most batches in one commit
-    std::uint64_t tasks = 0;       ///< post()ed tasks run
+    std::uint64_t commits = 0;   ///< RegistrationStore::commit calls
+    std::uint64_t batches = 0;   ///< batches submitted and committed (or failed)
+    std::uint64_t failed = 0;    ///< batches whose callback got an error
+    std::uint64_t max_group = 0; ///< most batches in one commit
+    std::uint64_t tasks = 0;     ///< post()ed tasks run
 };
 
 class RegistrationCommitter {

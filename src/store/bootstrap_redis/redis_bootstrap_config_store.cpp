@@ -80,8 +80,8 @@ Result<void> RedisBootstrapConfigStore::put(BootstrapConfig config,
     LWM2M_TRY(plain, encode_bootstrap_config(config));
     LWM2M_TRY(sealed, box_->seal(plain.view(), blob_context(config.endpoint)));
     const auto k = keys_.bscfg(config.endpoint);
-    LWM2M_TRY(r, client_->run(redis::command(
-                     {"SET", k, std::string(as_string_view(sealed))}, k, true)));
+    LWM2M_TRY(
+        r, client_->run(redis::command({"SET", k, std::string(as_string_view(sealed))}, k, true)));
     if (r.is_error()) return fail(Errc::io_error);
     return cache_.put(std::move(config), reasons);
 }

@@ -60,7 +60,9 @@ std::optional<HostPort> parse_host_port(std::string_view s, std::uint16_t def_po
     return hp;
 }
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) {
+    return s.substr(0, p.size()) == p;
+}
 
 } // namespace
 
@@ -250,9 +252,9 @@ struct ClusterClient::Impl {
     std::vector<HostPort> seeds;
     ClusterOptions options;
     mutable std::mutex mutex;
-    std::vector<Node> nodes;                        ///< every node seen (primaries first used)
-    std::array<std::int32_t, slot_count> slots{};   ///< node index per slot, -1 unknown
-    std::vector<std::size_t> primary_order;         ///< node indexes of primaries, slot order
+    std::vector<Node> nodes;                      ///< every node seen (primaries first used)
+    std::array<std::int32_t, slot_count> slots{}; ///< node index per slot, -1 unknown
+    std::vector<std::size_t> primary_order;       ///< node indexes of primaries, slot order
     bool standalone = false;
     bool need_refresh = false;
     std::string last_error;
@@ -446,9 +448,8 @@ struct ClusterClient::Impl {
                                                 [&](std::size_t i) { return cmds[i].write; });
                 // Asked before anything is appended (INFO is a synchronous call on the same
                 // connection).
-                const int online = writes && options.wait_replicas > 0 && conn(n)
-                                       ? online_replicas(n, false)
-                                       : -1;
+                const int online =
+                    writes && options.wait_replicas > 0 && conn(n) ? online_replicas(n, false) : -1;
                 const bool waits = online > 0;
                 if (online == 0 && options.require_replica) {
                     // Strict mode: a primary without a replica online takes no writes (retried
@@ -610,9 +611,8 @@ ClusterClient::ClusterClient(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)) {}
 ClusterClient::~ClusterClient() = default;
 
-Result<std::unique_ptr<ClusterClient>> ClusterClient::connect(std::vector<HostPort> seeds,
-                                                              ClusterOptions options,
-                                                              std::string* why) {
+Result<std::unique_ptr<ClusterClient>>
+ClusterClient::connect(std::vector<HostPort> seeds, ClusterOptions options, std::string* why) {
     if (seeds.empty()) return fail(lwm2m::Errc::invalid_argument);
     auto impl = std::make_unique<Impl>();
     impl->seeds = std::move(seeds);
@@ -639,14 +639,13 @@ Result<Reply> ClusterClient::run(const Command& c) {
     return std::move(r.front());
 }
 
-Result<std::vector<Reply>>
-ClusterClient::run_on_primaries(const std::vector<std::string>& args) {
+Result<std::vector<Reply>> ClusterClient::run_on_primaries(const std::vector<std::string>& args) {
     std::lock_guard lock(impl_->mutex);
     // One command per primary, routed by a slot that primary owns.
     std::vector<Command> cmds;
     for (auto p : impl_->primary_order) {
-        const auto it = std::find(impl_->slots.begin(), impl_->slots.end(),
-                                  static_cast<std::int32_t>(p));
+        const auto it =
+            std::find(impl_->slots.begin(), impl_->slots.end(), static_cast<std::int32_t>(p));
         Command c;
         c.args = args;
         c.slot = static_cast<std::uint16_t>(it - impl_->slots.begin());
@@ -655,17 +654,17 @@ ClusterClient::run_on_primaries(const std::vector<std::string>& args) {
     return impl_->run(cmds);
 }
 
-Result<void> ClusterClient::scan(
-    std::string_view pattern, std::size_t batch,
-    const std::function<Result<void>(std::vector<std::string>&)>& on_keys) {
+Result<void>
+ClusterClient::scan(std::string_view pattern, std::size_t batch,
+                    const std::function<Result<void>(std::vector<std::string>&)>& on_keys) {
     // Each primary is scanned through a slot it owns, so a failover during the scan reaches
     // the promoted replica (which holds the same keys); a key may then be reported twice.
     std::vector<std::uint16_t> owners;
     {
         std::lock_guard lock(impl_->mutex);
         for (auto p : impl_->primary_order) {
-            const auto it = std::find(impl_->slots.begin(), impl_->slots.end(),
-                                      static_cast<std::int32_t>(p));
+            const auto it =
+                std::find(impl_->slots.begin(), impl_->slots.end(), static_cast<std::int32_t>(p));
             owners.push_back(static_cast<std::uint16_t>(it - impl_->slots.begin()));
         }
     }
@@ -673,8 +672,8 @@ Result<void> ClusterClient::scan(
         std::string cursor = "0";
         do {
             Command c;
-            c.args = {"SCAN", cursor, "MATCH", std::string(pattern), "COUNT",
-                      std::to_string(batch)};
+            c.args = {
+                "SCAN", cursor, "MATCH", std::string(pattern), "COUNT", std::to_string(batch)};
             c.slot = slot;
             LWM2M_TRY(r, run(c));
             if (r.type != Reply::Type::array || r.elements.size() != 2 ||

@@ -119,7 +119,9 @@ bool get_peer(Reader& r, PeerAddr& p) {
     return r.uint(p.port) && r.uint(p.scope_id);
 }
 
-bool mode_ok(std::uint8_t m) { return m <= static_cast<std::uint8_t>(SecurityMode::nosec); }
+bool mode_ok(std::uint8_t m) {
+    return m <= static_cast<std::uint8_t>(SecurityMode::nosec);
+}
 
 std::string psk_context(std::string_view endpoint) {
     std::string c = "security/";
@@ -128,7 +130,9 @@ std::string psk_context(std::string_view endpoint) {
     return c;
 }
 
-std::string to_decimal(std::uint64_t v) { return std::to_string(v); }
+std::string to_decimal(std::uint64_t v) {
+    return std::to_string(v);
+}
 
 bool parse_u64(std::string_view s, std::uint64_t& v) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -195,9 +199,8 @@ const std::string& event_sha() {
 
 /// Runs EVALSHA commands; the ones answered NOSCRIPT (a promoted replica, a restarted node
 /// without the script cache) are sent again as EVAL with the script's text.
-Result<std::vector<redis::Reply>> run_scripts(redis::ClusterClient& c,
-                                              std::vector<redis::Command>& cmds,
-                                              std::string_view script) {
+Result<std::vector<redis::Reply>>
+run_scripts(redis::ClusterClient& c, std::vector<redis::Command>& cmds, std::string_view script) {
     LWM2M_TRY(replies, c.run(cmds));
     std::vector<redis::Command> again;
     std::vector<std::size_t> where;
@@ -317,12 +320,24 @@ std::string tagged(const std::string& prefix, std::string_view ep, std::string_v
 }
 } // namespace
 
-std::string RedisKeys::reg(std::string_view ep) const { return tagged(prefix, ep, "reg"); }
-std::string RedisKeys::obs(std::string_view ep) const { return tagged(prefix, ep, "obs"); }
-std::string RedisKeys::sec(std::string_view ep) const { return tagged(prefix, ep, "sec"); }
-std::string RedisKeys::bscfg(std::string_view ep) const { return tagged(prefix, ep, "bscfg"); }
-std::string RedisKeys::events() const { return "{" + prefix + ":events}:log"; }
-std::string RedisKeys::event_seq() const { return "{" + prefix + ":events}:seq"; }
+std::string RedisKeys::reg(std::string_view ep) const {
+    return tagged(prefix, ep, "reg");
+}
+std::string RedisKeys::obs(std::string_view ep) const {
+    return tagged(prefix, ep, "obs");
+}
+std::string RedisKeys::sec(std::string_view ep) const {
+    return tagged(prefix, ep, "sec");
+}
+std::string RedisKeys::bscfg(std::string_view ep) const {
+    return tagged(prefix, ep, "bscfg");
+}
+std::string RedisKeys::events() const {
+    return "{" + prefix + ":events}:log";
+}
+std::string RedisKeys::event_seq() const {
+    return "{" + prefix + ":events}:seq";
+}
 std::string RedisKeys::pattern(std::string_view kind) const {
     return escape_glob(prefix) + ":{*}:" + std::string(kind);
 }
@@ -404,8 +419,7 @@ RedisRegistrationStore::load(const std::function<void(RegistrationRecord&&)>& on
                 const auto& reg = replies[2 * i];
                 const auto& obs = replies[2 * i + 1];
                 if (reg.is_nil()) continue; // removed since the SCAN
-                if (reg.type != redis::Reply::Type::string ||
-                    obs.type != redis::Reply::Type::array)
+                if (reg.type != redis::Reply::Type::string || obs.type != redis::Reply::Type::array)
                     return fail(Errc::corrupt);
                 LWM2M_TRY(rec, redis_codec::decode_registration(reg.str));
                 if (rec.endpoint != eps[i]) return fail(Errc::corrupt);
@@ -507,23 +521,26 @@ Result<std::unique_ptr<RedisSecurityStore>>
 RedisSecurityStore::open(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys) {
     std::unique_ptr<RedisSecurityStore> s(new RedisSecurityStore(client, box, std::move(keys)));
     std::unordered_set<std::string> seen;
-    LWM2M_TRY_VOID(client.scan(
-        s->keys_.pattern("sec"), 512, [&](std::vector<std::string>& found) -> Result<void> {
-            std::vector<redis::Command> cmds;
-            for (auto& k : found)
-                if (seen.insert(k).second) cmds.push_back(redis::command({"GET", k}, k));
-            if (cmds.empty()) return ok();
-            LWM2M_TRY(replies, client.run(cmds));
-            for (std::size_t i = 0; i < replies.size(); ++i) {
-                if (replies[i].is_nil()) continue;
-                if (replies[i].type != redis::Reply::Type::string) return fail(Errc::corrupt);
-                LWM2M_TRY(info, decode_security(replies[i].str, box));
-                if (s->keys_.endpoint_of(cmds[i].args[1]) != info.endpoint)
-                    return fail(Errc::corrupt);
-                if (!s->cache_.put(std::move(info))) return fail(Errc::corrupt);
-            }
-            return ok();
-        }));
+    LWM2M_TRY_VOID(client.scan(s->keys_.pattern("sec"), 512,
+                               [&](std::vector<std::string>& found) -> Result<void> {
+                                   std::vector<redis::Command> cmds;
+                                   for (auto& k : found)
+                                       if (seen.insert(k).second)
+                                           cmds.push_back(redis::command({"GET", k}, k));
+                                   if (cmds.empty()) return ok();
+                                   LWM2M_TRY(replies, client.run(cmds));
+                                   for (std::size_t i = 0; i < replies.size(); ++i) {
+                                       if (replies[i].is_nil()) continue;
+                                       if (replies[i].type != redis::Reply::Type::string)
+                                           return fail(Errc::corrupt);
+                                       LWM2M_TRY(info, decode_security(replies[i].str, box));
+                                       if (s->keys_.endpoint_of(cmds[i].args[1]) != info.endpoint)
+                                           return fail(Errc::corrupt);
+                                       if (!s->cache_.put(std::move(info)))
+                                           return fail(Errc::corrupt);
+                                   }
+                                   return ok();
+                               }));
     return s;
 }
 
@@ -570,11 +587,11 @@ Result<bool> RedisSecurityStore::remove(std::string_view endpoint) {
 
 Result<std::uint64_t> RedisEventLog::append(EventRecord event) {
     const auto stream = keys_.events();
-    std::vector<redis::Command> cmds{redis::command(
-        {"EVALSHA", event_sha(), "2", stream, keys_.event_seq(), std::to_string(max_rows_),
-         std::to_string(event.time), std::move(event.endpoint), std::move(event.kind),
-         std::move(event.detail)},
-        stream, true)};
+    std::vector<redis::Command> cmds{
+        redis::command({"EVALSHA", event_sha(), "2", stream, keys_.event_seq(),
+                        std::to_string(max_rows_), std::to_string(event.time),
+                        std::move(event.endpoint), std::move(event.kind), std::move(event.detail)},
+                       stream, true)};
     LWM2M_TRY(replies, run_scripts(*client_, cmds, event_script));
     const auto& r = replies.front();
     if (r.type != redis::Reply::Type::integer || r.integer <= 0) return fail(Errc::io_error);
@@ -593,8 +610,8 @@ Result<std::vector<EventRecord>> RedisEventLog::read(const EventQuery& query) co
     lower = std::max<std::uint64_t>(lower, query.after_seq);
     constexpr std::size_t page = 256;
     while (out.size() < query.limit && lower < cur) {
-        LWM2M_TRY(r, client_->run(redis::command({"XRANGE", stream, "(0-" + to_decimal(lower),
-                                                  "+", "COUNT", std::to_string(page)},
+        LWM2M_TRY(r, client_->run(redis::command({"XRANGE", stream, "(0-" + to_decimal(lower), "+",
+                                                  "COUNT", std::to_string(page)},
                                                  stream)));
         if (r.type != redis::Reply::Type::array) return fail(Errc::io_error);
         for (const auto& entry : r.elements) {
@@ -642,8 +659,7 @@ Result<std::unique_ptr<RedisStores>> RedisStores::open(std::string_view url,
                                                        RedisStoresOptions options,
                                                        std::string* why) {
     LWM2M_TRY(seeds, redis::parse_url(url, why));
-    if (options.prefix.empty() ||
-        options.prefix.find_first_of("{}") != std::string::npos) {
+    if (options.prefix.empty() || options.prefix.find_first_of("{}") != std::string::npos) {
         if (why) *why = "the key prefix must be non-empty and without { or }";
         return fail(lwm2m::Errc::invalid_argument);
     }
@@ -658,8 +674,7 @@ Result<std::unique_ptr<RedisStores>> RedisStores::open(std::string_view url,
     s->events_ = std::make_unique<RedisEventLog>(*s->writer_, keys, options.event_log_max_rows);
     auto sec = RedisSecurityStore::open(*s->main_, s->box_, keys);
     if (!sec) {
-        if (why && sec.error() == make_error_code(Errc::unavailable))
-            *why = s->main_->last_error();
+        if (why && sec.error() == make_error_code(Errc::unavailable)) *why = s->main_->last_error();
         return fail(sec.error());
     }
     s->security_ = std::move(*sec);

@@ -298,12 +298,10 @@ TEST(RedisStoresCluster, ReapplyingABatchConverges) {
     o.endpoint = "idem";
     o.id = 5;
     o.paths = {"/3/0"};
-    std::vector<Change> batch{{1, RegistrationPut{reg("idem", "1")}},
-                              {2, ObservationPut{o}},
-                              {3, RegistrationPut{reg("gone", "2")}},
-                              {4, RegistrationRemove{"gone"}},
-                              {5, RegistrationPut{reg("idem", "3"), true}},
-                              {6, ObservationPut{o}}};
+    std::vector<Change> batch{
+        {1, RegistrationPut{reg("idem", "1")}},       {2, ObservationPut{o}},
+        {3, RegistrationPut{reg("gone", "2")}},       {4, RegistrationRemove{"gone"}},
+        {5, RegistrationPut{reg("idem", "3"), true}}, {6, ObservationPut{o}}};
     ASSERT_TRUE(s->registrations().commit(batch));
     ASSERT_TRUE(s->registrations().commit(batch)); // a retry after an unknown outcome
     EXPECT_EQ(*s->registrations().size(), 1U);

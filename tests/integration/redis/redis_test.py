@@ -118,6 +118,7 @@ def case_primary_kill(a, d):
     s.start()
     dm = ("127.0.0.1", s.ports["coap"])
     acked, after_kill, stop = [], [], threading.Event()
+    ack_times = []
     killed_at = [None]
     lock = threading.Lock()
 
@@ -132,6 +133,7 @@ def case_primary_kill(a, d):
             if code == "2.01":
                 with lock:
                     acked.append(ep)
+                    ack_times.append(time.time())
                     if killed_at[0] is not None:
                         after_kill.append(ep)
             n += 1
@@ -157,6 +159,11 @@ def case_primary_kill(a, d):
         t.join(15)
     print(f"kill -9 of primary 127.0.0.1:{victim}: {before} registrations acknowledged before, "
           f"{len(after_kill)} after; {len(acked)} in all")
+    times = sorted(t for t in ack_times if t >= killed_at[0])
+    first = times[0] - killed_at[0] if times else None
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    stall = max([first or 0.0] + gaps)
+    print(f"longest time without an acknowledgement after the kill: {stall:.2f} s")
     expect(before > 20, f"load too small before the kill: {before}")
     expect(len(after_kill) >= 50, f"the server did not recover: {len(after_kill)} acknowledged "
                                   f"after the kill\n{s.stderr()}")

@@ -25,8 +25,8 @@ TEST(RedisSlots, Crc16XmodemAndKeySlots) {
 }
 
 TEST(RedisSlots, HashTagRules) {
-    EXPECT_EQ(redis::hash_tag("foo{bar}{zap}"), "bar");    // the first {...}
-    EXPECT_EQ(redis::hash_tag("foo{{bar}}zap"), "{bar");   // up to the first } after {
+    EXPECT_EQ(redis::hash_tag("foo{bar}{zap}"), "bar");     // the first {...}
+    EXPECT_EQ(redis::hash_tag("foo{{bar}}zap"), "{bar");    // up to the first } after {
     EXPECT_EQ(redis::hash_tag("foo{}{bar}"), "foo{}{bar}"); // empty tag: the whole key
     EXPECT_EQ(redis::hash_tag("{}"), "{}");
     EXPECT_EQ(redis::hash_tag("foo{bar"), "foo{bar"); // no closing brace
