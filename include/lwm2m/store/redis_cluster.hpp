@@ -176,8 +176,10 @@ public:
     /// Runs `args` on every primary (SCAN, SCRIPT LOAD, FLUSHALL...), one reply per primary in
     /// primaries() order. Errors: as run().
     [[nodiscard]] Result<std::vector<Reply>> run_on_primaries(const std::vector<std::string>& args);
-    /// SCANs every primary for keys matching `pattern` (COUNT `batch`), calling `on_keys` with
-    /// each batch. A key may be reported twice (failover during the scan). Errors: as run().
+    /// SCANs every primary for keys matching `pattern` (COUNT `batch`), all primaries in
+    /// parallel (one pipelined round per page), calling `on_keys` with each round's keys. A key
+    /// may be reported twice (a scan restarts from 0 when its slot's owner changes: failover).
+    /// Errors: as run(), Errc::corrupt (a reply that is not a SCAN reply).
     [[nodiscard]] Result<void>
     scan(std::string_view pattern, std::size_t batch,
          const std::function<Result<void>(std::vector<std::string>&)>& on_keys);

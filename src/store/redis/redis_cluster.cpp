@@ -657,37 +657,61 @@ Result<std::vector<Reply>> ClusterClient::run_on_primaries(const std::vector<std
 Result<void>
 ClusterClient::scan(std::string_view pattern, std::size_t batch,
                     const std::function<Result<void>(std::vector<std::string>&)>& on_keys) {
-    // Each primary is scanned through a slot it owns, so a failover during the scan reaches
-    // the promoted replica (which holds the same keys); a key may then be reported twice.
-    std::vector<std::uint16_t> owners;
+    // Every primary is scanned at once (one SCAN per primary per round, in one pipelined call),
+    // each through a slot it owns, so a failover during the scan reaches the promoted replica.
+    // A SCAN cursor belongs to the node that issued it: when a slot's owner changes between
+    // rounds, that scan starts again from 0 on the new owner (keys reported twice are the
+    // caller's to deduplicate).
+    struct Scan {
+        std::uint16_t slot;
+        HostPort node;
+        std::string cursor = "0";
+        bool done = false;
+    };
+    std::vector<Scan> scans;
     {
         std::lock_guard lock(impl_->mutex);
         for (auto p : impl_->primary_order) {
             const auto it =
                 std::find(impl_->slots.begin(), impl_->slots.end(), static_cast<std::int32_t>(p));
-            owners.push_back(static_cast<std::uint16_t>(it - impl_->slots.begin()));
+            scans.push_back(
+                Scan{static_cast<std::uint16_t>(it - impl_->slots.begin()), impl_->nodes[p].addr});
         }
     }
-    for (auto slot : owners) {
-        std::string cursor = "0";
-        do {
+    for (;;) {
+        std::vector<Command> cmds;
+        std::vector<Scan*> active;
+        for (auto& sc : scans) {
+            if (sc.done) continue;
             Command c;
             c.args = {
-                "SCAN", cursor, "MATCH", std::string(pattern), "COUNT", std::to_string(batch)};
-            c.slot = slot;
-            LWM2M_TRY(r, run(c));
+                "SCAN", sc.cursor, "MATCH", std::string(pattern), "COUNT", std::to_string(batch)};
+            c.slot = sc.slot;
+            cmds.push_back(std::move(c));
+            active.push_back(&sc);
+        }
+        if (cmds.empty()) return ok();
+        LWM2M_TRY(replies, run(cmds));
+        std::vector<std::string> keys;
+        for (std::size_t i = 0; i < replies.size(); ++i) {
+            auto& r = replies[i];
+            auto& sc = *active[i];
             if (r.type != Reply::Type::array || r.elements.size() != 2 ||
                 r.elements[1].type != Reply::Type::array)
                 return fail(Errc::corrupt);
-            cursor = r.elements[0].str;
-            std::vector<std::string> keys;
-            keys.reserve(r.elements[1].elements.size());
             for (auto& k : r.elements[1].elements)
                 keys.push_back(std::move(k.str));
-            if (!keys.empty()) LWM2M_TRY_VOID(on_keys(keys));
-        } while (cursor != "0");
+            const auto now_owner = owner(sc.slot);
+            if (now_owner != sc.node) {
+                sc.node = now_owner;
+                sc.cursor = "0";
+                continue;
+            }
+            sc.cursor = r.elements[0].str;
+            sc.done = sc.cursor == "0";
+        }
+        if (!keys.empty()) LWM2M_TRY_VOID(on_keys(keys));
     }
-    return ok();
 }
 
 HostPort ClusterClient::owner(std::uint16_t slot) const {
