@@ -176,10 +176,9 @@ public:
     /// Errors: lwm2m::Errc::invalid_argument (bad URL: `why` says why; bad key file),
     /// Errc::unavailable (the cluster cannot be reached: `why` names host:port), the errors of
     /// RedisSecurityStore::open and SecretBox::load_or_create.
-    [[nodiscard]] static Result<std::unique_ptr<RedisStores>> open(std::string_view url,
-                                                                   const std::string& key_file,
-                                                                   RedisStoresOptions options = {},
-                                                                   std::string* why = nullptr);
+    [[nodiscard]] static Result<std::unique_ptr<RedisStores>>
+    open(std::string_view url, const std::string& key_file, const RedisStoresOptions& options = {},
+         std::string* why = nullptr);
     RedisStores(const RedisStores&) = delete;
     RedisStores& operator=(const RedisStores&) = delete;
     ~RedisStores();

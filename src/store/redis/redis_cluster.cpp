@@ -340,7 +340,7 @@ struct ClusterClient::Impl {
             last_error = nodes[i].addr.to_string() + ": CLUSTER SLOTS reply not understood";
             return false;
         }
-        std::array<std::int32_t, slot_count> map;
+        std::array<std::int32_t, slot_count> map{};
         map.fill(-1);
         std::sort(ranges->begin(), ranges->end(),
                   [](const SlotRange& a, const SlotRange& b) { return a.first < b.first; });

@@ -656,7 +656,7 @@ RedisStores::~RedisStores() = default;
 
 Result<std::unique_ptr<RedisStores>> RedisStores::open(std::string_view url,
                                                        const std::string& key_file,
-                                                       RedisStoresOptions options,
+                                                       const RedisStoresOptions& options,
                                                        std::string* why) {
     LWM2M_TRY(seeds, redis::parse_url(url, why));
     if (options.prefix.empty() || options.prefix.find_first_of("{}") != std::string::npos) {
