@@ -25,6 +25,9 @@
 #include <lwm2m/store/commit_queue.hpp>
 #include <lwm2m/store/memory_bootstrap_config_store.hpp>
 #include <lwm2m/store/memory_stores.hpp>
+#include <lwm2m/store/redis_bootstrap_config_store.hpp>
+#include <lwm2m/store/redis_stores.hpp>
+#include <lwm2m/store/registration_committer.hpp>
 #include <lwm2m/store/sqlite_bootstrap_config_store.hpp>
 #include <lwm2m/store/sqlite_stores.hpp>
 #include <lwm2m/transport/heap.hpp>
@@ -61,29 +64,54 @@ struct SharedMemoryEventLog {
 /// appended on the writer's connection (in its transactions) and read back on a read-only
 /// connection of its own from the HTTP thread: in WAL mode a reader sees the last commit and
 /// never waits for the writer, so GET /api/events/history neither queues behind a group commit
-/// nor holds one up.
+/// nor holds one up. Redis (redis://...):
+/// registrations and events committed by a RegistrationCommitter writer thread (group commit),
+/// the credentials and configurations written through (docs/store.md "Redis"); the secret key
+/// file stays in the data directory.
 struct Stores {
     std::unique_ptr<store::MemorySecurityStore> memory_security;
     std::unique_ptr<store::MemoryRegistrationStore> memory_registrations;
     std::unique_ptr<store::SqliteStores> sql;
     std::unique_ptr<store::CommitQueue> queue;
     std::shared_ptr<store::RegistrationWriter> writer;
+    std::unique_ptr<store::RedisStores> redis;
+    std::unique_ptr<store::RegistrationCommitter> committer;
     std::unique_ptr<store::BootstrapConfigStore> configs;
     std::unique_ptr<store::Database> history_db; ///< SQLite: the HTTP thread's reader
     std::unique_ptr<store::SqliteEventLog> history;
     std::shared_ptr<SharedMemoryEventLog> memory_events;
+    /// Redis: the HTTP thread's own client for the event history (a client serves one thread).
+    std::unique_ptr<store::redis::ClusterClient> history_client;
+    std::unique_ptr<store::RedisEventLog> redis_history;
 
     store::SecurityStore& security() {
+        if (redis) return redis->security();
         return sql ? static_cast<store::SecurityStore&>(sql->security()) : *memory_security;
     }
     store::RegistrationStore& registrations() {
+        if (redis) return redis->registrations();
         return sql ? static_cast<store::RegistrationStore&>(sql->registrations())
                    : *memory_registrations;
     }
 };
 
-Result<Stores> open_stores(const app::ServerOptions& o) {
+Result<Stores> open_stores(const app::ServerOptions& o, std::string* why) {
     Stores s;
+    if (o.store.rfind("redis://", 0) == 0) {
+        LWM2M_TRY(redis, store::RedisStores::open(
+                             o.store, (std::filesystem::path(o.data_dir) / "secret.key").string(),
+                             {}, why));
+        s.redis = std::move(redis);
+        LWM2M_TRY(configs, store::RedisBootstrapConfigStore::open(
+                               s.redis->client(), s.redis->secret_box(), s.redis->keys()));
+        s.configs = std::move(configs);
+        LWM2M_TRY(seeds, store::redis::parse_url(o.store, why));
+        LWM2M_TRY(history_client, store::redis::ClusterClient::connect(std::move(seeds), {}, why));
+        s.history_client = std::move(history_client);
+        s.redis_history =
+            std::make_unique<store::RedisEventLog>(*s.history_client, s.redis->keys());
+        return s;
+    }
     if (o.store == "memory") {
         s.memory_security = std::make_unique<store::MemorySecurityStore>();
         s.memory_registrations = std::make_unique<store::MemoryRegistrationStore>();
@@ -136,9 +164,11 @@ int run(const app::ServerOptions& o) {
     transport::SystemRandom random;
     transport::SystemWallClock wall;
 
-    auto stores = open_stores(o);
+    std::string store_why;
+    auto stores = open_stores(o, &store_why);
     if (!stores) {
-        log->error("opening the {} store in {}: {}", o.store, o.data_dir, stores.error().message());
+        log->error("opening the {} store (data directory {}): {}{}{}", o.store, o.data_dir,
+                   stores.error().message(), store_why.empty() ? "" : ": ", store_why);
         return 1;
     }
 
@@ -286,6 +316,21 @@ int run(const app::ServerOptions& o) {
             return ok();
         };
     }
+    if (stores->redis) {
+        // Appended on the registrations' writer thread, in order with the commits.
+        stores->committer =
+            std::make_unique<store::RegistrationCommitter>(stores->redis->registrations());
+        bo.log_event = [c = stores->committer.get(), events = &stores->redis->events(),
+                        &log](store::EventRecord rec) {
+            c->post([events, rec = std::move(rec), &log]() mutable {
+                if (auto r = events->append(std::move(rec)); !r)
+                    log->warn("event log append failed: {}", r.error().message());
+            });
+        };
+        bo.read_events = [history = stores->redis_history.get()](const store::EventQuery& q) {
+            return history->read(q);
+        };
+    }
     if (stores->queue) {
         // The event log lives on the writer's connection and is appended in its transactions
         // (group commit, never blocking the engine thread).
@@ -376,6 +421,15 @@ int run(const app::ServerOptions& o) {
                                                   });
                                               });
                         batch = {};
+                    } else if (stores->committer) {
+                        // Group commit on the Redis writer thread.
+                        stores->committer->submit(std::move(batch), [&loop, &dm, &log,
+                                                                     seq](Result<void> r) {
+                            if (!r)
+                                log->error("registration commit failed: {}", r.error().message());
+                            loop.post([&dm, seq, r](TimePoint t) { dm->on_persisted(t, seq, r); });
+                        });
+                        batch = {};
                     } else {
                         auto r = stores->registrations().commit(batch);
                         if (!r) log->error("registration commit failed: {}", r.error().message());
@@ -441,6 +495,8 @@ int run(const app::ServerOptions& o) {
             if (stores->queue)
                 r = stores->queue->run_sync(
                     [&](store::Database& db) { return stores->writer->apply(db, batch); });
+            else if (stores->committer)
+                r = stores->committer->commit_sync(std::move(batch));
             else
                 r = stores->registrations().commit(batch);
             if (!r) log->error("final registration commit failed: {}", r.error().message());
@@ -448,6 +504,7 @@ int run(const app::ServerOptions& o) {
     }
     // Flush and stop the writer thread while the loop its callbacks post to still exists.
     stores->queue.reset();
+    stores->committer.reset();
     log->info("stopped");
     return engine_failed.load() ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <lwm2m/store/redis_cluster.hpp>
 #include <lwm2m/version.hpp>
 
 #include "json_config.hpp"
@@ -58,8 +59,19 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
                    "file (api-token, 0600)")
         ->capture_default_str();
     app.add_option("--store", o.store,
-                   "where registrations, credentials and bootstrap configurations live")
-        ->check(CLI::IsMember({"memory", "sqlite"}))
+                   "where registrations, credentials and bootstrap configurations live: sqlite "
+                   "(the data directory), memory, or redis://host:port[,host:port...] (a Redis "
+                   "Cluster, or one Redis; the secret key file stays in the data directory)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                if (v == "memory" || v == "sqlite") return {};
+                std::string why;
+                if (v.rfind("redis://", 0) == 0 && lwm2m::store::redis::parse_url(v, &why))
+                    return {};
+                return why.empty() ? "memory, sqlite or redis://host:port[,host:port...]"
+                                   : "bad Redis URL: " + why;
+            },
+            "memory|sqlite|redis://host:port,..."))
         ->capture_default_str();
     app.add_option("--nosec", o.nosec,
                    "who may register over plain CoAP: refuse (nobody), listed (endpoints whose "

@@ -1,6 +1,9 @@
-// The contract of RegistrationStore, SecurityStore and EventLog, run against BOTH the memory and
-// the SQLite implementations (typed tests), so that they cannot drift apart.
+// The contract of RegistrationStore, SecurityStore and EventLog, run against the memory and the
+// SQLite implementations (typed tests, label unit), so that they cannot drift apart. Compiled a
+// second time with LWM2M_CONTRACT_REDIS for the Redis stores over a local Redis Cluster
+// (tests/integration/redis, label integration: LWM2M_TEST_REDIS_URL names the cluster).
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -8,6 +11,11 @@
 #include <lwm2m/base/errc.hpp>
 #include <lwm2m/store/memory_stores.hpp>
 #include <lwm2m/store/sqlite_stores.hpp>
+#ifdef LWM2M_CONTRACT_REDIS
+#include <unistd.h>
+
+#include <lwm2m/store/redis_stores.hpp>
+#endif
 
 #include "temp_dir.hpp"
 
@@ -42,6 +50,30 @@ struct SqliteImpl {
     std::unique_ptr<SqliteStores> stores_;
 };
 
+#ifdef LWM2M_CONTRACT_REDIS
+/// The Redis stores under a key prefix of their own (every test starts empty on the shared
+/// cluster).
+struct RedisImpl {
+    explicit RedisImpl(std::size_t event_capacity) {
+        const char* url = std::getenv("LWM2M_TEST_REDIS_URL");
+        EXPECT_NE(url, nullptr) << "LWM2M_TEST_REDIS_URL is not set (run through redis_cluster.py)";
+        RedisStoresOptions o;
+        o.event_log_max_rows = event_capacity;
+        o.prefix = "contract" + std::to_string(::getpid()) + "_" + std::to_string(counter_++);
+        std::string why;
+        auto s = RedisStores::open(url ? url : "", dir_.file("secret.key"), o, &why);
+        EXPECT_TRUE(s) << s.error().message() << ": " << why;
+        if (s) stores_ = std::move(*s);
+    }
+    RegistrationStore& registrations() { return stores_->registrations(); }
+    SecurityStore& security() { return stores_->security(); }
+    EventLog& events() { return stores_->events(); }
+    static inline int counter_ = 0;
+    test::TempDir dir_;
+    std::unique_ptr<RedisStores> stores_;
+};
+#endif
+
 template <class Impl>
 class StoreContract : public ::testing::Test {
 protected:
@@ -49,7 +81,11 @@ protected:
         return std::make_unique<Impl>(event_capacity);
     }
 };
+#ifdef LWM2M_CONTRACT_REDIS
+using Impls = ::testing::Types<RedisImpl>;
+#else
 using Impls = ::testing::Types<MemoryImpl, SqliteImpl>;
+#endif
 TYPED_TEST_SUITE(StoreContract, Impls);
 
 RegistrationRecord reg(std::string ep, std::string loc) {

@@ -1,0 +1,207 @@
+// Redis (Cluster) implementations of the server-side stores: registrations and observations,
+// security credentials, the event log. Design, keys, atomicity and durability: docs/store.md
+// "Redis". The cluster client is redis_cluster.hpp; the bootstrap configurations are
+// redis_bootstrap_config_store.hpp (library lwm2m_store_bootstrap_redis).
+//
+// Keys (one device's data under one hash tag, so in one slot on one primary):
+//
+//   <prefix>:{<ep>}:reg     string: the RegistrationRecord (binary, format version byte)
+//   <prefix>:{<ep>}:obs     hash: observation id (decimal) -> ObservationRecord (binary)
+//   <prefix>:{<ep>}:sec     string: the SecurityInfo, PSK key sealed (SecretBox)
+//   <prefix>:{<ep>}:bscfg   string: the sealed bootstrap configuration
+//   {<prefix>:events}:log   stream of events, {<prefix>:events}:seq its sequence counter
+//
+// Threading: RedisStores and its stores may be used from several threads (the cluster client
+// serialises its calls); the registration store is meant for one writer thread
+// (RegistrationCommitter), the security store for the loop thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <lwm2m/base/result.hpp>
+#include <lwm2m/store/event_log.hpp>
+#include <lwm2m/store/memory_stores.hpp>
+#include <lwm2m/store/redis_cluster.hpp>
+#include <lwm2m/store/registration_store.hpp>
+#include <lwm2m/store/secret_box.hpp>
+#include <lwm2m/store/security_store.hpp>
+
+namespace lwm2m::store {
+
+/// The binary encodings of the stored records (format version byte 1, then the fields; see
+/// docs/store.md "Redis"). Decoding errors: Errc::corrupt.
+namespace redis_codec {
+inline constexpr std::uint8_t version = 1;
+[[nodiscard]] std::string encode(const RegistrationRecord& r);
+[[nodiscard]] Result<RegistrationRecord> decode_registration(std::string_view data);
+[[nodiscard]] std::string encode(const ObservationRecord& o);
+[[nodiscard]] Result<ObservationRecord> decode_observation(std::string_view data);
+} // namespace redis_codec
+
+/// The key names (docs/store.md "Redis").
+struct RedisKeys {
+    std::string prefix = "lwm2m";
+    [[nodiscard]] std::string reg(std::string_view ep) const;
+    [[nodiscard]] std::string obs(std::string_view ep) const;
+    [[nodiscard]] std::string sec(std::string_view ep) const;
+    [[nodiscard]] std::string bscfg(std::string_view ep) const;
+    [[nodiscard]] std::string events() const;
+    [[nodiscard]] std::string event_seq() const;
+    /// The SCAN pattern of one kind of per-endpoint key ("reg", "sec", "bscfg"), the prefix's
+    /// glob characters escaped.
+    [[nodiscard]] std::string pattern(std::string_view kind) const;
+    /// The endpoint of a per-endpoint key (the text between the first '{' after the prefix and
+    /// the last '}'), nullopt when `key` is not one.
+    [[nodiscard]] std::optional<std::string> endpoint_of(std::string_view key) const;
+};
+
+/// RegistrationStore in Redis. commit(): each endpoint's changes run as ONE Lua script on its
+/// slot (atomic for that endpoint), the endpoints are pipelined, and each touched primary gets
+/// WAIT (ClusterOptions::wait_replicas) before commit() returns. Re-applying a batch is
+/// idempotent. Errors: store::Errc::unavailable (cluster unreachable past the retry deadline,
+/// writes not acknowledged by a replica), Errc::corrupt (unreadable records), Errc::io_error
+/// (an unexpected error reply).
+class RedisRegistrationStore final : public RegistrationStore {
+public:
+    RedisRegistrationStore(redis::ClusterClient& client, RedisKeys keys)
+        : client_(&client)
+        , keys_(std::move(keys)) {}
+
+    /// Per endpoint all or nothing; across endpoints a failed commit may leave some endpoints
+    /// applied (docs/store.md "Redis": the engine's on_persist_failed makes the store agree).
+    [[nodiscard]] Result<void> commit(std::span<const Change> batch) override;
+    /// SCAN of every primary for the registration keys, the records fetched in pipelines of
+    /// 512 endpoints. Registrations first, then observations.
+    [[nodiscard]] Result<void>
+    load(const std::function<void(RegistrationRecord&&)>& on_registration,
+         const std::function<void(ObservationRecord&&)>& on_observation) const override;
+    [[nodiscard]] Result<std::optional<RegistrationRecord>>
+    find(std::string_view endpoint) const override;
+    /// SCAN count (O(registrations); not on the hot path).
+    [[nodiscard]] Result<std::size_t> size() const override;
+    /// Observations of one endpoint, by id. Errors: as load().
+    [[nodiscard]] Result<std::vector<ObservationRecord>>
+    observations(std::string_view endpoint) const;
+
+private:
+    redis::ClusterClient* client_;
+    RedisKeys keys_;
+};
+
+/// SecurityStore in Redis: every record in memory (loaded at open: SCAN), written through (the
+/// key is SET before the index changes). PSK keys sealed with the SecretBox bound to
+/// "security/<endpoint>/psk_key", as in SQLite.
+class RedisSecurityStore final : public SecurityStore {
+public:
+    /// Loads every record. `client` and `box` must outlive the store. Errors:
+    /// Errc::decrypt_failed (another key file), Errc::corrupt, Errc::unavailable.
+    [[nodiscard]] static Result<std::unique_ptr<RedisSecurityStore>>
+    open(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys);
+
+    /// Errors: lwm2m::Errc::invalid_argument, Errc::conflict (nothing written),
+    /// Errc::unavailable / io_error (the store is unchanged).
+    [[nodiscard]] Result<void> put(SecurityInfo info, std::string* why = nullptr) override;
+    /// Errors: Errc::unavailable / io_error (the store is unchanged).
+    [[nodiscard]] Result<bool> remove(std::string_view endpoint) override;
+    [[nodiscard]] const SecurityInfo* find(std::string_view endpoint) const override {
+        return cache_.find(endpoint);
+    }
+    [[nodiscard]] const SecurityInfo* find_by_psk_identity(BytesView identity) const override {
+        return cache_.find_by_psk_identity(identity);
+    }
+    [[nodiscard]] const SecurityInfo* find_by_rpk(BytesView spki) const override {
+        return cache_.find_by_rpk(spki);
+    }
+    [[nodiscard]] const SecurityInfo* find_by_x509_cn(std::string_view cn) const override {
+        return cache_.find_by_x509_cn(cn);
+    }
+    void for_each(const std::function<void(const SecurityInfo&)>& fn) const override {
+        cache_.for_each(fn);
+    }
+    [[nodiscard]] std::size_t size() const override { return cache_.size(); }
+
+private:
+    RedisSecurityStore(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys)
+        : client_(&client)
+        , box_(&box)
+        , keys_(std::move(keys)) {}
+    redis::ClusterClient* client_;
+    const SecretBox* box_;
+    RedisKeys keys_;
+    MemorySecurityStore cache_;
+};
+
+/// EventLog in one Redis stream (XADD MAXLEN ~ max_rows): seq from an INCR counter in the same
+/// slot, both in one Lua script; read() shows only the newest max_rows (seq > counter -
+/// max_rows), so the bound is exact for readers. A retried append after a lost reply may store
+/// an event twice (with two seqs).
+class RedisEventLog final : public EventLog {
+public:
+    RedisEventLog(redis::ClusterClient& client, RedisKeys keys, std::size_t max_rows = 100000)
+        : client_(&client)
+        , keys_(std::move(keys))
+        , max_rows_(max_rows == 0 ? 1 : max_rows) {}
+    /// Errors: Errc::unavailable, Errc::io_error.
+    [[nodiscard]] Result<std::uint64_t> append(EventRecord event) override;
+    /// Errors: Errc::unavailable, Errc::io_error, Errc::corrupt.
+    [[nodiscard]] Result<std::vector<EventRecord>> read(const EventQuery& query) const override;
+
+private:
+    redis::ClusterClient* client_;
+    RedisKeys keys_;
+    std::size_t max_rows_;
+};
+
+struct RedisStoresOptions {
+    redis::ClusterOptions cluster;
+    /// Key prefix: several deployments (or tests) can share one cluster.
+    std::string prefix = "lwm2m";
+    std::size_t event_log_max_rows = 100000;
+};
+
+/// The Redis stores of one deployment: two cluster clients (one for the writer thread's
+/// registrations and events, one for the loop thread's credentials and the configurations), the
+/// SecretBox of `key_file` (32 bytes, 0600, created when missing; every node of a deployment
+/// needs the same file).
+class RedisStores {
+public:
+    /// Errors: lwm2m::Errc::invalid_argument (bad URL: `why` says why; bad key file),
+    /// Errc::unavailable (the cluster cannot be reached: `why` names host:port), the errors of
+    /// RedisSecurityStore::open and SecretBox::load_or_create.
+    [[nodiscard]] static Result<std::unique_ptr<RedisStores>>
+    open(std::string_view url, const std::string& key_file, const RedisStoresOptions& options = {},
+         std::string* why = nullptr);
+    RedisStores(const RedisStores&) = delete;
+    RedisStores& operator=(const RedisStores&) = delete;
+    ~RedisStores();
+
+    [[nodiscard]] RedisRegistrationStore& registrations() noexcept { return *registrations_; }
+    [[nodiscard]] RedisSecurityStore& security() noexcept { return *security_; }
+    [[nodiscard]] RedisEventLog& events() noexcept { return *events_; }
+    [[nodiscard]] const SecretBox& secret_box() const noexcept { return box_; }
+    [[nodiscard]] redis::ClusterClient& writer_client() noexcept { return *writer_; }
+    [[nodiscard]] redis::ClusterClient& client() noexcept { return *main_; }
+    [[nodiscard]] const RedisKeys& keys() const noexcept { return keys_; }
+
+private:
+    RedisStores(SecretBox box, RedisKeys keys)
+        : box_(std::move(box))
+        , keys_(std::move(keys)) {}
+    SecretBox box_;
+    RedisKeys keys_;
+    std::unique_ptr<redis::ClusterClient> writer_;
+    std::unique_ptr<redis::ClusterClient> main_;
+    std::unique_ptr<RedisRegistrationStore> registrations_;
+    std::unique_ptr<RedisSecurityStore> security_;
+    std::unique_ptr<RedisEventLog> events_;
+};
+
+} // namespace lwm2m::store

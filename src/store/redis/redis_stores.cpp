@@ -1,0 +1,684 @@
+// Redis implementations of the server-side stores (include/lwm2m/store/redis_stores.hpp,
+// docs/store.md "Redis").
+#include <lwm2m/store/redis_stores.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <unordered_set>
+
+#include <gnutls/crypto.h>
+
+#include <lwm2m/base/errc.hpp>
+
+namespace lwm2m::store {
+
+namespace {
+
+// ------------------------------------------------------------------ binary encoding
+
+class Writer {
+public:
+    void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+    void varint(std::uint64_t v) {
+        while (v >= 0x80) {
+            out_.push_back(static_cast<char>((v & 0x7F) | 0x80));
+            v >>= 7;
+        }
+        out_.push_back(static_cast<char>(v));
+    }
+    void svarint(std::int64_t v) {
+        varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+    }
+    void str(std::string_view s) {
+        varint(s.size());
+        out_.append(s);
+    }
+    void bytes(BytesView b) { str(as_string_view(b)); }
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+class Reader {
+public:
+    explicit Reader(std::string_view in)
+        : in_(in) {}
+    bool u8(std::uint8_t& v) {
+        if (in_.empty()) return false;
+        v = static_cast<std::uint8_t>(in_.front());
+        in_.remove_prefix(1);
+        return true;
+    }
+    bool varint(std::uint64_t& v) {
+        v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            std::uint8_t b = 0;
+            if (!u8(b)) return false;
+            v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        return false;
+    }
+    bool svarint(std::int64_t& v) {
+        std::uint64_t u = 0;
+        if (!varint(u)) return false;
+        v = static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
+        return true;
+    }
+    template <class T>
+    bool uint(T& v) {
+        std::uint64_t u = 0;
+        if (!varint(u) || u > std::numeric_limits<T>::max()) return false;
+        v = static_cast<T>(u);
+        return true;
+    }
+    bool str(std::string& s) {
+        std::uint64_t n = 0;
+        if (!varint(n) || n > in_.size()) return false;
+        s.assign(in_.substr(0, n));
+        in_.remove_prefix(n);
+        return true;
+    }
+    bool bytes(Bytes& b) {
+        std::string s;
+        if (!str(s)) return false;
+        b = to_bytes(s);
+        return true;
+    }
+    [[nodiscard]] bool done() const { return in_.empty(); }
+
+private:
+    std::string_view in_;
+};
+
+void put_peer(Writer& w, const PeerAddr& p) {
+    w.u8(static_cast<std::uint8_t>(p.family));
+    const std::size_t n = p.family == PeerAddr::Family::ipv4   ? 4
+                          : p.family == PeerAddr::Family::ipv6 ? 16
+                                                               : 0;
+    for (std::size_t i = 0; i < n; ++i)
+        w.u8(p.addr[i]);
+    w.varint(p.port);
+    w.varint(p.scope_id);
+}
+
+bool get_peer(Reader& r, PeerAddr& p) {
+    std::uint8_t fam = 0;
+    if (!r.u8(fam)) return false;
+    std::size_t n = 0;
+    if (fam == static_cast<std::uint8_t>(PeerAddr::Family::ipv4))
+        n = 4;
+    else if (fam == static_cast<std::uint8_t>(PeerAddr::Family::ipv6))
+        n = 16;
+    else if (fam != 0)
+        return false;
+    p.family = static_cast<PeerAddr::Family>(fam);
+    for (std::size_t i = 0; i < n; ++i)
+        if (!r.u8(p.addr[i])) return false;
+    return r.uint(p.port) && r.uint(p.scope_id);
+}
+
+bool mode_ok(std::uint8_t m) {
+    return m <= static_cast<std::uint8_t>(SecurityMode::nosec);
+}
+
+std::string psk_context(std::string_view endpoint) {
+    std::string c = "security/";
+    c.append(endpoint);
+    c.append("/psk_key");
+    return c;
+}
+
+std::string to_decimal(std::uint64_t v) {
+    return std::to_string(v);
+}
+
+bool parse_u64(std::string_view s, std::uint64_t& v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc{} && p == s.data() + s.size();
+}
+
+std::string sha1_hex(std::string_view s) {
+    unsigned char digest[20];
+    gnutls_hash_fast(GNUTLS_DIG_SHA1, s.data(), s.size(), digest);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : digest) {
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+    }
+    return out;
+}
+
+// One endpoint's changes, in order, atomically on its slot (KEYS[1] = reg, KEYS[2] = obs).
+// Ops: P <record> <replaces 0|1>, R, O <id> <record>, X <id>. Idempotent when re-applied.
+constexpr std::string_view commit_script = R"lua(
+local i = 1
+local n = #ARGV
+while i <= n do
+  local op = ARGV[i]
+  if op == 'P' then
+    if ARGV[i + 2] == '1' then redis.call('DEL', KEYS[2]) end
+    redis.call('SET', KEYS[1], ARGV[i + 1])
+    i = i + 3
+  elseif op == 'R' then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    i = i + 1
+  elseif op == 'O' then
+    if redis.call('EXISTS', KEYS[1]) == 1 then
+      redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+    end
+    i = i + 3
+  elseif op == 'X' then
+    redis.call('HDEL', KEYS[2], ARGV[i + 1])
+    i = i + 2
+  else
+    return redis.error_reply('ERR lwm2m: unknown op')
+  end
+end
+return 1
+)lua";
+
+// The event log: KEYS[1] = stream, KEYS[2] = counter; ARGV = max, time, ep, kind, detail.
+constexpr std::string_view event_script = R"lua(
+local s = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '0-' .. s, 't', ARGV[2], 'e', ARGV[3],
+           'k', ARGV[4], 'd', ARGV[5])
+return s
+)lua";
+
+const std::string& commit_sha() {
+    static const std::string sha = sha1_hex(commit_script);
+    return sha;
+}
+const std::string& event_sha() {
+    static const std::string sha = sha1_hex(event_script);
+    return sha;
+}
+
+/// Runs EVALSHA commands; the ones answered NOSCRIPT (a promoted replica, a restarted node
+/// without the script cache) are sent again as EVAL with the script's text.
+Result<std::vector<redis::Reply>>
+run_scripts(redis::ClusterClient& c, std::vector<redis::Command>& cmds, std::string_view script) {
+    LWM2M_TRY(replies, c.run(cmds));
+    std::vector<redis::Command> again;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < replies.size(); ++i)
+        if (replies[i].is_error() && replies[i].str.rfind("NOSCRIPT", 0) == 0) {
+            auto cmd = cmds[i];
+            cmd.args[0] = "EVAL";
+            cmd.args[1] = std::string(script);
+            again.push_back(std::move(cmd));
+            where.push_back(i);
+        }
+    if (!again.empty()) {
+        LWM2M_TRY(more, c.run(again));
+        for (std::size_t k = 0; k < where.size(); ++k)
+            replies[where[k]] = std::move(more[k]);
+    }
+    return replies;
+}
+
+std::string escape_glob(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+    }
+    return out;
+}
+
+} // namespace
+
+// ------------------------------------------------------------------ codec
+
+namespace redis_codec {
+
+std::string encode(const RegistrationRecord& r) {
+    Writer w;
+    w.u8(version);
+    w.str(r.endpoint);
+    w.str(r.location);
+    w.str(r.lwm2m_version);
+    w.varint(r.lifetime_s);
+    w.str(r.binding);
+    w.u8(r.queue_mode ? 1 : 0);
+    w.str(r.sms_number);
+    w.str(r.object_links);
+    put_peer(w, r.peer);
+    w.varint(r.socket);
+    w.u8(static_cast<std::uint8_t>(r.security));
+    w.svarint(r.registered_at);
+    w.svarint(r.updated_at);
+    return w.take();
+}
+
+Result<RegistrationRecord> decode_registration(std::string_view data) {
+    Reader rd(data);
+    RegistrationRecord r;
+    std::uint8_t v = 0, q = 0, sec = 0;
+    if (!rd.u8(v) || v != version || !rd.str(r.endpoint) || !rd.str(r.location) ||
+        !rd.str(r.lwm2m_version) || !rd.uint(r.lifetime_s) || !rd.str(r.binding) || !rd.u8(q) ||
+        q > 1 || !rd.str(r.sms_number) || !rd.str(r.object_links) || !get_peer(rd, r.peer) ||
+        !rd.uint(r.socket) || !rd.u8(sec) || !mode_ok(sec) || !rd.svarint(r.registered_at) ||
+        !rd.svarint(r.updated_at) || !rd.done())
+        return fail(Errc::corrupt);
+    r.queue_mode = q == 1;
+    r.security = static_cast<SecurityMode>(sec);
+    return r;
+}
+
+std::string encode(const ObservationRecord& o) {
+    Writer w;
+    w.u8(version);
+    w.str(o.endpoint);
+    w.varint(o.id);
+    w.bytes(o.token);
+    w.u8(o.composite ? 1 : 0);
+    w.varint(o.paths.size());
+    for (const auto& p : o.paths)
+        w.str(p);
+    w.u8(o.accept ? 1 : 0);
+    if (o.accept) w.varint(*o.accept);
+    w.svarint(o.created_at);
+    return w.take();
+}
+
+Result<ObservationRecord> decode_observation(std::string_view data) {
+    Reader rd(data);
+    ObservationRecord o;
+    std::uint8_t v = 0, comp = 0, has_accept = 0;
+    std::uint64_t n = 0;
+    if (!rd.u8(v) || v != version || !rd.str(o.endpoint) || !rd.varint(o.id) ||
+        !rd.bytes(o.token) || !rd.u8(comp) || comp > 1 || !rd.varint(n) || n > data.size())
+        return fail(Errc::corrupt);
+    o.composite = comp == 1;
+    o.paths.resize(n);
+    for (auto& p : o.paths)
+        if (!rd.str(p)) return fail(Errc::corrupt);
+    if (!rd.u8(has_accept) || has_accept > 1) return fail(Errc::corrupt);
+    if (has_accept) {
+        std::uint16_t a = 0;
+        if (!rd.uint(a)) return fail(Errc::corrupt);
+        o.accept = a;
+    }
+    if (!rd.svarint(o.created_at) || !rd.done()) return fail(Errc::corrupt);
+    return o;
+}
+
+} // namespace redis_codec
+
+// ------------------------------------------------------------------ keys
+
+namespace {
+std::string tagged(const std::string& prefix, std::string_view ep, std::string_view kind) {
+    std::string k;
+    k.reserve(prefix.size() + ep.size() + kind.size() + 4);
+    k.append(prefix).append(":{").append(ep).append("}:").append(kind);
+    return k;
+}
+} // namespace
+
+std::string RedisKeys::reg(std::string_view ep) const {
+    return tagged(prefix, ep, "reg");
+}
+std::string RedisKeys::obs(std::string_view ep) const {
+    return tagged(prefix, ep, "obs");
+}
+std::string RedisKeys::sec(std::string_view ep) const {
+    return tagged(prefix, ep, "sec");
+}
+std::string RedisKeys::bscfg(std::string_view ep) const {
+    return tagged(prefix, ep, "bscfg");
+}
+std::string RedisKeys::events() const {
+    return "{" + prefix + ":events}:log";
+}
+std::string RedisKeys::event_seq() const {
+    return "{" + prefix + ":events}:seq";
+}
+std::string RedisKeys::pattern(std::string_view kind) const {
+    return escape_glob(prefix) + ":{*}:" + std::string(kind);
+}
+std::optional<std::string> RedisKeys::endpoint_of(std::string_view key) const {
+    const std::string head = prefix + ":{";
+    if (key.substr(0, head.size()) != head) return std::nullopt;
+    key.remove_prefix(head.size());
+    const auto close = key.rfind("}:");
+    if (close == std::string_view::npos) return std::nullopt;
+    return std::string(key.substr(0, close));
+}
+
+// ------------------------------------------------------------------ registrations
+
+Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
+    if (batch.empty()) return ok();
+    // Group by endpoint, keeping each endpoint's changes in order.
+    std::vector<redis::Command> cmds;
+    detail::StringMap<std::size_t> index;
+    auto cmd_of = [&](const std::string& ep) -> redis::Command& {
+        auto it = index.find(ep);
+        if (it != index.end()) return cmds[it->second];
+        index.emplace(ep, cmds.size());
+        const auto reg = keys_.reg(ep);
+        auto c = redis::command({"EVALSHA", commit_sha(), "2", reg, keys_.obs(ep)}, reg, true);
+        cmds.push_back(std::move(c));
+        return cmds.back();
+    };
+    for (const Change& ch : batch) {
+        std::visit(
+            [&](const auto& op) {
+                using T = std::decay_t<decltype(op)>;
+                if constexpr (std::is_same_v<T, RegistrationPut>) {
+                    auto& a = cmd_of(op.record.endpoint).args;
+                    a.emplace_back("P");
+                    a.push_back(redis_codec::encode(op.record));
+                    a.emplace_back(op.replaces ? "1" : "0");
+                } else if constexpr (std::is_same_v<T, RegistrationRemove>) {
+                    cmd_of(op.endpoint).args.emplace_back("R");
+                } else if constexpr (std::is_same_v<T, ObservationPut>) {
+                    auto& a = cmd_of(op.record.endpoint).args;
+                    a.emplace_back("O");
+                    a.push_back(to_decimal(op.record.id));
+                    a.push_back(redis_codec::encode(op.record));
+                } else {
+                    auto& a = cmd_of(op.endpoint).args;
+                    a.emplace_back("X");
+                    a.push_back(to_decimal(op.id));
+                }
+            },
+            ch.op);
+    }
+    LWM2M_TRY(replies, run_scripts(*client_, cmds, commit_script));
+    for (const auto& r : replies)
+        if (r.is_error()) return fail(Errc::io_error);
+    return ok();
+}
+
+Result<void>
+RedisRegistrationStore::load(const std::function<void(RegistrationRecord&&)>& on_registration,
+                             const std::function<void(ObservationRecord&&)>& on_observation) const {
+    std::unordered_set<std::string> seen;
+    std::vector<ObservationRecord> observations;
+    LWM2M_TRY_VOID(client_->scan(
+        keys_.pattern("reg"), 512, [&](std::vector<std::string>& found) -> Result<void> {
+            std::vector<std::string> eps;
+            std::vector<redis::Command> cmds;
+            for (auto& k : found) {
+                auto ep = keys_.endpoint_of(k);
+                if (!ep || !seen.insert(*ep).second) continue;
+                cmds.push_back(redis::command({"GET", k}, k));
+                const auto ok = keys_.obs(*ep);
+                cmds.push_back(redis::command({"HGETALL", ok}, ok));
+                eps.push_back(std::move(*ep));
+            }
+            if (cmds.empty()) return ok();
+            LWM2M_TRY(replies, client_->run(cmds));
+            for (std::size_t i = 0; i < eps.size(); ++i) {
+                const auto& reg = replies[2 * i];
+                const auto& obs = replies[2 * i + 1];
+                if (reg.is_nil()) continue; // removed since the SCAN
+                if (reg.type != redis::Reply::Type::string || obs.type != redis::Reply::Type::array)
+                    return fail(Errc::corrupt);
+                LWM2M_TRY(rec, redis_codec::decode_registration(reg.str));
+                if (rec.endpoint != eps[i]) return fail(Errc::corrupt);
+                on_registration(std::move(rec));
+                for (std::size_t k = 1; k < obs.elements.size(); k += 2) {
+                    LWM2M_TRY(o, redis_codec::decode_observation(obs.elements[k].str));
+                    if (o.endpoint != eps[i]) return fail(Errc::corrupt);
+                    observations.push_back(std::move(o));
+                }
+            }
+            return ok();
+        }));
+    for (auto& o : observations)
+        on_observation(std::move(o));
+    return ok();
+}
+
+Result<std::optional<RegistrationRecord>>
+RedisRegistrationStore::find(std::string_view endpoint) const {
+    const auto k = keys_.reg(endpoint);
+    LWM2M_TRY(r, client_->run(redis::command({"GET", k}, k)));
+    if (r.is_nil()) return std::optional<RegistrationRecord>();
+    if (r.type != redis::Reply::Type::string) return fail(Errc::io_error);
+    LWM2M_TRY(rec, redis_codec::decode_registration(r.str));
+    return std::optional<RegistrationRecord>(std::move(rec));
+}
+
+Result<std::size_t> RedisRegistrationStore::size() const {
+    std::unordered_set<std::string> seen;
+    LWM2M_TRY_VOID(client_->scan(keys_.pattern("reg"), 1000,
+                                 [&](std::vector<std::string>& found) -> Result<void> {
+                                     for (auto& k : found)
+                                         seen.insert(std::move(k));
+                                     return ok();
+                                 }));
+    return seen.size();
+}
+
+Result<std::vector<ObservationRecord>>
+RedisRegistrationStore::observations(std::string_view endpoint) const {
+    const auto k = keys_.obs(endpoint);
+    LWM2M_TRY(r, client_->run(redis::command({"HGETALL", k}, k)));
+    if (r.type != redis::Reply::Type::array) return fail(Errc::io_error);
+    std::vector<ObservationRecord> out;
+    for (std::size_t i = 1; i < r.elements.size(); i += 2) {
+        LWM2M_TRY(o, redis_codec::decode_observation(r.elements[i].str));
+        out.push_back(std::move(o));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return out;
+}
+
+// ------------------------------------------------------------------ security
+
+namespace {
+
+std::string_view cn_of(const SecurityInfo& info) {
+    return info.x509_common_name.empty() ? std::string_view(info.endpoint)
+                                         : std::string_view(info.x509_common_name);
+}
+
+Result<std::string> encode_security(const SecurityInfo& info, const SecretBox& box) {
+    Writer w;
+    w.u8(redis_codec::version);
+    w.str(info.endpoint);
+    w.u8(static_cast<std::uint8_t>(info.mode));
+    w.bytes(info.psk_identity);
+    if (info.mode == SecurityMode::psk) {
+        LWM2M_TRY(sealed, box.seal(info.psk_key.view(), psk_context(info.endpoint)));
+        w.bytes(sealed);
+    } else {
+        w.str("");
+    }
+    w.bytes(info.rpk_public_key);
+    w.str(info.x509_common_name);
+    return w.take();
+}
+
+Result<SecurityInfo> decode_security(std::string_view data, const SecretBox& box) {
+    Reader rd(data);
+    SecurityInfo info;
+    std::uint8_t v = 0, mode = 0;
+    Bytes sealed;
+    if (!rd.u8(v) || v != redis_codec::version || !rd.str(info.endpoint) || !rd.u8(mode) ||
+        !mode_ok(mode) || !rd.bytes(info.psk_identity) || !rd.bytes(sealed) ||
+        !rd.bytes(info.rpk_public_key) || !rd.str(info.x509_common_name) || !rd.done())
+        return fail(Errc::corrupt);
+    info.mode = static_cast<SecurityMode>(mode);
+    if (info.mode == SecurityMode::psk) {
+        LWM2M_TRY(key, box.open(sealed, psk_context(info.endpoint)));
+        info.psk_key = std::move(key);
+    }
+    return info;
+}
+
+} // namespace
+
+Result<std::unique_ptr<RedisSecurityStore>>
+RedisSecurityStore::open(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys) {
+    std::unique_ptr<RedisSecurityStore> s(new RedisSecurityStore(client, box, std::move(keys)));
+    std::unordered_set<std::string> seen;
+    LWM2M_TRY_VOID(client.scan(s->keys_.pattern("sec"), 512,
+                               [&](std::vector<std::string>& found) -> Result<void> {
+                                   std::vector<redis::Command> cmds;
+                                   for (auto& k : found)
+                                       if (seen.insert(k).second)
+                                           cmds.push_back(redis::command({"GET", k}, k));
+                                   if (cmds.empty()) return ok();
+                                   LWM2M_TRY(replies, client.run(cmds));
+                                   for (std::size_t i = 0; i < replies.size(); ++i) {
+                                       if (replies[i].is_nil()) continue;
+                                       if (replies[i].type != redis::Reply::Type::string)
+                                           return fail(Errc::corrupt);
+                                       LWM2M_TRY(info, decode_security(replies[i].str, box));
+                                       if (s->keys_.endpoint_of(cmds[i].args[1]) != info.endpoint)
+                                           return fail(Errc::corrupt);
+                                       if (!s->cache_.put(std::move(info)))
+                                           return fail(Errc::corrupt);
+                                   }
+                                   return ok();
+                               }));
+    return s;
+}
+
+Result<void> RedisSecurityStore::put(SecurityInfo info, std::string* why) {
+    LWM2M_TRY_VOID(validate(info, why));
+    const SecurityInfo* holder = nullptr;
+    const char* reason = nullptr;
+    switch (info.mode) {
+    case SecurityMode::psk:
+        holder = cache_.find_by_psk_identity(info.psk_identity);
+        reason = "the PSK identity is bound to another endpoint";
+        break;
+    case SecurityMode::rpk:
+        holder = cache_.find_by_rpk(info.rpk_public_key);
+        reason = "the raw public key is bound to another endpoint";
+        break;
+    case SecurityMode::x509:
+        holder = cache_.find_by_x509_cn(cn_of(info));
+        reason = "the certificate name is bound to another endpoint";
+        break;
+    case SecurityMode::nosec:
+        break;
+    }
+    if (holder && holder->endpoint != info.endpoint) {
+        if (why) *why = reason;
+        return fail(Errc::conflict);
+    }
+    LWM2M_TRY(blob, encode_security(info, *box_));
+    const auto k = keys_.sec(info.endpoint);
+    LWM2M_TRY(r, client_->run(redis::command({"SET", k, std::move(blob)}, k, true)));
+    if (r.is_error()) return fail(Errc::io_error);
+    return cache_.put(std::move(info));
+}
+
+Result<bool> RedisSecurityStore::remove(std::string_view endpoint) {
+    if (!cache_.find(endpoint)) return false;
+    const auto k = keys_.sec(endpoint);
+    LWM2M_TRY(r, client_->run(redis::command({"DEL", k}, k, true)));
+    if (r.is_error()) return fail(Errc::io_error);
+    return cache_.remove(endpoint);
+}
+
+// ------------------------------------------------------------------ events
+
+Result<std::uint64_t> RedisEventLog::append(EventRecord event) {
+    const auto stream = keys_.events();
+    std::vector<redis::Command> cmds{
+        redis::command({"EVALSHA", event_sha(), "2", stream, keys_.event_seq(),
+                        std::to_string(max_rows_), std::to_string(event.time),
+                        std::move(event.endpoint), std::move(event.kind), std::move(event.detail)},
+                       stream, true)};
+    LWM2M_TRY(replies, run_scripts(*client_, cmds, event_script));
+    const auto& r = replies.front();
+    if (r.type != redis::Reply::Type::integer || r.integer <= 0) return fail(Errc::io_error);
+    return static_cast<std::uint64_t>(r.integer);
+}
+
+Result<std::vector<EventRecord>> RedisEventLog::read(const EventQuery& query) const {
+    std::vector<EventRecord> out;
+    if (query.limit == 0) return out;
+    const auto stream = keys_.events();
+    const auto seq_key = keys_.event_seq();
+    LWM2M_TRY(cur_r, client_->run(redis::command({"GET", seq_key}, seq_key)));
+    std::uint64_t cur = 0;
+    if (!cur_r.is_nil() && !parse_u64(cur_r.str, cur)) return fail(Errc::corrupt);
+    std::uint64_t lower = cur > max_rows_ ? cur - max_rows_ : 0;
+    lower = std::max<std::uint64_t>(lower, query.after_seq);
+    constexpr std::size_t page = 256;
+    while (out.size() < query.limit && lower < cur) {
+        LWM2M_TRY(r, client_->run(redis::command({"XRANGE", stream, "(0-" + to_decimal(lower), "+",
+                                                  "COUNT", std::to_string(page)},
+                                                 stream)));
+        if (r.type != redis::Reply::Type::array) return fail(Errc::io_error);
+        for (const auto& entry : r.elements) {
+            if (entry.type != redis::Reply::Type::array || entry.elements.size() != 2)
+                return fail(Errc::corrupt);
+            const auto& id = entry.elements[0].str;
+            std::uint64_t seq = 0;
+            if (id.rfind("0-", 0) != 0 || !parse_u64(std::string_view(id).substr(2), seq))
+                return fail(Errc::corrupt);
+            lower = seq;
+            EventRecord e;
+            e.seq = seq;
+            const auto& f = entry.elements[1].elements;
+            for (std::size_t k = 0; k + 1 < f.size(); k += 2) {
+                const auto& name = f[k].str;
+                if (name == "t") {
+                    std::uint64_t t = 0;
+                    const bool neg = !f[k + 1].str.empty() && f[k + 1].str[0] == '-';
+                    if (!parse_u64(std::string_view(f[k + 1].str).substr(neg ? 1 : 0), t))
+                        return fail(Errc::corrupt);
+                    e.time = neg ? -static_cast<std::int64_t>(t) : static_cast<std::int64_t>(t);
+                } else if (name == "e") {
+                    e.endpoint = f[k + 1].str;
+                } else if (name == "k") {
+                    e.kind = f[k + 1].str;
+                } else if (name == "d") {
+                    e.detail = f[k + 1].str;
+                }
+            }
+            if (query.endpoint && e.endpoint != *query.endpoint) continue;
+            out.push_back(std::move(e));
+            if (out.size() == query.limit) break;
+        }
+        if (r.elements.size() < page) break;
+    }
+    return out;
+}
+
+// ------------------------------------------------------------------ RedisStores
+
+RedisStores::~RedisStores() = default;
+
+Result<std::unique_ptr<RedisStores>> RedisStores::open(std::string_view url,
+                                                       const std::string& key_file,
+                                                       const RedisStoresOptions& options,
+                                                       std::string* why) {
+    LWM2M_TRY(seeds, redis::parse_url(url, why));
+    if (options.prefix.empty() || options.prefix.find_first_of("{}") != std::string::npos) {
+        if (why) *why = "the key prefix must be non-empty and without { or }";
+        return fail(lwm2m::Errc::invalid_argument);
+    }
+    LWM2M_TRY(box, SecretBox::load_or_create(key_file));
+    RedisKeys keys{options.prefix};
+    std::unique_ptr<RedisStores> s(new RedisStores(std::move(box), keys));
+    LWM2M_TRY(writer, redis::ClusterClient::connect(seeds, options.cluster, why));
+    LWM2M_TRY(main, redis::ClusterClient::connect(seeds, options.cluster, why));
+    s->writer_ = std::move(writer);
+    s->main_ = std::move(main);
+    s->registrations_ = std::make_unique<RedisRegistrationStore>(*s->writer_, keys);
+    s->events_ = std::make_unique<RedisEventLog>(*s->writer_, keys, options.event_log_max_rows);
+    auto sec = RedisSecurityStore::open(*s->main_, s->box_, keys);
+    if (!sec) {
+        if (why && sec.error() == make_error_code(Errc::unavailable)) *why = s->main_->last_error();
+        return fail(sec.error());
+    }
+    s->security_ = std::move(*sec);
+    return s;
+}
+
+} // namespace lwm2m::store

@@ -1,0 +1,401 @@
+// The Redis stores over a real local Redis Cluster (3 primaries + 3 replicas, started by
+// tests/support/redis_cluster.py, which sets LWM2M_TEST_REDIS_URL and LWM2M_TEST_REDIS_DIR):
+// reload from a second client, secrets at rest (values and the nodes' append-only files),
+// another key file, -MOVED handling with a stale slot map, WAIT on the replicas, idempotent
+// re-application, a pipelined load() spanning every primary. The store contract runs in the same
+// program (tests/unit/store_sqlite_stores/contract_test.cpp with LWM2M_CONTRACT_REDIS).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include <lwm2m/base/errc.hpp>
+#include <lwm2m/store/redis_bootstrap_config_store.hpp>
+#include <lwm2m/store/redis_stores.hpp>
+
+#include "support/bootstrap_samples.hpp"
+#include "unit/store_sqlite_stores/temp_dir.hpp"
+
+namespace lwm2m::store {
+namespace {
+
+using test::bytes;
+
+std::string url() {
+    const char* u = std::getenv("LWM2M_TEST_REDIS_URL");
+    return u ? u : "";
+}
+
+std::string fresh_prefix() {
+    static int n = 0;
+    return "it" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+}
+
+std::unique_ptr<RedisStores> open(const std::string& key_file, const std::string& prefix) {
+    RedisStoresOptions o;
+    o.prefix = prefix;
+    std::string why;
+    auto s = RedisStores::open(url(), key_file, o, &why);
+    EXPECT_TRUE(s) << s.error().message() << ": " << why;
+    return s ? std::move(*s) : nullptr;
+}
+
+RegistrationRecord reg(std::string ep, std::string loc) {
+    RegistrationRecord r;
+    r.endpoint = std::move(ep);
+    r.location = std::move(loc);
+    r.lwm2m_version = "1.1";
+    r.binding = "U";
+    r.peer = PeerAddr::v4(127, 0, 0, 1, 40000);
+    r.registered_at = 1'700'000'000;
+    r.updated_at = 1'700'000'010;
+    return r;
+}
+
+std::string to_base64(BytesView b) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (std::size_t i = 0; i + 2 < b.size(); i += 3) {
+        const unsigned v = (std::to_integer<unsigned>(b[i]) << 16) |
+                           (std::to_integer<unsigned>(b[i + 1]) << 8) |
+                           std::to_integer<unsigned>(b[i + 2]);
+        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+    }
+    return out;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+TEST(RedisStoresCluster, ReloadFromAnotherClientSeesEverything) {
+    ASSERT_FALSE(url().empty()) << "run through tests/support/redis_cluster.py";
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a);
+    // 300 endpoints: spread over the three primaries; load() pages through SCAN.
+    std::vector<Change> batch;
+    std::uint64_t seq = 0;
+    for (int i = 0; i < 300; ++i) {
+        const auto ep = "dev-" + std::to_string(i);
+        batch.push_back({++seq, RegistrationPut{reg(ep, std::to_string(i))}});
+        ObservationRecord o;
+        o.endpoint = ep;
+        o.id = static_cast<std::uint64_t>(i) + 1;
+        o.token = bytes({1, 2});
+        o.paths = {"/3/0/9"};
+        batch.push_back({++seq, ObservationPut{o}});
+    }
+    ASSERT_TRUE(a->registrations().commit(batch));
+    SecurityInfo psk;
+    psk.endpoint = "dev-1";
+    psk.psk_identity = to_bytes("dev-1-id");
+    psk.psk_key = SecretBytes(bytes({9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11, 12}));
+    ASSERT_TRUE(a->security().put(psk));
+    EventRecord e;
+    e.endpoint = "dev-1";
+    e.kind = "registered";
+    auto s1 = a->events().append(e);
+    ASSERT_TRUE(s1);
+
+    auto b = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(b);
+    std::set<std::string> eps;
+    std::size_t observations = 0;
+    ASSERT_TRUE(b->registrations().load(
+        [&](RegistrationRecord&& r) { EXPECT_TRUE(eps.insert(r.endpoint).second); },
+        [&](ObservationRecord&& o) {
+            EXPECT_TRUE(eps.count(o.endpoint)) << "observation before its registration";
+            ++observations;
+        }));
+    EXPECT_EQ(eps.size(), 300U);
+    EXPECT_EQ(observations, 300U);
+    EXPECT_EQ(*b->registrations().size(), 300U);
+    EXPECT_EQ(**b->registrations().find("dev-7"), reg("dev-7", "7"));
+    const auto* found = b->security().find_by_psk_identity(to_bytes("dev-1-id"));
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(*found, psk);
+    // The event sequence continues.
+    auto s2 = b->events().append(e);
+    ASSERT_TRUE(s2);
+    EXPECT_EQ(*s2, *s1 + 1);
+    const char* standalone = std::getenv("LWM2M_TEST_REDIS_STANDALONE");
+    const bool one = standalone && std::string(standalone) == "1";
+    EXPECT_EQ(b->client().primaries().size(), one ? 1U : 3U);
+    EXPECT_EQ(b->client().standalone(), one);
+}
+
+TEST(RedisStoresCluster, SecretsAreSealedInRedisAndInTheAppendOnlyFiles) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    const auto key = bytes({0x5e, 0xc2, 0xe7, 0x4b, 0x65, 0x79, 0x21, 0x42, 0x99, 0x13, 0x37, 0x77,
+                            0x01, 0xfe, 0x88, 0x31});
+    SecurityInfo psk;
+    psk.endpoint = "secret-dev";
+    psk.psk_identity = to_bytes("secret-dev-identity");
+    psk.psk_key = SecretBytes(key);
+    ASSERT_TRUE(s->security().put(psk));
+    const auto k = s->keys().sec("secret-dev");
+    auto raw = s->client().run(redis::command({"GET", k}, k));
+    ASSERT_TRUE(raw);
+    ASSERT_EQ(raw->type, redis::Reply::Type::string);
+    const std::string key_raw(reinterpret_cast<const char*>(key.data()), key.size());
+    EXPECT_NE(raw->str.find("secret-dev-identity"), std::string::npos); // the test sees values
+    EXPECT_EQ(raw->str.find(key_raw), std::string::npos);
+    EXPECT_EQ(lower(raw->str).find(to_hex(key)), std::string::npos);
+    // The append-only files of every node (primaries and replicas).
+    const char* rdir = std::getenv("LWM2M_TEST_REDIS_DIR");
+    ASSERT_NE(rdir, nullptr);
+    ::sleep(1); // appendfsync everysec: the AOF write reaches the file within a second
+    std::size_t files = 0;
+    bool identity_seen = false;
+    for (const auto& f : std::filesystem::recursive_directory_iterator(rdir)) {
+        if (!f.is_regular_file()) continue;
+        const auto text = test::read_file(f.path().string());
+        ++files;
+        identity_seen = identity_seen || text.find("secret-dev-identity") != std::string::npos;
+        EXPECT_EQ(text.find(key_raw), std::string::npos) << f.path();
+        EXPECT_EQ(lower(text).find(to_hex(key)), std::string::npos) << f.path();
+        EXPECT_EQ(text.find(to_base64(key)), std::string::npos) << f.path();
+    }
+    EXPECT_GT(files, 6U);
+    EXPECT_TRUE(identity_seen) << "the AOF files were not searched";
+
+    // Another key file: nothing opens, nothing is loaded.
+    test::TempDir other;
+    RedisStoresOptions o;
+    o.prefix = prefix;
+    auto wrong = RedisStores::open(url(), other.file("secret.key"), o);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error(), make_error_code(Errc::decrypt_failed));
+    // A sealed value copied to another endpoint's key does not open there.
+    const auto k2 = s->keys().sec("thief");
+    auto copy = s->client().run(redis::command({"SET", k2, raw->str}, k2, true));
+    ASSERT_TRUE(copy);
+    auto moved = RedisStores::open(url(), dir.file("secret.key"), o);
+    ASSERT_FALSE(moved);
+}
+
+TEST(RedisStoresCluster, StaleSlotMapIsCorrectedByMoved) {
+    test::TempDir dir;
+    auto s = open(dir.file("secret.key"), fresh_prefix());
+    ASSERT_TRUE(s);
+    auto& client = s->writer_client();
+    const auto primaries = client.primaries();
+    ASSERT_EQ(primaries.size(), 3U);
+    client.debug_route_all_slots_to(primaries[0]);
+    std::vector<Change> batch;
+    for (int i = 0; i < 60; ++i)
+        batch.push_back({static_cast<std::uint64_t>(i + 1),
+                         RegistrationPut{reg("mv-" + std::to_string(i), std::to_string(i))}});
+    const auto before = client.stats();
+    ASSERT_TRUE(s->registrations().commit(batch));
+    const auto after = client.stats();
+    EXPECT_GT(after.moved, before.moved); // two thirds of the endpoints live elsewhere
+    EXPECT_EQ(after.retries, before.retries);
+    EXPECT_GT(after.waits, before.waits); // the replicas acknowledged (WAIT 1)
+    for (int i = 0; i < 60; ++i)
+        EXPECT_TRUE(*s->registrations().find("mv-" + std::to_string(i))) << i;
+}
+
+/// A command for the node owning `slot` (every command here is routed by a slot).
+redis::Command at(std::uint16_t slot, std::vector<std::string> args) {
+    redis::Command c;
+    c.args = std::move(args);
+    c.slot = slot;
+    return c;
+}
+
+TEST(RedisStoresCluster, SlotMigrationAskTryagainThenMoved) {
+    // A real resharding of one slot (Redis Cluster specification, "Live resharding"): while the
+    // slot is MIGRATING on its owner and IMPORTING on another primary, a single-key command for
+    // a key the owner does not have goes to the target through -ASK (ASKING + the command); the
+    // two-key commit script gets -TRYAGAIN there (its keys are not all present) and is retried
+    // until the slot is given to the target (SETSLOT NODE); then -MOVED updates the map.
+    test::TempDir dir;
+    auto s = open(dir.file("secret.key"), fresh_prefix());
+    ASSERT_TRUE(s);
+    auto& data = s->writer_client(); // the stores' writes
+    auto& admin = s->client();       // SETSLOT, from another connection
+    const std::string ep = "ask-dev";
+    const auto slot = redis::key_slot(s->keys().reg(ep));
+    const auto source = data.owner(slot);
+    std::uint16_t target_slot = 0;
+    while (admin.owner(target_slot) == source)
+        ++target_slot;
+    auto id_of = [&](std::uint16_t sl) {
+        auto r = admin.run(at(sl, {"CLUSTER", "MYID"}));
+        EXPECT_TRUE(r);
+        return r ? r->str : std::string();
+    };
+    const auto source_id = id_of(slot);
+    const auto target_id = id_of(target_slot);
+    ASSERT_FALSE(source_id.empty());
+    ASSERT_FALSE(target_id.empty());
+    const auto slot_text = std::to_string(slot);
+    auto r = admin.run(at(target_slot, {"CLUSTER", "SETSLOT", slot_text, "IMPORTING", source_id}));
+    ASSERT_TRUE(r);
+    ASSERT_FALSE(r->is_error()) << r->str;
+    r = admin.run(at(slot, {"CLUSTER", "SETSLOT", slot_text, "MIGRATING", target_id}));
+    ASSERT_TRUE(r);
+    ASSERT_FALSE(r->is_error()) << r->str;
+
+    // -ASK: a new key of the slot is created on the target, and read back from there.
+    const auto asked = data.stats().asked;
+    const auto k = s->keys().reg(ep) + ":ask";
+    r = data.run(redis::command({"SET", k, "v"}, k, true));
+    ASSERT_TRUE(r) << data.last_error();
+    EXPECT_EQ(r->str, "OK");
+    r = data.run(redis::command({"GET", k}, k));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "v");
+    EXPECT_GE(data.stats().asked, asked + 2);
+
+    // -TRYAGAIN while migrating; the commit goes through once the migration ends.
+    const auto retries = data.stats().retries;
+    Result<void> committed = fail(Errc::unavailable);
+    std::thread writer([&] {
+        std::vector<Change> batch{{1, RegistrationPut{reg(ep, "1")}}};
+        committed = s->registrations().commit(batch);
+    });
+    ::usleep(400'000);
+    for (auto sl : {target_slot, slot}) {
+        r = admin.run(at(sl, {"CLUSTER", "SETSLOT", slot_text, "NODE", target_id}));
+        ASSERT_TRUE(r);
+        EXPECT_FALSE(r->is_error()) << r->str;
+    }
+    writer.join();
+    ASSERT_TRUE(committed) << data.last_error();
+    EXPECT_GT(data.stats().retries, retries);
+    EXPECT_NE(data.last_error().find("TRYAGAIN"), std::string::npos) << data.last_error();
+
+    // -MOVED for a client whose map still names the source.
+    s->writer_client().debug_route_all_slots_to(source);
+    const auto moved = data.stats().moved;
+    auto found = s->registrations().find(ep);
+    ASSERT_TRUE(found);
+    ASSERT_TRUE(*found);
+    EXPECT_EQ((*found)->location, "1");
+    EXPECT_GT(data.stats().moved, moved);
+    EXPECT_NE(data.owner(slot), source); // the slot stays there (no test needs the layout)
+}
+
+TEST(RedisStoresCluster, ReapplyingABatchConverges) {
+    test::TempDir dir;
+    auto s = open(dir.file("secret.key"), fresh_prefix());
+    ASSERT_TRUE(s);
+    ObservationRecord o;
+    o.endpoint = "idem";
+    o.id = 5;
+    o.paths = {"/3/0"};
+    std::vector<Change> batch{
+        {1, RegistrationPut{reg("idem", "1")}},       {2, ObservationPut{o}},
+        {3, RegistrationPut{reg("gone", "2")}},       {4, RegistrationRemove{"gone"}},
+        {5, RegistrationPut{reg("idem", "3"), true}}, {6, ObservationPut{o}}};
+    ASSERT_TRUE(s->registrations().commit(batch));
+    ASSERT_TRUE(s->registrations().commit(batch)); // a retry after an unknown outcome
+    EXPECT_EQ(*s->registrations().size(), 1U);
+    EXPECT_EQ((*s->registrations().find("idem"))->location, "3");
+    auto obs = s->registrations().observations("idem");
+    ASSERT_TRUE(obs);
+    ASSERT_EQ(obs->size(), 1U);
+    EXPECT_EQ(obs->front(), o);
+    EXPECT_FALSE(*s->registrations().find("gone"));
+}
+
+TEST(RedisStoresCluster, BootstrapConfigurationsAreSealedAndReloaded) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    auto cfgs = RedisBootstrapConfigStore::open(s->client(), s->secret_box(), s->keys());
+    ASSERT_TRUE(cfgs);
+    BootstrapConfig c = lwm2m::test::typical_bootstrap_config("bs-dev");
+    c.bootstrap_credentials.psk_identity = to_bytes("bs-dev-id");
+    std::vector<std::string> reasons;
+    auto put = (*cfgs)->put(c, &reasons);
+    ASSERT_TRUE(put) << (reasons.empty() ? put.error().message() : reasons.front());
+    BootstrapConfig clash = lwm2m::test::typical_bootstrap_config("bs-other");
+    clash.bootstrap_credentials.psk_identity = to_bytes("bs-dev-id");
+    auto r = (*cfgs)->put(clash, &reasons);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(ConfigErrc::conflict));
+
+    auto again = RedisBootstrapConfigStore::open(s->client(), s->secret_box(), s->keys());
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)->size(), 1U);
+    auto found = (*again)->find_by_psk_identity(to_bytes("bs-dev-id"));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->endpoint, "bs-dev");
+    const auto k = s->keys().bscfg("bs-dev");
+    auto raw = s->client().run(redis::command({"GET", k}, k));
+    ASSERT_TRUE(raw);
+    EXPECT_EQ(raw->str.find("bs-dev-id"), std::string::npos); // the whole value is sealed
+    ASSERT_TRUE((*again)->remove("bs-dev"));
+    EXPECT_EQ((*again)->remove("bs-dev").error(), make_error_code(ConfigErrc::not_found));
+}
+
+TEST(RedisStoresCluster, LosingAReplicaIsAcceptedOrRefusedAsConfigured) {
+    // Runs last in this file: it shuts one replica down for good.
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    auto& data = s->writer_client();
+    const auto primary = data.primaries().front();
+    std::string ep;
+    for (int i = 0; ep.empty(); ++i)
+        if (data.owner(redis::key_slot(s->keys().reg("rl-" + std::to_string(i)))) == primary)
+            ep = "rl-" + std::to_string(i);
+    const auto slot = redis::key_slot(s->keys().reg(ep));
+    std::vector<Change> batch{{1, RegistrationPut{reg(ep, "1")}}};
+    const auto waits = data.stats().waits;
+    ASSERT_TRUE(s->registrations().commit(batch));
+    EXPECT_GT(data.stats().waits, waits); // acknowledged by the replica
+    EXPECT_EQ(data.stats().unreplicated, 0U);
+
+    // The primary's replica, from INFO replication ("slave0:ip=127.0.0.1,port=7003,...").
+    auto info = data.run(at(slot, {"INFO", "replication"}));
+    ASSERT_TRUE(info);
+    const auto at_port = info->str.find(",port=");
+    ASSERT_NE(at_port, std::string::npos) << info->str;
+    const int replica_port = std::atoi(info->str.c_str() + at_port + 6);
+    ASSERT_GT(replica_port, 0);
+    timeval tv{2, 0};
+    redisContext* rc = redisConnectWithTimeout("127.0.0.1", replica_port, tv);
+    ASSERT_TRUE(rc && !rc->err);
+    redisReply* reply = static_cast<redisReply*>(redisCommand(rc, "SHUTDOWN NOSAVE"));
+    if (reply) freeReplyObject(reply); // no reply: the connection closed with the process
+    redisFree(rc);
+
+    // Strict: a primary without a replica online takes no writes.
+    RedisStoresOptions strict;
+    strict.prefix = prefix;
+    strict.cluster.require_replica = true;
+    strict.cluster.retry_deadline = std::chrono::milliseconds(1500);
+    auto st = RedisStores::open(url(), dir.file("secret.key"), strict);
+    ASSERT_TRUE(st);
+    std::vector<Change> b2{{2, RegistrationPut{reg(ep, "2")}}};
+    auto refused = (*st)->registrations().commit(b2);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), make_error_code(Errc::unavailable));
+    EXPECT_NE((*st)->writer_client().last_error().find("no replica online"), std::string::npos)
+        << (*st)->writer_client().last_error();
+    // Default: accepted by the primary alone, and counted.
+    ASSERT_TRUE(s->registrations().commit(b2)) << data.last_error();
+    EXPECT_GT(data.stats().unreplicated, 0U);
+    EXPECT_EQ((*s->registrations().find(ep))->location, "2");
+}
+
+} // namespace
+} // namespace lwm2m::store

@@ -1,0 +1,335 @@
+// redis::ClusterClient against scripted fake Redis nodes on 127.0.0.1 (RESP over TCP, answers
+// chosen by the test): -MOVED, -ASK, -TRYAGAIN, -CLUSTERDOWN until the deadline, a connection
+// closed before the reply, errors passed through, a server without cluster support, WAIT.
+// Exact sequences a real cluster cannot be made to produce on demand; the real cluster runs in
+// tests/integration/redis.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <lwm2m/store/redis_cluster.hpp>
+
+namespace lwm2m::store::redis {
+namespace {
+
+/// One fake node: a listening socket on 127.0.0.1 and a thread per connection. `handler` gets
+/// each command's arguments and returns the raw RESP reply; an empty string closes the
+/// connection without answering.
+class FakeRedis {
+public:
+    using Handler = std::function<std::string(const std::vector<std::string>&)>;
+    explicit FakeRedis(Handler handler)
+        : handler_(std::move(handler)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        EXPECT_EQ(::listen(fd_, 16), 0);
+        socklen_t len = sizeof a;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        acceptor_ = std::thread([this] { accept_loop(); });
+    }
+    ~FakeRedis() {
+        stopping_ = true;
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+        acceptor_.join();
+        std::lock_guard lock(m_);
+        for (int c : conns_)
+            ::shutdown(c, SHUT_RDWR);
+        for (auto& t : threads_)
+            t.join();
+        for (int c : conns_)
+            ::close(c);
+    }
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] HostPort addr() const { return {"127.0.0.1", port_}; }
+    [[nodiscard]] std::vector<std::vector<std::string>> seen() {
+        std::lock_guard lock(m_);
+        return seen_;
+    }
+    [[nodiscard]] int connections() const { return accepted_; }
+
+private:
+    void accept_loop() {
+        while (!stopping_) {
+            const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) return;
+            ++accepted_;
+            std::lock_guard lock(m_);
+            conns_.push_back(c);
+            threads_.emplace_back([this, c] { serve(c); });
+        }
+    }
+    void serve(int c) {
+        std::string buf;
+        char tmp[4096];
+        for (;;) {
+            std::vector<std::string> args;
+            while (!parse(buf, args)) {
+                const auto n = ::recv(c, tmp, sizeof tmp, 0);
+                if (n <= 0) return;
+                buf.append(tmp, static_cast<std::size_t>(n));
+            }
+            {
+                std::lock_guard lock(m_);
+                seen_.push_back(args);
+            }
+            const auto reply = handler_(args);
+            if (reply.empty()) {
+                ::shutdown(c, SHUT_RDWR);
+                return;
+            }
+            if (::send(c, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) return;
+        }
+    }
+    /// One "*N\r\n$len\r\narg\r\n..." command from the front of `buf`.
+    static bool parse(std::string& buf, std::vector<std::string>& args) {
+        std::size_t pos = 0;
+        auto line = [&](std::string& out) {
+            const auto e = buf.find("\r\n", pos);
+            if (e == std::string::npos) return false;
+            out = buf.substr(pos, e - pos);
+            pos = e + 2;
+            return true;
+        };
+        std::string head;
+        if (!line(head) || head.empty() || head[0] != '*') return false;
+        const int n = std::stoi(head.substr(1));
+        args.clear();
+        for (int i = 0; i < n; ++i) {
+            std::string len;
+            if (!line(len)) return false;
+            const auto l = static_cast<std::size_t>(std::stoul(len.substr(1)));
+            if (buf.size() < pos + l + 2) return false;
+            args.push_back(buf.substr(pos, l));
+            pos += l + 2;
+        }
+        buf.erase(0, pos);
+        return true;
+    }
+
+    Handler handler_;
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> accepted_{0};
+    std::mutex m_;
+    std::vector<int> conns_;
+    std::vector<std::thread> threads_;
+    std::vector<std::vector<std::string>> seen_;
+    std::thread acceptor_;
+};
+
+std::string bulk(const std::string& s) {
+    return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+}
+
+/// CLUSTER SLOTS: every slot on `port`, no replica.
+std::string all_slots(std::uint16_t port) {
+    return "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n" + bulk("127.0.0.1") + ":" + std::to_string(port) +
+           "\r\n" + bulk("id") + "";
+}
+
+ClusterOptions fast() {
+    ClusterOptions o;
+    o.retry_deadline = std::chrono::milliseconds(2000);
+    o.command_timeout = std::chrono::milliseconds(2000);
+    return o;
+}
+
+std::size_t count(const std::vector<std::vector<std::string>>& seen, const std::string& cmd) {
+    std::size_t n = 0;
+    for (const auto& a : seen)
+        n += !a.empty() && a[0] == cmd;
+    return n;
+}
+
+TEST(FakeRedisCluster, MovedRepointsTheSlotAndRefreshesTheMap) {
+    std::atomic<std::uint16_t> owner{0};
+    FakeRedis b([](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "GET") return bulk("from-b");
+        return "-ERR unexpected\r\n";
+    });
+    FakeRedis seed([&](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "CLUSTER") return all_slots(owner.load());
+        if (a[0] == "GET")
+            return "-MOVED " + std::to_string(key_slot(a[1])) +
+                   " 127.0.0.1:" + std::to_string(b.port()) + "\r\n";
+        return "-ERR unexpected\r\n";
+    });
+    owner = seed.port();
+    auto c = ClusterClient::connect({seed.addr()}, fast());
+    ASSERT_TRUE(c);
+    owner = b.port(); // the next CLUSTER SLOTS says the slots moved
+    auto r = (*c)->run(command({"GET", "k"}, "k"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "from-b");
+    EXPECT_EQ((*c)->stats().moved, 1U);
+    EXPECT_EQ((*c)->owner(key_slot("k")), b.addr());
+    // Straight to b now.
+    r = (*c)->run(command({"GET", "k2"}, "k2"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "from-b");
+    EXPECT_EQ(count(seed.seen(), "GET"), 1U);
+    EXPECT_GE(count(seed.seen(), "CLUSTER"), 2U); // the refresh after -MOVED
+}
+
+TEST(FakeRedisCluster, AskGoesToTheOtherNodeOnceWithAsking) {
+    FakeRedis b([](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "ASKING") return "+OK\r\n";
+        if (a[0] == "GET") return bulk("migrated");
+        return "-ERR unexpected\r\n";
+    });
+    std::uint16_t seed_port = 0;
+    FakeRedis seed([&](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "CLUSTER") return all_slots(seed_port);
+        if (a[0] == "GET" && a[1] == "moving")
+            return "-ASK " + std::to_string(key_slot(a[1])) +
+                   " 127.0.0.1:" + std::to_string(b.port()) + "\r\n";
+        if (a[0] == "GET") return bulk("here");
+        return "-ERR unexpected\r\n";
+    });
+    seed_port = seed.port();
+    auto c = ClusterClient::connect({seed.addr()}, fast());
+    ASSERT_TRUE(c);
+    std::vector<Command> cmds{command({"GET", "stay"}, "stay"),
+                              command({"GET", "moving"}, "moving"),
+                              command({"GET", "stay"}, "stay")};
+    auto r = (*c)->run(cmds);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->size(), 3U);
+    EXPECT_EQ((*r)[0].str, "here");
+    EXPECT_EQ((*r)[1].str, "migrated");
+    EXPECT_EQ((*r)[2].str, "here");
+    EXPECT_EQ((*c)->stats().asked, 1U);
+    const auto at_b = b.seen();
+    ASSERT_EQ(at_b.size(), 2U);
+    EXPECT_EQ(at_b[0][0], "ASKING");
+    EXPECT_EQ(at_b[1], (std::vector<std::string>{"GET", "moving"}));
+    EXPECT_EQ((*c)->owner(key_slot("moving")), seed.addr()); // -ASK leaves the map alone
+}
+
+TEST(FakeRedisCluster, TryagainAndALostConnectionAreRetried) {
+    std::atomic<int> sets{0};
+    std::atomic<int> gets{0};
+    std::uint16_t port = 0;
+    FakeRedis seed([&](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "CLUSTER") return all_slots(port);
+        if (a[0] == "SET") return ++sets == 1 ? "-TRYAGAIN Multiple keys request\r\n" : "+OK\r\n";
+        if (a[0] == "GET") return ++gets == 1 ? std::string() : bulk("v"); // close, then answer
+        return "-ERR unexpected\r\n";
+    });
+    port = seed.port();
+    ClusterOptions o = fast();
+    o.wait_replicas = 0;
+    auto c = ClusterClient::connect({seed.addr()}, o);
+    ASSERT_TRUE(c);
+    auto r = (*c)->run(command({"SET", "k", "v"}, "k", true));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "OK");
+    EXPECT_EQ(sets.load(), 2);
+    r = (*c)->run(command({"GET", "k"}, "k"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "v");
+    EXPECT_EQ(gets.load(), 2);
+    EXPECT_GE(seed.connections(), 2); // reconnected after the close
+    EXPECT_EQ((*c)->stats().retries, 2U);
+}
+
+TEST(FakeRedisCluster, ClusterdownUntilTheDeadlineIsUnavailableNamingTheNode) {
+    std::uint16_t port = 0;
+    FakeRedis seed([&](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "CLUSTER") return all_slots(port);
+        return "-CLUSTERDOWN The cluster is down\r\n";
+    });
+    port = seed.port();
+    ClusterOptions o = fast();
+    o.retry_deadline = std::chrono::milliseconds(300);
+    auto c = ClusterClient::connect({seed.addr()}, o);
+    ASSERT_TRUE(c);
+    auto r = (*c)->run(command({"GET", "k"}, "k"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(Errc::unavailable));
+    const auto why = (*c)->last_error();
+    EXPECT_NE(why.find(seed.addr().to_string()), std::string::npos) << why;
+    EXPECT_NE(why.find("CLUSTERDOWN"), std::string::npos) << why;
+    EXPECT_GE(count(seed.seen(), "GET"), 3U); // retried with back-off, bounded
+}
+
+TEST(FakeRedisCluster, OtherErrorsAreTheCommandsReply) {
+    std::uint16_t port = 0;
+    FakeRedis seed([&](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "CLUSTER") return all_slots(port);
+        return "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    });
+    port = seed.port();
+    auto c = ClusterClient::connect({seed.addr()}, fast());
+    ASSERT_TRUE(c);
+    auto r = (*c)->run(command({"HGETALL", "k"}, "k"));
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->is_error());
+    EXPECT_EQ(r->str.rfind("WRONGTYPE", 0), 0U);
+    EXPECT_EQ((*c)->stats().retries, 0U);
+}
+
+TEST(FakeRedisCluster, WithoutClusterSupportOneNodeOwnsEverySlot) {
+    FakeRedis solo([](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "CLUSTER") return "-ERR This instance has cluster support disabled\r\n";
+        if (a[0] == "GET") return bulk("solo");
+        return "-ERR unexpected\r\n";
+    });
+    auto c = ClusterClient::connect({solo.addr()}, fast());
+    ASSERT_TRUE(c);
+    EXPECT_TRUE((*c)->standalone());
+    EXPECT_EQ((*c)->primaries(), (std::vector<HostPort>{solo.addr()}));
+    auto r = (*c)->run(command({"GET", "anything"}, "anything"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "solo");
+}
+
+TEST(FakeRedisCluster, WritesWaitForAnOnlineReplicaAndAreResentUntilAcknowledged) {
+    std::atomic<int> waits{0};
+    std::uint16_t port = 0;
+    FakeRedis seed([&](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "CLUSTER") return all_slots(port);
+        if (a[0] == "INFO")
+            return bulk("# Replication\r\nrole:master\r\nconnected_slaves:1\r\n"
+                        "slave0:ip=127.0.0.1,port=1,state=online,offset=9,lag=0\r\n");
+        if (a[0] == "SET") return "+OK\r\n";
+        if (a[0] == "WAIT") return ++waits == 1 ? ":0\r\n" : ":1\r\n"; // acknowledged the 2nd time
+        return "-ERR unexpected\r\n";
+    });
+    port = seed.port();
+    auto c = ClusterClient::connect({seed.addr()}, fast());
+    ASSERT_TRUE(c);
+    auto r = (*c)->run(command({"SET", "k", "v"}, "k", true));
+    ASSERT_TRUE(r) << (*c)->last_error();
+    EXPECT_EQ(waits.load(), 2);
+    EXPECT_EQ(count(seed.seen(), "SET"), 2U); // sent again with the second WAIT
+    const auto seen = seed.seen();
+    const auto wait_it =
+        std::find_if(seen.begin(), seen.end(), [](const auto& a) { return a[0] == "WAIT"; });
+    ASSERT_NE(wait_it, seen.end());
+    EXPECT_EQ(*wait_it, (std::vector<std::string>{"WAIT", "1", "1000"}));
+    EXPECT_EQ((*c)->stats().unreplicated, 0U);
+    // A read waits for nothing.
+    const auto before = waits.load();
+    ASSERT_TRUE((*c)->run(command({"GET", "k"}, "k")));
+    EXPECT_EQ(waits.load(), before);
+}
+
+} // namespace
+} // namespace lwm2m::store::redis
