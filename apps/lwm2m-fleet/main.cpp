@@ -55,6 +55,7 @@ struct Options {
     bool allow_remote = false;
     std::string log_level = "error";
     std::string log_acks;
+    std::size_t source_addresses = 1;
 };
 
 /// What the progress line needs from a shard, written by its thread after each iteration.
@@ -131,6 +132,14 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"1.0", "1.1", "1.2"}))
         ->capture_default_str();
     cli.add_option("--bind", o.bind, "local address of the devices' sockets")
+        ->capture_default_str();
+    cli.add_option("--source-addresses", o.source_addresses,
+                   "spread the devices over K IPv4 loopback addresses, each in its own /24: "
+                   "device i binds 127.<k/256>.<k%256>.1 with k = i mod K (--bind must be a "
+                   "127.x address). A DTLS server caps the handshakes in progress per address "
+                   "and per prefix (lwm2m-server: 8 and 64) against floods; real devices have "
+                   "addresses of their own")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65536}))
         ->capture_default_str();
     cli.add_option("--churn", o.churn,
                    "fraction of the registered devices that leave every --churn-interval (half "
@@ -237,6 +246,20 @@ int main(int argc, char** argv) {
     transport::SystemWallClock wall;
     auto local = PeerAddr::parse(o.bind);
     if (!local) return usage("--bind " + o.bind + " is not an IP address");
+    if (o.source_addresses > 1 &&
+        (local->family != PeerAddr::Family::ipv4 || local->addr[0] != 127))
+        return usage("--source-addresses needs --bind on 127.0.0.0/8");
+    // Device i's local address (--source-addresses).
+    auto local_of = [&](std::size_t i) {
+        PeerAddr a = *local;
+        if (o.source_addresses > 1) {
+            const std::size_t k = i % o.source_addresses;
+            a.addr[1] = static_cast<std::uint8_t>(k >> 8);
+            a.addr[2] = static_cast<std::uint8_t>(k & 0xff);
+            a.addr[3] = 1;
+        }
+        return a;
+    };
 
     const std::size_t shards = (o.count + max_shard - 1) / max_shard;
     std::vector<std::unique_ptr<Shard>> all;
@@ -247,7 +270,7 @@ int main(int argc, char** argv) {
         auto sh = std::make_unique<Shard>();
         sh->sockets.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
-            auto sock = transport::UdpSocket::bind(*local);
+            auto sock = transport::UdpSocket::bind(local_of(o.first_index + first + i));
             if (!sock) {
                 std::fprintf(stderr, "error: socket %zu: %s\n", first + i,
                              sock.error().message().c_str());
