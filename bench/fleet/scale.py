@@ -271,7 +271,7 @@ def start_our_server(a, workdir, security):
     extra = ["--log-level", "warn"]
     if security == "nosec":
         extra += ["--nosec", "any"]
-    s = Server(a.server, os.path.join(workdir, "server"), "sqlite", extra)
+    s = Server(a.server, os.path.join(workdir, "server"), a.store, extra)
     os.makedirs(s.data_dir, exist_ok=True)
     s.start()
     return s
@@ -481,6 +481,9 @@ def main():
     p.add_argument("--source-addresses", type=int, default=4096,
                    help="loopback addresses the devices are spread over (lwm2m-fleet "
                         "--source-addresses): the server's DTLS caps handshakes per address")
+    p.add_argument("--store", default="sqlite", choices=("sqlite", "memory"),
+                   help="the server's store (memory: a kill -9 loses every registration, "
+                        "which --kill-at must report)")
     p.add_argument("--sample", type=float, default=1.0)
     p.add_argument("--timeout", type=float, default=900, help="seconds per scenario")
     p.add_argument("--out", required=True)
