@@ -59,7 +59,10 @@ def main():
         ax.set_xscale("log")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
-    loads = ", ".join(f"{r['scenario']} {r['loadavg_start'][0]:.1f}" for r in runs)
+    def load_range(r):
+        v = [x["loadavg1"] for x in r["samples"]] or [r["loadavg_start"][0]]
+        return f"{r['scenario']} {min(v):.0f}-{max(v):.0f}"
+    loads = ", ".join(load_range(r) for r in runs)
     ax.set_title(f"Registration rate while the fleet grows to {n:,} (2 cores; load avg {loads})",
                  fontsize=9)
     ax.legend(fontsize=8)
