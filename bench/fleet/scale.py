@@ -413,10 +413,10 @@ def ack_curve(lines, n, t0):
 
 def binned(curve, min_dt=None):
     """Registrations per second between successive curve points at least min_dt seconds apart
-    (default: 1/40 of the ramp, at least 0.1 s; the fleets log acknowledgements in bursts, one
+    (default: 1/20 of the ramp, at least 0.25 s; the fleets log acknowledgements in bursts, one
     stamp per loop iteration)."""
     if min_dt is None:
-        min_dt = max(0.1, (curve[-1]["t"] - curve[0]["t"]) / 40) if curve else 0.5
+        min_dt = max(0.25, (curve[-1]["t"] - curve[0]["t"]) / 20) if curve else 0.5
     out = []
     prev = None
     for c in curve:
