@@ -33,6 +33,7 @@ struct Device {
     bool first_done = false; ///< the current run's first registration was measured
     bool vanish = false;     ///< leaving without a De-register
     std::int64_t battery = 100;
+    TimePoint last_tx{}; ///< last datagram out (update latency)
     std::unique_ptr<client::AccountStore> accounts;
     std::unique_ptr<client::DeviceObject> object;
     std::unique_ptr<client::Engine> engine;
@@ -57,6 +58,7 @@ struct Fleet::Impl {
     TimePoint next_value{};
     TimePoint next_churn{};
     bool stopping = false;
+    std::vector<std::string> acked;
 
     Impl(FleetConfig c, std::size_t n, Random& r, const WallClock& w, Logger& l)
         : cfg(std::move(c))
@@ -174,6 +176,7 @@ struct Fleet::Impl {
         switch (ev.kind) {
         case K::registered:
             ++stats.registrations;
+            if (cfg.record_acks) acked.push_back(d.ep);
             if (!d.registered) ++stats.registered_now;
             d.registered = true;
             if (!d.first_done) {
@@ -184,6 +187,8 @@ struct Fleet::Impl {
             break;
         case K::updated:
             ++stats.updates;
+            stats.update_ms.push_back(
+                std::chrono::duration<double, std::milli>(now_ - d.last_tx).count());
             break;
         case K::deregistered:
             ++stats.deregistrations;
@@ -335,6 +340,7 @@ std::optional<Datagram> Fleet::poll_transmit() {
         if (d.engine) {
             if (auto dg = d.engine->poll_transmit()) {
                 dg->socket = static_cast<std::uint16_t>(i);
+                d.last_tx = m.now_;
                 return dg;
             }
         }
@@ -358,6 +364,12 @@ std::optional<TimePoint> Fleet::next_deadline() const {
 
 const FleetStats& Fleet::stats() const {
     return impl_->stats;
+}
+
+std::vector<std::string> Fleet::take_acked_registrations() {
+    std::vector<std::string> out;
+    out.swap(impl_->acked);
+    return out;
 }
 
 double percentile(std::vector<double>& values, double p) {

@@ -39,6 +39,8 @@ struct FleetConfig {
     Duration churn_interval = std::chrono::seconds(30);
     /// The changing value servers observe (Battery Level /3/0/9) moves this often.
     Duration value_interval = std::chrono::seconds(5);
+    /// Keep the endpoint of every acknowledged Register for take_acked_registrations().
+    bool record_acks = false;
 };
 
 /// Counters and latencies of one shard (merged by the program for the summary).
@@ -55,6 +57,9 @@ struct FleetStats {
     std::map<std::string, std::uint64_t> failures; ///< by cause (error message)
     /// Start -> registered (first registration of each device start), milliseconds.
     std::vector<double> register_ms;
+    /// Update -> 2.04, milliseconds: from the device's last datagram out (its Update, or the
+    /// Update's last retransmission) to the answer.
+    std::vector<double> update_ms;
 };
 
 class Fleet {
@@ -78,6 +83,9 @@ public:
     [[nodiscard]] std::optional<TimePoint> next_deadline() const;
 
     [[nodiscard]] const FleetStats& stats() const;
+    /// Endpoint names of the devices whose Register was answered 2.01 since the last call
+    /// (in order), when FleetConfig::record_acks is set: what the server acknowledged.
+    [[nodiscard]] std::vector<std::string> take_acked_registrations();
 
     struct Impl;
 

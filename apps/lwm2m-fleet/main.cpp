@@ -32,7 +32,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Devices one thread drives (socket indices are 16-bit; poll() cost grows with the count).
+/// Devices one thread drives (socket indices are 16-bit; the loop waits with epoll, so a wake-up
+/// costs what its ready sockets cost, not the 25,000).
 constexpr std::size_t max_shard = 25000;
 
 struct Options {
@@ -53,6 +54,8 @@ struct Options {
     bool json = false;
     bool allow_remote = false;
     std::string log_level = "error";
+    std::string log_acks;
+    std::size_t source_addresses = 1;
 };
 
 /// What the progress line needs from a shard, written by its thread after each iteration.
@@ -130,6 +133,14 @@ int main(int argc, char** argv) try {
         ->capture_default_str();
     cli.add_option("--bind", o.bind, "local address of the devices' sockets")
         ->capture_default_str();
+    cli.add_option("--source-addresses", o.source_addresses,
+                   "spread the devices over K IPv4 loopback addresses, each in its own /24: "
+                   "device i binds 127.<k/256>.<k%256>.1 with k = i mod K (--bind must be a "
+                   "127.x address). A DTLS server caps the handshakes in progress per address "
+                   "and per prefix (lwm2m-server: 8 and 64) against floods; real devices have "
+                   "addresses of their own")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65536}))
+        ->capture_default_str();
     cli.add_option("--churn", o.churn,
                    "fraction of the registered devices that leave every --churn-interval (half "
                    "de-register, half vanish) and come back one interval later")
@@ -147,6 +158,10 @@ int main(int argc, char** argv) try {
         ->check(CLI::Range(0.0, 600.0))
         ->capture_default_str();
     cli.add_flag("--json", o.json, "print the summary as one JSON document");
+    cli.add_option("--log-acks", o.log_acks,
+                   "append a line '<unix ms> registered <endpoint>' to FILE for every Register "
+                   "the server acknowledged (2.01), flushed as it happens: what a server that "
+                   "crashes must still know after its restart");
     cli.add_flag("--allow-remote", o.allow_remote,
                  "allow a server that is not on a loopback address (a load test is an attack on "
                  "anything else)");
@@ -218,11 +233,33 @@ int main(int argc, char** argv) try {
                                  "several processes with --first-index",
                                  o.count, need, rl.rlim_max));
 
+    std::FILE* acks_file = nullptr;
+    if (!o.log_acks.empty()) {
+        acks_file = std::fopen(o.log_acks.c_str(), "a");
+        if (acks_file == nullptr) return usage("cannot open --log-acks " + o.log_acks);
+        base.record_acks = true;
+    }
+    std::mutex acks_mutex;
+
     auto logger = app::make_stderr_logger(o.log_level);
     app::SpdlogLogger log(logger);
     transport::SystemWallClock wall;
     auto local = PeerAddr::parse(o.bind);
     if (!local) return usage("--bind " + o.bind + " is not an IP address");
+    if (o.source_addresses > 1 &&
+        (local->family != PeerAddr::Family::ipv4 || local->addr[0] != 127))
+        return usage("--source-addresses needs --bind on 127.0.0.0/8");
+    // Device i's local address (--source-addresses).
+    auto local_of = [&](std::size_t i) {
+        PeerAddr a = *local;
+        if (o.source_addresses > 1) {
+            const std::size_t k = i % o.source_addresses;
+            a.addr[1] = static_cast<std::uint8_t>(k >> 8);
+            a.addr[2] = static_cast<std::uint8_t>(k & 0xff);
+            a.addr[3] = 1;
+        }
+        return a;
+    };
 
     const std::size_t shards = (o.count + max_shard - 1) / max_shard;
     std::vector<std::unique_ptr<Shard>> all;
@@ -233,7 +270,7 @@ int main(int argc, char** argv) try {
         auto sh = std::make_unique<Shard>();
         sh->sockets.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
-            auto sock = transport::UdpSocket::bind(*local);
+            auto sock = transport::UdpSocket::bind(local_of(o.first_index + first + i));
             if (!sock) {
                 std::fprintf(stderr, "error: socket %zu: %s\n", first + i,
                              sock.error().message().c_str());
@@ -263,9 +300,22 @@ int main(int argc, char** argv) try {
     const auto end = t0 + seconds(o.duration_s);
     for (auto& sh : all) {
         Shard* p = sh.get();
-        p->thread = std::thread([p, end, &stop_all, &o] {
+        p->thread = std::thread([p, end, &stop_all, &o, acks_file, &acks_mutex] {
             p->fleet->start(transport::LoopBase::now());
-            p->loop->set_hook([p](TimePoint) {
+            p->loop->set_hook([p, acks_file, &acks_mutex](TimePoint) {
+                if (acks_file != nullptr) {
+                    auto acked = p->fleet->take_acked_registrations();
+                    if (!acked.empty()) {
+                        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count();
+                        std::lock_guard<std::mutex> lock(acks_mutex);
+                        for (const auto& ep : acked)
+                            std::fprintf(acks_file, "%lld registered %s\n",
+                                         static_cast<long long>(ms), ep.c_str());
+                        std::fflush(acks_file);
+                    }
+                }
                 const auto& st = p->fleet->stats();
                 p->progress.started = st.started;
                 p->progress.registered_now = st.registered_now;
@@ -350,12 +400,17 @@ int main(int argc, char** argv) try {
             total.failures[k] += v;
         total.register_ms.insert(total.register_ms.end(), st.register_ms.begin(),
                                  st.register_ms.end());
+        total.update_ms.insert(total.update_ms.end(), st.update_ms.begin(), st.update_ms.end());
     }
+    if (acks_file != nullptr) std::fclose(acks_file);
     const double elapsed = std::chrono::duration<double>(transport::LoopBase::now() - t0).count();
     const std::size_t never = o.count - std::min(o.count, total.register_ms.size());
     auto& lat = total.register_ms;
     const double p50 = fleet::percentile(lat, 50), p90 = fleet::percentile(lat, 90),
                  p99 = fleet::percentile(lat, 99), pmax = fleet::percentile(lat, 100);
+    auto& ulat = total.update_ms;
+    const double u50 = fleet::percentile(ulat, 50), u90 = fleet::percentile(ulat, 90),
+                 u99 = fleet::percentile(ulat, 99), umax = fleet::percentile(ulat, 100);
     if (o.json) {
         nlohmann::json j = {
             {"devices", o.count},
@@ -368,6 +423,7 @@ int main(int argc, char** argv) try {
             {"deregistrations", total.deregistrations},
             {"churned", total.churned},
             {"register_latency_ms", {{"p50", p50}, {"p90", p90}, {"p99", p99}, {"max", pmax}}},
+            {"update_latency_ms", {{"p50", u50}, {"p90", u90}, {"p99", u99}, {"max", umax}}},
             {"failures", total.failures}};
         std::printf("%s\n", j.dump(2).c_str());
     } else {
@@ -381,6 +437,9 @@ int main(int argc, char** argv) try {
                     static_cast<unsigned long long>(total.churned), never);
         std::printf("start -> registered: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
                     p50, p90, p99, pmax);
+        if (!ulat.empty())
+            std::printf("update -> answered: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+                        u50, u90, u99, umax);
         for (const auto& [cause, n] : total.failures)
             std::printf("failure x%llu: %s\n", static_cast<unsigned long long>(n), cause.c_str());
     }

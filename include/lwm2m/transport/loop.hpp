@@ -4,11 +4,18 @@
 //   loop.set_hook([&](TimePoint now) { while (auto ev = endpoint.poll_event()) handle(*ev); });
 //   loop.run_for(std::chrono::seconds(5));
 //
-// One iteration: flush queued output; wait (ppoll) until the core's next_deadline(), a readable
-// socket, a writable socket with queued output, or stop(); read every readable socket in batches
-// (recvmmsg) and feed on_datagram(); call on_timeout() when the deadline has passed; call the
-// tasks post()ed by other threads; the application hook; drain poll_transmit() into per-socket
-// outboxes and send them with sendmmsg.
+// One iteration: flush queued output; wait until the core's next_deadline(), a readable socket, a
+// writable socket with queued output, or stop(); read every readable socket in batches (recvmmsg)
+// and feed on_datagram(); call on_timeout() when the deadline has passed; call the tasks post()ed
+// by other threads; the application hook; drain poll_transmit() into per-socket outboxes and send
+// them with sendmmsg.
+//
+// Waiting: a few sockets (a server's listeners) are waited for with ppoll(), which rebuilds its
+// set on every wake-up (O(sockets), cheapest when they are few); large sets (lwm2m-fleet: one
+// socket per simulated device, up to 25,000 per loop) with epoll, whose cost per wake-up grows
+// with the READY sockets only (LoopOptions::wait). Both keep nanosecond deadlines (ppoll's
+// timespec, epoll_pwait2()). Reading and flushing visit only the ready sockets and the sockets
+// with queued output, so an iteration costs O(active sockets) on the epoll path.
 //
 // Several sockets (a server on 5683 and 5684, IPv4 and IPv6): a core that has the overload
 // `on_datagram(now, std::uint16_t socket, from, bytes)` is told the index (in sockets()) of the
@@ -68,6 +75,13 @@ concept AnswersOversized = requires(C& c, TimePoint t, const PeerAddr& p, BytesV
     c.on_oversized(t, p, b, n);
 };
 
+/// How LoopBase::wait() waits for its sockets.
+enum class WaitMethod : std::uint8_t {
+    automatic, ///< ppoll for up to LoopOptions::epoll_min_sockets sockets, epoll above
+    ppoll,     ///< always ppoll (O(sockets) per wake-up)
+    epoll,     ///< always epoll (O(ready sockets) per wake-up)
+};
+
 struct LoopOptions {
     /// Datagrams per recvmmsg()/sendmmsg() call. 1 gives one syscall per datagram.
     std::size_t batch_size = 32;
@@ -79,6 +93,12 @@ struct LoopOptions {
     std::size_t max_outbox = 4096;
     /// Receive batches per socket per iteration, so one busy socket cannot starve timers.
     std::size_t max_batches_per_wakeup = 8;
+    /// ppoll or epoll (see the top of this file).
+    WaitMethod wait = WaitMethod::automatic;
+    /// WaitMethod::automatic: socket sets at least this large use epoll.
+    std::size_t epoll_min_sockets = 64;
+    /// epoll: most ready sockets taken per wake-up (the rest are taken on the next one).
+    std::size_t max_events_per_wakeup = 1024;
 };
 
 struct LoopStats {
@@ -91,6 +111,7 @@ struct LoopStats {
     std::uint64_t unroutable_dropped = 0; ///< no socket of the peer's family
     std::uint64_t receive_errors = 0;     ///< recvmmsg failures other than ICMP reports
     std::uint64_t timeouts = 0;           ///< on_timeout() calls
+    std::uint64_t wakeups_ready = 0;      ///< sum over the waits of the sockets found ready
 };
 
 /// The non-template half of Loop: sockets, waiting, outboxes, counters.
@@ -109,16 +130,23 @@ public:
     [[nodiscard]] const LoopStats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::span<UdpSocket* const> sockets() const noexcept { return sockets_; }
     [[nodiscard]] static TimePoint now() noexcept { return SteadyTimeSource::now(); }
+    /// Whether wait() uses epoll (LoopOptions::wait, the socket count).
+    [[nodiscard]] bool uses_epoll() const noexcept { return epoll_fd_ >= 0; }
 
 protected:
+    /// Throws std::system_error if the eventfd or the epoll instance cannot be created or a
+    /// socket cannot be added to it (out of descriptors or memory).
     LoopBase(std::vector<UdpSocket*> sockets, const LoopOptions& options);
 
-    /// Waits until `wake_at`, a readable socket (see readable()), a writable socket with queued
-    /// output, or stop(). EINTR is a normal return.
+    /// Waits until `wake_at`, a readable socket (see ready_sockets()), a writable socket with
+    /// queued output, or stop(). EINTR is a normal return. Errors: errno codes of ppoll() or
+    /// epoll_pwait2().
     [[nodiscard]] Result<void> wait(TimePoint wake_at);
     [[nodiscard]] bool readable(std::size_t socket_index) const noexcept {
-        return readable_[socket_index];
+        return readable_[socket_index] != 0;
     }
+    /// Indices of the sockets the last wait() found readable (or with a queued ICMP error).
+    [[nodiscard]] std::span<const std::uint32_t> ready_sockets() const noexcept { return ready_; }
     /// Reads one batch from socket i into batch_; returns the number of slots filled.
     std::size_t receive(std::size_t socket_index);
     /// Queues a datagram on sockets()[d.socket] when that socket can reach its peer, else on the
@@ -142,13 +170,24 @@ private:
     struct Outbox {
         std::vector<Datagram> queue;
         std::size_t head = 0;
-        bool want_write = false;
+        bool want_write = false; ///< the kernel buffer was full: wait for writability
+        bool listed = false;     ///< in pending_
+        bool epoll_out = false;  ///< epoll: registered with EPOLLOUT
     };
+    Result<void> wait_ppoll(TimePoint wake_at);
+    Result<void> wait_epoll(TimePoint wake_at);
+    void set_epoll_out(std::size_t i, bool on);
+
     std::vector<UdpSocket*> sockets_;
     std::vector<Outbox> outboxes_;
-    std::vector<bool> readable_;
-    std::vector<::pollfd> pollfds_; ///< reused by wait(): no allocation per iteration
+    std::vector<std::uint8_t> readable_;
+    std::vector<std::uint32_t> ready_;    ///< readable sockets of the last wait()
+    std::vector<std::uint32_t> pending_;  ///< sockets whose outbox holds datagrams
+    std::vector<::pollfd> pollfds_;       ///< reused by wait(): no allocation per iteration
+    std::vector<std::byte> epoll_events_; ///< epoll_event array (sys/epoll.h kept out of here)
     int wake_fd_ = -1;
+    int epoll_fd_ = -1;
+    bool epoll_pwait2_missing_ = false; ///< kernel < 5.11: ppoll on the epoll fd instead
     std::atomic<bool> stop_{false};
     std::mutex posted_mutex_;
     std::vector<std::function<void(TimePoint)>> posted_;
@@ -164,7 +203,7 @@ public:
     using Hook = std::function<void(TimePoint now)>;
 
     /// `sockets` must outlive the loop; at least one. Throws std::system_error if the wake-up
-    /// eventfd cannot be created (out of descriptors).
+    /// eventfd or the epoll instance cannot be created (out of descriptors).
     Loop(Core& core, std::span<UdpSocket* const> sockets, const LoopOptions& options = {})
         : LoopBase(std::vector<UdpSocket*>(sockets.begin(), sockets.end()), options)
         , core_(core) {}
@@ -175,7 +214,7 @@ public:
     void set_hook(Hook hook) { hook_ = std::move(hook); }
     [[nodiscard]] Core& core() noexcept { return core_; }
 
-    /// One iteration, waiting at most `max_wait`. Errors: errno codes of ppoll().
+    /// One iteration, waiting at most `max_wait`. Errors: errno codes of ppoll()/epoll_pwait2().
     Result<void> run_once(Duration max_wait) {
         drain_and_flush();
         TimePoint t = now();
@@ -184,8 +223,7 @@ public:
         if (stop_requested()) wake_at = t;
         LWM2M_TRY_VOID(wait(wake_at));
         t = now();
-        for (std::size_t s = 0; s < sockets().size(); ++s) {
-            if (!readable(s)) continue;
+        for (const std::uint32_t s : ready_sockets()) {
             for (std::size_t k = 0; k < options_.max_batches_per_wakeup; ++k) {
                 std::size_t n = receive(s);
                 for (std::size_t i = 0; i < n; ++i) {
