@@ -148,6 +148,17 @@ Result<transport::UdpSocket> bind_udp(const std::string& address, int port) {
 }
 
 int run(const app::ServerOptions& o) {
+    // Signals: blocked before the first thread starts (the stores' writer threads, HTTP, the
+    // loop), so every thread inherits the mask and SIGTERM / SIGINT only ever reach the
+    // sigtimedwait() below. A thread started earlier, without the mask, could take a SIGTERM
+    // while the main thread was between two waits, and its default action killed the process.
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
     auto raw = app::make_stderr_logger(o.log_level);
     app::SpdlogLogger logger(raw);
     auto& log = raw;
@@ -386,14 +397,6 @@ int run(const app::ServerOptions& o) {
     hso.address = o.http_address;
     hso.port = static_cast<std::uint16_t>(o.http_port);
     http::HttpServer http_server(router, hso);
-
-    // Signals: blocked in every thread, taken by sigwait() below.
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-    signal(SIGPIPE, SIG_IGN);
 
     if (auto r = http_server.start(); !r) {
         log->error("REST API on {}:{}: {}", o.http_address, o.http_port, r.error().message());
