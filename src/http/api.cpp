@@ -178,20 +178,22 @@ bool valid_utf8_text(BytesView b) {
     return true;
 }
 
-/// Identity as UTF-8 text (psk_identity) or hex (psk_identity_hex), not both.
+/// Identity as UTF-8 text (psk_identity) or hex (psk_identity_hex). Both are accepted when they
+/// name the same bytes, as GET shows them, so that a record read back can be sent back.
 Expected<std::optional<Bytes>> identity_of(const json& j) {
-    bool text = j.contains("psk_identity"), hex = j.contains("psk_identity_hex");
-    if (text && hex) return bad("give psk_identity or psk_identity_hex, not both");
-    if (text) {
+    std::optional<Bytes> text, hex;
+    if (j.contains("psk_identity")) {
         if (!j["psk_identity"].is_string()) return bad("\"psk_identity\" must be a string");
-        return std::optional<Bytes>(to_bytes(j["psk_identity"].get<std::string>()));
+        text = to_bytes(j["psk_identity"].get<std::string>());
     }
-    if (hex) {
+    if (j.contains("psk_identity_hex")) {
         auto b = bytes_hex(j, "psk_identity_hex");
         if (!b) return tl::unexpected(b.error());
-        return std::optional<Bytes>(std::move(*b));
+        hex = std::move(*b);
     }
-    return std::optional<Bytes>{};
+    if (text && hex && *text != *hex)
+        return bad("psk_identity and psk_identity_hex name different identities");
+    return text ? std::move(text) : std::move(hex);
 }
 
 void put_identity(json& out, const Bytes& id) {

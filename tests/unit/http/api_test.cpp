@@ -337,6 +337,14 @@ TEST_F(Api, SecurityCredentialsAreWriteOnly) {
     o = call("GET", "/api/security/dev1");
     EXPECT_EQ(o.body["psk_identity_hex"], "00ff");
     EXPECT_FALSE(o.body.contains("psk_identity")) << "binary identities only as hex";
+    // Both forms, as GET shows a printable identity, are accepted when they agree.
+    o = call("PUT", "/api/security/dev1",
+             json{{"mode", "psk"},
+                  {"psk_identity", "dev1-id"},
+                  {"psk_identity_hex", "646576312d6964"},
+                  {"psk_key_hex", "0102"}});
+    EXPECT_EQ(o.status, 204u) << o.body.dump();
+    EXPECT_EQ(call("GET", "/api/security/dev1").body["psk_identity"], "dev1-id");
     o = call("PUT", "/api/security/dev1", json{{"mode", "rpk"}, {"rpk_public_key_hex", "3059"}});
     EXPECT_EQ(o.status, 204u) << o.body.dump();
     o = call("PUT", "/api/security/dev1", json{{"mode", "x509"}, {"x509_common_name", "dev1"}});
