@@ -32,6 +32,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <string_view>
 
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/result.hpp>
@@ -54,5 +56,10 @@ inline constexpr std::size_t max_bootstrap_config_size = 4u << 20;
 /// Object 0/1/2 payload that is not valid TLV for those objects, a Security or Server resource
 /// the client would refuse).
 [[nodiscard]] Result<BootstrapConfig> decode_bootstrap_config(BytesView bytes);
+
+/// The associated data that binds a sealed configuration to its endpoint ("bootstrap/<ep>"):
+/// the persistent stores seal and open configurations with it (SecretBox), so a blob moved to
+/// another endpoint's row or key does not open.
+[[nodiscard]] std::string bootstrap_config_blob_context(std::string_view endpoint);
 
 } // namespace lwm2m::store

@@ -30,6 +30,13 @@ public:
     [[nodiscard]] std::vector<BootstrapConfigView> list(std::string_view after,
                                                         std::size_t limit) const override;
 
+    /// ConfigErrc::conflict (`reasons` says which kind of credential, never its value) when
+    /// config's bootstrap credentials belong to another endpoint here; put() checks the same.
+    /// The persistent stores keep a MemoryBootstrapConfigStore as their index and ask it before
+    /// they write.
+    [[nodiscard]] Result<void> check_credentials_free(const BootstrapConfig& config,
+                                                      std::vector<std::string>* reasons) const;
+
 private:
     struct Hash {
         using is_transparent = void;
@@ -43,6 +50,9 @@ private:
     static std::string credential_key(const BootstrapConfig& c);
     Index* index_for(SecurityMode m);
     [[nodiscard]] const Index* index_for(SecurityMode m) const;
+    /// check_credentials_free() with the lock held.
+    [[nodiscard]] Result<void> check_free_locked(const BootstrapConfig& config,
+                                                 std::vector<std::string>* reasons) const;
 
     ValidationOptions options_;
     mutable std::shared_mutex mutex_;

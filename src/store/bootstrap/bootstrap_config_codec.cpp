@@ -444,4 +444,10 @@ Result<BootstrapConfig> decode_bootstrap_config(BytesView bytes) {
     return c;
 }
 
+std::string bootstrap_config_blob_context(std::string_view endpoint) {
+    std::string c = "bootstrap/";
+    c.append(endpoint);
+    return c;
+}
+
 } // namespace lwm2m::store

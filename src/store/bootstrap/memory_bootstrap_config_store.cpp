@@ -70,6 +70,27 @@ MemoryBootstrapConfigStore::index_for(SecurityMode m) const {
     return nullptr;
 }
 
+Result<void>
+MemoryBootstrapConfigStore::check_credentials_free(const BootstrapConfig& config,
+                                                   std::vector<std::string>* reasons) const {
+    std::shared_lock lock(mutex_);
+    return check_free_locked(config, reasons);
+}
+
+Result<void>
+MemoryBootstrapConfigStore::check_free_locked(const BootstrapConfig& config,
+                                              std::vector<std::string>* reasons) const {
+    const Index* index = index_for(config.bootstrap_credentials.mode);
+    if (index == nullptr) return ok();
+    const auto it = index->find(credential_key(config));
+    if (it == index->end() || it->second->endpoint == config.endpoint) return ok();
+    if (reasons)
+        *reasons = {std::string("bootstrap ") +
+                    std::string(to_string(config.bootstrap_credentials.mode)) +
+                    " credentials already belong to another endpoint"};
+    return fail(ConfigErrc::conflict);
+}
+
 Result<void> MemoryBootstrapConfigStore::put(BootstrapConfig config,
                                              std::vector<std::string>* reasons) {
     if (auto r = check_bootstrap_config(config, options_); !r.empty()) {
@@ -79,17 +100,8 @@ Result<void> MemoryBootstrapConfigStore::put(BootstrapConfig config,
     auto snap = std::make_shared<const BootstrapConfig>(std::move(config));
     const std::string key = credential_key(*snap);
     std::unique_lock lock(mutex_);
+    LWM2M_TRY_VOID(check_free_locked(*snap, reasons));
     Index* index = index_for(snap->bootstrap_credentials.mode);
-    if (index != nullptr) {
-        const auto it = index->find(key);
-        if (it != index->end() && it->second->endpoint != snap->endpoint) {
-            if (reasons)
-                *reasons = {std::string("bootstrap ") +
-                            std::string(to_string(snap->bootstrap_credentials.mode)) +
-                            " credentials already belong to another endpoint"};
-            return fail(ConfigErrc::conflict);
-        }
-    }
     // Replace: drop the old configuration's index entry first (its credentials may differ).
     if (const auto old = by_endpoint_.find(snap->endpoint); old != by_endpoint_.end()) {
         if (Index* oi = index_for(old->second->bootstrap_credentials.mode))

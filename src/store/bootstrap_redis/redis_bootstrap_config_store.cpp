@@ -7,15 +7,7 @@
 
 namespace lwm2m::store {
 
-namespace {
-
-std::string blob_context(std::string_view endpoint) {
-    std::string c = "bootstrap/";
-    c.append(endpoint);
-    return c;
-}
-
-} // namespace
+namespace {} // namespace
 
 Result<std::unique_ptr<RedisBootstrapConfigStore>>
 RedisBootstrapConfigStore::open(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys,
@@ -38,7 +30,8 @@ RedisBootstrapConfigStore::open(redis::ClusterClient& client, const SecretBox& b
             for (std::size_t i = 0; i < replies.size(); ++i) {
                 if (replies[i].is_nil()) continue;
                 if (replies[i].type != redis::Reply::Type::string) return fail(Errc::corrupt);
-                LWM2M_TRY(plain, box.open(as_bytes(replies[i].str), blob_context(eps[i])));
+                LWM2M_TRY(plain, box.open(as_bytes(replies[i].str),
+                                          bootstrap_config_blob_context(eps[i])));
                 auto config = decode_bootstrap_config(plain.view());
                 if (!config || config->endpoint != eps[i]) return fail(Errc::corrupt);
                 if (!store->cache_.put(std::move(*config))) return fail(Errc::corrupt);
@@ -55,30 +48,9 @@ Result<void> RedisBootstrapConfigStore::put(BootstrapConfig config,
         return fail(ConfigErrc::invalid);
     }
     std::lock_guard lock(write_mutex_);
-    const SecurityInfo& creds = config.bootstrap_credentials;
-    Snapshot holder;
-    switch (creds.mode) {
-    case SecurityMode::psk:
-        holder = cache_.find_by_psk_identity(creds.psk_identity);
-        break;
-    case SecurityMode::rpk:
-        holder = cache_.find_by_rpk(creds.rpk_public_key);
-        break;
-    case SecurityMode::x509:
-        holder = cache_.find_by_certificate_cn(
-            creds.x509_common_name.empty() ? config.endpoint : creds.x509_common_name);
-        break;
-    case SecurityMode::nosec:
-        break;
-    }
-    if (holder && holder->endpoint != config.endpoint) {
-        if (reasons)
-            *reasons = {std::string("bootstrap ") + std::string(to_string(creds.mode)) +
-                        " credentials already belong to another endpoint"};
-        return fail(ConfigErrc::conflict);
-    }
+    LWM2M_TRY_VOID(cache_.check_credentials_free(config, reasons));
     LWM2M_TRY(plain, encode_bootstrap_config(config));
-    LWM2M_TRY(sealed, box_->seal(plain.view(), blob_context(config.endpoint)));
+    LWM2M_TRY(sealed, box_->seal(plain.view(), bootstrap_config_blob_context(config.endpoint)));
     const auto k = keys_.bscfg(config.endpoint);
     LWM2M_TRY(
         r, client_->run(redis::command({"SET", k, std::string(as_string_view(sealed))}, k, true)));

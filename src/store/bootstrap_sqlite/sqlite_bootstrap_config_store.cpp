@@ -6,15 +6,7 @@
 
 namespace lwm2m::store {
 
-namespace {
-
-std::string blob_context(std::string_view endpoint) {
-    std::string c = "bootstrap/";
-    c.append(endpoint);
-    return c;
-}
-
-} // namespace
+namespace {} // namespace
 
 Result<std::unique_ptr<SqliteBootstrapConfigStore>>
 SqliteBootstrapConfigStore::open(Database db, const SecretBox& box, ValidationOptions options) {
@@ -25,7 +17,7 @@ SqliteBootstrapConfigStore::open(Database db, const SecretBox& box, ValidationOp
     for (;;) {
         LWM2M_TRY(row, st.step());
         if (!row) break;
-        LWM2M_TRY(plain, box.open(st.blob(1), blob_context(st.text(0))));
+        LWM2M_TRY(plain, box.open(st.blob(1), bootstrap_config_blob_context(st.text(0))));
         auto config = decode_bootstrap_config(plain.view());
         if (!config || config->endpoint != st.text(0)) return fail(Errc::corrupt);
         if (!store->cache_.put(std::move(*config))) return fail(Errc::corrupt);
@@ -42,30 +34,10 @@ Result<void> SqliteBootstrapConfigStore::put(BootstrapConfig config,
     std::lock_guard lock(write_mutex_);
     // Conflicts are checked against the index before writing (writers are serialised here, so
     // the index cannot change in between).
+    LWM2M_TRY_VOID(cache_.check_credentials_free(config, reasons));
     const SecurityInfo& creds = config.bootstrap_credentials;
-    Snapshot holder;
-    switch (creds.mode) {
-    case SecurityMode::psk:
-        holder = cache_.find_by_psk_identity(creds.psk_identity);
-        break;
-    case SecurityMode::rpk:
-        holder = cache_.find_by_rpk(creds.rpk_public_key);
-        break;
-    case SecurityMode::x509:
-        holder = cache_.find_by_certificate_cn(
-            creds.x509_common_name.empty() ? config.endpoint : creds.x509_common_name);
-        break;
-    case SecurityMode::nosec:
-        break;
-    }
-    if (holder && holder->endpoint != config.endpoint) {
-        if (reasons)
-            *reasons = {std::string("bootstrap ") + std::string(to_string(creds.mode)) +
-                        " credentials already belong to another endpoint"};
-        return fail(ConfigErrc::conflict);
-    }
     LWM2M_TRY(plain, encode_bootstrap_config(config));
-    LWM2M_TRY(sealed, box_->seal(plain.view(), blob_context(config.endpoint)));
+    LWM2M_TRY(sealed, box_->seal(plain.view(), bootstrap_config_blob_context(config.endpoint)));
     LWM2M_TRY(st, db_.prepare("INSERT INTO bootstrap_configs(endpoint, mode, psk_identity, rpk, "
                               "x509_cn, config) VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(endpoint) "
                               "DO UPDATE SET mode=?2, psk_identity=?3, rpk=?4, x509_cn=?5, "
