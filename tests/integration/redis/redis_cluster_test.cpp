@@ -23,7 +23,7 @@
 #include "unit/store_sqlite_stores/temp_dir.hpp"
 
 namespace lwm2m::store {
-namespace {
+namespace redis_cluster_test { // named: shares a unity unit with contract_test.cpp
 
 using test::bytes;
 
@@ -397,5 +397,5 @@ TEST(RedisStoresCluster, LosingAReplicaIsAcceptedOrRefusedAsConfigured) {
     EXPECT_EQ((*s->registrations().find(ep))->location, "2");
 }
 
-} // namespace
+} // namespace redis_cluster_test
 } // namespace lwm2m::store
