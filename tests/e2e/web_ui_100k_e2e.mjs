@@ -11,69 +11,19 @@
 //                            [--work DIR]
 //
 // Prints "PASS e2e" or "FAIL e2e: why". Every wait is bounded; a watchdog ends the run at 100 s.
-import { spawn, spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
-import dgram from "node:dgram";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
-for (const k of ["server", "seed", "web-root", "node-modules"]) {
-  if (!args[k]) {
-    console.error(`usage: missing --${k}`);
-    process.exit(2);
-  }
-}
-const require = createRequire(path.join(path.resolve(args["node-modules"]), "x.js"));
-const { chromium } = require("playwright-core");
+import { createRun, expect, parseArgs } from "./harness.mjs";
 
+const args = parseArgs(["server", "seed", "web-root", "node-modules"]);
 const N = Number(args.count ?? 100000);
 const T = 20_000; // the bound of every single wait
-const work = fs.mkdtempSync(path.join(args.work ?? os.tmpdir(), "lwm2m-e2e-100k-"));
-const shots = args.screenshots ? path.resolve(args.screenshots) : path.join(work, "screenshots");
-fs.mkdirSync(shots, { recursive: true });
-const children = [];
-let browser;
-const t0 = Date.now();
-const consoleLines = [];
-const step = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${s}`);
+const run = createRun({ args, prefix: "lwm2m-e2e-100k-", waitMs: T, watchdogMs: 100_000, logs: ["server.err"] });
+const { work, shots, step } = run;
 const timing = (what, ms) => console.log(`TIMING ${what}: ${ms.toFixed(0)} ms`);
 const ep = (i) => `dev-${String(i).padStart(6, "0")}`;
-
-async function cleanup() {
-  try {
-    await browser?.close();
-  } catch {}
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => (c.once("exit", r), setTimeout(r, 5000))) : null)));
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-}
-const watchdog = setTimeout(async () => {
-  console.log("FAIL e2e: watchdog (100 s)");
-  await cleanup();
-  process.exit(1);
-}, 100_000);
-
-function freeUdpPort() {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp4");
-    s.on("error", reject);
-    s.bind(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 
 async function main() {
   // ---- N registrations in the data directory, through the store API ----
@@ -83,27 +33,9 @@ async function main() {
   step(seeded.stdout.trim());
 
   // ---- lwm2m-server restores them ----
-  const ports = { coap: await freeUdpPort(), coaps: await freeUdpPort(), bs: await freeUdpPort(), bss: await freeUdpPort() };
-  const serverErr = fs.openSync(path.join(work, "server.err"), "w");
   const started = Date.now();
-  const server = spawn(
-    args.server,
-    ["--data-dir", dataDir, "--store", "sqlite", "--coap-address", "127.0.0.1", "--http-address", "127.0.0.1", "--http-port", "0",
-     "--coap-port", ports.coap, "--coaps-port", ports.coaps, "--bs-coap-port", ports.bs, "--bs-coaps-port", ports.bss,
-     "--nosec", "any", "--web-root", path.resolve(args["web-root"]), "--log-level", "info"].map(String),
-    { stdio: ["ignore", "pipe", serverErr] },
-  );
-  children.push(server);
-  const ready = await new Promise((resolve) => {
-    const rl = readline.createInterface({ input: server.stdout });
-    const timer = setTimeout(() => resolve(""), T);
-    rl.once("line", (l) => (clearTimeout(timer), resolve(l)));
-  });
-  expect(ready.startsWith("READY http="), `lwm2m-server did not start: ${ready}\n${fs.readFileSync(path.join(work, "server.err"), "utf8").slice(-3000)}`);
+  const { base, origin, apiToken } = await run.startServer({ dataDir, store: "sqlite", logLevel: "info" });
   timing(`server start with ${N} registrations restored`, Date.now() - started);
-  const base = `http://${ready.slice("READY http=".length).trim()}/`;
-  const origin = new URL(base).origin;
-  const apiToken = fs.readFileSync(path.join(dataDir, "api-token"), "utf8").trim();
   expect(fs.readFileSync(path.join(work, "server.err"), "utf8").includes(`${N} registrations restored`), "the server did not restore the seeded registrations");
 
   // ---- REST latency of the list and search paths (median of 5) ----
@@ -132,21 +64,7 @@ async function main() {
   await rest(`ep=${target.slice(4)}&limit=50`);
 
   // ---- the browser ----
-  browser = await chromium.launchPersistentContext(path.join(work, "chromium-profile"), {
-    executablePath: args.chromium ?? "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1280, height: 820 },
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
-  const page = browser.pages()[0] ?? (await browser.newPage());
-  page.setDefaultTimeout(T);
-  const problems = [];
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  page.on("console", (m) => consoleLines.push(m.type() + ": " + m.text()));
-  page.on("request", (r) => {
-    if (!r.url().startsWith(origin + "/") && !r.url().startsWith("data:")) problems.push("request to another host: " + r.url());
-  });
+  const { page, problems } = await run.launchBrowser(origin);
   const rows = page.locator('[data-testid="clients"] tbody tr');
   const range = page.locator('[data-testid="range"]');
 
@@ -200,22 +118,4 @@ async function main() {
   expect(problems.length === 0, problems.join("\n"));
 }
 
-let ok = false;
-try {
-  await main();
-  ok = true;
-} catch (e) {
-  console.log(`FAIL e2e: ${e.message}`);
-  console.log("--- browser console (tail)\n" + consoleLines.slice(-20).join("\n"));
-  try {
-    console.log("--- server.err (tail)\n" + fs.readFileSync(path.join(work, "server.err"), "utf8").slice(-2500));
-  } catch {}
-} finally {
-  clearTimeout(watchdog);
-  await cleanup();
-}
-if (ok) {
-  console.log(`PASS e2e (${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${shots})`);
-  fs.rmSync(work, { recursive: true, force: true });
-}
-process.exit(ok ? 0 : 1);
+await run.finish(main);

@@ -9,112 +9,29 @@
 // Prints "PASS e2e" or "FAIL e2e: why" (ctest FAIL_REGULAR_EXPRESSION). Every wait is bounded;
 // a watchdog ends the run after 90 s whatever happens.
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import dgram from "node:dgram";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
-for (const k of ["server", "client", "web-root", "node-modules"]) {
-  if (!args[k]) {
-    console.error(`usage: missing --${k}`);
-    process.exit(2);
-  }
-}
-const require = createRequire(path.join(path.resolve(args["node-modules"]), "x.js"));
-const { chromium } = require("playwright-core");
+import { createRun, expect, parseArgs } from "./harness.mjs";
 
+const args = parseArgs(["server", "client", "web-root", "node-modules"]);
 const T = 10_000; // the bound of every single wait
-const work = fs.mkdtempSync(path.join(args.work ?? os.tmpdir(), "lwm2m-e2e-"));
-const shots = args.screenshots ? path.resolve(args.screenshots) : path.join(work, "screenshots");
-fs.mkdirSync(shots, { recursive: true });
-const children = [];
-let browser;
-const t0 = Date.now();
-const consoleLines = [];
-const step = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${s}`);
-
-async function cleanup() {
-  try {
-    await browser?.close();
-  } catch {}
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => (c.once("exit", r), setTimeout(r, 5000))) : null)));
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-}
-const watchdog = setTimeout(async () => {
-  console.log("FAIL e2e: watchdog (90 s)");
-  await cleanup();
-  process.exit(1);
-}, 90_000);
-
-function freeUdpPort() {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp4");
-    s.on("error", reject);
-    s.bind(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
+const run = createRun({ args, prefix: "lwm2m-e2e-", waitMs: T, watchdogMs: 90_000, logs: ["server.err", "client.err"] });
+const { work, shots, children, consoleLines, step } = run;
 
 async function main() {
   // ---- lwm2m-server ----
-  const ports = { coap: await freeUdpPort(), coaps: await freeUdpPort(), bs: await freeUdpPort(), bss: await freeUdpPort() };
   const dataDir = path.join(work, "server");
   fs.mkdirSync(dataDir);
-  const serverErr = fs.openSync(path.join(work, "server.err"), "w");
-  const server = spawn(
-    args.server,
-    ["--data-dir", dataDir, "--store", "memory", "--coap-address", "127.0.0.1", "--http-address", "127.0.0.1", "--http-port", "0",
-     "--coap-port", ports.coap, "--coaps-port", ports.coaps, "--bs-coap-port", ports.bs, "--bs-coaps-port", ports.bss,
-     "--nosec", "any", "--web-root", path.resolve(args["web-root"]), "--log-level", "debug"].map(String),
-    { stdio: ["ignore", "pipe", serverErr] },
-  );
-  children.push(server);
-  const ready = await new Promise((resolve) => {
-    const rl = readline.createInterface({ input: server.stdout });
-    const timer = setTimeout(() => resolve(""), T);
-    rl.once("line", (l) => (clearTimeout(timer), resolve(l)));
-  });
-  expect(ready.startsWith("READY http="), `lwm2m-server did not start: ${ready}\n${fs.readFileSync(path.join(work, "server.err"), "utf8").slice(-3000)}`);
-  const base = `http://${ready.slice("READY http=".length).trim()}/`;
-  const origin = new URL(base).origin;
-  const apiToken = fs.readFileSync(path.join(dataDir, "api-token"), "utf8").trim();
+  const { ports, base, origin, apiToken } = await run.startServer({ dataDir, store: "memory", logLevel: "debug" });
   step(`server at ${base}`);
 
   // ---- the browser ----
-  const profile = path.join(work, "chromium-profile");
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: args.chromium ?? "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1280, height: 820 },
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
-  const page = browser.pages()[0] ?? (await browser.newPage());
-  page.setDefaultTimeout(T);
-  const problems = [];
+  const { page, problems } = await run.launchBrowser(origin);
   const requests = [];
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  page.on("console", (m) => consoleLines.push(m.type() + ": " + m.text()));
   page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && problems.push("console error: " + m.text()));
   page.on("response", (r) => r.status() >= 400 && consoleLines.push(`HTTP ${r.status()} ${r.request().method()} ${r.url().replace(/access_token=[0-9a-f]+/, "access_token=...")}`));
-  page.on("request", (r) => {
-    requests.push(r.method() + " " + r.url());
-    if (!r.url().startsWith(origin + "/") && !r.url().startsWith("data:")) problems.push("request to another host: " + r.url());
-  });
+  page.on("request", (r) => requests.push(r.method() + " " + r.url()));
 
   // ---- sign in ----
   await page.goto(base);
@@ -344,24 +261,4 @@ async function main() {
   }
 }
 
-let ok = false;
-try {
-  await main();
-  ok = true;
-} catch (e) {
-  console.log(`FAIL e2e: ${e.message}`);
-  console.log("--- browser console (tail)\n" + consoleLines.slice(-20).join("\n"));
-  for (const f of ["server.err", "client.err"]) {
-    try {
-      console.log(`--- ${f} (tail)\n` + fs.readFileSync(path.join(work, f), "utf8").slice(-2500));
-    } catch {}
-  }
-} finally {
-  clearTimeout(watchdog);
-  await cleanup();
-}
-if (ok) {
-  console.log(`PASS e2e (${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${shots})`);
-  fs.rmSync(work, { recursive: true, force: true });
-}
-process.exit(ok ? 0 : 1);
+await run.finish(main);
