@@ -783,6 +783,41 @@ void ServerBackend::event_history(store::EventQuery q,
     done(std::move(*events));
 }
 
+// ---- stats -------------------------------------------------------------------------------------
+
+void ServerBackend::stats(http::Completion<http::StatsReport> done) {
+    ex_.post([this, done](TimePoint) {
+        http::StatsReport r;
+        if (dm_ != nullptr) {
+            const server::EngineStats s = dm_->stats();
+            r.dm = {{"registrations", s.registrations},
+                    {"registers", s.registers},
+                    {"updates", s.updates},
+                    {"deregisters", s.deregisters},
+                    {"expirations", s.expirations},
+                    {"refused", s.refused},
+                    {"requests_sent", s.requests_sent},
+                    {"responses", s.responses},
+                    {"request_failures", s.request_failures},
+                    {"notifications", s.notifications},
+                    {"sends", s.sends},
+                    {"observations", s.observations},
+                    {"queued_requests", s.queued_requests},
+                    {"held_responses", s.held_responses},
+                    {"journal_entries", s.journal_entries}};
+            const server::EngineLatency& l = dm_->latency();
+            r.latency = {
+                {"register", l.registers}, {"update", l.updates}, {"deregister", l.deregisters}};
+        }
+        if (bs_ != nullptr) {
+            const bootstrap::Stats s = bs_->stats();
+            r.bootstrap = {{"requests", s.requests}, {"refused", s.refused}, {"started", s.started},
+                           {"finished", s.finished}, {"failed", s.failed},   {"active", s.active}};
+        }
+        done(std::move(r));
+    });
+}
+
 // ---- models ------------------------------------------------------------------------------------
 
 std::shared_ptr<const dm::ObjectRegistry> ServerBackend::models() const {

@@ -88,6 +88,7 @@ public:
     void add_model(dm::ObjectDef def, bool replace, http::Completion<http::Done> done) override;
     void event_history(store::EventQuery q,
                        http::Completion<std::vector<store::EventRecord>> done) override;
+    void stats(http::Completion<http::StatsReport> done) override;
 
     /// The last known bootstrap outcome of an endpoint (start-up, from the store's outcomes).
     void seed_status(const std::string& endpoint, bool success, std::int64_t unix_s,

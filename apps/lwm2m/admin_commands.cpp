@@ -103,6 +103,7 @@ struct AdminCommands::State {
     std::size_t limit = 1000, offset = 0;
 
     CLI::App* client = nullptr;
+    CLI::App* stats = nullptr;
     CLI::App* read = nullptr;
     CLI::App* write = nullptr;
     CLI::App* exec = nullptr;
@@ -185,6 +186,7 @@ struct AdminCommands::State {
     // ---- commands ---------------------------------------------------------------------------
     int run_clients(Failure& f);
     int run_client(Failure& f);
+    int run_stats(Failure& f);
     int run_read(Failure& f);
     int run_write(Failure& f);
     int run_exec(Failure& f);
@@ -257,6 +259,10 @@ void AdminCommands::add_to(CLI::App& app) {
 
     s.client = app.add_subcommand("client", "one registration with its objects");
     ep_arg(s.client);
+
+    s.stats = app.add_subcommand(
+        "stats",
+        "the server's counters and its Register/Update/De-register latency (GET /api/stats)");
 
     s.read =
         app.add_subcommand("read", "Read (LwM2M TS 1.1 §5.4.1) an object, instance or resource");
@@ -415,8 +421,8 @@ void AdminCommands::add_to(CLI::App& app) {
 
 bool AdminCommands::parsed() const {
     const auto& s = *s_;
-    for (auto* c : {s.clients, s.client, s.read, s.write, s.exec, s.create, s.del, s.discover,
-                    s.attrs, s.observe, s.composite, s.events, s.security, s.bootstrap})
+    for (auto* c : {s.clients, s.client, s.stats, s.read, s.write, s.exec, s.create, s.del,
+                    s.discover, s.attrs, s.observe, s.composite, s.events, s.security, s.bootstrap})
         if (c && c->parsed()) return true;
     return false;
 }
@@ -432,6 +438,8 @@ int AdminCommands::run(TakenSecret env_key) {
             rc = s.run_clients(f);
         else if (s.client->parsed())
             rc = s.run_client(f);
+        else if (s.stats->parsed())
+            rc = s.run_stats(f);
         else if (s.read->parsed())
             rc = s.run_read(f);
         else if (s.write->parsed())
@@ -682,6 +690,28 @@ int AdminCommands::State::run_clients(Failure& f) {
     fmt::print("{}", t.render());
     std::size_t total = j->value("total", std::size_t{0});
     fmt::print("{} of {} client{}\n", t.rows(), total, total == 1 ? "" : "s");
+    return 0;
+}
+
+int AdminCommands::State::run_stats(Failure& f) {
+    auto j = call("GET", "/api/stats", f);
+    if (!j) return f.status;
+    if (json_out) return 0;
+    for (const char* role : {"dm", "bootstrap"}) {
+        const auto& counters = (*j)[role];
+        if (!counters.is_object() || counters.empty()) continue;
+        Table t({role == std::string_view("dm") ? "DEVICE MANAGEMENT" : "BOOTSTRAP", "VALUE"});
+        for (const auto& [k, v] : counters.items())
+            t.add({k, v.dump()});
+        fmt::print("{}\n", t.render());
+    }
+    Table t({"LATENCY (server side)", "COUNT", "P50", "P90", "P99", "MAX"});
+    for (const auto& [k, v] : (*j)["latency"].items()) {
+        auto ms = [&v](const char* field) { return fmt::format("{:.3f} ms", v.value(field, 0.0)); };
+        t.add({k, std::to_string(v.value("count", std::uint64_t{0})), ms("p50_ms"), ms("p90_ms"),
+               ms("p99_ms"), ms("max_ms")});
+    }
+    fmt::print("{}", t.render());
     return 0;
 }
 

@@ -30,6 +30,7 @@ the derived figures. Needs python3 only (plot.py needs python3-matplotlib).
 import argparse
 import http.client
 import json
+import math
 import os
 import secrets
 import shutil
@@ -354,6 +355,8 @@ def run_scenario(a, name, workdir):
         if c == n and all_at is None:
             all_at = now - t0
             steady_end = now + a.steady
+            if server:
+                res["stats_at_all_registered"] = server_stats(api)
             log(f"{name}: all {n} registered at {all_at:.1f} s")
         if steady_end is not None and now >= steady_end:
             break
@@ -362,6 +365,8 @@ def run_scenario(a, name, workdir):
             break
     res["all_registered_s"] = all_at
     res["samples"] = samples
+    if server:
+        res["stats_at_end"] = server_stats(api)
     res["fleet"] = merge_summaries(fleets.stop())
     res["curve"] = ack_curve(fleets.ack_lines(), n, t0)
     res["loadavg_end"] = loadavg()
@@ -440,6 +445,38 @@ def rate_between(curve, lo, hi):
     return round((b["registered"] - a["registered"]) / (b["t"] - a["t"]), 1)
 
 
+def server_stats(api):
+    """GET /api/stats, or None (a stopped or older server)."""
+    try:
+        st, j = api.call("GET", "/api/stats")
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    return j if st == 200 else None
+
+
+def window_latency(before, after, kind):
+    """Percentiles of `kind` ("update", "register") between two /api/stats snapshots: the
+    difference of the cumulative histograms (bucket upper bounds, within 12.5%)."""
+    if not after or kind not in after.get("latency", {}):
+        return None
+    b0 = dict(map(tuple, before["latency"][kind]["buckets_us"])) if before else {}
+    diff = sorted((ub, n - b0.get(ub, 0)) for ub, n in after["latency"][kind]["buckets_us"])
+    diff = [(ub, n) for ub, n in diff if n > 0]
+    total = sum(n for _, n in diff)
+    if total == 0:
+        return {"count": 0}
+    out = {"count": total}
+    for q in (0.5, 0.9, 0.99):
+        rank, seen = max(1, math.ceil(q * total)), 0
+        for ub, n in diff:
+            seen += n
+            if seen >= rank:
+                out[f"p{round(q * 100)}_ms"] = ub / 1000
+                break
+    out["max_bucket_ms"] = diff[-1][0] / 1000
+    return out
+
+
 def derive(res):
     """Registration rate at 1k/10k/100k registered and the steady-state figures."""
     n = res["devices"]
@@ -457,7 +494,14 @@ def derive(res):
                              "server_rss_mib_max": max(rss) if rss else None,
                              "loadavg1_mean": round(sum(s["loadavg1"] for s in steady) /
                                                     len(steady), 2),
-                             "update_rate_per_s": round(2 * n / res["lifetime_s"], 1)}
+                             "update_rate_per_s": round(2 * n / res["lifetime_s"], 1),
+                             # In the server: from the Update's arrival to its 2.04 (the wait
+                             # for the store's commit), GET /api/stats over the steady window.
+                             "server_update_latency": window_latency(
+                                 res.get("stats_at_all_registered"), res.get("stats_at_end"),
+                                 "update")}
+    if res.get("stats_at_end"):
+        res["server_register_latency"] = window_latency(None, res["stats_at_end"], "register")
 
 
 def main():
@@ -511,7 +555,9 @@ def main():
         fl = res["fleet"]
         log(f"{name}: all registered at {res.get('all_registered_s')} s; rate at "
             f"{res['rate_at']}; never registered {fl['never_registered']}; "
-            f"update p99 {fl['update_latency_ms']['p99']} ms; failures {fl['failures']}")
+            f"update p99 {fl['update_latency_ms']['p99']} ms at the fleet, "
+            f"{(res.get('steady') or {}).get('server_update_latency')} in the server; "
+            f"failures {fl['failures']}")
         if a.kill_at and name != "node-lib":
             k = res.get("kill")
             if not k or k["missing"] or not k["acknowledged"]:

@@ -905,6 +905,33 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
             reply.json(200, {{"status", "ok"}});
         },
         true);
+    router.add("GET", "/api/stats", [api](Request& req, Reply reply) {
+        api->backend_call(req);
+        api->backend->stats(api->done<StatsReport>(std::move(reply), [](StatsReport& r) {
+            auto counters = [](const auto& list) {
+                json o = json::object();
+                for (const auto& [name, value] : list)
+                    o[name] = value;
+                return o;
+            };
+            json latency = json::object();
+            for (const auto& [name, h] : r.latency) {
+                auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
+                json buckets = json::array();
+                for (const auto& [upper, n] : h.buckets())
+                    buckets.push_back(json::array({upper, n}));
+                latency[name] = {{"count", h.count()},
+                                 {"p50_ms", ms(h.quantile_us(0.50))},
+                                 {"p90_ms", ms(h.quantile_us(0.90))},
+                                 {"p99_ms", ms(h.quantile_us(0.99))},
+                                 {"max_ms", ms(h.max_us())},
+                                 {"buckets_us", std::move(buckets)}};
+            }
+            return Response::json(200, {{"dm", counters(r.dm)},
+                                        {"bootstrap", counters(r.bootstrap)},
+                                        {"latency", std::move(latency)}});
+        }));
+    });
     router.add("GET", "/api/version", [api](Request&, const Reply& reply) {
         const auto& i = api->options.info;
         reply.json(200, {{"product", i.product},

@@ -339,6 +339,10 @@ const dm::ObjectRegistry* Engine::model(std::string_view endpoint) const {
     return impl_->models.profile(impl_->reg(*slot).profile).registry.get();
 }
 
+const EngineLatency& Engine::latency() const noexcept {
+    return impl_->latency;
+}
+
 EngineStats Engine::stats() const {
     EngineStats s = impl_->stats;
     s.registrations = impl_->reg_count;

@@ -160,6 +160,7 @@ enum class HeldKind : std::uint8_t { registration, update, deregistration };
 
 struct Held {
     std::uint64_t seq = 0;
+    TimePoint received{}; ///< when the request was handled (set by hold())
     HeldKind kind = HeldKind::registration;
     std::uint16_t listener = 0;
     coap::IncomingId incoming;
@@ -249,6 +250,7 @@ struct Engine::Impl {
 
     std::deque<Event> events;
     EngineStats stats;
+    EngineLatency latency;
     bool traffic = false;
     std::vector<std::uint8_t> scratch; ///< reused by coap messages
 

@@ -202,6 +202,7 @@ void Engine::Impl::journal_observation(JournalKind kind, const detail::Observati
 }
 
 void Engine::Impl::hold(Held h, TimePoint now) {
+    h.received = now;
     if (cfg.journal && cfg.hold_until_persisted) {
         h.seq = next_seq - 1; // the change just journaled
         held.push_back(std::move(h));
@@ -211,6 +212,17 @@ void Engine::Impl::hold(Held h, TimePoint now) {
 }
 
 void Engine::Impl::release(Held& h, TimePoint now) {
+    switch (h.kind) {
+    case HeldKind::registration:
+        latency.registers.record(now - h.received);
+        break;
+    case HeldKind::update:
+        latency.updates.record(now - h.received);
+        break;
+    case HeldKind::deregistration:
+        latency.deregisters.record(now - h.received);
+        break;
+    }
     send_response(h.listener, now, h.incoming, std::move(h.response));
     if (h.event) emit(std::move(*h.event));
     if (h.kind == HeldKind::deregistration) return;

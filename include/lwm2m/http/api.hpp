@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <lwm2m/base/bytes.hpp>
+#include <lwm2m/base/histogram.hpp>
 #include <lwm2m/base/secret.hpp>
 #include <lwm2m/dm/node.hpp>
 #include <lwm2m/dm/object_def.hpp>
@@ -215,6 +216,14 @@ struct BootstrapStatus {
     std::string detail;                      ///< failure reason (never secrets)
 };
 
+/// What GET /api/stats shows: the engines' counters (name, value; in the order given) and
+/// latency histograms (cumulative since start, in the order given).
+struct StatsReport {
+    std::vector<std::pair<std::string, std::uint64_t>> dm;
+    std::vector<std::pair<std::string, std::uint64_t>> bootstrap;
+    std::vector<std::pair<std::string, LatencyHistogram>> latency;
+};
+
 // ---- the backend
 // ---------------------------------------------------------------------------------
 
@@ -258,6 +267,9 @@ public:
     /// writes. Errors: 503 history_unavailable (no event log), 500 on a store failure.
     virtual void event_history(store::EventQuery q,
                                Completion<std::vector<store::EventRecord>> done) = 0;
+
+    /// Counters and latency histograms of the engines (a snapshot taken on the engine thread).
+    virtual void stats(Completion<StatsReport> done) = 0;
 };
 
 struct ApiInfo {

@@ -29,6 +29,7 @@
 
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/datagram.hpp>
+#include <lwm2m/base/histogram.hpp>
 #include <lwm2m/base/peer.hpp>
 #include <lwm2m/base/result.hpp>
 #include <lwm2m/base/time.hpp>
@@ -59,6 +60,16 @@ struct EngineStats {
     std::uint64_t journal_entries = 0; ///< current, not yet taken
     std::uint64_t object_sets = 0;     ///< distinct registration payloads interned
     std::uint64_t model_profiles = 0;  ///< distinct object-version models
+};
+
+/// How long Registration Interface requests waited in the engine: from the request's arrival
+/// (the `now` of on_datagram) to its response going out, i.e. the wait for durability (the held
+/// 2.01/2.04/2.02 is released by on_persisted()). The time a datagram spends in the socket
+/// buffer before the driver reads it is not included. Refused requests are not counted.
+struct EngineLatency {
+    LatencyHistogram registers;
+    LatencyHistogram updates;
+    LatencyHistogram deregisters;
 };
 
 /// An observation as the API shows it.
@@ -158,6 +169,8 @@ public:
     /// The decoding model (object definitions by the versions the client registered).
     [[nodiscard]] const dm::ObjectRegistry* model(std::string_view endpoint) const;
     [[nodiscard]] EngineStats stats() const;
+    /// Cumulative since creation (take two snapshots for a window).
+    [[nodiscard]] const EngineLatency& latency() const noexcept;
 
     struct Impl;
 

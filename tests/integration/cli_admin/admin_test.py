@@ -498,6 +498,22 @@ def case_history(exe):
     expect("HTTP 401" in err, err)
 
 
+def case_stats(exe):
+    """stats: counters and the server-side latency table (the fake backend's fixed figures)."""
+    s = Server(exe)
+    c = Cli(s)
+    j = c.json("stats")
+    expect(j["dm"]["updates"] == 7 and j["latency"]["update"]["count"] == 4 and
+           j["latency"]["update"]["max_ms"] == 4.0, f"{j}")
+    rows = table(c.run("stats")[0])
+    expect(find_row(rows, "updates") == ["updates", "7"], f"{rows}")
+    lat = find_row(rows, "update")
+    expect(lat is not None and lat[1] == "4" and lat[-1] == "4.000 ms", f"{rows}")
+    noauth = Cli(s, auth=False)
+    _, err, _ = noauth.run("stats", "--server", s.url, rc=EXIT_HTTP)
+    expect("HTTP 401" in err, err)
+
+
 def case_config(exe):
     s = Server(exe)
     c = Cli(s, auth=False)

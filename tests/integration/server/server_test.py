@@ -390,6 +390,14 @@ def case_nosec_register_read(a, d):
     expect(ev is not None, "no deregistration event")
     st, j, _ = s.api("GET", "/api/clients/nosec-1")
     expect(st == 404, f"after de-register: {st}")
+    # The server's own counters and its latency of the Registration Interface.
+    st, j, _ = s.api("GET", "/api/stats")
+    expect(st == 200 and j["dm"]["registers"] >= 1 and j["dm"]["deregisters"] >= 1 and
+           j["dm"]["registrations"] == 0, f"stats: {st} {j}")
+    lat = j["latency"]["register"]
+    expect(lat["count"] >= 1 and lat["max_ms"] >= lat["p50_ms"] >= 0 and
+           sum(n for _, n in lat["buckets_us"]) == lat["count"], f"register latency: {lat}")
+    expect(j["latency"]["deregister"]["count"] >= 1, f"deregister latency: {j['latency']}")
     sse.close()
     s.stop()
 

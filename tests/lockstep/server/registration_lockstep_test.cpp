@@ -341,6 +341,31 @@ TEST(Durability, ResponsesWaitForTheirChangesAndCommitsAreGrouped) {
     EXPECT_EQ(h.store.commits(), 1U);
 }
 
+TEST(Durability, LatencyCountsTheWaitForTheCommitPerKind) {
+    ServerHarness h;
+    const auto loc = h.register_client(kPeerA, "ep=lat"); // committed at once: 0 us
+    h.receive(kPeerA, con(coap::code::post).mid(0x700).token("u").path("/rd/" + loc));
+    h.now += std::chrono::microseconds(3500); // the commit takes 3.5 ms
+    h.persist();
+    EXPECT_EQ(h.expect_tx().code, coap::code::changed);
+    h.receive(kPeerA, con(coap::code::delete_).mid(0x701).token("d").path("/rd/" + loc));
+    h.now += std::chrono::milliseconds(20);
+    h.persist();
+    EXPECT_EQ(h.expect_tx().code, coap::code::deleted);
+    // A refused request is not counted.
+    h.receive(kPeerB, register_msg("lt=60"));
+    EXPECT_EQ(h.expect_tx().code, coap::code::bad_request);
+
+    const auto& l = h.engine->latency();
+    EXPECT_EQ(l.registers.count(), 1U);
+    EXPECT_EQ(l.registers.max_us(), 0U);
+    EXPECT_EQ(l.updates.count(), 1U);
+    EXPECT_EQ(l.updates.max_us(), 3500U);
+    EXPECT_EQ(l.updates.quantile_us(0.99), 3500U);
+    EXPECT_EQ(l.deregisters.count(), 1U);
+    EXPECT_EQ(l.deregisters.max_us(), 20000U);
+}
+
 TEST(Durability, UpdatesOfOneClientCoalesceInOneBatch) {
     ServerHarness h;
     const auto loc = h.register_client(kPeerA, "ep=c");

@@ -98,6 +98,26 @@ TEST_F(Api, HealthIsPublicEverythingElseNeedsTheToken) {
         }
 }
 
+TEST_F(Api, StatsShowCountersAndLatencyWithBuckets) {
+    expect_error(call("GET", "/api/stats", "", "", false), 401, "unauthorized");
+    auto r = call("GET", "/api/stats");
+    ASSERT_EQ(r.status, 200u);
+    EXPECT_EQ(r.body["dm"]["registrations"], 2);
+    EXPECT_EQ(r.body["dm"]["updates"], 7);
+    EXPECT_EQ(r.body["bootstrap"]["finished"], 1);
+    const auto& u = r.body["latency"]["update"];
+    EXPECT_EQ(u["count"], 4);
+    EXPECT_DOUBLE_EQ(u["max_ms"].get<double>(), 4.0);
+    EXPECT_DOUBLE_EQ(u["p99_ms"].get<double>(), 4.0);
+    EXPECT_GE(u["p50_ms"].get<double>(), 0.2);
+    EXPECT_LE(u["p50_ms"].get<double>(), 0.2 * 1.125);
+    ASSERT_EQ(u["buckets_us"].size(), 4u);
+    std::uint64_t total = 0;
+    for (const auto& b : u["buckets_us"])
+        total += b[1].get<std::uint64_t>();
+    EXPECT_EQ(total, 4u);
+}
+
 TEST_F(Api, ClientsListFiltersAndPages) {
     auto o = call("GET", "/api/clients");
     ASSERT_EQ(o.status, 200u);

@@ -281,6 +281,19 @@ public:
         });
     }
 
+    void stats(Completion<StatsReport> done) override {
+        run([done] {
+            StatsReport r;
+            r.dm = {{"registrations", 2}, {"updates", 7}};
+            r.bootstrap = {{"finished", 1}};
+            LatencyHistogram h;
+            for (std::uint64_t us : {100, 200, 300, 4000})
+                h.record_us(us);
+            r.latency = {{"update", h}};
+            done(std::move(r));
+        });
+    }
+
 private:
     template <class F>
     void run(F&& f) {
