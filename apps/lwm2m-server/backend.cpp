@@ -805,6 +805,19 @@ void ServerBackend::stats(http::Completion<http::StatsReport> done) {
                     {"queued_requests", s.queued_requests},
                     {"held_responses", s.held_responses},
                     {"journal_entries", s.journal_entries}};
+            const auto d = dm_->dtls_figures();
+            r.dtls = {{"sessions", d.sessions},
+                      {"handshakes_in_progress", d.handshakes},
+                      {"hello_verify_sent", d.stats.hello_verify_sent},
+                      {"handshakes_completed", d.stats.handshakes_completed},
+                      {"handshakes_failed", d.stats.handshakes_failed},
+                      {"dropped_datagrams", d.stats.dropped_datagrams},
+                      {"evictions", d.stats.evictions},
+                      {"half_open_evictions", d.stats.half_open_evictions},
+                      {"refused_per_address", d.stats.refused_per_address},
+                      {"refused_per_prefix", d.stats.refused_per_prefix},
+                      {"idle_closes", d.stats.idle_closes},
+                      {"replacements", d.stats.replacements}};
             const server::EngineLatency& l = dm_->latency();
             r.latency = {
                 {"register", l.registers}, {"update", l.updates}, {"deregister", l.deregisters}};

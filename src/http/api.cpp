@@ -929,6 +929,7 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
             }
             return Response::json(200, {{"dm", counters(r.dm)},
                                         {"bootstrap", counters(r.bootstrap)},
+                                        {"dtls", counters(r.dtls)},
                                         {"latency", std::move(latency)}});
         }));
     });

@@ -343,6 +343,29 @@ const EngineLatency& Engine::latency() const noexcept {
     return impl_->latency;
 }
 
+Engine::DtlsFigures Engine::dtls_figures() const {
+    DtlsFigures f;
+    for (const auto& l : impl_->listeners) {
+        if (!l->table) continue;
+        const dtls::ServerStats& s = l->table->stats();
+        f.stats.hello_verify_sent += s.hello_verify_sent;
+        f.stats.dropped_datagrams += s.dropped_datagrams;
+        f.stats.handshakes_completed += s.handshakes_completed;
+        f.stats.handshakes_failed += s.handshakes_failed;
+        f.stats.evictions += s.evictions;
+        f.stats.idle_closes += s.idle_closes;
+        f.stats.replacements += s.replacements;
+        f.stats.half_open_evictions += s.half_open_evictions;
+        f.stats.refused_per_address += s.refused_per_address;
+        f.stats.refused_per_prefix += s.refused_per_prefix;
+        f.stats.sessions_freed += s.sessions_freed;
+        f.stats.release_hints += s.release_hints;
+        f.sessions += l->table->size();
+        f.handshakes += l->table->handshakes();
+    }
+    return f;
+}
+
 EngineStats Engine::stats() const {
     EngineStats s = impl_->stats;
     s.registrations = impl_->reg_count;

@@ -221,6 +221,7 @@ struct BootstrapStatus {
 struct StatsReport {
     std::vector<std::pair<std::string, std::uint64_t>> dm;
     std::vector<std::pair<std::string, std::uint64_t>> bootstrap;
+    std::vector<std::pair<std::string, std::uint64_t>> dtls; ///< the DM listeners' sessions
     std::vector<std::pair<std::string, LatencyHistogram>> latency;
 };
 

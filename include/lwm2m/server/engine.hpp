@@ -33,6 +33,7 @@
 #include <lwm2m/base/peer.hpp>
 #include <lwm2m/base/result.hpp>
 #include <lwm2m/base/time.hpp>
+#include <lwm2m/dtls/server_table.hpp>
 #include <lwm2m/server/config.hpp>
 #include <lwm2m/server/errc.hpp>
 #include <lwm2m/server/events.hpp>
@@ -171,6 +172,14 @@ public:
     [[nodiscard]] EngineStats stats() const;
     /// Cumulative since creation (take two snapshots for a window).
     [[nodiscard]] const EngineLatency& latency() const noexcept;
+    /// The DTLS session tables' counters, summed over the DTLS listeners (all zero without one),
+    /// and the sessions and handshakes they hold now.
+    struct DtlsFigures {
+        dtls::ServerStats stats;
+        std::size_t sessions = 0;
+        std::size_t handshakes = 0;
+    };
+    [[nodiscard]] DtlsFigures dtls_figures() const;
 
     struct Impl;
 

@@ -526,6 +526,10 @@ def case_bootstrap_psk(a, d):
     expect(len(bytes.fromhex(j["psk_identity_hex"])) == 128, f"identity size: {j}")
     st, j, _ = s.api("GET", f"/api/clients/{ep}/read/3/0")
     expect(st == 200 and j["code"] == "2.05", f"read over DTLS: {j}")
+    st, j, _ = s.api("GET", "/api/stats")
+    expect(st == 200 and j["dtls"]["handshakes_completed"] >= 1 and j["dtls"]["sessions"] >= 1
+           and j["bootstrap"]["finished"] >= 1, f"stats: {j}")
+    expect(bs_key.hex() not in json.dumps(j), "key in the stats")
     ev = sse.wait(lambda e: e["type"] == "bootstrap" and e["ep"] == ep
                   and e["data"]["state"] == "finished")
     expect(ev is not None, "no bootstrap event")

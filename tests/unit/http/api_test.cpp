@@ -105,6 +105,7 @@ TEST_F(Api, StatsShowCountersAndLatencyWithBuckets) {
     EXPECT_EQ(r.body["dm"]["registrations"], 2);
     EXPECT_EQ(r.body["dm"]["updates"], 7);
     EXPECT_EQ(r.body["bootstrap"]["finished"], 1);
+    EXPECT_EQ(r.body["dtls"]["sessions"], 0);
     const auto& u = r.body["latency"]["update"];
     EXPECT_EQ(u["count"], 4);
     EXPECT_DOUBLE_EQ(u["max_ms"].get<double>(), 4.0);

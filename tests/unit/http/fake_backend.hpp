@@ -286,6 +286,7 @@ public:
             StatsReport r;
             r.dm = {{"registrations", 2}, {"updates", 7}};
             r.bootstrap = {{"finished", 1}};
+            r.dtls = {{"sessions", 0}};
             LatencyHistogram h;
             for (std::uint64_t us : {100, 200, 300, 4000})
                 h.record_us(us);
