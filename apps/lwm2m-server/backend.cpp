@@ -814,6 +814,7 @@ void ServerBackend::stats(http::Completion<http::StatsReport> done) {
                       {"dropped_datagrams", d.stats.dropped_datagrams},
                       {"evictions", d.stats.evictions},
                       {"half_open_evictions", d.stats.half_open_evictions},
+                      {"refused_at_capacity", d.stats.refused_at_capacity},
                       {"refused_per_address", d.stats.refused_per_address},
                       {"refused_per_prefix", d.stats.refused_per_prefix},
                       {"idle_closes", d.stats.idle_closes},

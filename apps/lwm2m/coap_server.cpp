@@ -206,10 +206,11 @@ int run_coap_serve(ServeOptions& o, Logger& log) {
     const auto& ts = table->stats();
     log.write(LogLevel::info, "serve",
               fmt::format("stopped: {} handshakes completed, {} failed, {} CoAP datagrams dropped "
-                          "without a session; handshake caps: {} dropped at --max-handshakes, {} "
-                          "refused per address, {} per prefix",
+                          "without a session; handshake caps: {} evicted and {} refused at "
+                          "--max-handshakes, {} refused per address, {} per prefix",
                           ts.handshakes_completed, ts.handshakes_failed, sep.dropped(),
-                          ts.half_open_evictions, ts.refused_per_address, ts.refused_per_prefix));
+                          ts.half_open_evictions, ts.refused_at_capacity, ts.refused_per_address,
+                          ts.refused_per_prefix));
     return rc;
 }
 

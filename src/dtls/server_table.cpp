@@ -312,7 +312,7 @@ struct ServerTable::Impl final : detail::Policy {
     /// The caps on handshakes in progress (max_handshakes and the per-address / per-prefix
     /// caps) for a new verified ClientHello from `from` that does not replace a handshake of
     /// the same address and port. false: drop the ClientHello.
-    bool admit_half_open(const PeerAddr& from) {
+    bool admit_half_open(TimePoint now, const PeerAddr& from) {
         if (count_of(per_address, address_of(from)) >= cfg.max_handshakes_per_address) {
             ++stats.refused_per_address;
             return false;
@@ -322,7 +322,20 @@ struct ServerTable::Impl final : detail::Policy {
             return false;
         }
         if (half_open.size() >= cfg.max_handshakes && !half_open.empty()) {
-            evict_half_open(*half_open.front());
+            // Evict the least recently active handshake only when its client has been silent
+            // for half_open_eviction_idle: a live client answers a flight or retransmits its own
+            // within its retransmission timer (RFC 6347 §4.2.4.1, 1 s initially). Otherwise
+            // every handshake is live (a burst of real devices): the new ClientHello is dropped
+            // before anything is allocated and its client retries after its timer, instead of
+            // throwing away a handshake half done and sending its client into back-off.
+            Conn& oldest = *half_open.front();
+            auto eit = entries.find(SessionKey::of(oldest.peer()));
+            if (eit != entries.end() &&
+                now - eit->second.last_activity < cfg.half_open_eviction_idle) {
+                ++stats.refused_at_capacity;
+                return false;
+            }
+            evict_half_open(oldest);
             ++stats.half_open_evictions;
         }
         return true;
@@ -366,7 +379,7 @@ struct ServerTable::Impl final : detail::Policy {
         // its half-open slot; any other must pass the half-open caps.
         const bool replaces_half_open =
             reuses_slot || (have_established && it->second.pending != nullptr);
-        if (!replaces_half_open && !admit_half_open(from)) {
+        if (!replaces_half_open && !admit_half_open(now, from)) {
             ++stats.dropped_datagrams;
             return;
         }

@@ -356,6 +356,7 @@ Engine::DtlsFigures Engine::dtls_figures() const {
         f.stats.idle_closes += s.idle_closes;
         f.stats.replacements += s.replacements;
         f.stats.half_open_evictions += s.half_open_evictions;
+        f.stats.refused_at_capacity += s.refused_at_capacity;
         f.stats.refused_per_address += s.refused_per_address;
         f.stats.refused_per_prefix += s.refused_per_prefix;
         f.stats.sessions_freed += s.sessions_freed;

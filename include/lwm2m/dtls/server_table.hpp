@@ -47,10 +47,16 @@ struct ServerConfig : CommonConfig {
     std::size_t max_sessions = 100000;
     /// Handshakes in progress (half-open sessions, replacement handshakes included) across all
     /// peers. At the cap a new cookie-verified ClientHello evicts the least recently active
-    /// handshake (HandshakeFailed{session_limit} for it; stats().half_open_evictions): a
-    /// client that is really handshaking sends a flight every round trip, a flood's half-open
-    /// sessions stay silent after their ClientHello. Memory bound: ~15 KB per handshake.
+    /// handshake (HandshakeFailed{session_limit} for it; stats().half_open_evictions) if that
+    /// one has been silent for half_open_eviction_idle: a client that is really handshaking
+    /// sends a flight every round trip, a flood's half-open sessions stay silent after their
+    /// ClientHello. If even the least recently active one spoke more recently, the new
+    /// ClientHello is dropped (stats().refused_at_capacity) and its client retries. Memory
+    /// bound: ~15 KB per handshake.
     std::size_t max_handshakes = 1000;
+    /// See max_handshakes. A live client speaks within its retransmission timer (RFC 6347
+    /// §4.2.4.1: 1 s initially); 0 evicts the least recently active handshake at once.
+    Duration half_open_eviction_idle = std::chrono::seconds(1);
     /// Handshakes in progress from one IP address (any port). Beyond it a new ClientHello is
     /// dropped (stats().refused_per_address); the client retransmits it (RFC 6347 §4.2.4) and
     /// gets in once one of the address's handshakes completed or expired.
@@ -90,6 +96,7 @@ struct ServerStats {
     std::size_t idle_closes = 0;
     std::size_t replacements = 0;
     std::size_t half_open_evictions = 0; ///< handshakes evicted at max_handshakes
+    std::size_t refused_at_capacity = 0; ///< verified ClientHellos dropped at max_handshakes
     std::size_t refused_per_address = 0; ///< verified ClientHellos over max_handshakes_per_address
     std::size_t refused_per_prefix = 0;  ///< verified ClientHellos over max_handshakes_per_prefix
     std::size_t sessions_freed = 0;      ///< sessions (GnuTLS states) destroyed, for any reason

@@ -1,5 +1,6 @@
 // Half-open DTLS handshakes (issue #7): cookie-verified ClientHellos that never continue are
-// capped in total (max_handshakes, least recently active evicted), per source address and per
+// capped in total (max_handshakes, least recently active evicted once silent for
+// half_open_eviction_idle, else the newcomer refused), per source address and per
 // source prefix (refused), never push out established sessions or a client that is really
 // handshaking, and their mass expiry raises the memory release hint.
 #include <gtest/gtest.h>
@@ -88,11 +89,16 @@ TEST(DtlsHalfOpen, VerifiedHandshakesAreCappedInTotal) {
     TimePoint now{};
     ASSERT_TRUE(flood.verified_hello(now, spread(0)));
     ASSERT_EQ(server->size(), 1U) << "the helper must create a real half-open session";
-    for (std::uint32_t i = 1; i < 1500; ++i)
+    for (std::uint32_t i = 1; i < 1000; ++i)
+        ASSERT_TRUE(flood.verified_hello(now, spread(i)));
+    // The flood's sessions stay silent; one second later they are fair game.
+    now += std::chrono::seconds(1);
+    for (std::uint32_t i = 1000; i < 1500; ++i)
         ASSERT_TRUE(flood.verified_hello(now, spread(i)));
     EXPECT_EQ(server->size(), 1000U);
     EXPECT_EQ(server->handshakes(), 1000U);
     EXPECT_EQ(server->stats().half_open_evictions, 500U);
+    EXPECT_EQ(server->stats().refused_at_capacity, 0U);
     // The oldest (least recently active) went, each with HandshakeFailed{session_limit}.
     const auto failed = only<HandshakeFailed>(flood.events());
     ASSERT_EQ(failed.size(), 500U);
@@ -100,6 +106,35 @@ TEST(DtlsHalfOpen, VerifiedHandshakesAreCappedInTotal) {
         EXPECT_EQ(failed[i].peer, spread(i));
         EXPECT_EQ(failed[i].error, make_error_code(Errc::session_limit));
     }
+}
+
+TEST(DtlsHalfOpen, AtTheCapABurstOfLiveHandshakesRefusesNewcomersInsteadOfEvicting) {
+    // A burst of real devices (e.g. a fleet coming back after an outage): every handshake in
+    // progress spoke less than half_open_eviction_idle ago, so a new ClientHello is dropped
+    // (its client retries after its timer) rather than a handshake half done thrown away.
+    MemStore store;
+    ServerConfig cfg;
+    cfg.max_handshakes = 100;
+    auto server = ServerTable::create(cfg, store);
+    ASSERT_TRUE(server);
+    HalfOpen flood(*server);
+    TimePoint now{};
+    for (std::uint32_t i = 0; i < 100; ++i)
+        ASSERT_TRUE(flood.verified_hello(now, spread(i)));
+    now += std::chrono::milliseconds(999);
+    for (std::uint32_t i = 100; i < 150; ++i)
+        EXPECT_FALSE(flood.verified_hello(now, spread(i)));
+    EXPECT_EQ(server->handshakes(), 100U);
+    EXPECT_EQ(server->stats().refused_at_capacity, 50U);
+    EXPECT_EQ(server->stats().half_open_evictions, 0U);
+    EXPECT_TRUE(flood.events().empty()) << "refusing evicts nobody";
+    // Once the oldest has been silent for the whole idle time, a newcomer takes its place.
+    now += std::chrono::milliseconds(1);
+    EXPECT_TRUE(flood.verified_hello(now, spread(150)));
+    EXPECT_EQ(server->stats().half_open_evictions, 1U);
+    const auto failed = only<HandshakeFailed>(flood.events());
+    ASSERT_EQ(failed.size(), 1U);
+    EXPECT_EQ(failed[0].peer, spread(0));
 }
 
 TEST(DtlsHalfOpen, PerAddressCapRefusesMoreHandshakesFromOneAddress) {
@@ -168,6 +203,7 @@ TEST(DtlsHalfOpen, FloodEvictsNeitherEstablishedSessionsNorAnActiveHandshake) {
     store.psk[id] = SecretBytes(key);
     ServerConfig cfg;
     cfg.max_handshakes = 100;
+    cfg.half_open_eviction_idle = Duration::zero(); // evict the least recently active at once
     auto server = ServerTable::create(cfg, store);
     ASSERT_TRUE(server);
     lwm2m::test::GnutlsVirtualTime::install(TimePoint{});
