@@ -97,12 +97,20 @@ TEST(OurClientToCoapServer, GetOverDtlsPsk) {
     const std::string tool = "/usr/bin/coap-server-gnutls";
     if (::access(tool.c_str(), X_OK) != 0) GTEST_SKIP() << tool << " not installed (libcoap3-bin)";
     // coap-server listens on -p for CoAP and on -p + 1 for CoAPS.
-    std::uint16_t port = free_udp_port();
-    if (port > 65000) port = 40000;
-    Child srv(
-        {tool, "-A", "127.0.0.1", "-p", std::to_string(port), "-k", key64(), "-h", "lwm2m-hint"});
-    ASSERT_TRUE(srv.ok());
-    ::usleep(300000); // let it bind (our client retransmits anyway)
+    // It prints nothing when it listens: "ready" once it has not exited for 300 ms (a port taken
+    // meanwhile makes it exit at once); our client retransmits anyway.
+    int polls = 0;
+    auto [srv_child, port] = start_on_free_port(
+        [&](std::uint16_t p) {
+            polls = 0;
+            return std::vector<std::string>{
+                tool, "-A",    "127.0.0.1", "-p",        std::to_string(p),
+                "-k", key64(), "-h",        "lwm2m-hint"};
+        },
+        [&](Child&) { return ++polls > 6; },
+        [](std::uint16_t p) { return p < 65000; }); // and p + 1 for CoAPS
+    ASSERT_TRUE(srv_child) << tool << " did not start";
+    Child& srv = *srv_child;
     ClientConfig cfg;
     cfg.server = PeerAddr::v4(127, 0, 0, 1, static_cast<std::uint16_t>(port + 1));
     cfg.credentials = PskCredentials{to_bytes(identity128()), SecretBytes(as_bytes(key64()))};

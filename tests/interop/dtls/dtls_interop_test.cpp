@@ -188,11 +188,8 @@ TEST_P(OurClientToGnutlsServ, HandshakeEcho) {
     const Mode mode = GetParam();
     const auto& pki = test_pki();
     TempDir dir;
-    const std::uint16_t port = free_udp_port();
-    std::vector<std::string> args = {GNUTLS_SERV_PATH, "--udp", "--echo", "-p",
-                                     std::to_string(port)};
+    std::vector<std::string> args = {GNUTLS_SERV_PATH, "--udp", "--echo"};
     ClientConfig cfg;
-    cfg.server = PeerAddr::v4(127, 0, 0, 1, port);
     switch (mode) {
     case Mode::psk: {
         // gnutls-serv's --pskpasswd file is "username:hexkey", so the username cannot contain
@@ -230,11 +227,18 @@ TEST_P(OurClientToGnutlsServ, HandshakeEcho) {
         cfg.server_public_key = pki.server.der;
         break;
     }
-    Child serv(args);
-    ASSERT_TRUE(serv.ok());
-    // Wait until it listens (bounded), then connect; our client retransmits anyway.
-    for (int i = 0; i < 100 && serv.output().find("IPv6") == std::string::npos; ++i)
-        ::usleep(50000);
+    // Started once it says it listens (bounded); our client retransmits anyway.
+    auto [serv_child, port] = start_on_free_port(
+        [&](std::uint16_t p) {
+            auto a = args;
+            a.insert(a.end(), {"-p", std::to_string(p)});
+            return a;
+        },
+        [](Child& c) { return c.output().find("IPv6") != std::string::npos; },
+        [](std::uint16_t) { return true; });
+    ASSERT_TRUE(serv_child) << "gnutls-serv did not start";
+    Child& serv = *serv_child;
+    cfg.server = PeerAddr::v4(127, 0, 0, 1, port);
     auto client = ClientSession::create(cfg);
     ASSERT_TRUE(client) << client.error().message();
     Udp udp;

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,29 @@ private:
     int in_ = -1, out_ = -1;
     std::string out_text_;
 };
+
+/// Starts a peer server on a free UDP port: `args_for(port)` gives its command line. A port
+/// found free can be taken by another test before the child binds it (the child then exits), so
+/// a child that exits before `ready` (true once it listens, polled for up to 5 s) is started
+/// again on another port, up to 5 times. `port_ok` may refuse a port (e.g. when the peer also
+/// needs port + 1). Returns the running child (nullptr when every try failed) and its port.
+template <class ArgsFor, class Ready, class PortOk>
+std::pair<std::unique_ptr<Child>, std::uint16_t>
+start_on_free_port(ArgsFor&& args_for, Ready&& ready, PortOk&& port_ok) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        std::uint16_t port = free_udp_port();
+        if (!port_ok(port)) continue;
+        auto child = std::make_unique<Child>(args_for(port));
+        if (!child->ok()) return {nullptr, 0};
+        for (int i = 0; i < 100; ++i) {
+            if (child->exited()) break;
+            if (ready(*child)) return {std::move(child), port};
+            ::usleep(50000);
+        }
+        if (!child->exited()) return {std::move(child), port}; // slow to say so: go on anyway
+    }
+    return {nullptr, 0};
+}
 
 inline std::string pem(const Bytes& der, const char* label) {
     gnutls_datum_t in{
