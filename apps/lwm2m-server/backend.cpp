@@ -651,6 +651,44 @@ void ServerBackend::put_security(store::SecurityInfo info, http::PutMode mode,
     });
 }
 
+void ServerBackend::put_security_batch(std::vector<store::SecurityInfo> infos, bool upsert,
+                                       http::Completion<std::size_t> done) {
+    auto shared = std::make_shared<std::vector<store::SecurityInfo>>(std::move(infos));
+    ex_.post([this, shared, upsert, done](TimePoint) {
+        auto& list = *shared;
+        if (!upsert) {
+            for (std::size_t i = 0; i < list.size(); ++i)
+                if (security_.find(list[i].endpoint) != nullptr) {
+                    done.fail(ApiError::conflict("items[" + std::to_string(i) + "]: endpoint '" +
+                                                 list[i].endpoint + "' already has credentials"));
+                    return;
+                }
+        }
+        // All checked before anything is stored, whatever the store (SQLite then writes them
+        // in one transaction).
+        std::string why;
+        if (auto r = store::check_security_puts(security_, list, &why); !r) {
+            if (r.error() == store::Errc::conflict)
+                done.fail(ApiError::conflict(why));
+            else
+                done.fail(ApiError::bad_request(why.empty() ? r.error().message() : why));
+            return;
+        }
+        const std::size_t n = list.size();
+        std::size_t stored = 0;
+        if (auto r = security_.put_all(std::move(list), &stored, &why); !r) {
+            log_.write(LogLevel::warn, "server",
+                       "bulk credentials: " + r.error().message() + " after " +
+                           std::to_string(stored) + " of " + std::to_string(n));
+            done.fail({500, "internal_error",
+                       "storing the credentials failed after " + std::to_string(stored) + " of " +
+                           std::to_string(n) + " records"});
+            return;
+        }
+        done(stored);
+    });
+}
+
 void ServerBackend::delete_security(const std::string& endpoint,
                                     http::Completion<http::Done> done) {
     ex_.post([this, endpoint, done](TimePoint) {

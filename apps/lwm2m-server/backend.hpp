@@ -75,6 +75,8 @@ public:
     void put_security(store::SecurityInfo info, http::PutMode mode,
                       http::Completion<http::Done> done) override;
     void delete_security(const std::string& endpoint, http::Completion<http::Done> done) override;
+    void put_security_batch(std::vector<store::SecurityInfo> infos, bool upsert,
+                            http::Completion<std::size_t> done) override;
     void list_bootstrap(const http::PageQuery& q,
                         http::Completion<http::BootstrapPage> done) override;
     void get_bootstrap(const std::string& endpoint,

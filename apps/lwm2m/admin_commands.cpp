@@ -124,6 +124,8 @@ struct AdminCommands::State {
     CLI::App* sec_list = nullptr;
     CLI::App* sec_show = nullptr;
     CLI::App* sec_delete = nullptr;
+    CLI::App* sec_import = nullptr;
+    std::string import_file;
     CLI::App* bootstrap = nullptr;
     CLI::App* bs_add = nullptr;
     CLI::App* bs_list = nullptr;
@@ -398,6 +400,17 @@ void AdminCommands::add_to(CLI::App& app) {
     ep_arg(s.sec_show);
     s.sec_delete = s.security->add_subcommand("delete", "delete one endpoint's credentials");
     ep_arg(s.sec_delete);
+    s.sec_import = s.security->add_subcommand(
+        "import", "bulk provisioning: up to 1000 endpoints' credentials from a JSON file, all or "
+                  "none (POST /api/security/batch)");
+    s.sec_import
+        ->add_option("file", s.import_file,
+                     "a JSON array of records as POST /api/security takes them (endpoint, mode, "
+                     "psk_identity or psk_identity_hex, psk_key_hex, rpk_public_key_hex, "
+                     "x509_common_name); '-': stdin")
+        ->required();
+    s.sec_import->add_flag("--replace", s.replace,
+                           "replace the credentials of endpoints that have some (else: refused)");
 
     s.bootstrap = app.add_subcommand("bootstrap", "bootstrap configurations (JSON files, "
                                                   "docs/rest-api.md)");
@@ -1189,6 +1202,34 @@ int AdminCommands::State::run_security(Failure& f) {
         }
         fmt::print("{}", t.render());
         fmt::print("{} of {}\n", t.rows(), j->value("total", std::size_t{0}));
+        return 0;
+    }
+    if (sec_import->parsed()) {
+        // The file holds keys: read into a wiped buffer and sent as is inside the request body
+        // (not parsed here: a parser's copies of the keys would be freed unwiped); the API
+        // checks every record.
+        bool too_long = false;
+        auto file = read_secret_file(import_file, 4u << 20, false, &too_long);
+        if (!file) {
+            f = {exit_usage,
+                 too_long ? import_file + " is larger than 4 MiB" : "cannot read " + import_file};
+            return f.status;
+        }
+        const std::string_view text(reinterpret_cast<const char*>(file->view().data()),
+                                    file->size());
+        const auto first = text.find_first_not_of(" \t\r\n");
+        if (first == std::string_view::npos || text[first] != '[') {
+            file->wipe();
+            f = {exit_usage, import_file + ": expected a JSON array of security records"};
+            return f.status;
+        }
+        std::string body = std::string("{\"mode\":\"") + (replace ? "upsert" : "create") +
+                           "\",\"items\":" + std::string(text) + "}";
+        file->wipe();
+        auto j = call("POST", "/api/security/batch", f, std::move(body));
+        if (!j) return f.status;
+        if (!json_out)
+            fmt::print("stored the credentials of {} endpoints\n", j->value("stored", 0));
         return 0;
     }
     if (sec_show->parsed() || sec_delete->parsed()) {

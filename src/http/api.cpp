@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <unordered_set>
 
 #include <lwm2m/dm/ddf.hpp>
 #include <lwm2m/format/link_format.hpp>
@@ -1208,6 +1209,48 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
         };
     };
     router.add("POST", "/api/security", put_security(PutMode::create));
+    router.add("POST", "/api/security/batch", [api](Request& req, Reply reply) {
+        auto body = json_body(req);
+        if (failed(body, reply)) return;
+        const std::size_t max = api->options.max_page;
+        if (auto o = only(*body, {"items", "mode"}, "batch"); !o) {
+            reply.fail(o.error());
+            return;
+        }
+        const auto mode = body->value("mode", std::string("create"));
+        if (mode != "create" && mode != "upsert") {
+            reply.fail(ApiError::bad_request("\"mode\" must be create or upsert"));
+            return;
+        }
+        const auto items = body->find("items");
+        if (items == body->end() || !items->is_array() || items->empty() || items->size() > max) {
+            reply.fail(ApiError::bad_request("\"items\" must be an array of 1 to " +
+                                             std::to_string(max) + " security records"));
+            return;
+        }
+        std::vector<store::SecurityInfo> infos;
+        infos.reserve(items->size());
+        std::unordered_set<std::string> endpoints;
+        for (std::size_t i = 0; i < items->size(); ++i) {
+            auto info = security_from_json((*items)[i], "");
+            if (info && info->endpoint.empty()) info = bad("\"endpoint\" is required");
+            if (info && !endpoints.insert(info->endpoint).second)
+                info = bad("endpoint '" + info->endpoint + "' is given twice");
+            if (!info) {
+                ApiError e = info.error();
+                e.message = "items[" + std::to_string(i) + "]: " + e.message;
+                reply.fail(e);
+                return;
+            }
+            infos.push_back(std::move(*info));
+        }
+        api->backend_call(req);
+        api->backend->put_security_batch(
+            std::move(infos), mode == "upsert",
+            api->done<std::size_t>(std::move(reply), [](std::size_t& n) {
+                return Response::json(200, {{"stored", n}});
+            }));
+    });
     router.add("PUT", "/api/security/{ep}", put_security(PutMode::replace));
     router.add("GET", "/api/security/{ep}", [api](Request& req, Reply reply) {
         api->backend_call(req);

@@ -1,6 +1,11 @@
 #include <lwm2m/store/security_info.hpp>
 
+#include <string>
+#include <unordered_map>
+
 #include <lwm2m/base/errc.hpp>
+#include <lwm2m/store/errc.hpp>
+#include <lwm2m/store/security_store.hpp>
 
 namespace lwm2m::store {
 
@@ -58,6 +63,75 @@ Result<void> validate(const SecurityInfo& info, std::string* why) {
         break;
     default:
         return reject("unknown security mode");
+    }
+    return ok();
+}
+
+namespace {
+
+std::string_view cn_of(const SecurityInfo& info) {
+    return info.x509_common_name.empty() ? std::string_view(info.endpoint)
+                                         : std::string_view(info.x509_common_name);
+}
+
+/// The credential of `info` in the form that must be unique, and the kind's name ("" for NoSec).
+std::pair<std::string_view, std::string_view> credential_of(const SecurityInfo& info) {
+    switch (info.mode) {
+    case SecurityMode::psk:
+        return {"psk", as_string_view(info.psk_identity)};
+    case SecurityMode::rpk:
+        return {"rpk", as_string_view(info.rpk_public_key)};
+    case SecurityMode::x509:
+        return {"x509", cn_of(info)};
+    case SecurityMode::nosec:
+        break;
+    }
+    return {"", ""};
+}
+
+const char* conflict_reason(std::string_view kind) {
+    if (kind == "psk") return "the PSK identity is bound to another endpoint";
+    if (kind == "rpk") return "the raw public key is bound to another endpoint";
+    return "the certificate name is bound to another endpoint";
+}
+
+} // namespace
+
+Result<void> check_security_puts(const SecurityStore& store, std::span<const SecurityInfo> infos,
+                                 std::string* why) {
+    std::unordered_map<std::string, std::string_view> earlier; // credential -> endpoint
+    auto name = [&](std::size_t i) {
+        if (why && infos.size() > 1)
+            *why =
+                "record " + std::to_string(i) + " (endpoint '" + infos[i].endpoint + "'): " + *why;
+    };
+    for (std::size_t i = 0; i < infos.size(); ++i) {
+        const SecurityInfo& info = infos[i];
+        if (auto v = validate(info, why); !v) {
+            name(i);
+            return v;
+        }
+        const auto [kind, key] = credential_of(info);
+        if (kind.empty()) continue;
+        const SecurityInfo* holder = nullptr;
+        if (kind == "psk")
+            holder = store.find_by_psk_identity(info.psk_identity);
+        else if (kind == "rpk")
+            holder = store.find_by_rpk(info.rpk_public_key);
+        else
+            holder = store.find_by_x509_cn(key);
+        bool taken = holder != nullptr && holder->endpoint != info.endpoint;
+        if (!taken && infos.size() > 1) {
+            // Taken by an earlier record of the span (bulk puts: a map, not a quadratic scan).
+            auto [it, fresh] =
+                earlier.try_emplace(std::string(kind) + '\0' + std::string(key), info.endpoint);
+            taken = !fresh && it->second != info.endpoint;
+        }
+        if (taken) {
+            if (why) *why = conflict_reason(kind);
+            name(i);
+            return fail(Errc::conflict);
+        }
     }
     return ok();
 }

@@ -248,6 +248,11 @@ public:
     /// `info` has passed store::validate().
     virtual void put_security(store::SecurityInfo info, PutMode mode, Completion<Done> done) = 0;
     virtual void delete_security(const std::string& endpoint, Completion<Done> done) = 0;
+    /// Bulk provisioning: stores every record or none (`infos` have passed store::validate()
+    /// and name distinct endpoints). `upsert` false: 409 when an endpoint already has
+    /// credentials. Answers how many were stored.
+    virtual void put_security_batch(std::vector<store::SecurityInfo> infos, bool upsert,
+                                    Completion<std::size_t> done) = 0;
 
     virtual void list_bootstrap(const PageQuery& q, Completion<BootstrapPage> done) = 0;
     virtual void get_bootstrap(const std::string& endpoint, Completion<BootstrapConfig> done) = 0;

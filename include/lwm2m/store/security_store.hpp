@@ -16,7 +16,10 @@
 
 #include <cstddef>
 #include <functional>
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/result.hpp>
@@ -36,6 +39,19 @@ public:
     [[nodiscard]] virtual Result<void> put(SecurityInfo info, std::string* why = nullptr) = 0;
     /// Removes the credentials of `endpoint`; returns whether there were any. Errors: I/O.
     [[nodiscard]] virtual Result<bool> remove(std::string_view endpoint) = 0;
+    /// Adds or replaces several records (bulk provisioning), each as put() would; `*stored`
+    /// gets how many are stored. Errors: as put(). This default stores them in order and stops
+    /// at the first error (the records before it stay stored); SqliteSecurityStore checks them
+    /// all first (against each other too) and writes them in one transaction: all or none.
+    [[nodiscard]] virtual Result<void> put_all(std::vector<SecurityInfo> infos, std::size_t* stored,
+                                               std::string* why = nullptr) {
+        *stored = 0;
+        for (auto& info : infos) {
+            LWM2M_TRY_VOID(put(std::move(info), why));
+            ++*stored;
+        }
+        return ok();
+    }
 
     /// O(1), from memory.
     [[nodiscard]] virtual const SecurityInfo* find(std::string_view endpoint) const = 0;
@@ -51,5 +67,13 @@ public:
     virtual void for_each(const std::function<void(const SecurityInfo&)>& fn) const = 0;
     [[nodiscard]] virtual std::size_t size() const = 0;
 };
+
+/// Checks `infos` as put() would against `store` and against each other (each valid, no
+/// credential bound to another endpoint or taken twice among them) without changing anything.
+/// With several records, `why` names the first bad one ("record 3 (endpoint 'x'): ...").
+/// Errors: lwm2m::Errc::invalid_argument, Errc::conflict.
+[[nodiscard]] Result<void> check_security_puts(const SecurityStore& store,
+                                               std::span<const SecurityInfo> infos,
+                                               std::string* why = nullptr);
 
 } // namespace lwm2m::store

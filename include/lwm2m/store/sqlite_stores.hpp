@@ -141,6 +141,9 @@ public:
     /// Errors: as SecurityStore::put (lwm2m::Errc::invalid_argument, Errc::conflict) and SQLite
     /// errors (store unchanged).
     [[nodiscard]] Result<void> put(SecurityInfo info, std::string* why = nullptr) override;
+    /// All or none: every record check()ed, then one transaction. Errors: as put().
+    [[nodiscard]] Result<void> put_all(std::vector<SecurityInfo> infos, std::size_t* stored,
+                                       std::string* why = nullptr) override;
     /// Errors: SQLite errors (store unchanged).
     [[nodiscard]] Result<bool> remove(std::string_view endpoint) override;
     [[nodiscard]] const SecurityInfo* find(std::string_view endpoint) const override {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cerrno>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include <sys/stat.h>
@@ -375,36 +376,6 @@ SqliteRegistrationStore::observations(std::string_view endpoint) const {
 
 // ---------------------------------------------------------------- security
 
-namespace {
-
-std::string_view cn_of(const SecurityInfo& info) {
-    return info.x509_common_name.empty() ? std::string_view(info.endpoint)
-                                         : std::string_view(info.x509_common_name);
-}
-
-/// The credential of `info` in the form that must be unique, and the kind's name ("" for NoSec).
-std::pair<std::string_view, std::string_view> credential_of(const SecurityInfo& info) {
-    switch (info.mode) {
-    case SecurityMode::psk:
-        return {"psk", as_string_view(info.psk_identity)};
-    case SecurityMode::rpk:
-        return {"rpk", as_string_view(info.rpk_public_key)};
-    case SecurityMode::x509:
-        return {"x509", cn_of(info)};
-    case SecurityMode::nosec:
-        break;
-    }
-    return {"", ""};
-}
-
-const char* conflict_reason(std::string_view kind) {
-    if (kind == "psk") return "the PSK identity is bound to another endpoint";
-    if (kind == "rpk") return "the raw public key is bound to another endpoint";
-    return "the certificate name is bound to another endpoint";
-}
-
-} // namespace
-
 Result<std::unique_ptr<SqliteSecurityStore>> SqliteSecurityStore::open(Database& db,
                                                                        const SecretBox& box) {
     std::unique_ptr<SqliteSecurityStore> store(new SqliteSecurityStore(db, box));
@@ -435,29 +406,7 @@ Result<std::unique_ptr<SqliteSecurityStore>> SqliteSecurityStore::open(Database&
 
 Result<void> SqliteSecurityStore::check(std::span<const SecurityInfo> infos,
                                         std::string* why) const {
-    for (std::size_t i = 0; i < infos.size(); ++i) {
-        const SecurityInfo& info = infos[i];
-        LWM2M_TRY_VOID(validate(info, why));
-        const auto [kind, key] = credential_of(info);
-        if (kind.empty()) continue;
-        const SecurityInfo* holder = nullptr;
-        if (kind == "psk")
-            holder = cache_.find_by_psk_identity(info.psk_identity);
-        else if (kind == "rpk")
-            holder = cache_.find_by_rpk(info.rpk_public_key);
-        else
-            holder = cache_.find_by_x509_cn(key);
-        bool taken = holder != nullptr && holder->endpoint != info.endpoint;
-        for (std::size_t j = 0; j < i && !taken; ++j) {
-            const auto [kind2, key2] = credential_of(infos[j]);
-            taken = kind2 == kind && key2 == key && infos[j].endpoint != info.endpoint;
-        }
-        if (taken) {
-            if (why) *why = conflict_reason(kind);
-            return fail(Errc::conflict);
-        }
-    }
-    return ok();
+    return check_security_puts(*this, infos, why);
 }
 
 Result<void> SqliteSecurityStore::write_rows(std::span<const SecurityInfo> infos) {
@@ -494,6 +443,18 @@ Result<void> SqliteSecurityStore::put(SecurityInfo info, std::string* why) {
     // Write-through: one statement in its own (implicit) transaction, then the index.
     LWM2M_TRY_VOID(write_rows(one));
     apply_committed(one);
+    return ok();
+}
+
+Result<void> SqliteSecurityStore::put_all(std::vector<SecurityInfo> infos, std::size_t* stored,
+                                          std::string* why) {
+    *stored = 0;
+    LWM2M_TRY_VOID(check(infos, why));
+    LWM2M_TRY(tx, Transaction::begin(*db_));
+    LWM2M_TRY_VOID(write_rows(infos));
+    LWM2M_TRY_VOID(tx.commit());
+    apply_committed(infos);
+    *stored = infos.size();
     return ok();
 }
 

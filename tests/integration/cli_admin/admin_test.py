@@ -290,7 +290,7 @@ def case_security(exe):
     expect(find_row(rows, "dev4")[1:] == ["x509", "cn-four"], f"{rows}")
     j = c.json("security", "list")
     outputs.append(json.dumps(j))
-    expect(j["total"] == 5, f"{j}")
+    expect(j["total"] == 5, f"{j}")  # before the bulk import below
     j = c.json("security", "show", "dev5")
     expect(j["rpk_public_key_hex"] == pub.hex(), f"rpk {j}")
     for ep in ["dev9", "dev8", "dev7"]:
@@ -299,6 +299,27 @@ def case_security(exe):
         j = c.json("security", "show", ep)
         outputs.append(json.dumps(j))
         expect(j["psk_key"] == "<set>", f"{j}")
+    # Bulk import (POST /api/security/batch): a JSON array from a file or stdin.
+    key4 = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+    records = [{"endpoint": f"bulk{i}", "mode": "psk", "psk_identity": f"bulk{i}-id",
+                "psk_key_hex": key4.hex()} for i in range(3)]
+    bulk = os.path.join(s.dir, "bulk.json")
+    with open(bulk, "w") as f:
+        json.dump(records, f)
+    out, err, _ = c.run("security", "import", bulk)
+    outputs += [out, err]
+    expect("stored the credentials of 3 endpoints" in out, out)
+    out, err, _ = c.run("security", "import", bulk, rc=EXIT_HTTP)  # they exist now
+    outputs += [out, err]
+    expect("409" in err, err)
+    j = c.json("security", "import", "-", "--replace", stdin=json.dumps(records).encode())
+    expect(j == {"stored": 3}, f"{j}")
+    _, err, _ = c.run("security", "import", "-", stdin=b'{"items": []}', rc=EXIT_USAGE)
+    expect("JSON array" in err, err)
+    _, err, _ = c.run("security", "import", "-", stdin=b"[]", rc=EXIT_HTTP)
+    expect("items" in err, err)
+    st, p = s.http("GET", "/api/security/bulk2")
+    expect(st == 200 and p["psk_identity"] == "bulk2-id", f"{st} {p}")
     # The API holds them: GET through plain HTTP agrees.
     st, p = s.http("GET", "/api/security/dev9")
     expect(st == 200 and p["psk_identity"] == "dev9-id", f"{st} {p}")
@@ -307,7 +328,7 @@ def case_security(exe):
     _, err, _ = c.run("security", "show", "dev9", rc=EXIT_HTTP)
     expect("404" in err, err)
     # No key in any output, nor on any command line given.
-    for k in [key1, key2, key3]:
+    for k in [key1, key2, key3, key4]:
         for form in secret_forms(k):
             for o in outputs:
                 expect(form not in o, f"key form {form!r} printed: {o}")

@@ -75,11 +75,21 @@ def case_psk_1000(a, d):
     with open(key_file, "wb") as f:
         f.write(key)
     t = time.time()
-    for i in range(n):
-        ep = f"fl-{i}"
-        st, j, _ = s.api("POST", "/api/security", {"endpoint": ep, "mode": "psk",
-                                                   "psk_identity": ep, "psk_key_hex": key.hex()})
-        expect(st == 201, f"security {ep}: {st} {j}")
+    # Bulk provisioning (POST /api/security/batch): 900 in one request, then 100 more.
+    items = [{"endpoint": f"fl-{i}", "mode": "psk", "psk_identity": f"fl-{i}",
+              "psk_key_hex": key.hex()} for i in range(n)]
+    for lo, hi in ((0, 900), (900, n)):
+        st, j, _ = s.api("POST", "/api/security/batch", {"items": items[lo:hi]})
+        expect(st == 200 and j["stored"] == hi - lo, f"security batch {lo}..{hi}: {st} {j}")
+    # All or nothing: a batch whose last record takes an identity in use stores nothing.
+    bad = [{"endpoint": "fl-extra", "mode": "psk", "psk_identity": "fl-extra",
+            "psk_key_hex": key.hex()},
+           {"endpoint": "fl-extra2", "mode": "psk", "psk_identity": "fl-3",
+            "psk_key_hex": key.hex()}]
+    st, j, _ = s.api("POST", "/api/security/batch", {"items": bad})
+    expect(st == 409 and "record 1" in j["error"]["message"], f"conflicting batch: {st} {j}")
+    st, _, _ = s.api("GET", "/api/security/fl-extra")
+    expect(st == 404, f"a refused batch stored its first record: {st}")
     provision_s = time.time() - t
     fl = Fleet(a, ["--server", f"coaps://127.0.0.1:{s.ports['coaps']}", "-n", str(n),
                    "--rate", "500", "--duration", "120", "--endpoint-prefix", "fl-",

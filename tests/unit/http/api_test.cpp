@@ -401,6 +401,53 @@ TEST_F(Api, SecurityCredentialsAreWriteOnly) {
     expect_error(call("GET", "/api/security/dev1"), 404);
 }
 
+TEST_F(Api, SecurityBatchStoresAllOrNothing) {
+    auto item = [](const std::string& ep) {
+        return json{{"endpoint", ep},
+                    {"mode", "psk"},
+                    {"psk_identity", ep + "-id"},
+                    {"psk_key_hex", "00112233445566778899aabbccddeeff"}};
+    };
+    json items = json::array({item("b1"), item("b2"), item("b3")});
+    auto r = call("POST", "/api/security/batch", json{{"items", items}}.dump());
+    ASSERT_EQ(r.status, 200u) << r.body.dump();
+    EXPECT_EQ(r.body["stored"], 3);
+    EXPECT_EQ(call("GET", "/api/security/b2").status, 200u);
+    // create (the default) refuses endpoints that have credentials; upsert replaces them.
+    expect_error(call("POST", "/api/security/batch", json{{"items", items}}.dump()), 409,
+                 "conflict");
+    r = call("POST", "/api/security/batch", json{{"items", items}, {"mode", "upsert"}}.dump());
+    EXPECT_EQ(r.status, 200u);
+    // Bad batches name the record and store nothing.
+    json bad = json::array({item("c1"), item("c2"), json{{"endpoint", "c3"}, {"mode", "psk"}}});
+    r = call("POST", "/api/security/batch", json{{"items", bad}}.dump());
+    expect_error(r, 400, "bad_request");
+    EXPECT_NE(r.body["error"]["message"].get<std::string>().find("items[2]: "), std::string::npos)
+        << r.body.dump();
+    EXPECT_EQ(call("GET", "/api/security/c1").status, 404u);
+    json twice = json::array({item("d1"), item("d1")});
+    r = call("POST", "/api/security/batch", json{{"items", twice}}.dump());
+    expect_error(r, 400, "bad_request");
+    EXPECT_NE(r.body["error"]["message"].get<std::string>().find("given twice"), std::string::npos);
+    json no_ep = json::array({json{{"mode", "nosec"}}});
+    expect_error(call("POST", "/api/security/batch", json{{"items", no_ep}}.dump()), 400,
+                 "bad_request");
+    expect_error(call("POST", "/api/security/batch", json{{"items", json::array()}}.dump()), 400,
+                 "bad_request");
+    json many = json::array();
+    for (int i = 0; i < 1001; ++i)
+        many.push_back(item("m" + std::to_string(i)));
+    expect_error(call("POST", "/api/security/batch", json{{"items", many}}.dump()), 400,
+                 "bad_request");
+    expect_error(call("POST", "/api/security/batch", json{{"items", items}, {"mode", "x"}}.dump()),
+                 400, "bad_request");
+    expect_error(call("POST", "/api/security/batch", json{{"items", items}, {"x", 1}}.dump()), 400,
+                 "bad_request");
+    // The key never comes back.
+    r = call("GET", "/api/security/b1");
+    EXPECT_EQ(r.body.dump().find("00112233445566778899aabbccddeeff"), std::string::npos);
+}
+
 TEST_F(Api, BootstrapConfigurations) {
     const std::string key = "a1a2a3a4a5a6a7a8a9aaabacadaeafb0";
     json cfg = {

@@ -182,6 +182,20 @@ public:
             done(Done{});
         });
     }
+    void put_security_batch(std::vector<store::SecurityInfo> infos, bool upsert,
+                            Completion<std::size_t> done) override {
+        run([this, infos = std::move(infos), upsert, done]() mutable {
+            if (!upsert)
+                for (const auto& i : infos)
+                    if (security_.count(i.endpoint) != 0)
+                        return (void)done.fail(ApiError::conflict("credentials exist"));
+            for (auto& i : infos) {
+                std::string ep = i.endpoint;
+                security_[ep] = std::move(i);
+            }
+            done(infos.size());
+        });
+    }
     void delete_security(const std::string& ep, Completion<Done> done) override {
         run([this, ep, done] {
             if (!security_.erase(ep)) return (void)done.fail(ApiError::not_found("no credentials"));

@@ -287,6 +287,40 @@ TYPED_TEST(StoreContract, SecurityCredentialBelongsToOneEndpointAndInvalidIsRefu
     EXPECT_EQ(s.size(), 1U);
 }
 
+TYPED_TEST(StoreContract, SecurityBulkPutsAreCheckedAsAWhole) {
+    auto impl = this->make();
+    auto& s = impl->security();
+    ASSERT_TRUE(s.put(psk("a", "taken", bytes({1}))));
+    // Against the store and against each other, naming the first bad record.
+    std::vector<SecurityInfo> batch{psk("b", "id-b", bytes({2})), psk("c", "taken", bytes({3}))};
+    std::string why;
+    auto r = check_security_puts(s, batch, &why);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(Errc::conflict));
+    EXPECT_EQ(why, "record 1 (endpoint 'c'): the PSK identity is bound to another endpoint");
+    batch = {psk("b", "same", bytes({2})), psk("c", "same", bytes({3}))};
+    r = check_security_puts(s, batch, &why);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(why, "record 1 (endpoint 'c'): the PSK identity is bound to another endpoint");
+    batch = {psk("b", "id-b", bytes({2})), psk("c", "", bytes({3}))};
+    r = check_security_puts(s, batch, &why);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(lwm2m::Errc::invalid_argument));
+    EXPECT_EQ(why.rfind("record 1 (endpoint 'c'): ", 0), 0U) << why;
+    // A batch that passes is stored whole; an endpoint's own identity may stay.
+    batch.clear();
+    for (int i = 0; i < 300; ++i)
+        batch.push_back(psk("n" + std::to_string(i), "id-n" + std::to_string(i), bytes({4})));
+    batch.push_back(psk("a", "taken", bytes({5})));
+    ASSERT_TRUE(check_security_puts(s, batch, &why)) << why;
+    std::size_t stored = 0;
+    ASSERT_TRUE(s.put_all(batch, &stored, &why)) << why;
+    EXPECT_EQ(stored, 301U);
+    EXPECT_EQ(s.size(), 301U);
+    EXPECT_EQ(s.find_by_psk_identity(to_bytes("id-n299"))->endpoint, "n299");
+    EXPECT_TRUE(s.find("a")->psk_key.equals(bytes({5})));
+}
+
 TYPED_TEST(StoreContract, EventLogIsBoundedFilteredAndOrdered) {
     auto impl = this->make(10);
     auto& log = impl->events();

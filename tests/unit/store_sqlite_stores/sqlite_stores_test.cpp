@@ -299,6 +299,44 @@ TEST(SqliteSecurityStore, AFailedWriteLeavesTheIndexUnchanged) {
     EXPECT_EQ(sec.size(), 1U);
 }
 
+TEST(SqliteSecurityStore, BulkPutsAreOneTransactionAllOrNone) {
+    TempDir dir;
+    {
+        auto s = SqliteStores::open(dir.path());
+        ASSERT_TRUE(s);
+        auto& sec = (*s)->security();
+        ASSERT_TRUE(sec.put(psk("a", "taken", bytes({1}))));
+        // The store checks the whole batch itself: a conflict in the last record stores none.
+        std::vector<SecurityInfo> batch{psk("b", "id-b", bytes({2})),
+                                        psk("c", "taken", bytes({3}))};
+        std::size_t stored = 7;
+        std::string why;
+        EXPECT_FALSE(sec.put_all(batch, &stored, &why));
+        EXPECT_EQ(stored, 0U);
+        EXPECT_EQ(sec.find("b"), nullptr);
+        // A write failing in the middle of the transaction leaves nothing either.
+        ASSERT_TRUE((*s)->database().exec(
+            "CREATE TEMP TRIGGER no_c BEFORE INSERT ON main.security WHEN NEW.endpoint = 'c' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END;"));
+        batch = {psk("b", "id-b", bytes({2})), psk("c", "id-c", bytes({3}))};
+        EXPECT_FALSE(sec.put_all(batch, &stored, &why));
+        EXPECT_EQ(sec.find("b"), nullptr);
+        EXPECT_EQ(sec.find_by_psk_identity(to_bytes("id-b")), nullptr);
+        ASSERT_TRUE((*s)->database().exec("DROP TRIGGER temp.no_c"));
+        batch.clear();
+        for (int i = 0; i < 1000; ++i)
+            batch.push_back(psk("n" + std::to_string(i), "id-" + std::to_string(i), bytes({4})));
+        ASSERT_TRUE(sec.put_all(batch, &stored, &why)) << why;
+        EXPECT_EQ(stored, 1000U);
+    }
+    // Durable: every record is there after reopening, none of the refused ones.
+    auto s = SqliteStores::open(dir.path());
+    ASSERT_TRUE(s);
+    EXPECT_EQ((*s)->security().size(), 1001U);
+    EXPECT_EQ((*s)->security().find("b"), nullptr);
+    EXPECT_NE((*s)->security().find_by_psk_identity(to_bytes("id-999")), nullptr);
+}
+
 TEST(SqliteStores, BootstrapOutcomeAndCredentialsCommitTogether) {
     TempDir dir;
     {
@@ -323,7 +361,7 @@ TEST(SqliteStores, BootstrapOutcomeAndCredentialsCommitTogether) {
         auto r = (*s)->commit_bootstrap_outcome(out, bad, &why);
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error(), make_error_code(Errc::conflict));
-        EXPECT_EQ(why, "the PSK identity is bound to another endpoint");
+        EXPECT_EQ(why, "record 1 (endpoint 'dev3'): the PSK identity is bound to another endpoint");
         EXPECT_EQ((*s)->security().find_by_psk_identity(to_bytes("dev-id-2")), nullptr);
 
         // A failing outcome insert rolls the credentials back too.
