@@ -2,6 +2,7 @@
 #include "cluster_codec.hpp"
 
 #include <bit>
+#include <limits>
 
 #include <lwm2m/base/errc.hpp>
 #include <lwm2m/http/json_content.hpp>
@@ -15,6 +16,7 @@ using store::codec::Writer;
 
 constexpr std::size_t max_paths = 1024;
 constexpr std::size_t max_clear = 64;
+constexpr std::size_t max_records = 100000;
 constexpr auto last_op = static_cast<std::uint8_t>(http::Operation::cancel_observe_composite);
 constexpr auto last_event = static_cast<std::uint8_t>(http::EventType::dropped);
 
@@ -91,19 +93,40 @@ bool get_content(Reader& r, std::optional<dm::Content>& c) {
     return true;
 }
 
+/// Records one by one: path, type name, the value's JSON text, optional time (SenML "t": a
+/// notification's records carry it; the REST input form has none, so not the REST array).
 void put_records(Writer& w, const std::vector<dm::Record>& recs) {
-    w.str(recs.empty() ? std::string() : text_of(http::records_to_json(recs)));
+    w.varint(recs.size());
+    for (const auto& r : recs) {
+        w.str(r.path.to_string());
+        w.str(http::json_type_name(r.value.type()));
+        w.str(text_of(http::value_to_json(r.value)));
+        put_opt(w, r.time);
+    }
 }
 
 bool get_records(Reader& r, std::vector<dm::Record>& recs) {
-    std::string text;
-    if (!r.str(text)) return false;
-    if (text.empty()) return true;
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_array() || j.empty()) return false;
-    auto out = http::records_from_json(j, nullptr);
-    if (!out) return false;
-    recs = std::move(*out);
+    std::uint64_t n = 0;
+    if (!r.varint(n) || n > max_records) return false;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        std::string p;
+        std::string type;
+        std::string value;
+        dm::Record rec;
+        if (!r.str(p) || !r.str(type) || !r.str(value) || !get_opt(r, rec.time)) return false;
+        auto path = dm::Path::parse(p);
+        auto t = http::json_type_from_name(type);
+        if (!path || !t) return false;
+        auto j = nlohmann::json::parse(value, nullptr, false);
+        if (j.is_discarded()) return false;
+        if (j.is_null() && *t == dm::DataType::float_) // value_to_json's form of NaN / inf
+            j = std::numeric_limits<double>::quiet_NaN();
+        auto v = http::value_from_json(j, *t);
+        if (!v) return false;
+        rec.path = *path;
+        rec.value = std::move(*v);
+        recs.push_back(std::move(rec));
+    }
     return true;
 }
 

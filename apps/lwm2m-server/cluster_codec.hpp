@@ -3,11 +3,11 @@
 // the REST events every node re-publishes to its own SSE subscribers.
 //
 // Binary, versioned: a version byte (1), a kind byte, then the fields in order (store::codec:
-// LEB128 varints, strings as length + bytes). LwM2M content and records travel as their REST
-// JSON text (http::content_to_json / records_to_json: typed, so no object model is needed to
-// read them back). Decoding is strict: a wrong version or kind, a truncated or over-long
-// message, an unknown operation, event type or content format, a bad path or JSON is
-// Errc::invalid_argument (the message is dropped and counted, never half-applied).
+// LEB128 varints, strings as length + bytes). LwM2M content travels as its REST JSON text
+// (http::content_to_json: typed, so no object model is needed to read it back), records one by
+// one (path, type name, value JSON, optional time). Decoding is strict: a wrong version or kind, a
+// truncated or over-long message, an unknown operation, event type or content format, a bad path or
+// JSON is Errc::invalid_argument (the message is dropped and counted, never half-applied).
 //
 // Secrets: a forwarded request carries what the REST request carried (endpoint, paths, values,
 // options); the nodes never put credentials (the SecurityStore's keys) in a message.
