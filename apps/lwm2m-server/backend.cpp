@@ -238,7 +238,8 @@ void ServerBackend::device(http::DeviceRequest req, http::Completion<http::Devic
     ex_.post([this, req = std::move(req), answer = std::move(answer)](TimePoint now) mutable {
         if (cluster_ != nullptr && !holds(req.endpoint)) {
             // Another node holds the device (docs/cluster.md "Routing").
-            cluster_->forward(std::move(req), std::move(answer));
+            const bool here = dm_->registration(req.endpoint).has_value();
+            cluster_->forward(std::move(req), std::move(answer), here);
             return;
         }
         start_device(now, std::move(req), std::move(answer));

@@ -120,22 +120,28 @@ void ClusterNode::post(Task t) {
 
 // ---- asking side -------------------------------------------------------------------------------
 
-void ClusterNode::forward(http::DeviceRequest req, DeviceDone done) {
+void ClusterNode::forward(http::DeviceRequest req, DeviceDone done, bool registered_here) {
     std::uint64_t id = 0;
     {
         std::lock_guard lock(mutex_);
         id = next_id_++;
     }
-    post([this, id, req = std::move(req), done = std::move(done)]() mutable {
-        route(id, std::move(req), std::move(done));
+    post([this, id, req = std::move(req), done = std::move(done), registered_here]() mutable {
+        route(id, std::move(req), std::move(done), registered_here);
     });
 }
 
-void ClusterNode::route(std::uint64_t id, http::DeviceRequest req, DeviceDone done) {
+void ClusterNode::route(std::uint64_t id, http::DeviceRequest req, DeviceDone done,
+                        bool registered_here) {
     const std::string ep = req.endpoint;
     auto owner = lookup_->owner(ep);
     if (!owner) {
         done(tl::unexpected(unavailable()));
+        return;
+    }
+    if (!*owner && registered_here) {
+        // Restored from a store written before owners were recorded: ours until it updates.
+        execute_(std::move(req), std::move(done));
         return;
     }
     if (!*owner) {

@@ -97,10 +97,12 @@ public:
     [[nodiscard]] const std::string& id() const noexcept { return options_.node_id; }
 
     /// Sends `req` to the owner of its endpoint (any thread; never blocks). `done` gets the
-    /// owner's outcome, or: 404 unknown_client (no owner recorded), 502 owner_unavailable (the
+    /// owner's outcome, or: 404 unknown_client (no owner recorded and not `registered_here`:
+    /// with it, e.g. a registration restored from a store written before owners were, the
+    /// request runs here), 502 owner_unavailable (the
     /// owner's heartbeat is gone), 504 owner_timeout (no reply within the request's timeout +
     /// reply_margin), 503 store_unavailable (Redis unreachable).
-    void forward(http::DeviceRequest req, DeviceDone done);
+    void forward(http::DeviceRequest req, DeviceDone done, bool registered_here = false);
     /// Publishes a REST event of this node to the other nodes (any thread; never blocks).
     void publish_event(const http::Event& e);
     /// The node list (any thread; never blocks): `done` runs on the worker thread.
@@ -130,7 +132,7 @@ private:
     void subscriber_main();
     void beat();
     void expire(std::chrono::steady_clock::time_point now);
-    void route(std::uint64_t id, http::DeviceRequest req, DeviceDone done);
+    void route(std::uint64_t id, http::DeviceRequest req, DeviceDone done, bool registered_here);
     void on_message(std::string_view payload);
     void reply(const std::string& to, std::uint64_t id, DeviceOutcome outcome);
     /// Completes a pending request (false: unknown or already answered).
