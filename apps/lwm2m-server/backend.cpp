@@ -226,43 +226,90 @@ void ServerBackend::delete_client(const std::string& endpoint, http::Completion<
 }
 
 void ServerBackend::device(http::DeviceRequest req, http::Completion<http::DeviceResponse> done) {
-    if (dm_ == nullptr) {
+    if (dm_ == nullptr && cluster_ == nullptr) {
         done.fail(unknown_client(req.endpoint));
         return;
     }
-    ex_.post([this, req = std::move(req), done](TimePoint now) mutable {
-        start_device(now, std::move(req), done);
+    DeviceDone answer = [done](DeviceOutcome o) { done.complete(std::move(o)); };
+    if (dm_ == nullptr) {
+        cluster_->forward(std::move(req), std::move(answer));
+        return;
+    }
+    ex_.post([this, req = std::move(req), answer = std::move(answer)](TimePoint now) mutable {
+        if (cluster_ != nullptr && !holds(req.endpoint)) {
+            // Another node holds the device (docs/cluster.md "Routing").
+            const bool here = dm_->registration(req.endpoint).has_value();
+            cluster_->forward(std::move(req), std::move(answer), here);
+            return;
+        }
+        start_device(now, std::move(req), std::move(answer));
     });
 }
 
-void ServerBackend::start_device(TimePoint now, http::DeviceRequest req,
-                                 http::Completion<http::DeviceResponse> done) {
+bool ServerBackend::holds(const std::string& endpoint) const {
+    return owned_.count(endpoint) != 0 && dm_->registration(endpoint).has_value();
+}
+
+void ServerBackend::execute_forwarded(http::DeviceRequest req, DeviceDone done) {
+    if (dm_ == nullptr) {
+        done(tl::unexpected(unknown_client(req.endpoint)));
+        return;
+    }
+    ex_.post([this, req = std::move(req), done = std::move(done)](TimePoint now) mutable {
+        if (!dm_->registration(req.endpoint)) {
+            done(tl::unexpected(unknown_client(req.endpoint)));
+            return;
+        }
+        start_device(now, std::move(req), std::move(done));
+    });
+}
+
+void ServerBackend::on_remote_event(const http::Event& e) {
+    if (e.type != http::EventType::registration && e.type != http::EventType::update) return;
+    ex_.post([this, ep = e.endpoint](TimePoint) { owned_.erase(ep); });
+}
+
+void ServerBackend::list_nodes(http::Completion<std::vector<http::NodeInfo>> done) {
+    if (cluster_ == nullptr) {
+        http::NodeInfo self;
+        self.id = options_.node_id;
+        self.self = true;
+        self.last_seen = wall_.unix_seconds() * 1000;
+        self.registrations = registration_count();
+        done(std::vector<http::NodeInfo>{self});
+        return;
+    }
+    cluster_->list_nodes([done](auto r) { done.complete(std::move(r)); });
+}
+
+void ServerBackend::start_device(TimePoint now, http::DeviceRequest req, DeviceDone done) {
+    auto fail = [&done](http::ApiError e) { done(tl::unexpected(std::move(e))); };
     using Op = http::Operation;
     const dm::Path path = req.paths.empty() ? dm::Path{} : req.paths.front();
     std::string shown = req.paths.size() == 1 ? path.to_string() : paths_text(req.paths);
     const bool needs_content =
         req.op == Op::write_replace || req.op == Op::write_partial || req.op == Op::create;
     if (needs_content && !req.content) {
-        done.fail(ApiError::bad_request("the operation needs content"));
+        fail(ApiError::bad_request("the operation needs content"));
         return;
     }
     if (req.op == Op::cancel_observe || req.op == Op::cancel_observe_composite) {
         const bool composite = req.op == Op::cancel_observe_composite;
         if (!dm_->registration(req.endpoint)) {
-            done.fail(unknown_client(req.endpoint));
+            fail(unknown_client(req.endpoint));
             return;
         }
         std::optional<server::ObservationId> found;
         for (const auto& o : dm_->observations(req.endpoint))
             if (o.composite == composite && o.paths == req.paths) found = o.id;
         if (!found) {
-            done.fail(ApiError::not_found("no observation of " + shown));
+            fail(ApiError::not_found("no observation of " + shown));
             return;
         }
         observation_paths_.erase(*found);
         if (!req.active_cancel) {
             if (auto r = dm_->forget_observation(now, *found); !r) {
-                done.fail(from_error(r.error(), req.endpoint));
+                fail(from_error(r.error(), req.endpoint));
                 return;
             }
             http::DeviceResponse resp;
@@ -272,10 +319,10 @@ void ServerBackend::start_device(TimePoint now, http::DeviceRequest req,
         }
         auto id = dm_->cancel_observation(now, *found);
         if (!id) {
-            done.fail(from_error(id.error(), req.endpoint));
+            fail(from_error(id.error(), req.endpoint));
             return;
         }
-        pending_.emplace(*id, Pending{done, shown});
+        pending_.emplace(*id, Pending{std::move(done), shown});
         return;
     }
     server::Request r;
@@ -323,15 +370,15 @@ void ServerBackend::start_device(TimePoint now, http::DeviceRequest req,
     r.timeout = std::chrono::duration_cast<Duration>(req.timeout);
     auto id = dm_->send(now, req.endpoint, std::move(r));
     if (!id) {
-        done.fail(from_error(id.error(), req.endpoint));
+        fail(from_error(id.error(), req.endpoint));
         return;
     }
-    pending_.emplace(*id, Pending{done, std::move(shown)});
+    pending_.emplace(*id, Pending{std::move(done), std::move(shown)});
 }
 
 void ServerBackend::fail_pending() {
     for (auto& [id, p] : pending_)
-        p.done.fail({503, "engine_unavailable", "the server is stopping"});
+        p.done(tl::unexpected(ApiError{503, "engine_unavailable", "the server is stopping"}));
     pending_.clear();
 }
 
@@ -339,11 +386,27 @@ void ServerBackend::fail_pending() {
 
 void ServerBackend::publish(http::EventType type, const std::string& endpoint,
                             nlohmann::json data) {
-    if (hub_) hub_->publish(http::Event{type, endpoint, std::move(data)});
+    http::Event e{type, endpoint, std::move(data)};
+    if (cluster_ != nullptr) {
+        e.data["node"] = cluster_->id(); // which node saw it (docs/cluster.md "Events")
+        cluster_->publish_event(e);
+    }
+    if (hub_) hub_->publish(std::move(e));
 }
 
 void ServerBackend::on_dm_event(TimePoint, server::Event&& ev) {
     const auto* reg = std::get_if<server::Registered>(&ev);
+    if (reg != nullptr || std::holds_alternative<server::Deregistered>(ev))
+        registrations_.store(dm_->registration_count(), std::memory_order_relaxed);
+    if (cluster_ != nullptr) {
+        // Traffic of a device that registers or updates here comes here (docs/cluster.md).
+        if (reg != nullptr && !reg->restored)
+            owned_.insert(reg->endpoint);
+        else if (const auto* up = std::get_if<server::Updated>(&ev))
+            owned_.insert(up->endpoint);
+        else if (const auto* de = std::get_if<server::Deregistered>(&ev))
+            owned_.erase(de->endpoint);
+    }
     if (options_.log_event &&
         ((reg != nullptr && !reg->restored) || std::holds_alternative<server::Deregistered>(ev)))
         options_.log_event(server::to_event_record(ev, wall_.unix_seconds() * 1000));
@@ -403,7 +466,7 @@ void ServerBackend::on_dm_event(TimePoint, server::Event&& ev) {
                 if (it == pending_.end()) return;
                 auto p = std::move(it->second);
                 pending_.erase(it);
-                p.done.fail(from_error(e.error, e.endpoint));
+                p.done(tl::unexpected(from_error(e.error, e.endpoint)));
             } else if constexpr (std::is_same_v<T, server::NotificationEvent>) {
                 nlohmann::json d = {
                     {"observation", e.id.value}, {"seq", e.seq}, {"code", code_text(e.code)}};

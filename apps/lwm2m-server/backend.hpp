@@ -7,6 +7,7 @@
 // Engine events are turned into REST events (http::EventHub) on the engine thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <lwm2m/base/log.hpp>
@@ -28,6 +30,8 @@
 #include <lwm2m/store/security_store.hpp>
 #include <lwm2m/store/sqlite_stores.hpp>
 
+#include "cluster.hpp"
+
 namespace lwm2m::app {
 
 struct BackendOptions {
@@ -38,6 +42,8 @@ struct BackendOptions {
     /// Ports of our DM listeners: of a bootstrap outcome's DM credentials, the one whose server
     /// URI names one of these ports is recorded in the SecurityStore (else the first one).
     std::vector<std::uint16_t> dm_ports;
+    /// This node's id (GET /api/nodes without a cluster lists only this node).
+    std::string node_id;
     /// Records a bootstrap outcome together with the DM credentials it wrote (or, after a failed
     /// Finish, the credentials restored), in one transaction (SqliteStores::
     /// commit_bootstrap_outcome). Engine thread. Empty: the credentials are put() into the
@@ -102,13 +108,30 @@ public:
     /// Fails every device operation still waiting (shutdown).
     void fail_pending();
 
+    // ---- several nodes (docs/cluster.md)
+    /// Routes operations on endpoints this node does not hold through `cluster` and publishes
+    /// every REST event to the other nodes. Call before the HTTP server and the engine thread
+    /// start; `cluster` must outlive the backend's use (null: one node).
+    void set_cluster(ClusterNode* cluster) { cluster_ = cluster; }
+    /// ClusterNode::Executor: runs a forwarded operation here (any thread; posts to the engine).
+    void execute_forwarded(http::DeviceRequest req, DeviceDone done);
+    /// Another node published this event (subscriber thread): a registration there means the
+    /// device is no longer ours.
+    void on_remote_event(const http::Event& e);
+    /// The registrations this node's engine holds (any thread).
+    [[nodiscard]] std::uint64_t registration_count() const noexcept {
+        return registrations_.load(std::memory_order_relaxed);
+    }
+    void list_nodes(http::Completion<std::vector<http::NodeInfo>> done) override;
+
 private:
     struct Pending {
-        http::Completion<http::DeviceResponse> done;
+        DeviceDone done;
         std::string path;
     };
-    void start_device(TimePoint now, http::DeviceRequest req,
-                      http::Completion<http::DeviceResponse> done);
+    void start_device(TimePoint now, http::DeviceRequest req, DeviceDone done);
+    /// Engine thread: whether this node handles `endpoint`'s traffic (see owned_).
+    [[nodiscard]] bool holds(const std::string& endpoint) const;
     /// Stores the DM credential meant for this server with an outcome row; remembers the
     /// credentials it replaces under `session`. Returns false when it could not be stored.
     bool record_credentials(std::uint64_t session, const std::string& endpoint,
@@ -135,6 +158,13 @@ private:
     /// Bootstrap sessions whose new DM credentials were recorded before Finish: the credentials
     /// they replaced (restored when the device refuses Finish and rolls back).
     std::unordered_map<std::uint64_t, std::optional<store::SecurityInfo>> replaced_;
+    /// With a cluster: the endpoints that registered or updated at this node since it started
+    /// (restored registrations are not listed: the store's owner decides for them), minus
+    /// those another node announced a registration or update of.
+    std::unordered_set<std::string> owned_;
+
+    ClusterNode* cluster_ = nullptr;
+    std::atomic<std::uint64_t> registrations_{0};
 
     mutable std::mutex mutex_; // guards status_ and models_
     std::map<std::string, http::BootstrapStatus, std::less<>> status_;

@@ -3,12 +3,15 @@
 // Exceptions stop here (docs/architecture.md: only at the edges).
 #include <csignal>
 #include <pthread.h>
+#include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -38,6 +41,7 @@
 #include <lwm2m/version.hpp>
 
 #include "backend.hpp"
+#include "cluster.hpp"
 #include "credentials.hpp"
 #include "options.hpp"
 #include "server_core.hpp"
@@ -95,12 +99,48 @@ struct Stores {
     }
 };
 
-Result<Stores> open_stores(const app::ServerOptions& o, std::string* why) {
+/// The node id: --node-id, else the one kept in <data-dir>/node-id, else a new one
+/// (<hostname>-<8 hex digits>) written there, so that a restarted node keeps its id and with it
+/// the devices the store says it holds (docs/cluster.md "Node identity").
+std::optional<std::string> resolve_node_id(const app::ServerOptions& o, Random& random,
+                                           std::string* why) {
+    if (!o.node_id.empty()) return o.node_id;
+    const auto file = std::filesystem::path(o.data_dir) / "node-id";
+    if (std::ifstream in(file); in) {
+        std::string id;
+        std::getline(in, id);
+        if (app::ClusterNode::valid_id(id)) return id;
+        *why = file.string() + " does not hold a valid node id";
+        return std::nullopt;
+    }
+    std::array<char, 256> host{};
+    std::string id = ::gethostname(host.data(), host.size() - 1) == 0 ? host.data() : "node";
+    std::erase_if(id, [](char c) { return !app::ClusterNode::valid_id(std::string_view(&c, 1)); });
+    if (id.empty()) id = "node";
+    if (id.size() > 55) id.resize(55);
+    std::array<std::byte, 4> r{};
+    random.fill(r);
+    id += '-';
+    for (auto b : r)
+        id += fmt::format("{:02x}", std::to_integer<unsigned>(b));
+    std::ofstream out(file, std::ios::trunc);
+    out << id << '\n';
+    if (!out) {
+        *why = "cannot write " + file.string();
+        return std::nullopt;
+    }
+    return id;
+}
+
+Result<Stores> open_stores(const app::ServerOptions& o, const std::string& node_id,
+                           std::string* why) {
     Stores s;
     if (o.store.rfind("redis://", 0) == 0) {
+        store::RedisStoresOptions ro;
+        ro.node_id = node_id;
         LWM2M_TRY(redis, store::RedisStores::open(
                              o.store, (std::filesystem::path(o.data_dir) / "secret.key").string(),
-                             {}, why));
+                             ro, why));
         s.redis = std::move(redis);
         LWM2M_TRY(configs, store::RedisBootstrapConfigStore::open(
                                s.redis->client(), s.redis->secret_box(), s.redis->keys()));
@@ -175,8 +215,15 @@ int run(const app::ServerOptions& o) {
     transport::SystemRandom random;
     transport::SystemWallClock wall;
 
+    std::string id_why;
+    const auto node_id = resolve_node_id(o, random, &id_why);
+    if (!node_id) {
+        log->error("node id: {}", id_why);
+        return 1;
+    }
+
     std::string store_why;
-    auto stores = open_stores(o, &store_why);
+    auto stores = open_stores(o, *node_id, &store_why);
     if (!stores) {
         log->error("opening the {} store (data directory {}): {}{}{}", o.store, o.data_dir,
                    stores.error().message(), store_why.empty() ? "" : ": ", store_why);
@@ -319,6 +366,7 @@ int run(const app::ServerOptions& o) {
     bo.bootstrap_uri_nosec = fmt::format("coap://{}:{}", o.public_host, o.bs_coap_port);
     if (o.coap_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coap_port));
     if (o.coaps_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coaps_port));
+    bo.node_id = *node_id;
     if (stores->sql) {
         bo.record_outcome = [sql = stores->sql.get()](const store::BootstrapOutcome& outcome,
                                                       std::span<const store::SecurityInfo> infos,
@@ -381,6 +429,31 @@ int run(const app::ServerOptions& o) {
         } else {
             log->warn("reading bootstrap outcomes: {}", outcomes.error().message());
         }
+    }
+    // Several nodes over one Redis store: liveness, routing, events (docs/cluster.md).
+    std::unique_ptr<app::ClusterNode> cluster;
+    if (stores->redis) {
+        app::ClusterNodeOptions cno;
+        cno.node_id = *node_id;
+        cno.keys = stores->redis->keys();
+        std::string why;
+        if (auto seeds = store::redis::parse_url(o.store, &why)) cno.seeds = std::move(*seeds);
+        auto c = app::ClusterNode::start(
+            std::move(cno),
+            [&backend](http::DeviceRequest req, app::DeviceDone done) {
+                backend.execute_forwarded(std::move(req), std::move(done));
+            },
+            [&backend] { return backend.registration_count(); }, hub, logger, &why);
+        if (!c) {
+            log->error("cluster node {}: {}{}{}", *node_id, c.error().message(),
+                       why.empty() ? "" : ": ", why);
+            return 1;
+        }
+        cluster = std::move(*c);
+        cluster->set_on_remote_event(
+            [&backend](const http::Event& e, const std::string&) { backend.on_remote_event(e); });
+        backend.set_cluster(cluster.get());
+        log->info("cluster node {} (redis)", *node_id);
     }
     http::Router router;
     http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", LWM2M_VERSION_STRING}});
@@ -490,6 +563,9 @@ int run(const app::ServerOptions& o) {
     stopping = true;
     loop.stop();
     engine_thread.join();
+    // Forwarded requests still waiting are answered; the others see this node leave.
+    backend.set_cluster(nullptr);
+    cluster.reset();
     backend.fail_pending();
     if (dm) {
         // What the last iteration journaled (e.g. expiries) is written before we exit.

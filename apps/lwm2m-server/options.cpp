@@ -73,6 +73,18 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
             },
             "memory|sqlite|redis://host:port,..."))
         ->capture_default_str();
+    app.add_option("--node-id", o.node_id,
+                   "this server node's id among the nodes sharing a Redis store (1-64 of "
+                   "A-Z a-z 0-9 . _ -); default: the id in <data-dir>/node-id, created as "
+                   "<hostname>-<8 hex digits> on first start (docs/cluster.md)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                const bool good = !v.empty() && v.size() <= 64 &&
+                                  v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                                                      "qrstuvwxyz0123456789._-") == v.npos;
+                return good ? std::string() : "1 to 64 characters of A-Z a-z 0-9 . _ -";
+            },
+            "ID"));
     app.add_option("--nosec", o.nosec,
                    "who may register over plain CoAP: refuse (nobody), listed (endpoints whose "
                    "credentials say nosec), any (any endpoint without credentials requiring DTLS)")

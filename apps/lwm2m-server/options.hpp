@@ -20,6 +20,8 @@ struct ServerOptions {
     int http_port = 8080; ///< 0: an ephemeral port (printed)
     std::string data_dir = "lwm2m-data";
     std::string store = "sqlite";
+    /// This node's id among the nodes sharing a Redis store (empty: <data-dir>/node-id).
+    std::string node_id;
     std::string nosec = "listed"; ///< refuse | listed | any
     bool bs_allow_nosec = false;
     std::string objects_dir; ///< DDF files (*.xml) beyond the built-in objects

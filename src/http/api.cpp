@@ -416,6 +416,14 @@ json to_json(const ClientInfo& c) {
     return j;
 }
 
+json to_json(const NodeInfo& n) {
+    return {{"id", n.id},
+            {"alive", n.alive},
+            {"self", n.self},
+            {"last_seen", n.last_seen},
+            {"registrations", n.registrations}};
+}
+
 json to_json(const store::EventRecord& e) {
     return {{"seq", e.seq},
             {"time", e.time},
@@ -1374,6 +1382,18 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
                 auto r = Response::json(201, summary);
                 r.headers.emplace_back("Location", "/api/models/" + std::to_string(id));
                 return r;
+            }));
+    });
+
+    // ---- nodes ------------------------------------------------------------------------------
+    router.add("GET", "/api/nodes", [api](Request& req, Reply reply) {
+        api->backend_call(req);
+        api->backend->list_nodes(
+            api->done<std::vector<NodeInfo>>(std::move(reply), [](std::vector<NodeInfo>& ns) {
+                json items = json::array();
+                for (const auto& n : ns)
+                    items.push_back(to_json(n));
+                return Response::json(200, {{"nodes", std::move(items)}});
             }));
     });
 

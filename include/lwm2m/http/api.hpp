@@ -225,6 +225,15 @@ struct StatsReport {
     std::vector<std::pair<std::string, LatencyHistogram>> latency;
 };
 
+/// One lwm2m-server node sharing the store (GET /api/nodes, docs/cluster.md).
+struct NodeInfo {
+    std::string id;
+    bool alive = true;               ///< its heartbeat is current
+    bool self = false;               ///< the node answering
+    std::int64_t last_seen = 0;      ///< Unix ms of its last heartbeat
+    std::uint64_t registrations = 0; ///< registrations it holds (its last heartbeat)
+};
+
 // ---- the backend
 // ---------------------------------------------------------------------------------
 
@@ -276,6 +285,10 @@ public:
 
     /// Counters and latency histograms of the engines (a snapshot taken on the engine thread).
     virtual void stats(Completion<StatsReport> done) = 0;
+
+    /// The server nodes sharing this server's store, sorted by id (a single node: itself).
+    /// Errors: 503 store_unavailable (the shared store cannot be read).
+    virtual void list_nodes(Completion<std::vector<NodeInfo>> done) = 0;
 };
 
 struct ApiInfo {
@@ -309,6 +322,8 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
 [[nodiscard]] nlohmann::json to_json(const BootstrapStatus& s);
 [[nodiscard]] nlohmann::json to_json(const DeviceResponse& r);
 [[nodiscard]] nlohmann::json to_json(const dm::ObjectDef& d, bool with_resources);
+/// One node of GET /api/nodes: id, alive, self, last_seen (Unix ms), registrations.
+[[nodiscard]] nlohmann::json to_json(const NodeInfo& n);
 /// One event of GET /api/events/history: seq, time (Unix ms), endpoint, kind, detail.
 [[nodiscard]] nlohmann::json to_json(const store::EventRecord& e);
 /// Parses a security body; `path_endpoint` (PUT) must match a body "endpoint" when both are

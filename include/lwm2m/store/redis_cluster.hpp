@@ -205,4 +205,51 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// One message received on a subscribed channel.
+struct PubSubMessage {
+    std::string channel;
+    std::string payload;
+};
+
+/// A pub/sub subscriber on ONE connection (hiredis synchronous API, a dedicated connection: a
+/// subscribed connection takes no other command). In a Redis Cluster a PUBLISH on any node
+/// reaches the subscribers of every node (the cluster bus propagates it), so any node will do:
+/// the first reachable of `nodes` is used, and after a lost connection receive() fails and the
+/// next one reconnects (to the next reachable node) and subscribes again. Delivery is at most
+/// once: messages published while no connection is subscribed are lost.
+///
+/// Threading: one thread at a time (the subscriber's own thread).
+class Subscriber {
+public:
+    /// Connects to the first reachable of `nodes` and subscribes to `channels`. Errors:
+    /// store::Errc::unavailable (no node reachable; `why` names the last host:port tried),
+    /// lwm2m::Errc::invalid_argument (no nodes or no channels).
+    [[nodiscard]] static Result<std::unique_ptr<Subscriber>>
+    connect(std::vector<HostPort> nodes, std::vector<std::string> channels,
+            ClusterOptions options = {}, std::string* why = nullptr);
+    ~Subscriber();
+    Subscriber(const Subscriber&) = delete;
+    Subscriber& operator=(const Subscriber&) = delete;
+
+    /// Waits at most `timeout` for the next message (nullopt: none came). Confirmations of
+    /// SUBSCRIBE are consumed here. When the connection is down it first tries to reconnect
+    /// (every node once, `options.connect_timeout` each). Errors: store::Errc::unavailable (the
+    /// connection was lost, or no node is reachable; last_error() says which).
+    [[nodiscard]] Result<std::optional<PubSubMessage>> receive(std::chrono::milliseconds timeout);
+    /// Replaces the nodes tried on the next reconnection (e.g. the cluster's current primaries).
+    void set_nodes(std::vector<HostPort> nodes);
+    /// The node currently subscribed to (empty host when disconnected).
+    [[nodiscard]] HostPort node() const;
+    /// Why the last call failed ("127.0.0.1:7001: Connection refused").
+    [[nodiscard]] std::string last_error() const;
+    /// Connections opened so far (the first one included).
+    [[nodiscard]] std::uint64_t connections() const;
+
+    struct Impl;
+
+private:
+    explicit Subscriber(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
 } // namespace lwm2m::store::redis

@@ -9,13 +9,19 @@
 //   <prefix>:{<ep>}:obs     hash: observation id (decimal) -> ObservationRecord (binary)
 //   <prefix>:{<ep>}:sec     string: the SecurityInfo, PSK key sealed (SecretBox)
 //   <prefix>:{<ep>}:bscfg   string: the sealed bootstrap configuration
+//   <prefix>:{<ep>}:node    string: the id of the server node that last committed a
+//                           Register/Update of the endpoint (its owner, docs/cluster.md)
 //   {<prefix>:events}:log   stream of events, {<prefix>:events}:seq its sequence counter
+//   <prefix>:node:<id>      string with a TTL: a live server node's heartbeat
+//   <prefix>:nodes          hash: node id -> last heartbeat (Unix ms)
+//   channels <prefix>:bus:node:<id> (requests to / replies for one node), <prefix>:bus:events
 //
 // Threading: RedisStores and its stores may be used from several threads (the cluster client
 // serialises its calls); the registration store is meant for one writer thread
 // (RegistrationCommitter), the security store for the loop thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -53,6 +59,16 @@ struct RedisKeys {
     [[nodiscard]] std::string obs(std::string_view ep) const;
     [[nodiscard]] std::string sec(std::string_view ep) const;
     [[nodiscard]] std::string bscfg(std::string_view ep) const;
+    /// The owner key of an endpoint (same slot as its registration).
+    [[nodiscard]] std::string node(std::string_view ep) const;
+    /// A server node's heartbeat key ("<prefix>:node:<id>", with a TTL).
+    [[nodiscard]] std::string node_alive(std::string_view id) const;
+    /// The hash of every node seen: id -> last heartbeat (Unix ms).
+    [[nodiscard]] std::string nodes() const;
+    /// The pub/sub channel of one node (forwarded requests to it, replies for it).
+    [[nodiscard]] std::string node_channel(std::string_view id) const;
+    /// The pub/sub channel every node publishes its REST events on.
+    [[nodiscard]] std::string event_channel() const;
     [[nodiscard]] std::string events() const;
     [[nodiscard]] std::string event_seq() const;
     /// The SCAN pattern of one kind of per-endpoint key ("reg", "sec", "bscfg"), the prefix's
@@ -87,6 +103,14 @@ public:
     find(std::string_view endpoint) const override;
     /// SCAN count (O(registrations); not on the hot path).
     [[nodiscard]] Result<std::size_t> size() const override;
+    /// The node that last committed a Register/Update of `endpoint` (the `node` key, written in
+    /// the same script as the registration), nullopt when none. Errors: Errc::unavailable,
+    /// Errc::io_error.
+    [[nodiscard]] Result<std::optional<std::string>>
+    owner(std::string_view endpoint) const override;
+    /// This server node's id, written as the owner of every registration it commits (empty:
+    /// none written). Set before the first commit.
+    void set_node_id(std::string id) { node_id_ = std::move(id); }
     /// Observations of one endpoint, by id. Errors: as load().
     [[nodiscard]] Result<std::vector<ObservationRecord>>
     observations(std::string_view endpoint) const;
@@ -94,6 +118,7 @@ public:
 private:
     redis::ClusterClient* client_;
     RedisKeys keys_;
+    std::string node_id_;
 };
 
 /// SecurityStore in Redis: every record in memory (loaded at open: SCAN), written through (the
@@ -160,11 +185,52 @@ private:
     std::size_t max_rows_;
 };
 
+/// One server node as the node list shows it (docs/cluster.md "Liveness").
+struct NodeStatus {
+    std::string id;
+    bool alive = false;              ///< its heartbeat key exists (it beat within the TTL)
+    std::int64_t last_seen = 0;      ///< Unix ms of its last heartbeat
+    std::uint64_t registrations = 0; ///< as its last heartbeat said (0 when not alive)
+};
+
+/// Liveness of the server nodes sharing a cluster: each node SETs `<prefix>:node:<id>` (value:
+/// its registration count) with a TTL every heartbeat and records the time in the
+/// `<prefix>:nodes` hash; a node is alive while its key exists. Nodes unseen for
+/// `forget_after` leave the hash when the list is read. Errors of every call:
+/// Errc::unavailable, Errc::io_error (an unexpected reply).
+class RedisNodeRegistry {
+public:
+    RedisNodeRegistry(redis::ClusterClient& client, RedisKeys keys,
+                      std::chrono::milliseconds ttl = std::chrono::milliseconds(3000),
+                      std::chrono::milliseconds forget_after = std::chrono::hours(24))
+        : client_(&client)
+        , keys_(std::move(keys))
+        , ttl_(ttl)
+        , forget_after_(forget_after) {}
+    /// Marks `id` alive for the TTL, `registrations` held, at `now_ms` (Unix ms).
+    [[nodiscard]] Result<void> heartbeat(std::string_view id, std::uint64_t registrations,
+                                         std::int64_t now_ms);
+    /// Whether `id`'s heartbeat key exists.
+    [[nodiscard]] Result<bool> alive(std::string_view id);
+    /// Removes `id`'s heartbeat (a clean shutdown: the others see it gone at once).
+    [[nodiscard]] Result<void> leave(std::string_view id);
+    /// Every node seen within `forget_after`, sorted by id.
+    [[nodiscard]] Result<std::vector<NodeStatus>> list(std::int64_t now_ms);
+
+private:
+    redis::ClusterClient* client_;
+    RedisKeys keys_;
+    std::chrono::milliseconds ttl_;
+    std::chrono::milliseconds forget_after_;
+};
+
 struct RedisStoresOptions {
     redis::ClusterOptions cluster;
     /// Key prefix: several deployments (or tests) can share one cluster.
     std::string prefix = "lwm2m";
     std::size_t event_log_max_rows = 100000;
+    /// This server node's id (RedisRegistrationStore::set_node_id); empty: no owner written.
+    std::string node_id;
 };
 
 /// The Redis stores of one deployment: two cluster clients (one for the writer thread's

@@ -110,6 +110,14 @@ public:
 
     /// Number of registrations. Errors: as load().
     [[nodiscard]] virtual Result<std::size_t> size() const = 0;
+
+    /// Several server nodes over one store (docs/cluster.md): the id of the node that last
+    /// committed a Register/Update of `endpoint`, nullopt when unknown. Single-node stores
+    /// (memory, SQLite) keep no owner: the default answers nullopt. Errors: as load().
+    [[nodiscard]] virtual Result<std::optional<std::string>>
+    owner(std::string_view /*endpoint*/) const {
+        return std::optional<std::string>{};
+    }
 };
 
 } // namespace lwm2m::store

@@ -2,9 +2,12 @@
 #include <lwm2m/store/redis_cluster.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <map>
 #include <thread>
+
+#include <poll.h>
 
 #include <hiredis/hiredis.h>
 
@@ -751,6 +754,161 @@ ClusterStats ClusterClient::stats() const {
 void ClusterClient::debug_route_all_slots_to(const HostPort& node) {
     std::lock_guard lock(impl_->mutex);
     impl_->slots.fill(static_cast<std::int32_t>(impl_->node_index(node)));
+}
+
+// ------------------------------------------------------------------ Subscriber
+
+struct Subscriber::Impl {
+    std::vector<HostPort> nodes;
+    std::vector<std::string> channels;
+    ClusterOptions options;
+    Context ctx;
+    HostPort current;
+    std::size_t next = 0; ///< the node tried first on the next connection
+    std::string last_error;
+    std::uint64_t connections = 0;
+
+    void drop(const char* what) {
+        last_error = current.to_string() + ": " +
+                     (ctx && ctx->err ? std::string(ctx->errstr) : std::string(what));
+        ctx.reset();
+        current = {};
+    }
+
+    /// Connects to the first reachable node (from `next` on) and subscribes. False when none.
+    bool open() {
+        for (std::size_t k = 0; k < nodes.size(); ++k) {
+            const auto& n = nodes[(next + k) % nodes.size()];
+            Context c(redisConnectWithTimeout(n.host.c_str(), n.port,
+                                              to_timeval(options.connect_timeout)));
+            if (!c || c->err) {
+                last_error = n.to_string() + ": " + (c ? c->errstr : "cannot allocate");
+                continue;
+            }
+            // Writes (SUBSCRIBE) are bounded by the command timeout; reads wait in poll().
+            if (redisSetTimeout(c.get(), to_timeval(options.command_timeout)) != REDIS_OK) {
+                last_error = n.to_string() + ": cannot set the command timeout";
+                continue;
+            }
+            std::vector<std::string> args{"SUBSCRIBE"};
+            args.insert(args.end(), channels.begin(), channels.end());
+            ClusterClient::Impl::append(c.get(), args);
+            int done = 0;
+            if (redisBufferWrite(c.get(), &done) != REDIS_OK) {
+                last_error = n.to_string() + ": " + c->errstr;
+                continue;
+            }
+            while (done == 0) {
+                if (redisBufferWrite(c.get(), &done) != REDIS_OK) break;
+            }
+            if (done == 0) {
+                last_error = n.to_string() + ": " + c->errstr;
+                continue;
+            }
+            ctx = std::move(c);
+            current = n;
+            next = (next + k) % nodes.size();
+            ++connections;
+            return true;
+        }
+        // The next attempt starts with another node.
+        if (!nodes.empty()) next = (next + 1) % nodes.size();
+        return false;
+    }
+
+    /// A reply already buffered, if any. False on a protocol error.
+    bool buffered(std::optional<Reply>& out) {
+        void* raw = nullptr;
+        if (redisGetReplyFromReader(ctx.get(), &raw) != REDIS_OK) return false;
+        if (raw != nullptr) {
+            out = convert(static_cast<redisReply*>(raw));
+            freeReplyObject(raw);
+        }
+        return true;
+    }
+};
+
+Subscriber::Subscriber(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+Subscriber::~Subscriber() = default;
+
+Result<std::unique_ptr<Subscriber>> Subscriber::connect(std::vector<HostPort> nodes,
+                                                        std::vector<std::string> channels,
+                                                        ClusterOptions options, std::string* why) {
+    if (nodes.empty() || channels.empty()) {
+        if (why) *why = nodes.empty() ? "no Redis node" : "no channel";
+        return fail(lwm2m::Errc::invalid_argument);
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->nodes = std::move(nodes);
+    impl->channels = std::move(channels);
+    impl->options = options;
+    if (!impl->open()) {
+        if (why) *why = impl->last_error;
+        return fail(Errc::unavailable);
+    }
+    return std::unique_ptr<Subscriber>(new Subscriber(std::move(impl)));
+}
+
+Result<std::optional<PubSubMessage>> Subscriber::receive(std::chrono::milliseconds timeout) {
+    auto& m = *impl_;
+    if (!m.ctx && !m.open()) return fail(Errc::unavailable);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::optional<Reply> r;
+        if (!m.buffered(r)) {
+            m.drop("protocol error");
+            return fail(Errc::unavailable);
+        }
+        if (!r) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return std::optional<PubSubMessage>{};
+            pollfd p{m.ctx->fd, POLLIN, 0};
+            const int n = ::poll(&p, 1, static_cast<int>(left.count()));
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                m.drop("poll failed");
+                return fail(Errc::unavailable);
+            }
+            if (n == 0) return std::optional<PubSubMessage>{};
+            if (redisBufferRead(m.ctx.get()) != REDIS_OK) {
+                m.drop("connection lost");
+                return fail(Errc::unavailable);
+            }
+            continue;
+        }
+        // ["message", channel, payload]; ["subscribe", channel, count] confirmations skipped.
+        if (r->type == Reply::Type::array && r->elements.size() == 3 &&
+            r->elements[0].str == "message") {
+            PubSubMessage msg;
+            msg.channel = std::move(r->elements[1].str);
+            msg.payload = std::move(r->elements[2].str);
+            return std::optional<PubSubMessage>(std::move(msg));
+        }
+        if (r->is_error()) {
+            m.drop("error reply");
+            return fail(Errc::unavailable);
+        }
+    }
+}
+
+void Subscriber::set_nodes(std::vector<HostPort> nodes) {
+    if (nodes.empty()) return;
+    impl_->nodes = std::move(nodes);
+    impl_->next = 0;
+}
+
+HostPort Subscriber::node() const {
+    return impl_->current;
+}
+
+std::string Subscriber::last_error() const {
+    return impl_->last_error;
+}
+
+std::uint64_t Subscriber::connections() const {
+    return impl_->connections;
 }
 
 } // namespace lwm2m::store::redis

@@ -9,88 +9,14 @@
 #include <gnutls/crypto.h>
 
 #include <lwm2m/base/errc.hpp>
+#include <lwm2m/store/binary_codec.hpp>
 
 namespace lwm2m::store {
 
 namespace {
 
-// ------------------------------------------------------------------ binary encoding
-
-class Writer {
-public:
-    void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-    void varint(std::uint64_t v) {
-        while (v >= 0x80) {
-            out_.push_back(static_cast<char>((v & 0x7F) | 0x80));
-            v >>= 7;
-        }
-        out_.push_back(static_cast<char>(v));
-    }
-    void svarint(std::int64_t v) {
-        varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
-    }
-    void str(std::string_view s) {
-        varint(s.size());
-        out_.append(s);
-    }
-    void bytes(BytesView b) { str(as_string_view(b)); }
-    std::string take() { return std::move(out_); }
-
-private:
-    std::string out_;
-};
-
-class Reader {
-public:
-    explicit Reader(std::string_view in)
-        : in_(in) {}
-    bool u8(std::uint8_t& v) {
-        if (in_.empty()) return false;
-        v = static_cast<std::uint8_t>(in_.front());
-        in_.remove_prefix(1);
-        return true;
-    }
-    bool varint(std::uint64_t& v) {
-        v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            std::uint8_t b = 0;
-            if (!u8(b)) return false;
-            v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-            if (!(b & 0x80)) return true;
-        }
-        return false;
-    }
-    bool svarint(std::int64_t& v) {
-        std::uint64_t u = 0;
-        if (!varint(u)) return false;
-        v = static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
-        return true;
-    }
-    template <class T>
-    bool uint(T& v) {
-        std::uint64_t u = 0;
-        if (!varint(u) || u > std::numeric_limits<T>::max()) return false;
-        v = static_cast<T>(u);
-        return true;
-    }
-    bool str(std::string& s) {
-        std::uint64_t n = 0;
-        if (!varint(n) || n > in_.size()) return false;
-        s.assign(in_.substr(0, n));
-        in_.remove_prefix(n);
-        return true;
-    }
-    bool bytes(Bytes& b) {
-        std::string s;
-        if (!str(s)) return false;
-        b = to_bytes(s);
-        return true;
-    }
-    [[nodiscard]] bool done() const { return in_.empty(); }
-
-private:
-    std::string_view in_;
-};
+using codec::Reader;
+using codec::Writer;
 
 void put_peer(Writer& w, const PeerAddr& p) {
     w.u8(static_cast<std::uint8_t>(p.family));
@@ -151,8 +77,10 @@ std::string sha1_hex(std::string_view s) {
     return out;
 }
 
-// One endpoint's changes, in order, atomically on its slot (KEYS[1] = reg, KEYS[2] = obs).
-// Ops: P <record> <replaces 0|1>, R, O <id> <record>, X <id>. Idempotent when re-applied.
+// One endpoint's changes, in order, atomically on its slot (KEYS[1] = reg, KEYS[2] = obs,
+// KEYS[3] = node: the server node that last committed a Register/Update, docs/cluster.md).
+// Ops: P <record> <replaces 0|1>, R, O <id> <record>, X <id>, N <node id>. Idempotent when
+// re-applied.
 constexpr std::string_view commit_script = R"lua(
 local i = 1
 local n = #ARGV
@@ -163,8 +91,11 @@ while i <= n do
     redis.call('SET', KEYS[1], ARGV[i + 1])
     i = i + 3
   elseif op == 'R' then
-    redis.call('DEL', KEYS[1], KEYS[2])
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
     i = i + 1
+  elseif op == 'N' then
+    if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SET', KEYS[3], ARGV[i + 1]) end
+    i = i + 2
   elseif op == 'O' then
     if redis.call('EXISTS', KEYS[1]) == 1 then
       redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])
@@ -332,6 +263,21 @@ std::string RedisKeys::sec(std::string_view ep) const {
 std::string RedisKeys::bscfg(std::string_view ep) const {
     return tagged(prefix, ep, "bscfg");
 }
+std::string RedisKeys::node(std::string_view ep) const {
+    return tagged(prefix, ep, "node");
+}
+std::string RedisKeys::node_alive(std::string_view id) const {
+    return prefix + ":node:" + std::string(id);
+}
+std::string RedisKeys::nodes() const {
+    return prefix + ":nodes";
+}
+std::string RedisKeys::node_channel(std::string_view id) const {
+    return prefix + ":bus:node:" + std::string(id);
+}
+std::string RedisKeys::event_channel() const {
+    return prefix + ":bus:events";
+}
 std::string RedisKeys::events() const {
     return "{" + prefix + ":events}:log";
 }
@@ -362,7 +308,8 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
         if (it != index.end()) return cmds[it->second];
         index.emplace(ep, cmds.size());
         const auto reg = keys_.reg(ep);
-        auto c = redis::command({"EVALSHA", commit_sha(), "2", reg, keys_.obs(ep)}, reg, true);
+        auto c = redis::command({"EVALSHA", commit_sha(), "3", reg, keys_.obs(ep), keys_.node(ep)},
+                                reg, true);
         cmds.push_back(std::move(c));
         return cmds.back();
     };
@@ -375,6 +322,10 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
                     a.emplace_back("P");
                     a.push_back(redis_codec::encode(op.record));
                     a.emplace_back(op.replaces ? "1" : "0");
+                    if (!node_id_.empty()) {
+                        a.emplace_back("N");
+                        a.push_back(node_id_);
+                    }
                 } else if constexpr (std::is_same_v<T, RegistrationRemove>) {
                     cmd_of(op.endpoint).args.emplace_back("R");
                 } else if constexpr (std::is_same_v<T, ObservationPut>) {
@@ -394,6 +345,14 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
     for (const auto& r : replies)
         if (r.is_error()) return fail(Errc::io_error);
     return ok();
+}
+
+Result<std::optional<std::string>> RedisRegistrationStore::owner(std::string_view endpoint) const {
+    const auto k = keys_.node(endpoint);
+    LWM2M_TRY(r, client_->run(redis::command({"GET", k}, k)));
+    if (r.is_nil()) return std::optional<std::string>{};
+    if (r.type != redis::Reply::Type::string) return fail(Errc::io_error);
+    return std::optional<std::string>(std::move(r.str));
 }
 
 Result<void>
@@ -650,6 +609,78 @@ Result<std::vector<EventRecord>> RedisEventLog::read(const EventQuery& query) co
     return out;
 }
 
+// ------------------------------------------------------------------ nodes
+
+Result<void> RedisNodeRegistry::heartbeat(std::string_view id, std::uint64_t registrations,
+                                          std::int64_t now_ms) {
+    const auto k = keys_.node_alive(id);
+    const auto h = keys_.nodes();
+    std::vector<redis::Command> cmds;
+    cmds.push_back(redis::command({"SET", k, to_decimal(registrations), "PX",
+                                   to_decimal(static_cast<std::uint64_t>(ttl_.count()))},
+                                  k));
+    cmds.push_back(redis::command(
+        {"HSET", h, std::string(id), to_decimal(static_cast<std::uint64_t>(now_ms))}, h));
+    LWM2M_TRY(replies, client_->run(cmds));
+    for (const auto& r : replies)
+        if (r.is_error()) return fail(Errc::io_error);
+    return ok();
+}
+
+Result<bool> RedisNodeRegistry::alive(std::string_view id) {
+    const auto k = keys_.node_alive(id);
+    LWM2M_TRY(r, client_->run(redis::command({"EXISTS", k}, k)));
+    if (r.type != redis::Reply::Type::integer) return fail(Errc::io_error);
+    return r.integer == 1;
+}
+
+Result<void> RedisNodeRegistry::leave(std::string_view id) {
+    const auto k = keys_.node_alive(id);
+    LWM2M_TRY(r, client_->run(redis::command({"DEL", k}, k)));
+    if (r.is_error()) return fail(Errc::io_error);
+    return ok();
+}
+
+Result<std::vector<NodeStatus>> RedisNodeRegistry::list(std::int64_t now_ms) {
+    const auto h = keys_.nodes();
+    LWM2M_TRY(all, client_->run(redis::command({"HGETALL", h}, h)));
+    if (all.type != redis::Reply::Type::array || all.elements.size() % 2 != 0)
+        return fail(Errc::io_error);
+    std::vector<NodeStatus> out;
+    std::vector<redis::Command> gets;
+    for (std::size_t i = 0; i < all.elements.size(); i += 2) {
+        NodeStatus n;
+        n.id = all.elements[i].str;
+        const auto& t = all.elements[i + 1].str;
+        if (std::from_chars(t.data(), t.data() + t.size(), n.last_seen).ec != std::errc{})
+            n.last_seen = 0;
+        const auto k = keys_.node_alive(n.id);
+        gets.push_back(redis::command({"GET", k}, k));
+        out.push_back(std::move(n));
+    }
+    if (!gets.empty()) {
+        LWM2M_TRY(replies, client_->run(gets));
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const auto& r = replies[i];
+            if (r.type != redis::Reply::Type::string) continue;
+            out[i].alive = true;
+            if (std::from_chars(r.str.data(), r.str.data() + r.str.size(), out[i].registrations)
+                    .ec != std::errc{})
+                out[i].registrations = 0;
+        }
+    }
+    std::vector<std::string> forget{"HDEL", h};
+    std::erase_if(out, [&](const NodeStatus& n) {
+        const bool old = !n.alive && now_ms - n.last_seen > forget_after_.count();
+        if (old) forget.push_back(n.id);
+        return old;
+    });
+    if (forget.size() > 2) (void)client_->run(redis::command(std::move(forget), h));
+    std::sort(out.begin(), out.end(),
+              [](const NodeStatus& a, const NodeStatus& b) { return a.id < b.id; });
+    return out;
+}
+
 // ------------------------------------------------------------------ RedisStores
 
 RedisStores::~RedisStores() = default;
@@ -671,6 +702,7 @@ Result<std::unique_ptr<RedisStores>> RedisStores::open(std::string_view url,
     s->writer_ = std::move(writer);
     s->main_ = std::move(main);
     s->registrations_ = std::make_unique<RedisRegistrationStore>(*s->writer_, keys);
+    s->registrations_->set_node_id(options.node_id);
     s->events_ = std::make_unique<RedisEventLog>(*s->writer_, keys, options.event_log_max_rows);
     auto sec = RedisSecurityStore::open(*s->main_, s->box_, keys);
     if (!sec) {

@@ -313,6 +313,84 @@ TEST(RedisStoresCluster, ReapplyingABatchConverges) {
     EXPECT_FALSE(*s->registrations().find("gone"));
 }
 
+// docs/cluster.md "Ownership": the node id is written with each Register/Update, in the same
+// script; a remove clears it; a store without a node id leaves the owner as it was.
+TEST(RedisStoresCluster, OwnerIsTheNodeThatCommittedTheLastRegisterOrUpdate) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    auto b = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a && b);
+    a->registrations().set_node_id("node-a");
+    b->registrations().set_node_id("node-b");
+    EXPECT_FALSE(*a->registrations().owner("own-1"));
+    ASSERT_TRUE(a->registrations().commit(std::vector<Change>{
+        {1, RegistrationPut{reg("own-1", "1")}}, {2, RegistrationPut{reg("own-2", "2")}}}));
+    EXPECT_EQ(*b->registrations().owner("own-1"), "node-a");
+    EXPECT_EQ(*b->registrations().owner("own-2"), "node-a");
+    // The device updates at node b (read-through): b owns it now.
+    ASSERT_TRUE(
+        b->registrations().commit(std::vector<Change>{{3, RegistrationPut{reg("own-1", "1")}}}));
+    EXPECT_EQ(*a->registrations().owner("own-1"), "node-b");
+    EXPECT_EQ(*a->registrations().owner("own-2"), "node-a");
+    // Observations do not move the owner; a de-registration clears it.
+    ObservationRecord o;
+    o.endpoint = "own-2";
+    o.id = 1;
+    o.paths = {"/3/0"};
+    ASSERT_TRUE(b->registrations().commit(std::vector<Change>{{4, ObservationPut{o}}}));
+    EXPECT_EQ(*a->registrations().owner("own-2"), "node-a");
+    ASSERT_TRUE(a->registrations().commit(std::vector<Change>{{5, RegistrationRemove{"own-1"}}}));
+    EXPECT_FALSE(*b->registrations().owner("own-1"));
+    // A store without a node id (one node) writes no owner.
+    auto c = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(
+        c->registrations().commit(std::vector<Change>{{6, RegistrationPut{reg("own-3", "3")}}}));
+    EXPECT_FALSE(*a->registrations().owner("own-3"));
+    EXPECT_TRUE(*a->registrations().find("own-3"));
+}
+
+// docs/cluster.md "Liveness": a heartbeat lasts its TTL; leave() ends it at once; the list
+// keeps dead nodes (alive false) with their last heartbeat.
+TEST(RedisStoresCluster, NodeHeartbeatsExpireAndTheListShowsThem) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    RedisNodeRegistry nodes(s->client(), s->keys(), std::chrono::milliseconds(300));
+    ASSERT_TRUE(nodes.heartbeat("n1", 12, 1000));
+    ASSERT_TRUE(nodes.heartbeat("n2", 0, 2000));
+    EXPECT_TRUE(*nodes.alive("n1"));
+    EXPECT_FALSE(*nodes.alive("n9"));
+    auto l = nodes.list(3000);
+    ASSERT_TRUE(l);
+    ASSERT_EQ(l->size(), 2U);
+    EXPECT_EQ((*l)[0].id, "n1");
+    EXPECT_TRUE((*l)[0].alive);
+    EXPECT_EQ((*l)[0].registrations, 12U);
+    EXPECT_EQ((*l)[0].last_seen, 1000);
+    ASSERT_TRUE(nodes.leave("n2"));
+    EXPECT_FALSE(*nodes.alive("n2"));
+    // n1's key expires after its TTL (Redis expires keys itself: wait for it, bounded).
+    bool expired = false;
+    for (int i = 0; i < 40 && !expired; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        expired = !*nodes.alive("n1");
+    }
+    EXPECT_TRUE(expired);
+    l = nodes.list(3000);
+    ASSERT_TRUE(l);
+    ASSERT_EQ(l->size(), 2U);
+    EXPECT_FALSE((*l)[0].alive);
+    EXPECT_EQ((*l)[0].registrations, 0U);
+    // Nodes unseen for longer than forget_after leave the list.
+    l = nodes.list(1000 + 24LL * 3600 * 1000 + 1);
+    ASSERT_TRUE(l);
+    ASSERT_EQ(l->size(), 1U);
+    EXPECT_EQ((*l)[0].id, "n2");
+}
+
 TEST(RedisStoresCluster, BootstrapConfigurationsAreSealedAndReloaded) {
     test::TempDir dir;
     const auto prefix = fresh_prefix();

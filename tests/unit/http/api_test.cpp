@@ -639,6 +639,22 @@ TEST_F(Api, EventHistoryNeedsTheBearerToken) {
     EXPECT_EQ(call("GET", "/api/events/history").status, 200u);
 }
 
+TEST_F(Api, NodesListsEveryNodeOfTheStore) {
+    auto r = call("GET", "/api/nodes");
+    ASSERT_EQ(r.status, 200u);
+    const auto& j = r.body;
+    ASSERT_EQ(j["nodes"].size(), 2u);
+    EXPECT_EQ(j["nodes"][0]["id"], "fake-node");
+    EXPECT_EQ(j["nodes"][0]["alive"], true);
+    EXPECT_EQ(j["nodes"][0]["self"], true);
+    EXPECT_EQ(j["nodes"][0]["last_seen"], 1700000000000);
+    EXPECT_EQ(j["nodes"][0]["registrations"], 0);
+    EXPECT_EQ(j["nodes"][1]["id"], "other-node");
+    EXPECT_EQ(j["nodes"][1]["alive"], false);
+    EXPECT_EQ(j["nodes"][1]["self"], false);
+    expect_error(call("GET", "/api/nodes", "", "", false), 401, "unauthorized");
+}
+
 // ---- docs/openapi.json documents exactly the registered routes
 // -----------------------------------
 

@@ -309,6 +309,21 @@ public:
         });
     }
 
+    void list_nodes(Completion<std::vector<NodeInfo>> done) override {
+        run([done] {
+            NodeInfo self;
+            self.id = "fake-node";
+            self.self = true;
+            self.last_seen = 1700000000000;
+            self.registrations = 0;
+            NodeInfo other;
+            other.id = "other-node";
+            other.alive = false;
+            other.last_seen = 1699999990000;
+            done(std::vector<NodeInfo>{self, other});
+        });
+    }
+
 private:
     template <class F>
     void run(F&& f) {

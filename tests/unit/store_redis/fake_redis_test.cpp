@@ -331,5 +331,66 @@ TEST(FakeRedisCluster, WritesWaitForAnOnlineReplicaAndAreResentUntilAcknowledged
     EXPECT_EQ(waits.load(), before);
 }
 
+// ---- Subscriber (pub/sub on a dedicated connection, docs/cluster.md "Transport")
+
+/// SUBSCRIBE c1 c2 answered with both confirmations and one message on `channel`.
+FakeRedis::Handler publisher(std::string channel, std::string payload) {
+    return [channel, payload](const std::vector<std::string>& a) -> std::string {
+        if (a.empty() || a[0] != "SUBSCRIBE") return "-ERR unexpected\r\n";
+        std::string out;
+        for (std::size_t i = 1; i < a.size(); ++i)
+            out += "*3\r\n" + bulk(std::string("subscribe")) + bulk(a[i]) + ":" +
+                   std::to_string(i) + "\r\n";
+        return out + "*3\r\n" + bulk(std::string("message")) + bulk(channel) + bulk(payload);
+    };
+}
+
+TEST(FakeRedisSubscriber, ReceivesTimesOutAndMovesToAnotherNodeWhenItsNodeGoes) {
+    const std::string binary("a\r\nb\0c", 6);
+    auto a = std::make_unique<FakeRedis>(publisher("c1", binary));
+    FakeRedis b(publisher("c2", "world"));
+    const auto a_addr = a->addr();
+    std::string why;
+    auto sub = Subscriber::connect({a_addr, b.addr()}, {"c1", "c2"}, {}, &why);
+    ASSERT_TRUE(sub) << why;
+    auto m = (*sub)->receive(std::chrono::milliseconds(2000));
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(*m);
+    EXPECT_EQ((*m)->channel, "c1");
+    EXPECT_EQ((*m)->payload, binary);
+    EXPECT_EQ((*sub)->node(), a_addr);
+    auto seen = a->seen();
+    ASSERT_EQ(seen.size(), 1U);
+    EXPECT_EQ(seen[0], (std::vector<std::string>{"SUBSCRIBE", "c1", "c2"}));
+    // Nothing more: the wait ends at its timeout (never a hang).
+    m = (*sub)->receive(std::chrono::milliseconds(50));
+    ASSERT_TRUE(m);
+    EXPECT_FALSE(*m);
+    // Its node goes away: the loss is reported, then the next call subscribes on the other.
+    a.reset();
+    m = (*sub)->receive(std::chrono::milliseconds(2000));
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error(), make_error_code(Errc::unavailable));
+    EXPECT_NE((*sub)->last_error().find(a_addr.to_string()), std::string::npos)
+        << (*sub)->last_error();
+    m = (*sub)->receive(std::chrono::milliseconds(2000));
+    ASSERT_TRUE(m) << (*sub)->last_error();
+    ASSERT_TRUE(*m);
+    EXPECT_EQ((*m)->channel, "c2");
+    EXPECT_EQ((*m)->payload, "world");
+    EXPECT_EQ((*sub)->node(), b.addr());
+    EXPECT_EQ((*sub)->connections(), 2U);
+}
+
+TEST(FakeRedisSubscriber, NoReachableNodeIsUnavailableAndNamesIt) {
+    std::string why;
+    auto sub = Subscriber::connect({{"127.0.0.1", 1}}, {"c"}, {}, &why);
+    ASSERT_FALSE(sub);
+    EXPECT_EQ(sub.error(), make_error_code(Errc::unavailable));
+    EXPECT_NE(why.find("127.0.0.1:1"), std::string::npos) << why;
+    EXPECT_FALSE(Subscriber::connect({}, {"c"}, {}, &why));
+    EXPECT_FALSE(Subscriber::connect({{"127.0.0.1", 1}}, {}, {}, &why));
+}
+
 } // namespace
 } // namespace lwm2m::store::redis

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Several lwm2m-server nodes over one local Redis Cluster (docs/cluster.md "Several nodes");
+label integration, everything on 127.0.0.1.
+
+  routing_test.py --server PATH --client PATH-OF-lwm2m-client --case routing
+
+Three nodes on different ports share a 3+3 cluster (tests/support/redis_cluster.py). NoSec
+lwm2m-client processes register at node 1 and node 2. Checked: GET /api/nodes on every node;
+a read of /3/0 of each device through EVERY node (the serial number, /3/0/2, is the endpoint
+name); an SSE subscriber on node 2 sees the registration and the notifications of a device at
+node 1 (the observation started through node 3); after kill -9 of node 1, a read of its device
+through another node fails with the documented error within the request's timeout, and the
+node list says node 1 is dead; the other devices are still served by every live node.
+Prints "PASS <case>" or "FAIL <case>: why".
+"""
+import argparse
+import os
+import sys
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "support"))
+sys.path.insert(0, os.path.join(here, "..", "server"))
+import procs  # noqa: E402
+from procs import expect  # noqa: E402
+import server_test as st  # noqa: E402
+from redis_cluster import RedisCluster  # noqa: E402
+
+
+def start_node(a, d, name, url, key):
+    nd = os.path.join(d, name)
+    os.makedirs(nd, mode=0o700)
+    # Every node of a deployment shares the SecretBox key (docs/store.md "Redis").
+    with open(os.open(os.path.join(nd, "secret.key"), os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+        f.write(key)
+    s = st.Server(a.server, nd, url, ["--nosec", "any", "--node-id", name])
+    s.start()
+    return s
+
+
+def nodes_of(s):
+    code, j, _ = s.api("GET", "/api/nodes")
+    expect(code == 200, f"GET /api/nodes: {code} {j}")
+    return {n["id"]: n for n in j["nodes"]}
+
+
+def wait_nodes(s, pred, what, timeout=8):
+    end = time.time() + timeout
+    while True:
+        ns = nodes_of(s)
+        if pred(ns):
+            return ns
+        expect(time.time() < end, f"{what}: {ns}")
+        time.sleep(0.2)
+
+
+def read_device(s, ep, timeout=5):
+    code, j, _ = s.api("GET", f"/api/clients/{ep}/read/3/0?timeout={timeout}")
+    return code, j
+
+
+def case_routing(a, d):
+    c = RedisCluster(d)
+    c.start()
+    url = c.url()
+    key = os.urandom(32)
+    n1 = start_node(a, d, "n1", url, key)
+    n2 = start_node(a, d, "n2", url, key)
+    n3 = start_node(a, d, "n3", url, key)
+    nodes = [n1, n2, n3]
+
+    # Liveness: every node lists the three, alive, itself marked.
+    for s, name in zip(nodes, ("n1", "n2", "n3")):
+        ns = wait_nodes(s, lambda ns: all(ns.get(k, {}).get("alive") for k in ("n1", "n2", "n3")),
+                        f"{name} does not list three live nodes")
+        expect(ns[name]["self"] and sum(1 for n in ns.values() if n["self"]) == 1,
+               f"self flag on {name}: {ns}")
+
+    sse = st.Sse(n2)  # before the registrations
+    time.sleep(0.3)
+    dev_a = st.start_client(a, d, ["-e", "rt-a", "--server",
+                                   f"coap://127.0.0.1:{n1.ports['coap']}"])
+    dev_b = st.start_client(a, d, ["-e", "rt-b", "--server",
+                                   f"coap://127.0.0.1:{n2.ports['coap']}"])
+    expect(dev_a.wait_for("registered"), f"rt-a did not register at n1: {dev_a.seen}")
+    expect(dev_b.wait_for("registered"), f"rt-b did not register at n2: {dev_b.seen}")
+
+    # SSE fan-out: the registration at n1 reaches n2's subscriber, naming n1.
+    ev = sse.wait(lambda e: e["type"] == "registration" and e.get("ep") == "rt-a")
+    expect(ev is not None, f"n2's SSE did not see rt-a register at n1: {sse.items}")
+    expect(ev["data"].get("node") == "n1", f"registration event of rt-a: {ev}")
+    ev = sse.wait(lambda e: e["type"] == "registration" and e.get("ep") == "rt-b")
+    expect(ev is not None and ev["data"].get("node") == "n2", f"rt-b's own registration: {ev}")
+    with sse.lock:
+        dup = sum(1 for e in sse.items if e["type"] == "registration" and e.get("ep") == "rt-b")
+    expect(dup == 1, f"n2's own event delivered {dup} times")
+
+    # Routing: each device read through every node, with its own values.
+    t0 = time.time()
+    for s, name in zip(nodes, ("n1", "n2", "n3")):
+        for ep in ("rt-a", "rt-b"):
+            code, j = read_device(s, ep)
+            expect(code == 200 and j.get("code") == "2.05",
+                   f"read {ep} through {name}: {code} {j}\n{s.stderr()}")
+            serial = st.find_resource(j["content"], 2)
+            expect(serial is not None and serial["value"] == ep,
+                   f"read {ep} through {name}: serial {serial}")
+    print(f"6 reads (2 devices x 3 nodes) in {time.time() - t0:.2f} s")
+    code, j = read_device(n3, "rt-none")
+    expect(code == 404 and j["error"]["code"] == "unknown_client", f"unknown device: {code} {j}")
+
+    # Registrations held, per the heartbeats.
+    wait_nodes(n3, lambda ns: ns["n1"]["registrations"] >= 1 and ns["n2"]["registrations"] >= 1
+               and ns["n3"]["registrations"] == 0, "registrations per node")
+
+    # An observation of rt-a (at n1) started through n3; its notifications reach n2's SSE.
+    code, j, _ = n3.api("PUT", "/api/clients/rt-a/attributes/3/0/13", {"pmin": 0, "pmax": 1})
+    expect(code in (200, 204), f"write-attributes through n3: {code} {j}")
+    code, j, _ = n3.api("POST", "/api/clients/rt-a/observe/3/0/13")
+    expect(code == 200 and j.get("code") == "2.05", f"observe through n3: {code} {j}")
+    ev = sse.wait(lambda e: e["type"] == "notification" and e.get("ep") == "rt-a"
+                  and "seq" in e["data"], timeout=10)
+    expect(ev is not None, f"no notification of rt-a at n2's SSE: {sse.items[-5:]}")
+    expect(ev["data"].get("node") == "n1" and ev["data"].get("path") == "/3/0/13",
+           f"notification event: {ev}")
+    code, j, _ = n2.api("DELETE", "/api/clients/rt-a/observe/3/0/13")
+    expect(code in (200, 204), f"cancel the observation through n2: {code} {j}")
+
+    # The owner dies: a read through another node fails clearly, within the timeout.
+    n1.kill9()
+    t0 = time.time()
+    code, j = read_device(n2, "rt-a", timeout=2)
+    took = time.time() - t0
+    print(f"read of rt-a after kill -9 of n1: {code} {j and j.get('error', {}).get('code')} "
+          f"in {took:.2f} s")
+    expect(code in (502, 504) and j["error"]["code"] in ("owner_unavailable", "owner_timeout"),
+           f"read after the owner died: {code} {j}")
+    expect(took < 2 + 1 + 1.5, f"the read took {took:.2f} s")
+    # Once its heartbeat expired: dead in the list, 502 at once.
+    wait_nodes(n3, lambda ns: not ns["n1"]["alive"] and ns["n2"]["alive"], "n1 still alive")
+    t0 = time.time()
+    code, j = read_device(n3, "rt-a", timeout=2)
+    took = time.time() - t0
+    expect(code == 502 and j["error"]["code"] == "owner_unavailable" and "n1" in
+           j["error"]["message"], f"read with the owner dead: {code} {j}")
+    expect(took < 1.0, f"the owner_unavailable answer took {took:.2f} s")
+    # rt-b (at n2) is still served by every live node.
+    for s, name in ((n2, "n2"), (n3, "n3")):
+        code, j = read_device(s, "rt-b")
+        expect(code == 200 and st.find_resource(j["content"], 2)["value"] == "rt-b",
+               f"read rt-b through {name} after n1 died: {code} {j}")
+    sse.close()
+    dev_a.stop()
+    dev_b.stop()
+    n2.stop()
+    n3.stop()
+    for s in (n2, n3):
+        err = s.stderr()
+        expect(key.hex() not in err.lower(), "the SecretBox key was logged")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--server", required=True)
+    p.add_argument("--client", required=True)
+    return procs.run_case_main(p, CASES, "lwm2m-routing-test-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
