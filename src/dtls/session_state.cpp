@@ -421,8 +421,8 @@ OpenedDatagram RecordPath::open(BytesView d) {
         const std::size_t plen = len - kExplicitNonce - kTag;
         std::memcpy(nonce.data() + kSaltSize, frag.data(), kExplicitNonce);
         const auto aad = aad_of(epoch, seq, type, plen);
-        Bytes plain(plen);
-        std::size_t got = plen;
+        Bytes plain(plen + 1); // never empty: a 0-byte record still gets a valid pointer
+        std::size_t got = plain.size();
         const int r = gnutls_aead_cipher_decrypt(
             hd_of(read_), nonce.data(), nonce.size(), aad.data(), aad.size(), kTag,
             frag.data() + kExplicitNonce, len - kExplicitNonce, plain.data(), &got);
@@ -430,6 +430,7 @@ OpenedDatagram RecordPath::open(BytesView d) {
             ++out.dropped;
             continue;
         }
+        plain.resize(plen);
         state_.read_window.mark(seq);
         ++out.authentic;
         if (type == kTypeAppData) {

@@ -197,6 +197,76 @@ TEST(SessionStateSeal, OpensOnlyWithTheKeyAndAddress) {
               make_error_code(Errc::invalid_config));
 }
 
+// ---- RecordPath against a mirror (the client's keys) --------------------------------------------
+
+SessionState mirrored(const SessionState& s) {
+    SessionState m = s;
+    std::swap(m.client_write_key, m.server_write_key);
+    std::swap(m.client_write_iv, m.server_write_iv);
+    return m;
+}
+
+TEST(RecordPath, SeveralRecordsPerDatagramEmptyRecordsAndAlerts) {
+    SessionState s = sample_state();
+    s.read_window = {};
+    auto server = RecordPath::create(s);
+    auto client = RecordPath::create(mirrored(s));
+    ASSERT_TRUE(server && client);
+    // RFC 6347 §4.1.1: three records in one datagram, one of them empty.
+    Bytes d;
+    for (const Bytes& p : {to_bytes("one"), Bytes{}, to_bytes("three")}) {
+        auto rec = client->seal(p);
+        ASSERT_TRUE(rec);
+        d.insert(d.end(), rec->begin(), rec->end());
+    }
+    auto got = server->open(d);
+    ASSERT_EQ(got.application_data.size(), 3U);
+    EXPECT_EQ(got.application_data[0], to_bytes("one"));
+    EXPECT_TRUE(got.application_data[1].empty());
+    EXPECT_EQ(got.application_data[2], to_bytes("three"));
+    EXPECT_EQ(got.dropped, 0U);
+    // The same datagram again: three replays.
+    got = server->open(d);
+    EXPECT_TRUE(got.application_data.empty());
+    EXPECT_EQ(got.replayed, 3U);
+    // A truncated trailing record is dropped, the complete ones before it are not.
+    auto a = client->seal(to_bytes("a"));
+    auto b = client->seal(to_bytes("b"));
+    ASSERT_TRUE(a && b);
+    Bytes cut = *a;
+    cut.insert(cut.end(), b->begin(), b->end() - 3);
+    got = server->open(cut);
+    ASSERT_EQ(got.application_data.size(), 1U);
+    EXPECT_EQ(got.dropped, 1U);
+    // Our records open on the client side; sequence numbers grow by one each.
+    const std::uint64_t before = server->state().write_seq;
+    auto e = server->seal({});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(seq_of(*e), before);
+    EXPECT_EQ(server->state().write_seq, before + 1);
+    EXPECT_EQ(client->open(*e).application_data.size(), 1U);
+    auto cn = client->seal_close_notify();
+    ASSERT_TRUE(cn);
+    EXPECT_TRUE(server->open(*cn).close_notify);
+    EXPECT_EQ(server->seal(Bytes(16385)).error(), make_error_code(Errc::message_too_large));
+    // Another epoch is dropped even with the right keys.
+    auto other = client->seal(to_bytes("x"));
+    ASSERT_TRUE(other);
+    (*other)[4] = std::byte{2};
+    EXPECT_EQ(server->open(*other).dropped, 1U);
+}
+
+TEST(RecordPath, SequenceNumbersEndAt48Bits) {
+    SessionState s = sample_state();
+    s.write_seq = kMaxRecordSequence;
+    auto p = RecordPath::create(s);
+    ASSERT_TRUE(p);
+    EXPECT_TRUE(p->seal(to_bytes("last")));
+    EXPECT_EQ(p->seal(to_bytes("one more")).error(), make_error_code(Errc::sequence_exhausted));
+    s.suite = CipherSuite::ecdhe_ecdsa_aes_128_cbc_sha256;
+    EXPECT_EQ(RecordPath::create(s).error(), make_error_code(Errc::not_exportable));
+}
+
 // ---- the own record path with real GnuTLS clients ---------------------------------------------
 
 ClientConfig psk_client(std::vector<CipherSuite> suites = {CipherSuite::psk_aes_128_ccm_8}) {
