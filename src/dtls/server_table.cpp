@@ -159,6 +159,7 @@ struct ServerTable::Impl final : detail::Policy {
     void on_established(Conn& c) override {
         ++stats.handshakes_completed;
         leave_half_open(c);
+        (void)take_unknown(c.peer()); // a session of its own now: the kept datagram is stale
         auto it = entries.find(SessionKey::of(c.peer()));
         if (it == entries.end()) return;
         Entry& e = it->second;
