@@ -6,8 +6,10 @@
 #include <malloc.h>
 
 #include <lwm2m/base/random.hpp>
+#include <lwm2m/dm/value_text.hpp>
 #include <lwm2m/dtls/session_state.hpp>
 
+#include "support/capture_logger.hpp"
 #include "unit/dtls/dtls_harness.hpp"
 
 namespace lwm2m::dtls::test::continuity {
@@ -565,6 +567,51 @@ TEST_F(Continuity, ExportedSessionContinuesOnAnotherTableWithoutHandshake) {
     auto again = b->export_session(kPeer);
     ASSERT_TRUE(again);
     EXPECT_GT(again->write_seq, floor);
+}
+
+// The record keys of a session never reach a log (trace level, GnuTLS's forwarded lines
+// included) through the switch, export and import: raw, hex (both cases) or base64.
+TEST_F(Continuity, SessionKeysAbsentFromLogs) {
+    lwm2m::test::CaptureLogger alog, blog, clog;
+    ServerConfig sa;
+    sa.logger = &alog;
+    ServerConfig sb;
+    sb.logger = &blog;
+    auto a = ServerTable::create(sa, store_);
+    auto b = ServerTable::create(sb, store_);
+    ClientConfig cc = psk_client();
+    cc.logger = &clog;
+    auto client = ClientSession::create(cc);
+    ASSERT_TRUE(a && b && client);
+    Link l(&*client, &*a);
+    ASSERT_TRUE(client->connect(l.now));
+    l.settle();
+    ASSERT_TRUE(a->own_record_path(kPeer));
+    auto st = a->export_session(kPeer);
+    ASSERT_TRUE(st);
+    std::vector<Bytes> secrets;
+    for (const SecretBytes* k : {&st->client_write_key, &st->server_write_key})
+        secrets.emplace_back(k->view().begin(), k->view().end());
+    ASSERT_TRUE(b->import_session(l.now, std::move(*st), 1U << 20));
+    l.server = &*b;
+    ASSERT_TRUE(client->send(l.now, kSrv, to_bytes("x")));
+    l.settle();
+    ASSERT_EQ(l.server_plaintexts().size(), 1U);
+    b->close(l.now, kPeer);
+    l.settle();
+    const std::string all = alog.all() + blog.all() + clog.all();
+    ASSERT_FALSE(alog.lines.empty());
+    for (const auto& k : secrets) {
+        const BytesView part = BytesView(k).subspan(0, 12);
+        const std::string hex = to_hex(part);
+        std::string upper = hex;
+        for (auto& ch : upper)
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        EXPECT_EQ(all.find(hex), std::string::npos);
+        EXPECT_EQ(all.find(upper), std::string::npos);
+        EXPECT_EQ(all.find(std::string(as_string_view(part))), std::string::npos);
+        EXPECT_EQ(all.find(dm::base64_encode(part)), std::string::npos);
+    }
 }
 
 TEST_F(Continuity, ImportRefusesBadStateAndReplacesExistingSession) {
