@@ -8,7 +8,10 @@
 // (c) BM_BareGnutlsEcdhe / BM_OursEcdhe: TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, both sides present
 //     P-256 certificates; the server verifies the client chain against the CA, the client
 //     checks the server certificate (exact match, LwM2M certificate usage 3).
-// (d) BM_IdleSessionHeap: heap (mallinfo2) per idle established server session at 10,000.
+// (d) BM_IdleSessionHeap: heap (mallinfo2) per idle established server session at 10,000, with
+//     the session on GnuTLS (arg 2 = 0) or on the own record path (arg 2 = 1, issue #13).
+// (e) BM_ServerSeal / BM_ServerOpen: one server-side application record of N bytes protected
+//     or opened, GnuTLS (arg 1 = 0) vs the own AES-128-CCM-8 record path (arg 1 = 1).
 // Every handshake includes cookie exchange, one application record and the server-side close.
 #include <benchmark/benchmark.h>
 
@@ -17,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include <gnutls/crypto.h>
@@ -48,8 +52,9 @@ public:
 
 const PeerAddr kServer = PeerAddr::v4(10, 0, 0, 1, 5684);
 
-ServerConfig server_config(bool ecdhe) {
+ServerConfig server_config(bool ecdhe, bool own_record_path = true) {
     ServerConfig cfg;
+    cfg.own_record_path = own_record_path;
     if (ecdhe) {
         const auto& pki = lwm2m::test::test_pki();
         cfg.psk = false;
@@ -157,7 +162,7 @@ void BM_IdleSessionHeap(benchmark::State& st) {
     const auto n = static_cast<std::uint32_t>(st.range(0));
     for (auto _ : st) {
         Store store;
-        auto server = ServerTable::create(server_config(false), store);
+        auto server = ServerTable::create(server_config(false, st.range(1) != 0), store);
         const auto ccfg = client_config(false);
         // Warm-up: one session opened and closed (first-use allocations inside GnuTLS).
         our_handshake(*server, ccfg, PeerAddr::v4(198, 51, 100, 1, 1), true);
@@ -175,7 +180,85 @@ void BM_IdleSessionHeap(benchmark::State& st) {
         if (server->size() != n) st.SkipWithError("sessions missing");
         st.counters["sessions"] = static_cast<double>(server->size());
         st.counters["bytes_per_session"] = static_cast<double>(after - before) / n;
+        st.counters["own_path"] = static_cast<double>(server->stats().own_path_switches);
     }
+}
+
+/// One established PSK CCM-8 session kept open, for the record benchmarks.
+struct OpenSession {
+    Store store;
+    std::optional<ServerTable> server;
+    std::optional<ClientSession> client;
+    const PeerAddr at = PeerAddr::v4(192, 0, 2, 1, 40000);
+    TimePoint now{};
+    explicit OpenSession(bool own) {
+        auto s = ServerTable::create(server_config(false, own), store);
+        auto c = ClientSession::create(client_config(false));
+        if (!s || !c) return;
+        server.emplace(std::move(*s));
+        client.emplace(std::move(*c));
+        if (!client->connect(now)) return;
+        for (int round = 0; round < 20 && !client->established(); ++round) {
+            while (auto d = client->poll_transmit())
+                server->on_datagram(now, at, d->bytes);
+            while (auto d = server->poll_transmit())
+                client->on_datagram(now, kServer, d->bytes);
+        }
+        while (server->poll_event()) {
+        }
+        while (client->poll_event()) {
+        }
+    }
+    [[nodiscard]] bool ok() const {
+        return client && client->established() && server && server->established(at);
+    }
+};
+
+void BM_ServerSeal(benchmark::State& st) {
+    OpenSession s(st.range(0) != 0);
+    if (!s.ok()) {
+        st.SkipWithError("no session");
+        return;
+    }
+    const Bytes payload(static_cast<std::size_t>(st.range(1)), std::byte{0x5A});
+    for (auto _ : st) {
+        if (!s.server->send(s.now, s.at, payload)) st.SkipWithError("send failed");
+        auto d = s.server->poll_transmit();
+        benchmark::DoNotOptimize(d);
+    }
+    st.SetItemsProcessed(st.iterations());
+    st.SetBytesProcessed(st.iterations() * st.range(1));
+}
+
+void BM_ServerOpen(benchmark::State& st) {
+    OpenSession s(st.range(0) != 0);
+    if (!s.ok()) {
+        st.SkipWithError("no session");
+        return;
+    }
+    const Bytes payload(static_cast<std::size_t>(st.range(1)), std::byte{0x5A});
+    // Records from the client, made outside the timed region in batches (each is accepted only
+    // once: RFC 6347 §4.1.2.6 replay window).
+    std::vector<Bytes> batch;
+    std::size_t next = 0;
+    for (auto _ : st) {
+        if (next == batch.size()) {
+            st.PauseTiming();
+            batch.clear();
+            next = 0;
+            for (int i = 0; i < 4096; ++i) {
+                if (!s.client->send(s.now, kServer, payload)) break;
+                while (auto d = s.client->poll_transmit())
+                    batch.push_back(std::move(d->bytes));
+            }
+            st.ResumeTiming();
+        }
+        s.server->on_datagram(s.now, s.at, batch[next++]);
+        auto e = s.server->poll_event();
+        if (!e || !std::holds_alternative<Plaintext>(*e)) st.SkipWithError("record not opened");
+    }
+    st.SetItemsProcessed(st.iterations());
+    st.SetBytesProcessed(st.iterations() * st.range(1));
 }
 
 } // namespace
@@ -184,6 +267,12 @@ BENCHMARK(BM_BareGnutlsPsk)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OursPsk)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BareGnutlsEcdhe)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OursEcdhe)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_IdleSessionHeap)->Arg(10000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_IdleSessionHeap)
+    ->Args({10000, 0})
+    ->Args({10000, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ServerSeal)->ArgsProduct({{0, 1}, {64, 1024}})->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_ServerOpen)->ArgsProduct({{0, 1}, {64, 1024}})->Unit(benchmark::kNanosecond);
 
 BENCHMARK_MAIN();

@@ -420,6 +420,7 @@ void Conn::handshake_done(TimePoint now) {
             final_flight_.push_back(out_->tx[i].bytes);
     }
     state_ = State::established;
+    suite_ = *suite;
     retransmit_at_.reset();
     established_once = true;
     last_activity = now;
@@ -466,8 +467,14 @@ void Conn::drain_records(TimePoint now) {
     // records are copied out into Plaintext events); max record plaintext 2^14 (RFC 6347 §4.1).
     thread_local std::array<std::byte, 16384 + 256> buf;
     for (int i = 0; i < 64 && state_ == State::established; ++i) {
-        const ssize_t n = gnutls_record_recv(s_, buf.data(), buf.size());
+        std::array<unsigned char, 8> seq{};
+        const ssize_t n = gnutls_record_recv_seq(s_, buf.data(), buf.size(), seq.data());
         if (n > 0) {
+            // DTLS: epoch(2) || sequence number(6).
+            std::uint64_t sn = 0;
+            for (std::size_t k = 2; k < 8; ++k)
+                sn = (sn << 8) | seq[k];
+            if (server_) read_window_.mark(sn);
             last_activity = now;
             if (!final_flight_.empty()) std::vector<Bytes>().swap(final_flight_); // peer is done
             emit(Plaintext{peer_, Bytes(buf.begin(), buf.begin() + n)});
@@ -499,6 +506,37 @@ void Conn::drain_records(TimePoint now) {
         emit(Closed{peer_, make_error_code(e)});
         return;
     }
+}
+
+Result<SessionState> Conn::export_state() const {
+    if (state_ != State::established || !server_ || !exportable_suite(suite_))
+        return fail(Errc::not_exportable);
+    gnutls_datum_t rd_mac{}, rd_iv{}, rd_key{}, wr_mac{}, wr_iv{}, wr_key{};
+    std::array<unsigned char, 8> rd_seq{}, wr_seq{};
+    if (gnutls_record_get_state(s_, 1, &rd_mac, &rd_iv, &rd_key, rd_seq.data()) < 0 ||
+        gnutls_record_get_state(s_, 0, &wr_mac, &wr_iv, &wr_key, wr_seq.data()) < 0)
+        return fail(Errc::internal_error);
+    if (gnutls_cipher_get(s_) != GNUTLS_CIPHER_AES_128_CCM_8) return fail(Errc::not_exportable);
+    SessionState st;
+    st.suite = suite_;
+    st.client_write_key = SecretBytes(view_of(rd_key));
+    st.client_write_iv = SecretBytes(view_of(rd_iv));
+    st.server_write_key = SecretBytes(view_of(wr_key));
+    st.server_write_iv = SecretBytes(view_of(wr_iv));
+    // GnuTLS keeps the DTLS write sequence number as epoch(2) || seq(6), the next one to use.
+    std::uint64_t ws = 0;
+    for (unsigned char c : wr_seq)
+        ws = (ws << 8) | c;
+    st.epoch = static_cast<std::uint16_t>(ws >> 48);
+    st.write_seq = ws & kMaxRecordSequence;
+    if (st.epoch == 0) st.epoch = 1;
+    // The client's Finished was its first epoch-1 record (sequence number 0, or a later one if
+    // it retransmitted): records GnuTLS returned are in read_window_; an unseen number below
+    // them stays acceptable (RFC 6347 §4.1.2.6), an epoch-1 handshake record is dropped anyway.
+    st.read_window = read_window_;
+    st.identity = identity;
+    st.peer = peer_;
+    return st;
 }
 
 Result<void> Conn::send(TimePoint now, BytesView plaintext) {

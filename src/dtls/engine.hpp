@@ -19,6 +19,7 @@
 #include <gnutls/x509.h>
 
 #include <lwm2m/base/datagram.hpp>
+#include <lwm2m/dtls/session_state.hpp>
 #include <lwm2m/dtls/types.hpp>
 
 #include "queue.hpp"
@@ -150,6 +151,16 @@ public:
     [[nodiscard]] const PeerAddr& peer() const noexcept { return peer_; }
     [[nodiscard]] std::size_t max_plaintext() const noexcept;
     [[nodiscard]] gnutls_session_t session() const noexcept { return s_; }
+    /// Server, established with an AES-128-CCM-8 suite: the record-layer state (keys from
+    /// gnutls_record_get_state, the next write sequence number, the read window of the records
+    /// GnuTLS returned). Errors: Errc::not_exportable (not established, CBC suite),
+    /// Errc::internal_error.
+    [[nodiscard]] Result<SessionState> export_state() const;
+    /// Server: our final flight (CCS + Finished) kept for the client's retransmissions; empty
+    /// once the client sent data. Moves it out.
+    [[nodiscard]] std::vector<Bytes> take_final_flight() noexcept {
+        return std::move(final_flight_);
+    }
 
     PeerIdentity identity;         ///< filled during/after the handshake
     Errc fail_reason{};            ///< set by callbacks: the specific reason of a failure
@@ -206,6 +217,10 @@ private:
     /// Server: our last flight (CCS + Finished), resent when the client retransmits its final
     /// flight because ours was lost (RFC 6347 §4.2.4); dropped once the client sends data.
     std::vector<Bytes> final_flight_;
+    /// Sequence numbers (48-bit) of the epoch-1 records GnuTLS returned data from (RFC 6347
+    /// §4.1.2.6 window), for export_state().
+    ReplayWindow read_window_;
+    CipherSuite suite_{};
 };
 
 /// What the DTLS records of a datagram hold (RFC 6347 §4.1 headers only; never decrypts).

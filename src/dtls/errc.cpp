@@ -50,6 +50,14 @@ public:
         case Errc::finished_refused:
             return "DTLS handshake failed: the server ended the handshake in answer to our "
                    "Finished: wrong PSK key or identity?";
+        case Errc::not_exportable:
+            return "the DTLS session cannot be exported (not established, or a CBC suite)";
+        case Errc::malformed_state:
+            return "malformed DTLS session state";
+        case Errc::authentication_failed:
+            return "sealed DTLS session state does not authenticate (wrong key or address)";
+        case Errc::sequence_exhausted:
+            return "DTLS record sequence numbers exhausted";
         }
         return "unknown DTLS error";
     }

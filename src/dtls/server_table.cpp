@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <list>
 #include <set>
 #include <tuple>
@@ -21,6 +22,9 @@ constexpr std::size_t kHandshakeHeader = 12;
 constexpr std::uint8_t kContentHandshake = 22;
 constexpr std::uint8_t kContentCcs = 20;
 constexpr std::uint8_t kContentAlert = 21;
+constexpr std::uint8_t kContentAppData = 23;
+/// Largest datagram kept for an address without a session (poll_unknown_session).
+constexpr std::size_t kMaxKeptDatagram = 1500;
 constexpr std::uint8_t kClientHello = 1;
 
 std::uint8_t u8(BytesView b, std::size_t i) {
@@ -37,6 +41,17 @@ bool is_client_hello(BytesView b) {
     if (u8(b, 0) != kContentHandshake || u8(b, 1) != 0xFE) return false;
     if (epoch_of(b) != 0) return false;
     return u8(b, kRecordHeader) == kClientHello;
+}
+
+/// A datagram starting with a well-formed DTLS 1.2 application_data or alert record of epoch
+/// >= 1 (RFC 6347 §4.1) that could belong to an established session.
+bool is_protected_record(BytesView b) {
+    if (b.size() < kRecordHeader || b.size() > kMaxKeptDatagram) return false;
+    const std::uint8_t type = u8(b, 0);
+    if ((type != kContentAppData && type != kContentAlert) || u8(b, 1) != 0xFE || u8(b, 2) != 0xFD)
+        return false;
+    const std::size_t len = (static_cast<std::size_t>(u8(b, 11)) << 8) | u8(b, 12);
+    return epoch_of(b) >= 1 && len >= 16 && kRecordHeader + len <= b.size();
 }
 
 /// `p` with only its first `bits` address bits kept (port and scope cleared): the source prefix
@@ -70,6 +85,12 @@ struct ServerTable::Impl final : detail::Policy {
     struct Entry {
         std::unique_ptr<Conn> cur;     ///< the session in use (handshaking or established)
         std::unique_ptr<Conn> pending; ///< RFC 6347 §4.2.8 replacement handshake in progress
+        /// The established session on the own record path (then `cur` is null).
+        std::unique_ptr<RecordPath> own;
+        /// Our final flight, resent while the client retransmits its own (RFC 6347 §4.2.4).
+        std::vector<Bytes> final_flight;
+        /// The random of the ClientHello that created the own-path session (stale duplicates).
+        std::array<std::byte, 32> own_random{};
         std::list<SessionKey>::iterator lru;
         TimePoint last_activity{};
     };
@@ -96,6 +117,11 @@ struct ServerTable::Impl final : detail::Policy {
     std::optional<TimePoint> rotate_at;
     ServerStats stats;
     gnutls_x509_trust_list_t client_trust = nullptr; ///< built once from client_ca_der
+    /// Latest protected datagram of addresses without a session (poll_unknown_session), with
+    /// the order they came in (for the cap) and the reports not polled yet.
+    std::unordered_map<PeerAddr, Bytes, PeerAddrHash> unknown;
+    std::deque<PeerAddr> unknown_order;
+    std::deque<PeerAddr> unknown_reports;
 
     ~Impl() override {
         secure_wipe(cookie_key.data(), cookie_key.size());
@@ -133,14 +159,16 @@ struct ServerTable::Impl final : detail::Policy {
     void on_established(Conn& c) override {
         ++stats.handshakes_completed;
         leave_half_open(c);
+        (void)take_unknown(c.peer()); // a session of its own now: the kept datagram is stale
         auto it = entries.find(SessionKey::of(c.peer()));
         if (it == entries.end()) return;
         Entry& e = it->second;
         if (e.pending.get() != &c) return;
         // RFC 6347 §4.2.8: the new handshake completed, only now drop the old session.
-        if (e.cur) {
-            retire(*e.cur);
+        if (e.cur || e.own) {
+            if (e.cur) retire(*e.cur);
             e.cur.reset();
+            drop_own(e);
             out.events.emplace_back(Closed{c.peer(), make_error_code(Errc::replaced)});
         }
         ++stats.replacements;
@@ -190,6 +218,100 @@ struct ServerTable::Impl final : detail::Policy {
         ++stats.sessions_freed;
         if (conn_count + cfg.release_hint_sessions <= high_water) release_hint = true;
     }
+    /// Drops the own-path session of `e` (no alert).
+    void drop_own(Entry& e) {
+        e.final_flight.clear();
+        if (!e.own) return;
+        e.own.reset();
+        --conn_count;
+        if (conn_count + cfg.release_hint_sessions <= high_water) release_hint = true;
+    }
+    void added_own() {
+        ++conn_count;
+        high_water = std::max(high_water, conn_count);
+    }
+    /// Established on GnuTLS or on the own record path.
+    static bool is_established(const Entry& e) {
+        return e.own != nullptr || (e.cur && e.cur->state() == Conn::State::established);
+    }
+    /// Sends close_notify on the established session of `e` (best effort).
+    void send_close_notify(Entry& e, const PeerAddr& peer) {
+        if (e.own) {
+            if (auto rec = e.own->seal_close_notify()) out.tx.push_back(Datagram{peer, *rec});
+        } else if (e.cur) {
+            e.cur->close_notify();
+        }
+    }
+    /// Moves the established GnuTLS session `e.cur` to the own record path and frees it.
+    void switch_to_own(Entry& e) {
+        auto st = e.cur->export_state();
+        if (!st) return; // CBC suite: stays on GnuTLS
+        auto rp = RecordPath::create(std::move(*st));
+        if (!rp) return;
+        e.final_flight = e.cur->take_final_flight();
+        e.own_random = e.cur->client_random;
+        retire(*e.cur);
+        e.cur.reset();
+        e.own = std::make_unique<RecordPath>(std::move(*rp));
+        added_own();
+        ++stats.own_path_switches;
+    }
+    /// A datagram for the own-path session of `it`.
+    void own_datagram(std::unordered_map<SessionKey, Entry, SessionKeyHash>::iterator it,
+                      BytesView b) {
+        Entry& e = it->second;
+        const PeerAddr peer = it->first.addr;
+        OpenedDatagram r = e.own->open(b);
+        stats.own_path_dropped += r.dropped;
+        stats.own_path_replays += r.replayed;
+        if (r.epoch0_handshake && !e.final_flight.empty()) {
+            // The client retransmits its final flight: ours was lost (RFC 6347 §4.2.4).
+            for (const auto& d : e.final_flight)
+                out.tx.push_back(Datagram{peer, d});
+        } else if (r.authentic > 0 && !e.final_flight.empty()) {
+            std::vector<Bytes>().swap(e.final_flight); // the client is done with the handshake
+        }
+        for (auto& p : r.application_data)
+            out.events.emplace_back(Plaintext{peer, std::move(p)});
+        if (r.close_notify || r.fatal_alert) {
+            detail::log(shared, LogLevel::debug, [&] {
+                return std::string(r.close_notify ? "close_notify" : "fatal alert") + " from " +
+                       peer.to_string();
+            });
+            drop_own(e);
+            out.events.emplace_back(
+                Closed{peer, make_error_code(r.close_notify ? Errc::closed : Errc::peer_alert)});
+            if (!e.cur && !e.pending) erase_entry(it);
+        }
+    }
+    /// Keeps the latest protected datagram of an address without a session and reports it.
+    void note_unknown(const PeerAddr& from, BytesView b) {
+        ++stats.unknown_session_datagrams;
+        if (cfg.unknown_session_buffer == 0) {
+            if (unknown_reports.size() < 1024) unknown_reports.push_back(from);
+            return;
+        }
+        auto [it, fresh] = unknown.try_emplace(from);
+        it->second.assign(b.begin(), b.end());
+        if (!fresh) return; // reported already
+        unknown_order.push_back(from);
+        unknown_reports.push_back(from);
+        while (unknown.size() > cfg.unknown_session_buffer && !unknown_order.empty()) {
+            unknown.erase(unknown_order.front());
+            unknown_order.pop_front();
+        }
+        while (unknown_reports.size() > cfg.unknown_session_buffer)
+            unknown_reports.pop_front();
+    }
+    std::optional<Bytes> take_unknown(const PeerAddr& from) {
+        auto it = unknown.find(from);
+        if (it == unknown.end()) return std::nullopt;
+        Bytes b = std::move(it->second);
+        unknown.erase(it);
+        unknown_order.erase(std::find(unknown_order.begin(), unknown_order.end(), from));
+        return b;
+    }
+
     void added_conn(Conn& c) {
         ++conn_count;
         enter_half_open(c);
@@ -220,6 +342,7 @@ struct ServerTable::Impl final : detail::Policy {
         Entry& e = it->second;
         for (auto* c : {e.cur.get(), e.pending.get()})
             if (c != nullptr) retire(*c);
+        drop_own(e);
         lru.erase(e.lru);
         entries.erase(it);
     }
@@ -242,8 +365,11 @@ struct ServerTable::Impl final : detail::Policy {
             } else {
                 reschedule(*c);
             }
+            if (cfg.own_record_path && e.cur.get() == c && !e.pending && !e.own &&
+                c->state() == Conn::State::established)
+                switch_to_own(e);
         }
-        if (!e.cur && !e.pending) erase_entry(it);
+        if (!e.cur && !e.pending && !e.own) erase_entry(it);
     }
 
     void maybe_rotate(TimePoint now) {
@@ -298,9 +424,9 @@ struct ServerTable::Impl final : detail::Policy {
         auto eit = entries.find(key);
         if (eit == entries.end()) return false;
         Entry& e = eit->second;
-        if (!e.cur || e.cur->state() != Conn::State::established) return false;
+        if (!is_established(e)) return false;
         const PeerAddr peer = key.addr;
-        e.cur->close_notify();
+        send_close_notify(e, peer);
         ++stats.evictions;
         detail::log(shared, LogLevel::info,
                     [&] { return "evicting session " + peer.to_string() + " (table full)"; });
@@ -371,8 +497,7 @@ struct ServerTable::Impl final : detail::Policy {
 
         const SessionKey key = SessionKey::of(from);
         auto it = entries.find(key);
-        const bool have_established = it != entries.end() && it->second.cur &&
-                                      it->second.cur->state() == Conn::State::established;
+        const bool have_established = it != entries.end() && is_established(it->second);
         // Capacity: a replacement of a handshaking session reuses its slot.
         const bool reuses_slot = it != entries.end() && !have_established;
         // A new handshake that replaces one in progress from the same address and port keeps
@@ -493,6 +618,8 @@ void ServerTable::on_datagram(TimePoint now, const PeerAddr& from, BytesView b) 
     if (it == im.entries.end()) {
         if (!hello) {
             ++im.stats.dropped_datagrams;
+            if (is_protected_record(b))
+                im.note_unknown(from, b); // maybe a session of another node (issue #13)
             return;
         }
         im.new_hello(now, from, b);
@@ -511,6 +638,9 @@ void ServerTable::on_datagram(TimePoint now, const PeerAddr& from, BytesView b) 
                 return;
             }
             target = e.cur.get();
+        } else if (e.own && !e.cur && e.own_random == random) {
+            ++im.stats.dropped_datagrams; // stale duplicate of the finished handshake
+            return;
         } else {
             im.new_hello(now, from, b); // RFC 6347 §4.2.8: a new handshake from this address
             return;
@@ -522,11 +652,15 @@ void ServerTable::on_datagram(TimePoint now, const PeerAddr& from, BytesView b) 
             (type == kContentAlert && epoch_of(b) == 0))
             target = e.pending.get();
         else
-            target = e.cur ? e.cur.get() : e.pending.get();
+            target = e.cur ? e.cur.get() : (e.own ? nullptr : e.pending.get());
     } else {
         target = e.cur.get();
     }
     im.touch(e, now);
+    if (target == nullptr) { // the own record path
+        im.own_datagram(it, b);
+        return;
+    }
     if (target->half_open)
         im.half_open.splice(im.half_open.end(), im.half_open, target->half_open_pos);
     target->on_datagram(now, b);
@@ -549,8 +683,8 @@ void ServerTable::on_timeout(TimePoint now) {
         if (it == im.entries.end() || it->second.last_activity + im.cfg.idle_timeout > now) break;
         const PeerAddr peer = it->first.addr;
         auto& e = it->second;
-        const bool est = e.cur && e.cur->state() == Conn::State::established;
-        if (est) e.cur->close_notify();
+        const bool est = Impl::is_established(e);
+        if (est) im.send_close_notify(e, peer);
         ++im.stats.idle_closes;
         im.erase_entry(it);
         if (est)
@@ -586,10 +720,16 @@ std::optional<TimePoint> ServerTable::next_deadline() const {
 Result<void> ServerTable::send(TimePoint now, const PeerAddr& peer, BytesView plaintext) {
     auto& im = *impl_;
     auto it = im.entries.find(SessionKey::of(peer));
-    if (it == im.entries.end() || !it->second.cur ||
-        it->second.cur->state() != Conn::State::established)
+    if (it == im.entries.end() || !Impl::is_established(it->second))
         return fail(Errc::not_connected);
-    LWM2M_TRY_VOID(it->second.cur->send(now, plaintext));
+    if (auto& own = it->second.own) {
+        if (plaintext.size() + RecordPath::kOverhead > im.shared.mtu)
+            return fail(Errc::message_too_large);
+        LWM2M_TRY(rec, own->seal(plaintext));
+        im.out.tx.push_back(Datagram{peer, std::move(rec)});
+    } else {
+        LWM2M_TRY_VOID(it->second.cur->send(now, plaintext));
+    }
     im.touch(it->second, now);
     return ok();
 }
@@ -598,7 +738,7 @@ void ServerTable::close(TimePoint /*now*/, const PeerAddr& peer) {
     auto& im = *impl_;
     auto it = im.entries.find(SessionKey::of(peer));
     if (it == im.entries.end()) return;
-    if (it->second.cur) it->second.cur->close_notify();
+    if (Impl::is_established(it->second)) im.send_close_notify(it->second, peer);
     im.erase_entry(it);
 }
 
@@ -618,8 +758,73 @@ bool ServerTable::take_release_hint() noexcept {
 }
 bool ServerTable::established(const PeerAddr& peer) const noexcept {
     const auto it = impl_->entries.find(SessionKey::of(peer));
-    return it != impl_->entries.end() && it->second.cur &&
-           it->second.cur->state() == Conn::State::established;
+    return it != impl_->entries.end() && Impl::is_established(it->second);
+}
+bool ServerTable::own_record_path(const PeerAddr& peer) const noexcept {
+    const auto it = impl_->entries.find(SessionKey::of(peer));
+    return it != impl_->entries.end() && it->second.own != nullptr;
+}
+
+Result<SessionState> ServerTable::export_session(const PeerAddr& peer) {
+    auto& im = *impl_;
+    const auto it = im.entries.find(SessionKey::of(peer));
+    if (it == im.entries.end() || !Impl::is_established(it->second))
+        return fail(Errc::not_connected);
+    if (it->second.own) {
+        ++im.stats.sessions_exported;
+        return it->second.own->state();
+    }
+    LWM2M_TRY(st, it->second.cur->export_state());
+    ++im.stats.sessions_exported;
+    return st;
+}
+
+Result<std::uint64_t> ServerTable::session_read_high_water(const PeerAddr& peer) const {
+    const auto& im = *impl_;
+    const auto it = im.entries.find(SessionKey::of(peer));
+    if (it == im.entries.end() || !Impl::is_established(it->second))
+        return fail(Errc::not_connected);
+    if (it->second.own) return it->second.own->read_high_water();
+    LWM2M_TRY(st, it->second.cur->export_state());
+    return st.read_window.highest;
+}
+
+Result<void> ServerTable::import_session(TimePoint now, SessionState state,
+                                         std::uint64_t write_seq_floor) {
+    auto& im = *impl_;
+    if (!exportable_suite(state.suite)) return fail(Errc::not_exportable);
+    if (state.peer.family == PeerAddr::Family::none) return fail(Errc::malformed_state);
+    state.write_seq = std::max(state.write_seq, write_seq_floor);
+    if (state.write_seq > kMaxRecordSequence) return fail(Errc::sequence_exhausted);
+    // Only records above what the exporter had received (issue #13: the replay gap).
+    state.read_window = ReplayWindow::above(state.read_window.any ? state.read_window.highest : 0);
+    const PeerAddr peer = state.peer;
+    const PeerIdentity identity = state.identity;
+    const CipherSuite suite = state.suite;
+    LWM2M_TRY(rp, RecordPath::create(std::move(state)));
+    const SessionKey key = SessionKey::of(peer);
+    if (auto it = im.entries.find(key); it != im.entries.end()) {
+        const bool est = Impl::is_established(it->second);
+        im.erase_entry(it);
+        if (est) im.out.events.emplace_back(Closed{peer, make_error_code(Errc::replaced)});
+    }
+    if (im.conn_count >= im.cfg.max_sessions && !im.evict_lru(peer))
+        return fail(Errc::session_limit);
+    im.lru.push_back(key);
+    Impl::Entry e;
+    e.lru = std::prev(im.lru.end());
+    e.own = std::make_unique<RecordPath>(std::move(rp));
+    auto it = im.entries.emplace(key, std::move(e)).first;
+    im.added_own();
+    im.touch(it->second, now);
+    ++im.stats.sessions_imported;
+    im.out.events.emplace_back(HandshakeDone{peer, identity, suite});
+    if (auto kept = im.take_unknown(peer)) im.own_datagram(it, *kept);
+    return ok();
+}
+
+std::optional<PeerAddr> ServerTable::poll_unknown_session() {
+    return detail::pop_front(impl_->unknown_reports);
 }
 const ServerStats& ServerTable::stats() const noexcept {
     return impl_->stats;

@@ -33,6 +33,16 @@ enum class Errc {
     /// PSK client: the server ended the handshake with a non-specific alert (close_notify,
     /// handshake_failure, ...) in answer to our Finished: wrong key or identity?
     finished_refused,
+    /// The session's cipher suite has no own record path (CBC-SHA256 suites stay on GnuTLS and
+    /// cannot be exported or imported), or the session is not established yet.
+    not_exportable,
+    /// An encoded SessionState is truncated, has an unknown version or an invalid field.
+    malformed_state,
+    /// A sealed SessionState does not open: wrong cluster key, wrong peer address, or altered.
+    authentication_failed,
+    /// The 48-bit record sequence number space of the session (or of the caller's reserved
+    /// range) is used up: a new handshake is needed (RFC 6347 §4.1).
+    sequence_exhausted,
 };
 
 const std::error_category& dtls_category() noexcept;

@@ -18,6 +18,11 @@
 // - Memory: GnuTLS allocates through the global malloc; after many sessions are freed the heap
 //   keeps the pages. take_release_hint() tells the driver when a malloc_trim(0) is worth it
 //   (transport::release_free_heap()); the table itself stays pure.
+// - Own record path (issue #13): an established AES-128-CCM-8 session leaves GnuTLS at once: its
+//   keys move into a RecordPath (session_state.hpp) and the GnuTLS session (~12 KB) is freed.
+//   Such a session can be exported (export_session) and imported by another node
+//   (import_session); a protected record from an address without a session is reported by
+//   poll_unknown_session() so the driver can look the session up in its store. docs/dtls.md.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +31,7 @@
 
 #include <lwm2m/base/datagram.hpp>
 #include <lwm2m/dtls/credential_store.hpp>
+#include <lwm2m/dtls/session_state.hpp>
 #include <lwm2m/dtls/types.hpp>
 
 namespace lwm2m::dtls {
@@ -72,6 +78,16 @@ struct ServerConfig : CommonConfig {
     std::size_t release_hint_sessions = 512;
     /// How often the cookie key is replaced.
     Duration cookie_rotation = std::chrono::minutes(5);
+    /// Move established AES-128-CCM-8 sessions from GnuTLS to the own record path as soon as
+    /// the handshake completes (the GnuTLS session is freed; the server's final flight is kept
+    /// and resent while the client retransmits its own, RFC 6347 §4.2.4, until the client's
+    /// first authentic record). CBC-SHA256 sessions always stay on GnuTLS. Off: every session
+    /// stays on GnuTLS (export_session still works for CCM-8 sessions; import_session too).
+    bool own_record_path = true;
+    /// Addresses whose latest protected datagram is kept while the driver looks their session
+    /// up (poll_unknown_session); the oldest goes first beyond this (each at most 1500 bytes).
+    /// 0: none kept (reports only).
+    std::size_t unknown_session_buffer = 256;
 };
 
 /// The key of a session in the table. Today: the peer's transport address (RFC 6347 §4.2.8).
@@ -101,6 +117,14 @@ struct ServerStats {
     std::size_t refused_per_prefix = 0;  ///< verified ClientHellos over max_handshakes_per_prefix
     std::size_t sessions_freed = 0;      ///< sessions (GnuTLS states) destroyed, for any reason
     std::size_t release_hints = 0;       ///< times take_release_hint() returned true
+    std::size_t own_path_switches = 0;   ///< sessions moved from GnuTLS to the own record path
+    std::size_t own_path_dropped = 0;    ///< own-path records dropped (bad MAC, epoch, type...)
+    std::size_t own_path_replays = 0;    ///< of own_path_dropped: replayed / too old
+    /// Datagrams from addresses without a session that start with a well-formed protected
+    /// record (also counted in dropped_datagrams; kept for poll_unknown_session).
+    std::size_t unknown_session_datagrams = 0;
+    std::size_t sessions_exported = 0;
+    std::size_t sessions_imported = 0;
 };
 
 class ServerTable {
@@ -136,6 +160,41 @@ public:
     [[nodiscard]] bool take_release_hint() noexcept;
     [[nodiscard]] bool established(const PeerAddr& peer) const noexcept;
     [[nodiscard]] const ServerStats& stats() const noexcept;
+    /// True when the peer's session runs on the own record path (GnuTLS session freed).
+    [[nodiscard]] bool own_record_path(const PeerAddr& peer) const noexcept;
+
+    // ---- session continuity across nodes (issue #13, docs/dtls.md) ----
+
+    /// The record-layer state of the peer's established session, for a store (seal it with
+    /// seal_session_state first). write_seq in it is the next number this node would use: a
+    /// floor, since this node may send more after the export. Errors: Errc::not_connected (no
+    /// established session for peer), Errc::not_exportable (a CBC-SHA256 suite),
+    /// Errc::internal_error.
+    [[nodiscard]] Result<SessionState> export_session(const PeerAddr& peer);
+    /// Takes over a session exported by another node (or this one): the peer's records are
+    /// protected from now on with `state`'s keys, with no handshake. Our sequence numbers start
+    /// at max(state.write_seq, write_seq_floor): the caller passes the start of a range that
+    /// no other node uses (e.g. the cluster layer reserves 2^32 numbers per takeover with an
+    /// atomic counter in the store) so that no (key, nonce) pair is ever used twice. The read
+    /// window accepts only sequence numbers above state.read_window.highest (records the old
+    /// node accepted after its last export of that value can be replayed once: persist
+    /// session_read_high_water() often). Replaces any session or handshake of that address
+    /// (Closed{replaced} for an established one). Emits HandshakeDone{peer, identity, suite}
+    /// as a local handshake would (stats().handshakes_completed does not count it), then
+    /// replays the datagram kept for the peer by poll_unknown_session, if any. Errors:
+    /// Errc::not_exportable (suite), Errc::malformed_state (key sizes, epoch, peer),
+    /// Errc::sequence_exhausted (the start is past 2^48 - 1), Errc::session_limit (table full
+    /// of handshakes only), Errc::internal_error.
+    Result<void> import_session(TimePoint now, SessionState state, std::uint64_t write_seq_floor);
+    /// Highest authentic sequence number received from the peer (what an importer's read
+    /// window starts above). Errors: Errc::not_connected, Errc::not_exportable.
+    [[nodiscard]] Result<std::uint64_t> session_read_high_water(const PeerAddr& peer) const;
+    /// The next address from which a protected (epoch >= 1) datagram arrived while the table
+    /// had no session for it, once per kept datagram. The driver looks the address up in its
+    /// store and calls import_session(); the latest datagram of each such address is kept
+    /// (ServerConfig::unknown_session_buffer) and replayed by import_session. Datagrams not kept
+    /// are lost; CoAP retransmission (RFC 7252 §4.2) carries confirmable messages over.
+    [[nodiscard]] std::optional<PeerAddr> poll_unknown_session();
 
     struct Impl;
 

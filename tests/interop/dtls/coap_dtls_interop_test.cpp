@@ -39,11 +39,11 @@ public:
 
 class CoapClientToOurServer : public ::testing::TestWithParam<const char*> {};
 
-TEST_P(CoapClientToOurServer, GetOverDtlsPsk) {
-    const std::string tool = GetParam();
-    if (::access(tool.c_str(), X_OK) != 0) GTEST_SKIP() << tool << " not installed (libcoap3-bin)";
+void get_over_dtls_psk(const std::string& tool, bool ccm8_only) {
     Store store;
-    auto table = ServerTable::create(ServerConfig{}, store);
+    ServerConfig cfg;
+    if (ccm8_only) cfg.cipher_suites = {CipherSuite::psk_aes_128_ccm_8};
+    auto table = ServerTable::create(cfg, store);
     ASSERT_TRUE(table);
     SeededRandom rnd(7);
     coap::Endpoint coap_ep(coap::Config{}, rnd);
@@ -55,11 +55,13 @@ TEST_P(CoapClientToOurServer, GetOverDtlsPsk) {
     bool handshake = false;
     std::string path;
     PeerIdentity who;
+    CipherSuite suite{};
     auto on_event = [&](SecureEndpoint<ServerTable>::Event& e) {
         if (auto* de = std::get_if<dtls::Event>(&e)) {
             if (auto* h = std::get_if<HandshakeDone>(de)) {
                 handshake = true;
                 who = h->identity;
+                suite = h->suite;
             }
             return;
         }
@@ -82,6 +84,27 @@ TEST_P(CoapClientToOurServer, GetOverDtlsPsk) {
     EXPECT_EQ(path, "/lwm2m/test");
     EXPECT_EQ(who.kind, PeerIdentity::Kind::psk);
     EXPECT_EQ(as_string_view(who.psk_identity), identity128());
+    // Issue #13: a CCM-8 session runs on the own record path from the end of the handshake, so
+    // the CoAP request and response went through it.
+    if (ccm8_only) {
+        EXPECT_EQ(suite, CipherSuite::psk_aes_128_ccm_8);
+    }
+    if (exportable_suite(suite)) {
+        EXPECT_EQ(table->stats().own_path_switches, 1U);
+        EXPECT_EQ(table->stats().own_path_dropped, 0U);
+    }
+}
+
+TEST_P(CoapClientToOurServer, GetOverDtlsPsk) {
+    const std::string tool = GetParam();
+    if (::access(tool.c_str(), X_OK) != 0) GTEST_SKIP() << tool << " not installed (libcoap3-bin)";
+    get_over_dtls_psk(tool, false);
+}
+
+TEST_P(CoapClientToOurServer, GetOverDtlsPskOwnRecordPath) {
+    const std::string tool = GetParam();
+    if (::access(tool.c_str(), X_OK) != 0) GTEST_SKIP() << tool << " not installed (libcoap3-bin)";
+    get_over_dtls_psk(tool, true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Libcoap, CoapClientToOurServer,

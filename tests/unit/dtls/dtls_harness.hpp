@@ -80,6 +80,8 @@ public:
     std::size_t to_server = 0, to_clients = 0;
 
     const PeerAddr& server_addr() const { return server_addr_; }
+    /// Another table serves the server address from now on (a session taken over, issue #13).
+    void set_server(ServerTable& server) { server_ = &server; }
     void add(const PeerAddr& addr, ClientSession& c) { clients_[addr] = &c; }
     void remove(const PeerAddr& addr) { clients_.erase(addr); }
 
