@@ -89,13 +89,14 @@ dm::Lwm2mVersion version_of(const std::string& v) {
     return dm::Lwm2mVersion::v1_1;
 }
 
-/// Objects 0-2 of the enabler version; the served objects add their own definitions (the full
-/// built-in registry would also hold definitions nobody serves: heap for nothing).
+/// Objects 0-2 of the enabler version; the served objects add their own definitions, shared with
+/// the registry (Access Control's replaces the copy made here). The full built-in registry would
+/// also hold definitions nobody serves: heap for nothing.
 dm::ObjectRegistry core_registry(dm::Lwm2mVersion v) {
-    const auto all = dm::ObjectRegistry::builtin(v);
     dm::ObjectRegistry r;
     for (const std::uint16_t oid : {0, 1, 2})
-        if (const dm::ObjectDef* d = all.find(oid)) r.add(*d);
+        if (const auto ver = dm::builtin_object_version(v, oid))
+            if (auto d = dm::builtin_object(oid, *ver)) r.add(std::move(*d));
     return r;
 }
 
@@ -220,8 +221,8 @@ bool Device::setup_objects(client::Engine& engine) {
     std::vector<client::ObjectHandler*> objects;
     auto add_facade = [&](client::TypedObjectFacade& f) {
         f.set_change_listener(&engine);
-        // The registry decodes payloads with the definition the object implements.
-        registry_.add(f.definition());
+        // The registry decodes payloads with the definition the object implements (shared).
+        registry_.add(f.shared_definition());
         objects.push_back(&f);
     };
     add_facade(device_);
@@ -240,16 +241,17 @@ bool Device::setup_objects(client::Engine& engine) {
     if (o_.has_object(2)) {
         acl_.set_change_listener(&engine);
         engine.set_access_controller(&acl_);
+        registry_.add(acl_.shared_definition());
         objects.push_back(&acl_);
     }
     if (o_.has_object(3303)) {
         sensor_.object().set_change_listener(&engine);
-        registry_.add(sensor_.object().definition());
+        registry_.add(sensor_.object().shared_definition());
         objects.push_back(&sensor_.object());
     }
     for (auto& t : ddf_objects_) {
         t->set_change_listener(&engine);
-        registry_.add(t->definition());
+        registry_.add(t->shared_definition());
         objects.push_back(t.get());
     }
     for (auto* obj : objects) {
