@@ -442,10 +442,11 @@ RunEnd Device::run() {
     persist(engine);
     if (firmware_) persist_firmware(*firmware_);
 
-    // One server conversation at a time: a receive batch of 2 datagrams (the default 32 x 4 KiB
-    // suits servers; here it would be most of the heap).
+    // One server conversation at a time: a receive batch of one datagram (the default 32 x 4 KiB
+    // suits servers; here it would be most of the heap). The loop still reads up to
+    // max_batches_per_wakeup datagrams per wake-up, one recvmmsg each.
     transport::LoopOptions lo;
-    lo.batch_size = 2;
+    lo.batch_size = 1;
     lo.max_outbox = 64;
     transport::Loop loop(engine, socket_, lo);
     app::StopOnSignal stop_on_signal(loop);
@@ -522,6 +523,10 @@ RunEnd Device::run() {
 } // namespace
 
 int main(int argc, char** argv) {
+    // The milestone lines on stdout are flushed one by one: a small static line buffer instead of
+    // the 4 KiB heap buffer glibc gives a pipe or file (issue #8 footprint).
+    static char stdout_buffer[256];
+    (void)std::setvbuf(stdout, stdout_buffer, _IOLBF, sizeof stdout_buffer);
     g_heap_at_start = heap_in_use();
     app::ClientOptions o;
     if (int rc = app::parse_options(argc, argv, o); rc >= 0) return rc;
