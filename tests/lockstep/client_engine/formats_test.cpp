@@ -83,7 +83,8 @@ TEST_F(EngineFormats, OnlySenmlCborOffered) {
                 .response.code,
             coap::code::unsupported_content_format);
     }
-    EXPECT_NE(lt.device.data[0][14].value.as_string(), "+05:00");
+    const auto& inst = lt.device.data[0];
+    EXPECT_TRUE(inst.find(14) == inst.end() || inst.at(14).value != dm::Value::string("+05:00"));
     EXPECT_EQ(
         call(lt, with_body(req(coap::code::put, "/3/0/14"), cf::text_plain, to_bytes("+05:00")))
             .response.code,
