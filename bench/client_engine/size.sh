@@ -15,6 +15,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="${SIZE_BUILD:-$root/build/size}"
+mkdir -p "$build"
+build=$(cd "$build" && pwd) # absolute: the map path is also used by CMake's compiler checks
 flags="-Os -ffunction-sections -fdata-sections"
 device=(-DLWM2M_FORMATS=senml-cbor -DLWM2M_DM_TEXTS=OFF)
 if [ "${1:-}" = full ]; then
