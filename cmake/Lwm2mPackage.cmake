@@ -24,6 +24,7 @@ set(LWM2M_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/lwm2m)
 
 install(TARGETS lwm2m_lwm2m EXPORT lwm2mTargets)
 install(FILES ${PROJECT_BINARY_DIR}/include/lwm2m/version.hpp
+              ${PROJECT_BINARY_DIR}/include/lwm2m/features.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lwm2m COMPONENT lwm2m_development)
 install(EXPORT lwm2mTargets NAMESPACE lwm2m:: DESTINATION ${LWM2M_CMAKE_DIR}
         COMPONENT lwm2m_development)

@@ -89,13 +89,14 @@ dm::Lwm2mVersion version_of(const std::string& v) {
     return dm::Lwm2mVersion::v1_1;
 }
 
-/// Objects 0-2 of the enabler version; the served objects add their own definitions (the full
-/// built-in registry would also hold definitions nobody serves: heap for nothing).
+/// Objects 0-2 of the enabler version; the served objects add their own definitions, shared with
+/// the registry (Access Control's replaces the copy made here). The full built-in registry would
+/// also hold definitions nobody serves: heap for nothing.
 dm::ObjectRegistry core_registry(dm::Lwm2mVersion v) {
-    const auto all = dm::ObjectRegistry::builtin(v);
     dm::ObjectRegistry r;
     for (const std::uint16_t oid : {0, 1, 2})
-        if (const dm::ObjectDef* d = all.find(oid)) r.add(*d);
+        if (const auto ver = dm::builtin_object_version(v, oid))
+            if (auto d = dm::builtin_object(oid, *ver)) r.add(std::move(*d));
     return r;
 }
 
@@ -220,8 +221,8 @@ bool Device::setup_objects(client::Engine& engine) {
     std::vector<client::ObjectHandler*> objects;
     auto add_facade = [&](client::TypedObjectFacade& f) {
         f.set_change_listener(&engine);
-        // The registry decodes payloads with the definition the object implements.
-        registry_.add(f.definition());
+        // The registry decodes payloads with the definition the object implements (shared).
+        registry_.add(f.shared_definition());
         objects.push_back(&f);
     };
     add_facade(device_);
@@ -240,16 +241,17 @@ bool Device::setup_objects(client::Engine& engine) {
     if (o_.has_object(2)) {
         acl_.set_change_listener(&engine);
         engine.set_access_controller(&acl_);
+        registry_.add(acl_.shared_definition());
         objects.push_back(&acl_);
     }
     if (o_.has_object(3303)) {
         sensor_.object().set_change_listener(&engine);
-        registry_.add(sensor_.object().definition());
+        registry_.add(sensor_.object().shared_definition());
         objects.push_back(&sensor_.object());
     }
     for (auto& t : ddf_objects_) {
         t->set_change_listener(&engine);
-        registry_.add(t->definition());
+        registry_.add(t->shared_definition());
         objects.push_back(t.get());
     }
     for (auto* obj : objects) {
@@ -440,10 +442,11 @@ RunEnd Device::run() {
     persist(engine);
     if (firmware_) persist_firmware(*firmware_);
 
-    // One server conversation at a time: a receive batch of 2 datagrams (the default 32 x 4 KiB
-    // suits servers; here it would be most of the heap).
+    // One server conversation at a time: a receive batch of one datagram (the default 32 x 4 KiB
+    // suits servers; here it would be most of the heap). The loop still reads up to
+    // max_batches_per_wakeup datagrams per wake-up, one recvmmsg each.
     transport::LoopOptions lo;
-    lo.batch_size = 2;
+    lo.batch_size = 1;
     lo.max_outbox = 64;
     transport::Loop loop(engine, socket_, lo);
     app::StopOnSignal stop_on_signal(loop);
@@ -520,6 +523,10 @@ RunEnd Device::run() {
 } // namespace
 
 int main(int argc, char** argv) {
+    // The milestone lines on stdout are flushed one by one: a small static line buffer instead of
+    // the 4 KiB heap buffer glibc gives a pipe or file (issue #8 footprint).
+    static char stdout_buffer[256];
+    (void)std::setvbuf(stdout, stdout_buffer, _IOLBF, sizeof stdout_buffer);
     g_heap_at_start = heap_in_use();
     app::ClientOptions o;
     if (int rc = app::parse_options(argc, argv, o); rc >= 0) return rc;

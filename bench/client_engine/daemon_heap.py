@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Heap of the lwm2m-client daemon with one server and ten observations (issue #8 footprint).
 
-  bench/client_engine/daemon_heap.py BUILD_DIR      (e.g. build/release or build/dev)
+  bench/client_engine/daemon_heap.py BUILD_DIR [CLIENT_BUILD_DIR]   (e.g. build/release or build/dev)
+
+CLIENT_BUILD_DIR: take lwm2m-client from another build (e.g. one configured with
+-DLWM2M_DM_TEXTS=OFF) and lwm2m-server from BUILD_DIR.
 
 Starts lwm2m-server and lwm2m-client (NoSec, so no GnuTLS session is in the figure) on
 127.0.0.1, registers, asks the daemon for its statistics (SIGUSR1: mallinfo2 heap in use, and the
@@ -39,6 +42,7 @@ def heap(err_path, before):
 
 def main():
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build/dev"))
+    client_build = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else build
     d = tempfile.mkdtemp(prefix="lwm2m-heap-")
     s = Server(os.path.join(build, "apps/lwm2m-server/lwm2m-server"), d, "memory",
                ["--nosec", "any", "--log-level", "warn"])
@@ -46,7 +50,7 @@ def main():
     err = os.path.join(d, "client.err")
     ep = "heap-1"
     with open(err, "wb") as f:
-        cl = Client(os.path.join(build, "apps/lwm2m-client/lwm2m-client"),
+        cl = Client(os.path.join(client_build, "apps/lwm2m-client/lwm2m-client"),
                     ["-e", ep, "--server", f"coap://127.0.0.1:{s.ports['coap']}",
                      "-d", os.path.join(d, "state"), "--demo-interval", "1"], stderr=f)
     try:

@@ -101,16 +101,31 @@ ObjectRegistry ObjectRegistry::builtin(Lwm2mVersion version) {
     return reg;
 }
 
+namespace {
+bool by_id(const ResourceDef& a, const ResourceDef& b) {
+    return a.id < b.id;
+}
+} // namespace
+
 void ObjectRegistry::add(ObjectDef def) {
-    std::sort(def.resources.begin(), def.resources.end(),
-              [](const ResourceDef& a, const ResourceDef& b) { return a.id < b.id; });
+    std::sort(def.resources.begin(), def.resources.end(), by_id);
     const std::uint16_t id = def.id;
+    defs_.insert_or_assign(id, std::make_shared<const ObjectDef>(std::move(def)));
+}
+
+void ObjectRegistry::add(std::shared_ptr<const ObjectDef> def) {
+    if (!def) return;
+    if (!std::is_sorted(def->resources.begin(), def->resources.end(), by_id)) {
+        add(ObjectDef(*def)); // find(oid, rid) relies on the order
+        return;
+    }
+    const std::uint16_t id = def->id;
     defs_.insert_or_assign(id, std::move(def));
 }
 
 const ObjectDef* ObjectRegistry::find(std::uint16_t oid) const {
     auto it = defs_.find(oid);
-    return it == defs_.end() ? nullptr : &it->second;
+    return it == defs_.end() ? nullptr : it->second.get();
 }
 
 const ResourceDef* ObjectRegistry::find(std::uint16_t oid, std::uint16_t rid) const {

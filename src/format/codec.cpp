@@ -6,9 +6,45 @@
 
 namespace lwm2m::format {
 
+namespace {
+// The record formats (SenML JSON/CBOR, LwM2M JSON/CBOR) from leaves.
+Result<void> encode_leaves(ContentFormat f, const detail::Leaves& leaves, const dm::Path* base,
+                           const EncodeOptions& options, Bytes& out) {
+    switch (f) {
+#if LWM2M_FORMAT_SENML_JSON
+    case ContentFormat::senml_json:
+        return detail::senml_json_encode(leaves, base, options, out);
+#endif
+#if LWM2M_FORMAT_SENML_CBOR
+    case ContentFormat::senml_cbor:
+        return detail::senml_cbor_encode(leaves, base, options, out);
+#endif
+#if LWM2M_FORMAT_LWM2M_JSON
+    case ContentFormat::lwm2m_json:
+        return detail::lwm2m_json_encode(leaves, base, options, out);
+#endif
+#if LWM2M_FORMAT_LWM2M_CBOR
+    case ContentFormat::lwm2m_cbor:
+        return detail::lwm2m_cbor_encode(leaves, out);
+#endif
+    default:
+        break;
+    }
+    (void)leaves;
+    (void)base;
+    (void)options;
+    (void)out;
+    return fail(Errc::unsupported_format);
+}
+} // namespace
+
+// A format left out by LWM2M_FORMATS (lwm2m/features.hpp) is not referenced here, so a static
+// link leaves its codec out; every entry point answers Errc::unsupported_format for it.
+
 Result<Bytes> encode(ContentFormat f, const dm::Content& content, const EncodeOptions& options) {
     Bytes out;
     if (!detail::node_matches_path(content)) return fail(Errc::invalid_content);
+    if (!built_in(f)) return fail(Errc::unsupported_format);
     switch (f) {
     case ContentFormat::text_plain:
         LWM2M_TRY_VOID(detail::text_encode(content, out));
@@ -17,9 +53,13 @@ Result<Bytes> encode(ContentFormat f, const dm::Content& content, const EncodeOp
         LWM2M_TRY_VOID(detail::opaque_encode(content, out));
         return out;
     case ContentFormat::lwm2m_tlv:
+#if LWM2M_FORMAT_TLV
         out.reserve(128);
         LWM2M_TRY_VOID(detail::tlv_encode(content, out));
         return out;
+#else
+        break;
+#endif
     case ContentFormat::senml_json:
     case ContentFormat::senml_cbor:
     case ContentFormat::lwm2m_json:
@@ -28,14 +68,7 @@ Result<Bytes> encode(ContentFormat f, const dm::Content& content, const EncodeOp
         detail::leaves_of(content, recs);
         for (const auto& r : recs)
             if (r.value.is_none()) return fail(Errc::invalid_content);
-        if (f == ContentFormat::senml_json)
-            LWM2M_TRY_VOID(detail::senml_json_encode(recs, &content.path, options, out));
-        else if (f == ContentFormat::senml_cbor)
-            LWM2M_TRY_VOID(detail::senml_cbor_encode(recs, &content.path, options, out));
-        else if (f == ContentFormat::lwm2m_json)
-            LWM2M_TRY_VOID(detail::lwm2m_json_encode(recs, &content.path, options, out));
-        else
-            LWM2M_TRY_VOID(detail::lwm2m_cbor_encode(recs, out));
+        LWM2M_TRY_VOID(encode_leaves(f, recs, &content.path, options, out));
         return out;
     }
     case ContentFormat::link_format:
@@ -48,14 +81,22 @@ namespace {
 Result<std::vector<dm::Record>> decode_raw(ContentFormat f, BytesView payload,
                                            const DecodeOptions& o) {
     switch (f) {
+#if LWM2M_FORMAT_SENML_JSON
     case ContentFormat::senml_json:
         return detail::senml_json_decode(payload, o);
+#endif
+#if LWM2M_FORMAT_SENML_CBOR
     case ContentFormat::senml_cbor:
         return detail::senml_cbor_decode(payload, o);
+#endif
+#if LWM2M_FORMAT_LWM2M_JSON
     case ContentFormat::lwm2m_json:
         return detail::lwm2m_json_decode(payload, o);
+#endif
+#if LWM2M_FORMAT_LWM2M_CBOR
     case ContentFormat::lwm2m_cbor:
         return detail::lwm2m_cbor_decode(payload, o);
+#endif
     default:
         return fail(Errc::unsupported_format);
     }
@@ -65,13 +106,18 @@ Result<std::vector<dm::Record>> decode_raw(ContentFormat f, BytesView payload,
 Result<dm::Content> decode(ContentFormat f, BytesView payload, const dm::Path& target,
                            const dm::ObjectRegistry& registry, const DecodeOptions& options) {
     if (target.depth() == 0) return fail(Errc::path_mismatch);
+    if (!built_in(f)) return fail(Errc::unsupported_format);
     switch (f) {
     case ContentFormat::text_plain:
         return detail::text_decode(payload, target, registry, options);
     case ContentFormat::octet_stream:
         return detail::opaque_decode(payload, target, registry, options);
     case ContentFormat::lwm2m_tlv:
+#if LWM2M_FORMAT_TLV
         return detail::tlv_decode(payload, target, registry, options);
+#else
+        break;
+#endif
     case ContentFormat::senml_json:
     case ContentFormat::senml_cbor:
     case ContentFormat::lwm2m_cbor: {
@@ -99,22 +145,8 @@ Result<Bytes> encode_records(ContentFormat f, const std::vector<dm::Record>& in,
     records.reserve(in.size());
     for (const auto& r : in)
         records.push_back(detail::LeafRef{r.path, r.value, r.time});
-    switch (f) {
-    case ContentFormat::senml_json:
-        LWM2M_TRY_VOID(detail::senml_json_encode(records, nullptr, options, out));
-        return out;
-    case ContentFormat::senml_cbor:
-        LWM2M_TRY_VOID(detail::senml_cbor_encode(records, nullptr, options, out));
-        return out;
-    case ContentFormat::lwm2m_json:
-        LWM2M_TRY_VOID(detail::lwm2m_json_encode(records, nullptr, options, out));
-        return out;
-    case ContentFormat::lwm2m_cbor:
-        LWM2M_TRY_VOID(detail::lwm2m_cbor_encode(records, out));
-        return out;
-    default:
-        return fail(Errc::unsupported_format);
-    }
+    LWM2M_TRY_VOID(encode_leaves(f, records, nullptr, options, out));
+    return out;
 }
 
 Result<std::vector<dm::Record>> decode_records(ContentFormat f, BytesView payload,

@@ -1333,7 +1333,7 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
         json items = json::array();
         if (models)
             for (const auto& [id, d] : models->all())
-                items.push_back(to_json(d, false));
+                items.push_back(to_json(*d, false));
         reply.json(200, {{"items", std::move(items)}});
     });
     router.add("GET", "/api/models/{oid}", [api](Request& req, const Reply& reply) {

@@ -37,7 +37,7 @@ ModelLibrary::ModelLibrary(const std::vector<dm::ObjectDef>& user, bool lenient,
     for (int r = 0; r < 3; ++r) {
         const auto builtin = dm::ObjectRegistry::builtin(releases[r]);
         for (const auto& [oid, def] : builtin.all())
-            default_ver_[r][oid] = ver_of(def.object_version).value_or(ver(1, 0));
+            default_ver_[r][oid] = ver_of(def->object_version).value_or(ver(1, 0));
         for (const auto& [oid, v] : user_default)
             if (!default_ver_[r].count(oid)) default_ver_[r][oid] = v;
         auto reg = std::make_shared<dm::ObjectRegistry>();

@@ -72,8 +72,17 @@ struct EngineConfig {
     /// `sms=` MSISDN of the device, when the SMS binding is offered (registered, never used).
     std::optional<std::string> sms_number;
     /// Format for multi-value answers without an Accept option (TS 1.1 §7.4): nullopt means
-    /// TLV for 1.0, SenML CBOR for 1.1/1.2 (1.1 clients "SHOULD NOT use the legacy TLV").
+    /// TLV for 1.0, SenML CBOR for 1.1/1.2 (1.1 clients "SHOULD NOT use the legacy TLV"); when
+    /// that format is not offered (`formats`), the first offered of SenML CBOR, SenML JSON,
+    /// LwM2M CBOR, LwM2M JSON, TLV.
     std::optional<format::ContentFormat> preferred_format;
+    /// The content formats the client reads and writes besides text/plain, octet-stream and
+    /// link-format (always offered). Empty: every format built into lwm2m::format
+    /// (format::built_in, CMake LWM2M_FORMATS). A format neither offered nor built in is answered
+    /// 4.15 Unsupported Content-Format in a request body (Write, Create, Write-Composite,
+    /// Bootstrap-Write, Read-Composite's FETCH body) and 4.06 Not Acceptable in an Accept option
+    /// (RFC 7252 §5.10.4, §5.9.2.8; TS 1.1 §7.4).
+    std::vector<format::ContentFormat> formats;
     /// Extra formats listed on the root link `</>;rt="oma.lwm2m";ct=...` (1.1+, TS 1.1 §6.2.1).
     /// Empty: the root link lists the preferred format when it is not the mandatory text/opaque.
     std::vector<std::uint16_t> advertised_formats;

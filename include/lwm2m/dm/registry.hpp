@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -34,12 +35,22 @@ public:
 
     /// Adds or replaces the definition with the same object id.
     void add(ObjectDef def);
+    /// Adds or replaces the definition with the same object id without copying it: the registry
+    /// shares the immutable definition with its other owners (a served object's own definition,
+    /// e.g. TypedObject::shared_definition()), so a client holds each definition once. A
+    /// definition whose resources are not ordered by id is copied and sorted. A null pointer is
+    /// ignored.
+    void add(std::shared_ptr<const ObjectDef> def);
     [[nodiscard]] const ObjectDef* find(std::uint16_t oid) const;
     [[nodiscard]] const ResourceDef* find(std::uint16_t oid, std::uint16_t rid) const;
-    [[nodiscard]] const std::map<std::uint16_t, ObjectDef>& all() const { return defs_; }
+    /// The definitions by object id (immutable, shared with the registry's copies and with the
+    /// other owners passed to add(std::shared_ptr)).
+    [[nodiscard]] const std::map<std::uint16_t, std::shared_ptr<const ObjectDef>>& all() const {
+        return defs_;
+    }
 
 private:
-    std::map<std::uint16_t, ObjectDef> defs_;
+    std::map<std::uint16_t, std::shared_ptr<const ObjectDef>> defs_;
 };
 
 /// The version of core object `oid` that ObjectRegistry::builtin(version) holds (e.g. Device

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include <lwm2m/features.hpp>
+
 namespace lwm2m::format {
 
 enum class ContentFormat : std::uint16_t {
@@ -19,6 +21,29 @@ enum class ContentFormat : std::uint16_t {
     lwm2m_json = 11543, ///< application/vnd.oma.lwm2m+json (TS 1.1 §7.4.6 / 1.0 §6.4.4)
     lwm2m_cbor = 11544, ///< application/vnd.oma.lwm2m+cbor (TS 1.2 §7.4.6)
 };
+
+/// Whether this build has the codec of `f`: text/plain, octet-stream and link-format always; the
+/// others as selected by the CMake option LWM2M_FORMATS (all by default). format::encode/decode
+/// answer Errc::unsupported_format for a format that is not built in.
+[[nodiscard]] constexpr bool built_in(ContentFormat f) noexcept {
+    switch (f) {
+    case ContentFormat::text_plain:
+    case ContentFormat::link_format:
+    case ContentFormat::octet_stream:
+        return true;
+    case ContentFormat::senml_json:
+        return LWM2M_FORMAT_SENML_JSON != 0;
+    case ContentFormat::senml_cbor:
+        return LWM2M_FORMAT_SENML_CBOR != 0;
+    case ContentFormat::lwm2m_tlv:
+        return LWM2M_FORMAT_TLV != 0;
+    case ContentFormat::lwm2m_json:
+        return LWM2M_FORMAT_LWM2M_JSON != 0;
+    case ContentFormat::lwm2m_cbor:
+        return LWM2M_FORMAT_LWM2M_CBOR != 0;
+    }
+    return false;
+}
 
 /// The format for a Content-Format option value, or nullopt for a number this layer does not know.
 [[nodiscard]] std::optional<ContentFormat> content_format_from(std::uint16_t number) noexcept;

@@ -267,6 +267,8 @@ struct Engine::Impl {
     [[nodiscard]] ObjectHandler* handler(std::uint16_t oid) const;
     [[nodiscard]] std::size_t dm_account_count() const;
     [[nodiscard]] format::ContentFormat preferred_format() const;
+    /// Whether the client reads and writes `f` (built in and in EngineConfig::formats).
+    [[nodiscard]] bool offers(format::ContentFormat f) const;
     [[nodiscard]] Result<std::pair<Bytes, format::ContentFormat>>
     encode_for(const dm::Content& c, std::optional<std::uint64_t> accept) const;
     [[nodiscard]] Result<dm::Content> read_for(std::uint16_t ssid, const dm::Path& p) const;

@@ -292,7 +292,9 @@ Result<std::uint64_t> Engine::Impl::do_send(TimePoint now_, std::uint16_t ssid,
     }
     // TS 1.1 §6.4.7: SenML JSON/CBOR (LwM2M CBOR cannot carry timestamps).
     format::ContentFormat f = preferred_format();
-    if (f != format::ContentFormat::senml_json) f = format::ContentFormat::senml_cbor;
+    if (f != format::ContentFormat::senml_json || !offers(f))
+        f = offers(format::ContentFormat::senml_cbor) ? format::ContentFormat::senml_cbor
+                                                      : format::ContentFormat::senml_json;
     LWM2M_TRY(body, format::encode_records(f, recs));
     coap::Message m;
     m.type = coap::Type::con;

@@ -114,12 +114,26 @@ std::size_t Engine::Impl::dm_account_count() const {
     return n;
 }
 
+bool Engine::Impl::offers(format::ContentFormat f) const {
+    if (!format::built_in(f)) return false;
+    if (f == format::ContentFormat::text_plain || f == format::ContentFormat::octet_stream ||
+        f == format::ContentFormat::link_format || cfg.formats.empty())
+        return true;
+    return std::find(cfg.formats.begin(), cfg.formats.end(), f) != cfg.formats.end();
+}
+
 format::ContentFormat Engine::Impl::preferred_format() const {
-    if (cfg.preferred_format) return *cfg.preferred_format;
+    if (cfg.preferred_format && offers(*cfg.preferred_format)) return *cfg.preferred_format;
     // TS 1.0 §6.4: TLV is the format every 1.0 peer supports. TS 1.1 §7.4: a 1.1 client "SHOULD
     // support at least one of SenML CBOR or SenML JSON" and "SHOULD NOT use the legacy TLV".
-    return cfg.version == dm::Lwm2mVersion::v1_0 ? format::ContentFormat::lwm2m_tlv
-                                                 : format::ContentFormat::senml_cbor;
+    const auto first = cfg.version == dm::Lwm2mVersion::v1_0 ? format::ContentFormat::lwm2m_tlv
+                                                             : format::ContentFormat::senml_cbor;
+    if (offers(first)) return first;
+    for (const auto f : {format::ContentFormat::senml_cbor, format::ContentFormat::senml_json,
+                         format::ContentFormat::lwm2m_cbor, format::ContentFormat::lwm2m_json,
+                         format::ContentFormat::lwm2m_tlv})
+        if (offers(f)) return f;
+    return format::ContentFormat::text_plain; // single values only: the rest is 4.06
 }
 
 Result<void> Engine::Impl::check_dm_access(std::uint16_t ssid, Operation op,
@@ -149,7 +163,7 @@ Engine::Impl::encode_for(const dm::Content& c, std::optional<std::uint64_t> acce
         const auto af = format::content_format_from(
             static_cast<std::uint16_t>(std::min<std::uint64_t>(*accept, 0xffff)));
         // RFC 7252 §5.10.4 / TS 1.1 §6.3.1: a format we cannot give is 4.06 Not Acceptable.
-        if (!af || *af == format::ContentFormat::link_format || *accept > 0xffff)
+        if (!af || *af == format::ContentFormat::link_format || *accept > 0xffff || !offers(*af))
             return fail(Status::not_acceptable);
         f = *af;
     } else {
@@ -218,7 +232,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         if (!path.is_root()) return reply(coap::code::method_not_allowed);
         const auto rf = cf ? format::content_format_from(static_cast<std::uint16_t>(*cf))
                            : std::optional<format::ContentFormat>{};
-        if (!rf || !is_record_format(*rf)) return reply(coap::code::unsupported_content_format);
+        if (!rf || !is_record_format(*rf) || !offers(*rf))
+            return reply(coap::code::unsupported_content_format);
         format::DecodeOptions dopt;
         dopt.now = static_cast<double>(wall.unix_seconds());
         dopt.max_records = cfg.max_composite_paths;
@@ -263,7 +278,8 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         format::ContentFormat of = *rf;
         if (accept) {
             const auto af = format::content_format_from(static_cast<std::uint16_t>(*accept));
-            if (!af || !is_record_format(*af)) return reply(coap::code::not_acceptable);
+            if (!af || !is_record_format(*af) || !offers(*af))
+                return reply(coap::code::not_acceptable);
             of = *af;
         }
         auto body = format::encode_records(of, out);
@@ -400,7 +416,7 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         if (h == nullptr) return reply(coap::code::not_found);
         const auto f = cf ? format::content_format_from(static_cast<std::uint16_t>(*cf))
                           : std::optional<format::ContentFormat>{};
-        if (!f || *cf > 0xffff) return reply(coap::code::unsupported_content_format);
+        if (!f || *cf > 0xffff || !offers(*f)) return reply(coap::code::unsupported_content_format);
         format::DecodeOptions dopt;
         dopt.now = static_cast<double>(wall.unix_seconds());
         auto c = format::decode(*f, req.payload, path, registry, dopt);
@@ -419,7 +435,7 @@ coap::Message Engine::Impl::handle_dm(Account& a, coap::IncomingRequest& in, Tim
         if (h == nullptr) return reply(coap::code::not_found);
         const auto f = cf ? format::content_format_from(static_cast<std::uint16_t>(*cf))
                           : std::optional<format::ContentFormat>{};
-        if (!f) return reply(coap::code::unsupported_content_format);
+        if (!f || !offers(*f)) return reply(coap::code::unsupported_content_format);
         std::optional<Iid> iid;
         dm::Instance inst;
         if (auto c = format::decode(*f, req.payload, path, registry); c) {
@@ -515,7 +531,7 @@ coap::Message Engine::Impl::handle_bootstrap(Account&, coap::IncomingRequest& in
         if (h == nullptr) return reply(coap::code::not_found);
         const auto f = cf ? format::content_format_from(static_cast<std::uint16_t>(*cf))
                           : std::optional<format::ContentFormat>{};
-        if (!f) return reply(coap::code::unsupported_content_format);
+        if (!f || !offers(*f)) return reply(coap::code::unsupported_content_format);
         auto c = format::decode(*f, req.payload, path, registry);
         if (!c) return reply_error(c.error());
         if (auto w = h->write(actor, path, *c, WriteMode::replace); !w)

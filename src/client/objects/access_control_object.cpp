@@ -60,7 +60,8 @@ std::uint16_t acl_rights(const AclInstance& inst, std::uint16_t ssid) noexcept {
 }
 
 AccessControlObject::AccessControlObject(Version version, Logger& log)
-    : def_(*dm::builtin_object(acl_oid, version == Version::v1_1 ? "1.1" : "1.0"))
+    : def_(std::make_shared<const dm::ObjectDef>(
+          *dm::builtin_object(acl_oid, version == Version::v1_1 ? "1.1" : "1.0")))
     , max_acl_value_(version == Version::v1_1 ? 31 : 0xffff) // "0..31" (1.1), "16-bit" (1.0)
     , log_(&log) {}
 
@@ -201,7 +202,7 @@ void AccessControlObject::check_consistency(std::vector<std::string>& reasons) c
 
 Result<void> AccessControlObject::apply(AclInstance& inst, const dm::Resource& r, bool dm_actor,
                                         bool partial) const {
-    const dm::ResourceDef* d = def_.resource(r.id);
+    const dm::ResourceDef* d = def_->resource(r.id);
     if (d == nullptr) return fail(Status::not_found);
     // Object ID and Object Instance ID are R for DM servers (E.3); the Bootstrap-Server sets them.
     if (dm_actor && !d->writable()) return fail(Status::method_not_allowed);
@@ -382,7 +383,7 @@ Result<void> AccessControlObject::write_checked(const Actor& actor, const dm::Pa
         LWM2M_TRY_VOID(owned(path.iid().v));
         const auto* v = std::get_if<dm::Value>(&content.node);
         if (v == nullptr || path.iid().v == acl_max_id) return bad();
-        const dm::ResourceDef* d = def_.resource(path.rid().v);
+        const dm::ResourceDef* d = def_->resource(path.rid().v);
         if (d == nullptr) return fail(Status::not_found);
         if (!d->multiple) return bad();
         if (dm_actor && next.count(path.iid().v) == 0) return fail(Status::not_found);
@@ -488,7 +489,7 @@ Result<std::vector<LinkInfo>> AccessControlObject::discover(const Actor& actor,
     std::vector<LinkInfo> out;
     LinkInfo obj;
     obj.path = dm::Path{Oid{acl_oid}};
-    if (def_.object_version != "1.0") obj.ver = def_.object_version;
+    if (def_->object_version != "1.0") obj.ver = def_->object_version;
     if (actor.kind != Actor::Kind::dm_server || path.depth() == 0) {
         out.push_back(obj); // Bootstrap-Discover (TS 1.1 §5.2.7.3)
         for (const auto& kv : instances_)
@@ -518,7 +519,7 @@ Result<void> AccessControlObject::execute(const Actor& actor, const dm::Path& pa
     LWM2M_TRY_VOID(check_access(actor, Operation::execute, path));
     if (path.oid().v != acl_oid) return fail(Status::not_found);
     if (path.depth() != 3) return fail(Status::method_not_allowed);
-    if (instances_.count(path.iid().v) == 0 || def_.resource(path.rid().v) == nullptr)
+    if (instances_.count(path.iid().v) == 0 || def_->resource(path.rid().v) == nullptr)
         return fail(Status::not_found);
     return fail(Status::method_not_allowed);
 }

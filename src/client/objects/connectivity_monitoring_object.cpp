@@ -12,18 +12,18 @@ namespace {
 namespace rid = connectivity_rid;
 constexpr Iid iid0{0};
 
-dm::ObjectDef definition_for(ConnectivityMonitoringObject::Version v) {
+std::shared_ptr<const dm::ObjectDef> definition_for(ConnectivityMonitoringObject::Version v) {
     switch (v) {
     case ConnectivityMonitoringObject::Version::v1_0:
-        return *dm::builtin_object(4, "1.0");
+        return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(4, "1.0"));
     case ConnectivityMonitoringObject::Version::v1_1:
-        return *dm::builtin_object(4, "1.1");
+        return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(4, "1.1"));
     case ConnectivityMonitoringObject::Version::v1_3:
-        return *dm::builtin_object(4, "1.3");
+        return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(4, "1.3"));
     case ConnectivityMonitoringObject::Version::v1_2:
         break;
     }
-    return *dm::builtin_object(4, "1.2");
+    return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(4, "1.2"));
 }
 
 TypedObject::Options facade_options() {

@@ -12,16 +12,16 @@ namespace {
 namespace rid = device_rid;
 constexpr Iid iid0{0};
 
-dm::ObjectDef definition_for(DeviceObject::Version v) {
+std::shared_ptr<const dm::ObjectDef> definition_for(DeviceObject::Version v) {
     switch (v) {
     case DeviceObject::Version::v1_0:
-        return *dm::builtin_object(3, "1.0");
+        return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(3, "1.0"));
     case DeviceObject::Version::v1_2:
-        return *dm::builtin_object(3, "1.2");
+        return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(3, "1.2"));
     case DeviceObject::Version::v1_1:
         break;
     }
-    return *dm::builtin_object(3, "1.1");
+    return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(3, "1.1"));
 }
 
 TypedObject::Options facade_options() {

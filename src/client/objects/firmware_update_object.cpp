@@ -16,16 +16,16 @@ namespace rid = firmware_rid;
 constexpr Iid iid0{0};
 constexpr std::size_t max_short_string = 255; // E.6 Resources 1, 6, 7: "0..255"
 
-dm::ObjectDef definition_for(FirmwareUpdateObject::Version v) {
+std::shared_ptr<const dm::ObjectDef> definition_for(FirmwareUpdateObject::Version v) {
     switch (v) {
     case FirmwareUpdateObject::Version::v1_1:
-        return *dm::builtin_object(5, "1.1");
+        return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(5, "1.1"));
     case FirmwareUpdateObject::Version::v1_2:
-        return *dm::builtin_object(5, "1.2");
+        return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(5, "1.2"));
     case FirmwareUpdateObject::Version::v1_0:
         break;
     }
-    return *dm::builtin_object(5, "1.0");
+    return std::make_shared<const dm::ObjectDef>(*dm::builtin_object(5, "1.0"));
 }
 
 TypedObject::Options facade_options() {

@@ -28,16 +28,20 @@ std::optional<std::size_t> value_size(const dm::Value& v) {
 } // namespace
 
 TypedObject::TypedObject(dm::ObjectDef def, Options options, Logger& log)
+    : TypedObject(std::make_shared<const dm::ObjectDef>(std::move(def)), options, log) {}
+
+TypedObject::TypedObject(std::shared_ptr<const dm::ObjectDef> def, Options options, Logger& log)
     : def_(std::move(def))
     , options_(options)
     , log_(&log) {
-    if (!def_.multiple) options_.max_instances = 1;
+    if (!def_) def_ = std::make_shared<const dm::ObjectDef>();
+    if (!def_->multiple) options_.max_instances = 1;
 }
 
 TypedObject::~TypedObject() = default;
 
 Result<void> TypedObject::set_validator(Rid rid, Validator v) {
-    const dm::ResourceDef* d = def_.resource(rid.v);
+    const dm::ResourceDef* d = def_->resource(rid.v);
     if (d == nullptr) return fail(Status::not_found);
     if (d->executable()) return bad();
     if (v)
@@ -52,7 +56,7 @@ Result<void> TypedObject::set_validator(Rid rid, Validator v) {
 Result<void> TypedObject::create_instance(std::uint16_t iid) {
     if (iid == max_id || instances_.count(iid) != 0) return bad();
     // A single-instance object has exactly instance 0 (TS 1.1 §7.1 Object definition).
-    if (!def_.multiple && (iid != 0 || !instances_.empty())) return bad();
+    if (!def_->multiple && (iid != 0 || !instances_.empty())) return bad();
     if (instances_.size() >= options_.max_instances) return fail(Status::request_entity_too_large);
     instances_.emplace(iid, InstanceState{});
     if (on_create_) {
@@ -71,17 +75,17 @@ void TypedObject::drop_instance(std::uint16_t iid) {
 
 Result<void> TypedObject::add_instance(Iid iid) {
     if (iid.v == max_id || instances_.count(iid.v) != 0) return bad();
-    if (!def_.multiple && !instances_.empty()) return bad();
+    if (!def_->multiple && !instances_.empty()) return bad();
     if (instances_.size() >= options_.max_instances) return fail(Status::request_entity_too_large);
     instances_.emplace(iid.v, InstanceState{});
-    changed(dm::Path{Oid{def_.id}, iid});
+    changed(dm::Path{Oid{def_->id}, iid});
     return ok();
 }
 
 Result<void> TypedObject::remove_instance(Iid iid) {
     if (instances_.count(iid.v) == 0) return fail(Status::not_found);
     drop_instance(iid.v);
-    changed(dm::Path{Oid{def_.id}, iid});
+    changed(dm::Path{Oid{def_->id}, iid});
     return ok();
 }
 
@@ -98,7 +102,7 @@ std::vector<Iid> TypedObject::instances() const {
 Result<void> TypedObject::check_bind(Iid iid, Rid rid, bool (*accepts)(dm::DataType),
                                      bool multiple) const {
     if (instances_.count(iid.v) == 0) return fail(Status::not_found);
-    const dm::ResourceDef* d = def_.resource(rid.v);
+    const dm::ResourceDef* d = def_->resource(rid.v);
     if (d == nullptr) return fail(Status::not_found);
     if (d->executable() || d->multiple != multiple || !accepts(d->type)) return bad();
     return ok();
@@ -115,7 +119,7 @@ Result<void> TypedObject::attach(Iid iid, Rid rid, std::unique_ptr<detail::Resou
 Result<void> TypedObject::bind_execute(Iid iid, Rid rid, ExecuteHandler fn) {
     const auto it = instances_.find(iid.v);
     if (it == instances_.end()) return fail(Status::not_found);
-    const dm::ResourceDef* d = def_.resource(rid.v);
+    const dm::ResourceDef* d = def_->resource(rid.v);
     if (d == nullptr) return fail(Status::not_found);
     if (!d->executable() || !fn) return bad();
     Slot& s = it->second[rid.v];
@@ -127,8 +131,8 @@ Result<void> TypedObject::bind_execute(Iid iid, Rid rid, ExecuteHandler fn) {
 
 Result<void> TypedObject::unbind(Iid iid, Rid rid) {
     const auto it = instances_.find(iid.v);
-    if (it == instances_.end() || def_.resource(rid.v) == nullptr) return fail(Status::not_found);
-    if (it->second.erase(rid.v) != 0) changed(dm::Path{Oid{def_.id}, iid, rid});
+    if (it == instances_.end() || def_->resource(rid.v) == nullptr) return fail(Status::not_found);
+    if (it->second.erase(rid.v) != 0) changed(dm::Path{Oid{def_->id}, iid, rid});
     return ok();
 }
 
@@ -142,7 +146,7 @@ std::optional<dm::Resource> TypedObject::current(const Slot& s, const dm::Resour
 std::optional<dm::Resource> TypedObject::resource(Iid iid, Rid rid) const {
     const auto it = instances_.find(iid.v);
     if (it == instances_.end()) return std::nullopt;
-    const dm::ResourceDef* d = def_.resource(rid.v);
+    const dm::ResourceDef* d = def_->resource(rid.v);
     const auto s = it->second.find(rid.v);
     if (d == nullptr || s == it->second.end()) return std::nullopt;
     return current(s->second, *d);
@@ -171,7 +175,7 @@ Result<dm::Value> TypedObject::prepare_value(const dm::ResourceDef& d, const dm:
 
 Result<dm::Resource> TypedObject::prepare(const Actor* actor, std::uint16_t iid,
                                           const dm::Resource& r, bool partial) const {
-    const dm::ResourceDef* d = def_.resource(r.id);
+    const dm::ResourceDef* d = def_->resource(r.id);
     if (d == nullptr) return fail(Status::not_found);
     if (d->executable()) return fail(Status::method_not_allowed);
     // A DM server writes only W resources (TS 1.1 §5.4.3); the Bootstrap-Server and the factory
@@ -229,7 +233,7 @@ Result<void> TypedObject::commit(std::vector<Change>& changes) {
         }
     };
     for (Change& c : changes) {
-        const dm::ResourceDef* d = def_.resource(c.rid);
+        const dm::ResourceDef* d = def_->resource(c.rid);
         Slot& s = instances_.at(c.iid)[c.rid];
         undo.push_back({c.iid, c.rid, current(s, *d)});
         if (s.binding) {
@@ -250,7 +254,7 @@ Result<void> TypedObject::commit(std::vector<Change>& changes) {
 Result<void> TypedObject::set_resource(Iid iid, const dm::Resource& r) {
     const auto it = instances_.find(iid.v);
     if (it == instances_.end()) return fail(Status::not_found);
-    const dm::ResourceDef* d = def_.resource(r.id);
+    const dm::ResourceDef* d = def_->resource(r.id);
     if (d == nullptr) return fail(Status::not_found);
     if (d->executable()) return fail(Status::method_not_allowed);
     if (r.multiple != d->multiple) return bad();
@@ -265,12 +269,12 @@ Result<void> TypedObject::set_resource(Iid iid, const dm::Resource& r) {
     } else {
         s.owned = prepared;
     }
-    if (!old || !(*old == prepared)) changed(dm::Path{Oid{def_.id}, iid, Rid{r.id}});
+    if (!old || !(*old == prepared)) changed(dm::Path{Oid{def_->id}, iid, Rid{r.id}});
     return ok();
 }
 
 Result<void> TypedObject::set_value(Iid iid, Rid rid, dm::Value v) {
-    const dm::ResourceDef* d = def_.resource(rid.v);
+    const dm::ResourceDef* d = def_->resource(rid.v);
     if (d == nullptr) return fail(Status::not_found);
     if (d->multiple) return bad();
     return set_resource(iid, dm::Resource::single(rid.v, std::move(v)));
@@ -279,7 +283,7 @@ Result<void> TypedObject::set_value(Iid iid, Rid rid, dm::Value v) {
 Result<void> TypedObject::set_value(Iid iid, Rid rid, Riid riid, dm::Value v) {
     const auto it = instances_.find(iid.v);
     if (it == instances_.end()) return fail(Status::not_found);
-    const dm::ResourceDef* d = def_.resource(rid.v);
+    const dm::ResourceDef* d = def_->resource(rid.v);
     if (d == nullptr) return fail(Status::not_found);
     if (d->executable()) return fail(Status::method_not_allowed);
     if (!d->multiple || riid.v == max_id) return bad();
@@ -301,25 +305,25 @@ Result<void> TypedObject::set_value(Iid iid, Rid rid, Riid riid, dm::Value v) {
         const auto o = old->instances.find(riid.v);
         same = o != old->instances.end() && o->second == nv;
     }
-    if (!same) changed(dm::Path{Oid{def_.id}, iid, rid, riid});
+    if (!same) changed(dm::Path{Oid{def_->id}, iid, rid, riid});
     return ok();
 }
 
 Result<void> TypedObject::unset(Iid iid, Rid rid) {
     const auto it = instances_.find(iid.v);
-    if (it == instances_.end() || def_.resource(rid.v) == nullptr) return fail(Status::not_found);
+    if (it == instances_.end() || def_->resource(rid.v) == nullptr) return fail(Status::not_found);
     const auto sit = it->second.find(rid.v);
     if (sit == it->second.end()) return fail(Status::not_found);
     if (sit->second.binding || sit->second.execute) return fail(Status::method_not_allowed);
     if (!sit->second.owned) return fail(Status::not_found);
     it->second.erase(sit);
-    changed(dm::Path{Oid{def_.id}, iid, rid});
+    changed(dm::Path{Oid{def_->id}, iid, rid});
     return ok();
 }
 
 Result<void> TypedObject::erase_resource_instance(Iid iid, Rid rid, Riid riid) {
     const auto it = instances_.find(iid.v);
-    const dm::ResourceDef* d = def_.resource(rid.v);
+    const dm::ResourceDef* d = def_->resource(rid.v);
     if (it == instances_.end() || d == nullptr) return fail(Status::not_found);
     if (!d->multiple) return bad();
     const auto sit = it->second.find(rid.v);
@@ -339,12 +343,12 @@ Result<void> TypedObject::erase_resource_instance(Iid iid, Rid rid, Riid riid) {
 
 Result<void> TypedObject::unset(Iid iid, Rid rid, Riid riid) {
     LWM2M_TRY_VOID(erase_resource_instance(iid, rid, riid));
-    changed(dm::Path{Oid{def_.id}, iid, rid, riid});
+    changed(dm::Path{Oid{def_->id}, iid, rid, riid});
     return ok();
 }
 
 void TypedObject::notify_changed(Iid iid, Rid rid) {
-    changed(dm::Path{Oid{def_.id}, iid, rid});
+    changed(dm::Path{Oid{def_->id}, iid, rid});
 }
 
 void TypedObject::notify_changed(const dm::Path& path) {
@@ -358,7 +362,7 @@ std::optional<dm::Instance> TypedObject::read_instance(std::uint16_t iid,
     dm::Instance out;
     out.id = iid;
     for (const auto& [rid, slot] : st) {
-        const dm::ResourceDef* d = def_.resource(rid);
+        const dm::ResourceDef* d = def_->resource(rid);
         if (d == nullptr || !d->readable()) continue;
         if (auto v = current(slot, *d)) out.resources.try_emplace(rid, std::move(*v));
     }
@@ -368,10 +372,10 @@ std::optional<dm::Instance> TypedObject::read_instance(std::uint16_t iid,
 Result<dm::Content> TypedObject::read(const Actor& actor, const dm::Path& path) const {
     LWM2M_TRY_VOID(check_access(actor, Operation::read, path));
     if (path.depth() == 0) return bad();
-    if (path.oid().v != def_.id) return fail(Status::not_found);
+    if (path.oid().v != def_->id) return fail(Status::not_found);
     if (path.depth() == 1) {
         dm::Object o;
-        o.id = def_.id;
+        o.id = def_->id;
         for (const auto& [iid, st] : instances_)
             o.instances.try_emplace(iid, *read_instance(iid, st));
         return dm::Content{path, std::move(o)};
@@ -379,7 +383,7 @@ Result<dm::Content> TypedObject::read(const Actor& actor, const dm::Path& path) 
     const auto it = instances_.find(path.iid().v);
     if (it == instances_.end()) return fail(Status::not_found);
     if (path.depth() == 2) return dm::Content{path, *read_instance(it->first, it->second)};
-    const dm::ResourceDef* d = def_.resource(path.rid().v);
+    const dm::ResourceDef* d = def_->resource(path.rid().v);
     if (d == nullptr) return fail(Status::not_found);
     if (!d->readable()) return fail(Status::method_not_allowed); // W-only or E (TS 1.1 §5.4.1)
     const auto s = it->second.find(path.rid().v);
@@ -413,7 +417,7 @@ Result<void> TypedObject::plan_instance(const Actor& actor, std::uint16_t iid,
         // Replace: the owned optional W resources the payload does not carry are removed.
         const InstanceState& st = instances_.at(iid);
         for (const auto& [rid, slot] : st) {
-            const dm::ResourceDef* d = def_.resource(rid);
+            const dm::ResourceDef* d = def_->resource(rid);
             if (d == nullptr || !d->writable() || d->mandatory || slot.binding || !slot.owned)
                 continue;
             if (in.resources.count(rid) == 0) changes.push_back({iid, rid, std::nullopt});
@@ -427,7 +431,7 @@ Result<void> TypedObject::write_checked(const Actor& actor, const dm::Path& path
                                         std::vector<std::uint16_t>& created,
                                         std::vector<Change>& changes) {
     if (path.depth() == 0) return bad();
-    if (path.oid().v != def_.id) return fail(Status::not_found);
+    if (path.oid().v != def_->id) return fail(Status::not_found);
     if (!(content.path == path)) return bad();
     const bool dm_actor = actor.kind == Actor::Kind::dm_server;
     auto ensure_instance = [&](std::uint16_t iid) -> Result<void> {
@@ -441,7 +445,7 @@ Result<void> TypedObject::write_checked(const Actor& actor, const dm::Path& path
     case 1: {
         if (dm_actor) return fail(Status::method_not_allowed);
         const auto* o = std::get_if<dm::Object>(&content.node);
-        if (o == nullptr || o->id != def_.id) return bad();
+        if (o == nullptr || o->id != def_->id) return bad();
         for (const auto& [iid, in] : o->instances)
             LWM2M_TRY_VOID(plan_instance(actor, iid, in, mode, created, changes));
         return ok();
@@ -462,7 +466,7 @@ Result<void> TypedObject::write_checked(const Actor& actor, const dm::Path& path
     case 4: {
         const auto* v = std::get_if<dm::Value>(&content.node);
         if (v == nullptr || path.iid().v == max_id || path.riid().v == max_id) return bad();
-        const dm::ResourceDef* d = def_.resource(path.rid().v);
+        const dm::ResourceDef* d = def_->resource(path.rid().v);
         if (d == nullptr) return fail(Status::not_found);
         if (!d->multiple && !d->executable()) return bad();
         LWM2M_TRY_VOID(ensure_instance(path.iid().v));
@@ -489,9 +493,9 @@ Result<void> TypedObject::write(const Actor& actor, const dm::Path& path,
             drop_instance(iid);
     } else if (!actor.is_server()) {
         for (const std::uint16_t iid : created)
-            changed(dm::Path{Oid{def_.id}, Iid{iid}});
+            changed(dm::Path{Oid{def_->id}, Iid{iid}});
         for (const Change& c : changes)
-            changed(dm::Path{Oid{def_.id}, Iid{c.iid}, Rid{c.rid}});
+            changed(dm::Path{Oid{def_->id}, Iid{c.iid}, Rid{c.rid}});
     }
     log_op(actor, "write", path, r ? nullptr : &r.error());
     return r;
@@ -499,10 +503,10 @@ Result<void> TypedObject::write(const Actor& actor, const dm::Path& path,
 
 Result<Iid> TypedObject::create(const Actor& actor, std::optional<Iid> iid,
                                 const dm::Instance& content) {
-    const dm::Path opath{Oid{def_.id}};
+    const dm::Path opath{Oid{def_->id}};
     LWM2M_TRY_VOID(check_access(actor, Operation::create, opath));
     // TS 1.1 §5.4.4: Create on a single-instance object is not a supported operation.
-    if (!def_.multiple && (actor.kind == Actor::Kind::dm_server || !instances_.empty()))
+    if (!def_->multiple && (actor.kind == Actor::Kind::dm_server || !instances_.empty()))
         return fail(Status::method_not_allowed);
     std::uint16_t id = 0;
     if (iid) {
@@ -522,7 +526,7 @@ Result<Iid> TypedObject::create(const Actor& actor, std::optional<Iid> iid,
         }
         // Every mandatory writable resource without a binding must get a value (TS 1.1 §5.4.4).
         const InstanceState& st = instances_.at(id);
-        for (const dm::ResourceDef& d : def_.resources) {
+        for (const dm::ResourceDef& d : def_->resources) {
             if (!d.mandatory || !d.writable()) continue;
             const auto s = st.find(d.id);
             if (s != st.end() && s->second.binding) continue;
@@ -536,14 +540,14 @@ Result<Iid> TypedObject::create(const Actor& actor, std::optional<Iid> iid,
         log_op(actor, "create", opath, &r.error());
         return tl::unexpected<Error>(r.error());
     }
-    if (!actor.is_server()) changed(dm::Path{Oid{def_.id}, Iid{id}});
-    log_op(actor, "create", dm::Path{Oid{def_.id}, Iid{id}}, nullptr);
+    if (!actor.is_server()) changed(dm::Path{Oid{def_->id}, Iid{id}});
+    log_op(actor, "create", dm::Path{Oid{def_->id}, Iid{id}}, nullptr);
     return Iid{id};
 }
 
 Result<void> TypedObject::delete_(const Actor& actor, const dm::Path& path) {
     LWM2M_TRY_VOID(check_access(actor, Operation::delete_, path));
-    if (path.depth() >= 1 && path.oid().v != def_.id) return fail(Status::not_found);
+    if (path.depth() >= 1 && path.oid().v != def_->id) return fail(Status::not_found);
     const bool dm_actor = actor.kind == Actor::Kind::dm_server;
     switch (path.depth()) {
     case 0:
@@ -555,11 +559,11 @@ Result<void> TypedObject::delete_(const Actor& actor, const dm::Path& path) {
             ids.push_back(kv.first);
         for (const std::uint16_t iid : ids)
             drop_instance(iid);
-        if (!actor.is_server() && !ids.empty()) changed(dm::Path{Oid{def_.id}});
+        if (!actor.is_server() && !ids.empty()) changed(dm::Path{Oid{def_->id}});
         return ok();
     }
     case 2: {
-        if (dm_actor && !def_.multiple) return fail(Status::method_not_allowed);
+        if (dm_actor && !def_->multiple) return fail(Status::method_not_allowed);
         if (!dm_actor && !bootstrap_deletes()) return bad();
         if (instances_.count(path.iid().v) == 0) return fail(Status::not_found);
         drop_instance(path.iid().v);
@@ -571,7 +575,7 @@ Result<void> TypedObject::delete_(const Actor& actor, const dm::Path& path) {
         // TS 1.1 §5.4.7: Delete of a Resource Instance of a writable multiple resource.
         const auto it = instances_.find(path.iid().v);
         if (it == instances_.end()) return fail(Status::not_found);
-        const dm::ResourceDef* d = def_.resource(path.rid().v);
+        const dm::ResourceDef* d = def_->resource(path.rid().v);
         if (d == nullptr) return fail(Status::not_found);
         if (!d->multiple) return bad();
         if (!d->writable()) return fail(Status::method_not_allowed);
@@ -592,22 +596,23 @@ Result<void> TypedObject::delete_(const Actor& actor, const dm::Path& path) {
 Result<std::vector<LinkInfo>> TypedObject::discover(const Actor& actor,
                                                     const dm::Path& path) const {
     LWM2M_TRY_VOID(check_access(actor, Operation::discover, path));
-    if (path.depth() >= 1 && path.oid().v != def_.id) return fail(Status::not_found);
+    if (path.depth() >= 1 && path.oid().v != def_->id) return fail(Status::not_found);
     std::vector<LinkInfo> out;
     LinkInfo obj;
-    obj.path = dm::Path{Oid{def_.id}};
-    if (def_.object_version != "1.0" && !def_.object_version.empty()) obj.ver = def_.object_version;
+    obj.path = dm::Path{Oid{def_->id}};
+    if (def_->object_version != "1.0" && !def_->object_version.empty())
+        obj.ver = def_->object_version;
     if (actor.kind != Actor::Kind::dm_server || path.depth() == 0) {
         // Bootstrap-Discover (TS 1.1 §5.2.7.3): the object and its instances, no resources.
         out.push_back(obj);
         for (const auto& kv : instances_)
-            out.push_back(LinkInfo{dm::Path{Oid{def_.id}, Iid{kv.first}}, {}, {}, {}, {}});
+            out.push_back(LinkInfo{dm::Path{Oid{def_->id}, Iid{kv.first}}, {}, {}, {}, {}});
         return out;
     }
     auto resource_link = [&](std::uint16_t iid, std::uint16_t rid, const Slot& s) {
         LinkInfo l;
-        l.path = dm::Path{Oid{def_.id}, Iid{iid}, Rid{rid}};
-        const dm::ResourceDef* d = def_.resource(rid);
+        l.path = dm::Path{Oid{def_->id}, Iid{iid}, Rid{rid}};
+        const dm::ResourceDef* d = def_->resource(rid);
         if (d != nullptr && d->multiple) {
             const auto r = current(s, *d);
             l.dim = static_cast<std::uint16_t>(r ? r->instances.size() : 0);
@@ -615,7 +620,7 @@ Result<std::vector<LinkInfo>> TypedObject::discover(const Actor& actor,
         return l;
     };
     auto present = [&](const Slot& s, std::uint16_t rid) {
-        const dm::ResourceDef* d = def_.resource(rid);
+        const dm::ResourceDef* d = def_->resource(rid);
         return d != nullptr && s.present() && (s.execute || current(s, *d).has_value());
     };
     // DM Discover (TS 1.1 §5.4.2): the object level adds `ver`; instances list their resources.
@@ -623,14 +628,15 @@ Result<std::vector<LinkInfo>> TypedObject::discover(const Actor& actor,
     for (const auto& [iid, st] : instances_) {
         if (path.depth() >= 2 && iid != path.iid().v) continue;
         if (path.depth() <= 2)
-            out.push_back(LinkInfo{dm::Path{Oid{def_.id}, Iid{iid}}, {}, {}, {}, {}});
+            out.push_back(LinkInfo{dm::Path{Oid{def_->id}, Iid{iid}}, {}, {}, {}, {}});
         for (const auto& [rid, s] : st) {
             if (path.depth() == 3 && rid != path.rid().v) continue;
             if (present(s, rid)) out.push_back(resource_link(iid, rid, s));
         }
     }
     if (path.depth() >= 2 && out.empty()) return fail(Status::not_found);
-    if (path.depth() >= 3 && def_.resource(path.rid().v) == nullptr) return fail(Status::not_found);
+    if (path.depth() >= 3 && def_->resource(path.rid().v) == nullptr)
+        return fail(Status::not_found);
     return out;
 }
 
@@ -638,11 +644,11 @@ Result<void> TypedObject::execute(const Actor& actor, const dm::Path& path, std:
     Result<void> r = check_access(actor, Operation::execute, path);
     if (r) {
         r = [&]() -> Result<void> {
-            if (path.oid().v != def_.id) return fail(Status::not_found);
+            if (path.oid().v != def_->id) return fail(Status::not_found);
             if (path.depth() != 3) return fail(Status::method_not_allowed);
             const auto it = instances_.find(path.iid().v);
             if (it == instances_.end()) return fail(Status::not_found);
-            const dm::ResourceDef* d = def_.resource(path.rid().v);
+            const dm::ResourceDef* d = def_->resource(path.rid().v);
             if (d == nullptr) return fail(Status::not_found);
             if (!d->executable()) return fail(Status::method_not_allowed); // TS 1.1 §5.4.5
             const auto s = it->second.find(path.rid().v);

@@ -100,3 +100,54 @@ TEST(Registry, BuiltinObjectVersionMatchesTheRegistry) {
     EXPECT_EQ(builtin_object_version(Lwm2mVersion::v1_2, 4), "1.3");
     EXPECT_FALSE(builtin_object_version(Lwm2mVersion::v1_1, 3303).has_value());
 }
+
+TEST(Registry, SharedDefinitionsAreNotCopied) {
+    // A served object's definition registered by pointer: the registry holds the same object.
+    auto dev = std::make_shared<const ObjectDef>(*builtin_object(3, "1.1"));
+    ObjectRegistry reg;
+    reg.add(dev);
+    EXPECT_EQ(reg.find(3), dev.get());
+    EXPECT_EQ(dev.use_count(), 2);
+    // Copies of the registry share the definitions too.
+    const ObjectRegistry copy = reg;
+    EXPECT_EQ(copy.find(3), dev.get());
+    // Replacing the definition releases the registry's share.
+    reg.add(*builtin_object(3, "1.0"));
+    EXPECT_NE(reg.find(3), dev.get());
+    EXPECT_EQ(reg.find(3)->object_version, "1.0");
+    // A definition whose resources are out of order is copied and sorted (find relies on it).
+    ObjectDef unsorted;
+    unsorted.id = 3300;
+    unsorted.resources.push_back(
+        ResourceDef{5700, "", Operations::r, false, true, DataType::float_, "", "", ""});
+    unsorted.resources.push_back(
+        ResourceDef{5601, "", Operations::r, false, false, DataType::float_, "", "", ""});
+    auto shared = std::make_shared<const ObjectDef>(unsorted);
+    reg.add(shared);
+    EXPECT_NE(reg.find(3300), shared.get());
+    EXPECT_EQ(reg.find(3300)->resources.front().id, 5601);
+    ASSERT_NE(reg.find(3300, 5700), nullptr);
+    // A null pointer is ignored.
+    reg.add(std::shared_ptr<const ObjectDef>{});
+    EXPECT_EQ(reg.all().size(), 2u);
+}
+
+TEST(Registry, BuiltinTextsFollowTheBuildOption) {
+    // LWM2M_DM_TEXTS=OFF drops names, descriptions and units, never what checks use.
+    const auto d = builtin_object(3, "1.1");
+    ASSERT_TRUE(d);
+    const ResourceDef* battery = d->resource(9);
+    ASSERT_NE(battery, nullptr);
+    EXPECT_EQ(battery->range_enumeration, "0..100");
+    EXPECT_EQ(battery->type, DataType::integer);
+#if defined(LWM2M_TEST_DM_TEXTS) && !LWM2M_TEST_DM_TEXTS
+    EXPECT_EQ(d->name, "");
+    EXPECT_EQ(battery->description, "");
+    EXPECT_EQ(battery->units, "");
+#else
+    EXPECT_EQ(d->name, "Device");
+    EXPECT_EQ(battery->name, "Battery Level");
+    EXPECT_EQ(battery->units, "%");
+    EXPECT_FALSE(battery->description.empty());
+#endif
+}

@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,7 +78,11 @@ public:
     explicit AccessControlObject(Version version = Version::v1_0,
                                  Logger& log = NullLogger::instance());
 
-    [[nodiscard]] const dm::ObjectDef& definition() const { return def_; }
+    [[nodiscard]] const dm::ObjectDef& definition() const { return *def_; }
+    /// The definition as shared, immutable data (for dm::ObjectRegistry::add without a copy).
+    [[nodiscard]] const std::shared_ptr<const dm::ObjectDef>& shared_definition() const {
+        return def_;
+    }
     void set_change_listener(ChangeListener* listener) { listener_ = listener; }
 
     // -- AccessController --
@@ -122,7 +127,7 @@ public:
     Result<std::vector<LinkInfo>> discover(const Actor& actor, const dm::Path& path) const override;
     /// No executable resource: 4.05 (4.04 for an undefined one).
     Result<void> execute(const Actor& actor, const dm::Path& path, std::string_view args) override;
-    [[nodiscard]] std::string_view version() const override { return def_.object_version; }
+    [[nodiscard]] std::string_view version() const override { return def_->object_version; }
 
 private:
     Result<void> apply(AclInstance& inst, const dm::Resource& r, bool dm_actor, bool partial) const;
@@ -134,7 +139,7 @@ private:
         if (listener_ != nullptr) listener_->on_changed(p);
     }
 
-    dm::ObjectDef def_;
+    std::shared_ptr<const dm::ObjectDef> def_; // never null
     std::uint16_t max_acl_value_;
     Logger* log_;
     ChangeListener* listener_ = nullptr;

@@ -393,11 +393,21 @@ public:
     explicit TypedObject(dm::ObjectDef def, Logger& log = NullLogger::instance())
         : TypedObject(std::move(def), Options{}, log) {}
     TypedObject(dm::ObjectDef def, Options options, Logger& log = NullLogger::instance());
+    /// Shares an immutable definition (e.g. with the engine's dm::ObjectRegistry, so that a
+    /// client holds each definition once). A null `def` is replaced by an empty definition
+    /// (Object 0 without resources).
+    TypedObject(std::shared_ptr<const dm::ObjectDef> def, Options options,
+                Logger& log = NullLogger::instance());
     ~TypedObject() override;
     TypedObject(const TypedObject&) = delete;
     TypedObject& operator=(const TypedObject&) = delete;
 
-    [[nodiscard]] const dm::ObjectDef& definition() const { return def_; }
+    [[nodiscard]] const dm::ObjectDef& definition() const { return *def_; }
+    /// The same definition as shared, immutable data: pass it to dm::ObjectRegistry::add to
+    /// register it without a copy.
+    [[nodiscard]] const std::shared_ptr<const dm::ObjectDef>& shared_definition() const {
+        return def_;
+    }
     void set_change_listener(ChangeListener* listener) { listener_ = listener; }
     void on_create(CreateHandler h) { on_create_ = std::move(h); }
     void on_delete(DeleteHandler h) { on_delete_ = std::move(h); }
@@ -458,7 +468,7 @@ public:
     /// Status::request_entity_too_large (over max_value_size).
     template <BindableValue T>
     Result<void> set(Iid iid, Rid rid, const T& v) {
-        const dm::ResourceDef* d = def_.resource(rid.v);
+        const dm::ResourceDef* d = def_->resource(rid.v);
         if (d == nullptr) return fail(Status::not_found);
         if (!ValueCodec<T>::accepts(d->type)) return fail(Status::bad_request);
         return set_value(iid, rid, ValueCodec<T>::encode(v, d->type));
@@ -466,7 +476,7 @@ public:
     /// Sets one instance of a multiple resource (owned or map/vector-bound). Errors: as set().
     template <BindableValue T>
     Result<void> set(Iid iid, Rid rid, Riid riid, const T& v) {
-        const dm::ResourceDef* d = def_.resource(rid.v);
+        const dm::ResourceDef* d = def_->resource(rid.v);
         if (d == nullptr) return fail(Status::not_found);
         if (!ValueCodec<T>::accepts(d->type)) return fail(Status::bad_request);
         return set_value(iid, rid, riid, ValueCodec<T>::encode(v, d->type));
@@ -474,7 +484,7 @@ public:
     /// Replaces all instances of a multiple resource. Errors: as set().
     template <BindableValue T>
     Result<void> set_all(Iid iid, Rid rid, const std::map<std::uint16_t, T>& values) {
-        const dm::ResourceDef* d = def_.resource(rid.v);
+        const dm::ResourceDef* d = def_->resource(rid.v);
         if (d == nullptr) return fail(Status::not_found);
         if (!ValueCodec<T>::accepts(d->type)) return fail(Status::bad_request);
         dm::Resource r = dm::Resource::multi(rid.v);
@@ -507,7 +517,7 @@ public:
     }
 
     // -- ObjectHandler --
-    [[nodiscard]] Oid oid() const override { return Oid{def_.id}; }
+    [[nodiscard]] Oid oid() const override { return Oid{def_->id}; }
     [[nodiscard]] std::vector<Iid> instances() const override;
     Result<dm::Content> read(const Actor& actor, const dm::Path& path) const override;
     Result<void> write(const Actor& actor, const dm::Path& path, const dm::Content& content,
@@ -517,7 +527,7 @@ public:
     Result<void> delete_(const Actor& actor, const dm::Path& path) override;
     Result<std::vector<LinkInfo>> discover(const Actor& actor, const dm::Path& path) const override;
     Result<void> execute(const Actor& actor, const dm::Path& path, std::string_view args) override;
-    [[nodiscard]] std::string_view version() const override { return def_.object_version; }
+    [[nodiscard]] std::string_view version() const override { return def_->object_version; }
 
 private:
     struct Slot {
@@ -561,12 +571,12 @@ private:
         if (listener_ != nullptr) listener_->on_changed(p);
     }
     [[nodiscard]] bool bootstrap_deletes() const {
-        return options_.bootstrap_deletes_instances.value_or(def_.multiple);
+        return options_.bootstrap_deletes_instances.value_or(def_->multiple);
     }
     void log_op(const Actor& actor, std::string_view op, const dm::Path& path,
                 const std::error_code* err) const;
 
-    dm::ObjectDef def_;
+    std::shared_ptr<const dm::ObjectDef> def_; // never null
     Options options_;
     Logger* log_;
     ChangeListener* listener_ = nullptr;
@@ -583,6 +593,10 @@ class TypedObjectFacade : public ObjectHandler {
 public:
     /// The definition in use (the engine registers it so that its decoder knows the resources).
     [[nodiscard]] const dm::ObjectDef& definition() const { return typed_.definition(); }
+    /// The definition as shared, immutable data (for dm::ObjectRegistry::add without a copy).
+    [[nodiscard]] const std::shared_ptr<const dm::ObjectDef>& shared_definition() const {
+        return typed_.shared_definition();
+    }
     void set_change_listener(ChangeListener* listener) { typed_.set_change_listener(listener); }
 
     [[nodiscard]] Oid oid() const override { return typed_.oid(); }
@@ -611,7 +625,8 @@ public:
     [[nodiscard]] std::string_view version() const override { return typed_.version(); }
 
 protected:
-    TypedObjectFacade(dm::ObjectDef def, TypedObject::Options options, Logger& log)
+    TypedObjectFacade(std::shared_ptr<const dm::ObjectDef> def, TypedObject::Options options,
+                      Logger& log)
         : typed_(std::move(def), options, log) {}
 
     TypedObject typed_;
