@@ -135,12 +135,15 @@ Result<Stores> open_stores(const app::ServerOptions& o, std::string* why) {
     return s;
 }
 
-Result<transport::UdpSocket> bind_udp(const std::string& address, int port) {
+Result<transport::UdpSocket> bind_udp(const std::string& address, int port, bool reuse_port) {
     auto a = PeerAddr::parse(address);
     if (!a) return fail(Errc::invalid_argument);
     a->port = static_cast<std::uint16_t>(port);
     transport::UdpSocketOptions so;
-    so.reuse_address = true;
+    // No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and on Linux it lets a second server
+    // bind the same port silently (the newest socket then takes the unicast traffic). Sharing a
+    // port is explicit: --reuse-port (SO_REUSEPORT, the kernel balances the group).
+    so.reuse_port = reuse_port;
     so.v6_only = false;
     so.receive_buffer_bytes = 4 << 20;
     so.send_buffer_bytes = 4 << 20;
@@ -227,7 +230,7 @@ int run(const app::ServerOptions& o) {
     bootstrap::EngineConfig bcfg;
     bcfg.listeners.clear();
     auto open = [&](int port, const char* what) -> bool {
-        auto s = bind_udp(o.coap_address, port);
+        auto s = bind_udp(o.coap_address, port, o.reuse_port);
         if (!s) {
             log->error("cannot bind {} {}:{}: {}", what, o.coap_address, port, s.error().message());
             return false;
