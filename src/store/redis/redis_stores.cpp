@@ -332,6 +332,12 @@ std::string RedisKeys::sec(std::string_view ep) const {
 std::string RedisKeys::bscfg(std::string_view ep) const {
     return tagged(prefix, ep, "bscfg");
 }
+std::string RedisKeys::loc(std::string_view location) const {
+    std::string k;
+    k.reserve(prefix.size() + location.size() + 7);
+    k.append(prefix).append(":loc:{").append(location).append("}");
+    return k;
+}
 std::string RedisKeys::events() const {
     return "{" + prefix + ":events}:log";
 }
@@ -356,6 +362,7 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
     if (batch.empty()) return ok();
     // Group by endpoint, keeping each endpoint's changes in order.
     std::vector<redis::Command> cmds;
+    std::vector<redis::Command> extra; ///< location index keys, after the scripts
     detail::StringMap<std::size_t> index;
     auto cmd_of = [&](const std::string& ep) -> redis::Command& {
         auto it = index.find(ep);
@@ -375,6 +382,15 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
                     a.emplace_back("P");
                     a.push_back(redis_codec::encode(op.record));
                     a.emplace_back(op.replaces ? "1" : "0");
+                    if (!op.record.location.empty()) {
+                        // The location index (docs/cluster.md): expires an hour after the
+                        // registration would; rewritten with every Update.
+                        const auto lk = keys_.loc(op.record.location);
+                        const std::uint64_t ttl =
+                            std::min<std::uint64_t>(op.record.lifetime_s, 1'000'000'000) + 3600;
+                        extra.push_back(redis::command(
+                            {"SET", lk, op.record.endpoint, "EX", to_decimal(ttl)}, lk, true));
+                    }
                 } else if constexpr (std::is_same_v<T, RegistrationRemove>) {
                     cmd_of(op.endpoint).args.emplace_back("R");
                 } else if constexpr (std::is_same_v<T, ObservationPut>) {
@@ -390,9 +406,15 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
             },
             ch.op);
     }
+    const std::size_t scripts = cmds.size();
+    for (auto& c : extra)
+        cmds.push_back(std::move(c));
     LWM2M_TRY(replies, run_scripts(*client_, cmds, commit_script));
-    for (const auto& r : replies)
-        if (r.is_error()) return fail(Errc::io_error);
+    for (std::size_t i = 0; i < replies.size(); ++i)
+        if (replies[i].is_error()) {
+            if (i >= scripts) continue; // a location index hint: find_by_location checks it
+            return fail(Errc::io_error);
+        }
     return ok();
 }
 
@@ -445,6 +467,17 @@ RedisRegistrationStore::find(std::string_view endpoint) const {
     if (r.type != redis::Reply::Type::string) return fail(Errc::io_error);
     LWM2M_TRY(rec, redis_codec::decode_registration(r.str));
     return std::optional<RegistrationRecord>(std::move(rec));
+}
+
+Result<std::optional<RegistrationRecord>>
+RedisRegistrationStore::find_by_location(std::string_view location) const {
+    const auto k = keys_.loc(location);
+    LWM2M_TRY(r, client_->run(redis::command({"GET", k}, k)));
+    if (r.is_nil()) return std::optional<RegistrationRecord>();
+    if (r.type != redis::Reply::Type::string) return fail(Errc::io_error);
+    LWM2M_TRY(rec, find(r.str));
+    if (rec && rec->location != location) rec.reset(); // registered again since
+    return rec;
 }
 
 Result<std::size_t> RedisRegistrationStore::size() const {
