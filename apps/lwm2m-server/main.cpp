@@ -276,6 +276,14 @@ int run(const app::ServerOptions& o) {
                                            : server::NoSecPolicy::listed;
         dcfg.strict = o.strict;
         dcfg.objects = extra;
+        if (stores->redis) {
+            // Several nodes may share the store (docs/cluster-nodes.md): locations unique per node
+            // (a random prefix per process: 1 in 65536 pairs of nodes share one, and their
+            // locations then still differ by slot and 32-bit nonce), and the registrations of
+            // clients that reach this node after registering at another read through.
+            dcfg.location_prefix = fmt::format("{:04x}-", random.next_u32() & 0xFFFFu);
+            dcfg.read_through.enabled = true;
+        }
         auto e = server::Engine::create(dcfg, {stores->security(), random, wall, logger});
         if (!e) {
             log->error("device-management engine: {}", e.error().message());
@@ -413,6 +421,31 @@ int run(const app::ServerOptions& o) {
             if (dm) {
                 while (auto ev = dm->poll_event())
                     backend.on_dm_event(now, std::move(*ev));
+                // Read-through lookups (docs/cluster-nodes.md) on the Redis writer thread, in order
+                // with the commits; the answer comes back as a task. A store error leaves the
+                // lookup unanswered: the engine's timeout answers 5.03 / expires.
+                while (auto lookup = dm->poll_lookup()) {
+                    if (!stores->committer) {
+                        dm->registration_not_found(now, lookup->id);
+                        continue;
+                    }
+                    stores->committer->post([&loop, &dm, &log, l = std::move(*lookup),
+                                             &regs = stores->registrations()] {
+                        auto r = l.endpoint.empty() ? regs.find_by_location(l.location)
+                                                    : regs.find(l.endpoint);
+                        if (!r) {
+                            log->warn("registration lookup failed: {}", r.error().message());
+                            return;
+                        }
+                        loop.post([&dm, id = l.id, rec = std::move(*r)](TimePoint t) mutable {
+                            if (rec)
+                                dm->provide_registration(t, id, std::move(*rec));
+                            else
+                                dm->registration_not_found(t, id);
+                        });
+                    });
+                    more = true;
+                }
                 if (auto seq = dm->take_changes(batch); seq != 0) {
                     if (stores->queue) {
                         // Group commit on the writer thread; the outcome comes back as a task.

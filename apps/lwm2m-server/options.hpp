@@ -34,7 +34,7 @@ struct ServerOptions {
     std::string log_level = "info";
     bool strict = false;
     /// SO_REUSEPORT on the CoAP sockets: several lwm2m-server processes (of one user) share the
-    /// ports of one host and the kernel spreads the clients over them (docs/cluster.md).
+    /// ports of one host and the kernel spreads the clients over them (docs/cluster-nodes.md).
     bool reuse_port = false;
     double shutdown_grace_s = 5.0;
 };

@@ -261,7 +261,7 @@ struct Engine::Impl {
     std::uint64_t next_seq = 1;
     std::deque<detail::Held> held;
 
-    // read-through (EngineConfig::read_through, docs/cluster.md)
+    // read-through (EngineConfig::read_through, docs/cluster-nodes.md)
     std::unordered_map<std::uint64_t, detail::Parked> parked;
     std::deque<std::pair<TimePoint, std::uint64_t>> parked_order; ///< by deadline, lazy deletion
     std::unordered_map<detail::PeerKey, std::uint16_t, detail::PeerKeyHash> parked_per_peer;

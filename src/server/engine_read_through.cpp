@@ -1,5 +1,5 @@
-// Read-through of registrations held by other nodes sharing the store (docs/cluster.md "Several
-// nodes"). A request of a client this engine holds no registration for is parked and a
+// Read-through of registrations held by other nodes sharing the store (docs/cluster-nodes.md
+// "Several nodes"). A request of a client this engine holds no registration for is parked and a
 // RegistrationLookup goes to the driver; the driver's answer (provide_registration /
 // registration_not_found) lets the engine take the registration over, keeping its location, and
 // handle the parked request as if it had always held it; "none" keeps today's 4.04 (the client

@@ -613,7 +613,7 @@ void Engine::Impl::do_update(std::uint16_t l, TimePoint now, coap::IncomingReque
     };
     const auto slot = slot_of_location(location);
     if (!slot) {
-        // Read-through: another node may hold it (docs/cluster.md).
+        // Read-through: another node may hold it (docs/cluster-nodes.md).
         if (park(l, now, in, identity_endpoint(l, in.peer), std::string(location))) return;
         return refuse(coap::code::not_found, "no registration at this location");
     }

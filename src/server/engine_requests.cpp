@@ -866,7 +866,7 @@ void Engine::Impl::do_send(std::uint16_t l, TimePoint now, coap::IncomingRequest
     const auto found = find_peer(l, in.peer);
     // Transport TS 1.1 Table 6.7-4: Send answers 2.04, 4.00 or 4.04.
     if (!found) {
-        // Read-through: an authenticated client registered at another node (docs/cluster.md).
+        // Read-through: an authenticated client registered at another node (docs/cluster-nodes.md).
         if (park(l, now, in, identity_endpoint(l, in.peer), {})) return;
         return respond(l, now, in.id, coap::code::not_found, "no registration for this client");
     }

@@ -38,10 +38,10 @@ enum class NoSecPolicy : std::uint8_t {
     any,    ///< any endpoint that has no SecurityInfo requiring security
 };
 
-/// Read-through of registrations held by other nodes sharing the store (docs/cluster.md "Several
-/// nodes"): an Update, De-register or Send whose registration this engine does not hold is parked
-/// and the driver is asked to look it up (Engine::poll_lookup); an expiry is checked against the
-/// store before the removal is journaled (another node may have taken the client over).
+/// Read-through of registrations held by other nodes sharing the store (docs/cluster-nodes.md
+/// "Several nodes"): an Update, De-register or Send whose registration this engine does not hold is
+/// parked and the driver is asked to look it up (Engine::poll_lookup); an expiry is checked against
+/// the store before the removal is journaled (another node may have taken the client over).
 struct ReadThroughConfig {
     bool enabled = false;
     /// Requests parked at once, in all and per client address; beyond them 5.03.

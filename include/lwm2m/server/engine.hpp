@@ -78,7 +78,7 @@ enum class LookupReason : std::uint8_t {
 };
 
 /// A registration the driver looks up in the shared store and hands back with
-/// Engine::provide_registration() or Engine::registration_not_found() (docs/cluster.md).
+/// Engine::provide_registration() or Engine::registration_not_found() (docs/cluster-nodes.md).
 /// At least one of endpoint and location is set; when both are, the record must match both.
 struct RegistrationLookup {
     std::uint64_t id = 0;
@@ -145,7 +145,7 @@ public:
     /// Errors: the store's load() errors; lwm2m::Errc::invalid_state after traffic.
     [[nodiscard]] Result<std::size_t> restore(TimePoint now, const store::RegistrationStore& store);
 
-    // ---- read-through (EngineConfig::read_through, docs/cluster.md)
+    // ---- read-through (EngineConfig::read_through, docs/cluster-nodes.md)
     /// The next registration to look up in the store, oldest first.
     [[nodiscard]] std::optional<RegistrationLookup> poll_lookup();
     /// The store's answer to lookup `id`: the registration record found. The engine takes the

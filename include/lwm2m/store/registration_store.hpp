@@ -110,8 +110,8 @@ public:
 
     /// The durable registration whose location is `location` (nullopt when none): how a node
     /// finds the registration a client made at another node sharing the store from the location
-    /// its Update names (docs/cluster.md). The default scans load() (O(n): fine for the memory
-    /// and single-node stores); the Redis store keeps an index. Errors: as load().
+    /// its Update names (docs/cluster-nodes.md). The default scans load() (O(n): fine for the
+    /// memory and single-node stores); the Redis store keeps an index. Errors: as load().
     [[nodiscard]] virtual Result<std::optional<RegistrationRecord>>
     find_by_location(std::string_view location) const;
 

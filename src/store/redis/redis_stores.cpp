@@ -383,7 +383,7 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
                     a.push_back(redis_codec::encode(op.record));
                     a.emplace_back(op.replaces ? "1" : "0");
                     if (!op.record.location.empty()) {
-                        // The location index (docs/cluster.md): expires an hour after the
+                        // The location index (docs/cluster-nodes.md): expires an hour after the
                         // registration would; rewritten with every Update.
                         const auto lk = keys_.loc(op.record.location);
                         const std::uint64_t ttl =

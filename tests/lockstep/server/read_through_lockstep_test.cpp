@@ -1,4 +1,4 @@
-// Read-through (EngineConfig::read_through, docs/cluster.md "Several nodes"): two engines
+// Read-through (EngineConfig::read_through, docs/cluster-nodes.md): two engines
 // ("nodes") share one registration store; a client registered at node A talks to node B.
 #include "server_harness.hpp"
 
