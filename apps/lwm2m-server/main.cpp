@@ -421,30 +421,50 @@ int run(const app::ServerOptions& o) {
             if (dm) {
                 while (auto ev = dm->poll_event())
                     backend.on_dm_event(now, std::move(*ev));
-                // Read-through lookups (docs/cluster-nodes.md) on the Redis writer thread, in order
-                // with the commits; the answer comes back as a task. A store error leaves the
-                // lookup unanswered: the engine's timeout answers 5.03 / expires.
-                while (auto lookup = dm->poll_lookup()) {
-                    if (!stores->committer) {
-                        dm->registration_not_found(now, lookup->id);
-                        continue;
-                    }
-                    stores->committer->post([&loop, &dm, &log, l = std::move(*lookup),
-                                             &regs = stores->registrations()] {
-                        auto r = l.endpoint.empty() ? regs.find_by_location(l.location)
-                                                    : regs.find(l.endpoint);
-                        if (!r) {
-                            log->warn("registration lookup failed: {}", r.error().message());
+                // Read-through lookups (docs/cluster-nodes.md) on the Redis writer thread, in
+                // order with the commits, all of this iteration in two pipelines; the answers
+                // come back as one task. A store error leaves the lookups unanswered: the
+                // engine's timeout answers 5.03 / expires.
+                std::vector<server::RegistrationLookup> lookups;
+                while (auto lookup = dm->poll_lookup())
+                    lookups.push_back(std::move(*lookup));
+                if (!lookups.empty() && !stores->committer) {
+                    for (const auto& l : lookups) // one node: nothing to read through
+                        dm->registration_not_found(now, l.id);
+                    more = true;
+                } else if (!lookups.empty()) {
+                    stores->committer->post([&loop, &dm, &log, ls = std::move(lookups),
+                                             &regs = stores->redis->registrations()] {
+                        std::vector<std::string> eps;
+                        std::vector<std::string> locs;
+                        for (const auto& l : ls)
+                            (l.endpoint.empty() ? locs : eps)
+                                .push_back(l.endpoint.empty() ? l.location : l.endpoint);
+                        auto by_ep = regs.find_many(eps);
+                        auto by_loc = regs.find_many_by_location(locs);
+                        if (!by_ep || !by_loc) {
+                            log->warn("registration lookups failed: {}",
+                                      (!by_ep ? by_ep.error() : by_loc.error()).message());
                             return;
                         }
-                        loop.post([&dm, id = l.id, rec = std::move(*r)](TimePoint t) mutable {
-                            if (rec)
-                                dm->provide_registration(t, id, std::move(*rec));
-                            else
-                                dm->registration_not_found(t, id);
+                        std::vector<
+                            std::pair<std::uint64_t, std::optional<store::RegistrationRecord>>>
+                            answers;
+                        std::size_t e = 0;
+                        std::size_t k = 0;
+                        for (const auto& l : ls)
+                            answers.emplace_back(l.id, l.endpoint.empty()
+                                                           ? std::move((*by_loc)[k++])
+                                                           : std::move((*by_ep)[e++]));
+                        loop.post([&dm, answers = std::move(answers)](TimePoint t) mutable {
+                            for (auto& [id, rec] : answers) {
+                                if (rec)
+                                    dm->provide_registration(t, id, std::move(*rec));
+                                else
+                                    dm->registration_not_found(t, id);
+                            }
                         });
                     });
-                    more = true;
                 }
                 if (auto seq = dm->take_changes(batch); seq != 0) {
                     if (stores->queue) {

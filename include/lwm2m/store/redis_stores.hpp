@@ -93,6 +93,13 @@ public:
     /// it) names the endpoint; its record must still carry `location`. Two round trips.
     [[nodiscard]] Result<std::optional<RegistrationRecord>>
     find_by_location(std::string_view location) const override;
+    /// find() of many endpoints in one pipeline (all primaries in parallel): the answers in the
+    /// order of `endpoints`. Errors: as find().
+    [[nodiscard]] Result<std::vector<std::optional<RegistrationRecord>>>
+    find_many(std::span<const std::string> endpoints) const;
+    /// find_by_location() of many locations in two pipelines. Errors: as find().
+    [[nodiscard]] Result<std::vector<std::optional<RegistrationRecord>>>
+    find_many_by_location(std::span<const std::string> locations) const;
     /// SCAN count (O(registrations); not on the hot path).
     [[nodiscard]] Result<std::size_t> size() const override;
     /// Observations of one endpoint, by id. Errors: as load().

@@ -469,6 +469,53 @@ RedisRegistrationStore::find(std::string_view endpoint) const {
     return std::optional<RegistrationRecord>(std::move(rec));
 }
 
+Result<std::vector<std::optional<RegistrationRecord>>>
+RedisRegistrationStore::find_many(std::span<const std::string> endpoints) const {
+    std::vector<redis::Command> cmds;
+    cmds.reserve(endpoints.size());
+    for (const auto& ep : endpoints) {
+        const auto k = keys_.reg(ep);
+        cmds.push_back(redis::command({"GET", k}, k));
+    }
+    std::vector<std::optional<RegistrationRecord>> out(endpoints.size());
+    if (cmds.empty()) return out;
+    LWM2M_TRY(replies, client_->run(cmds));
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+        if (replies[i].is_nil()) continue;
+        if (replies[i].type != redis::Reply::Type::string) return fail(Errc::io_error);
+        LWM2M_TRY(rec, redis_codec::decode_registration(replies[i].str));
+        if (rec.endpoint != endpoints[i]) return fail(Errc::corrupt);
+        out[i] = std::move(rec);
+    }
+    return out;
+}
+
+Result<std::vector<std::optional<RegistrationRecord>>>
+RedisRegistrationStore::find_many_by_location(std::span<const std::string> locations) const {
+    std::vector<redis::Command> cmds;
+    cmds.reserve(locations.size());
+    for (const auto& loc : locations) {
+        const auto k = keys_.loc(loc);
+        cmds.push_back(redis::command({"GET", k}, k));
+    }
+    std::vector<std::optional<RegistrationRecord>> out(locations.size());
+    if (cmds.empty()) return out;
+    LWM2M_TRY(names, client_->run(cmds));
+    std::vector<std::string> eps;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (names[i].is_nil()) continue;
+        if (names[i].type != redis::Reply::Type::string) return fail(Errc::io_error);
+        eps.push_back(std::move(names[i].str));
+        where.push_back(i);
+    }
+    LWM2M_TRY(recs, find_many(eps));
+    for (std::size_t k = 0; k < where.size(); ++k)
+        if (recs[k] && recs[k]->location == locations[where[k]]) // not registered again since
+            out[where[k]] = std::move(recs[k]);
+    return out;
+}
+
 Result<std::optional<RegistrationRecord>>
 RedisRegistrationStore::find_by_location(std::string_view location) const {
     const auto k = keys_.loc(location);
