@@ -175,12 +175,15 @@ Result<Stores> open_stores(const app::ServerOptions& o, const std::string& node_
     return s;
 }
 
-Result<transport::UdpSocket> bind_udp(const std::string& address, int port) {
+Result<transport::UdpSocket> bind_udp(const std::string& address, int port, bool reuse_port) {
     auto a = PeerAddr::parse(address);
     if (!a) return fail(Errc::invalid_argument);
     a->port = static_cast<std::uint16_t>(port);
     transport::UdpSocketOptions so;
-    so.reuse_address = true;
+    // No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and on Linux it lets a second server
+    // bind the same port silently (the newest socket then takes the unicast traffic). Sharing a
+    // port is explicit: --reuse-port (SO_REUSEPORT, the kernel balances the group).
+    so.reuse_port = reuse_port;
     so.v6_only = false;
     so.receive_buffer_bytes = 4 << 20;
     so.send_buffer_bytes = 4 << 20;
@@ -274,7 +277,7 @@ int run(const app::ServerOptions& o) {
     bootstrap::EngineConfig bcfg;
     bcfg.listeners.clear();
     auto open = [&](int port, const char* what) -> bool {
-        auto s = bind_udp(o.coap_address, port);
+        auto s = bind_udp(o.coap_address, port, o.reuse_port);
         if (!s) {
             log->error("cannot bind {} {}:{}: {}", what, o.coap_address, port, s.error().message());
             return false;
@@ -320,6 +323,14 @@ int run(const app::ServerOptions& o) {
                                            : server::NoSecPolicy::listed;
         dcfg.strict = o.strict;
         dcfg.objects = extra;
+        if (stores->redis) {
+            // Several nodes may share the store (docs/cluster-nodes.md): locations unique per node
+            // (a random prefix per process: 1 in 65536 pairs of nodes share one, and their
+            // locations then still differ by slot and 32-bit nonce), and the registrations of
+            // clients that reach this node after registering at another read through.
+            dcfg.location_prefix = fmt::format("{:04x}-", random.next_u32() & 0xFFFFu);
+            dcfg.read_through.enabled = true;
+        }
         auto e = server::Engine::create(dcfg, {stores->security(), random, wall, logger});
         if (!e) {
             log->error("device-management engine: {}", e.error().message());
@@ -483,6 +494,51 @@ int run(const app::ServerOptions& o) {
             if (dm) {
                 while (auto ev = dm->poll_event())
                     backend.on_dm_event(now, std::move(*ev));
+                // Read-through lookups (docs/cluster-nodes.md) on the Redis writer thread, in
+                // order with the commits, all of this iteration in two pipelines; the answers
+                // come back as one task. A store error leaves the lookups unanswered: the
+                // engine's timeout answers 5.03 / expires.
+                std::vector<server::RegistrationLookup> lookups;
+                while (auto lookup = dm->poll_lookup())
+                    lookups.push_back(std::move(*lookup));
+                if (!lookups.empty() && !stores->committer) {
+                    for (const auto& l : lookups) // one node: nothing to read through
+                        dm->registration_not_found(now, l.id);
+                    more = true;
+                } else if (!lookups.empty()) {
+                    stores->committer->post([&loop, &dm, &log, ls = std::move(lookups),
+                                             &regs = stores->redis->registrations()] {
+                        std::vector<std::string> eps;
+                        std::vector<std::string> locs;
+                        for (const auto& l : ls)
+                            (l.endpoint.empty() ? locs : eps)
+                                .push_back(l.endpoint.empty() ? l.location : l.endpoint);
+                        auto by_ep = regs.find_many(eps);
+                        auto by_loc = regs.find_many_by_location(locs);
+                        if (!by_ep || !by_loc) {
+                            log->warn("registration lookups failed: {}",
+                                      (!by_ep ? by_ep.error() : by_loc.error()).message());
+                            return;
+                        }
+                        std::vector<
+                            std::pair<std::uint64_t, std::optional<store::RegistrationRecord>>>
+                            answers;
+                        std::size_t e = 0;
+                        std::size_t k = 0;
+                        for (const auto& l : ls)
+                            answers.emplace_back(l.id, l.endpoint.empty()
+                                                           ? std::move((*by_loc)[k++])
+                                                           : std::move((*by_ep)[e++]));
+                        loop.post([&dm, answers = std::move(answers)](TimePoint t) mutable {
+                            for (auto& [id, rec] : answers) {
+                                if (rec)
+                                    dm->provide_registration(t, id, std::move(*rec));
+                                else
+                                    dm->registration_not_found(t, id);
+                            }
+                        });
+                    });
+                }
                 if (auto seq = dm->take_changes(batch); seq != 0) {
                     if (stores->queue) {
                         // Group commit on the writer thread; the outcome comes back as a task.

@@ -119,6 +119,12 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
     app.add_option("--strict", o.strict,
                    "refuse what lenient parsing tolerates in registrations (true/false)")
         ->capture_default_str();
+    app.add_option(
+           "--reuse-port", o.reuse_port,
+           "SO_REUSEPORT on the CoAP/DTLS sockets (true/false): several lwm2m-server "
+           "nodes on one host bind the same ports and the kernel spreads the clients over "
+           "them by address; use it with a shared --store redis://... (docs/cluster-nodes.md)")
+        ->capture_default_str();
     app.add_option("--shutdown-grace", o.shutdown_grace_s,
                    "seconds that requests in flight get to finish on SIGTERM")
         ->check(CLI::Range(0.0, 300.0))

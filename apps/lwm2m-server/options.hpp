@@ -35,6 +35,9 @@ struct ServerOptions {
     std::string public_host = "127.0.0.1"; ///< how devices reach us (shown in URIs)
     std::string log_level = "info";
     bool strict = false;
+    /// SO_REUSEPORT on the CoAP sockets: several lwm2m-server processes (of one user) share the
+    /// ports of one host and the kernel spreads the clients over them (docs/cluster-nodes.md).
+    bool reuse_port = false;
     double shutdown_grace_s = 5.0;
 };
 

@@ -26,6 +26,11 @@ Result<Engine> Engine::create(EngineConfig config, EngineDeps deps) {
     if (config.rd_path.empty() || config.rd_path.find('/') != std::string::npos)
         return fail(lwm2m::Errc::invalid_argument);
     if (config.max_inflight_requests == 0) return fail(lwm2m::Errc::invalid_argument);
+    if (config.location_prefix.size() > 16 ||
+        !std::all_of(config.location_prefix.begin(), config.location_prefix.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        }))
+        return fail(lwm2m::Errc::invalid_argument);
     if (config.min_lifetime == 0 || config.min_lifetime > config.max_lifetime)
         return fail(lwm2m::Errc::invalid_argument);
     auto impl = std::make_unique<Impl>(std::move(config), deps);
@@ -219,6 +224,7 @@ void Engine::on_timeout(TimePoint now) {
         im.drain(static_cast<std::uint16_t>(i), now);
     }
     im.expire(now);
+    im.park_timeouts(now);
     im.request_timeouts(now);
 }
 
@@ -253,6 +259,7 @@ std::optional<TimePoint> Engine::next_deadline() const {
         consider(l->secure ? l->secure->next_deadline() : l->coap->next_deadline());
     if (!im.expiry.empty()) consider(im.expiry.front().at);
     if (!im.timeouts.empty()) consider(im.timeouts.front().at);
+    if (!im.parked_order.empty()) consider(im.parked_order.front().first);
     return best;
 }
 
@@ -375,6 +382,7 @@ EngineStats Engine::stats() const {
     s.journal_entries = impl_->journal.size();
     s.object_sets = impl_->set_by_raw.size();
     s.model_profiles = impl_->models.profile_count();
+    s.parked = impl_->parked.size();
     std::uint64_t queued = 0;
     for (const auto& [id, p] : impl_->pending)
         queued += p.in_flight ? 0 : 1;

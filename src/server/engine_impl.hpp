@@ -100,6 +100,8 @@ struct Reg {
     std::uint8_t binding = 0;
     bool queue_mode = false;
     bool unconfirmed = false; ///< its Register is not durable yet: no requests go out
+    bool aliased = false;     ///< its location is not ours (read-through: Impl::alias_of)
+    bool checking = false;    ///< expired here; its expiry check (a lookup) is in flight
     store::SecurityMode security = store::SecurityMode::nosec;
     std::uint8_t logged = 0; ///< lenient decoding facts already logged (log_* bits)
     std::uint32_t lifetime = 86400;
@@ -182,6 +184,18 @@ struct JournalEntry {
     std::string endpoint; ///< removals
 };
 
+/// A request (or an expiry) waiting for a RegistrationLookup's answer (read-through).
+struct Parked {
+    LookupReason reason = LookupReason::uplink;
+    std::uint16_t listener = 0;
+    coap::IncomingRequest in; ///< uplink
+    std::string endpoint;     ///< as asked
+    std::string location;     ///< as asked
+    std::uint32_t slot = 0;   ///< expiry
+    std::uint32_t nonce = 0;  ///< expiry
+    TimePoint deadline;
+};
+
 struct Listener {
     ListenerSecurity security = ListenerSecurity::nosec;
     std::unique_ptr<coap::Endpoint> coap;
@@ -248,6 +262,17 @@ struct Engine::Impl {
     std::uint64_t next_seq = 1;
     std::deque<detail::Held> held;
 
+    // read-through (EngineConfig::read_through, docs/cluster-nodes.md)
+    std::unordered_map<std::uint64_t, detail::Parked> parked;
+    std::deque<std::pair<TimePoint, std::uint64_t>> parked_order; ///< by deadline, lazy deletion
+    std::unordered_map<detail::PeerKey, std::uint16_t, detail::PeerKeyHash> parked_per_peer;
+    std::deque<RegistrationLookup> lookups;
+    std::uint64_t next_lookup = 1;
+    std::size_t parked_uplinks = 0;
+    bool redispatching = false; ///< handling a parked request: do not park it again
+    std::unordered_map<std::string, std::uint32_t> by_alias; ///< foreign location -> slot
+    std::unordered_map<std::uint32_t, std::string> alias_of; ///< slot -> foreign location
+
     std::deque<Event> events;
     EngineStats stats;
     EngineLatency latency;
@@ -299,7 +324,12 @@ struct Engine::Impl {
     void do_deregister(std::uint16_t listener, TimePoint now, coap::IncomingRequest& in,
                        std::string_view location);
     std::optional<std::uint32_t> slot_of_location(std::string_view location) const;
+    /// A location of our own form (prefix, hex slot, 8 hex digits of nonce), parsed.
+    bool parse_location(std::string_view location, std::uint32_t& slot, std::uint32_t& nonce) const;
     std::string location_of(std::uint32_t slot) const;
+    void set_alias(std::uint32_t slot, std::string location);
+    void drop_alias(std::uint32_t slot);
+    void arm_expiry(std::uint32_t slot); ///< after Register/Update: (re)arm the expiry timer
     std::uint32_t alloc_slot();
     void end_registration(TimePoint now, std::uint32_t slot, DeregisterReason reason,
                           bool emit_event, bool journal_removal = true);
@@ -321,6 +351,16 @@ struct Engine::Impl {
     void on_persisted(TimePoint now, std::uint64_t seq);
     void on_persist_failed(TimePoint now, std::uint64_t seq);
     Result<std::size_t> restore(TimePoint now, const store::RegistrationStore& s);
+    /// A stored binding text ("U", "UQ", "UT"...) as binding:: bits (unknown letters skipped).
+    static std::uint8_t stored_binding(std::string_view text);
+    // read-through
+    bool park(std::uint16_t listener, TimePoint now, const coap::IncomingRequest& in,
+              std::string endpoint, std::string location);
+    void unpark_peer(const detail::Parked& p);
+    void park_timeouts(TimePoint now);
+    std::optional<std::uint32_t> adopt(TimePoint now, store::RegistrationRecord& rec);
+    void provide(TimePoint now, std::uint64_t id, store::RegistrationRecord* rec);
+    std::string identity_endpoint(std::uint16_t listener, const PeerAddr& peer) const;
 
     // ---- engine_requests.cpp
     Result<RequestId> submit(TimePoint now, std::string_view endpoint, Request req);

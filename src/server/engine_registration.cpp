@@ -75,8 +75,9 @@ void Engine::Impl::on_request(std::uint16_t l, TimePoint now, coap::IncomingRequ
 // ------------------------------------------------------------------ slots and locations
 
 std::string Engine::Impl::location_of(std::uint32_t slot) const {
-    // hex(slot) then the 8 hex digits of the nonce: no map is needed to find the slot, and a
-    // stale or guessed location fails the nonce.
+    if (reg(slot).aliased) return alias_of.at(slot);
+    // prefix, hex(slot), then the 8 hex digits of the nonce: no map is needed to find the slot,
+    // and a stale or guessed location fails the nonce.
     char buf[16];
     std::size_t n = 0;
     unsigned shift = 28;
@@ -89,24 +90,65 @@ std::string Engine::Impl::location_of(std::uint32_t slot) const {
     const std::uint32_t nonce = reg(slot).nonce;
     for (int s = 28; s >= 0; s -= 4)
         buf[n++] = hex_digit((nonce >> s) & 0xF);
-    return std::string(buf, n);
+    std::string out;
+    out.reserve(cfg.location_prefix.size() + n);
+    out.append(cfg.location_prefix).append(buf, n);
+    return out;
 }
 
-std::optional<std::uint32_t> Engine::Impl::slot_of_location(std::string_view loc) const {
-    if (loc.size() < 9 || loc.size() > 16) return std::nullopt;
-    std::uint32_t slot = 0;
-    std::uint32_t nonce = 0;
+bool Engine::Impl::parse_location(std::string_view loc, std::uint32_t& slot,
+                                  std::uint32_t& nonce) const {
+    if (loc.substr(0, cfg.location_prefix.size()) != cfg.location_prefix) return false;
+    loc.remove_prefix(cfg.location_prefix.size());
+    if (loc.size() < 9 || loc.size() > 16) return false;
     const auto a = loc.substr(0, loc.size() - 8);
     const auto b = loc.substr(loc.size() - 8);
     auto r1 = std::from_chars(a.data(), a.data() + a.size(), slot, 16);
     auto r2 = std::from_chars(b.data(), b.data() + b.size(), nonce, 16);
     if (r1.ec != std::errc() || r1.ptr != a.data() + a.size() || r2.ec != std::errc() ||
         r2.ptr != b.data() + b.size())
-        return std::nullopt;
+        return false;
     for (char c : loc)
-        if (c >= 'A' && c <= 'F') return std::nullopt; // we only hand out lower case
-    if (slot >= slot_high || nonce == 0 || reg(slot).nonce != nonce) return std::nullopt;
-    return slot;
+        if (c >= 'A' && c <= 'F') return false; // we only hand out lower case
+    return nonce != 0;
+}
+
+std::optional<std::uint32_t> Engine::Impl::slot_of_location(std::string_view loc) const {
+    std::uint32_t slot = 0;
+    std::uint32_t nonce = 0;
+    if (parse_location(loc, slot, nonce) && slot < slot_high && reg(slot).nonce == nonce &&
+        !reg(slot).aliased)
+        return slot;
+    if (by_alias.empty()) return std::nullopt;
+    if (auto it = by_alias.find(std::string(loc)); it != by_alias.end()) return it->second;
+    return std::nullopt;
+}
+
+void Engine::Impl::set_alias(std::uint32_t slot, std::string location) {
+    reg(slot).aliased = true;
+    by_alias[location] = slot;
+    alias_of[slot] = std::move(location);
+}
+
+void Engine::Impl::drop_alias(std::uint32_t slot) {
+    Reg& r = reg(slot);
+    if (!r.aliased) return;
+    if (auto it = alias_of.find(slot); it != alias_of.end()) {
+        by_alias.erase(it->second);
+        alias_of.erase(it);
+    }
+    r.aliased = false;
+}
+
+void Engine::Impl::arm_expiry(std::uint32_t slot) {
+    Reg& r = reg(slot);
+    // One heap entry per registration, moved lazily: a later expiry keeps the old entry (it
+    // re-pushes when it fires); an earlier one, or an expiry check in flight (its entry is
+    // gone), needs a new entry.
+    if (r.checking || r.expires < r.timer_at) {
+        r.checking = false;
+        push_expiry(slot);
+    }
 }
 
 std::uint32_t Engine::Impl::alloc_slot() {
@@ -347,6 +389,23 @@ void Engine::Impl::expire(TimePoint now) {
             push_expiry(e.slot); // updated since: one entry per registration, moved lazily
             continue;
         }
+        if (cfg.read_through.enabled) {
+            // Another node may serve the client now and keep the store's record alive: ask the
+            // store before journaling a removal (provide() decides).
+            r->checking = true;
+            const std::uint64_t id = next_lookup++;
+            detail::Parked p;
+            p.reason = LookupReason::expiry;
+            p.endpoint = r->endpoint.str();
+            p.slot = e.slot;
+            p.nonce = r->nonce;
+            p.deadline = now + cfg.read_through.timeout;
+            parked_order.emplace_back(p.deadline, id);
+            lookups.push_back(RegistrationLookup{id, p.endpoint, {}, LookupReason::expiry});
+            parked.emplace(id, std::move(p));
+            ++stats.lookups;
+            continue;
+        }
         ++stats.expirations;
         info("registration of '" + r->endpoint.str() + "' expired (lifetime " +
              std::to_string(r->lifetime) + " s)");
@@ -367,6 +426,7 @@ void Engine::Impl::end_registration(TimePoint now, std::uint32_t slot, Deregiste
     if (r.journal_pos != 0) journal[r.journal_pos - 1].nonce = 0; // its pending put is void
     if (journal_removal) journal_remove(endpoint);
     if (emit_event) emit(Deregistered{endpoint, location, reason});
+    drop_alias(slot);
     r = Reg{}; // nonce 0: free; releases the strings and vectors
     free_slots.push_back(slot);
     --reg_count;
@@ -484,6 +544,7 @@ void Engine::Impl::do_register(std::uint16_t l, TimePoint now, coap::IncomingReq
         old.queued = old.inflight = 0;
         old.queue_head = old.queue_tail = 0;
         old.logged = 0;
+        drop_alias(slot); // the new registration gets a location of ours
     } else {
         slot = alloc_slot();
         reg(slot).endpoint.assign(ep);
@@ -514,8 +575,12 @@ void Engine::Impl::do_register(std::uint16_t l, TimePoint now, coap::IncomingReq
     r.unconfirmed = cfg.journal && cfg.hold_until_persisted;
     if (!replaced || !peer_indexed) index_peer(slot);
     ++stats.registers;
-    if (!replaced || r.expires < r.timer_at) push_expiry(slot); // else moved lazily
-    journal_put(slot, replaced);
+    if (replaced)
+        arm_expiry(slot);
+    else
+        push_expiry(slot);
+    // Read-through: another node may have held the endpoint (its observations must go too).
+    journal_put(slot, replaced || cfg.read_through.enabled);
     if (r.notes != 0)
         info("registration of '" + r.endpoint.str() +
              "' accepted leniently: " + describe_notes(r.notes));
@@ -559,7 +624,11 @@ void Engine::Impl::do_update(std::uint16_t l, TimePoint now, coap::IncomingReque
         respond(l, now, in.id, code, text);
     };
     const auto slot = slot_of_location(location);
-    if (!slot) return refuse(coap::code::not_found, "no registration at this location");
+    if (!slot) {
+        // Read-through: another node may hold it (docs/cluster-nodes.md).
+        if (park(l, now, in, identity_endpoint(l, in.peer), std::string(location))) return;
+        return refuse(coap::code::not_found, "no registration at this location");
+    }
     Reg& r = reg(*slot);
     if (!same_client(*this, l, in.peer, r))
         return refuse(coap::code::bad_request,
@@ -642,7 +711,7 @@ void Engine::Impl::do_update(std::uint16_t l, TimePoint now, coap::IncomingReque
     r.notes |= notes | (set ? sets[*set].links.notes : 0);
     r.updated_at = wall.unix_seconds();
     r.expires = now + std::chrono::seconds(r.lifetime) + cfg.lifetime_grace;
-    if (r.expires < r.timer_at) push_expiry(*slot); // the old entry becomes stale
+    arm_expiry(*slot);
     ++stats.updates;
     journal_put(*slot);
     touch(now, *slot);
@@ -664,6 +733,7 @@ void Engine::Impl::do_deregister(std::uint16_t l, TimePoint now, coap::IncomingR
                                  std::string_view location) {
     const auto slot = slot_of_location(location);
     if (!slot) {
+        if (park(l, now, in, identity_endpoint(l, in.peer), std::string(location))) return;
         ++stats.refused;
         return respond(l, now, in.id, coap::code::not_found, "no registration at this location");
     }
@@ -736,6 +806,35 @@ RegistrationInfo Engine::Impl::info_of(std::uint32_t slot) const {
 
 // ------------------------------------------------------------------ restore
 
+std::uint8_t Engine::Impl::stored_binding(std::string_view text) {
+    std::uint8_t bits = 0;
+    for (char c : text) {
+        switch (c) {
+        case 'U':
+            bits |= binding::udp;
+            break;
+        case 'T':
+            bits |= binding::tcp;
+            break;
+        case 'S':
+            bits |= binding::sms;
+            break;
+        case 'N':
+            bits |= binding::non_ip;
+            break;
+        case 'M':
+            bits |= binding::mqtt;
+            break;
+        case 'H':
+            bits |= binding::http;
+            break;
+        default:
+            break;
+        }
+    }
+    return bits != 0 ? bits : binding::udp;
+}
+
 Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::RegistrationStore& s) {
     if (traffic || reg_count != 0) return fail(lwm2m::Errc::invalid_state);
     std::vector<store::RegistrationRecord> regs;
@@ -748,15 +847,9 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
     std::vector<std::pair<std::uint32_t, std::uint32_t>> wanted(regs.size(), {kNone, 0});
     std::uint32_t high = 0;
     for (std::size_t i = 0; i < regs.size(); ++i) {
-        const auto& loc = regs[i].location;
-        if (loc.size() < 9 || loc.size() > 16) continue;
         std::uint32_t slot = 0;
         std::uint32_t nonce = 0;
-        const auto a = std::string_view(loc).substr(0, loc.size() - 8);
-        const auto b = std::string_view(loc).substr(loc.size() - 8);
-        if (std::from_chars(a.data(), a.data() + a.size(), slot, 16).ptr != a.data() + a.size() ||
-            std::from_chars(b.data(), b.data() + b.size(), nonce, 16).ptr != b.data() + b.size() ||
-            nonce == 0 || slot >= cfg.max_registrations)
+        if (!parse_location(regs[i].location, slot, nonce) || slot >= cfg.max_registrations)
             continue;
         wanted[i] = {slot, nonce};
         high = std::max(high, slot + 1);
@@ -805,32 +898,7 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
         r.peer = rec.peer;
         r.listener = rec.socket;
         r.version = v;
-        std::uint8_t bits = 0;
-        for (char c : rec.binding) {
-            switch (c) {
-            case 'U':
-                bits |= binding::udp;
-                break;
-            case 'T':
-                bits |= binding::tcp;
-                break;
-            case 'S':
-                bits |= binding::sms;
-                break;
-            case 'N':
-                bits |= binding::non_ip;
-                break;
-            case 'M':
-                bits |= binding::mqtt;
-                break;
-            case 'H':
-                bits |= binding::http;
-                break;
-            default:
-                break;
-            }
-        }
-        r.binding = bits != 0 ? bits : binding::udp;
+        r.binding = stored_binding(rec.binding);
         r.queue_mode = rec.queue_mode;
         r.security = rec.security;
         r.lifetime = rec.lifetime_s;
@@ -847,7 +915,11 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
         reg_peak = std::max(reg_peak, reg_count);
         ++restored;
         push_expiry(slot);
-        if (!same_location) {
+        if (!same_location && cfg.read_through.enabled && !rec.location.empty() &&
+            !by_alias.contains(rec.location)) {
+            // Another node's location (or ours under an earlier prefix): kept as it is.
+            set_alias(slot, rec.location);
+        } else if (!same_location) {
             warn("stored registration of '" + r.endpoint.str() +
                  "' got a new location; the client will re-register");
             journal_put(slot);

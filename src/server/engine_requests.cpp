@@ -865,8 +865,11 @@ Result<void> Engine::Impl::forget_observation(TimePoint now, ObservationId oid) 
 void Engine::Impl::do_send(std::uint16_t l, TimePoint now, coap::IncomingRequest& in) {
     const auto found = find_peer(l, in.peer);
     // Transport TS 1.1 Table 6.7-4: Send answers 2.04, 4.00 or 4.04.
-    if (!found)
+    if (!found) {
+        // Read-through: an authenticated client registered at another node (docs/cluster-nodes.md).
+        if (park(l, now, in, identity_endpoint(l, in.peer), {})) return;
         return respond(l, now, in.id, coap::code::not_found, "no registration for this client");
+    }
     const std::uint32_t slot = *found;
     Reg& r = reg(slot);
     if (r.version == dm::Lwm2mVersion::v1_0 && cfg.strict)

@@ -156,6 +156,8 @@ std::string_view to_string(DeregisterReason r) noexcept {
         return "removed";
     case DeregisterReason::not_durable:
         return "not-durable";
+    case DeregisterReason::moved:
+        return "moved";
     }
     return "unknown";
 }

@@ -109,6 +109,10 @@ Result<UdpSocket> UdpSocket::bind(const PeerAddr& local, const UdpSocketOptions&
         ::setsockopt(s.fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
         return os_error(errno);
     }
+    if (options.reuse_port &&
+        ::setsockopt(s.fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        return os_error(errno);
+    }
     if (domain == AF_INET6) {
         const int v6only = options.v6_only ? 1 : 0;
         if (::setsockopt(s.fd_, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) != 0) {

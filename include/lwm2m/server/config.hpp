@@ -38,6 +38,19 @@ enum class NoSecPolicy : std::uint8_t {
     any,    ///< any endpoint that has no SecurityInfo requiring security
 };
 
+/// Read-through of registrations held by other nodes sharing the store (docs/cluster-nodes.md
+/// "Several nodes"): an Update, De-register or Send whose registration this engine does not hold is
+/// parked and the driver is asked to look it up (Engine::poll_lookup); an expiry is checked against
+/// the store before the removal is journaled (another node may have taken the client over).
+struct ReadThroughConfig {
+    bool enabled = false;
+    /// Requests parked at once, in all and per client address; beyond them 5.03.
+    std::size_t max_parked = 4096;
+    std::size_t max_parked_per_peer = 4;
+    /// A lookup not answered by then: its request gets 5.03, its expiry check expires.
+    Duration timeout = std::chrono::seconds(5);
+};
+
 struct EngineConfig {
     /// At least one. Index = socket index.
     std::vector<ListenerConfig> listeners = {ListenerConfig{}};
@@ -59,6 +72,12 @@ struct EngineConfig {
     /// their peak since the last hint (a mass expiry or de-registration: glibc keeps the freed
     /// pages until the driver calls transport::release_free_heap()).
     std::size_t release_hint_registrations = 512;
+
+    /// Prepended to every location this engine hands out (lower-case letters, digits, '-', at
+    /// most 16): nodes sharing a store use distinct prefixes so that their locations never
+    /// collide. Empty: locations are hex(slot) + hex(nonce).
+    std::string location_prefix;
+    ReadThroughConfig read_through;
 
     /// Journal registration changes for a RegistrationStore (take_changes / on_persisted).
     /// false: nothing is journaled and responses go out at once (no durability).

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -61,6 +62,31 @@ struct EngineStats {
     std::uint64_t journal_entries = 0; ///< current, not yet taken
     std::uint64_t object_sets = 0;     ///< distinct registration payloads interned
     std::uint64_t model_profiles = 0;  ///< distinct object-version models
+    // read-through (EngineConfig::read_through)
+    std::uint64_t lookups = 0;           ///< RegistrationLookups emitted
+    std::uint64_t lookups_found = 0;     ///< answered with a usable registration
+    std::uint64_t lookups_not_found = 0; ///< answered "none" (or an unusable record)
+    std::uint64_t lookups_timed_out = 0;
+    std::uint64_t lookups_refused = 0; ///< requests answered 5.03: too many parked
+    std::uint64_t adopted = 0;         ///< registrations taken over from the store
+    std::uint64_t moved = 0;           ///< expiries that found the client served elsewhere
+    std::uint64_t parked = 0;          ///< current: requests waiting for a lookup
+};
+
+/// Why the engine asks for a registration (Engine::poll_lookup).
+enum class LookupReason : std::uint8_t {
+    uplink, ///< a request of a client this engine holds no registration for is parked
+    expiry, ///< a registration expired here: is it still the store's (or was it taken over)?
+};
+
+/// A registration the driver looks up in the shared store and hands back with
+/// Engine::provide_registration() or Engine::registration_not_found() (docs/cluster-nodes.md).
+/// At least one of endpoint and location is set; when both are, the record must match both.
+struct RegistrationLookup {
+    std::uint64_t id = 0;
+    std::string endpoint; ///< known: a DTLS identity's endpoint, or the expiring registration's
+    std::string location; ///< the location (after "/rd/") the client named
+    LookupReason reason = LookupReason::uplink;
 };
 
 /// How long Registration Interface requests waited in the engine: from the request's arrival
@@ -85,7 +111,8 @@ struct ObservationInfo {
 
 class Engine {
 public:
-    /// Errors: lwm2m::Errc::invalid_argument (no listener, bad rd_path, max_inflight_requests 0),
+    /// Errors: lwm2m::Errc::invalid_argument (no listener, bad rd_path or location_prefix,
+    /// max_inflight_requests 0),
     /// dtls::Errc::invalid_config (a DTLS listener's credentials).
     [[nodiscard]] static Result<Engine> create(EngineConfig config, EngineDeps deps);
 
@@ -129,6 +156,21 @@ public:
     /// with their tokens at the client's next message. Returns the registrations restored.
     /// Errors: the store's load() errors; lwm2m::Errc::invalid_state after traffic.
     [[nodiscard]] Result<std::size_t> restore(TimePoint now, const store::RegistrationStore& store);
+
+    // ---- read-through (EngineConfig::read_through, docs/cluster-nodes.md)
+    /// The next registration to look up in the store, oldest first.
+    [[nodiscard]] std::optional<RegistrationLookup> poll_lookup();
+    /// The store's answer to lookup `id`: the registration record found. The engine takes the
+    /// registration over (same location, remaining lifetime by the wall clock) and handles the
+    /// parked request as if it had always held it (an Update gets 2.04); an expiry check whose
+    /// record is newer than the engine's copy ends that copy (Deregistered{moved}, nothing
+    /// journaled). A record that does not match the lookup, has expired or names an unknown
+    /// listener counts as not found. Unknown or timed-out ids are ignored.
+    void provide_registration(TimePoint now, std::uint64_t id, store::RegistrationRecord record);
+    /// The store holds no registration for lookup `id`: the parked request gets 4.04 (the
+    /// client registers again, TS 1.1 §6.2.2); an expiry check ends the engine's copy
+    /// (Deregistered{moved}). Unknown or timed-out ids are ignored.
+    void registration_not_found(TimePoint now, std::uint64_t id);
 
     // ---- downlink
     /// Queues a request to the registered `endpoint`. It goes out at once unless the client is

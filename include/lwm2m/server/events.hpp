@@ -35,6 +35,7 @@ struct Registered {
     std::uint16_t socket = 0;
     bool replaced = false; ///< a previous registration of the endpoint was replaced
     bool restored = false; ///< loaded from the store by Engine::restore()
+    bool adopted = false;  ///< read-through: registered at another node, loaded from the store
 };
 
 struct Updated {
@@ -51,6 +52,8 @@ enum class DeregisterReason : std::uint8_t {
     expired,      ///< lifetime + grace passed without Update
     removed,      ///< Engine::deregister() (operator)
     not_durable,  ///< the store refused the registration (on_persist_failed)
+    moved,        ///< read-through: at expiry the store held a newer registration or none
+                  ///< (another node serves the client now); the store is left alone
 };
 [[nodiscard]] std::string_view to_string(DeregisterReason r) noexcept;
 

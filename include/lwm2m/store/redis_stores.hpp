@@ -69,6 +69,9 @@ struct RedisKeys {
     [[nodiscard]] std::string node_channel(std::string_view id) const;
     /// The pub/sub channel every node publishes its REST events on.
     [[nodiscard]] std::string event_channel() const;
+    /// The location index (`<prefix>:loc:{<location>}` -> endpoint, with a TTL): a hint that
+    /// find_by_location() checks against the registration record.
+    [[nodiscard]] std::string loc(std::string_view location) const;
     [[nodiscard]] std::string events() const;
     [[nodiscard]] std::string event_seq() const;
     /// The SCAN pattern of one kind of per-endpoint key ("reg", "sec", "bscfg"), the prefix's
@@ -80,9 +83,10 @@ struct RedisKeys {
 };
 
 /// RegistrationStore in Redis. commit(): each endpoint's changes run as ONE Lua script on its
-/// slot (atomic for that endpoint), the endpoints are pipelined, and each touched primary gets
-/// WAIT (ClusterOptions::wait_replicas) before commit() returns. Re-applying a batch is
-/// idempotent. Errors: store::Errc::unavailable (cluster unreachable past the retry deadline,
+/// slot (atomic for that endpoint), each registration written also refreshes its location index
+/// key (RedisKeys::loc, outside the script: a hint), the endpoints are pipelined, and each touched
+/// primary gets WAIT (ClusterOptions::wait_replicas) before commit() returns. Re-applying a batch
+/// is idempotent. Errors: store::Errc::unavailable (cluster unreachable past the retry deadline,
 /// writes not acknowledged by a replica), Errc::corrupt (unreadable records), Errc::io_error
 /// (an unexpected error reply).
 class RedisRegistrationStore final : public RegistrationStore {
@@ -101,6 +105,17 @@ public:
          const std::function<void(ObservationRecord&&)>& on_observation) const override;
     [[nodiscard]] Result<std::optional<RegistrationRecord>>
     find(std::string_view endpoint) const override;
+    /// The location index key (written with every registration, expiring lifetime + 1 h after
+    /// it) names the endpoint; its record must still carry `location`. Two round trips.
+    [[nodiscard]] Result<std::optional<RegistrationRecord>>
+    find_by_location(std::string_view location) const override;
+    /// find() of many endpoints in one pipeline (all primaries in parallel): the answers in the
+    /// order of `endpoints`. Errors: as find().
+    [[nodiscard]] Result<std::vector<std::optional<RegistrationRecord>>>
+    find_many(std::span<const std::string> endpoints) const;
+    /// find_by_location() of many locations in two pipelines. Errors: as find().
+    [[nodiscard]] Result<std::vector<std::optional<RegistrationRecord>>>
+    find_many_by_location(std::span<const std::string> locations) const;
     /// SCAN count (O(registrations); not on the hot path).
     [[nodiscard]] Result<std::size_t> size() const override;
     /// The node that last committed a Register/Update of `endpoint` (the `node` key, written in

@@ -108,6 +108,13 @@ public:
     [[nodiscard]] virtual Result<std::optional<RegistrationRecord>>
     find(std::string_view endpoint) const = 0;
 
+    /// The durable registration whose location is `location` (nullopt when none): how a node
+    /// finds the registration a client made at another node sharing the store from the location
+    /// its Update names (docs/cluster-nodes.md). The default scans load() (O(n): fine for the
+    /// memory and single-node stores); the Redis store keeps an index. Errors: as load().
+    [[nodiscard]] virtual Result<std::optional<RegistrationRecord>>
+    find_by_location(std::string_view location) const;
+
     /// Number of registrations. Errors: as load().
     [[nodiscard]] virtual Result<std::size_t> size() const = 0;
 

@@ -27,6 +27,11 @@ struct UdpSocketOptions {
     bool v6_only = true;
     /// SO_REUSEADDR (lets a restarted server rebind a port in TIME_WAIT-like states).
     bool reuse_address = false;
+    /// SO_REUSEPORT: several sockets (of several processes of the same user) bind the same
+    /// address and port and the kernel spreads the peers over them by a hash of the 4-tuple
+    /// (Linux >= 3.9). Every socket of the group must set it. When a socket leaves the group the
+    /// hash is taken modulo the new group size: peers of the remaining sockets move too.
+    bool reuse_port = false;
 };
 
 /// Preallocated receive slots for recvmmsg: `count` datagrams of up to `max_datagram` bytes each.

@@ -278,6 +278,12 @@ std::string RedisKeys::node_channel(std::string_view id) const {
 std::string RedisKeys::event_channel() const {
     return prefix + ":bus:events";
 }
+std::string RedisKeys::loc(std::string_view location) const {
+    std::string k;
+    k.reserve(prefix.size() + location.size() + 7);
+    k.append(prefix).append(":loc:{").append(location).append("}");
+    return k;
+}
 std::string RedisKeys::events() const {
     return "{" + prefix + ":events}:log";
 }
@@ -302,6 +308,7 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
     if (batch.empty()) return ok();
     // Group by endpoint, keeping each endpoint's changes in order.
     std::vector<redis::Command> cmds;
+    std::vector<redis::Command> extra; ///< location index keys, after the scripts
     detail::StringMap<std::size_t> index;
     auto cmd_of = [&](const std::string& ep) -> redis::Command& {
         auto it = index.find(ep);
@@ -326,6 +333,15 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
                         a.emplace_back("N");
                         a.push_back(node_id_);
                     }
+                    if (!op.record.location.empty()) {
+                        // The location index (docs/cluster-nodes.md): expires an hour after the
+                        // registration would; rewritten with every Update.
+                        const auto lk = keys_.loc(op.record.location);
+                        const std::uint64_t ttl =
+                            std::min<std::uint64_t>(op.record.lifetime_s, 1'000'000'000) + 3600;
+                        extra.push_back(redis::command(
+                            {"SET", lk, op.record.endpoint, "EX", to_decimal(ttl)}, lk, true));
+                    }
                 } else if constexpr (std::is_same_v<T, RegistrationRemove>) {
                     cmd_of(op.endpoint).args.emplace_back("R");
                 } else if constexpr (std::is_same_v<T, ObservationPut>) {
@@ -341,9 +357,15 @@ Result<void> RedisRegistrationStore::commit(std::span<const Change> batch) {
             },
             ch.op);
     }
+    const std::size_t scripts = cmds.size();
+    for (auto& c : extra)
+        cmds.push_back(std::move(c));
     LWM2M_TRY(replies, run_scripts(*client_, cmds, commit_script));
-    for (const auto& r : replies)
-        if (r.is_error()) return fail(Errc::io_error);
+    for (std::size_t i = 0; i < replies.size(); ++i)
+        if (replies[i].is_error()) {
+            if (i >= scripts) continue; // a location index hint: find_by_location checks it
+            return fail(Errc::io_error);
+        }
     return ok();
 }
 
@@ -404,6 +426,64 @@ RedisRegistrationStore::find(std::string_view endpoint) const {
     if (r.type != redis::Reply::Type::string) return fail(Errc::io_error);
     LWM2M_TRY(rec, redis_codec::decode_registration(r.str));
     return std::optional<RegistrationRecord>(std::move(rec));
+}
+
+Result<std::vector<std::optional<RegistrationRecord>>>
+RedisRegistrationStore::find_many(std::span<const std::string> endpoints) const {
+    std::vector<redis::Command> cmds;
+    cmds.reserve(endpoints.size());
+    for (const auto& ep : endpoints) {
+        const auto k = keys_.reg(ep);
+        cmds.push_back(redis::command({"GET", k}, k));
+    }
+    std::vector<std::optional<RegistrationRecord>> out(endpoints.size());
+    if (cmds.empty()) return out;
+    LWM2M_TRY(replies, client_->run(cmds));
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+        if (replies[i].is_nil()) continue;
+        if (replies[i].type != redis::Reply::Type::string) return fail(Errc::io_error);
+        LWM2M_TRY(rec, redis_codec::decode_registration(replies[i].str));
+        if (rec.endpoint != endpoints[i]) return fail(Errc::corrupt);
+        out[i] = std::move(rec);
+    }
+    return out;
+}
+
+Result<std::vector<std::optional<RegistrationRecord>>>
+RedisRegistrationStore::find_many_by_location(std::span<const std::string> locations) const {
+    std::vector<redis::Command> cmds;
+    cmds.reserve(locations.size());
+    for (const auto& loc : locations) {
+        const auto k = keys_.loc(loc);
+        cmds.push_back(redis::command({"GET", k}, k));
+    }
+    std::vector<std::optional<RegistrationRecord>> out(locations.size());
+    if (cmds.empty()) return out;
+    LWM2M_TRY(names, client_->run(cmds));
+    std::vector<std::string> eps;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (names[i].is_nil()) continue;
+        if (names[i].type != redis::Reply::Type::string) return fail(Errc::io_error);
+        eps.push_back(std::move(names[i].str));
+        where.push_back(i);
+    }
+    LWM2M_TRY(recs, find_many(eps));
+    for (std::size_t k = 0; k < where.size(); ++k)
+        if (recs[k] && recs[k]->location == locations[where[k]]) // not registered again since
+            out[where[k]] = std::move(recs[k]);
+    return out;
+}
+
+Result<std::optional<RegistrationRecord>>
+RedisRegistrationStore::find_by_location(std::string_view location) const {
+    const auto k = keys_.loc(location);
+    LWM2M_TRY(r, client_->run(redis::command({"GET", k}, k)));
+    if (r.is_nil()) return std::optional<RegistrationRecord>();
+    if (r.type != redis::Reply::Type::string) return fail(Errc::io_error);
+    LWM2M_TRY(rec, find(r.str));
+    if (rec && rec->location != location) rec.reset(); // registered again since
+    return rec;
 }
 
 Result<std::size_t> RedisRegistrationStore::size() const {

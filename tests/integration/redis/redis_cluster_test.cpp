@@ -391,6 +391,55 @@ TEST(RedisStoresCluster, NodeHeartbeatsExpireAndTheListShowsThem) {
     EXPECT_EQ((*l)[0].id, "n2");
 }
 
+TEST(RedisStoresCluster, BatchedLookupsByEndpointAndByLocation) {
+    test::TempDir dir;
+    auto s = open(dir.file("secret.key"), fresh_prefix());
+    ASSERT_TRUE(s);
+    // Endpoints on every primary (their hash tags spread over the slots).
+    std::vector<Change> batch;
+    std::vector<std::string> eps;
+    std::vector<std::string> locs;
+    for (int i = 0; i < 40; ++i) {
+        eps.push_back("bl-" + std::to_string(i));
+        locs.push_back("n1-" + std::to_string(i));
+        batch.push_back(
+            {static_cast<std::uint64_t>(i + 1), RegistrationPut{reg(eps.back(), locs.back())}});
+    }
+    ASSERT_TRUE(s->registrations().commit(batch));
+    // bl-3 registered again elsewhere; bl-4 removed.
+    std::vector<Change> later{{100, RegistrationPut{reg("bl-3", "n2-3"), true}},
+                              {101, RegistrationRemove{"bl-4"}}};
+    ASSERT_TRUE(s->registrations().commit(later));
+    eps.emplace_back("nobody");
+    locs.emplace_back("n9-9");
+    auto by_ep = s->registrations().find_many(eps);
+    ASSERT_TRUE(by_ep) << by_ep.error().message();
+    ASSERT_EQ(by_ep->size(), eps.size());
+    auto by_loc = s->registrations().find_many_by_location(locs);
+    ASSERT_TRUE(by_loc) << by_loc.error().message();
+    ASSERT_EQ(by_loc->size(), locs.size());
+    for (std::size_t i = 0; i < 40; ++i) {
+        if (i == 4) {
+            EXPECT_FALSE((*by_ep)[i]);
+            EXPECT_FALSE((*by_loc)[i]);
+            continue;
+        }
+        ASSERT_TRUE((*by_ep)[i]) << eps[i];
+        EXPECT_EQ((*by_ep)[i]->endpoint, eps[i]);
+        if (i == 3) {
+            EXPECT_EQ((*by_ep)[i]->location, "n2-3");
+            EXPECT_FALSE((*by_loc)[i]); // the old location names nothing any more
+            continue;
+        }
+        ASSERT_TRUE((*by_loc)[i]) << locs[i];
+        EXPECT_EQ((*by_loc)[i]->endpoint, eps[i]);
+    }
+    EXPECT_FALSE(by_ep->back());
+    EXPECT_FALSE(by_loc->back());
+    EXPECT_EQ((*s->registrations().find_by_location("n2-3"))->endpoint, "bl-3");
+    EXPECT_TRUE(s->registrations().find_many({})->empty());
+}
+
 TEST(RedisStoresCluster, BootstrapConfigurationsAreSealedAndReloaded) {
     test::TempDir dir;
     const auto prefix = fresh_prefix();

@@ -75,6 +75,8 @@ public:
 
     store::MemorySecurityStore security;
     store::MemoryRegistrationStore store;
+    /// Several engines sharing one store (read-through tests): persist() commits there.
+    store::RegistrationStore* shared = nullptr;
     SeededRandom rng;
     TestWall wall;
     lwm2m::test::CaptureLogger log;
@@ -129,7 +131,8 @@ public:
         std::vector<store::Change> batch;
         const auto seq = engine->take_changes(batch);
         if (seq == 0) return 0;
-        if (store.commit(batch))
+        store::RegistrationStore& target = shared != nullptr ? *shared : store;
+        if (target.commit(batch))
             engine->on_persisted(now, seq);
         else
             engine->on_persist_failed(now, seq);
@@ -207,6 +210,23 @@ public:
         if (cf) a.add_uint_option(coap::option::content_format, *cf);
         a.payload = std::move(payload);
         receive(peer, a);
+    }
+
+    /// What lwm2m-server does with Engine::poll_lookup(): each lookup answered from `from`
+    /// (by endpoint when the engine names one, else by location). Returns the lookups served.
+    std::vector<RegistrationLookup> serve_lookups(const store::RegistrationStore& from) {
+        std::vector<RegistrationLookup> served;
+        while (auto l = engine->poll_lookup()) {
+            auto rec =
+                l->endpoint.empty() ? from.find_by_location(l->location) : from.find(l->endpoint);
+            EXPECT_TRUE(rec);
+            if (rec && *rec)
+                engine->provide_registration(now, l->id, std::move(**rec));
+            else
+                engine->registration_not_found(now, l->id);
+            served.push_back(std::move(*l));
+        }
+        return served;
     }
 
     std::uint16_t last_socket = 0;

@@ -161,6 +161,28 @@ TYPED_TEST(StoreContract, RegistrationBatchAppliesInOrderAndRoundTripsEveryField
     EXPECT_EQ(**s.find("b"), updated);
 }
 
+TYPED_TEST(StoreContract, FindByLocationFollowsTheRegistration) {
+    auto impl = this->make();
+    auto& s = impl->registrations();
+    std::vector<Change> batch{{1, RegistrationPut{reg("a", "n1-1")}},
+                              {2, RegistrationPut{reg("b", "n2-7")}}};
+    ASSERT_TRUE(s.commit(batch));
+    auto a = s.find_by_location("n1-1");
+    ASSERT_TRUE(a && *a);
+    EXPECT_EQ(**a, reg("a", "n1-1"));
+    EXPECT_EQ((*s.find_by_location("n2-7"))->endpoint, "b");
+    EXPECT_FALSE(*s.find_by_location("n1-7"));
+    // Registered again (new location): the old location finds nothing.
+    std::vector<Change> again{{3, RegistrationPut{reg("a", "n2-9"), true}}};
+    ASSERT_TRUE(s.commit(again));
+    EXPECT_FALSE(*s.find_by_location("n1-1"));
+    EXPECT_EQ((*s.find_by_location("n2-9"))->endpoint, "a");
+    // Removed: nothing.
+    std::vector<Change> gone{{4, RegistrationRemove{"b"}}};
+    ASSERT_TRUE(s.commit(gone));
+    EXPECT_FALSE(*s.find_by_location("n2-7"));
+}
+
 TYPED_TEST(StoreContract, ObservationsFollowTheirRegistration) {
     auto impl = this->make();
     auto& s = impl->registrations();

@@ -109,6 +109,41 @@ TEST(UdpSocket, BindingABusyPortFailsWithErrno) {
     EXPECT_EQ(b.error(), std::error_code(EADDRINUSE, std::system_category()));
 }
 
+TEST(UdpSocket, ReusePortGroupSharesThePortAndSpreadsPeers) {
+    UdpSocketOptions opt;
+    opt.reuse_port = true;
+    auto a = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"), opt);
+    ASSERT_TRUE(a) << a.error().message();
+    auto b = UdpSocket::bind(a->local_addr(), opt);
+    ASSERT_TRUE(b) << b.error().message();
+    EXPECT_EQ(b->local_addr(), a->local_addr());
+    // A socket without the option cannot join the group.
+    auto c = UdpSocket::bind(a->local_addr());
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), std::error_code(EADDRINUSE, std::system_category()));
+    // 64 peers (64 source ports): each datagram reaches exactly one member, and (by the 4-tuple
+    // hash) both members get some: the chance that all 64 land on one member is 2^-63.
+    std::vector<UdpSocket> peers;
+    for (int i = 0; i < 64; ++i) {
+        auto p = UdpSocket::bind(*PeerAddr::parse("127.0.0.1:0"));
+        ASSERT_TRUE(p);
+        ASSERT_TRUE(p->send_to(a->local_addr(), to_bytes("x")));
+        peers.push_back(std::move(*p));
+    }
+    std::size_t at_a = 0;
+    std::size_t at_b = 0;
+    RecvBatch batch(64, 64);
+    for (int round = 0; round < 200 && at_a + at_b < 64; ++round) {
+        pollfd p[2] = {{a->fd(), POLLIN, 0}, {b->fd(), POLLIN, 0}};
+        if (::poll(p, 2, 2000) <= 0) break;
+        if (auto n = a->receive_batch(batch); n) at_a += *n;
+        if (auto n = b->receive_batch(batch); n) at_b += *n;
+    }
+    EXPECT_EQ(at_a + at_b, 64U);
+    EXPECT_GT(at_a, 0U);
+    EXPECT_GT(at_b, 0U);
+}
+
 TEST(UdpSocket, DualStackSocketServesIpv4PeersAsIpv4) {
     UdpSocketOptions opt;
     opt.v6_only = false;
