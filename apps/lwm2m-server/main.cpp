@@ -77,6 +77,7 @@ struct Stores {
     std::unique_ptr<store::MemoryRegistrationStore> memory_registrations;
     std::unique_ptr<store::SqliteStores> sql;
     std::unique_ptr<store::CommitQueue> queue;
+    std::unique_ptr<store::WalCheckpointer> checkpointer; ///< SQLite: WAL checkpoints
     std::shared_ptr<store::RegistrationWriter> writer;
     std::unique_ptr<store::RedisStores> redis;
     std::unique_ptr<store::RegistrationCommitter> committer;
@@ -161,10 +162,18 @@ Result<Stores> open_stores(const app::ServerOptions& o, const std::string& node_
     }
     LWM2M_TRY(sql, store::SqliteStores::open(o.data_dir));
     s.sql = std::move(sql);
+    // WAL checkpoints on a thread of their own, not in whichever commit crosses the threshold
+    // (store::WalCheckpointer): every writing connection turns automatic checkpoints off.
+    LWM2M_TRY_VOID(store::WalCheckpointer::disable_auto_checkpoint(s.sql->database()));
     LWM2M_TRY(writer_db, s.sql->open_connection());
+    LWM2M_TRY_VOID(store::WalCheckpointer::disable_auto_checkpoint(writer_db));
     s.queue = store::CommitQueue::start(std::move(writer_db));
     s.writer = std::make_shared<store::RegistrationWriter>();
+    LWM2M_TRY(checkpoint_db, s.sql->open_connection());
+    s.checkpointer =
+        store::WalCheckpointer::start(std::move(checkpoint_db), std::chrono::milliseconds(500));
     LWM2M_TRY(config_db, s.sql->open_connection());
+    LWM2M_TRY_VOID(store::WalCheckpointer::disable_auto_checkpoint(config_db));
     LWM2M_TRY(configs,
               store::SqliteBootstrapConfigStore::open(std::move(config_db), s.sql->secret_box()));
     s.configs = std::move(configs);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -126,8 +127,27 @@ struct BareServer {
     }
 };
 
+/// Adds the time it lives to `*sum` (when not null): the server side's share of a loop that
+/// runs both ends of a handshake in one thread.
+class SideTimer {
+public:
+    explicit SideTimer(std::chrono::nanoseconds* sum)
+        : sum_(sum)
+        , t0_(sum ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {}
+    ~SideTimer() {
+        if (sum_) *sum_ += std::chrono::steady_clock::now() - t0_;
+    }
+    SideTimer(const SideTimer&) = delete;
+    SideTimer& operator=(const SideTimer&) = delete;
+
+private:
+    std::chrono::nanoseconds* sum_;
+    std::chrono::steady_clock::time_point t0_;
+};
+
 /// One complete bare handshake: cookie exchange, handshake, one record, server close.
-inline bool bare_handshake(BareServer& srv) {
+/// `server_time` (optional) accumulates the time spent in the server's calls.
+inline bool bare_handshake(BareServer& srv, std::chrono::nanoseconds* server_time = nullptr) {
     Pipe c2s, s2c;
     End c{nullptr, &s2c, &c2s};
     End s{nullptr, &c2s, &s2c};
@@ -181,6 +201,7 @@ inline bool bare_handshake(BareServer& srv) {
                 ok = false;
         }
         if (s.s == nullptr) {
+            const SideTimer t(server_time);
             while (!c2s.empty()) {
                 auto d = std::move(c2s.front());
                 c2s.pop_front();
@@ -205,6 +226,7 @@ inline bool bare_handshake(BareServer& srv) {
             }
         }
         if (s.s != nullptr && !sdone) {
+            const SideTimer t(server_time);
             const int r = gnutls_handshake(s.s);
             if (r == 0)
                 sdone = true;
@@ -216,12 +238,16 @@ inline bool bare_handshake(BareServer& srv) {
         const char msg[] = "coap register";
         gnutls_record_send(c.s, msg, sizeof msg);
         unsigned char buf[2048];
+        const SideTimer t(server_time);
         ok = gnutls_record_recv(s.s, buf, sizeof buf) == static_cast<ssize_t>(sizeof msg);
         gnutls_bye(s.s, GNUTLS_SHUT_WR);
     } else {
         ok = false;
     }
-    if (s.s) gnutls_deinit(s.s);
+    if (s.s) {
+        const SideTimer t(server_time);
+        gnutls_deinit(s.s);
+    }
     gnutls_deinit(c.s);
     if (cpsk) gnutls_psk_free_client_credentials(cpsk);
     if (ccert) gnutls_certificate_free_credentials(ccert);

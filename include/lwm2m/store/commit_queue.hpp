@@ -14,6 +14,8 @@
 // batch gets that error (nothing of the batch is durable).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -74,6 +76,46 @@ private:
     bool stopping_ = false;
     bool busy_ = false;
     CommitQueueStats stats_;
+    std::thread thread_;
+};
+
+/// Moves WAL checkpoints off the commit path. SQLite checkpoints in the connection whose commit
+/// crosses wal_autocheckpoint (1000 pages): that commit then copies the WAL into the database and
+/// syncs it, and every registration waiting for it waits too (the p99 of the server's Update
+/// latency was 11 ms at 1,667 Updates/s for that reason, p90 0.8 ms). With a WalCheckpointer the
+/// writing connections turn automatic checkpoints off (disable_auto_checkpoint()) and this
+/// thread runs PRAGMA wal_checkpoint(PASSIVE) on a connection of its own every `period`: a
+/// passive checkpoint never blocks writers or readers (WAL mode), it copies what no reader still
+/// needs, and the writer restarts the WAL from the top once a checkpoint caught up.
+class WalCheckpointer {
+public:
+    /// Starts the thread, which owns `db`. Errors: none (a failed checkpoint is retried at the
+    /// next period and counted).
+    [[nodiscard]] static std::unique_ptr<WalCheckpointer> start(Database db,
+                                                                std::chrono::milliseconds period);
+    /// Runs a last checkpoint, then stops the thread.
+    ~WalCheckpointer();
+    WalCheckpointer(const WalCheckpointer&) = delete;
+    WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+
+    /// PRAGMA wal_autocheckpoint=0 on a writing connection. Errors: SQLite errors.
+    [[nodiscard]] static Result<void> disable_auto_checkpoint(Database& db);
+    /// Checkpoints run and failed so far.
+    [[nodiscard]] std::uint64_t runs() const noexcept { return runs_.load(); }
+    [[nodiscard]] std::uint64_t failures() const noexcept { return failures_.load(); }
+
+private:
+    WalCheckpointer(Database db, std::chrono::milliseconds period);
+    void loop();
+    Result<void> checkpoint();
+
+    Database db_;
+    std::chrono::milliseconds period_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::atomic<std::uint64_t> runs_{0};
+    std::atomic<std::uint64_t> failures_{0};
     std::thread thread_;
 };
 

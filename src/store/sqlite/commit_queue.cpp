@@ -136,3 +136,51 @@ void CommitQueue::run_batch(std::deque<std::pair<Work, Done>>& batch) {
 }
 
 } // namespace lwm2m::store
+
+namespace lwm2m::store {
+
+std::unique_ptr<WalCheckpointer> WalCheckpointer::start(Database db,
+                                                        std::chrono::milliseconds period) {
+    std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(std::move(db), period));
+    c->thread_ = std::thread([p = c.get()] { p->loop(); });
+    return c;
+}
+
+WalCheckpointer::WalCheckpointer(Database db, std::chrono::milliseconds period)
+    : db_(std::move(db))
+    , period_(std::max(period, std::chrono::milliseconds(1))) {}
+
+WalCheckpointer::~WalCheckpointer() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+Result<void> WalCheckpointer::disable_auto_checkpoint(Database& db) {
+    return db.exec("PRAGMA wal_autocheckpoint=0");
+}
+
+Result<void> WalCheckpointer::checkpoint() {
+    // PASSIVE: copies the WAL frames no reader needs, never waits for a lock (SQLITE_BUSY is
+    // not an error here: the next period tries again).
+    return db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
+void WalCheckpointer::loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        const bool stop = wake_.wait_for(lock, period_, [this] { return stopping_; });
+        lock.unlock();
+        if (checkpoint())
+            runs_.fetch_add(1);
+        else
+            failures_.fetch_add(1);
+        lock.lock();
+        if (stop) return;
+    }
+}
+
+} // namespace lwm2m::store

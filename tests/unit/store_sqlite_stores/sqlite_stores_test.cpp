@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -437,4 +438,52 @@ TEST(SqliteStores, RegistrationsCommittedThroughCommitQueue) {
 }
 
 } // namespace sqlite_stores_test
+} // namespace lwm2m::store
+
+namespace lwm2m::store {
+namespace wal_checkpointer_test { // named: unity builds join the files
+
+using test::TempDir;
+
+std::uintmax_t file_size(const TempDir& dir, const char* name) {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(std::filesystem::path(dir.path()) / name, ec);
+    return ec ? 0 : n;
+}
+
+void append_rows(SqliteStores& s, int n) {
+    const std::string detail(2000, 'd');
+    for (int i = 0; i < n; ++i)
+        ASSERT_TRUE(s.events().append({0, i, "ep", "updated", detail}));
+}
+
+TEST(WalCheckpointer, CheckpointsRunOffTheWritingConnection) {
+    TempDir dir;
+    auto s = SqliteStores::open(dir.path(), {.event_log_max_rows = 1000000});
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(WalCheckpointer::disable_auto_checkpoint((*s)->database()));
+    // ~6 MB of rows: without automatic checkpoints the WAL holds them all (SQLite's default
+    // would have checkpointed at 1000 pages, ~4 MB, inside one of these commits).
+    append_rows(**s, 3000);
+    const auto wal_before = file_size(dir, "lwm2m.db-wal");
+    EXPECT_GT(wal_before, 5'000'000U);
+    EXPECT_LT(file_size(dir, "lwm2m.db"), 1'000'000U);
+
+    auto db = (*s)->open_connection();
+    ASSERT_TRUE(db);
+    auto c = WalCheckpointer::start(std::move(*db), std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && c->runs() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_GE(c->runs(), 1U);
+    EXPECT_EQ(c->failures(), 0U);
+    // The rows reached the database file, and the writer starts the WAL over instead of
+    // growing it.
+    EXPECT_GT(file_size(dir, "lwm2m.db"), 5'000'000U);
+    append_rows(**s, 3000);
+    EXPECT_LT(file_size(dir, "lwm2m.db-wal"), wal_before + 1'000'000U);
+    c.reset(); // a last checkpoint, then the thread stops
+    EXPECT_GT(file_size(dir, "lwm2m.db"), 10'000'000U);
+}
+
+} // namespace wal_checkpointer_test
 } // namespace lwm2m::store
