@@ -680,14 +680,6 @@ Errc map_error(gnutls_session_t s, int e) {
     }
 }
 
-namespace {
-gnutls_datum_t datum(BytesView b) {
-    return gnutls_datum_t{
-        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(b.data())),
-        static_cast<unsigned>(b.size())};
-}
-} // namespace
-
 Result<void> add_rawpk(gnutls_certificate_credentials_t cred, const RpkCredentials& rpk) {
     if (rpk.public_key_spki_der.empty() || rpk.private_key_der.empty())
         return fail(Errc::invalid_config);

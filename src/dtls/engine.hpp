@@ -262,6 +262,12 @@ struct PeerCerts {
 [[nodiscard]] Errc verify_chain(const PeerCerts& certs, gnutls_x509_trust_list_t anchors);
 /// A trust list of `anchors` (DER; undecodable ones skipped); nullptr on allocation failure.
 [[nodiscard]] gnutls_x509_trust_list_t make_trust_list(const std::vector<Bytes>& anchors);
+/// A datum over `b` (GnuTLS takes it as input only; the cast drops const for its API).
+[[nodiscard]] inline gnutls_datum_t datum(BytesView b) noexcept {
+    return gnutls_datum_t{
+        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(b.data())),
+        static_cast<unsigned>(b.size())};
+}
 [[nodiscard]] inline BytesView view_of(const gnutls_datum_t& d) noexcept {
     return {reinterpret_cast<const std::byte*>(d.data), d.size};
 }

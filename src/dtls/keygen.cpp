@@ -34,11 +34,7 @@ using Privkey = Owned<gnutls_privkey_t, gnutls_privkey_deinit>;
 using Pubkey = Owned<gnutls_pubkey_t, gnutls_pubkey_deinit>;
 using Crt = Owned<gnutls_x509_crt_t, gnutls_x509_crt_deinit>;
 
-gnutls_datum_t datum(BytesView b) {
-    return gnutls_datum_t{
-        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(b.data())),
-        static_cast<unsigned>(b.size())};
-}
+using detail::datum;
 
 /// Moves a GnuTLS-allocated datum into Bytes (and frees it).
 Bytes take(gnutls_datum_t& d) {

@@ -88,11 +88,7 @@ private:
     std::size_t off_ = 0;
 };
 
-gnutls_datum_t datum(BytesView b) {
-    return gnutls_datum_t{
-        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(b.data())),
-        static_cast<unsigned>(b.size())};
-}
+using detail::datum;
 
 void put_u48(std::byte* p, std::uint64_t v) {
     for (int i = 5; i >= 0; --i) {
