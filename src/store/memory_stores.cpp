@@ -10,10 +10,6 @@ namespace {
 std::string key_of(BytesView b) {
     return std::string(as_string_view(b));
 }
-std::string_view cn_of(const SecurityInfo& info) {
-    return info.x509_common_name.empty() ? std::string_view(info.endpoint)
-                                         : std::string_view(info.x509_common_name);
-}
 } // namespace
 
 // ---------------------------------------------------------------- registrations
@@ -134,7 +130,7 @@ Result<void> MemorySecurityStore::put(SecurityInfo info, std::string* why) {
             return fail(Errc::conflict);
         break;
     case SecurityMode::x509:
-        if (taken(by_cn_, cn_of(info), "the certificate name is bound to another endpoint"))
+        if (taken(by_cn_, x509_cn_of(info), "the certificate name is bound to another endpoint"))
             return fail(Errc::conflict);
         break;
     case SecurityMode::nosec:
@@ -157,7 +153,7 @@ Result<void> MemorySecurityStore::put(SecurityInfo info, std::string* why) {
         by_rpk_[key_of(p->rpk_public_key)] = p;
         break;
     case SecurityMode::x509:
-        by_cn_[std::string(cn_of(*p))] = p;
+        by_cn_[std::string(x509_cn_of(*p))] = p;
         break;
     case SecurityMode::nosec:
         break;
@@ -172,7 +168,7 @@ void MemorySecurityStore::unindex(const SecurityInfo& info) {
     };
     drop(by_psk_identity_, as_string_view(info.psk_identity));
     drop(by_rpk_, as_string_view(info.rpk_public_key));
-    drop(by_cn_, cn_of(info));
+    drop(by_cn_, x509_cn_of(info));
 }
 
 Result<bool> MemorySecurityStore::remove(std::string_view endpoint) {

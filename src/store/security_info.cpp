@@ -69,11 +69,6 @@ Result<void> validate(const SecurityInfo& info, std::string* why) {
 
 namespace {
 
-std::string_view cn_of(const SecurityInfo& info) {
-    return info.x509_common_name.empty() ? std::string_view(info.endpoint)
-                                         : std::string_view(info.x509_common_name);
-}
-
 /// The credential of `info` in the form that must be unique, and the kind's name ("" for NoSec).
 std::pair<std::string_view, std::string_view> credential_of(const SecurityInfo& info) {
     switch (info.mode) {
@@ -82,7 +77,7 @@ std::pair<std::string_view, std::string_view> credential_of(const SecurityInfo& 
     case SecurityMode::rpk:
         return {"rpk", as_string_view(info.rpk_public_key)};
     case SecurityMode::x509:
-        return {"x509", cn_of(info)};
+        return {"x509", x509_cn_of(info)};
     case SecurityMode::nosec:
         break;
     }

@@ -60,5 +60,11 @@ struct SecurityInfo {
 /// 1..64 bytes; RPK: a non-empty key; no fields of another mode set. Errors: lwm2m::Errc::
 /// invalid_argument; `why` (when given) receives a fixed reason that never contains key bytes.
 [[nodiscard]] Result<void> validate(const SecurityInfo& info, std::string* why = nullptr);
+/// The certificate common name an X.509 record expects: its x509_common_name, or its endpoint
+/// when that is empty.
+[[nodiscard]] inline std::string_view x509_cn_of(const SecurityInfo& info) noexcept {
+    return info.x509_common_name.empty() ? std::string_view(info.endpoint)
+                                         : std::string_view(info.x509_common_name);
+}
 
 } // namespace lwm2m::store

@@ -515,11 +515,6 @@ RedisRegistrationStore::observations(std::string_view endpoint) const {
 
 namespace {
 
-std::string_view cn_of(const SecurityInfo& info) {
-    return info.x509_common_name.empty() ? std::string_view(info.endpoint)
-                                         : std::string_view(info.x509_common_name);
-}
-
 Result<std::string> encode_security(const SecurityInfo& info, const SecretBox& box) {
     Writer w;
     w.u8(redis_codec::version);
@@ -597,7 +592,7 @@ Result<void> RedisSecurityStore::put(SecurityInfo info, std::string* why) {
         reason = "the raw public key is bound to another endpoint";
         break;
     case SecurityMode::x509:
-        holder = cache_.find_by_x509_cn(cn_of(info));
+        holder = cache_.find_by_x509_cn(x509_cn_of(info));
         reason = "the certificate name is bound to another endpoint";
         break;
     case SecurityMode::nosec:
