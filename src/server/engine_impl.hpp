@@ -346,6 +346,17 @@ struct Engine::Impl {
     void expire(TimePoint now);
     store::RegistrationRecord record_of(std::uint32_t slot) const;
     void fill_record(store::RegistrationRecord& rec, std::uint32_t slot) const;
+    /// Seconds a stored registration has left (lifetime + grace after its last update), by the
+    /// wall clock `wall_now`; <= 0 when expired.
+    [[nodiscard]] std::int64_t seconds_left(const store::RegistrationRecord& rec,
+                                            std::int64_t wall_now) const;
+    /// The enabler version a stored record names (1.0 when unreadable).
+    [[nodiscard]] static dm::Lwm2mVersion stored_version(const std::string& text);
+    /// The state of registration `r` from a stored record (restart and read-through): object set
+    /// `set` interned for version `v`, asleep until the client shows up. The nonce and the
+    /// indexes are the caller's.
+    void load_record(detail::Reg& r, store::RegistrationRecord& rec, dm::Lwm2mVersion v,
+                     std::uint32_t set, TimePoint now, std::int64_t left);
     RegistrationInfo info_of(std::uint32_t slot) const;
     std::uint64_t take_changes(std::vector<store::Change>& out);
     void on_persisted(TimePoint now, std::uint64_t seq);

@@ -94,10 +94,7 @@ void Engine::Impl::park_timeouts(TimePoint now) {
 }
 
 std::optional<std::uint32_t> Engine::Impl::adopt(TimePoint now, store::RegistrationRecord& rec) {
-    const std::int64_t left =
-        rec.updated_at + std::int64_t{rec.lifetime_s} +
-        std::chrono::duration_cast<std::chrono::seconds>(cfg.lifetime_grace).count() -
-        wall.unix_seconds();
+    const std::int64_t left = seconds_left(rec, wall.unix_seconds());
     if (left <= 0 || rec.socket >= listeners.size() || rec.location.empty() || rec.endpoint.empty())
         return std::nullopt;
     if (auto existing = find_slot(rec.endpoint)) {
@@ -108,10 +105,7 @@ std::optional<std::uint32_t> Engine::Impl::adopt(TimePoint now, store::Registrat
     }
     if (slot_of_location(rec.location)) return std::nullopt; // held by another endpoint here
     if (reg_count >= cfg.max_registrations) return std::nullopt;
-    auto version = parse_version(rec.lwm2m_version);
-    dm::Lwm2mVersion v = dm::Lwm2mVersion::v1_0;
-    if (version && version->first == 1 && version->second <= 2)
-        v = static_cast<dm::Lwm2mVersion>(version->second);
+    const dm::Lwm2mVersion v = stored_version(rec.lwm2m_version);
     Refusal why;
     // Stored records were accepted by a node: parsed leniently whatever the configuration.
     auto set = intern_set(rec.object_links, &why, false);
@@ -121,22 +115,7 @@ std::optional<std::uint32_t> Engine::Impl::adopt(TimePoint now, store::Registrat
     do {
         r.nonce = random.next_u32();
     } while (r.nonce == 0);
-    r.endpoint.assign(rec.endpoint);
-    r.sms = rec.sms_number;
-    r.peer = rec.peer;
-    r.listener = rec.socket;
-    r.version = v;
-    r.binding = stored_binding(rec.binding);
-    r.queue_mode = rec.queue_mode;
-    r.security = rec.security;
-    r.lifetime = rec.lifetime_s;
-    r.objects = *set;
-    r.profile = profile_of(*set, v);
-    r.notes = sets[*set].links.notes;
-    r.registered_at = rec.registered_at;
-    r.updated_at = rec.updated_at;
-    r.expires = now + std::chrono::seconds(left);
-    r.awake_until = now;
+    load_record(r, rec, v, *set, now, left);
     set_alias(slot, rec.location);
     by_endpoint.assign(endpoint_tag(r.endpoint), slot, [](std::uint32_t) { return false; });
     index_peer(slot);

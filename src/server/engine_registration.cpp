@@ -859,17 +859,12 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
     std::vector<bool> used(slot_high, false);
     for (std::size_t i = 0; i < regs.size(); ++i) {
         auto& rec = regs[i];
-        const std::int64_t left =
-            rec.updated_at + std::int64_t{rec.lifetime_s} +
-            std::chrono::duration_cast<std::chrono::seconds>(cfg.lifetime_grace).count() - wall_now;
+        const std::int64_t left = seconds_left(rec, wall_now);
         if (left <= 0 || find_slot(rec.endpoint)) {
             journal_remove(rec.endpoint);
             continue;
         }
-        auto version = parse_version(rec.lwm2m_version);
-        dm::Lwm2mVersion v = dm::Lwm2mVersion::v1_0;
-        if (version && version->first == 1 && version->second <= 2)
-            v = static_cast<dm::Lwm2mVersion>(version->second);
+        const dm::Lwm2mVersion v = stored_version(rec.lwm2m_version);
         Refusal why;
         // Restored records are parsed leniently whatever the configuration: they were accepted.
         // (An interned strict parse of the same text is shared: it is the same text.)
@@ -893,22 +888,7 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
         r.nonce = same_location ? wanted[i].second : 0;
         while (r.nonce == 0)
             r.nonce = random.next_u32();
-        r.endpoint.assign(rec.endpoint);
-        r.sms = std::move(rec.sms_number);
-        r.peer = rec.peer;
-        r.listener = rec.socket;
-        r.version = v;
-        r.binding = stored_binding(rec.binding);
-        r.queue_mode = rec.queue_mode;
-        r.security = rec.security;
-        r.lifetime = rec.lifetime_s;
-        r.objects = *set;
-        r.profile = profile_of(*set, v);
-        r.notes = sets[*set].links.notes;
-        r.registered_at = rec.registered_at;
-        r.updated_at = rec.updated_at;
-        r.expires = now + std::chrono::seconds(left);
-        r.awake_until = now; // asleep until it shows up
+        load_record(r, rec, v, *set, now, left);
         by_endpoint.assign(endpoint_tag(r.endpoint), slot, [](std::uint32_t) { return false; });
         index_peer(slot);
         ++reg_count;
@@ -963,6 +943,39 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
     info("restored " + std::to_string(restored) + " registrations and " +
          std::to_string(observations.size()) + " observations");
     return restored;
+}
+
+std::int64_t Engine::Impl::seconds_left(const store::RegistrationRecord& rec,
+                                        std::int64_t wall_now) const {
+    return rec.updated_at + std::int64_t{rec.lifetime_s} +
+           std::chrono::duration_cast<std::chrono::seconds>(cfg.lifetime_grace).count() - wall_now;
+}
+
+dm::Lwm2mVersion Engine::Impl::stored_version(const std::string& text) {
+    auto version = parse_version(text);
+    if (version && version->first == 1 && version->second <= 2)
+        return static_cast<dm::Lwm2mVersion>(version->second);
+    return dm::Lwm2mVersion::v1_0;
+}
+
+void Engine::Impl::load_record(detail::Reg& r, store::RegistrationRecord& rec, dm::Lwm2mVersion v,
+                               std::uint32_t set, TimePoint now, std::int64_t left) {
+    r.endpoint.assign(rec.endpoint);
+    r.sms = std::move(rec.sms_number);
+    r.peer = rec.peer;
+    r.listener = rec.socket;
+    r.version = v;
+    r.binding = stored_binding(rec.binding);
+    r.queue_mode = rec.queue_mode;
+    r.security = rec.security;
+    r.lifetime = rec.lifetime_s;
+    r.objects = set;
+    r.profile = profile_of(set, v);
+    r.notes = sets[set].links.notes;
+    r.registered_at = rec.registered_at;
+    r.updated_at = rec.updated_at;
+    r.expires = now + std::chrono::seconds(left);
+    r.awake_until = now; // asleep until it shows up
 }
 
 } // namespace lwm2m::server
