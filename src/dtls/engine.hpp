@@ -262,6 +262,13 @@ struct PeerCerts {
 [[nodiscard]] Errc verify_chain(const PeerCerts& certs, gnutls_x509_trust_list_t anchors);
 /// A trust list of `anchors` (DER; undecodable ones skipped); nullptr on allocation failure.
 [[nodiscard]] gnutls_x509_trust_list_t make_trust_list(const std::vector<Bytes>& anchors);
+/// DTLS 1.2 record layer (RFC 6347 §4.1): header size and content types (RFC 5246 §6.2.1).
+inline constexpr std::size_t kRecordHeader = 13;
+inline constexpr std::uint8_t kContentCcs = 20;
+inline constexpr std::uint8_t kContentAlert = 21;
+inline constexpr std::uint8_t kContentHandshake = 22;
+inline constexpr std::uint8_t kContentAppData = 23;
+
 /// A datum over `b` (GnuTLS takes it as input only; the cast drops const for its API).
 [[nodiscard]] inline gnutls_datum_t datum(BytesView b) noexcept {
     return gnutls_datum_t{

@@ -16,13 +16,13 @@ using detail::Conn;
 
 namespace {
 
-// RFC 6347 §4.1 record header (13 bytes) + §4.2.2 handshake header (12 bytes).
-constexpr std::size_t kRecordHeader = 13;
+using detail::kContentAlert;
+using detail::kContentAppData;
+using detail::kContentCcs;
+using detail::kContentHandshake;
+using detail::kRecordHeader;
+// RFC 6347 §4.2.2 handshake header (12 bytes), after the record header.
 constexpr std::size_t kHandshakeHeader = 12;
-constexpr std::uint8_t kContentHandshake = 22;
-constexpr std::uint8_t kContentCcs = 20;
-constexpr std::uint8_t kContentAlert = 21;
-constexpr std::uint8_t kContentAppData = 23;
 /// Largest datagram kept for an address without a session (poll_unknown_session).
 constexpr std::size_t kMaxKeptDatagram = 1500;
 constexpr std::uint8_t kClientHello = 1;

@@ -14,15 +14,15 @@ namespace lwm2m::dtls {
 namespace {
 
 // RFC 6347 §4.1 record header; RFC 6655 §3: 8-byte explicit nonce, 8-byte CCM-8 tag.
-constexpr std::size_t kHeader = 13;
+using detail::kContentAlert;
+using detail::kContentAppData;
+using detail::kContentHandshake;
+using detail::kRecordHeader;
 constexpr std::size_t kExplicitNonce = 8;
 constexpr std::size_t kTag = 8;
 constexpr std::size_t kKeySize = 16;
 constexpr std::size_t kSaltSize = 4;
 constexpr std::size_t kMaxPlaintext = 16384; // 2^14, RFC 6347 §4.1 / RFC 5246 §6.2.1
-constexpr std::uint8_t kTypeAlert = 21;
-constexpr std::uint8_t kTypeHandshake = 22;
-constexpr std::uint8_t kTypeAppData = 23;
 constexpr std::uint8_t kVersionMajor = 0xFE; // DTLS 1.2 = {254, 253}
 constexpr std::uint8_t kVersionMinor = 0xFD;
 
@@ -381,29 +381,29 @@ Result<RecordPath> RecordPath::create(SessionState state) {
 
 OpenedDatagram RecordPath::open(BytesView d) {
     OpenedDatagram out;
-    out.epoch0_handshake =
-        d.size() >= kHeader && b8(d, 0) == kTypeHandshake && b8(d, 3) == 0 && b8(d, 4) == 0;
+    out.epoch0_handshake = d.size() >= kRecordHeader && b8(d, 0) == kContentHandshake &&
+                           b8(d, 3) == 0 && b8(d, 4) == 0;
     std::size_t off = 0;
     std::array<std::byte, 12> nonce{};
     std::memcpy(nonce.data(), state_.client_write_iv.view().data(), kSaltSize);
     while (off < d.size()) {
-        if (d.size() - off < kHeader) { // RFC 6347 §4.1.2.7: drop what cannot be parsed
+        if (d.size() - off < kRecordHeader) { // RFC 6347 §4.1.2.7: drop what cannot be parsed
             ++out.dropped;
             break;
         }
-        const BytesView h = d.subspan(off, kHeader);
+        const BytesView h = d.subspan(off, kRecordHeader);
         const std::uint8_t type = b8(h, 0);
         const auto epoch = static_cast<std::uint16_t>((b8(h, 3) << 8) | b8(h, 4));
         std::uint64_t seq = 0;
         for (std::size_t i = 5; i < 11; ++i)
             seq = (seq << 8) | b8(h, i);
         const std::size_t len = (static_cast<std::size_t>(b8(h, 11)) << 8) | b8(h, 12);
-        if (d.size() - off - kHeader < len) {
+        if (d.size() - off - kRecordHeader < len) {
             ++out.dropped;
             break;
         }
-        const BytesView frag = d.subspan(off + kHeader, len);
-        off += kHeader + len;
+        const BytesView frag = d.subspan(off + kRecordHeader, len);
+        off += kRecordHeader + len;
         if (b8(h, 1) != kVersionMajor || b8(h, 2) != kVersionMinor || epoch != state_.epoch ||
             len < kExplicitNonce + kTag || len - kExplicitNonce - kTag > kMaxPlaintext) {
             ++out.dropped;
@@ -429,9 +429,9 @@ OpenedDatagram RecordPath::open(BytesView d) {
         plain.resize(plen);
         state_.read_window.mark(seq);
         ++out.authentic;
-        if (type == kTypeAppData) {
+        if (type == kContentAppData) {
             out.application_data.push_back(std::move(plain));
-        } else if (type == kTypeAlert && plen == 2) {
+        } else if (type == kContentAlert && plen == 2) {
             // RFC 5246 §7.2: level 2 = fatal; description 0 = close_notify.
             if (b8(plain, 1) == 0)
                 out.close_notify = true;
@@ -449,7 +449,7 @@ Result<Bytes> RecordPath::seal_record(std::uint8_t type, BytesView plaintext) {
     if (state_.write_seq > kMaxRecordSequence) return fail(Errc::sequence_exhausted);
     const std::uint64_t seq = state_.write_seq;
     const std::size_t len = kExplicitNonce + plaintext.size() + kTag;
-    Bytes rec(kHeader + len);
+    Bytes rec(kRecordHeader + len);
     rec[0] = static_cast<std::byte>(type);
     rec[1] = static_cast<std::byte>(kVersionMajor);
     rec[2] = static_cast<std::byte>(kVersionMinor);
@@ -459,27 +459,27 @@ Result<Bytes> RecordPath::seal_record(std::uint8_t type, BytesView plaintext) {
     rec[11] = static_cast<std::byte>(len >> 8);
     rec[12] = static_cast<std::byte>(len & 0xFF);
     // Explicit nonce = epoch || seq, as GnuTLS sends it (unique per key, RFC 6655 §3).
-    std::memcpy(&rec[kHeader], &rec[3], kExplicitNonce);
+    std::memcpy(&rec[kRecordHeader], &rec[3], kExplicitNonce);
     std::array<std::byte, 12> nonce{};
     std::memcpy(nonce.data(), state_.server_write_iv.view().data(), kSaltSize);
-    std::memcpy(nonce.data() + kSaltSize, &rec[kHeader], kExplicitNonce);
+    std::memcpy(nonce.data() + kSaltSize, &rec[kRecordHeader], kExplicitNonce);
     const auto aad = aad_of(state_.epoch, seq, type, plaintext.size());
     std::size_t clen = plaintext.size() + kTag;
     const int r = gnutls_aead_cipher_encrypt(hd_of(write_), nonce.data(), nonce.size(), aad.data(),
                                              aad.size(), kTag, plaintext.data(), plaintext.size(),
-                                             rec.data() + kHeader + kExplicitNonce, &clen);
+                                             rec.data() + kRecordHeader + kExplicitNonce, &clen);
     if (r < 0 || clen != plaintext.size() + kTag) return fail(Errc::internal_error);
     ++state_.write_seq; // never reused, even if the caller drops the record
     return rec;
 }
 
 Result<Bytes> RecordPath::seal(BytesView plaintext) {
-    return seal_record(kTypeAppData, plaintext);
+    return seal_record(kContentAppData, plaintext);
 }
 
 Result<Bytes> RecordPath::seal_close_notify() {
     const std::array<std::byte, 2> alert{std::byte{1}, std::byte{0}}; // warning, close_notify
-    return seal_record(kTypeAlert, alert);
+    return seal_record(kContentAlert, alert);
 }
 
 } // namespace lwm2m::dtls
