@@ -162,6 +162,36 @@ class LineProc:
         return rc
 
 
+class OutErrLines:
+    """A child process (spawn()) whose stdout and stderr are collected apart, line by line, on
+    threads (`out`, `err`: decoded lines with their newlines), so that a test can wait, bounded,
+    for a stdout line and still parse stdout alone afterwards (e.g. a JSON summary)."""
+
+    def __init__(self, args, **kw):
+        self.proc = spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+        self.out, self.err = [], []
+        for f, into in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
+            threading.Thread(target=self._pump, args=(f, into), daemon=True).start()
+
+    @staticmethod
+    def _pump(f, into):
+        for line in f:
+            into.append(line.decode(errors="replace"))
+
+    def wait_line(self, prefix, timeout):
+        """True once a stdout line starts with `prefix` (at most `timeout` seconds, less when
+        the process ends first)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if any(x.startswith(prefix) for x in self.out):
+                return True
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                return any(x.startswith(prefix) for x in self.out)
+            time.sleep(0.05)
+        return False
+
+
 def free_udp_port(host="127.0.0.1"):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(fam, socket.SOCK_DGRAM) as s:

@@ -14,7 +14,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,29 +31,9 @@ def start_server(a, d, extra=()):
     return s
 
 
-class Fleet:
+class Fleet(procs.OutErrLines):
     def __init__(self, a, args):
-        self.proc = procs.spawn([a.fleet] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.out = []
-        self.err = []
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.out), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self.err), daemon=True).start()
-
-    @staticmethod
-    def _pump(f, into):
-        for line in f:
-            into.append(line.decode(errors="replace"))
-
-    def wait_line(self, prefix, timeout):
-        end = time.time() + timeout
-        while time.time() < end:
-            if any(x.startswith(prefix) for x in self.out):
-                return True
-            if self.proc.poll() is not None:
-                time.sleep(0.2)
-                return any(x.startswith(prefix) for x in self.out)
-            time.sleep(0.05)
-        return False
+        super().__init__([a.fleet] + args)
 
     def finish(self, timeout=60):
         rc = self.proc.wait(timeout=timeout)

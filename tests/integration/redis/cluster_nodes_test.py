@@ -25,7 +25,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,30 +34,6 @@ import procs  # noqa: E402
 from procs import expect  # noqa: E402
 from server_test import Server  # noqa: E402
 from redis_cluster import RedisCluster  # noqa: E402
-
-
-class Fleet:
-    def __init__(self, binary, args):
-        self.proc = procs.spawn([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.out, self.err = [], []
-        for f, into in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
-            threading.Thread(target=self._pump, args=(f, into), daemon=True).start()
-
-    @staticmethod
-    def _pump(f, into):
-        for line in f:
-            into.append(line.decode(errors="replace"))
-
-    def wait_line(self, prefix, timeout):
-        end = time.time() + timeout
-        while time.time() < end:
-            if any(x.startswith(prefix) for x in self.out):
-                return True
-            if self.proc.poll() is not None:
-                time.sleep(0.2)
-                return any(x.startswith(prefix) for x in self.out)
-            time.sleep(0.05)
-        return False
 
 
 def log_of(s):
@@ -134,11 +109,12 @@ def run(a, d):
               "--source-addresses", "64", "--shutdown-grace", "5"]
     psk_acks, nosec_acks = os.path.join(d, "psk-acks.log"), os.path.join(d, "nosec-acks.log")
     fleets = [
-        Fleet(a.fleet, ["--server", f"coaps://127.0.0.1:{ports['coaps']}", "-n", str(n_psk),
-                        "--endpoint-prefix", "cp-", "--psk-key-file", key_file,
-                        "--log-acks", psk_acks] + common),
-        Fleet(a.fleet, ["--server", f"coap://127.0.0.1:{ports['coap']}", "-n", str(n_nosec),
-                        "--endpoint-prefix", "cn-", "--log-acks", nosec_acks] + common),
+        procs.OutErrLines([a.fleet, "--server", f"coaps://127.0.0.1:{ports['coaps']}",
+                           "-n", str(n_psk), "--endpoint-prefix", "cp-", "--psk-key-file",
+                           key_file, "--log-acks", psk_acks] + common),
+        procs.OutErrLines([a.fleet, "--server", f"coap://127.0.0.1:{ports['coap']}",
+                           "-n", str(n_nosec), "--endpoint-prefix", "cn-", "--log-acks",
+                           nosec_acks] + common),
     ]
     survivors = nodes
     try:
