@@ -103,7 +103,9 @@ def run(a, d):
         expect(st == 201, f"security {ep}: {st} {j}")
     print(f"{n_psk} PSK credentials provisioned through node 0 in {time.time() - t:.1f} s")
     for s in nodes[1:]:
-        s.start()
+        s.ports = nodes[0].ports  # redrawn if one was taken before node 0 bound it
+        s.start(redraw_ports=False)
+    ports = nodes[0].ports
 
     common = ["--rate", "150", "--duration", "300", "--lifetime", str(a.lifetime), "--json",
               "--source-addresses", "64", "--shutdown-grace", "5"]
