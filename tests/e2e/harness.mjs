@@ -73,24 +73,31 @@ export function createRun({ args, prefix, waitMs, watchdogMs, logs }) {
     consoleLines,
     step: (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${s}`),
 
-    /** lwm2m-server on free ports with the UI of --web-root; resolves once it prints READY. */
+    /** lwm2m-server on free ports with the UI of --web-root; resolves once it prints READY. A
+     * port taken between freeUdpPort() and the bind (tests in parallel) is drawn again. */
     async startServer({ dataDir, store, logLevel }) {
-      const ports = { coap: await freeUdpPort(), coaps: await freeUdpPort(), bs: await freeUdpPort(), bss: await freeUdpPort() };
-      const serverErr = fs.openSync(path.join(work, "server.err"), "w");
-      const server = spawn(
-        args.server,
-        ["--data-dir", dataDir, "--store", store, "--coap-address", "127.0.0.1", "--http-address", "127.0.0.1", "--http-port", "0",
-         "--coap-port", ports.coap, "--coaps-port", ports.coaps, "--bs-coap-port", ports.bs, "--bs-coaps-port", ports.bss,
-         "--nosec", "any", "--web-root", path.resolve(args["web-root"]), "--log-level", logLevel].map(String),
-        { stdio: ["ignore", "pipe", serverErr] },
-      );
-      children.push(server);
-      const ready = await new Promise((resolve) => {
-        const rl = readline.createInterface({ input: server.stdout });
-        const timer = setTimeout(() => resolve(""), waitMs);
-        rl.once("line", (l) => (clearTimeout(timer), resolve(l)));
-      });
-      expect(ready.startsWith("READY http="), `lwm2m-server did not start: ${ready}\n${fs.readFileSync(path.join(work, "server.err"), "utf8").slice(-3000)}`);
+      const errPath = path.join(work, "server.err");
+      let ports, ready = "";
+      for (let attempt = 0; attempt < 5 && !ready.startsWith("READY http="); ++attempt) {
+        ports = { coap: await freeUdpPort(), coaps: await freeUdpPort(), bs: await freeUdpPort(), bss: await freeUdpPort() };
+        const serverErr = fs.openSync(errPath, "w");
+        const server = spawn(
+          args.server,
+          ["--data-dir", dataDir, "--store", store, "--coap-address", "127.0.0.1", "--http-address", "127.0.0.1", "--http-port", "0",
+           "--coap-port", ports.coap, "--coaps-port", ports.coaps, "--bs-coap-port", ports.bs, "--bs-coaps-port", ports.bss,
+           "--nosec", "any", "--web-root", path.resolve(args["web-root"]), "--log-level", logLevel].map(String),
+          { stdio: ["ignore", "pipe", serverErr] },
+        );
+        children.push(server);
+        ready = await new Promise((resolve) => {
+          const rl = readline.createInterface({ input: server.stdout });
+          const timer = setTimeout(() => resolve(""), waitMs);
+          rl.once("line", (l) => (clearTimeout(timer), resolve(l)));
+          rl.once("close", () => (clearTimeout(timer), resolve("")));
+        });
+        if (!ready.startsWith("READY http=") && !fs.readFileSync(errPath, "utf8").includes("Address already in use")) break;
+      }
+      expect(ready.startsWith("READY http="), `lwm2m-server did not start: ${ready}\n${fs.readFileSync(errPath, "utf8").slice(-3000)}`);
       const base = `http://${ready.slice("READY http=".length).trim()}/`;
       const apiToken = fs.readFileSync(path.join(dataDir, "api-token"), "utf8").trim();
       return { ports, base, origin: new URL(base).origin, apiToken };
