@@ -1,6 +1,7 @@
 #include "dtls/engine.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -82,7 +83,6 @@ GlobalInit::~GlobalInit() {
 }
 
 Shared::~Shared() {
-    if (priority) gnutls_priority_deinit(priority);
     if (cert) gnutls_certificate_free_credentials(cert);
     if (psk_client) gnutls_psk_free_client_credentials(psk_client);
     if (psk_server) gnutls_psk_free_server_credentials(psk_server);
@@ -587,25 +587,63 @@ Result<void> Shared::apply_common(const CommonConfig& cfg) {
 
 Result<void> Shared::init_priority(const std::vector<CipherSuite>& suites_, bool want_psk,
                                    bool want_cert, bool x509_ctype, bool rawpk_ctype) {
+    const auto key = priority_key(suites_, want_psk, want_cert, x509_ctype, rawpk_ctype);
+    if (!key) return fail(Errc::invalid_config);
+    // Parsing a priority string costs several microseconds (a fifth of a client's first
+    // flight in bench_server's DTLS-PSK loop); a fleet holds thousands of sessions with the
+    // same few strings. There are at most 64 of them (the key's six bits): each is parsed once
+    // per process and kept to its end, shared by every session (GnuTLS only reads a
+    // gnutls_priority_t after gnutls_priority_init, from any thread). A lost race parses
+    // twice and frees one.
+    static std::array<std::atomic<gnutls_priority_t>, 64> cache{};
+    auto& slot = cache[*key];
+    priority = slot.load(std::memory_order_acquire);
+    if (priority != nullptr) return ok();
+    // The cached caches outlive every Shared: GnuTLS stays initialised for them.
+    static const bool kept_initialised = gnutls_global_init() >= 0;
+    if (!kept_initialised) return fail(Errc::internal_error);
     const std::string prio = priority_string(suites_, want_psk, want_cert, x509_ctype, rawpk_ctype);
-    if (prio.empty()) return fail(Errc::invalid_config);
-    if (gnutls_priority_init(&priority, prio.c_str(), nullptr) < 0) {
-        priority = nullptr;
-        return fail(Errc::invalid_config);
+    gnutls_priority_t fresh = nullptr;
+    if (gnutls_priority_init(&fresh, prio.c_str(), nullptr) < 0) return fail(Errc::invalid_config);
+    gnutls_priority_t expected = nullptr;
+    if (slot.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) {
+        priority = fresh;
+    } else {
+        gnutls_priority_deinit(fresh);
+        priority = expected;
     }
     return ok();
 }
 
-std::string priority_string(const std::vector<CipherSuite>& suites, bool want_psk, bool want_cert,
-                            bool x509_ctype, bool rawpk_ctype) {
+namespace {
+struct PriorityFlags {
     bool psk = false, ecdhe = false, ccm8 = false, cbc = false;
+};
+PriorityFlags priority_flags(const std::vector<CipherSuite>& suites, bool want_psk,
+                             bool want_cert) {
+    PriorityFlags f;
     for (auto s : suites) {
         const bool p = is_psk(s);
         if (p && !want_psk) continue;
         if (!p && !want_cert) continue;
-        (p ? psk : ecdhe) = true;
-        (is_ccm8(s) ? ccm8 : cbc) = true;
+        (p ? f.psk : f.ecdhe) = true;
+        (is_ccm8(s) ? f.ccm8 : f.cbc) = true;
     }
+    return f;
+}
+} // namespace
+
+std::optional<unsigned> priority_key(const std::vector<CipherSuite>& suites, bool want_psk,
+                                     bool want_cert, bool x509_ctype, bool rawpk_ctype) {
+    const auto f = priority_flags(suites, want_psk, want_cert);
+    if (!f.psk && !f.ecdhe) return std::nullopt;
+    return (f.psk ? 1U : 0U) | (f.ecdhe ? 2U : 0U) | (f.ccm8 ? 4U : 0U) | (f.cbc ? 8U : 0U) |
+           (x509_ctype || !rawpk_ctype ? 16U : 0U) | (rawpk_ctype ? 32U : 0U);
+}
+
+std::string priority_string(const std::vector<CipherSuite>& suites, bool want_psk, bool want_cert,
+                            bool x509_ctype, bool rawpk_ctype) {
+    const auto [psk, ecdhe, ccm8, cbc] = priority_flags(suites, want_psk, want_cert);
     if (!psk && !ecdhe) return {};
     // GnuTLS needs a signature algorithm even for plain PSK; P-256/SHA-256 only (RFC 7251 §2).
     std::string r =

@@ -87,7 +87,7 @@ struct CookieSink {
     const PeerAddr* peer;
 };
 
-/// Shared GnuTLS objects of one owner (priority cache, credentials).
+/// Shared GnuTLS objects of one owner (credentials; the priority cache is process-wide).
 struct Shared {
     Shared() = default;
     Shared(const Shared&) = delete;
@@ -105,8 +105,8 @@ struct Shared {
     /// Copies the settings both roles share (suites, MTU, retransmission and handshake timeouts,
     /// logger). Errors: Errc::invalid_config (no suite, MTU outside 256..65507).
     [[nodiscard]] Result<void> apply_common(const CommonConfig& cfg);
-    /// Builds `priority` from priority_string(). Errors: Errc::invalid_config (no suite left, or
-    /// GnuTLS refuses the string).
+    /// Points `priority` at the process-wide parsed priority_string() (parsed on first use, never
+    /// freed). Errors: Errc::invalid_config (no suite left, or GnuTLS refuses the string).
     [[nodiscard]] Result<void> init_priority(const std::vector<CipherSuite>& suites_, bool want_psk,
                                              bool want_cert, bool x509_ctype, bool rawpk_ctype);
     unsigned retransmit_ms = 1000;
@@ -233,6 +233,11 @@ struct RecordScan {
 /// Whether a datagram carries a handshake record of epoch >= 1 (an encrypted Finished).
 [[nodiscard]] bool has_encrypted_handshake(BytesView datagram) noexcept;
 
+/// Which priority_string() the arguments give, as 6 bits (nullopt: no suite left): the index of
+/// the process-wide cache of parsed priorities (Shared::init_priority).
+[[nodiscard]] std::optional<unsigned> priority_key(const std::vector<CipherSuite>& suites,
+                                                   bool want_psk, bool want_cert, bool x509_ctype,
+                                                   bool rawpk_ctype);
 /// GnuTLS priority string giving exactly the suites' key exchanges/ciphers/MACs.
 [[nodiscard]] std::string priority_string(const std::vector<CipherSuite>& suites, bool want_psk,
                                           bool want_cert, bool x509_ctype, bool rawpk_ctype);
