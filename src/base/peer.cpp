@@ -223,20 +223,4 @@ std::string PeerAddr::to_string() const {
     return out;
 }
 
-std::size_t PeerAddr::hash() const noexcept {
-    // FNV-1a over the significant bytes; cheap and good enough for hash tables keyed by peer.
-    std::uint64_t h = 1469598103934665603ULL;
-    auto mix = [&h](std::uint8_t b) {
-        h ^= b;
-        h *= 1099511628211ULL;
-    };
-    mix(static_cast<std::uint8_t>(family));
-    const std::size_t n = family == Family::ipv4 ? 4 : 16;
-    for (std::size_t i = 0; i < n; ++i)
-        mix(addr[i]);
-    mix(static_cast<std::uint8_t>(port >> 8));
-    mix(static_cast<std::uint8_t>(port));
-    return static_cast<std::size_t>(h);
-}
-
 } // namespace lwm2m

@@ -47,22 +47,11 @@ namespace lwm2m::coap {
 namespace detail {
 
 constexpr std::uint64_t mix(std::uint64_t x) noexcept {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
+    return PeerAddr::mix64(x);
 }
 
-/// A fast peer hash for the endpoint's tables (two 64-bit loads + a multiply-xorshift mix;
-/// the tables walk bucket chains by re-hashing, so this matters at 1e5 peers).
 inline std::uint64_t peer_hash(const PeerAddr& p) noexcept {
-    std::uint64_t a = 0;
-    std::uint64_t b = 0;
-    std::memcpy(&a, p.addr.data(), 8);
-    std::memcpy(&b, p.addr.data() + 8, 8);
-    const std::uint64_t c = (std::uint64_t{p.port} << 32) ^ (std::uint64_t{p.scope_id} << 8) ^
-                            static_cast<std::uint64_t>(p.family);
-    return mix(a * 0x9e3779b97f4a7c15ULL ^ mix(b ^ (c * 0xc2b2ae3d27d4eb4fULL)));
+    return p.hash();
 }
 struct FastPeerHash {
     std::size_t operator()(const PeerAddr& p) const noexcept {

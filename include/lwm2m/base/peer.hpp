@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,7 +29,26 @@ struct PeerAddr {
     static std::optional<PeerAddr> parse(std::string_view text) noexcept;
     /// "1.2.3.4:5683" or "[::1]:5683".
     [[nodiscard]] std::string to_string() const;
-    [[nodiscard]] std::size_t hash() const noexcept;
+    /// Two 64-bit loads and a multiply-xorshift mix (no byte loop): every per-peer table of
+    /// the CoAP, DTLS and server layers hashes with it, at 1e5 peers on every datagram and
+    /// rehash.
+    [[nodiscard]] std::size_t hash() const noexcept {
+        std::uint64_t a = 0;
+        std::uint64_t b = 0;
+        std::memcpy(&a, addr.data(), 8);
+        std::memcpy(&b, addr.data() + 8, 8);
+        const std::uint64_t c = (std::uint64_t{port} << 32) ^ (std::uint64_t{scope_id} << 8) ^
+                                static_cast<std::uint64_t>(family);
+        return static_cast<std::size_t>(
+            mix64(a * 0x9e3779b97f4a7c15ULL ^ mix64(b ^ (c * 0xc2b2ae3d27d4eb4fULL))));
+    }
+    /// The finaliser of MurmurHash3's 64-bit mix (one multiply, two xorshifts).
+    static constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        return x;
+    }
 
     friend bool operator==(const PeerAddr&, const PeerAddr&) = default;
     friend auto operator<=>(const PeerAddr&, const PeerAddr&) = default;
