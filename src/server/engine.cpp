@@ -69,9 +69,6 @@ Engine::~Engine() = default;
 void Engine::Impl::info(const std::string& msg) {
     if (log.enabled(LogLevel::info)) log.write(LogLevel::info, "server", msg);
 }
-void Engine::Impl::debug(const std::string& msg) {
-    if (log.enabled(LogLevel::debug)) log.write(LogLevel::debug, "server", msg);
-}
 void Engine::Impl::warn(const std::string& msg) {
     if (log.enabled(LogLevel::warn)) log.write(LogLevel::warn, "server", msg);
 }
@@ -115,8 +112,10 @@ void Engine::Impl::on_dtls_event(std::uint16_t l, TimePoint, dtls::Event& ev) {
         auto bound = credentials.resolve(done->identity);
         const detail::PeerKey key{l, done->peer};
         if (bound) {
-            debug("DTLS session from " + done->peer.to_string() + " bound to endpoint '" +
-                  bound->endpoint + "'");
+            debug([&] {
+                return "DTLS session from " + done->peer.to_string() + " bound to endpoint '" +
+                       bound->endpoint + "'";
+            });
             identities[key] = std::move(*bound);
         } else {
             identities.erase(key);
@@ -124,8 +123,10 @@ void Engine::Impl::on_dtls_event(std::uint16_t l, TimePoint, dtls::Event& ev) {
     } else if (auto* closed = std::get_if<dtls::Closed>(&ev)) {
         identities.erase(detail::PeerKey{l, closed->peer});
     } else if (auto* failed = std::get_if<dtls::HandshakeFailed>(&ev)) {
-        debug("DTLS handshake from " + failed->peer.to_string() +
-              " failed: " + failed->error.message());
+        debug([&] {
+            return "DTLS handshake from " + failed->peer.to_string() +
+                   " failed: " + failed->error.message();
+        });
     }
 }
 

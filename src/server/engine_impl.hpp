@@ -313,7 +313,12 @@ struct Engine::Impl {
     void send_response(std::uint16_t listener, TimePoint now, coap::IncomingId id, coap::Message m);
     void emit(Event e) { events.push_back(std::move(e)); }
     void info(const std::string& msg);
-    void debug(const std::string& msg);
+    /// Debug lines are built only when the level is on (`make` returns the text): several sit
+    /// on the per-datagram paths (handshakes, Registers).
+    template <class Make>
+    void debug(Make&& make) {
+        if (log.enabled(LogLevel::debug)) log.write(LogLevel::debug, "server", make());
+    }
     void warn(const std::string& msg);
 
     // ---- engine_registration.cpp

@@ -50,8 +50,10 @@ bool Engine::Impl::park(std::uint16_t l, TimePoint now, const coap::IncomingRequ
     p.deadline = now + cfg.read_through.timeout;
     parked_order.emplace_back(p.deadline, id);
     parked.emplace(id, std::move(p));
-    debug("request from " + in.peer.to_string() + " parked: looking up " +
-          (location.empty() ? "endpoint '" + endpoint + "'" : "location " + location));
+    debug([&] {
+        return "request from " + in.peer.to_string() + " parked: looking up " +
+               (location.empty() ? "endpoint '" + endpoint + "'" : "location " + location);
+    });
     lookups.push_back(
         RegistrationLookup{id, std::move(endpoint), std::move(location), LookupReason::uplink});
     ++stats.lookups;

@@ -458,8 +458,10 @@ void Engine::Impl::do_register(std::uint16_t l, TimePoint now, coap::IncomingReq
     const coap::Message& m = in.request;
     auto refuse = [&](coap::Code code, std::string text) {
         ++stats.refused;
-        debug("Register from " + in.peer.to_string() + " refused " + code.to_string() + ": " +
-              text);
+        debug([&] {
+            return "Register from " + in.peer.to_string() + " refused " + code.to_string() + ": " +
+                   text;
+        });
         respond(l, now, in.id, code, text);
     };
     std::array<std::string_view, max_query_items> items;
@@ -537,7 +539,7 @@ void Engine::Impl::do_register(std::uint16_t l, TimePoint now, coap::IncomingReq
         // observations end; it keeps the slot (and its endpoint index) under a new nonce, so
         // the old location stops working.
         slot = *existing;
-        debug("Register of '" + std::string(ep) + "' replaces its registration");
+        debug([&] { return "Register of '" + std::string(ep) + "' replaces its registration"; });
         teardown(now, slot);
         Reg& old = reg(slot);
         if (old.peer != in.peer || old.listener != l) unindex_peer(slot);
@@ -620,7 +622,10 @@ void Engine::Impl::do_update(std::uint16_t l, TimePoint now, coap::IncomingReque
     const coap::Message& m = in.request;
     auto refuse = [&](coap::Code code, std::string text) {
         ++stats.refused;
-        debug("Update from " + in.peer.to_string() + " refused " + code.to_string() + ": " + text);
+        debug([&] {
+            return "Update from " + in.peer.to_string() + " refused " + code.to_string() + ": " +
+                   text;
+        });
         respond(l, now, in.id, code, text);
     };
     const auto slot = slot_of_location(location);
