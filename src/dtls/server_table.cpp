@@ -560,6 +560,10 @@ Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& st
         return fail(Errc::invalid_config);
     LWM2M_TRY_VOID(sh.apply_common(cfg));
     sh.policy = impl.get();
+    // A ClientHello from a new address is a lookup that misses: it walks the whole bucket
+    // chain, each node another session's cold memory. Half-full buckets halve that walk for
+    // 8 bytes more per session.
+    impl->entries.max_load_factor(0.5F);
     const bool want_cert = cfg.rpk.has_value() || cfg.x509.has_value();
     if (!cfg.psk && !want_cert) return fail(Errc::invalid_config);
     if (cfg.psk) {
