@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -42,6 +43,7 @@
 
 #include "backend.hpp"
 #include "cluster.hpp"
+#include "coherence.hpp"
 #include "credentials.hpp"
 #include "options.hpp"
 #include "server_core.hpp"
@@ -182,6 +184,23 @@ Result<Stores> open_stores(const app::ServerOptions& o, const std::string& node_
     LWM2M_TRY_VOID(s.history_db->exec("PRAGMA query_only = ON"));
     s.history = std::make_unique<store::SqliteEventLog>(*s.history_db, event_log_rows);
     return s;
+}
+
+/// The invalidation channel of the credentials and configurations (coherence.hpp).
+template <class LoopT>
+Result<std::unique_ptr<store::RedisChangeListener>>
+start_credential_sync(Stores& stores, const std::string& url, LoopT& loop, Logger& logger,
+                      std::string* why) {
+    LWM2M_TRY(nodes, store::redis::parse_url(url, why));
+    for (auto& p : stores.redis->client().primaries())
+        if (std::find(nodes.begin(), nodes.end(), p) == nodes.end()) nodes.push_back(p);
+    app::CredentialSyncParts parts;
+    parts.security = &stores.redis->security();
+    parts.configs = dynamic_cast<store::RedisBootstrapConfigStore*>(stores.configs.get());
+    parts.post = [&loop](std::function<void(TimePoint)> task) { loop.post(std::move(task)); };
+    parts.log = &logger;
+    return app::start_credential_sync(std::move(nodes), stores.redis->keys(), std::move(parts),
+                                      why);
 }
 
 Result<transport::UdpSocket> bind_udp(const std::string& address, int port, bool reuse_port) {
@@ -475,6 +494,19 @@ int run(const app::ServerOptions& o) {
         backend.set_cluster(cluster.get());
         log->info("cluster node {} (redis)", *node_id);
     }
+    // Credentials and bootstrap configurations changed at other nodes (docs/cluster.md
+    // "Credentials and bootstrap configurations").
+    std::unique_ptr<store::RedisChangeListener> credential_sync;
+    if (stores->redis) {
+        std::string why;
+        auto c = start_credential_sync(*stores, o.store, loop, logger, &why);
+        if (!c) {
+            log->error("credential sync: {}{}{}", c.error().message(), why.empty() ? "" : ": ",
+                       why);
+            return 1;
+        }
+        credential_sync = std::move(*c);
+    }
     http::Router router;
     http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", LWM2M_VERSION_STRING}});
     router.set_authenticator(http::bearer_authenticator(*token));
@@ -631,6 +663,7 @@ int run(const app::ServerOptions& o) {
     // Forwarded requests still waiting are answered; the others see this node leave.
     backend.set_cluster(nullptr);
     cluster.reset();
+    credential_sync.reset();
     backend.fail_pending();
     if (dm) {
         // What the last iteration journaled (e.g. expiries) is written before we exit.
