@@ -57,7 +57,8 @@ start_credential_sync(std::vector<store::redis::HostPort> nodes, const store::Re
             const auto changed = sec->apply_all(std::move(*shared));
             if (changed != 0 && log)
                 log->write(LogLevel::info, "cluster",
-                           "credentials re-read: " + std::to_string(changed) + " endpoint(s) changed");
+                           "credentials re-read: " + std::to_string(changed) +
+                               " endpoint(s) changed");
         });
     };
     return store::RedisChangeListener::start(std::move(lo), std::move(on_change),

@@ -21,8 +21,8 @@
 namespace lwm2m::app {
 
 struct CredentialSyncParts {
-    store::RedisSecurityStore* security = nullptr;        ///< the engine's index (loop thread)
-    store::RedisBootstrapConfigStore* configs = nullptr;  ///< thread-safe
+    store::RedisSecurityStore* security = nullptr;       ///< the engine's index (loop thread)
+    store::RedisBootstrapConfigStore* configs = nullptr; ///< thread-safe
     /// Runs a task on the loop thread (transport::Loop::post).
     std::function<void(std::function<void(TimePoint)>)> post;
     Logger* log = nullptr;

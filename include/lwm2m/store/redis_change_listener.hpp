@@ -37,11 +37,11 @@ struct RedisChangeListenerOptions {
 };
 
 struct RedisChangeListenerStats {
-    std::uint64_t notices = 0;       ///< notices handed to on_change
-    std::uint64_t bad = 0;           ///< payloads that were not a notice (dropped)
-    std::uint64_t resyncs = 0;       ///< on_resync calls
-    std::uint64_t connections = 0;   ///< subscriptions opened (the first one included)
-    std::uint64_t disconnections = 0;///< connections lost
+    std::uint64_t notices = 0;        ///< notices handed to on_change
+    std::uint64_t bad = 0;            ///< payloads that were not a notice (dropped)
+    std::uint64_t resyncs = 0;        ///< on_resync calls
+    std::uint64_t connections = 0;    ///< subscriptions opened (the first one included)
+    std::uint64_t disconnections = 0; ///< connections lost
 };
 
 class RedisChangeListener {

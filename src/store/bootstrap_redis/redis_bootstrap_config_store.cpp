@@ -22,28 +22,27 @@ Result<std::optional<BootstrapConfig>> open_config(const redis::Reply& reply, co
 }
 
 /// Every configuration of the store (SCAN + pipelined GETs).
-Result<void> scan_configs(redis::ClusterClient& client, const SecretBox& box,
-                          const RedisKeys& keys,
+Result<void> scan_configs(redis::ClusterClient& client, const SecretBox& box, const RedisKeys& keys,
                           const std::function<Result<void>(BootstrapConfig&&)>& on_config) {
     std::unordered_set<std::string> seen;
-    return client.scan(
-        keys.pattern("bscfg"), 512, [&](std::vector<std::string>& found) -> Result<void> {
-            std::vector<redis::Command> cmds;
-            std::vector<std::string> eps;
-            for (auto& k : found) {
-                auto ep = keys.endpoint_of(k);
-                if (!ep || !seen.insert(*ep).second) continue;
-                cmds.push_back(redis::command({"GET", k}, k));
-                eps.push_back(std::move(*ep));
-            }
-            if (cmds.empty()) return ok();
-            LWM2M_TRY(replies, client.run(cmds));
-            for (std::size_t i = 0; i < replies.size(); ++i) {
-                LWM2M_TRY(config, open_config(replies[i], box, eps[i]));
-                if (config) LWM2M_TRY_VOID(on_config(std::move(*config)));
-            }
-            return ok();
-        });
+    return client.scan(keys.pattern("bscfg"), 512,
+                       [&](std::vector<std::string>& found) -> Result<void> {
+                           std::vector<redis::Command> cmds;
+                           std::vector<std::string> eps;
+                           for (auto& k : found) {
+                               auto ep = keys.endpoint_of(k);
+                               if (!ep || !seen.insert(*ep).second) continue;
+                               cmds.push_back(redis::command({"GET", k}, k));
+                               eps.push_back(std::move(*ep));
+                           }
+                           if (cmds.empty()) return ok();
+                           LWM2M_TRY(replies, client.run(cmds));
+                           for (std::size_t i = 0; i < replies.size(); ++i) {
+                               LWM2M_TRY(config, open_config(replies[i], box, eps[i]));
+                               if (config) LWM2M_TRY_VOID(on_config(std::move(*config)));
+                           }
+                           return ok();
+                       });
 }
 
 } // namespace
@@ -53,10 +52,11 @@ RedisBootstrapConfigStore::open(redis::ClusterClient& client, const SecretBox& b
                                 ValidationOptions options) {
     std::unique_ptr<RedisBootstrapConfigStore> store(
         new RedisBootstrapConfigStore(client, box, std::move(keys), options));
-    LWM2M_TRY_VOID(scan_configs(client, box, store->keys_, [&](BootstrapConfig&& c) -> Result<void> {
-        if (!store->cache_.put(std::move(c))) return fail(Errc::corrupt);
-        return ok();
-    }));
+    LWM2M_TRY_VOID(
+        scan_configs(client, box, store->keys_, [&](BootstrapConfig&& c) -> Result<void> {
+            if (!store->cache_.put(std::move(c))) return fail(Errc::corrupt);
+            return ok();
+        }));
     return store;
 }
 

@@ -11,9 +11,9 @@ RedisChangeListener::start(RedisChangeListenerOptions options, OnChange on_chang
     l->options_ = std::move(options);
     l->on_change_ = std::move(on_change);
     l->on_resync_ = std::move(on_resync);
-    LWM2M_TRY(sub, redis::Subscriber::connect(l->options_.nodes,
-                                              {l->options_.keys.change_channel()},
-                                              l->options_.cluster, why));
+    LWM2M_TRY(sub,
+              redis::Subscriber::connect(l->options_.nodes, {l->options_.keys.change_channel()},
+                                         l->options_.cluster, why));
     l->subscriber_ = std::move(sub);
     l->thread_ = std::thread([p = l.get()] { p->run(); });
     return l;

@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <lwm2m/store/redis_change_listener.hpp>
 #include <lwm2m/store/redis_cluster.hpp>
 
 namespace lwm2m::store::redis {
@@ -390,6 +391,91 @@ TEST(FakeRedisSubscriber, NoReachableNodeIsUnavailableAndNamesIt) {
     EXPECT_NE(why.find("127.0.0.1:1"), std::string::npos) << why;
     EXPECT_FALSE(Subscriber::connect({}, {"c"}, {}, &why));
     EXPECT_FALSE(Subscriber::connect({{"127.0.0.1", 1}}, {}, {}, &why));
+}
+
+// ---- RedisChangeListener (docs/cluster.md "Credentials and bootstrap configurations")
+
+/// SUBSCRIBE answered with its confirmation, then the given messages on the change channel.
+FakeRedis::Handler change_publisher(std::vector<std::string> payloads) {
+    return [payloads](const std::vector<std::string>& a) -> std::string {
+        if (a.size() != 2 || a[0] != "SUBSCRIBE") return "-ERR unexpected\r\n";
+        std::string out = "*3\r\n" + bulk("subscribe") + bulk(a[1]) + ":1\r\n";
+        for (const auto& p : payloads)
+            out += "*3\r\n" + bulk("message") + bulk(a[1]) + bulk(p);
+        return out;
+    };
+}
+
+TEST(FakeRedisChangeListener, NoticesReachTheHandlerAndEverySubscriptionResyncs) {
+    auto a = std::make_unique<FakeRedis>(change_publisher({"sdev-1", "?bad", "bcfg-1"}));
+    FakeRedis b(change_publisher({"sdev-2"}));
+    std::mutex m;
+    std::vector<std::string> events; // "resync" or "<kind char><endpoint>"
+    RedisChangeListenerOptions o;
+    o.nodes = {a->addr(), b.addr()};
+    o.keys = RedisKeys{"t"};
+    o.cluster = fast();
+    o.poll = std::chrono::milliseconds(50);
+    auto l = RedisChangeListener::start(
+        o,
+        [&](const ChangeNotice& n) {
+            std::lock_guard lock(m);
+            events.push_back(encode_change(n.kind, n.endpoint));
+        },
+        [&] {
+            std::lock_guard lock(m);
+            events.emplace_back("resync");
+        });
+    ASSERT_TRUE(l);
+    auto wait_for = [&](std::size_t n) {
+        for (int i = 0; i < 400; ++i) {
+            {
+                std::lock_guard lock(m);
+                if (events.size() >= n) return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    };
+    ASSERT_TRUE(wait_for(3));
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(events, (std::vector<std::string>{"resync", "sdev-1", "bcfg-1"}));
+    }
+    EXPECT_EQ(a->seen().front(), (std::vector<std::string>{"SUBSCRIBE", "t:bus:changes"}));
+    // Its node goes: messages may have been lost meanwhile, so the next subscription (on the
+    // other node) is followed by a full re-read before its notices.
+    a.reset();
+    ASSERT_TRUE(wait_for(5));
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(events,
+                  (std::vector<std::string>{"resync", "sdev-1", "bcfg-1", "resync", "sdev-2"}));
+    }
+    const auto st = (*l)->stats();
+    EXPECT_EQ(st.notices, 3U);
+    EXPECT_EQ(st.bad, 1U);
+    EXPECT_EQ(st.resyncs, 2U);
+    EXPECT_EQ(st.connections, 2U);
+    EXPECT_GE(st.disconnections, 1U);
+}
+
+TEST(FakeRedisChangeListener, ResyncsPeriodicallyAndStopsPromptly) {
+    FakeRedis a(change_publisher({}));
+    std::atomic<int> resyncs{0};
+    RedisChangeListenerOptions o;
+    o.nodes = {a.addr()};
+    o.cluster = fast();
+    o.poll = std::chrono::milliseconds(20);
+    o.resync_interval = std::chrono::milliseconds(100);
+    auto l = RedisChangeListener::start(o, {}, [&] { ++resyncs; });
+    ASSERT_TRUE(l);
+    for (int i = 0; i < 300 && resyncs < 3; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_GE(resyncs.load(), 3);
+    const auto t0 = std::chrono::steady_clock::now();
+    l->reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
 }
 
 } // namespace
