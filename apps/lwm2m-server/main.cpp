@@ -186,6 +186,32 @@ Result<Stores> open_stores(const app::ServerOptions& o, const std::string& node_
     return s;
 }
 
+/// The stored observations of each found registration of a read-through answer (empty for the
+/// others, and for all when the read fails: the registration is then taken over without them).
+std::vector<std::vector<store::ObservationRecord>> observations_of_found(
+    const store::RedisRegistrationStore& regs,
+    const std::vector<std::pair<std::uint64_t, std::optional<store::RegistrationRecord>>>& answers,
+    spdlog::logger& log) {
+    std::vector<std::vector<store::ObservationRecord>> out(answers.size());
+    std::vector<std::string> eps;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < answers.size(); ++i)
+        if (answers[i].second) {
+            eps.push_back(answers[i].second->endpoint);
+            where.push_back(i);
+        }
+    if (eps.empty()) return out;
+    auto got = regs.observations_many(eps);
+    if (!got) {
+        log.warn("reading the observations of taken-over registrations failed: {}",
+                 got.error().message());
+        return out;
+    }
+    for (std::size_t j = 0; j < where.size(); ++j)
+        out[where[j]] = std::move((*got)[j]);
+    return out;
+}
+
 /// The invalidation channel of the credentials and configurations (coherence.hpp).
 template <class LoopT>
 Result<std::unique_ptr<store::RedisChangeListener>>
@@ -570,10 +596,15 @@ int run(const app::ServerOptions& o) {
                             answers.emplace_back(l.id, l.endpoint.empty()
                                                            ? std::move((*by_loc)[k++])
                                                            : std::move((*by_ep)[e++]));
-                        loop.post([&dm, answers = std::move(answers)](TimePoint t) mutable {
-                            for (auto& [id, rec] : answers) {
+                        // A registration taken over brings its observations (one pipeline).
+                        auto obs = observations_of_found(regs, answers, *log);
+                        loop.post([&dm, answers = std::move(answers),
+                                   obs = std::move(obs)](TimePoint t) mutable {
+                            for (std::size_t i = 0; i < answers.size(); ++i) {
+                                auto& [id, rec] = answers[i];
                                 if (rec)
-                                    dm->provide_registration(t, id, std::move(*rec));
+                                    dm->provide_registration(t, id, std::move(*rec),
+                                                             std::move(obs[i]));
                                 else
                                     dm->registration_not_found(t, id);
                             }

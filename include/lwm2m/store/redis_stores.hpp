@@ -155,6 +155,9 @@ public:
     /// Observations of one endpoint, by id. Errors: as load().
     [[nodiscard]] Result<std::vector<ObservationRecord>>
     observations(std::string_view endpoint) const;
+    /// observations() of many endpoints in one pipeline, in the order of `endpoints`.
+    [[nodiscard]] Result<std::vector<std::vector<ObservationRecord>>>
+    observations_many(std::span<const std::string> endpoints) const;
 
 private:
     redis::ClusterClient* client_;

@@ -582,6 +582,30 @@ RedisRegistrationStore::observations(std::string_view endpoint) const {
     return out;
 }
 
+Result<std::vector<std::vector<ObservationRecord>>>
+RedisRegistrationStore::observations_many(std::span<const std::string> endpoints) const {
+    std::vector<std::vector<ObservationRecord>> out(endpoints.size());
+    if (endpoints.empty()) return out;
+    std::vector<redis::Command> cmds;
+    cmds.reserve(endpoints.size());
+    for (const auto& ep : endpoints) {
+        const auto k = keys_.obs(ep);
+        cmds.push_back(redis::command({"HGETALL", k}, k));
+    }
+    LWM2M_TRY(replies, client_->run(cmds));
+    for (std::size_t e = 0; e < replies.size(); ++e) {
+        const auto& r = replies[e];
+        if (r.type != redis::Reply::Type::array) return fail(Errc::io_error);
+        for (std::size_t i = 1; i < r.elements.size(); i += 2) {
+            LWM2M_TRY(o, redis_codec::decode_observation(r.elements[i].str));
+            out[e].push_back(std::move(o));
+        }
+        std::sort(out[e].begin(), out[e].end(),
+                  [](const auto& a, const auto& b) { return a.id < b.id; });
+    }
+    return out;
+}
+
 // ------------------------------------------------------------------ security
 
 namespace {
