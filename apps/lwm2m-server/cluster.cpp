@@ -265,6 +265,34 @@ void ClusterNode::list_nodes(
     });
 }
 
+void ClusterNode::find_registration(std::string endpoint, StoredDone done) {
+    post([this, endpoint = std::move(endpoint), done = std::move(done)] {
+        auto rec = lookup_->find(endpoint);
+        if (!rec) {
+            done(tl::unexpected(unavailable()));
+            return;
+        }
+        if (!*rec) {
+            done(std::optional<StoredRegistration>());
+            return;
+        }
+        // A record past its lifetime and the engines' default grace (EngineConfig::
+        // lifetime_grace, 30 s) is no registration: its node died and the device never came back.
+        const auto& r = **rec;
+        if (r.updated_at + static_cast<std::int64_t>(r.lifetime_s) + 30 < unix_ms() / 1000) {
+            done(std::optional<StoredRegistration>());
+            return;
+        }
+        auto owner = lookup_->owner(endpoint);
+        if (!owner) {
+            done(tl::unexpected(unavailable()));
+            return;
+        }
+        done(std::optional<StoredRegistration>(
+            StoredRegistration{std::move(**rec), owner->value_or(std::string())}));
+    });
+}
+
 void ClusterNode::beat() {
     next_beat_ = Clock::now() + options_.heartbeat;
     if (auto r = registry_->heartbeat(options_.node_id, registrations_(), unix_ms()); !r) {

@@ -108,6 +108,17 @@ public:
     /// The node list (any thread; never blocks): `done` runs on the worker thread.
     void
     list_nodes(std::function<void(tl::expected<std::vector<http::NodeInfo>, http::ApiError>)> done);
+    /// A registration as the store holds it, with the node that last committed it (its owner;
+    /// empty when none is recorded).
+    struct StoredRegistration {
+        store::RegistrationRecord record;
+        std::string owner;
+    };
+    using StoredDone =
+        std::function<void(tl::expected<std::optional<StoredRegistration>, http::ApiError>)>;
+    /// Reads `endpoint`'s registration from the store (any thread; never blocks): `done` runs on
+    /// the worker thread with the record (nullopt: none, or expired), or 503 store_unavailable.
+    void find_registration(std::string endpoint, StoredDone done);
     /// Called (on the subscriber thread) for every event of another node before the hub gets
     /// it: the backend learns that a device registered elsewhere.
     void set_on_remote_event(std::function<void(const http::Event&, const std::string& from)> f);

@@ -150,6 +150,94 @@ def case_credentials(a, d):
         expect(psk.hex() not in err and box_key.hex() not in err, "a key in a server log")
 
 
+def case_takeover(a, d):
+    """Three nodes sharing the CoAP ports (--reuse-port); a NoSec device observed through a node
+    that does not hold it; GET /api/clients/{ep} on every node; kill -9 of the node holding it:
+    its next Update reaches a survivor, which takes the registration over with the observation,
+    and the notifications arrive as events of the survivor."""
+    c = RedisCluster(d)
+    c.start()
+    url = c.url()
+    box_key = os.urandom(32)
+    ports = {k: procs.free_udp_port() for k in ("coap", "coaps", "bs_coap", "bs_coaps")}
+    nodes = {}
+    for name in ("t0", "t1", "t2"):
+        nd = os.path.join(d, name)
+        os.makedirs(nd, mode=0o700)
+        with open(os.open(os.path.join(nd, "secret.key"), os.O_WRONLY | os.O_CREAT, 0o600),
+                  "wb") as f:
+            f.write(box_key)
+        s = st.Server(a.server, nd, url, ["--nosec", "any", "--node-id", name, "--reuse-port",
+                                          "true", "--bootstrap", "false", "--log-level", "info"])
+        s.ports = ports
+        s.start()
+        nodes[name] = s
+    ep = "co-obs"
+    dev = st.start_client(a, d, ["-e", ep, "--server", f"coap://127.0.0.1:{ports['coap']}",
+                                 "--lifetime", "10"])
+    expect(dev.wait_for("registered"), f"{ep} did not register: {dev.seen}")
+
+    # GET /api/clients/{ep} on every node: the holder from its engine, the others from the
+    # store's record naming the holder.
+    answers = {}
+    end = time.time() + PROPAGATION_S
+    while time.time() < end:
+        answers = {n: s.api("GET", f"/api/clients/{ep}")[:2] for n, s in nodes.items()}
+        if all(code == 200 for code, _ in answers.values()):
+            break
+        time.sleep(0.05)
+    owners = [n for n, (code, j) in answers.items() if code == 200 and "node" not in j]
+    expect(len(owners) == 1, f"GET /api/clients/{ep} on every node: {answers}")
+    owner = owners[0]
+    mine = answers[owner][1]
+    for n, (code, j) in answers.items():
+        expect(code == 200, f"GET on {n}: {code} {j}")
+        if n == owner:
+            continue
+        expect(j.get("node") == owner, f"GET on {n} does not name the holder {owner}: {j}")
+        for field in ("registration_id", "lifetime", "address", "lwm2m_version", "binding",
+                      "objects", "registered_at"):
+            expect(j.get(field) == mine.get(field), f"GET on {n}: {field} {j.get(field)} "
+                   f"!= {mine.get(field)} at the holder")
+    expect(len(mine["objects"]) > 0 and mine["lifetime"] == 10, f"the record: {mine}")
+    code, j, _ = nodes[owner].api("GET", "/api/clients/co-none")
+    expect(code == 404, f"an unknown client: {code} {j}")
+    print(f"GET /api/clients/{ep}: held by {owner}, the two others answer from the store")
+
+    # An observation of the device started through another node; its events come from owner.
+    others = [n for n in nodes if n != owner]
+    via = nodes[others[0]]
+    sse = st.Sse(via)
+    time.sleep(0.3)
+    code, j, _ = via.api("PUT", f"/api/clients/{ep}/attributes/3/0/13", {"pmin": 0, "pmax": 1})
+    expect(code in (200, 204), f"write-attributes through {others[0]}: {code} {j}")
+    code, j, _ = via.api("POST", f"/api/clients/{ep}/observe/3/0/13")
+    expect(code == 200 and j.get("code") == "2.05", f"observe through {others[0]}: {code} {j}")
+    ev = sse.wait(lambda e: e["type"] == "notification" and e.get("ep") == ep
+                  and e["data"].get("node") == owner, timeout=10)
+    expect(ev is not None, f"no notification from {owner}: {sse.items[-5:]}")
+    time.sleep(0.5)  # the observation's commit (group commit, milliseconds)
+
+    nodes[owner].kill9()
+    t_kill = time.time()
+    ev = sse.wait(lambda e: e["type"] == "notification" and e.get("ep") == ep
+                  and e["data"].get("node") in others, timeout=30)
+    expect(ev is not None, f"no notification from a survivor after kill -9 of {owner}: "
+           f"{sse.items[-5:]}\n" + "\n".join(nodes[n].stderr()[-1500:] for n in others))
+    took = time.time() - t_kill
+    taker = ev["data"]["node"]
+    log = nodes[taker].stderr()
+    expect("taken over from the store with 1 observation(s)" in log,
+           f"{taker} did not take the observation over:\n{log[-2000:]}")
+    print(f"kill -9 of {owner}: notifications of the observation arrive from {taker} after "
+          f"{took:.1f} s (lifetime 10 s)")
+    sse.close()
+    dev.stop()
+    for n in others:
+        nodes[n].stop()
+        expect(box_key.hex() not in nodes[n].stderr().lower(), "the SecretBox key was logged")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 
