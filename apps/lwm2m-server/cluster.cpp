@@ -65,6 +65,10 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::start(ClusterNodeOptions optio
     n->registry_ =
         std::make_unique<store::RedisNodeRegistry>(*n->client_, n->options_.keys, n->options_.ttl);
     n->lookup_ = std::make_unique<store::RedisRegistrationStore>(*n->client_, n->options_.keys);
+    if (n->options_.sweep_pause.count() > 0)
+        n->sweeper_ = std::make_unique<store::RedisRegistrationSweeper>(
+            *n->client_, n->options_.keys, n->options_.sweep_grace);
+    n->next_sweep_ = Clock::now() + n->options_.sweep_step;
     // Any node serves pub/sub: the seeds first, then the primaries known now.
     auto nodes = n->options_.seeds;
     for (auto& p : n->client_->primaries())
@@ -336,7 +340,25 @@ void ClusterNode::worker_main() {
         const auto now = Clock::now();
         if (now >= next_beat_) beat();
         expire(now);
+        if (sweeper_ && now >= next_sweep_) sweep(now);
     }
+}
+
+void ClusterNode::sweep(Clock::time_point now) {
+    auto r = sweeper_->step(unix_ms() / 1000);
+    if (r && r->removed != 0)
+        log_.write(LogLevel::info, "cluster",
+                   std::to_string(r->removed) +
+                       " expired registration(s) of dead nodes removed from the store");
+    std::lock_guard lock(mutex_);
+    if (!r) {
+        ++stats_.sweep_failures;
+        next_sweep_ = now + options_.sweep_pause;
+        return;
+    }
+    stats_.swept += r->removed;
+    if (r->cycle_done) ++stats_.sweep_cycles;
+    next_sweep_ = now + (r->cycle_done ? options_.sweep_pause : options_.sweep_step);
 }
 
 void ClusterNode::subscriber_main() {

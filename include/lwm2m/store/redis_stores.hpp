@@ -304,6 +304,40 @@ private:
     std::chrono::milliseconds forget_after_;
 };
 
+/// Removes the registrations nobody serves any more (docs/cluster-nodes.md "Stale records"): a
+/// record past updated_at + lifetime + `grace` whose owner node is dead (no heartbeat key) or
+/// unrecorded. No engine would take such a record over (read-through refuses an expired one),
+/// but nothing else deletes it. The work is bounded per step(): one SCAN page per primary,
+/// then the records and owners of the registration keys found in one pipeline, the owners'
+/// liveness in one, and the stale ones removed by a script that deletes the registration, its
+/// observations and its owner key only while the record is still the one read (a device that
+/// registered again meanwhile is left alone). One thread at a time.
+class RedisRegistrationSweeper {
+public:
+    struct Step {
+        std::size_t examined = 0; ///< registration records read
+        std::size_t removed = 0;
+        bool cycle_done = false; ///< the scan of every primary ended (the next step restarts it)
+    };
+    RedisRegistrationSweeper(redis::ClusterClient& client, RedisKeys keys,
+                             std::chrono::seconds grace = std::chrono::seconds(60),
+                             std::size_t page = 256)
+        : client_(&client)
+        , keys_(std::move(keys))
+        , grace_(grace)
+        , page_(page == 0 ? 1 : page) {}
+    /// One bounded step at `now_unix_s`. Errors: Errc::unavailable, Errc::io_error (the scan
+    /// restarts at the next step).
+    [[nodiscard]] Result<Step> step(std::int64_t now_unix_s);
+
+private:
+    redis::ClusterClient* client_;
+    RedisKeys keys_;
+    std::chrono::seconds grace_;
+    std::size_t page_;
+    redis::ScanState scan_;
+};
+
 struct RedisStoresOptions {
     redis::ClusterOptions cluster;
     /// Key prefix: several deployments (or tests) can share one cluster.

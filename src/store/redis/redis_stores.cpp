@@ -161,6 +161,19 @@ if ARGV[2] == 'C' then redis.call('PERSIST', KEYS[1]) else redis.call('DEL', KEY
 return 1
 )lua";
 
+// Removes a stale registration while it is unchanged: KEYS = reg, obs, node; ARGV[1] = the
+// record as read. 1 removed, 0 changed meanwhile (left alone).
+constexpr std::string_view sweep_script = R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return 1
+)lua";
+
+const std::string& sweep_sha() {
+    static const std::string sha = sha1_hex(sweep_script);
+    return sha;
+}
+
 const std::string& claim_sha() {
     static const std::string sha = sha1_hex(claim_script);
     return sha;
@@ -1028,6 +1041,90 @@ Result<std::vector<NodeStatus>> RedisNodeRegistry::list(std::int64_t now_ms) {
     if (forget.size() > 2) (void)client_->run(redis::command(std::move(forget), h));
     std::sort(out.begin(), out.end(),
               [](const NodeStatus& a, const NodeStatus& b) { return a.id < b.id; });
+    return out;
+}
+
+// ------------------------------------------------------------------ sweeper
+
+Result<RedisRegistrationSweeper::Step> RedisRegistrationSweeper::step(std::int64_t now_unix_s) {
+    Step out;
+    auto keys = client_->scan_step(scan_, keys_.pattern("reg"), page_);
+    if (!keys) {
+        scan_ = {};
+        return fail(keys.error());
+    }
+    if (scan_.done()) {
+        out.cycle_done = true;
+        scan_ = {};
+    }
+    std::vector<std::string> eps;
+    {
+        std::unordered_set<std::string> seen;
+        for (const auto& k : *keys)
+            if (auto ep = keys_.endpoint_of(k); ep && seen.insert(*ep).second)
+                eps.push_back(std::move(*ep));
+    }
+    if (eps.empty()) return out;
+    std::vector<redis::Command> cmds;
+    cmds.reserve(eps.size() * 2);
+    for (const auto& ep : eps) {
+        const auto r = keys_.reg(ep);
+        cmds.push_back(redis::command({"GET", r}, r));
+        const auto n = keys_.node(ep);
+        cmds.push_back(redis::command({"GET", n}, n));
+    }
+    LWM2M_TRY(replies, client_->run(cmds));
+    struct Candidate {
+        std::size_t ep;
+        std::string raw;
+        std::string owner;
+    };
+    std::vector<Candidate> stale;
+    for (std::size_t i = 0; i < eps.size(); ++i) {
+        auto& rec = replies[2 * i];
+        if (rec.type != redis::Reply::Type::string) continue; // gone meanwhile
+        ++out.examined;
+        auto r = redis_codec::decode_registration(rec.str);
+        if (!r) continue; // unreadable: not ours to judge
+        if (r->updated_at + static_cast<std::int64_t>(r->lifetime_s) + grace_.count() >= now_unix_s)
+            continue;
+        const auto& owner = replies[2 * i + 1];
+        stale.push_back(
+            {i, std::move(rec.str), owner.type == redis::Reply::Type::string ? owner.str : ""});
+    }
+    if (stale.empty()) return out;
+    // Only a dead (or unrecorded) owner's: a live owner expires its registrations itself.
+    std::vector<std::string> owners;
+    for (const auto& c : stale)
+        if (!c.owner.empty() && std::find(owners.begin(), owners.end(), c.owner) == owners.end())
+            owners.push_back(c.owner);
+    std::vector<redis::Command> alive_cmds;
+    for (const auto& o : owners) {
+        const auto k = keys_.node_alive(o);
+        alive_cmds.push_back(redis::command({"EXISTS", k}, k));
+    }
+    std::vector<std::string> live;
+    if (!alive_cmds.empty()) {
+        LWM2M_TRY(alive, client_->run(alive_cmds));
+        for (std::size_t i = 0; i < owners.size(); ++i)
+            if (alive[i].type != redis::Reply::Type::integer || alive[i].integer != 0)
+                live.push_back(owners[i]);
+    }
+    std::vector<redis::Command> dels;
+    for (auto& c : stale) {
+        if (std::find(live.begin(), live.end(), c.owner) != live.end()) continue;
+        const auto& ep = eps[c.ep];
+        const auto r = keys_.reg(ep);
+        dels.push_back(redis::command(
+            {"EVALSHA", sweep_sha(), "3", r, keys_.obs(ep), keys_.node(ep), std::move(c.raw)}, r,
+            true));
+    }
+    if (dels.empty()) return out;
+    LWM2M_TRY(done, run_scripts(*client_, dels, sweep_script));
+    for (const auto& d : done) {
+        if (d.is_error()) return fail(Errc::io_error);
+        if (d.type == redis::Reply::Type::integer && d.integer == 1) ++out.removed;
+    }
     return out;
 }
 

@@ -658,6 +658,73 @@ TEST(RedisStoresCluster, ChangesAreAnnouncedAndReadBackByAnotherNode) {
     EXPECT_EQ((*listener)->stats().bad, 0U);
 }
 
+TEST(RedisStoresCluster, TheSweepRemovesOnlyExpiredRegistrationsOfDeadNodes) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    const std::int64_t now = 1'800'000'000;
+    RedisNodeRegistry nodes(s->client(), s->keys());
+    ASSERT_TRUE(nodes.heartbeat("alive-node", 1, now * 1000));
+    auto commit_as = [&](const std::string& node, RegistrationRecord r) {
+        RedisRegistrationStore regs(s->writer_client(), s->keys());
+        regs.set_node_id(node);
+        ObservationRecord o;
+        o.endpoint = r.endpoint;
+        o.id = 1;
+        o.token = bytes({1});
+        o.paths = {"/3/0/9"};
+        std::vector<Change> batch{{1, RegistrationPut{std::move(r)}}, {2, ObservationPut{o}}};
+        ASSERT_TRUE(regs.commit(batch));
+    };
+    auto rec = [&](std::string ep, std::int64_t age_s) {
+        auto r = reg(std::move(ep), "l");
+        r.lifetime_s = 100;
+        r.updated_at = now - age_s;
+        return r;
+    };
+    // 300 fresh ones of a dead node (several scan pages), and one of each case.
+    for (int i = 0; i < 300; ++i)
+        commit_as("dead-node", rec("fresh-" + std::to_string(i), 10));
+    commit_as("dead-node", rec("stale-dead", 100 + 61));
+    commit_as("", rec("stale-unowned", 100 + 61));
+    commit_as("alive-node", rec("stale-alive", 100 + 61));
+    commit_as("dead-node", rec("in-grace", 100 + 59));
+    RedisRegistrationSweeper sweeper(s->client(), s->keys(), std::chrono::seconds(60), 32);
+    std::size_t removed = 0;
+    std::size_t examined = 0;
+    std::size_t steps = 0;
+    for (;;) {
+        auto st = sweeper.step(now);
+        ASSERT_TRUE(st);
+        ++steps;
+        removed += st->removed;
+        examined += st->examined;
+        if (st->cycle_done) break;
+        ASSERT_LT(steps, 1000U);
+    }
+    EXPECT_GT(steps, 3U); // bounded work per step
+    EXPECT_GE(examined, 304U);
+    EXPECT_EQ(removed, 2U);
+    auto& regs = s->registrations();
+    EXPECT_FALSE(*regs.find("stale-dead"));
+    EXPECT_FALSE(*regs.find("stale-unowned"));
+    EXPECT_TRUE(regs.observations("stale-dead")->empty());
+    EXPECT_FALSE(*regs.owner("stale-dead"));
+    EXPECT_TRUE(*regs.find("stale-alive"));
+    EXPECT_TRUE(*regs.find("in-grace"));
+    EXPECT_TRUE(*regs.find("fresh-7"));
+    EXPECT_EQ(regs.observations("fresh-7")->size(), 1U);
+    EXPECT_EQ(*regs.size(), 302U);
+    // A second cycle finds nothing more.
+    for (;;) {
+        auto st = sweeper.step(now);
+        ASSERT_TRUE(st);
+        EXPECT_EQ(st->removed, 0U);
+        if (st->cycle_done) break;
+    }
+}
+
 TEST(RedisStoresCluster, LosingAReplicaIsAcceptedOrRefusedAsConfigured) {
     // Runs last in this file: it shuts one replica down for good.
     test::TempDir dir;
