@@ -186,17 +186,19 @@ Result<Stores> open_stores(const app::ServerOptions& o, const std::string& node_
     return s;
 }
 
-/// The stored observations of each found registration of a read-through answer (empty for the
-/// others, and for all when the read fails: the registration is then taken over without them).
+/// The stored observations of each registration found for an uplink lookup (a takeover; empty
+/// for the others, and for all when the read fails: the registration is then taken over without
+/// them). `lookups` and `answers` are in the same order.
 std::vector<std::vector<store::ObservationRecord>> observations_of_found(
     const store::RedisRegistrationStore& regs,
+    const std::vector<server::RegistrationLookup>& lookups,
     const std::vector<std::pair<std::uint64_t, std::optional<store::RegistrationRecord>>>& answers,
     spdlog::logger& log) {
     std::vector<std::vector<store::ObservationRecord>> out(answers.size());
     std::vector<std::string> eps;
     std::vector<std::size_t> where;
     for (std::size_t i = 0; i < answers.size(); ++i)
-        if (answers[i].second) {
+        if (answers[i].second && lookups[i].reason == server::LookupReason::uplink) {
             eps.push_back(answers[i].second->endpoint);
             where.push_back(i);
         }
@@ -597,7 +599,7 @@ int run(const app::ServerOptions& o) {
                                                            ? std::move((*by_loc)[k++])
                                                            : std::move((*by_ep)[e++]));
                         // A registration taken over brings its observations (one pipeline).
-                        auto obs = observations_of_found(regs, answers, *log);
+                        auto obs = observations_of_found(regs, ls, answers, *log);
                         loop.post([&dm, answers = std::move(answers),
                                    obs = std::move(obs)](TimePoint t) mutable {
                             for (std::size_t i = 0; i < answers.size(); ++i) {
