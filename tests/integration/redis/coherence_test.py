@@ -132,6 +132,21 @@ def case_credentials(a, d):
     expect(not cl.wait_for("registered", 6), f"{ep} registered at n1 after its deletion")
     cl.stop()
 
+    # A figure (printed, not asserted): sequential credential puts through one node (claim,
+    # record + WAIT, confirm + notice), REST round trip included.
+    n_put = 50
+    t0 = time.time()
+    for i in range(n_put):
+        code, j, _ = n0.api("POST", "/api/security", {"endpoint": f"co-f-{i}", "mode": "psk",
+                                                      "psk_identity": f"co-f-{i}",
+                                                      "psk_key_hex": secrets.token_bytes(16).hex()})
+        expect(code == 201, f"security co-f-{i}: {code} {j}")
+    per = (time.time() - t0) / n_put
+    expect(wait_status(n2, f"/api/security/co-f-{n_put - 1}", 200) is not None,
+           "the last credential is not at n2")
+    print(f"{n_put} credential puts through n0: {per * 1000:.1f} ms each (REST included; "
+          f"load {os.getloadavg()[0]:.1f})")
+
     # 4. Bootstrap configurations: added and deleted through n0, seen at n2.
     bs_ep = "co-bs"
     body = st.bootstrap_body(bs_ep, n0, st.printable_id(32), secrets.token_bytes(32))
