@@ -27,7 +27,7 @@ struct CredentialSyncParts {
     std::function<void(std::function<void(TimePoint)>)> post;
     Logger* log = nullptr;
     /// A full re-read this often too (notices lost to a failed re-read are caught up then).
-    std::chrono::milliseconds resync_interval{60000};
+    std::chrono::milliseconds resync_interval{std::chrono::minutes(5)};
 };
 
 /// Subscribes to the change channel and starts the listener's thread (its first action: a full
