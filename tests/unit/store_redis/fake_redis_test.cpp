@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,6 +20,8 @@
 
 #include <lwm2m/store/redis_change_listener.hpp>
 #include <lwm2m/store/redis_cluster.hpp>
+#include <lwm2m/store/redis_stores.hpp>
+#include <lwm2m/store/secret_box.hpp>
 
 namespace lwm2m::store::redis {
 namespace {
@@ -476,6 +479,118 @@ TEST(FakeRedisChangeListener, ResyncsPeriodicallyAndStopsPromptly) {
     const auto t0 = std::chrono::steady_clock::now();
     l->reset();
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+}
+
+// ---- RedisSecurityStore's write protocol (docs/cluster.md "Credentials and bootstrap
+// configurations"): claim, record, confirm, notice, in that order; a claim held elsewhere
+// writes nothing; a notice that cannot be published is counted, the write stands.
+
+/// One node without cluster support and without replica; `claim` answers the claim script.
+struct FakeCredentialNode {
+    std::mutex m;
+    std::string claim_reply = ":1\r\n";
+    std::string publish_reply = ":2\r\n";
+    std::map<std::string, std::string> values;
+    FakeRedis node{[this](const std::vector<std::string>& a) -> std::string {
+        std::lock_guard lock(m);
+        const auto& c = a[0];
+        if (c == "CLUSTER") return "-ERR This instance has cluster support disabled\r\n";
+        if (c == "INFO") return bulk("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+        if (c == "SCAN") return "*2\r\n" + bulk("0") + "*0\r\n";
+        if (c == "SET") {
+            values[a[1]] = a[2];
+            return "+OK\r\n";
+        }
+        if (c == "DEL") return ":" + std::to_string(values.erase(a[1])) + "\r\n";
+        if (c == "GET") {
+            auto it = values.find(a[1]);
+            return it == values.end() ? "$-1\r\n" : bulk(it->second);
+        }
+        if (c == "PUBLISH") return publish_reply;
+        if (c == "EVALSHA" && a.size() == 6 && a[5] != "C" && a[5] != "D")
+            return claim_reply;              // claim: KEYS[1], ARGV = endpoint, ttl
+        if (c == "EVALSHA") return ":1\r\n"; // settle (confirm / release)
+        return "-ERR unexpected\r\n";
+    }};
+};
+
+SecurityInfo fake_psk(std::string ep, std::string identity) {
+    SecurityInfo i;
+    i.endpoint = std::move(ep);
+    i.psk_identity = to_bytes(identity);
+    i.psk_key = SecretBytes(to_bytes("0123456789abcdef"));
+    return i;
+}
+
+TEST(FakeRedisSecurityStore, ClaimRecordConfirmNoticeInOrder) {
+    FakeCredentialNode f;
+    auto c = ClusterClient::connect({f.node.addr()}, fast());
+    ASSERT_TRUE(c);
+    auto box = SecretBox::from_key(SecretBytes(Bytes(32, std::byte{7})));
+    ASSERT_TRUE(box);
+    RedisKeys keys{"t"};
+    auto s = RedisSecurityStore::open(**c, *box, keys);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE((*s)->put(fake_psk("ep-1", "id-1")));
+    const auto cred = *keys.credential(fake_psk("ep-1", "id-1"));
+    std::vector<std::vector<std::string>> writes;
+    for (const auto& a : f.node.seen())
+        if (a[0] == "EVALSHA" || a[0] == "SET" || a[0] == "PUBLISH") writes.push_back(a);
+    ASSERT_EQ(writes.size(), 4U);
+    EXPECT_EQ(writes[0][0], "EVALSHA"); // the claim: the credential's key, pending
+    EXPECT_EQ(writes[0][3], cred);
+    EXPECT_EQ(writes[0][4], "ep-1");
+    EXPECT_EQ(writes[0][5], "30000");
+    EXPECT_EQ(writes[1][0], "SET"); // the record
+    EXPECT_EQ(writes[1][1], keys.sec("ep-1"));
+    EXPECT_EQ(writes[1][2].find("0123456789abcdef"), std::string::npos); // sealed
+    EXPECT_EQ(writes[2][0], "EVALSHA"); // confirmed once the record is written
+    EXPECT_EQ(writes[2][3], cred);
+    EXPECT_EQ(writes[2][5], "C");
+    EXPECT_EQ(writes[3], (std::vector<std::string>{"PUBLISH", "t:bus:changes", "sep-1"}));
+    EXPECT_NE((*s)->find_by_psk_identity(to_bytes("id-1")), nullptr);
+    EXPECT_EQ((*s)->publish_failures(), 0U);
+
+    // The identity is pending at another node: 409, nothing written, nothing announced.
+    {
+        std::lock_guard lock(f.m);
+        f.claim_reply = "*2\r\n" + bulk("ep-x") + ":12000\r\n";
+    }
+    const auto before = f.node.seen().size();
+    std::string why;
+    auto r = (*s)->put(fake_psk("ep-2", "id-2"), &why);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(Errc::conflict));
+    EXPECT_EQ(why, "the PSK identity is bound to another endpoint");
+    auto after = f.node.seen();
+    after.erase(after.begin(), after.begin() + static_cast<std::ptrdiff_t>(before));
+    EXPECT_EQ(count(after, "SET"), 0U);
+    EXPECT_EQ(count(after, "PUBLISH"), 0U);
+    EXPECT_EQ((*s)->find("ep-2"), nullptr);
+
+    // The notice cannot be published: the write stands, the failure is counted.
+    {
+        std::lock_guard lock(f.m);
+        f.claim_reply = ":1\r\n";
+        f.publish_reply = "-ERR no\r\n";
+    }
+    ASSERT_TRUE((*s)->put(fake_psk("ep-3", "id-3")));
+    EXPECT_NE((*s)->find("ep-3"), nullptr);
+    EXPECT_EQ((*s)->publish_failures(), 1U);
+    // Removal: the record goes, then the key is released (while ours), then the notice.
+    {
+        std::lock_guard lock(f.m);
+        f.publish_reply = ":1\r\n";
+    }
+    const auto mark = f.node.seen().size();
+    ASSERT_TRUE(*(*s)->remove("ep-1"));
+    auto rm = f.node.seen();
+    rm.erase(rm.begin(), rm.begin() + static_cast<std::ptrdiff_t>(mark));
+    std::vector<std::string> order;
+    for (const auto& a : rm)
+        if (a[0] == "DEL" || a[0] == "EVALSHA" || a[0] == "PUBLISH")
+            order.push_back(a[0] == "EVALSHA" ? "EVALSHA " + a[5] : a[0]);
+    EXPECT_EQ(order, (std::vector<std::string>{"DEL", "EVALSHA D", "PUBLISH"}));
 }
 
 } // namespace
