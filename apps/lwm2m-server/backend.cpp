@@ -83,6 +83,37 @@ http::ClientInfo to_client(const server::RegistrationInfo& r) {
     return c;
 }
 
+/// A registration another node holds, from the store's record (GET /api/clients/{ep} on a
+/// node that does not hold it, docs/cluster.md): the links parsed leniently, as the engines
+/// restore them.
+http::ClientInfo to_client(const store::RegistrationRecord& r, std::string node) {
+    http::ClientInfo c;
+    c.endpoint = r.endpoint;
+    c.registration_id = r.location;
+    c.lwm2m_version = r.lwm2m_version;
+    c.binding = r.binding;
+    c.lifetime = r.lifetime_s;
+    if (!r.sms_number.empty()) c.sms_number = r.sms_number;
+    c.address = r.peer.to_string();
+    c.security_mode = r.security;
+    c.queue_mode = r.queue_mode;
+    c.registered_at = r.registered_at;
+    c.last_update = r.updated_at;
+    if (auto links = server::parse_object_links(r.object_links, server::LinksOptions{})) {
+        c.root_path = links->root;
+        for (const auto& l : links->links) {
+            http::ObjectLink o;
+            o.path = l.iid == server::ObjectLink::no_instance ? dm::Path(Oid{l.oid})
+                                                              : dm::Path(Oid{l.oid}, Iid{l.iid});
+            if (l.has_version)
+                o.attributes.emplace_back("ver", fmt::format("{}.{}", l.ver_major, l.ver_minor));
+            c.objects.push_back(std::move(o));
+        }
+    }
+    c.node = std::move(node);
+    return c;
+}
+
 std::string number(double v) {
     return fmt::format("{}", v);
 }
@@ -203,6 +234,18 @@ void ServerBackend::get_client(const std::string& endpoint,
     }
     ex_.post([this, endpoint, done](TimePoint) {
         auto r = dm_->registration(endpoint);
+        if (!r && cluster_ != nullptr) {
+            // Held by another node: the store's record, read on the cluster worker thread.
+            cluster_->find_registration(endpoint, [endpoint, done](auto found) {
+                if (!found)
+                    done.fail(std::move(found.error()));
+                else if (!*found)
+                    done.fail(unknown_client(endpoint));
+                else
+                    done(to_client((*found)->record, std::move((*found)->owner)));
+            });
+            return;
+        }
         if (!r) {
             done.fail(unknown_client(endpoint));
             return;

@@ -65,6 +65,10 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::start(ClusterNodeOptions optio
     n->registry_ =
         std::make_unique<store::RedisNodeRegistry>(*n->client_, n->options_.keys, n->options_.ttl);
     n->lookup_ = std::make_unique<store::RedisRegistrationStore>(*n->client_, n->options_.keys);
+    if (n->options_.sweep_pause.count() > 0)
+        n->sweeper_ = std::make_unique<store::RedisRegistrationSweeper>(
+            *n->client_, n->options_.keys, n->options_.sweep_grace);
+    n->next_sweep_ = Clock::now() + n->options_.sweep_step;
     // Any node serves pub/sub: the seeds first, then the primaries known now.
     auto nodes = n->options_.seeds;
     for (auto& p : n->client_->primaries())
@@ -265,6 +269,34 @@ void ClusterNode::list_nodes(
     });
 }
 
+void ClusterNode::find_registration(std::string endpoint, StoredDone done) {
+    post([this, endpoint = std::move(endpoint), done = std::move(done)] {
+        auto rec = lookup_->find(endpoint);
+        if (!rec) {
+            done(tl::unexpected(unavailable()));
+            return;
+        }
+        if (!*rec) {
+            done(std::optional<StoredRegistration>());
+            return;
+        }
+        // A record past its lifetime and the engines' default grace (EngineConfig::
+        // lifetime_grace, 30 s) is no registration: its node died and the device never came back.
+        const auto& r = **rec;
+        if (r.updated_at + static_cast<std::int64_t>(r.lifetime_s) + 30 < unix_ms() / 1000) {
+            done(std::optional<StoredRegistration>());
+            return;
+        }
+        auto owner = lookup_->owner(endpoint);
+        if (!owner) {
+            done(tl::unexpected(unavailable()));
+            return;
+        }
+        done(std::optional<StoredRegistration>(
+            StoredRegistration{std::move(**rec), owner->value_or(std::string())}));
+    });
+}
+
 void ClusterNode::beat() {
     next_beat_ = Clock::now() + options_.heartbeat;
     if (auto r = registry_->heartbeat(options_.node_id, registrations_(), unix_ms()); !r) {
@@ -308,7 +340,25 @@ void ClusterNode::worker_main() {
         const auto now = Clock::now();
         if (now >= next_beat_) beat();
         expire(now);
+        if (sweeper_ && now >= next_sweep_) sweep(now);
     }
+}
+
+void ClusterNode::sweep(Clock::time_point now) {
+    auto r = sweeper_->step(unix_ms() / 1000);
+    if (r && r->removed != 0)
+        log_.write(LogLevel::info, "cluster",
+                   std::to_string(r->removed) +
+                       " expired registration(s) of dead nodes removed from the store");
+    std::lock_guard lock(mutex_);
+    if (!r) {
+        ++stats_.sweep_failures;
+        next_sweep_ = now + options_.sweep_pause;
+        return;
+    }
+    stats_.swept += r->removed;
+    if (r->cycle_done) ++stats_.sweep_cycles;
+    next_sweep_ = now + (r->cycle_done ? options_.sweep_pause : options_.sweep_step);
 }
 
 void ClusterNode::subscriber_main() {

@@ -57,6 +57,13 @@ struct ClusterNodeOptions {
     std::chrono::milliseconds reply_margin{1000};
     /// Events waiting for the worker beyond this are dropped (counted): Redis unreachable.
     std::size_t max_queued_events = 100000;
+    /// The sweep of stale registrations of dead nodes (store::RedisRegistrationSweeper, docs/
+    /// cluster-nodes.md "Stale records"): one bounded step this often while a scan runs, a new
+    /// scan this long after one ended (0: no sweep).
+    std::chrono::milliseconds sweep_step{1000};
+    std::chrono::milliseconds sweep_pause{std::chrono::minutes(5)};
+    /// Past updated_at + lifetime + this, a dead node's registration is removed.
+    std::chrono::seconds sweep_grace{60};
 };
 
 struct ClusterNodeStats {
@@ -72,6 +79,9 @@ struct ClusterNodeStats {
     std::uint64_t duplicates = 0;     ///< requests received twice (a retried PUBLISH) ignored
     std::uint64_t resubscribes = 0;   ///< pub/sub reconnections
     std::uint64_t heartbeat_failures = 0;
+    std::uint64_t swept = 0;        ///< stale registrations of dead nodes removed
+    std::uint64_t sweep_cycles = 0; ///< scans of every primary completed
+    std::uint64_t sweep_failures = 0;
 };
 
 class ClusterNode {
@@ -108,6 +118,17 @@ public:
     /// The node list (any thread; never blocks): `done` runs on the worker thread.
     void
     list_nodes(std::function<void(tl::expected<std::vector<http::NodeInfo>, http::ApiError>)> done);
+    /// A registration as the store holds it, with the node that last committed it (its owner;
+    /// empty when none is recorded).
+    struct StoredRegistration {
+        store::RegistrationRecord record;
+        std::string owner;
+    };
+    using StoredDone =
+        std::function<void(tl::expected<std::optional<StoredRegistration>, http::ApiError>)>;
+    /// Reads `endpoint`'s registration from the store (any thread; never blocks): `done` runs on
+    /// the worker thread with the record (nullopt: none, or expired), or 503 store_unavailable.
+    void find_registration(std::string endpoint, StoredDone done);
     /// Called (on the subscriber thread) for every event of another node before the hub gets
     /// it: the backend learns that a device registered elsewhere.
     void set_on_remote_event(std::function<void(const http::Event&, const std::string& from)> f);
@@ -149,6 +170,9 @@ private:
     std::unique_ptr<store::RedisNodeRegistry> registry_;
     std::unique_ptr<store::RedisRegistrationStore> lookup_;
     std::chrono::steady_clock::time_point next_beat_{};
+    std::unique_ptr<store::RedisRegistrationSweeper> sweeper_;
+    std::chrono::steady_clock::time_point next_sweep_{};
+    void sweep(std::chrono::steady_clock::time_point now);
 
     // subscriber thread only
     std::unique_ptr<store::redis::Subscriber> subscriber_;

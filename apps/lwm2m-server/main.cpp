@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -42,6 +43,7 @@
 
 #include "backend.hpp"
 #include "cluster.hpp"
+#include "coherence.hpp"
 #include "credentials.hpp"
 #include "options.hpp"
 #include "server_core.hpp"
@@ -182,6 +184,51 @@ Result<Stores> open_stores(const app::ServerOptions& o, const std::string& node_
     LWM2M_TRY_VOID(s.history_db->exec("PRAGMA query_only = ON"));
     s.history = std::make_unique<store::SqliteEventLog>(*s.history_db, event_log_rows);
     return s;
+}
+
+/// The stored observations of each registration found for an uplink lookup (a takeover; empty
+/// for the others, and for all when the read fails: the registration is then taken over without
+/// them). `lookups` and `answers` are in the same order.
+std::vector<std::vector<store::ObservationRecord>> observations_of_found(
+    const store::RedisRegistrationStore& regs,
+    const std::vector<server::RegistrationLookup>& lookups,
+    const std::vector<std::pair<std::uint64_t, std::optional<store::RegistrationRecord>>>& answers,
+    spdlog::logger& log) {
+    std::vector<std::vector<store::ObservationRecord>> out(answers.size());
+    std::vector<std::string> eps;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < answers.size(); ++i)
+        if (answers[i].second && lookups[i].reason == server::LookupReason::uplink) {
+            eps.push_back(answers[i].second->endpoint);
+            where.push_back(i);
+        }
+    if (eps.empty()) return out;
+    auto got = regs.observations_many(eps);
+    if (!got) {
+        log.warn("reading the observations of taken-over registrations failed: {}",
+                 got.error().message());
+        return out;
+    }
+    for (std::size_t j = 0; j < where.size(); ++j)
+        out[where[j]] = std::move((*got)[j]);
+    return out;
+}
+
+/// The invalidation channel of the credentials and configurations (coherence.hpp).
+template <class LoopT>
+Result<std::unique_ptr<store::RedisChangeListener>>
+start_credential_sync(Stores& stores, const std::string& url, LoopT& loop, Logger& logger,
+                      std::string* why) {
+    LWM2M_TRY(nodes, store::redis::parse_url(url, why));
+    for (auto& p : stores.redis->client().primaries())
+        if (std::find(nodes.begin(), nodes.end(), p) == nodes.end()) nodes.push_back(p);
+    app::CredentialSyncParts parts;
+    parts.security = &stores.redis->security();
+    parts.configs = dynamic_cast<store::RedisBootstrapConfigStore*>(stores.configs.get());
+    parts.post = [&loop](std::function<void(TimePoint)> task) { loop.post(std::move(task)); };
+    parts.log = &logger;
+    return app::start_credential_sync(std::move(nodes), stores.redis->keys(), std::move(parts),
+                                      why);
 }
 
 Result<transport::UdpSocket> bind_udp(const std::string& address, int port, bool reuse_port) {
@@ -475,6 +522,19 @@ int run(const app::ServerOptions& o) {
         backend.set_cluster(cluster.get());
         log->info("cluster node {} (redis)", *node_id);
     }
+    // Credentials and bootstrap configurations changed at other nodes (docs/cluster.md
+    // "Credentials and bootstrap configurations").
+    std::unique_ptr<store::RedisChangeListener> credential_sync;
+    if (stores->redis) {
+        std::string why;
+        auto c = start_credential_sync(*stores, o.store, loop, logger, &why);
+        if (!c) {
+            log->error("credential sync: {}{}{}", c.error().message(), why.empty() ? "" : ": ",
+                       why);
+            return 1;
+        }
+        credential_sync = std::move(*c);
+    }
     http::Router router;
     http::register_api(router, backend, hub, {.info = {"lwm2m-cpp", LWM2M_VERSION_STRING}});
     router.set_authenticator(http::bearer_authenticator(*token));
@@ -538,10 +598,15 @@ int run(const app::ServerOptions& o) {
                             answers.emplace_back(l.id, l.endpoint.empty()
                                                            ? std::move((*by_loc)[k++])
                                                            : std::move((*by_ep)[e++]));
-                        loop.post([&dm, answers = std::move(answers)](TimePoint t) mutable {
-                            for (auto& [id, rec] : answers) {
+                        // A registration taken over brings its observations (one pipeline).
+                        auto obs = observations_of_found(regs, ls, answers, *log);
+                        loop.post([&dm, answers = std::move(answers),
+                                   obs = std::move(obs)](TimePoint t) mutable {
+                            for (std::size_t i = 0; i < answers.size(); ++i) {
+                                auto& [id, rec] = answers[i];
                                 if (rec)
-                                    dm->provide_registration(t, id, std::move(*rec));
+                                    dm->provide_registration(t, id, std::move(*rec),
+                                                             std::move(obs[i]));
                                 else
                                     dm->registration_not_found(t, id);
                             }
@@ -631,6 +696,7 @@ int run(const app::ServerOptions& o) {
     // Forwarded requests still waiting are answered; the others see this node leave.
     backend.set_cluster(nullptr);
     cluster.reset();
+    credential_sync.reset();
     backend.fail_pending();
     if (dm) {
         // What the last iteration journaled (e.g. expiries) is written before we exit.

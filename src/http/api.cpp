@@ -413,6 +413,7 @@ json to_json(const ClientInfo& c) {
               {"root_path", c.root_path},
               {"objects", links_json(c.objects, nullptr)}};
     if (c.sms_number) j["sms_number"] = *c.sms_number;
+    if (c.node) j["node"] = *c.node;
     return j;
 }
 

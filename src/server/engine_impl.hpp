@@ -374,8 +374,14 @@ struct Engine::Impl {
               std::string endpoint, std::string location);
     void unpark_peer(const detail::Parked& p);
     void park_timeouts(TimePoint now);
-    std::optional<std::uint32_t> adopt(TimePoint now, store::RegistrationRecord& rec);
-    void provide(TimePoint now, std::uint64_t id, store::RegistrationRecord* rec);
+    std::optional<std::uint32_t> adopt(TimePoint now, store::RegistrationRecord& rec,
+                                       std::vector<store::ObservationRecord>* obs);
+    void provide(TimePoint now, std::uint64_t id, store::RegistrationRecord* rec,
+                 std::vector<store::ObservationRecord>* obs = nullptr);
+    /// A stored observation of the registration in `slot` as a dormant one (restore, adopt);
+    /// nullopt when unusable (no path, a bad path, a token over 8 bytes).
+    [[nodiscard]] std::optional<detail::Observation>
+    observation_from(std::uint32_t slot, const store::ObservationRecord& o) const;
     std::string identity_endpoint(std::uint16_t listener, const PeerAddr& peer) const;
 
     // ---- engine_requests.cpp

@@ -95,7 +95,8 @@ void Engine::Impl::park_timeouts(TimePoint now) {
     }
 }
 
-std::optional<std::uint32_t> Engine::Impl::adopt(TimePoint now, store::RegistrationRecord& rec) {
+std::optional<std::uint32_t> Engine::Impl::adopt(TimePoint now, store::RegistrationRecord& rec,
+                                                 std::vector<store::ObservationRecord>* obs) {
     const std::int64_t left = seconds_left(rec, wall.unix_seconds());
     if (left <= 0 || rec.socket >= listeners.size() || rec.location.empty() || rec.endpoint.empty())
         return std::nullopt;
@@ -125,14 +126,41 @@ std::optional<std::uint32_t> Engine::Impl::adopt(TimePoint now, store::Registrat
     reg_peak = std::max(reg_peak, reg_count);
     push_expiry(slot);
     ++stats.adopted;
+    // The observations the other node established: dormant until the client's next message
+    // (this one: the parked request) re-sends them with their tokens, as after a restart. An
+    // id another observation here already has gets a new one (the stored entry moves to it).
+    std::size_t taken_obs = 0;
+    if (obs) {
+        for (auto& o : *obs) {
+            if (o.endpoint != rec.endpoint) continue;
+            auto ob = observation_from(slot, o);
+            if (!ob) continue;
+            if (observations.contains(ob->id)) {
+                if (cfg.journal)
+                    journal.push_back(detail::JournalEntry{next_seq++,
+                                                           detail::JournalKind::obs_remove, false,
+                                                           slot, r.nonce, ob->id, rec.endpoint});
+                ob->id = next_observation++;
+                journal_observation(detail::JournalKind::obs_put, *ob);
+            } else {
+                next_observation = std::max(next_observation, ob->id + 1);
+            }
+            r.observations.push_back(ob->id);
+            observations.emplace(ob->id, std::move(*ob));
+            ++taken_obs;
+        }
+    }
     info("registration of '" + rec.endpoint + "' at /" + cfg.rd_path + "/" + rec.location +
-         " taken over from the store");
+         " taken over from the store" +
+         (taken_obs == 0 ? std::string()
+                         : " with " + std::to_string(taken_obs) + " observation(s)"));
     emit(Registered{r.endpoint, rec.location, r.version, r.lifetime, r.queue_mode, r.peer,
                     r.listener, false, true, true});
     return slot;
 }
 
-void Engine::Impl::provide(TimePoint now, std::uint64_t id, store::RegistrationRecord* rec) {
+void Engine::Impl::provide(TimePoint now, std::uint64_t id, store::RegistrationRecord* rec,
+                           std::vector<store::ObservationRecord>* obs) {
     auto it = parked.find(id);
     if (it == parked.end()) return; // timed out, or not ours
     Parked p = std::move(it->second);
@@ -159,7 +187,7 @@ void Engine::Impl::provide(TimePoint now, std::uint64_t id, store::RegistrationR
     }
     unpark_peer(p);
     std::optional<std::uint32_t> slot;
-    if (usable) slot = adopt(now, *rec);
+    if (usable) slot = adopt(now, *rec, obs);
     if (slot) {
         ++stats.lookups_found;
         // A Send (no location) from the authenticated client at a new address: the registration
@@ -195,6 +223,11 @@ std::optional<RegistrationLookup> Engine::poll_lookup() {
 void Engine::provide_registration(TimePoint now, std::uint64_t id,
                                   store::RegistrationRecord record) {
     impl_->provide(now, id, &record);
+}
+
+void Engine::provide_registration(TimePoint now, std::uint64_t id, store::RegistrationRecord record,
+                                  std::vector<store::ObservationRecord> observations) {
+    impl_->provide(now, id, &record, &observations);
 }
 
 void Engine::registration_not_found(TimePoint now, std::uint64_t id) {

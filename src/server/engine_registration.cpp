@@ -919,35 +919,38 @@ Result<std::size_t> Engine::Impl::restore(TimePoint now, const store::Registrati
         if (reg(sl).nonce == 0) free_slots.push_back(sl);
     for (auto& o : obs) {
         auto slot = find_slot(o.endpoint);
-        if (!slot || o.paths.empty() || o.token.size() > 8) continue;
-        detail::Observation ob;
-        ob.id = o.id;
-        ob.slot = *slot;
-        ob.nonce = reg(*slot).nonce;
-        ob.composite = o.composite;
-        ob.established = false;
-        bool ok_paths = true;
-        for (const auto& p : o.paths) {
-            auto path = dm::Path::parse(p);
-            if (!path) {
-                ok_paths = false;
-                break;
-            }
-            ob.paths.push_back(*path);
-        }
-        if (!ok_paths) continue;
-        if (o.accept) ob.accept = format::content_format_from(*o.accept);
-        if (ob.composite) ob.request_format = ob.accept;
-        ob.token = coap::Token(o.token);
-        ob.listener = reg(*slot).listener;
-        ob.created_at = o.created_at;
+        if (!slot) continue;
+        auto ob = observation_from(*slot, o);
+        if (!ob) continue;
         next_observation = std::max(next_observation, o.id + 1);
-        reg(*slot).observations.push_back(ob.id);
-        observations.emplace(ob.id, std::move(ob));
+        reg(*slot).observations.push_back(ob->id);
+        observations.emplace(ob->id, std::move(*ob));
     }
     info("restored " + std::to_string(restored) + " registrations and " +
          std::to_string(observations.size()) + " observations");
     return restored;
+}
+
+std::optional<detail::Observation>
+Engine::Impl::observation_from(std::uint32_t slot, const store::ObservationRecord& o) const {
+    if (o.paths.empty() || o.token.size() > 8) return std::nullopt;
+    detail::Observation ob;
+    ob.id = o.id;
+    ob.slot = slot;
+    ob.nonce = reg(slot).nonce;
+    ob.composite = o.composite;
+    ob.established = false; // dormant: re-sent with its token at the client's next message
+    for (const auto& p : o.paths) {
+        auto path = dm::Path::parse(p);
+        if (!path) return std::nullopt;
+        ob.paths.push_back(*path);
+    }
+    if (o.accept) ob.accept = format::content_format_from(*o.accept);
+    if (ob.composite) ob.request_format = ob.accept;
+    ob.token = coap::Token(o.token);
+    ob.listener = reg(slot).listener;
+    ob.created_at = o.created_at;
+    return ob;
 }
 
 std::int64_t Engine::Impl::seconds_left(const store::RegistrationRecord& rec,

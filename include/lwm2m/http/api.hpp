@@ -74,6 +74,10 @@ struct ClientInfo {
     std::int64_t last_update = 0;   ///< Unix seconds
     std::string root_path = "/";    ///< alternate path (rt="oma.lwm2m")
     std::vector<ObjectLink> objects;
+    /// Set when the answer comes from the shared store's record because another node holds the
+    /// registration (docs/cluster.md "What a client of the REST API sees"): that node's id
+    /// (empty when the store records none).
+    std::optional<std::string> node;
 };
 
 struct ClientPage {

@@ -167,6 +167,13 @@ public:
     /// journaled). A record that does not match the lookup, has expired or names an unknown
     /// listener counts as not found. Unknown or timed-out ids are ignored.
     void provide_registration(TimePoint now, std::uint64_t id, store::RegistrationRecord record);
+    /// As above, with the observations the store holds for the record's endpoint: a
+    /// registration taken over brings them along, dormant until the client's next message (the
+    /// parked one) re-sends them with their tokens, so the client's notifications arrive as
+    /// events here instead of being answered RST. Observation ids already used here are
+    /// renumbered (journaled: the stored entry moves to the new id).
+    void provide_registration(TimePoint now, std::uint64_t id, store::RegistrationRecord record,
+                              std::vector<store::ObservationRecord> observations);
     /// The store holds no registration for lookup `id`: the parked request gets 4.04 (the
     /// client registers again, TS 1.1 §6.2.2); an expiry check ends the engine's copy
     /// (Deregistered{moved}). Unknown or timed-out ids are ignored.

@@ -2,7 +2,9 @@
 // <prefix>:{<ep>}:bscfg, holding the configuration encoded with encode_bootstrap_config() and
 // sealed with the SecretBox bound to "bootstrap/<endpoint>" (as in SQLite). Every configuration
 // is loaded at open (SCAN) into a MemoryBootstrapConfigStore (O(1) lookups, concurrent readers);
-// put()/remove() serialise on a mutex, write the key, then update memory.
+// put()/remove() serialise on a mutex, write the key, then update memory and announce the
+// endpoint on RedisKeys::change_channel(); reload() / reload_all() bring other nodes' changes
+// into memory (docs/cluster.md "Credentials and bootstrap configurations").
 #pragma once
 
 #include <memory>
@@ -47,6 +49,13 @@ public:
                                                         std::size_t limit) const override {
         return cache_.list(after, limit);
     }
+
+    /// Re-reads `endpoint`'s configuration from Redis into memory (any thread). A configuration
+    /// whose credentials another endpoint holds in memory (stale: that endpoint changed at
+    /// another node too) triggers reload_all(). Errors: as open().
+    [[nodiscard]] Result<void> reload(std::string_view endpoint);
+    /// Re-reads every configuration (SCAN): memory becomes what Redis holds. Errors: as open().
+    [[nodiscard]] Result<void> reload_all();
 
 private:
     RedisBootstrapConfigStore(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys,

@@ -144,6 +144,26 @@ struct ClusterStats {
     std::uint64_t unreplicated = 0;
 };
 
+/// A scan of every primary that can be run in steps (ClusterClient::scan_step()): one cursor per
+/// primary, each SCAN sent through a slot that primary owns.
+struct ScanState {
+    struct Node {
+        std::uint16_t slot = 0;
+        HostPort node;
+        std::string cursor = "0";
+        bool done = false;
+    };
+    std::vector<Node> nodes;
+    bool started = false;
+    /// Every primary's cursor came back to 0.
+    [[nodiscard]] bool done() const noexcept {
+        if (!started) return false;
+        for (const auto& n : nodes)
+            if (!n.done) return false;
+        return true;
+    }
+};
+
 /// A command routed by the slot of its key (every key of one command must share a slot).
 struct Command {
     std::vector<std::string> args;
@@ -183,6 +203,13 @@ public:
     [[nodiscard]] Result<void>
     scan(std::string_view pattern, std::size_t batch,
          const std::function<Result<void>(std::vector<std::string>&)>& on_keys);
+
+    /// One round of a scan: one pipelined SCAN (COUNT `batch`) per primary whose cursor is not
+    /// done, starting `state` when it is new; the keys this round returned (possibly none). A
+    /// primary whose slot moved to another node between rounds starts again from 0 there.
+    /// Errors: as run(), Errc::corrupt (a reply that is not a SCAN reply).
+    [[nodiscard]] Result<std::vector<std::string>>
+    scan_step(ScanState& state, std::string_view pattern, std::size_t batch);
 
     /// The primary serving `slot` in the current map.
     [[nodiscard]] HostPort owner(std::uint16_t slot) const;

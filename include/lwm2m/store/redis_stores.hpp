@@ -14,7 +14,11 @@
 //   {<prefix>:events}:log   stream of events, {<prefix>:events}:seq its sequence counter
 //   <prefix>:node:<id>      string with a TTL: a live server node's heartbeat
 //   <prefix>:nodes          hash: node id -> last heartbeat (Unix ms)
-//   channels <prefix>:bus:node:<id> (requests to / replies for one node), <prefix>:bus:events
+//   <prefix>:cred:psk:<hex>  string: the endpoint a PSK identity is bound to (cross-node
+//   <prefix>:cred:rpk:<hex>  uniqueness; rpk: SHA-256 of the SPKI; x509: the certificate name)
+//   <prefix>:cred:x509:<hex>
+//   channels <prefix>:bus:node:<id> (requests to / replies for one node), <prefix>:bus:events,
+//   <prefix>:bus:changes (credential / bootstrap configuration changes, docs/cluster.md)
 //
 // Threading: RedisStores and its stores may be used from several threads (the cluster client
 // serialises its calls); the registration store is meant for one writer thread
@@ -69,6 +73,13 @@ struct RedisKeys {
     [[nodiscard]] std::string node_channel(std::string_view id) const;
     /// The pub/sub channel every node publishes its REST events on.
     [[nodiscard]] std::string event_channel() const;
+    /// The pub/sub channel on which every node announces the endpoints whose credentials or
+    /// bootstrap configuration it changed (encode_change()).
+    [[nodiscard]] std::string change_channel() const;
+    /// The cross-node uniqueness key of `info`'s credential: `<prefix>:cred:psk:<hex of the
+    /// identity>`, `<prefix>:cred:rpk:<hex SHA-256 of the SPKI DER>`, `<prefix>:cred:x509:<hex
+    /// of the expected certificate name>`; nullopt for nosec.
+    [[nodiscard]] std::optional<std::string> credential(const SecurityInfo& info) const;
     /// The location index (`<prefix>:loc:{<location>}` -> endpoint, with a TTL): a hint that
     /// find_by_location() checks against the registration record.
     [[nodiscard]] std::string loc(std::string_view location) const;
@@ -81,6 +92,21 @@ struct RedisKeys {
     /// the last '}'), nullopt when `key` is not one.
     [[nodiscard]] std::optional<std::string> endpoint_of(std::string_view key) const;
 };
+
+/// What a change notice on RedisKeys::change_channel() names.
+enum class ChangeKind : char { security = 's', bootstrap_config = 'b' };
+struct ChangeNotice {
+    ChangeKind kind = ChangeKind::security;
+    std::string endpoint;
+};
+/// A notice's payload: the kind's character, then the endpoint.
+[[nodiscard]] std::string encode_change(ChangeKind kind, std::string_view endpoint);
+/// nullopt for an empty payload or an unknown kind.
+[[nodiscard]] std::optional<ChangeNotice> decode_change(std::string_view payload);
+/// PUBLISHes a change notice (after the change is durable). Errors: Errc::unavailable,
+/// Errc::io_error.
+[[nodiscard]] Result<void> publish_change(redis::ClusterClient& client, const RedisKeys& keys,
+                                          ChangeKind kind, std::string_view endpoint);
 
 /// RegistrationStore in Redis. commit(): each endpoint's changes run as ONE Lua script on its
 /// slot (atomic for that endpoint), each registration written also refreshes its location index
@@ -129,6 +155,9 @@ public:
     /// Observations of one endpoint, by id. Errors: as load().
     [[nodiscard]] Result<std::vector<ObservationRecord>>
     observations(std::string_view endpoint) const;
+    /// observations() of many endpoints in one pipeline, in the order of `endpoints`.
+    [[nodiscard]] Result<std::vector<std::vector<ObservationRecord>>>
+    observations_many(std::span<const std::string> endpoints) const;
 
 private:
     redis::ClusterClient* client_;
@@ -139,14 +168,27 @@ private:
 /// SecurityStore in Redis: every record in memory (loaded at open: SCAN), written through (the
 /// key is SET before the index changes). PSK keys sealed with the SecretBox bound to
 /// "security/<endpoint>/psk_key", as in SQLite.
+///
+/// Several server nodes (docs/cluster.md "Credentials"): a credential is bound to one endpoint
+/// across nodes by its uniqueness key (RedisKeys::credential), claimed before the record is
+/// written (pending, with a TTL), confirmed (PERSIST) after it and released when the endpoint's
+/// credential changes or is removed; every change is announced on RedisKeys::change_channel()
+/// after the write is durable. Other nodes' changes reach this node's index through fetch()
+/// (any thread) and apply() (the loop thread), or fetch_all() and apply_all() after a gap.
 class RedisSecurityStore final : public SecurityStore {
 public:
-    /// Loads every record. `client` and `box` must outlive the store. Errors:
+    /// How long a claim of a credential stays pending (a node that died between the claim and
+    /// the record write does not block the credential longer).
+    static constexpr std::chrono::milliseconds claim_ttl{30000};
+
+    /// Loads every record and makes sure each one's uniqueness key exists (SET NX: records
+    /// written before the keys existed). `client` and `box` must outlive the store. Errors:
     /// Errc::decrypt_failed (another key file), Errc::corrupt, Errc::unavailable.
     [[nodiscard]] static Result<std::unique_ptr<RedisSecurityStore>>
     open(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys);
 
-    /// Errors: lwm2m::Errc::invalid_argument, Errc::conflict (nothing written),
+    /// Errors: lwm2m::Errc::invalid_argument, Errc::conflict (the credential is bound to
+    /// another endpoint here or, by its uniqueness key, at another node; nothing written),
     /// Errc::unavailable / io_error (the store is unchanged).
     [[nodiscard]] Result<void> put(SecurityInfo info, std::string* why = nullptr) override;
     /// Errors: Errc::unavailable / io_error (the store is unchanged).
@@ -168,15 +210,38 @@ public:
     }
     [[nodiscard]] std::size_t size() const override { return cache_.size(); }
 
+    /// The record of `endpoint` as Redis holds it now (nullopt: none). Any thread (it touches
+    /// only the client, which serialises its calls). Errors: as open().
+    [[nodiscard]] Result<std::optional<SecurityInfo>> fetch(std::string_view endpoint) const;
+    /// Every record (SCAN). Any thread. Errors: as open().
+    [[nodiscard]] Result<std::vector<SecurityInfo>> fetch_all() const;
+    /// The index's thread: makes the index hold `info` for `endpoint` (nullopt: nothing), as
+    /// fetch() read it. Entries of other endpoints holding the same credential are dropped
+    /// (Redis says the credential moved; their own notices follow). Returns whether the index
+    /// changed.
+    bool apply(std::string_view endpoint, std::optional<SecurityInfo> info);
+    /// The index's thread: the index becomes `infos` (fetch_all()); returns how many endpoints
+    /// changed (added, replaced or removed).
+    std::size_t apply_all(std::vector<SecurityInfo> infos);
+    /// Change notices that could not be published (the change itself is stored; other nodes
+    /// see it at their next resynchronisation).
+    [[nodiscard]] std::uint64_t publish_failures() const noexcept { return publish_failures_; }
+
 private:
     RedisSecurityStore(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys)
         : client_(&client)
         , box_(&box)
         , keys_(std::move(keys)) {}
+    /// Binds `key` to `endpoint` (claims pending): 1 newly claimed, 2 already ours; Errc::
+    /// conflict when another endpoint holds it (a confirmed binding whose record no longer
+    /// carries the credential is taken over).
+    [[nodiscard]] Result<int> claim(const std::string& key, const std::string& endpoint);
+    void announce(std::string_view endpoint);
     redis::ClusterClient* client_;
     const SecretBox* box_;
     RedisKeys keys_;
     MemorySecurityStore cache_;
+    std::uint64_t publish_failures_ = 0;
 };
 
 /// EventLog in one Redis stream (XADD MAXLEN ~ max_rows): seq from an INCR counter in the same
@@ -237,6 +302,40 @@ private:
     RedisKeys keys_;
     std::chrono::milliseconds ttl_;
     std::chrono::milliseconds forget_after_;
+};
+
+/// Removes the registrations nobody serves any more (docs/cluster-nodes.md "Stale records"): a
+/// record past updated_at + lifetime + `grace` whose owner node is dead (no heartbeat key) or
+/// unrecorded. No engine would take such a record over (read-through refuses an expired one),
+/// but nothing else deletes it. The work is bounded per step(): one SCAN page per primary,
+/// then the records and owners of the registration keys found in one pipeline, the owners'
+/// liveness in one, and the stale ones removed by a script that deletes the registration, its
+/// observations and its owner key only while the record is still the one read (a device that
+/// registered again meanwhile is left alone). One thread at a time.
+class RedisRegistrationSweeper {
+public:
+    struct Step {
+        std::size_t examined = 0; ///< registration records read
+        std::size_t removed = 0;
+        bool cycle_done = false; ///< the scan of every primary ended (the next step restarts it)
+    };
+    RedisRegistrationSweeper(redis::ClusterClient& client, RedisKeys keys,
+                             std::chrono::seconds grace = std::chrono::seconds(60),
+                             std::size_t page = 256)
+        : client_(&client)
+        , keys_(std::move(keys))
+        , grace_(grace)
+        , page_(page == 0 ? 1 : page) {}
+    /// One bounded step at `now_unix_s`. Errors: Errc::unavailable, Errc::io_error (the scan
+    /// restarts at the next step).
+    [[nodiscard]] Result<Step> step(std::int64_t now_unix_s);
+
+private:
+    redis::ClusterClient* client_;
+    RedisKeys keys_;
+    std::chrono::seconds grace_;
+    std::size_t page_;
+    redis::ScanState scan_;
 };
 
 struct RedisStoresOptions {

@@ -660,61 +660,63 @@ Result<std::vector<Reply>> ClusterClient::run_on_primaries(const std::vector<std
 Result<void>
 ClusterClient::scan(std::string_view pattern, std::size_t batch,
                     const std::function<Result<void>(std::vector<std::string>&)>& on_keys) {
+    ScanState state;
+    while (!state.done()) {
+        LWM2M_TRY(keys, scan_step(state, pattern, batch));
+        if (!keys.empty()) LWM2M_TRY_VOID(on_keys(keys));
+    }
+    return ok();
+}
+
+Result<std::vector<std::string>>
+ClusterClient::scan_step(ScanState& state, std::string_view pattern, std::size_t batch) {
     // Every primary is scanned at once (one SCAN per primary per round, in one pipelined call),
     // each through a slot it owns, so a failover during the scan reaches the promoted replica.
     // A SCAN cursor belongs to the node that issued it: when a slot's owner changes between
     // rounds, that scan starts again from 0 on the new owner (keys reported twice are the
     // caller's to deduplicate).
-    struct Scan {
-        std::uint16_t slot;
-        HostPort node;
-        std::string cursor = "0";
-        bool done = false;
-    };
-    std::vector<Scan> scans;
-    {
+    if (!state.started) {
         std::lock_guard lock(impl_->mutex);
+        state.nodes.clear();
         for (auto p : impl_->primary_order) {
             const auto it =
                 std::find(impl_->slots.begin(), impl_->slots.end(), static_cast<std::int32_t>(p));
-            scans.push_back(
-                Scan{static_cast<std::uint16_t>(it - impl_->slots.begin()), impl_->nodes[p].addr});
+            state.nodes.push_back(ScanState::Node{
+                static_cast<std::uint16_t>(it - impl_->slots.begin()), impl_->nodes[p].addr});
         }
+        state.started = true;
     }
-    for (;;) {
-        std::vector<Command> cmds;
-        std::vector<Scan*> active;
-        for (auto& sc : scans) {
-            if (sc.done) continue;
-            Command c;
-            c.args = {
-                "SCAN", sc.cursor, "MATCH", std::string(pattern), "COUNT", std::to_string(batch)};
-            c.slot = sc.slot;
-            cmds.push_back(std::move(c));
-            active.push_back(&sc);
-        }
-        if (cmds.empty()) return ok();
-        LWM2M_TRY(replies, run(cmds));
-        std::vector<std::string> keys;
-        for (std::size_t i = 0; i < replies.size(); ++i) {
-            auto& r = replies[i];
-            auto& sc = *active[i];
-            if (r.type != Reply::Type::array || r.elements.size() != 2 ||
-                r.elements[1].type != Reply::Type::array)
-                return fail(Errc::corrupt);
-            for (auto& k : r.elements[1].elements)
-                keys.push_back(std::move(k.str));
-            const auto now_owner = owner(sc.slot);
-            if (now_owner != sc.node) {
-                sc.node = now_owner;
-                sc.cursor = "0";
-                continue;
-            }
-            sc.cursor = r.elements[0].str;
-            sc.done = sc.cursor == "0";
-        }
-        if (!keys.empty()) LWM2M_TRY_VOID(on_keys(keys));
+    std::vector<Command> cmds;
+    std::vector<ScanState::Node*> active;
+    for (auto& sc : state.nodes) {
+        if (sc.done) continue;
+        Command c;
+        c.args = {"SCAN", sc.cursor, "MATCH", std::string(pattern), "COUNT", std::to_string(batch)};
+        c.slot = sc.slot;
+        cmds.push_back(std::move(c));
+        active.push_back(&sc);
     }
+    std::vector<std::string> keys;
+    if (cmds.empty()) return keys;
+    LWM2M_TRY(replies, run(cmds));
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+        auto& r = replies[i];
+        auto& sc = *active[i];
+        if (r.type != Reply::Type::array || r.elements.size() != 2 ||
+            r.elements[1].type != Reply::Type::array)
+            return fail(Errc::corrupt);
+        for (auto& k : r.elements[1].elements)
+            keys.push_back(std::move(k.str));
+        const auto now_owner = owner(sc.slot);
+        if (now_owner != sc.node) {
+            sc.node = now_owner;
+            sc.cursor = "0";
+            continue;
+        }
+        sc.cursor = r.elements[0].str;
+        sc.done = sc.cursor == "0";
+    }
+    return keys;
 }
 
 HostPort ClusterClient::owner(std::uint16_t slot) const {

@@ -65,16 +65,28 @@ bool parse_u64(std::string_view s, std::uint64_t& v) {
     return ec == std::errc{} && p == s.data() + s.size();
 }
 
-std::string sha1_hex(std::string_view s) {
-    unsigned char digest[20];
-    gnutls_hash_fast(GNUTLS_DIG_SHA1, s.data(), s.size(), digest);
+std::string hex_of(std::string_view bytes) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
-    for (unsigned char c : digest) {
+    out.reserve(bytes.size() * 2);
+    for (char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
         out.push_back(hex[c >> 4]);
         out.push_back(hex[c & 15]);
     }
     return out;
+}
+
+std::string sha1_hex(std::string_view s) {
+    unsigned char digest[20];
+    gnutls_hash_fast(GNUTLS_DIG_SHA1, s.data(), s.size(), digest);
+    return hex_of(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+std::string sha256_hex(std::string_view s) {
+    unsigned char digest[32];
+    gnutls_hash_fast(GNUTLS_DIG_SHA256, s.data(), s.size(), digest);
+    return hex_of(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 // One endpoint's changes, in order, atomically on its slot (KEYS[1] = reg, KEYS[2] = obs,
@@ -118,6 +130,62 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '0-' .. s, 't', ARGV[2], 'e'
            'k', ARGV[4], 'd', ARGV[5])
 return s
 )lua";
+
+// Cross-node uniqueness of a credential (docs/cluster.md "Credentials"). KEYS[1] = the
+// credential's key. claim: ARGV = endpoint, pending TTL ms. Free -> claimed pending (1); ours
+// -> 2 (unchanged); another endpoint's -> {owner, PTTL} (PTTL -1: confirmed).
+constexpr std::string_view claim_script = R"lua(
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == ARGV[1] then return 2 end
+return {v, redis.call('PTTL', KEYS[1])}
+)lua";
+
+// Takes over a confirmed binding whose owner's record no longer carries the credential.
+// ARGV = the stale owner, endpoint, pending TTL ms. 1 done, 0 the key changed meanwhile.
+constexpr std::string_view steal_script = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+)lua";
+
+// ARGV = endpoint, op: 'C' confirm (PERSIST while ours), 'D' release (DEL while ours).
+constexpr std::string_view settle_script = R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == 'C' then redis.call('PERSIST', KEYS[1]) else redis.call('DEL', KEYS[1]) end
+return 1
+)lua";
+
+// Removes a stale registration while it is unchanged: KEYS = reg, obs, node; ARGV[1] = the
+// record as read. 1 removed, 0 changed meanwhile (left alone).
+constexpr std::string_view sweep_script = R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return 1
+)lua";
+
+const std::string& sweep_sha() {
+    static const std::string sha = sha1_hex(sweep_script);
+    return sha;
+}
+
+const std::string& claim_sha() {
+    static const std::string sha = sha1_hex(claim_script);
+    return sha;
+}
+const std::string& steal_sha() {
+    static const std::string sha = sha1_hex(steal_script);
+    return sha;
+}
+const std::string& settle_sha() {
+    static const std::string sha = sha1_hex(settle_script);
+    return sha;
+}
 
 const std::string& commit_sha() {
     static const std::string sha = sha1_hex(commit_script);
@@ -277,6 +345,22 @@ std::string RedisKeys::node_channel(std::string_view id) const {
 }
 std::string RedisKeys::event_channel() const {
     return prefix + ":bus:events";
+}
+std::string RedisKeys::change_channel() const {
+    return prefix + ":bus:changes";
+}
+std::optional<std::string> RedisKeys::credential(const SecurityInfo& info) const {
+    switch (info.mode) {
+    case SecurityMode::psk:
+        return prefix + ":cred:psk:" + hex_of(as_string_view(info.psk_identity));
+    case SecurityMode::rpk:
+        return prefix + ":cred:rpk:" + sha256_hex(as_string_view(info.rpk_public_key));
+    case SecurityMode::x509:
+        return prefix + ":cred:x509:" + hex_of(x509_cn_of(info));
+    case SecurityMode::nosec:
+        break;
+    }
+    return std::nullopt;
 }
 std::string RedisKeys::loc(std::string_view location) const {
     std::string k;
@@ -511,6 +595,30 @@ RedisRegistrationStore::observations(std::string_view endpoint) const {
     return out;
 }
 
+Result<std::vector<std::vector<ObservationRecord>>>
+RedisRegistrationStore::observations_many(std::span<const std::string> endpoints) const {
+    std::vector<std::vector<ObservationRecord>> out(endpoints.size());
+    if (endpoints.empty()) return out;
+    std::vector<redis::Command> cmds;
+    cmds.reserve(endpoints.size());
+    for (const auto& ep : endpoints) {
+        const auto k = keys_.obs(ep);
+        cmds.push_back(redis::command({"HGETALL", k}, k));
+    }
+    LWM2M_TRY(replies, client_->run(cmds));
+    for (std::size_t e = 0; e < replies.size(); ++e) {
+        const auto& r = replies[e];
+        if (r.type != redis::Reply::Type::array) return fail(Errc::io_error);
+        for (std::size_t i = 1; i < r.elements.size(); i += 2) {
+            LWM2M_TRY(o, redis_codec::decode_observation(r.elements[i].str));
+            out[e].push_back(std::move(o));
+        }
+        std::sort(out[e].begin(), out[e].end(),
+                  [](const auto& a, const auto& b) { return a.id < b.id; });
+    }
+    return out;
+}
+
 // ------------------------------------------------------------------ security
 
 namespace {
@@ -551,31 +659,114 @@ Result<SecurityInfo> decode_security(std::string_view data, const SecretBox& box
 
 } // namespace
 
+namespace {
+
+/// Every record of the store (SCAN + pipelined GETs), each checked against its key.
+Result<void> scan_security(redis::ClusterClient& client, const SecretBox& box,
+                           const RedisKeys& keys,
+                           const std::function<void(SecurityInfo&&)>& on_record) {
+    std::unordered_set<std::string> seen;
+    return client.scan(keys.pattern("sec"), 512,
+                       [&](std::vector<std::string>& found) -> Result<void> {
+                           std::vector<redis::Command> cmds;
+                           for (auto& k : found)
+                               if (seen.insert(k).second)
+                                   cmds.push_back(redis::command({"GET", k}, k));
+                           if (cmds.empty()) return ok();
+                           LWM2M_TRY(replies, client.run(cmds));
+                           for (std::size_t i = 0; i < replies.size(); ++i) {
+                               if (replies[i].is_nil()) continue;
+                               if (replies[i].type != redis::Reply::Type::string)
+                                   return fail(Errc::corrupt);
+                               LWM2M_TRY(info, decode_security(replies[i].str, box));
+                               if (keys.endpoint_of(cmds[i].args[1]) != info.endpoint)
+                                   return fail(Errc::corrupt);
+                               on_record(std::move(info));
+                           }
+                           return ok();
+                       });
+}
+
+/// One script call (EVALSHA, NOSCRIPT -> EVAL), a write.
+Result<redis::Reply> run_script(redis::ClusterClient& c, std::string_view script,
+                                const std::string& sha, const std::string& key,
+                                std::vector<std::string> argv) {
+    std::vector<std::string> args{"EVALSHA", sha, "1", key};
+    for (auto& a : argv)
+        args.push_back(std::move(a));
+    std::vector<redis::Command> cmds{redis::command(std::move(args), key, true)};
+    LWM2M_TRY(replies, run_scripts(c, cmds, script));
+    return std::move(replies.front());
+}
+
+} // namespace
+
+std::string encode_change(ChangeKind kind, std::string_view endpoint) {
+    std::string p(1, static_cast<char>(kind));
+    p.append(endpoint);
+    return p;
+}
+
+std::optional<ChangeNotice> decode_change(std::string_view payload) {
+    if (payload.empty()) return std::nullopt;
+    const char k = payload.front();
+    if (k != static_cast<char>(ChangeKind::security) &&
+        k != static_cast<char>(ChangeKind::bootstrap_config))
+        return std::nullopt;
+    return ChangeNotice{static_cast<ChangeKind>(k), std::string(payload.substr(1))};
+}
+
+Result<void> publish_change(redis::ClusterClient& client, const RedisKeys& keys, ChangeKind kind,
+                            std::string_view endpoint) {
+    const auto ch = keys.change_channel();
+    LWM2M_TRY(r, client.run(redis::command({"PUBLISH", ch, encode_change(kind, endpoint)}, ch)));
+    if (r.type != redis::Reply::Type::integer) return fail(Errc::io_error);
+    return ok();
+}
+
 Result<std::unique_ptr<RedisSecurityStore>>
 RedisSecurityStore::open(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys) {
     std::unique_ptr<RedisSecurityStore> s(new RedisSecurityStore(client, box, std::move(keys)));
-    std::unordered_set<std::string> seen;
-    LWM2M_TRY_VOID(client.scan(s->keys_.pattern("sec"), 512,
-                               [&](std::vector<std::string>& found) -> Result<void> {
-                                   std::vector<redis::Command> cmds;
-                                   for (auto& k : found)
-                                       if (seen.insert(k).second)
-                                           cmds.push_back(redis::command({"GET", k}, k));
-                                   if (cmds.empty()) return ok();
-                                   LWM2M_TRY(replies, client.run(cmds));
-                                   for (std::size_t i = 0; i < replies.size(); ++i) {
-                                       if (replies[i].is_nil()) continue;
-                                       if (replies[i].type != redis::Reply::Type::string)
-                                           return fail(Errc::corrupt);
-                                       LWM2M_TRY(info, decode_security(replies[i].str, box));
-                                       if (s->keys_.endpoint_of(cmds[i].args[1]) != info.endpoint)
-                                           return fail(Errc::corrupt);
-                                       if (!s->cache_.put(std::move(info)))
-                                           return fail(Errc::corrupt);
-                                   }
-                                   return ok();
-                               }));
+    std::vector<redis::Command> index;
+    Result<void> bad = ok();
+    LWM2M_TRY_VOID(scan_security(client, box, s->keys_, [&](SecurityInfo&& info) {
+        if (auto k = s->keys_.credential(info))
+            index.push_back(redis::command({"SET", *k, info.endpoint, "NX"}, *k, true));
+        if (bad && !s->cache_.put(std::move(info))) bad = fail(Errc::corrupt);
+    }));
+    LWM2M_TRY_VOID(bad);
+    // The uniqueness keys of records stored before they existed (or whose key a crash lost).
+    for (std::size_t i = 0; i < index.size(); i += 512) {
+        const auto n = std::min<std::size_t>(512, index.size() - i);
+        LWM2M_TRY_VOID(client.run(std::span<const redis::Command>(index.data() + i, n)));
+    }
     return s;
+}
+
+Result<int> RedisSecurityStore::claim(const std::string& key, const std::string& endpoint) {
+    const auto ttl = std::to_string(claim_ttl.count());
+    LWM2M_TRY(r, run_script(*client_, claim_script, claim_sha(), key, {endpoint, ttl}));
+    if (r.type == redis::Reply::Type::integer && (r.integer == 1 || r.integer == 2))
+        return static_cast<int>(r.integer);
+    if (r.type != redis::Reply::Type::array || r.elements.size() != 2 ||
+        r.elements[0].type != redis::Reply::Type::string ||
+        r.elements[1].type != redis::Reply::Type::integer)
+        return fail(Errc::io_error);
+    const std::string owner = r.elements[0].str;
+    // Pending at another node (a put in flight there, or a node that died in one): taken.
+    if (r.elements[1].integer != -1) return fail(Errc::conflict);
+    // Confirmed: still taken unless the owner's record no longer carries this credential (a
+    // node died between changing that record and releasing the key).
+    LWM2M_TRY(held, fetch(owner));
+    if (held && keys_.credential(*held) == key) return fail(Errc::conflict);
+    LWM2M_TRY(t, run_script(*client_, steal_script, steal_sha(), key, {owner, endpoint, ttl}));
+    if (t.type != redis::Reply::Type::integer) return fail(Errc::io_error);
+    if (t.integer != 1) return fail(Errc::conflict);
+    return 1;
+}
+
+void RedisSecurityStore::announce(std::string_view endpoint) {
+    if (!publish_change(*client_, keys_, ChangeKind::security, endpoint)) ++publish_failures_;
 }
 
 Result<void> RedisSecurityStore::put(SecurityInfo info, std::string* why) {
@@ -598,23 +789,120 @@ Result<void> RedisSecurityStore::put(SecurityInfo info, std::string* why) {
     case SecurityMode::nosec:
         break;
     }
-    if (holder && holder->endpoint != info.endpoint) {
-        if (why) *why = reason;
-        return fail(Errc::conflict);
+    // Across nodes: the credential's key is claimed first (pending), so two nodes binding one
+    // credential to two endpoints at the same time cannot both win. The key decides, not this
+    // node's index: another endpoint holding the credential here may have given it up at
+    // another node a moment ago (its notice not applied yet).
+    std::string stale_holder;
+    if (holder && holder->endpoint != info.endpoint) stale_holder = holder->endpoint;
+    const auto key = keys_.credential(info);
+    std::optional<std::string> old_key;
+    if (const auto* old = cache_.find(info.endpoint)) old_key = keys_.credential(*old);
+    int claimed = 0;
+    if (key) {
+        auto c = claim(*key, info.endpoint);
+        if (!c) {
+            if (c.error() == make_error_code(Errc::conflict) && why) *why = reason;
+            return fail(c.error());
+        }
+        claimed = *c;
     }
     LWM2M_TRY(blob, encode_security(info, *box_));
     const auto k = keys_.sec(info.endpoint);
-    LWM2M_TRY(r, client_->run(redis::command({"SET", k, std::move(blob)}, k, true)));
-    if (r.is_error()) return fail(Errc::io_error);
-    return cache_.put(std::move(info));
+    auto r = client_->run(redis::command({"SET", k, std::move(blob)}, k, true));
+    if (!r || r->is_error()) {
+        // Best effort: a claim of ours that the record never used goes (else its TTL ends it).
+        if (claimed == 1)
+            (void)run_script(*client_, settle_script, settle_sha(), *key, {info.endpoint, "D"});
+        if (!r) return fail(r.error());
+        return fail(Errc::io_error);
+    }
+    // The record is durable: confirm the claim, release the credential the endpoint had before.
+    // A failure here leaves a pending claim (it expires) or a stale key (taken over by the next
+    // claim, which finds the record without that credential).
+    if (claimed == 1)
+        (void)run_script(*client_, settle_script, settle_sha(), *key, {info.endpoint, "C"});
+    if (old_key && old_key != key)
+        (void)run_script(*client_, settle_script, settle_sha(), *old_key, {info.endpoint, "D"});
+    const std::string endpoint = info.endpoint;
+    if (!stale_holder.empty()) (void)cache_.remove(stale_holder);
+    LWM2M_TRY_VOID(cache_.put(std::move(info)));
+    announce(endpoint);
+    return ok();
 }
 
 Result<bool> RedisSecurityStore::remove(std::string_view endpoint) {
-    if (!cache_.find(endpoint)) return false;
+    const auto* old = cache_.find(endpoint);
+    if (!old) return false;
+    const auto old_key = keys_.credential(*old);
     const auto k = keys_.sec(endpoint);
     LWM2M_TRY(r, client_->run(redis::command({"DEL", k}, k, true)));
     if (r.is_error()) return fail(Errc::io_error);
-    return cache_.remove(endpoint);
+    if (old_key)
+        (void)run_script(*client_, settle_script, settle_sha(), *old_key,
+                         {std::string(endpoint), "D"});
+    LWM2M_TRY(removed, cache_.remove(endpoint));
+    announce(endpoint);
+    return removed;
+}
+
+Result<std::optional<SecurityInfo>> RedisSecurityStore::fetch(std::string_view endpoint) const {
+    const auto k = keys_.sec(endpoint);
+    LWM2M_TRY(r, client_->run(redis::command({"GET", k}, k)));
+    if (r.is_nil()) return std::optional<SecurityInfo>();
+    if (r.type != redis::Reply::Type::string) return fail(Errc::io_error);
+    LWM2M_TRY(info, decode_security(r.str, *box_));
+    if (info.endpoint != endpoint) return fail(Errc::corrupt);
+    return std::optional<SecurityInfo>(std::move(info));
+}
+
+Result<std::vector<SecurityInfo>> RedisSecurityStore::fetch_all() const {
+    std::vector<SecurityInfo> out;
+    LWM2M_TRY_VOID(scan_security(*client_, *box_, keys_,
+                                 [&](SecurityInfo&& info) { out.push_back(std::move(info)); }));
+    return out;
+}
+
+bool RedisSecurityStore::apply(std::string_view endpoint, std::optional<SecurityInfo> info) {
+    const auto* cur = cache_.find(endpoint);
+    if (!info) return cur && cache_.remove(endpoint).value_or(false);
+    if (info->endpoint != endpoint) return false;
+    if (cur && *cur == *info) return false;
+    // Redis is the authority: another endpoint holding this credential here is stale.
+    const SecurityInfo* holder = nullptr;
+    switch (info->mode) {
+    case SecurityMode::psk:
+        holder = cache_.find_by_psk_identity(info->psk_identity);
+        break;
+    case SecurityMode::rpk:
+        holder = cache_.find_by_rpk(info->rpk_public_key);
+        break;
+    case SecurityMode::x509:
+        holder = cache_.find_by_x509_cn(x509_cn_of(*info));
+        break;
+    case SecurityMode::nosec:
+        break;
+    }
+    if (holder && holder->endpoint != endpoint) (void)cache_.remove(std::string(holder->endpoint));
+    return cache_.put(std::move(*info)).has_value();
+}
+
+std::size_t RedisSecurityStore::apply_all(std::vector<SecurityInfo> infos) {
+    std::unordered_set<std::string> present;
+    for (const auto& i : infos)
+        present.insert(i.endpoint);
+    std::vector<std::string> gone;
+    cache_.for_each([&](const SecurityInfo& i) {
+        if (!present.contains(i.endpoint)) gone.push_back(i.endpoint);
+    });
+    std::size_t changed = 0;
+    for (const auto& ep : gone)
+        changed += cache_.remove(ep).value_or(false) ? 1 : 0;
+    for (auto& i : infos) {
+        const std::string ep = i.endpoint;
+        changed += apply(ep, std::move(i)) ? 1 : 0;
+    }
+    return changed;
 }
 
 // ------------------------------------------------------------------ events
@@ -753,6 +1041,90 @@ Result<std::vector<NodeStatus>> RedisNodeRegistry::list(std::int64_t now_ms) {
     if (forget.size() > 2) (void)client_->run(redis::command(std::move(forget), h));
     std::sort(out.begin(), out.end(),
               [](const NodeStatus& a, const NodeStatus& b) { return a.id < b.id; });
+    return out;
+}
+
+// ------------------------------------------------------------------ sweeper
+
+Result<RedisRegistrationSweeper::Step> RedisRegistrationSweeper::step(std::int64_t now_unix_s) {
+    Step out;
+    auto keys = client_->scan_step(scan_, keys_.pattern("reg"), page_);
+    if (!keys) {
+        scan_ = {};
+        return fail(keys.error());
+    }
+    if (scan_.done()) {
+        out.cycle_done = true;
+        scan_ = {};
+    }
+    std::vector<std::string> eps;
+    {
+        std::unordered_set<std::string> seen;
+        for (const auto& k : *keys)
+            if (auto ep = keys_.endpoint_of(k); ep && seen.insert(*ep).second)
+                eps.push_back(std::move(*ep));
+    }
+    if (eps.empty()) return out;
+    std::vector<redis::Command> cmds;
+    cmds.reserve(eps.size() * 2);
+    for (const auto& ep : eps) {
+        const auto r = keys_.reg(ep);
+        cmds.push_back(redis::command({"GET", r}, r));
+        const auto n = keys_.node(ep);
+        cmds.push_back(redis::command({"GET", n}, n));
+    }
+    LWM2M_TRY(replies, client_->run(cmds));
+    struct Candidate {
+        std::size_t ep;
+        std::string raw;
+        std::string owner;
+    };
+    std::vector<Candidate> stale;
+    for (std::size_t i = 0; i < eps.size(); ++i) {
+        auto& rec = replies[2 * i];
+        if (rec.type != redis::Reply::Type::string) continue; // gone meanwhile
+        ++out.examined;
+        auto r = redis_codec::decode_registration(rec.str);
+        if (!r) continue; // unreadable: not ours to judge
+        if (r->updated_at + static_cast<std::int64_t>(r->lifetime_s) + grace_.count() >= now_unix_s)
+            continue;
+        const auto& owner = replies[2 * i + 1];
+        stale.push_back(
+            {i, std::move(rec.str), owner.type == redis::Reply::Type::string ? owner.str : ""});
+    }
+    if (stale.empty()) return out;
+    // Only a dead (or unrecorded) owner's: a live owner expires its registrations itself.
+    std::vector<std::string> owners;
+    for (const auto& c : stale)
+        if (!c.owner.empty() && std::find(owners.begin(), owners.end(), c.owner) == owners.end())
+            owners.push_back(c.owner);
+    std::vector<redis::Command> alive_cmds;
+    for (const auto& o : owners) {
+        const auto k = keys_.node_alive(o);
+        alive_cmds.push_back(redis::command({"EXISTS", k}, k));
+    }
+    std::vector<std::string> live;
+    if (!alive_cmds.empty()) {
+        LWM2M_TRY(alive, client_->run(alive_cmds));
+        for (std::size_t i = 0; i < owners.size(); ++i)
+            if (alive[i].type != redis::Reply::Type::integer || alive[i].integer != 0)
+                live.push_back(owners[i]);
+    }
+    std::vector<redis::Command> dels;
+    for (auto& c : stale) {
+        if (std::find(live.begin(), live.end(), c.owner) != live.end()) continue;
+        const auto& ep = eps[c.ep];
+        const auto r = keys_.reg(ep);
+        dels.push_back(redis::command(
+            {"EVALSHA", sweep_sha(), "3", r, keys_.obs(ep), keys_.node(ep), std::move(c.raw)}, r,
+            true));
+    }
+    if (dels.empty()) return out;
+    LWM2M_TRY(done, run_scripts(*client_, dels, sweep_script));
+    for (const auto& d : done) {
+        if (d.is_error()) return fail(Errc::io_error);
+        if (d.type == redis::Reply::Type::integer && d.integer == 1) ++out.removed;
+    }
     return out;
 }
 

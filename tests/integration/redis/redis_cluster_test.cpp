@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -17,6 +18,7 @@
 
 #include <lwm2m/base/errc.hpp>
 #include <lwm2m/store/redis_bootstrap_config_store.hpp>
+#include <lwm2m/store/redis_change_listener.hpp>
 #include <lwm2m/store/redis_stores.hpp>
 
 #include "support/bootstrap_samples.hpp"
@@ -470,6 +472,257 @@ TEST(RedisStoresCluster, BootstrapConfigurationsAreSealedAndReloaded) {
     EXPECT_EQ(raw->str.find("bs-dev-id"), std::string::npos); // the whole value is sealed
     ASSERT_TRUE((*again)->remove("bs-dev"));
     EXPECT_EQ((*again)->remove("bs-dev").error(), make_error_code(ConfigErrc::not_found));
+}
+
+// ---- several nodes: credential uniqueness and re-reading (docs/cluster.md "Credentials and
+// bootstrap configurations"). Two RedisStores on their own clients play two nodes.
+
+SecurityInfo psk_of(std::string ep, std::string identity) {
+    SecurityInfo i;
+    i.endpoint = std::move(ep);
+    i.psk_identity = to_bytes(identity);
+    i.psk_key = SecretBytes(bytes({1, 2, 3, 4, 5, 6, 7, 8}));
+    return i;
+}
+
+TEST(RedisStoresCluster, ACredentialIsBoundToOneEndpointAcrossNodes) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    auto b = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(a->security().put(psk_of("ep-a", "shared")));
+    // b's index does not know ep-a (loaded before): the uniqueness key refuses.
+    std::string why;
+    auto r = b->security().put(psk_of("ep-b", "shared"), &why);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(Errc::conflict));
+    EXPECT_EQ(why, "the PSK identity is bound to another endpoint");
+    EXPECT_FALSE(*b->security().fetch("ep-b"));
+    // Re-putting ep-a's own identity (another key) is fine at either node.
+    ASSERT_TRUE(a->security().put(psk_of("ep-a", "shared")));
+    // The key is confirmed (no TTL) and names ep-a.
+    const auto k = *a->keys().credential(psk_of("ep-a", "shared"));
+    auto v = a->client().run(redis::command({"GET", k}, k));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->str, "ep-a");
+    auto ttl = a->client().run(redis::command({"PTTL", k}, k));
+    ASSERT_TRUE(ttl);
+    EXPECT_EQ(ttl->integer, -1);
+    // ep-a moves to another identity: the old one is released and b can take it, even though
+    // b's index still says nothing (and a's index is stale for b: never asked).
+    ASSERT_TRUE(a->security().put(psk_of("ep-a", "other")));
+    auto gone = a->client().run(redis::command({"EXISTS", k}, k));
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->integer, 0);
+    ASSERT_TRUE(b->security().put(psk_of("ep-b", "shared")));
+    // Removal releases too: a can bind "other" to ep-c once ep-a is removed through b... after
+    // b knows ep-a (fetch + apply, as the change channel does).
+    auto fetched = b->security().fetch("ep-a");
+    ASSERT_TRUE(fetched && *fetched);
+    EXPECT_TRUE(b->security().apply("ep-a", std::move(*fetched)));
+    ASSERT_TRUE(*b->security().remove("ep-a"));
+    ASSERT_TRUE(a->security().put(psk_of("ep-c", "other")));
+    // a's index still holds ep-a (stale) but the key decides; the stale entry is dropped.
+    EXPECT_EQ(a->security().find_by_psk_identity(to_bytes("other"))->endpoint, "ep-c");
+}
+
+TEST(RedisStoresCluster, ConcurrentBindingsOfOneCredentialHaveOneWinner) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    auto b = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a && b);
+    for (int round = 0; round < 20; ++round) {
+        const auto identity = "race-" + std::to_string(round);
+        Result<void> ra = ok();
+        Result<void> rb = ok();
+        std::thread ta([&] { ra = a->security().put(psk_of("ra-" + identity, identity)); });
+        std::thread tb([&] { rb = b->security().put(psk_of("rb-" + identity, identity)); });
+        ta.join();
+        tb.join();
+        ASSERT_NE(ra.has_value(), rb.has_value()) << "round " << round;
+        const auto& loser = ra ? rb : ra;
+        EXPECT_EQ(loser.error(), make_error_code(Errc::conflict));
+        // Redis holds exactly the winner's record.
+        EXPECT_EQ(a->security().fetch("ra-" + identity)->has_value(), ra.has_value());
+        EXPECT_EQ(a->security().fetch("rb-" + identity)->has_value(), rb.has_value());
+    }
+}
+
+TEST(RedisStoresCluster, AStaleBindingOfADeadNodeIsTakenOver) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a);
+    const auto k = *a->keys().credential(psk_of("x", "orphan"));
+    // A node died between its claim and its record: a pending claim refuses until it expires.
+    ASSERT_TRUE(a->client().run(redis::command({"SET", k, "ghost", "PX", "300"}, k, true)));
+    EXPECT_EQ(a->security().put(psk_of("ep-1", "orphan")).error(), make_error_code(Errc::conflict));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    ASSERT_TRUE(a->security().put(psk_of("ep-1", "orphan")));
+    // A node died between changing a record and releasing its old key: the confirmed key names
+    // an endpoint whose record does not carry the credential: taken over.
+    const auto k2 = *a->keys().credential(psk_of("x", "left-behind"));
+    ASSERT_TRUE(a->client().run(redis::command({"SET", k2, "ep-1"}, k2, true)));
+    ASSERT_TRUE(a->security().put(psk_of("ep-2", "left-behind")));
+    auto v = a->client().run(redis::command({"GET", k2}, k2));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->str, "ep-2");
+}
+
+TEST(RedisStoresCluster, OpenCreatesMissingUniquenessKeys) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(a->security().put(psk_of("old-ep", "old-id")));
+    const auto k = *a->keys().credential(psk_of("old-ep", "old-id"));
+    ASSERT_TRUE(a->client().run(redis::command({"DEL", k}, k, true))); // written before the keys
+    auto b = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(b);
+    auto v = b->client().run(redis::command({"GET", k}, k));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->str, "old-ep");
+}
+
+TEST(RedisStoresCluster, ChangesAreAnnouncedAndReadBackByAnotherNode) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    auto b = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a && b);
+    std::mutex m;
+    std::vector<ChangeNotice> notices;
+    int resyncs = 0;
+    RedisChangeListenerOptions lo;
+    lo.nodes = *redis::parse_url(url());
+    lo.keys = b->keys();
+    lo.poll = std::chrono::milliseconds(50);
+    auto listener = RedisChangeListener::start(
+        lo,
+        [&](const ChangeNotice& n) {
+            std::lock_guard lock(m);
+            notices.push_back(n);
+        },
+        [&] {
+            std::lock_guard lock(m);
+            ++resyncs;
+        });
+    ASSERT_TRUE(listener);
+    auto wait = [&](const std::function<bool()>& pred) {
+        for (int i = 0; i < 300; ++i) {
+            {
+                std::lock_guard lock(m);
+                if (pred()) return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    };
+    ASSERT_TRUE(wait([&] { return resyncs == 1; })) << "no resync after subscribing";
+    ASSERT_TRUE(a->security().put(psk_of("n-1", "n-1-id")));
+    auto cfgs_a = RedisBootstrapConfigStore::open(a->client(), a->secret_box(), a->keys());
+    auto cfgs_b = RedisBootstrapConfigStore::open(b->client(), b->secret_box(), b->keys());
+    ASSERT_TRUE(cfgs_a && cfgs_b);
+    ASSERT_TRUE((*cfgs_a)->put(lwm2m::test::typical_bootstrap_config("n-bs")));
+    ASSERT_TRUE(wait([&] { return notices.size() == 2; }));
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(notices[0].kind, ChangeKind::security);
+        EXPECT_EQ(notices[0].endpoint, "n-1");
+        EXPECT_EQ(notices[1].kind, ChangeKind::bootstrap_config);
+        EXPECT_EQ(notices[1].endpoint, "n-bs");
+    }
+    // What a node does with them: re-read into its index.
+    EXPECT_EQ(b->security().find("n-1"), nullptr);
+    auto f = b->security().fetch("n-1");
+    ASSERT_TRUE(f && *f);
+    EXPECT_TRUE(b->security().apply("n-1", std::move(*f)));
+    ASSERT_NE(b->security().find_by_psk_identity(to_bytes("n-1-id")), nullptr);
+    EXPECT_FALSE((*cfgs_b)->find("n-bs"));
+    ASSERT_TRUE((*cfgs_b)->reload("n-bs"));
+    EXPECT_TRUE((*cfgs_b)->find("n-bs"));
+    // Removals, and a full re-read after a gap.
+    ASSERT_TRUE(*a->security().remove("n-1"));
+    ASSERT_TRUE(a->security().put(psk_of("n-2", "n-2-id")));
+    ASSERT_TRUE((*cfgs_a)->remove("n-bs"));
+    auto all = b->security().fetch_all();
+    ASSERT_TRUE(all);
+    EXPECT_EQ(b->security().apply_all(std::move(*all)), 2U); // n-1 gone, n-2 added
+    EXPECT_EQ(b->security().find("n-1"), nullptr);
+    EXPECT_NE(b->security().find("n-2"), nullptr);
+    ASSERT_TRUE((*cfgs_b)->reload_all());
+    EXPECT_FALSE((*cfgs_b)->find("n-bs"));
+    EXPECT_TRUE(wait([&] { return notices.size() == 5; }));
+    EXPECT_EQ((*listener)->stats().bad, 0U);
+}
+
+TEST(RedisStoresCluster, TheSweepRemovesOnlyExpiredRegistrationsOfDeadNodes) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto s = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(s);
+    const std::int64_t now = 1'800'000'000;
+    RedisNodeRegistry nodes(s->client(), s->keys());
+    ASSERT_TRUE(nodes.heartbeat("alive-node", 1, now * 1000));
+    auto commit_as = [&](const std::string& node, RegistrationRecord r) {
+        RedisRegistrationStore regs(s->writer_client(), s->keys());
+        regs.set_node_id(node);
+        ObservationRecord o;
+        o.endpoint = r.endpoint;
+        o.id = 1;
+        o.token = bytes({1});
+        o.paths = {"/3/0/9"};
+        std::vector<Change> batch{{1, RegistrationPut{std::move(r)}}, {2, ObservationPut{o}}};
+        ASSERT_TRUE(regs.commit(batch));
+    };
+    auto rec = [&](std::string ep, std::int64_t age_s) {
+        auto r = reg(std::move(ep), "l");
+        r.lifetime_s = 100;
+        r.updated_at = now - age_s;
+        return r;
+    };
+    // 300 fresh ones of a dead node (several scan pages), and one of each case.
+    for (int i = 0; i < 300; ++i)
+        commit_as("dead-node", rec("fresh-" + std::to_string(i), 10));
+    commit_as("dead-node", rec("stale-dead", 100 + 61));
+    commit_as("", rec("stale-unowned", 100 + 61));
+    commit_as("alive-node", rec("stale-alive", 100 + 61));
+    commit_as("dead-node", rec("in-grace", 100 + 59));
+    RedisRegistrationSweeper sweeper(s->client(), s->keys(), std::chrono::seconds(60), 32);
+    std::size_t removed = 0;
+    std::size_t examined = 0;
+    std::size_t steps = 0;
+    for (;;) {
+        auto st = sweeper.step(now);
+        ASSERT_TRUE(st);
+        ++steps;
+        removed += st->removed;
+        examined += st->examined;
+        if (st->cycle_done) break;
+        ASSERT_LT(steps, 1000U);
+    }
+    EXPECT_GT(steps, 3U); // bounded work per step
+    EXPECT_GE(examined, 304U);
+    EXPECT_EQ(removed, 2U);
+    auto& regs = s->registrations();
+    EXPECT_FALSE(*regs.find("stale-dead"));
+    EXPECT_FALSE(*regs.find("stale-unowned"));
+    EXPECT_TRUE(regs.observations("stale-dead")->empty());
+    EXPECT_FALSE(*regs.owner("stale-dead"));
+    EXPECT_TRUE(*regs.find("stale-alive"));
+    EXPECT_TRUE(*regs.find("in-grace"));
+    EXPECT_TRUE(*regs.find("fresh-7"));
+    EXPECT_EQ(regs.observations("fresh-7")->size(), 1U);
+    EXPECT_EQ(*regs.size(), 302U);
+    // A second cycle finds nothing more.
+    for (;;) {
+        auto st = sweeper.step(now);
+        ASSERT_TRUE(st);
+        EXPECT_EQ(st->removed, 0U);
+        if (st->cycle_done) break;
+    }
 }
 
 TEST(RedisStoresCluster, LosingAReplicaIsAcceptedOrRefusedAsConfigured) {

@@ -2,6 +2,8 @@
 // ("nodes") share one registration store; a client registered at node A talks to node B.
 #include "server_harness.hpp"
 
+#include <lwm2m/format/codec.hpp>
+
 namespace lwm2m::server::test {
 namespace {
 
@@ -275,6 +277,96 @@ TEST(ReadThrough, RestoreKeepsTheLocationsOfOtherNodes) {
     c.persist();
     EXPECT_EQ(c.expect_tx(&kPeerA).code, coap::code::changed);
     EXPECT_EQ(c.engine->stats().lookups, 0U);
+}
+
+/// Observes /3/0/9 of `ep` (at `peer`) through `h`: the token and the observation id.
+std::pair<coap::Token, ObservationId> observe_battery_at(ServerHarness& h, const PeerAddr& peer,
+                                                         std::string_view ep) {
+    EXPECT_TRUE(h.engine->send(h.now, ep, Request::observe(dm::Path(Oid{3}, Iid{0}, Rid{9}))));
+    auto req = h.expect_tx(&peer);
+    const dm::Content v{dm::Path(Oid{3}, Iid{0}, Rid{9}),
+                        dm::Resource::single(9, dm::Value::integer(80))};
+    h.reply(peer, req, coap::code::content, *format::encode(format::ContentFormat::lwm2m_tlv, v),
+            11542, 1);
+    auto evs = h.events_of<ResponseEvent>();
+    EXPECT_EQ(evs.size(), 1U);
+    return {req.token, evs.empty() ? ObservationId{} : evs[0].observation};
+}
+
+coap::Message battery_notification(const coap::Token& token, std::uint32_t seq, std::int64_t value,
+                                   coap::MessageId mid) {
+    const dm::Content v{dm::Path(Oid{3}, Iid{0}, Rid{9}),
+                        dm::Resource::single(9, dm::Value::integer(value))};
+    coap::Message n;
+    n.type = coap::Type::con;
+    n.code = coap::code::content;
+    n.message_id = mid;
+    n.token = token;
+    n.add_uint_option(coap::option::observe, seq);
+    n.add_uint_option(coap::option::content_format, 11542);
+    n.payload = *format::encode(format::ContentFormat::lwm2m_tlv, v);
+    return n;
+}
+
+std::vector<store::ObservationRecord> stored_observations(const store::RegistrationStore& s,
+                                                          const std::string& ep) {
+    std::vector<store::ObservationRecord> out;
+    EXPECT_TRUE(s.load([](store::RegistrationRecord&&) {},
+                       [&](store::ObservationRecord&& o) {
+                           if (o.endpoint == ep) out.push_back(std::move(o));
+                       }));
+    return out;
+}
+
+TEST(ReadThrough, ATakenOverRegistrationBringsItsObservations) {
+    TwoNodes n;
+    const PeerAddr peer_c = PeerAddr::v4(10, 0, 0, 3, 5683);
+    const auto loc = n.a.register_client(kPeerA, "ep=ob&lt=300");
+    auto [token, id_a] = observe_battery_at(n.a, kPeerA, "ob");
+    n.a.persist();
+    ASSERT_EQ(stored_observations(n.shared, "ob").size(), 1U);
+    // Node B already has an observation with the same id (ids are per node).
+    n.b.register_client(kPeerB, "ep=other&lt=300");
+    auto [token_b, id_b] = observe_battery_at(n.b, kPeerB, "other");
+    n.b.persist();
+    ASSERT_EQ(id_a.value, id_b.value);
+    // Node A dies; the client's flow reaches node B; its Update is taken over with the stored
+    // observation.
+    n.b.receive(peer_c, update_msg(loc, 0x400));
+    while (auto l = n.b.engine->poll_lookup()) {
+        auto rec = n.shared.find_by_location(l->location);
+        ASSERT_TRUE(rec && *rec);
+        n.b.engine->provide_registration(n.b.now, l->id, std::move(**rec),
+                                         stored_observations(n.shared, "ob"));
+    }
+    n.b.persist();
+    EXPECT_EQ(n.b.expect_tx(&peer_c).code, coap::code::changed);
+    // The observation is re-sent with its token (RFC 7641 §4.1: a re-registration).
+    auto again = n.b.expect_tx(&peer_c);
+    EXPECT_EQ(again.code, coap::code::get);
+    EXPECT_EQ(again.token, token);
+    const dm::Content v{dm::Path(Oid{3}, Iid{0}, Rid{9}),
+                        dm::Resource::single(9, dm::Value::integer(81))};
+    n.b.reply(peer_c, again, coap::code::content,
+              *format::encode(format::ContentFormat::lwm2m_tlv, v), 11542, 5);
+    n.b.events();
+    // Notifications are events at node B, under a new id there.
+    n.b.receive(peer_c, battery_notification(token, 6, 77, 0x7401));
+    auto ack = n.b.expect_tx(&peer_c);
+    EXPECT_EQ(ack.type, coap::Type::ack);
+    auto notes = n.b.events_of<NotificationEvent>();
+    ASSERT_EQ(notes.size(), 1U);
+    EXPECT_EQ(notes[0].endpoint, "ob");
+    EXPECT_NE(notes[0].id.value, id_b.value);
+    ASSERT_EQ(n.b.engine->observations("ob").size(), 1U);
+    // The store follows the renumbering: the old id's entry went, the new one is there.
+    n.b.persist();
+    auto stored = stored_observations(n.shared, "ob");
+    ASSERT_EQ(stored.size(), 1U);
+    EXPECT_EQ(stored[0].id, notes[0].id.value);
+    EXPECT_EQ(coap::Token(stored[0].token), token);
+    // Node B's own observation is untouched.
+    EXPECT_EQ(n.b.engine->observations("other").size(), 1U);
 }
 
 TEST(ReadThrough, OffMeansNotFoundAtOnce) {

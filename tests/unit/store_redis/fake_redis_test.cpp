@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -17,7 +18,10 @@
 
 #include <gtest/gtest.h>
 
+#include <lwm2m/store/redis_change_listener.hpp>
 #include <lwm2m/store/redis_cluster.hpp>
+#include <lwm2m/store/redis_stores.hpp>
+#include <lwm2m/store/secret_box.hpp>
 
 namespace lwm2m::store::redis {
 namespace {
@@ -390,6 +394,203 @@ TEST(FakeRedisSubscriber, NoReachableNodeIsUnavailableAndNamesIt) {
     EXPECT_NE(why.find("127.0.0.1:1"), std::string::npos) << why;
     EXPECT_FALSE(Subscriber::connect({}, {"c"}, {}, &why));
     EXPECT_FALSE(Subscriber::connect({{"127.0.0.1", 1}}, {}, {}, &why));
+}
+
+// ---- RedisChangeListener (docs/cluster.md "Credentials and bootstrap configurations")
+
+/// SUBSCRIBE answered with its confirmation, then the given messages on the change channel.
+FakeRedis::Handler change_publisher(std::vector<std::string> payloads) {
+    return [payloads](const std::vector<std::string>& a) -> std::string {
+        if (a.size() != 2 || a[0] != "SUBSCRIBE") return "-ERR unexpected\r\n";
+        std::string out = "*3\r\n" + bulk("subscribe") + bulk(a[1]) + ":1\r\n";
+        for (const auto& p : payloads)
+            out += "*3\r\n" + bulk("message") + bulk(a[1]) + bulk(p);
+        return out;
+    };
+}
+
+TEST(FakeRedisChangeListener, NoticesReachTheHandlerAndEverySubscriptionResyncs) {
+    auto a = std::make_unique<FakeRedis>(change_publisher({"sdev-1", "?bad", "bcfg-1"}));
+    FakeRedis b(change_publisher({"sdev-2"}));
+    std::mutex m;
+    std::vector<std::string> events; // "resync" or "<kind char><endpoint>"
+    RedisChangeListenerOptions o;
+    o.nodes = {a->addr(), b.addr()};
+    o.keys = RedisKeys{"t"};
+    o.cluster = fast();
+    o.poll = std::chrono::milliseconds(50);
+    auto l = RedisChangeListener::start(
+        o,
+        [&](const ChangeNotice& n) {
+            std::lock_guard lock(m);
+            events.push_back(encode_change(n.kind, n.endpoint));
+        },
+        [&] {
+            std::lock_guard lock(m);
+            events.emplace_back("resync");
+        });
+    ASSERT_TRUE(l);
+    auto wait_for = [&](std::size_t n) {
+        for (int i = 0; i < 400; ++i) {
+            {
+                std::lock_guard lock(m);
+                if (events.size() >= n) return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    };
+    ASSERT_TRUE(wait_for(3));
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(events, (std::vector<std::string>{"resync", "sdev-1", "bcfg-1"}));
+    }
+    EXPECT_EQ(a->seen().front(), (std::vector<std::string>{"SUBSCRIBE", "t:bus:changes"}));
+    // Its node goes: messages may have been lost meanwhile, so the next subscription (on the
+    // other node) is followed by a full re-read before its notices.
+    a.reset();
+    ASSERT_TRUE(wait_for(5));
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(events,
+                  (std::vector<std::string>{"resync", "sdev-1", "bcfg-1", "resync", "sdev-2"}));
+    }
+    const auto st = (*l)->stats();
+    EXPECT_EQ(st.notices, 3U);
+    EXPECT_EQ(st.bad, 1U);
+    EXPECT_EQ(st.resyncs, 2U);
+    EXPECT_EQ(st.connections, 2U);
+    EXPECT_GE(st.disconnections, 1U);
+}
+
+TEST(FakeRedisChangeListener, ResyncsPeriodicallyAndStopsPromptly) {
+    FakeRedis a(change_publisher({}));
+    std::atomic<int> resyncs{0};
+    RedisChangeListenerOptions o;
+    o.nodes = {a.addr()};
+    o.cluster = fast();
+    o.poll = std::chrono::milliseconds(20);
+    o.resync_interval = std::chrono::milliseconds(100);
+    auto l = RedisChangeListener::start(o, {}, [&] { ++resyncs; });
+    ASSERT_TRUE(l);
+    for (int i = 0; i < 300 && resyncs < 3; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_GE(resyncs.load(), 3);
+    const auto t0 = std::chrono::steady_clock::now();
+    l->reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+}
+
+// ---- RedisSecurityStore's write protocol (docs/cluster.md "Credentials and bootstrap
+// configurations"): claim, record, confirm, notice, in that order; a claim held elsewhere
+// writes nothing; a notice that cannot be published is counted, the write stands.
+
+/// One node without cluster support and without replica; `claim` answers the claim script.
+struct FakeCredentialNode {
+    std::mutex m;
+    std::string claim_reply = ":1\r\n";
+    std::string publish_reply = ":2\r\n";
+    std::map<std::string, std::string> values;
+    FakeRedis node{[this](const std::vector<std::string>& a) -> std::string {
+        std::lock_guard lock(m);
+        const auto& c = a[0];
+        if (c == "CLUSTER") return "-ERR This instance has cluster support disabled\r\n";
+        if (c == "INFO") return bulk("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+        if (c == "SCAN") return "*2\r\n" + bulk("0") + "*0\r\n";
+        if (c == "SET") {
+            values[a[1]] = a[2];
+            return "+OK\r\n";
+        }
+        if (c == "DEL") return ":" + std::to_string(values.erase(a[1])) + "\r\n";
+        if (c == "GET") {
+            auto it = values.find(a[1]);
+            return it == values.end() ? "$-1\r\n" : bulk(it->second);
+        }
+        if (c == "PUBLISH") return publish_reply;
+        if (c == "EVALSHA" && a.size() == 6 && a[5] != "C" && a[5] != "D")
+            return claim_reply;              // claim: KEYS[1], ARGV = endpoint, ttl
+        if (c == "EVALSHA") return ":1\r\n"; // settle (confirm / release)
+        return "-ERR unexpected\r\n";
+    }};
+};
+
+SecurityInfo fake_psk(std::string ep, std::string identity) {
+    SecurityInfo i;
+    i.endpoint = std::move(ep);
+    i.psk_identity = to_bytes(identity);
+    i.psk_key = SecretBytes(to_bytes("0123456789abcdef"));
+    return i;
+}
+
+TEST(FakeRedisSecurityStore, ClaimRecordConfirmNoticeInOrder) {
+    FakeCredentialNode f;
+    auto c = ClusterClient::connect({f.node.addr()}, fast());
+    ASSERT_TRUE(c);
+    auto box = SecretBox::from_key(SecretBytes(Bytes(32, std::byte{7})));
+    ASSERT_TRUE(box);
+    RedisKeys keys{"t"};
+    auto s = RedisSecurityStore::open(**c, *box, keys);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE((*s)->put(fake_psk("ep-1", "id-1")));
+    const auto cred = *keys.credential(fake_psk("ep-1", "id-1"));
+    std::vector<std::vector<std::string>> writes;
+    for (const auto& a : f.node.seen())
+        if (a[0] == "EVALSHA" || a[0] == "SET" || a[0] == "PUBLISH") writes.push_back(a);
+    ASSERT_EQ(writes.size(), 4U);
+    EXPECT_EQ(writes[0][0], "EVALSHA"); // the claim: the credential's key, pending
+    EXPECT_EQ(writes[0][3], cred);
+    EXPECT_EQ(writes[0][4], "ep-1");
+    EXPECT_EQ(writes[0][5], "30000");
+    EXPECT_EQ(writes[1][0], "SET"); // the record
+    EXPECT_EQ(writes[1][1], keys.sec("ep-1"));
+    EXPECT_EQ(writes[1][2].find("0123456789abcdef"), std::string::npos); // sealed
+    EXPECT_EQ(writes[2][0], "EVALSHA"); // confirmed once the record is written
+    EXPECT_EQ(writes[2][3], cred);
+    EXPECT_EQ(writes[2][5], "C");
+    EXPECT_EQ(writes[3], (std::vector<std::string>{"PUBLISH", "t:bus:changes", "sep-1"}));
+    EXPECT_NE((*s)->find_by_psk_identity(to_bytes("id-1")), nullptr);
+    EXPECT_EQ((*s)->publish_failures(), 0U);
+
+    // The identity is pending at another node: 409, nothing written, nothing announced.
+    {
+        std::lock_guard lock(f.m);
+        f.claim_reply = "*2\r\n" + bulk("ep-x") + ":12000\r\n";
+    }
+    const auto before = f.node.seen().size();
+    std::string why;
+    auto r = (*s)->put(fake_psk("ep-2", "id-2"), &why);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(Errc::conflict));
+    EXPECT_EQ(why, "the PSK identity is bound to another endpoint");
+    auto after = f.node.seen();
+    after.erase(after.begin(), after.begin() + static_cast<std::ptrdiff_t>(before));
+    EXPECT_EQ(count(after, "SET"), 0U);
+    EXPECT_EQ(count(after, "PUBLISH"), 0U);
+    EXPECT_EQ((*s)->find("ep-2"), nullptr);
+
+    // The notice cannot be published: the write stands, the failure is counted.
+    {
+        std::lock_guard lock(f.m);
+        f.claim_reply = ":1\r\n";
+        f.publish_reply = "-ERR no\r\n";
+    }
+    ASSERT_TRUE((*s)->put(fake_psk("ep-3", "id-3")));
+    EXPECT_NE((*s)->find("ep-3"), nullptr);
+    EXPECT_EQ((*s)->publish_failures(), 1U);
+    // Removal: the record goes, then the key is released (while ours), then the notice.
+    {
+        std::lock_guard lock(f.m);
+        f.publish_reply = ":1\r\n";
+    }
+    const auto mark = f.node.seen().size();
+    ASSERT_TRUE(*(*s)->remove("ep-1"));
+    auto rm = f.node.seen();
+    rm.erase(rm.begin(), rm.begin() + static_cast<std::ptrdiff_t>(mark));
+    std::vector<std::string> order;
+    for (const auto& a : rm)
+        if (a[0] == "DEL" || a[0] == "EVALSHA" || a[0] == "PUBLISH")
+            order.push_back(a[0] == "EVALSHA" ? "EVALSHA " + a[5] : a[0]);
+    EXPECT_EQ(order, (std::vector<std::string>{"DEL", "EVALSHA D", "PUBLISH"}));
 }
 
 } // namespace

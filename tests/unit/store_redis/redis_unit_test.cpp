@@ -209,6 +209,40 @@ TEST(RedisKeys, OneHashTagPerEndpoint) {
     EXPECT_EQ(glob.pattern("sec"), "a\\*b\\?\\[c\\]:{*}:sec");
 }
 
+TEST(RedisKeys, CredentialKeysAndTheChangeChannel) {
+    RedisKeys k{"lwm2m"};
+    EXPECT_EQ(k.change_channel(), "lwm2m:bus:changes");
+    SecurityInfo i;
+    i.endpoint = "ep";
+    i.psk_identity = Bytes{std::byte{0x00}, std::byte{0x7b}, std::byte{0xff}}; // binary, '{'
+    EXPECT_EQ(k.credential(i), "lwm2m:cred:psk:007bff");
+    i.mode = SecurityMode::rpk;
+    i.psk_identity.clear();
+    i.rpk_public_key = to_bytes("abc");
+    // SHA-256("abc") (FIPS 180-2 test vector).
+    EXPECT_EQ(k.credential(i),
+              "lwm2m:cred:rpk:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    i.mode = SecurityMode::x509;
+    i.rpk_public_key.clear();
+    EXPECT_EQ(k.credential(i), "lwm2m:cred:x509:6570"); // the endpoint is the expected name
+    i.x509_common_name = "A";
+    EXPECT_EQ(k.credential(i), "lwm2m:cred:x509:41");
+    i.mode = SecurityMode::nosec;
+    EXPECT_FALSE(k.credential(i));
+}
+
+TEST(RedisChanges, NoticesRoundTripAndBadOnesAreRefused) {
+    EXPECT_EQ(encode_change(ChangeKind::security, "dev-1"), "sdev-1");
+    EXPECT_EQ(encode_change(ChangeKind::bootstrap_config, "dev-1"), "bdev-1");
+    const std::string odd("a\0b{}", 6);
+    auto n = decode_change(encode_change(ChangeKind::bootstrap_config, odd));
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->kind, ChangeKind::bootstrap_config);
+    EXPECT_EQ(n->endpoint, odd);
+    EXPECT_FALSE(decode_change(""));
+    EXPECT_FALSE(decode_change("xdev"));
+}
+
 TEST(RedisStoresOpen, BadUrlOrUnreachableClusterIsAClearError) {
     std::string why;
     auto r = RedisStores::open("redis://", "/nonexistent/secret.key", {}, &why);
