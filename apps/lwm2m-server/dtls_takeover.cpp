@@ -10,17 +10,17 @@ namespace {
 
 /// Write-sequence numbers reserved per take-over (docs/dtls.md "Sequence numbers across
 /// nodes"): the handshaking node uses [0, 2^32), the n-th importer [n * 2^32, (n + 1) * 2^32).
-constexpr std::uint64_t kSeqRange = std::uint64_t{1} << 32;
+constexpr std::uint64_t kTakeoverSeqRange = std::uint64_t{1} << 32;
 
-std::string ms_of(Duration d) {
+std::string takeover_ms(Duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
-std::string bytes_to_string(BytesView b) {
+std::string takeover_bytes(BytesView b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-std::optional<std::uint64_t> u64_of(const store::redis::Reply& r) {
+std::optional<std::uint64_t> takeover_u64(const store::redis::Reply& r) {
     if (r.type == store::redis::Reply::Type::integer && r.integer >= 0)
         return static_cast<std::uint64_t>(r.integer);
     if (r.type != store::redis::Reply::Type::string) return std::nullopt;
@@ -30,7 +30,7 @@ std::optional<std::uint64_t> u64_of(const store::redis::Reply& r) {
     return v;
 }
 
-void warn(Logger& log, const std::string& msg) {
+void takeover_warn(Logger& log, const std::string& msg) {
     if (log.enabled(LogLevel::warn)) log.write(LogLevel::warn, "takeover", msg);
 }
 
@@ -66,7 +66,7 @@ void DtlsTakeover::on_iteration(TimePoint now) {
             }
             auto blob = takeover_.seal(*st, random_);
             if (!blob) continue;
-            puts.push_back({peer, bytes_to_string(*blob),
+            puts.push_back({peer, takeover_bytes(*blob),
                             st->read_window.any ? st->read_window.highest : 0});
         } else if (note->reason == dtls::Errc::closed || note->reason == dtls::Errc::peer_alert) {
             // The client ended the session: its keys are useless to any node. Idle timeouts and
@@ -98,8 +98,8 @@ void DtlsTakeover::on_iteration(TimePoint now) {
     writer_.post([this, puts = std::move(puts), marks = std::move(marks),
                   lookups = std::move(lookups)] {
         namespace redis = store::redis;
-        const std::string ttl = ms_of(opt_.session_ttl);
-        const std::string seq_ttl = ms_of(opt_.seq_ttl);
+        const std::string ttl = takeover_ms(opt_.session_ttl);
+        const std::string seq_ttl = takeover_ms(opt_.seq_ttl);
         std::vector<redis::Command> cmds;
         cmds.reserve(puts.size() * 3 + marks.size() * 2 + lookups.size() * 2);
         for (const auto& p : puts) {
@@ -133,7 +133,7 @@ void DtlsTakeover::on_iteration(TimePoint now) {
             // Look-ups stay unanswered: SessionTakeover times them out.
             loop_.post([this, e = replies.error()](TimePoint) {
                 ++store_errors_;
-                warn(log_, "DTLS session store: " + e.message());
+                takeover_warn(log_, "DTLS session store: " + e.message());
             });
             return;
         }
@@ -147,11 +147,11 @@ void DtlsTakeover::on_iteration(TimePoint now) {
             if (blob.type == redis::Reply::Type::string && !blob.str.empty()) {
                 a.found = true;
                 a.blob = blob.str;
-                a.high_water = u64_of(hw);
+                a.high_water = takeover_u64(hw);
                 // Only found sessions reserve a range: a spoofed address creates no key.
                 const auto q = keys_.dtls_seq(lookups[i].peer);
                 reserve.push_back(
-                    redis::command({"INCRBY", q, std::to_string(kSeqRange)}, q, true));
+                    redis::command({"INCRBY", q, std::to_string(kTakeoverSeqRange)}, q, true));
                 reserve.push_back(redis::command({"PEXPIRE", q, seq_ttl}, q, true));
             }
             answers.push_back(std::move(a));
@@ -161,7 +161,7 @@ void DtlsTakeover::on_iteration(TimePoint now) {
             std::size_t j = 0;
             for (auto& a : answers) {
                 if (!a.found) continue;
-                auto floor = r ? u64_of((*r)[2 * j]) : std::nullopt;
+                auto floor = r ? takeover_u64((*r)[2 * j]) : std::nullopt;
                 ++j;
                 if (!floor) {
                     // No range reserved: importing would risk reusing (key, nonce) pairs.
@@ -192,7 +192,7 @@ void DtlsTakeover::on_answers(TimePoint now, std::vector<Answer>& answers) {
         const PeerAddr peer = imp->state.peer;
         const std::uint16_t listener = imp->listener;
         auto r = dm_.import_session(now, imp->listener, std::move(imp->state), imp->write_seq_floor);
-        if (!r) warn(log_, "DTLS session of " + peer.to_string() + " not imported: " +
+        if (!r) takeover_warn(log_, "DTLS session of " + peer.to_string() + " not imported: " +
                                r.error().message());
         takeover_.on_imported(now, listener, peer, r);
     }
