@@ -33,7 +33,7 @@ struct Device {
     bool first_done = false; ///< the current run's first registration was measured
     bool vanish = false;     ///< leaving without a De-register
     std::int64_t battery = 100;
-    TimePoint last_tx{}; ///< last datagram out (update latency)
+    TimePoint last_tx{};               ///< last datagram out (update latency)
     std::uint64_t handshakes_seen = 0; ///< engine->stats().dtls_handshakes already counted
     std::unique_ptr<client::AccountStore> accounts;
     std::unique_ptr<client::DeviceObject> object;

@@ -54,7 +54,7 @@ struct FleetStats {
     std::uint64_t notifications = 0;
     std::uint64_t deregistrations = 0;
     std::uint64_t churned = 0;
-    std::uint64_t dtls_handshakes = 0; ///< DTLS handshakes the devices completed
+    std::uint64_t dtls_handshakes = 0;             ///< DTLS handshakes the devices completed
     std::map<std::string, std::uint64_t> failures; ///< by cause (error message)
     /// Start -> registered (first registration of each device start), milliseconds.
     std::vector<double> register_ms;

@@ -66,8 +66,8 @@ void DtlsTakeover::on_iteration(TimePoint now) {
             }
             auto blob = takeover_.seal(*st, random_);
             if (!blob) continue;
-            puts.push_back({peer, takeover_bytes(*blob),
-                            st->read_window.any ? st->read_window.highest : 0});
+            puts.push_back(
+                {peer, takeover_bytes(*blob), st->read_window.any ? st->read_window.highest : 0});
         } else if (note->reason == dtls::Errc::closed || note->reason == dtls::Errc::peer_alert) {
             // The client ended the session: its keys are useless to any node. Idle timeouts and
             // evictions leave the keys to their TTL: the client may be talking to another node
@@ -173,9 +173,8 @@ void DtlsTakeover::on_iteration(TimePoint now) {
                 a.floor = *floor;
             }
         }
-        loop_.post([this, answers = std::move(answers)](TimePoint t) mutable {
-            on_answers(t, answers);
-        });
+        loop_.post(
+            [this, answers = std::move(answers)](TimePoint t) mutable { on_answers(t, answers); });
     });
 }
 
@@ -191,9 +190,11 @@ void DtlsTakeover::on_answers(TimePoint now, std::vector<Answer>& answers) {
         if (!imp) continue;
         const PeerAddr peer = imp->state.peer;
         const std::uint16_t listener = imp->listener;
-        auto r = dm_.import_session(now, imp->listener, std::move(imp->state), imp->write_seq_floor);
-        if (!r) takeover_warn(log_, "DTLS session of " + peer.to_string() + " not imported: " +
-                               r.error().message());
+        auto r =
+            dm_.import_session(now, imp->listener, std::move(imp->state), imp->write_seq_floor);
+        if (!r)
+            takeover_warn(log_, "DTLS session of " + peer.to_string() +
+                                    " not imported: " + r.error().message());
         takeover_.on_imported(now, listener, peer, r);
     }
     while (auto f = takeover_.poll_forget())

@@ -397,8 +397,7 @@ int run(const app::ServerOptions& o) {
         ~StopWriterFirst() { s.committer.reset(); }
     } stop_writer_first{*stores};
     bo.extra_dtls_stats = [&takeover] {
-        return takeover ? takeover->stats()
-                        : std::vector<std::pair<std::string, std::uint64_t>>{};
+        return takeover ? takeover->stats() : std::vector<std::pair<std::string, std::uint64_t>>{};
     };
     if (stores->sql) {
         bo.record_outcome = [sql = stores->sql.get()](const store::BootstrapOutcome& outcome,

@@ -410,8 +410,8 @@ Result<std::uint64_t> Engine::session_read_high_water(const SessionRef& s) const
     return impl_->listeners[s.listener]->table->session_read_high_water(s.peer);
 }
 
-Result<void> Engine::import_session(TimePoint now, std::uint16_t listener,
-                                    dtls::SessionState state, std::uint64_t write_seq_floor) {
+Result<void> Engine::import_session(TimePoint now, std::uint16_t listener, dtls::SessionState state,
+                                    std::uint64_t write_seq_floor) {
     auto& im = *impl_;
     if (listener >= im.listeners.size() || !im.listeners[listener]->table)
         return fail(lwm2m::Errc::invalid_argument);

@@ -282,7 +282,7 @@ struct Engine::Impl {
     // DTLS session continuity (EngineConfig::session_continuity)
     std::deque<SessionNote> session_notes;
     std::unordered_set<detail::PeerKey, detail::PeerKeyHash> active_sessions;
-    std::size_t unknown_cursor = 0; ///< listener poll_unknown_session() looks at first
+    std::size_t unknown_cursor = 0;    ///< listener poll_unknown_session() looks at first
     std::vector<std::uint8_t> scratch; ///< reused by coap messages
 
     // ---- engine.cpp

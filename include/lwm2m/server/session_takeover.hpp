@@ -87,9 +87,8 @@ public:
     /// An unknown-session report. A look-up to start, or nullopt when the report is dropped
     /// (rate_limited): a look-up of that address is already in flight, the address had a miss
     /// within miss_ttl, or max_in_flight look-ups are waiting.
-    [[nodiscard]] std::optional<SessionLookupRequest> on_unknown(TimePoint now,
-                                                                 std::uint16_t listener,
-                                                                 const PeerAddr& peer);
+    [[nodiscard]] std::optional<SessionLookupRequest>
+    on_unknown(TimePoint now, std::uint16_t listener, const PeerAddr& peer);
     /// The store holds `sealed` for the look-up; `high_water` is the persisted read high-water
     /// mark (if any) and `write_seq_floor` the start of the write-sequence range reserved for
     /// this import. Returns what to import, or nullopt (the blob did not open for that address:

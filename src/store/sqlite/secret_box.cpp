@@ -57,9 +57,9 @@ Result<SecretBytes> SecretBox::derive_key(std::string_view label) const {
         return lwm2m::fail(Errc::io_error);
     gnutls_datum_t prk_d{reinterpret_cast<unsigned char*>(prk.data()),
                          static_cast<unsigned>(prk.size())};
-    gnutls_datum_t info{const_cast<unsigned char*>(
-                            reinterpret_cast<const unsigned char*>(label.data())),
-                        static_cast<unsigned>(label.size())};
+    gnutls_datum_t info{
+        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(label.data())),
+        static_cast<unsigned>(label.size())};
     Bytes out(key_size);
     const int rc = gnutls_hkdf_expand(GNUTLS_MAC_SHA256, &prk_d, &info, out.data(), out.size());
     secure_wipe(prk.data(), prk.size());

@@ -89,10 +89,10 @@ struct Cluster {
     ServerHarness b{node_cfg("b-"), 2};
     std::optional<SessionTakeover> ta;
     std::optional<SessionTakeover> tb;
-    std::map<std::string, Bytes> blobs;                 ///< "Redis": sealed states by address
-    std::map<std::string, std::uint64_t> high_water;    ///< persisted read high-water marks
-    std::map<std::string, std::uint64_t> seq_counter;   ///< INCRBY counters
-    std::vector<std::uint64_t> seqs_from_b;             ///< record sequence numbers B sent
+    std::map<std::string, Bytes> blobs;               ///< "Redis": sealed states by address
+    std::map<std::string, std::uint64_t> high_water;  ///< persisted read high-water marks
+    std::map<std::string, std::uint64_t> seq_counter; ///< INCRBY counters
+    std::vector<std::uint64_t> seqs_from_b;           ///< record sequence numbers B sent
     SeededRandom seal_rng{11};
 
     /// One node's driver iteration (exports, high-water marks, unknown sessions, look-ups).
@@ -112,7 +112,8 @@ struct Cluster {
         std::vector<SessionRef> active;
         n.engine->take_active_sessions(active);
         for (const auto& s : active)
-            if (auto hw = n.engine->session_read_high_water(s)) high_water[s.peer.to_string()] = *hw;
+            if (auto hw = n.engine->session_read_high_water(s))
+                high_water[s.peer.to_string()] = *hw;
         while (auto u = n.engine->poll_unknown_session()) {
             auto l = t.on_unknown(n.now, u->listener, u->peer);
             if (!l) continue;

@@ -74,7 +74,8 @@ TEST(SecretBox, DerivesIndependentKeysWithHkdfSha256) {
     auto other_label = box->derive_key("another purpose");
     ASSERT_TRUE(other_label);
     EXPECT_FALSE(other_label->equals(k->view()));
-    auto other_key = SecretBox::from_key(key_of(0x12))->derive_key("lwm2m-cpp cluster key: dtls v1");
+    auto other_key =
+        SecretBox::from_key(key_of(0x12))->derive_key("lwm2m-cpp cluster key: dtls v1");
     ASSERT_TRUE(other_key);
     EXPECT_FALSE(other_key->equals(k->view()));
     EXPECT_FALSE(k->equals(key_of(0x11).view()));
