@@ -190,12 +190,14 @@ struct Fleet::Impl {
                     std::chrono::duration<double, std::milli>(now_ - d.started_at).count());
             }
             break;
-        case K::updated:
+        case K::updated: {
             ++stats.updates;
-            if (cfg.record_acks) acked.push_back("updated " + d.ep);
-            stats.update_ms.push_back(
-                std::chrono::duration<double, std::milli>(now_ - d.last_tx).count());
+            const double ms = std::chrono::duration<double, std::milli>(now_ - d.last_tx).count();
+            stats.update_ms.push_back(ms);
+            if (cfg.record_acks)
+                acked.push_back("updated " + d.ep + " " + std::to_string(std::lround(ms)));
             break;
+        }
         case K::deregistered:
             ++stats.deregistrations;
             if (d.registered && stats.registered_now > 0) --stats.registered_now;

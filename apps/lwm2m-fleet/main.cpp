@@ -160,9 +160,10 @@ int main(int argc, char** argv) try {
     cli.add_flag("--json", o.json, "print the summary as one JSON document");
     cli.add_option("--log-acks", o.log_acks,
                    "append a line '<unix ms> registered <endpoint>' to FILE for every Register "
-                   "the server acknowledged (2.01) and '<unix ms> updated <endpoint>' for every "
-                   "Update (2.04), flushed as they happen: what a server that crashes must still "
-                   "know after its restart");
+                   "the server acknowledged (2.01) and '<unix ms> updated <endpoint> <latency ms>' "
+                   "for every Update (2.04; the latency from the Update's last datagram out), "
+                   "flushed as they happen: what a server that crashes must still know after its "
+                   "restart");
     cli.add_flag("--allow-remote", o.allow_remote,
                  "allow a server that is not on a loopback address (a load test is an attack on "
                  "anything else)");

@@ -70,13 +70,14 @@ def acked(path):
 
 
 def updates_after(path, t_ms):
-    """endpoint -> unix ms of its first acknowledged Update at or after t_ms (--log-acks)."""
+    """endpoint -> (unix ms, Update latency ms) of its first acknowledged Update at or after
+    t_ms (--log-acks: '<ms> updated <ep> <latency ms>')."""
     first = {}
     with open(path) as f:
         for line in f:
             parts = line.split()
-            if len(parts) == 3 and parts[1] == "updated" and int(parts[0]) >= t_ms:
-                first.setdefault(parts[2], int(parts[0]))
+            if len(parts) == 4 and parts[1] == "updated" and int(parts[0]) >= t_ms:
+                first.setdefault(parts[2], (int(parts[0]), int(parts[3])))
     return first
 
 
@@ -206,7 +207,8 @@ def run(a, d):
                 break
             time.sleep(0.5)
         got = updates_after(psk_acks, t_ms)
-        waits = [(got[e] - t_ms) / 1000 for e in moved_psk if e in got]
+        waits = [(got[e][0] - t_ms) / 1000 for e in moved_psk if e in got]
+        lat = [got[e][1] for e in moved_psk if e in got]
         after = [dtls_stats(s) for s in survivors]
         new_hs = sum(x["handshakes_completed"] - y["handshakes_completed"]
                      for x, y in zip(after, before))
@@ -219,6 +221,7 @@ def run(a, d):
         print(f"DTLS-PSK devices of the killed node: {len(moved_psk)}; next Update acknowledged "
               f"for {len(waits)} within {a.recover_s:.0f} s, kill -> Update p50 "
               f"{pct(waits, 50):.2f} s, p99 {pct(waits, 99):.2f} s, max {pct(waits, 100):.2f} s; "
+              f"that Update sent -> 2.04 p50 {pct(lat, 50)} ms, p99 {pct(lat, 99)} ms; "
               f"survivors: {new_hs} handshakes after the kill, {imported} sessions imported; "
               f"{counters}; load {os.getloadavg()[0]:.2f}")
         back = set().union(*(listed(s, "cp-") for s in survivors))
