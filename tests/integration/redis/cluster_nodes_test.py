@@ -18,12 +18,15 @@ key in the logs. DTLS session takeover (docs/cluster-nodes.md): the DTLS-PSK dev
 node held (their flows moved for sure) each get an acknowledged Update from a survivor within
 --recover-s, the survivors imported at least that many sessions from Redis and completed NO new
 handshake after the kill, and the PSK fleet completed exactly one handshake per device in the
-whole run (its --json dtls_handshakes). Printed, not asserted: the time from the kill to each
+whole run (its --json dtls_handshakes); before the kill every PSK session is in Redis, sealed,
+with a TTL; the cluster key (derived from secret.key) is in no log. Printed, not asserted: the time from the kill to each
 moved PSK device's next acknowledged Update (p50/p99; it includes the wait for the device's
 scheduled Update, lifetime 20 s: one every ~10 s). --no-takeover runs the nodes with
 --dtls-takeover false and only prints the same figures (the baseline). About 30 s.
 Prints "PASS cluster_nodes" or "FAIL cluster_nodes: why".
 """
+import hashlib
+import hmac
 import json
 import argparse
 import os
@@ -90,6 +93,20 @@ def dtls_stats(s):
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
+
+
+def dtls_keys(cluster, kind):
+    """Keys of one kind of the DTLS session take-over ("s", "hw", "seq") in Redis (SCAN)."""
+    keys = []
+    for port in cluster.primaries():
+        keys += cluster.cli_run(port, "--scan", "--pattern", "lwm2m:{dtls:*}:" + kind).split()
+    return keys
+
+
+def cluster_key_hex(secret_key):
+    """The cluster key lwm2m-server derives from secret.key (HKDF-SHA256, no salt)."""
+    prk = hmac.new(b"\0" * 32, secret_key, hashlib.sha256).digest()
+    return hmac.new(prk, b"lwm2m-cpp cluster key: dtls v1\x01", hashlib.sha256).hexdigest()
 
 
 def stored(cluster, prefix):
@@ -162,6 +179,20 @@ def run(a, d):
         for i, h in enumerate(held):
             expect(any(e.startswith("cp-") for e in h), f"node {i} holds no DTLS-PSK device "
                    "(its credentials came through node 0)")
+        if not a.no_takeover:
+            # Every PSK session was exported, sealed, to Redis, with a TTL (bounded wait: the
+            # writes run on the nodes' writer threads).
+            end = time.time() + 5
+            while len(dtls_keys(c, "s")) < n_psk and time.time() < end:
+                time.sleep(0.2)
+            sealed = dtls_keys(c, "s")
+            expect(len(sealed) == n_psk, f"{len(sealed)} sealed DTLS sessions in Redis for "
+                   f"{n_psk} PSK devices")
+            port = c.primaries()[0]
+            some = c.cli_run(port, "--scan", "--pattern", "lwm2m:{dtls:*}:s").split()[:5]
+            ttl = [int(c.cli_run(port, "PTTL", k)) for k in some]
+            expect(some and all(0 < t <= 11 * 60 * 1000 for t in ttl),
+                   f"session key TTLs: {ttl}")
         victim = max(range(3), key=lambda i: counts[i])
         survivors = [s for i, s in enumerate(nodes) if i != victim]
         moved_psk = {e for e in held[victim] if e.startswith("cp-")}
@@ -252,9 +283,12 @@ def run(a, d):
         expect(summary["dtls_handshakes"] == n_psk,
                f"the PSK devices completed {summary['dtls_handshakes']} handshakes, "
                f"{n_psk} expected (one each)")
+    with open(os.path.join(nodes[0].data_dir, "secret.key"), "rb") as f:
+        ck = cluster_key_hex(f.read())
     for s in survivors:
         s.stop()
         expect(key.hex() not in log_of(s).lower(), "a device key in a server log")
+        expect(ck not in log_of(s).lower(), "the cluster key in a server log")
     c.stop_all()
 
 
