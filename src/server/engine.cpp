@@ -366,7 +366,7 @@ const EngineLatency& Engine::latency() const noexcept {
 std::optional<SessionNote> Engine::poll_session_note() {
     auto& q = impl_->session_notes;
     if (q.empty()) return std::nullopt;
-    SessionNote n = std::move(q.front());
+    SessionNote n = q.front();
     q.pop_front();
     return n;
 }

@@ -39,7 +39,7 @@ SessionTakeover::on_unknown(TimePoint now, std::uint16_t listener, const PeerAdd
 std::optional<SessionTakeover::Pending> SessionTakeover::take(std::uint64_t id) {
     auto it = pending_.find(id);
     if (it == pending_.end()) return std::nullopt;
-    Pending p = std::move(it->second);
+    Pending p = it->second;
     pending_.erase(it);
     pending_peers_.erase(p.peer);
     return p;
