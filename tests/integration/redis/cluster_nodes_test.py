@@ -2,7 +2,7 @@
 """Several lwm2m-server nodes over one Redis Cluster (docs/cluster-nodes.md); label integration,
 everything on 127.0.0.1.
 
-  cluster_nodes_test.py --server PATH --fleet PATH --case cluster_nodes
+  cluster_nodes_test.py --server PATH --fleet PATH --case cluster_nodes|spoofed_sessions
 
 Three nodes share the DM ports (--reuse-port: the kernel spreads the devices over them by
 address) and a local 3+3 Redis Cluster (tests/support/redis_cluster.py). The DTLS-PSK credentials
@@ -33,6 +33,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -292,6 +293,74 @@ def run(a, d):
     c.stop_all()
 
 
+def forged_record(seq):
+    """A well-formed DTLS 1.2 application_data record of epoch 1 that no session can open."""
+    body = secrets.token_bytes(40)
+    return (bytes([23, 0xFE, 0xFD, 0, 1]) + seq.to_bytes(6, "big") + len(body).to_bytes(2, "big")
+            + body)
+
+
+def run_spoofed(a, d):
+    """Protected records from addresses without a session anywhere (what a spoofing attacker
+    sends for free) cost at most one Redis look-up per address per negative-cache period (5 s),
+    create no key in Redis, and the node keeps serving."""
+    c = RedisCluster(os.path.join(d, "redis"))
+    c.start()
+    s = Server(a.server, d, c.url(), ["--nosec", "any", "--bootstrap", "false"])
+    s.start()
+    coaps = ("127.0.0.1", s.ports["coaps"])
+    socks = []
+    for _ in range(100):
+        k = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        k.bind(("127.0.0.1", 0))
+        socks.append(k)
+
+    def burst(rounds, seq0):
+        for r in range(rounds):
+            for k in socks:
+                k.sendto(forged_record(seq0 + r), coaps)
+            time.sleep(0.05)
+
+    def settled(pred, what):
+        end = time.time() + 10
+        while time.time() < end:
+            st = dtls_stats(s)
+            if pred(st):
+                return st
+            time.sleep(0.1)
+        expect(False, f"{what}: {dtls_stats(s)}")
+
+    burst(3, 1)
+    st = settled(lambda x: x["takeover_lookups"] == x["takeover_not_found"] +
+                 x["takeover_timed_out"] and x["takeover_lookups"] > 0, "look-ups never settled")
+    first = st["takeover_lookups"]
+    print(f"300 forged records from 100 addresses: {st['unknown_session_datagrams']} counted, "
+          f"{first} look-ups, {st['takeover_not_found']} not found, "
+          f"{st['takeover_rate_limited']} rate-limited")
+    expect(first <= 100, f"{first} look-ups for 100 addresses")
+    expect(st["takeover_not_found"] == first, f"look-ups not all 'not found': {st}")
+    # Again within the negative cache's 5 s: no look-up at all, every report rate-limited.
+    limited = st["takeover_rate_limited"]
+    t_missed = time.time()  # the misses were cached at or before this
+    burst(5, 10)
+    st = settled(lambda x: x["takeover_rate_limited"] >= limited + 100,
+                 "the second burst was not rate-limited")
+    if time.time() - t_missed < 4.5:
+        expect(st["takeover_lookups"] == first,
+               f"{st['takeover_lookups'] - first} look-ups within the negative cache's 5 s")
+    else:  # a very slow machine: the cache may have run out meanwhile
+        expect(st["takeover_lookups"] <= 2 * first, f"look-ups: {st}")
+    expect(st["takeover_imported"] == 0 and st["takeover_open_failed"] == 0, f"{st}")
+    expect(not dtls_keys(c, "seq") and not dtls_keys(c, "s") and not dtls_keys(c, "hw"),
+           "forged records created DTLS keys in Redis")
+    code, j, _ = s.api("GET", "/api/stats")
+    expect(code == 200, f"the node stopped serving: {code}")
+    print(f"second burst of 500: {st['takeover_rate_limited'] - limited} rate-limited, "
+          f"0 look-ups, no key in Redis")
+    s.stop()
+    c.stop_all()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--server", required=True)
@@ -302,7 +371,8 @@ def main():
     p.add_argument("--recover-s", type=float, default=30)
     p.add_argument("--no-takeover", action="store_true",
                    help="nodes with --dtls-takeover false; figures printed, not asserted")
-    return procs.run_case_main(p, {"cluster_nodes": run}, "lwm2m-cluster-nodes-")
+    return procs.run_case_main(p, {"cluster_nodes": run, "spoofed_sessions": run_spoofed},
+                               "lwm2m-cluster-nodes-")
 
 
 if __name__ == "__main__":
