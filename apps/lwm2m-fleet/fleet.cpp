@@ -33,7 +33,8 @@ struct Device {
     bool first_done = false; ///< the current run's first registration was measured
     bool vanish = false;     ///< leaving without a De-register
     std::int64_t battery = 100;
-    TimePoint last_tx{}; ///< last datagram out (update latency)
+    TimePoint last_tx{};               ///< last datagram out (update latency)
+    std::uint64_t handshakes_seen = 0; ///< engine->stats().dtls_handshakes already counted
     std::unique_ptr<client::AccountStore> accounts;
     std::unique_ptr<client::DeviceObject> object;
     std::unique_ptr<client::Engine> engine;
@@ -132,6 +133,7 @@ struct Fleet::Impl {
         d.started_at = now;
         d.registered = false;
         d.first_done = false;
+        d.handshakes_seen = 0;
         ++stats.started;
         d.engine->start(now);
         touched(i);
@@ -152,6 +154,9 @@ struct Fleet::Impl {
         if (d.engine) {
             while (auto ev = d.engine->poll_event())
                 on_event(d, *ev);
+            const std::uint64_t h = d.engine->stats().dtls_handshakes;
+            stats.dtls_handshakes += h - d.handshakes_seen;
+            d.handshakes_seen = h;
             if (!in_tx[i]) {
                 in_tx[i] = true;
                 tx_ready.push_back(i);
@@ -176,7 +181,7 @@ struct Fleet::Impl {
         switch (ev.kind) {
         case K::registered:
             ++stats.registrations;
-            if (cfg.record_acks) acked.push_back(d.ep);
+            if (cfg.record_acks) acked.push_back("registered " + d.ep);
             if (!d.registered) ++stats.registered_now;
             d.registered = true;
             if (!d.first_done) {
@@ -185,11 +190,14 @@ struct Fleet::Impl {
                     std::chrono::duration<double, std::milli>(now_ - d.started_at).count());
             }
             break;
-        case K::updated:
+        case K::updated: {
             ++stats.updates;
-            stats.update_ms.push_back(
-                std::chrono::duration<double, std::milli>(now_ - d.last_tx).count());
+            const double ms = std::chrono::duration<double, std::milli>(now_ - d.last_tx).count();
+            stats.update_ms.push_back(ms);
+            if (cfg.record_acks)
+                acked.push_back("updated " + d.ep + " " + std::to_string(std::lround(ms)));
             break;
+        }
         case K::deregistered:
             ++stats.deregistrations;
             if (d.registered && stats.registered_now > 0) --stats.registered_now;
@@ -366,7 +374,7 @@ const FleetStats& Fleet::stats() const {
     return impl_->stats;
 }
 
-std::vector<std::string> Fleet::take_acked_registrations() {
+std::vector<std::string> Fleet::take_acks() {
     std::vector<std::string> out;
     out.swap(impl_->acked);
     return out;

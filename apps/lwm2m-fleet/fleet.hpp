@@ -39,7 +39,7 @@ struct FleetConfig {
     Duration churn_interval = std::chrono::seconds(30);
     /// The changing value servers observe (Battery Level /3/0/9) moves this often.
     Duration value_interval = std::chrono::seconds(5);
-    /// Keep the endpoint of every acknowledged Register for take_acked_registrations().
+    /// Keep every acknowledged Register and Update for take_acks().
     bool record_acks = false;
 };
 
@@ -54,6 +54,7 @@ struct FleetStats {
     std::uint64_t notifications = 0;
     std::uint64_t deregistrations = 0;
     std::uint64_t churned = 0;
+    std::uint64_t dtls_handshakes = 0;             ///< DTLS handshakes the devices completed
     std::map<std::string, std::uint64_t> failures; ///< by cause (error message)
     /// Start -> registered (first registration of each device start), milliseconds.
     std::vector<double> register_ms;
@@ -83,9 +84,10 @@ public:
     [[nodiscard]] std::optional<TimePoint> next_deadline() const;
 
     [[nodiscard]] const FleetStats& stats() const;
-    /// Endpoint names of the devices whose Register was answered 2.01 since the last call
-    /// (in order), when FleetConfig::record_acks is set: what the server acknowledged.
-    [[nodiscard]] std::vector<std::string> take_acked_registrations();
+    /// "registered <endpoint>" for each Register answered 2.01 and "updated <endpoint>" for each
+    /// Update answered 2.04 since the last call (in order), when FleetConfig::record_acks is
+    /// set: what the server acknowledged.
+    [[nodiscard]] std::vector<std::string> take_acks();
 
     struct Impl;
 

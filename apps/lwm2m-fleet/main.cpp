@@ -160,8 +160,10 @@ int main(int argc, char** argv) try {
     cli.add_flag("--json", o.json, "print the summary as one JSON document");
     cli.add_option("--log-acks", o.log_acks,
                    "append a line '<unix ms> registered <endpoint>' to FILE for every Register "
-                   "the server acknowledged (2.01), flushed as it happens: what a server that "
-                   "crashes must still know after its restart");
+                   "the server acknowledged (2.01) and '<unix ms> updated <endpoint> <latency ms>' "
+                   "for every Update (2.04; the latency from the Update's last datagram out), "
+                   "flushed as they happen: what a server that crashes must still know after its "
+                   "restart");
     cli.add_flag("--allow-remote", o.allow_remote,
                  "allow a server that is not on a loopback address (a load test is an attack on "
                  "anything else)");
@@ -304,15 +306,15 @@ int main(int argc, char** argv) try {
             p->fleet->start(transport::LoopBase::now());
             p->loop->set_hook([p, acks_file, &acks_mutex](TimePoint) {
                 if (acks_file != nullptr) {
-                    auto acked = p->fleet->take_acked_registrations();
+                    auto acked = p->fleet->take_acks();
                     if (!acked.empty()) {
                         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                             std::chrono::system_clock::now().time_since_epoch())
                                             .count();
                         std::lock_guard<std::mutex> lock(acks_mutex);
-                        for (const auto& ep : acked)
-                            std::fprintf(acks_file, "%lld registered %s\n",
-                                         static_cast<long long>(ms), ep.c_str());
+                        for (const auto& line : acked)
+                            std::fprintf(acks_file, "%lld %s\n", static_cast<long long>(ms),
+                                         line.c_str());
                         std::fflush(acks_file);
                     }
                 }
@@ -396,6 +398,7 @@ int main(int argc, char** argv) try {
         total.bootstraps += st.bootstraps;
         total.deregistrations += st.deregistrations;
         total.churned += st.churned;
+        total.dtls_handshakes += st.dtls_handshakes;
         for (const auto& [k, v] : st.failures)
             total.failures[k] += v;
         total.register_ms.insert(total.register_ms.end(), st.register_ms.begin(),
@@ -422,6 +425,7 @@ int main(int argc, char** argv) try {
             {"bootstraps", total.bootstraps},
             {"deregistrations", total.deregistrations},
             {"churned", total.churned},
+            {"dtls_handshakes", total.dtls_handshakes},
             {"register_latency_ms", {{"p50", p50}, {"p90", p90}, {"p99", p99}, {"max", pmax}}},
             {"update_latency_ms", {{"p50", u50}, {"p90", u90}, {"p99", u99}, {"max", umax}}},
             {"failures", total.failures}};

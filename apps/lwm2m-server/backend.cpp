@@ -962,7 +962,12 @@ void ServerBackend::stats(http::Completion<http::StatsReport> done) {
                       {"refused_per_address", d.stats.refused_per_address},
                       {"refused_per_prefix", d.stats.refused_per_prefix},
                       {"idle_closes", d.stats.idle_closes},
-                      {"replacements", d.stats.replacements}};
+                      {"replacements", d.stats.replacements},
+                      {"unknown_session_datagrams", d.stats.unknown_session_datagrams},
+                      {"sessions_imported", d.stats.sessions_imported}};
+            if (options_.extra_dtls_stats)
+                for (auto& kv : options_.extra_dtls_stats())
+                    r.dtls.push_back(std::move(kv));
             const server::EngineLatency& l = dm_->latency();
             r.latency = {
                 {"register", l.registers}, {"update", l.updates}, {"deregister", l.deregisters}};

@@ -58,6 +58,9 @@ struct BackendOptions {
     /// Reads the event log back (GET /api/events/history). HTTP thread; must not wait for the
     /// writer (SQLite: a reader connection of its own, WAL). Empty: 503 history_unavailable.
     std::function<Result<std::vector<store::EventRecord>>(const store::EventQuery&)> read_events;
+    /// More counters for the "dtls" section of GET /api/stats (the session take-over's).
+    /// Engine thread. Empty: none.
+    std::function<std::vector<std::pair<std::string, std::uint64_t>>()> extra_dtls_stats;
 };
 
 class ServerBackend final : public http::Backend {

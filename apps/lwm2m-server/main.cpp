@@ -45,6 +45,7 @@
 #include "cluster.hpp"
 #include "coherence.hpp"
 #include "credentials.hpp"
+#include "dtls_takeover.hpp"
 #include "options.hpp"
 #include "server_core.hpp"
 #include "spdlog_logger.hpp"
@@ -386,6 +387,8 @@ int run(const app::ServerOptions& o) {
             // clients that reach this node after registering at another read through.
             dcfg.location_prefix = fmt::format("{:04x}-", random.next_u32() & 0xFFFFu);
             dcfg.read_through.enabled = true;
+            // DTLS sessions follow their clients between nodes (docs/cluster-nodes.md).
+            dcfg.session_continuity = o.dtls_takeover;
         }
         auto e = server::Engine::create(dcfg, {stores->security(), random, wall, logger});
         if (!e) {
@@ -434,6 +437,15 @@ int run(const app::ServerOptions& o) {
     if (o.coap_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coap_port));
     if (o.coaps_port != 0) bo.dm_ports.push_back(static_cast<std::uint16_t>(o.coaps_port));
     bo.node_id = *node_id;
+    std::unique_ptr<app::DtlsTakeover> takeover; // before the backend: its stats read it
+    // The writer thread's tasks use `takeover`: on every way out, stop that thread first.
+    struct StopWriterFirst {
+        Stores& s;
+        ~StopWriterFirst() { s.committer.reset(); }
+    } stop_writer_first{*stores};
+    bo.extra_dtls_stats = [&takeover] {
+        return takeover ? takeover->stats() : std::vector<std::pair<std::string, std::uint64_t>>{};
+    };
     if (stores->sql) {
         bo.record_outcome = [sql = stores->sql.get()](const store::BootstrapOutcome& outcome,
                                                       std::span<const store::SecurityInfo> infos,
@@ -456,6 +468,20 @@ int run(const app::ServerOptions& o) {
         bo.read_events = [history = stores->redis_history.get()](const store::EventQuery& q) {
             return history->read(q);
         };
+        if (dm && dcfg.session_continuity) {
+            // The cluster key: derived from the deployment's shared secret.key (HKDF-SHA256), so
+            // every node has it without another file; never logged.
+            auto key = stores->redis->secret_box().derive_key("lwm2m-cpp cluster key: dtls v1");
+            auto t = key ? server::SessionTakeover::create({}, std::move(*key))
+                         : Result<server::SessionTakeover>(tl::unexpected(key.error()));
+            if (!t) {
+                log->error("DTLS session takeover: {}", t.error().message());
+                return 1;
+            }
+            takeover = std::make_unique<app::DtlsTakeover>(
+                *dm, std::move(*t), *stores->committer, stores->redis->writer_client(),
+                stores->redis->keys(), loop, random, logger);
+        }
     }
     if (stores->queue) {
         // The event log lives on the writer's connection and is appended in its transactions
@@ -613,6 +639,7 @@ int run(const app::ServerOptions& o) {
                         });
                     });
                 }
+                if (takeover) takeover->on_iteration(now);
                 if (auto seq = dm->take_changes(batch); seq != 0) {
                     if (stores->queue) {
                         // Group commit on the writer thread; the outcome comes back as a task.

@@ -125,6 +125,11 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
            "nodes on one host bind the same ports and the kernel spreads the clients over "
            "them by address; use it with a shared --store redis://... (docs/cluster-nodes.md)")
         ->capture_default_str();
+    app.add_option("--dtls-takeover", o.dtls_takeover,
+                   "with --store redis://...: export DTLS sessions (sealed with a key derived "
+                   "from secret.key) so that the node a client's flow moves to takes its session "
+                   "over without a handshake (true/false; docs/cluster-nodes.md)")
+        ->capture_default_str();
     app.add_option("--shutdown-grace", o.shutdown_grace_s,
                    "seconds that requests in flight get to finish on SIGTERM")
         ->check(CLI::Range(0.0, 300.0))

@@ -38,6 +38,9 @@ struct ServerOptions {
     /// SO_REUSEPORT on the CoAP sockets: several lwm2m-server processes (of one user) share the
     /// ports of one host and the kernel spreads the clients over them (docs/cluster-nodes.md).
     bool reuse_port = false;
+    /// With a Redis store: DTLS sessions are exported to the store and taken over by the node a
+    /// client's flow moves to, without a handshake (docs/cluster-nodes.md).
+    bool dtls_takeover = true;
     double shutdown_grace_s = 5.0;
 };
 

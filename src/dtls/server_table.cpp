@@ -830,6 +830,9 @@ Result<void> ServerTable::import_session(TimePoint now, SessionState state,
 std::optional<PeerAddr> ServerTable::poll_unknown_session() {
     return detail::pop_front(impl_->unknown_reports);
 }
+void ServerTable::forget_unknown_session(const PeerAddr& peer) {
+    (void)impl_->take_unknown(peer);
+}
 const ServerStats& ServerTable::stats() const noexcept {
     return impl_->stats;
 }

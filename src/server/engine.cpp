@@ -110,6 +110,14 @@ void Engine::Impl::on_coap_event(std::uint16_t l, TimePoint now, coap::Event& ev
 }
 
 void Engine::Impl::on_dtls_event(std::uint16_t l, TimePoint, dtls::Event& ev) {
+    if (cfg.session_continuity) {
+        constexpr std::size_t max_notes = 65536;
+        if (auto* d = std::get_if<dtls::HandshakeDone>(&ev))
+            session_notes.push_back({SessionNote::Kind::established, {l, d->peer}, {}});
+        else if (auto* c = std::get_if<dtls::Closed>(&ev))
+            session_notes.push_back({SessionNote::Kind::closed, {l, c->peer}, c->reason});
+        if (session_notes.size() > max_notes) session_notes.pop_front();
+    }
     if (auto* done = std::get_if<dtls::HandshakeDone>(&ev)) {
         auto bound = credentials.resolve(done->identity);
         const detail::PeerKey key{l, done->peer};
@@ -202,6 +210,9 @@ void Engine::on_datagram(TimePoint now, std::uint16_t socket, const PeerAddr& fr
     if (socket >= im.listeners.size()) return;
     im.traffic = true;
     Listener& l = *im.listeners[socket];
+    // Bounded: a flood from spoofed addresses between two take_active_sessions() calls.
+    if (l.secure && im.cfg.session_continuity && im.active_sessions.size() < 65536)
+        im.active_sessions.insert({socket, from});
     if (l.secure)
         l.secure->on_datagram(now, from, bytes);
     else
@@ -353,6 +364,69 @@ const EngineLatency& Engine::latency() const noexcept {
     return impl_->latency;
 }
 
+// ------------------------------------------------------------------ session continuity
+
+std::optional<SessionNote> Engine::poll_session_note() {
+    auto& q = impl_->session_notes;
+    if (q.empty()) return std::nullopt;
+    SessionNote n = q.front();
+    q.pop_front();
+    return n;
+}
+
+void Engine::take_active_sessions(std::vector<SessionRef>& out) {
+    out.clear();
+    out.reserve(impl_->active_sessions.size());
+    for (const auto& k : impl_->active_sessions)
+        out.push_back({k.listener, k.addr});
+    impl_->active_sessions.clear();
+}
+
+std::optional<SessionRef> Engine::poll_unknown_session() {
+    auto& im = *impl_;
+    const std::size_t n = im.listeners.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t l = (im.unknown_cursor + i) % n;
+        if (!im.listeners[l]->table) continue;
+        if (auto peer = im.listeners[l]->table->poll_unknown_session()) {
+            im.unknown_cursor = l;
+            return SessionRef{static_cast<std::uint16_t>(l), *peer};
+        }
+    }
+    return std::nullopt;
+}
+
+void Engine::forget_unknown_session(const SessionRef& s) {
+    if (s.listener < impl_->listeners.size() && impl_->listeners[s.listener]->table)
+        impl_->listeners[s.listener]->table->forget_unknown_session(s.peer);
+}
+
+Result<dtls::SessionState> Engine::export_session(const SessionRef& s) {
+    if (s.listener >= impl_->listeners.size() || !impl_->listeners[s.listener]->table)
+        return fail(lwm2m::Errc::invalid_argument);
+    return impl_->listeners[s.listener]->table->export_session(s.peer);
+}
+
+Result<std::uint64_t> Engine::session_read_high_water(const SessionRef& s) const {
+    if (s.listener >= impl_->listeners.size() || !impl_->listeners[s.listener]->table)
+        return fail(lwm2m::Errc::invalid_argument);
+    return impl_->listeners[s.listener]->table->session_read_high_water(s.peer);
+}
+
+Result<void> Engine::import_session(TimePoint now, std::uint16_t listener, dtls::SessionState state,
+                                    std::uint64_t write_seq_floor) {
+    auto& im = *impl_;
+    if (listener >= im.listeners.size() || !im.listeners[listener]->table)
+        return fail(lwm2m::Errc::invalid_argument);
+    Listener& l = *im.listeners[listener];
+    im.traffic = true;
+    auto r = l.table->import_session(now, std::move(state), write_seq_floor);
+    // HandshakeDone binds the identity; the kept datagram's records reach CoAP.
+    l.secure->flush(now);
+    im.drain(listener, now);
+    return r;
+}
+
 Engine::DtlsFigures Engine::dtls_figures() const {
     DtlsFigures f;
     for (const auto& l : impl_->listeners) {
@@ -371,6 +445,12 @@ Engine::DtlsFigures Engine::dtls_figures() const {
         f.stats.refused_per_prefix += s.refused_per_prefix;
         f.stats.sessions_freed += s.sessions_freed;
         f.stats.release_hints += s.release_hints;
+        f.stats.own_path_switches += s.own_path_switches;
+        f.stats.own_path_dropped += s.own_path_dropped;
+        f.stats.own_path_replays += s.own_path_replays;
+        f.stats.unknown_session_datagrams += s.unknown_session_datagrams;
+        f.stats.sessions_exported += s.sessions_exported;
+        f.stats.sessions_imported += s.sessions_imported;
         f.sessions += l->table->size();
         f.handshakes += l->table->handshakes();
     }

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <lwm2m/base/slot_index.hpp>
@@ -277,6 +278,11 @@ struct Engine::Impl {
     EngineStats stats;
     EngineLatency latency;
     bool traffic = false;
+
+    // DTLS session continuity (EngineConfig::session_continuity)
+    std::deque<SessionNote> session_notes;
+    std::unordered_set<detail::PeerKey, detail::PeerKeyHash> active_sessions;
+    std::size_t unknown_cursor = 0;    ///< listener poll_unknown_session() looks at first
     std::vector<std::uint8_t> scratch; ///< reused by coap messages
 
     // ---- engine.cpp

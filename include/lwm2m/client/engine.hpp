@@ -165,6 +165,7 @@ struct EngineStats {
     std::uint64_t registrations = 0;          ///< successful Register operations
     std::uint64_t updates = 0;                ///< successful Update operations
     std::uint64_t bootstraps = 0;             ///< successful Bootstrap-Finish
+    std::uint64_t dtls_handshakes = 0;        ///< DTLS handshakes completed (any account)
 };
 
 /// The files an application persists: accounts (keys: write with mode 0600, e.g.

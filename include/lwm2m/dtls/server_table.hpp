@@ -195,6 +195,9 @@ public:
     /// (ServerConfig::unknown_session_buffer) and replayed by import_session. Datagrams not kept
     /// are lost; CoAP retransmission (RFC 7252 §4.2) carries confirmable messages over.
     [[nodiscard]] std::optional<PeerAddr> poll_unknown_session();
+    /// Drops the datagram kept for `peer` (the store had no usable session for it): the
+    /// address is reported again at its next protected datagram. No-op when none is kept.
+    void forget_unknown_session(const PeerAddr& peer);
 
     struct Impl;
 

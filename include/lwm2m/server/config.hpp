@@ -78,6 +78,11 @@ struct EngineConfig {
     /// collide. Empty: locations are hex(slot) + hex(nonce).
     std::string location_prefix;
     ReadThroughConfig read_through;
+    /// DTLS session continuity between nodes (docs/cluster-nodes.md "DTLS session takeover"):
+    /// the engine reports sessions established and closed (Engine::poll_session_note) and the
+    /// sessions that received datagrams (Engine::take_active_sessions) for the driver to
+    /// export them and persist their read high-water marks. Off: nothing is recorded.
+    bool session_continuity = false;
 
     /// Journal registration changes for a RegistrationStore (take_changes / on_persisted).
     /// false: nothing is journaled and responses go out at once (no durability).

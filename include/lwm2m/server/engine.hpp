@@ -89,6 +89,24 @@ struct RegistrationLookup {
     LookupReason reason = LookupReason::uplink;
 };
 
+/// A DTLS session of one listener (Engine's session-continuity calls).
+struct SessionRef {
+    std::uint16_t listener = 0;
+    PeerAddr peer;
+    friend bool operator==(const SessionRef&, const SessionRef&) = default;
+};
+
+/// A DTLS session established or closed (EngineConfig::session_continuity).
+struct SessionNote {
+    enum class Kind : std::uint8_t {
+        established, ///< a handshake completed or a session was imported
+        closed,      ///< the session ended; `reason` says why (dtls::Closed)
+    };
+    Kind kind = Kind::established;
+    SessionRef session;
+    Error reason; ///< closed: dtls::Errc::closed, peer_alert, idle_timeout, session_limit, replaced
+};
+
 /// How long Registration Interface requests waited in the engine: from the request's arrival
 /// (the `now` of on_datagram) to its response going out, i.e. the wait for durability (the held
 /// 2.01/2.04/2.02 is released by on_persisted()). The time a datagram spends in the socket
@@ -178,6 +196,30 @@ public:
     /// client registers again, TS 1.1 §6.2.2); an expiry check ends the engine's copy
     /// (Deregistered{moved}). Unknown or timed-out ids are ignored.
     void registration_not_found(TimePoint now, std::uint64_t id);
+
+    // ---- DTLS session continuity between nodes (docs/cluster-nodes.md, docs/dtls.md)
+    /// The next session established or closed, oldest first (EngineConfig::session_continuity;
+    /// at most 65,536 are kept, the oldest dropped).
+    [[nodiscard]] std::optional<SessionNote> poll_session_note();
+    /// Replaces `out` with the sessions that received a datagram since the last call
+    /// (EngineConfig::session_continuity), each once: whose read high-water mark may have moved.
+    void take_active_sessions(std::vector<SessionRef>& out);
+    /// dtls::ServerTable::poll_unknown_session of each DTLS listener.
+    [[nodiscard]] std::optional<SessionRef> poll_unknown_session();
+    /// dtls::ServerTable::forget_unknown_session: the address is reported again at its next
+    /// protected datagram (after a look-up found nothing usable, or one was not started).
+    void forget_unknown_session(const SessionRef& s);
+    /// dtls::ServerTable::export_session of the listener. Errors: as there;
+    /// lwm2m::Errc::invalid_argument (not a DTLS listener).
+    [[nodiscard]] Result<dtls::SessionState> export_session(const SessionRef& s);
+    /// dtls::ServerTable::session_read_high_water. Errors: as there; invalid_argument.
+    [[nodiscard]] Result<std::uint64_t> session_read_high_water(const SessionRef& s) const;
+    /// dtls::ServerTable::import_session on `listener`; the datagram the table kept for the peer
+    /// is handled at once (an Update in it is answered, read-through permitting). Errors: as
+    /// there; invalid_argument (not a DTLS listener).
+    [[nodiscard]] Result<void> import_session(TimePoint now, std::uint16_t listener,
+                                              dtls::SessionState state,
+                                              std::uint64_t write_seq_floor);
 
     // ---- downlink
     /// Queues a request to the registered `endpoint`. It goes out at once unless the client is

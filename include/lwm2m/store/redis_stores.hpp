@@ -12,6 +12,8 @@
 //   <prefix>:{<ep>}:node    string: the id of the server node that last committed a
 //                           Register/Update of the endpoint (its owner, docs/cluster.md)
 //   {<prefix>:events}:log   stream of events, {<prefix>:events}:seq its sequence counter
+//   <prefix>:{dtls:<addr>}:s / :hw / :seq  a DTLS session's sealed state, read high-water
+//                           mark and write-sequence counter, by client address (TTLs)
 //   <prefix>:node:<id>      string with a TTL: a live server node's heartbeat
 //   <prefix>:nodes          hash: node id -> last heartbeat (Unix ms)
 //   <prefix>:cred:psk:<hex>  string: the endpoint a PSK identity is bound to (cross-node
@@ -85,6 +87,13 @@ struct RedisKeys {
     [[nodiscard]] std::string loc(std::string_view location) const;
     [[nodiscard]] std::string events() const;
     [[nodiscard]] std::string event_seq() const;
+    /// DTLS session continuity (docs/cluster-nodes.md): the sealed SessionState of the session
+    /// of client address `peer` ("1.2.3.4:5684"), its persisted read high-water mark and its
+    /// write-sequence reservation counter, all three under the hash tag {dtls:<peer>} (one
+    /// slot: one primary serves a look-up).
+    [[nodiscard]] std::string dtls_session(std::string_view peer) const;
+    [[nodiscard]] std::string dtls_high_water(std::string_view peer) const;
+    [[nodiscard]] std::string dtls_seq(std::string_view peer) const;
     /// The SCAN pattern of one kind of per-endpoint key ("reg", "sec", "bscfg"), the prefix's
     /// glob characters escaped.
     [[nodiscard]] std::string pattern(std::string_view kind) const;

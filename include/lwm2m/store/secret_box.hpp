@@ -35,6 +35,13 @@ public:
     SecretBox& operator=(SecretBox&&) noexcept;
     ~SecretBox();
 
+    /// A 32-byte key for another purpose derived from the box's key: HKDF-SHA256 (RFC 5869,
+    /// no salt) with `label` as the info string. Keys of different labels are independent; the
+    /// box's own key cannot be computed from them. lwm2m-server derives the cluster key that
+    /// seals exported DTLS sessions this way (docs/cluster-nodes.md). Errors:
+    /// store::Errc::io_error (GnuTLS failure).
+    [[nodiscard]] Result<SecretBytes> derive_key(std::string_view label) const;
+
     /// Seals `plaintext` bound to `context`. Errors: store::Errc::io_error (GnuTLS failure).
     [[nodiscard]] Result<Bytes> seal(BytesView plaintext, std::string_view context) const;
     /// Opens a sealed value. Errors: store::Errc::decrypt_failed (wrong key, wrong context,

@@ -262,7 +262,9 @@ void Engine::Impl::touch(Account& a, TimePoint now) {
 
 void Engine::Impl::on_link_event(Account* a, Link& link, LinkEvent& ev, TimePoint now) {
     if (auto* de = std::get_if<dtls::Event>(&ev)) {
-        if (const auto* f = std::get_if<dtls::HandshakeFailed>(de)) {
+        if (std::holds_alternative<dtls::HandshakeDone>(*de)) {
+            ++stats.dtls_handshakes;
+        } else if (const auto* f = std::get_if<dtls::HandshakeFailed>(de)) {
             log_line(LogLevel::warn, "DTLS handshake with " + f->peer.to_string() +
                                          " failed: " + f->error.message());
             if (a) a->link_broken = true;

@@ -374,6 +374,15 @@ std::string RedisKeys::events() const {
 std::string RedisKeys::event_seq() const {
     return "{" + prefix + ":events}:seq";
 }
+std::string RedisKeys::dtls_session(std::string_view peer) const {
+    return prefix + ":{dtls:" + std::string(peer) + "}:s";
+}
+std::string RedisKeys::dtls_high_water(std::string_view peer) const {
+    return prefix + ":{dtls:" + std::string(peer) + "}:hw";
+}
+std::string RedisKeys::dtls_seq(std::string_view peer) const {
+    return prefix + ":{dtls:" + std::string(peer) + "}:seq";
+}
 std::string RedisKeys::pattern(std::string_view kind) const {
     return escape_glob(prefix) + ":{*}:" + std::string(kind);
 }

@@ -22,6 +22,7 @@ constexpr std::size_t tag_size = 16;
 
 struct SecretBox::Impl {
     gnutls_aead_cipher_hd_t handle = nullptr;
+    SecretBytes key; ///< for derive_key (wiped on destruction)
     ~Impl() {
         if (handle) gnutls_aead_cipher_deinit(handle);
     }
@@ -42,7 +43,33 @@ Result<SecretBox> SecretBox::from_key(const SecretBytes& key) {
         static_cast<unsigned>(key.size())};
     if (gnutls_aead_cipher_init(&impl->handle, GNUTLS_CIPHER_AES_256_GCM, &k) < 0)
         return lwm2m::fail(Errc::io_error);
+    impl->key = key;
     return SecretBox(std::move(impl));
+}
+
+Result<SecretBytes> SecretBox::derive_key(std::string_view label) const {
+    const auto& key = impl_->key;
+    gnutls_datum_t ikm{
+        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(key.view().data())),
+        static_cast<unsigned>(key.size())};
+    Bytes prk(32);
+    if (gnutls_hkdf_extract(GNUTLS_MAC_SHA256, &ikm, nullptr, prk.data()) < 0)
+        return lwm2m::fail(Errc::io_error);
+    gnutls_datum_t prk_d{reinterpret_cast<unsigned char*>(prk.data()),
+                         static_cast<unsigned>(prk.size())};
+    gnutls_datum_t info{
+        const_cast<unsigned char*>(reinterpret_cast<const unsigned char*>(label.data())),
+        static_cast<unsigned>(label.size())};
+    Bytes out(key_size);
+    const int rc = gnutls_hkdf_expand(GNUTLS_MAC_SHA256, &prk_d, &info, out.data(), out.size());
+    secure_wipe(prk.data(), prk.size());
+    if (rc < 0) {
+        secure_wipe(out.data(), out.size());
+        return lwm2m::fail(Errc::io_error);
+    }
+    SecretBytes derived(out);
+    secure_wipe(out.data(), out.size());
+    return derived;
 }
 
 Result<SecretBox> SecretBox::load_or_create(const std::string& path) {

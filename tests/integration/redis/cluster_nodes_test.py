@@ -2,7 +2,7 @@
 """Several lwm2m-server nodes over one Redis Cluster (docs/cluster-nodes.md); label integration,
 everything on 127.0.0.1.
 
-  cluster_nodes_test.py --server PATH --fleet PATH --case cluster_nodes
+  cluster_nodes_test.py --server PATH --fleet PATH --case cluster_nodes|spoofed_sessions
 
 Three nodes share the DM ports (--reuse-port: the kernel spreads the devices over them by
 address) and a local 3+3 Redis Cluster (tests/support/redis_cluster.py). The DTLS-PSK credentials
@@ -13,16 +13,27 @@ flows over the two survivors, and a device's next Update reaching a node that do
 registration is parked, looked up in Redis and accepted with its location (read-through).
 Asserted (counts, not timing): every node served devices, DTLS-PSK ones included; every
 acknowledged NoSec registration is held by a survivor afterwards; the survivors took
-registrations over from the store; every acknowledged registration (DTLS-PSK too, whose clients
-only notice a lost DTLS session after their CoAP retransmissions: session continuity is separate
-work) is still in Redis; no device key in the logs. About 25 s.
+registrations over from the store; every acknowledged registration is still in Redis; no device
+key in the logs. DTLS session takeover (docs/cluster-nodes.md): the DTLS-PSK devices the killed
+node held (their flows moved for sure) each get an acknowledged Update from a survivor within
+--recover-s, the survivors imported at least that many sessions from Redis and completed NO new
+handshake after the kill, and the PSK fleet completed exactly one handshake per device in the
+whole run (its --json dtls_handshakes); before the kill every PSK session is in Redis, sealed,
+with a TTL; the cluster key (derived from secret.key) is in no log. Printed, not asserted: the time from the kill to each
+moved PSK device's next acknowledged Update (p50/p99; it includes the wait for the device's
+scheduled Update, lifetime 20 s: one every ~10 s). --no-takeover runs the nodes with
+--dtls-takeover false and only prints the same figures (the baseline). About 30 s.
 Prints "PASS cluster_nodes" or "FAIL cluster_nodes: why".
 """
+import hashlib
+import hmac
+import json
 import argparse
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -62,6 +73,43 @@ def acked(path):
     return eps
 
 
+def updates_after(path, t_ms):
+    """endpoint -> (unix ms, Update latency ms) of its first acknowledged Update at or after
+    t_ms (--log-acks: '<ms> updated <ep> <latency ms>')."""
+    first = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 4 and parts[1] == "updated" and int(parts[0]) >= t_ms:
+                first.setdefault(parts[2], (int(parts[0]), int(parts[3])))
+    return first
+
+
+def dtls_stats(s):
+    st, j, _ = s.api("GET", "/api/stats")
+    expect(st == 200, f"stats: {st}")
+    return j["dtls"]
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
+
+
+def dtls_keys(cluster, kind):
+    """Keys of one kind of the DTLS session take-over ("s", "hw", "seq") in Redis (SCAN)."""
+    keys = []
+    for port in cluster.primaries():
+        keys += cluster.cli_run(port, "--scan", "--pattern", "lwm2m:{dtls:*}:" + kind).split()
+    return keys
+
+
+def cluster_key_hex(secret_key):
+    """The cluster key lwm2m-server derives from secret.key (HKDF-SHA256, no salt)."""
+    prk = hmac.new(b"\0" * 32, secret_key, hashlib.sha256).digest()
+    return hmac.new(prk, b"lwm2m-cpp cluster key: dtls v1\x01", hashlib.sha256).hexdigest()
+
+
 def stored(cluster, prefix):
     """Endpoints with a registration key in Redis (SCAN of every primary)."""
     eps = set()
@@ -82,7 +130,9 @@ def run(a, d):
         dd = os.path.join(d, f"node{i}")
         os.makedirs(dd, exist_ok=True)
         s = Server(a.server, dd, c.url(), ["--reuse-port", "true", "--bootstrap", "false",
-                                           "--nosec", "any", "--log-level", "info"])
+                                           "--nosec", "any", "--log-level", "info",
+                                           "--dtls-takeover",
+                                           "false" if a.no_takeover else "true"])
         s.ports = ports
         nodes.append(s)
     nodes[0].start()
@@ -132,8 +182,24 @@ def run(a, d):
         for i, h in enumerate(held):
             expect(any(e.startswith("cp-") for e in h), f"node {i} holds no DTLS-PSK device "
                    "(its credentials came through node 0)")
+        if not a.no_takeover:
+            # Every PSK session was exported, sealed, to Redis, with a TTL (bounded wait: the
+            # writes run on the nodes' writer threads).
+            end = time.time() + 5
+            while len(dtls_keys(c, "s")) < n_psk and time.time() < end:
+                time.sleep(0.2)
+            sealed = dtls_keys(c, "s")
+            expect(len(sealed) == n_psk, f"{len(sealed)} sealed DTLS sessions in Redis for "
+                   f"{n_psk} PSK devices")
+            port = c.primaries()[0]
+            some = c.cli_run(port, "--scan", "--pattern", "lwm2m:{dtls:*}:s").split()[:5]
+            ttl = [int(c.cli_run(port, "PTTL", k)) for k in some]
+            expect(some and all(0 < t <= 11 * 60 * 1000 for t in ttl),
+                   f"session key TTLs: {ttl}")
         victim = max(range(3), key=lambda i: counts[i])
         survivors = [s for i, s in enumerate(nodes) if i != victim]
+        moved_psk = {e for e in held[victim] if e.startswith("cp-")}
+        before = [dtls_stats(s) for s in survivors]
         nodes[victim].kill9()
         t_kill = time.time()
         print(f"node {victim} killed (-9) holding {counts[victim]} devices "
@@ -165,9 +231,44 @@ def run(a, d):
         in_redis = stored(c, "c")
         expect((want | want_psk) <= in_redis,
                f"{len((want | want_psk) - in_redis)} acknowledged registrations not in Redis")
+        # DTLS session takeover: the PSK devices of the killed node get their next Update
+        # acknowledged by a survivor, over their old session.
+        t_ms = int(t_kill * 1000)
+        end = time.time() + a.recover_s
+        while time.time() < end:
+            got = updates_after(psk_acks, t_ms)
+            if moved_psk <= set(got):
+                break
+            time.sleep(0.5)
+        got = updates_after(psk_acks, t_ms)
+        waits = [(got[e][0] - t_ms) / 1000 for e in moved_psk if e in got]
+        lat = [got[e][1] for e in moved_psk if e in got]
+        after = [dtls_stats(s) for s in survivors]
+        new_hs = sum(x["handshakes_completed"] - y["handshakes_completed"]
+                     for x, y in zip(after, before))
+        imported = sum(x.get("takeover_imported", 0) - y.get("takeover_imported", 0)
+                       for x, y in zip(after, before))
+        counters = {k: sum(x.get(k, 0) for x in after) for k in
+                    ("takeover_lookups", "takeover_imported", "takeover_not_found",
+                     "takeover_open_failed", "takeover_import_failed", "takeover_rate_limited",
+                     "takeover_timed_out", "takeover_store_errors", "sessions_exported")}
+        print(f"DTLS-PSK devices of the killed node: {len(moved_psk)}; next Update acknowledged "
+              f"for {len(waits)} within {a.recover_s:.0f} s, kill -> Update p50 "
+              f"{pct(waits, 50):.2f} s, p99 {pct(waits, 99):.2f} s, max {pct(waits, 100):.2f} s; "
+              f"that Update sent -> 2.04 p50 {pct(lat, 50)} ms, p99 {pct(lat, 99)} ms; "
+              f"survivors: {new_hs} handshakes after the kill, {imported} sessions imported; "
+              f"{counters}; load {os.getloadavg()[0]:.2f}")
         back = set().union(*(listed(s, "cp-") for s in survivors))
         print(f"DTLS-PSK: {len(want_psk & back)}/{len(want_psk)} held by the survivors, "
               f"{len(want_psk & in_redis)}/{len(want_psk)} in Redis")
+        if not a.no_takeover:
+            expect(moved_psk, "the killed node held no DTLS-PSK device")
+            expect(len(waits) == len(moved_psk),
+                   f"{len(moved_psk) - len(waits)} moved DTLS-PSK devices without an "
+                   f"acknowledged Update within {a.recover_s} s")
+            expect(imported >= len(moved_psk),
+                   f"{imported} sessions imported for {len(moved_psk)} moved PSK devices")
+            expect(new_hs == 0, f"{new_hs} new DTLS handshakes on the survivors after the kill")
     finally:
         for fl in fleets:
             if fl.proc.poll() is None:
@@ -177,9 +278,88 @@ def run(a, d):
                 fl.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 fl.proc.kill()
+    summary = json.loads("".join(fleets[0].out[next(i for i, x in enumerate(fleets[0].out)
+                                                      if x.startswith("{")):]))
+    print(f"PSK fleet: {summary['dtls_handshakes']} DTLS handshakes for {n_psk} devices, "
+          f"Update -> 2.04 over the run {summary['update_latency_ms']}")
+    if not a.no_takeover:
+        expect(summary["dtls_handshakes"] == n_psk,
+               f"the PSK devices completed {summary['dtls_handshakes']} handshakes, "
+               f"{n_psk} expected (one each)")
+    with open(os.path.join(nodes[0].data_dir, "secret.key"), "rb") as f:
+        ck = cluster_key_hex(f.read())
     for s in survivors:
         s.stop()
         expect(key.hex() not in log_of(s).lower(), "a device key in a server log")
+        expect(ck not in log_of(s).lower(), "the cluster key in a server log")
+    c.stop_all()
+
+
+def forged_record(seq):
+    """A well-formed DTLS 1.2 application_data record of epoch 1 that no session can open."""
+    body = secrets.token_bytes(40)
+    return (bytes([23, 0xFE, 0xFD, 0, 1]) + seq.to_bytes(6, "big") + len(body).to_bytes(2, "big")
+            + body)
+
+
+def run_spoofed(a, d):
+    """Protected records from addresses without a session anywhere (what a spoofing attacker
+    sends for free) cost at most one Redis look-up per address per negative-cache period (5 s),
+    create no key in Redis, and the node keeps serving."""
+    c = RedisCluster(os.path.join(d, "redis"))
+    c.start()
+    s = Server(a.server, d, c.url(), ["--nosec", "any", "--bootstrap", "false"])
+    s.start()
+    coaps = ("127.0.0.1", s.ports["coaps"])
+    socks = []
+    for _ in range(100):
+        k = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        k.bind(("127.0.0.1", 0))
+        socks.append(k)
+
+    def burst(rounds, seq0):
+        for r in range(rounds):
+            for k in socks:
+                k.sendto(forged_record(seq0 + r), coaps)
+            time.sleep(0.05)
+
+    def settled(pred, what):
+        end = time.time() + 10
+        while time.time() < end:
+            st = dtls_stats(s)
+            if pred(st):
+                return st
+            time.sleep(0.1)
+        expect(False, f"{what}: {dtls_stats(s)}")
+
+    burst(3, 1)
+    st = settled(lambda x: x["takeover_lookups"] == x["takeover_not_found"] +
+                 x["takeover_timed_out"] and x["takeover_lookups"] > 0, "look-ups never settled")
+    first = st["takeover_lookups"]
+    print(f"300 forged records from 100 addresses: {st['unknown_session_datagrams']} counted, "
+          f"{first} look-ups, {st['takeover_not_found']} not found, "
+          f"{st['takeover_rate_limited']} rate-limited")
+    expect(first <= 100, f"{first} look-ups for 100 addresses")
+    expect(st["takeover_not_found"] == first, f"look-ups not all 'not found': {st}")
+    # Again within the negative cache's 5 s: no look-up at all, every report rate-limited.
+    limited = st["takeover_rate_limited"]
+    t_missed = time.time()  # the misses were cached at or before this
+    burst(5, 10)
+    st = settled(lambda x: x["takeover_rate_limited"] >= limited + 100,
+                 "the second burst was not rate-limited")
+    if time.time() - t_missed < 4.5:
+        expect(st["takeover_lookups"] == first,
+               f"{st['takeover_lookups'] - first} look-ups within the negative cache's 5 s")
+    else:  # a very slow machine: the cache may have run out meanwhile
+        expect(st["takeover_lookups"] <= 2 * first, f"look-ups: {st}")
+    expect(st["takeover_imported"] == 0 and st["takeover_open_failed"] == 0, f"{st}")
+    expect(not dtls_keys(c, "seq") and not dtls_keys(c, "s") and not dtls_keys(c, "hw"),
+           "forged records created DTLS keys in Redis")
+    code, j, _ = s.api("GET", "/api/stats")
+    expect(code == 200, f"the node stopped serving: {code}")
+    print(f"second burst of 500: {st['takeover_rate_limited'] - limited} rate-limited, "
+          f"0 look-ups, no key in Redis")
+    s.stop()
     c.stop_all()
 
 
@@ -191,7 +371,10 @@ def main():
     p.add_argument("--nosec-devices", type=int, default=300)
     p.add_argument("--lifetime", type=int, default=20)
     p.add_argument("--recover-s", type=float, default=30)
-    return procs.run_case_main(p, {"cluster_nodes": run}, "lwm2m-cluster-nodes-")
+    p.add_argument("--no-takeover", action="store_true",
+                   help="nodes with --dtls-takeover false; figures printed, not asserted")
+    return procs.run_case_main(p, {"cluster_nodes": run, "spoofed_sessions": run_spoofed},
+                               "lwm2m-cluster-nodes-")
 
 
 if __name__ == "__main__":

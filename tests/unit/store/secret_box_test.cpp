@@ -56,6 +56,31 @@ TEST(SecretBox, SealsAndOpensA64BytePskKeyBoundToItsContext) {
     EXPECT_EQ(moved.error(), make_error_code(Errc::decrypt_failed));
 }
 
+TEST(SecretBox, DerivesIndependentKeysWithHkdfSha256) {
+    auto box = SecretBox::from_key(key_of(0x11));
+    ASSERT_TRUE(box);
+    auto k = box->derive_key("lwm2m-cpp cluster key: dtls v1");
+    ASSERT_TRUE(k);
+    // RFC 5869 HKDF-SHA256, no salt, L = 32 (computed independently with Python's hmac).
+    const std::string want = "d53848ef43ca2f9d307c552e4903b4878c8c7319503ec30642ef3dc671e8b49d";
+    Bytes w;
+    for (std::size_t i = 0; i < want.size(); i += 2)
+        w.push_back(static_cast<std::byte>(std::stoi(want.substr(i, 2), nullptr, 16)));
+    EXPECT_TRUE(k->equals(w));
+    // Same key, same label: same key on every node; another label or key: another key.
+    auto again = SecretBox::from_key(key_of(0x11))->derive_key("lwm2m-cpp cluster key: dtls v1");
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->equals(k->view()));
+    auto other_label = box->derive_key("another purpose");
+    ASSERT_TRUE(other_label);
+    EXPECT_FALSE(other_label->equals(k->view()));
+    auto other_key =
+        SecretBox::from_key(key_of(0x12))->derive_key("lwm2m-cpp cluster key: dtls v1");
+    ASSERT_TRUE(other_key);
+    EXPECT_FALSE(other_key->equals(k->view()));
+    EXPECT_FALSE(k->equals(key_of(0x11).view()));
+}
+
 TEST(SecretBox, WrongKeyTamperingAndTruncationFailCleanly) {
     auto a = SecretBox::from_key(key_of(1));
     auto b = SecretBox::from_key(key_of(2));
