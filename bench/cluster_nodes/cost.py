@@ -6,12 +6,13 @@ extrapolation in docs/performance.md "Cost per device" and docs/deployment.md).
   bench/cluster_nodes/cost.py --build build/dev [--devices 10000] [--lifetime 20] [--steady 30]
 
 For each store (sqlite: the embedded default; redis: a local 3+3 cluster started here), one
-lwm2m-server node and one lwm2m-fleet of N NoSec devices (offered at --rate from 256 source
-addresses, lifetime L: an Update every ~L/2 s per device):
+lwm2m-server node and one lwm2m-fleet of N NoSec (or, with --security psk, DTLS-PSK) devices
+(offered at --rate from 256 source addresses, lifetime L: an Update every ~L/2 s per device):
   - CPU seconds of the server process (utime + stime, /proc) from its start until the N-th
     registration, per Register, and over a steady window of Updates, per Update (the count
     from GET /api/stats);
-  - redis only: used_memory of the primaries (INFO memory) per registered device, the bytes
+  - redis only: used_memory of the primaries (INFO memory) per registered device (and per
+    provisioned credential with --security psk, before the fleet starts), the bytes
     every Redis node received and sent (INFO stats, replication included) and the CPU of all
     six redis-server processes, per Register and per Update.
 Prints one JSON object (and writes it with --out). CPU time, not wall time, is measured, so a
@@ -20,6 +21,7 @@ busy machine inflates the figures less than it does rates; nothing fails on time
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -67,6 +69,15 @@ def dm_counter(api, name):
     return (st or {}).get("dm", {}).get(name, 0)
 
 
+def provision_psk(api, prefix, n, key):
+    for lo in range(0, n, 1000):
+        items = [{"endpoint": f"{prefix}{i}", "mode": "psk", "psk_identity": f"{prefix}{i}",
+                  "psk_key_hex": key.hex()} for i in range(lo, min(n, lo + 1000))]
+        st, j = api.call("POST", "/api/security/batch", {"items": items}, timeout=120)
+        if st != 200 or j.get("stored") != len(items):
+            raise RuntimeError(f"provisioning {lo}..: {st} {j}")
+
+
 def run_store(a, d, store, cluster):
     dd = os.path.join(d, "node-" + store)
     os.makedirs(dd)
@@ -74,21 +85,33 @@ def run_store(a, d, store, cluster):
                ["--bootstrap", "false", "--nosec", "any", "--log-level", "warn"])
     s.start()
     api = Api(s.http_port, s.token)
+    prefix = f"{store}-"
+    mem_cred = redis_info(cluster, "memory", "used_memory")[1] if cluster else 0
+    if a.security == "psk":
+        key = secrets.token_bytes(16)
+        key_file = os.path.join(dd, "fleet.key")
+        with open(key_file, "wb") as f:
+            f.write(key)
+        provision_psk(api, prefix, a.devices, key)
+        target = ["--server", f"coaps://127.0.0.1:{s.ports['coaps']}", "--psk-key-file", key_file]
+    else:
+        target = ["--server", f"coap://127.0.0.1:{s.ports['coap']}"]
     cpu0, _ = proc_cpu_rss(s.proc.pid)
     mem0 = redis_info(cluster, "memory", "used_memory")[1] if cluster else 0
     net0 = redis_traffic(cluster) if cluster else 0
     rcpu0 = redis_cpu(cluster) if cluster else 0
-    fleet = procs.spawn([a.fleet, "--server", f"coap://127.0.0.1:{s.ports['coap']}",
-                         "-n", str(a.devices), "--rate", str(a.rate),
+    fleet = procs.spawn([a.fleet] + target + ["-n", str(a.devices), "--rate", str(a.rate),
                          "--duration", str(int(a.steady + 120)), "--lifetime", str(a.lifetime),
-                         "--endpoint-prefix", f"{store}-", "--source-addresses", "256",
+                         "--endpoint-prefix", prefix, "--source-addresses", "256",
                          "--json", "--shutdown-grace", "5"],
-                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                        stdout=subprocess.DEVNULL, stderr=open(os.path.join(dd, "fleet.err"), "w"))
     t0 = time.time()
     while dm_counter(api, "registrations") < a.devices:
         if time.time() - t0 > 120 or fleet.poll() is not None:
+            with open(os.path.join(dd, "fleet.err")) as f:
+                why = f.read()[-500:]
             raise RuntimeError(f"{store}: {dm_counter(api, 'registrations')} of {a.devices} "
-                               "registered")
+                               f"registered; the fleet said: {why}")
         time.sleep(0.05)
     ramp_s = time.time() - t0
     cpu1, _ = proc_cpu_rss(s.proc.pid)
@@ -127,6 +150,7 @@ def run_store(a, d, store, cluster):
     if cluster:
         out.update({
             "redis_primary_bytes_per_device": round((mem1 - mem0) / a.devices, 1),
+            "redis_primary_bytes_per_credential": round((mem0 - mem_cred) / a.devices, 1),
             "redis_traffic_bytes_per_register": round((net1 - net0) / max(registers, 1), 1),
             "redis_traffic_bytes_per_update": round((net3 - net2) / updates, 1),
             "redis_cpu_us_per_register": round((rcpu1 - rcpu0) * 1e6 / max(registers, 1), 1),
@@ -138,17 +162,20 @@ def run_store(a, d, store, cluster):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build", required=True)
-    p.add_argument("--devices", type=int, default=10000)
+    p.add_argument("--devices", type=int, default=10000,
+                   help="at most ~18,000 (one lwm2m-fleet process: a socket per device)")
     p.add_argument("--rate", type=int, default=5000)
     p.add_argument("--lifetime", type=int, default=20)
     p.add_argument("--steady", type=float, default=30)
     p.add_argument("--stores", default="sqlite,redis")
+    p.add_argument("--security", choices=("nosec", "psk"), default="nosec",
+                   help="psk: DTLS-PSK devices (credentials provisioned first, not measured)")
     p.add_argument("--out")
     a = p.parse_args()
     a.server = os.path.join(a.build, "apps", "lwm2m-server", "lwm2m-server")
     a.fleet = os.path.join(a.build, "apps", "lwm2m-fleet", "lwm2m-fleet")
     d = tempfile.mkdtemp(prefix="lwm2m-bench-cost-")
-    res = {"devices": a.devices, "rate": a.rate, "lifetime_s": a.lifetime,
+    res = {"devices": a.devices, "security": a.security, "rate": a.rate, "lifetime_s": a.lifetime,
            "steady_s": a.steady, "loadavg_before": os.getloadavg()[0]}
     cluster = None
     try:
