@@ -86,12 +86,12 @@ void DtlsTakeover::on_iteration(TimePoint now) {
         }
     }
 
+    takeover_.expire(now); // timed-out look-ups release their addresses (forgotten below)
     while (auto u = dm_.poll_unknown_session())
         if (auto l = takeover_.on_unknown(now, u->listener, u->peer))
             lookups.push_back({l->id, l->peer.to_string()});
     while (auto f = takeover_.poll_forget())
         dm_.forget_unknown_session({f->listener, f->peer});
-    takeover_.expire(now);
 
     if (puts.empty() && marks.empty() && lookups.empty()) return;
 
@@ -101,7 +101,7 @@ void DtlsTakeover::on_iteration(TimePoint now) {
         const std::string ttl = takeover_ms(opt_.session_ttl);
         const std::string seq_ttl = takeover_ms(opt_.seq_ttl);
         std::vector<redis::Command> cmds;
-        cmds.reserve(puts.size() * 3 + marks.size() * 2 + lookups.size() * 2);
+        cmds.reserve(puts.size() * 3 + marks.size() * 3 + lookups.size() * 2);
         for (const auto& p : puts) {
             const auto k = keys_.dtls_session(p.peer);
             if (p.del) {
@@ -120,6 +120,10 @@ void DtlsTakeover::on_iteration(TimePoint now) {
             cmds.push_back(redis::command({"SET", h, std::to_string(hw), "PX", ttl}, h, true));
             const auto k = keys_.dtls_session(peer);
             cmds.push_back(redis::command({"PEXPIRE", k, ttl}, k, true));
+            // The counter lives at least as long as the blob (an expired counter would hand
+            // out a range again; SessionTakeover::on_found also starts above the exporter's).
+            const auto q = keys_.dtls_seq(peer);
+            cmds.push_back(redis::command({"PEXPIRE", q, seq_ttl}, q, true));
         }
         const std::size_t first_lookup = cmds.size();
         for (const auto& l : lookups) {

@@ -58,6 +58,8 @@ public:
             return "sealed DTLS session state does not authenticate (wrong key or address)";
         case Errc::sequence_exhausted:
             return "DTLS record sequence numbers exhausted";
+        case Errc::session_exists:
+            return "the address already has a DTLS session or handshake";
         }
         return "unknown DTLS error";
     }

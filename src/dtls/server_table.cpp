@@ -807,11 +807,9 @@ Result<void> ServerTable::import_session(TimePoint now, SessionState state,
     const CipherSuite suite = state.suite;
     LWM2M_TRY(rp, RecordPath::create(std::move(state)));
     const SessionKey key = SessionKey::of(peer);
-    if (auto it = im.entries.find(key); it != im.entries.end()) {
-        const bool est = Impl::is_established(it->second);
-        im.erase_entry(it);
-        if (est) im.out.events.emplace_back(Closed{peer, make_error_code(Errc::replaced)});
-    }
+    // A session or handshake of the address is newer than the state looked up for it (the
+    // client handshook again while the look-up ran): the import must not replace it.
+    if (im.entries.contains(key)) return fail(Errc::session_exists);
     if (im.conn_count >= im.cfg.max_sessions && !im.evict_lru(peer))
         return fail(Errc::session_limit);
     im.lru.push_back(key);

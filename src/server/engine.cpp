@@ -210,13 +210,15 @@ void Engine::on_datagram(TimePoint now, std::uint16_t socket, const PeerAddr& fr
     if (socket >= im.listeners.size()) return;
     im.traffic = true;
     Listener& l = *im.listeners[socket];
-    // Bounded: a flood from spoofed addresses between two take_active_sessions() calls.
-    if (l.secure && im.cfg.session_continuity && im.active_sessions.size() < 65536)
-        im.active_sessions.insert({socket, from});
     if (l.secure)
         l.secure->on_datagram(now, from, bytes);
     else
         l.coap->on_datagram(now, from, bytes);
+    // Only addresses with a session: datagrams from spoofed addresses must not crowd the real
+    // sessions out of the set (bounded anyway, between two take_active_sessions() calls).
+    if (l.secure && im.cfg.session_continuity && im.active_sessions.size() < 65536 &&
+        l.table->established(from))
+        im.active_sessions.insert({socket, from});
     im.drain(socket, now);
 }
 

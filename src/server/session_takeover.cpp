@@ -62,7 +62,12 @@ std::optional<SessionImport> SessionTakeover::on_found(TimePoint now, std::uint6
     // persisted high-water mark (written more often than the blob) closes most of that gap.
     if (high_water && (!st->read_window.any || *high_water > st->read_window.highest))
         st->read_window = dtls::ReplayWindow::above(*high_water);
-    return SessionImport{p->listener, std::move(*st), write_seq_floor};
+    // The exported write_seq lies in its exporter's range [n * 2^32, (n + 1) * 2^32): our range
+    // must start above that whole range even when the store's counter answered lower (the
+    // counter key expired or was lost in a failover while the blob lived on). Without this a
+    // lost counter hands out an exporter's range again: the same CCM nonces under the same key.
+    const std::uint64_t above_exporter = ((st->write_seq >> 32) + 1) << 32;
+    return SessionImport{p->listener, std::move(*st), std::max(write_seq_floor, above_exporter)};
 }
 
 void SessionTakeover::on_not_found(TimePoint now, std::uint64_t id) {
@@ -114,6 +119,9 @@ void SessionTakeover::expire(TimePoint now) {
         if (it->second.deadline <= now) {
             ++stats_.timed_out;
             pending_peers_.erase(it->second.peer);
+            // The table keeps the address's datagram until told: without this it would never
+            // report the address again (a look-up lost in a store failover strands the device).
+            forget(it->second.listener, it->second.peer);
             it = pending_.erase(it);
         } else {
             ++it;

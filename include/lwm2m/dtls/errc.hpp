@@ -43,6 +43,9 @@ enum class Errc {
     /// The 48-bit record sequence number space of the session (or of the caller's reserved
     /// range) is used up: a new handshake is needed (RFC 6347 §4.1).
     sequence_exhausted,
+    /// import_session: the address already has a session or a handshake in progress (the
+    /// client handshook again meanwhile); an import never replaces it.
+    session_exists,
 };
 
 const std::error_category& dtls_category() noexcept;

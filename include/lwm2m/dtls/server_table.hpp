@@ -178,10 +178,11 @@ public:
     /// atomic counter in the store) so that no (key, nonce) pair is ever used twice. The read
     /// window accepts only sequence numbers above state.read_window.highest (records the old
     /// node accepted after its last export of that value can be replayed once: persist
-    /// session_read_high_water() often). Replaces any session or handshake of that address
-    /// (Closed{replaced} for an established one). Emits HandshakeDone{peer, identity, suite}
-    /// as a local handshake would (stats().handshakes_completed does not count it), then
-    /// replays the datagram kept for the peer by poll_unknown_session, if any. Errors:
+    /// session_read_high_water() often). Never replaces a session or handshake of that address
+    /// (Errc::session_exists: the client handshook again while the state was looked up). Emits
+    /// HandshakeDone{peer, identity, suite} as a local handshake would
+    /// (stats().handshakes_completed does not count it), then replays the datagram kept for the
+    /// peer by poll_unknown_session, if any. Errors: Errc::session_exists,
     /// Errc::not_exportable (suite), Errc::malformed_state (key sizes, epoch, peer),
     /// Errc::sequence_exhausted (the start is past 2^48 - 1), Errc::session_limit (table full
     /// of handshakes only), Errc::internal_error.

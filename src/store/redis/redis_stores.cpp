@@ -826,11 +826,16 @@ Result<void> RedisSecurityStore::put(SecurityInfo info, std::string* why) {
         if (!r) return fail(r.error());
         return fail(Errc::io_error);
     }
-    // The record is durable: confirm the claim, release the credential the endpoint had before.
-    // A failure here leaves a pending claim (it expires) or a stale key (taken over by the next
-    // claim, which finds the record without that credential).
-    if (claimed == 1)
-        (void)run_script(*client_, settle_script, settle_sha(), *key, {info.endpoint, "C"});
+    // The record is durable: confirm the claim (also one of ours left pending by an earlier
+    // attempt whose confirmation failed: claim() answered 2), release the credential the
+    // endpoint had before. An unconfirmed claim would expire and let another endpoint take the
+    // credential: the put fails instead, and its retry confirms. A failed release leaves a
+    // stale key (taken over by the next claim, which finds the record without that credential).
+    if (claimed != 0) {
+        auto c = run_script(*client_, settle_script, settle_sha(), *key, {info.endpoint, "C"});
+        if (!c) return fail(c.error());
+        if (c->type != redis::Reply::Type::integer || c->integer != 1) return fail(Errc::io_error);
+    }
     if (old_key && old_key != key)
         (void)run_script(*client_, settle_script, settle_sha(), *old_key, {info.endpoint, "D"});
     const std::string endpoint = info.endpoint;

@@ -29,6 +29,7 @@ Prints "PASS cluster_nodes" or "FAIL cluster_nodes: why".
 import concurrent.futures
 import hashlib
 import hmac
+import http.client
 import json
 import argparse
 import os
@@ -130,8 +131,11 @@ def read_every_device_through_every_node(nodes, endpoints):
 
     def read(job):
         s, ep = job
-        st, j, _ = s.api("GET", f"/api/clients/{ep}/read/3/0/2?format=text", timeout=30)
-        return ep, st, j
+        try:
+            st, j, _ = s.api("GET", f"/api/clients/{ep}/read/3/0/2?format=text", timeout=30)
+        except (OSError, http.client.HTTPException) as e:
+            return ep, 0, {"error": f"node {nodes.index(s)}: {e!r}"}
+        return ep, st, j or {}
 
     jobs = [(s, ep) for s in nodes for ep in endpoints]
     with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
@@ -139,7 +143,10 @@ def read_every_device_through_every_node(nodes, endpoints):
                if st != 200 or j.get("code") != "2.05" or j["content"].get("value") != ep]
     print(f"{len(jobs)} REST reads of /3/0/2 ({len(endpoints)} devices through each of "
           f"{len(nodes)} nodes) in {time.time() - t:.1f} s, {len(bad)} wrong")
-    expect(not bad, f"{len(bad)} reads failed, e.g. {bad[:3]}")
+    if bad:
+        dead = [i for i, s in enumerate(nodes) if s.proc.poll() is not None]
+        expect(False, f"{len(bad)} reads failed, e.g. {bad[:3]}; nodes exited: {dead}\n" +
+               "\n".join(f"node {i}: {s.stderr()[-1500:]}" for i, s in enumerate(nodes)))
 
 
 def run(a, d):

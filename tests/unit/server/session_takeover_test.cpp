@@ -172,9 +172,41 @@ TEST(SessionTakeover, UnansweredLookupsTimeOutAndLateAnswersAreIgnored) {
     t.expire(t0 + 2s);
     EXPECT_EQ(t.stats().timed_out, 1u);
     EXPECT_EQ(t.in_flight(), 0u);
+    // The timed-out address's kept datagram is dropped so that the table reports it again
+    // (a look-up lost in a store failover must not strand the device).
+    auto f = t.poll_forget();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->peer, kB); // refused at the cap first
+    f = t.poll_forget();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->peer, kA);
     EXPECT_FALSE(t.on_found(t0 + 3s, l->id, *blob, std::nullopt, 0)); // too late
     EXPECT_EQ(t.stats().imported + t.stats().open_failed, 0u);
     EXPECT_TRUE(t.on_unknown(t0 + 3s, 0, kB));
+}
+
+TEST(SessionTakeover, TheImportStartsAboveTheExportersRangeWhateverTheCounterSays) {
+    // The exporter was itself an importer with the range [3 * 2^32, 4 * 2^32); the store's
+    // counter key expired meanwhile and answered 2^32 again. Starting there would reuse the
+    // exporter's (key, nonce) pairs: the import starts at 4 * 2^32.
+    auto t = make();
+    SeededRandom rnd(3);
+    auto st = state_for(kA);
+    st.write_seq = (std::uint64_t{3} << 32) + 77;
+    auto blob = t.seal(st, rnd);
+    ASSERT_TRUE(blob);
+    auto l = t.on_unknown(t0, 0, kA);
+    ASSERT_TRUE(l);
+    auto imp = t.on_found(t0, l->id, *blob, std::nullopt, std::uint64_t{1} << 32);
+    ASSERT_TRUE(imp);
+    EXPECT_EQ(imp->write_seq_floor, std::uint64_t{4} << 32);
+    // A counter above the exporter's range is taken as it is.
+    l = t.on_unknown(t0 + 1s, 0, kB);
+    st.peer = kB;
+    blob = t.seal(st, rnd);
+    imp = t.on_found(t0 + 1s, l->id, *blob, std::nullopt, std::uint64_t{9} << 32);
+    ASSERT_TRUE(imp);
+    EXPECT_EQ(imp->write_seq_floor, std::uint64_t{9} << 32);
 }
 
 TEST(SessionTakeover, ImportFailureIsCountedAndCached) {
