@@ -394,11 +394,12 @@ std::vector<http::ClientInfo> merge_client_pages(std::vector<std::vector<http::C
                 if (lists[k][at[k]].last_update > lists[best][at[best]].last_update) best = k;
             }
         }
-        if (index >= offset) out.push_back(std::move(lists[best][at[best]]));
-        ++index;
+        const std::size_t chosen = at[best];
         for (std::size_t k = 0; k < lists.size(); ++k) // past ep (and any repeat of it)
             while (at[k] < lists[k].size() && lists[k][at[k]].endpoint == ep)
                 ++at[k];
+        if (index >= offset) out.push_back(std::move(lists[best][chosen]));
+        ++index;
     }
     if (duplicates) *duplicates = dropped;
     return out;
