@@ -178,8 +178,8 @@ void ClusterNode::route(std::uint64_t id, http::DeviceRequest req, DeviceDone do
         if (r)
             r(ep, std::move(done));
         else
-            done(tl::unexpected(
-                http::ApiError{404, "unknown_client", "no registration for endpoint '" + ep + "'"}));
+            done(tl::unexpected(http::ApiError{404, "unknown_client",
+                                               "no registration for endpoint '" + ep + "'"}));
     };
     auto owner = lookup_->owner(ep);
     if (!owner) {
@@ -628,9 +628,8 @@ void ClusterNode::on_message(std::string_view payload) {
         if (remover)
             remover(std::move(rm->endpoint), std::move(answer));
         else
-            answer(tl::unexpected(http::ApiError{404, "unknown_client",
-                                                 "no registration for endpoint '" + rm->endpoint +
-                                                     "'"}));
+            answer(tl::unexpected(http::ApiError{
+                404, "unknown_client", "no registration for endpoint '" + rm->endpoint + "'"}));
     } else if (auto* r = std::get_if<cluster::ForwardedReply>(&*msg)) {
         const bool ours = complete(r->id, std::move(r->outcome));
         std::lock_guard lock(mutex_);

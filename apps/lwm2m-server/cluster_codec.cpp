@@ -312,8 +312,8 @@ bool get_list_request(Reader& r, ListRequest& m) {
 bool get_list_reply(Reader& r, ListReply& m) {
     std::uint64_t total = 0;
     std::uint64_t n = 0;
-    if (!r.varint(m.id) || !r.str(m.from) || m.from.empty() || !r.varint(total) ||
-        !r.varint(n) || n > max_list_items || n > total)
+    if (!r.varint(m.id) || !r.str(m.from) || m.from.empty() || !r.varint(total) || !r.varint(n) ||
+        n > max_list_items || n > total)
         return false;
     m.page.total = static_cast<std::size_t>(total);
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -379,8 +379,7 @@ std::vector<http::ClientInfo> merge_client_pages(std::vector<std::vector<http::C
         // The smallest endpoint at the heads of the lists (few lists: a linear scan).
         const std::string* least = nullptr;
         for (std::size_t k = 0; k < lists.size(); ++k)
-            if (at[k] < lists[k].size() &&
-                (least == nullptr || lists[k][at[k]].endpoint < *least))
+            if (at[k] < lists[k].size() && (least == nullptr || lists[k][at[k]].endpoint < *least))
                 least = &lists[k][at[k]].endpoint;
         if (least == nullptr) break;
         const std::string ep = *least;

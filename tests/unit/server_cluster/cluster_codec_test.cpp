@@ -496,8 +496,8 @@ TEST(ClusterMerge, KeepsTheMostRecentOfAnEndpointHeldTwice) {
     tie_c1.address = "first";
     auto tie_c2 = client("c", 50);
     tie_c2.address = "second";
-    const std::vector<std::vector<http::ClientInfo>> lists{
-        {client("a"), old_b, tie_c1}, {new_b, tie_c2, client("d")}};
+    const std::vector<std::vector<http::ClientInfo>> lists{{client("a"), old_b, tie_c1},
+                                                           {new_b, tie_c2, client("d")}};
     std::size_t dups = 0;
     auto all = merge_client_pages(lists, 0, 10, &dups);
     ASSERT_EQ(eps_of(all), (std::vector<std::string>{"a", "b", "c", "d"}));
