@@ -207,7 +207,9 @@ def case_listing(a, d):
             holder = where[i["endpoint"]]
             expect(i.get("node") == (None if holder == name else holder),
                    f"node of {i['endpoint']} listed by {name}: {i.get('node')}")
-        print(f"list of 6 devices on 3 nodes through {name} in {took * 1000:.0f} ms")
+        times = sorted([took] + [clients(s, "?limit=100")[2] for _ in range(4)])
+        print(f"list of 6 devices on 3 nodes through {name}: "
+              f"{', '.join(f'{t * 1000:.0f}' for t in times)} ms")
 
     # Paging across nodes: no duplicate, no gap.
     got = []
@@ -247,7 +249,7 @@ def case_listing(a, d):
         code, j, _ = n1.api("GET", "/api/clients/la-1")
         if code == 404 or time.time() > end:
             break
-        expect(code == 200 and j.get("node") == "n1", f"la-1 after the DELETE: {code} {j}")
+        expect(code == 200 and j.get("node") in ("n1", ""), f"la-1 after the DELETE: {code} {j}")
         time.sleep(0.05)
     expect(code == 404, f"la-1 still registered at n1: {code} {j}")
     code, j, _ = clients(n1, "?limit=100")
