@@ -185,6 +185,16 @@ ServerBackend::ServerBackend(http::EngineExecutor executor, server::Engine* dm,
 
 void ServerBackend::list_clients(const http::ClientQuery& q,
                                  http::Completion<http::ClientPage> done) {
+    if (cluster_ != nullptr) {
+        // Every live node's page, merged (docs/cluster.md "Listing the clients").
+        cluster_->list_clients(q, [done](auto r) { done.complete(std::move(r)); });
+        return;
+    }
+    list_local(q, [done](http::ClientPage p) { done(std::move(p)); });
+}
+
+void ServerBackend::list_local(const http::ClientQuery& q,
+                               std::function<void(http::ClientPage)> done) {
     if (dm_ == nullptr) {
         done(http::ClientPage{});
         return;
@@ -260,11 +270,42 @@ void ServerBackend::delete_client(const std::string& endpoint, http::Completion<
         return;
     }
     ex_.post([this, endpoint, done](TimePoint now) {
+        if (cluster_ != nullptr && !holds(endpoint)) {
+            // Another node holds the device: it removes the registration (docs/cluster.md
+            // "Routing").
+            const bool here = dm_->registration(endpoint).has_value();
+            cluster_->remove(
+                endpoint,
+                [done](DeviceOutcome o) {
+                    if (!o)
+                        done.fail(std::move(o.error()));
+                    else
+                        done(http::Done{});
+                },
+                here);
+            return;
+        }
         if (auto r = dm_->deregister(now, endpoint); !r) {
             done.fail(unknown_client(endpoint));
             return;
         }
         done(http::Done{});
+    });
+}
+
+void ServerBackend::remove_forwarded(std::string endpoint, DeviceDone done) {
+    if (dm_ == nullptr) {
+        done(tl::unexpected(unknown_client(endpoint)));
+        return;
+    }
+    ex_.post([this, endpoint = std::move(endpoint), done = std::move(done)](TimePoint now) {
+        if (auto r = dm_->deregister(now, endpoint); !r) {
+            done(tl::unexpected(unknown_client(endpoint)));
+            return;
+        }
+        http::DeviceResponse d;
+        d.code = 0x42; // 2.02 Deleted
+        done(std::move(d));
     });
 }
 

@@ -118,6 +118,10 @@ public:
     void set_cluster(ClusterNode* cluster) { cluster_ = cluster; }
     /// ClusterNode::Executor: runs a forwarded operation here (any thread; posts to the engine).
     void execute_forwarded(http::DeviceRequest req, DeviceDone done);
+    /// ClusterNode::Lister: this node's own page of GET /api/clients (any thread).
+    void list_local(const http::ClientQuery& q, std::function<void(http::ClientPage)> done);
+    /// ClusterNode::Remover: DELETE /api/clients/{ep} asked by another node (any thread).
+    void remove_forwarded(std::string endpoint, DeviceDone done);
     /// Another node published this event (subscriber thread): a registration there means the
     /// device is no longer ours.
     void on_remote_event(const http::Event& e);

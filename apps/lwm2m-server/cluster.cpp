@@ -100,6 +100,13 @@ ClusterNode::~ClusterNode() {
     }
     for (auto& [id, p] : left)
         p.done(tl::unexpected(http::ApiError{503, "engine_unavailable", "the server is stopping"}));
+    std::unordered_map<std::uint64_t, Gather> lists;
+    {
+        std::lock_guard lock(mutex_);
+        lists.swap(gathers_);
+    }
+    for (auto& [id, g] : lists)
+        g.done(tl::unexpected(http::ApiError{503, "engine_unavailable", "the server is stopping"}));
     if (registry_) (void)registry_->leave(options_.node_id);
 }
 
@@ -135,9 +142,45 @@ void ClusterNode::forward(http::DeviceRequest req, DeviceDone done, bool registe
     });
 }
 
+void ClusterNode::set_local(Lister lister, Remover remover) {
+    std::lock_guard lock(mutex_);
+    lister_ = std::move(lister);
+    remover_ = std::move(remover);
+}
+
+void ClusterNode::remove(std::string endpoint, DeviceDone done, bool registered_here) {
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        id = next_id_++;
+    }
+    http::DeviceRequest req;
+    req.endpoint = std::move(endpoint);
+    req.timeout = options_.list_deadline;
+    post([this, id, req = std::move(req), done = std::move(done), registered_here]() mutable {
+        route(id, std::move(req), std::move(done), registered_here, true);
+    });
+}
+
 void ClusterNode::route(std::uint64_t id, http::DeviceRequest req, DeviceDone done,
-                        bool registered_here) {
+                        bool registered_here, bool remove) {
     const std::string ep = req.endpoint;
+    auto run_here = [&] {
+        if (!remove) {
+            execute_(std::move(req), std::move(done));
+            return;
+        }
+        Remover r;
+        {
+            std::lock_guard lock(mutex_);
+            r = remover_;
+        }
+        if (r)
+            r(ep, std::move(done));
+        else
+            done(tl::unexpected(http::ApiError{404, "unknown_client",
+                                               "no registration for endpoint '" + ep + "'"}));
+    };
     auto owner = lookup_->owner(ep);
     if (!owner) {
         done(tl::unexpected(unavailable()));
@@ -145,7 +188,7 @@ void ClusterNode::route(std::uint64_t id, http::DeviceRequest req, DeviceDone do
     }
     if (!*owner && registered_here) {
         // Restored from a store written before owners were recorded: ours until it updates.
-        execute_(std::move(req), std::move(done));
+        run_here();
         return;
     }
     if (!*owner) {
@@ -155,7 +198,7 @@ void ClusterNode::route(std::uint64_t id, http::DeviceRequest req, DeviceDone do
     }
     if (**owner == options_.node_id) {
         // Ours according to the store (e.g. restored after our restart): run it here.
-        execute_(std::move(req), std::move(done));
+        run_here();
         return;
     }
     auto alive = registry_->alive(**owner);
@@ -172,14 +215,16 @@ void ClusterNode::route(std::uint64_t id, http::DeviceRequest req, DeviceDone do
         return;
     }
     const auto deadline = Clock::now() + req.timeout + options_.reply_margin;
-    cluster::ForwardedRequest m{id, options_.node_id, std::move(req)};
+    const auto payload =
+        remove ? cluster::encode(cluster::RemoveRequest{id, options_.node_id, ep})
+               : cluster::encode(cluster::ForwardedRequest{id, options_.node_id, std::move(req)});
     const auto channel = options_.keys.node_channel(**owner);
     {
         std::lock_guard lock(mutex_);
         pending_.emplace(id, Pending{std::move(done), deadline, **owner});
         ++stats_.forwarded;
     }
-    auto r = client_->run(store::redis::command({"PUBLISH", channel, cluster::encode(m)}, channel));
+    auto r = client_->run(store::redis::command({"PUBLISH", channel, payload}, channel));
     if (!r || r->is_error()) complete(id, tl::unexpected(unavailable()));
 }
 
@@ -214,6 +259,129 @@ void ClusterNode::expire(Clock::time_point now) {
         done(tl::unexpected(http::ApiError{
             504, "owner_timeout",
             fmt::format("server node '{}' holding the endpoint did not answer in time", owner)}));
+    std::vector<Gather> overdue;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = gathers_.begin(); it != gathers_.end();) {
+            if (it->second.deadline <= now) {
+                overdue.push_back(std::move(it->second));
+                it = gathers_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (auto& g : overdue)
+        finish(std::move(g));
+}
+
+// ---- GET /api/clients across the nodes ---------------------------------------------------------
+
+void ClusterNode::list_clients(http::ClientQuery q, ListDone done) {
+    post([this, q = std::move(q), done = std::move(done)]() mutable {
+        start_list(std::move(q), std::move(done));
+    });
+}
+
+void ClusterNode::start_list(http::ClientQuery q, ListDone done) {
+    Lister lister;
+    {
+        std::lock_guard lock(mutex_);
+        lister = lister_;
+    }
+    if (!lister) {
+        done(http::ClientPage{});
+        return;
+    }
+    auto nodes = registry_->list(unix_ms());
+    std::vector<std::string> others;
+    if (nodes)
+        for (const auto& n : *nodes)
+            if (n.alive && n.id != options_.node_id) others.push_back(n.id);
+    if (!nodes) {
+        // The node list cannot be read: this node's page, said to be partial.
+        lister(q, [done = std::move(done)](http::ClientPage p) {
+            p.partial = true;
+            done(std::move(p));
+        });
+        return;
+    }
+    if (others.empty()) {
+        lister(q, [done = std::move(done)](http::ClientPage p) { done(std::move(p)); });
+        return;
+    }
+    const std::size_t window = q.page.offset + q.page.limit;
+    if (q.page.offset > options_.max_list_window || window > options_.max_list_window) {
+        done(tl::unexpected(http::ApiError::bad_request(
+            fmt::format("offset + limit must be at most {} when several server nodes answer "
+                        "GET /api/clients (narrow the list with ep, ep_prefix, binding or "
+                        "security)",
+                        options_.max_list_window))));
+        return;
+    }
+    std::uint64_t id = 0;
+    http::ClientQuery each = q;
+    each.page.offset = 0;
+    each.page.limit = window;
+    {
+        std::lock_guard lock(mutex_);
+        id = next_id_++;
+        Gather g;
+        g.done = std::move(done);
+        g.deadline = Clock::now() + options_.list_deadline;
+        g.offset = q.page.offset;
+        g.limit = q.page.limit;
+        g.waiting = others;
+        g.waiting.push_back(options_.node_id);
+        gathers_.emplace(id, std::move(g));
+    }
+    const auto payload = cluster::encode(cluster::ListRequest{id, options_.node_id, each});
+    std::vector<store::redis::Command> cmds;
+    for (const auto& n : others) {
+        const auto channel = options_.keys.node_channel(n);
+        cmds.push_back(store::redis::command({"PUBLISH", channel, payload}, channel));
+    }
+    // A failed PUBLISH leaves that node waiting: the deadline names it.
+    (void)client_->run(cmds);
+    lister(each, [this, id](http::ClientPage p) { gather(id, options_.node_id, std::move(p)); });
+}
+
+void ClusterNode::gather(std::uint64_t id, std::string from, http::ClientPage page) {
+    Gather done;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = gathers_.find(id);
+        if (it == gathers_.end()) return;
+        auto& g = it->second;
+        auto w = std::find(g.waiting.begin(), g.waiting.end(), from);
+        if (w == g.waiting.end()) return;
+        g.waiting.erase(w);
+        g.total += page.total;
+        if (from != options_.node_id)
+            for (auto& c : page.items)
+                c.node = from;
+        g.lists.push_back(std::move(page.items));
+        if (!g.waiting.empty()) return;
+        done = std::move(g);
+        gathers_.erase(it);
+    }
+    finish(std::move(done));
+}
+
+void ClusterNode::finish(Gather g) {
+    std::size_t dups = 0;
+    http::ClientPage page;
+    page.items = cluster::merge_client_pages(std::move(g.lists), g.offset, g.limit, &dups);
+    page.total = g.total >= dups ? g.total - dups : 0;
+    page.partial = !g.waiting.empty();
+    page.missing_nodes = std::move(g.waiting);
+    std::sort(page.missing_nodes.begin(), page.missing_nodes.end());
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.lists;
+        if (page.partial) ++stats_.partial_lists;
+    }
+    g.done(std::move(page));
 }
 
 // ---- owner side --------------------------------------------------------------------------------
@@ -414,6 +582,54 @@ void ClusterNode::on_message(std::string_view payload) {
         execute_(std::move(q->request), [this, to = q->from, id = q->id](DeviceOutcome o) {
             reply(to, id, std::move(o));
         });
+    } else if (auto* lq = std::get_if<cluster::ListRequest>(&*msg)) {
+        Lister lister;
+        {
+            std::lock_guard lock(mutex_);
+            lister = lister_;
+        }
+        auto answer = [this, to = lq->from, id = lq->id](http::ClientPage p) {
+            auto text = cluster::encode(cluster::ListReply{id, options_.node_id, std::move(p)});
+            const auto channel = options_.keys.node_channel(to);
+            post([this, channel, text = std::move(text)] {
+                auto r = client_->run(store::redis::command({"PUBLISH", channel, text}, channel));
+                if (!r || r->is_error())
+                    log_.write(LogLevel::warn, "cluster",
+                               "publishing a client list failed: " + client_->last_error());
+            });
+        };
+        if (lister)
+            lister(std::move(lq->query), std::move(answer));
+        else
+            answer(http::ClientPage{});
+    } else if (auto* lr = std::get_if<cluster::ListReply>(&*msg)) {
+        gather(lr->id, std::move(lr->from), std::move(lr->page));
+    } else if (auto* rm = std::get_if<cluster::RemoveRequest>(&*msg)) {
+        auto key = rm->from + '/' + std::to_string(rm->id);
+        if (!seen_.insert(key).second) {
+            std::lock_guard lock(mutex_);
+            ++stats_.duplicates;
+            return;
+        }
+        seen_order_.push_back(std::move(key));
+        if (seen_order_.size() > seen_capacity) {
+            seen_.erase(seen_order_.front());
+            seen_order_.pop_front();
+        }
+        Remover remover;
+        {
+            std::lock_guard lock(mutex_);
+            ++stats_.executed;
+            remover = remover_;
+        }
+        DeviceDone answer = [this, to = rm->from, id = rm->id](DeviceOutcome o) {
+            reply(to, id, std::move(o));
+        };
+        if (remover)
+            remover(std::move(rm->endpoint), std::move(answer));
+        else
+            answer(tl::unexpected(http::ApiError{
+                404, "unknown_client", "no registration for endpoint '" + rm->endpoint + "'"}));
     } else if (auto* r = std::get_if<cluster::ForwardedReply>(&*msg)) {
         const bool ours = complete(r->id, std::move(r->outcome));
         std::lock_guard lock(mutex_);

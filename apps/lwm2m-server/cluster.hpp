@@ -64,6 +64,10 @@ struct ClusterNodeOptions {
     std::chrono::milliseconds sweep_pause{std::chrono::minutes(5)};
     /// Past updated_at + lifetime + this, a dead node's registration is removed.
     std::chrono::seconds sweep_grace{60};
+    /// GET /api/clients across the nodes: a node that did not answer within this is left out
+    /// (the answer says "partial"); offset + limit above max_list_window is refused (400).
+    std::chrono::milliseconds list_deadline{2000};
+    std::size_t max_list_window = 10000;
 };
 
 struct ClusterNodeStats {
@@ -82,6 +86,8 @@ struct ClusterNodeStats {
     std::uint64_t swept = 0;        ///< stale registrations of dead nodes removed
     std::uint64_t sweep_cycles = 0; ///< scans of every primary completed
     std::uint64_t sweep_failures = 0;
+    std::uint64_t lists = 0;         ///< GET /api/clients answered across the nodes
+    std::uint64_t partial_lists = 0; ///< ... without some node's page (deadline)
 };
 
 class ClusterNode {
@@ -91,6 +97,13 @@ public:
     using Executor = std::function<void(http::DeviceRequest, DeviceDone)>;
     /// The number of registrations this node holds (any thread).
     using Counter = std::function<std::uint64_t()>;
+    /// This node's own page of GET /api/clients (sorted by endpoint); must not block, calls
+    /// `done` once (any thread).
+    using Lister = std::function<void(http::ClientQuery, std::function<void(http::ClientPage)>)>;
+    /// Removes this node's registration of an endpoint (DELETE /api/clients/{ep}); must not
+    /// block; `done` gets an empty DeviceResponse or 404 unknown_client.
+    using Remover = std::function<void(std::string, DeviceDone)>;
+    using ListDone = std::function<void(tl::expected<http::ClientPage, http::ApiError>)>;
 
     /// Connects (a cluster client and the subscriber), sends the first heartbeat and starts the
     /// two threads. Errors: store::Errc::unavailable (`why` names host:port),
@@ -113,6 +126,18 @@ public:
     /// owner's heartbeat is gone), 504 owner_timeout (no reply within the request's timeout +
     /// reply_margin), 503 store_unavailable (Redis unreachable).
     void forward(http::DeviceRequest req, DeviceDone done, bool registered_here = false);
+    /// DELETE /api/clients/{ep} for an endpoint this node does not hold: like forward(), the
+    /// owner removes the registration (same errors; 504 owner_timeout after list_deadline +
+    /// reply_margin).
+    void remove(std::string endpoint, DeviceDone done, bool registered_here = false);
+    /// GET /api/clients across the live nodes (any thread; never blocks; docs/cluster.md
+    /// "Listing the clients"): alone, this node's page as is; else every live node's first
+    /// offset + limit matches merged (merge_client_pages), totals summed less the duplicates
+    /// seen, nodes that did not answer within list_deadline named in missing_nodes (partial).
+    /// Errors: 400 bad_request (offset + limit > max_list_window while other nodes are alive).
+    void list_clients(http::ClientQuery q, ListDone done);
+    /// The local side of list_clients and remove (set before the HTTP server starts).
+    void set_local(Lister lister, Remover remover);
     /// Publishes a REST event of this node to the other nodes (any thread; never blocks).
     void publish_event(const http::Event& e);
     /// The node list (any thread; never blocks): `done` runs on the worker thread.
@@ -145,6 +170,15 @@ private:
         std::string owner;
     };
     using Task = std::function<void()>;
+    struct Gather {
+        ListDone done;
+        std::chrono::steady_clock::time_point deadline;
+        std::size_t offset = 0;
+        std::size_t limit = 0;
+        std::vector<std::string> waiting; ///< nodes (this one included) not answered yet
+        std::vector<std::vector<http::ClientInfo>> lists;
+        std::size_t total = 0;
+    };
 
     ClusterNode(ClusterNodeOptions options, Executor execute, Counter registrations,
                 std::shared_ptr<http::EventHub> hub, Logger& log);
@@ -153,7 +187,11 @@ private:
     void subscriber_main();
     void beat();
     void expire(std::chrono::steady_clock::time_point now);
-    void route(std::uint64_t id, http::DeviceRequest req, DeviceDone done, bool registered_here);
+    void route(std::uint64_t id, http::DeviceRequest req, DeviceDone done, bool registered_here,
+               bool remove = false);
+    void gather(std::uint64_t id, std::string from, http::ClientPage page);
+    void finish(Gather g);
+    void start_list(http::ClientQuery q, ListDone done);
     void on_message(std::string_view payload);
     void reply(const std::string& to, std::uint64_t id, DeviceOutcome outcome);
     /// Completes a pending request (false: unknown or already answered).
@@ -185,6 +223,9 @@ private:
     std::deque<Task> tasks_;
     std::vector<std::string> events_; ///< encoded, waiting for the worker
     std::unordered_map<std::uint64_t, Pending> pending_;
+    std::unordered_map<std::uint64_t, Gather> gathers_;
+    Lister lister_;
+    Remover remover_;
     std::uint64_t next_id_ = 1;
     bool stopping_ = false;
     ClusterNodeStats stats_;

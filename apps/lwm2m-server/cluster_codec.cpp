@@ -1,6 +1,7 @@
 // Messages between lwm2m-server nodes (cluster_codec.hpp, docs/cluster.md).
 #include "cluster_codec.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 
@@ -212,7 +213,196 @@ bool get_event(Reader& r, ForwardedEvent& m) {
     return true;
 }
 
+void put_client(Writer& w, const http::ClientInfo& c) {
+    w.str(c.endpoint);
+    w.str(c.registration_id);
+    w.str(c.lwm2m_version);
+    w.str(c.binding);
+    w.varint(c.lifetime);
+    w.u8(c.sms_number ? 1 : 0);
+    if (c.sms_number) w.str(*c.sms_number);
+    w.str(c.address);
+    w.u8(static_cast<std::uint8_t>(c.security_mode));
+    w.u8(c.queue_mode ? 1 : 0);
+    w.u8(c.sleeping ? 1 : 0);
+    w.svarint(c.registered_at);
+    w.svarint(c.last_update);
+    w.str(c.root_path);
+    w.varint(c.objects.size());
+    for (const auto& o : c.objects) {
+        w.str(o.path.to_string());
+        w.varint(o.attributes.size());
+        for (const auto& [k, v] : o.attributes) {
+            w.str(k);
+            w.str(v);
+        }
+    }
+}
+
+bool get_flag(Reader& r, bool& b) {
+    std::uint8_t x = 0;
+    if (!r.u8(x) || x > 1) return false;
+    b = x == 1;
+    return true;
+}
+
+bool get_client(Reader& r, http::ClientInfo& c) {
+    bool has_sms = false;
+    std::uint8_t mode = 0;
+    if (!r.str(c.endpoint) || c.endpoint.empty() || !r.str(c.registration_id) ||
+        !r.str(c.lwm2m_version) || !r.str(c.binding) || !r.uint(c.lifetime) ||
+        !get_flag(r, has_sms))
+        return false;
+    if (has_sms) {
+        std::string sms;
+        if (!r.str(sms)) return false;
+        c.sms_number = std::move(sms);
+    }
+    if (!r.str(c.address) || !r.u8(mode) ||
+        mode > static_cast<std::uint8_t>(store::SecurityMode::nosec) ||
+        !get_flag(r, c.queue_mode) || !get_flag(r, c.sleeping) || !r.svarint(c.registered_at) ||
+        !r.svarint(c.last_update) || !r.str(c.root_path))
+        return false;
+    c.security_mode = static_cast<store::SecurityMode>(mode);
+    std::uint64_t n = 0;
+    if (!r.varint(n) || n > max_paths) return false;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        std::string text;
+        std::uint64_t na = 0;
+        if (!r.str(text) || !r.varint(na) || na > 16) return false;
+        auto p = dm::Path::parse(text);
+        if (!p) return false;
+        http::ObjectLink o;
+        o.path = *p;
+        for (std::uint64_t k = 0; k < na; ++k) {
+            std::string a;
+            std::string v;
+            if (!r.str(a) || a.empty() || !r.str(v)) return false;
+            o.attributes.emplace_back(std::move(a), std::move(v));
+        }
+        c.objects.push_back(std::move(o));
+    }
+    return true;
+}
+
+bool get_list_request(Reader& r, ListRequest& m) {
+    auto& q = m.query;
+    std::uint64_t limit = 0;
+    bool has_binding = false;
+    std::uint8_t mode = 0;
+    if (!r.varint(m.id) || !r.str(m.from) || m.from.empty() || !r.varint(limit) ||
+        limit > max_list_items || !r.str(q.endpoint_contains) || !r.str(q.endpoint_prefix) ||
+        !get_flag(r, has_binding))
+        return false;
+    q.page.offset = 0;
+    q.page.limit = static_cast<std::size_t>(limit);
+    if (has_binding) {
+        std::string b;
+        if (!r.str(b) || b.empty()) return false;
+        q.binding = std::move(b);
+    }
+    if (!r.u8(mode)) return false;
+    if (mode != 0xFF) {
+        if (mode > static_cast<std::uint8_t>(store::SecurityMode::nosec)) return false;
+        q.security_mode = static_cast<store::SecurityMode>(mode);
+    }
+    return true;
+}
+
+bool get_list_reply(Reader& r, ListReply& m) {
+    std::uint64_t total = 0;
+    std::uint64_t n = 0;
+    if (!r.varint(m.id) || !r.str(m.from) || m.from.empty() || !r.varint(total) || !r.varint(n) ||
+        n > max_list_items || n > total)
+        return false;
+    m.page.total = static_cast<std::size_t>(total);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        http::ClientInfo c;
+        if (!get_client(r, c)) return false;
+        m.page.items.push_back(std::move(c));
+    }
+    return true;
+}
+
+bool get_remove(Reader& r, RemoveRequest& m) {
+    return r.varint(m.id) && r.str(m.from) && !m.from.empty() && r.str(m.endpoint) &&
+           !m.endpoint.empty();
+}
+
 } // namespace
+
+std::string encode(const ListRequest& m) {
+    const auto& q = m.query;
+    Writer w;
+    head(w, Kind::list_request);
+    w.varint(m.id);
+    w.str(m.from);
+    w.varint(std::min<std::uint64_t>(q.page.limit, max_list_items));
+    w.str(q.endpoint_contains);
+    w.str(q.endpoint_prefix);
+    w.u8(q.binding ? 1 : 0);
+    if (q.binding) w.str(*q.binding);
+    w.u8(q.security_mode ? static_cast<std::uint8_t>(*q.security_mode) : 0xFF);
+    return w.take();
+}
+
+std::string encode(const ListReply& m) {
+    Writer w;
+    head(w, Kind::list_reply);
+    w.varint(m.id);
+    w.str(m.from);
+    const std::size_t n = std::min(m.page.items.size(), max_list_items);
+    w.varint(std::max(m.page.total, n));
+    w.varint(n);
+    for (std::size_t i = 0; i < n; ++i)
+        put_client(w, m.page.items[i]);
+    return w.take();
+}
+
+std::string encode(const RemoveRequest& m) {
+    Writer w;
+    head(w, Kind::remove);
+    w.varint(m.id);
+    w.str(m.from);
+    w.str(m.endpoint);
+    return w.take();
+}
+
+std::vector<http::ClientInfo> merge_client_pages(std::vector<std::vector<http::ClientInfo>> lists,
+                                                 std::size_t offset, std::size_t limit,
+                                                 std::size_t* duplicates) {
+    std::size_t dropped = 0;
+    std::vector<http::ClientInfo> out;
+    std::vector<std::size_t> at(lists.size(), 0);
+    std::size_t index = 0; // position in the merged, deduplicated list
+    while (out.size() < limit) {
+        // The smallest endpoint at the heads of the lists (few lists: a linear scan).
+        const std::string* least = nullptr;
+        for (std::size_t k = 0; k < lists.size(); ++k)
+            if (at[k] < lists[k].size() && (least == nullptr || lists[k][at[k]].endpoint < *least))
+                least = &lists[k][at[k]].endpoint;
+        if (least == nullptr) break;
+        const std::string ep = *least;
+        std::size_t best = lists.size();
+        for (std::size_t k = 0; k < lists.size(); ++k) {
+            if (at[k] >= lists[k].size() || lists[k][at[k]].endpoint != ep) continue;
+            if (best == lists.size())
+                best = k;
+            else {
+                ++dropped;
+                if (lists[k][at[k]].last_update > lists[best][at[best]].last_update) best = k;
+            }
+        }
+        const std::size_t chosen = at[best];
+        for (std::size_t k = 0; k < lists.size(); ++k) // past ep (and any repeat of it)
+            while (at[k] < lists[k].size() && lists[k][at[k]].endpoint == ep)
+                ++at[k];
+        if (index >= offset) out.push_back(std::move(lists[best][chosen]));
+        ++index;
+    }
+    if (duplicates) *duplicates = dropped;
+    return out;
+}
 
 std::string encode(const ForwardedRequest& m) {
     const auto& q = m.request;
@@ -307,6 +497,24 @@ Result<Message> decode(std::string_view data) {
     case Kind::event: {
         ForwardedEvent m;
         good = get_event(r, m);
+        out = std::move(m);
+        break;
+    }
+    case Kind::list_request: {
+        ListRequest m;
+        good = get_list_request(r, m);
+        out = std::move(m);
+        break;
+    }
+    case Kind::list_reply: {
+        ListReply m;
+        good = get_list_reply(r, m);
+        out = std::move(m);
+        break;
+    }
+    case Kind::remove: {
+        RemoveRequest m;
+        good = get_remove(r, m);
         out = std::move(m);
         break;
     }

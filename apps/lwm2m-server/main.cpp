@@ -545,6 +545,13 @@ int run(const app::ServerOptions& o) {
         cluster = std::move(*c);
         cluster->set_on_remote_event(
             [&backend](const http::Event& e, const std::string&) { backend.on_remote_event(e); });
+        cluster->set_local(
+            [&backend](http::ClientQuery q, std::function<void(http::ClientPage)> done) {
+                backend.list_local(q, std::move(done));
+            },
+            [&backend](std::string ep, app::DeviceDone done) {
+                backend.remove_forwarded(std::move(ep), std::move(done));
+            });
         backend.set_cluster(cluster.get());
         log->info("cluster node {} (redis)", *node_id);
     }

@@ -980,7 +980,12 @@ void register_api(Router& router, Backend& backend, std::shared_ptr<EventHub> ev
                 json items = json::array();
                 for (const auto& c : r.items)
                     items.push_back(to_json(c));
-                return Response::json(200, page_json(std::move(items), r.total, p));
+                auto body = page_json(std::move(items), r.total, p);
+                if (r.partial) {
+                    body["partial"] = true;
+                    body["missing_nodes"] = r.missing_nodes;
+                }
+                return Response::json(200, std::move(body));
             }));
     });
     router.add("GET", "/api/clients/{ep}", [api](Request& req, Reply reply) {

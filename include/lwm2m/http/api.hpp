@@ -83,6 +83,10 @@ struct ClientInfo {
 struct ClientPage {
     std::vector<ClientInfo> items;
     std::size_t total = 0; ///< matches before paging
+    /// Several nodes (docs/cluster.md "Listing the clients"): some node's page is missing
+    /// (named in missing_nodes; none named: the node list could not be read).
+    bool partial = false;
+    std::vector<std::string> missing_nodes;
 };
 
 // ---- operations on a registered client ----------------------------------------------------------

@@ -11,6 +11,16 @@ name); an SSE subscriber on node 2 sees the registration and the notifications o
 node 1 (the observation started through node 3); after kill -9 of node 1, a read of its device
 through another node fails with the documented error within the request's timeout, and the
 node list says node 1 is dead; the other devices are still served by every live node.
+
+  routing_test.py ... --case listing
+
+GET /api/clients and DELETE /api/clients/{ep} across three nodes (docs/cluster.md "Listing the
+clients"): devices registered at n1, n2 and n3; the list through each node names every device
+(total and items, in endpoint order, other nodes' devices with their node); pages of 2 through
+one node put together give the whole list (no duplicate, no gap); the filters apply; offset +
+limit above 10,000 is 400; DELETE through a node that does not hold the device removes the
+registration at its holder; after kill -9 of n1 the list through a survivor answers within the
+2 s deadline, partial and naming n1 (or without n1's devices once n1 is known dead).
 Prints "PASS <case>" or "FAIL <case>: why".
 """
 import argparse
@@ -157,6 +167,119 @@ def case_routing(a, d):
     for s in (n2, n3):
         err = s.stderr()
         expect(key.hex() not in err.lower(), "the SecretBox key was logged")
+
+
+def clients(s, query=""):
+    t0 = time.time()
+    code, j, _ = s.api("GET", "/api/clients" + query)
+    return code, j, time.time() - t0
+
+
+def case_listing(a, d):
+    c = RedisCluster(d)
+    c.start()
+    url = c.url()
+    key = os.urandom(32)
+    n1 = start_node(a, d, "n1", url, key)
+    n2 = start_node(a, d, "n2", url, key)
+    n3 = start_node(a, d, "n3", url, key)
+    nodes = {"n1": n1, "n2": n2, "n3": n3}
+    for name, s in nodes.items():
+        wait_nodes(s, lambda ns: all(ns.get(k, {}).get("alive") for k in nodes),
+                   f"{name} does not list three live nodes")
+    where = {"la-1": "n1", "la-2": "n1", "lb-3": "n1", "la-4": "n2", "lb-5": "n2", "la-6": "n3"}
+    devs = []
+    for ep, name in where.items():
+        devs.append(st.start_client(a, d, ["-e", ep, "--server",
+                                           f"coap://127.0.0.1:{nodes[name].ports['coap']}"]))
+    for dev, ep in zip(devs, where):
+        expect(dev.wait_for("registered"), f"{ep} did not register: {dev.seen}")
+    everyone = sorted(where)
+
+    # The whole list through every node: every device once, in endpoint order.
+    for name, s in nodes.items():
+        code, j, took = clients(s, "?limit=100")
+        expect(code == 200, f"list through {name}: {code} {j}")
+        eps = [i["endpoint"] for i in j["items"]]
+        expect(eps == everyone and j["total"] == 6 and not j.get("partial"),
+               f"list through {name}: {eps} total {j['total']} partial {j.get('partial')}")
+        for i in j["items"]:
+            holder = where[i["endpoint"]]
+            expect(i.get("node") == (None if holder == name else holder),
+                   f"node of {i['endpoint']} listed by {name}: {i.get('node')}")
+        times = sorted([took] + [clients(s, "?limit=100")[2] for _ in range(4)])
+        print(f"list of 6 devices on 3 nodes through {name}: "
+              f"{', '.join(f'{t * 1000:.0f}' for t in times)} ms")
+
+    # Paging across nodes: no duplicate, no gap.
+    got = []
+    for off in (0, 2, 4, 6):
+        code, j, _ = clients(n3, f"?offset={off}&limit=2")
+        expect(code == 200 and j["total"] == 6 and j["offset"] == off,
+               f"page at {off}: {code} {j}")
+        got += [i["endpoint"] for i in j["items"]]
+    expect(got == everyone, f"pages of 2 through n3: {got}")
+    code, j, _ = clients(n2, "?offset=5&limit=1")
+    expect(code == 200 and [i["endpoint"] for i in j["items"]] == everyone[5:], f"last: {j}")
+
+    # Filters.
+    for query, want in (("?ep_prefix=la-", [e for e in everyone if e.startswith("la-")]),
+                        ("?ep=b-", ["lb-3", "lb-5"]), ("?security=psk", []),
+                        ("?security=nosec&binding=U", everyone),
+                        ("?ep=-4", ["la-4"])):
+        code, j, _ = clients(n1, query)
+        eps = [i["endpoint"] for i in j.get("items", [])]
+        expect(code == 200 and eps == want and j["total"] == len(want),
+               f"list {query} through n1: {code} {eps} total {j.get('total')}")
+
+    # The fan-out is bounded.
+    code, j, _ = clients(n1, "?offset=9500&limit=1000")
+    expect(code == 400 and j["error"]["code"] == "bad_request" and "10000" in
+           j["error"]["message"], f"offset + limit > 10000: {code} {j}")
+    code, j, _ = clients(n1, "?offset=9000&limit=1000")
+    expect(code == 200 and j["items"] == [] and j["total"] == 6, f"offset 9000: {code} {j}")
+
+    # DELETE through a node that does not hold the device: the holder removes it.
+    code, j, _ = n3.api("DELETE", "/api/clients/la-1")
+    expect(code == 204, f"DELETE la-1 (at n1) through n3: {code} {j}")
+    # The engine answers at once; the store's record (GET's fallback) follows the holder's
+    # asynchronous store write within milliseconds: a bounded wait.
+    end = time.time() + 3
+    while True:
+        code, j, _ = n1.api("GET", "/api/clients/la-1")
+        if code == 404 or time.time() > end:
+            break
+        expect(code == 200 and j.get("node") in ("n1", ""), f"la-1 after the DELETE: {code} {j}")
+        time.sleep(0.05)
+    expect(code == 404, f"la-1 still registered at n1: {code} {j}")
+    code, j, _ = clients(n1, "?limit=100")
+    eps = [i["endpoint"] for i in j["items"]]
+    expect("la-1" not in eps and j["total"] == 5, f"list after the DELETE: {eps} {j['total']}")
+    code, j, _ = n2.api("DELETE", "/api/clients/la-none")
+    expect(code == 404 and j["error"]["code"] == "unknown_client", f"DELETE unknown: {code} {j}")
+
+    # n1 dies: a survivor answers within the deadline, partial, or without n1's devices.
+    n1.kill9()
+    code, j, took = clients(n2, "?limit=100")
+    eps = [i["endpoint"] for i in j.get("items", [])]
+    print(f"list through n2 after kill -9 of n1: {code} partial={j.get('partial')} "
+          f"missing={j.get('missing_nodes')} {eps} in {took:.2f} s")
+    expect(code == 200 and took < 2 + 1.5, f"list after kill -9: {code} {j} in {took:.2f} s")
+    survivors = [e for e in everyone if where[e] != "n1"]
+    expect(all(e in eps for e in survivors), f"survivors' devices missing: {eps}")
+    if any(where[e] == "n1" for e in eps):
+        expect(False, f"n1's devices listed after its death: {eps}")
+    expect(j.get("partial") is True and j.get("missing_nodes") == ["n1"] or j["total"] == 3,
+           f"list after kill -9 of n1: {j}")
+    wait_nodes(n3, lambda ns: not ns["n1"]["alive"], "n1 still alive")
+    code, j, took = clients(n3, "?limit=100")
+    expect(code == 200 and [i["endpoint"] for i in j["items"]] == survivors and
+           j["total"] == 3 and not j.get("partial") and took < 1.5,
+           f"list once n1 is dead: {code} {j} in {took:.2f} s")
+    for dev in devs:
+        dev.stop()
+    n2.stop()
+    n3.stop()
 
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}

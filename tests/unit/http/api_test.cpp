@@ -147,6 +147,20 @@ TEST_F(Api, ClientsListFiltersAndPages) {
     expect_error(call("GET", "/api/clients?binding=X"), 400);
 }
 
+TEST_F(Api, ClientsListSaysWhenANodeIsMissing) {
+    auto o = call("GET", "/api/clients");
+    ASSERT_EQ(o.status, 200u);
+    EXPECT_FALSE(o.body.contains("partial")) << "only on a partial answer";
+    EXPECT_FALSE(o.body.contains("missing_nodes"));
+    backend.list_missing = std::vector<std::string>{"n1", "n3"};
+    o = call("GET", "/api/clients?limit=2");
+    ASSERT_EQ(o.status, 200u);
+    EXPECT_EQ(o.body["partial"], true);
+    EXPECT_EQ(o.body["missing_nodes"], nlohmann::json::array({"n1", "n3"}));
+    EXPECT_EQ(o.body["items"].size(), 2u);
+    EXPECT_EQ(o.body["total"], 3);
+}
+
 TEST_F(Api, OneClientObjectsAndDelete) {
     auto o = call("GET", "/api/clients/dev1");
     ASSERT_EQ(o.status, 200u);

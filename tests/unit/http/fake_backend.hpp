@@ -39,6 +39,8 @@ public:
     }
 
     /// The last device request (for assertions).
+    /// Set: GET /api/clients answers partial, these nodes missing (several nodes).
+    std::optional<std::vector<std::string>> list_missing;
     std::optional<DeviceRequest> last_device() {
         std::lock_guard lock(mutex_);
         return last_;
@@ -58,6 +60,10 @@ public:
                 ++page.total;
                 if (i++ >= q.page.offset && page.items.size() < q.page.limit)
                     page.items.push_back(c);
+            }
+            if (list_missing) {
+                page.partial = true;
+                page.missing_nodes = *list_missing;
             }
             done(std::move(page));
         });

@@ -301,5 +301,216 @@ TEST(ClusterCodec, RejectsUnknownContentFormats) {
     EXPECT_FALSE(decode(w));
 }
 
+// ---- GET /api/clients and DELETE /api/clients/{ep} across the nodes ----------------------------
+
+http::ClientInfo client(std::string ep, std::int64_t last_update = 100) {
+    http::ClientInfo c;
+    c.endpoint = std::move(ep);
+    c.last_update = last_update;
+    return c;
+}
+
+http::ClientInfo full_client() {
+    http::ClientInfo c;
+    c.endpoint = "dev-\xe2\x82\xac";
+    c.registration_id = "rd7";
+    c.lwm2m_version = "1.2";
+    c.binding = "UQ";
+    c.lifetime = 4294967295U;
+    c.sms_number = "+15550100";
+    c.address = "[2001:db8::1]:5684";
+    c.security_mode = store::SecurityMode::x509;
+    c.queue_mode = true;
+    c.sleeping = true;
+    c.registered_at = -5;
+    c.last_update = 1700000123;
+    c.root_path = "/lwm2m";
+    c.objects = {{path("/3/0"), {}}, {path("/1"), {{"ver", "1.1"}, {"x", ""}}}};
+    return c;
+}
+
+TEST(ClusterCodec, ListRequestRoundTrips) {
+    ListRequest m;
+    m.id = 77;
+    m.from = "n2";
+    m.query.page = {5, 300}; // the offset does not travel: the asker pages the merged list
+    m.query.endpoint_contains = "ab";
+    m.query.endpoint_prefix = "dev-";
+    m.query.binding = "UQ";
+    m.query.security_mode = store::SecurityMode::psk;
+    const auto wire = encode(m);
+    EXPECT_EQ(static_cast<std::uint8_t>(wire[1]), static_cast<std::uint8_t>(Kind::list_request));
+    auto d = decode(wire);
+    ASSERT_TRUE(d);
+    const auto& got = std::get<ListRequest>(*d);
+    EXPECT_EQ(got.id, 77U);
+    EXPECT_EQ(got.from, "n2");
+    EXPECT_EQ(got.query.page.offset, 0U);
+    EXPECT_EQ(got.query.page.limit, 300U);
+    EXPECT_EQ(got.query.endpoint_contains, "ab");
+    EXPECT_EQ(got.query.endpoint_prefix, "dev-");
+    EXPECT_EQ(got.query.binding, std::optional<std::string>("UQ"));
+    EXPECT_EQ(got.query.security_mode, store::SecurityMode::psk);
+    expect_strict(wire);
+
+    ListRequest bare;
+    bare.id = 1;
+    bare.from = "a";
+    auto db = decode(encode(bare));
+    ASSERT_TRUE(db);
+    const auto& b = std::get<ListRequest>(*db);
+    EXPECT_FALSE(b.query.binding);
+    EXPECT_FALSE(b.query.security_mode);
+    EXPECT_EQ(b.query.page.limit, 100U);
+    expect_strict(encode(bare));
+
+    bare.query.page.limit = 1000000; // capped on the wire
+    auto dc = decode(encode(bare));
+    ASSERT_TRUE(dc);
+    EXPECT_EQ(std::get<ListRequest>(*dc).query.page.limit, max_list_items);
+    // Security mode byte (the last one) out of range; no asking node.
+    auto w = encode(m);
+    w.back() = 9;
+    EXPECT_FALSE(decode(w)) << "security mode 9";
+    bare.from.clear();
+    EXPECT_FALSE(decode(encode(bare))) << "no asking node";
+}
+
+TEST(ClusterCodec, ListReplyRoundTripsEveryField) {
+    ListReply m;
+    m.id = 9;
+    m.from = "n3";
+    m.page.total = 12345;
+    m.page.items = {full_client(), client("z")};
+    const auto wire = encode(m);
+    auto d = decode(wire);
+    ASSERT_TRUE(d);
+    const auto& got = std::get<ListReply>(*d);
+    EXPECT_EQ(got.id, 9U);
+    EXPECT_EQ(got.from, "n3");
+    EXPECT_EQ(got.page.total, 12345U);
+    ASSERT_EQ(got.page.items.size(), 2U);
+    const auto& c = got.page.items[0];
+    const auto want = full_client();
+    EXPECT_EQ(c.endpoint, want.endpoint);
+    EXPECT_EQ(c.registration_id, "rd7");
+    EXPECT_EQ(c.lwm2m_version, "1.2");
+    EXPECT_EQ(c.binding, "UQ");
+    EXPECT_EQ(c.lifetime, 4294967295U);
+    EXPECT_EQ(c.sms_number, want.sms_number);
+    EXPECT_EQ(c.address, want.address);
+    EXPECT_EQ(c.security_mode, store::SecurityMode::x509);
+    EXPECT_TRUE(c.queue_mode);
+    EXPECT_TRUE(c.sleeping);
+    EXPECT_EQ(c.registered_at, -5);
+    EXPECT_EQ(c.last_update, 1700000123);
+    EXPECT_EQ(c.root_path, "/lwm2m");
+    ASSERT_EQ(c.objects.size(), 2U);
+    EXPECT_EQ(c.objects[1].path, path("/1"));
+    EXPECT_EQ(c.objects[1].attributes, want.objects[1].attributes);
+    EXPECT_FALSE(c.node) << "the node is the asker's to set";
+    EXPECT_EQ(got.page.items[1].endpoint, "z");
+    EXPECT_FALSE(got.page.items[1].sms_number);
+    expect_strict(wire);
+
+    ListReply empty;
+    empty.id = 1;
+    empty.from = "n1";
+    auto de = decode(encode(empty));
+    ASSERT_TRUE(de);
+    EXPECT_TRUE(std::get<ListReply>(*de).page.items.empty());
+    expect_strict(encode(empty));
+
+    // An item without endpoint, a bad object path, a bad security mode.
+    auto bad = m;
+    bad.page.items[1].endpoint.clear();
+    EXPECT_FALSE(decode(encode(bad))) << "empty endpoint";
+    const auto at = wire.find("/lwm2m");
+    ASSERT_NE(at, std::string::npos);
+    auto w = wire;
+    // "/lwm2m", the object count, the first object path's length byte, then its '/'.
+    ASSERT_EQ(w[at + 8], '/');
+    w[at + 8] = 'x'; // "/3/0" becomes "x3/0"
+    EXPECT_FALSE(decode(w)) << "bad object path";
+    auto s = encode(ListReply{1, "n", {{client("e")}, 1, false, {}}});
+    // Layout: version, kind, id, from (len + "n"), total, count, then the item: endpoint (2),
+    // registration id (1), version (len + "1.1"), binding (len + "U"), lifetime (3 bytes:
+    // 86400), sms flag, address (1), security mode.
+    const std::size_t mode_at = 2 + 1 + 2 + 1 + 1 + 2 + 1 + 4 + 2 + 3 + 1 + 1;
+    ASSERT_EQ(s[mode_at], static_cast<char>(store::SecurityMode::nosec));
+    s[mode_at] = 4;
+    EXPECT_FALSE(decode(s)) << "security mode 4";
+}
+
+TEST(ClusterCodec, RemoveRequestRoundTrips) {
+    RemoveRequest m{42, "n1", "dev-9"};
+    const auto wire = encode(m);
+    auto d = decode(wire);
+    ASSERT_TRUE(d);
+    const auto& got = std::get<RemoveRequest>(*d);
+    EXPECT_EQ(got.id, 42U);
+    EXPECT_EQ(got.from, "n1");
+    EXPECT_EQ(got.endpoint, "dev-9");
+    expect_strict(wire);
+    EXPECT_FALSE(decode(encode(RemoveRequest{1, "n1", ""}))) << "no endpoint";
+    EXPECT_FALSE(decode(encode(RemoveRequest{1, "", "e"}))) << "no asking node";
+}
+
+std::vector<std::string> eps_of(const std::vector<http::ClientInfo>& v) {
+    std::vector<std::string> out;
+    for (const auto& c : v)
+        out.push_back(c.endpoint);
+    return out;
+}
+
+TEST(ClusterMerge, MergesInEndpointOrderAndPages) {
+    const std::vector<std::vector<http::ClientInfo>> lists{
+        {client("a"), client("d"), client("g")},
+        {client("b"), client("e")},
+        {},
+        {client("c"), client("f"), client("h"), client("i")}};
+    std::size_t dups = 99;
+    EXPECT_EQ(eps_of(merge_client_pages(lists, 0, 100, &dups)),
+              (std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g", "h", "i"}));
+    EXPECT_EQ(dups, 0U);
+    // Pages of 2 put together: the whole list, no duplicate, no gap.
+    std::vector<std::string> paged;
+    for (std::size_t off = 0; off < 12; off += 2) {
+        auto page = eps_of(merge_client_pages(lists, off, 2));
+        EXPECT_LE(page.size(), 2U);
+        paged.insert(paged.end(), page.begin(), page.end());
+    }
+    EXPECT_EQ(paged, eps_of(merge_client_pages(lists, 0, 100)));
+    EXPECT_EQ(eps_of(merge_client_pages(lists, 7, 5)), (std::vector<std::string>{"h", "i"}));
+    EXPECT_TRUE(merge_client_pages(lists, 9, 5).empty());
+    EXPECT_TRUE(merge_client_pages(lists, 0, 0).empty());
+    EXPECT_TRUE(merge_client_pages({}, 0, 10).empty());
+}
+
+TEST(ClusterMerge, KeepsTheMostRecentOfAnEndpointHeldTwice) {
+    auto old_b = client("b", 100);
+    old_b.address = "old";
+    auto new_b = client("b", 200);
+    new_b.address = "new";
+    auto tie_c1 = client("c", 50);
+    tie_c1.address = "first";
+    auto tie_c2 = client("c", 50);
+    tie_c2.address = "second";
+    const std::vector<std::vector<http::ClientInfo>> lists{{client("a"), old_b, tie_c1},
+                                                           {new_b, tie_c2, client("d")}};
+    std::size_t dups = 0;
+    auto all = merge_client_pages(lists, 0, 10, &dups);
+    ASSERT_EQ(eps_of(all), (std::vector<std::string>{"a", "b", "c", "d"}));
+    EXPECT_EQ(all[1].address, "new");
+    EXPECT_EQ(all[2].address, "first") << "a tie keeps the first list's";
+    EXPECT_EQ(dups, 2U);
+    // The other way round: the newer one in the first list.
+    auto flipped = merge_client_pages({{new_b}, {old_b}}, 0, 10);
+    ASSERT_EQ(flipped.size(), 1U);
+    EXPECT_EQ(flipped[0].address, "new");
+    // Paging counts an endpoint once.
+    EXPECT_EQ(eps_of(merge_client_pages(lists, 2, 2)), (std::vector<std::string>{"c", "d"}));
+}
+
 } // namespace
 } // namespace lwm2m::app::cluster
