@@ -12,7 +12,8 @@ SessionTakeover::SessionTakeover(SessionTakeoverConfig config, SecretBytes key)
 
 Result<SessionTakeover> SessionTakeover::create(SessionTakeoverConfig config,
                                                 SecretBytes cluster_key) {
-    if (cluster_key.size() != dtls::kClusterKeySize || config.max_in_flight == 0)
+    if (cluster_key.size() != dtls::kClusterKeySize || config.max_in_flight == 0 ||
+        config.lookups_per_second == 0 || config.lookup_burst == 0)
         return fail(lwm2m::Errc::invalid_argument);
     return SessionTakeover(config, std::move(cluster_key));
 }
@@ -24,11 +25,21 @@ SessionTakeover::on_unknown(TimePoint now, std::uint16_t listener, const PeerAdd
         ++stats_.rate_limited; // its look-up is under way: the kept datagram waits for it
         return std::nullopt;
     }
-    if (misses_.contains(peer) || pending_.size() >= cfg_.max_in_flight) {
+    // The budget refills with time (a token bucket, full at the first report).
+    const double burst = cfg_.lookup_burst;
+    if (!refilled_) {
+        tokens_ = burst;
+    } else if (now > *refilled_) {
+        const double s = std::chrono::duration<double>(now - *refilled_).count();
+        tokens_ = std::min(burst, tokens_ + s * cfg_.lookups_per_second);
+    }
+    refilled_ = std::max(refilled_.value_or(now), now);
+    if (misses_.contains(peer) || pending_.size() >= cfg_.max_in_flight || tokens_ < 1) {
         ++stats_.rate_limited;
         forget(listener, peer);
         return std::nullopt;
     }
+    tokens_ -= 1;
     const std::uint64_t id = next_id_++;
     pending_.emplace(id, Pending{listener, peer, now + cfg_.lookup_timeout});
     pending_peers_.insert(peer);

@@ -49,6 +49,12 @@ struct SessionTakeoverConfig {
     Duration miss_ttl = std::chrono::seconds(5);
     /// Addresses in the negative cache; the oldest goes first beyond it.
     std::size_t max_misses = 4096;
+    /// Look-ups started per second, on average (a token bucket of lookup_burst tokens): forged
+    /// records from more addresses than the negative cache holds cost at most this many store
+    /// look-ups. Reports beyond it are rate_limited (and re-reported at the next record). A
+    /// node's failover moves its devices at their Update pace, well below it.
+    std::uint32_t lookups_per_second = 5000;
+    std::uint32_t lookup_burst = 1000;
 };
 
 struct SessionTakeoverStats {
@@ -139,6 +145,8 @@ private:
     std::unordered_map<PeerAddr, TimePoint, PeerAddrHash> misses_; ///< address -> until
     std::deque<std::pair<PeerAddr, TimePoint>> miss_order_;        ///< insertion order
     std::deque<SessionLookupRequest> forget_;
+    double tokens_ = 0;           ///< the look-up budget (token bucket)
+    std::optional<TimePoint> refilled_;
     SessionTakeoverStats stats_;
 };
 

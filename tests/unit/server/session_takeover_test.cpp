@@ -209,6 +209,41 @@ TEST(SessionTakeover, TheImportStartsAboveTheExportersRangeWhateverTheCounterSay
     EXPECT_EQ(imp->write_seq_floor, std::uint64_t{9} << 32);
 }
 
+TEST(SessionTakeover, LookupsPerSecondAreBudgeted) {
+    // Forged records from more addresses than the negative cache holds: at most the burst at
+    // once, then lookups_per_second.
+    SessionTakeoverConfig cfg;
+    cfg.max_in_flight = 1000;
+    cfg.lookups_per_second = 10;
+    cfg.lookup_burst = 5;
+    auto t = make(cfg);
+    auto addr = [](unsigned i) {
+        return PeerAddr::v4(198, 51, static_cast<std::uint8_t>(i >> 8),
+                            static_cast<std::uint8_t>(i), 5000);
+    };
+    unsigned started = 0;
+    for (unsigned i = 0; i < 50; ++i)
+        if (auto l = t.on_unknown(t0, 0, addr(i))) {
+            ++started;
+            t.on_not_found(t0, l->id);
+        }
+    EXPECT_EQ(started, 5u);
+    EXPECT_EQ(t.stats().rate_limited, 45u);
+    // Half a second later: 5 more tokens.
+    started = 0;
+    for (unsigned i = 100; i < 150; ++i)
+        if (t.on_unknown(t0 + 500ms, 0, addr(i))) ++started;
+    EXPECT_EQ(started, 5u);
+    // The bucket never holds more than the burst, however long it waited.
+    started = 0;
+    for (unsigned i = 200; i < 250; ++i)
+        if (t.on_unknown(t0 + 1h, 0, addr(i))) ++started;
+    EXPECT_EQ(started, 5u);
+    SessionTakeoverConfig zero;
+    zero.lookups_per_second = 0;
+    EXPECT_FALSE(SessionTakeover::create(zero, key_of(1)));
+}
+
 TEST(SessionTakeover, ImportFailureIsCountedAndCached) {
     auto t = make();
     SeededRandom rnd(3);
