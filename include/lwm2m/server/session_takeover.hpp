@@ -145,7 +145,7 @@ private:
     std::unordered_map<PeerAddr, TimePoint, PeerAddrHash> misses_; ///< address -> until
     std::deque<std::pair<PeerAddr, TimePoint>> miss_order_;        ///< insertion order
     std::deque<SessionLookupRequest> forget_;
-    double tokens_ = 0;           ///< the look-up budget (token bucket)
+    double tokens_ = 0; ///< the look-up budget (token bucket)
     std::optional<TimePoint> refilled_;
     SessionTakeoverStats stats_;
 };
