@@ -58,21 +58,10 @@ std::string binding_text(const server::RegistrationInfo& r) {
     return b;
 }
 
-http::ClientInfo to_client(const server::RegistrationInfo& r) {
-    http::ClientInfo c;
-    c.endpoint = r.endpoint;
-    c.registration_id = r.location;
-    c.lwm2m_version = std::string(dm::to_string(r.version));
-    c.binding = binding_text(r);
-    c.lifetime = r.lifetime_s;
-    if (!r.sms_number.empty()) c.sms_number = r.sms_number;
-    c.address = r.peer.to_string();
-    c.security_mode = r.security;
-    c.queue_mode = r.queue_mode;
-    c.registered_at = r.registered_at;
-    c.last_update = r.updated_at;
-    c.root_path = r.objects.root;
-    for (const auto& l : r.objects.links) {
+/// The root path and object links of a registration, as the REST API shows them.
+void add_links(http::ClientInfo& c, const server::ObjectLinks& links) {
+    c.root_path = links.root;
+    for (const auto& l : links.links) {
         http::ObjectLink o;
         o.path = l.iid == server::ObjectLink::no_instance ? dm::Path(Oid{l.oid})
                                                           : dm::Path(Oid{l.oid}, Iid{l.iid});
@@ -80,18 +69,14 @@ http::ClientInfo to_client(const server::RegistrationInfo& r) {
             o.attributes.emplace_back("ver", fmt::format("{}.{}", l.ver_major, l.ver_minor));
         c.objects.push_back(std::move(o));
     }
-    return c;
 }
 
-/// A registration another node holds, from the store's record (GET /api/clients/{ep} on a
-/// node that does not hold it, docs/cluster.md): the links parsed leniently, as the engines
-/// restore them.
-http::ClientInfo to_client(const store::RegistrationRecord& r, std::string node) {
+/// The fields an engine's registration and a stored record name alike.
+template <class Registration>
+http::ClientInfo client_fields(const Registration& r) {
     http::ClientInfo c;
     c.endpoint = r.endpoint;
     c.registration_id = r.location;
-    c.lwm2m_version = r.lwm2m_version;
-    c.binding = r.binding;
     c.lifetime = r.lifetime_s;
     if (!r.sms_number.empty()) c.sms_number = r.sms_number;
     c.address = r.peer.to_string();
@@ -99,17 +84,26 @@ http::ClientInfo to_client(const store::RegistrationRecord& r, std::string node)
     c.queue_mode = r.queue_mode;
     c.registered_at = r.registered_at;
     c.last_update = r.updated_at;
-    if (auto links = server::parse_object_links(r.object_links, server::LinksOptions{})) {
-        c.root_path = links->root;
-        for (const auto& l : links->links) {
-            http::ObjectLink o;
-            o.path = l.iid == server::ObjectLink::no_instance ? dm::Path(Oid{l.oid})
-                                                              : dm::Path(Oid{l.oid}, Iid{l.iid});
-            if (l.has_version)
-                o.attributes.emplace_back("ver", fmt::format("{}.{}", l.ver_major, l.ver_minor));
-            c.objects.push_back(std::move(o));
-        }
-    }
+    return c;
+}
+
+http::ClientInfo to_client(const server::RegistrationInfo& r) {
+    http::ClientInfo c = client_fields(r);
+    c.lwm2m_version = std::string(dm::to_string(r.version));
+    c.binding = binding_text(r);
+    add_links(c, r.objects);
+    return c;
+}
+
+/// A registration another node holds, from the store's record (GET /api/clients/{ep} on a
+/// node that does not hold it, docs/cluster.md): the links parsed leniently, as the engines
+/// restore them.
+http::ClientInfo to_client(const store::RegistrationRecord& r, std::string node) {
+    http::ClientInfo c = client_fields(r);
+    c.lwm2m_version = r.lwm2m_version;
+    c.binding = r.binding;
+    if (auto links = server::parse_object_links(r.object_links, server::LinksOptions{}))
+        add_links(c, *links);
     c.node = std::move(node);
     return c;
 }

@@ -387,15 +387,33 @@ void ClusterNode::finish(Gather g) {
 // ---- owner side --------------------------------------------------------------------------------
 
 void ClusterNode::reply(const std::string& to, std::uint64_t id, DeviceOutcome outcome) {
-    cluster::ForwardedReply m{id, options_.node_id, std::move(outcome)};
-    auto payload = cluster::encode(m);
-    const auto channel = options_.keys.node_channel(to);
-    post([this, channel, payload = std::move(payload)] {
+    send_to(to, cluster::encode(cluster::ForwardedReply{id, options_.node_id, std::move(outcome)}),
+            "a reply");
+}
+
+void ClusterNode::send_to(const std::string& node, std::string payload, const char* what) {
+    const auto channel = options_.keys.node_channel(node);
+    post([this, channel, payload = std::move(payload), what] {
         auto r = client_->run(store::redis::command({"PUBLISH", channel, payload}, channel));
         if (!r || r->is_error())
             log_.write(LogLevel::warn, "cluster",
-                       "publishing a reply failed: " + client_->last_error());
+                       std::string("publishing ") + what + " failed: " + client_->last_error());
     });
+}
+
+bool ClusterNode::first_delivery(const std::string& from, std::uint64_t id) {
+    auto key = from + '/' + std::to_string(id);
+    if (!seen_.insert(key).second) {
+        std::lock_guard lock(mutex_);
+        ++stats_.duplicates;
+        return false;
+    }
+    seen_order_.push_back(std::move(key));
+    if (seen_order_.size() > seen_capacity) {
+        seen_.erase(seen_order_.front());
+        seen_order_.pop_front();
+    }
+    return true;
 }
 
 // ---- events ------------------------------------------------------------------------------------
@@ -564,17 +582,7 @@ void ClusterNode::on_message(std::string_view payload) {
         return;
     }
     if (auto* q = std::get_if<cluster::ForwardedRequest>(&*msg)) {
-        auto key = q->from + '/' + std::to_string(q->id);
-        if (!seen_.insert(key).second) {
-            std::lock_guard lock(mutex_);
-            ++stats_.duplicates;
-            return;
-        }
-        seen_order_.push_back(std::move(key));
-        if (seen_order_.size() > seen_capacity) {
-            seen_.erase(seen_order_.front());
-            seen_order_.pop_front();
-        }
+        if (!first_delivery(q->from, q->id)) return;
         {
             std::lock_guard lock(mutex_);
             ++stats_.executed;
@@ -589,14 +597,8 @@ void ClusterNode::on_message(std::string_view payload) {
             lister = lister_;
         }
         auto answer = [this, to = lq->from, id = lq->id](http::ClientPage p) {
-            auto text = cluster::encode(cluster::ListReply{id, options_.node_id, std::move(p)});
-            const auto channel = options_.keys.node_channel(to);
-            post([this, channel, text = std::move(text)] {
-                auto r = client_->run(store::redis::command({"PUBLISH", channel, text}, channel));
-                if (!r || r->is_error())
-                    log_.write(LogLevel::warn, "cluster",
-                               "publishing a client list failed: " + client_->last_error());
-            });
+            send_to(to, cluster::encode(cluster::ListReply{id, options_.node_id, std::move(p)}),
+                    "a client list");
         };
         if (lister)
             lister(std::move(lq->query), std::move(answer));
@@ -605,17 +607,7 @@ void ClusterNode::on_message(std::string_view payload) {
     } else if (auto* lr = std::get_if<cluster::ListReply>(&*msg)) {
         gather(lr->id, std::move(lr->from), std::move(lr->page));
     } else if (auto* rm = std::get_if<cluster::RemoveRequest>(&*msg)) {
-        auto key = rm->from + '/' + std::to_string(rm->id);
-        if (!seen_.insert(key).second) {
-            std::lock_guard lock(mutex_);
-            ++stats_.duplicates;
-            return;
-        }
-        seen_order_.push_back(std::move(key));
-        if (seen_order_.size() > seen_capacity) {
-            seen_.erase(seen_order_.front());
-            seen_order_.pop_front();
-        }
+        if (!first_delivery(rm->from, rm->id)) return;
         Remover remover;
         {
             std::lock_guard lock(mutex_);

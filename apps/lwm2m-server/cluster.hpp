@@ -194,6 +194,12 @@ private:
     void start_list(http::ClientQuery q, ListDone done);
     void on_message(std::string_view payload);
     void reply(const std::string& to, std::uint64_t id, DeviceOutcome outcome);
+    /// PUBLISHes a message on a node's channel (on the worker thread); `what` names it in the
+    /// warning when that fails.
+    void send_to(const std::string& node, std::string payload, const char* what);
+    /// False (and counted as a duplicate) when the request (from, id) was seen already: pub/sub
+    /// may deliver a message twice across a resubscription. Subscriber thread only.
+    bool first_delivery(const std::string& from, std::uint64_t id);
     /// Completes a pending request (false: unknown or already answered).
     bool complete(std::uint64_t id, DeviceOutcome outcome);
 

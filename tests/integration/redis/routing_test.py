@@ -48,6 +48,14 @@ def start_node(a, d, name, url, key):
     return s
 
 
+def three_nodes(a, d):
+    """A local 3+3 Redis Cluster and nodes n1, n2, n3 on it sharing one SecretBox key."""
+    c = RedisCluster(d)
+    c.start()
+    key = os.urandom(32)
+    return c, key, [start_node(a, d, name, c.url(), key) for name in ("n1", "n2", "n3")]
+
+
 def nodes_of(s):
     code, j, _ = s.api("GET", "/api/nodes")
     expect(code == 200, f"GET /api/nodes: {code} {j}")
@@ -70,14 +78,8 @@ def read_device(s, ep, timeout=5):
 
 
 def case_routing(a, d):
-    c = RedisCluster(d)
-    c.start()
-    url = c.url()
-    key = os.urandom(32)
-    n1 = start_node(a, d, "n1", url, key)
-    n2 = start_node(a, d, "n2", url, key)
-    n3 = start_node(a, d, "n3", url, key)
-    nodes = [n1, n2, n3]
+    _, key, nodes = three_nodes(a, d)
+    n1, n2, n3 = nodes
 
     # Liveness: every node lists the three, alive, itself marked.
     for s, name in zip(nodes, ("n1", "n2", "n3")):
@@ -176,13 +178,7 @@ def clients(s, query=""):
 
 
 def case_listing(a, d):
-    c = RedisCluster(d)
-    c.start()
-    url = c.url()
-    key = os.urandom(32)
-    n1 = start_node(a, d, "n1", url, key)
-    n2 = start_node(a, d, "n2", url, key)
-    n3 = start_node(a, d, "n3", url, key)
+    _, _, (n1, n2, n3) = three_nodes(a, d)
     nodes = {"n1": n1, "n2": n2, "n3": n3}
     for name, s in nodes.items():
         wait_nodes(s, lambda ns: all(ns.get(k, {}).get("alive") for k in nodes),

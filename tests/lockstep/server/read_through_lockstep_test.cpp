@@ -293,21 +293,6 @@ std::pair<coap::Token, ObservationId> observe_battery_at(ServerHarness& h, const
     return {req.token, evs.empty() ? ObservationId{} : evs[0].observation};
 }
 
-coap::Message battery_notification(const coap::Token& token, std::uint32_t seq, std::int64_t value,
-                                   coap::MessageId mid) {
-    const dm::Content v{dm::Path(Oid{3}, Iid{0}, Rid{9}),
-                        dm::Resource::single(9, dm::Value::integer(value))};
-    coap::Message n;
-    n.type = coap::Type::con;
-    n.code = coap::code::content;
-    n.message_id = mid;
-    n.token = token;
-    n.add_uint_option(coap::option::observe, seq);
-    n.add_uint_option(coap::option::content_format, 11542);
-    n.payload = *format::encode(format::ContentFormat::lwm2m_tlv, v);
-    return n;
-}
-
 std::vector<store::ObservationRecord> stored_observations(const store::RegistrationStore& s,
                                                           const std::string& ep) {
     std::vector<store::ObservationRecord> out;

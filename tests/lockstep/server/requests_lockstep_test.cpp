@@ -427,21 +427,6 @@ Observed observe_battery(ServerHarness& h, const PeerAddr& peer, std::string_vie
     return {ev.observation, req.token};
 }
 
-coap::Message notification(const coap::Token& token, std::uint32_t seq, std::int64_t value,
-                           coap::MessageId mid) {
-    const dm::Content v{dm::Path(Oid{3}, Iid{0}, Rid{9}),
-                        dm::Resource::single(9, dm::Value::integer(value))};
-    coap::Message n;
-    n.type = coap::Type::con;
-    n.code = coap::code::content;
-    n.message_id = mid;
-    n.token = token;
-    n.add_uint_option(coap::option::observe, seq);
-    n.add_uint_option(coap::option::content_format, 11542);
-    n.payload = *format::encode(ContentFormat::lwm2m_tlv, v);
-    return n;
-}
-
 TEST(Observe, NotificationsAreDecodedAndActiveCancelUsesTheToken) {
     ServerHarness h(test_config());
     h.register_client(kPeerA, "ep=o&lwm2m=1.1");
@@ -457,7 +442,7 @@ TEST(Observe, NotificationsAreDecodedAndActiveCancelUsesTheToken) {
     EXPECT_EQ(stored[0].token, Bytes(o.token.view().begin(), o.token.view().end()));
     EXPECT_EQ(stored[0].paths, std::vector<std::string>{"/3/0/9"});
 
-    h.receive(kPeerA, notification(o.token, 2, 75, 0x7001));
+    h.receive(kPeerA, battery_notification(o.token, 2, 75, 0x7001));
     auto ackm = h.expect_tx(&kPeerA);
     EXPECT_EQ(ackm.type, coap::Type::ack);
     auto n = only_event<NotificationEvent>(h);
@@ -486,7 +471,7 @@ TEST(Observe, NotificationsAreDecodedAndActiveCancelUsesTheToken) {
     h.persist();
     EXPECT_TRUE(h.store.observations("o").empty());
     // A late notification is answered with RST (RFC 7641 §3.6).
-    h.receive(kPeerA, notification(o.token, 3, 70, 0x7002));
+    h.receive(kPeerA, battery_notification(o.token, 3, 70, 0x7002));
     EXPECT_EQ(h.expect_tx().type, coap::Type::rst);
     EXPECT_TRUE(h.events_of<NotificationEvent>().empty());
 }
@@ -498,7 +483,7 @@ TEST(Observe, PassiveCancelForgetsAndTheNextNotificationGetsRst) {
     ASSERT_TRUE(h.engine->forget_observation(h.now, o.id));
     h.expect_no_tx();
     EXPECT_EQ(only_event<ObservationEnded>(h).reason, ObservationEndReason::cancelled);
-    h.receive(kPeerA, notification(o.token, 2, 1, 0x7101));
+    h.receive(kPeerA, battery_notification(o.token, 2, 1, 0x7101));
     EXPECT_EQ(h.expect_tx().type, coap::Type::rst);
     EXPECT_FALSE(h.engine->forget_observation(h.now, o.id));
     EXPECT_EQ(h.engine->cancel_observation(h.now, o.id).error(),
@@ -517,7 +502,7 @@ TEST(Observe, ReRegistrationEndsObservations) {
     h.drain();
     h.events();
     EXPECT_TRUE(h.store.observations("rr").empty());
-    h.receive(kPeerA, notification(o.token, 5, 1, 0x7201));
+    h.receive(kPeerA, battery_notification(o.token, 5, 1, 0x7201));
     EXPECT_EQ(h.expect_tx().type, coap::Type::rst);
 }
 
@@ -525,7 +510,7 @@ TEST(Observe, AnErrorNotificationEndsTheObservation) {
     ServerHarness h(test_config());
     h.register_client(kPeerA, "ep=en&lwm2m=1.1");
     auto o = observe_battery(h, kPeerA, "en");
-    auto n = notification(o.token, 2, 1, 0x7301);
+    auto n = battery_notification(o.token, 2, 1, 0x7301);
     n.code = coap::code::not_found;
     n.payload.clear();
     n.remove_option(coap::option::content_format);
@@ -657,7 +642,7 @@ TEST(QueueMode, ANotificationOrSendWakesTheClient) {
     h.advance(100s);
     ASSERT_TRUE(h.engine->send(h.now, "qn", Request::read(dev0)));
     h.expect_no_tx();
-    h.receive(kPeerA, notification(o.token, 2, 10, 0x7501));
+    h.receive(kPeerA, battery_notification(o.token, 2, 10, 0x7501));
     auto out = h.drain();
     ASSERT_EQ(out.size(), 2U); // the ACK of the notification, then the queued GET
     EXPECT_EQ(out[0].second.type, coap::Type::ack);
@@ -955,7 +940,7 @@ TEST(Restart, ObservationsAreReEstablishedWithTheirTokensAtTheNextContact) {
     EXPECT_EQ(*n.content, v);
     EXPECT_TRUE(h2.engine->observations("ro")[0].established);
     // Later notifications under the same token are delivered.
-    h2.receive(kPeerA, notification(o.token, 10, 65, 0x7601));
+    h2.receive(kPeerA, battery_notification(o.token, 10, 65, 0x7601));
     h2.drain();
     EXPECT_EQ(h2.events_of<NotificationEvent>().size(), 1U);
 }

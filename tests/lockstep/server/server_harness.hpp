@@ -17,6 +17,7 @@
 
 #include <lwm2m/base/random.hpp>
 #include <lwm2m/coap/codec.hpp>
+#include <lwm2m/format/codec.hpp>
 #include <lwm2m/server/engine.hpp>
 #include <lwm2m/store/memory_stores.hpp>
 
@@ -55,6 +56,22 @@ inline coap::Message register_msg(std::string_view query, std::string_view links
     b.uint(coap::option::content_format, coap::content_format::link_format);
     b.payload(links);
     return b.build();
+}
+
+/// A CON 2.05 notification (Observe `seq`) of /3/0/9 (battery level) = `value`, in TLV.
+inline coap::Message battery_notification(const coap::Token& token, std::uint32_t seq,
+                                          std::int64_t value, coap::MessageId mid) {
+    const dm::Content v{dm::Path(Oid{3}, Iid{0}, Rid{9}),
+                        dm::Resource::single(9, dm::Value::integer(value))};
+    coap::Message n;
+    n.type = coap::Type::con;
+    n.code = coap::code::content;
+    n.message_id = mid;
+    n.token = token;
+    n.add_uint_option(coap::option::observe, seq);
+    n.add_uint_option(coap::option::content_format, 11542);
+    n.payload = *format::encode(format::ContentFormat::lwm2m_tlv, v);
+    return n;
 }
 
 inline std::string text_of(const coap::Message& m) {
