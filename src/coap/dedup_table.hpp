@@ -1,5 +1,5 @@
 // Private to lwm2m_coap: the server-scale (peer, MID) deduplication cache of the endpoint
-// (RFC 7252 §4.5) and a small FIFO ring used for the endpoint's fixed-delay queues.
+// (RFC 7252 §4.5); the endpoint's fixed-delay queues use lwm2m::RingQueue (base/ring_queue.hpp).
 //
 // DedupTable layout:
 //  - a ring of entries in insertion order. EXCHANGE_LIFETIME is constant, so entries expire in
@@ -26,6 +26,7 @@
 
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/peer.hpp>
+#include <lwm2m/base/ring_queue.hpp>
 #include <lwm2m/base/time.hpp>
 #include <lwm2m/coap/message.hpp>
 
@@ -240,54 +241,7 @@ private:
     std::size_t live_ = 0;
 };
 
-/// A FIFO on a power-of-two ring (std::deque allocates and frees a chunk every few elements
-/// when used as a steady-state queue; this never allocates once grown).
-template <typename T>
-class RingQueue {
-public:
-    [[nodiscard]] bool empty() const noexcept { return head_ == tail_; }
-    [[nodiscard]] std::size_t size() const noexcept { return tail_ - head_; }
-    [[nodiscard]] std::size_t capacity() const noexcept { return buf_.size(); }
-    T& front() noexcept { return buf_[head_ & mask_]; }
-    [[nodiscard]] const T& front() const noexcept { return buf_[head_ & mask_]; }
-    void push_back(T v) {
-        if (size() == buf_.size()) grow();
-        buf_[tail_ & mask_] = std::move(v);
-        ++tail_;
-    }
-    template <typename... A>
-    T& emplace_back(A&&... a) {
-        if (size() == buf_.size()) grow();
-        T& slot = buf_[tail_ & mask_];
-        slot = T(std::forward<A>(a)...);
-        ++tail_;
-        return slot;
-    }
-    void pop_front() {
-        buf_[head_ & mask_] = T{}; // release owned memory now
-        ++head_;
-        if (head_ == tail_ && buf_.size() > kKeep) { // drained after a burst: give memory back
-            buf_ = std::vector<T>();
-            mask_ = 0;
-            head_ = tail_ = 0;
-        }
-    }
-
-private:
-    static constexpr std::size_t kKeep = 256;
-    void grow() {
-        const std::size_t cap = buf_.empty() ? 8 : buf_.size() * 2;
-        std::vector<T> b(cap);
-        for (std::size_t s = head_; s != tail_; ++s)
-            b[s & (cap - 1)] = std::move(buf_[s & mask_]);
-        buf_ = std::move(b);
-        mask_ = cap - 1;
-    }
-    std::vector<T> buf_;
-    std::size_t mask_ = 0;
-    std::size_t head_ = 0;
-    std::size_t tail_ = 0;
-};
+using lwm2m::RingQueue;
 
 /// Recycles the nodes of a node-based map (std::unordered_map) through extract()/insert():
 /// a table whose entries come and go per request then stops allocating once warmed up. At most

@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <lwm2m/base/ring_queue.hpp>
 #include <lwm2m/base/slot_index.hpp>
 #include <lwm2m/coap/endpoint.hpp>
 #include <lwm2m/dtls/secure_endpoint.hpp>
@@ -261,7 +262,7 @@ struct Engine::Impl {
     // durability
     std::vector<detail::JournalEntry> journal;
     std::uint64_t next_seq = 1;
-    std::deque<detail::Held> held;
+    RingQueue<detail::Held> held;
 
     // read-through (EngineConfig::read_through, docs/cluster-nodes.md)
     std::unordered_map<std::uint64_t, detail::Parked> parked;
@@ -274,7 +275,7 @@ struct Engine::Impl {
     std::unordered_map<std::string, std::uint32_t> by_alias; ///< foreign location -> slot
     std::unordered_map<std::uint32_t, std::string> alias_of; ///< slot -> foreign location
 
-    std::deque<Event> events;
+    RingQueue<Event> events;
     EngineStats stats;
     EngineLatency latency;
     bool traffic = false;
@@ -303,6 +304,8 @@ struct Engine::Impl {
     static std::uint32_t peer_tag(std::uint16_t listener, const PeerAddr& addr) {
         return SlotIndex::tag_of(addr.hash() * 31u + listener);
     }
+    void prefetch_register(std::uint16_t listener, std::string_view endpoint,
+                           const PeerAddr& peer) const;
     void index_peer(std::uint32_t slot);
     void unindex_peer(std::uint32_t slot);
     void push_timeout(TimePoint at, std::uint64_t request);

@@ -496,6 +496,7 @@ void Engine::Impl::do_register(std::uint16_t l, TimePoint now, coap::IncomingReq
 
     // Authorisation (TS 1.1 §7.1, docs/server.md).
     const std::string_view ep = q->endpoint;
+    prefetch_register(l, ep, in.peer);
     store::SecurityMode mode = store::SecurityMode::nosec;
     if (listeners[l]->security == ListenerSecurity::dtls) {
         auto it = identities.find(PeerKey{l, in.peer});

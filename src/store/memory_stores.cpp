@@ -21,16 +21,34 @@ std::uint32_t tag_of(std::string_view endpoint) {
 } // namespace
 
 std::optional<std::uint32_t> MemoryRegistrationStore::slot_of(std::string_view endpoint) const {
-    return index_.find(tag_of(endpoint),
+    return slot_of(endpoint, tag_of(endpoint));
+}
+
+std::optional<std::uint32_t> MemoryRegistrationStore::slot_of(std::string_view endpoint,
+                                                              std::uint32_t tag) const {
+    return index_.find(tag,
                        [&](std::uint32_t s) { return entries_[s].record.endpoint == endpoint; });
 }
 
 Result<void> MemoryRegistrationStore::commit(std::span<const Change> batch) {
     if (fail_) return fail(*fail_);
-    // Nothing below can fail, so applying in order is all-or-nothing.
+    // The index look-ups of the registration changes first, all started at once (each is a
+    // cache miss at 10^5 registrations), then the changes in order.
+    tags_.clear();
     for (const Change& c : batch) {
+        std::uint32_t tag = 0;
+        if (const auto* put = std::get_if<RegistrationPut>(&c.op))
+            tag = tag_of(put->record.endpoint);
+        else if (const auto* rm = std::get_if<RegistrationRemove>(&c.op))
+            tag = tag_of(rm->endpoint);
+        if (tag != 0) index_.prefetch(tag);
+        tags_.push_back(tag);
+    }
+    // Nothing below can fail, so applying in order is all-or-nothing.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const Change& c = batch[i];
         if (const auto* put = std::get_if<RegistrationPut>(&c.op)) {
-            if (auto s = slot_of(put->record.endpoint)) {
+            if (auto s = slot_of(put->record.endpoint, tags_[i])) {
                 Entry& e = entries_[*s];
                 e.record = put->record; // assigns in place: the strings keep their storage
                 if (put->replaces) e.observations.clear();
@@ -48,10 +66,10 @@ Result<void> MemoryRegistrationStore::commit(std::span<const Change> batch) {
             e.used = true;
             e.record = put->record;
             e.observations.clear();
-            index_.assign(tag_of(e.record.endpoint), s, [](std::uint32_t) { return false; });
+            index_.assign(tags_[i], s, [](std::uint32_t) { return false; });
         } else if (const auto* rm = std::get_if<RegistrationRemove>(&c.op)) {
-            if (auto s = slot_of(rm->endpoint)) {
-                index_.erase(tag_of(rm->endpoint), *s);
+            if (auto s = slot_of(rm->endpoint, tags_[i])) {
+                index_.erase(tags_[i], *s);
                 entries_[*s].used = false;
                 entries_[*s].observations.clear();
                 free_.push_back(*s);

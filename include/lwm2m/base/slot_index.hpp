@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include <lwm2m/base/prefetch.hpp>
+
 namespace lwm2m {
 
 class SlotIndex {
@@ -34,6 +36,13 @@ public:
             if (e.tag == empty) return std::nullopt;
             if (e.tag == tag && matches(e.slot)) return e.slot;
         }
+    }
+
+    /// Starts loading the table line where a look-up of `tag` begins, so that several look-ups
+    /// of keys known in advance (one request's, one batch's) wait for memory together instead
+    /// of one after the other: at 10^5 entries each first probe is a cache miss.
+    void prefetch(std::uint32_t tag) const noexcept {
+        if (!table_.empty()) prefetch_line(&table_[tag & (table_.size() - 1)]);
     }
 
     /// Points the key (tag + matches) at `slot`, replacing the slot it pointed at, if any.

@@ -62,7 +62,10 @@ private:
         std::vector<ObservationRecord> observations;
     };
     [[nodiscard]] std::optional<std::uint32_t> slot_of(std::string_view endpoint) const;
+    [[nodiscard]] std::optional<std::uint32_t> slot_of(std::string_view endpoint,
+                                                       std::uint32_t tag) const;
     std::vector<Entry> entries_;
+    std::vector<std::uint32_t> tags_; ///< commit(): the batch's index tags (storage reused)
     std::vector<std::uint32_t> free_;
     SlotIndex index_;
     std::uint64_t commits_ = 0;
