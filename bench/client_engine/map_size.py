@@ -6,8 +6,9 @@ and object.
 
 Counts .text*, .rodata*, .data* (incl. .data.rel.ro) and .gcc_except_table* input sections from
 the "Linker script and memory map" part (sections removed by --gc-sections are listed before it
-and are not counted). .eh_frame is left out: the linker rewrites it, and it is not attributed per
-input file. Prints one line per library, the lwm2m total, then the TOP largest objects and
+and are not counted). With -flto the libraries' code comes out of the LTO partitions
+(*.ltrans.o) and is counted as one line (the program's own object is built without LTO).
+.eh_frame is left out: the linker rewrites it, and it is not attributed per input file. Prints one line per library, the lwm2m total, then the TOP largest objects and
 sections. With --limit, exits 1 when the liblwm2m_* total exceeds BYTES (issue #8 target).
 """
 import collections
@@ -38,6 +39,8 @@ def main():
         base = obj.split("/")[-1]
         m = re.match(r"(lib[^()]+\.a)\(([^)]+)\)", base)
         lib, o = (m.group(1), m.group(2)) if m else (base, base)
+        if lib.endswith(".ltrans.o"):  # -flto: the libraries' code, optimised as one program
+            lib = "liblwm2m_* (link-time optimised)"
         bylib[lib] += size
         byobj[lib + ":" + o] += size
         bysec[sec] += size

@@ -10,6 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <lwm2m/base/throw.hpp>
+
 namespace lwm2m::transport {
 namespace {
 
@@ -35,7 +37,7 @@ LoopBase::LoopBase(std::vector<UdpSocket*> sockets, const LoopOptions& options)
     if (options_.max_batches_per_wakeup == 0) options_.max_batches_per_wakeup = 1;
     if (options_.max_events_per_wakeup == 0) options_.max_events_per_wakeup = 1;
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
+    if (wake_fd_ < 0) throw_or_abort<std::system_error>(errno, std::system_category(), "eventfd");
     const bool epoll =
         options_.wait == WaitMethod::epoll ||
         (options_.wait == WaitMethod::automatic && sockets_.size() >= options_.epoll_min_sockets);
@@ -45,7 +47,7 @@ LoopBase::LoopBase(std::vector<UdpSocket*> sockets, const LoopOptions& options)
         const int e = errno;
         ::close(wake_fd_);
         if (epoll_fd_ >= 0) ::close(epoll_fd_);
-        throw std::system_error(e, std::system_category(), what);
+        throw_or_abort<std::system_error>(e, std::system_category(), what);
     };
     if (epoll_fd_ < 0) fail_with("epoll_create1");
     // Level-triggered: a socket left with data (max_batches_per_wakeup) is reported again.

@@ -6,6 +6,8 @@
 
 #include <sys/random.h>
 
+#include <lwm2m/base/throw.hpp>
+
 namespace lwm2m::transport {
 
 void os_random_bytes(std::span<std::byte> out) {
@@ -14,7 +16,7 @@ void os_random_bytes(std::span<std::byte> out) {
         ssize_t n = ::getrandom(out.data() + done, out.size() - done, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw std::system_error(errno, std::system_category(), "getrandom");
+            throw_or_abort<std::system_error>(errno, std::system_category(), "getrandom");
         }
         done += static_cast<std::size_t>(n);
     }

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include <lwm2m/base/throw.hpp>
+
 namespace lwm2m::dm {
 
 template <class K, class V>
@@ -82,12 +84,12 @@ public:
     /// Throws std::out_of_range when absent (as std::map::at).
     [[nodiscard]] V& at(const K& k) {
         auto it = find(k);
-        if (it == items_.end()) throw std::out_of_range("FlatMap::at");
+        if (it == items_.end()) throw_or_abort<std::out_of_range>("FlatMap::at");
         return it->second;
     }
     [[nodiscard]] const V& at(const K& k) const {
         auto it = find(k);
-        if (it == items_.end()) throw std::out_of_range("FlatMap::at");
+        if (it == items_.end()) throw_or_abort<std::out_of_range>("FlatMap::at");
         return it->second;
     }
     V& operator[](const K& k) { return try_emplace(k).first->second; }
