@@ -1,5 +1,5 @@
 // Private to lwm2m_coap: the server-scale (peer, MID) deduplication cache of the endpoint
-// (RFC 7252 §4.5); the endpoint's fixed-delay queues use lwm2m::RingQueue (base/ring_queue.hpp).
+// (RFC 7252 §4.5).
 //
 // DedupTable layout:
 //  - a ring of entries in insertion order. EXCHANGE_LIFETIME is constant, so entries expire in
@@ -26,7 +26,6 @@
 
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/peer.hpp>
-#include <lwm2m/base/ring_queue.hpp>
 #include <lwm2m/base/time.hpp>
 #include <lwm2m/coap/message.hpp>
 
@@ -240,8 +239,6 @@ private:
     Handle tail_ = 0; ///< last pushed sequence number
     std::size_t live_ = 0;
 };
-
-using lwm2m::RingQueue;
 
 /// Recycles the nodes of a node-based map (std::unordered_map) through extract()/insert():
 /// a table whose entries come and go per request then stops allocating once warmed up. At most

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include <lwm2m/base/errc.hpp>
+#include <lwm2m/base/ring_queue.hpp>
 #include <lwm2m/coap/block_option.hpp>
 #include <lwm2m/coap/codec.hpp>
 #include <lwm2m/coap/endpoint.hpp>
@@ -355,8 +356,8 @@ struct Endpoint::Impl {
     std::unordered_map<PeerMid, Tx, PeerMidHash> txs_;
     /// (peer, MID) -> DedupEntry; the ring is also the expiry FIFO (constant lifetime).
     mutable PeerDedupTable dedup_;
-    mutable detail::RingQueue<FifoTimer> ack_fifo_;    ///< auto empty ACK of incoming CONs
-    mutable detail::RingQueue<FifoTimer> expire_fifo_; ///< unanswered incoming requests
+    mutable RingQueue<FifoTimer> ack_fifo_;    ///< auto empty ACK of incoming CONs
+    mutable RingQueue<FifoTimer> expire_fifo_; ///< unanswered incoming requests
     std::unordered_map<std::uint64_t, ClientEx> clients_;
     std::unordered_map<PeerToken, std::uint64_t, PeerTokenHash> tokens_;
     std::unordered_map<std::uint64_t, IncomingEx> incoming_;
@@ -384,8 +385,8 @@ struct Endpoint::Impl {
     std::unordered_map<PeerKey, std::uint64_t, PeerKeyHash> block_index_;
     mutable std::vector<Timer> heap_; ///< binary min-heap (std::push_heap with TimerLater)
 
-    detail::RingQueue<Datagram> out_;
-    detail::RingQueue<Event> events_;
+    RingQueue<Datagram> out_;
+    RingQueue<Event> events_;
     Stats stats_;
     std::uint64_t next_id_ = 1;
     std::uint64_t next_gen_ = 1;

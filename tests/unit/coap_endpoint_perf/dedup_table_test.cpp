@@ -10,6 +10,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <lwm2m/base/ring_queue.hpp>
+
 #include "coap/dedup_table.hpp"
 
 using lwm2m::Bytes;
@@ -18,8 +20,8 @@ using lwm2m::PeerAddr;
 using lwm2m::TimePoint;
 using lwm2m::coap::MessageId;
 using DedupTable = lwm2m::coap::detail::DedupTable<int>;
+using lwm2m::RingQueue;
 using lwm2m::coap::detail::NodePool;
-using lwm2m::coap::detail::RingQueue;
 
 namespace {
 
