@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -92,11 +93,7 @@ public:
 
     friend std::string operator+(std::string a, const DefText& b) { return a.append(b.view()); }
     friend std::string operator+(const DefText& a, std::string_view b) { return a.str().append(b); }
-    /// Streams (test output) without this header including <ostream>.
-    template <typename Os>
-    friend auto operator<<(Os& os, const DefText& t) -> decltype(os << t.view()) {
-        return os << t.view();
-    }
+    friend std::ostream& operator<<(std::ostream& os, const DefText& t) { return os << t.view(); }
 
 private:
     void assign(std::string_view s) {
