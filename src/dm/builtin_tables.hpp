@@ -11,9 +11,10 @@
 
 // LWM2M_DM_TEXTS=0 (CMake option LWM2M_DM_TEXTS=OFF, for devices): the built-in definitions
 // carry no names, descriptions or units (documentation only: no codec, check or engine rule
-// reads them; ranges, which value checks use, stay). The constructors drop the literals during
-// constant initialisation, so they are not in the binary. Either way builtin_object() copies
-// nothing: its definitions refer to these tables (DefText, ResourceList::from_static).
+// reads them; ranges, which value checks use, stay). builtin_resource() and the BuiltinObject
+// constructor drop the literals during constant initialisation, so they are not in the binary.
+// Either way builtin_object() copies nothing: its definitions refer to these tables (DefText,
+// ResourceList::from_static).
 #ifndef LWM2M_DM_TEXTS
 #define LWM2M_DM_TEXTS 1
 #endif
