@@ -10,6 +10,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace lwm2m::dm {
 
@@ -24,6 +25,13 @@ public:
     consteval DefText(const char (&s)[N]) noexcept // NOLINT(google-explicit-constructor)
         : p_(s)
         , n_(static_cast<std::uint32_t>(std::char_traits<char>::length(s))) {}
+
+    /// A run-time C string (e.g. a `const char*` parameter): an owned copy, as std::string's
+    /// constructor makes. (A template so that a string literal still picks the constructor above.)
+    template <typename P>
+    requires(std::is_same_v<P, const char*> || std::is_same_v<P, char*>)
+        DefText(P s) // NOLINT(google-explicit-constructor)
+        : DefText(std::string_view(s)) {}
 
     /// Run-time text: an owned copy (no heap when empty).
     DefText(std::string_view s) { assign(s); } // NOLINT(google-explicit-constructor)

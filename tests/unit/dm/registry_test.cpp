@@ -223,6 +223,13 @@ TEST(DefText, LiteralsAreReferencedRunTimeTextIsCopied) {
     EXPECT_EQ(moved, "Sensor Value");
     EXPECT_TRUE(DefText(std::string()).empty());
     EXPECT_FALSE(DefText(std::string()).owned()); // empty: no heap
+    const char* c_string = run_time.c_str();      // a run-time C string is copied too
+    const DefText from_c = c_string;
+    EXPECT_TRUE(from_c.owned());
+    EXPECT_EQ(from_c, "Xensor Value");
+    ResourceDef r;
+    r.units = c_string; // assignable like the std::string it replaced
+    EXPECT_EQ(r.units, run_time);
     const std::string as_string = lit;
     EXPECT_EQ(as_string + "!", "Temperature!");
     EXPECT_EQ("T: " + lit, "T: Temperature");
