@@ -101,14 +101,14 @@ def main():
     w("// Checked field by field against the XML files by tests/unit/dm/registry_check_test.cpp.\n")
     w("// Descriptions are cut to their first sentence to keep the binary small.\n")
     w('#include "builtin_tables.hpp"\n\nnamespace lwm2m::dm::detail {\nnamespace {\n\n')
-    w("using O = Operations;\nusing T = DataType;\n\n")
+    w("using O = Operations;\nusing T = DataType;\nconstexpr auto res = builtin_resource;\n\n")
     for o in objs:
         sym = "res_%d_%s" % (o["id"], o["ver"].replace(".", "_"))
         o["sym"] = sym
         w("// Object %d version %s: %s\n" % (o["id"], o["ver"], o["name"]))
-        w("constexpr BuiltinResource %s[] = {\n" % sym)
+        w("constexpr ResourceDef %s[] = {\n" % sym)
         for r in o["res"]:
-            w("    {%d, %s, O::%s, %s, %s, T::%s, %s, %s,\n     %s},\n" % (
+            w("    res(%d, %s, O::%s, %s, %s, T::%s, %s, %s,\n        %s),\n" % (
                 r["id"], cstr(r["name"]), r["ops"], "true" if r["multiple"] else "false",
                 "true" if r["mandatory"] else "false", r["type"], cstr(r["range"]),
                 cstr(r["units"]), cstr(r["desc"])))

@@ -15,15 +15,15 @@
 namespace lwm2m::app {
 namespace {
 
-dm::ResourceDef res(std::uint16_t id, const char* name, dm::Operations ops, dm::DataType type,
-                    bool mandatory, const char* units = "") {
+dm::ResourceDef res(std::uint16_t id, dm::DefText name, dm::Operations ops, dm::DataType type,
+                    bool mandatory, dm::DefText units = {}) {
     dm::ResourceDef r;
     r.id = id;
-    r.name = name;
+    r.name = std::move(name);
     r.operations = ops;
     r.type = type;
     r.mandatory = mandatory;
-    r.units = units;
+    r.units = std::move(units);
     return r;
 }
 

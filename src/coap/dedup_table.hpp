@@ -270,10 +270,9 @@ public:
 
 private:
     void keep(typename Map::node_type node) {
-        if (pool_.size() < N) {
-            if (pool_.capacity() == 0) pool_.reserve(N);
-            pool_.push_back(std::move(node));
-        }
+        // No reserve(N) up front: the pool grows to what the traffic needs (a client with one
+        // server keeps a handful of nodes; N slots would be 1.5 KiB per pool for nothing).
+        if (pool_.size() < N) pool_.push_back(std::move(node));
     }
     std::vector<typename Map::node_type> pool_;
 };

@@ -9,823 +9,832 @@ namespace {
 
 using O = Operations;
 using T = DataType;
+constexpr auto res = builtin_resource;
 
 // Object 0 version 1.0: LWM2M Security
-constexpr BuiltinResource res_0_1_0[] = {
-    {0, "LWM2M  Server URI", O::none, false, true, T::string, "0-255 bytes", "",
-     "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."},
-    {1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
-     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
-     "LwM2M Server (false)"},
-    {2, "Security Mode", O::none, false, true, T::integer, "0-4", "",
-     "Determines which UDP payload security mode is used 0: Pre-Shared Key mode 1: Raw Public Key "
-     "mode 2: Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
-    {3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Client\342\200\231s Certificate (Certificate mode), public key (RPK mode) "
-     "or PSK Identity (PSK mode)."},
-    {4, "Server Public Key", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Server\342\200\231s or LwM2M Bootstrap-Server\342\200\231s Certificate "
-     "(Certificate mode), public key (RPK mode)."},
-    {5, "Secret Key", O::none, false, true, T::opaque, "", "",
-     "Stores the secret key or private key of the security mode."},
-    {6, "SMS Security Mode", O::none, false, false, T::integer, "0-255", "",
-     "Determines which SMS security mode is used (see section 7.2 of the LwM2M version 1.0 "
-     "specification) 0: Reserved for future use 1: DTLS mode (Device terminate..."},
-    {7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6 bytes", "",
-     "Stores the KIc, KID, SPI and TAR."},
-    {8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16-32-48 bytes", "",
-     "Stores the values of the key(s) for the SMS binding."},
-    {9, "LwM2M Server SMS Number", O::none, false, false, T::string, "", "",
-     "MSISDN used by the LwM2M Client to send messages to the LwM2M Server via the SMS binding."},
-    {10, "Short Server ID", O::none, false, false, T::integer, "1-65534", "",
-     "This identifier uniquely identifies each LwM2M Server configured for the LwM2M Client."},
-    {11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
-     "Relevant information for a Bootstrap-Server only."},
-    {12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
-     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given "
-     "by this resource."},
+constexpr ResourceDef res_0_1_0[] = {
+    res(0, "LWM2M  Server URI", O::none, false, true, T::string, "0-255 bytes", "",
+        "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."),
+    res(1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
+        "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
+        "LwM2M Server (false)"),
+    res(2, "Security Mode", O::none, false, true, T::integer, "0-4", "",
+        "Determines which UDP payload security mode is used 0: Pre-Shared Key mode 1: Raw Public "
+        "Key mode 2: Certificate mode 3: NoSec mode 4: Certificate mode with EST"),
+    res(3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
+        "Stores the LwM2M Client\342\200\231s Certificate (Certificate mode), public key (RPK "
+        "mode) or PSK Identity (PSK mode)."),
+    res(4, "Server Public Key", O::none, false, true, T::opaque, "", "",
+        "Stores the LwM2M Server\342\200\231s or LwM2M Bootstrap-Server\342\200\231s Certificate "
+        "(Certificate mode), public key (RPK mode)."),
+    res(5, "Secret Key", O::none, false, true, T::opaque, "", "",
+        "Stores the secret key or private key of the security mode."),
+    res(6, "SMS Security Mode", O::none, false, false, T::integer, "0-255", "",
+        "Determines which SMS security mode is used (see section 7.2 of the LwM2M version 1.0 "
+        "specification) 0: Reserved for future use 1: DTLS mode (Device terminate..."),
+    res(7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6 bytes", "",
+        "Stores the KIc, KID, SPI and TAR."),
+    res(8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16-32-48 bytes", "",
+        "Stores the values of the key(s) for the SMS binding."),
+    res(9, "LwM2M Server SMS Number", O::none, false, false, T::string, "", "",
+        "MSISDN used by the LwM2M Client to send messages to the LwM2M Server via the SMS "
+        "binding."),
+    res(10, "Short Server ID", O::none, false, false, T::integer, "1-65534", "",
+        "This identifier uniquely identifies each LwM2M Server configured for the LwM2M Client."),
+    res(11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
+        "Relevant information for a Bootstrap-Server only."),
+    res(12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
+        "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value "
+        "given by this resource."),
 };
 
 // Object 0 version 1.1: LWM2M Security
-constexpr BuiltinResource res_0_1_1[] = {
-    {0, "LWM2M  Server URI", O::none, false, true, T::string, "0..255 bytes", "",
-     "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."},
-    {1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
-     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
-     "LwM2M Server (false)"},
-    {2, "Security Mode", O::none, false, true, T::integer, "0..4", "",
-     "Determines which security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: "
-     "Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
-    {3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Client's certificate, public key (RPK mode) or PSK Identity (PSK mode)."},
-    {4, "Server Public Key", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Server's, respectively LwM2M Bootstrap-Server's, certificate, public key "
-     "(RPK mode) or trust anchor."},
-    {5, "Secret Key", O::none, false, true, T::opaque, "", "",
-     "Stores the secret key (PSK mode) or private key (RPK or certificate mode)."},
-    {6, "SMS Security Mode", O::none, false, false, T::integer, "0..255", "",
-     "Determines which SMS security mode is used: 0: Reserved for future use 1: DTLS mode (Device "
-     "terminated) PSK mode assumed 2: Secure Packet Structure mode (Sma..."},
-    {7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6", "",
-     "Stores the KIc, KID, SPI and TAR."},
-    {8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16,32,48", "",
-     "Stores the values of the key(s) for the SMS binding."},
-    {9, "LwM2M Server SMS Number", O::none, false, false, T::string, "", "",
-     "MSISDN used by the LwM2M Client to send messages to the LwM2M Server via the SMS binding."},
-    {10, "Short Server ID", O::none, false, false, T::integer, "1..65534", "",
-     "This identifier uniquely identifies each LwM2M Server configured for the LwM2M Client."},
-    {11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
-     "The number of seconds to wait before initiating a Client Initiated Bootstrap once the LwM2M "
-     "Client has determined it should initiate this bootstrap mode."},
-    {12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
-     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given "
-     "by this resource."},
-    {13, "Matching Type", O::none, false, false, T::unsigned_integer, "0..3", "s",
-     "The Matching Type Resource specifies how the certificate or raw public key in in the Server "
-     "Public Key is presented."},
-    {14, "SNI", O::none, false, false, T::string, "", "",
-     "This resource holds the value of the Server Name Indication (SNI) value to be used during "
-     "the TLS handshake."},
-    {15, "Certificate Usage", O::none, false, false, T::unsigned_integer, "0..3", "s",
-     "The Certificate Usage Resource specifies the semantic of the certificate or raw public key "
-     "stored in the Server Public Key Resource, which is used to match t..."},
-    {16, "DTLS/TLS Ciphersuite", O::none, true, false, T::unsigned_integer, "", "",
-     "When this resource is present it instructs the TLS/DTLS client to propose the indicated "
-     "ciphersuite(s) in the ClientHello of the handshake."},
-    {17, "OSCORE Security Mode", O::none, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to the OSCORE Object Instance."},
+constexpr ResourceDef res_0_1_1[] = {
+    res(0, "LWM2M  Server URI", O::none, false, true, T::string, "0..255 bytes", "",
+        "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."),
+    res(1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
+        "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
+        "LwM2M Server (false)"),
+    res(2, "Security Mode", O::none, false, true, T::integer, "0..4", "",
+        "Determines which security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: "
+        "Certificate mode 3: NoSec mode 4: Certificate mode with EST"),
+    res(3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
+        "Stores the LwM2M Client's certificate, public key (RPK mode) or PSK Identity (PSK mode)."),
+    res(4, "Server Public Key", O::none, false, true, T::opaque, "", "",
+        "Stores the LwM2M Server's, respectively LwM2M Bootstrap-Server's, certificate, public key "
+        "(RPK mode) or trust anchor."),
+    res(5, "Secret Key", O::none, false, true, T::opaque, "", "",
+        "Stores the secret key (PSK mode) or private key (RPK or certificate mode)."),
+    res(6, "SMS Security Mode", O::none, false, false, T::integer, "0..255", "",
+        "Determines which SMS security mode is used: 0: Reserved for future use 1: DTLS mode "
+        "(Device terminated) PSK mode assumed 2: Secure Packet Structure mode (Sma..."),
+    res(7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6", "",
+        "Stores the KIc, KID, SPI and TAR."),
+    res(8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16,32,48", "",
+        "Stores the values of the key(s) for the SMS binding."),
+    res(9, "LwM2M Server SMS Number", O::none, false, false, T::string, "", "",
+        "MSISDN used by the LwM2M Client to send messages to the LwM2M Server via the SMS "
+        "binding."),
+    res(10, "Short Server ID", O::none, false, false, T::integer, "1..65534", "",
+        "This identifier uniquely identifies each LwM2M Server configured for the LwM2M Client."),
+    res(11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
+        "The number of seconds to wait before initiating a Client Initiated Bootstrap once the "
+        "LwM2M Client has determined it should initiate this bootstrap mode."),
+    res(12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
+        "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value "
+        "given by this resource."),
+    res(13, "Matching Type", O::none, false, false, T::unsigned_integer, "0..3", "s",
+        "The Matching Type Resource specifies how the certificate or raw public key in in the "
+        "Server Public Key is presented."),
+    res(14, "SNI", O::none, false, false, T::string, "", "",
+        "This resource holds the value of the Server Name Indication (SNI) value to be used during "
+        "the TLS handshake."),
+    res(15, "Certificate Usage", O::none, false, false, T::unsigned_integer, "0..3", "s",
+        "The Certificate Usage Resource specifies the semantic of the certificate or raw public "
+        "key stored in the Server Public Key Resource, which is used to match t..."),
+    res(16, "DTLS/TLS Ciphersuite", O::none, true, false, T::unsigned_integer, "", "",
+        "When this resource is present it instructs the TLS/DTLS client to propose the indicated "
+        "ciphersuite(s) in the ClientHello of the handshake."),
+    res(17, "OSCORE Security Mode", O::none, false, false, T::objlnk, "", "",
+        "If this resource is defined, it provides a link to the OSCORE Object Instance."),
 };
 
 // Object 0 version 1.2: LWM2M Security
-constexpr BuiltinResource res_0_1_2[] = {
-    {0, "LWM2M  Server URI", O::none, false, true, T::string, "0..255", "",
-     "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."},
-    {1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
-     "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
-     "LwM2M Server (false)"},
-    {2, "Security Mode", O::none, false, true, T::integer, "0..4", "",
-     "Determines which security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: "
-     "Certificate mode 3: NoSec mode 4: Certificate mode with EST"},
-    {3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Client's certificate, public key (RPK mode) or PSK Identity (PSK mode)."},
-    {4, "Server Public Key", O::none, false, true, T::opaque, "", "",
-     "Stores the LwM2M Server's, respectively LwM2M Bootstrap-Server's, certificate, public key "
-     "(RPK mode) or trust anchor."},
-    {5, "Secret Key", O::none, false, true, T::opaque, "", "",
-     "Stores the secret key (PSK mode) or private key (RPK or certificate mode)."},
-    {6, "SMS Security Mode", O::none, false, false, T::integer, "0..255", "",
-     "Determines which SMS security mode is used: 0: Reserved for future use 1: DTLS mode (Device "
-     "terminated) PSK mode assumed 2: Secure Packet Structure mode (Sma..."},
-    {7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6", "",
-     "Stores the KIc, KID, SPI and TAR."},
-    {8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16,32,48", "",
-     "Stores the values of the key(s) for the SMS binding."},
-    {9, "LwM2M Server SMS Number", O::none, false, false, T::string, "", "",
-     "MSISDN used by the LwM2M Client to send messages to the LwM2M Server via the SMS binding."},
-    {10, "Short Server ID", O::none, false, false, T::integer, "1..65534", "",
-     "This identifier uniquely identifies each LwM2M Server configured for the LwM2M Client."},
-    {11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
-     "The number of seconds to wait before initiating a Client Initiated Bootstrap once the LwM2M "
-     "Client has determined it should initiate this bootstrap mode."},
-    {12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
-     "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value given "
-     "by this resource."},
-    {13, "Matching Type", O::none, false, false, T::unsigned_integer, "0..3", "",
-     "The Matching Type Resource specifies how the certificate or raw public key in in the Server "
-     "Public Key is presented."},
-    {14, "SNI", O::none, false, false, T::string, "", "",
-     "This resource holds the value of the Server Name Indication (SNI) value to be used during "
-     "the TLS handshake."},
-    {15, "Certificate Usage", O::none, false, false, T::unsigned_integer, "0..3", "",
-     "The Certificate Usage Resource specifies the semantic of the certificate or raw public key "
-     "stored in the Server Public Key Resource, which is used to match t..."},
-    {16, "DTLS/TLS Ciphersuite", O::none, true, false, T::unsigned_integer, "", "",
-     "When this resource is present it instructs the TLS/DTLS client to propose the indicated "
-     "ciphersuite(s) in the ClientHello of the handshake."},
-    {17, "OSCORE Security Mode", O::none, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to the OSCORE Object Instance and OSCORE "
-     "MUST be used by the LwM2M Client with the linked OSCORE Object Insta..."},
-    {18, "Groups To Use by Client", O::none, true, false, T::unsigned_integer, "0..65535", "",
-     "If this resource is defined, it indicates what groups the LwM2M Client should use with a "
-     "LwM2M Server/LwM2M Bootstrap-Server (ordered from most preferred to..."},
-    {19, "Signature Algorithms Supported by Server", O::none, true, false, T::unsigned_integer,
-     "0..65535", "",
-     "If this resource is defined, it indicates what signature algorithms the LwM2M Server/LwM2M "
-     "Bootstrap-Server supports."},
-    {20, "Signature Algorithms To Use by Client", O::none, true, false, T::unsigned_integer,
-     "0..65535", "",
-     "If this resource is defined, it indicates what signature algorithms the LwM2M Client should "
-     "use with a LwM2M Server/LwM2M Bootstrap-Server (ordered from most..."},
-    {21, "Signature Algorithm Certs Supported by Server", O::none, true, false, T::unsigned_integer,
-     "0..65535", "",
-     "If this resource is defined, it indicates what certificate-specific signature algorithms the "
-     "the LwM2M Server/LwM2M Bootstrap-Server supports."},
-    {22, "TLS 1.3 Features To Use by Client", O::none, false, false, T::unsigned_integer,
-     "0..65535", "",
-     "If this resource is defined, it indicates which features the LwM2M Client should use with "
-     "the respective LwM2M Server/LwM2M Bootstrap-Server."},
-    {23, "TLS Extensions Supported by Server", O::none, false, false, T::unsigned_integer,
-     "0..65535", "",
-     "If this resource is defined, it indicates what extensions the LwM2M Server/LwM2M "
-     "Bootstrap-Server supports in form of a bitmap."},
-    {24, "TLS Extensions To Use by Client", O::none, false, false, T::unsigned_integer, "0..65535",
-     "",
-     "If this resource is defined, it indicates what extensions the LwM2M Client should use with "
-     "the LwM2M Server/LwM2M Bootstrap-Server in form of a bitmap."},
-    {25, "Secondary LwM2M Server URI", O::none, true, false, T::string, "0..255", "",
-     "If this resource is present then the LwM2M Server URI in the Security Object, Resource ID 0, "
-     "is augmented with information about further LwM2M Server URIs th..."},
-    {26, "MQTT Server", O::none, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to a MQTT Server Object Instance, which "
-     "offers additional configuration information for use with this MQTT se..."},
-    {27, "LwM2M COSE Security", O::none, true, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a links to LwM2M COSE Object Instances, which "
-     "contain security-relevant configuration information for use with COSE."},
-    {28, "RDS Destination Port", O::none, false, false, T::integer, "0..15", "",
-     "This resource provides the default RDS Destination Port Number (as defined in 3GPP TS "
-     "24.250) to use for contacting the LwM2M or Bootstrap Server when commun..."},
-    {29, "RDS Source Port", O::none, false, false, T::integer, "0..15", "",
-     "This resource provides the default RDS Source Port Number (as defined in 3GPP TS 24.250) to "
-     "use for contacting the LwM2M or Bootstrap Server when communicati..."},
-    {30, "RDS Application ID", O::none, false, false, T::string, "", "",
-     "This resource provides the Application ID (as defined in 3GPP TS 24.250) to use for querying "
-     "the SCEF for the source and destination port numbers for contact..."},
+constexpr ResourceDef res_0_1_2[] = {
+    res(0, "LWM2M  Server URI", O::none, false, true, T::string, "0..255", "",
+        "Uniquely identifies the LwM2M Server or LwM2M Bootstrap-Server."),
+    res(1, "Bootstrap-Server", O::none, false, true, T::boolean, "", "",
+        "Determines if the current instance concerns a LwM2M Bootstrap-Server (true) or a standard "
+        "LwM2M Server (false)"),
+    res(2, "Security Mode", O::none, false, true, T::integer, "0..4", "",
+        "Determines which security mode is used 0: Pre-Shared Key mode 1: Raw Public Key mode 2: "
+        "Certificate mode 3: NoSec mode 4: Certificate mode with EST"),
+    res(3, "Public Key or Identity", O::none, false, true, T::opaque, "", "",
+        "Stores the LwM2M Client's certificate, public key (RPK mode) or PSK Identity (PSK mode)."),
+    res(4, "Server Public Key", O::none, false, true, T::opaque, "", "",
+        "Stores the LwM2M Server's, respectively LwM2M Bootstrap-Server's, certificate, public key "
+        "(RPK mode) or trust anchor."),
+    res(5, "Secret Key", O::none, false, true, T::opaque, "", "",
+        "Stores the secret key (PSK mode) or private key (RPK or certificate mode)."),
+    res(6, "SMS Security Mode", O::none, false, false, T::integer, "0..255", "",
+        "Determines which SMS security mode is used: 0: Reserved for future use 1: DTLS mode "
+        "(Device terminated) PSK mode assumed 2: Secure Packet Structure mode (Sma..."),
+    res(7, "SMS Binding Key Parameters", O::none, false, false, T::opaque, "6", "",
+        "Stores the KIc, KID, SPI and TAR."),
+    res(8, "SMS Binding Secret Key(s)", O::none, false, false, T::opaque, "16,32,48", "",
+        "Stores the values of the key(s) for the SMS binding."),
+    res(9, "LwM2M Server SMS Number", O::none, false, false, T::string, "", "",
+        "MSISDN used by the LwM2M Client to send messages to the LwM2M Server via the SMS "
+        "binding."),
+    res(10, "Short Server ID", O::none, false, false, T::integer, "1..65534", "",
+        "This identifier uniquely identifies each LwM2M Server configured for the LwM2M Client."),
+    res(11, "Client Hold Off Time", O::none, false, false, T::integer, "", "s",
+        "The number of seconds to wait before initiating a Client Initiated Bootstrap once the "
+        "LwM2M Client has determined it should initiate this bootstrap mode."),
+    res(12, "Bootstrap-Server Account Timeout", O::none, false, false, T::integer, "", "s",
+        "The LwM2M Client MUST purge the LwM2M Bootstrap-Server Account after the timeout value "
+        "given by this resource."),
+    res(13, "Matching Type", O::none, false, false, T::unsigned_integer, "0..3", "",
+        "The Matching Type Resource specifies how the certificate or raw public key in in the "
+        "Server Public Key is presented."),
+    res(14, "SNI", O::none, false, false, T::string, "", "",
+        "This resource holds the value of the Server Name Indication (SNI) value to be used during "
+        "the TLS handshake."),
+    res(15, "Certificate Usage", O::none, false, false, T::unsigned_integer, "0..3", "",
+        "The Certificate Usage Resource specifies the semantic of the certificate or raw public "
+        "key stored in the Server Public Key Resource, which is used to match t..."),
+    res(16, "DTLS/TLS Ciphersuite", O::none, true, false, T::unsigned_integer, "", "",
+        "When this resource is present it instructs the TLS/DTLS client to propose the indicated "
+        "ciphersuite(s) in the ClientHello of the handshake."),
+    res(17, "OSCORE Security Mode", O::none, false, false, T::objlnk, "", "",
+        "If this resource is defined, it provides a link to the OSCORE Object Instance and OSCORE "
+        "MUST be used by the LwM2M Client with the linked OSCORE Object Insta..."),
+    res(18, "Groups To Use by Client", O::none, true, false, T::unsigned_integer, "0..65535", "",
+        "If this resource is defined, it indicates what groups the LwM2M Client should use with a "
+        "LwM2M Server/LwM2M Bootstrap-Server (ordered from most preferred to..."),
+    res(19, "Signature Algorithms Supported by Server", O::none, true, false, T::unsigned_integer,
+        "0..65535", "",
+        "If this resource is defined, it indicates what signature algorithms the LwM2M "
+        "Server/LwM2M Bootstrap-Server supports."),
+    res(20, "Signature Algorithms To Use by Client", O::none, true, false, T::unsigned_integer,
+        "0..65535", "",
+        "If this resource is defined, it indicates what signature algorithms the LwM2M Client "
+        "should use with a LwM2M Server/LwM2M Bootstrap-Server (ordered from most..."),
+    res(21, "Signature Algorithm Certs Supported by Server", O::none, true, false,
+        T::unsigned_integer, "0..65535", "",
+        "If this resource is defined, it indicates what certificate-specific signature algorithms "
+        "the the LwM2M Server/LwM2M Bootstrap-Server supports."),
+    res(22, "TLS 1.3 Features To Use by Client", O::none, false, false, T::unsigned_integer,
+        "0..65535", "",
+        "If this resource is defined, it indicates which features the LwM2M Client should use with "
+        "the respective LwM2M Server/LwM2M Bootstrap-Server."),
+    res(23, "TLS Extensions Supported by Server", O::none, false, false, T::unsigned_integer,
+        "0..65535", "",
+        "If this resource is defined, it indicates what extensions the LwM2M Server/LwM2M "
+        "Bootstrap-Server supports in form of a bitmap."),
+    res(24, "TLS Extensions To Use by Client", O::none, false, false, T::unsigned_integer,
+        "0..65535", "",
+        "If this resource is defined, it indicates what extensions the LwM2M Client should use "
+        "with the LwM2M Server/LwM2M Bootstrap-Server in form of a bitmap."),
+    res(25, "Secondary LwM2M Server URI", O::none, true, false, T::string, "0..255", "",
+        "If this resource is present then the LwM2M Server URI in the Security Object, Resource ID "
+        "0, is augmented with information about further LwM2M Server URIs th..."),
+    res(26, "MQTT Server", O::none, false, false, T::objlnk, "", "",
+        "If this resource is defined, it provides a link to a MQTT Server Object Instance, which "
+        "offers additional configuration information for use with this MQTT se..."),
+    res(27, "LwM2M COSE Security", O::none, true, false, T::objlnk, "", "",
+        "If this resource is defined, it provides a links to LwM2M COSE Object Instances, which "
+        "contain security-relevant configuration information for use with COSE."),
+    res(28, "RDS Destination Port", O::none, false, false, T::integer, "0..15", "",
+        "This resource provides the default RDS Destination Port Number (as defined in 3GPP TS "
+        "24.250) to use for contacting the LwM2M or Bootstrap Server when commun..."),
+    res(29, "RDS Source Port", O::none, false, false, T::integer, "0..15", "",
+        "This resource provides the default RDS Source Port Number (as defined in 3GPP TS 24.250) "
+        "to use for contacting the LwM2M or Bootstrap Server when communicati..."),
+    res(30, "RDS Application ID", O::none, false, false, T::string, "", "",
+        "This resource provides the Application ID (as defined in 3GPP TS 24.250) to use for "
+        "querying the SCEF for the source and destination port numbers for contact..."),
 };
 
 // Object 1 version 1.0: LwM2M Server
-constexpr BuiltinResource res_1_1_0[] = {
-    {0, "Short Server ID", O::r, false, true, T::integer, "1-65535", "",
-     "Used as link to associate server Object Instance."},
-    {1, "Lifetime", O::rw, false, true, T::integer, "", "s",
-     "Specify the lifetime of the registration in seconds (see Section 5.3 Registration)."},
-    {2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
-     "the absence of this parameter being included in an Observation."},
-    {3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
-     "the absence of this parameter being included in an Observation."},
-    {4, "Disable", O::e, false, false, T::none, "", "",
-     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
-     "defined in the Disabled Timeout Resource."},
-    {5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
-     "A period to disable the Server."},
-    {6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
-     "If true, the LwM2M Client stores \342\200\234Notify\342\200\235 operations to the LwM2M "
-     "Server while the LwM2M Server account is disabled or the LwM2M Client is offline."},
-    {7, "Binding", O::rw, false, true, T::string,
-     "The possible values of Resource are listed in 5.3.1.1", "",
-     "This Resource defines the transport binding configured for the LwM2M Client."},
-    {8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
-     "If this Resource is executed the LwM2M Client MUST perform an \342\200\234Update\342\200\235 "
-     "operation with this LwM2M Server using that transport for the Current Binding Mode."},
+constexpr ResourceDef res_1_1_0[] = {
+    res(0, "Short Server ID", O::r, false, true, T::integer, "1-65535", "",
+        "Used as link to associate server Object Instance."),
+    res(1, "Lifetime", O::rw, false, true, T::integer, "", "s",
+        "Specify the lifetime of the registration in seconds (see Section 5.3 Registration)."),
+    res(2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
+        "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
+        "the absence of this parameter being included in an Observation."),
+    res(3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
+        "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
+        "the absence of this parameter being included in an Observation."),
+    res(4, "Disable", O::e, false, false, T::none, "", "",
+        "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
+        "defined in the Disabled Timeout Resource."),
+    res(5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
+        "A period to disable the Server."),
+    res(6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
+        "If true, the LwM2M Client stores \342\200\234Notify\342\200\235 operations to the LwM2M "
+        "Server while the LwM2M Server account is disabled or the LwM2M Client is offline."),
+    res(7, "Binding", O::rw, false, true, T::string,
+        "The possible values of Resource are listed in 5.3.1.1", "",
+        "This Resource defines the transport binding configured for the LwM2M Client."),
+    res(8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
+        "If this Resource is executed the LwM2M Client MUST perform an "
+        "\342\200\234Update\342\200\235 operation with this LwM2M Server using that transport for "
+        "the Current Binding Mode."),
 };
 
 // Object 1 version 1.1: LwM2M Server
-constexpr BuiltinResource res_1_1_1[] = {
-    {0, "Short Server ID", O::r, false, true, T::integer, "1..65534", "",
-     "Used as link to associate server Object Instance."},
-    {1, "Lifetime", O::rw, false, true, T::integer, "", "s",
-     "Specify the lifetime of the registration in seconds (see Client Registration Interface)."},
-    {2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
-     "the absence of this parameter being included in an Observation."},
-    {3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
-     "the absence of this parameter being included in an Observation."},
-    {4, "Disable", O::e, false, false, T::none, "", "",
-     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
-     "defined in the Disabled Timeout Resource."},
-    {5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
-     "A period to disable the Server."},
-    {6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
-     "If true, the LwM2M Client stores \342\200\234Notify\342\200\235 operations to the LwM2M "
-     "Server while the LwM2M Server account is disabled or the LwM2M Client is offline."},
-    {7, "Binding", O::rw, false, true, T::string,
-     "The possible values are those listed in the LwM2M Core Specification", "",
-     "This Resource defines the transport binding configured for the LwM2M Client."},
-    {8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
-     "If this Resource is executed the LwM2M Client MUST perform an \342\200\234Update\342\200\235 "
-     "operation with this LwM2M Server."},
-    {9, "Bootstrap-Request Trigger", O::e, false, false, T::none, "", "",
-     "When this Resource is executed the LwM2M Client MUST initiate a \"Client Initiated "
-     "Bootstrap\" procedure in using the LwM2M Bootstrap-Server Account."},
-    {10, "APN Link", O::rw, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to the APN connection profile Object "
-     "Instance (OMNA registered Object ID:11) to be used to communicate with t..."},
-    {11, "TLS-DTLS Alert Code", O::r, false, false, T::unsigned_integer, "0..255", "",
-     "If this resource is defined, it contains the most recent TLS / DTLS alert message received "
-     "from the LwM2M Server respective represented by the AlertDescripti..."},
-    {12, "Last Bootstrapped", O::r, false, false, T::time, "", "",
-     "If this resource is defined, it represents the last time that the bootstrap server updated "
-     "this LwM2M Server Account."},
-    {13, "Registration Priority Order", O::none, false, false, T::unsigned_integer, "", "",
-     "The LwM2M Client sequences the LwM2M Server registrations in increasing order of this "
-     "value."},
-    {14, "Initial Registration Delay Timer", O::none, false, false, T::unsigned_integer, "", "s",
-     "The delay before registration is attempted for this LwM2M Server based upon the completion "
-     "of registration of the previous LwM2M Server in the registration o..."},
-    {15, "Registration Failure Block", O::none, false, false, T::boolean, "", "",
-     "When set to true and registration to this LwM2M server fails, the LwM2M Client blocks "
-     "registration to other servers in the order."},
-    {16, "Bootstrap on Registration Failure", O::none, false, false, T::boolean, "", "",
-     "If set to true, this indicates that the LwM2M Client should re-bootstrap when either "
-     "registration is explicitly rejected by the LwM2M Server or registration..."},
-    {17, "Communication Retry Count", O::none, false, false, T::unsigned_integer, "", "",
-     "The number of successive communication attempts before which a communication sequence is "
-     "considered as failed."},
-    {18, "Communication Retry Timer", O::none, false, false, T::unsigned_integer, "", "s",
-     "The delay between successive communication attempts in a communication sequence."},
-    {19, "Communication Sequence Delay Timer", O::none, false, false, T::unsigned_integer, "", "",
-     "The delay between successive communication sequences."},
-    {20, "Communication Sequence Retry Count", O::none, false, false, T::unsigned_integer, "", "",
-     "The number of successive communication sequences before which a registration attempt is "
-     "considered as failed."},
-    {21, "Trigger", O::rw, false, false, T::boolean, "", "",
-     "Using the Trigger Resource a LwM2M Client can indicate whether it is reachable over SMS "
-     "(value set to 'true') or not (value set to 'false')."},
-    {22, "Preferred Transport", O::rw, false, false, T::string,
-     "The possible values are those listed in the LwM2M Core Specification", "",
-     "Only a single transport binding SHALL be present."},
-    {23, "Mute Send", O::rw, false, false, T::boolean, "", "",
-     "If true or the Resource is not present, the LwM2M Client Send command capability is "
-     "de-activated."},
+constexpr ResourceDef res_1_1_1[] = {
+    res(0, "Short Server ID", O::r, false, true, T::integer, "1..65534", "",
+        "Used as link to associate server Object Instance."),
+    res(1, "Lifetime", O::rw, false, true, T::integer, "", "s",
+        "Specify the lifetime of the registration in seconds (see Client Registration Interface)."),
+    res(2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
+        "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
+        "the absence of this parameter being included in an Observation."),
+    res(3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
+        "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
+        "the absence of this parameter being included in an Observation."),
+    res(4, "Disable", O::e, false, false, T::none, "", "",
+        "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
+        "defined in the Disabled Timeout Resource."),
+    res(5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
+        "A period to disable the Server."),
+    res(6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
+        "If true, the LwM2M Client stores \342\200\234Notify\342\200\235 operations to the LwM2M "
+        "Server while the LwM2M Server account is disabled or the LwM2M Client is offline."),
+    res(7, "Binding", O::rw, false, true, T::string,
+        "The possible values are those listed in the LwM2M Core Specification", "",
+        "This Resource defines the transport binding configured for the LwM2M Client."),
+    res(8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
+        "If this Resource is executed the LwM2M Client MUST perform an "
+        "\342\200\234Update\342\200\235 operation with this LwM2M Server."),
+    res(9, "Bootstrap-Request Trigger", O::e, false, false, T::none, "", "",
+        "When this Resource is executed the LwM2M Client MUST initiate a \"Client Initiated "
+        "Bootstrap\" procedure in using the LwM2M Bootstrap-Server Account."),
+    res(10, "APN Link", O::rw, false, false, T::objlnk, "", "",
+        "If this resource is defined, it provides a link to the APN connection profile Object "
+        "Instance (OMNA registered Object ID:11) to be used to communicate with t..."),
+    res(11, "TLS-DTLS Alert Code", O::r, false, false, T::unsigned_integer, "0..255", "",
+        "If this resource is defined, it contains the most recent TLS / DTLS alert message "
+        "received from the LwM2M Server respective represented by the AlertDescripti..."),
+    res(12, "Last Bootstrapped", O::r, false, false, T::time, "", "",
+        "If this resource is defined, it represents the last time that the bootstrap server "
+        "updated this LwM2M Server Account."),
+    res(13, "Registration Priority Order", O::none, false, false, T::unsigned_integer, "", "",
+        "The LwM2M Client sequences the LwM2M Server registrations in increasing order of this "
+        "value."),
+    res(14, "Initial Registration Delay Timer", O::none, false, false, T::unsigned_integer, "", "s",
+        "The delay before registration is attempted for this LwM2M Server based upon the "
+        "completion of registration of the previous LwM2M Server in the registration o..."),
+    res(15, "Registration Failure Block", O::none, false, false, T::boolean, "", "",
+        "When set to true and registration to this LwM2M server fails, the LwM2M Client blocks "
+        "registration to other servers in the order."),
+    res(16, "Bootstrap on Registration Failure", O::none, false, false, T::boolean, "", "",
+        "If set to true, this indicates that the LwM2M Client should re-bootstrap when either "
+        "registration is explicitly rejected by the LwM2M Server or registration..."),
+    res(17, "Communication Retry Count", O::none, false, false, T::unsigned_integer, "", "",
+        "The number of successive communication attempts before which a communication sequence is "
+        "considered as failed."),
+    res(18, "Communication Retry Timer", O::none, false, false, T::unsigned_integer, "", "s",
+        "The delay between successive communication attempts in a communication sequence."),
+    res(19, "Communication Sequence Delay Timer", O::none, false, false, T::unsigned_integer, "",
+        "", "The delay between successive communication sequences."),
+    res(20, "Communication Sequence Retry Count", O::none, false, false, T::unsigned_integer, "",
+        "",
+        "The number of successive communication sequences before which a registration attempt is "
+        "considered as failed."),
+    res(21, "Trigger", O::rw, false, false, T::boolean, "", "",
+        "Using the Trigger Resource a LwM2M Client can indicate whether it is reachable over SMS "
+        "(value set to 'true') or not (value set to 'false')."),
+    res(22, "Preferred Transport", O::rw, false, false, T::string,
+        "The possible values are those listed in the LwM2M Core Specification", "",
+        "Only a single transport binding SHALL be present."),
+    res(23, "Mute Send", O::rw, false, false, T::boolean, "", "",
+        "If true or the Resource is not present, the LwM2M Client Send command capability is "
+        "de-activated."),
 };
 
 // Object 1 version 1.2: LwM2M Server
-constexpr BuiltinResource res_1_1_2[] = {
-    {0, "Short Server ID", O::r, false, true, T::integer, "1..65534", "",
-     "Used as link to associate server Object Instance."},
-    {1, "Lifetime", O::rw, false, true, T::integer, "", "s",
-     "Specify the lifetime of the registration in seconds (see Client Registration Interface)."},
-    {2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
-     "the absence of this parameter being included in an Observation."},
-    {3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
-     "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
-     "the absence of this parameter being included in an Observation."},
-    {4, "Disable", O::e, false, false, T::none, "", "",
-     "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
-     "defined in the Disabled Timeout Resource."},
-    {5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
-     "A period to disable the Server."},
-    {6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
-     "If true, the LwM2M Client stores \"Notify\" operations to the LwM2M Server while the LwM2M "
-     "Server account is disabled or the LwM2M Client is offline."},
-    {7, "Binding", O::rw, false, true, T::string, "", "",
-     "The possible values are those listed in the LwM2M Core Specification."},
-    {8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
-     "If this Resource is executed the LwM2M Client MUST perform an \"Update\" operation with this "
-     "LwM2M Server."},
-    {9, "Bootstrap-Request Trigger", O::e, false, false, T::none, "", "",
-     "When this Resource is executed the LwM2M Client MUST initiate a \"Client Initiated "
-     "Bootstrap\" procedure in using the LwM2M Bootstrap-Server Account."},
-    {10, "APN Link", O::rw, false, false, T::objlnk, "", "",
-     "If this resource is defined, it provides a link to the APN connection profile Object "
-     "Instance (OMNA registered Object ID:11) to be used to communicate with t..."},
-    {11, "TLS-DTLS Alert Code", O::r, false, false, T::unsigned_integer, "0..255", "",
-     "If this resource is defined, it contains the most recent TLS / DTLS alert message received "
-     "from the LwM2M Server respective represented by the AlertDescripti..."},
-    {12, "Last Bootstrapped", O::r, false, false, T::time, "", "",
-     "If this resource is defined, it represents the last time that the bootstrap server updated "
-     "this LwM2M Server Account."},
-    {13, "Registration Priority Order", O::r, false, false, T::unsigned_integer, "", "",
-     "The LwM2M Client sequences the LwM2M Server registrations in increasing order of this "
-     "value."},
-    {14, "Initial Registration Delay Timer", O::rw, false, false, T::unsigned_integer, "", "s",
-     "The delay, in seconds, before registration is attempted for this LwM2M Server based upon the "
-     "completion of registration of the previous LwM2M Server in the r..."},
-    {15, "Registration Failure Block", O::r, false, false, T::boolean, "", "",
-     "When set to true and registration to this LwM2M server fails, the LwM2M Client blocks "
-     "registration to other servers in the order."},
-    {16, "Bootstrap on Registration Failure", O::r, false, false, T::boolean, "", "",
-     "If set to true, this indicates that the LwM2M Client should re-bootstrap when either "
-     "registration is explicitly rejected by the LwM2M Server or registration..."},
-    {17, "Communication Retry Count", O::rw, false, false, T::unsigned_integer, "", "",
-     "The number of successive communication attempts before which a communication sequence is "
-     "considered as failed."},
-    {18, "Communication Retry Timer", O::rw, false, false, T::unsigned_integer, "", "s",
-     "The delay, in seconds, between successive communication attempts in a communication "
-     "sequence."},
-    {19, "Communication Sequence Delay Timer", O::rw, false, false, T::unsigned_integer, "", "s",
-     "The delay, in seconds, between successive communication sequences."},
-    {20, "Communication Sequence Retry Count", O::rw, false, false, T::unsigned_integer, "", "",
-     "The number of successive communication sequences before which a registration attempt is "
-     "considered as failed."},
-    {21, "Trigger", O::rw, false, false, T::boolean, "", "",
-     "Using the Trigger Resource a LwM2M Client can indicate whether it is reachable over SMS "
-     "(value set to 'true') or not (value set to 'false')."},
-    {22, "Preferred Transport", O::rw, false, false, T::string,
-     "The possible values are those listed in the LwM2M Core Specification", "",
-     "Only a single transport binding SHALL be present."},
-    {23, "Mute Send", O::rw, false, false, T::boolean, "", "",
-     "If true or the Resource is not present, the LwM2M Client Send command capability is "
-     "de-activated."},
-    {24, "Alternate APN Links", O::rw, true, false, T::objlnk, "", "",
-     "If this resource is defined, it provides links to alternate APN connection profile Object "
-     "Instance (OMNA registered Object ID:11) to be used to communicate w..."},
-    {25, "Supported Server Versions", O::rw, true, false, T::string, "", "",
-     "This resource provides the supported enabler versions of the server to the client as a set "
-     "of strings."},
-    {26, "Default Notification Mode", O::rw, false, false, T::integer, "0..1", "",
-     "This resource indicates the default mode for observations to be sent: 0 = Non-Confirmable, 1 "
-     "= Confirmable."},
-    {27, "Profile ID Hash Algorithm", O::rw, false, false, T::unsigned_integer, "0..255", "",
-     "If this resource is defined, it contains the hash algorithm the LwM2M Server would prefer "
-     "the LwM2M Client to use with the dynamically generated mode of crea..."},
+constexpr ResourceDef res_1_1_2[] = {
+    res(0, "Short Server ID", O::r, false, true, T::integer, "1..65534", "",
+        "Used as link to associate server Object Instance."),
+    res(1, "Lifetime", O::rw, false, true, T::integer, "", "s",
+        "Specify the lifetime of the registration in seconds (see Client Registration Interface)."),
+    res(2, "Default Minimum Period", O::rw, false, false, T::integer, "", "s",
+        "The default value the LwM2M Client should use for the Minimum Period of an Observation in "
+        "the absence of this parameter being included in an Observation."),
+    res(3, "Default Maximum Period", O::rw, false, false, T::integer, "", "s",
+        "The default value the LwM2M Client should use for the Maximum Period of an Observation in "
+        "the absence of this parameter being included in an Observation."),
+    res(4, "Disable", O::e, false, false, T::none, "", "",
+        "If this Resource is executed, this LwM2M Server Object is disabled for a certain period "
+        "defined in the Disabled Timeout Resource."),
+    res(5, "Disable Timeout", O::rw, false, false, T::integer, "", "s",
+        "A period to disable the Server."),
+    res(6, "Notification Storing When Disabled or Offline", O::rw, false, true, T::boolean, "", "",
+        "If true, the LwM2M Client stores \"Notify\" operations to the LwM2M Server while the "
+        "LwM2M Server account is disabled or the LwM2M Client is offline."),
+    res(7, "Binding", O::rw, false, true, T::string, "", "",
+        "The possible values are those listed in the LwM2M Core Specification."),
+    res(8, "Registration Update Trigger", O::e, false, true, T::none, "", "",
+        "If this Resource is executed the LwM2M Client MUST perform an \"Update\" operation with "
+        "this LwM2M Server."),
+    res(9, "Bootstrap-Request Trigger", O::e, false, false, T::none, "", "",
+        "When this Resource is executed the LwM2M Client MUST initiate a \"Client Initiated "
+        "Bootstrap\" procedure in using the LwM2M Bootstrap-Server Account."),
+    res(10, "APN Link", O::rw, false, false, T::objlnk, "", "",
+        "If this resource is defined, it provides a link to the APN connection profile Object "
+        "Instance (OMNA registered Object ID:11) to be used to communicate with t..."),
+    res(11, "TLS-DTLS Alert Code", O::r, false, false, T::unsigned_integer, "0..255", "",
+        "If this resource is defined, it contains the most recent TLS / DTLS alert message "
+        "received from the LwM2M Server respective represented by the AlertDescripti..."),
+    res(12, "Last Bootstrapped", O::r, false, false, T::time, "", "",
+        "If this resource is defined, it represents the last time that the bootstrap server "
+        "updated this LwM2M Server Account."),
+    res(13, "Registration Priority Order", O::r, false, false, T::unsigned_integer, "", "",
+        "The LwM2M Client sequences the LwM2M Server registrations in increasing order of this "
+        "value."),
+    res(14, "Initial Registration Delay Timer", O::rw, false, false, T::unsigned_integer, "", "s",
+        "The delay, in seconds, before registration is attempted for this LwM2M Server based upon "
+        "the completion of registration of the previous LwM2M Server in the r..."),
+    res(15, "Registration Failure Block", O::r, false, false, T::boolean, "", "",
+        "When set to true and registration to this LwM2M server fails, the LwM2M Client blocks "
+        "registration to other servers in the order."),
+    res(16, "Bootstrap on Registration Failure", O::r, false, false, T::boolean, "", "",
+        "If set to true, this indicates that the LwM2M Client should re-bootstrap when either "
+        "registration is explicitly rejected by the LwM2M Server or registration..."),
+    res(17, "Communication Retry Count", O::rw, false, false, T::unsigned_integer, "", "",
+        "The number of successive communication attempts before which a communication sequence is "
+        "considered as failed."),
+    res(18, "Communication Retry Timer", O::rw, false, false, T::unsigned_integer, "", "s",
+        "The delay, in seconds, between successive communication attempts in a communication "
+        "sequence."),
+    res(19, "Communication Sequence Delay Timer", O::rw, false, false, T::unsigned_integer, "", "s",
+        "The delay, in seconds, between successive communication sequences."),
+    res(20, "Communication Sequence Retry Count", O::rw, false, false, T::unsigned_integer, "", "",
+        "The number of successive communication sequences before which a registration attempt is "
+        "considered as failed."),
+    res(21, "Trigger", O::rw, false, false, T::boolean, "", "",
+        "Using the Trigger Resource a LwM2M Client can indicate whether it is reachable over SMS "
+        "(value set to 'true') or not (value set to 'false')."),
+    res(22, "Preferred Transport", O::rw, false, false, T::string,
+        "The possible values are those listed in the LwM2M Core Specification", "",
+        "Only a single transport binding SHALL be present."),
+    res(23, "Mute Send", O::rw, false, false, T::boolean, "", "",
+        "If true or the Resource is not present, the LwM2M Client Send command capability is "
+        "de-activated."),
+    res(24, "Alternate APN Links", O::rw, true, false, T::objlnk, "", "",
+        "If this resource is defined, it provides links to alternate APN connection profile Object "
+        "Instance (OMNA registered Object ID:11) to be used to communicate w..."),
+    res(25, "Supported Server Versions", O::rw, true, false, T::string, "", "",
+        "This resource provides the supported enabler versions of the server to the client as a "
+        "set of strings."),
+    res(26, "Default Notification Mode", O::rw, false, false, T::integer, "0..1", "",
+        "This resource indicates the default mode for observations to be sent: 0 = "
+        "Non-Confirmable, 1 = Confirmable."),
+    res(27, "Profile ID Hash Algorithm", O::rw, false, false, T::unsigned_integer, "0..255", "",
+        "If this resource is defined, it contains the hash algorithm the LwM2M Server would prefer "
+        "the LwM2M Client to use with the dynamically generated mode of crea..."),
 };
 
 // Object 2 version 1.0: LwM2M Access Control
-constexpr BuiltinResource res_2_1_0[] = {
-    {0, "Object ID", O::r, false, true, T::integer, "1..65534", "",
-     "Resources 0 and 1 point to the Object Instance for which the Instances of the ACL Resource "
-     "of that Access Control Object Instance are applicable."},
-    {1, "Object Instance ID", O::r, false, true, T::integer, "0..65535", "", "See above"},
-    {2, "ACL", O::rw, true, false, T::integer, "16-bit", "",
-     "The Resource Instance ID MUST be the Short Server ID of a certain LwM2M Server for which "
-     "associated access rights are contained in the Resource Instance value."},
-    {3, "Access Control Owner", O::rw, false, true, T::integer, "0..65535", "",
-     "Short Server ID of a certain LwM2M Server; only such an LwM2M Server can manage the "
-     "Resources of this Object Instance."},
+constexpr ResourceDef res_2_1_0[] = {
+    res(0, "Object ID", O::r, false, true, T::integer, "1..65534", "",
+        "Resources 0 and 1 point to the Object Instance for which the Instances of the ACL "
+        "Resource of that Access Control Object Instance are applicable."),
+    res(1, "Object Instance ID", O::r, false, true, T::integer, "0..65535", "", "See above"),
+    res(2, "ACL", O::rw, true, false, T::integer, "16-bit", "",
+        "The Resource Instance ID MUST be the Short Server ID of a certain LwM2M Server for which "
+        "associated access rights are contained in the Resource Instance value."),
+    res(3, "Access Control Owner", O::rw, false, true, T::integer, "0..65535", "",
+        "Short Server ID of a certain LwM2M Server; only such an LwM2M Server can manage the "
+        "Resources of this Object Instance."),
 };
 
 // Object 2 version 1.1: LwM2M Access Control
-constexpr BuiltinResource res_2_1_1[] = {
-    {0, "Object ID", O::r, false, true, T::integer, "1..65534", "",
-     "Resources 0 and 1 point to the Object Instance for which the Instances of the ACL Resource "
-     "of that Access Control Object Instance are applicable."},
-    {1, "Object Instance ID", O::r, false, true, T::integer, "0..65535", "", "See above"},
-    {2, "ACL", O::rw, true, false, T::integer, "0..31", "",
-     "The Resource Instance ID MUST be the Short Server ID of a certain LwM2M Server for which "
-     "associated access rights are contained in the Resource Instance value."},
-    {3, "Access Control Owner", O::rw, false, true, T::integer, "0..65535", "",
-     "Short Server ID of a certain LwM2M Server; only such an LwM2M Server can manage the "
-     "Resources of this Object Instance."},
+constexpr ResourceDef res_2_1_1[] = {
+    res(0, "Object ID", O::r, false, true, T::integer, "1..65534", "",
+        "Resources 0 and 1 point to the Object Instance for which the Instances of the ACL "
+        "Resource of that Access Control Object Instance are applicable."),
+    res(1, "Object Instance ID", O::r, false, true, T::integer, "0..65535", "", "See above"),
+    res(2, "ACL", O::rw, true, false, T::integer, "0..31", "",
+        "The Resource Instance ID MUST be the Short Server ID of a certain LwM2M Server for which "
+        "associated access rights are contained in the Resource Instance value."),
+    res(3, "Access Control Owner", O::rw, false, true, T::integer, "0..65535", "",
+        "Short Server ID of a certain LwM2M Server; only such an LwM2M Server can manage the "
+        "Resources of this Object Instance."),
 };
 
 // Object 3 version 1.0: Device
-constexpr BuiltinResource res_3_1_0[] = {
-    {0, "Manufacturer", O::r, false, false, T::string, "", "", "Human readable manufacturer name"},
-    {1, "Model Number", O::r, false, false, T::string, "", "",
-     "A model identifier (manufacturer specified string)"},
-    {2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"},
-    {3, "Firmware Version", O::r, false, false, T::string, "", "",
-     "Current firmware version of the Device.The Firmware Management function could rely on this "
-     "resource."},
-    {4, "Reboot", O::e, false, true, T::none, "", "",
-     "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."},
-    {5, "Factory Reset", O::e, false, false, T::none, "", "",
-     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
-     "deployment sequence where provisioning and bootstrap sequence is per..."},
-    {6, "Available Power Sources", O::r, true, false, T::integer, "0-7", "",
-     "0 \342\200\223 DC power 1 \342\200\223 Internal Battery 2 \342\200\223 External Battery 4 "
-     "\342\200\223 Power over Ethernet 5 \342\200\223 USB 6 \342\200\223 AC (Mains) power 7 "
-     "\342\200\223 Solar The same Resource Instance ID MUST be u..."},
-    {7, "Power Source Voltage", O::r, true, false, T::integer, "", "mV",
-     "Present voltage for each Available Power Sources Resource Instance."},
-    {8, "Power Source Current", O::r, true, false, T::integer, "", "mA",
-     "Present current for each Available Power Source."},
-    {9, "Battery Level", O::r, false, false, T::integer, "0-100", "%",
-     "Contains the current battery level as a percentage (with a range from 0 to 100)."},
-    {10, "Memory Free", O::r, false, false, T::integer, "", "KB",
-     "Estimated current available amount of storage space which can store data and software in the "
-     "LwM2M Device (expressed in kilobytes)."},
-    {11, "Error Code", O::r, true, true, T::integer, "0-8", "",
-     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
-     "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
-    {12, "Reset Error Code", O::e, false, false, T::none, "", "",
-     "Delete all error code Resource Instances and create only one zero-value error code that "
-     "implies no error, then re-evaluate all error conditions and update an..."},
-    {13, "Current Time", O::rw, false, false, T::time, "", "",
-     "Current UNIX time of the LwM2M Client."},
-    {14, "UTC Offset", O::rw, false, false, T::string, "", "",
-     "Indicates the UTC offset currently in effect for this LwM2M Device."},
-    {15, "Timezone", O::rw, false, false, T::string, "", "",
-     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
-     "format."},
-    {16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
-     "Indicates which bindings and modes are supported in the LwM2M Client."},
-    {17, "Device Type", O::r, false, false, T::string, "", "",
-     "Type of the device (manufacturer specified string: e.g."},
-    {18, "Hardware Version", O::r, false, false, T::string, "", "",
-     "Current hardware version of the device"},
-    {19, "Software Version", O::r, false, false, T::string, "", "",
-     "Current software version of the device (manufacturer specified string)."},
-    {20, "Battery Status", O::r, false, false, T::integer, "0-6", "",
-     "This value is only valid for the Device Internal Battery if present (one Available Power "
-     "Sources Resource Instance value is 1)."},
-    {21, "Memory Total", O::r, false, false, T::integer, "", "",
-     "Total amount of storage space which can store data and software in the LwM2M Device "
-     "(expressed in kilobytes)."},
-    {22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
-     "Reference to external \342\200\234Device\342\200\235 object instance containing "
-     "information."},
+constexpr ResourceDef res_3_1_0[] = {
+    res(0, "Manufacturer", O::r, false, false, T::string, "", "",
+        "Human readable manufacturer name"),
+    res(1, "Model Number", O::r, false, false, T::string, "", "",
+        "A model identifier (manufacturer specified string)"),
+    res(2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"),
+    res(3, "Firmware Version", O::r, false, false, T::string, "", "",
+        "Current firmware version of the Device.The Firmware Management function could rely on "
+        "this resource."),
+    res(4, "Reboot", O::e, false, true, T::none, "", "",
+        "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."),
+    res(5, "Factory Reset", O::e, false, false, T::none, "", "",
+        "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
+        "deployment sequence where provisioning and bootstrap sequence is per..."),
+    res(6, "Available Power Sources", O::r, true, false, T::integer, "0-7", "",
+        "0 \342\200\223 DC power 1 \342\200\223 Internal Battery 2 \342\200\223 External Battery 4 "
+        "\342\200\223 Power over Ethernet 5 \342\200\223 USB 6 \342\200\223 AC (Mains) power 7 "
+        "\342\200\223 Solar The same Resource Instance ID MUST be u..."),
+    res(7, "Power Source Voltage", O::r, true, false, T::integer, "", "mV",
+        "Present voltage for each Available Power Sources Resource Instance."),
+    res(8, "Power Source Current", O::r, true, false, T::integer, "", "mA",
+        "Present current for each Available Power Source."),
+    res(9, "Battery Level", O::r, false, false, T::integer, "0-100", "%",
+        "Contains the current battery level as a percentage (with a range from 0 to 100)."),
+    res(10, "Memory Free", O::r, false, false, T::integer, "", "KB",
+        "Estimated current available amount of storage space which can store data and software in "
+        "the LwM2M Device (expressed in kilobytes)."),
+    res(11, "Error Code", O::r, true, true, T::integer, "0-8", "",
+        "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
+        "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."),
+    res(12, "Reset Error Code", O::e, false, false, T::none, "", "",
+        "Delete all error code Resource Instances and create only one zero-value error code that "
+        "implies no error, then re-evaluate all error conditions and update an..."),
+    res(13, "Current Time", O::rw, false, false, T::time, "", "",
+        "Current UNIX time of the LwM2M Client."),
+    res(14, "UTC Offset", O::rw, false, false, T::string, "", "",
+        "Indicates the UTC offset currently in effect for this LwM2M Device."),
+    res(15, "Timezone", O::rw, false, false, T::string, "", "",
+        "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
+        "format."),
+    res(16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
+        "Indicates which bindings and modes are supported in the LwM2M Client."),
+    res(17, "Device Type", O::r, false, false, T::string, "", "",
+        "Type of the device (manufacturer specified string: e.g."),
+    res(18, "Hardware Version", O::r, false, false, T::string, "", "",
+        "Current hardware version of the device"),
+    res(19, "Software Version", O::r, false, false, T::string, "", "",
+        "Current software version of the device (manufacturer specified string)."),
+    res(20, "Battery Status", O::r, false, false, T::integer, "0-6", "",
+        "This value is only valid for the Device Internal Battery if present (one Available Power "
+        "Sources Resource Instance value is 1)."),
+    res(21, "Memory Total", O::r, false, false, T::integer, "", "",
+        "Total amount of storage space which can store data and software in the LwM2M Device "
+        "(expressed in kilobytes)."),
+    res(22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
+        "Reference to external \342\200\234Device\342\200\235 object instance containing "
+        "information."),
 };
 
 // Object 3 version 1.1: Device
-constexpr BuiltinResource res_3_1_1[] = {
-    {0, "Manufacturer", O::r, false, false, T::string, "", "", "Human readable manufacturer name"},
-    {1, "Model Number", O::r, false, false, T::string, "", "",
-     "A model identifier (manufacturer specified string)"},
-    {2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"},
-    {3, "Firmware Version", O::r, false, false, T::string, "", "",
-     "Current firmware version of the Device.The Firmware Management function could rely on this "
-     "resource."},
-    {4, "Reboot", O::e, false, true, T::none, "", "",
-     "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."},
-    {5, "Factory Reset", O::e, false, false, T::none, "", "",
-     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
-     "deployment sequence where provisioning and bootstrap sequence is per..."},
-    {6, "Available Power Sources", O::r, true, false, T::integer, "0..7", "",
-     "0: DC power 1: Internal Battery 2: External Battery 3: Fuel Cell 4: Power over Ethernet 5: "
-     "USB 6: AC (Mains) power 7: Solar The same Resource Instance ID MUS..."},
-    {7, "Power Source Voltage", O::r, true, false, T::integer, "", "",
-     "Present voltage for each Available Power Sources Resource Instance."},
-    {8, "Power Source Current", O::r, true, false, T::integer, "", "",
-     "Present current for each Available Power Source."},
-    {9, "Battery Level", O::r, false, false, T::integer, "0..100", "%",
-     "Contains the current battery level as a percentage (with a range from 0 to 100)."},
-    {10, "Memory Free", O::r, false, false, T::integer, "", "",
-     "Estimated current available amount of storage space which can store data and software in the "
-     "LwM2M Device (expressed in kilobytes)."},
-    {11, "Error Code", O::r, true, true, T::integer, "0..8", "",
-     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
-     "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
-    {12, "Reset Error Code", O::e, false, false, T::none, "", "",
-     "Delete all error code Resource Instances and create only one zero-value error code that "
-     "implies no error, then re-evaluate all error conditions and update an..."},
-    {13, "Current Time", O::rw, false, false, T::time, "", "",
-     "Current UNIX time of the LwM2M Client."},
-    {14, "UTC Offset", O::rw, false, false, T::string, "", "",
-     "Indicates the UTC offset currently in effect for this LwM2M Device."},
-    {15, "Timezone", O::rw, false, false, T::string, "", "",
-     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
-     "format."},
-    {16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
-     "Indicates which bindings and modes are supported in the LwM2M Client."},
-    {17, "Device Type", O::r, false, false, T::string, "", "",
-     "Type of the device (manufacturer specified string: e.g."},
-    {18, "Hardware Version", O::r, false, false, T::string, "", "",
-     "Current hardware version of the device"},
-    {19, "Software Version", O::r, false, false, T::string, "", "",
-     "Current software version of the device (manufacturer specified string)."},
-    {20, "Battery Status", O::r, false, false, T::integer, "0..6", "",
-     "This value is only valid for the Device Internal Battery if present (one Available Power "
-     "Sources Resource Instance value is 1)."},
-    {21, "Memory Total", O::r, false, false, T::integer, "", "",
-     "Total amount of storage space which can store data and software in the LwM2M Device "
-     "(expressed in kilobytes)."},
-    {22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
-     "Reference to external \"Device\" object instance containing information."},
+constexpr ResourceDef res_3_1_1[] = {
+    res(0, "Manufacturer", O::r, false, false, T::string, "", "",
+        "Human readable manufacturer name"),
+    res(1, "Model Number", O::r, false, false, T::string, "", "",
+        "A model identifier (manufacturer specified string)"),
+    res(2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"),
+    res(3, "Firmware Version", O::r, false, false, T::string, "", "",
+        "Current firmware version of the Device.The Firmware Management function could rely on "
+        "this resource."),
+    res(4, "Reboot", O::e, false, true, T::none, "", "",
+        "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."),
+    res(5, "Factory Reset", O::e, false, false, T::none, "", "",
+        "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
+        "deployment sequence where provisioning and bootstrap sequence is per..."),
+    res(6, "Available Power Sources", O::r, true, false, T::integer, "0..7", "",
+        "0: DC power 1: Internal Battery 2: External Battery 3: Fuel Cell 4: Power over Ethernet "
+        "5: USB 6: AC (Mains) power 7: Solar The same Resource Instance ID MUS..."),
+    res(7, "Power Source Voltage", O::r, true, false, T::integer, "", "",
+        "Present voltage for each Available Power Sources Resource Instance."),
+    res(8, "Power Source Current", O::r, true, false, T::integer, "", "",
+        "Present current for each Available Power Source."),
+    res(9, "Battery Level", O::r, false, false, T::integer, "0..100", "%",
+        "Contains the current battery level as a percentage (with a range from 0 to 100)."),
+    res(10, "Memory Free", O::r, false, false, T::integer, "", "",
+        "Estimated current available amount of storage space which can store data and software in "
+        "the LwM2M Device (expressed in kilobytes)."),
+    res(11, "Error Code", O::r, true, true, T::integer, "0..8", "",
+        "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
+        "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."),
+    res(12, "Reset Error Code", O::e, false, false, T::none, "", "",
+        "Delete all error code Resource Instances and create only one zero-value error code that "
+        "implies no error, then re-evaluate all error conditions and update an..."),
+    res(13, "Current Time", O::rw, false, false, T::time, "", "",
+        "Current UNIX time of the LwM2M Client."),
+    res(14, "UTC Offset", O::rw, false, false, T::string, "", "",
+        "Indicates the UTC offset currently in effect for this LwM2M Device."),
+    res(15, "Timezone", O::rw, false, false, T::string, "", "",
+        "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
+        "format."),
+    res(16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
+        "Indicates which bindings and modes are supported in the LwM2M Client."),
+    res(17, "Device Type", O::r, false, false, T::string, "", "",
+        "Type of the device (manufacturer specified string: e.g."),
+    res(18, "Hardware Version", O::r, false, false, T::string, "", "",
+        "Current hardware version of the device"),
+    res(19, "Software Version", O::r, false, false, T::string, "", "",
+        "Current software version of the device (manufacturer specified string)."),
+    res(20, "Battery Status", O::r, false, false, T::integer, "0..6", "",
+        "This value is only valid for the Device Internal Battery if present (one Available Power "
+        "Sources Resource Instance value is 1)."),
+    res(21, "Memory Total", O::r, false, false, T::integer, "", "",
+        "Total amount of storage space which can store data and software in the LwM2M Device "
+        "(expressed in kilobytes)."),
+    res(22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
+        "Reference to external \"Device\" object instance containing information."),
 };
 
 // Object 3 version 1.2: Device
-constexpr BuiltinResource res_3_1_2[] = {
-    {0, "Manufacturer", O::r, false, false, T::string, "", "", "Human readable manufacturer name"},
-    {1, "Model Number", O::r, false, false, T::string, "", "",
-     "A model identifier (manufacturer specified string)"},
-    {2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"},
-    {3, "Firmware Version", O::r, false, false, T::string, "", "",
-     "Current firmware version of the Device.The Firmware Management function could rely on this "
-     "resource."},
-    {4, "Reboot", O::e, false, true, T::none, "", "",
-     "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."},
-    {5, "Factory Reset", O::e, false, false, T::none, "", "",
-     "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
-     "deployment sequence where provisioning and bootstrap sequence is per..."},
-    {6, "Available Power Sources", O::r, true, false, T::integer, "0..7", "",
-     "0: DC power 1: Internal Battery 2: External Battery 3: Fuel Cell 4: Power over Ethernet 5: "
-     "USB 6: AC (Mains) power 7: Solar The same Resource Instance ID MUS..."},
-    {7, "Power Source Voltage", O::r, true, false, T::integer, "", "",
-     "Present voltage for each Available Power Sources Resource Instance."},
-    {8, "Power Source Current", O::r, true, false, T::integer, "", "",
-     "Present current for each Available Power Source."},
-    {9, "Battery Level", O::r, false, false, T::integer, "0..100", "/100",
-     "Contains the current battery level as a percentage (with a range from 0 to 100)."},
-    {10, "Memory Free", O::r, false, false, T::integer, "", "",
-     "Estimated current available amount of storage space which can store data and software in the "
-     "LwM2M Device (expressed in kilobytes)."},
-    {11, "Error Code", O::r, true, true, T::integer, "0..32", "",
-     "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
-     "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."},
-    {12, "Reset Error Code", O::e, false, false, T::none, "", "",
-     "Delete all error code Resource Instances and create only one zero-value error code that "
-     "implies no error, then re-evaluate all error conditions and update an..."},
-    {13, "Current Time", O::rw, false, false, T::time, "", "",
-     "Current UNIX time of the LwM2M Client."},
-    {14, "UTC Offset", O::rw, false, false, T::string, "", "",
-     "Indicates the UTC offset currently in effect for this LwM2M Device."},
-    {15, "Timezone", O::rw, false, false, T::string, "", "",
-     "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
-     "format."},
-    {16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
-     "Indicates which bindings and modes are supported in the LwM2M Client."},
-    {17, "Device Type", O::r, false, false, T::string, "", "",
-     "Type of the device (manufacturer specified string: e.g."},
-    {18, "Hardware Version", O::r, false, false, T::string, "", "",
-     "Current hardware version of the device"},
-    {19, "Software Version", O::r, false, false, T::string, "", "",
-     "Current software version of the device (manufacturer specified string)."},
-    {20, "Battery Status", O::r, false, false, T::integer, "0..6", "",
-     "This value is only valid for the Device Internal Battery if present (one Available Power "
-     "Sources Resource Instance value is 1)."},
-    {21, "Memory Total", O::r, false, false, T::integer, "", "",
-     "Total amount of storage space which can store data and software in the LwM2M Device "
-     "(expressed in kilobytes)."},
-    {22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
-     "Reference to external \"Device\" object instance containing information."},
+constexpr ResourceDef res_3_1_2[] = {
+    res(0, "Manufacturer", O::r, false, false, T::string, "", "",
+        "Human readable manufacturer name"),
+    res(1, "Model Number", O::r, false, false, T::string, "", "",
+        "A model identifier (manufacturer specified string)"),
+    res(2, "Serial Number", O::r, false, false, T::string, "", "", "Serial Number"),
+    res(3, "Firmware Version", O::r, false, false, T::string, "", "",
+        "Current firmware version of the Device.The Firmware Management function could rely on "
+        "this resource."),
+    res(4, "Reboot", O::e, false, true, T::none, "", "",
+        "Reboot the LwM2M Device to restore the Device from unexpected firmware failure."),
+    res(5, "Factory Reset", O::e, false, false, T::none, "", "",
+        "Perform factory reset of the LwM2M Device to make the LwM2M Device to go through initial "
+        "deployment sequence where provisioning and bootstrap sequence is per..."),
+    res(6, "Available Power Sources", O::r, true, false, T::integer, "0..7", "",
+        "0: DC power 1: Internal Battery 2: External Battery 3: Fuel Cell 4: Power over Ethernet "
+        "5: USB 6: AC (Mains) power 7: Solar The same Resource Instance ID MUS..."),
+    res(7, "Power Source Voltage", O::r, true, false, T::integer, "", "",
+        "Present voltage for each Available Power Sources Resource Instance."),
+    res(8, "Power Source Current", O::r, true, false, T::integer, "", "",
+        "Present current for each Available Power Source."),
+    res(9, "Battery Level", O::r, false, false, T::integer, "0..100", "/100",
+        "Contains the current battery level as a percentage (with a range from 0 to 100)."),
+    res(10, "Memory Free", O::r, false, false, T::integer, "", "",
+        "Estimated current available amount of storage space which can store data and software in "
+        "the LwM2M Device (expressed in kilobytes)."),
+    res(11, "Error Code", O::r, true, true, T::integer, "0..32", "",
+        "0=No error 1=Low battery power 2=External power supply off 3=GPS module failure 4=Low "
+        "received signal strength 5=Out of memory 6=SMS failure 7=IP connectivit..."),
+    res(12, "Reset Error Code", O::e, false, false, T::none, "", "",
+        "Delete all error code Resource Instances and create only one zero-value error code that "
+        "implies no error, then re-evaluate all error conditions and update an..."),
+    res(13, "Current Time", O::rw, false, false, T::time, "", "",
+        "Current UNIX time of the LwM2M Client."),
+    res(14, "UTC Offset", O::rw, false, false, T::string, "", "",
+        "Indicates the UTC offset currently in effect for this LwM2M Device."),
+    res(15, "Timezone", O::rw, false, false, T::string, "", "",
+        "Indicates in which time zone the LwM2M Device is located, in IANA Timezone (TZ) database "
+        "format."),
+    res(16, "Supported Binding and Modes", O::r, false, true, T::string, "", "",
+        "Indicates which bindings and modes are supported in the LwM2M Client."),
+    res(17, "Device Type", O::r, false, false, T::string, "", "",
+        "Type of the device (manufacturer specified string: e.g."),
+    res(18, "Hardware Version", O::r, false, false, T::string, "", "",
+        "Current hardware version of the device"),
+    res(19, "Software Version", O::r, false, false, T::string, "", "",
+        "Current software version of the device (manufacturer specified string)."),
+    res(20, "Battery Status", O::r, false, false, T::integer, "0..6", "",
+        "This value is only valid for the Device Internal Battery if present (one Available Power "
+        "Sources Resource Instance value is 1)."),
+    res(21, "Memory Total", O::r, false, false, T::integer, "", "",
+        "Total amount of storage space which can store data and software in the LwM2M Device "
+        "(expressed in kilobytes)."),
+    res(22, "ExtDevInfo", O::r, true, false, T::objlnk, "", "",
+        "Reference to external \"Device\" object instance containing information."),
 };
 
 // Object 4 version 1.0: Connectivity Monitoring
-constexpr BuiltinResource res_4_1_0[] = {
-    {0, "Network Bearer", O::r, false, true, T::integer, "0-50", "",
-     "Indicates the network bearer used for the current LwM2M communication session from the "
-     "network bearer list below."},
-    {1, "Available Network Bearer", O::r, true, true, T::integer, "0-50", "",
-     "Indicates a list of current available network bearer."},
-    {2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
-     "Indicates the average value of the received signal strength indication used in the current "
-     "network bearer (as indicated by Resource 0 of this Object)."},
-    {3, "Link Quality", O::r, false, false, T::integer, "", "",
-     "This contains received link quality e.g."},
-    {4, "IP Addresses", O::r, true, true, T::string, "", "",
-     "The IP addresses assigned to the connectivity interface."},
-    {5, "Router IP Addresses", O::r, true, false, T::string, "", "",
-     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 "
-     "(IP Addresses)."},
-    {6, "Link Utilization", O::r, false, false, T::integer, "0-100", "%",
-     "The percentage indicating the average utilization of the link to the next-hop IP router."},
-    {7, "APN", O::r, true, false, T::string, "", "",
-     "Access Point Name in case Network Bearer Resource is a Cellular Network."},
-    {8, "Cell ID", O::r, false, false, T::integer, "", "",
-     "Serving Cell ID in case Network Bearer Resource is a Cellular Network."},
-    {9, "SMNC", O::r, false, false, T::integer, "0-999", "%", "Serving Mobile Network Code."},
-    {10, "SMCC", O::r, false, false, T::integer, "0-999", "", "Serving Mobile Country Code."},
+constexpr ResourceDef res_4_1_0[] = {
+    res(0, "Network Bearer", O::r, false, true, T::integer, "0-50", "",
+        "Indicates the network bearer used for the current LwM2M communication session from the "
+        "network bearer list below."),
+    res(1, "Available Network Bearer", O::r, true, true, T::integer, "0-50", "",
+        "Indicates a list of current available network bearer."),
+    res(2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
+        "Indicates the average value of the received signal strength indication used in the "
+        "current network bearer (as indicated by Resource 0 of this Object)."),
+    res(3, "Link Quality", O::r, false, false, T::integer, "", "",
+        "This contains received link quality e.g."),
+    res(4, "IP Addresses", O::r, true, true, T::string, "", "",
+        "The IP addresses assigned to the connectivity interface."),
+    res(5, "Router IP Addresses", O::r, true, false, T::string, "", "",
+        "The IP address of the next-hop IP router, on each of the interfaces specified in resource "
+        "4 (IP Addresses)."),
+    res(6, "Link Utilization", O::r, false, false, T::integer, "0-100", "%",
+        "The percentage indicating the average utilization of the link to the next-hop IP router."),
+    res(7, "APN", O::r, true, false, T::string, "", "",
+        "Access Point Name in case Network Bearer Resource is a Cellular Network."),
+    res(8, "Cell ID", O::r, false, false, T::integer, "", "",
+        "Serving Cell ID in case Network Bearer Resource is a Cellular Network."),
+    res(9, "SMNC", O::r, false, false, T::integer, "0-999", "%", "Serving Mobile Network Code."),
+    res(10, "SMCC", O::r, false, false, T::integer, "0-999", "", "Serving Mobile Country Code."),
 };
 
 // Object 4 version 1.1: Connectivity Monitoring
-constexpr BuiltinResource res_4_1_1[] = {
-    {0, "Network Bearer", O::r, false, true, T::integer, "0-50", "",
-     "Indicates the network bearer used for the current LwM2M communication session from the "
-     "network bearer list below."},
-    {1, "Available Network Bearer", O::r, true, true, T::integer, "0-50", "",
-     "Indicates a list of current available network bearer."},
-    {2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
-     "Indicates the average value of the received signal strength indication used in the current "
-     "network bearer (as indicated by Resource 0 of this Object)."},
-    {3, "Link Quality", O::r, false, false, T::integer, "", "",
-     "This contains received link quality e.g."},
-    {4, "IP Addresses", O::r, true, true, T::string, "", "",
-     "The IP addresses assigned to the connectivity interface."},
-    {5, "Router IP Addresses", O::r, true, false, T::string, "", "",
-     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 "
-     "(IP Addresses)."},
-    {6, "Link Utilization", O::r, false, false, T::integer, "0-100", "%",
-     "The percentage indicating the average utilization of the link to the next-hop IP router."},
-    {7, "APN", O::r, true, false, T::string, "", "",
-     "Access Point Name in case Network Bearer Resource is a Cellular Network."},
-    {8, "Cell ID", O::r, false, false, T::integer, "", "",
-     "Serving Cell ID in case Network Bearer Resource is a Cellular Network."},
-    {9, "SMNC", O::r, false, false, T::integer, "0-999", "%", "Serving Mobile Network Code."},
-    {10, "SMCC", O::r, false, false, T::integer, "0-999", "", "Serving Mobile Country Code."},
-    {11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
-     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
-     "received signal to the strength of the received interference signal (n..."},
+constexpr ResourceDef res_4_1_1[] = {
+    res(0, "Network Bearer", O::r, false, true, T::integer, "0-50", "",
+        "Indicates the network bearer used for the current LwM2M communication session from the "
+        "network bearer list below."),
+    res(1, "Available Network Bearer", O::r, true, true, T::integer, "0-50", "",
+        "Indicates a list of current available network bearer."),
+    res(2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
+        "Indicates the average value of the received signal strength indication used in the "
+        "current network bearer (as indicated by Resource 0 of this Object)."),
+    res(3, "Link Quality", O::r, false, false, T::integer, "", "",
+        "This contains received link quality e.g."),
+    res(4, "IP Addresses", O::r, true, true, T::string, "", "",
+        "The IP addresses assigned to the connectivity interface."),
+    res(5, "Router IP Addresses", O::r, true, false, T::string, "", "",
+        "The IP address of the next-hop IP router, on each of the interfaces specified in resource "
+        "4 (IP Addresses)."),
+    res(6, "Link Utilization", O::r, false, false, T::integer, "0-100", "%",
+        "The percentage indicating the average utilization of the link to the next-hop IP router."),
+    res(7, "APN", O::r, true, false, T::string, "", "",
+        "Access Point Name in case Network Bearer Resource is a Cellular Network."),
+    res(8, "Cell ID", O::r, false, false, T::integer, "", "",
+        "Serving Cell ID in case Network Bearer Resource is a Cellular Network."),
+    res(9, "SMNC", O::r, false, false, T::integer, "0-999", "%", "Serving Mobile Network Code."),
+    res(10, "SMCC", O::r, false, false, T::integer, "0-999", "", "Serving Mobile Country Code."),
+    res(11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
+        "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
+        "received signal to the strength of the received interference signal (n..."),
 };
 
 // Object 4 version 1.2: Connectivity Monitoring
-constexpr BuiltinResource res_4_1_2[] = {
-    {0, "Network Bearer", O::r, false, true, T::integer, "0..50", "",
-     "Indicates the network bearer used for the current LwM2M communication session from the "
-     "network bearer list below."},
-    {1, "Available Network Bearer", O::r, true, true, T::integer, "0..50", "",
-     "Indicates a list of current available network bearer."},
-    {2, "Radio Signal Strength", O::r, false, true, T::integer, "", "",
-     "Indicates the average value of the received signal strength indication used in the current "
-     "network bearer (as indicated by Resource 0 of this Object)."},
-    {3, "Link Quality", O::r, false, false, T::integer, "", "",
-     "This contains received link quality e.g."},
-    {4, "IP Addresses", O::r, true, true, T::string, "", "",
-     "The IP addresses assigned to the connectivity interface."},
-    {5, "Router IP Addresses", O::r, true, false, T::string, "", "",
-     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 "
-     "(IP Addresses)."},
-    {6, "Link Utilization", O::r, false, false, T::integer, "0..100", "%",
-     "The percentage indicating the average utilization of the link to the next-hop IP router."},
-    {7, "APN", O::r, true, false, T::string, "", "",
-     "Access Point Name in case Network Bearer Resource is a Cellular Network."},
-    {8, "Cell ID", O::r, false, false, T::integer, "", "",
-     "Serving Cell ID in case Network Bearer Resource is a Cellular Network."},
-    {9, "SMNC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Network Code."},
-    {10, "SMCC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Country Code."},
-    {11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
-     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
-     "received signal to the strength of the received interference signal (n..."},
-    {12, "LAC", O::r, false, false, T::integer, "", "",
-     "Location Area Code in case Network Bearer Resource is a Cellular Network."},
+constexpr ResourceDef res_4_1_2[] = {
+    res(0, "Network Bearer", O::r, false, true, T::integer, "0..50", "",
+        "Indicates the network bearer used for the current LwM2M communication session from the "
+        "network bearer list below."),
+    res(1, "Available Network Bearer", O::r, true, true, T::integer, "0..50", "",
+        "Indicates a list of current available network bearer."),
+    res(2, "Radio Signal Strength", O::r, false, true, T::integer, "", "",
+        "Indicates the average value of the received signal strength indication used in the "
+        "current network bearer (as indicated by Resource 0 of this Object)."),
+    res(3, "Link Quality", O::r, false, false, T::integer, "", "",
+        "This contains received link quality e.g."),
+    res(4, "IP Addresses", O::r, true, true, T::string, "", "",
+        "The IP addresses assigned to the connectivity interface."),
+    res(5, "Router IP Addresses", O::r, true, false, T::string, "", "",
+        "The IP address of the next-hop IP router, on each of the interfaces specified in resource "
+        "4 (IP Addresses)."),
+    res(6, "Link Utilization", O::r, false, false, T::integer, "0..100", "%",
+        "The percentage indicating the average utilization of the link to the next-hop IP router."),
+    res(7, "APN", O::r, true, false, T::string, "", "",
+        "Access Point Name in case Network Bearer Resource is a Cellular Network."),
+    res(8, "Cell ID", O::r, false, false, T::integer, "", "",
+        "Serving Cell ID in case Network Bearer Resource is a Cellular Network."),
+    res(9, "SMNC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Network Code."),
+    res(10, "SMCC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Country Code."),
+    res(11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
+        "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
+        "received signal to the strength of the received interference signal (n..."),
+    res(12, "LAC", O::r, false, false, T::integer, "", "",
+        "Location Area Code in case Network Bearer Resource is a Cellular Network."),
 };
 
 // Object 4 version 1.3: Connectivity Monitoring
-constexpr BuiltinResource res_4_1_3[] = {
-    {0, "Network Bearer", O::r, false, true, T::integer, "0..50", "",
-     "Indicates the network bearer used for the current LwM2M communication session from the "
-     "network bearer list below."},
-    {1, "Available Network Bearer", O::r, true, true, T::integer, "0..50", "",
-     "Indicates a list of current available network bearer."},
-    {2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
-     "Indicates the average value of the received signal strength indication used in the current "
-     "network bearer (as indicated by Resource 0 of this Object)."},
-    {3, "Link Quality", O::r, false, false, T::integer, "", "",
-     "This contains received link quality e.g."},
-    {4, "IP Addresses", O::r, true, true, T::string, "", "",
-     "The IP addresses assigned to the connectivity interface."},
-    {5, "Router IP Addresses", O::r, true, false, T::string, "", "",
-     "The IP address of the next-hop IP router, on each of the interfaces specified in resource 4 "
-     "(IP Addresses)."},
-    {6, "Link Utilization", O::r, false, false, T::integer, "0..100", "/100",
-     "The percentage indicating the average utilization of the link to the next-hop IP router."},
-    {7, "APN", O::r, true, false, T::string, "", "",
-     "Access Point Name in case Network Bearer Resource is a Cellular Network."},
-    {8, "Cell ID", O::r, false, false, T::integer, "", "",
-     "Serving Cell ID in case Network Bearer Resource is a Cellular Network."},
-    {9, "SMNC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Network Code."},
-    {10, "SMCC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Country Code."},
-    {11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
-     "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
-     "received signal to the strength of the received interference signal (n..."},
-    {12, "LAC", O::r, false, false, T::integer, "", "",
-     "Location Area Code in case Network Bearer Resource is a Cellular Network."},
-    {13, "Coverage Enhancement Level", O::r, false, false, T::integer, "0..4", "",
-     "Indicates the Coverage Enhancement Level of the UE in the serving cell."},
+constexpr ResourceDef res_4_1_3[] = {
+    res(0, "Network Bearer", O::r, false, true, T::integer, "0..50", "",
+        "Indicates the network bearer used for the current LwM2M communication session from the "
+        "network bearer list below."),
+    res(1, "Available Network Bearer", O::r, true, true, T::integer, "0..50", "",
+        "Indicates a list of current available network bearer."),
+    res(2, "Radio Signal Strength", O::r, false, true, T::integer, "", "dBm",
+        "Indicates the average value of the received signal strength indication used in the "
+        "current network bearer (as indicated by Resource 0 of this Object)."),
+    res(3, "Link Quality", O::r, false, false, T::integer, "", "",
+        "This contains received link quality e.g."),
+    res(4, "IP Addresses", O::r, true, true, T::string, "", "",
+        "The IP addresses assigned to the connectivity interface."),
+    res(5, "Router IP Addresses", O::r, true, false, T::string, "", "",
+        "The IP address of the next-hop IP router, on each of the interfaces specified in resource "
+        "4 (IP Addresses)."),
+    res(6, "Link Utilization", O::r, false, false, T::integer, "0..100", "/100",
+        "The percentage indicating the average utilization of the link to the next-hop IP router."),
+    res(7, "APN", O::r, true, false, T::string, "", "",
+        "Access Point Name in case Network Bearer Resource is a Cellular Network."),
+    res(8, "Cell ID", O::r, false, false, T::integer, "", "",
+        "Serving Cell ID in case Network Bearer Resource is a Cellular Network."),
+    res(9, "SMNC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Network Code."),
+    res(10, "SMCC", O::r, false, false, T::integer, "0..999", "", "Serving Mobile Country Code."),
+    res(11, "SignalSNR", O::r, false, false, T::integer, "", "dB",
+        "SINR: Signal to Interference plus Noise Ratio SINR is the ratio of the strength of the "
+        "received signal to the strength of the received interference signal (n..."),
+    res(12, "LAC", O::r, false, false, T::integer, "", "",
+        "Location Area Code in case Network Bearer Resource is a Cellular Network."),
+    res(13, "Coverage Enhancement Level", O::r, false, false, T::integer, "0..4", "",
+        "Indicates the Coverage Enhancement Level of the UE in the serving cell."),
 };
 
 // Object 5 version 1.0: Firmware Update
-constexpr BuiltinResource res_5_1_0[] = {
-    {0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"},
-    {1, "Package URI", O::rw, false, true, T::string, "0..255", "",
-     "URI from where the device can download the firmware package by an alternative mechanism."},
-    {2, "Update", O::e, false, true, T::none, "", "",
-     "Updates firmware by using the firmware package stored in Package, or, by using the firmware "
-     "downloaded from the Package URI."},
-    {3, "State", O::r, false, true, T::integer, "0..3", "",
-     "Indicates current state with respect to this firmware update."},
-    {5, "Update Result", O::r, false, true, T::integer, "0..9", "",
-     "Contains the result of downloading or updating the firmware 0: Initial value."},
-    {6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"},
-    {7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
-     "Version of the Firmware package"},
-    {8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
-     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
-     "images."},
-    {9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
-     "The LwM2M Client uses this resource to indicate its support for transferring firmware images "
-     "to the client either via the Package Resource (=push) or via the..."},
+constexpr ResourceDef res_5_1_0[] = {
+    res(0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"),
+    res(1, "Package URI", O::rw, false, true, T::string, "0..255", "",
+        "URI from where the device can download the firmware package by an alternative mechanism."),
+    res(2, "Update", O::e, false, true, T::none, "", "",
+        "Updates firmware by using the firmware package stored in Package, or, by using the "
+        "firmware downloaded from the Package URI."),
+    res(3, "State", O::r, false, true, T::integer, "0..3", "",
+        "Indicates current state with respect to this firmware update."),
+    res(5, "Update Result", O::r, false, true, T::integer, "0..9", "",
+        "Contains the result of downloading or updating the firmware 0: Initial value."),
+    res(6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"),
+    res(7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
+        "Version of the Firmware package"),
+    res(8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
+        "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
+        "images."),
+    res(9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
+        "The LwM2M Client uses this resource to indicate its support for transferring firmware "
+        "images to the client either via the Package Resource (=push) or via the..."),
 };
 
 // Object 5 version 1.1: Firmware Update
-constexpr BuiltinResource res_5_1_1[] = {
-    {0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"},
-    {1, "Package URI", O::rw, false, true, T::string, "0..255", "",
-     "URI from where the device can download the firmware package by an alternative mechanism."},
-    {2, "Update", O::e, false, true, T::none, "", "",
-     "Updates firmware by using the firmware package stored in Package, or, by using the firmware "
-     "downloaded from the Package URI."},
-    {3, "State", O::r, false, true, T::integer, "0..3", "",
-     "Indicates current state with respect to this firmware update."},
-    {5, "Update Result", O::r, false, true, T::integer, "0..11", "",
-     "Contains the result of downloading or updating the firmware 0: Initial value."},
-    {6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"},
-    {7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
-     "Version of the Firmware package"},
-    {8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
-     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
-     "images."},
-    {9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
-     "The LwM2M Client uses this resource to indicate its support for transferring firmware images "
-     "to the client either via the Package Resource (=push) or via the..."},
-    {10, "Cancel", O::e, false, false, T::none, "", "", "Cancels firmware update."},
-    {11, "Severity", O::rw, false, false, T::integer, "0..2", "",
-     "Severity of the firmware image."},
-    {12, "Last State Change Time", O::r, false, false, T::time, "", "",
-     "This resource stores the time when the State resource is changed."},
-    {13, "Maximum Defer Period", O::rw, false, false, T::unsigned_integer, "", "s",
-     "The number of seconds a user can defer the software update."},
+constexpr ResourceDef res_5_1_1[] = {
+    res(0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"),
+    res(1, "Package URI", O::rw, false, true, T::string, "0..255", "",
+        "URI from where the device can download the firmware package by an alternative mechanism."),
+    res(2, "Update", O::e, false, true, T::none, "", "",
+        "Updates firmware by using the firmware package stored in Package, or, by using the "
+        "firmware downloaded from the Package URI."),
+    res(3, "State", O::r, false, true, T::integer, "0..3", "",
+        "Indicates current state with respect to this firmware update."),
+    res(5, "Update Result", O::r, false, true, T::integer, "0..11", "",
+        "Contains the result of downloading or updating the firmware 0: Initial value."),
+    res(6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"),
+    res(7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
+        "Version of the Firmware package"),
+    res(8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
+        "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
+        "images."),
+    res(9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
+        "The LwM2M Client uses this resource to indicate its support for transferring firmware "
+        "images to the client either via the Package Resource (=push) or via the..."),
+    res(10, "Cancel", O::e, false, false, T::none, "", "", "Cancels firmware update."),
+    res(11, "Severity", O::rw, false, false, T::integer, "0..2", "",
+        "Severity of the firmware image."),
+    res(12, "Last State Change Time", O::r, false, false, T::time, "", "",
+        "This resource stores the time when the State resource is changed."),
+    res(13, "Maximum Defer Period", O::rw, false, false, T::unsigned_integer, "", "s",
+        "The number of seconds a user can defer the software update."),
 };
 
 // Object 5 version 1.2: Firmware Update
-constexpr BuiltinResource res_5_1_2[] = {
-    {0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"},
-    {1, "Package URI", O::rw, false, true, T::string, "0..255", "",
-     "URI from where the device can download the firmware package by an alternative mechanism."},
-    {2, "Update", O::e, false, true, T::none, "", "",
-     "Updates firmware by using the firmware package stored in Package, or, by using the firmware "
-     "downloaded from the Package URI."},
-    {3, "State", O::r, false, true, T::integer, "0..3", "",
-     "Indicates current state with respect to this firmware update."},
-    {5, "Update Result", O::r, false, true, T::integer, "0..11", "",
-     "Contains the result of downloading or updating the firmware 0: Initial value."},
-    {6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"},
-    {7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
-     "Version of the Firmware package"},
-    {8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
-     "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
-     "images."},
-    {9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
-     "The LwM2M Client uses this resource to indicate its support for transferring firmware images "
-     "to the client either via the Package Resource (=push) or via the..."},
-    {10, "Cancel", O::e, false, false, T::none, "", "", "Cancels firmware update."},
-    {11, "Severity", O::rw, false, false, T::integer, "0..2", "",
-     "Severity of the firmware image."},
-    {12, "Last State Change Time", O::r, false, false, T::time, "", "",
-     "This resource stores the time when the State resource is changed."},
-    {13, "Maximum Defer Period", O::rw, false, false, T::unsigned_integer, "", "s",
-     "The number of seconds a user can defer the software update."},
-    {14, "Automatic Upgrade at Download", O::rw, false, false, T::boolean, "", "",
-     "Determines if the Firmware Upgrade will proceed automatically when the firmware download has "
-     "completed."},
+constexpr ResourceDef res_5_1_2[] = {
+    res(0, "Package", O::w, false, true, T::opaque, "", "", "Firmware package"),
+    res(1, "Package URI", O::rw, false, true, T::string, "0..255", "",
+        "URI from where the device can download the firmware package by an alternative mechanism."),
+    res(2, "Update", O::e, false, true, T::none, "", "",
+        "Updates firmware by using the firmware package stored in Package, or, by using the "
+        "firmware downloaded from the Package URI."),
+    res(3, "State", O::r, false, true, T::integer, "0..3", "",
+        "Indicates current state with respect to this firmware update."),
+    res(5, "Update Result", O::r, false, true, T::integer, "0..11", "",
+        "Contains the result of downloading or updating the firmware 0: Initial value."),
+    res(6, "PkgName", O::r, false, false, T::string, "0..255", "", "Name of the Firmware Package"),
+    res(7, "PkgVersion", O::r, false, false, T::string, "0..255", "",
+        "Version of the Firmware package"),
+    res(8, "Firmware Update Protocol Support", O::r, true, false, T::integer, "0..5", "",
+        "This resource indicates what protocols the LwM2M Client implements to retrieve firmware "
+        "images."),
+    res(9, "Firmware Update Delivery Method", O::r, false, true, T::integer, "0..2", "",
+        "The LwM2M Client uses this resource to indicate its support for transferring firmware "
+        "images to the client either via the Package Resource (=push) or via the..."),
+    res(10, "Cancel", O::e, false, false, T::none, "", "", "Cancels firmware update."),
+    res(11, "Severity", O::rw, false, false, T::integer, "0..2", "",
+        "Severity of the firmware image."),
+    res(12, "Last State Change Time", O::r, false, false, T::time, "", "",
+        "This resource stores the time when the State resource is changed."),
+    res(13, "Maximum Defer Period", O::rw, false, false, T::unsigned_integer, "", "s",
+        "The number of seconds a user can defer the software update."),
+    res(14, "Automatic Upgrade at Download", O::rw, false, false, T::boolean, "", "",
+        "Determines if the Firmware Upgrade will proceed automatically when the firmware download "
+        "has completed."),
 };
 
 // Object 6 version 1.0: Location
-constexpr BuiltinResource res_6_1_0[] = {
-    {0, "Latitude", O::r, false, true, T::float_, "", "lat",
-     "The decimal notation of latitude, e.g."},
-    {1, "Longitude", O::r, false, true, T::float_, "", "lon",
-     "The decimal notation of longitude, e.g."},
-    {2, "Altitude", O::r, false, false, T::float_, "", "m",
-     "The decimal notation of altitude in meters above sea level."},
-    {3, "Radius", O::r, false, false, T::float_, "", "m",
-     "The value in this resource indicates the radius of a circular area in meters."},
-    {4, "Velocity", O::r, false, false, T::opaque, "", "",
-     "The velocity of the LwM2M Client, as defined in [3GPP-TS_23.032]."},
-    {5, "Timestamp", O::r, false, true, T::time, "", "",
-     "The timestamp of when the location measurement was performed."},
-    {6, "Speed", O::r, false, false, T::float_, "", "m/s",
-     "Speed is the time rate of change in position of a LwM2M Client without regard for direction: "
-     "the scalar component of velocity."},
+constexpr ResourceDef res_6_1_0[] = {
+    res(0, "Latitude", O::r, false, true, T::float_, "", "lat",
+        "The decimal notation of latitude, e.g."),
+    res(1, "Longitude", O::r, false, true, T::float_, "", "lon",
+        "The decimal notation of longitude, e.g."),
+    res(2, "Altitude", O::r, false, false, T::float_, "", "m",
+        "The decimal notation of altitude in meters above sea level."),
+    res(3, "Radius", O::r, false, false, T::float_, "", "m",
+        "The value in this resource indicates the radius of a circular area in meters."),
+    res(4, "Velocity", O::r, false, false, T::opaque, "", "",
+        "The velocity of the LwM2M Client, as defined in [3GPP-TS_23.032]."),
+    res(5, "Timestamp", O::r, false, true, T::time, "", "",
+        "The timestamp of when the location measurement was performed."),
+    res(6, "Speed", O::r, false, false, T::float_, "", "m/s",
+        "Speed is the time rate of change in position of a LwM2M Client without regard for "
+        "direction: the scalar component of velocity."),
 };
 
 // Object 7 version 1.0: Connectivity Statistics
-constexpr BuiltinResource res_7_1_0[] = {
-    {0, "SMS Tx Counter", O::r, false, false, T::integer, "", "",
-     "Indicate the total number of SMS successfully transmitted during the collection period."},
-    {1, "SMS Rx Counter", O::r, false, false, T::integer, "", "",
-     "Indicate the total number of SMS successfully received during the collection period."},
-    {2, "Tx Data", O::r, false, false, T::integer, "", "",
-     "Indicate the total amount of data (IP / non-IP) transmitted during the collection period "
-     "expressed in kilobytes."},
-    {3, "Rx Data", O::r, false, false, T::integer, "", "",
-     "Indicate the total amount of data (IP / non-IP) received during the collection period "
-     "expressed in kilobytes."},
-    {4, "Max Message Size", O::r, false, false, T::integer, "", "B",
-     "The maximum IP message size that is used during the collection period."},
-    {5, "Average Message Size", O::r, false, false, T::integer, "", "B",
-     "The average IP message size that is used during the collection period."},
-    {6, "Start", O::e, false, true, T::none, "", "",
-     "Reset resources 0-5 to 0 and start to collect information, If resource 8 (Collection Period) "
-     "value is 0, the client will keep collecting information until re..."},
-    {7, "Stop", O::e, false, true, T::none, "", "",
-     "Stop collecting information, but do not reset resources 0-5."},
-    {8, "Collection Period", O::rw, false, false, T::integer, "", "s",
-     "The default collection period in seconds."},
+constexpr ResourceDef res_7_1_0[] = {
+    res(0, "SMS Tx Counter", O::r, false, false, T::integer, "", "",
+        "Indicate the total number of SMS successfully transmitted during the collection period."),
+    res(1, "SMS Rx Counter", O::r, false, false, T::integer, "", "",
+        "Indicate the total number of SMS successfully received during the collection period."),
+    res(2, "Tx Data", O::r, false, false, T::integer, "", "",
+        "Indicate the total amount of data (IP / non-IP) transmitted during the collection period "
+        "expressed in kilobytes."),
+    res(3, "Rx Data", O::r, false, false, T::integer, "", "",
+        "Indicate the total amount of data (IP / non-IP) received during the collection period "
+        "expressed in kilobytes."),
+    res(4, "Max Message Size", O::r, false, false, T::integer, "", "B",
+        "The maximum IP message size that is used during the collection period."),
+    res(5, "Average Message Size", O::r, false, false, T::integer, "", "B",
+        "The average IP message size that is used during the collection period."),
+    res(6, "Start", O::e, false, true, T::none, "", "",
+        "Reset resources 0-5 to 0 and start to collect information, If resource 8 (Collection "
+        "Period) value is 0, the client will keep collecting information until re..."),
+    res(7, "Stop", O::e, false, true, T::none, "", "",
+        "Stop collecting information, but do not reset resources 0-5."),
+    res(8, "Collection Period", O::rw, false, false, T::integer, "", "s",
+        "The default collection period in seconds."),
 };
 
 constexpr BuiltinObject objects[] = {

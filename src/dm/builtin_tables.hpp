@@ -11,9 +11,10 @@
 
 // LWM2M_DM_TEXTS=0 (CMake option LWM2M_DM_TEXTS=OFF, for devices): the built-in definitions
 // carry no names, descriptions or units (documentation only: no codec, check or engine rule
-// reads them; ranges, which value checks use, stay). The constructors drop the literals during
-// constant initialisation, so they are neither in the binary nor copied to the heap by
-// builtin_object().
+// reads them; ranges, which value checks use, stay). builtin_resource() and the BuiltinObject
+// constructor drop the literals during constant initialisation, so they are not in the binary.
+// Either way builtin_object() copies nothing: its definitions refer to these tables (DefText,
+// ResourceList::from_static).
 #ifndef LWM2M_DM_TEXTS
 #define LWM2M_DM_TEXTS 1
 #endif
@@ -22,36 +23,27 @@ namespace lwm2m::dm::detail {
 
 inline constexpr bool builtin_texts = LWM2M_DM_TEXTS != 0;
 
-struct BuiltinResource {
-    constexpr BuiltinResource(std::uint16_t id_, const char* name_, Operations operations_,
-                              bool multiple_, bool mandatory_, DataType type_,
-                              const char* range_enumeration_, const char* units_,
-                              const char* description_)
-        : id(id_)
-        , name(builtin_texts ? name_ : "")
-        , operations(operations_)
-        , multiple(multiple_)
-        , mandatory(mandatory_)
-        , type(type_)
-        , range_enumeration(range_enumeration_)
-        , units(builtin_texts ? units_ : "")
-        , description(builtin_texts ? description_ : "") {}
-
-    std::uint16_t id;
-    const char* name;
-    Operations operations;
-    bool multiple;
-    bool mandatory;
-    DataType type;
-    const char* range_enumeration;
-    const char* units;
-    const char* description;
-};
+/// One resource of a built-in table: a ResourceDef referring to the literals (constant
+/// initialisation, no heap), without the texts when builtin_texts is false.
+constexpr ResourceDef builtin_resource(std::uint16_t id, const char* name, Operations operations,
+                                       bool multiple, bool mandatory, DataType type,
+                                       const char* range_enumeration, const char* units,
+                                       const char* description) {
+    return ResourceDef{id,
+                       DefText::from_static(builtin_texts ? name : ""),
+                       operations,
+                       multiple,
+                       mandatory,
+                       type,
+                       DefText::from_static(range_enumeration),
+                       DefText::from_static(builtin_texts ? units : ""),
+                       DefText::from_static(builtin_texts ? description : "")};
+}
 
 struct BuiltinObject {
     constexpr BuiltinObject(std::uint16_t id_, const char* name_, const char* urn_,
                             const char* object_version_, const char* lwm2m_version_, bool multiple_,
-                            bool mandatory_, const BuiltinResource* resources_,
+                            bool mandatory_, const ResourceDef* resources_,
                             std::size_t resource_count_)
         : id(id_)
         , name(builtin_texts ? name_ : "")
@@ -70,7 +62,7 @@ struct BuiltinObject {
     const char* lwm2m_version;
     bool multiple;
     bool mandatory;
-    const BuiltinResource* resources;
+    const ResourceDef* resources; ///< a constant table: definitions refer to it
     std::size_t resource_count;
 };
 

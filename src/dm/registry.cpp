@@ -10,18 +10,14 @@ namespace {
 ObjectDef make_def(const detail::BuiltinObject& b) {
     ObjectDef d;
     d.id = b.id;
-    d.name = b.name;
-    d.urn = b.urn;
-    d.object_version = b.object_version;
-    d.lwm2m_version = b.lwm2m_version;
+    // The tables are constant: the definition refers to their texts instead of copying them.
+    d.name = DefText::from_static(b.name);
+    d.urn = DefText::from_static(b.urn);
+    d.object_version = DefText::from_static(b.object_version);
+    d.lwm2m_version = DefText::from_static(b.lwm2m_version);
     d.multiple = b.multiple;
     d.mandatory = b.mandatory;
-    d.resources.reserve(b.resource_count);
-    for (std::size_t k = 0; k < b.resource_count; ++k) {
-        const detail::BuiltinResource& r = b.resources[k];
-        d.resources.push_back(ResourceDef{r.id, r.name, r.operations, r.multiple, r.mandatory,
-                                          r.type, r.range_enumeration, r.units, r.description});
-    }
+    d.resources = ResourceList::from_static({b.resources, b.resource_count});
     return d;
 }
 
@@ -108,7 +104,10 @@ bool by_id(const ResourceDef& a, const ResourceDef& b) {
 } // namespace
 
 void ObjectRegistry::add(ObjectDef def) {
-    std::sort(def.resources.begin(), def.resources.end(), by_id);
+    // Sorting a constant table's view would copy it: check first (the tables are sorted).
+    const ResourceList& res = def.resources;
+    if (!std::is_sorted(res.begin(), res.end(), by_id))
+        std::sort(def.resources.begin(), def.resources.end(), by_id);
     const std::uint16_t id = def.id;
     defs_.insert_or_assign(id, std::make_shared<const ObjectDef>(std::move(def)));
 }

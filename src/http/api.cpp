@@ -542,10 +542,10 @@ json to_json(const DeviceResponse& r) {
 
 json to_json(const dm::ObjectDef& d, bool with_resources) {
     json j = {{"id", d.id},
-              {"name", d.name},
-              {"urn", d.urn},
-              {"version", d.object_version},
-              {"lwm2m_version", d.lwm2m_version},
+              {"name", d.name.str()},
+              {"urn", d.urn.str()},
+              {"version", d.object_version.str()},
+              {"lwm2m_version", d.lwm2m_version.str()},
               {"multiple", d.multiple},
               {"mandatory", d.mandatory}};
     if (!with_resources) {
@@ -555,14 +555,14 @@ json to_json(const dm::ObjectDef& d, bool with_resources) {
     json res = json::array();
     for (const auto& r : d.resources)
         res.push_back({{"id", r.id},
-                       {"name", r.name},
+                       {"name", r.name.str()},
                        {"operations", ops_name(r.operations)},
                        {"multiple", r.multiple},
                        {"mandatory", r.mandatory},
                        {"type", json_type_name(r.type)},
-                       {"range", r.range_enumeration},
-                       {"units", r.units},
-                       {"description", r.description}});
+                       {"range", r.range_enumeration.str()},
+                       {"units", r.units.str()},
+                       {"description", r.description.str()}});
     j["resources"] = std::move(res);
     return j;
 }

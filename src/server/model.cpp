@@ -140,7 +140,8 @@ std::uint32_t ModelLibrary::profile_for(dm::Lwm2mVersion v, const ObjectLinks& o
             def = nearest(oid, want);
             if (def == nullptr) continue;
             p.substitutions.push_back("object " + std::to_string(oid) + " version " +
-                                      ver_text(want) + " unknown, using " + def->object_version);
+                                      ver_text(want) + " unknown, using " +
+                                      def->object_version.str());
         }
         std::vector<std::uint16_t> extra;
         reg->add(decoding_def(*def, &extra));

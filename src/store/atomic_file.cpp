@@ -90,7 +90,10 @@ Result<Bytes> read_file(const std::string& path, std::size_t max_size) {
     if (!S_ISREG(st.st_mode)) return fail(Errc::invalid_argument);
     if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > max_size)
         return fail(Errc::limit_exceeded);
-    Bytes out(static_cast<std::size_t>(st.st_size));
+    // One byte more than fstat says, so that the usual read ends at end of file without growing
+    // the buffer (a second allocation and a copy).
+    const auto size = static_cast<std::size_t>(st.st_size);
+    Bytes out(size < max_size ? size + 1 : size);
     std::size_t done = 0;
     while (true) {
         if (done == out.size()) {

@@ -151,3 +151,86 @@ TEST(Registry, BuiltinTextsFollowTheBuildOption) {
     EXPECT_FALSE(battery->description.empty());
 #endif
 }
+
+TEST(Registry, BuiltinDefinitionsReferToTheConstantTables) {
+    // issue #8: a built-in definition holds no heap copy of its texts or resources, and copies of
+    // it (one per served object) do not make one either.
+    const auto d = builtin_object(3, "1.1");
+    ASSERT_TRUE(d);
+    const ObjectDef copy = *d;
+    for (const ObjectDef* def : {&*d, &copy}) {
+        EXPECT_TRUE(def->resources.is_static());
+        EXPECT_FALSE(def->name.owned());
+        EXPECT_FALSE(def->urn.owned());
+        for (const ResourceDef& r : def->resources) {
+            EXPECT_FALSE(r.name.owned() || r.range_enumeration.owned() || r.units.owned() ||
+                         r.description.owned())
+                << r.id;
+        }
+    }
+    EXPECT_EQ(copy.resources.data(), d->resources.data()); // the same table
+    EXPECT_EQ(copy, *d);
+    // Registering it keeps the view (the tables are sorted by id: nothing to sort, no copy).
+    ObjectRegistry reg;
+    reg.add(ObjectDef(*d));
+    ASSERT_NE(reg.find(3), nullptr);
+    EXPECT_TRUE(reg.find(3)->resources.is_static());
+    EXPECT_EQ(reg.find(3, 9), d->resource(9));
+}
+
+TEST(Registry, ResourceListCopiesATableOnFirstModification) {
+    const auto d = builtin_object(3, "1.1");
+    ASSERT_TRUE(d);
+    ObjectDef changed = *d;
+    const std::size_t n = d->resources.size();
+    ResourceDef extra;
+    extra.id = 30000;
+    extra.name = "Extra";
+    extra.operations = Operations::r;
+    changed.resources.push_back(extra);
+    EXPECT_FALSE(changed.resources.is_static());
+    ASSERT_EQ(changed.resources.size(), n + 1);
+    EXPECT_EQ(changed.resources.back().id, 30000);
+    EXPECT_EQ(changed.resources.back().name, "Extra");
+    // The table and the original definition are untouched.
+    EXPECT_TRUE(d->resources.is_static());
+    EXPECT_EQ(d->resources.size(), n);
+    EXPECT_NE(changed, *d);
+    changed.resources.erase(changed.resources.end() - 1);
+    EXPECT_EQ(changed, *d); // equal by content, owned or not
+    // Non-const element access also copies first.
+    ObjectDef renamed = *d;
+    renamed.resources[0].name = std::string("Maker");
+    EXPECT_EQ(renamed.resources[0].name, "Maker");
+    EXPECT_NE(d->resources[0].name, "Maker");
+}
+
+TEST(DefText, LiteralsAreReferencedRunTimeTextIsCopied) {
+    const DefText lit = "Temperature";
+    EXPECT_FALSE(lit.owned());
+    EXPECT_EQ(lit, "Temperature");
+    std::string run_time = "Sensor Value";
+    DefText copy = run_time;
+    EXPECT_TRUE(copy.owned());
+    run_time[0] = 'X'; // the copy does not follow its source
+    EXPECT_EQ(copy, "Sensor Value");
+    EXPECT_EQ(copy.size(), 12u);
+    const DefText copy2 = copy; // deep copy
+    EXPECT_TRUE(copy2.owned());
+    EXPECT_NE(copy2.data(), copy.data());
+    EXPECT_EQ(copy2, copy);
+    DefText moved = std::move(copy);
+    EXPECT_EQ(moved, "Sensor Value");
+    EXPECT_TRUE(DefText(std::string()).empty());
+    EXPECT_FALSE(DefText(std::string()).owned()); // empty: no heap
+    const char* c_string = run_time.c_str();      // a run-time C string is copied too
+    const DefText from_c = c_string;
+    EXPECT_TRUE(from_c.owned());
+    EXPECT_EQ(from_c, "Xensor Value");
+    ResourceDef r;
+    r.units = c_string; // assignable like the std::string it replaced
+    EXPECT_EQ(r.units, run_time);
+    const std::string as_string = lit;
+    EXPECT_EQ(as_string + "!", "Temperature!");
+    EXPECT_EQ("T: " + lit, "T: Temperature");
+}
