@@ -21,11 +21,13 @@ namespace lwm2m::store {
 
 namespace detail {
 /// Heterogeneous string hashing, so string_view lookups do not build a std::string.
+/// Deliberately not noexcept: libstdc++ then keeps each key's hash code in its node, so a lookup
+/// walking a bucket chain compares the stored codes instead of comparing (and re-hashing, to
+/// find the bucket's end) the other keys: 128-byte PSK identities in cold memory, at every
+/// handshake.
 struct StringHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-        return std::hash<std::string_view>{}(s);
-    }
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 struct StringEq {
     using is_transparent = void;
