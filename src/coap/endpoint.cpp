@@ -43,9 +43,6 @@ Endpoint::Impl::Impl(const Config& c, Random& r, Logger& l)
     szx = szx_for_size(std::clamp<std::size_t>(cfg.block_size, 16, 1024));
     cfg.block_size = std::size_t{1} << (szx + 4U);
     cfg.nstart = std::max(1U, cfg.nstart);
-    // A datagram from a new peer misses in peers_ after walking a whole bucket chain of other
-    // peers' cold nodes (a server at 1e5 peers): half-full buckets halve that walk.
-    peers_.max_load_factor(0.5F);
     exchange_lifetime = cfg.exchange_lifetime();
     non_timeout =
         cfg.non_response_timeout.count() > 0 ? cfg.non_response_timeout : cfg.max_transmit_wait();

@@ -37,6 +37,7 @@
 
 #include <lwm2m/base/errc.hpp>
 #include <lwm2m/base/ring_queue.hpp>
+#include <lwm2m/base/slab_map.hpp>
 #include <lwm2m/coap/block_option.hpp>
 #include <lwm2m/coap/codec.hpp>
 #include <lwm2m/coap/endpoint.hpp>
@@ -352,7 +353,10 @@ struct Endpoint::Impl {
     Duration separate_timeout{};
     Duration block_lifetime{};
 
-    std::unordered_map<PeerAddr, Peer, FastPeerHash> peers_;
+    /// Flat index over a slab (slab_map.hpp): a datagram from a new peer misses without walking
+    /// a bucket chain of other peers' cold nodes (a server at 1e5 peers); Peer addresses are
+    /// stable (Tx::owner, Exchange::state point into it).
+    SlabMap<PeerAddr, Peer, FastPeerHash> peers_;
     std::unordered_map<PeerMid, Tx, PeerMidHash> txs_;
     /// (peer, MID) -> DedupEntry; the ring is also the expiry FIFO (constant lifetime).
     mutable PeerDedupTable dedup_;

@@ -8,6 +8,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <lwm2m/base/slab_map.hpp>
+
 #include "dtls/engine.hpp"
 
 namespace lwm2m::dtls {
@@ -99,14 +101,19 @@ struct ServerTable::Impl final : detail::Policy {
     CredentialStore* store = nullptr;
     detail::Shared shared;
     detail::Outbox out;
-    std::unordered_map<SessionKey, Entry, SessionKeyHash> entries;
+    /// Sessions by address: a flat index over a slab (slab_map.hpp). A ClientHello from a new
+    /// address is a lookup that misses; here it touches one line of the index instead of a
+    /// bucket chain of other sessions' cold nodes.
+    using Entries = SlabMap<SessionKey, Entry, SessionKeyHash>;
+    Entries entries;
     std::list<SessionKey> lru; // front: least recently active
     std::set<std::tuple<TimePoint, std::uint64_t, Conn*>> timers;
     /// Handshakes in progress, least recently active first (Conn::half_open_pos).
     std::list<Conn*> half_open;
     /// Handshakes in progress per source address (port 0) and per source prefix.
-    std::unordered_map<PeerAddr, std::uint32_t, PeerAddrHash> per_address;
-    std::unordered_map<PeerAddr, std::uint32_t, PeerAddrHash> per_prefix;
+    using Counts = SlabMap<PeerAddr, std::uint32_t, PeerAddrHash>;
+    Counts per_address;
+    Counts per_prefix;
     std::size_t high_water = 0; ///< most sessions since the last release hint
     bool release_hint = false;
     std::size_t conn_count = 0;
@@ -186,14 +193,11 @@ struct ServerTable::Impl final : detail::Policy {
         return masked(p, p.family == PeerAddr::Family::ipv4 ? cfg.ipv4_prefix_bits
                                                             : cfg.ipv6_prefix_bits);
     }
-    static void decrement(std::unordered_map<PeerAddr, std::uint32_t, PeerAddrHash>& m,
-                          const PeerAddr& k) {
+    static void decrement(Counts& m, const PeerAddr& k) {
         auto it = m.find(k);
         if (it != m.end() && --it->second == 0) m.erase(it);
     }
-    static std::uint32_t
-    count_of(const std::unordered_map<PeerAddr, std::uint32_t, PeerAddrHash>& m,
-             const PeerAddr& k) {
+    static std::uint32_t count_of(const Counts& m, const PeerAddr& k) {
         const auto it = m.find(k);
         return it == m.end() ? 0 : it->second;
     }
@@ -257,8 +261,7 @@ struct ServerTable::Impl final : detail::Policy {
         ++stats.own_path_switches;
     }
     /// A datagram for the own-path session of `it`.
-    void own_datagram(std::unordered_map<SessionKey, Entry, SessionKeyHash>::iterator it,
-                      BytesView b) {
+    void own_datagram(Entries::iterator it, BytesView b) {
         Entry& e = it->second;
         const PeerAddr peer = it->first.addr;
         OpenedDatagram r = e.own->open(b);
@@ -338,7 +341,7 @@ struct ServerTable::Impl final : detail::Policy {
         e.last_activity = now;
         lru.splice(lru.end(), lru, e.lru);
     }
-    void erase_entry(std::unordered_map<SessionKey, Entry, SessionKeyHash>::iterator it) {
+    void erase_entry(Entries::iterator it) {
         Entry& e = it->second;
         for (auto* c : {e.cur.get(), e.pending.get()})
             if (c != nullptr) retire(*c);
@@ -560,10 +563,6 @@ Result<ServerTable> ServerTable::create(ServerConfig config, CredentialStore& st
         return fail(Errc::invalid_config);
     LWM2M_TRY_VOID(sh.apply_common(cfg));
     sh.policy = impl.get();
-    // A ClientHello from a new address is a lookup that misses: it walks the whole bucket
-    // chain, each node another session's cold memory. Half-full buckets halve that walk for
-    // 8 bytes more per session.
-    impl->entries.max_load_factor(0.5F);
     const bool want_cert = cfg.rpk.has_value() || cfg.x509.has_value();
     if (!cfg.psk && !want_cert) return fail(Errc::invalid_config);
     if (cfg.psk) {

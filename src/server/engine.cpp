@@ -18,9 +18,7 @@ Engine::Impl::Impl(EngineConfig config, EngineDeps deps)
     , wall(deps.wall_clock)
     , log(deps.logger)
     , credentials(deps.security, cfg.x509_cn_is_endpoint)
-    , models(cfg.objects, !cfg.strict, cfg.max_model_profiles) {
-    identities.max_load_factor(0.5F); // each handshake inserts a new peer (see coap peers_)
-}
+    , models(cfg.objects, !cfg.strict, cfg.max_model_profiles) {}
 
 Result<Engine> Engine::create(EngineConfig config, EngineDeps deps) {
     if (config.listeners.empty() || config.listeners.size() > 0xFFFF)

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <lwm2m/base/ring_queue.hpp>
+#include <lwm2m/base/slab_map.hpp>
 #include <lwm2m/base/slot_index.hpp>
 #include <lwm2m/coap/endpoint.hpp>
 #include <lwm2m/dtls/secure_endpoint.hpp>
@@ -242,7 +243,9 @@ struct Engine::Impl {
     std::size_t reg_peak = 0; ///< most registrations since the last release hint
     SlotIndex by_endpoint;    ///< endpoint name -> slot
     SlotIndex by_peer;        ///< (listener, address) -> slot
-    std::unordered_map<detail::PeerKey, BoundIdentity, detail::PeerKeyHash> identities;
+    /// Bound DTLS identities by (listener, address): a flat index over a slab (one lookup of a
+    /// new address per handshake must not walk other peers' cold nodes).
+    SlabMap<detail::PeerKey, BoundIdentity, detail::PeerKeyHash> identities;
     std::vector<detail::ExpiryEntry> expiry; ///< min-heap (std::greater)
 
     // interned Register/Update payloads

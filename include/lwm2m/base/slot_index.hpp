@@ -48,8 +48,12 @@ public:
     /// Points the key (tag + matches) at `slot`, replacing the slot it pointed at, if any.
     template <class Matches>
     void assign(std::uint32_t tag, std::uint32_t slot, Matches&& matches) {
+        // Grow when live entries fill more than a quarter; otherwise only sweep the tombstones.
+        // Either way at least capacity/4 inserts follow before the next rehash: a table kept
+        // just below half full by erase + insert churn (a registration moving to a new
+        // address) must not be rebuilt on every insert.
         if ((used_ + 1) * 2 > table_.size())
-            rehash(live_ * 2 + 2 > table_.size() ? table_.size() * 2 : table_.size());
+            rehash((live_ + 1) * 4 > table_.size() ? table_.size() * 2 : table_.size());
         const std::size_t mask = table_.size() - 1;
         std::size_t free = table_.size();
         for (std::size_t i = tag & mask;; i = (i + 1) & mask) {
@@ -91,6 +95,8 @@ public:
 
     [[nodiscard]] std::size_t size() const noexcept { return live_; }
     [[nodiscard]] std::size_t capacity() const noexcept { return table_.size(); }
+    /// Times the table was rebuilt (grown or swept of tombstones), for tests.
+    [[nodiscard]] std::size_t rehashes() const noexcept { return rehashes_; }
 
     /// Every (tag, slot), in table order.
     template <class F>
@@ -107,6 +113,7 @@ private:
 
     void rehash(std::size_t capacity) {
         if (capacity < 16) capacity = 16;
+        ++rehashes_;
         std::vector<Entry> old(capacity);
         old.swap(table_);
         used_ = live_ = 0;
@@ -125,6 +132,7 @@ private:
     std::vector<Entry> table_;
     std::size_t used_ = 0; ///< live + tombstones
     std::size_t live_ = 0;
+    std::size_t rehashes_ = 0;
 };
 
 } // namespace lwm2m

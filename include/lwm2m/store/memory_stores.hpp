@@ -21,11 +21,13 @@ namespace lwm2m::store {
 
 namespace detail {
 /// Heterogeneous string hashing, so string_view lookups do not build a std::string.
+/// Deliberately not noexcept: libstdc++ then keeps each key's hash code in its node, so a lookup
+/// walking a bucket chain compares the stored codes instead of comparing (and re-hashing, to
+/// find the bucket's end) the other keys: 128-byte PSK identities in cold memory, at every
+/// handshake.
 struct StringHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-        return std::hash<std::string_view>{}(s);
-    }
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 struct StringEq {
     using is_transparent = void;
@@ -74,6 +76,12 @@ private:
 
 class MemorySecurityStore final : public SecurityStore {
 public:
+    MemorySecurityStore() {
+        // Every DTLS handshake looks its PSK identity up, every Register its endpoint, among 10^5
+        // entries in cold memory: half-full buckets shorten the chain of nodes a look-up reads.
+        by_endpoint_.max_load_factor(0.5F);
+        by_psk_identity_.max_load_factor(0.5F);
+    }
     [[nodiscard]] Result<void> put(SecurityInfo info, std::string* why = nullptr) override;
     [[nodiscard]] Result<bool> remove(std::string_view endpoint) override;
     [[nodiscard]] const SecurityInfo* find(std::string_view endpoint) const override;

@@ -69,5 +69,37 @@ TEST(SlotIndex, AssignRepointsAnExistingKeyAndCollidingTagsStayApart) {
     EXPECT_GE(SlotIndex::tag_of(1), 2U);
 }
 
+TEST(SlotIndex, ChurnJustBelowHalfFullDoesNotRebuildOnEveryInsert) {
+    // A fleet whose devices re-register from new addresses: the peer index erases the old key
+    // and inserts the new one while its size stays put. At exactly capacity/2 live entries the
+    // first version rebuilt the whole table on every insert (O(n) per Register).
+    SlotIndex index;
+    std::vector<std::uint64_t> key_of;
+    auto tag = [](std::uint64_t k) { return SlotIndex::tag_of(k * 0x9e3779b97f4a7c15ULL); };
+    auto put = [&](std::uint32_t slot, std::uint64_t k) {
+        key_of[slot] = k;
+        index.assign(tag(k), slot, [&](std::uint32_t s) { return key_of[s] == k; });
+    };
+    constexpr std::uint32_t n = 1024;
+    key_of.resize(n);
+    for (std::uint32_t s = 0; s < n; ++s)
+        put(s, s);
+    ASSERT_EQ(index.capacity(), 2 * n); // exactly half full
+    const std::size_t before = index.rehashes();
+    std::uint64_t next = n;
+    constexpr std::uint32_t moves = 20 * n;
+    for (std::uint32_t i = 0; i < moves; ++i) {
+        const std::uint32_t s = i % n;
+        index.erase(tag(key_of[s]), s);
+        put(s, next++);
+    }
+    EXPECT_EQ(index.size(), n);
+    // Each rebuild is followed by at least capacity/4 inserts (the first version: one per move).
+    EXPECT_LE(index.rehashes() - before, 8 * moves / index.capacity() + 2);
+    for (std::uint32_t s = 0; s < n; ++s)
+        EXPECT_EQ(
+            index.find(tag(key_of[s]), [&](std::uint32_t o) { return key_of[o] == key_of[s]; }), s);
+}
+
 } // namespace
 } // namespace lwm2m
