@@ -8,6 +8,8 @@
 // erased.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -53,8 +55,12 @@ public:
             s = free_.back();
             free_.pop_back();
         } else {
-            if (next_ == chunks_.size() * kChunk)
-                chunks_.push_back(std::make_unique<Node[]>(kChunk));
+            if (next_ == capacity_) {
+                const std::size_t n =
+                    chunks_.empty() ? kFirst : std::min(kChunk, kFirst << (chunks_.size() - 1));
+                chunks_.push_back(std::make_unique<Node[]>(n));
+                capacity_ += n;
+            }
             s = static_cast<std::uint32_t>(next_++);
         }
         Node& n = node(s);
@@ -90,19 +96,30 @@ public:
         chunks_.clear();
         free_.clear();
         next_ = 0;
+        capacity_ = 0;
         size_ = 0;
     }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
 private:
+    // Chunks of 8, 8, 16, 32, 64 and 128 nodes, then 256 each: a table of a few entries (a
+    // client's CoAP peers) costs a few nodes, not a whole 256-node chunk.
+    static constexpr std::size_t kFirst = 8;
     static constexpr std::size_t kChunk = 256;
+    static constexpr std::size_t kSmall = 6; ///< the chunks before the first full-size one
     static std::uint32_t tag(const Key& k) noexcept { return SlotIndex::tag_of(Hash{}(k)); }
-    Node& node(std::uint32_t s) const noexcept { return chunks_[s / kChunk][s % kChunk]; }
+    Node& node(std::uint32_t s) const noexcept {
+        if (s >= kChunk) return chunks_[s / kChunk + kSmall - 1][s % kChunk];
+        if (s < kFirst) return chunks_[0][s];
+        const int w = std::bit_width(s); // s in [2^(w-1), 2^w): chunk w - 3
+        return chunks_[static_cast<std::size_t>(w) - 3][s - (std::uint32_t{1} << (w - 1))];
+    }
 
     std::vector<std::unique_ptr<Node[]>> chunks_;
     std::vector<std::uint32_t> free_;
-    std::size_t next_ = 0; ///< nodes handed out so far (free or live)
+    std::size_t next_ = 0;     ///< nodes handed out so far (free or live)
+    std::size_t capacity_ = 0; ///< nodes in the chunks
     std::size_t size_ = 0;
     SlotIndex index_;
 };

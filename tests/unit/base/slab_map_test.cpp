@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
+#include <vector>
 
 #include <lwm2m/base/random.hpp>
 #include <lwm2m/base/slab_map.hpp>
@@ -92,3 +95,24 @@ TEST(SlabMap, NodesKeepTheirAddressWhileTheMapGrows) {
 
 } // namespace
 } // namespace lwm2m
+
+TEST(SlabMap, NodesKeepTheirAddressesAcrossChunksOfGrowingSize) {
+    // The first chunks are small (8, 8, 16, ... nodes), then 256 each: every node must stay
+    // where it was handed out, whatever chunk holds it.
+    lwm2m::SlabMap<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>> map;
+    std::vector<const std::uint64_t*> where;
+    for (std::uint64_t k = 0; k < 1000; ++k) {
+        auto [n, fresh] = map.try_emplace(k);
+        ASSERT_TRUE(fresh);
+        n->second = k * 7;
+        where.push_back(&n->second);
+    }
+    for (std::uint64_t k = 0; k < 1000; ++k) {
+        const auto* n = map.find(k);
+        ASSERT_NE(n, map.end());
+        EXPECT_EQ(&n->second, where[k]);
+        EXPECT_EQ(n->second, k * 7);
+    }
+    std::set<const std::uint64_t*> distinct(where.begin(), where.end());
+    EXPECT_EQ(distinct.size(), where.size());
+}
