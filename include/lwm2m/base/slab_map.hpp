@@ -8,7 +8,6 @@
 // erased.
 #pragma once
 
-#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -56,8 +55,10 @@ public:
             free_.pop_back();
         } else {
             if (next_ == capacity_) {
-                const std::size_t n =
-                    chunks_.empty() ? kFirst : std::min(kChunk, kFirst << (chunks_.size() - 1));
+                const std::size_t made = chunks_.size();
+                const std::size_t n = made >= kSmall ? kChunk
+                                      : made == 0    ? kFirst
+                                                     : kFirst << (made - 1);
                 chunks_.push_back(std::make_unique<Node[]>(n));
                 capacity_ += n;
             }

@@ -101,13 +101,14 @@ TEST(SlabMap, NodesKeepTheirAddressesAcrossChunksOfGrowingSize) {
     // where it was handed out, whatever chunk holds it.
     lwm2m::SlabMap<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>> map;
     std::vector<const std::uint64_t*> where;
-    for (std::uint64_t k = 0; k < 1000; ++k) {
+    constexpr std::uint64_t count = 100'000; // far past the small chunks: about 400 chunks
+    for (std::uint64_t k = 0; k < count; ++k) {
         auto [n, fresh] = map.try_emplace(k);
         ASSERT_TRUE(fresh);
         n->second = k * 7;
         where.push_back(&n->second);
     }
-    for (std::uint64_t k = 0; k < 1000; ++k) {
+    for (std::uint64_t k = 0; k < count; ++k) {
         const auto* n = map.find(k);
         ASSERT_NE(n, map.end());
         EXPECT_EQ(&n->second, where[k]);
