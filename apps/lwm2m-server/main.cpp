@@ -582,7 +582,7 @@ int run(const app::ServerOptions& o) {
     http::ServerOptions hso;
     hso.address = o.http_address;
     hso.port = static_cast<std::uint16_t>(o.http_port);
-    http::HttpServer http_server(router, hso);
+    http::HttpServer http_server(router, hso, logger);
 
     if (auto r = http_server.start(); !r) {
         log->error("REST API on {}:{}: {}", o.http_address, o.http_port, r.error().message());

@@ -83,6 +83,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     net::io_context ioc;
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
     std::optional<tcp::acceptor> acceptor;
+    net::steady_timer accept_pause{ioc};
 
     void do_accept();
     void count(std::uint64_t ServerStats::*field) {
@@ -236,7 +237,11 @@ private:
         Reply reply(std::move(state));
         srv_->router.dispatch(req, reply);
         path_ = req.path;
-        if (reply.done()) return; // answered synchronously (on_reply is already posted)
+        // The wait is armed even for a reply already marked done: Reply::send_with marks it
+        // before posting the answer, and until that post has taken its reference to this
+        // session, the pending wait is what keeps the session (and its socket) alive. Skipping
+        // it for a done reply closed the connection without an answer when another thread
+        // answered within microseconds. on_reply cancels it.
         timer_.expires_after(req.answer_within);
         timer_.async_wait([self = shared_from_this(), gen](beast::error_code e) {
             if (e || self->generation_ != gen || self->state_ != State::waiting) return;
@@ -433,7 +438,20 @@ private:
 void HttpServer::Impl::do_accept() {
     acceptor->async_accept(
         net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-            if (ec || self->stopping) return;
+            if (self->stopping || ec == net::error::operation_aborted) return;
+            if (ec) {
+                // Not a reason to stop listening: a connection reset before it was accepted
+                // (ECONNABORTED) is gone, and out of descriptors (EMFILE, ENFILE) or buffers
+                // passes once connections close; those retry after a pause instead of spinning.
+                self->count(&ServerStats::accept_errors);
+                self->log.write(LogLevel::warn, "http", "accept failed: " + ec.message());
+                if (ec == net::error::connection_aborted) return self->do_accept();
+                self->accept_pause.expires_after(std::chrono::milliseconds(100));
+                self->accept_pause.async_wait([self](beast::error_code e) {
+                    if (!e && !self->stopping) self->do_accept();
+                });
+                return;
+            }
             bool reject;
             {
                 std::lock_guard lock(self->mutex);
@@ -492,6 +510,7 @@ HttpServer::~HttpServer() {
         net::post(im.ioc, [impl = impl_] {
             beast::error_code ec;
             if (impl->acceptor) impl->acceptor->close(ec);
+            impl->accept_pause.cancel();
         });
         for (auto& s : live)
             net::post(s->executor(), [s] { s->force_close(); });
@@ -543,6 +562,7 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     net::post(im.ioc, [impl = impl_] {
         beast::error_code ec;
         if (impl->acceptor) impl->acceptor->close(ec);
+        impl->accept_pause.cancel();
     });
     std::vector<std::shared_ptr<Session>> live;
     {

@@ -47,6 +47,7 @@ struct ServerOptions {
 struct ServerStats {
     std::uint64_t connections_accepted = 0;
     std::uint64_t connections_rejected = 0; ///< over max_connections
+    std::uint64_t accept_errors = 0;        ///< accept() failed (EMFILE, ECONNABORTED, ...)
     std::uint64_t requests = 0;
     std::uint64_t bad_requests = 0; ///< unparsable, too large (400/413/431)
     std::uint64_t request_timeouts = 0;
