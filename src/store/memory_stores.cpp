@@ -6,12 +6,6 @@
 
 namespace lwm2m::store {
 
-namespace {
-std::string key_of(BytesView b) {
-    return std::string(as_string_view(b));
-}
-} // namespace
-
 // ---------------------------------------------------------------- registrations
 
 namespace {
@@ -127,99 +121,121 @@ std::vector<ObservationRecord> MemoryRegistrationStore::observations(std::string
 
 // ---------------------------------------------------------------- security
 
+namespace {
+// A record's key in each index; nullopt when it has none there.
+std::optional<std::string_view> endpoint_key(const SecurityInfo& i) {
+    return std::string_view(i.endpoint);
+}
+std::optional<std::string_view> psk_key(const SecurityInfo& i) {
+    if (i.mode != SecurityMode::psk) return std::nullopt;
+    return as_string_view(i.psk_identity);
+}
+std::optional<std::string_view> rpk_key(const SecurityInfo& i) {
+    if (i.mode != SecurityMode::rpk) return std::nullopt;
+    return as_string_view(i.rpk_public_key);
+}
+std::optional<std::string_view> cn_key(const SecurityInfo& i) {
+    if (i.mode != SecurityMode::x509) return std::nullopt;
+    return x509_cn_of(i);
+}
+} // namespace
+
+template <class Key>
+std::optional<std::uint32_t> MemorySecurityStore::slot_in(const SlotIndex& index,
+                                                          std::string_view k, Key key) const {
+    return index.find(tag_of(k), [&](std::uint32_t s) { return key(record(s).info) == k; });
+}
+
+template <class Key>
+const SecurityInfo* MemorySecurityStore::find_in(const SlotIndex& index, std::string_view k,
+                                                 Key key) const {
+    const auto s = slot_in(index, k, key);
+    return s ? &record(*s).info : nullptr;
+}
+
+void MemorySecurityStore::index(std::uint32_t s) {
+    const SecurityInfo& info = record(s).info;
+    auto add = [&](SlotIndex& index, auto key) {
+        const auto k = key(info);
+        if (!k) return;
+        index.assign(tag_of(*k), s, [&](std::uint32_t o) { return key(record(o).info) == k; });
+    };
+    add(by_endpoint_, endpoint_key);
+    add(by_psk_identity_, psk_key);
+    add(by_rpk_, rpk_key);
+    add(by_cn_, cn_key);
+}
+
+void MemorySecurityStore::unindex(std::uint32_t s) {
+    const SecurityInfo& info = record(s).info;
+    auto drop = [&](SlotIndex& index, auto key) {
+        if (const auto k = key(info)) index.erase(tag_of(*k), s);
+    };
+    drop(by_endpoint_, endpoint_key);
+    drop(by_psk_identity_, psk_key);
+    drop(by_rpk_, rpk_key);
+    drop(by_cn_, cn_key);
+}
+
 Result<void> MemorySecurityStore::put(SecurityInfo info, std::string* why) {
     LWM2M_TRY_VOID(validate(info, why));
-    auto taken = [&](const detail::StringMap<const SecurityInfo*>& index, std::string_view key,
-                     const char* what) -> bool {
-        auto it = index.find(key);
-        if (it == index.end() || it->second->endpoint == info.endpoint) return false;
+    auto taken = [&](const SlotIndex& index, auto key, const char* what) -> bool {
+        const auto k = key(info);
+        if (!k) return false;
+        const SecurityInfo* other = find_in(index, *k, key);
+        if (other == nullptr || other->endpoint == info.endpoint) return false;
         if (why) *why = what;
         return true;
     };
-    switch (info.mode) {
-    case SecurityMode::psk:
-        if (taken(by_psk_identity_, as_string_view(info.psk_identity),
-                  "the PSK identity is bound to another endpoint"))
-            return fail(Errc::conflict);
-        break;
-    case SecurityMode::rpk:
-        if (taken(by_rpk_, as_string_view(info.rpk_public_key),
-                  "the raw public key is bound to another endpoint"))
-            return fail(Errc::conflict);
-        break;
-    case SecurityMode::x509:
-        if (taken(by_cn_, x509_cn_of(info), "the certificate name is bound to another endpoint"))
-            return fail(Errc::conflict);
-        break;
-    case SecurityMode::nosec:
-        break;
-    }
-    auto it = by_endpoint_.find(info.endpoint);
-    if (it != by_endpoint_.end()) {
-        unindex(it->second);
-        it->second = std::move(info);
+    if (taken(by_psk_identity_, psk_key, "the PSK identity is bound to another endpoint") ||
+        taken(by_rpk_, rpk_key, "the raw public key is bound to another endpoint") ||
+        taken(by_cn_, cn_key, "the certificate name is bound to another endpoint"))
+        return fail(Errc::conflict);
+    std::uint32_t s = 0;
+    if (const auto old = slot_in(by_endpoint_, info.endpoint, endpoint_key)) {
+        s = *old; // replaced in place: the record's address stays, its keys change
+        unindex(s);
+    } else if (!free_.empty()) {
+        s = free_.back();
+        free_.pop_back();
     } else {
-        std::string key = info.endpoint;
-        it = by_endpoint_.emplace(std::move(key), std::move(info)).first;
+        if (next_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<Record[]>(kChunk));
+        s = next_++;
     }
-    const SecurityInfo* p = &it->second;
-    switch (p->mode) {
-    case SecurityMode::psk:
-        by_psk_identity_[key_of(p->psk_identity)] = p;
-        break;
-    case SecurityMode::rpk:
-        by_rpk_[key_of(p->rpk_public_key)] = p;
-        break;
-    case SecurityMode::x509:
-        by_cn_[std::string(x509_cn_of(*p))] = p;
-        break;
-    case SecurityMode::nosec:
-        break;
-    }
+    record(s).info = std::move(info);
+    record(s).used = true;
+    index(s);
     return ok();
 }
 
-void MemorySecurityStore::unindex(const SecurityInfo& info) {
-    auto drop = [&](detail::StringMap<const SecurityInfo*>& index, std::string_view key) {
-        auto it = index.find(key);
-        if (it != index.end() && it->second == &info) index.erase(it);
-    };
-    drop(by_psk_identity_, as_string_view(info.psk_identity));
-    drop(by_rpk_, as_string_view(info.rpk_public_key));
-    drop(by_cn_, x509_cn_of(info));
-}
-
 Result<bool> MemorySecurityStore::remove(std::string_view endpoint) {
-    auto it = by_endpoint_.find(endpoint);
-    if (it == by_endpoint_.end()) return false;
-    unindex(it->second);
-    by_endpoint_.erase(it);
+    const auto s = slot_in(by_endpoint_, endpoint, endpoint_key);
+    if (!s) return false;
+    unindex(*s);
+    record(*s) = Record{}; // SecretBytes wipes the key
+    free_.push_back(*s);
     return true;
 }
 
 const SecurityInfo* MemorySecurityStore::find(std::string_view endpoint) const {
-    auto it = by_endpoint_.find(endpoint);
-    return it == by_endpoint_.end() ? nullptr : &it->second;
+    return find_in(by_endpoint_, endpoint, endpoint_key);
 }
 
 const SecurityInfo* MemorySecurityStore::find_by_psk_identity(BytesView identity) const {
-    auto it = by_psk_identity_.find(as_string_view(identity));
-    return it == by_psk_identity_.end() ? nullptr : it->second;
+    return find_in(by_psk_identity_, as_string_view(identity), psk_key);
 }
 
 const SecurityInfo* MemorySecurityStore::find_by_rpk(BytesView spki) const {
-    auto it = by_rpk_.find(as_string_view(spki));
-    return it == by_rpk_.end() ? nullptr : it->second;
+    return find_in(by_rpk_, as_string_view(spki), rpk_key);
 }
 
 const SecurityInfo* MemorySecurityStore::find_by_x509_cn(std::string_view common_name) const {
-    auto it = by_cn_.find(common_name);
-    return it == by_cn_.end() ? nullptr : it->second;
+    return find_in(by_cn_, common_name, cn_key);
 }
 
 void MemorySecurityStore::for_each(const std::function<void(const SecurityInfo&)>& fn) const {
-    for (const auto& [ep, info] : by_endpoint_)
-        fn(info);
+    for (std::uint32_t s = 0; s < next_; ++s)
+        if (record(s).used) fn(record(s).info);
 }
 
 // ---------------------------------------------------------------- events

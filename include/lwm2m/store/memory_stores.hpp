@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,8 +24,7 @@ namespace detail {
 /// Heterogeneous string hashing, so string_view lookups do not build a std::string.
 /// Deliberately not noexcept: libstdc++ then keeps each key's hash code in its node, so a lookup
 /// walking a bucket chain compares the stored codes instead of comparing (and re-hashing, to
-/// find the bucket's end) the other keys: 128-byte PSK identities in cold memory, at every
-/// handshake.
+/// find the bucket's end) the other keys.
 struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -74,14 +74,14 @@ private:
     std::optional<Error> fail_;
 };
 
+/// Credentials in chunks of records that never move, indexed by flat hash indexes (endpoint,
+/// PSK identity, raw public key, certificate name): a look-up reads one index line and the
+/// record, where chained hash maps read a bucket, the node before, the node, the key's own block
+/// and then the record. Every DTLS handshake looks its PSK identity up and every Register its
+/// endpoint, among 10^5 records in cold memory. The SQLite and Redis stores keep their cache in
+/// one. A pointer returned stays valid until that endpoint's record is replaced or removed.
 class MemorySecurityStore final : public SecurityStore {
 public:
-    MemorySecurityStore() {
-        // Every DTLS handshake looks its PSK identity up, every Register its endpoint, among 10^5
-        // entries in cold memory: half-full buckets shorten the chain of nodes a look-up reads.
-        by_endpoint_.max_load_factor(0.5F);
-        by_psk_identity_.max_load_factor(0.5F);
-    }
     [[nodiscard]] Result<void> put(SecurityInfo info, std::string* why = nullptr) override;
     [[nodiscard]] Result<bool> remove(std::string_view endpoint) override;
     [[nodiscard]] const SecurityInfo* find(std::string_view endpoint) const override;
@@ -92,12 +92,32 @@ public:
     [[nodiscard]] std::size_t size() const override { return by_endpoint_.size(); }
 
 private:
-    void unindex(const SecurityInfo& info);
-    // Nodes of by_endpoint_ never move (unordered_map), so the indexes point into them.
-    detail::StringMap<SecurityInfo> by_endpoint_;
-    detail::StringMap<const SecurityInfo*> by_psk_identity_; ///< key: the identity bytes
-    detail::StringMap<const SecurityInfo*> by_rpk_;          ///< key: the SPKI DER bytes
-    detail::StringMap<const SecurityInfo*> by_cn_;
+    static constexpr std::size_t kChunk = 256; ///< records per chunk
+    struct Record {
+        SecurityInfo info;
+        bool used = false;
+    };
+    [[nodiscard]] Record& record(std::uint32_t s) const noexcept {
+        return chunks_[s / kChunk][s % kChunk];
+    }
+    /// The record whose key is `k`; `key(info)` gives a record's key in that index, or nullopt
+    /// when the record has none there (another mode).
+    template <class Key>
+    [[nodiscard]] std::optional<std::uint32_t> slot_in(const SlotIndex& index, std::string_view k,
+                                                       Key key) const;
+    template <class Key>
+    [[nodiscard]] const SecurityInfo* find_in(const SlotIndex& index, std::string_view k,
+                                              Key key) const;
+    void index(std::uint32_t s);
+    void unindex(std::uint32_t s);
+
+    std::vector<std::unique_ptr<Record[]>> chunks_;
+    std::vector<std::uint32_t> free_;
+    std::uint32_t next_ = 0; ///< records handed out so far (used or free)
+    SlotIndex by_endpoint_;
+    SlotIndex by_psk_identity_;
+    SlotIndex by_rpk_; ///< key: the SPKI DER bytes
+    SlotIndex by_cn_;
 };
 
 class MemoryEventLog final : public EventLog {

@@ -167,6 +167,48 @@ TEST(MemorySecurityStore, ModeChangeMovesTheIndexEntry) {
     EXPECT_EQ(s.size(), 1U);
 }
 
+// Thousands of records over many chunks: a record's address stays while others come and go, a
+// removed record's place is reused, and every index answers for every live record only.
+TEST(MemorySecurityStore, RecordsStayPutAndPlacesAreReusedAtScale) {
+    MemorySecurityStore s;
+    constexpr int kN = 3000;
+    auto ep = [](int i) { return "endpoint-number-" + std::to_string(i); };
+    auto id = [](int i) { return std::string(100, 'i') + std::to_string(i); };
+    ASSERT_TRUE(s.put(psk(ep(0), id(0))));
+    const SecurityInfo* first = s.find(ep(0));
+    for (int i = 1; i < kN; ++i)
+        ASSERT_TRUE(s.put(psk(ep(i), id(i))));
+    EXPECT_EQ(s.find(ep(0)), first) << "records never move";
+    for (int i = 0; i < kN; i += 2)
+        ASSERT_TRUE(*s.remove(ep(i)));
+    EXPECT_EQ(s.size(), static_cast<std::size_t>(kN / 2));
+    const SecurityInfo* kept = s.find(ep(1));
+    for (int i = 0; i < kN; i += 2) // the freed places take the new records
+        ASSERT_TRUE(s.put(psk("new-" + ep(i), "new-" + id(i))));
+    EXPECT_EQ(s.find(ep(1)), kept);
+    std::size_t seen = 0;
+    s.for_each([&](const SecurityInfo&) { ++seen; });
+    EXPECT_EQ(seen, static_cast<std::size_t>(kN));
+    for (int i = 0; i < kN; ++i) {
+        const bool removed = i % 2 == 0;
+        EXPECT_EQ(s.find(ep(i)) == nullptr, removed) << i;
+        EXPECT_EQ(s.find_by_psk_identity(to_bytes(id(i))) == nullptr, removed) << i;
+        if (!removed) {
+            EXPECT_EQ(s.find_by_psk_identity(to_bytes(id(i)))->endpoint, ep(i));
+        } else {
+            const auto* n = s.find_by_psk_identity(to_bytes("new-" + id(i)));
+            ASSERT_NE(n, nullptr) << i;
+            EXPECT_EQ(n->endpoint, "new-" + ep(i));
+        }
+    }
+    // Replacing a record in place keeps its address and moves its index entries.
+    const SecurityInfo* before = s.find(ep(1));
+    ASSERT_TRUE(s.put(psk(ep(1), "other-identity")));
+    EXPECT_EQ(s.find(ep(1)), before);
+    EXPECT_EQ(s.find_by_psk_identity(to_bytes(id(1))), nullptr);
+    EXPECT_EQ(s.find_by_psk_identity(to_bytes("other-identity")), before);
+}
+
 TEST(MemoryEventLog, BoundedAndFiltered) {
     MemoryEventLog log(3);
     for (int i = 0; i < 5; ++i) {
