@@ -126,7 +126,7 @@ namespace {
 std::optional<std::string_view> endpoint_key(const SecurityInfo& i) {
     return std::string_view(i.endpoint);
 }
-std::optional<std::string_view> psk_key(const SecurityInfo& i) {
+std::optional<std::string_view> psk_identity_key(const SecurityInfo& i) {
     if (i.mode != SecurityMode::psk) return std::nullopt;
     return as_string_view(i.psk_identity);
 }
@@ -161,7 +161,7 @@ void MemorySecurityStore::index(std::uint32_t s) {
         index.assign(tag_of(*k), s, [&](std::uint32_t o) { return key(record(o).info) == k; });
     };
     add(by_endpoint_, endpoint_key);
-    add(by_psk_identity_, psk_key);
+    add(by_psk_identity_, psk_identity_key);
     add(by_rpk_, rpk_key);
     add(by_cn_, cn_key);
 }
@@ -172,7 +172,7 @@ void MemorySecurityStore::unindex(std::uint32_t s) {
         if (const auto k = key(info)) index.erase(tag_of(*k), s);
     };
     drop(by_endpoint_, endpoint_key);
-    drop(by_psk_identity_, psk_key);
+    drop(by_psk_identity_, psk_identity_key);
     drop(by_rpk_, rpk_key);
     drop(by_cn_, cn_key);
 }
@@ -187,7 +187,8 @@ Result<void> MemorySecurityStore::put(SecurityInfo info, std::string* why) {
         if (why) *why = what;
         return true;
     };
-    if (taken(by_psk_identity_, psk_key, "the PSK identity is bound to another endpoint") ||
+    if (taken(by_psk_identity_, psk_identity_key,
+              "the PSK identity is bound to another endpoint") ||
         taken(by_rpk_, rpk_key, "the raw public key is bound to another endpoint") ||
         taken(by_cn_, cn_key, "the certificate name is bound to another endpoint"))
         return fail(Errc::conflict);
@@ -222,7 +223,7 @@ const SecurityInfo* MemorySecurityStore::find(std::string_view endpoint) const {
 }
 
 const SecurityInfo* MemorySecurityStore::find_by_psk_identity(BytesView identity) const {
-    return find_in(by_psk_identity_, as_string_view(identity), psk_key);
+    return find_in(by_psk_identity_, as_string_view(identity), psk_identity_key);
 }
 
 const SecurityInfo* MemorySecurityStore::find_by_rpk(BytesView spki) const {
