@@ -143,22 +143,22 @@ std::optional<std::string_view> cn_key(const SecurityInfo& i) {
 template <class Key>
 std::optional<std::uint32_t> MemorySecurityStore::slot_in(const SlotIndex& index,
                                                           std::string_view k, Key key) const {
-    return index.find(tag_of(k), [&](std::uint32_t s) { return key(record(s).info) == k; });
+    return index.find(tag_of(k), [&](std::uint32_t s) { return key(record(s)) == k; });
 }
 
 template <class Key>
 const SecurityInfo* MemorySecurityStore::find_in(const SlotIndex& index, std::string_view k,
                                                  Key key) const {
     const auto s = slot_in(index, k, key);
-    return s ? &record(*s).info : nullptr;
+    return s ? &record(*s) : nullptr;
 }
 
 void MemorySecurityStore::index(std::uint32_t s) {
-    const SecurityInfo& info = record(s).info;
+    const SecurityInfo& info = record(s);
     auto add = [&](SlotIndex& index, auto key) {
         const auto k = key(info);
         if (!k) return;
-        index.assign(tag_of(*k), s, [&](std::uint32_t o) { return key(record(o).info) == k; });
+        index.assign(tag_of(*k), s, [&](std::uint32_t o) { return key(record(o)) == k; });
     };
     add(by_endpoint_, endpoint_key);
     add(by_psk_identity_, psk_identity_key);
@@ -167,7 +167,7 @@ void MemorySecurityStore::index(std::uint32_t s) {
 }
 
 void MemorySecurityStore::unindex(std::uint32_t s) {
-    const SecurityInfo& info = record(s).info;
+    const SecurityInfo& info = record(s);
     auto drop = [&](SlotIndex& index, auto key) {
         if (const auto k = key(info)) index.erase(tag_of(*k), s);
     };
@@ -200,11 +200,11 @@ Result<void> MemorySecurityStore::put(SecurityInfo info, std::string* why) {
         s = free_.back();
         free_.pop_back();
     } else {
-        if (next_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<Record[]>(kChunk));
+        if (next_ == chunks_.size() * kChunk)
+            chunks_.push_back(std::make_unique<SecurityInfo[]>(kChunk));
         s = next_++;
     }
-    record(s).info = std::move(info);
-    record(s).used = true;
+    record(s) = std::move(info);
     index(s);
     return ok();
 }
@@ -213,7 +213,7 @@ Result<bool> MemorySecurityStore::remove(std::string_view endpoint) {
     const auto s = slot_in(by_endpoint_, endpoint, endpoint_key);
     if (!s) return false;
     unindex(*s);
-    record(*s) = Record{}; // SecretBytes wipes the key
+    record(*s) = SecurityInfo{}; // SecretBytes wipes the key; the empty endpoint marks it free
     free_.push_back(*s);
     return true;
 }
@@ -236,7 +236,7 @@ const SecurityInfo* MemorySecurityStore::find_by_x509_cn(std::string_view common
 
 void MemorySecurityStore::for_each(const std::function<void(const SecurityInfo&)>& fn) const {
     for (std::uint32_t s = 0; s < next_; ++s)
-        if (record(s).used) fn(record(s).info);
+        if (!record(s).endpoint.empty()) fn(record(s));
 }
 
 // ---------------------------------------------------------------- events

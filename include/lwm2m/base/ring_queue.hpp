@@ -9,8 +9,7 @@
 
 namespace lwm2m {
 
-/// A FIFO on a power-of-two ring (std::deque allocates and frees a chunk every few elements
-/// when used as a steady-state queue; this never allocates once grown).
+/// Never allocates once grown (until drained after a burst beyond kKeep elements).
 template <typename T>
 class RingQueue {
 public:

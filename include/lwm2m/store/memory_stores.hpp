@@ -93,11 +93,8 @@ public:
 
 private:
     static constexpr std::size_t kChunk = 256; ///< records per chunk
-    struct Record {
-        SecurityInfo info;
-        bool used = false;
-    };
-    [[nodiscard]] Record& record(std::uint32_t s) const noexcept {
+    /// Record `s`; a free one has an empty endpoint (validate() refuses that for a live one).
+    [[nodiscard]] SecurityInfo& record(std::uint32_t s) const noexcept {
         return chunks_[s / kChunk][s % kChunk];
     }
     /// The record whose key is `k`; `key(info)` gives a record's key in that index, or nullopt
@@ -111,7 +108,7 @@ private:
     void index(std::uint32_t s);
     void unindex(std::uint32_t s);
 
-    std::vector<std::unique_ptr<Record[]>> chunks_;
+    std::vector<std::unique_ptr<SecurityInfo[]>> chunks_;
     std::vector<std::uint32_t> free_;
     std::uint32_t next_ = 0; ///< records handed out so far (used or free)
     SlotIndex by_endpoint_;

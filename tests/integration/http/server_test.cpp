@@ -27,20 +27,19 @@ using namespace lwm2m::http;
 
 namespace {
 
-/// Sends one request and reads until the peer closes or `limit` passes; returns the bytes.
-std::string exchange(std::uint16_t port, const std::string& request,
-                     std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+sockaddr_in loopback(std::uint16_t port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+/// Sends one request on the connected socket `fd`, reads until the peer closes or `limit`
+/// passes and closes `fd`; returns the bytes.
+std::string send_and_read(int fd, const std::string& request, std::chrono::milliseconds limit) {
     timeval tv{0, 100000};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return {};
-    }
     (void)!::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
     std::string out;
     char buf[4096];
@@ -52,6 +51,18 @@ std::string exchange(std::uint16_t port, const std::string& request,
     }
     ::close(fd);
     return out;
+}
+
+/// Connects, sends one request and reads until the peer closes or `limit` passes.
+std::string exchange(std::uint16_t port, const std::string& request,
+                     std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in a = loopback(port);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return {};
+    }
+    return send_and_read(fd, request, limit);
 }
 
 const std::string get_x = "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
@@ -166,29 +177,15 @@ TEST(HttpServer, KeepsAcceptingAfterRunningOutOfDescriptors) {
     for (int d; (d = ::dup(fd)) >= 0;)
         hog.push_back(d);
     ASSERT_EQ(errno, EMFILE);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(s.port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const sockaddr_in a = loopback(s.port());
+    ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
     for (int i = 0; i < 100 && s.stats().accept_errors == 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     for (int d : hog)
         ::close(d);
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
     EXPECT_GE(s.stats().accept_errors, 1u) << "accept() did fail with EMFILE";
-    timeval tv{0, 100000};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    (void)!::send(fd, get_x.data(), get_x.size(), MSG_NOSIGNAL);
-    std::string out;
-    char buf[4096];
-    for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-         std::chrono::steady_clock::now() < end;) {
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n == 0) break;
-        if (n > 0) out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
+    const std::string out = send_and_read(fd, get_x, std::chrono::seconds(3));
     EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << "the waiting connection was taken: " << out;
     EXPECT_EQ(exchange(s.port(), get_x).rfind("HTTP/1.1 200", 0), 0u) << "and the next one";
 }
