@@ -80,23 +80,42 @@ class RedisCluster:
         return r.stdout.decode(errors="replace").strip()
 
     def _wait_ping(self, port, timeout=10):
+        """Waits until OUR redis-server on `port` answers (INFO's process_id is its pid). False
+        when it exited instead: the port was taken between free_cluster_port() and its bind,
+        e.g. by another test's Redis under ctest -j, and a bare PING would then have been
+        answered by that other test's node (seen: a cluster test's nodes reached another test's
+        cluster, whose secrets did not decrypt with their key)."""
+        pr = self.procs[port]
         end = time.time() + timeout
         while time.time() < end:
+            if pr.poll() is not None:
+                return False
             try:
-                if self.cli_run(port, "PING", timeout=2) == "PONG":
-                    return
+                if f"process_id:{pr.pid}" in self.cli_run(port, "INFO", "server", timeout=2):
+                    return True
             except subprocess.TimeoutExpired:
                 pass
             time.sleep(0.05)
         raise AssertionError(f"redis-server on 127.0.0.1:{port} did not start")
 
+    def _start_fresh(self, pick, cluster=True):
+        """Starts one node on a port from pick(), drawing another while the port is lost."""
+        for _ in range(5):
+            port = pick()
+            self._start_node(port, cluster)
+            if self._wait_ping(port):
+                return port
+            del self.procs[port]
+        raise AssertionError("no port kept for a redis-server in 5 attempts")
+
+    def _restart_node(self, port):
+        self._start_node(port)
+        expect(self._wait_ping(port), f"redis-server on 127.0.0.1:{port} exited on restart "
+                                      "(its port was taken meanwhile)")
+
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
-        self.ports = [free_cluster_port() for _ in range(self.n)]
-        for p in self.ports:
-            self._start_node(p)
-        for p in self.ports:
-            self._wait_ping(p)
+        self.ports = [self._start_fresh(free_cluster_port) for _ in range(self.n)]
         r = subprocess.run([self.cli, "--cluster", "create"] +
                            [f"127.0.0.1:{p}" for p in self.ports] +
                            ["--cluster-replicas", str(self.replicas), "--cluster-yes"],
@@ -108,9 +127,7 @@ class RedisCluster:
     def start_standalone(self):
         """One redis-server without cluster support (development setups)."""
         os.makedirs(self.dir, exist_ok=True)
-        self.ports = [free_tcp_port()]
-        self._start_node(self.ports[0], cluster=False)
-        self._wait_ping(self.ports[0])
+        self.ports = [self._start_fresh(free_tcp_port, cluster=False)]
 
     def live_ports(self):
         return [p for p, pr in self.procs.items() if pr.poll() is None]
@@ -179,8 +196,7 @@ class RedisCluster:
         pr.wait(timeout=5)
 
     def start_node(self, port):
-        self._start_node(port)
-        self._wait_ping(port)
+        self._restart_node(port)
 
     def stop_all(self):
         for p, pr in self.procs.items():
@@ -196,9 +212,7 @@ class RedisCluster:
     def restart_all(self):
         self.stop_all()
         for p in self.ports:
-            self._start_node(p)
-        for p in self.ports:
-            self._wait_ping(p)
+            self._restart_node(p)
         self.wait_ok()
 
 
