@@ -763,6 +763,14 @@ void ServerBackend::get_security(const std::string& endpoint,
     });
 }
 
+ApiError ServerBackend::store_failed(std::string_view what, std::error_code ec,
+                                     std::string_view detail) {
+    std::string cause = ec.message();
+    if (!detail.empty() && detail != cause) cause += fmt::format(" ({})", detail);
+    log_.write(LogLevel::warn, "server", fmt::format("{} failed: {}", what, cause));
+    return {500, "internal_error", std::string(what) + " failed"};
+}
+
 void ServerBackend::put_security(store::SecurityInfo info, http::PutMode mode,
                                  http::Completion<http::Done> done) {
     auto shared = std::make_shared<store::SecurityInfo>(std::move(info));
@@ -785,7 +793,8 @@ void ServerBackend::put_security(store::SecurityInfo info, http::PutMode mode,
             else if (r.error() == lwm2m::Errc::invalid_argument)
                 done.fail(ApiError::bad_request(why.empty() ? r.error().message() : why));
             else
-                done.fail({500, "internal_error", "storing the credentials failed"});
+                done.fail(store_failed("storing the credentials of '" + shared->endpoint + "'",
+                                       r.error(), why));
             return;
         }
         done(http::Done{});
@@ -818,12 +827,10 @@ void ServerBackend::put_security_batch(std::vector<store::SecurityInfo> infos, b
         const std::size_t n = list.size();
         std::size_t stored = 0;
         if (auto r = security_.put_all(std::move(list), &stored, &why); !r) {
-            log_.write(LogLevel::warn, "server",
-                       "bulk credentials: " + r.error().message() + " after " +
-                           std::to_string(stored) + " of " + std::to_string(n));
-            done.fail({500, "internal_error",
-                       "storing the credentials failed after " + std::to_string(stored) + " of " +
-                           std::to_string(n) + " records"});
+            auto e = store_failed("storing the credentials", r.error(), why);
+            e.message += " after " + std::to_string(stored) + " of " + std::to_string(n) +
+                         " records";
+            done.fail(std::move(e));
             return;
         }
         done(stored);
@@ -835,7 +842,7 @@ void ServerBackend::delete_security(const std::string& endpoint,
     ex_.post([this, endpoint, done](TimePoint) {
         auto r = security_.remove(endpoint);
         if (!r) {
-            done.fail({500, "internal_error", "removing the credentials failed"});
+            done.fail(store_failed("removing the credentials of '" + endpoint + "'", r.error()));
             return;
         }
         if (!*r) {
@@ -911,7 +918,7 @@ void ServerBackend::put_bootstrap(http::BootstrapConfig config, http::PutMode mo
         else if (r.error() == store::ConfigErrc::invalid)
             done.fail(ApiError::bad_request("inconsistent configuration: " + msg));
         else
-            done.fail({500, "internal_error", "storing the configuration failed"});
+            done.fail(store_failed("storing the configuration", r.error(), msg));
         return;
     }
     done(http::Done{});
@@ -923,7 +930,8 @@ void ServerBackend::delete_bootstrap(const std::string& endpoint,
         if (r.error() == store::ConfigErrc::not_found)
             done.fail(ApiError::not_found("no bootstrap configuration for '" + endpoint + "'"));
         else
-            done.fail({500, "internal_error", "removing the configuration failed"});
+            done.fail(store_failed("removing the configuration of '" + endpoint + "'",
+                                   r.error()));
         return;
     }
     done(http::Done{});

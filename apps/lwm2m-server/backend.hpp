@@ -137,6 +137,10 @@ private:
         std::string path;
     };
     void start_device(TimePoint now, http::DeviceRequest req, DeviceDone done);
+    /// A store's failure as the API's 500 ("<what> failed"), logged with its cause (`detail`:
+    /// the store's own words, never a secret).
+    http::ApiError store_failed(std::string_view what, std::error_code ec,
+                                std::string_view detail = {});
     /// Engine thread: whether this node handles `endpoint`'s traffic (see owned_).
     [[nodiscard]] bool holds(const std::string& endpoint) const;
     /// Stores the DM credential meant for this server with an outcome row; remembers the

@@ -198,7 +198,8 @@ public:
 
     /// Errors: lwm2m::Errc::invalid_argument, Errc::conflict (the credential is bound to
     /// another endpoint here or, by its uniqueness key, at another node; nothing written),
-    /// Errc::unavailable / io_error (the store is unchanged).
+    /// Errc::unavailable / io_error (the store is unchanged; on unavailable, `why` gets the
+    /// cluster client's last error).
     [[nodiscard]] Result<void> put(SecurityInfo info, std::string* why = nullptr) override;
     /// Errors: Errc::unavailable / io_error (the store is unchanged).
     [[nodiscard]] Result<bool> remove(std::string_view endpoint) override;
@@ -235,12 +236,16 @@ public:
     /// Change notices that could not be published (the change itself is stored; other nodes
     /// see it at their next resynchronisation).
     [[nodiscard]] std::uint64_t publish_failures() const noexcept { return publish_failures_; }
+    /// Tests only: runs in put() between the record's write and its claim's confirmation (the
+    /// window where a failover or an ended TTL can lose a pending claim).
+    void set_before_confirm_for_test(std::function<void()> f) { before_confirm_ = std::move(f); }
 
 private:
     RedisSecurityStore(redis::ClusterClient& client, const SecretBox& box, RedisKeys keys)
         : client_(&client)
         , box_(&box)
         , keys_(std::move(keys)) {}
+    [[nodiscard]] Result<void> put_checked(SecurityInfo info, std::string* why);
     /// Binds `key` to `endpoint` (claims pending): 1 newly claimed, 2 already ours; Errc::
     /// conflict when another endpoint holds it (a confirmed binding whose record no longer
     /// carries the credential is taken over).
@@ -251,6 +256,7 @@ private:
     RedisKeys keys_;
     MemorySecurityStore cache_;
     std::uint64_t publish_failures_ = 0;
+    std::function<void()> before_confirm_;
 };
 
 /// EventLog in one Redis stream (XADD MAXLEN ~ max_rows): seq from an INCR counter in the same

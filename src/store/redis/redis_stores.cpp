@@ -145,18 +145,29 @@ return {v, redis.call('PTTL', KEYS[1])}
 )lua";
 
 // Takes over a confirmed binding whose owner's record no longer carries the credential.
-// ARGV = the stale owner, endpoint, pending TTL ms. 1 done, 0 the key changed meanwhile.
+// ARGV = the stale owner, endpoint, pending TTL ms. 1 done (also when the key already names
+// the endpoint: a resent script whose first run took it), 0 the key changed meanwhile.
 constexpr std::string_view steal_script = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('PTTL', KEYS[1]) == -1 then
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[2] then return 1 end
+if v == ARGV[1] and redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
 return 0
 )lua";
 
-// ARGV = endpoint, op: 'C' confirm (PERSIST while ours), 'D' release (DEL while ours).
+// ARGV = endpoint, op: 'C' confirm, 'D' release (DEL while ours). Confirm: PERSIST while ours;
+// a key that is gone (its pending TTL ended, or a failover lost it before a replica had it) is
+// taken confirmed, since the endpoint's record, written before, carries the credential. 1 done,
+// 0 another endpoint holds the key.
 constexpr std::string_view settle_script = R"lua(
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local v = redis.call('GET', KEYS[1])
+if ARGV[2] == 'C' and not v then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+if v ~= ARGV[1] then return 0 end
 if ARGV[2] == 'C' then redis.call('PERSIST', KEYS[1]) else redis.call('DEL', KEYS[1]) end
 return 1
 )lua";
@@ -779,6 +790,14 @@ void RedisSecurityStore::announce(std::string_view endpoint) {
 }
 
 Result<void> RedisSecurityStore::put(SecurityInfo info, std::string* why) {
+    auto r = put_checked(std::move(info), why);
+    // The cluster client's error names the node (host:port), never a command's arguments.
+    if (!r && why && why->empty() && r.error() == make_error_code(Errc::unavailable))
+        *why = client_->last_error();
+    return r;
+}
+
+Result<void> RedisSecurityStore::put_checked(SecurityInfo info, std::string* why) {
     LWM2M_TRY_VOID(validate(info, why));
     const SecurityInfo* holder = nullptr;
     const char* reason = nullptr;
@@ -832,9 +851,27 @@ Result<void> RedisSecurityStore::put(SecurityInfo info, std::string* why) {
     // credential: the put fails instead, and its retry confirms. A failed release leaves a
     // stale key (taken over by the next claim, which finds the record without that credential).
     if (claimed != 0) {
+        if (before_confirm_) before_confirm_();
         auto c = run_script(*client_, settle_script, settle_sha(), *key, {info.endpoint, "C"});
         if (!c) return fail(c.error());
-        if (c->type != redis::Reply::Type::integer || c->integer != 1) return fail(Errc::io_error);
+        if (c->type != redis::Reply::Type::integer) return fail(Errc::io_error);
+        if (c->integer != 1) {
+            // The claim was lost and another endpoint took the credential meanwhile: the record
+            // written above goes back to what this node knew (Redis held that before, unless
+            // this node's index was stale), and the put is refused like any other conflict.
+            const auto* previous = cache_.find(info.endpoint);
+            Result<redis::Reply> undo = redis::Reply{};
+            if (previous) {
+                LWM2M_TRY(old_blob, encode_security(*previous, *box_));
+                undo = client_->run(redis::command({"SET", k, std::move(old_blob)}, k, true));
+            } else {
+                undo = client_->run(redis::command({"DEL", k}, k, true));
+            }
+            if (!undo) return fail(undo.error());
+            if (undo->is_error()) return fail(Errc::io_error);
+            if (why) *why = reason;
+            return fail(Errc::conflict);
+        }
     }
     if (old_key && old_key != key)
         (void)run_script(*client_, settle_script, settle_sha(), *old_key, {info.endpoint, "D"});

@@ -103,7 +103,8 @@ def case_credentials(a, d):
         for t in ts:
             t.join(10)
         codes = sorted(v[0] for v in answers.values())
-        expect(codes == [201, 409], f"round {r}: answers {answers}")
+        expect(codes == [201, 409], f"round {r}: answers {answers}\nn1: {n1.stderr()[-1500:]}\n"
+               f"n2: {n2.stderr()[-1500:]}")
         winner = next(k for k, v in answers.items() if v[0] == 201)
         loser = next(k for k, v in answers.items() if v[0] == 409)
         for s in nodes:

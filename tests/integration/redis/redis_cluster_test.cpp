@@ -571,6 +571,67 @@ TEST(RedisStoresCluster, AStaleBindingOfADeadNodeIsTakenOver) {
     EXPECT_EQ(v->str, "ep-2");
 }
 
+// A pending claim lost between the record's write and its confirmation (its TTL ended, or a
+// failover promoted a replica that never had it).
+TEST(RedisStoresCluster, AClaimLostBeforeItsConfirmationIsTakenAgainOrRefused) {
+    test::TempDir dir;
+    const auto prefix = fresh_prefix();
+    auto a = open(dir.file("secret.key"), prefix);
+    ASSERT_TRUE(a);
+    auto& sec = a->security();
+    auto& client = a->client();
+    auto key_of = [&](const char* identity) { return *a->keys().credential(psk_of("x", identity)); };
+    auto value_of = [&](const std::string& k) {
+        auto v = client.run(redis::command({"GET", k}, k));
+        EXPECT_TRUE(v);
+        return v && !v->is_nil() ? v->str : std::string("(none)");
+    };
+    auto pttl_of = [&](const std::string& k) {
+        auto v = client.run(redis::command({"PTTL", k}, k));
+        EXPECT_TRUE(v);
+        return v ? v->integer : -3;
+    };
+
+    // Lost, and still free: taken, confirmed.
+    const auto k1 = key_of("lost-free");
+    sec.set_before_confirm_for_test(
+        [&] { ASSERT_TRUE(client.run(redis::command({"DEL", k1}, k1, true))); });
+    ASSERT_TRUE(sec.put(psk_of("ep-1", "lost-free")));
+    EXPECT_EQ(value_of(k1), "ep-1");
+    EXPECT_EQ(pttl_of(k1), -1);
+    EXPECT_EQ(sec.find_by_psk_identity(to_bytes("lost-free"))->endpoint, "ep-1");
+
+    // Lost, then taken by another endpoint: 409, and the new endpoint's record is gone again.
+    const auto k2 = key_of("lost-taken");
+    sec.set_before_confirm_for_test(
+        [&] { ASSERT_TRUE(client.run(redis::command({"SET", k2, "ep-other"}, k2, true))); });
+    std::string why;
+    auto r = sec.put(psk_of("ep-2", "lost-taken"), &why);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(Errc::conflict));
+    EXPECT_EQ(why, "the PSK identity is bound to another endpoint");
+    EXPECT_FALSE(*sec.fetch("ep-2"));
+    EXPECT_EQ(sec.find("ep-2"), nullptr);
+    EXPECT_EQ(value_of(k2), "ep-other");
+
+    // The same when an existing endpoint moves to the lost credential: its previous record is
+    // back in Redis, and its previous credential is still its own.
+    ASSERT_TRUE(client.run(redis::command({"DEL", k2}, k2, true)));
+    sec.set_before_confirm_for_test({});
+    ASSERT_TRUE(sec.put(psk_of("ep-3", "before")));
+    sec.set_before_confirm_for_test(
+        [&] { ASSERT_TRUE(client.run(redis::command({"SET", k2, "ep-other"}, k2, true))); });
+    r = sec.put(psk_of("ep-3", "lost-taken"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(Errc::conflict));
+    auto held = sec.fetch("ep-3");
+    ASSERT_TRUE(held && *held);
+    EXPECT_EQ((*held)->psk_identity, to_bytes("before"));
+    EXPECT_EQ(sec.find("ep-3")->psk_identity, to_bytes("before"));
+    EXPECT_EQ(value_of(key_of("before")), "ep-3");
+    EXPECT_EQ(value_of(k2), "ep-other");
+}
+
 TEST(RedisStoresCluster, OpenCreatesMissingUniquenessKeys) {
     test::TempDir dir;
     const auto prefix = fresh_prefix();
