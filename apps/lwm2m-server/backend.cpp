@@ -828,8 +828,8 @@ void ServerBackend::put_security_batch(std::vector<store::SecurityInfo> infos, b
         std::size_t stored = 0;
         if (auto r = security_.put_all(std::move(list), &stored, &why); !r) {
             auto e = store_failed("storing the credentials", r.error(), why);
-            e.message += " after " + std::to_string(stored) + " of " + std::to_string(n) +
-                         " records";
+            e.message +=
+                " after " + std::to_string(stored) + " of " + std::to_string(n) + " records";
             done.fail(std::move(e));
             return;
         }
@@ -930,8 +930,7 @@ void ServerBackend::delete_bootstrap(const std::string& endpoint,
         if (r.error() == store::ConfigErrc::not_found)
             done.fail(ApiError::not_found("no bootstrap configuration for '" + endpoint + "'"));
         else
-            done.fail(store_failed("removing the configuration of '" + endpoint + "'",
-                                   r.error()));
+            done.fail(store_failed("removing the configuration of '" + endpoint + "'", r.error()));
         return;
     }
     done(http::Done{});

@@ -33,14 +33,21 @@ def large_reference() -> bytes:
     return s[:4096].encode()
 
 
-def spawn(args, **kw):
+def spawn(args, service=False, **kw):
+    """Starts a process in its own session, stopped by kill_children(). `service`: a process
+    others depend on (a Redis node), stopped after every other one."""
     p = subprocess.Popen(args, start_new_session=True, **kw)
+    p.lwm2m_service = service
     CHILDREN.append(p)
     return p
 
 
 def kill_children():
-    for p in CHILDREN:
+    """Stops every spawned process, the services last (lwm2m-server nodes before the Redis nodes
+    they use, also a Redis node restarted after them). The other order left servers running on a
+    dying cluster, reconnecting to its ports; another test's Redis started on one of those ports
+    then received their writes (seen: a secret that did not decrypt there)."""
+    for p in sorted(reversed(CHILDREN), key=lambda c: getattr(c, "lwm2m_service", False)):
         if p.poll() is None:
             try:
                 os.killpg(p.pid, signal.SIGTERM)

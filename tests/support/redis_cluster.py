@@ -72,7 +72,8 @@ class RedisCluster:
                 "--appendfsync", "everysec", "--save", "", "--protected-mode", "no",
                 "--repl-diskless-sync-delay", "0",
                 "--daemonize", "no", "--logfile", os.path.join(d, "redis.log")]
-        self.procs[port] = procs.spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs[port] = procs.spawn(args, service=True, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
 
     def cli_run(self, port, *args, timeout=10):
         r = subprocess.run([self.cli, "-h", "127.0.0.1", "-p", str(port)] + list(args),

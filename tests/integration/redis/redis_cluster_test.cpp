@@ -580,7 +580,9 @@ TEST(RedisStoresCluster, AClaimLostBeforeItsConfirmationIsTakenAgainOrRefused) {
     ASSERT_TRUE(a);
     auto& sec = a->security();
     auto& client = a->client();
-    auto key_of = [&](const char* identity) { return *a->keys().credential(psk_of("x", identity)); };
+    auto key_of = [&](const char* identity) {
+        return *a->keys().credential(psk_of("x", identity));
+    };
     auto value_of = [&](const std::string& k) {
         auto v = client.run(redis::command({"GET", k}, k));
         EXPECT_TRUE(v);
@@ -594,8 +596,9 @@ TEST(RedisStoresCluster, AClaimLostBeforeItsConfirmationIsTakenAgainOrRefused) {
 
     // Lost, and still free: taken, confirmed.
     const auto k1 = key_of("lost-free");
-    sec.set_before_confirm_for_test(
-        [&] { ASSERT_TRUE(client.run(redis::command({"DEL", k1}, k1, true))); });
+    sec.set_before_confirm_for_test([&] {
+        ASSERT_TRUE(client.run(redis::command({"DEL", k1}, k1, true)));
+    });
     ASSERT_TRUE(sec.put(psk_of("ep-1", "lost-free")));
     EXPECT_EQ(value_of(k1), "ep-1");
     EXPECT_EQ(pttl_of(k1), -1);
@@ -603,8 +606,9 @@ TEST(RedisStoresCluster, AClaimLostBeforeItsConfirmationIsTakenAgainOrRefused) {
 
     // Lost, then taken by another endpoint: 409, and the new endpoint's record is gone again.
     const auto k2 = key_of("lost-taken");
-    sec.set_before_confirm_for_test(
-        [&] { ASSERT_TRUE(client.run(redis::command({"SET", k2, "ep-other"}, k2, true))); });
+    sec.set_before_confirm_for_test([&] {
+        ASSERT_TRUE(client.run(redis::command({"SET", k2, "ep-other"}, k2, true)));
+    });
     std::string why;
     auto r = sec.put(psk_of("ep-2", "lost-taken"), &why);
     ASSERT_FALSE(r);
@@ -619,8 +623,9 @@ TEST(RedisStoresCluster, AClaimLostBeforeItsConfirmationIsTakenAgainOrRefused) {
     ASSERT_TRUE(client.run(redis::command({"DEL", k2}, k2, true)));
     sec.set_before_confirm_for_test({});
     ASSERT_TRUE(sec.put(psk_of("ep-3", "before")));
-    sec.set_before_confirm_for_test(
-        [&] { ASSERT_TRUE(client.run(redis::command({"SET", k2, "ep-other"}, k2, true))); });
+    sec.set_before_confirm_for_test([&] {
+        ASSERT_TRUE(client.run(redis::command({"SET", k2, "ep-other"}, k2, true)));
+    });
     r = sec.put(psk_of("ep-3", "lost-taken"));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), make_error_code(Errc::conflict));
