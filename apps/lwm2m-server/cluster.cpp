@@ -60,6 +60,7 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::start(ClusterNodeOptions optio
     store::redis::ClusterOptions co;
     co.retry_deadline = std::chrono::milliseconds(2000);
     co.wait_replicas = 0;
+    co.auth = n->options_.auth;
     LWM2M_TRY(client, store::redis::ClusterClient::connect(n->options_.seeds, co, why));
     n->client_ = std::move(client);
     n->registry_ =

@@ -49,6 +49,7 @@ using DeviceDone = std::function<void(DeviceOutcome)>;
 struct ClusterNodeOptions {
     std::string node_id;
     std::vector<store::redis::HostPort> seeds; ///< the --store URL's hosts
+    store::redis::Auth auth;                   ///< and its user info
     store::RedisKeys keys;
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds ttl{3000};

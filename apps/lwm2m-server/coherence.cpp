@@ -23,6 +23,7 @@ start_credential_sync(std::vector<store::redis::HostPort> nodes, const store::Re
     // Short retries: a re-read that fails is caught up by the next resynchronisation.
     lo.cluster.retry_deadline = std::chrono::milliseconds(2000);
     lo.cluster.wait_replicas = 0;
+    lo.cluster.auth = parts.auth;
     auto on_change = [parts](const store::ChangeNotice& n) {
         if (n.kind == store::ChangeKind::bootstrap_config) {
             if (!parts.configs) return;

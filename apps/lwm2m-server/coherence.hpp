@@ -28,6 +28,7 @@ struct CredentialSyncParts {
     Logger* log = nullptr;
     /// A full re-read this often too (notices lost to a failed re-read are caught up then).
     std::chrono::milliseconds resync_interval{std::chrono::minutes(5)};
+    store::redis::Auth auth; ///< the --store URL's user info
 };
 
 /// Subscribes to the change channel and starts the listener's thread (its first action: a full

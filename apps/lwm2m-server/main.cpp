@@ -149,8 +149,10 @@ Result<Stores> open_stores(const app::ServerOptions& o, const std::string& node_
         LWM2M_TRY(configs, store::RedisBootstrapConfigStore::open(
                                s.redis->client(), s.redis->secret_box(), s.redis->keys()));
         s.configs = std::move(configs);
-        LWM2M_TRY(seeds, store::redis::parse_url(o.store, why));
-        LWM2M_TRY(history_client, store::redis::ClusterClient::connect(std::move(seeds), {}, why));
+        store::redis::ClusterOptions history_options;
+        LWM2M_TRY(seeds, store::redis::parse_url(o.store, why, &history_options.auth));
+        LWM2M_TRY(history_client,
+                  store::redis::ClusterClient::connect(std::move(seeds), history_options, why));
         s.history_client = std::move(history_client);
         s.redis_history =
             std::make_unique<store::RedisEventLog>(*s.history_client, s.redis->keys());
@@ -220,10 +222,10 @@ template <class LoopT>
 Result<std::unique_ptr<store::RedisChangeListener>>
 start_credential_sync(Stores& stores, const std::string& url, LoopT& loop, Logger& logger,
                       std::string* why) {
-    LWM2M_TRY(nodes, store::redis::parse_url(url, why));
+    app::CredentialSyncParts parts;
+    LWM2M_TRY(nodes, store::redis::parse_url(url, why, &parts.auth));
     for (auto& p : stores.redis->client().primaries())
         if (std::find(nodes.begin(), nodes.end(), p) == nodes.end()) nodes.push_back(p);
-    app::CredentialSyncParts parts;
     parts.security = &stores.redis->security();
     parts.configs = dynamic_cast<store::RedisBootstrapConfigStore*>(stores.configs.get());
     parts.post = [&loop](std::function<void(TimePoint)> task) { loop.post(std::move(task)); };
@@ -285,8 +287,9 @@ int run(const app::ServerOptions& o) {
     std::string store_why;
     auto stores = open_stores(o, *node_id, &store_why);
     if (!stores) {
-        log->error("opening the {} store (data directory {}): {}{}{}", o.store, o.data_dir,
-                   stores.error().message(), store_why.empty() ? "" : ": ", store_why);
+        log->error("opening the {} store (data directory {}): {}{}{}",
+                   store::redis::redact_url(o.store), o.data_dir, stores.error().message(),
+                   store_why.empty() ? "" : ": ", store_why);
         return 1;
     }
 
@@ -530,7 +533,8 @@ int run(const app::ServerOptions& o) {
         cno.node_id = *node_id;
         cno.keys = stores->redis->keys();
         std::string why;
-        if (auto seeds = store::redis::parse_url(o.store, &why)) cno.seeds = std::move(*seeds);
+        if (auto seeds = store::redis::parse_url(o.store, &why, &cno.auth))
+            cno.seeds = std::move(*seeds);
         auto c = app::ClusterNode::start(
             std::move(cno),
             [&backend](http::DeviceRequest req, app::DeviceDone done) {

@@ -60,8 +60,10 @@ int parse_options(int argc, char** argv, ServerOptions& o) {
         ->capture_default_str();
     app.add_option("--store", o.store,
                    "where registrations, credentials and bootstrap configurations live: sqlite "
-                   "(the data directory), memory, or redis://host:port[,host:port...] (a Redis "
-                   "Cluster, or one Redis; the secret key file stays in the data directory)")
+                   "(the data directory), memory, or redis://[[user]:password@]host:port[,host:"
+                   "port...] (a Redis Cluster, or one Redis; the secret key file stays in the "
+                   "data directory; put a URL with a password in the --config file, not on the "
+                   "command line)")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
                 if (v == "memory" || v == "sqlite") return {};

@@ -1,11 +1,13 @@
 """A local Redis Cluster for the integration tests: 3 primaries + 3 replicas (redis-server 7) on
 free 127.0.0.1 ports, in a folder of the test's temporary directory, appendonly yes,
-cluster-node-timeout 1000 ms. Every process is started with procs.spawn() (own session, killed by
-procs.kill_children()).
+cluster-node-timeout 1000 ms, a random password of its own (requirepass and masterauth): the
+clients of another test's cluster that reach one of these ports (a port freed there and drawn
+here) are refused instead of reading and writing this cluster. Every process is started with
+procs.spawn() (own session, killed by procs.kill_children()).
 
   c = RedisCluster(tmp_dir)
   c.start()                  # 6 processes, `redis-cli --cluster create`, cluster_state:ok
-  c.url()                    # "redis://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3"
+  c.url()                    # "redis://:PASSWORD@127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3"
   c.primaries()              # ports of the live primaries
   c.kill(port)               # kill -9 one node
   c.wait_ok()                # bounded wait for cluster_state:ok seen by every live node
@@ -17,6 +19,7 @@ LWM2M_TEST_REDIS_URL (and LWM2M_TEST_REDIS_DIR, the nodes' folder) set, stops th
 exits with CMD's status.
 """
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -60,6 +63,8 @@ class RedisCluster:
         self.procs = {}
         self.server = shutil.which("redis-server")
         self.cli = shutil.which("redis-cli")
+        self.password = secrets.token_hex(12)
+        self.cli_env = dict(os.environ, REDISCLI_AUTH=self.password)
         expect(self.server and self.cli, "redis-server / redis-cli not found (scripts/install-deps)")
 
     def _start_node(self, port, cluster=True):
@@ -71,13 +76,14 @@ class RedisCluster:
                 "--appendonly", "yes",
                 "--appendfsync", "everysec", "--save", "", "--protected-mode", "no",
                 "--repl-diskless-sync-delay", "0",
+                "--requirepass", self.password, "--masterauth", self.password,
                 "--daemonize", "no", "--logfile", os.path.join(d, "redis.log")]
         self.procs[port] = procs.spawn(args, service=True, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
 
     def cli_run(self, port, *args, timeout=10):
         r = subprocess.run([self.cli, "-h", "127.0.0.1", "-p", str(port)] + list(args),
-                           capture_output=True, timeout=timeout)
+                           capture_output=True, timeout=timeout, env=self.cli_env)
         return r.stdout.decode(errors="replace").strip()
 
     def _wait_ping(self, port, timeout=10):
@@ -120,7 +126,7 @@ class RedisCluster:
         r = subprocess.run([self.cli, "--cluster", "create"] +
                            [f"127.0.0.1:{p}" for p in self.ports] +
                            ["--cluster-replicas", str(self.replicas), "--cluster-yes"],
-                           capture_output=True, timeout=60)
+                           capture_output=True, timeout=60, env=self.cli_env)
         expect(r.returncode == 0, f"redis-cli --cluster create: {r.stdout[-1500:]!r}"
                                   f" {r.stderr[-500:]!r}")
         self.wait_ok()
@@ -189,7 +195,7 @@ class RedisCluster:
                       if role == "master" and "fail" not in flags and p in self.live_ports())
 
     def url(self):
-        return "redis://" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:3])
+        return f"redis://:{self.password}@" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:3])
 
     def kill(self, port):
         pr = self.procs[port]

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include <lwm2m/base/result.hpp>
+#include <lwm2m/base/secret.hpp>
 #include <lwm2m/store/errc.hpp>
 
 namespace lwm2m::store::redis {
@@ -51,11 +52,22 @@ struct HostPort {
     friend bool operator==(const HostPort&, const HostPort&) = default;
 };
 
-/// Parses "redis://host:port[,host:port...]" (a missing port is 6379; IPv6 hosts in brackets:
-/// "redis://[::1]:7000"). Errors: lwm2m::Errc::invalid_argument; `why` names the problem (no
-/// scheme, empty list, bad port, user info or path, which are not supported).
-[[nodiscard]] Result<std::vector<HostPort>> parse_url(std::string_view url,
-                                                      std::string* why = nullptr);
+/// Credentials sent with AUTH on every connection (Redis 6 ACL user and password, or only a
+/// password: the default user, `requirepass`).
+struct Auth {
+    std::string user;     ///< empty: `AUTH <password>`
+    SecretBytes password; ///< empty: no AUTH
+};
+
+/// Parses "redis://[[user]:password@]host:port[,host:port...]" (a missing port is 6379; IPv6
+/// hosts in brackets: "redis://[::1]:7000"; the user info applies to every node and is
+/// percent-decoded, so "%40" is an '@' in a password). `auth` (optional) receives the user info.
+/// Errors: lwm2m::Errc::invalid_argument; `why` names the problem (no scheme, empty list, bad
+/// port, user info without ':password', a bad %-escape, a path), never the password.
+[[nodiscard]] Result<std::vector<HostPort>>
+parse_url(std::string_view url, std::string* why = nullptr, Auth* auth = nullptr);
+/// `url` with the password of its user info replaced by "***" (for logs and messages).
+[[nodiscard]] std::string redact_url(std::string_view url);
 
 /// CRC16-XMODEM (polynomial 0x1021, initial value 0): crc16("123456789") == 0x31C3.
 [[nodiscard]] std::uint16_t crc16(std::string_view data) noexcept;
@@ -128,6 +140,10 @@ struct ClusterOptions {
     /// that primary is failed over before a replica is back. true: such writes fail with
     /// Errc::unavailable after the retry deadline.
     bool require_replica = false;
+    /// AUTH after every connect (none when the password is empty). A refused AUTH fails the
+    /// connection: last_error() says "authentication refused" with Redis's reason; connect()
+    /// then fails at once (a configuration error), later calls retry until their deadline.
+    Auth auth;
 };
 
 struct ClusterStats {

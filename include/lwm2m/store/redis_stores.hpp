@@ -368,9 +368,11 @@ struct RedisStoresOptions {
 /// needs the same file).
 class RedisStores {
 public:
-    /// Errors: lwm2m::Errc::invalid_argument (bad URL: `why` says why; bad key file),
-    /// Errc::unavailable (the cluster cannot be reached: `why` names host:port), the errors of
-    /// RedisSecurityStore::open and SecretBox::load_or_create.
+    /// The URL's user info, when it has one, is the AUTH of both clients (instead of
+    /// `options.cluster.auth`). Errors: lwm2m::Errc::invalid_argument (bad URL: `why` says why;
+    /// bad key file), Errc::unavailable (the cluster cannot be reached, or refused the AUTH:
+    /// `why` names host:port), the errors of RedisSecurityStore::open and
+    /// SecretBox::load_or_create.
     [[nodiscard]] static Result<std::unique_ptr<RedisStores>>
     open(std::string_view url, const std::string& key_file, const RedisStoresOptions& options = {},
          std::string* why = nullptr);

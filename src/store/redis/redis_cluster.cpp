@@ -67,9 +67,56 @@ bool starts_with(std::string_view s, std::string_view p) {
     return s.substr(0, p.size()) == p;
 }
 
+/// RFC 3986 §2.1 percent-decoding; nullopt on a truncated or non-hex escape.
+std::optional<std::string> percent_decode(std::string_view s) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out.push_back(s[i]);
+            continue;
+        }
+        if (i + 2 >= s.size()) return std::nullopt;
+        const int h = hex(s[i + 1]), l = hex(s[i + 2]);
+        if (h < 0 || l < 0) return std::nullopt;
+        out.push_back(static_cast<char>(h * 16 + l));
+        i += 2;
+    }
+    return out;
+}
+
+/// AUTH on a fresh connection: "" when done or when there is no password, else why not
+/// (Redis's reason; the password never appears in it).
+std::string authenticate(redisContext* c, const Auth& a) {
+    if (a.password.empty()) return {};
+    const auto pw = as_string_view(a.password.view());
+    std::vector<const char*> argv{"AUTH"};
+    std::vector<std::size_t> len{4};
+    if (!a.user.empty()) {
+        argv.push_back(a.user.data());
+        len.push_back(a.user.size());
+    }
+    argv.push_back(pw.data());
+    len.push_back(pw.size());
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), len.data()));
+    if (r == nullptr) return std::string("authentication: ") + c->errstr;
+    std::string why;
+    if (r->type == REDIS_REPLY_ERROR)
+        why = "authentication refused: " + std::string(r->str, r->len);
+    freeReplyObject(r);
+    return why;
+}
+
 } // namespace
 
-Result<std::vector<HostPort>> parse_url(std::string_view url, std::string* why) {
+Result<std::vector<HostPort>> parse_url(std::string_view url, std::string* why, Auth* auth) {
     auto bad = [&](const char* reason) -> Result<std::vector<HostPort>> {
         if (why) *why = reason;
         return fail(lwm2m::Errc::invalid_argument);
@@ -77,9 +124,22 @@ Result<std::vector<HostPort>> parse_url(std::string_view url, std::string* why) 
     constexpr std::string_view scheme = "redis://";
     if (!starts_with(url, scheme)) return bad("a Redis URL starts with redis://");
     url.remove_prefix(scheme.size());
+    Auth parsed;
+    if (const auto at = url.rfind('@'); at != std::string_view::npos) {
+        const auto info = url.substr(0, at);
+        const auto colon = info.find(':');
+        if (colon == std::string_view::npos)
+            return bad("the user info is 'user:password@' or ':password@'");
+        auto user = percent_decode(info.substr(0, colon));
+        auto password = percent_decode(info.substr(colon + 1));
+        if (!user || !password) return bad("a bad %-escape in the user info");
+        if (password->empty()) return bad("an empty password in the user info");
+        parsed.user = std::move(*user);
+        parsed.password = SecretBytes(as_bytes(*password));
+        secure_wipe(password->data(), password->size());
+        url.remove_prefix(at + 1);
+    }
     if (url.empty()) return bad("no host:port after redis://");
-    if (url.find('@') != std::string_view::npos)
-        return bad("user and password in the URL are not supported");
     if (url.find('/') != std::string_view::npos || url.find('?') != std::string_view::npos)
         return bad("a path or query (database number) is not supported: Redis Cluster has one "
                    "database");
@@ -94,7 +154,16 @@ Result<std::vector<HostPort>> parse_url(std::string_view url, std::string* why) 
         if (comma == std::string_view::npos) break;
         url.remove_prefix(comma + 1);
     }
+    if (auth) *auth = std::move(parsed);
     return out;
+}
+
+std::string redact_url(std::string_view url) {
+    const auto at = url.rfind('@');
+    const auto colon = url.find(':', std::string_view("redis://").size());
+    if (!starts_with(url, "redis://") || at == std::string_view::npos || colon > at)
+        return std::string(url);
+    return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
 }
 
 std::uint16_t crc16(std::string_view data) noexcept {
@@ -260,6 +329,7 @@ struct ClusterClient::Impl {
     std::vector<std::size_t> primary_order;       ///< node indexes of primaries, slot order
     bool standalone = false;
     bool need_refresh = false;
+    bool auth_refused = false; ///< the last connection attempt's AUTH was refused
     std::string last_error;
     ClusterStats stats;
 
@@ -285,6 +355,12 @@ struct ClusterClient::Impl {
             last_error = n.addr.to_string() + ": cannot set the command timeout";
             return nullptr;
         }
+        if (auto e = authenticate(c.get(), options.auth); !e.empty()) {
+            last_error = n.addr.to_string() + ": " + e;
+            auth_refused = true;
+            return nullptr;
+        }
+        auth_refused = false;
         n.ctx = std::move(c);
         return n.ctx.get();
     }
@@ -403,11 +479,14 @@ struct ClusterClient::Impl {
     }
     static constexpr std::chrono::milliseconds recheck{1000};
 
-    Result<void> refresh_until_deadline() {
+    /// `fail_on_auth`: give up at once when the last node tried refused the AUTH (at start, a
+    /// wrong password is a configuration error that waiting does not fix).
+    Result<void> refresh_until_deadline(bool fail_on_auth = false) {
         const auto deadline = std::chrono::steady_clock::now() + options.retry_deadline;
         auto backoff = std::chrono::milliseconds(50);
         while (!refresh_once()) {
-            if (std::chrono::steady_clock::now() + backoff > deadline)
+            if ((fail_on_auth && auth_refused) ||
+                std::chrono::steady_clock::now() + backoff > deadline)
                 return fail(Errc::unavailable);
             std::this_thread::sleep_for(backoff);
             backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
@@ -624,7 +703,7 @@ ClusterClient::connect(std::vector<HostPort> seeds, ClusterOptions options, std:
     for (const auto& s : impl->seeds)
         impl->node_index(s);
     std::unique_ptr<ClusterClient> c(new ClusterClient(std::move(impl)));
-    if (auto r = c->impl_->refresh_until_deadline(); !r) {
+    if (auto r = c->impl_->refresh_until_deadline(true); !r) {
         if (why) *why = c->impl_->last_error;
         return fail(r.error());
     }
@@ -790,6 +869,10 @@ struct Subscriber::Impl {
             // Writes (SUBSCRIBE) are bounded by the command timeout; reads wait in poll().
             if (redisSetTimeout(c.get(), to_timeval(options.command_timeout)) != REDIS_OK) {
                 last_error = n.to_string() + ": cannot set the command timeout";
+                continue;
+            }
+            if (auto e = authenticate(c.get(), options.auth); !e.empty()) {
+                last_error = n.to_string() + ": " + e;
                 continue;
             }
             std::vector<std::string> args{"SUBSCRIBE"};

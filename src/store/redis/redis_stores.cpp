@@ -1187,7 +1187,10 @@ Result<std::unique_ptr<RedisStores>> RedisStores::open(std::string_view url,
                                                        const std::string& key_file,
                                                        const RedisStoresOptions& options,
                                                        std::string* why) {
-    LWM2M_TRY(seeds, redis::parse_url(url, why));
+    auto cluster = options.cluster;
+    redis::Auth from_url;
+    LWM2M_TRY(seeds, redis::parse_url(url, why, &from_url));
+    if (!from_url.password.empty()) cluster.auth = std::move(from_url);
     if (options.prefix.empty() || options.prefix.find_first_of("{}") != std::string::npos) {
         if (why) *why = "the key prefix must be non-empty and without { or }";
         return fail(lwm2m::Errc::invalid_argument);
@@ -1195,8 +1198,8 @@ Result<std::unique_ptr<RedisStores>> RedisStores::open(std::string_view url,
     LWM2M_TRY(box, SecretBox::load_or_create(key_file));
     RedisKeys keys{options.prefix};
     std::unique_ptr<RedisStores> s(new RedisStores(std::move(box), keys));
-    LWM2M_TRY(writer, redis::ClusterClient::connect(seeds, options.cluster, why));
-    LWM2M_TRY(main, redis::ClusterClient::connect(seeds, options.cluster, why));
+    LWM2M_TRY(writer, redis::ClusterClient::connect(seeds, cluster, why));
+    LWM2M_TRY(main, redis::ClusterClient::connect(seeds, cluster, why));
     s->writer_ = std::move(writer);
     s->main_ = std::move(main);
     s->registrations_ = std::make_unique<RedisRegistrationStore>(*s->writer_, keys);

@@ -322,6 +322,7 @@ def run(a, d):
         s.stop()
         expect(key.hex() not in log_of(s).lower(), "a device key in a server log")
         expect(ck not in log_of(s).lower(), "the cluster key in a server log")
+        expect(c.password not in log_of(s), "the Redis password in a server log")
     c.stop_all()
 
 

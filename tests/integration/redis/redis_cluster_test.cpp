@@ -188,6 +188,29 @@ TEST(RedisStoresCluster, SecretsAreSealedInRedisAndInTheAppendOnlyFiles) {
     ASSERT_FALSE(moved);
 }
 
+// The test cluster has a password (tests/support/redis_cluster.py): the URL's user info is
+// every connection's AUTH, and a wrong password is a clear error naming the node, not the
+// password.
+TEST(RedisStoresCluster, AWrongPasswordIsRefusedClearly) {
+    const auto u = url();
+    const auto at = u.rfind('@');
+    ASSERT_NE(at, std::string::npos) << "the test cluster has no password";
+    test::TempDir dir;
+    RedisStoresOptions o;
+    o.prefix = fresh_prefix();
+    o.cluster.retry_deadline = std::chrono::milliseconds(300);
+    std::string why;
+    auto s = RedisStores::open("redis://:not-the-secret" + u.substr(at), dir.file("secret.key"), o,
+                               &why);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error(), make_error_code(Errc::unavailable));
+    EXPECT_NE(why.find("authentication refused"), std::string::npos) << why;
+    EXPECT_EQ(why.find("not-the-secret"), std::string::npos) << why;
+    // Without user info the cluster refuses every command (NOAUTH): no store either.
+    EXPECT_FALSE(RedisStores::open("redis://" + u.substr(at + 1), dir.file("secret.key"), o, &why));
+    EXPECT_NE(why.find("NOAUTH"), std::string::npos) << why;
+}
+
 TEST(RedisStoresCluster, StaleSlotMapIsCorrectedByMoved) {
     test::TempDir dir;
     auto s = open(dir.file("secret.key"), fresh_prefix());
@@ -662,7 +685,7 @@ TEST(RedisStoresCluster, ChangesAreAnnouncedAndReadBackByAnotherNode) {
     std::vector<ChangeNotice> notices;
     int resyncs = 0;
     RedisChangeListenerOptions lo;
-    lo.nodes = *redis::parse_url(url());
+    lo.nodes = *redis::parse_url(url(), nullptr, &lo.cluster.auth);
     lo.keys = b->keys();
     lo.poll = std::chrono::milliseconds(50);
     auto listener = RedisChangeListener::start(
@@ -820,6 +843,14 @@ TEST(RedisStoresCluster, LosingAReplicaIsAcceptedOrRefusedAsConfigured) {
     timeval tv{2, 0};
     redisContext* rc = redisConnectWithTimeout("127.0.0.1", replica_port, tv);
     ASSERT_TRUE(rc && !rc->err);
+    redis::Auth auth;
+    ASSERT_TRUE(redis::parse_url(url(), nullptr, &auth));
+    if (!auth.password.empty()) {
+        const auto pw = as_string_view(auth.password.view());
+        auto* ok = static_cast<redisReply*>(redisCommand(rc, "AUTH %b", pw.data(), pw.size()));
+        ASSERT_TRUE(ok && ok->type == REDIS_REPLY_STATUS);
+        freeReplyObject(ok);
+    }
     redisReply* reply = static_cast<redisReply*>(redisCommand(rc, "SHUTDOWN NOSAVE"));
     if (reply) freeReplyObject(reply); // no reply: the connection closed with the process
     redisFree(rc);

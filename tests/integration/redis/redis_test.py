@@ -86,6 +86,21 @@ def start_cluster(d):
 
 def case_server_restart(a, d):
     c = start_cluster(d)
+    # A wrong password in the URL: the server exits at once with the node and Redis's reason,
+    # and never shows the password (the test cluster has requirepass).
+    wrong = "redis://:not-the-password@" + c.url().rsplit("@", 1)[1]
+    bad_dir = os.path.join(d, "wrong-password")
+    os.makedirs(bad_dir)
+    r = procs.run([a.server, "--data-dir", bad_dir, "--store", wrong, "--http-port", "0",
+                   "--coap-port", "0", "--coaps-port", "0", "--bs-coap-port", "0",
+                   "--bs-coaps-port", "0"], timeout=60)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    expect(r.returncode != 0, f"the server started with a wrong Redis password: {out[-500:]}")
+    expect("authentication refused: WRONGPASS" in out, f"no clear reason: {out[-500:]}")
+    expect("not-the-password" not in out, f"the password was printed: {out[-500:]}")
+    expect("redis://:***@" in out, f"the store URL is not shown redacted: {out[-500:]}")
+    print("wrong Redis password: refused at start, the password not shown")
+
     s = st.Server(a.server, d, c.url())
     s.start()
     clients = [st.register_nosec(a, s, f"rs-{i}") for i in range(3)]

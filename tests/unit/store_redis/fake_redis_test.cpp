@@ -289,6 +289,56 @@ TEST(FakeRedisCluster, OtherErrorsAreTheCommandsReply) {
     EXPECT_EQ((*c)->stats().retries, 0U);
 }
 
+TEST(FakeRedisCluster, EveryConnectionAuthenticatesFirstAndARefusalNamesTheNode) {
+    std::uint16_t port = 0;
+    FakeRedis seed([&](const std::vector<std::string>& a) -> std::string {
+        if (a[0] == "AUTH")
+            return a.size() == 3 && a[1] == "app" && a[2] == "pw:1"
+                       ? "+OK\r\n"
+                       : "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+        if (a[0] == "CLUSTER") return all_slots(port);
+        if (a[0] == "GET") return bulk("v");
+        return "-ERR unexpected\r\n";
+    });
+    port = seed.port();
+    ClusterOptions o = fast();
+    o.auth.user = "app";
+    o.auth.password = SecretBytes(as_bytes("pw:1"));
+    auto c = ClusterClient::connect({seed.addr()}, o);
+    ASSERT_TRUE(c);
+    auto r = (*c)->run(command({"GET", "k"}, "k"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "v");
+    // Each connection's first command is AUTH.
+    const auto seen = seed.seen();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.front()[0], "AUTH");
+    EXPECT_EQ(count(seen, "AUTH"), static_cast<std::size_t>(seed.connections()));
+
+    // A wrong password: the call fails, its error names the node and Redis's reason, never the
+    // password.
+    // At start this fails at the first refusal (a configuration error), without retrying
+    // until the deadline.
+    o.auth.password = SecretBytes(as_bytes("wrong-secret"));
+    o.retry_deadline = std::chrono::milliseconds(5000);
+    std::string why;
+    auto refused = ClusterClient::connect({seed.addr()}, o, &why);
+    std::size_t wrong = 0;
+    for (const auto& a : seed.seen())
+        wrong += a.size() == 3 && a[0] == "AUTH" && a[2] == "wrong-secret";
+    EXPECT_EQ(wrong, 1U);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), make_error_code(Errc::unavailable));
+    EXPECT_NE(why.find(seed.addr().to_string()), std::string::npos) << why;
+    EXPECT_NE(why.find("authentication refused: WRONGPASS"), std::string::npos) << why;
+    EXPECT_EQ(why.find("wrong-secret"), std::string::npos) << why;
+
+    // The subscriber authenticates too.
+    auto sub = Subscriber::connect({seed.addr()}, {"ch"}, o, &why);
+    ASSERT_FALSE(sub);
+    EXPECT_NE(why.find("authentication refused"), std::string::npos) << why;
+}
+
 TEST(FakeRedisCluster, WithoutClusterSupportOneNodeOwnsEverySlot) {
     FakeRedis solo([](const std::vector<std::string>& a) -> std::string {
         if (a[0] == "CLUSTER") return "-ERR This instance has cluster support disabled\r\n";

@@ -45,15 +45,50 @@ TEST(RedisUrl, ParsesListsAndRefusesBadUrls) {
     EXPECT_EQ((*list)[1].port, 6379);
     EXPECT_EQ((*list)[2].host, "::1");
     EXPECT_EQ((*list)[2].to_string(), "[::1]:7002");
-    for (const char* bad : {"", "redis", "redis://", "http://a:1", "redis://a:0", "redis://a:65536",
-                            "redis://a:x", "redis://a:1,", "redis://,a:1", "redis://u:p@a:1",
-                            "redis://a:1/0", "redis://::1:7000", "redis://[::1", "redis://:7000"}) {
+    for (const char* bad :
+         {"", "redis", "redis://", "http://a:1", "redis://a:0", "redis://a:65536", "redis://a:x",
+          "redis://a:1,", "redis://,a:1", "redis://a:1/0", "redis://::1:7000", "redis://[::1",
+          "redis://:7000", "redis://secret-pw@a:1", "redis://u:@a:1", "redis://u:se%2xret@a:1",
+          "redis://u:secret%4@a:1", "redis://:secret-pw@"}) {
         std::string why;
         auto r = redis::parse_url(bad, &why);
         ASSERT_FALSE(r) << bad;
         EXPECT_EQ(r.error(), make_error_code(lwm2m::Errc::invalid_argument)) << bad;
         EXPECT_FALSE(why.empty()) << bad;
+        EXPECT_EQ(why.find("secret"), std::string::npos) << why; // never the password
     }
+}
+
+TEST(RedisUrl, UserInfoIsTheAuthOfEveryNode) {
+    redis::Auth auth;
+    auto r = redis::parse_url("redis://:s3cret@a:1,b:2", nullptr, &auth);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->size(), 2U);
+    EXPECT_EQ((*r)[0].host, "a");
+    EXPECT_EQ((*r)[1].port, 2);
+    EXPECT_EQ(auth.user, "");
+    EXPECT_EQ(as_string_view(auth.password.view()), "s3cret");
+    // An ACL user; percent-escapes decoded (an '@' and a ':' in the password).
+    r = redis::parse_url("redis://app%2D1:p%40ss%3Aw0rd@[::1]:7000", nullptr, &auth);
+    ASSERT_TRUE(r);
+    EXPECT_EQ((*r)[0].host, "::1");
+    EXPECT_EQ(auth.user, "app-1");
+    EXPECT_EQ(as_string_view(auth.password.view()), "p@ss:w0rd");
+    // A raw '@' in the password: the last '@' ends the user info.
+    r = redis::parse_url("redis://u:a@b@h:3", nullptr, &auth);
+    ASSERT_TRUE(r);
+    EXPECT_EQ((*r)[0].host, "h");
+    EXPECT_EQ(as_string_view(auth.password.view()), "a@b");
+    // No user info: no AUTH.
+    r = redis::parse_url("redis://h:3", nullptr, &auth);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(auth.password.empty());
+
+    EXPECT_EQ(redis::redact_url("redis://app:p%40ss@h:1,h:2"), "redis://app:***@h:1,h:2");
+    EXPECT_EQ(redis::redact_url("redis://:pw@h:1"), "redis://:***@h:1");
+    EXPECT_EQ(redis::redact_url("redis://u:a@b@h:1"), "redis://u:***@h:1");
+    EXPECT_EQ(redis::redact_url("redis://h:1,h:2"), "redis://h:1,h:2");
+    EXPECT_EQ(redis::redact_url("sqlite"), "sqlite");
 }
 
 TEST(RedisReplies, RedirectionsAndErrorClasses) {
