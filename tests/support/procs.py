@@ -45,8 +45,7 @@ def spawn(args, service=False, **kw):
 def kill_children():
     """Stops every spawned process, the services last (lwm2m-server nodes before the Redis nodes
     they use, also a Redis node restarted after them). The other order left servers running on a
-    dying cluster, reconnecting to its ports; another test's Redis started on one of those ports
-    then received their writes (seen: a secret that did not decrypt there)."""
+    dying cluster, reconnecting to its ports, where another test's Redis could start."""
     for p in sorted(reversed(CHILDREN), key=lambda c: getattr(c, "lwm2m_service", False)):
         if p.poll() is None:
             try:

@@ -90,8 +90,7 @@ class RedisCluster:
         """Waits until OUR redis-server on `port` answers (INFO's process_id is its pid). False
         when it exited instead: the port was taken between free_cluster_port() and its bind,
         e.g. by another test's Redis under ctest -j, and a bare PING would then have been
-        answered by that other test's node (seen: a cluster test's nodes reached another test's
-        cluster, whose secrets did not decrypt with their key)."""
+        answered by that other test's node."""
         pr = self.procs[port]
         end = time.time() + timeout
         while time.time() < end:

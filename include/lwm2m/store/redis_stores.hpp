@@ -221,7 +221,7 @@ public:
     [[nodiscard]] std::size_t size() const override { return cache_.size(); }
 
     /// The record of `endpoint` as Redis holds it now (nullopt: none). Any thread (it touches
-    /// only the client, which serialises its calls). Errors: as open().
+    /// only the client and the SecretBox, which serialise their calls). Errors: as open().
     [[nodiscard]] Result<std::optional<SecurityInfo>> fetch(std::string_view endpoint) const;
     /// Every record (SCAN). Any thread. Errors: as open().
     [[nodiscard]] Result<std::vector<SecurityInfo>> fetch_all() const;

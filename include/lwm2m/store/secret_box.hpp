@@ -5,6 +5,9 @@
 // associated data binds a sealed value to where it belongs (e.g. "security/psk_key/<endpoint>"),
 // so a value copied to another row does not open. Opening with another key, or a tampered value,
 // fails with store::Errc::decrypt_failed; nothing about the plaintext is ever logged.
+//
+// Thread-safe: one box may seal and open on several threads at once (the calls on GnuTLS's
+// handle are serialised inside).
 #pragma once
 
 #include <memory>

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <system_error>
 
 #include <gnutls/crypto.h>
@@ -21,6 +22,11 @@ constexpr std::size_t tag_size = 16;
 } // namespace
 
 struct SecretBox::Impl {
+    /// GnuTLS keeps an AEAD call's nonce and GCM state in the handle: two threads in seal() or
+    /// open() at once would seal under a nonce other than the one written out (values that never
+    /// open again). lwm2m-server shares one box between threads (its engine and the Redis change
+    /// listener), so every call on the handle holds this lock.
+    std::mutex lock;
     gnutls_aead_cipher_hd_t handle = nullptr;
     SecretBytes key; ///< for derive_key (wiped on destruction)
     ~Impl() {
@@ -100,6 +106,7 @@ Result<Bytes> SecretBox::seal(BytesView plaintext, std::string_view context) con
     std::byte* nonce = out.data() + 1;
     if (gnutls_rnd(GNUTLS_RND_NONCE, nonce, nonce_size) < 0) return lwm2m::fail(Errc::io_error);
     std::size_t ct_size = plaintext.size() + tag_size;
+    const std::lock_guard guard(impl_->lock);
     if (gnutls_aead_cipher_encrypt(impl_->handle, nonce, nonce_size, context.data(), context.size(),
                                    tag_size, plaintext.data(), plaintext.size(),
                                    out.data() + 1 + nonce_size, &ct_size) < 0 ||
@@ -115,9 +122,11 @@ Result<SecretBytes> SecretBox::open(BytesView sealed, std::string_view context) 
     const std::size_t ct_size = sealed.size() - 1 - nonce_size;
     Bytes plain(ct_size); // decrypt writes the plaintext (ct_size - tag) into a buffer this size
     std::size_t pt_size = plain.size();
+    std::unique_lock guard(impl_->lock);
     const int rc =
         gnutls_aead_cipher_decrypt(impl_->handle, nonce, nonce_size, context.data(), context.size(),
                                    tag_size, nonce + nonce_size, ct_size, plain.data(), &pt_size);
+    guard.unlock();
     if (rc < 0 || pt_size > plain.size()) {
         secure_wipe(plain.data(), plain.size());
         return lwm2m::fail(Errc::decrypt_failed);
