@@ -166,7 +166,7 @@ Result<std::optional<Psk>> decode_credentials(CredentialOptions& o) {
         psk.key = std::move(*o.arg_key.key);
     } else if (o.psk_key_file) {
         bool too_long = false;
-        auto key = read_secret_file(*o.psk_key_file, max_len + 2, true, &too_long);
+        auto key = read_secret_file(*o.psk_key_file, max_len, true, &too_long);
         if (!key) {
             return usage(too_long
                              ? std::string("the PSK key must be 1..65535 bytes")

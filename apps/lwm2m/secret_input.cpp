@@ -96,9 +96,9 @@ std::optional<SecretBytes> read_secret_file(const std::string& path, std::size_t
     const bool is_stdin = path == "-";
     const int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
-    // One buffer, sized once (max_size + 1 detects an over-long input); read(2) keeps no copy in
-    // a stdio buffer.
-    Bytes buf(max_size + 1);
+    // One buffer, sized once (room for a CRLF the limit does not count, plus one byte that
+    // detects an over-long input); read(2) keeps no copy in a stdio buffer.
+    Bytes buf(max_size + (strip_newline ? 2 : 0) + 1);
     std::size_t n = 0;
     bool failed = false;
     while (n < buf.size()) {
@@ -113,12 +113,12 @@ std::optional<SecretBytes> read_secret_file(const std::string& path, std::size_t
     }
     if (!is_stdin) ::close(fd);
     std::optional<SecretBytes> out;
-    if (!failed && n <= max_size) {
-        std::size_t len = n;
-        if (strip_newline && len > 0 && buf[len - 1] == std::byte{'\n'}) {
-            --len;
-            if (len > 0 && buf[len - 1] == std::byte{'\r'}) --len;
-        }
+    std::size_t len = n;
+    if (strip_newline && len > 0 && buf[len - 1] == std::byte{'\n'}) {
+        --len;
+        if (len > 0 && buf[len - 1] == std::byte{'\r'}) --len;
+    }
+    if (!failed && n < buf.size() && len <= max_size) {
         out.emplace(BytesView(buf.data(), len));
     } else if (!failed && too_long != nullptr) {
         *too_long = true;

@@ -39,9 +39,10 @@ struct TakenSecret {
 /// length or a non-hex character.
 [[nodiscard]] std::optional<SecretBytes> secret_from_hex(std::string_view hex);
 
-/// Reads a whole file ("-": standard input) of at most `max_size` bytes with read(2) into one
-/// pre-sized buffer, then removes one trailing LF or CRLF when `strip_newline`. nullopt when the
-/// file cannot be opened or read, or is longer than max_size (`too_long` set).
+/// Reads a whole file ("-": standard input) with read(2) into one pre-sized buffer, then removes
+/// one trailing LF or CRLF when `strip_newline`; the result holds at most `max_size` bytes (a
+/// 64-byte key followed by a newline fits max_size 64). nullopt when the file cannot be opened
+/// or read, or holds more (`too_long` set).
 [[nodiscard]] std::optional<SecretBytes> read_secret_file(const std::string& path,
                                                           std::size_t max_size, bool strip_newline,
                                                           bool* too_long = nullptr);

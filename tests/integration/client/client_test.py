@@ -262,7 +262,7 @@ def case_bootstrap_psk(a, d):
     expect(st == 201, f"bootstrap config: {st} {j}")
     key_file = os.path.join(d, "bs.key")
     with open(key_file, "wb") as f:
-        f.write(bs_key)
+        f.write(bs_key + b"\n")  # one trailing newline is removed (a random key may end in 0x0a)
     os.chmod(key_file, 0o600)
     state = os.path.join(d, "state")
     args = ["-e", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
@@ -321,7 +321,7 @@ def case_bootstrap_purge(a, d):
     expect(st == 201, f"bootstrap config: {st} {j}")
     key_file = os.path.join(d, "bs.key")
     with open(key_file, "wb") as f:
-        f.write(bs_key)
+        f.write(bs_key + b"\n")  # one trailing newline is removed (a random key may end in 0x0a)
     cl = Daemon(a.client, ["-e", ep, "--bootstrap", f"coaps://127.0.0.1:{s.ports['bs_coaps']}",
                            "--psk-identity", bs_id.decode(), "--psk-key-file", key_file,
                            "-d", os.path.join(d, "state"), "--bootstrap-jitter", "0.1",
@@ -531,7 +531,7 @@ def case_admin_cli(a, d):
     key = secrets.token_bytes(64)
     key_file = os.path.join(d, "other.key")
     with open(key_file, "wb") as f:
-        f.write(key)
+        f.write(key + b"\n")  # one trailing newline is removed (a random key may end in 0x0a)
     cli("security", "add-psk", "other-dev", "--identity", "x" * 128, "--psk-key-file", key_file)
     j = cli_json("security", "list")
     items = j["items"] if isinstance(j, dict) else j

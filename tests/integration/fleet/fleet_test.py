@@ -52,7 +52,7 @@ def case_psk_1000(a, d):
     key = secrets.token_bytes(32)
     key_file = os.path.join(d, "fleet.key")
     with open(key_file, "wb") as f:
-        f.write(key)
+        f.write(key + b"\n")  # one trailing newline is removed (a random key may end in 0x0a)
     t = time.time()
     # Bulk provisioning (POST /api/security/batch): 900 in one request, then 100 more.
     items = [{"endpoint": f"fl-{i}", "mode": "psk", "psk_identity": f"fl-{i}",

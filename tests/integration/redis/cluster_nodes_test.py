@@ -174,7 +174,7 @@ def run(a, d):
     key = secrets.token_bytes(16)
     key_file = os.path.join(d, "fleet.key")
     with open(key_file, "wb") as f:
-        f.write(key)
+        f.write(key + b"\n")  # one trailing newline is removed (a random key may end in 0x0a)
     t = time.time()
     for lo in range(0, n_psk, 500):
         items = [{"endpoint": f"cp-{i}", "mode": "psk", "psk_identity": f"cp-{i}",

@@ -161,6 +161,43 @@ TEST(CliSecretInput, KeyFileIsReadIntoOneWipedBuffer) {
     std::remove(path.c_str());
 }
 
+// The limit counts the key, not the newline removed after it: a 64-byte key file written
+// with a trailing LF or CRLF fits max_size 64 (lwm2m security add-psk, lwm2m-fleet); 65 bytes
+// of key do not, with or without the newline.
+TEST(CliSecretInput, KeyFileLimitLeavesOutTheTrailingNewline) {
+    const std::string path = temp_path("limit");
+    const auto write = [&](const Bytes& body, const char* tail) {
+        std::ofstream f(path, std::ios::binary | std::ios::trunc);
+        f.write(reinterpret_cast<const char*>(body.data()),
+                static_cast<std::streamsize>(body.size()));
+        f << tail;
+    };
+    Bytes key = noise(64, 5);
+    key.back() = std::byte{'A'}; // not a newline itself
+    Bytes longer = noise(65, 5);
+    longer.back() = std::byte{'A'};
+    for (const char* tail : {"", "\n", "\r\n"}) {
+        write(key, tail);
+        bool too_long = true;
+        auto got = read_secret_file(path, 64, true, &too_long);
+        ASSERT_TRUE(got) << "tail of " << std::strlen(tail);
+        EXPECT_TRUE(got->equals(key));
+        EXPECT_FALSE(too_long);
+    }
+    for (const char* tail : {"", "\n", "\r\n", "\n\n"}) {
+        write(longer, tail);
+        bool too_long = false;
+        EXPECT_FALSE(read_secret_file(path, 64, true, &too_long))
+            << "tail of " << std::strlen(tail);
+        EXPECT_TRUE(too_long);
+    }
+    write(key, "\n"); // without strip_newline the newline is content
+    bool too_long = false;
+    EXPECT_FALSE(read_secret_file(path, 64, false, &too_long));
+    EXPECT_TRUE(too_long);
+    std::remove(path.c_str());
+}
+
 TEST(CliSecretInput, PemPrivateKeyLeavesNoCopy) {
     const Bytes der = noise(138, 4); // the size of a P-256 PKCS#8 key
     const Bytes cert = noise(300, 5);
