@@ -125,8 +125,9 @@ int main(int argc, char** argv) try {
                    "--first-index 0 -n 50000, then --first-index 50000 -n 50000)")
         ->capture_default_str();
     cli.add_option("--psk-key-file", o.psk_key_file,
-                   "coaps:// URIs: file holding the PSK key shared by the fleet (else "
-                   "LWM2M_PSK_KEY_HEX); each device's identity is its endpoint name")
+                   "coaps:// URIs: file holding the PSK key shared by the fleet, 1..64 bytes "
+                   "(one trailing newline removed; else LWM2M_PSK_KEY_HEX); each device's "
+                   "identity is its endpoint name")
         ->check(CLI::ExistingFile);
     cli.add_option("--lwm2m-version", o.lwm2m_version, "LwM2M enabler version")
         ->check(CLI::IsMember({"1.0", "1.1", "1.2"}))
