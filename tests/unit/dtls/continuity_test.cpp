@@ -731,11 +731,11 @@ TEST_F(Continuity, UnknownSessionBufferIsBounded) {
 
 // Memory per idle established session: GnuTLS vs the own record path (docs/performance.md).
 TEST_F(Continuity, OwnPathSessionsUseAFractionOfTheMemory) {
-#if defined(__SANITIZE_ADDRESS__)
-    GTEST_SKIP() << "AddressSanitizer's allocator: mallinfo2() does not see the heap";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    GTEST_SKIP() << "a sanitizer's allocator: mallinfo2() does not see the heap";
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    GTEST_SKIP() << "AddressSanitizer's allocator: mallinfo2() does not see the heap";
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    GTEST_SKIP() << "a sanitizer's allocator: mallinfo2() does not see the heap";
 #endif
 #endif
     auto measure = [&](bool own) {
