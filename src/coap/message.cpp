@@ -249,12 +249,30 @@ MessageView::OptionCheck MessageView::check_options() noexcept {
 // ---------------------------------------------------------------------------------------------
 // Message
 
+void OptionValue::assign(BytesView v) {
+    size_ = v.size();
+    std::byte* to = in_;
+    if (heap()) {
+        ext_ = new std::byte[v.size()];
+        to = ext_;
+    }
+    if (!v.empty()) std::memcpy(to, v.data(), v.size());
+}
+
+void OptionValue::take(OptionValue& o) noexcept {
+    size_ = o.size_;
+    ext_ = o.ext_;
+    if (!heap() && size_ != 0) std::memcpy(in_, o.in_, size_);
+    o.ext_ = nullptr;
+    o.size_ = 0;
+}
+
 void Message::add_option(std::uint16_t number, BytesView value) {
     // Sorted by number; a repeated option goes after the existing ones (RFC 7252 §5.4.5 order).
     const auto pos =
         std::upper_bound(options_.begin(), options_.end(), number,
                          [](std::uint16_t n, const Option& o) { return n < o.number; });
-    options_.insert(pos, Option{number, Bytes(value.begin(), value.end())});
+    options_.insert(pos, Option{number, OptionValue(value)});
 }
 
 void Message::add_option(std::uint16_t number, std::string_view value) {
@@ -342,7 +360,7 @@ Message Message::from_view(const MessageView& v) {
     // A decoded view is already sorted; add_option keeps this correct for hand-built views too.
     for (const auto& o : v.options()) {
         if (m.options_.empty() || m.options_.back().number <= o.number)
-            m.options_.push_back(Option{o.number, Bytes(o.value.begin(), o.value.end())});
+            m.options_.push_back(Option{o.number, OptionValue(o.value)});
         else
             m.add_option(o.number, o.value);
     }

@@ -542,7 +542,8 @@ void Engine::Impl::on_response(Account& a, coap::RequestId id, const coap::Messa
         if (resp != nullptr && resp->code == coap::code::created) {
             a.location.clear();
             for (const auto& o : resp->options())
-                if (o.number == coap::option::location_path) a.location.push_back(o.value);
+                if (o.number == coap::option::location_path)
+                    a.location.emplace_back(o.value.begin(), o.value.end());
             schedule_registered(a, now);
             ++stats.registrations;
             emit(EngineEvent::Kind::registered, a.ssid);

@@ -36,7 +36,7 @@ IncomingRequest answer_large(Lockstep& t) {
 
 Bytes echo_of(const Message& m) {
     const Option* o = m.find(option::echo);
-    return o == nullptr ? Bytes{} : o->value;
+    return o == nullptr ? Bytes{} : Bytes(o->value.begin(), o->value.end());
 }
 
 } // namespace

@@ -512,7 +512,8 @@ TEST(CoapEndpointLockstep, Block2DownloadWithLostAck) {
         if (from_a) return false;
         auto b = test::block2_of(m);
         if (b && b->num == 0) size2 = m.uint_option(option::size2);
-        if (const Option* e = m.find(option::etag)) etags.push_back(e->value);
+        if (const Option* e = m.find(option::etag))
+            etags.emplace_back(e->value.begin(), e->value.end());
         if (b && b->num == 3 && to_drop > 0) {
             --to_drop;
             return true;

@@ -14,6 +14,55 @@ namespace {
 
 using test::hex;
 
+// OptionValue keeps up to inline_capacity bytes in the object, more in one heap block: every
+// copy, move and assignment across that boundary keeps the bytes, and a moved-from value is
+// empty.
+TEST(CoapOptionValue, InlineAndHeapValuesCopyMoveAndCompare) {
+    const auto bytes = [](std::size_t n, int seed) {
+        Bytes b(n);
+        for (std::size_t i = 0; i < n; ++i)
+            b[i] = static_cast<std::byte>(seed + static_cast<int>(i) * 7);
+        return b;
+    };
+    const std::size_t cap = OptionValue::inline_capacity;
+    for (const std::size_t n : {std::size_t{0}, std::size_t{1}, cap, cap + 1, std::size_t{1034}}) {
+        const Bytes want = bytes(n, static_cast<int>(n));
+        const OptionValue v(want);
+        ASSERT_EQ(v.size(), n);
+        EXPECT_EQ(v.empty(), n == 0);
+        EXPECT_TRUE(v == BytesView(want));
+        EXPECT_TRUE(std::equal(v.begin(), v.end(), want.begin(), want.end()));
+        OptionValue copy(v);
+        EXPECT_TRUE(copy == v);
+        EXPECT_NE(copy.data(), v.data());
+        OptionValue moved(std::move(copy));
+        EXPECT_TRUE(moved == v);
+        EXPECT_TRUE(copy.empty()); // NOLINT(bugprone-use-after-move): moved-from is empty
+        for (const std::size_t m : {std::size_t{3}, cap + 9}) {
+            const Bytes other_bytes = bytes(m, 99);
+            OptionValue other(other_bytes);
+            other = v; // copy-assign over an inline or a heap value
+            EXPECT_TRUE(other == v);
+            OptionValue target(other_bytes);
+            target = std::move(other); // move-assign over an inline or a heap value
+            EXPECT_TRUE(target == v);
+            EXPECT_TRUE(other.empty()); // NOLINT(bugprone-use-after-move)
+            EXPECT_FALSE(target == BytesView(other_bytes));
+        }
+        OptionValue self(want);
+        const OptionValue& alias = self;
+        self = alias;
+        EXPECT_TRUE(self == BytesView(want));
+    }
+    // Options are kept sorted in a vector: values survive its reallocations.
+    Message m;
+    for (int i = 0; i < 40; ++i)
+        m.add_option(option::uri_query, as_bytes(std::string(static_cast<std::size_t>(i), 'q')));
+    ASSERT_EQ(m.options().size(), 40U);
+    for (std::size_t i = 0; i < 40; ++i)
+        EXPECT_EQ(as_string_view(m.options()[i].value), std::string(i, 'q'));
+}
+
 TEST(CoapCode, ToString) {
     EXPECT_EQ(code::get.to_string(), "GET");
     EXPECT_EQ(code::post.to_string(), "POST");
