@@ -241,8 +241,8 @@ struct MessageView {
 /// An owning option value: up to `inline_capacity` bytes are kept inside the object (every
 /// option of a typical LwM2M message: Uri-Path segments, Uri-Query items such as "lt=86400",
 /// Content-Format, Observe, Block, ETag), a longer one in one heap block. A message's options
-/// thus cost no allocation each (bench_server's DTLS-PSK Register loop made about 30 per
-/// device for them).
+/// thus cost no allocation each (bench_server's DTLS-PSK Register loop made 25 per device
+/// for them).
 class OptionValue {
 public:
     static constexpr std::size_t inline_capacity = 24;

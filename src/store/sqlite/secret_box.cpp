@@ -24,8 +24,8 @@ constexpr std::size_t tag_size = 16;
 struct SecretBox::Impl {
     /// GnuTLS keeps an AEAD call's nonce and GCM state in the handle: two threads in seal() or
     /// open() at once would seal under a nonce other than the one written out (values that never
-    /// open again). lwm2m-server shares one box between threads (its engine and the Redis change
-    /// listener), so every call on the handle holds this lock.
+    /// open again). lwm2m-server shares one box between threads (its engine, the HTTP thread and
+    /// the Redis change listener), so every call on the handle holds this lock.
     std::mutex lock;
     gnutls_aead_cipher_hd_t handle = nullptr;
     SecretBytes key; ///< for derive_key (wiped on destruction)
