@@ -2,8 +2,8 @@
 // counted: lwm2m_alloc_counter). The bounds are the allocations that are inherent to the public
 // API: the IncomingRequest's owning Message (Message::from_view: the option vector; option
 // values up to coap::OptionValue::inline_capacity bytes live inside it), the application's
-// response Message and the outgoing datagram's bytes. The endpoint's own state (dedup cache, FIFOs, event and output queues, the
-// pending-request table) must not allocate per request once warmed up.
+// response Message and the outgoing datagram's bytes. The endpoint's own state (dedup cache, FIFOs,
+// event and output queues, the pending-request table) must not allocate per request once warmed up.
 #include <gtest/gtest.h>
 
 #include <vector>
