@@ -277,13 +277,13 @@ public:
     [[nodiscard]] BytesView view() const noexcept { return {data(), size_}; }
     operator BytesView() const noexcept { return view(); } // NOLINT(google-explicit-constructor)
 
-    friend bool operator==(const OptionValue& a, const OptionValue& b) noexcept {
-        const BytesView x = a.view(), y = b.view();
-        return std::equal(x.begin(), x.end(), y.begin(), y.end());
-    }
     friend bool operator==(const OptionValue& a, BytesView b) noexcept {
-        const BytesView x = a.view();
-        return std::equal(x.begin(), x.end(), b.begin(), b.end());
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+    /// Needed beside the BytesView form: with only that one, a == b would match it and its
+    /// C++20 reversed form equally well.
+    friend bool operator==(const OptionValue& a, const OptionValue& b) noexcept {
+        return a == b.view();
     }
 
 private:
