@@ -2,6 +2,7 @@
 #include <lwm2m/base/secret.hpp>
 
 #include <cstring>
+#include <new>
 
 namespace lwm2m {
 
@@ -58,15 +59,45 @@ void secure_wipe(void* p, std::size_t n) noexcept {
 }
 
 bool SecretBytes::equals(BytesView other) const noexcept {
-    if (other.size() != data_.size()) return false;
+    if (other.size() != size_) return false;
+    const std::byte* d = bytes();
     unsigned diff = 0;
-    for (std::size_t i = 0; i < data_.size(); ++i)
-        diff |= std::to_integer<unsigned>(data_[i] ^ other[i]);
+    for (std::size_t i = 0; i < size_; ++i)
+        diff |= std::to_integer<unsigned>(d[i] ^ other[i]);
     return diff == 0;
 }
 
 std::string SecretBytes::redacted() const {
-    return "<secret: " + std::to_string(data_.size()) + " bytes>";
+    return "<secret: " + std::to_string(size_) + " bytes>";
+}
+
+void SecretBytes::wipe() noexcept {
+    if (ext_ != nullptr) {
+        secure_wipe(ext_, size_);
+        ::operator delete(ext_);
+        ext_ = nullptr;
+    } else if (size_ != 0) {
+        secure_wipe(in_, size_);
+    }
+    size_ = 0;
+}
+
+void SecretBytes::assign(BytesView b) {
+    // ::operator new, as std::vector's allocator did (allocation hooks in tests see the block).
+    if (b.size() > inline_capacity) ext_ = static_cast<std::byte*>(::operator new(b.size()));
+    size_ = b.size();
+    if (size_ != 0) std::memcpy(ext_ != nullptr ? ext_ : in_, b.data(), size_);
+}
+
+void SecretBytes::take(SecretBytes& o) noexcept {
+    size_ = o.size_;
+    ext_ = o.ext_;
+    if (ext_ == nullptr && size_ != 0) {
+        std::memcpy(in_, o.in_, size_);
+        secure_wipe(o.in_, size_);
+    }
+    o.ext_ = nullptr;
+    o.size_ = 0;
 }
 
 } // namespace lwm2m

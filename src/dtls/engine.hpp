@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <memory>
 #include <optional>
@@ -19,6 +18,7 @@
 #include <gnutls/x509.h>
 
 #include <lwm2m/base/datagram.hpp>
+#include <lwm2m/base/ring_queue.hpp>
 #include <lwm2m/dtls/session_state.hpp>
 #include <lwm2m/dtls/types.hpp>
 
@@ -59,8 +59,8 @@ void want_gnutls_debug_log();
 
 /// Outputs shared by all Conns of one owner.
 struct Outbox {
-    std::deque<Datagram> tx;
-    std::deque<Event> events;
+    RingQueue<Datagram> tx;
+    RingQueue<Event> events;
     /// What the owner's poll_transmit() / poll_event() return.
     [[nodiscard]] std::optional<Datagram> pop_tx() { return pop_front(tx); }
     [[nodiscard]] std::optional<Event> pop_event() { return pop_front(events); }

@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <span>
 #include <string>
-#include <vector>
 
 #include <lwm2m/base/bytes.hpp>
 
@@ -16,48 +15,51 @@ namespace lwm2m {
 /// Overwrites memory in a way the optimizer must not remove.
 void secure_wipe(void* p, std::size_t n) noexcept;
 
+/// Keys of up to `inline_capacity` bytes (AES keys and IVs, most PSK keys) live in the object
+/// itself; longer ones in one heap block. Either way the bytes are wiped before they are dropped,
+/// and a move wipes the inline bytes it leaves behind.
 class SecretBytes {
 public:
-    SecretBytes() = default;
-    explicit SecretBytes(BytesView b)
-        : data_(b.begin(), b.end()) {}
-    SecretBytes(const SecretBytes& o) = default;
-    SecretBytes(SecretBytes&& o) noexcept
-        : data_(std::move(o.data_)) {
-        o.data_.clear();
-    }
+    static constexpr std::size_t inline_capacity = 32;
+
+    SecretBytes() noexcept = default;
+    explicit SecretBytes(BytesView b) { assign(b); }
+    SecretBytes(const SecretBytes& o) { assign(o.view()); }
+    SecretBytes(SecretBytes&& o) noexcept { take(o); }
     SecretBytes& operator=(const SecretBytes& o) {
         if (this != &o) {
             wipe();
-            data_ = o.data_;
+            assign(o.view());
         }
         return *this;
     }
     SecretBytes& operator=(SecretBytes&& o) noexcept {
         if (this != &o) {
             wipe();
-            data_ = std::move(o.data_);
-            o.data_.clear();
+            take(o);
         }
         return *this;
     }
     ~SecretBytes() { wipe(); }
 
-    [[nodiscard]] BytesView view() const noexcept { return data_; }
-    [[nodiscard]] std::size_t size() const noexcept { return data_.size(); }
-    [[nodiscard]] bool empty() const noexcept { return data_.empty(); }
+    [[nodiscard]] BytesView view() const noexcept { return {bytes(), size_}; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
     /// Constant-time comparison.
     [[nodiscard]] bool equals(BytesView other) const noexcept;
     /// A fixed text for logs: "<secret: N bytes>".
     [[nodiscard]] std::string redacted() const;
 
-    void wipe() noexcept {
-        if (!data_.empty()) secure_wipe(data_.data(), data_.size());
-        data_.clear();
-    }
+    void wipe() noexcept;
 
 private:
-    std::vector<std::byte> data_;
+    [[nodiscard]] const std::byte* bytes() const noexcept { return ext_ != nullptr ? ext_ : in_; }
+    void assign(BytesView b);
+    void take(SecretBytes& o) noexcept;
+
+    std::size_t size_ = 0;
+    std::byte* ext_ = nullptr; ///< the heap block of a key longer than inline_capacity
+    std::byte in_[inline_capacity]{};
 };
 
 } // namespace lwm2m

@@ -3,10 +3,10 @@
 // Datagrams pass through unchanged; there is no handshake, no deadline and no identity.
 #pragma once
 
-#include <deque>
 #include <optional>
 
 #include <lwm2m/base/datagram.hpp>
+#include <lwm2m/base/ring_queue.hpp>
 #include <lwm2m/dtls/types.hpp>
 
 namespace lwm2m::dtls {
@@ -27,8 +27,8 @@ public:
     std::size_t max_datagram = 65507;
 
 private:
-    std::deque<Datagram> tx_;
-    std::deque<Event> events_;
+    RingQueue<Datagram> tx_;
+    RingQueue<Event> events_;
 };
 
 } // namespace lwm2m::dtls

@@ -16,11 +16,11 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <type_traits>
 #include <variant>
 
+#include <lwm2m/base/ring_queue.hpp>
 #include <lwm2m/coap/endpoint.hpp>
 #include <lwm2m/dtls/client_session.hpp>
 #include <lwm2m/dtls/nosec.hpp>
@@ -97,10 +97,10 @@ private:
     void on_security_event(TimePoint now, Plaintext& p) { coap_->on_datagram(now, p.peer, p.data); }
     void on_security_event(TimePoint now, HandshakeDone& h) {
         if constexpr (is_client) {
-            std::deque<Datagram> q;
-            q.swap(pending_);
-            for (auto& d : q)
-                if (d.peer == h.peer) send_secure(now, std::move(d));
+            RingQueue<Datagram> q;
+            std::swap(q, pending_);
+            for (; !q.empty(); q.pop_front())
+                if (q.front().peer == h.peer) send_secure(now, std::move(q.front()));
         } else {
             (void)now;
             (void)h;
@@ -110,9 +110,7 @@ private:
     void on_security_event(TimePoint, Closed& c) { drop_pending(c.peer); }
 
     void drop_pending(const PeerAddr& peer) {
-        const auto before = pending_.size();
-        std::erase_if(pending_, [&](const Datagram& d) { return d.peer == peer; });
-        dropped_ += before - pending_.size();
+        dropped_ += pending_.erase_if([&](const Datagram& d) { return d.peer == peer; });
     }
 
     void send_secure(TimePoint now, Datagram d) {
@@ -135,8 +133,8 @@ private:
     coap::Endpoint* coap_;
     Channel* channel_;
     std::size_t max_pending_;
-    std::deque<Datagram> pending_;
-    std::deque<Event> events_;
+    RingQueue<Datagram> pending_;
+    RingQueue<Event> events_;
     std::size_t dropped_ = 0;
 };
 

@@ -31,6 +31,34 @@ TEST(SecretBytes, RedactsAndCompares) {
     EXPECT_TRUE(moved.empty());
 }
 
+TEST(SecretBytes, InlineAndHeapKeysCopyMoveAndAssign) {
+    // 16 and 32 bytes are kept inline, 33 and 64 on the heap: every path must keep the bytes.
+    for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{16}, std::size_t{32},
+                                std::size_t{33}, std::size_t{64}}) {
+        Bytes key(n);
+        for (std::size_t i = 0; i < n; ++i)
+            key[i] = static_cast<std::byte>(i * 7 + 1);
+        SecretBytes a(key);
+        ASSERT_EQ(a.size(), n);
+        EXPECT_TRUE(a.equals(key));
+        SecretBytes copy(a);
+        EXPECT_TRUE(copy.equals(key));
+        EXPECT_TRUE(a.equals(key)); // the source keeps its bytes
+        SecretBytes moved(std::move(copy));
+        EXPECT_TRUE(moved.equals(key));
+        EXPECT_TRUE(copy.empty()); // NOLINT(bugprone-use-after-move): specified state
+        SecretBytes assigned(to_bytes("something else entirely, longer than thirty-two"));
+        assigned = a;
+        EXPECT_TRUE(assigned.equals(key));
+        SecretBytes move_assigned(to_bytes("short"));
+        move_assigned = std::move(assigned);
+        EXPECT_TRUE(move_assigned.equals(key));
+        EXPECT_TRUE(assigned.empty()); // NOLINT(bugprone-use-after-move): specified state
+        move_assigned = SecretBytes(to_bytes("x"));
+        EXPECT_TRUE(move_assigned.equals(to_bytes("x")));
+    }
+}
+
 TEST(SecretBytes, WipeZeroesTheBuffer) {
     std::vector<std::byte> buf(8, std::byte{0x5a});
     secure_wipe(buf.data(), buf.size());

@@ -3,6 +3,7 @@
 // across growth.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -284,6 +285,43 @@ TEST(RingQueue, FifoAcrossGrowthAndWrap) {
         model.pop_front();
     }
     EXPECT_TRUE(q.empty());
+}
+
+TEST(RingQueue, IndexAndEraseIfKeepOrderAcrossWrap) {
+    RingQueue<int> q;
+    std::deque<int> model;
+    std::mt19937 rng(11);
+    int next = 0;
+    for (int i = 0; i < 20000; ++i) {
+        const unsigned op = rng() % 8;
+        if (op < 5 || model.empty()) {
+            q.push_back(next);
+            model.push_back(next++);
+        } else if (op < 7) {
+            q.pop_front();
+            model.pop_front();
+        } else {
+            const int m = static_cast<int>(rng() % 3) + 2; // remove multiples of 2, 3 or 4
+            const auto before = model.size();
+            std::erase_if(model, [m](int v) { return v % m == 0; });
+            ASSERT_EQ(q.erase_if([m](int v) { return v % m == 0; }), before - model.size());
+        }
+        ASSERT_EQ(q.size(), model.size());
+        for (std::size_t k = 0; k < model.size(); ++k)
+            ASSERT_EQ(q[k], model[k]) << "at " << k << " after step " << i;
+    }
+}
+
+TEST(RingQueue, FirstAllocationHoldsAboutHalfAKilobyte) {
+    struct Big {
+        std::array<char, 300> b{};
+    };
+    RingQueue<Big> big;
+    big.push_back(Big{});
+    EXPECT_EQ(big.capacity(), 1U); // one 300-byte element, not eight
+    RingQueue<std::uint64_t> small;
+    small.push_back(1);
+    EXPECT_EQ(small.capacity(), 8U);
 }
 
 TEST(RingQueue, ReleasesMemoryWhenDrainedAfterBurst) {
