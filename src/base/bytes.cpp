@@ -89,15 +89,4 @@ void SecretBytes::assign(BytesView b) {
     if (size_ != 0) std::memcpy(ext_ != nullptr ? ext_ : in_, b.data(), size_);
 }
 
-void SecretBytes::take(SecretBytes& o) noexcept {
-    size_ = o.size_;
-    ext_ = o.ext_;
-    if (ext_ == nullptr && size_ != 0) {
-        std::memcpy(in_, o.in_, size_);
-        secure_wipe(o.in_, size_);
-    }
-    o.ext_ = nullptr;
-    o.size_ = 0;
-}
-
 } // namespace lwm2m
