@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <new>
+#include <string_view>
+
 #include <lwm2m/base/bytes.hpp>
 #include <lwm2m/base/secret.hpp>
 
@@ -57,6 +60,17 @@ TEST(SecretBytes, InlineAndHeapKeysCopyMoveAndAssign) {
         move_assigned = SecretBytes(to_bytes("x"));
         EXPECT_TRUE(move_assigned.equals(to_bytes("x")));
     }
+}
+
+TEST(SecretBytes, AMoveLeavesNoKeyBytesBehind) {
+    // An inline key moves by copy: the source's storage must not keep it.
+    alignas(SecretBytes) std::byte raw[sizeof(SecretBytes)];
+    auto* source = new (raw) SecretBytes(to_bytes("0123456789abcdef"));
+    SecretBytes moved(std::move(*source));
+    const std::string_view storage(reinterpret_cast<const char*>(raw), sizeof raw);
+    EXPECT_EQ(storage.find("0123456789"), std::string_view::npos);
+    source->~SecretBytes();
+    EXPECT_TRUE(moved.equals(to_bytes("0123456789abcdef")));
 }
 
 TEST(SecretBytes, WipeZeroesTheBuffer) {
