@@ -2,7 +2,6 @@
 #include <lwm2m/base/secret.hpp>
 
 #include <cstring>
-#include <new>
 
 namespace lwm2m {
 
@@ -59,34 +58,15 @@ void secure_wipe(void* p, std::size_t n) noexcept {
 }
 
 bool SecretBytes::equals(BytesView other) const noexcept {
-    if (other.size() != size_) return false;
-    const std::byte* d = bytes();
+    if (other.size() != bytes_.size()) return false;
     unsigned diff = 0;
-    for (std::size_t i = 0; i < size_; ++i)
-        diff |= std::to_integer<unsigned>(d[i] ^ other[i]);
+    for (std::size_t i = 0; i < bytes_.size(); ++i)
+        diff |= std::to_integer<unsigned>(bytes_[i] ^ other[i]);
     return diff == 0;
 }
 
 std::string SecretBytes::redacted() const {
-    return "<secret: " + std::to_string(size_) + " bytes>";
-}
-
-void SecretBytes::wipe() noexcept {
-    if (ext_ != nullptr) {
-        secure_wipe(ext_, size_);
-        ::operator delete(ext_);
-        ext_ = nullptr;
-    } else if (size_ != 0) {
-        secure_wipe(in_, size_);
-    }
-    size_ = 0;
-}
-
-void SecretBytes::assign(BytesView b) {
-    // ::operator new, as std::vector's allocator did (allocation hooks in tests see the block).
-    if (b.size() > inline_capacity) ext_ = static_cast<std::byte*>(::operator new(b.size()));
-    size_ = b.size();
-    if (size_ != 0) std::memcpy(ext_ != nullptr ? ext_ : in_, b.data(), size_);
+    return "<secret: " + std::to_string(bytes_.size()) + " bytes>";
 }
 
 } // namespace lwm2m

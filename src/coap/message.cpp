@@ -249,24 +249,6 @@ MessageView::OptionCheck MessageView::check_options() noexcept {
 // ---------------------------------------------------------------------------------------------
 // Message
 
-void OptionValue::assign(BytesView v) {
-    size_ = v.size();
-    std::byte* to = in_;
-    if (heap()) {
-        ext_ = new std::byte[v.size()];
-        to = ext_;
-    }
-    if (!v.empty()) std::memcpy(to, v.data(), v.size());
-}
-
-void OptionValue::take(OptionValue& o) noexcept {
-    size_ = o.size_;
-    ext_ = o.ext_;
-    if (!heap() && size_ != 0) std::memcpy(in_, o.in_, size_);
-    o.ext_ = nullptr;
-    o.size_ = 0;
-}
-
 void Message::add_option(std::uint16_t number, BytesView value) {
     // Sorted by number; a repeated option goes after the existing ones (RFC 7252 §5.4.5 order).
     const auto pos =

@@ -6,7 +6,6 @@
 //  - Message: an owning message that callers build and encode().
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include <lwm2m/base/bytes.hpp>
+#include <lwm2m/base/inline_bytes.hpp>
 
 namespace lwm2m::coap {
 
@@ -238,69 +238,11 @@ struct MessageView {
     OptionCheck check_options() noexcept;
 };
 
-/// An owning option value: up to `inline_capacity` bytes are kept inside the object (every
-/// option of a typical LwM2M message: Uri-Path segments, Uri-Query items such as "lt=86400",
-/// Content-Format, Observe, Block, ETag), a longer one in one heap block. A message's options
-/// thus cost no allocation each (bench_server's DTLS-PSK Register loop made 25 per device
-/// for them).
-class OptionValue {
-public:
-    static constexpr std::size_t inline_capacity = 24;
-
-    OptionValue() noexcept = default;
-    explicit OptionValue(BytesView v) { assign(v); }
-    OptionValue(const OptionValue& o) { assign(o.view()); }
-    OptionValue(OptionValue&& o) noexcept { take(o); }
-    OptionValue& operator=(const OptionValue& o) {
-        if (this != &o) {
-            OptionValue copy(o);
-            release();
-            take(copy);
-        }
-        return *this;
-    }
-    OptionValue& operator=(OptionValue&& o) noexcept {
-        if (this != &o) {
-            release();
-            take(o);
-        }
-        return *this;
-    }
-    ~OptionValue() { release(); }
-
-    [[nodiscard]] const std::byte* data() const noexcept { return heap() ? ext_ : in_; }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
-    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-    [[nodiscard]] const std::byte* begin() const noexcept { return data(); }
-    [[nodiscard]] const std::byte* end() const noexcept { return data() + size_; }
-    [[nodiscard]] std::byte operator[](std::size_t i) const noexcept { return data()[i]; }
-    [[nodiscard]] BytesView view() const noexcept { return {data(), size_}; }
-    operator BytesView() const noexcept { return view(); } // NOLINT(google-explicit-constructor)
-
-    friend bool operator==(const OptionValue& a, BytesView b) noexcept {
-        return std::equal(a.begin(), a.end(), b.begin(), b.end());
-    }
-    /// Needed beside the BytesView form: with only that one, a == b would match it and its
-    /// C++20 reversed form equally well.
-    friend bool operator==(const OptionValue& a, const OptionValue& b) noexcept {
-        return a == b.view();
-    }
-
-private:
-    [[nodiscard]] bool heap() const noexcept { return size_ > inline_capacity; }
-    void assign(BytesView v);
-    void release() noexcept {
-        delete[] ext_;
-        ext_ = nullptr;
-        size_ = 0;
-    }
-    /// Takes `o`'s value (this one holds none); `o` is left empty.
-    void take(OptionValue& o) noexcept;
-
-    std::size_t size_ = 0;
-    std::byte* ext_ = nullptr; ///< the heap block when size_ > inline_capacity
-    std::byte in_[inline_capacity]{};
-};
+/// An owning option value: up to 24 bytes are kept inside the object (every option of a typical
+/// LwM2M message: Uri-Path segments, Uri-Query items such as "lt=86400", Content-Format, Observe,
+/// Block, ETag), a longer one in one heap block. A message's options thus cost no allocation each
+/// (bench_server's DTLS-PSK Register loop made 25 per device for them).
+using OptionValue = InlineBytes<24>;
 
 /// An owning option.
 struct Option {
