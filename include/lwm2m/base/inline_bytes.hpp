@@ -68,8 +68,10 @@ public:
         if constexpr (Wipe) {
             if (size_ != 0) secure_wipe(ext_ != nullptr ? ext_ : in_, size_);
         }
-        ::operator delete(ext_);
-        ext_ = nullptr;
+        if (ext_ != nullptr) {
+            ::operator delete(ext_); // no call for an inline value
+            ext_ = nullptr;
+        }
         size_ = 0;
     }
 
